@@ -1,0 +1,47 @@
+//! Document shapes of the partner portal and their typed reads and writes over
+//! Automerge.
+//!
+//! Every piece of data a partner edits lives in an Automerge document that is
+//! merged, not overwritten, when replicas meet. This crate is the only place
+//! that knows how those documents are laid out; the server, the browser and the
+//! tests go through it. It does no IO and knows nothing of samod, sqlx or
+//! web-sys, so the same code runs on the server, in wasm and in tests.
+//!
+//! Values that cross the boundary are parsed into domain types
+//! ([`Money`], [`Stage`], [`PartnerId`], ...) so invalid states do not construct.
+
+mod pipeline;
+mod values;
+
+pub use pipeline::{
+    Lead, LeadDraft, PIPELINE_KIND, Pipeline, PipelineDoc, SCHEMA_VERSION, StageChange,
+};
+pub use values::{Currency, LeadId, Money, PartnerId, Stage, Timestamp};
+
+/// What can go wrong reading or writing a document.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ModelError {
+    #[error("document is not a {expected} document (kind is {found:?})")]
+    WrongKind {
+        expected: &'static str,
+        found: Option<String>,
+    },
+    #[error("document schema version {0} is newer than this app understands")]
+    UnsupportedSchema(u64),
+    #[error("field `{field}` is missing or has the wrong type")]
+    BadField { field: &'static str },
+    #[error("no lead with id {0}")]
+    NoSuchLead(String),
+    #[error("a lead with id {0} already exists")]
+    DuplicateLead(String),
+    #[error("invalid {what}: {why}")]
+    Invalid { what: &'static str, why: String },
+    #[error("automerge: {0}")]
+    Automerge(String),
+}
+
+impl From<automerge::AutomergeError> for ModelError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        ModelError::Automerge(e.to_string())
+    }
+}

@@ -1,0 +1,330 @@
+//! Domain values that parse, not validate: once constructed they are valid.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ModelError;
+
+fn invalid(what: &'static str, why: impl Into<String>) -> ModelError {
+    ModelError::Invalid {
+        what,
+        why: why.into(),
+    }
+}
+
+/// An identifier chosen by the system (partners, leads): 1 to 64 characters of
+/// ASCII letters, digits, `-` and `_`. Narrow on purpose: ids end up in URLs,
+/// storage keys and SQL, and none of them should need escaping.
+fn parse_id(what: &'static str, s: &str) -> Result<String, ModelError> {
+    if s.is_empty() || s.len() > 64 {
+        return Err(invalid(what, "must be 1 to 64 characters long"));
+    }
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid(what, "may hold only letters, digits, '-' and '_'"));
+    }
+    Ok(s.to_owned())
+}
+
+macro_rules! id_type {
+    ($name:ident, $what:literal) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: &str) -> Result<Self, ModelError> {
+                parse_id($what, s).map(Self)
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ModelError;
+            fn try_from(s: String) -> Result<Self, ModelError> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+    };
+}
+
+id_type!(PartnerId, "partner id");
+id_type!(LeadId, "lead id");
+
+/// Where a lead stands in the sales pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    New,
+    Contacted,
+    Qualified,
+    Proposal,
+    Won,
+    Lost,
+}
+
+impl Stage {
+    /// Every stage, in pipeline order.
+    pub const ALL: [Stage; 6] = [
+        Stage::New,
+        Stage::Contacted,
+        Stage::Qualified,
+        Stage::Proposal,
+        Stage::Won,
+        Stage::Lost,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::New => "new",
+            Stage::Contacted => "contacted",
+            Stage::Qualified => "qualified",
+            Stage::Proposal => "proposal",
+            Stage::Won => "won",
+            Stage::Lost => "lost",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Stage, ModelError> {
+        Stage::ALL
+            .into_iter()
+            .find(|stage| stage.as_str() == s)
+            .ok_or_else(|| invalid("stage", format!("unknown stage {s:?}")))
+    }
+
+    /// Won and lost are closed; a closed lead can still be reopened.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Stage::Won | Stage::Lost)
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An ISO 4217 currency code: three upper-case ASCII letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub fn parse(s: &str) -> Result<Currency, ModelError> {
+        let bytes = s.as_bytes();
+        if bytes.len() != 3 || !bytes.iter().all(u8::is_ascii_uppercase) {
+            return Err(invalid(
+                "currency",
+                format!("{s:?} is not a three-letter upper-case code such as USD"),
+            ));
+        }
+        Ok(Currency([bytes[0], bytes[1], bytes[2]]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Constructed only from ASCII upper-case letters.
+        std::str::from_utf8(&self.0).unwrap_or("???")
+    }
+
+    /// Digits after the decimal point of the currency's minor unit.
+    pub fn minor_digits(&self) -> u32 {
+        match self.as_str() {
+            "JPY" | "KRW" | "VND" | "CLP" | "ISK" => 0,
+            "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
+            _ => 2,
+        }
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = ModelError;
+    fn try_from(s: String) -> Result<Self, ModelError> {
+        Currency::parse(&s)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.as_str().to_owned()
+    }
+}
+
+/// An amount of money in integer minor units (cents for USD). Never a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    pub minor: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub fn new(minor: i64, currency: Currency) -> Money {
+        Money { minor, currency }
+    }
+
+    /// Parses a decimal amount typed by a person ("1500", "1,500.50") into
+    /// minor units, exactly: no floating point is involved.
+    pub fn parse_decimal(text: &str, currency: Currency) -> Result<Money, ModelError> {
+        let cleaned: String = text
+            .trim()
+            .chars()
+            .filter(|c| *c != ',' && *c != '_' && *c != ' ')
+            .collect();
+        let (negative, digits) = match cleaned.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, cleaned.as_str()),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let scale = currency.minor_digits() as usize;
+        let bad = || invalid("amount", format!("{text:?} is not an amount of {currency}"));
+        if whole.is_empty() && fraction.is_empty() {
+            return Err(bad());
+        }
+        if !whole.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        if fraction.len() > scale {
+            return Err(invalid(
+                "amount",
+                format!("{currency} has {scale} digits after the decimal point"),
+            ));
+        }
+        let mut minor: i64 = 0;
+        let padded = format!("{whole}{fraction:0<scale$}");
+        for b in padded.bytes() {
+            minor = minor
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(i64::from(b - b'0')))
+                .ok_or_else(|| invalid("amount", "too large"))?;
+        }
+        Ok(Money::new(if negative { -minor } else { minor }, currency))
+    }
+
+    /// The amount as a decimal string with the currency's minor digits.
+    pub fn to_decimal(&self) -> String {
+        let scale = self.currency.minor_digits();
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        if scale == 0 {
+            return format!("{sign}{abs}");
+        }
+        let unit = 10u64.pow(scale);
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / unit,
+            abs % unit,
+            width = scale as usize
+        )
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.to_decimal(), self.currency)
+    }
+}
+
+/// Milliseconds since the Unix epoch. The model takes time as input and never
+/// reads a clock, so it stays deterministic and runs anywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Timestamp(pub i64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    #[test]
+    fn ids_reject_what_would_need_escaping() {
+        assert!(PartnerId::parse("p-ana_01").is_ok());
+        for bad in [
+            "",
+            "a/b",
+            "a b",
+            "ä",
+            "x'; drop table leads; --",
+            &"a".repeat(65),
+        ] {
+            assert!(PartnerId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn currency_is_three_upper_case_letters() {
+        assert_eq!(Currency::parse("EUR").unwrap().as_str(), "EUR");
+        for bad in ["eur", "EURO", "E1R", ""] {
+            assert!(Currency::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn decimal_amounts_parse_exactly() {
+        let cases = [
+            ("1500", 150_000),
+            ("1,500.5", 150_050),
+            ("0.07", 7),
+            (".5", 50),
+            ("-12.34", -1234),
+        ];
+        for (text, minor) in cases {
+            assert_eq!(
+                Money::parse_decimal(text, usd()).unwrap().minor,
+                minor,
+                "{text}"
+            );
+        }
+        let yen = Currency::parse("JPY").unwrap();
+        assert_eq!(Money::parse_decimal("1500", yen).unwrap().minor, 1500);
+        assert!(Money::parse_decimal("1.5", yen).is_err());
+        for bad in ["", "abc", "1.234", "1.2.3", "99999999999999999999"] {
+            assert!(
+                Money::parse_decimal(bad, usd()).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn stages_round_trip_through_text() {
+        for stage in Stage::ALL {
+            assert_eq!(Stage::parse(stage.as_str()).unwrap(), stage);
+        }
+        assert!(Stage::parse("WON").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn decimal_round_trips(minor in -1_000_000_000_000i64..1_000_000_000_000) {
+            let money = Money::new(minor, usd());
+            prop_assert_eq!(Money::parse_decimal(&money.to_decimal(), usd()).unwrap(), money);
+        }
+    }
+}

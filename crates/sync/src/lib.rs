@@ -1,0 +1,114 @@
+//! What the client and the server share about sync, on top of samod.
+//!
+//! samod speaks the automerge-repo protocol and asks its storage for keys that
+//! are short paths (`[doc id, "incremental", change hash]`). Every storage we
+//! write (Postgres on the server, IndexedDB in the browser) flattens such a key
+//! to one string and must answer "all keys under this prefix" with a range
+//! scan over an ordered index, never a scan of everything. This module owns
+//! that flattening so both sides agree on it.
+
+use samod::storage::StorageKey;
+use serde::{Deserialize, Serialize};
+
+/// Separator between key components. samod guarantees no component holds it.
+pub const KEY_SEPARATOR: char = '/';
+
+/// Flattens a storage key to the string stored in an ordered index.
+pub fn key_to_string(key: &StorageKey) -> String {
+    key.into_iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Reads back a flattened key. `None` for strings no samod key flattens to.
+pub fn key_from_string(s: &str) -> Option<StorageKey> {
+    StorageKey::from_parts(s.split(KEY_SEPARATOR)).ok()
+}
+
+/// The half-open range `[lower, upper)` of flattened keys strictly under
+/// `prefix` (in byte order), for range loads. `"a/b"` gives `["a/b/", "a/b0")`:
+/// `'0'` is the character after `'/'`, so `"a/bc"` is outside the range.
+pub fn prefix_range(prefix: &StorageKey) -> (String, String) {
+    let base = key_to_string(prefix);
+    if base.is_empty() {
+        // The empty prefix covers every key.
+        return (String::new(), char::MAX.to_string());
+    }
+    (format!("{base}/"), format!("{base}0"))
+}
+
+/// The id of the document a storage key belongs to, if it is a document key
+/// (`[doc id, "incremental" | "snapshot", ...]`).
+pub fn document_of_key(key: &StorageKey) -> Option<&str> {
+    let mut parts = key.into_iter();
+    let doc = parts.next()?;
+    match parts.next().map(String::as_str) {
+        Some("incremental" | "snapshot") => Some(doc.as_str()),
+        _ => None,
+    }
+}
+
+/// What a document is. Together with its owner this decides who may read and
+/// write it, and which projection the server runs over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocKind {
+    /// One per partner: that partner's leads.
+    Pipeline,
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Pipeline => "pipeline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<DocKind, UnknownKind> {
+        match s {
+            "pipeline" => Ok(DocKind::Pipeline),
+            other => Err(UnknownKind(other.to_owned())),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown document kind {0:?}")]
+pub struct UnknownKind(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(parts: &[&str]) -> StorageKey {
+        StorageKey::from_parts(parts).unwrap()
+    }
+
+    #[test]
+    fn keys_round_trip_through_strings() {
+        let k = key(&["doc1", "incremental", "abc"]);
+        assert_eq!(key_to_string(&k), "doc1/incremental/abc");
+        assert_eq!(key_from_string("doc1/incremental/abc"), Some(k));
+        assert_eq!(key_from_string("a//b"), None);
+    }
+
+    #[test]
+    fn prefix_range_holds_exactly_the_keys_under_the_prefix() {
+        let (lo, hi) = prefix_range(&key(&["doc1", "snapshot"]));
+        let inside = |s: &str| lo.as_str() <= s && s < hi.as_str();
+        assert!(inside("doc1/snapshot/x"));
+        assert!(inside("doc1/snapshot/zzz/deeper"));
+        assert!(!inside("doc1/snapshot"));
+        assert!(!inside("doc1/snapshots/x"));
+        assert!(!inside("doc1/incremental/x"));
+        assert!(!inside("doc10/snapshot/x"));
+    }
+
+    #[test]
+    fn document_keys_name_their_document() {
+        assert_eq!(document_of_key(&key(&["d", "snapshot", "h"])), Some("d"));
+        assert_eq!(document_of_key(&key(&["d", "incremental", "h"])), Some("d"));
+        assert_eq!(document_of_key(&key(&["storage-adapter-id"])), None);
+    }
+}

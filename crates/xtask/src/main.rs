@@ -1,0 +1,131 @@
+//! Project automation, in Rust so the README, CI and developers call the same
+//! entry points: `cargo xtask run`, `cargo xtask test`, `cargo xtask build-web`.
+//!
+//! Everything the project needs that a fresh Debian machine lacks (Postgres
+//! binaries, Chromium, the wasm toolchain) is installed here, and everything
+//! it starts (a private Postgres cluster) it also stops.
+
+mod pg;
+mod system;
+mod web;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  run          build the PWA and the server, start a private Postgres (unless
+               DATABASE_URL is set), load the demo data, serve on
+               http://127.0.0.1:8080 (LISTEN_ADDR overrides)
+  test         fmt --check, clippy -D warnings, every Rust test against a real
+               Postgres, and the browser end-to-end test in Chromium
+  build-web    build the PWA into web/dist (release, optimised, precompressed)
+  pg-start     start the private Postgres cluster used by `run` and print its URL
+  pg-stop      stop it
+";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("run") => run(&root),
+        Some("test") => test(&root),
+        Some("build-web") => web::build(&root).map(|_| ()),
+        Some("pg-start") => {
+            let cluster = pg::Cluster::dev(&root);
+            cluster.start()?;
+            println!("{}", cluster.database_url("portal"));
+            Ok(())
+        }
+        Some("pg-stop") => pg::Cluster::dev(&root).stop(),
+        _ => {
+            eprint!("{USAGE}");
+            bail!("unknown or missing command")
+        }
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("xtask lives in crates/xtask")
+        .to_path_buf()
+}
+
+/// Runs a command, failing with its command line when it fails.
+pub fn exec(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(root: &Path) -> Result<()> {
+    system::ensure_packages(&system::RUN_PACKAGES)?;
+    web::build(root)?;
+    exec(cargo().args(["build", "--release", "-p", "sync-server"]))?;
+    let database_url = match std::env::var("DATABASE_URL") {
+        Ok(url) => url,
+        Err(_) => {
+            let cluster = pg::Cluster::dev(root);
+            cluster.start()?;
+            cluster.create_database("portal")?;
+            cluster.database_url("portal")
+        }
+    };
+    let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    println!("Starting the partner portal on http://{listen}  (Ctrl-C stops it)");
+    exec(
+        Command::new(root.join("target/release/sync-server"))
+            .env("DATABASE_URL", database_url)
+            .env("LISTEN_ADDR", &listen)
+            .env("WEB_DIR", root.join("web/dist"))
+            .env("SEED_FIXTURES", root.join("fixtures/demo.json")),
+    )
+}
+
+fn test(root: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    system::ensure_packages(&system::TEST_PACKAGES)?;
+    exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    exec(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    web::build(root)?;
+
+    let cluster = pg::Cluster::test(root);
+    cluster.start()?;
+    let result = (|| {
+        // Each test makes its own database from this one.
+        let admin_url = cluster.database_url("postgres");
+        exec(
+            cargo()
+                .args(["test", "--workspace"])
+                .env("TEST_DATABASE_URL", &admin_url)
+                .env("PG_TEST_CLUSTER_DIR", cluster.data_dir()),
+        )?;
+        web::e2e(root, &admin_url)
+    })();
+    let stopped = cluster.stop();
+    result?;
+    stopped?;
+    println!("all tests passed in {:.0?}", started.elapsed());
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! System packages from Debian, installed when missing.
+
+use std::{path::Path, process::Command};
+
+use anyhow::{Result, bail};
+
+use crate::exec;
+
+/// A Debian package and a file whose presence says it is installed.
+pub struct Package {
+    pub name: &'static str,
+    pub provides: &'static str,
+}
+
+const POSTGRES: Package = Package {
+    name: "postgresql",
+    provides: "/usr/lib/postgresql/15/bin/initdb",
+};
+const CHROMIUM: Package = Package {
+    name: "chromium",
+    provides: "/usr/bin/chromium",
+};
+const NODE: Package = Package {
+    name: "nodejs",
+    provides: "/usr/bin/node",
+};
+/// Debian's rustc 1.96 with the standard library's source, for building std
+/// for wasm32 where rustup cannot download the target (see web.rs).
+const RUSTC_WEB: Package = Package {
+    name: "rustc-web",
+    provides: "/usr/bin/rustc",
+};
+const CARGO_WEB: Package = Package {
+    name: "cargo-web",
+    provides: "/usr/bin/cargo",
+};
+const RUST_WEB_SRC: Package = Package {
+    name: "rust-web-src",
+    provides: "/usr/lib/rustlib/src/rust/library/std/Cargo.toml",
+};
+const LLD: Package = Package {
+    name: "lld-22",
+    provides: "/usr/bin/lld-22",
+};
+const BINARYEN: Package = Package {
+    name: "binaryen",
+    provides: "/usr/bin/wasm-opt",
+};
+
+pub const RUN_PACKAGES: [Package; 6] =
+    [POSTGRES, RUSTC_WEB, CARGO_WEB, RUST_WEB_SRC, LLD, BINARYEN];
+pub const TEST_PACKAGES: [Package; 8] = [
+    POSTGRES,
+    CHROMIUM,
+    NODE,
+    RUSTC_WEB,
+    CARGO_WEB,
+    RUST_WEB_SRC,
+    LLD,
+    BINARYEN,
+];
+
+pub fn ensure_packages(packages: &[Package]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .filter(|p| !Path::new(p.provides).exists())
+        .map(|p| p.name)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !crate::pg::is_root() {
+        bail!(
+            "missing Debian packages: {}; install them (apt-get install {}) or run as root",
+            missing.join(", "),
+            missing.join(" ")
+        );
+    }
+    println!("installing Debian packages: {}", missing.join(" "));
+    let install = |update: bool| -> Result<()> {
+        if update {
+            exec(Command::new("apt-get").args(["update", "-q"]))?;
+        }
+        exec(
+            Command::new("apt-get")
+                .args(["install", "-y", "-q"])
+                .args(&missing)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    };
+    // A fresh machine may have no package lists yet.
+    install(false).or_else(|_| install(true))
+}

@@ -1,0 +1,135 @@
+//! HTTP routes: `/sync` (WebSocket), health, the small JSON API, the PWA.
+
+use std::{path::Path, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::{Request, State, ws::WebSocketUpgrade},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Serialize;
+use sqlx::PgPool;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub acceptor: samod::AcceptorHandle,
+    pub max_sync_message_bytes: usize,
+}
+
+pub fn router(state: AppState, web_dir: &Path) -> Router {
+    let index = web_dir.join("index.html");
+    let files = ServeDir::new(web_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(
+            ServeFile::new(index)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+    Router::new()
+        .route("/sync", get(sync_socket))
+        .route("/healthz", get(healthz))
+        .route("/api/partners", get(partners))
+        .fallback_service(files)
+        .layer(middleware::from_fn(cache_headers))
+        .with_state(state)
+}
+
+/// The automerge-repo protocol over a WebSocket, handed to samod.
+async fn sync_socket(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(state.max_sync_message_bytes)
+        .max_frame_size(state.max_sync_message_bytes)
+        .on_upgrade(move |socket| async move {
+            if state.acceptor.accept_axum(socket, None).is_err() {
+                tracing::warn!("sync connection refused: repo is stopping");
+            }
+        })
+}
+
+/// 200 when the database answers within a second, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pool);
+    match tokio::time::timeout(Duration::from_secs(1), probe).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ok").into_response(),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out").into_response(),
+    }
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+struct PartnerEntry {
+    id: String,
+    name: String,
+    company: String,
+    pipeline_doc: String,
+}
+
+/// The demo partners and their pipeline documents. Until sign-in exists the
+/// app lets the person pick one of these.
+async fn partners(State(state): State<AppState>) -> Result<Json<Vec<PartnerEntry>>, AppError> {
+    let rows = sqlx::query_as::<_, PartnerEntry>(
+        "SELECT p.id, p.name, p.company, d.doc_id AS pipeline_doc
+         FROM partners p JOIN documents d ON d.owner_id = p.id AND d.kind = 'pipeline'
+         ORDER BY p.name",
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(rows))
+}
+
+/// Files whose names carry a content hash never change: cache them for a
+/// year. Everything else (index.html, the service worker, the manifest) must
+/// be revalidated so a new release is picked up.
+async fn cache_headers(request: Request, next: Next) -> Response {
+    let immutable = is_hashed_asset(request.uri().path());
+    let mut response = next.run(request).await;
+    if response.status().is_success() && !response.headers().contains_key(header::CACHE_CONTROL) {
+        let value = if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `app-1a2b3c4d5e6f7a8b.wasm`: a dash, then at least 16 hex digits, then
+/// the extension.
+fn is_hashed_asset(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or("");
+    let Some((stem, _ext)) = name.split_once('.') else {
+        return false;
+    };
+    let Some((_, hash)) = stem.rsplit_once('-') else {
+        return false;
+    };
+    hash.len() >= 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed_asset;
+
+    #[test]
+    fn only_content_hashed_names_are_immutable() {
+        assert!(is_hashed_asset("/app-0123456789abcdef.wasm"));
+        assert!(is_hashed_asset("/assets/portal-0123456789abcdef0123.js"));
+        assert!(!is_hashed_asset("/index.html"));
+        assert!(!is_hashed_asset("/sw.js"));
+        assert!(!is_hashed_asset("/icon-192.png"));
+        assert!(!is_hashed_asset("/app-0123.wasm"));
+    }
+}

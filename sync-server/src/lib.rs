@@ -1,0 +1,115 @@
+//! The sync server: the authoritative home of every document.
+//!
+//! A change arrives on `/sync` (the automerge-repo protocol, spoken by samod),
+//! samod stores it through [`storage::PgStorage`], the storage tells the
+//! [`projection`] worker which document moved, and the worker projects the
+//! merged document into relational rows. Everything that is not a document
+//! (health, the demo partner list, the PWA's files) is plain HTTP in [`http`].
+
+pub mod error;
+pub mod http;
+pub mod projection;
+pub mod seed;
+pub mod storage;
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use sqlx::{PgPool, postgres::PgPoolOptions};
+use tokio::net::TcpListener;
+
+/// Every setting of the server; each is a flag and an environment variable.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "sync-server", about = "Partner portal sync server")]
+pub struct Settings {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Postgres connection URL, e.g. postgres://user@127.0.0.1:5432/portal
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Directory of the built PWA (index.html, wasm, service worker).
+    #[arg(long, env = "WEB_DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
+    /// Demo data to load at start when its partners are not there yet.
+    #[arg(long, env = "SEED_FIXTURES")]
+    pub seed: Option<PathBuf>,
+    /// Largest WebSocket message accepted on /sync, in bytes.
+    #[arg(long, env = "MAX_SYNC_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_sync_message_bytes: usize,
+}
+
+/// A started server: bound, migrated, seeded, serving.
+pub struct Server {
+    pub local_addr: SocketAddr,
+    repo: samod::Repo,
+    serve: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Serves until SIGINT or SIGTERM, then flushes documents to storage.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+            res = self.serve => { res??; }
+        }
+        tracing::info!("shutting down");
+        self.repo.stop().await;
+        Ok(())
+    }
+}
+
+pub async fn connect_db(url: &str) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .context("connecting to Postgres")
+}
+
+pub async fn start(settings: Settings) -> anyhow::Result<Server> {
+    let pool = connect_db(&settings.database_url).await?;
+    sqlx::migrate!("../schema")
+        .run(&pool)
+        .await
+        .context("applying migrations in schema/")?;
+
+    let (changed_tx, changed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let storage = storage::PgStorage::new(pool.clone(), changed_tx.clone());
+    let repo = samod::Repo::build_tokio()
+        .with_storage(storage)
+        .load()
+        .await;
+
+    if let Some(path) = &settings.seed {
+        let added = seed::load_fixtures(&pool, &repo, path, &changed_tx)
+            .await
+            .with_context(|| format!("loading fixtures from {}", path.display()))?;
+        tracing::info!(partners = added, "seeded demo data");
+    }
+
+    tokio::spawn(projection::run(pool.clone(), changed_rx));
+
+    let acceptor = repo
+        .make_acceptor(url::Url::parse("ws://sync-server/sync")?)
+        .map_err(|_| anyhow::anyhow!("samod repo stopped during start"))?;
+    let state = http::AppState {
+        pool,
+        acceptor,
+        max_sync_message_bytes: settings.max_sync_message_bytes,
+    };
+    let router = http::router(state, &settings.web_dir);
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.listen))?;
+    let local_addr = listener.local_addr()?;
+    let serve = tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(Server {
+        local_addr,
+        repo,
+        serve,
+    })
+}

@@ -1,0 +1,17 @@
+use clap::Parser;
+use sync_server::Settings;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,samod=warn,samod_core=warn".into()),
+        )
+        .init();
+    let settings = Settings::parse();
+    let server = sync_server::start(settings).await?;
+    // Tests and `cargo xtask run` read this line to learn the bound port.
+    println!("listening on http://{}", server.local_addr);
+    server.run_until_signal().await
+}

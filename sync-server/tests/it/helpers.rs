@@ -1,0 +1,234 @@
+use std::{
+    future::Future,
+    net::SocketAddr,
+    path::PathBuf,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use model::{Lead, Pipeline, PipelineDoc};
+use samod::{BackoffConfig, DialerHandle, DocHandle, Repo};
+use sqlx::PgPool;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+/// A database of its own for one test, dropped by nobody: the test cluster is
+/// thrown away whole.
+pub struct TestDb {
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let admin = std::env::var("TEST_DATABASE_URL").expect(
+            "TEST_DATABASE_URL is not set: run the tests with `cargo xtask test`, \
+             which starts Postgres, or point it at a Postgres that may create databases",
+        );
+        let name = format!("t_{:016x}", rand::random::<u64>());
+        let pool = PgPool::connect(&admin)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .expect("create test database");
+        pool.close().await;
+        let base = admin.rsplit_once('/').expect("database URL has a path").0;
+        TestDb {
+            url: format!("{base}/{name}"),
+        }
+    }
+
+    pub async fn pool(&self) -> PgPool {
+        PgPool::connect(&self.url)
+            .await
+            .expect("connect to test database")
+    }
+}
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo.json")
+}
+
+/// The real server binary, started on a free loopback port.
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    pub async fn start(database_url: &str) -> ServerProcess {
+        let web_dir = std::env::temp_dir().join("portal-test-empty-web");
+        std::fs::create_dir_all(&web_dir).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--seed")
+            .arg(fixtures())
+            .arg("--web-dir")
+            .arg(web_dir)
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn sync-server");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(addr) = line.strip_prefix("listening on http://") {
+                    return addr.parse::<SocketAddr>().unwrap();
+                }
+            }
+            panic!("sync-server exited before listening");
+        })
+        .await
+        .expect("sync-server did not start within 60 s");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ServerProcess { child, addr }
+    }
+
+    pub fn ws_url(&self) -> url::Url {
+        url::Url::parse(&format!("ws://{}/sync", self.addr)).unwrap()
+    }
+
+    /// Stops the server as an operator would (SIGTERM) and waits for it.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().expect("server still running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("server did not stop within 30 s after SIGTERM")
+            .unwrap();
+    }
+}
+
+/// A native client: a samod repo with in-memory storage.
+pub async fn client() -> Repo {
+    Repo::build_tokio().load().await
+}
+
+pub async fn connect(
+    repo: &Repo,
+    server: &ServerProcess,
+) -> DialerHandle<std::convert::Infallible> {
+    let dialer = repo
+        .dial_websocket(server.ws_url(), BackoffConfig::default())
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(20), dialer.established())
+        .await
+        .expect("no connection within 20 s")
+        .expect("dial failed");
+    dialer
+}
+
+pub async fn open(repo: &Repo, doc_id: &str) -> DocHandle {
+    tokio::time::timeout(Duration::from_secs(20), repo.find(doc_id.parse().unwrap()))
+        .await
+        .expect("find timed out")
+        .unwrap()
+        .expect("document not found on the server")
+}
+
+pub async fn pipeline_doc(pool: &PgPool, partner: &str) -> String {
+    sqlx::query_scalar("SELECT doc_id FROM documents WHERE owner_id = $1 AND kind = 'pipeline'")
+        .bind(partner)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+pub fn read(handle: &DocHandle) -> Pipeline {
+    handle.with_document(|doc| PipelineDoc::read(doc).unwrap())
+}
+
+pub fn heads(handle: &DocHandle) -> Vec<automerge::ChangeHash> {
+    handle.with_document(|doc| {
+        let mut heads = doc.get_heads();
+        heads.sort();
+        heads
+    })
+}
+
+/// Polls `check` until it returns `Some`, failing with `what` after `deadline`.
+pub async fn wait_for<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A lead as the `leads` table holds it, comparable with a document's lead.
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct LeadRow {
+    pub lead_id: String,
+    pub stage: String,
+    pub contact_name: String,
+    pub company: String,
+    pub email: String,
+    pub phone: String,
+    pub notes: String,
+    pub value_minor: i64,
+    pub currency: String,
+}
+
+impl From<&Lead> for LeadRow {
+    fn from(lead: &Lead) -> Self {
+        LeadRow {
+            lead_id: lead.id.to_string(),
+            stage: lead.stage.to_string(),
+            contact_name: lead.contact_name.clone(),
+            company: lead.company.clone(),
+            email: lead.email.clone(),
+            phone: lead.phone.clone(),
+            notes: lead.notes.clone(),
+            value_minor: lead.value.minor,
+            currency: lead.value.currency.to_string(),
+        }
+    }
+}
+
+pub async fn lead_rows(pool: &PgPool, partner: &str) -> Vec<LeadRow> {
+    sqlx::query_as(
+        "SELECT lead_id, stage, contact_name, company, email, phone, notes, value_minor,
+                currency::text AS currency
+         FROM leads WHERE partner_id = $1 ORDER BY lead_id",
+    )
+    .bind(partner)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+pub fn rows_of(pipeline: &Pipeline) -> Vec<LeadRow> {
+    let mut rows: Vec<LeadRow> = pipeline.leads.iter().map(LeadRow::from).collect();
+    rows.sort_by(|a, b| a.lead_id.cmp(&b.lead_id));
+    rows
+}
+
+/// Waits until the `leads` rows of `partner` equal `expected`.
+pub async fn wait_for_rows(pool: &PgPool, partner: &str, expected: &[LeadRow]) {
+    wait_for(
+        "the leads table to match the document",
+        Duration::from_secs(20),
+        || async { (lead_rows(pool, partner).await == expected).then_some(()) },
+    )
+    .await
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real `sync-server` binary on a loopback port, a real
+//! Postgres (a fresh database per test), real samod clients over WebSocket.
+//!
+//! Needs `TEST_DATABASE_URL` pointing at a Postgres role that may create
+//! databases; `cargo xtask test` starts a private cluster and sets it.
+
+mod helpers;
+mod projection;
+mod sync;
