@@ -34,7 +34,7 @@ pub enum ModelError {
     NoSuchLead(String),
     #[error("a lead with id {0} already exists")]
     DuplicateLead(String),
-    #[error("invalid {what}: {why}")]
+    #[error("{what} {why}")]
     Invalid { what: &'static str, why: String },
     #[error("automerge: {0}")]
     Automerge(String),

@@ -106,7 +106,12 @@ impl Stage {
         Stage::ALL
             .into_iter()
             .find(|stage| stage.as_str() == s)
-            .ok_or_else(|| invalid("stage", format!("unknown stage {s:?}")))
+            .ok_or_else(|| {
+                invalid(
+                    "stage",
+                    format!("{s:?} is not one of new, contacted, qualified, proposal, won, lost"),
+                )
+            })
     }
 
     /// Won and lost are closed; a closed lead can still be reopened.
@@ -198,7 +203,7 @@ impl Money {
         };
         let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
         let scale = currency.minor_digits() as usize;
-        let bad = || invalid("amount", format!("{text:?} is not an amount of {currency}"));
+        let bad = || invalid("amount", format!("{text:?} is not a number"));
         if whole.is_empty() && fraction.is_empty() {
             return Err(bad());
         }
@@ -210,7 +215,7 @@ impl Money {
         if fraction.len() > scale {
             return Err(invalid(
                 "amount",
-                format!("{currency} has {scale} digits after the decimal point"),
+                format!("may have at most {scale} digits after the decimal point in {currency}"),
             ));
         }
         let mut minor: i64 = 0;
@@ -219,7 +224,7 @@ impl Money {
             minor = minor
                 .checked_mul(10)
                 .and_then(|m| m.checked_add(i64::from(b - b'0')))
-                .ok_or_else(|| invalid("amount", "too large"))?;
+                .ok_or_else(|| invalid("amount", "is too large"))?;
         }
         Ok(Money::new(if negative { -minor } else { minor }, currency))
     }

@@ -36,7 +36,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("run") => run(&root),
         Some("test") => test(&root),
-        Some("build-web") => web::build(&root).map(|_| ()),
+        Some("build-web") => web::build(&root),
         Some("pg-start") => {
             let cluster = pg::Cluster::dev(&root);
             cluster.start()?;

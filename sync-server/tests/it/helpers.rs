@@ -58,10 +58,62 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
 }
 
+/// One HTTP/1.1 GET over a fresh loopback connection: status, headers
+/// (lower-cased names) and body. Enough for the few HTTP checks here.
+pub async fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+        .await
+        .expect("HTTP response within 10 s")
+        .unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
+}
+
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 impl ServerProcess {
     pub async fn start(database_url: &str) -> ServerProcess {
         let web_dir = std::env::temp_dir().join("portal-test-empty-web");
         std::fs::create_dir_all(&web_dir).unwrap();
+        Self::start_with_web(database_url, &web_dir).await
+    }
+
+    pub async fn start_with_web(database_url: &str, web_dir: &std::path::Path) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
             .args(["--listen", "127.0.0.1:0"])
             .arg("--seed")

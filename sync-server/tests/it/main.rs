@@ -5,5 +5,6 @@
 //! databases; `cargo xtask test` starts a private cluster and sets it.
 
 mod helpers;
+mod http;
 mod projection;
 mod sync;

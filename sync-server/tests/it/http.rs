@@ -1,0 +1,92 @@
+use std::time::Duration;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn healthz_follows_the_database() {
+    let db = TestDb::new().await;
+    let server = ServerProcess::start(&db.url).await;
+    let (status, _, body) = http_get(server.addr, "/healthz", &[]).await;
+    assert_eq!((status, body.as_slice()), (200, b"ok".as_slice()));
+
+    // Cut the server off from its database: no new connections, and the
+    // existing ones terminated.
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    let admin = sqlx::PgPool::connect(&std::env::var("TEST_DATABASE_URL").unwrap())
+        .await
+        .unwrap();
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&admin)
+        .await
+        .unwrap();
+    wait_for("healthz to report 503", Duration::from_secs(20), || async {
+        (http_get(server.addr, "/healthz", &[]).await.0 == 503).then_some(())
+    })
+    .await;
+
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    wait_for("healthz to recover", Duration::from_secs(20), || async {
+        (http_get(server.addr, "/healthz", &[]).await.0 == 200).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_pwa_is_served_precompressed_with_cache_headers() {
+    let db = TestDb::new().await;
+    let web = std::env::temp_dir().join(format!("portal-web-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&web).unwrap();
+    std::fs::write(
+        web.join("index.html"),
+        "<!doctype html><title>shell</title>",
+    )
+    .unwrap();
+    std::fs::write(web.join("app-0123456789abcdef.js"), "console.log('plain')").unwrap();
+    std::fs::write(web.join("app-0123456789abcdef.js.br"), b"pretend-brotli").unwrap();
+    let server = ServerProcess::start_with_web(&db.url, &web).await;
+
+    let (status, headers, body) = http_get(
+        server.addr,
+        "/app-0123456789abcdef.js",
+        &[("Accept-Encoding", "br")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), Some("br"));
+    assert_eq!(body, b"pretend-brotli");
+    assert_eq!(
+        header(&headers, "cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+
+    let (_, headers, body) = http_get(server.addr, "/app-0123456789abcdef.js", &[]).await;
+    assert_eq!(
+        body, b"console.log('plain')",
+        "no br without Accept-Encoding"
+    );
+    assert_eq!(header(&headers, "content-encoding"), None);
+
+    // Routes of the single-page app get the shell, which is revalidated.
+    let (status, headers, body) = http_get(server.addr, "/pipeline/somewhere", &[]).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("<title>shell</title>"));
+    assert_eq!(header(&headers, "cache-control"), Some("no-cache"));
+
+    let (status, _, body) = http_get(server.addr, "/api/partners", &[]).await;
+    assert_eq!(status, 200);
+    let partners: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(partners.len(), 3);
+    assert!(
+        partners
+            .iter()
+            .all(|p| p["pipeline_doc"].as_str().is_some())
+    );
+}

@@ -1,0 +1,140 @@
+//! A samod `Dialer` over the browser's WebSocket.
+//!
+//! samod wants `Send` dialers and transports (its traits serve tokio too),
+//! while browser objects are not `Send`. So the socket lives in a task on the
+//! browser's event loop and talks to samod through channels, which are
+//! `Send`: `connect` asks that task for a socket and gets back a transport
+//! made of the channel ends. Reconnection and backoff are samod's.
+
+use std::{cell::RefCell, fmt, rc::Rc};
+
+use futures::{
+    StreamExt,
+    channel::{mpsc, oneshot},
+};
+use samod::{DialError, Transport};
+use wasm_bindgen::{JsCast, closure::Closure};
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+
+#[derive(Debug)]
+pub struct WsError(pub String);
+
+impl fmt::Display for WsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WsError {}
+
+type Reply = oneshot::Sender<Result<Transport, WsError>>;
+
+pub struct BrowserDialer {
+    url: url::Url,
+    requests: mpsc::UnboundedSender<Reply>,
+}
+
+impl BrowserDialer {
+    pub fn new(url: url::Url) -> BrowserDialer {
+        let (requests, mut incoming) = mpsc::unbounded::<Reply>();
+        let target = url.to_string();
+        wasm_bindgen_futures::spawn_local(async move {
+            while let Some(reply) = incoming.next().await {
+                let _ = reply.send(open_socket(&target).await);
+            }
+        });
+        BrowserDialer { url, requests }
+    }
+}
+
+impl samod::Dialer for BrowserDialer {
+    type Error = WsError;
+
+    fn url(&self) -> url::Url {
+        self.url.clone()
+    }
+
+    fn connect(
+        &self,
+    ) -> futures::future::BoxFuture<'static, Result<Transport, DialError<WsError>>> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.requests.unbounded_send(reply);
+        Box::pin(async move {
+            sent.map_err(|_| DialError::transient(WsError("dialer task is gone".into())))?;
+            match answer.await {
+                Ok(Ok(transport)) => Ok(transport),
+                Ok(Err(e)) => Err(DialError::transient(e)),
+                Err(_) => Err(DialError::transient(WsError("dialer task is gone".into()))),
+            }
+        })
+    }
+}
+
+/// Opens a socket and, once it is open, wires it to a fresh pair of channels.
+async fn open_socket(url: &str) -> Result<Transport, WsError> {
+    let ws = WebSocket::new(url).map_err(|e| WsError(format!("{e:?}")))?;
+    ws.set_binary_type(BinaryType::Arraybuffer);
+
+    let (to_samod, from_socket) = mpsc::unbounded::<Result<Vec<u8>, WsError>>();
+    let (to_socket, mut from_samod) = mpsc::unbounded::<Vec<u8>>();
+    let (opened_tx, opened_rx) = oneshot::channel::<Result<(), WsError>>();
+    let opened_tx = Rc::new(RefCell::new(Some(opened_tx)));
+
+    let on_open = {
+        let opened = opened_tx.clone();
+        Closure::<dyn FnMut(Event)>::new(move |_| {
+            if let Some(tx) = opened.borrow_mut().take() {
+                let _ = tx.send(Ok(()));
+            }
+        })
+    };
+    let on_message = {
+        let to_samod = to_samod.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() {
+                let _ = to_samod.unbounded_send(Ok(js_sys::Uint8Array::new(&buffer).to_vec()));
+            }
+        })
+    };
+    let on_close = {
+        let opened = opened_tx.clone();
+        let to_samod = RefCell::new(Some(to_samod));
+        Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            let reason = format!("socket closed ({})", event.code());
+            if let Some(tx) = opened.borrow_mut().take() {
+                let _ = tx.send(Err(WsError(reason)));
+            }
+            // Ending the stream tells samod the connection is gone.
+            to_samod.borrow_mut().take();
+        })
+    };
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+
+    let opened = opened_rx
+        .await
+        .unwrap_or_else(|_| Err(WsError("socket dropped".into())));
+    if let Err(e) = opened {
+        ws.set_onopen(None);
+        ws.set_onmessage(None);
+        ws.set_onclose(None);
+        return Err(e);
+    }
+
+    // Outbound pump; it also owns the callbacks so they live as long as the
+    // socket is in use.
+    let socket = ws.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _callbacks = (on_open, on_message, on_close);
+        while let Some(bytes) = from_samod.next().await {
+            if socket.send_with_u8_array(&bytes).is_err() {
+                break;
+            }
+        }
+        // samod dropped the transport (or the socket broke): close it.
+        let _ = socket.close();
+        socket.set_onmessage(None);
+    });
+    Ok(Transport::new(from_socket, to_socket))
+}

@@ -1,0 +1,39 @@
+// Service worker: precaches the app shell so the app opens with no network.
+// `cargo xtask build-web` writes the two constants below; every other file
+// name in PRECACHE carries a content hash, so a cached copy is never stale.
+const VERSION = "{{VERSION}}";
+const PRECACHE = {{PRECACHE}};
+const CACHE = `shell-${VERSION}`;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)).then(() => self.skipWaiting())
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim())
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  // Live data is never served from the cache.
+  if (url.pathname.startsWith("/api/") || url.pathname === "/sync" || url.pathname === "/healthz") return;
+  if (request.mode === "navigate") {
+    // The shell is the same for every route; try the network for a fresh
+    // one, fall back to the cached copy when offline.
+    event.respondWith(
+      fetch(request).catch(() => caches.match("/index.html", { cacheName: CACHE }))
+    );
+    return;
+  }
+  event.respondWith(
+    caches.match(request, { cacheName: CACHE }).then((hit) => hit || fetch(request))
+  );
+});
