@@ -109,6 +109,8 @@ fn test(root: &Path) -> Result<()> {
         "warnings",
     ]))?;
     web::build(root)?;
+    // The JS automerge-repo client of sync-server's interop test.
+    web::npm_install(&root.join("tests/interop"))?;
 
     let cluster = pg::Cluster::test(root);
     cluster.start()?;

@@ -280,7 +280,7 @@ fn ensure_wasm_bindgen(root: &Path) -> Result<PathBuf> {
     Ok(bin)
 }
 
-fn npm_install(dir: &Path) -> Result<()> {
+pub(crate) fn npm_install(dir: &Path) -> Result<()> {
     if !dir.join("node_modules/.package-lock.json").exists() {
         exec(
             Command::new("npm")
@@ -394,13 +394,18 @@ fn icon_png(size: u32) -> Vec<u8> {
 pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
     let dir = root.join("tests/e2e");
     npm_install(&dir)?;
-    exec(crate::cargo().args(["build", "-p", "sync-server"]))?;
+    // `cargo test` just built target/debug/sync-server for the integration
+    // tests; building it again here would only redo it with other features.
+    let server = root.join("target/debug/sync-server");
+    if !server.exists() {
+        exec(crate::cargo().args(["build", "-p", "sync-server"]))?;
+    }
     exec(
         Command::new("node")
             .arg("offline.mjs")
             .current_dir(&dir)
             .env("ADMIN_DATABASE_URL", admin_url)
-            .env("SERVER_BIN", root.join("target/debug/sync-server"))
+            .env("SERVER_BIN", &server)
             .env("WEB_DIR", root.join("web/dist"))
             .env("FIXTURES", root.join("fixtures/demo.json")),
     )

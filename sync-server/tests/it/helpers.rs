@@ -196,8 +196,12 @@ pub async fn pipeline_doc(pool: &PgPool, partner: &str) -> String {
         .unwrap()
 }
 
+/// Unwraps outside `with_document`: a panic inside it aborts the whole test
+/// binary (samod's guard panics again while unwinding).
 pub fn read(handle: &DocHandle) -> Pipeline {
-    handle.with_document(|doc| PipelineDoc::read(doc).unwrap())
+    handle
+        .with_document(|doc| PipelineDoc::read(doc))
+        .expect("a pipeline document")
 }
 
 pub fn heads(handle: &DocHandle) -> Vec<automerge::ChangeHash> {

@@ -4,7 +4,9 @@
 //! Needs `TEST_DATABASE_URL` pointing at a Postgres role that may create
 //! databases; `cargo xtask test` starts a private cluster and sets it.
 
+mod faults;
 mod helpers;
 mod http;
+mod interop;
 mod projection;
 mod sync;
