@@ -110,12 +110,27 @@ impl ServerProcess {
     pub async fn start(database_url: &str) -> ServerProcess {
         let web_dir = std::env::temp_dir().join("portal-test-empty-web");
         std::fs::create_dir_all(&web_dir).unwrap();
-        Self::start_with_web(database_url, &web_dir).await
+        Self::start_with(database_url, &web_dir, "127.0.0.1:0").await
     }
 
     pub async fn start_with_web(database_url: &str, web_dir: &std::path::Path) -> ServerProcess {
+        Self::start_with(database_url, web_dir, "127.0.0.1:0").await
+    }
+
+    /// Starts again where a stopped or killed server listened, so clients'
+    /// dialers find it at the same URL.
+    pub async fn restart_on(database_url: &str, addr: SocketAddr) -> ServerProcess {
+        let web_dir = std::env::temp_dir().join("portal-test-empty-web");
+        Self::start_with(database_url, &web_dir, &addr.to_string()).await
+    }
+
+    async fn start_with(
+        database_url: &str,
+        web_dir: &std::path::Path,
+        listen: &str,
+    ) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", listen])
             .arg("--seed")
             .arg(fixtures())
             .arg("--web-dir")
@@ -144,6 +159,11 @@ impl ServerProcess {
 
     pub fn ws_url(&self) -> url::Url {
         url::Url::parse(&format!("ws://{}/sync", self.addr)).unwrap()
+    }
+
+    /// Kills the server with no chance to flush anything (SIGKILL).
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL the server");
     }
 
     /// Stops the server as an operator would (SIGTERM) and waits for it.

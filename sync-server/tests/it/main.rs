@@ -5,8 +5,10 @@
 //! databases; `cargo xtask test` starts a private cluster and sets it.
 
 mod faults;
+mod flaky;
 mod helpers;
 mod http;
 mod interop;
 mod projection;
+mod storage;
 mod sync;
