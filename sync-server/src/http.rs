@@ -21,6 +21,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub acceptor: samod::AcceptorHandle,
     pub max_sync_message_bytes: usize,
+    pub limits: crate::guard::Limits,
 }
 
 pub fn router(state: AppState, web_dir: &Path) -> Router {
@@ -42,12 +43,14 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         .with_state(state)
 }
 
-/// The automerge-repo protocol over a WebSocket, handed to samod.
+/// The automerge-repo protocol over a WebSocket, checked by the guard and
+/// handed to samod.
 async fn sync_socket(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(state.max_sync_message_bytes)
         .max_frame_size(state.max_sync_message_bytes)
         .on_upgrade(move |socket| async move {
-            if state.acceptor.accept_axum(socket, None).is_err() {
+            let transport = crate::guard::transport(socket, state.limits);
+            if state.acceptor.accept(transport).is_err() {
                 tracing::warn!("sync connection refused: repo is stopping");
             }
         })

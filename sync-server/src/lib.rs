@@ -7,6 +7,7 @@
 //! (health, the demo partner list, the PWA's files) is plain HTTP in [`http`].
 
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod projection;
 pub mod seed;
@@ -37,6 +38,15 @@ pub struct Settings {
     /// Largest WebSocket message accepted on /sync, in bytes.
     #[arg(long, env = "MAX_SYNC_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_sync_message_bytes: usize,
+    /// Messages a /sync connection may send in one burst.
+    #[arg(long, env = "SYNC_BURST", default_value_t = 2000)]
+    pub sync_burst: u32,
+    /// Messages per second a /sync connection may sustain.
+    #[arg(long, env = "SYNC_RATE_PER_SEC", default_value_t = 500)]
+    pub sync_rate_per_sec: u32,
+    /// Seconds a new /sync connection has to send its first message.
+    #[arg(long, env = "SYNC_HANDSHAKE_SECS", default_value_t = 10)]
+    pub sync_handshake_secs: u64,
 }
 
 /// A started server: bound, migrated, seeded, serving.
@@ -100,6 +110,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         pool,
         acceptor,
         max_sync_message_bytes: settings.max_sync_message_bytes,
+        limits: guard::Limits {
+            burst: settings.sync_burst,
+            per_second: settings.sync_rate_per_sec,
+            handshake: Duration::from_secs(settings.sync_handshake_secs),
+        },
     };
     let router = http::router(state, &settings.web_dir);
     let listener = TcpListener::bind(settings.listen)

@@ -113,6 +113,13 @@ impl ServerProcess {
         Self::start_with(database_url, &web_dir, "127.0.0.1:0").await
     }
 
+    /// Starts with extra command-line settings.
+    pub async fn start_with_args(database_url: &str, args: &[&str]) -> ServerProcess {
+        let web_dir = std::env::temp_dir().join("portal-test-empty-web");
+        std::fs::create_dir_all(&web_dir).unwrap();
+        Self::spawn(database_url, &web_dir, "127.0.0.1:0", args).await
+    }
+
     pub async fn start_with_web(database_url: &str, web_dir: &std::path::Path) -> ServerProcess {
         Self::start_with(database_url, web_dir, "127.0.0.1:0").await
     }
@@ -129,8 +136,18 @@ impl ServerProcess {
         web_dir: &std::path::Path,
         listen: &str,
     ) -> ServerProcess {
+        Self::spawn(database_url, web_dir, listen, &[]).await
+    }
+
+    async fn spawn(
+        database_url: &str,
+        web_dir: &std::path::Path,
+        listen: &str,
+        extra: &[&str],
+    ) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
             .args(["--listen", listen])
+            .args(extra)
             .arg("--seed")
             .arg(fixtures())
             .arg("--web-dir")
