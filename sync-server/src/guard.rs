@@ -297,3 +297,89 @@ mod tests {
         );
     }
 }
+
+/// Fuzzing of the inbound path: arbitrary bytes and mutations of real
+/// protocol messages go through [`check_message`]; whatever passes must
+/// also decode as what it claims. No input may panic. `cargo xtask fuzz`
+/// runs many more cases than the test suite does.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn valid_messages() -> Vec<Vec<u8>> {
+        let mut doc = automerge::Automerge::new();
+        let data = automerge::sync::SyncDoc::generate_sync_message(
+            &mut doc,
+            &mut automerge::sync::State::new(),
+        )
+        .expect("first message")
+        .encode();
+        let doc_id = DocumentId::try_from(vec![7u8; 16])
+            .expect("16 bytes")
+            .to_string();
+        let mut join = Vec::new();
+        let _ = minicbor::Encoder::new(&mut join)
+            .map(3)
+            .and_then(|e| e.str("type")?.str("join")?.str("senderId")?.str("p"))
+            .and_then(|e| e.str("supportedProtocolVersions")?.array(1)?.str("1"));
+        let mut sync = Vec::new();
+        let _ = minicbor::Encoder::new(&mut sync)
+            .map(5)
+            .and_then(|e| e.str("type")?.str("sync")?.str("senderId")?.str("p"))
+            .and_then(|e| e.str("targetId")?.str("s")?.str("documentId")?.str(&doc_id))
+            .and_then(|e| e.str("data")?.bytes(&data));
+        vec![join, sync, error_message("x")]
+    }
+
+    fn frames() -> impl Strategy<Value = Vec<u8>> {
+        let valid = valid_messages();
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..256),
+            (
+                0..valid.len(),
+                prop::collection::vec((any::<usize>(), any::<u8>()), 1..8)
+            )
+                .prop_map(move |(which, edits)| {
+                    let mut bytes = valid[which].clone();
+                    for (at, byte) in edits {
+                        if bytes.is_empty() {
+                            break;
+                        }
+                        let i = at % bytes.len();
+                        match byte % 3 {
+                            0 => bytes[i] = byte,
+                            1 => bytes.truncate(i),
+                            _ => bytes.insert(i, byte),
+                        }
+                    }
+                    bytes
+                }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(2_000),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn no_frame_panics_the_inbound_check(frame in frames()) {
+            if check_message(&frame).is_ok() {
+                // Accepted frames are really what they claim to be.
+                let mut d = minicbor::Decoder::new(&frame);
+                prop_assert!(d.map().unwrap().is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn the_seeds_themselves_pass() {
+        for message in valid_messages() {
+            assert_eq!(check_message(&message), Ok(()));
+        }
+    }
+}

@@ -25,6 +25,7 @@ usage: cargo xtask <command>
   test         fmt --check, clippy -D warnings, every Rust test against a real
                Postgres, and the browser end-to-end test in Chromium
   build-web    build the PWA into web/dist (release, optimised, precompressed)
+  fuzz [N]     run the /sync inbound-path fuzzer for N cases (default 1000000)
   pg-start     start the private Postgres cluster used by `run` and print its URL
   pg-stop      stop it
 ";
@@ -37,6 +38,27 @@ fn main() -> Result<()> {
         Some("run") => run(&root),
         Some("test") => test(&root),
         Some("build-web") => web::build(&root),
+        Some("fuzz") => {
+            let cases = args.get(1).map(String::as_str).unwrap_or("1000000");
+            let started = std::time::Instant::now();
+            exec(
+                cargo()
+                    .args([
+                        "test",
+                        "--release",
+                        "-p",
+                        "sync-server",
+                        "--lib",
+                        "guard::fuzz",
+                    ])
+                    .env("FUZZ_CASES", cases),
+            )?;
+            println!(
+                "fuzz: {cases} frames, no crash, in {:.1?}",
+                started.elapsed()
+            );
+            Ok(())
+        }
         Some("pg-start") => {
             let cluster = pg::Cluster::dev(&root);
             cluster.start()?;
