@@ -309,9 +309,9 @@ mod fuzz {
     use super::*;
 
     fn valid_messages() -> Vec<Vec<u8>> {
-        let mut doc = automerge::Automerge::new();
+        let doc = automerge::Automerge::new();
         let data = automerge::sync::SyncDoc::generate_sync_message(
-            &mut doc,
+            &doc,
             &mut automerge::sync::State::new(),
         )
         .expect("first message")

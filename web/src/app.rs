@@ -159,15 +159,21 @@ fn follow(handle: DocHandle, dispatch: UseReducerDispatcher<AppState>) {
             }
         });
     }
-    let (_, mut peers) = handle.peers();
-    spawn_local(async move {
-        while let Some(states) = peers.next().await {
-            for state in states.values() {
-                if let Some(shared) = &state.shared_heads {
-                    engine::remember_synced(&doc_id, shared);
-                }
+    // The current state counts too: the first sync may be over before we
+    // subscribe, and then no update would ever come.
+    let (current, mut updates) = handle.peers();
+    let record = move |states: &std::collections::HashMap<_, samod::PeerDocState>| {
+        for state in states.values() {
+            if let Some(shared) = &state.shared_heads {
+                engine::remember_synced(&doc_id, shared);
             }
-            dispatch.dispatch(Action::Pending(engine::pending_changes(&handle)));
+        }
+        dispatch.dispatch(Action::Pending(engine::pending_changes(&handle)));
+    };
+    record(&current);
+    spawn_local(async move {
+        while let Some(states) = updates.next().await {
+            record(&states);
         }
     });
 }

@@ -132,9 +132,13 @@ async fn open_socket(url: &str) -> Result<Transport, WsError> {
                 break;
             }
         }
-        // samod dropped the transport (or the socket broke): close it.
-        let _ = socket.close();
+        // samod dropped the transport (or the socket broke). Unhook every
+        // callback before they are dropped with this task: the close below
+        // fires `onclose` later, and a dropped closure must not be called.
+        socket.set_onopen(None);
         socket.set_onmessage(None);
+        socket.set_onclose(None);
+        let _ = socket.close();
     });
     Ok(Transport::new(from_socket, to_socket))
 }
