@@ -10,17 +10,26 @@ async fn projecting_the_same_heads_twice_changes_nothing() {
     let pool = db.pool().await;
     let _server = ServerProcess::start(&db.url).await;
     let doc_id = pipeline_doc(&pool, "p-cleo").await;
+    // Caught up: the heads projected are the heads stored. (samod may store
+    // a new document in several writes, so an earlier projection can cover
+    // only part of it.)
     wait_for(
-        "the seeded pipeline to be projected",
+        "the projection to catch up with storage",
         Duration::from_secs(20),
         || async {
-            let done: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM projections WHERE doc_id = $1)")
+            let stored = sync_server::storage::load_document(&pool, &doc_id)
+                .await
+                .ok()?;
+            let mut stored: Vec<String> =
+                stored.get_heads().iter().map(|h| h.to_string()).collect();
+            stored.sort();
+            let projected: Option<Vec<String>> =
+                sqlx::query_scalar("SELECT heads FROM projections WHERE doc_id = $1")
                     .bind(&doc_id)
-                    .fetch_one(&pool)
+                    .fetch_optional(&pool)
                     .await
                     .unwrap();
-            done.then_some(())
+            (projected? == stored).then_some(())
         },
     )
     .await;
