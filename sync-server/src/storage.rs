@@ -10,7 +10,7 @@
 //! Every write of a document chunk also tells the projection worker which
 //! document moved.
 
-use std::{collections::HashMap, future::Future, time::Duration};
+use std::{collections::HashMap, future::Future};
 
 use samod::storage::StorageKey;
 use sqlx::PgPool;
@@ -28,23 +28,16 @@ impl PgStorage {
     }
 }
 
-/// Runs `op` until it succeeds. Backoff doubles from 50 ms to 5 s.
-async fn retry<T, F, Fut>(what: &str, key: &str, mut op: F) -> T
+/// Retries `op` until it lands (see [`sync::retry_forever`]).
+async fn retry<T, F, Fut>(what: &str, key: &str, op: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, sqlx::Error>>,
 {
-    let mut delay = Duration::from_millis(50);
-    loop {
-        match op().await {
-            Ok(value) => return value,
-            Err(error) => {
-                tracing::warn!(%error, op = what, key, retry_in = ?delay, "storage operation failed");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
+    sync::retry_forever(op, tokio::time::sleep, |error, retry_in| {
+        tracing::warn!(%error, op = what, key, ?retry_in, "storage operation failed");
+    })
+    .await
 }
 
 impl samod::storage::Storage for PgStorage {

@@ -6,7 +6,7 @@
 //! storage methods cannot fail, so a failed operation is retried with
 //! backoff: a change is not reported stored until it is.
 
-use std::{collections::HashMap, future::Future, rc::Rc, time::Duration};
+use std::{collections::HashMap, future::Future, rc::Rc};
 
 use idb::{Database, DatabaseEvent, Factory, KeyRange, ObjectStoreParams, TransactionMode};
 use js_sys::Uint8Array;
@@ -88,22 +88,18 @@ impl IdbStorage {
     }
 }
 
-async fn retry<T, F, Fut>(what: &str, mut op: F) -> T
+/// Retries `op` until it lands (see [`sync::retry_forever`]).
+async fn retry<T, F, Fut>(what: &str, op: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, idb::Error>>,
 {
-    let mut delay = Duration::from_millis(50);
-    loop {
-        match op().await {
-            Ok(v) => return v,
-            Err(e) => {
-                web_sys::console::warn_1(&format!("IndexedDB {what} failed: {e}; retrying").into());
-                gloo_timers::future::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
+    sync::retry_forever(op, gloo_timers::future::sleep, |e, retry_in| {
+        web_sys::console::warn_1(
+            &format!("IndexedDB {what} failed: {e}; retrying in {retry_in:?}").into(),
+        );
+    })
+    .await
 }
 
 impl samod::storage::LocalStorage for IdbStorage {

@@ -7,8 +7,41 @@
 //! scan over an ordered index, never a scan of everything. This module owns
 //! that flattening so both sides agree on it.
 
+use std::{future::Future, time::Duration};
+
 use samod::storage::StorageKey;
 use serde::{Deserialize, Serialize};
+
+/// Runs `op` until it succeeds, sleeping with `sleep` between attempts (50 ms
+/// doubling to 5 s) and telling `on_error` about each failure.
+///
+/// samod's storage methods cannot return errors, so both our storages
+/// (Postgres, IndexedDB) retry instead of dropping a write: samod does not
+/// consider a change stored until `put` returns. The sleep is a parameter
+/// because the server sleeps on tokio and the browser on `setTimeout`.
+pub async fn retry_forever<T, E, Op, Fut, Sleep, SleepFut>(
+    mut op: Op,
+    sleep: Sleep,
+    mut on_error: impl FnMut(&E, Duration),
+) -> T
+where
+    Op: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    Sleep: Fn(Duration) -> SleepFut,
+    SleepFut: Future<Output = ()>,
+{
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match op().await {
+            Ok(value) => return value,
+            Err(error) => {
+                on_error(&error, delay);
+                sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
 
 /// Separator between key components. samod guarantees no component holds it.
 pub const KEY_SEPARATOR: char = '/';

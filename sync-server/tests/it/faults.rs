@@ -1,27 +1,8 @@
 use std::time::Duration;
 
 use model::{Currency, LeadDraft, LeadId, Money, PipelineDoc, Timestamp};
-use sqlx::PgPool;
 
 use crate::helpers::*;
-
-/// Cuts the server off its database: no new connections, existing ones
-/// terminated. As seen from the server, Postgres is down.
-async fn set_reachable(admin: &PgPool, db_name: &str, reachable: bool) {
-    sqlx::query(&format!(
-        "ALTER DATABASE {db_name} ALLOW_CONNECTIONS {reachable}"
-    ))
-    .execute(admin)
-    .await
-    .unwrap();
-    if !reachable {
-        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
-            .bind(db_name)
-            .execute(admin)
-            .await
-            .unwrap();
-    }
-}
 
 #[tokio::test]
 async fn changes_made_during_a_database_outage_land_when_it_returns() {
@@ -30,16 +11,12 @@ async fn changes_made_during_a_database_outage_land_when_it_returns() {
     let server = ServerProcess::start(&db.url).await;
     let doc_id = pipeline_doc(&pool, "p-cleo").await;
     pool.close().await;
-    let admin = PgPool::connect(&std::env::var("TEST_DATABASE_URL").unwrap())
-        .await
-        .unwrap();
-    let name = db.url.rsplit('/').next().unwrap().to_owned();
 
     let repo = client().await;
     let _link = connect(&repo, &server).await;
     let handle = open(&repo, &doc_id).await;
 
-    set_reachable(&admin, &name, false).await;
+    db.set_reachable(false).await;
     wait_for(
         "healthz to report the outage",
         Duration::from_secs(20),
@@ -68,7 +45,7 @@ async fn changes_made_during_a_database_outage_land_when_it_returns() {
     }
     assert_eq!(read(&handle).leads.len(), 8, "the client keeps its changes");
 
-    set_reachable(&admin, &name, true).await;
+    db.set_reachable(true).await;
     wait_for("healthz to recover", Duration::from_secs(20), || async {
         (http_get(server.addr, "/healthz", &[]).await.0 == 200).then_some(())
     })
@@ -177,19 +154,9 @@ async fn nothing_is_lost_when_the_server_is_killed_mid_stream() {
     }
 
     // The clients' dialers reconnect on their own; all converge.
-    let reference = replicas[0].2.clone();
-    wait_for(
-        "every replica to converge",
-        Duration::from_secs(60),
-        || async {
-            let first = heads(&reference);
-            replicas
-                .iter()
-                .all(|(_, _, h)| heads(h) == first)
-                .then_some(())
-        },
-    )
-    .await;
+    let handles: Vec<_> = replicas.iter().map(|(_, _, h)| h.clone()).collect();
+    wait_converged(&handles, Duration::from_secs(60)).await;
+    let reference = handles[0].clone();
     let merged = read(&reference);
     assert_eq!(
         merged.leads.len(),

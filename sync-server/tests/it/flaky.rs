@@ -247,19 +247,9 @@ async fn twenty_clients_on_a_flaky_network_converge() {
     // Heal. Every replica of the shared pipeline converges, through the
     // dialers' own reconnects.
     proxy.healthy.store(true, Ordering::Relaxed);
-    let first = clients[0].shared.clone();
-    wait_for(
-        "all shared replicas to converge",
-        Duration::from_secs(60),
-        || async {
-            let target = heads(&first);
-            clients
-                .iter()
-                .all(|c| heads(&c.shared) == target)
-                .then_some(())
-        },
-    )
-    .await;
+    let shared: Vec<_> = clients.iter().map(|c| c.shared.clone()).collect();
+    wait_converged(&shared, Duration::from_secs(60)).await;
+    let first = shared[0].clone();
     let merged = read(&first);
     wait_for_rows(&pool, "p-ana", &rows_of(&merged)).await;
 

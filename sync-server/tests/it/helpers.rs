@@ -46,6 +46,31 @@ impl TestDb {
             .await
             .expect("connect to test database")
     }
+
+    /// Cuts the database off from everyone (no new connections, existing
+    /// ones terminated) or lets them back: to a server, Postgres is down.
+    pub async fn set_reachable(&self, reachable: bool) {
+        let name = self.url.rsplit('/').next().unwrap();
+        let admin = PgPool::connect(&std::env::var("TEST_DATABASE_URL").unwrap())
+            .await
+            .unwrap();
+        sqlx::query(&format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
+        if !reachable {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            )
+            .bind(name)
+            .execute(&admin)
+            .await
+            .unwrap();
+        }
+        admin.close().await;
+    }
 }
 
 fn fixtures() -> PathBuf {
@@ -247,6 +272,25 @@ pub fn heads(handle: &DocHandle) -> Vec<automerge::ChangeHash> {
         heads.sort();
         heads
     })
+}
+
+/// The heads of a document as the server stored it in Postgres, sorted.
+pub async fn stored_heads(pool: &PgPool, doc_id: &str) -> Option<Vec<automerge::ChangeHash>> {
+    let doc = sync_server::storage::load_document(pool, doc_id)
+        .await
+        .ok()?;
+    let mut heads = doc.get_heads();
+    heads.sort();
+    Some(heads)
+}
+
+/// Waits until every replica has the same heads.
+pub async fn wait_converged(replicas: &[DocHandle], deadline: Duration) {
+    wait_for("every replica to converge", deadline, || async {
+        let first = heads(&replicas[0]);
+        replicas.iter().all(|r| heads(r) == first).then_some(())
+    })
+    .await
 }
 
 /// Polls `check` until it returns `Some`, failing with `what` after `deadline`.

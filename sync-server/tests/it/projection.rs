@@ -17,12 +17,12 @@ async fn projecting_the_same_heads_twice_changes_nothing() {
         "the projection to catch up with storage",
         Duration::from_secs(20),
         || async {
-            let stored = sync_server::storage::load_document(&pool, &doc_id)
-                .await
-                .ok()?;
-            let mut stored: Vec<String> =
-                stored.get_heads().iter().map(|h| h.to_string()).collect();
-            stored.sort();
+            // Hex of sorted hashes sorts like the hashes.
+            let stored: Vec<String> = stored_heads(&pool, &doc_id)
+                .await?
+                .iter()
+                .map(|h| h.to_string())
+                .collect();
             let projected: Option<Vec<String>> =
                 sqlx::query_scalar("SELECT heads FROM projections WHERE doc_id = $1")
                     .bind(&doc_id)

@@ -48,22 +48,10 @@ async fn stored_chunks_stay_bounded_as_a_document_is_edited() {
         if i % 20 == 19 {
             // Let the server catch up, then look at what it stored.
             let target = heads(&handle);
-            let fresh_heads = |pool: sqlx::PgPool, doc_id: String| async move {
-                sync_server::storage::load_document(&pool, &doc_id)
-                    .await
-                    .map(|d| {
-                        let mut h = d.get_heads();
-                        h.sort();
-                        h
-                    })
-            };
             wait_for(
                 "the server to store the edits",
                 Duration::from_secs(20),
-                || {
-                    let (pool, doc_id, target) = (pool.clone(), doc_id.clone(), target.clone());
-                    async move { (fresh_heads(pool, doc_id).await.ok()? == target).then_some(()) }
-                },
+                || async { (stored_heads(&pool, &doc_id).await? == target).then_some(()) },
             )
             .await;
             most = most.max(chunk_count(&pool, &doc_id).await);
