@@ -80,12 +80,17 @@ pub async fn connect_db(url: &str) -> anyhow::Result<PgPool> {
         .context("connecting to Postgres")
 }
 
+/// Applies the migrations in `schema/` that the database has not seen.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("../schema")
+        .run(pool)
+        .await
+        .context("applying migrations in schema/")
+}
+
 pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     let pool = connect_db(&settings.database_url).await?;
-    sqlx::migrate!("../schema")
-        .run(&pool)
-        .await
-        .context("applying migrations in schema/")?;
+    migrate(&pool).await?;
 
     let (changed_tx, changed_rx) = tokio::sync::mpsc::unbounded_channel();
     let storage = storage::PgStorage::new(pool.clone(), changed_tx.clone());

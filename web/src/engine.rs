@@ -16,7 +16,7 @@ use crate::{
 
 /// samod's runtime on the browser's event loop: tasks are local futures.
 #[derive(Clone)]
-struct BrowserRuntime;
+pub struct BrowserRuntime;
 
 impl samod::runtime::LocalRuntimeHandle for BrowserRuntime {
     fn spawn(&self, f: Pin<Box<dyn Future<Output = ()>>>) {

@@ -22,9 +22,15 @@ pub struct IdbStorage {
 }
 
 impl IdbStorage {
+    /// The app's database.
     pub async fn open() -> Result<IdbStorage, String> {
+        IdbStorage::open_named(DB_NAME).await
+    }
+
+    /// A database of the given name (tests give each scenario its own).
+    pub async fn open_named(name: &str) -> Result<IdbStorage, String> {
         let factory = Factory::new().map_err(|e| e.to_string())?;
-        let mut request = factory.open(DB_NAME, Some(1)).map_err(|e| e.to_string())?;
+        let mut request = factory.open(name, Some(1)).map_err(|e| e.to_string())?;
         request.on_upgrade_needed(|event| {
             if let Ok(db) = event.database()
                 && !db.store_names().iter().any(|s| s == STORE)

@@ -4,13 +4,16 @@
 //! (samod on the browser's event loop, stored in IndexedDB) and shown at
 //! once; samod syncs it with the server over `/sync` whenever a connection
 //! exists. The UI is a Yew app with its state in one reducer (`app`); the
-//! sync machinery is in `engine`, `dialer` and `idb_store`.
+//! sync machinery is in `engine`, `dialer` and `idb_store`. The storage and
+//! the runtime are public for the browser tests in `tests/`.
 
 mod app;
 mod clock;
 mod dialer;
 mod engine;
-mod idb_store;
+pub mod idb_store;
+
+pub use engine::BrowserRuntime;
 
 use wasm_bindgen::prelude::*;
 

@@ -7,6 +7,8 @@
 //! scan over an ordered index, never a scan of everything. This module owns
 //! that flattening so both sides agree on it.
 
+pub mod fault;
+
 use std::{future::Future, time::Duration};
 
 use samod::storage::StorageKey;

@@ -23,7 +23,9 @@ usage: cargo xtask <command>
                DATABASE_URL is set), load the demo data, serve on
                http://127.0.0.1:8080 (LISTEN_ADDR overrides)
   test         fmt --check, clippy -D warnings, every Rust test against a real
-               Postgres, and the browser end-to-end test in Chromium
+               Postgres, the web crate's wasm tests and the browser
+               end-to-end test in Chromium
+  test-web     only the web crate's wasm tests, in headless Chromium
   build-web    build the PWA into web/dist (release, optimised, precompressed)
   fuzz [N]     run the /sync inbound-path fuzzer for N cases (default 1000000)
   pg-start     start the private Postgres cluster used by `run` and print its URL
@@ -37,6 +39,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("run") => run(&root),
         Some("test") => test(&root),
+        Some("test-web") => web::browser_tests(&root),
         Some("build-web") => web::build(&root),
         Some("fuzz") => {
             let cases = args.get(1).map(String::as_str).unwrap_or("1000000");
@@ -131,6 +134,7 @@ fn test(root: &Path) -> Result<()> {
         "warnings",
     ]))?;
     web::build(root)?;
+    web::browser_tests(root)?;
     // The JS automerge-repo client of sync-server's interop test.
     web::npm_install(&root.join("tests/interop"))?;
 

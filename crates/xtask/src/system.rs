@@ -20,6 +20,10 @@ const CHROMIUM: Package = Package {
     name: "chromium",
     provides: "/usr/bin/chromium",
 };
+const CHROMEDRIVER: Package = Package {
+    name: "chromium-driver",
+    provides: "/usr/bin/chromedriver",
+};
 const NODE: Package = Package {
     name: "nodejs",
     provides: "/usr/bin/node",
@@ -49,9 +53,10 @@ const BINARYEN: Package = Package {
 
 pub const RUN_PACKAGES: [Package; 6] =
     [POSTGRES, RUSTC_WEB, CARGO_WEB, RUST_WEB_SRC, LLD, BINARYEN];
-pub const TEST_PACKAGES: [Package; 8] = [
+pub const TEST_PACKAGES: [Package; 9] = [
     POSTGRES,
     CHROMIUM,
+    CHROMEDRIVER,
     NODE,
     RUSTC_WEB,
     CARGO_WEB,
