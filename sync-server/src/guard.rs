@@ -22,7 +22,12 @@ use std::{str::FromStr, time::Duration};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
 use samod::{DocumentId, Transport};
-use tokio::{sync::mpsc, time::Instant};
+use tokio::{
+    sync::{mpsc, watch},
+    time::Instant,
+};
+
+use crate::residency::Farewell;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -153,6 +158,8 @@ impl Bucket {
 enum Outgoing {
     Data(Vec<u8>),
     Reject(Violation),
+    /// The server ends a connection it has nothing against.
+    Farewell(Farewell),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,8 +167,13 @@ enum Outgoing {
 pub struct Closed;
 
 /// Wraps an accepted WebSocket in the checks above and hands samod a
-/// transport of plain messages.
-pub fn transport(socket: WebSocket, limits: Limits) -> Transport {
+/// transport of plain messages. A value sent on `farewell` closes the
+/// connection with that code.
+pub fn transport(
+    socket: WebSocket,
+    limits: Limits,
+    farewell: watch::Receiver<Option<Farewell>>,
+) -> Transport {
     let (mut ws_out, ws_in) = socket.split();
     let (outbox, mut outgoing) = mpsc::unbounded_channel::<Outgoing>();
 
@@ -189,6 +201,20 @@ pub fn transport(socket: WebSocket, limits: Limits) -> Transport {
                         .await;
                     break;
                 }
+                Outgoing::Farewell(farewell) => {
+                    tracing::debug!(
+                        code = farewell.code,
+                        reason = farewell.reason,
+                        "closing sync connection"
+                    );
+                    let _ = ws_out
+                        .send(Message::Close(Some(CloseFrame {
+                            code: farewell.code,
+                            reason: farewell.reason.into(),
+                        })))
+                        .await;
+                    break;
+                }
             }
         }
     });
@@ -200,6 +226,7 @@ pub fn transport(socket: WebSocket, limits: Limits) -> Transport {
         greeted: bool,
         started: Instant,
         limits: Limits,
+        farewell: watch::Receiver<Option<Farewell>>,
     }
     let state = In {
         ws: ws_in,
@@ -211,22 +238,31 @@ pub fn transport(socket: WebSocket, limits: Limits) -> Transport {
         greeted: false,
         started: Instant::now(),
         limits,
+        farewell,
     };
     let inbound = futures::stream::unfold(state, |mut st| async move {
         loop {
-            let next = if st.greeted {
-                st.ws.next().await
-            } else {
-                let left = st.limits.handshake.saturating_sub(st.started.elapsed());
-                match tokio::time::timeout(left, st.ws.next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
-                        let _ = st.outbox.send(Outgoing::Reject(Violation::HandshakeTimeout(
-                            st.limits.handshake,
-                        )));
+            let farewell = st.farewell.borrow_and_update().clone();
+            if let Some(farewell) = farewell {
+                let _ = st.outbox.send(Outgoing::Farewell(farewell));
+                return None;
+            }
+            let deadline = (!st.greeted).then(|| st.started + st.limits.handshake);
+            let next = tokio::select! {
+                changed = st.farewell.changed() => {
+                    if changed.is_err() {
+                        // Whoever could say farewell is gone: so is the repo.
                         return None;
                     }
+                    continue;
                 }
+                next = next_before(&mut st.ws, deadline) => next,
+            };
+            let Ok(next) = next else {
+                let _ = st.outbox.send(Outgoing::Reject(Violation::HandshakeTimeout(
+                    st.limits.handshake,
+                )));
+                return None;
             };
             let verdict = match next? {
                 Ok(Message::Binary(bytes)) => {
@@ -266,6 +302,17 @@ pub fn transport(socket: WebSocket, limits: Limits) -> Transport {
         Ok::<_, Closed>(outbox)
     });
     Transport::new(Box::pin(inbound), Box::pin(sink))
+}
+
+/// The next frame, or `Err` when `deadline` passes first.
+async fn next_before(
+    ws: &mut futures::stream::SplitStream<WebSocket>,
+    deadline: Option<Instant>,
+) -> Result<Option<Result<Message, axum::Error>>, tokio::time::error::Elapsed> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, ws.next()).await,
+        None => Ok(ws.next().await),
+    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::error::AppError;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
-    pub acceptor: samod::AcceptorHandle,
+    pub residency: std::sync::Arc<crate::residency::Residency>,
     pub max_sync_message_bytes: usize,
     pub limits: crate::guard::Limits,
 }
@@ -37,6 +37,7 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
     Router::new()
         .route("/sync", get(sync_socket))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/api/partners", get(partners))
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
@@ -49,8 +50,11 @@ async fn sync_socket(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
     ws.max_message_size(state.max_sync_message_bytes)
         .max_frame_size(state.max_sync_message_bytes)
         .on_upgrade(move |socket| async move {
-            let transport = crate::guard::transport(socket, state.limits);
-            if state.acceptor.accept(transport).is_err() {
+            let limits = state.limits;
+            let accepted = state
+                .residency
+                .accept(|farewell| crate::guard::transport(socket, limits, farewell));
+            if accepted.is_err() {
                 tracing::warn!("sync connection refused: repo is stopping");
             }
         })
@@ -67,6 +71,27 @@ async fn healthz(State(state): State<AppState>) -> Response {
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timed out").into_response(),
     }
+}
+
+/// Gauges in Prometheus' text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let stats = state.residency.stats();
+    let body = format!(
+        "# HELP portal_resident_documents Documents held in memory by samod.\n\
+         # TYPE portal_resident_documents gauge\n\
+         portal_resident_documents {}\n\
+         # HELP portal_document_generation The current generation of documents in memory.\n\
+         # TYPE portal_document_generation gauge\n\
+         portal_document_generation {}\n\
+         # HELP portal_draining_generations Older generations still closing.\n\
+         # TYPE portal_draining_generations gauge\n\
+         portal_draining_generations {}\n\
+         # HELP portal_sync_connections Open /sync connections.\n\
+         # TYPE portal_sync_connections gauge\n\
+         portal_sync_connections {}\n",
+        stats.resident_docs, stats.generation, stats.draining_generations, stats.connections
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 #[derive(Serialize, sqlx::FromRow)]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod guard;
 pub mod http;
 pub mod projection;
+pub mod residency;
 pub mod seed;
 pub mod storage;
 
@@ -47,12 +48,20 @@ pub struct Settings {
     /// Seconds a new /sync connection has to send its first message.
     #[arg(long, env = "SYNC_HANDSHAKE_SECS", default_value_t = 10)]
     pub sync_handshake_secs: u64,
+    /// Documents held in memory before idle ones are let go (see
+    /// `residency.rs`: a new generation takes over and reloads on demand).
+    #[arg(long, env = "MAX_RESIDENT_DOCS", default_value_t = 50_000)]
+    pub max_resident_docs: usize,
+    /// Seconds a generation of documents lives at least, so a working set
+    /// larger than the cap cannot make the server churn.
+    #[arg(long, env = "MIN_GENERATION_SECS", default_value_t = 60)]
+    pub min_generation_secs: u64,
 }
 
 /// A started server: bound, migrated, seeded, serving.
 pub struct Server {
     pub local_addr: SocketAddr,
-    repo: samod::Repo,
+    residency: std::sync::Arc<residency::Residency>,
     serve: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -66,7 +75,7 @@ impl Server {
             res = self.serve => { res??; }
         }
         tracing::info!("shutting down");
-        self.repo.stop().await;
+        self.residency.stop().await;
         Ok(())
     }
 }
@@ -94,13 +103,17 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
 
     let (changed_tx, changed_rx) = tokio::sync::mpsc::unbounded_channel();
     let storage = storage::PgStorage::new(pool.clone(), changed_tx.clone());
-    let repo = samod::Repo::build_tokio()
-        .with_storage(storage)
-        .load()
-        .await;
+    let residency = residency::Residency::start(
+        storage,
+        residency::Limits {
+            max_resident_docs: settings.max_resident_docs,
+            min_generation_age: Duration::from_secs(settings.min_generation_secs),
+        },
+    )
+    .await;
 
     if let Some(path) = &settings.seed {
-        let added = seed::load_fixtures(&pool, &repo, path, &changed_tx)
+        let added = seed::load_fixtures(&pool, &residency.repo(), path, &changed_tx)
             .await
             .with_context(|| format!("loading fixtures from {}", path.display()))?;
         tracing::info!(partners = added, "seeded demo data");
@@ -108,12 +121,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
 
     tokio::spawn(projection::run(pool.clone(), changed_rx));
 
-    let acceptor = repo
-        .make_acceptor(url::Url::parse("ws://sync-server/sync")?)
-        .map_err(|_| anyhow::anyhow!("samod repo stopped during start"))?;
     let state = http::AppState {
         pool,
-        acceptor,
+        residency: residency.clone(),
         max_sync_message_bytes: settings.max_sync_message_bytes,
         limits: guard::Limits {
             burst: settings.sync_burst,
@@ -129,7 +139,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     let serve = tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(Server {
         local_addr,
-        repo,
+        residency,
         serve,
     })
 }

@@ -11,5 +11,6 @@ mod helpers;
 mod http;
 mod interop;
 mod projection;
+mod residency;
 mod storage;
 mod sync;
