@@ -2,7 +2,7 @@
 
 use axum::{
     Json,
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 
@@ -10,8 +10,20 @@ use axum::{
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// Missing, wrong, expired or revoked credentials; one message for all,
+    /// so an answer never tells which part was wrong.
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("not found")]
     NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("database unavailable")]
     Unavailable,
     #[error(transparent)]
@@ -34,7 +46,28 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            AppError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large".to_owned(),
+            ),
+            AppError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "wrong credentials, or the session has ended; sign in again".to_owned(),
+            ),
+            AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found".to_owned()),
+            AppError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
+            AppError::TooManyRequests { retry_after_secs } => {
+                let body = Json(serde_json::json!({
+                    "error": "too many failed sign-in attempts; try again later"
+                }));
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                    body,
+                )
+                    .into_response();
+            }
             AppError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the database is unavailable; try again shortly".to_owned(),

@@ -20,6 +20,7 @@ use crate::error::AppError;
 pub struct AppState {
     pub pool: PgPool,
     pub residency: std::sync::Arc<crate::residency::Residency>,
+    pub accounts: std::sync::Arc<crate::api_auth::Accounts>,
     pub max_sync_message_bytes: usize,
     pub limits: crate::guard::Limits,
 }
@@ -39,8 +40,10 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/partners", get(partners))
+        .merge(crate::api_auth::router())
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
+        .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
@@ -113,6 +116,34 @@ async fn partners(State(state): State<AppState>) -> Result<Json<Vec<PartnerEntry
     .fetch_all(&state.pool)
     .await?;
     Ok(Json(rows))
+}
+
+/// What the browser may do with our pages: run our own scripts and wasm
+/// (`'wasm-unsafe-eval'` is what compiling WebAssembly needs; no inline or
+/// evaluated JavaScript), talk only to us (which covers the same-origin
+/// WebSocket), and never be framed.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; \
+    manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+/// Security headers on every response.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// Files whose names carry a content hash never change: cache them for a

@@ -6,6 +6,8 @@
 //! merged document into relational rows. Everything that is not a document
 //! (health, the demo partner list, the PWA's files) is plain HTTP in [`http`].
 
+pub mod api_auth;
+pub mod auth;
 pub mod error;
 pub mod guard;
 pub mod http;
@@ -56,6 +58,13 @@ pub struct Settings {
     /// larger than the cap cannot make the server churn.
     #[arg(long, env = "MIN_GENERATION_SECS", default_value_t = 60)]
     pub min_generation_secs: u64,
+    /// Days a session lasts after sign-in.
+    #[arg(long, env = "SESSION_DAYS", default_value_t = 30)]
+    pub session_days: u32,
+    /// Mark the session cookie `Secure`: set this when clients reach the
+    /// server over TLS (TLS ends in front of the server, which cannot tell).
+    #[arg(long, env = "SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 /// A started server: bound, migrated, seeded, serving.
@@ -124,6 +133,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     let state = http::AppState {
         pool,
         residency: residency.clone(),
+        accounts: std::sync::Arc::new(api_auth::Accounts {
+            sessions: auth::SessionSettings {
+                lifetime: chrono::Duration::days(settings.session_days.into()),
+                secure_cookies: settings.secure_cookies,
+            },
+            limiter: auth::SignInLimiter::new(auth::SignInLimits::default()),
+            changed: changed_tx,
+        }),
         max_sync_message_bytes: settings.max_sync_message_bytes,
         limits: guard::Limits {
             burst: settings.sync_burst,
@@ -136,7 +153,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("binding {}", settings.listen))?;
     let local_addr = listener.local_addr()?;
-    let serve = tokio::spawn(async move { axum::serve(listener, router).await });
+    let serve = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            // The client's address is what sign-in failures are limited by.
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
     Ok(Server {
         local_addr,
         residency,

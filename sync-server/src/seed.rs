@@ -1,18 +1,43 @@
-//! Loading demo data: partners, and one pipeline document each with leads in
-//! every stage. Idempotent: partners already present are left alone.
+//! Loading demo data: partners, one pipeline document each with leads in
+//! every stage, and accounts to sign in with. Idempotent: partners and
+//! accounts already present are left alone.
+//!
+//! [`create_partner`] is also how an approved application becomes a partner,
+//! so demo partners and real ones are made the same way.
 
 use std::path::Path;
 
 use anyhow::Context;
 use model::{Currency, LeadDraft, LeadId, Money, PartnerId, PipelineDoc, Stage, Timestamp};
 use serde::Deserialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc::UnboundedSender;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fixtures {
     pub partners: Vec<PartnerFixture>,
+    #[serde(default)]
+    pub accounts: Vec<AccountFixture>,
+}
+
+/// An approved account. The password is in the clear here (demo data, see
+/// README.md) and hashed when loaded.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountFixture {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    #[serde(default)]
+    pub company: String,
+    pub role: crate::auth::Role,
+    pub password: String,
+    #[serde(default)]
+    pub partner: Option<PartnerId>,
+    /// The team leader's account id; it must come earlier in the list.
+    #[serde(default)]
+    pub team_leader: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,37 +88,105 @@ pub async fn load_fixtures(
         if exists {
             continue;
         }
-        let doc = pipeline_for(partner, now)?;
-        let handle = repo
-            .create(doc)
-            .await
-            .map_err(|_| anyhow::anyhow!("samod repo stopped"))?;
-        let doc_id = handle.document_id().to_string();
         let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO partners (id, name, company) VALUES ($1, $2, $3)")
-            .bind(partner.id.as_str())
-            .bind(&partner.name)
-            .bind(&partner.company)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, 'pipeline', $2)")
-            .bind(&doc_id)
-            .bind(partner.id.as_str())
-            .execute(&mut *tx)
-            .await?;
+        let doc_id = create_partner(
+            repo,
+            &mut tx,
+            &partner.id,
+            &partner.name,
+            &partner.company,
+            &partner.leads,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         let _ = changed.send(doc_id);
         added += 1;
     }
+    for account in &fixtures.accounts {
+        load_account(pool, account)
+            .await
+            .with_context(|| format!("account {}", account.id))?;
+    }
     Ok(added)
 }
 
-fn pipeline_for(partner: &PartnerFixture, now: Timestamp) -> anyhow::Result<automerge::Automerge> {
+/// Makes a partner: its pipeline document (with `leads`) in samod, then its
+/// `partners` row and the document's registry row on `conn`. The caller
+/// commits and then tells the projection worker about the returned document
+/// id. Should the transaction roll back, the document stays in storage with
+/// no registry row, unreachable by anyone.
+pub async fn create_partner(
+    repo: &samod::Repo,
+    conn: &mut PgConnection,
+    id: &PartnerId,
+    name: &str,
+    company: &str,
+    leads: &[LeadFixture],
+    now: Timestamp,
+) -> anyhow::Result<String> {
+    let doc = pipeline_for(id, leads, now)?;
+    let handle = repo
+        .create(doc)
+        .await
+        .map_err(|_| anyhow::anyhow!("samod repo stopped"))?;
+    let doc_id = handle.document_id().to_string();
+    sqlx::query("INSERT INTO partners (id, name, company) VALUES ($1, $2, $3)")
+        .bind(id.as_str())
+        .bind(name)
+        .bind(company)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, 'pipeline', $2)")
+        .bind(&doc_id)
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(doc_id)
+}
+
+async fn load_account(pool: &PgPool, account: &AccountFixture) -> anyhow::Result<()> {
+    let email = crate::auth::Email::parse(&account.email).map_err(anyhow::Error::msg)?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1 OR email = $2)")
+            .bind(&account.id)
+            .bind(email.as_str())
+            .fetch_one(pool)
+            .await?;
+    if exists {
+        return Ok(());
+    }
+    let password =
+        crate::auth::NewPassword::parse(&account.password).map_err(anyhow::Error::msg)?;
+    let hash = crate::auth::hash_password_blocking(password).await?;
+    sqlx::query(
+        "INSERT INTO accounts (id, email, name, company, role, status, password_hash,
+                               partner_id, team_leader_id, decided_at)
+         VALUES ($1, $2, $3, $4, $5, 'approved', $6, $7, $8, now())",
+    )
+    .bind(&account.id)
+    .bind(email.as_str())
+    .bind(&account.name)
+    .bind(&account.company)
+    .bind(account.role.as_str())
+    .bind(hash)
+    .bind(account.partner.as_ref().map(PartnerId::as_str))
+    .bind(&account.team_leader)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+fn pipeline_for(
+    partner: &PartnerId,
+    leads: &[LeadFixture],
+    now: Timestamp,
+) -> anyhow::Result<automerge::Automerge> {
     let mut doc = automerge::Automerge::new();
-    PipelineDoc::init(&mut doc, &partner.id)?;
-    for (i, lead) in partner.leads.iter().enumerate() {
+    PipelineDoc::init(&mut doc, partner)?;
+    for (i, lead) in leads.iter().enumerate() {
         // Older leads first, a minute apart, so the demo has a history.
-        let created = Timestamp(now.0 - (partner.leads.len() - i) as i64 * 60_000);
+        let created = Timestamp(now.0 - (leads.len() - i) as i64 * 60_000);
         let draft = LeadDraft::parse(
             &lead.contact_name,
             &lead.company,

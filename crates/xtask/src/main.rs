@@ -5,6 +5,7 @@
 //! binaries, Chromium, the wasm toolchain) is installed here, and everything
 //! it starts (a private Postgres cluster) it also stops.
 
+mod load;
 mod pg;
 mod system;
 mod web;
@@ -28,6 +29,11 @@ usage: cargo xtask <command>
   test-web     only the web crate's wasm tests, in headless Chromium
   build-web    build the PWA into web/dist (release, optimised, precompressed)
   fuzz [N]     run the /sync inbound-path fuzzer for N cases (default 1000000)
+  load [OPTS]  the load test: 10,000 stored documents, 500 clients syncing
+               edits for 60 s against the release server; reports peak RSS,
+               changes/s accepted and edit-to-seen p50/p99 (also in
+               target/load-report.txt). OPTS: --docs N, and the driver's
+               (`target/release/loadtest run --help`), e.g. --clients 100
   pg-start     start the private Postgres cluster used by `run` and print its URL
   pg-stop      stop it
 ";
@@ -62,6 +68,7 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
+        Some("load") => load::run(&root, &args[1..]),
         Some("pg-start") => {
             let cluster = pg::Cluster::dev(&root);
             cluster.start()?;

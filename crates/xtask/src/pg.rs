@@ -115,7 +115,7 @@ impl Cluster {
         self.wait_ready(Duration::from_secs(30))
     }
 
-    fn is_running(&self) -> bool {
+    pub fn is_running(&self) -> bool {
         self.as_owner("pg_ctl")
             .arg("status")
             .arg("-D")
@@ -173,6 +173,24 @@ impl Cluster {
             "postgres",
             name,
         ]))
+    }
+
+    /// Drops a database, first disconnecting whoever uses it.
+    pub fn drop_database(&self, name: &str) -> Result<()> {
+        exec(
+            Command::new(format!("{BIN}/psql"))
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-qc",
+                ])
+                .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .env("PGOPTIONS", "-c client_min_messages=warning"),
+        )
     }
 
     pub fn stop(&self) -> Result<()> {

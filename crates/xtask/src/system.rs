@@ -53,6 +53,7 @@ const BINARYEN: Package = Package {
 
 pub const RUN_PACKAGES: [Package; 6] =
     [POSTGRES, RUSTC_WEB, CARGO_WEB, RUST_WEB_SRC, LLD, BINARYEN];
+pub const LOAD_PACKAGES: [Package; 1] = [POSTGRES];
 pub const TEST_PACKAGES: [Package; 9] = [
     POSTGRES,
     CHROMIUM,

@@ -79,9 +79,14 @@ pub fn build(root: &Path) -> Result<()> {
     let app_js = write_hashed(&dist, "app", "js", &glue)?;
     let app_wasm = write_hashed(&dist, "app", "wasm", &wasm)?;
     let style = write_hashed(&dist, "style", "css", &fs::read(stat.join("style.css"))?)?;
+    let boot = fs::read_to_string(stat.join("boot.js"))?
+        .replace("{{APP_JS}}", &app_js)
+        .replace("{{APP_WASM}}", &app_wasm);
+    let boot_js = write_hashed(&dist, "boot", "js", boot.as_bytes())?;
     let index = fs::read_to_string(stat.join("index.html"))?
         .replace("{{APP_JS}}", &app_js)
         .replace("{{APP_WASM}}", &app_wasm)
+        .replace("{{BOOT_JS}}", &boot_js)
         .replace("{{STYLE}}", &style);
     fs::write(dist.join("index.html"), &index)?;
     fs::copy(
@@ -99,7 +104,7 @@ pub fn build(root: &Path) -> Result<()> {
         "/icon-512.png",
     ];
     let mut precache: Vec<String> = shell.iter().map(|s| s.to_string()).collect();
-    precache.extend([&app_js, &app_wasm, &style].map(|f| format!("/{f}")));
+    precache.extend([&app_js, &app_wasm, &boot_js, &style].map(|f| format!("/{f}")));
     let version = hex(&Sha256::digest(format!("{index}{precache:?}")))[..16].to_owned();
     let sw = fs::read_to_string(stat.join("sw.js"))?
         .replace("{{VERSION}}", &version)

@@ -63,8 +63,19 @@ async fn the_pwa_is_served_precompressed_with_cache_headers() {
     assert!(String::from_utf8_lossy(&body).contains("<title>shell</title>"));
     assert_eq!(header(&headers, "cache-control"), Some("no-cache"));
 
-    let (status, _, body) = http_get(server.addr, "/api/partners", &[]).await;
+    let csp = header(&headers, "content-security-policy").expect("a CSP on the shell");
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(header(&headers, "x-frame-options"), Some("DENY"));
+    assert_eq!(header(&headers, "x-content-type-options"), Some("nosniff"));
+
+    let (status, headers, body) = http_get(server.addr, "/api/partners", &[]).await;
     assert_eq!(status, 200);
+    assert_eq!(header(&headers, "x-frame-options"), Some("DENY"));
     let partners: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
     assert_eq!(partners.len(), 3);
     assert!(

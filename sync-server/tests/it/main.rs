@@ -4,6 +4,7 @@
 //! Needs `TEST_DATABASE_URL` pointing at a Postgres role that may create
 //! databases; `cargo xtask test` starts a private cluster and sets it.
 
+mod auth;
 mod bad_input;
 mod faults;
 mod flaky;

@@ -1,0 +1,88 @@
+//! The figures of the report: percentiles, and what Linux says about a
+//! process's memory and CPU time.
+
+use std::time::Duration;
+
+/// The nearest-rank percentile of `sorted` (ascending): the smallest value
+/// with at least `p` percent of the values at or below it. `None` when empty.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// Resident and peak resident memory of a process, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    pub rss: u64,
+    /// The kernel's high-water mark of `rss` since the process started.
+    pub peak: u64,
+}
+
+/// Reads `VmRSS` and `VmHWM` from `/proc/<pid>/status` ("self" for this
+/// process). `None` when the process is gone or this is not Linux.
+pub fn memory(pid: &str) -> Option<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    };
+    Some(Memory {
+        rss: field("VmRSS:")?,
+        peak: field("VmHWM:")?,
+    })
+}
+
+/// User plus system CPU time a process has used so far.
+pub fn cpu_time(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after it do not.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let mut fields = after_name.split_whitespace();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the
+    // name and state; Linux counts them in USER_HZ, which is 100.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+pub fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let hundred: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&hundred, 50.0), Some(50));
+        assert_eq!(percentile(&hundred, 99.0), Some(99));
+        assert_eq!(percentile(&hundred, 100.0), Some(100));
+        assert_eq!(percentile(&hundred, 0.0), Some(1));
+        // Ten values: the 99th percentile is the largest, the median the fifth.
+        let ten: Vec<u32> = (1..=10).collect();
+        assert_eq!(percentile(&ten, 99.0), Some(10));
+        assert_eq!(percentile(&ten, 50.0), Some(5));
+        assert_eq!(percentile(&[7], 50.0), Some(7));
+        assert_eq!(percentile::<u32>(&[], 50.0), None);
+    }
+
+    #[test]
+    fn reads_its_own_memory_and_cpu() {
+        let memory = memory("self").expect("Linux /proc");
+        assert!(memory.rss > 0 && memory.peak >= memory.rss);
+        // Burn a little CPU so the counter cannot read zero by luck.
+        let started = std::time::Instant::now();
+        let mut x = 0u64;
+        while started.elapsed() < Duration::from_millis(30) {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        assert!(cpu_time("self").expect("Linux /proc") > Duration::ZERO);
+    }
+}

@@ -1,0 +1,291 @@
+//! `cargo xtask load`: the load test, one command, bounded in time.
+//!
+//! It builds the real `sync-server` and the load driver (`crates/loadtest`)
+//! in release, makes a fresh `load` database in the dev Postgres cluster,
+//! and then: starts the server once so it applies `schema/`, stops it, has
+//! the driver seed the documents straight into Postgres, starts the server
+//! again (a server that comes up with 10,000 stored documents, as after a
+//! deploy), and lets the driver's clients loose on it. The server is a child
+//! process on a free loopback port; the driver reads its memory and CPU time
+//! from /proc. Whatever happens, both are killed before the command returns,
+//! and everything after the build must finish within [`DEADLINE`].
+
+use std::{
+    fs::{File, OpenOptions},
+    io::{BufRead, BufReader, Read, Write},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, exec, pg, system};
+
+/// Everything after the build: seeding, both server starts, the clients'
+/// connecting and finding, the window, settling, stopping.
+const DEADLINE: Duration = Duration::from_secs(8 * 60);
+
+/// Driver options that belong to `loadtest seed`; all others go to
+/// `loadtest run` (`target/release/loadtest run --help` lists them).
+const SEED_OPTIONS: [&str; 2] = ["--docs", "--leads-per-doc"];
+
+pub fn run(root: &Path, args: &[String]) -> Result<()> {
+    let started = Instant::now();
+    let (seed_args, run_args) = split_args(args)?;
+    system::ensure_packages(&system::LOAD_PACKAGES)?;
+    exec(cargo().args(["build", "--release", "-p", "sync-server", "-p", "loadtest"]))?;
+    let built = started.elapsed();
+    let deadline = Instant::now() + DEADLINE;
+
+    let cluster = pg::Cluster::dev(root);
+    let was_running = cluster.is_running();
+    cluster.start()?;
+    let result = (|| {
+        cluster.drop_database("load")?;
+        cluster.create_database("load")?;
+        let dir = root.join("target/load");
+        std::fs::create_dir_all(dir.join("web"))?;
+        let log = dir.join("server.log");
+        File::create(&log)?;
+        let setup = Setup {
+            server: root.join("target/release/sync-server"),
+            driver: root.join("target/release/loadtest"),
+            database_url: cluster.database_url("load"),
+            web_dir: dir.join("web"),
+            log,
+            deadline,
+        };
+        measure(&setup, &seed_args, &run_args)
+    })();
+    let stopped = if was_running { Ok(()) } else { cluster.stop() };
+    let mut report = result?;
+    stopped?;
+    report.push(format!(
+        "{:<28}{:.0} s (build {:.0} s)",
+        "wall time",
+        started.elapsed().as_secs_f64(),
+        built.as_secs_f64()
+    ));
+    let text = report.join("\n") + "\n";
+    std::fs::write(root.join("target/load-report.txt"), &text)?;
+    println!("\n{text}\nwritten to target/load-report.txt");
+    Ok(())
+}
+
+fn split_args(args: &[String]) -> Result<(Vec<String>, Vec<String>)> {
+    let (mut seed, mut run) = (Vec::new(), Vec::new());
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let name = arg.split('=').next().unwrap_or(arg);
+        let to = if SEED_OPTIONS.contains(&name) {
+            &mut seed
+        } else {
+            &mut run
+        };
+        to.push(arg.clone());
+        if !arg.contains('=') && arg.starts_with("--") {
+            let value = args
+                .next()
+                .with_context(|| format!("{arg} needs a value"))?;
+            to.push(value.clone());
+        }
+    }
+    Ok((seed, run))
+}
+
+struct Setup {
+    server: PathBuf,
+    driver: PathBuf,
+    database_url: String,
+    web_dir: PathBuf,
+    log: PathBuf,
+    deadline: Instant,
+}
+
+fn measure(setup: &Setup, seed_args: &[String], run_args: &[String]) -> Result<Vec<String>> {
+    // A first start applies the migrations to the empty database.
+    ServerProcess::start(setup)?.stop()?;
+
+    let seeding = Instant::now();
+    let mut seed = with_fd_limit(&setup.driver);
+    seed.arg("seed")
+        .args(["--database-url", &setup.database_url])
+        .args(seed_args);
+    run_to_end(&mut seed, setup.deadline, false)?;
+    let seeded = seeding.elapsed();
+
+    let starting = Instant::now();
+    let server = ServerProcess::start(setup)?;
+    let listening = starting.elapsed();
+    let mut drive = with_fd_limit(&setup.driver);
+    drive
+        .arg("run")
+        .args(["--server", &server.addr])
+        .args(["--server-pid", &server.child.0.id().to_string()])
+        .args(["--database-url", &setup.database_url])
+        .args(run_args);
+    let driven = run_to_end(&mut drive, setup.deadline, true)?;
+    let stop = server.stop()?;
+
+    let mut report = vec!["cargo xtask load".to_owned()];
+    report.extend(driven.lines().map(str::to_owned));
+    let row = |label: &str, value: String| format!("{label:<28}{value}");
+    report.push(row(
+        "seeding",
+        format!(
+            "{:.1} s, straight into Postgres (server listening {:.1} s after its restart)",
+            seeded.as_secs_f64(),
+            listening.as_secs_f64()
+        ),
+    ));
+    report.push(row(
+        "server stop",
+        format!("SIGTERM, exited in {:.1} s", stop.as_secs_f64()),
+    ));
+    report.push(row("server log", log_summary(&setup.log)?));
+    Ok(report)
+}
+
+/// Spawns `program` through `sh` with the soft open-files limit raised to
+/// the hard one: hundreds of WebSockets need more than the usual 1024.
+fn with_fd_limit(program: &Path) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@""#)
+        .arg(program);
+    cmd
+}
+
+/// A child that is killed if it is still running when dropped.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Runs a driver step to its end or the deadline; returns its stdout when
+/// `capture` (otherwise it goes to the terminal). Its stderr, the progress,
+/// always goes to the terminal.
+fn run_to_end(cmd: &mut Command, deadline: Instant, capture: bool) -> Result<String> {
+    if capture {
+        cmd.stdout(Stdio::piped());
+    }
+    let mut child = Reaped(cmd.spawn().with_context(|| format!("starting {cmd:?}"))?);
+    let reader = child.0.stdout.take().map(|mut out| {
+        thread::spawn(move || {
+            let mut text = String::new();
+            let _ = out.read_to_string(&mut text);
+            text
+        })
+    });
+    let status = wait_until(&mut child.0, deadline)?
+        .with_context(|| format!("the load test passed its {DEADLINE:?} deadline; stopped"))?;
+    if !status.success() {
+        bail!("load driver failed with {status}");
+    }
+    Ok(reader
+        .map(|r| r.join().unwrap_or_default())
+        .unwrap_or_default())
+}
+
+/// The child's exit status, or `None` if it still runs at `deadline`.
+fn wait_until(child: &mut Child, deadline: Instant) -> Result<Option<ExitStatus>> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The release `sync-server` on a free loopback port, its output appended
+/// to the log.
+struct ServerProcess {
+    child: Reaped,
+    addr: String,
+}
+
+impl ServerProcess {
+    fn start(setup: &Setup) -> Result<ServerProcess> {
+        let mut log = OpenOptions::new().append(true).open(&setup.log)?;
+        let mut cmd = with_fd_limit(&setup.server);
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .arg("--web-dir")
+            .arg(&setup.web_dir)
+            .env("DATABASE_URL", &setup.database_url)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(log.try_clone()?);
+        let mut child = Reaped(cmd.spawn().context("starting sync-server")?);
+        let stdout = child.0.stdout.take().context("server stdout")?;
+        let (tx, rx) = mpsc::channel();
+        // Reads the bound address from the server's first line, then keeps
+        // copying its output to the log so it never blocks on a full pipe.
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("listening on http://") {
+                    let _ = tx.send(addr.to_owned());
+                }
+                let _ = writeln!(log, "{line}");
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(60)).with_context(|| {
+            format!(
+                "sync-server did not report its address; see {}",
+                setup.log.display()
+            )
+        })?;
+        Ok(ServerProcess { child, addr })
+    }
+
+    /// SIGTERM, as an operator would stop it; returns how long it took.
+    fn stop(mut self) -> Result<Duration> {
+        let started = Instant::now();
+        exec(Command::new("kill").args(["-TERM", &self.child.0.id().to_string()]))?;
+        match wait_until(&mut self.child.0, Instant::now() + Duration::from_secs(30))? {
+            Some(status) if status.success() => Ok(started.elapsed()),
+            Some(status) => bail!("sync-server exited with {status} after SIGTERM"),
+            None => bail!("sync-server did not stop within 30 s of SIGTERM"),
+        }
+    }
+}
+
+/// Counts the server's warnings and errors, with the first few of them.
+fn log_summary(log: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(log)?;
+    let level = |line: &str| line.split_whitespace().nth(1).map(str::to_owned);
+    let notable: Vec<&str> = text
+        .lines()
+        .filter(|l| matches!(level(l).as_deref(), Some("WARN" | "ERROR")))
+        .collect();
+    let errors = notable
+        .iter()
+        .filter(|l| level(l).as_deref() == Some("ERROR"))
+        .count();
+    let mut summary = format!(
+        "{} warnings, {errors} errors ({})",
+        notable.len() - errors,
+        log.display()
+    );
+    for line in notable.iter().take(3) {
+        summary.push_str("\n    ");
+        summary.push_str(line);
+    }
+    Ok(summary)
+}
