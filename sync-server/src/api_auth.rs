@@ -1,5 +1,5 @@
-//! The accounts API: applying, signing in and out, who am I, and the admin's
-//! decisions on applications. JSON in and out; every error is an
+//! The accounts API: applying, signing in and out, who am I, the admin's
+//! decisions on applications, and team channels. JSON in and out; every error is an
 //! [`AppError`] with a message that says what was wrong.
 //!
 //! | method and path                              | who            |
@@ -11,6 +11,7 @@
 //! | `GET /api/admin/applications[?status=..]`    | admin          |
 //! | `POST /api/admin/applications/{id}/approve`  | admin          |
 //! | `POST /api/admin/applications/{id}/reject`   | admin          |
+//! | `POST /api/admin/channels`                   | admin          |
 
 use std::{net::SocketAddr, time::Instant};
 
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/applications", get(list_applications))
         .route("/api/admin/applications/{id}/approve", post(approve))
         .route("/api/admin/applications/{id}/reject", post(reject))
+        .route("/api/admin/channels", post(create_channel))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Answers carry tokens and personal data: no cache may keep them.
         .layer(SetResponseHeaderLayer::overriding(
@@ -256,6 +258,8 @@ async fn sign_in(
 /// Revokes the session the request is made under.
 async fn sign_out(State(state): State<AppState>, who: Authenticated) -> Result<Response, AppError> {
     auth::revoke_session(&state.pool, &who.session.token_hash).await?;
+    // Its sockets close now, not at the next sweep.
+    state.live_sessions.end(&who.session.token_hash);
     let clear = auth::clear_session_cookie(state.accounts.sessions.secure_cookies);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
 }
@@ -278,7 +282,22 @@ struct Me {
     team_leader_id: Option<String>,
     /// The members of a team leader's team; empty for everyone else.
     team: Vec<TeamMember>,
+    /// The documents this account works with: its own, then its team's.
+    /// The share policy on `/sync` is what enforces access; this is the
+    /// list the app opens.
+    documents: Vec<MyDocument>,
     session: MySession,
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+struct MyDocument {
+    doc_id: String,
+    kind: String,
+    partner_id: String,
+    partner_name: String,
+    /// `"read_write"` for the account's own documents, `"read_only"` for
+    /// a team member's.
+    access: String,
 }
 
 #[derive(Serialize)]
@@ -300,6 +319,18 @@ async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Json<Me
     .bind(&who.account_id)
     .fetch_all(&state.pool)
     .await?;
+    let documents = sqlx::query_as::<_, MyDocument>(
+        "SELECT d.doc_id, d.kind, p.id AS partner_id, p.name AS partner_name,
+                CASE WHEN a.id = $1 THEN 'read_write' ELSE 'read_only' END AS access
+         FROM accounts a
+         JOIN partners p ON p.id = a.partner_id
+         JOIN documents d ON d.owner_id = p.id
+         WHERE a.status = 'approved' AND (a.id = $1 OR a.team_leader_id = $1)
+         ORDER BY a.id <> $1, p.name, d.kind",
+    )
+    .bind(&who.account_id)
+    .fetch_all(&state.pool)
+    .await?;
     Ok(Json(Me {
         account_id: who.account_id,
         email,
@@ -309,6 +340,7 @@ async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Json<Me
         partner_id: who.partner_id,
         team_leader_id,
         team,
+        documents,
         session: MySession {
             kind: who.session.kind,
             expires_at: who.session.expires_at,
@@ -469,4 +501,55 @@ async fn reject(
         status: "rejected",
         partner_id: None,
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewChannel {
+    name: String,
+    /// Account ids of its members.
+    members: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ChannelCreated {
+    doc_id: String,
+}
+
+/// Makes a channel document for the given approved accounts.
+async fn create_channel(
+    State(state): State<AppState>,
+    who: Authenticated,
+    ApiJson(channel): ApiJson<NewChannel>,
+) -> Result<Response, AppError> {
+    who.require_admin()?;
+    let name = channel.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(AppError::BadRequest(
+            "a channel needs a name of 1 to 80 characters".to_owned(),
+        ));
+    }
+    let mut members = channel.members;
+    members.sort();
+    members.dedup();
+    if members.is_empty() || members.len() > 500 {
+        return Err(AppError::BadRequest(
+            "a channel needs 1 to 500 members".to_owned(),
+        ));
+    }
+    let known: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM accounts WHERE id = ANY($1) AND status = 'approved'")
+            .bind(&members)
+            .fetch_all(&state.pool)
+            .await?;
+    if let Some(unknown) = members.iter().find(|m| !known.contains(m)) {
+        return Err(AppError::BadRequest(format!(
+            "no approved account {unknown:?}"
+        )));
+    }
+    let mut tx = state.pool.begin().await?;
+    let doc_id =
+        crate::seed::create_channel(&state.residency.repo(), &mut tx, name, &members).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(ChannelCreated { doc_id })).into_response())
 }

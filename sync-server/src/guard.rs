@@ -10,24 +10,40 @@
 //! - a handshake deadline: a socket that says nothing is closed;
 //! - a well-formed envelope: a CBOR map whose `type` is a protocol message
 //!   type; `documentId`, when present, a valid document id; `data` of `sync`
-//!   and `request` messages a valid Automerge sync message.
+//!   and `request` messages a valid Automerge sync message;
+//! - identity: the connection joins as `<account id>/<device>` for the
+//!   account its session signed in, and never speaks under another peer id
+//!   (samod's share policy trusts the account a peer id names);
+//! - validated shared writes: the changes to a `channel` document are
+//!   checked change by change (`shared_writes.rs`);
+//! - the session: when it ends (sign-out, expiry, revocation) the
+//!   connection is closed with 4401.
 //!
 //! A violation gets a protocol `error` message naming it, a close frame
 //! (1008, policy violation; 1009 for oversized messages), and the end of the
 //! connection. Nothing of the offending message reaches samod, so nothing of
 //! it is stored or projected.
 
-use std::{str::FromStr, time::Duration};
+use std::{collections::HashMap, str::FromStr, time::Duration};
 
+use automerge::ActorId;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use chrono::{DateTime, Utc};
 use futures::{SinkExt, StreamExt};
 use samod::{DocumentId, Transport};
+use sqlx::PgPool;
+use sync::DocKind;
 use tokio::{
     sync::{mpsc, watch},
     time::Instant,
 };
 
-use crate::residency::Farewell;
+use crate::{
+    live_sessions::SESSION_ENDED,
+    policy::{self, Access, AccessPolicy},
+    residency::Farewell,
+    shared_writes::{ActorOwner, IncomingChanges},
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -65,6 +81,10 @@ pub enum Violation {
     HandshakeTimeout(Duration),
     #[error("not a protocol message: {0}")]
     Malformed(String),
+    #[error("{0}")]
+    Impersonation(String),
+    #[error("write refused: {0}")]
+    ForbiddenWrite(String),
 }
 
 impl Violation {
@@ -76,19 +96,30 @@ impl Violation {
     }
 }
 
+/// What the guard reads of a message that passed [`check_message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Envelope<'a> {
+    pub kind: &'a str,
+    pub sender: Option<&'a str>,
+    pub doc_id: Option<&'a str>,
+    /// The Automerge sync message of a `sync` or `request`.
+    pub data: Option<&'a [u8]>,
+}
+
 /// Checks one inbound message's envelope.
-pub fn check_message(bytes: &[u8]) -> Result<(), Violation> {
+pub fn check_message(bytes: &[u8]) -> Result<Envelope<'_>, Violation> {
     let bad = |what: &str| Violation::Malformed(what.to_owned());
     let mut d = minicbor::Decoder::new(bytes);
     let entries = d
         .map()
         .map_err(|_| bad("expected a CBOR map"))?
         .ok_or_else(|| bad("indefinite-length maps are not accepted"))?;
-    let (mut kind, mut doc_id, mut data) = (None, None, None);
+    let (mut kind, mut sender, mut doc_id, mut data) = (None, None, None, None);
     for _ in 0..entries {
         let key = d.str().map_err(|_| bad("map keys must be text"))?;
         match key {
             "type" => kind = Some(d.str().map_err(|_| bad("`type` must be text"))?),
+            "senderId" => sender = Some(d.str().map_err(|_| bad("`senderId` must be text"))?),
             "documentId" => doc_id = Some(d.str().map_err(|_| bad("`documentId` must be text"))?),
             "data" if matches!(d.datatype(), Ok(minicbor::data::Type::Bytes)) => {
                 data = Some(d.bytes().map_err(|_| bad("`data` is cut short"))?)
@@ -119,7 +150,12 @@ pub fn check_message(bytes: &[u8]) -> Result<(), Violation> {
         automerge::sync::Message::decode(data)
             .map_err(|_| bad("`data` is not an Automerge sync message"))?;
     }
-    Ok(())
+    Ok(Envelope {
+        kind,
+        sender,
+        doc_id,
+        data: data.filter(|_| matches!(kind, "sync" | "request")),
+    })
 }
 
 /// The protocol's `error` message.
@@ -166,12 +202,27 @@ enum Outgoing {
 #[error("connection closed")]
 pub struct Closed;
 
+/// Everything the guard knows about one connection before samod sees it.
+pub struct Gate {
+    pub limits: Limits,
+    /// The account the connection's session signed in.
+    pub account: String,
+    /// Says farewell when the session ends (see `live_sessions.rs`).
+    pub session_end: watch::Receiver<Option<Farewell>>,
+    pub session_expires: DateTime<Utc>,
+    pub pool: PgPool,
+    pub policy: AccessPolicy,
+    /// The repo the connection syncs with: what it already holds of a
+    /// shared document is not the sender's write.
+    pub repo: samod::Repo,
+}
+
 /// Wraps an accepted WebSocket in the checks above and hands samod a
 /// transport of plain messages. A value sent on `farewell` closes the
 /// connection with that code.
 pub fn transport(
     socket: WebSocket,
-    limits: Limits,
+    gate: Gate,
     farewell: watch::Receiver<Option<Farewell>>,
 ) -> Transport {
     let (mut ws_out, ws_in) = socket.split();
@@ -225,29 +276,41 @@ pub fn transport(
         bucket: Bucket,
         greeted: bool,
         started: Instant,
-        limits: Limits,
+        expires: Instant,
+        gate: Gate,
+        /// The peer id the connection joined with.
+        peer: Option<String>,
         farewell: watch::Receiver<Option<Farewell>>,
     }
+    let left = (gate.session_expires - Utc::now())
+        .to_std()
+        .unwrap_or(Duration::ZERO);
     let state = In {
         ws: ws_in,
         outbox: outbox.clone(),
         bucket: Bucket {
-            tokens: f64::from(limits.burst),
+            tokens: f64::from(gate.limits.burst),
             at: Instant::now(),
         },
         greeted: false,
         started: Instant::now(),
-        limits,
+        expires: Instant::now() + left,
+        gate,
+        peer: None,
         farewell,
     };
     let inbound = futures::stream::unfold(state, |mut st| async move {
         loop {
-            let farewell = st.farewell.borrow_and_update().clone();
+            let farewell = st
+                .farewell
+                .borrow_and_update()
+                .clone()
+                .or_else(|| st.gate.session_end.borrow_and_update().clone());
             if let Some(farewell) = farewell {
                 let _ = st.outbox.send(Outgoing::Farewell(farewell));
                 return None;
             }
-            let deadline = (!st.greeted).then(|| st.started + st.limits.handshake);
+            let deadline = (!st.greeted).then(|| st.started + st.gate.limits.handshake);
             let next = tokio::select! {
                 changed = st.farewell.changed() => {
                     if changed.is_err() {
@@ -256,20 +319,35 @@ pub fn transport(
                     }
                     continue;
                 }
+                changed = st.gate.session_end.changed() => {
+                    if changed.is_err() {
+                        let _ = st.outbox.send(Outgoing::Farewell(SESSION_ENDED));
+                        return None;
+                    }
+                    continue;
+                }
+                () = tokio::time::sleep_until(st.expires) => {
+                    let _ = st.outbox.send(Outgoing::Farewell(SESSION_ENDED));
+                    return None;
+                }
                 next = next_before(&mut st.ws, deadline) => next,
             };
             let Ok(next) = next else {
                 let _ = st.outbox.send(Outgoing::Reject(Violation::HandshakeTimeout(
-                    st.limits.handshake,
+                    st.gate.limits.handshake,
                 )));
                 return None;
             };
             let verdict = match next? {
                 Ok(Message::Binary(bytes)) => {
-                    if !st.bucket.take(&st.limits) {
+                    if !st.bucket.take(&st.gate.limits) {
                         Err(Violation::RateLimited)
                     } else {
-                        check_message(&bytes).map(|()| bytes.to_vec())
+                        match check_message(&bytes) {
+                            Ok(envelope) => admit(&mut st.peer, &st.gate, envelope).await,
+                            Err(violation) => Err(violation),
+                        }
+                        .map(|()| bytes.to_vec())
                     }
                 }
                 Ok(Message::Text(_)) => Err(Violation::TextFrame),
@@ -304,6 +382,131 @@ pub fn transport(
     Transport::new(Box::pin(inbound), Box::pin(sink))
 }
 
+/// Who may say what: the peer id is the session's account's, and a change
+/// to a shared document passes [`check_shared_write`].
+async fn admit(
+    peer: &mut Option<String>,
+    gate: &Gate,
+    envelope: Envelope<'_>,
+) -> Result<(), Violation> {
+    match (envelope.kind, envelope.sender, peer.as_deref()) {
+        ("join", Some(sender), None) => {
+            if policy::account_of_peer(sender) != Some(gate.account.as_str()) {
+                return Err(Violation::Impersonation(format!(
+                    "peer id {sender:?} is not yours: join as \"{}/<device>\"",
+                    gate.account
+                )));
+            }
+            *peer = Some(sender.to_owned());
+        }
+        (_, Some(sender), Some(joined)) if sender == joined => {}
+        (_, Some(_), _) => {
+            return Err(Violation::Impersonation(
+                "`senderId` is not the peer id this connection joined with".to_owned(),
+            ));
+        }
+        (_, None, _) => {}
+    }
+    if let (Some(doc_id), Some(data)) = (envelope.doc_id, envelope.data) {
+        let kind = sync::retry_forever(
+            || gate.policy.kind(doc_id),
+            tokio::time::sleep,
+            |error, delay| tracing::warn!(%error, ?delay, "guard: document lookup failed"),
+        )
+        .await;
+        // A peer who may not read the document is answered by samod as if
+        // it did not exist; checking its changes here would tell it that it
+        // is a channel.
+        let member = || async {
+            let peer = peer.as_deref().unwrap_or_default();
+            gate.policy.access(doc_id, peer).await != Access::None
+        };
+        if kind == Some(DocKind::Channel) && member().await {
+            check_shared_write(gate, doc_id, data).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The changes a sync message brings to a shared document must be written
+/// by actors of the sending account, and touch only what it may touch (see
+/// `shared_writes.rs`). Actors seen for the first time are registered to
+/// the account before the message goes on.
+async fn check_shared_write(gate: &Gate, doc_id: &str, data: &[u8]) -> Result<(), Violation> {
+    let mut changes = IncomingChanges::decode(data)
+        .map_err(|violation| Violation::ForbiddenWrite(violation.to_string()))?;
+    if changes.is_empty() {
+        return Ok(());
+    }
+    // A whole-document chunk repeats everybody's history: only what the
+    // server does not have yet is this sender's write.
+    if let Ok(id) = doc_id.parse::<DocumentId>()
+        && let Ok(Some(handle)) = gate.repo.find(id).await
+    {
+        handle.with_document(|doc| {
+            changes.skip_known(|hash| automerge::ReadDoc::get_change_by_hash(doc, hash).is_some())
+        });
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let actors: Vec<Vec<u8>> = changes
+        .actors()
+        .into_iter()
+        .map(|actor| actor.to_bytes().to_vec())
+        .collect();
+    let owners = sync::retry_forever(
+        || async {
+            sqlx::query_as::<_, (Vec<u8>, Option<String>)>(
+                "SELECT actor, account_id FROM actors WHERE actor = ANY($1)",
+            )
+            .bind(&actors)
+            .fetch_all(&gate.pool)
+            .await
+        },
+        tokio::time::sleep,
+        |error, delay| tracing::warn!(%error, ?delay, "guard: actor lookup failed"),
+    )
+    .await;
+    let owners: HashMap<ActorId, ActorOwner> = owners
+        .into_iter()
+        .map(|(actor, account)| {
+            let owner = account.map_or(ActorOwner::Server, ActorOwner::Account);
+            (ActorId::from(actor), owner)
+        })
+        .collect();
+    let new_actors = changes
+        .check(&gate.account, &owners)
+        .map_err(|violation| Violation::ForbiddenWrite(violation.to_string()))?;
+    for actor in new_actors {
+        let actor = actor.to_bytes().to_vec();
+        let registered = sync::retry_forever(
+            || async {
+                sqlx::query_scalar::<_, Option<String>>(
+                    "INSERT INTO actors (actor, account_id) VALUES ($1, $2)
+                     ON CONFLICT (actor) DO UPDATE SET actor = EXCLUDED.actor
+                     RETURNING account_id",
+                )
+                .bind(&actor)
+                .bind(&gate.account)
+                .fetch_one(&gate.pool)
+                .await
+            },
+            tokio::time::sleep,
+            |error, delay| tracing::warn!(%error, ?delay, "guard: actor registration failed"),
+        )
+        .await;
+        // Two connections of different accounts raced for a new actor: the
+        // loser's change is someone else's now.
+        if registered.as_deref() != Some(gate.account.as_str()) {
+            return Err(Violation::ForbiddenWrite(
+                "change by an actor registered to another user".to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The next frame, or `Err` when `deadline` passes first.
 async fn next_before(
     ws: &mut futures::stream::SplitStream<WebSocket>,
@@ -321,7 +524,7 @@ mod tests {
 
     #[test]
     fn the_error_message_is_a_protocol_message() {
-        assert_eq!(check_message(&error_message("nope")), Ok(()));
+        assert!(check_message(&error_message("nope")).is_ok());
     }
 
     #[test]
@@ -337,7 +540,7 @@ mod tests {
             .str("bogus")
             .unwrap();
         assert_eq!(
-            check_message(&unknown),
+            check_message(&unknown).map(|_| ()),
             Err(Violation::Malformed(
                 "unknown message type \"bogus\"".into()
             ))
@@ -426,7 +629,7 @@ mod fuzz {
     #[test]
     fn the_seeds_themselves_pass() {
         for message in valid_messages() {
-            assert_eq!(check_message(&message), Ok(()));
+            assert!(check_message(&message).is_ok());
         }
     }
 }

@@ -3,22 +3,26 @@
 use std::{path::Path, time::Duration};
 
 use axum::{
-    Json, Router,
+    Router,
     extract::{Request, State, ws::WebSocketUpgrade},
     http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
-use serde::Serialize;
 use sqlx::PgPool;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::error::AppError;
+use crate::{
+    auth::{Authenticated, SessionKind},
+    error::AppError,
+};
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    pub policy: crate::policy::AccessPolicy,
+    pub live_sessions: std::sync::Arc<crate::live_sessions::LiveSessions>,
     pub residency: std::sync::Arc<crate::residency::Residency>,
     pub accounts: std::sync::Arc<crate::api_auth::Accounts>,
     pub max_sync_message_bytes: usize,
@@ -39,24 +43,69 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         .route("/sync", get(sync_socket))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/api/partners", get(partners))
         .merge(crate::api_auth::router())
+        // An API path that does not exist is a JSON 404, not the app's page.
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { AppError::NotFound }),
+        )
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
-/// The automerge-repo protocol over a WebSocket, checked by the guard and
-/// handed to samod.
-async fn sync_socket(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+/// The automerge-repo protocol over a WebSocket, for a signed-in account
+/// only, checked by the guard and handed to samod.
+///
+/// A browser sends its session cookie with the upgrade of a same-origin
+/// WebSocket, and any page it visits could open one to us: so a cookie
+/// session must come with our own `Origin` (browsers always send it on a
+/// WebSocket upgrade). A bearer token is never sent by a browser on its own.
+async fn sync_socket(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    who: Result<Authenticated, AppError>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let who = match who {
+        Ok(who) => who,
+        Err(error) => return error.into_response(),
+    };
+    if who.session.kind == SessionKind::Cookie
+        && !(headers.contains_key(header::ORIGIN) && crate::auth::same_site_request(&headers))
+    {
+        return AppError::Forbidden(
+            "cross-site WebSocket refused: connect from the app's own origin".to_owned(),
+        )
+        .into_response();
+    }
+    let session_end = state.live_sessions.watch(who.session.token_hash);
     ws.max_message_size(state.max_sync_message_bytes)
         .max_frame_size(state.max_sync_message_bytes)
         .on_upgrade(move |socket| async move {
-            let limits = state.limits;
-            let accepted = state
-                .residency
-                .accept(|farewell| crate::guard::transport(socket, limits, farewell));
+            // A team meets in one shard. Any shard would be correct (the
+            // residency bus carries writes between them), so a failed
+            // lookup costs only locality.
+            let shard_key = crate::residency::shard_key(&state.pool, &who.account_id)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, "team lookup failed: sharding by account");
+                    who.account_id.clone()
+                });
+            let accepted = state.residency.accept(&shard_key, |repo, farewell| {
+                let gate = crate::guard::Gate {
+                    limits: state.limits,
+                    account: who.account_id,
+                    session_end,
+                    session_expires: who.session.expires_at,
+                    pool: state.pool.clone(),
+                    policy: state.policy.clone(),
+                    // The repo this connection syncs with: its shard's.
+                    repo,
+                };
+                crate::guard::transport(socket, gate, farewell)
+            });
             if accepted.is_err() {
                 tracing::warn!("sync connection refused: repo is stopping");
             }
@@ -80,10 +129,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     let stats = state.residency.stats();
     let body = format!(
-        "# HELP portal_resident_documents Documents held in memory by samod.\n\
+        "# HELP portal_resident_documents Documents held in memory by samod, all shards.\n\
          # TYPE portal_resident_documents gauge\n\
          portal_resident_documents {}\n\
-         # HELP portal_document_generation The current generation of documents in memory.\n\
+         # HELP portal_document_generation The highest current generation of any shard.\n\
          # TYPE portal_document_generation gauge\n\
          portal_document_generation {}\n\
          # HELP portal_draining_generations Older generations still closing.\n\
@@ -91,31 +140,17 @@ async fn metrics(State(state): State<AppState>) -> Response {
          portal_draining_generations {}\n\
          # HELP portal_sync_connections Open /sync connections.\n\
          # TYPE portal_sync_connections gauge\n\
-         portal_sync_connections {}\n",
-        stats.resident_docs, stats.generation, stats.draining_generations, stats.connections
+         portal_sync_connections {}\n\
+         # HELP portal_sync_shards Independent samod repos serving /sync.\n\
+         # TYPE portal_sync_shards gauge\n\
+         portal_sync_shards {}\n",
+        stats.resident_docs,
+        stats.generation,
+        stats.draining_generations,
+        stats.connections,
+        stats.shards
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
-}
-
-#[derive(Serialize, sqlx::FromRow)]
-struct PartnerEntry {
-    id: String,
-    name: String,
-    company: String,
-    pipeline_doc: String,
-}
-
-/// The demo partners and their pipeline documents. Until sign-in exists the
-/// app lets the person pick one of these.
-async fn partners(State(state): State<AppState>) -> Result<Json<Vec<PartnerEntry>>, AppError> {
-    let rows = sqlx::query_as::<_, PartnerEntry>(
-        "SELECT p.id, p.name, p.company, d.doc_id AS pipeline_doc
-         FROM partners p JOIN documents d ON d.owner_id = p.id AND d.kind = 'pipeline'
-         ORDER BY p.name",
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    Ok(Json(rows))
 }
 
 /// What the browser may do with our pages: run our own scripts and wasm

@@ -4,16 +4,19 @@
 //! samod stores it through [`storage::PgStorage`], the storage tells the
 //! [`projection`] worker which document moved, and the worker projects the
 //! merged document into relational rows. Everything that is not a document
-//! (health, the demo partner list, the PWA's files) is plain HTTP in [`http`].
+//! (health, accounts and sessions, the PWA's files) is plain HTTP in [`http`].
 
 pub mod api_auth;
 pub mod auth;
 pub mod error;
 pub mod guard;
 pub mod http;
+pub mod live_sessions;
+pub mod policy;
 pub mod projection;
 pub mod residency;
 pub mod seed;
+pub mod shared_writes;
 pub mod storage;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
@@ -58,9 +61,22 @@ pub struct Settings {
     /// larger than the cap cannot make the server churn.
     #[arg(long, env = "MIN_GENERATION_SECS", default_value_t = 60)]
     pub min_generation_secs: u64,
+    /// Independent samod repos the /sync connections are spread over, by
+    /// team (see `residency.rs`): one repo's work on each event grows with
+    /// its connections times its documents, and shards run in parallel.
+    /// Each holds at least 1,000 documents of `--max-resident-docs`, so a
+    /// small cap runs fewer shards.
+    #[arg(long, env = "SYNC_SHARDS", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub sync_shards: u16,
     /// Days a session lasts after sign-in.
     #[arg(long, env = "SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
+    /// Seconds between checks that the sessions of open /sync sockets are
+    /// still valid (sign-out closes its sockets at once; expiry and
+    /// revocations made elsewhere are found by this check).
+    #[arg(long, env = "SESSION_SWEEP_SECS", default_value_t = 5)]
+    pub session_sweep_secs: u64,
     /// Mark the session cookie `Secure`: set this when clients reach the
     /// server over TLS (TLS ends in front of the server, which cannot tell).
     #[arg(long, env = "SECURE_COOKIES")]
@@ -112,11 +128,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
 
     let (changed_tx, changed_rx) = tokio::sync::mpsc::unbounded_channel();
     let storage = storage::PgStorage::new(pool.clone(), changed_tx.clone());
+    let policy = policy::AccessPolicy::new(pool.clone());
     let residency = residency::Residency::start(
         storage,
+        policy.clone(),
         residency::Limits {
             max_resident_docs: settings.max_resident_docs,
             min_generation_age: Duration::from_secs(settings.min_generation_secs),
+            shards: settings.sync_shards.into(),
         },
     )
     .await;
@@ -131,6 +150,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     tokio::spawn(projection::run(pool.clone(), changed_rx));
 
     let state = http::AppState {
+        live_sessions: live_sessions::LiveSessions::start(
+            pool.clone(),
+            Duration::from_secs(settings.session_sweep_secs.max(1)),
+        ),
+        policy,
         pool,
         residency: residency.clone(),
         accounts: std::sync::Arc::new(api_auth::Accounts {

@@ -90,7 +90,7 @@ pub async fn run(pool: PgPool, mut changed: UnboundedReceiver<String>) {
 
 /// Projects one document if its stored heads moved since the last projection.
 pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Outcome, ProjectionError> {
-    let Some((kind, owner)): Option<(String, String)> =
+    let Some((kind, owner)): Option<(String, Option<String>)> =
         sqlx::query_as("SELECT kind, owner_id FROM documents WHERE doc_id = $1")
             .bind(doc_id)
             .fetch_optional(pool)
@@ -112,14 +112,17 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Outcome, ProjectionE
     if projected.as_ref() == Some(&heads) {
         return Ok(Outcome::Unchanged);
     }
-    let rows = match kind {
-        DocKind::Pipeline => {
+    let rows = match (kind, owner) {
+        (DocKind::Pipeline, Some(owner)) => {
             let pipeline = PipelineDoc::read(&doc).map_err(|source| ProjectionError::Model {
                 kind: "pipeline",
                 source,
             })?;
             write_leads(&mut tx, doc_id, &owner, &pipeline).await?
         }
+        // Nothing relational is read from the other kinds yet; their heads
+        // are still recorded, so "projected up to" means the same for all.
+        _ => 0,
     };
     sqlx::query(
         "INSERT INTO projections (doc_id, heads) VALUES ($1, $2)

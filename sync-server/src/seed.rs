@@ -145,6 +145,41 @@ pub async fn create_partner(
     Ok(doc_id)
 }
 
+/// Makes a team channel: its structure written by the server's repo (whose
+/// actor is registered as the server's, so no member can claim it), its
+/// registry row and its members, on `conn`. The caller commits.
+pub async fn create_channel(
+    repo: &samod::Repo,
+    conn: &mut PgConnection,
+    name: &str,
+    members: &[String],
+) -> anyhow::Result<String> {
+    let mut doc = automerge::Automerge::new();
+    model::ChannelDoc::init(&mut doc, name)?;
+    let actor = doc.get_actor().to_bytes().to_vec();
+    sqlx::query("INSERT INTO actors (actor, account_id) VALUES ($1, NULL)")
+        .bind(&actor)
+        .execute(&mut *conn)
+        .await?;
+    let handle = repo
+        .create(doc)
+        .await
+        .map_err(|_| anyhow::anyhow!("samod repo stopped"))?;
+    let doc_id = handle.document_id().to_string();
+    sqlx::query("INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, 'channel', NULL)")
+        .bind(&doc_id)
+        .execute(&mut *conn)
+        .await?;
+    for member in members {
+        sqlx::query("INSERT INTO channel_members (doc_id, account_id) VALUES ($1, $2)")
+            .bind(&doc_id)
+            .bind(member)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(doc_id)
+}
+
 async fn load_account(pool: &PgPool, account: &AccountFixture) -> anyhow::Result<()> {
     let email = crate::auth::Email::parse(&account.email).map_err(anyhow::Error::msg)?;
     let exists: bool =

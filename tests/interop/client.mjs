@@ -13,6 +13,8 @@
 //   {"cmd":"synced","id":...}  waits until the server acknowledged our heads
 //   {"cmd":"disconnect"} / {"cmd":"reconnect"}
 //
+// Environment: PORTAL_TOKEN (a bearer session) and PORTAL_PEER_ID.
+//
 // Heads are hex change hashes, as automerge and Rust's ChangeHash print them.
 
 import { createInterface } from "node:readline";
@@ -22,7 +24,14 @@ import {
   isValidAutomergeUrl,
   stringifyAutomergeUrl,
 } from "@automerge/automerge-repo";
-import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { register } from "node:module";
+
+// Authentication: the server takes a session as `Authorization: Bearer`
+// (PORTAL_TOKEN) and a peer id `<account>/<device>` (PORTAL_PEER_ID). The
+// hooks must be in place before the adapter module is loaded, hence the
+// dynamic import.
+register("./hooks.mjs", import.meta.url);
+const { WebSocketClientAdapter } = await import("@automerge/automerge-repo-network-websocket");
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 
@@ -95,7 +104,7 @@ const commands = {
   async connect({ url }, ms) {
     if (repo) throw new Error("already connected; use reconnect");
     serverUrl = url;
-    repo = new Repo({ network: [] });
+    repo = new Repo({ network: [], peerId: process.env.PORTAL_PEER_ID });
     attach();
     return { peer: await waitForServer(ms) };
   },

@@ -1,29 +1,36 @@
 //! The app: one reducer holds the UI state; components render it; effects at
 //! the edge (the engine, fetch, browser events) dispatch actions.
+//!
+//! Who is signed in is the answer of `/api/me`, kept in localStorage with
+//! whether the session is known to have ended. So the app opens signed in
+//! and working with no network, and asks to sign in only someone who never
+//! did on this device or who signed out. When the session ends (the server
+//! closes the socket with 4401, or `/api/me` answers 401), the app asks to
+//! sign in again over the pipeline and stops dialing; the documents, and the
+//! changes that have not reached the server, stay where they are (the engine
+//! and its IndexedDB database belong to the account). Signing in again as
+//! the same account dials again and what waited syncs; another account gets
+//! an engine and a database of its own.
 
-use std::rc::Rc;
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
 
 use futures::StreamExt;
 use model::{Currency, Lead, LeadDraft, LeadId, Money, Pipeline, PipelineDoc, Stage};
 use samod::DocHandle;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, closure::Closure};
-use wasm_bindgen_futures::{JsFuture, spawn_local};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::{
+    api::{self, Access, Me, MeError},
     clock,
-    engine::{self, Engine},
+    engine::{self, Engine, EngineEvent},
 };
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PartnerEntry {
-    pub id: String,
-    pub name: String,
-    pub company: String,
-    pub pipeline_doc: String,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Connection {
@@ -34,8 +41,15 @@ pub enum Connection {
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct AppState {
-    partners: Vec<PartnerEntry>,
-    selected: Option<PartnerEntry>,
+    me: Option<Rc<Me>>,
+    /// The session is over; `me` and everything on screen stay until
+    /// someone signs in.
+    session_ended: bool,
+    /// When (ms since the epoch) the current session began on this page: a
+    /// probe of `/api/me` sent before then speaks of an older session.
+    signed_in_at: f64,
+    /// The document shown, one of `me`'s pipelines.
+    selected: Option<String>,
     pipeline: Option<Pipeline>,
     pipeline_missing: bool,
     connection: Option<Connection>,
@@ -45,8 +59,21 @@ pub struct AppState {
 }
 
 pub enum Action {
-    Partners(Vec<PartnerEntry>),
-    Select(PartnerEntry),
+    /// Someone signed in on this page, at `at`.
+    SignedIn {
+        me: Me,
+        at: f64,
+    },
+    /// `/api/me` answered: the session is alive, and this is who owns it.
+    MeRefreshed(Me),
+    /// The server says the account's session is over; `since` is when the
+    /// question was asked (or the socket closed).
+    SessionEnded {
+        account_id: String,
+        since: f64,
+    },
+    SignedOut,
+    Select(String),
     Pipeline {
         doc_id: String,
         pipeline: Pipeline,
@@ -55,10 +82,64 @@ pub enum Action {
     PipelineMissing {
         doc_id: String,
     },
+    Pending {
+        doc_id: String,
+        pending: usize,
+    },
     Connection(Connection),
-    Pending(usize),
     Error(Option<String>),
     Form(bool),
+}
+
+impl AppState {
+    fn signed_in(me: Me, ended: bool, at: f64) -> AppState {
+        AppState {
+            selected: me.home_document().map(|d| d.doc_id.clone()),
+            me: Some(Rc::new(me)),
+            session_ended: ended,
+            signed_in_at: at,
+            ..AppState::default()
+        }
+    }
+
+    /// The account's details changed (its team, say): keep the document on
+    /// screen if it is still one of the account's.
+    fn replace_me(&mut self, me: Me) {
+        let still_listed = self
+            .selected
+            .as_deref()
+            .is_some_and(|id| me.document(id).is_some());
+        if !still_listed {
+            self.selected = me.home_document().map(|d| d.doc_id.clone());
+            self.clear_document();
+        }
+        self.me = Some(Rc::new(me));
+    }
+
+    fn clear_document(&mut self) {
+        self.pipeline = None;
+        self.pipeline_missing = false;
+        self.pending = 0;
+        self.form_open = false;
+    }
+
+    fn is_shown(&self, doc_id: &str) -> bool {
+        self.selected.as_deref() == Some(doc_id)
+    }
+
+    fn account_id(&self) -> Option<&str> {
+        self.me.as_ref().map(|me| me.account_id.as_str())
+    }
+
+    /// Whether the document on screen may be edited from here.
+    fn read_only(&self) -> bool {
+        match (&self.me, &self.selected) {
+            (Some(me), Some(id)) => me
+                .document(id)
+                .is_none_or(|d| d.access != Access::ReadWrite),
+            _ => true,
+        }
+    }
 }
 
 impl Reducible for AppState {
@@ -66,39 +147,86 @@ impl Reducible for AppState {
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
-        let current_doc = self.selected.as_ref().map(|p| p.pipeline_doc.as_str());
         match action {
-            Action::Partners(partners) => next.partners = partners,
-            Action::Select(partner) => {
-                next.selected = Some(partner);
-                next.pipeline = None;
-                next.pipeline_missing = false;
-                next.form_open = false;
+            Action::SignedIn { me, at } => {
+                if self.account_id() == Some(me.account_id.as_str()) {
+                    // The same partner again: same engine, same documents,
+                    // and what waited will now sync.
+                    next.replace_me(me);
+                    next.session_ended = false;
+                    next.signed_in_at = at;
+                    next.error = None;
+                } else {
+                    next = AppState::signed_in(me, false, at);
+                }
             }
-            // A late update from the previously selected partner is dropped.
+            Action::MeRefreshed(me) => match self.account_id() {
+                Some(current) if current == me.account_id => {
+                    next.replace_me(me);
+                    next.session_ended = false;
+                }
+                // The browser's session now belongs to someone else (signed
+                // in from another tab): this page's account is signed out.
+                Some(_) => next.session_ended = true,
+                None => {}
+            },
+            Action::SessionEnded { account_id, since } => {
+                if self.account_id() == Some(account_id.as_str()) && since >= self.signed_in_at {
+                    // Everything else stays, a half-typed lead included.
+                    next.session_ended = true;
+                }
+            }
+            Action::SignedOut => next = AppState::default(),
+            Action::Select(doc_id) => {
+                if !self.is_shown(&doc_id) {
+                    next.selected = Some(doc_id);
+                    next.clear_document();
+                }
+            }
+            // A late update from a document no longer shown is dropped.
             Action::Pipeline {
                 doc_id,
                 pipeline,
                 pending,
             } => {
-                if current_doc == Some(doc_id.as_str()) {
+                if self.is_shown(&doc_id) {
                     next.pipeline = Some(pipeline);
                     next.pending = pending;
                     next.pipeline_missing = false;
                 }
             }
             Action::PipelineMissing { doc_id } => {
-                if current_doc == Some(doc_id.as_str()) {
+                if self.is_shown(&doc_id) && self.pipeline.is_none() {
                     next.pipeline_missing = true;
                 }
             }
+            Action::Pending { doc_id, pending } => {
+                if self.is_shown(&doc_id) {
+                    next.pending = pending;
+                }
+            }
             Action::Connection(c) => next.connection = Some(c),
-            Action::Pending(n) => next.pending = n,
             Action::Error(e) => next.error = e,
             Action::Form(open) => next.form_open = open,
         }
         Rc::new(next)
     }
+}
+
+/// Who is signed in on this device, as last heard from the server.
+const SESSION_CACHE: &str = "session";
+
+#[derive(Serialize, Deserialize)]
+struct CachedSession {
+    me: Me,
+    ended: bool,
+}
+
+fn cached_state() -> AppState {
+    engine::local_get(SESSION_CACHE)
+        .and_then(|json| serde_json::from_str::<CachedSession>(&json).ok())
+        .map(|cached| AppState::signed_in(cached.me, cached.ended, 0.0))
+        .unwrap_or_default()
 }
 
 /// The engine as component state: equal when it is the same engine.
@@ -111,40 +239,67 @@ impl PartialEq for EngineRef {
     }
 }
 
-const PARTNERS_CACHE: &str = "partners";
-const SELECTED: &str = "selected-partner";
+/// A refused socket makes the app ask `/api/me` at most this often.
+const PROBE_INTERVAL_MS: f64 = 5_000.0;
 
-async fn fetch_partners() -> Result<Vec<PartnerEntry>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str("/api/partners"))
-        .await
-        .map_err(|_| "offline")?
-        .dyn_into()
-        .map_err(|_| "not a response")?;
-    if !response.ok() {
-        return Err(format!("server answered {}", response.status()));
-    }
-    let text = JsFuture::from(response.text().map_err(|_| "no body")?)
-        .await
-        .map_err(|_| "body failed")?
-        .as_string()
-        .unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| e.to_string())
+/// Asks the server whether the account's session is alive. No answer (no
+/// network, server down) changes nothing: the app goes on offline.
+fn check_session(account_id: String, dispatch: UseReducerDispatcher<AppState>) {
+    let since = js_sys::Date::now();
+    spawn_local(async move {
+        match api::me().await {
+            Ok(me) => dispatch.dispatch(Action::MeRefreshed(me)),
+            Err(MeError::SignedOut) => {
+                dispatch.dispatch(Action::SessionEnded { account_id, since })
+            }
+            Err(MeError::Unreachable) => {}
+            Err(e @ MeError::Other(_)) => {
+                web_sys::console::warn_1(&format!("checking the session: {e}").into())
+            }
+        }
+    });
 }
 
-/// Follows one document: renders it on every change (local or remote) and
-/// keeps the count of changes the server has not confirmed.
-fn follow(handle: DocHandle, dispatch: UseReducerDispatcher<AppState>) {
+/// What the app does with the engine's news about its connection.
+fn on_engine_event(
+    account_id: String,
+    dispatch: UseReducerDispatcher<AppState>,
+    last_probe: Rc<RefCell<f64>>,
+) -> Rc<dyn Fn(EngineEvent)> {
+    Rc::new(move |event| match event {
+        EngineEvent::SessionEnded => dispatch.dispatch(Action::SessionEnded {
+            account_id: account_id.clone(),
+            since: js_sys::Date::now(),
+        }),
+        EngineEvent::Refused => {
+            let now = js_sys::Date::now();
+            if now - *last_probe.borrow() >= PROBE_INTERVAL_MS {
+                *last_probe.borrow_mut() = now;
+                check_session(account_id.clone(), dispatch.clone());
+            }
+        }
+    })
+}
+
+/// Follows one document while `alive`: renders it on every change (local or
+/// remote) and keeps the count of changes the server has not confirmed.
+fn follow(
+    account_id: Rc<str>,
+    handle: DocHandle,
+    dispatch: UseReducerDispatcher<AppState>,
+    alive: Rc<Cell<bool>>,
+) {
     let doc_id = handle.document_id().to_string();
     let publish = {
         let handle = handle.clone();
         let dispatch = dispatch.clone();
         let doc_id = doc_id.clone();
+        let account_id = account_id.clone();
         move || match handle.with_document(|doc| PipelineDoc::read(doc)) {
             Ok(pipeline) => dispatch.dispatch(Action::Pipeline {
                 doc_id: doc_id.clone(),
                 pipeline,
-                pending: engine::pending_changes(&handle),
+                pending: engine::pending_changes(&account_id, &handle),
             }),
             Err(e) => dispatch.dispatch(Action::Error(Some(format!("cannot read pipeline: {e}")))),
         }
@@ -152,9 +307,10 @@ fn follow(handle: DocHandle, dispatch: UseReducerDispatcher<AppState>) {
     publish();
     {
         let publish = publish.clone();
+        let alive = alive.clone();
         let mut changes = handle.changes();
         spawn_local(async move {
-            while changes.next().await.is_some() {
+            while changes.next().await.is_some() && alive.get() {
                 publish();
             }
         });
@@ -165,140 +321,289 @@ fn follow(handle: DocHandle, dispatch: UseReducerDispatcher<AppState>) {
     let record = move |states: &std::collections::HashMap<_, samod::PeerDocState>| {
         for state in states.values() {
             if let Some(shared) = &state.shared_heads {
-                engine::remember_synced(&doc_id, shared);
+                engine::remember_synced(&account_id, &doc_id, shared);
             }
         }
-        dispatch.dispatch(Action::Pending(engine::pending_changes(&handle)));
+        dispatch.dispatch(Action::Pending {
+            doc_id: doc_id.clone(),
+            pending: engine::pending_changes(&account_id, &handle),
+        });
     };
     record(&current);
     spawn_local(async move {
         while let Some(states) = updates.next().await {
+            if !alive.get() {
+                break;
+            }
             record(&states);
         }
     });
 }
 
-fn on_window_event(name: &str, f: impl FnMut() + 'static) {
-    if let Some(window) = web_sys::window() {
+/// A listener on `window`, removed when dropped.
+struct WindowListener {
+    name: &'static str,
+    closure: Closure<dyn FnMut()>,
+}
+
+impl WindowListener {
+    fn new(name: &'static str, f: impl FnMut() + 'static) -> Option<WindowListener> {
+        let window = web_sys::window()?;
         let closure = Closure::<dyn FnMut()>::new(f);
-        let _ = window.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
-        // Listeners live as long as the page.
-        closure.forget();
+        window
+            .add_event_listener_with_callback(name, closure.as_ref().unchecked_ref())
+            .ok()?;
+        Some(WindowListener { name, closure })
+    }
+}
+
+impl Drop for WindowListener {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            let _ = window.remove_event_listener_with_callback(
+                self.name,
+                self.closure.as_ref().unchecked_ref(),
+            );
+        }
     }
 }
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let state = use_reducer(AppState::default);
+    let state = use_reducer(cached_state);
     let engine = use_state(|| None::<EngineRef>);
     let doc = use_state(|| None::<DocHandle>);
+    // When the app last asked `/api/me` (ms since the epoch).
+    let last_probe = use_mut_ref(|| f64::NEG_INFINITY);
+    let account = state.me.as_ref().map(|me| me.account_id.clone());
 
-    // Start the engine, learn the partners, follow the connection.
+    // Remember who is signed in for the next start, offline included.
+    use_effect_with((state.me.clone(), state.session_ended), |(me, ended)| {
+        match me {
+            Some(me) => {
+                let cached = CachedSession {
+                    me: (**me).clone(),
+                    ended: *ended,
+                };
+                if let Ok(json) = serde_json::to_string(&cached) {
+                    engine::local_set(SESSION_CACHE, &json);
+                }
+            }
+            None => engine::local_remove(SESSION_CACHE),
+        }
+        || ()
+    });
+
+    // Opened with a remembered account: is its session still alive?
+    {
+        let dispatch = state.dispatcher();
+        let account = account.clone();
+        let ended = state.session_ended;
+        use_effect_with((), move |_| {
+            if let Some(account) = account.filter(|_| !ended) {
+                check_session(account, dispatch);
+            }
+            || ()
+        });
+    }
+
+    // One engine per signed-in account, stopped when the account changes.
     {
         let dispatch = state.dispatcher();
         let engine = engine.clone();
-        use_effect_with((), move |_| {
-            let cached: Vec<PartnerEntry> = engine::local_get(PARTNERS_CACHE)
-                .and_then(|json| serde_json::from_str(&json).ok())
-                .unwrap_or_default();
-            let remembered = engine::local_get(SELECTED);
-            if let Some(p) = cached.iter().find(|p| Some(&p.id) == remembered.as_ref()) {
-                dispatch.dispatch(Action::Select(p.clone()));
-            }
-            dispatch.dispatch(Action::Partners(cached.clone()));
-            {
-                let dispatch = dispatch.clone();
+        let last_probe = last_probe.clone();
+        use_effect_with(account.clone(), move |account| {
+            engine.set(None);
+            let live = Rc::new(RefCell::new(None::<Rc<Engine>>));
+            let cancelled = Rc::new(Cell::new(false));
+            if let Some(account) = account.clone() {
+                let live = live.clone();
+                let cancelled = cancelled.clone();
                 spawn_local(async move {
-                    if let Ok(partners) = fetch_partners().await {
-                        if let Ok(json) = serde_json::to_string(&partners) {
-                            engine::local_set(PARTNERS_CACHE, &json);
+                    let on_event = on_engine_event(account.clone(), dispatch.clone(), last_probe);
+                    match Engine::start(&account, on_event).await {
+                        Ok(started) if cancelled.get() => spawn_local(started.stop()),
+                        Ok(started) => {
+                            *live.borrow_mut() = Some(started.clone());
+                            engine.set(Some(EngineRef(started)));
                         }
-                        if cached.is_empty()
-                            && let Some(p) =
-                                partners.iter().find(|p| Some(&p.id) == remembered.as_ref())
-                        {
-                            dispatch.dispatch(Action::Select(p.clone()));
-                        }
-                        dispatch.dispatch(Action::Partners(partners));
+                        Err(e) => dispatch.dispatch(Action::Error(Some(format!(
+                            "local storage is unavailable: {e}"
+                        )))),
                     }
                 });
             }
-            spawn_local(async move {
-                match Engine::start().await {
-                    Ok(started) => {
-                        engine.set(Some(EngineRef(started.clone())));
-                        dispatch.dispatch(Action::Connection(Connection::Connecting));
-                        {
-                            let started = started.clone();
-                            on_window_event("online", move || started.redial_if_disconnected());
-                        }
-                        // The dialer is replaced on redial, so rather than
-                        // following one dialer's events, look at whichever is
-                        // current a few times a second.
-                        let mut shown = None;
-                        loop {
-                            let now = if started.is_connected() {
-                                Connection::Online
-                            } else {
-                                Connection::Offline
-                            };
-                            if shown != Some(now) {
-                                shown = Some(now);
-                                dispatch.dispatch(Action::Connection(now));
-                            }
-                            gloo_timers::future::sleep(std::time::Duration::from_millis(250)).await;
-                        }
-                    }
-                    Err(e) => dispatch.dispatch(Action::Error(Some(format!(
-                        "local storage is unavailable: {e}"
-                    )))),
+            move || {
+                cancelled.set(true);
+                if let Some(old) = live.borrow_mut().take() {
+                    spawn_local(old.stop());
                 }
-            });
-            || ()
+            }
         });
     }
 
-    // Open the selected partner's pipeline.
+    // While an engine runs: show its connection, and when the browser says
+    // the network is back, dial at once and ask whether the session lasted.
+    {
+        let dispatch = state.dispatcher();
+        let last_probe = last_probe.clone();
+        use_effect_with((*engine).clone(), move |engine| {
+            let alive = Rc::new(Cell::new(true));
+            let mut listener = None;
+            if let Some(EngineRef(engine)) = engine.clone() {
+                dispatch.dispatch(Action::Connection(Connection::Connecting));
+                {
+                    let engine = Rc::downgrade(&engine);
+                    let dispatch = dispatch.clone();
+                    listener = WindowListener::new("online", move || {
+                        if let Some(engine) = engine.upgrade() {
+                            engine.redial_if_disconnected();
+                            *last_probe.borrow_mut() = js_sys::Date::now();
+                            check_session(engine.account_id().to_owned(), dispatch.clone());
+                        }
+                    });
+                }
+                // The dialer is replaced on redial, so rather than following
+                // one dialer's events, look at whichever is current a few
+                // times a second.
+                let alive = alive.clone();
+                let engine = Rc::downgrade(&engine);
+                spawn_local(async move {
+                    let mut shown = None;
+                    while alive.get() {
+                        let Some(engine) = engine.upgrade() else {
+                            break;
+                        };
+                        let now = if engine.is_connected() {
+                            Connection::Online
+                        } else {
+                            Connection::Offline
+                        };
+                        drop(engine);
+                        if shown != Some(now) {
+                            shown = Some(now);
+                            dispatch.dispatch(Action::Connection(now));
+                        }
+                        gloo_timers::future::sleep(std::time::Duration::from_millis(250)).await;
+                    }
+                });
+            }
+            move || {
+                alive.set(false);
+                drop(listener);
+            }
+        });
+    }
+
+    // Dial while the session lasts; not while it is over.
+    use_effect_with(
+        ((*engine).clone(), state.session_ended),
+        |(engine, ended)| {
+            if let Some(EngineRef(engine)) = engine {
+                if *ended {
+                    engine.pause();
+                } else {
+                    engine.resume();
+                }
+            }
+            || ()
+        },
+    );
+
+    // Open the pipeline on screen.
     {
         let dispatch = state.dispatcher();
         let doc = doc.clone();
-        let selected = state.selected.clone();
-        use_effect_with((engine.clone(), selected), move |(engine, selected)| {
-            if let (Some(EngineRef(engine)), Some(partner)) = ((**engine).clone(), selected.clone())
-            {
-                engine::local_set(SELECTED, &partner.id);
-                spawn_local(async move {
-                    match engine.open(&partner.pipeline_doc).await {
-                        Ok(Some(handle)) => {
-                            doc.set(Some(handle.clone()));
-                            follow(handle, dispatch);
+        use_effect_with(
+            ((*engine).clone(), state.selected.clone()),
+            move |(engine, selected)| {
+                doc.set(None);
+                let alive = Rc::new(Cell::new(true));
+                if let (Some(EngineRef(engine)), Some(doc_id)) = (engine.clone(), selected.clone())
+                {
+                    let alive = alive.clone();
+                    spawn_local(async move {
+                        let missing = {
+                            let dispatch = dispatch.clone();
+                            let doc_id = doc_id.clone();
+                            move || {
+                                dispatch.dispatch(Action::PipelineMissing {
+                                    doc_id: doc_id.clone(),
+                                })
+                            }
+                        };
+                        match engine.open(&doc_id, missing).await {
+                            Ok(handle) if alive.get() => {
+                                doc.set(Some(handle.clone()));
+                                follow(engine.account_id().into(), handle, dispatch, alive);
+                            }
+                            Ok(_) => {}
+                            Err(e) if alive.get() && !engine.is_stopped() => {
+                                dispatch.dispatch(Action::Error(Some(e)))
+                            }
+                            Err(_) => {}
                         }
-                        Ok(None) => dispatch.dispatch(Action::PipelineMissing {
-                            doc_id: partner.pipeline_doc.clone(),
-                        }),
-                        Err(e) => dispatch.dispatch(Action::Error(Some(e))),
-                    }
-                });
-            }
-            || ()
-        });
+                    });
+                }
+                move || alive.set(false)
+            },
+        );
     }
 
-    let on_pick = {
+    let on_signed_in = {
         let dispatch = state.dispatcher();
-        let partners = state.partners.clone();
-        Callback::from(move |e: Event| {
-            let id = e.target_unchecked_into::<HtmlSelectElement>().value();
-            if let Some(p) = partners.iter().find(|p| p.id == id) {
-                dispatch.dispatch(Action::Select(p.clone()));
-            }
+        Callback::from(move |me: Me| {
+            dispatch.dispatch(Action::SignedIn {
+                me,
+                at: js_sys::Date::now(),
+            })
         })
     };
 
+    let Some(me) = state.me.clone() else {
+        return html! {
+            <div class="app signin-screen">
+                <SignIn title="Sign in" on_signed_in={on_signed_in} />
+            </div>
+        };
+    };
+
+    let on_sign_out = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |_| {
+            let dispatch = dispatch.clone();
+            spawn_local(async move {
+                match api::sign_out().await {
+                    Ok(()) => dispatch.dispatch(Action::SignedOut),
+                    Err(MeError::Unreachable) => dispatch.dispatch(Action::Error(Some(
+                        "You are offline. Signing out needs a connection, so that the session \
+                         also ends on the server."
+                            .to_owned(),
+                    ))),
+                    Err(e) => {
+                        dispatch.dispatch(Action::Error(Some(format!("Signing out failed: {e}."))))
+                    }
+                }
+            });
+        })
+    };
+
+    let on_switch = {
+        let dispatch = state.dispatcher();
+        Callback::from(move |e: Event| {
+            let id = e.target_unchecked_into::<HtmlSelectElement>().value();
+            dispatch.dispatch(Action::Select(id));
+        })
+    };
+
+    let read_only = state.read_only();
     let edit = {
         let doc = doc.clone();
         let dispatch = state.dispatcher();
         Callback::from(move |change: Box<EditFn>| {
+            if read_only {
+                return;
+            }
             let Some(handle) = (*doc).clone() else { return };
             match handle.with_document(change) {
                 Ok(()) => dispatch.dispatch(Action::Error(None)),
@@ -307,46 +612,89 @@ pub fn app() -> Html {
         })
     };
 
+    let pipelines: Vec<_> = me.pipelines().cloned().collect();
+    let ended = state.session_ended;
     html! {
-        <div class="app">
-            <header class="top">
-                <div class="title">
-                    <h1>{ "Pipeline" }</h1>
-                    <select id="partner" aria-label="Partner" onchange={on_pick}>
-                        <option value="" selected={state.selected.is_none()} disabled=true>{ "Choose a partner" }</option>
-                        { for state.partners.iter().map(|p| html! {
-                            <option value={p.id.clone()} selected={state.selected.as_ref().map(|s| &s.id) == Some(&p.id)}>
-                                { format!("{} · {}", p.name, p.company) }
-                            </option>
-                        }) }
-                    </select>
+        <>
+            <div class="app" inert={ended.then_some(AttrValue::Static(""))} aria-hidden={ended.then_some(AttrValue::Static("true"))}>
+                <header class="top">
+                    <div class="title">
+                        <h1>{ "Pipeline" }</h1>
+                        <span id="account" class="account" title={me.email.clone()}>{ &me.name }</span>
+                        <button id="sign-out" class="quiet" onclick={on_sign_out}>{ "Sign out" }</button>
+                    </div>
+                    if pipelines.len() > 1 {
+                        <select id="pipeline-switch" aria-label="Pipeline shown" onchange={on_switch}>
+                            { for pipelines.iter().map(|d| html! {
+                                <option value={d.doc_id.clone()} selected={state.selected.as_deref() == Some(d.doc_id.as_str())}>
+                                    { match d.access {
+                                        Access::ReadWrite => "My pipeline".to_owned(),
+                                        Access::ReadOnly => format!("{} (read-only)", d.partner_name),
+                                    } }
+                                </option>
+                            }) }
+                        </select>
+                    }
+                    <SyncBadge connection={state.connection} pending={state.pending} signed_out={ended} />
+                </header>
+                if let Some(error) = &state.error {
+                    <p class="error" role="alert">{ error }</p>
+                }
+                { body(&state, &me, read_only, state.dispatcher(), edit) }
+            </div>
+            if ended {
+                <div id="session-ended" class="overlay" role="dialog" aria-modal="true" aria-labelledby="signin-title">
+                    <SignIn
+                        title="Your session ended — sign in again"
+                        note={waiting_note(state.pending)}
+                        email={me.email.clone()}
+                        on_signed_in={on_signed_in}
+                    />
                 </div>
-                <SyncBadge connection={state.connection} pending={state.pending} />
-            </header>
-            if let Some(error) = &state.error {
-                <p class="error" role="alert">{ error }</p>
             }
-            { body(&state, edit) }
-        </div>
+        </>
     }
 }
 
-fn body(state: &UseReducerHandle<AppState>, edit: Callback<Box<EditFn>>) -> Html {
-    if state.selected.is_none() {
-        return html! { <p class="hint">{ "Choose the partner you are signing in as." }</p> };
-    }
+fn waiting_note(pending: usize) -> AttrValue {
+    let kept = match pending {
+        0 => "Everything on this device stays here".to_owned(),
+        1 => "Your change that has not reached the server yet stays on this device".to_owned(),
+        n => format!("Your {n} changes that have not reached the server yet stay on this device"),
+    };
+    format!("{kept}, and syncs once you are signed in.").into()
+}
+
+fn body(
+    state: &AppState,
+    me: &Me,
+    read_only: bool,
+    dispatch: UseReducerDispatcher<AppState>,
+    edit: Callback<Box<EditFn>>,
+) -> Html {
+    let Some(doc_id) = &state.selected else {
+        return html! { <p class="hint">{ "This account has no pipeline to show here." }</p> };
+    };
     if state.pipeline_missing {
-        return html! { <p class="hint">{ "This pipeline has not been downloaded to this device yet. Connect once to get it." }</p> };
+        return html! { <p class="hint">{ "This pipeline has not been downloaded to this device yet. It will appear once you are online." }</p> };
     }
     let Some(pipeline) = &state.pipeline else {
         return html! { <p class="hint">{ "Opening pipeline…" }</p> };
     };
-    let dispatch = state.dispatcher();
-    let open_form = Callback::from(move |_| dispatch.dispatch(Action::Form(true)));
+    let owner = me
+        .document(doc_id)
+        .map(|d| d.partner_name.clone())
+        .unwrap_or_default();
+    let open_form = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_| dispatch.dispatch(Action::Form(true)))
+    };
     html! {
         <main>
-            if state.form_open {
-                <NewLead edit={edit.clone()} dispatch={state.dispatcher()} />
+            if read_only {
+                <p class="read-only">{ format!("{owner}'s pipeline, read-only.") }</p>
+            } else if state.form_open {
+                <NewLead edit={edit.clone()} dispatch={dispatch} />
             } else {
                 <button id="new-lead" class="primary" onclick={open_form}>{ "+ New lead" }</button>
             }
@@ -356,7 +704,7 @@ fn body(state: &UseReducerHandle<AppState>, edit: Callback<Box<EditFn>>) -> Html
                     <section class="stage" data-stage={stage.as_str()}>
                         <h2>{ stage_label(*stage) }<span class="count">{ leads.len() }</span></h2>
                         { for leads.into_iter().map(|lead| html! {
-                            <LeadCard key={lead.id.to_string()} lead={lead.clone()} edit={edit.clone()} />
+                            <LeadCard key={lead.id.to_string()} lead={lead.clone()} read_only={read_only} edit={edit.clone()} />
                         }) }
                     </section>
                 }
@@ -382,11 +730,13 @@ fn stage_label(stage: Stage) -> &'static str {
 struct BadgeProps {
     connection: Option<Connection>,
     pending: usize,
+    signed_out: bool,
 }
 
 #[function_component(SyncBadge)]
 fn sync_badge(props: &BadgeProps) -> Html {
     let (class, label) = match props.connection {
+        _ if props.signed_out => ("signed-out", "Signed out"),
         Some(Connection::Online) => ("online", "Online"),
         Some(Connection::Offline) => ("offline", "Offline"),
         _ => ("connecting", "Connecting"),
@@ -406,6 +756,7 @@ fn sync_badge(props: &BadgeProps) -> Html {
 #[derive(Properties, PartialEq)]
 struct LeadProps {
     lead: Lead,
+    read_only: bool,
     edit: Callback<Box<EditFn>>,
 }
 
@@ -434,7 +785,7 @@ fn lead_card(props: &LeadProps) -> Html {
             if !lead.company.is_empty() { <div class="company">{ &lead.company }</div> }
             if !lead.notes.is_empty() { <p class="notes">{ &lead.notes }</p> }
             <label class="move">{ "Stage " }
-                <select class="move-stage" onchange={on_move}>
+                <select class="move-stage" onchange={on_move} disabled={props.read_only}>
                     { for Stage::ALL.iter().map(|s| html! {
                         <option value={s.as_str()} selected={*s == lead.stage}>{ stage_label(*s) }</option>
                     }) }
@@ -530,5 +881,294 @@ fn new_lead(props: &FormProps) -> Html {
                 <button type="submit" class="primary">{ "Save lead" }</button>
             </div>
         </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SignInProps {
+    title: AttrValue,
+    /// Said under the title.
+    #[prop_or_default]
+    note: Option<AttrValue>,
+    /// Filled in for someone asked to sign in again.
+    #[prop_or_default]
+    email: AttrValue,
+    on_signed_in: Callback<Me>,
+}
+
+/// Signs in (`POST /api/sessions`), then learns who that is (`/api/me`).
+#[function_component(SignIn)]
+fn sign_in(props: &SignInProps) -> Html {
+    let email = use_node_ref();
+    let password = use_node_ref();
+    let busy = use_state(|| false);
+    let error = use_state(|| None::<String>);
+    {
+        let email = email.clone();
+        let password = password.clone();
+        let known = props.email.clone();
+        use_effect_with((), move |_| {
+            if let Some(input) = email.cast::<HtmlInputElement>()
+                && !known.is_empty()
+            {
+                input.set_value(&known);
+                if let Some(password) = password.cast::<HtmlInputElement>() {
+                    let _ = password.focus();
+                }
+            }
+            || ()
+        });
+    }
+    let on_submit = {
+        let email = email.clone();
+        let password = password.clone();
+        let busy = busy.clone();
+        let error = error.clone();
+        let on_signed_in = props.on_signed_in.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if *busy {
+                return;
+            }
+            let value = |r: &NodeRef| {
+                r.cast::<HtmlInputElement>()
+                    .map(|el| el.value())
+                    .unwrap_or_default()
+            };
+            let (address, secret) = (value(&email), value(&password));
+            if address.trim().is_empty() || secret.is_empty() {
+                return error.set(Some("Enter your email and your password.".to_owned()));
+            }
+            busy.set(true);
+            error.set(None);
+            let (busy, error, on_signed_in) = (busy.clone(), error.clone(), on_signed_in.clone());
+            let password = password.clone();
+            spawn_local(async move {
+                let outcome = match api::sign_in(&address, &secret).await {
+                    Ok(()) => api::me().await.map_err(|e| match e {
+                        MeError::Unreachable => api::SignInError::Unreachable {
+                            offline: !api::browser_online(),
+                        },
+                        other => api::SignInError::Unexpected(other.to_string()),
+                    }),
+                    Err(e) => Err(e),
+                };
+                busy.set(false);
+                match outcome {
+                    Ok(me) => {
+                        if let Some(input) = password.cast::<HtmlInputElement>() {
+                            input.set_value("");
+                        }
+                        on_signed_in.emit(me);
+                    }
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+            });
+        })
+    };
+    html! {
+        <form id="signin-form" class="card signin" onsubmit={on_submit} novalidate=true>
+            <h1 id="signin-title">{ props.title.clone() }</h1>
+            if let Some(note) = &props.note {
+                <p class="hint">{ note.clone() }</p>
+            }
+            <label>{ "Email" }
+                <input ref={email} name="email" type="email" inputmode="email" autocomplete="username"
+                    autocapitalize="none" spellcheck="false" required=true />
+            </label>
+            <label>{ "Password" }
+                <input ref={password} name="password" type="password" autocomplete="current-password" required=true />
+            </label>
+            if let Some(e) = &*error {
+                <p id="signin-error" class="error" role="alert">{ e }</p>
+            }
+            <button type="submit" class="primary" disabled={*busy}>
+                { if *busy { "Signing in…" } else { "Sign in" } }
+            </button>
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{MyDocument, Role};
+
+    fn doc(id: &str, partner: &str, access: Access) -> MyDocument {
+        MyDocument {
+            doc_id: id.to_owned(),
+            kind: "pipeline".to_owned(),
+            partner_id: format!("p-{}", partner.to_lowercase()),
+            partner_name: partner.to_owned(),
+            access,
+        }
+    }
+
+    fn me(account: &str, documents: Vec<MyDocument>) -> Me {
+        Me {
+            account_id: account.to_owned(),
+            email: format!("{account}@example.test"),
+            name: account.to_owned(),
+            company: String::new(),
+            role: Role::Partner,
+            documents,
+        }
+    }
+
+    fn ben() -> Me {
+        me("a-ben", vec![doc("d-ben", "Ben", Access::ReadWrite)])
+    }
+
+    fn pipeline() -> Pipeline {
+        Pipeline {
+            partner_id: model::PartnerId::parse("p-ben").unwrap(),
+            leads: Vec::new(),
+            unreadable: Vec::new(),
+        }
+    }
+
+    fn reduce(state: AppState, actions: Vec<Action>) -> AppState {
+        let mut state = Rc::new(state);
+        for action in actions {
+            state = state.reduce(action);
+        }
+        (*state).clone()
+    }
+
+    fn shown(state: &AppState) -> AppState {
+        // Ben's pipeline is on screen, with changes waiting.
+        reduce(
+            state.clone(),
+            vec![Action::Pipeline {
+                doc_id: "d-ben".to_owned(),
+                pipeline: pipeline(),
+                pending: 2,
+            }],
+        )
+    }
+
+    #[test]
+    fn a_session_that_ends_keeps_what_is_on_screen_until_the_same_partner_is_back() {
+        let signed_in = reduce(
+            shown(&AppState::signed_in(ben(), false, 1_000.0)),
+            vec![Action::Form(true)],
+        );
+        let ended = reduce(
+            signed_in.clone(),
+            vec![Action::SessionEnded {
+                account_id: "a-ben".to_owned(),
+                since: 2_000.0,
+            }],
+        );
+        assert!(ended.session_ended);
+        assert_eq!(ended.pipeline, signed_in.pipeline);
+        assert_eq!(ended.pending, 2);
+        assert_eq!(ended.selected.as_deref(), Some("d-ben"));
+        assert!(ended.form_open, "a lead being typed is kept");
+
+        let back = reduce(
+            ended,
+            vec![Action::SignedIn {
+                me: ben(),
+                at: 3_000.0,
+            }],
+        );
+        assert!(!back.session_ended);
+        assert_eq!(
+            back.pipeline, signed_in.pipeline,
+            "same engine, same document"
+        );
+        assert_eq!(back.pending, 2);
+        assert!(back.form_open);
+
+        // A 401 to a question asked before that sign-in is about the old
+        // session.
+        let stale = reduce(
+            back,
+            vec![Action::SessionEnded {
+                account_id: "a-ben".to_owned(),
+                since: 2_500.0,
+            }],
+        );
+        assert!(!stale.session_ended);
+    }
+
+    #[test]
+    fn another_account_starts_from_nothing_of_the_previous_ones() {
+        let ended = reduce(
+            shown(&AppState::signed_in(ben(), false, 1_000.0)),
+            vec![Action::SessionEnded {
+                account_id: "a-ben".to_owned(),
+                since: 2_000.0,
+            }],
+        );
+        let cleo = me("a-cleo", vec![doc("d-cleo", "Cleo", Access::ReadWrite)]);
+        let next = reduce(
+            ended,
+            vec![
+                Action::SignedIn {
+                    me: cleo,
+                    at: 3_000.0,
+                },
+                // Late news from Ben's engine.
+                Action::SessionEnded {
+                    account_id: "a-ben".to_owned(),
+                    since: 4_000.0,
+                },
+                Action::Pipeline {
+                    doc_id: "d-ben".to_owned(),
+                    pipeline: pipeline(),
+                    pending: 2,
+                },
+            ],
+        );
+        assert_eq!(next.account_id(), Some("a-cleo"));
+        assert!(!next.session_ended);
+        assert_eq!(next.selected.as_deref(), Some("d-cleo"));
+        assert_eq!(next.pipeline, None);
+        assert_eq!(next.pending, 0);
+    }
+
+    #[test]
+    fn the_browsers_session_passing_to_another_account_ends_this_pages() {
+        let state = AppState::signed_in(ben(), false, 1_000.0);
+        let cleo = me("a-cleo", vec![]);
+        let next = reduce(state, vec![Action::MeRefreshed(cleo)]);
+        assert!(next.session_ended);
+        assert_eq!(next.account_id(), Some("a-ben"));
+    }
+
+    #[test]
+    fn a_team_leader_sees_the_team_read_only() {
+        let ana = me(
+            "a-ana",
+            vec![
+                doc("d-ana", "Ana", Access::ReadWrite),
+                doc("d-ben", "Ben", Access::ReadOnly),
+            ],
+        );
+        let state = AppState::signed_in(ana, false, 1_000.0);
+        assert_eq!(state.selected.as_deref(), Some("d-ana"));
+        assert!(!state.read_only());
+        let state = reduce(state, vec![Action::Select("d-ben".to_owned())]);
+        assert!(state.read_only());
+        // Ana's team changes and Ben leaves it: back to her own pipeline.
+        let state = reduce(
+            state,
+            vec![Action::MeRefreshed(me(
+                "a-ana",
+                vec![doc("d-ana", "Ana", Access::ReadWrite)],
+            ))],
+        );
+        assert_eq!(state.selected.as_deref(), Some("d-ana"));
+    }
+
+    #[test]
+    fn signing_out_forgets_the_account() {
+        let state = reduce(
+            shown(&AppState::signed_in(ben(), false, 1_000.0)),
+            vec![Action::SignedOut],
+        );
+        assert_eq!(state, AppState::default());
     }
 }

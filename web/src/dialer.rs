@@ -5,8 +5,18 @@
 //! browser's event loop and talks to samod through channels, which are
 //! `Send`: `connect` asks that task for a socket and gets back a transport
 //! made of the channel ends. Reconnection and backoff are samod's.
+//!
+//! The server ends a socket with close code 4401 when the session behind it
+//! ends (expired or revoked). Redialing would only be refused, so from then
+//! on this dialer fails permanently and samod stops; the engine dials anew
+//! once the partner has signed in again. Every close is reported to the
+//! engine, which decides what it means.
 
-use std::{cell::RefCell, fmt, rc::Rc};
+use std::{
+    cell::{Cell, RefCell},
+    fmt,
+    rc::Rc,
+};
 
 use futures::{
     StreamExt,
@@ -27,7 +37,24 @@ impl fmt::Display for WsError {
 
 impl std::error::Error for WsError {}
 
-type Reply = oneshot::Sender<Result<Transport, WsError>>;
+/// The close code the server uses when the session behind a socket ends.
+pub const SESSION_ENDED: u16 = 4401;
+
+/// A socket closed. `opened` is false when it never opened: the browser
+/// reports a refused upgrade (such as a 401) that way, with code 1006, as
+/// it does a network that is down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketClosed {
+    pub code: u16,
+    pub opened: bool,
+}
+
+enum Failure {
+    Transient(WsError),
+    SessionEnded,
+}
+
+type Reply = oneshot::Sender<Result<Transport, Failure>>;
 
 pub struct BrowserDialer {
     url: url::Url,
@@ -35,12 +62,30 @@ pub struct BrowserDialer {
 }
 
 impl BrowserDialer {
-    pub fn new(url: url::Url) -> BrowserDialer {
+    /// `on_close` hears of every socket this dialer opened or tried to open.
+    pub fn new(url: url::Url, on_close: Rc<dyn Fn(SocketClosed)>) -> BrowserDialer {
         let (requests, mut incoming) = mpsc::unbounded::<Reply>();
         let target = url.to_string();
         wasm_bindgen_futures::spawn_local(async move {
+            let ended = Rc::new(Cell::new(false));
+            let on_close: Rc<dyn Fn(SocketClosed)> = {
+                let ended = ended.clone();
+                Rc::new(move |closed: SocketClosed| {
+                    if closed.code == SESSION_ENDED {
+                        ended.set(true);
+                    }
+                    on_close(closed);
+                })
+            };
             while let Some(reply) = incoming.next().await {
-                let _ = reply.send(open_socket(&target).await);
+                let answer = if ended.get() {
+                    Err(Failure::SessionEnded)
+                } else {
+                    open_socket(&target, on_close.clone())
+                        .await
+                        .map_err(Failure::Transient)
+                };
+                let _ = reply.send(answer);
             }
         });
         BrowserDialer { url, requests }
@@ -63,7 +108,10 @@ impl samod::Dialer for BrowserDialer {
             sent.map_err(|_| DialError::transient(WsError("dialer task is gone".into())))?;
             match answer.await {
                 Ok(Ok(transport)) => Ok(transport),
-                Ok(Err(e)) => Err(DialError::transient(e)),
+                Ok(Err(Failure::Transient(e))) => Err(DialError::transient(e)),
+                Ok(Err(Failure::SessionEnded)) => Err(DialError::PermanentFailure(WsError(
+                    "the session ended; sign in again".into(),
+                ))),
                 Err(_) => Err(DialError::transient(WsError("dialer task is gone".into()))),
             }
         })
@@ -71,7 +119,7 @@ impl samod::Dialer for BrowserDialer {
 }
 
 /// Opens a socket and, once it is open, wires it to a fresh pair of channels.
-async fn open_socket(url: &str) -> Result<Transport, WsError> {
+async fn open_socket(url: &str, on_close: Rc<dyn Fn(SocketClosed)>) -> Result<Transport, WsError> {
     let ws = WebSocket::new(url).map_err(|e| WsError(format!("{e:?}")))?;
     ws.set_binary_type(BinaryType::Arraybuffer);
 
@@ -98,14 +146,22 @@ async fn open_socket(url: &str) -> Result<Transport, WsError> {
     };
     let on_close = {
         let opened = opened_tx.clone();
-        let to_samod = RefCell::new(Some(to_samod));
         Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
             let reason = format!("socket closed ({})", event.code());
-            if let Some(tx) = opened.borrow_mut().take() {
+            let never_opened = opened.borrow_mut().take();
+            let was_open = never_opened.is_none();
+            if let Some(tx) = never_opened {
                 let _ = tx.send(Err(WsError(reason)));
             }
-            // Ending the stream tells samod the connection is gone.
-            to_samod.borrow_mut().take();
+            // Ending the stream tells samod the connection is gone. Closing
+            // the channel ends it for every sender: `on_message` holds one
+            // too, and merely dropping this one would leave samod waiting on
+            // a dead socket, never to reconnect.
+            to_samod.close_channel();
+            on_close(SocketClosed {
+                code: event.code(),
+                opened: was_open,
+            });
         })
     };
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));

@@ -4,9 +4,11 @@
 //! (samod on the browser's event loop, stored in IndexedDB) and shown at
 //! once; samod syncs it with the server over `/sync` whenever a connection
 //! exists. The UI is a Yew app with its state in one reducer (`app`); the
+//! server's accounts API (sign in, who am I, sign out) is in `api`; the
 //! sync machinery is in `engine`, `dialer` and `idb_store`. The storage and
 //! the runtime are public for the browser tests in `tests/`.
 
+mod api;
 mod app;
 mod clock;
 mod dialer;

@@ -1,7 +1,11 @@
-//! The load itself: clients in pairs, each pair sharing a few documents.
+//! The load itself: clients in pairs, each pair sharing one document or a few.
 //!
-//! Every client is a native samod repo with its own WebSocket to the server.
-//! Clients `2p` and `2p + 1` both open the documents of pair `p`; for the
+//! Every client is a native samod repo with its own WebSocket to the server,
+//! signed in as a partner: the server lets an account read and write only
+//! its own documents, so pair `p` is two devices (peer ids
+//! `<account>/<client number>`) of the partner seeded `p`th, with that
+//! partner's session (see `seed.rs`). Clients `2p` and `2p + 1` both open
+//! the documents of pair `p`; for the
 //! length of the window each edits one of them at a steady, jittered rate
 //! (open loop: a slow server does not slow the clients down), and the other
 //! times the edit's arrival. All clients live in this one process, so one
@@ -15,12 +19,11 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    convert::Infallible,
     io::{Read, Write},
     net::SocketAddr,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -31,11 +34,12 @@ use futures::{StreamExt, TryStreamExt, stream};
 use model::{LeadDraft, PipelineDoc, Stage, Timestamp};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use samod::{
-    BackoffConfig, DialerEvent, DialerHandle, DocHandle, DocumentId, Repo, storage::StorageKey,
+    BackoffConfig, DialerEvent, DialerHandle, DocHandle, DocumentId, PeerId, Repo,
+    storage::StorageKey,
 };
 use sqlx::{PgPool, postgres::PgPoolOptions};
 
-use crate::stats::{self, mib, percentile};
+use crate::stats::{self, mib, nearest_rank, percentile};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -52,9 +56,16 @@ pub struct Args {
     /// Connected clients (an even number: they come in pairs).
     #[arg(long, default_value_t = 500)]
     clients: usize,
-    /// Documents each client opens; a pair opens the same ones.
-    #[arg(long, default_value_t = 8)]
+    /// Documents each client opens; both clients of a pair open the same
+    /// ones. One is the partner's pipeline on two devices; more need as
+    /// many per partner from `loadtest seed --docs-per-partner`.
+    #[arg(long, default_value_t = 1)]
     docs_per_client: usize,
+    /// The file `loadtest seed --sessions-out` wrote: each partner's
+    /// account, session token and documents. Pairs take partners in its
+    /// order (again from the first when there are more pairs than partners).
+    #[arg(long)]
+    sessions: std::path::PathBuf,
     /// Seconds during which clients edit.
     #[arg(long, default_value_t = 60)]
     duration_secs: u64,
@@ -62,14 +73,22 @@ pub struct Args {
     /// from half to one and a half times this).
     #[arg(long, default_value_t = 2000)]
     edit_interval_ms: u64,
-    /// Connections, and then document requests, in flight at once while
-    /// clients start.
+    /// Clients coming online (connecting and finding their documents) at
+    /// once.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Most seconds for all clients to connect and open their documents;
+    /// documents still loading then stay out of the window.
+    #[arg(long, default_value_t = 120)]
+    open_secs: u64,
     /// Most seconds to wait after the window for every edit to reach its
     /// peer and Postgres.
     #[arg(long, default_value_t = 30)]
     settle_secs: u64,
+    /// Where to write every edit made (`<doc id> <change hash>` per line),
+    /// for `loadtest verify` after the server has stopped.
+    #[arg(long)]
+    edits_out: Option<std::path::PathBuf>,
     /// Most seconds to wait for the server to project every stored document
     /// (it catches up at start) before the clients begin.
     #[arg(long, default_value_t = 180)]
@@ -96,6 +115,8 @@ struct Tally {
     /// Every edit made: document index and change hash.
     edits: Mutex<Vec<(usize, ChangeHash)>>,
     failed_edits: AtomicU64,
+    connected: AtomicUsize,
+    found: AtomicUsize,
     disconnects: AtomicU64,
     disconnect_reasons: Mutex<BTreeMap<String, u64>>,
 }
@@ -133,63 +154,100 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // that the window measures edits and not the catch-up.
     let waited = Instant::now();
     let stored = wait_for_projections(&pool, Duration::from_secs(args.catch_up_secs)).await?;
+    let catch_up = waited.elapsed();
     eprintln!(
         "server projected all {stored} stored documents (waited {:.1?})",
         waited.elapsed()
     );
-    let doc_ids: Vec<String> = sqlx::query_scalar("SELECT doc_id FROM documents ORDER BY doc_id")
-        .fetch_all(&pool)
-        .await?;
-    ensure!(!doc_ids.is_empty(), "no documents stored; seed first");
+    let partners = read_sessions(&args.sessions)?;
+    ensure!(!partners.is_empty(), "no partners seeded; seed first");
+    let k = args.docs_per_client;
+    ensure!(
+        partners.iter().all(|p| p.docs.len() >= k),
+        "--docs-per-client {k} needs {k} documents per partner: seed with \
+         --docs-per-partner {k} or more"
+    );
+    // Every document by index; pair p's slot j is its partner's jth.
+    let mut doc_ids: Vec<String> = Vec::new();
+    let mut first_doc = Vec::with_capacity(partners.len());
+    for partner in &partners {
+        first_doc.push(doc_ids.len());
+        doc_ids.extend(partner.docs.iter().cloned());
+    }
     let rss_before = server_pid.as_deref().and_then(stats::memory);
 
     let tally = Arc::new(Tally::default());
     let pairs = args.clients / 2;
-    let k = args.docs_per_client;
     let shared: Vec<Arc<Shared>> = (0..pairs * k)
         .map(|slot| {
             Arc::new(Shared {
-                doc: slot % doc_ids.len(),
+                doc: first_doc[(slot / k) % partners.len()] + slot % k,
                 pending: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
             })
         })
         .collect();
 
-    // Connect every client.
+    // Clients come online as devices do: connect, then ask for their
+    // documents. The phase is bounded: what is not open by the deadline
+    // stays out of the window.
     let url = samod::Url::parse(&format!("ws://{}/sync", args.server))?;
     let started = Instant::now();
-    let clients: Vec<(Repo, DialerHandle<Infallible>)> = stream::iter(0..args.clients)
-        .map(|_| connect(url.clone(), tally.clone()))
-        .buffered(args.concurrency)
-        .try_collect()
-        .await?;
-    let connect_time = started.elapsed();
-    eprintln!("{} clients connected in {connect_time:.1?}", clients.len());
-
-    // Each client asks for its pair's documents.
-    let started = Instant::now();
-    let jobs: Vec<(usize, usize)> = (0..args.clients)
-        .flat_map(|c| (0..k).map(move |j| (c, (c / 2) * k + j)))
-        .collect();
-    let found: Vec<(usize, usize, Option<DocHandle>)> = stream::iter(jobs)
-        .map(|(c, slot)| {
-            let repo = clients[c].0.clone();
-            let id = doc_ids[shared[slot].doc].clone();
-            async move { (c, slot, find(&repo, &id).await) }
+    let open_deadline = started + Duration::from_secs(args.open_secs);
+    let progress = tokio::spawn({
+        let tally = tally.clone();
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                eprintln!(
+                    "  {:.0?}: {} clients connected, {} documents found",
+                    started.elapsed(),
+                    tally.connected.load(Ordering::Relaxed),
+                    tally.found.load(Ordering::Relaxed)
+                );
+            }
+        }
+    });
+    let mut opened: Vec<(usize, Opened)> = stream::iter(0..args.clients)
+        .map(|c| {
+            let wanted: Vec<(usize, String)> = (0..k)
+                .map(|j| {
+                    let slot = (c / 2) * k + j;
+                    (slot, doc_ids[shared[slot].doc].clone())
+                })
+                .collect();
+            let partner = &partners[(c / 2) % partners.len()];
+            let device = Device {
+                peer_id: PeerId::from(format!("{}/{c}", partner.account)),
+                dialer: Arc::new(client::BearerDialer::new(url.clone(), &partner.token)),
+            };
+            let open = open_client(device, wanted, open_deadline, tally.clone());
+            async move { (c, open.await) }
         })
-        .buffered(args.concurrency)
+        .buffer_unordered(args.concurrency)
         .collect()
         .await;
-    let find_time = started.elapsed();
-    let failed_finds = found.iter().filter(|(_, _, h)| h.is_none()).count();
+    opened.sort_by_key(|(c, _)| *c);
+    let opened: Vec<Opened> = opened.into_iter().map(|(_, o)| o).collect();
+    progress.abort();
+    let open_time = started.elapsed();
+    let mut find_times: Vec<u64> = opened
+        .iter()
+        .flat_map(|o| &o.find_times)
+        .map(|d| d.as_micros() as u64)
+        .collect();
+    find_times.sort_unstable();
+    let connected = opened.iter().filter(|o| o.connected).count();
+    let found_count = find_times.len();
     // A document takes part only when both sides of its pair have it.
-    let mut opened: HashMap<usize, [Option<DocHandle>; 2]> = HashMap::new();
-    for (c, slot, handle) in found {
-        opened.entry(slot).or_default()[c % 2] = handle;
+    let mut pairs_of: HashMap<usize, [Option<DocHandle>; 2]> = HashMap::new();
+    for (c, client) in opened.iter().enumerate() {
+        for (slot, handle) in &client.docs {
+            pairs_of.entry(*slot).or_default()[c % 2] = Some(handle.clone());
+        }
     }
     let mut per_client: Vec<Vec<(DocHandle, Arc<Shared>)>> = vec![Vec::new(); args.clients];
     let mut watchers = Vec::new();
-    for (slot, [a, b]) in opened {
+    for (slot, [a, b]) in pairs_of {
         let (Some(a), Some(b)) = (a, b) else { continue };
         let pair = slot / k;
         for (side, handle) in [(0, a), (1, b)] {
@@ -204,12 +262,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     let open_docs = watchers.len() / 2;
     eprintln!(
-        "{} finds in {find_time:.1?} ({failed_finds} failed); {open_docs} documents shared",
+        "{connected} clients connected, {found_count} of {} finds done in {open_time:.1?}; \
+         {open_docs} documents open on both sides of a pair",
         args.clients * k
     );
     ensure!(
         open_docs > 0,
-        "no document could be opened by both clients of a pair"
+        "no document could be opened by both clients of a pair within {} s",
+        args.open_secs
     );
     let rss_open = server_pid.as_deref().and_then(stats::memory);
 
@@ -219,6 +279,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("editing for {window:?}, one edit per client every {interval:?} on average");
     let run: u32 = rand::random();
     let cpu_start = server_pid.as_deref().and_then(stats::cpu_time);
+    let driver_cpu_start = stats::cpu_time("self");
     let start = Instant::now();
     let end = start + window;
     let editors: Vec<_> = per_client
@@ -236,10 +297,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .and_then(stats::cpu_time)
         .zip(cpu_start)
         .map(|(end, start)| end.saturating_sub(start));
+    let driver_cpu_window = stats::cpu_time("self")
+        .zip(driver_cpu_start)
+        .map(|(end, start)| end.saturating_sub(start));
     let rss_window = server_pid.as_deref().and_then(stats::memory);
     let metrics = server_metrics(args.server).await;
     let edits: Vec<(usize, ChangeHash)> = std::mem::take(&mut *lock(&tally.edits));
     eprintln!("window closed: {} edits made", edits.len());
+    if let Some(path) = &args.edits_out {
+        let lines: String = edits
+            .iter()
+            .map(|(doc, hash)| format!("{} {hash}\n", doc_ids[*doc]))
+            .collect();
+        std::fs::write(path, lines).with_context(|| format!("writing {}", path.display()))?;
+    }
 
     // Settle: every edit should reach its peer, and Postgres.
     let settle = Duration::from_secs(args.settle_secs);
@@ -278,21 +349,41 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         None => "n/a".into(),
     };
     let mut line = |label: &str, value: String| report.push(format!("{label:<28}{value}"));
-    line("documents stored", format!("{stored}"));
+    line(
+        "documents stored",
+        format!(
+            "{stored} (the server projected them all {:.1} s after it was started)",
+            catch_up.as_secs_f64()
+        ),
+    );
     line(
         "clients",
         format!(
-            "{} connected in {:.1} s ({pairs} pairs, {k} shared documents each)",
-            clients.len(),
-            connect_time.as_secs_f64()
+            "{connected} of {} connected within the open phase ({pairs} pairs, {k} shared \
+             document(s) per pair)",
+            args.clients
         ),
     );
     line(
         "documents opened",
         format!(
-            "{open_docs} by both clients of a pair; {} finds in {:.1} s, {failed_finds} failed",
+            "{open_docs} of {} on both sides; {found_count} of {} finds done in {:.1} s{}",
+            pairs * k,
             args.clients * k,
-            find_time.as_secs_f64()
+            open_time.as_secs_f64(),
+            if open_time >= Duration::from_secs(args.open_secs) {
+                " (the phase's limit)"
+            } else {
+                ""
+            }
+        ),
+    );
+    line(
+        "find time p50 / p99",
+        format!(
+            "{} / {} (connected to document in hand)",
+            ms(percentile(&find_times, 50.0)),
+            ms(percentile(&find_times, 99.0))
         ),
     );
     line(
@@ -327,9 +418,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "changes/s accepted",
         format!("{:.1}", stored_count as f64 / window_secs),
     );
-    line("edit-to-seen p50", ms(percentile(&latencies, 50.0)));
-    line("edit-to-seen p99", ms(percentile(&latencies, 99.0)));
-    line("edit-to-seen max", ms(latencies.last().copied()));
+    // Over every edit made: one never seen took longer than any seen one
+    // (more than the settle time), so it ranks last.
+    let of_all = |p: f64| match nearest_rank(latencies.len() + unseen, p) {
+        Some(rank) if rank <= latencies.len() => ms(Some(latencies[rank - 1])),
+        Some(_) => format!("over {} s (not seen by the end)", settle.as_secs()),
+        None => "n/a".into(),
+    };
+    line("edit-to-seen p50", of_all(50.0));
+    line("edit-to-seen p99", of_all(99.0));
+    line(
+        "edit-to-seen max",
+        if unseen > 0 {
+            of_all(100.0)
+        } else {
+            ms(latencies.last().copied())
+        },
+    );
     line(
         "edits seen by the peer",
         if unseen == 0 {
@@ -374,21 +479,26 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             None => "n/a".into(),
         },
     );
+    let cores = |cpu: Option<Duration>| match cpu {
+        Some(cpu) => format!("{:.2} cores", cpu.as_secs_f64() / window_secs),
+        None => "n/a".into(),
+    };
     line(
-        "server CPU in window",
-        match cpu_window {
-            Some(cpu) => format!("{:.2} cores", cpu.as_secs_f64() / window_secs),
-            None => "n/a".into(),
-        },
+        "CPU in window",
+        format!(
+            "server {}, driver {}",
+            cores(cpu_window),
+            cores(driver_cpu_window)
+        ),
     );
     line(
         "server /metrics",
-        metrics.unwrap_or_else(|e| format!("n/a ({e})")),
+        metrics.unwrap_or_else(|e| format!("no answer ({e})")),
     );
     line(
         "driver peak RSS",
         match stats::memory("self") {
-            Some(m) => format!("{:.1} MiB (all {} clients)", mib(m.peak), clients.len()),
+            Some(m) => format!("{:.1} MiB (all {} clients)", mib(m.peak), args.clients),
             None => "n/a".into(),
         },
     );
@@ -398,7 +508,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     std::io::stdout().flush()?;
 
     // Leave politely; the process exiting would close the sockets anyway.
-    let stopping = futures::future::join_all(clients.iter().map(|(repo, _)| repo.stop()));
+    let stopping = futures::future::join_all(opened.iter().map(|o| o.repo.stop()));
     let _ = tokio::time::timeout(Duration::from_secs(10), stopping).await;
     Ok(())
 }
@@ -423,49 +533,121 @@ async fn wait_for_projections(pool: &PgPool, deadline: Duration) -> anyhow::Resu
     }
 }
 
-async fn connect(
-    url: samod::Url,
+/// A client after coming online: its repo, whether it connected in time,
+/// the documents it found (by slot), and how long each find took. A client
+/// that did not connect in time keeps trying, as a device would.
+struct Opened {
+    repo: Repo,
+    _dialer: Option<DialerHandle<client::Refused>>,
+    connected: bool,
+    docs: Vec<(usize, DocHandle)>,
+    find_times: Vec<Duration>,
+}
+
+/// Who a client is: a device of its pair's partner, signed in with the
+/// partner's session.
+struct Device {
+    peer_id: PeerId,
+    dialer: Arc<client::BearerDialer>,
+}
+
+async fn open_client(
+    device: Device,
+    wanted: Vec<(usize, String)>,
+    deadline: Instant,
     tally: Arc<Tally>,
-) -> anyhow::Result<(Repo, DialerHandle<Infallible>)> {
-    let repo = Repo::build_tokio().load().await;
-    let dialer = repo
-        .dial_websocket(url, BackoffConfig::default())
-        .map_err(|_| anyhow!("client repo stopped"))?;
-    tokio::time::timeout(Duration::from_secs(30), dialer.established())
-        .await
-        .context("no connection within 30 s")?
-        .map_err(|e| anyhow!("dialing failed: {e}"))?;
-    let watched = dialer.clone();
+) -> Opened {
+    let repo = Repo::build_tokio()
+        .with_peer_id(device.peer_id)
+        .load()
+        .await;
+    let mut opened = Opened {
+        repo: repo.clone(),
+        _dialer: None,
+        connected: false,
+        docs: Vec::new(),
+        find_times: Vec::new(),
+    };
+    let Ok(dialer) = repo.dial(BackoffConfig::default(), device.dialer) else {
+        return opened;
+    };
+    opened._dialer = Some(dialer.clone());
+    match tokio::time::timeout_at(deadline.into(), dialer.established()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => {
+            eprintln!("a client could not connect: {error}");
+            return opened;
+        }
+        Err(_) => return opened,
+    }
+    opened.connected = true;
+    tally.connected.fetch_add(1, Ordering::Relaxed);
+    let counts = tally.clone();
     tokio::spawn(async move {
-        let mut events = watched.events();
+        let mut events = dialer.events();
         while let Some(event) = events.next().await {
             if let DialerEvent::Disconnected { reason } = event {
-                tally.disconnects.fetch_add(1, Ordering::Relaxed);
-                *lock(&tally.disconnect_reasons).entry(reason).or_default() += 1;
+                counts.disconnects.fetch_add(1, Ordering::Relaxed);
+                *lock(&counts.disconnect_reasons).entry(reason).or_default() += 1;
             }
         }
     });
-    Ok((repo, dialer))
+    let finds = wanted.into_iter().map(|(slot, doc_id)| {
+        let repo = repo.clone();
+        let tally = tally.clone();
+        async move {
+            let asked = Instant::now();
+            let id: DocumentId = doc_id.parse().ok()?;
+            match tokio::time::timeout_at(deadline.into(), repo.find(id)).await {
+                Ok(Ok(Some(handle))) => {
+                    tally.found.fetch_add(1, Ordering::Relaxed);
+                    Some((slot, handle, asked.elapsed()))
+                }
+                Ok(Ok(None)) => {
+                    eprintln!("document {doc_id} not found on the server");
+                    None
+                }
+                Ok(Err(_)) | Err(_) => None,
+            }
+        }
+    });
+    for (slot, handle, took) in futures::future::join_all(finds).await.into_iter().flatten() {
+        opened.docs.push((slot, handle));
+        opened.find_times.push(took);
+    }
+    opened
 }
 
-async fn find(repo: &Repo, doc_id: &str) -> Option<DocHandle> {
-    let id: DocumentId = doc_id.parse().ok()?;
-    match tokio::time::timeout(Duration::from_secs(60), repo.find(id)).await {
-        Ok(Ok(Some(handle))) => Some(handle),
-        Ok(Ok(None)) => {
-            eprintln!("document {doc_id} not found on the server");
-            None
-        }
-        Ok(Err(_)) => None,
-        Err(_) => {
-            eprintln!("finding {doc_id} timed out after 60 s");
-            None
-        }
-    }
+/// A seeded partner: its account, a session token of it, its documents.
+struct Partner {
+    account: String,
+    token: String,
+    docs: Vec<String>,
+}
+
+/// Reads the file `loadtest seed` wrote: `<account> <token> <doc id>...`.
+fn read_sessions(path: &std::path::Path) -> anyhow::Result<Vec<Partner>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {} (written by `loadtest seed`)", path.display()))?;
+    text.lines()
+        .map(|line| {
+            let mut words = line.split_whitespace();
+            let (Some(account), Some(token)) = (words.next(), words.next()) else {
+                return Err(anyhow!(
+                    "not `<account> <token> <doc id>...`: {line:.20}..."
+                ));
+            };
+            Ok(Partner {
+                account: account.to_owned(),
+                token: token.to_owned(),
+                docs: words.map(str::to_owned).collect(),
+            })
+        })
+        .collect()
 }
 
 /// Whether `doc` holds the change `hash` (applied, not merely queued).
-fn contains(doc: &Automerge, hash: ChangeHash) -> bool {
+pub fn contains(doc: &Automerge, hash: ChangeHash) -> bool {
     doc.get_missing_deps(&[hash]).is_empty()
 }
 
@@ -622,7 +804,7 @@ async fn wait_stored(
 }
 
 /// A document as the server stored it: every chunk under its id, merged.
-async fn load_stored(pool: &PgPool, doc_id: &str) -> anyhow::Result<Automerge> {
+pub async fn load_stored(pool: &PgPool, doc_id: &str) -> anyhow::Result<Automerge> {
     let prefix = StorageKey::from_parts([doc_id]).map_err(|e| anyhow!("{e}"))?;
     let (lo, hi) = sync::prefix_range(&prefix);
     let chunks: Vec<Vec<u8>> =
@@ -643,12 +825,18 @@ async fn server_metrics(server: SocketAddr) -> anyhow::Result<String> {
     let body = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
         let mut stream = std::net::TcpStream::connect_timeout(&server, Duration::from_secs(5))?;
         stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let timed_out = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                anyhow!("none within 5 s")
+            }
+            _ => e.into(),
+        };
         write!(
             stream,
             "GET /metrics HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n"
         )?;
         let mut response = String::new();
-        stream.read_to_string(&mut response)?;
+        stream.read_to_string(&mut response).map_err(timed_out)?;
         ensure!(response.starts_with("HTTP/1.1 200"), "no /metrics");
         Ok(response)
     })
@@ -660,8 +848,9 @@ async fn server_metrics(server: SocketAddr) -> anyhow::Result<String> {
             .to_owned()
     };
     Ok(format!(
-        "{} resident documents, {} sync connections (at window end)",
+        "{} resident documents, {} sync connections, {} shards (at window end)",
         gauge("portal_resident_documents"),
-        gauge("portal_sync_connections")
+        gauge("portal_sync_connections"),
+        gauge("portal_sync_shards")
     ))
 }

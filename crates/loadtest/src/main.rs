@@ -4,15 +4,20 @@
 //! `seed` writes pipeline documents straight into Postgres, chunk for chunk
 //! as the server's samod would have stored them, because syncing 10,000
 //! documents in through `/sync` would measure the seeding rather than the
-//! server. `run` then plays partners' devices against a running server: many
-//! native samod repos (in-memory storage, as in the integration tests), in
-//! pairs that share documents, each editing at a steady rate while its peer
-//! times how long each edit takes to arrive. It prints a plain-text report
-//! on stdout; progress goes to stderr.
+//! server; it also makes each partner an account with a bearer session and
+//! hands the tokens to `run` in a file (the database keeps only their
+//! hashes). `run` then plays partners' devices against a running server,
+//! signed in as those partners: many native samod repos (in-memory storage,
+//! as in the integration tests), in pairs that share documents, each
+//! editing at a steady rate while its peer times how long each edit takes
+//! to arrive. It prints a plain-text report
+//! on stdout; progress goes to stderr. `verify`, run once the server has
+//! stopped, counts which of the run's edits reached Postgres in the end.
 
 mod drive;
 mod seed;
 mod stats;
+mod verify;
 
 use clap::Parser;
 
@@ -22,11 +27,13 @@ use clap::Parser;
     about = "Load driver for sync-server (see `cargo xtask load`)"
 )]
 enum Command {
-    /// Write pipeline documents (and their partners) straight into an empty,
-    /// migrated database.
+    /// Write pipeline documents (and their partners, accounts and sessions)
+    /// straight into an empty, migrated database.
     Seed(seed::Args),
     /// Connect clients to a running server, edit for a while, report.
     Run(drive::Args),
+    /// Count how many of a run's edits are in Postgres.
+    Verify(verify::Args),
 }
 
 #[tokio::main]
@@ -34,5 +41,6 @@ async fn main() -> anyhow::Result<()> {
     match Command::parse() {
         Command::Seed(args) => seed::run(args).await,
         Command::Run(args) => drive::run(args).await,
+        Command::Verify(args) => verify::run(args).await,
     }
 }

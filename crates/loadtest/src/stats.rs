@@ -6,11 +6,16 @@ use std::time::Duration;
 /// The nearest-rank percentile of `sorted` (ascending): the smallest value
 /// with at least `p` percent of the values at or below it. `None` when empty.
 pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
-    if sorted.is_empty() {
+    Some(sorted[nearest_rank(sorted.len(), p)? - 1])
+}
+
+/// The 1-based position of the `p`th percentile among `len` sorted values.
+pub fn nearest_rank(len: usize, p: f64) -> Option<usize> {
+    if len == 0 {
         return None;
     }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+    let rank = (p / 100.0 * len as f64).ceil() as usize;
+    Some(rank.clamp(1, len))
 }
 
 /// Resident and peak resident memory of a process, in bytes.
@@ -70,6 +75,7 @@ mod tests {
         assert_eq!(percentile(&ten, 50.0), Some(5));
         assert_eq!(percentile(&[7], 50.0), Some(7));
         assert_eq!(percentile::<u32>(&[], 50.0), None);
+        assert_eq!(nearest_rank(200, 99.0), Some(198));
     }
 
     #[test]

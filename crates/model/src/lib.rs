@@ -10,8 +10,11 @@
 //! Values that cross the boundary are parsed into domain types
 //! ([`Money`], [`Stage`], [`PartnerId`], ...) so invalid states do not construct.
 
+mod channel;
 mod pipeline;
 mod values;
+
+pub use channel::{CHANNEL_KIND, Channel, ChannelDoc, Message};
 
 pub use pipeline::{
     Lead, LeadDraft, PIPELINE_KIND, Pipeline, PipelineDoc, SCHEMA_VERSION, StageChange,

@@ -85,26 +85,51 @@ pub fn document_of_key(key: &StorageKey) -> Option<&str> {
 }
 
 /// What a document is. Together with its owner this decides who may read and
-/// write it, and which projection the server runs over it.
+/// write it (the server's share policy), and which projection the server
+/// runs over it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum DocKind {
-    /// One per partner: that partner's leads.
+    /// One per partner: that partner's leads. Its team leader reads it.
     Pipeline,
+    /// One per partner: training progress. Its team leader reads it.
+    Training,
+    /// A partner's private document, made on their device.
+    Note,
+    /// One per partner, written by the server only: tier and earnings.
+    AccountView,
+    /// Written by admins, read by every signed-in account.
+    Catalog,
+    /// Written by its members, each change checked by the server.
+    Channel,
 }
 
 impl DocKind {
+    pub const ALL: [DocKind; 6] = [
+        DocKind::Pipeline,
+        DocKind::Training,
+        DocKind::Note,
+        DocKind::AccountView,
+        DocKind::Catalog,
+        DocKind::Channel,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DocKind::Pipeline => "pipeline",
+            DocKind::Training => "training",
+            DocKind::Note => "note",
+            DocKind::AccountView => "account_view",
+            DocKind::Catalog => "catalog",
+            DocKind::Channel => "channel",
         }
     }
 
     pub fn parse(s: &str) -> Result<DocKind, UnknownKind> {
-        match s {
-            "pipeline" => Ok(DocKind::Pipeline),
-            other => Err(UnknownKind(other.to_owned())),
-        }
+        DocKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| UnknownKind(s.to_owned()))
     }
 }
 
@@ -145,5 +170,13 @@ mod tests {
         assert_eq!(document_of_key(&key(&["d", "snapshot", "h"])), Some("d"));
         assert_eq!(document_of_key(&key(&["d", "incremental", "h"])), Some("d"));
         assert_eq!(document_of_key(&key(&["storage-adapter-id"])), None);
+    }
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in DocKind::ALL {
+            assert_eq!(DocKind::parse(kind.as_str()).unwrap(), kind);
+        }
+        assert!(DocKind::parse("Pipeline").is_err());
     }
 }

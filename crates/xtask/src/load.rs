@@ -3,7 +3,9 @@
 //! It builds the real `sync-server` and the load driver (`crates/loadtest`)
 //! in release, makes a fresh `load` database in the dev Postgres cluster,
 //! and then: starts the server once so it applies `schema/`, stops it, has
-//! the driver seed the documents straight into Postgres, starts the server
+//! the driver seed the documents (and a partner account with a bearer
+//! session for each, the tokens in `target/load/sessions.txt`) straight into
+//! Postgres, starts the server
 //! again (a server that comes up with 10,000 stored documents, as after a
 //! deploy), and lets the driver's clients loose on it. The server is a child
 //! process on a free loopback port; the driver reads its memory and CPU time
@@ -30,7 +32,7 @@ const DEADLINE: Duration = Duration::from_secs(8 * 60);
 
 /// Driver options that belong to `loadtest seed`; all others go to
 /// `loadtest run` (`target/release/loadtest run --help` lists them).
-const SEED_OPTIONS: [&str; 2] = ["--docs", "--leads-per-doc"];
+const SEED_OPTIONS: [&str; 3] = ["--docs", "--docs-per-partner", "--leads-per-doc"];
 
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let started = Instant::now();
@@ -56,6 +58,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             database_url: cluster.database_url("load"),
             web_dir: dir.join("web"),
             log,
+            edits: dir.join("edits.txt"),
+            sessions: dir.join("sessions.txt"),
             deadline,
         };
         measure(&setup, &seed_args, &run_args)
@@ -102,6 +106,11 @@ struct Setup {
     database_url: String,
     web_dir: PathBuf,
     log: PathBuf,
+    /// Where the driver lists the edits it made, for `loadtest verify`.
+    edits: PathBuf,
+    /// Where `loadtest seed` hands `loadtest run` the partners' session
+    /// tokens (only their hashes are in the database).
+    sessions: PathBuf,
     deadline: Instant,
 }
 
@@ -113,37 +122,59 @@ fn measure(setup: &Setup, seed_args: &[String], run_args: &[String]) -> Result<V
     let mut seed = with_fd_limit(&setup.driver);
     seed.arg("seed")
         .args(["--database-url", &setup.database_url])
+        .arg("--sessions-out")
+        .arg(&setup.sessions)
         .args(seed_args);
     run_to_end(&mut seed, setup.deadline, false)?;
     let seeded = seeding.elapsed();
 
-    let starting = Instant::now();
     let server = ServerProcess::start(setup)?;
-    let listening = starting.elapsed();
     let mut drive = with_fd_limit(&setup.driver);
     drive
         .arg("run")
         .args(["--server", &server.addr])
         .args(["--server-pid", &server.child.0.id().to_string()])
         .args(["--database-url", &setup.database_url])
+        .arg("--edits-out")
+        .arg(&setup.edits)
+        .arg("--sessions")
+        .arg(&setup.sessions)
         .args(run_args);
     let driven = run_to_end(&mut drive, setup.deadline, true)?;
-    let stop = server.stop()?;
+    let stop = match server.stop() {
+        Ok(took) => format!("SIGTERM, exited in {:.1} s", took.as_secs_f64()),
+        // A figure, not a failure: an overloaded server may take long to
+        // flush. It is killed on drop.
+        Err(error) => format!("{error:#}; killed"),
+    };
+    // What reached Postgres in the end, the shutdown flush included.
+    let mut verify = Command::new(&setup.driver);
+    verify
+        .arg("verify")
+        .args(["--database-url", &setup.database_url])
+        .arg("--edits")
+        .arg(&setup.edits);
+    let in_the_end = run_to_end(&mut verify, setup.deadline + Duration::from_secs(60), true)?;
 
-    let mut report = vec!["cargo xtask load".to_owned()];
+    let cores = thread::available_parallelism().map_or(0, |n| n.get());
+    let command: String = [seed_args, run_args]
+        .concat()
+        .iter()
+        .map(|arg| format!(" {arg}"))
+        .collect();
+    let mut report = vec![format!(
+        "cargo xtask load{command}  ({cores} cores; server, Postgres and driver share them)"
+    )];
     report.extend(driven.lines().map(str::to_owned));
     let row = |label: &str, value: String| format!("{label:<28}{value}");
     report.push(row(
         "seeding",
-        format!(
-            "{:.1} s, straight into Postgres (server listening {:.1} s after its restart)",
-            seeded.as_secs_f64(),
-            listening.as_secs_f64()
-        ),
+        format!("{:.1} s, straight into Postgres", seeded.as_secs_f64()),
     ));
+    report.push(row("server stop", stop));
     report.push(row(
-        "server stop",
-        format!("SIGTERM, exited in {:.1} s", stop.as_secs_f64()),
+        "edits stored in the end",
+        format!("{} (after the server's shutdown flush)", in_the_end.trim()),
     ));
     report.push(row("server log", log_summary(&setup.log)?));
     Ok(report)
@@ -266,26 +297,28 @@ impl ServerProcess {
     }
 }
 
-/// Counts the server's warnings and errors, with the first few of them.
+/// Counts the server's warnings and errors, grouped by what they say (the
+/// message without its fields), most frequent first.
 fn log_summary(log: &Path) -> Result<String> {
     let text = std::fs::read_to_string(log)?;
-    let level = |line: &str| line.split_whitespace().nth(1).map(str::to_owned);
-    let notable: Vec<&str> = text
-        .lines()
-        .filter(|l| matches!(level(l).as_deref(), Some("WARN" | "ERROR")))
-        .collect();
-    let errors = notable
-        .iter()
-        .filter(|l| level(l).as_deref() == Some("ERROR"))
-        .count();
-    let mut summary = format!(
-        "{} warnings, {errors} errors ({})",
-        notable.len() - errors,
-        log.display()
-    );
-    for line in notable.iter().take(3) {
-        summary.push_str("\n    ");
-        summary.push_str(line);
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+    let (mut warnings, mut errors) = (0, 0);
+    for line in text.lines() {
+        // `<time> <LEVEL> <target>: <message> <field>=<value> ...`
+        let mut words = line.split_whitespace().skip(1);
+        match words.next() {
+            Some("WARN") => warnings += 1,
+            Some("ERROR") => errors += 1,
+            _ => continue,
+        }
+        let what: Vec<&str> = words.take_while(|w| !w.contains('=')).collect();
+        *kinds.entry(what.join(" ")).or_default() += 1;
+    }
+    let mut summary = format!("{warnings} warnings, {errors} errors ({})", log.display());
+    let mut kinds: Vec<(String, usize)> = kinds.into_iter().collect();
+    kinds.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+    for (what, count) in kinds.iter().take(4) {
+        summary.push_str(&format!("\n    {count:>6} × {what}"));
     }
     Ok(summary)
 }

@@ -87,7 +87,7 @@ fn encode(value: &C, out: &mut Vec<u8>) {
 fn join(versions: &[&'static str]) -> Vec<u8> {
     cbor(&C::Map(vec![
         ("type", C::Text("join")),
-        ("senderId", C::Text("bad-peer")),
+        ("senderId", C::Text("a-ana/bad-peer")),
         (
             "supportedProtocolVersions",
             C::Array(versions.iter().map(|v| C::Text(v)).collect()),
@@ -106,7 +106,7 @@ fn empty_sync_data() -> Vec<u8> {
 fn sync_msg(doc_id: &str, target: &str, data: Vec<u8>) -> Vec<u8> {
     cbor(&C::Map(vec![
         ("type", C::Text("sync")),
-        ("senderId", C::Text("bad-peer")),
+        ("senderId", C::Text("a-ana/bad-peer")),
         ("targetId", C::Owned(target.to_owned())),
         ("documentId", C::Owned(doc_id.to_owned())),
         ("data", C::Bytes(data)),
@@ -184,13 +184,11 @@ async fn run(joined: bool, case: impl FnOnce(&str, &str) -> Case) {
     let doc_id = pipeline_doc(&pool, "p-ana").await;
 
     // A well-behaved client, connected throughout.
-    let good = client().await;
+    let good = client("a-ana").await;
     let _link = connect(&good, &server).await;
     let handle = open(&good, &doc_id).await;
 
-    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url().as_str())
-        .await
-        .expect("the bad client connects");
+    let (mut ws, _) = raw_socket(&server, "a-ana").await;
     let mut server_peer = "unknown-server".to_owned();
     if joined {
         ws.send(Message::Binary(join(&["1"]).into())).await.unwrap();
@@ -293,9 +291,9 @@ case!(a_text_frame, joined: false, |doc, server| vec![Frame::Text("{\"type\":\"j
 case!(an_invalid_document_id, joined: true, |doc, server| bin(sync_msg("not a document id!", server, empty_sync_data())), Some("`documentId` is not a document id"));
 case!(garbage_inside_a_sync_message, joined: true, |doc, server| bin(sync_msg(doc, server, b"\x00\x01 not automerge".to_vec())), Some("not an Automerge sync message"));
 case!(cbor_where_sync_data_belongs, joined: true, |doc, server| bin(sync_msg(doc, server, cbor(&C::Map(vec![("heads", C::Array(vec![]))])))), Some("not an Automerge sync message"));
-case!(a_sync_message_without_data, joined: true, |doc, server| bin(cbor(&C::Map(vec![("type", C::Text("sync")), ("senderId", C::Text("bad-peer")), ("targetId", C::Owned(server.to_owned())), ("documentId", C::Owned(doc.to_owned()))]))), Some("needs `data`"));
-case!(a_request_without_a_document, joined: true, |doc, server| bin(cbor(&C::Map(vec![("type", C::Text("request")), ("senderId", C::Text("bad-peer")), ("data", C::Bytes(empty_sync_data()))]))), Some("needs a `documentId`"));
-case!(an_unknown_type_after_the_handshake, joined: true, |doc, server| bin(cbor(&C::Map(vec![("type", C::Text("drop-table")), ("senderId", C::Text("bad-peer"))]))), Some("unknown message type"));
+case!(a_sync_message_without_data, joined: true, |doc, server| bin(cbor(&C::Map(vec![("type", C::Text("sync")), ("senderId", C::Text("a-ana/bad-peer")), ("targetId", C::Owned(server.to_owned())), ("documentId", C::Owned(doc.to_owned()))]))), Some("needs `data`"));
+case!(a_request_without_a_document, joined: true, |doc, server| bin(cbor(&C::Map(vec![("type", C::Text("request")), ("senderId", C::Text("a-ana/bad-peer")), ("data", C::Bytes(empty_sync_data()))]))), Some("needs a `documentId`"));
+case!(an_unknown_type_after_the_handshake, joined: true, |doc, server| bin(cbor(&C::Map(vec![("type", C::Text("drop-table")), ("senderId", C::Text("a-ana/bad-peer"))]))), Some("unknown message type"));
 case!(a_second_join, joined: true, |doc, server| bin(join(&["1"])), Some(""));
 case!(a_message_for_another_peer, joined: true, |doc, server| bin(sync_msg(doc, "someone-else", empty_sync_data())), Some("mismatch"));
 case!(a_frame_larger_than_the_limit, joined: true, |doc, server| bin(vec![0u8; 100 * 1024]), None);

@@ -12,7 +12,7 @@ async fn changes_made_during_a_database_outage_land_when_it_returns() {
     let doc_id = pipeline_doc(&pool, "p-cleo").await;
     pool.close().await;
 
-    let repo = client().await;
+    let repo = client("a-cleo").await;
     let _link = connect(&repo, &server).await;
     let handle = open(&repo, &doc_id).await;
 
@@ -60,7 +60,7 @@ async fn changes_made_during_a_database_outage_land_when_it_returns() {
     repo.stop().await;
     server.stop().await;
     let server = ServerProcess::start(&db.url).await;
-    let fresh = client().await;
+    let fresh = client("a-cleo").await;
     let _link2 = connect(&fresh, &server).await;
     let again = open(&fresh, &doc_id).await;
     wait_for(
@@ -86,7 +86,7 @@ async fn nothing_is_lost_when_the_server_is_killed_mid_stream() {
 
     let mut replicas = Vec::new();
     for _ in 0..CLIENTS {
-        let repo = client().await;
+        let repo = client("a-ana").await;
         let link = connect(&repo, &server).await;
         let handle = open(&repo, &doc_id).await;
         replicas.push((repo, link, handle));
@@ -173,7 +173,7 @@ async fn nothing_is_lost_when_the_server_is_killed_mid_stream() {
     }
     server.stop().await;
     let server = ServerProcess::start(&db.url).await;
-    let fresh = client().await;
+    let fresh = client("a-ana").await;
     let _link = connect(&fresh, &server).await;
     let again = open(&fresh, &doc_id).await;
     wait_for(

@@ -157,11 +157,10 @@ async fn twenty_clients_on_a_flaky_network_converge() {
     // Everyone starts while the network is still good enough to connect.
     proxy.healthy.store(true, Ordering::Relaxed);
     let mut clients = Vec::new();
+    let token = session_for(&server.database_url, "a-ana").await;
     for c in 0..CLIENTS {
-        let repo = client().await;
-        let dialer = repo
-            .dial_websocket(via_proxy.clone(), backoff.clone())
-            .unwrap();
+        let repo = client("a-ana").await;
+        let dialer = dial_with_backoff(&repo, via_proxy.clone(), &token, backoff.clone());
         tokio::time::timeout(Duration::from_secs(20), dialer.established())
             .await
             .expect("connect")
@@ -255,7 +254,7 @@ async fn twenty_clients_on_a_flaky_network_converge() {
 
     // The server has every private document whole: a client that talks to
     // it directly gets exactly each one's heads.
-    let direct = client().await;
+    let direct = client("a-ana").await;
     let _link = connect(&direct, &server).await;
     for (c, client) in clients.iter().enumerate() {
         let id = client.private.document_id().to_string();

@@ -73,14 +73,15 @@ async fn the_pwa_is_served_precompressed_with_cache_headers() {
     assert_eq!(header(&headers, "x-frame-options"), Some("DENY"));
     assert_eq!(header(&headers, "x-content-type-options"), Some("nosniff"));
 
-    let (status, headers, body) = http_get(server.addr, "/api/partners", &[]).await;
-    assert_eq!(status, 200);
+    // The API answers in JSON, with the same headers, errors included.
+    let (status, headers, body) = http_get(server.addr, "/api/me", &[]).await;
+    assert_eq!(status, 401);
     assert_eq!(header(&headers, "x-frame-options"), Some("DENY"));
-    let partners: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
-    assert_eq!(partners.len(), 3);
-    assert!(
-        partners
-            .iter()
-            .all(|p| p["pipeline_doc"].as_str().is_some())
-    );
+    let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(error["error"].as_str().is_some(), "{error}");
+    // The demo partner list of the walking skeleton is gone, and an API
+    // path that does not exist is not the app's page.
+    let (status, headers, _) = http_get(server.addr, "/api/partners", &[]).await;
+    assert_eq!(status, 404);
+    assert_eq!(header(&headers, "content-type"), Some("application/json"));
 }

@@ -50,8 +50,13 @@ impl JsPeer {
              (`cargo xtask test` does it)",
             dir.display()
         );
+        // Signed in as Ben, the way any third-party client signs in: a
+        // bearer session, and a peer id of his.
+        let token = session_for(&server.database_url, "a-ben").await;
         let mut child = Command::new("node")
             .arg("client.mjs")
+            .env("PORTAL_TOKEN", token)
+            .env("PORTAL_PEER_ID", peer_id_of("a-ben"))
             .current_dir(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -168,7 +173,7 @@ fn hex_heads(handle: &DocHandle) -> Vec<String> {
 }
 
 /// Waits until the server has everything `handle` has.
-async fn pushed(handle: &DocHandle, link: &DialerHandle<std::convert::Infallible>) {
+async fn pushed(handle: &DocHandle, link: &DialerHandle<client::Refused>) {
     let conn = link.connection_id().expect("connected");
     tokio::time::timeout(SYNC_DEADLINE, handle.they_have_our_changes(conn))
         .await
@@ -200,7 +205,7 @@ async fn interop_rust_reads_a_document_the_js_client_created() {
         .await;
     let (js_doc, js_heads) = js.read(&url).await;
 
-    let rust = client().await;
+    let rust = client("a-ben").await;
     let _link = connect(&rust, &server).await;
     let handle = open(&rust, doc_id(&url)).await;
     assert_eq!(contents(&handle)["from_js"], "hello from node");
@@ -212,7 +217,7 @@ async fn interop_rust_reads_a_document_the_js_client_created() {
 async fn interop_js_reads_a_document_the_rust_client_wrote() {
     let db = TestDb::new().await;
     let server = ServerProcess::start(&db.url).await;
-    let rust = client().await;
+    let rust = client("a-ben").await;
     let link = connect(&rust, &server).await;
     let handle = rust.create(Automerge::new()).await.unwrap();
     put(&handle, "from_rust", "hello from tokio");
@@ -230,7 +235,7 @@ async fn interop_offline_edits_of_js_and_rust_converge() {
     let server = ServerProcess::start(&db.url).await;
     let js = JsPeer::connect(&server).await;
     let url = js.create(json!({"base": "shared start"})).await;
-    let rust = client().await;
+    let rust = client("a-ben").await;
     let link = connect(&rust, &server).await;
     let handle = open(&rust, doc_id(&url)).await;
     assert_eq!(js.read(&url).await.1, hex_heads(&handle));

@@ -4,6 +4,7 @@
 //! Needs `TEST_DATABASE_URL` pointing at a Postgres role that may create
 //! databases; `cargo xtask test` starts a private cluster and sets it.
 
+mod access;
 mod auth;
 mod bad_input;
 mod faults;
@@ -13,5 +14,6 @@ mod http;
 mod interop;
 mod projection;
 mod residency;
+mod shards;
 mod storage;
 mod sync;

@@ -67,7 +67,7 @@ async fn idle_documents_leave_memory_and_load_again_on_demand() {
 
     // A partner who stays connected through every generation, editing one
     // document the whole time.
-    let steady = client().await;
+    let steady = client("a-cleo").await;
     let _steady_link = connect(&steady, &server).await;
     let mut first = Automerge::new();
     first
@@ -81,7 +81,7 @@ async fn idle_documents_leave_memory_and_load_again_on_demand() {
     let mut written = Vec::new();
     let mut most_resident = 0;
     for n in 0..30i64 {
-        let visitor = client().await;
+        let visitor = client("a-cleo").await;
         let link = connect(&visitor, &server).await;
         let mut doc = Automerge::new();
         doc.transact(|tx| tx.put(automerge::ROOT, "n", n)).unwrap();
@@ -122,7 +122,7 @@ async fn idle_documents_leave_memory_and_load_again_on_demand() {
 
     // The oldest documents were evicted long ago; two new clients ask for
     // one, it loads again, and an edit by one reaches the other.
-    let (a, b) = (client().await, client().await);
+    let (a, b) = (client("a-cleo").await, client("a-cleo").await);
     let (_la, _lb) = (connect(&a, &server).await, connect(&b, &server).await);
     let id = written[0].to_string();
     let (on_a, on_b) = (open(&a, &id).await, open(&b, &id).await);

@@ -26,7 +26,7 @@ async fn stored_chunks_stay_bounded_as_a_document_is_edited() {
     let pool = db.pool().await;
     let server = ServerProcess::start(&db.url).await;
     let doc_id = pipeline_doc(&pool, "p-ben").await;
-    let repo = client().await;
+    let repo = client("a-ben").await;
     let _link = connect(&repo, &server).await;
     let handle = open(&repo, &doc_id).await;
 

@@ -19,7 +19,7 @@ async fn offline_edits_of_two_clients_converge_and_reach_postgres() {
     let pool = db.pool().await;
     let doc_id = pipeline_doc(&pool, "p-ana").await;
 
-    let (phone, laptop) = (client().await, client().await);
+    let (phone, laptop) = (client("a-ana").await, client("a-ana").await);
     let phone_link = connect(&phone, &server).await;
     let laptop_link = connect(&laptop, &server).await;
     let on_phone = open(&phone, &doc_id).await;
@@ -93,7 +93,7 @@ async fn documents_and_projection_survive_a_restart() {
     let server = ServerProcess::start(&db.url).await;
     let doc_id = pipeline_doc(&pool, "p-ben").await;
 
-    let repo = client().await;
+    let repo = client("a-ben").await;
     let _link = connect(&repo, &server).await;
     let handle = open(&repo, &doc_id).await;
     handle
@@ -129,7 +129,7 @@ async fn documents_and_projection_survive_a_restart() {
     let server = ServerProcess::start(&db.url).await;
     wait_for_rows(&pool, "p-ben", &rows_of(&before)).await;
 
-    let fresh = client().await;
+    let fresh = client("a-ben").await;
     let _link = connect(&fresh, &server).await;
     let again = open(&fresh, &doc_id).await;
     assert_eq!(

@@ -1,0 +1,416 @@
+//! The server's accounts API, as the app uses it: sign in, who am I, sign
+//! out.
+//!
+//! The app signs in with a cookie session: the token lives in the HttpOnly
+//! `portal_session` cookie, which scripts never see and the browser sends on
+//! every same-origin request, the `/sync` WebSocket included. So the app
+//! keeps no secret; what it caches (in `app`) is the answer of `/api/me`.
+//! Every request that changes state carries `X-Requested-With`, which the
+//! server asks of cookie-authenticated writes (a cross-site form cannot set
+//! it).
+//!
+//! What an answer means for the partner is decided by plain functions of
+//! status and body (`sign_in_outcome`, `me_outcome`), so it is tested
+//! without a browser.
+
+use std::{fmt, time::Duration};
+
+use futures::future::{Either, select};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+/// A request the server has not answered by then is given up: the partner
+/// is told, rather than left with a spinner.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Partner,
+    TeamLeader,
+    Admin,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+/// A document the account works with: its own pipeline, or a team
+/// member's (read-only) when the account leads a team.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MyDocument {
+    pub doc_id: String,
+    pub kind: String,
+    pub partner_id: String,
+    pub partner_name: String,
+    pub access: Access,
+}
+
+impl MyDocument {
+    pub fn is_pipeline(&self) -> bool {
+        self.kind == "pipeline"
+    }
+}
+
+/// Who is signed in (`GET /api/me`), with the fields the app uses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    #[serde(default)]
+    pub company: String,
+    pub role: Role,
+    /// Own documents first, then the team's (the server's order).
+    #[serde(default)]
+    pub documents: Vec<MyDocument>,
+}
+
+impl Me {
+    pub fn pipelines(&self) -> impl Iterator<Item = &MyDocument> {
+        self.documents.iter().filter(|d| d.is_pipeline())
+    }
+
+    pub fn document(&self, doc_id: &str) -> Option<&MyDocument> {
+        self.pipelines().find(|d| d.doc_id == doc_id)
+    }
+
+    /// The pipeline to show first: the account's own.
+    pub fn home_document(&self) -> Option<&MyDocument> {
+        self.pipelines()
+            .find(|d| d.access == Access::ReadWrite)
+            .or_else(|| self.pipelines().next())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SignInError {
+    /// Every wrong email or password gets the same answer from the server.
+    WrongCredentials,
+    TooManyAttempts {
+        retry_after: Option<Duration>,
+    },
+    /// The server refused for a reason it explains (an application not yet
+    /// approved, for instance).
+    Refused(String),
+    /// No answer: no network, or the server is down.
+    Unreachable {
+        offline: bool,
+    },
+    Server(u16),
+    /// Signed in, but the answer was not what the app understands.
+    Unexpected(String),
+}
+
+impl fmt::Display for SignInError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignInError::WrongCredentials => f.write_str("Wrong email or password."),
+            SignInError::TooManyAttempts {
+                retry_after: Some(wait),
+            } => write!(f, "Too many attempts. Try again in {}.", human_wait(*wait)),
+            SignInError::TooManyAttempts { retry_after: None } => {
+                f.write_str("Too many attempts. Wait a little, then try again.")
+            }
+            SignInError::Refused(message) => f.write_str(message),
+            SignInError::Unreachable { offline: true } => f.write_str(
+                "You are offline. Signing in needs a connection; try again once you have one.",
+            ),
+            SignInError::Unreachable { offline: false } => {
+                f.write_str("Cannot reach the server. Check your connection and try again.")
+            }
+            SignInError::Server(status) => write!(
+                f,
+                "The server could not sign you in (error {status}). Try again shortly."
+            ),
+            SignInError::Unexpected(what) => write!(f, "Signing in failed: {what}."),
+        }
+    }
+}
+
+fn human_wait(wait: Duration) -> String {
+    let secs = wait.as_secs().max(1);
+    match secs {
+        1 => "1 second".to_owned(),
+        s if s < 60 => format!("{s} seconds"),
+        s if s <= 60 => "1 minute".to_owned(),
+        s => format!("{} minutes", s.div_ceil(60)),
+    }
+}
+
+/// Why `/api/me` gave no account.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MeError {
+    /// 401: no session, or it expired or was revoked.
+    SignedOut,
+    /// No answer (offline, or the server is down).
+    Unreachable,
+    Other(String),
+}
+
+impl fmt::Display for MeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MeError::SignedOut => f.write_str("the session has ended"),
+            MeError::Unreachable => f.write_str("cannot reach the server"),
+            MeError::Other(what) => f.write_str(what),
+        }
+    }
+}
+
+/// The server's answer, as far as the app reads it.
+struct Reply {
+    status: u16,
+    retry_after: Option<String>,
+    body: String,
+}
+
+/// The `{"error": "..."}` of the server's error answers.
+fn error_message(body: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        error: String,
+    }
+    serde_json::from_str::<ErrorBody>(body)
+        .ok()
+        .map(|b| b.error)
+        .filter(|m| !m.trim().is_empty())
+}
+
+/// What an answer to `POST /api/sessions` means.
+fn sign_in_outcome(status: u16, retry_after: Option<&str>, body: &str) -> Result<(), SignInError> {
+    match status {
+        200..=299 => Ok(()),
+        401 => Err(SignInError::WrongCredentials),
+        429 => Err(SignInError::TooManyAttempts {
+            retry_after: retry_after
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map(Duration::from_secs),
+        }),
+        400..=499 => Err(match error_message(body) {
+            Some(message) => SignInError::Refused(capitalised(&message)),
+            None => SignInError::Server(status),
+        }),
+        _ => Err(SignInError::Server(status)),
+    }
+}
+
+/// What an answer to `GET /api/me` means.
+fn me_outcome(status: u16, body: &str) -> Result<Me, MeError> {
+    match status {
+        200 => serde_json::from_str(body)
+            .map_err(|e| MeError::Other(format!("unexpected answer from /api/me: {e}"))),
+        401 => Err(MeError::SignedOut),
+        _ => Err(MeError::Other(format!(
+            "the server answered {status}{}",
+            error_message(body)
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ))),
+    }
+}
+
+fn capitalised(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => {
+            let mut s: String = first.to_uppercase().collect();
+            s.push_str(chars.as_str());
+            if !s.ends_with('.') {
+                s.push('.');
+            }
+            s
+        }
+        None => String::new(),
+    }
+}
+
+/// Whether the browser believes it has a network; only used to word
+/// messages, never to decide whether to try.
+pub fn browser_online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// One request; `Err(())` when there was no answer (network error, or none
+/// within [`TIMEOUT`]).
+async fn send(method: &str, path: &str, json: Option<&str>) -> Result<Reply, ()> {
+    let window = web_sys::window().ok_or(())?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(json) = json {
+        init.set_body(&json.into());
+    }
+    let request = Request::new_with_str_and_init(path, &init).map_err(|_| ())?;
+    let headers = request.headers();
+    let _ = headers.set("Accept", "application/json");
+    if json.is_some() {
+        let _ = headers.set("Content-Type", "application/json");
+    }
+    if method != "GET" {
+        let _ = headers.set("X-Requested-With", "portal");
+    }
+    let answer = async {
+        let response: Response = JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(|_| ())?
+            .dyn_into()
+            .map_err(|_| ())?;
+        let body = match response.text() {
+            Ok(promise) => JsFuture::from(promise)
+                .await
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        Ok(Reply {
+            status: response.status(),
+            retry_after: response.headers().get("Retry-After").ok().flatten(),
+            body,
+        })
+    };
+    let timeout = gloo_timers::future::sleep(TIMEOUT);
+    match select(Box::pin(answer), Box::pin(timeout)).await {
+        Either::Left((reply, _)) => reply,
+        Either::Right(_) => Err(()),
+    }
+}
+
+#[derive(Serialize)]
+struct SignIn<'a> {
+    email: &'a str,
+    password: &'a str,
+    kind: &'static str,
+}
+
+/// `POST /api/sessions` with a cookie session; on success the browser holds
+/// the session cookie.
+pub async fn sign_in(email: &str, password: &str) -> Result<(), SignInError> {
+    let body = serde_json::to_string(&SignIn {
+        email: email.trim(),
+        password,
+        kind: "cookie",
+    })
+    .map_err(|e| SignInError::Unexpected(e.to_string()))?;
+    let reply = send("POST", "/api/sessions", Some(&body))
+        .await
+        .map_err(|()| SignInError::Unreachable {
+            offline: !browser_online(),
+        })?;
+    sign_in_outcome(reply.status, reply.retry_after.as_deref(), &reply.body)
+}
+
+/// `GET /api/me`.
+pub async fn me() -> Result<Me, MeError> {
+    let reply = send("GET", "/api/me", None)
+        .await
+        .map_err(|()| MeError::Unreachable)?;
+    me_outcome(reply.status, &reply.body)
+}
+
+/// `DELETE /api/sessions/current`: the server revokes the session and
+/// clears the cookie. A session that had already ended is signed out too.
+pub async fn sign_out() -> Result<(), MeError> {
+    let reply = send("DELETE", "/api/sessions/current", None)
+        .await
+        .map_err(|()| MeError::Unreachable)?;
+    match reply.status {
+        200..=299 | 401 => Ok(()),
+        status => Err(MeError::Other(format!(
+            "the server answered {status}{}",
+            error_message(&reply.body)
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_answers_become_what_the_partner_reads() {
+        assert_eq!(sign_in_outcome(200, None, "{}"), Ok(()));
+        let wrong = sign_in_outcome(401, None, r#"{"error":"wrong credentials"}"#).unwrap_err();
+        assert_eq!(wrong.to_string(), "Wrong email or password.");
+        let limited = sign_in_outcome(429, Some("42"), "{}").unwrap_err();
+        assert_eq!(
+            limited.to_string(),
+            "Too many attempts. Try again in 42 seconds."
+        );
+        let limited = sign_in_outcome(429, Some("61"), "{}").unwrap_err();
+        assert_eq!(
+            limited.to_string(),
+            "Too many attempts. Try again in 2 minutes."
+        );
+        let limited = sign_in_outcome(429, Some("soon"), "{}").unwrap_err();
+        assert_eq!(limited, SignInError::TooManyAttempts { retry_after: None });
+        let refused = sign_in_outcome(
+            403,
+            None,
+            r#"{"error":"this account's application is applied; only approved accounts may sign in"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "This account's application is applied; only approved accounts may sign in."
+        );
+        assert_eq!(
+            sign_in_outcome(503, None, r#"{"error":"database unavailable"}"#),
+            Err(SignInError::Server(503))
+        );
+        assert_eq!(
+            sign_in_outcome(400, None, "not json"),
+            Err(SignInError::Server(400))
+        );
+    }
+
+    #[test]
+    fn me_is_read_from_the_servers_answer() {
+        let body = r#"{
+            "account_id": "a-ana", "email": "ana@souza.example", "name": "Ana Souza",
+            "company": "Souza Consulting", "role": "team_leader", "partner_id": "p-ana",
+            "team_leader_id": null,
+            "team": [{"account_id": "a-ben", "name": "Ben Okafor", "partner_id": "p-ben"}],
+            "documents": [
+                {"doc_id": "d1", "kind": "pipeline", "partner_id": "p-ana", "partner_name": "Ana Souza", "access": "read_write"},
+                {"doc_id": "d2", "kind": "pipeline", "partner_id": "p-ben", "partner_name": "Ben Okafor", "access": "read_only"},
+                {"doc_id": "d3", "kind": "training", "partner_id": "p-ana", "partner_name": "Ana Souza", "access": "read_write"}
+            ],
+            "session": {"kind": "cookie", "expires_at": "2030-01-01T00:00:00Z"}
+        }"#;
+        let me = me_outcome(200, body).unwrap();
+        assert_eq!(me.role, Role::TeamLeader);
+        let pipelines: Vec<&str> = me.pipelines().map(|d| d.doc_id.as_str()).collect();
+        assert_eq!(pipelines, ["d1", "d2"]);
+        assert_eq!(me.home_document().map(|d| d.doc_id.as_str()), Some("d1"));
+        assert_eq!(me.document("d2").map(|d| d.access), Some(Access::ReadOnly));
+        assert_eq!(me.document("d3"), None);
+
+        assert_eq!(me_outcome(401, "{}"), Err(MeError::SignedOut));
+        assert!(matches!(me_outcome(200, "[]"), Err(MeError::Other(_))));
+        assert_eq!(
+            me_outcome(503, r#"{"error":"the database is unavailable"}"#),
+            Err(MeError::Other(
+                "the server answered 503: the database is unavailable".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn an_admin_has_no_pipeline_to_open() {
+        let me = me_outcome(
+            200,
+            r#"{"account_id":"a-admin","email":"admin@portal.example","name":"Portal Admin",
+                "company":"","role":"admin","documents":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(me.home_document(), None);
+    }
+}
