@@ -295,8 +295,8 @@ struct MyDocument {
     kind: String,
     partner_id: String,
     partner_name: String,
-    /// `"read_write"` for the account's own documents, `"read_only"` for
-    /// a team member's.
+    /// `"read_write"` for the account's own documents (its account view
+    /// excepted), `"read_only"` for its account view and a team member's.
     access: String,
 }
 
@@ -321,11 +321,13 @@ async fn me(State(state): State<AppState>, who: Authenticated) -> Result<Json<Me
     .await?;
     let documents = sqlx::query_as::<_, MyDocument>(
         "SELECT d.doc_id, d.kind, p.id AS partner_id, p.name AS partner_name,
-                CASE WHEN a.id = $1 THEN 'read_write' ELSE 'read_only' END AS access
+                CASE WHEN a.id = $1 AND d.kind <> 'account_view' THEN 'read_write'
+                     ELSE 'read_only' END AS access
          FROM accounts a
          JOIN partners p ON p.id = a.partner_id
          JOIN documents d ON d.owner_id = p.id
-         WHERE a.status = 'approved' AND (a.id = $1 OR a.team_leader_id = $1)
+         WHERE a.status = 'approved'
+           AND (a.id = $1 OR (a.team_leader_id = $1 AND d.kind IN ('pipeline', 'training')))
          ORDER BY a.id <> $1, p.name, d.kind",
     )
     .bind(&who.account_id)
@@ -433,16 +435,8 @@ async fn approve(
     let (name, company) = pending_application(&mut tx, &id).await?;
     let partner_id = PartnerId::parse(&random_id("p")?).map_err(anyhow::Error::from)?;
     let now = Timestamp(Utc::now().timestamp_millis());
-    let doc_id = crate::seed::create_partner(
-        &state.residency.repo(),
-        &mut tx,
-        &partner_id,
-        &name,
-        &company,
-        &[],
-        now,
-    )
-    .await?;
+    let doc_id =
+        crate::seed::create_partner(&mut tx, &partner_id, &name, &company, &[], now).await?;
     sqlx::query(
         "UPDATE accounts SET status = 'approved', partner_id = $2, decided_at = now(),
                              decided_by = $3
@@ -548,8 +542,7 @@ async fn create_channel(
         )));
     }
     let mut tx = state.pool.begin().await?;
-    let doc_id =
-        crate::seed::create_channel(&state.residency.repo(), &mut tx, name, &members).await?;
+    let doc_id = crate::seed::create_channel(&mut tx, name, &members).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(ChannelCreated { doc_id })).into_response())
 }

@@ -23,6 +23,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub policy: crate::policy::AccessPolicy,
     pub live_sessions: std::sync::Arc<crate::live_sessions::LiveSessions>,
+    pub ledger: std::sync::Arc<crate::ledger::LedgerSettings>,
     pub residency: std::sync::Arc<crate::residency::Residency>,
     pub accounts: std::sync::Arc<crate::api_auth::Accounts>,
     pub max_sync_message_bytes: usize,
@@ -44,6 +45,7 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(crate::api_auth::router())
+        .merge(crate::api_deals::router())
         // An API path that does not exist is a JSON 404, not the app's page.
         .route(
             "/api/{*rest}",

@@ -3,14 +3,18 @@
 //! A change arrives on `/sync` (the automerge-repo protocol, spoken by samod),
 //! samod stores it through [`storage::PgStorage`], the storage tells the
 //! [`projection`] worker which document moved, and the worker projects the
-//! merged document into relational rows. Everything that is not a document
+//! merged document into relational rows. The [`views`] worker goes the other
+//! way: it writes each partner's figures into their read-only account view
+//! document, which syncs like any other. Everything that is not a document
 //! (health, accounts and sessions, the PWA's files) is plain HTTP in [`http`].
 
 pub mod api_auth;
+pub mod api_deals;
 pub mod auth;
 pub mod error;
 pub mod guard;
 pub mod http;
+pub mod ledger;
 pub mod live_sessions;
 pub mod policy;
 pub mod projection;
@@ -18,6 +22,7 @@ pub mod residency;
 pub mod seed;
 pub mod shared_writes;
 pub mod storage;
+pub mod views;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -72,6 +77,13 @@ pub struct Settings {
     /// Days a session lasts after sign-in.
     #[arg(long, env = "SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
+    /// Days a commission line is held (pending) before it is available.
+    #[arg(long, env = "COMMISSION_HOLD_DAYS", default_value_t = 30)]
+    pub commission_hold_days: u32,
+    /// The smallest available balance a payout run pays, in minor units of
+    /// the balance's currency.
+    #[arg(long, env = "PAYOUT_MINIMUM_MINOR", default_value_t = 5000)]
+    pub payout_minimum_minor: i64,
     /// Seconds between checks that the sessions of open /sync sockets are
     /// still valid (sign-out closes its sockets at once; expiry and
     /// revocations made elsewhere are found by this check).
@@ -141,15 +153,36 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     .await;
 
     if let Some(path) = &settings.seed {
-        let added = seed::load_fixtures(&pool, &residency.repo(), path, &changed_tx)
+        let added = seed::load_fixtures(&pool, path, &changed_tx)
             .await
             .with_context(|| format!("loading fixtures from {}", path.display()))?;
         tracing::info!(partners = added, "seeded demo data");
     }
 
-    tokio::spawn(projection::run(pool.clone(), changed_rx));
-
+    // Partners whose earnings moved (a decision in the ledger, a deal filed
+    // by the projection): their account views are rewritten.
+    let (earnings_tx, earnings_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(projection::run(
+        pool.clone(),
+        changed_rx,
+        earnings_tx.clone(),
+    ));
+    let ledger = std::sync::Arc::new(ledger::LedgerSettings {
+        rules: rules::RulesConfig::default(),
+        hold: chrono::Duration::days(settings.commission_hold_days.into()),
+        payout_minimum_minor: settings.payout_minimum_minor,
+        changed: earnings_tx,
+    });
+    tokio::spawn(views::run(
+        views::Views {
+            pool: pool.clone(),
+            residency: residency.clone(),
+            rules: ledger.rules.clone(),
+        },
+        earnings_rx,
+    ));
     let state = http::AppState {
+        ledger,
         live_sessions: live_sessions::LiveSessions::start(
             pool.clone(),
             Duration::from_secs(settings.session_sweep_secs.max(1)),

@@ -5,6 +5,10 @@
 //! the heads it projected. Heads make it idempotent (the same heads twice
 //! change nothing) and resumable: at start it looks at every registered
 //! document and re-projects those whose heads moved while it was down.
+//!
+//! A pipeline's projection files its won leads as deals, which its owner's
+//! account view shows: after each one the owner is sent to the account view
+//! writer (`views.rs`).
 
 use std::{collections::BTreeSet, time::Duration};
 
@@ -12,7 +16,7 @@ use chrono::{DateTime, Utc};
 use model::{Pipeline, PipelineDoc};
 use sqlx::PgPool;
 use sync::DocKind;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::storage::{LoadError, load_document};
 
@@ -42,7 +46,13 @@ pub enum ProjectionError {
     Kind(#[from] sync::UnknownKind),
 }
 
-pub async fn run(pool: PgPool, mut changed: UnboundedReceiver<String>) {
+/// Projects what `changed` names; tells `owners` whose pipeline it
+/// projected, once the projection is committed.
+pub async fn run(
+    pool: PgPool,
+    mut changed: UnboundedReceiver<String>,
+    owners: UnboundedSender<String>,
+) {
     let mut pending: BTreeSet<String> = BTreeSet::new();
     // Catch up with whatever moved while we were not running.
     loop {
@@ -74,8 +84,13 @@ pub async fn run(pool: PgPool, mut changed: UnboundedReceiver<String>) {
                 None => return,
             }
         };
-        match project(&pool, &doc_id).await {
-            Ok(Outcome::Projected { rows }) => tracing::debug!(doc_id, rows, "projected"),
+        match project_and_name_owner(&pool, &doc_id).await {
+            Ok((Outcome::Projected { rows }, pipeline_owner)) => {
+                tracing::debug!(doc_id, rows, "projected");
+                if let Some(owner) = pipeline_owner {
+                    let _ = owners.send(owner);
+                }
+            }
             Ok(_) => {}
             Err(ProjectionError::Db(error)) => {
                 // The database is away; keep the document and try again.
@@ -90,13 +105,21 @@ pub async fn run(pool: PgPool, mut changed: UnboundedReceiver<String>) {
 
 /// Projects one document if its stored heads moved since the last projection.
 pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Outcome, ProjectionError> {
+    Ok(project_and_name_owner(pool, doc_id).await?.0)
+}
+
+/// [`project`], and the owner of the pipeline it projected, if it did.
+async fn project_and_name_owner(
+    pool: &PgPool,
+    doc_id: &str,
+) -> Result<(Outcome, Option<String>), ProjectionError> {
     let Some((kind, owner)): Option<(String, Option<String>)> =
         sqlx::query_as("SELECT kind, owner_id FROM documents WHERE doc_id = $1")
             .bind(doc_id)
             .fetch_optional(pool)
             .await?
     else {
-        return Ok(Outcome::Unregistered);
+        return Ok((Outcome::Unregistered, None));
     };
     let kind = DocKind::parse(&kind)?;
     let doc = load_document(pool, doc_id).await?;
@@ -110,19 +133,21 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Outcome, ProjectionE
             .fetch_optional(&mut *tx)
             .await?;
     if projected.as_ref() == Some(&heads) {
-        return Ok(Outcome::Unchanged);
+        return Ok((Outcome::Unchanged, None));
     }
-    let rows = match (kind, owner) {
+    let (rows, pipeline_owner) = match (kind, owner) {
         (DocKind::Pipeline, Some(owner)) => {
             let pipeline = PipelineDoc::read(&doc).map_err(|source| ProjectionError::Model {
                 kind: "pipeline",
                 source,
             })?;
-            write_leads(&mut tx, doc_id, &owner, &pipeline).await?
+            let rows = write_leads(&mut tx, doc_id, &owner, &pipeline).await?;
+            file_deals(&mut tx, doc_id, &owner, &pipeline).await?;
+            (rows, Some(owner))
         }
         // Nothing relational is read from the other kinds yet; their heads
         // are still recorded, so "projected up to" means the same for all.
-        _ => 0,
+        _ => (0, None),
     };
     sqlx::query(
         "INSERT INTO projections (doc_id, heads) VALUES ($1, $2)
@@ -133,11 +158,59 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Outcome, ProjectionE
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Outcome::Projected { rows })
+    Ok((Outcome::Projected { rows }, pipeline_owner))
 }
 
 fn time(ms: model::Timestamp) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms.0).unwrap_or_default()
+}
+
+/// A lead marked won is a deal for the back-office to decide: filed as
+/// submitted (its amount following the lead until a decision), withdrawn if
+/// the lead leaves "won" first. A decided deal is never touched again: the
+/// partner's document proposes, the server decides.
+async fn file_deals(
+    tx: &mut sqlx::PgConnection,
+    doc_id: &str,
+    owner: &str,
+    pipeline: &Pipeline,
+) -> Result<(), sqlx::Error> {
+    let won: Vec<_> = pipeline
+        .leads
+        .iter()
+        .filter(|lead| lead.stage == model::Stage::Won)
+        .collect();
+    for lead in &won {
+        sqlx::query(
+            "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status)
+             VALUES ($1, $2, $3, $4, $5, 'submitted')
+             ON CONFLICT (partner_id, lead_id) DO UPDATE SET
+                amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency,
+                status = 'submitted',
+                submitted_at = CASE WHEN deals.status = 'withdrawn' THEN now()
+                                    ELSE deals.submitted_at END
+             WHERE deals.status IN ('submitted', 'withdrawn')",
+        )
+        .bind(owner)
+        .bind(lead.id.as_str())
+        .bind(doc_id)
+        .bind(lead.value.minor.max(0))
+        .bind(lead.value.currency.as_str())
+        .execute(&mut *tx)
+        .await?;
+    }
+    let won: Vec<&str> = won.iter().map(|lead| lead.id.as_str()).collect();
+    sqlx::query(
+        "UPDATE deals SET status = 'withdrawn'
+         WHERE partner_id = $1 AND doc_id = $2 AND status = 'submitted'
+           AND NOT (lead_id = ANY($3))",
+    )
+    .bind(owner)
+    .bind(doc_id)
+    .bind(&won)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Rows follow the owner recorded in the registry, not the `partner_id`

@@ -57,7 +57,9 @@
 //! falls behind the bus (its receiver lagged) cannot know what it missed, so
 //! it reloads every document it holds from Postgres. A document a repo loads
 //! later is read from Postgres after its id was counted, so a write it could
-//! miss there reaches it by the bus.
+//! miss there reaches it by the bus. The server can also write a document
+//! without any repo ([`Residency::put_outside`]: stored, then published), so
+//! documents it keeps up to date stay out of memory until a client asks.
 //!
 //! Nothing can be lost on the way: a client keeps its changes until the
 //! server has them, and every repo writes to the same storage.
@@ -155,6 +157,13 @@ struct Put {
 }
 
 type Bus = broadcast::Sender<Arc<Put>>;
+
+/// The origin of what the server stores outside every repo
+/// ([`Residency::put_outside`]): no repo's, so every holder applies it.
+const OUTSIDE: Origin = Origin {
+    shard: usize::MAX,
+    generation: 0,
+};
 
 /// A storage that records which documents its repo has touched, and tells
 /// the other repos what it stored.
@@ -453,6 +462,23 @@ impl Residency {
     /// writes; the bus takes them to every shard that holds the document.
     pub fn repo(&self) -> samod::Repo {
         lock(&self.shards[0].current).repo.clone()
+    }
+
+    /// Stores a chunk of a document the server wrote outside any repo, and
+    /// hands it to every repo holding the document as if one of them had
+    /// stored it. So a document the server keeps up to date (an account
+    /// view) reaches the clients that hold it at once, yet becomes resident
+    /// only where a client asks for it: writing it through [`Self::repo`]
+    /// would load every such document into shard 0 and churn its
+    /// generations. Returns once Postgres has the chunk.
+    pub async fn put_outside(&self, doc_id: &str, key: StorageKey, data: Vec<u8>) {
+        self.storage.put(key, data.clone()).await;
+        // No receiver is fine: no repo holds anything.
+        let _ = self.bus.send(Arc::new(Put {
+            doc: doc_id.to_owned(),
+            data,
+            origin: OUTSIDE,
+        }));
     }
 
     /// Hands a guarded connection to the current generation of the shard of

@@ -71,7 +71,6 @@ pub struct LeadFixture {
 /// Loads `path`; returns how many partners were added.
 pub async fn load_fixtures(
     pool: &PgPool,
-    repo: &samod::Repo,
     path: &Path,
     changed: &UnboundedSender<String>,
 ) -> anyhow::Result<usize> {
@@ -90,7 +89,6 @@ pub async fn load_fixtures(
         }
         let mut tx = pool.begin().await?;
         let doc_id = create_partner(
-            repo,
             &mut tx,
             &partner.id,
             &partner.name,
@@ -117,7 +115,6 @@ pub async fn load_fixtures(
 /// id. Should the transaction roll back, the document stays in storage with
 /// no registry row, unreachable by anyone.
 pub async fn create_partner(
-    repo: &samod::Repo,
     conn: &mut PgConnection,
     id: &PartnerId,
     name: &str,
@@ -126,11 +123,9 @@ pub async fn create_partner(
     now: Timestamp,
 ) -> anyhow::Result<String> {
     let doc = pipeline_for(id, leads, now)?;
-    let handle = repo
-        .create(doc)
-        .await
-        .map_err(|_| anyhow::anyhow!("samod repo stopped"))?;
-    let doc_id = handle.document_id().to_string();
+    let doc_id = crate::storage::insert_new_document(&mut *conn, &doc)
+        .await?
+        .to_string();
     sqlx::query("INSERT INTO partners (id, name, company) VALUES ($1, $2, $3)")
         .bind(id.as_str())
         .bind(name)
@@ -145,11 +140,10 @@ pub async fn create_partner(
     Ok(doc_id)
 }
 
-/// Makes a team channel: its structure written by the server's repo (whose
-/// actor is registered as the server's, so no member can claim it), its
+/// Makes a team channel: its structure written by the server (whose actor
+/// is registered as the server's, so no member can claim it), its
 /// registry row and its members, on `conn`. The caller commits.
 pub async fn create_channel(
-    repo: &samod::Repo,
     conn: &mut PgConnection,
     name: &str,
     members: &[String],
@@ -161,11 +155,9 @@ pub async fn create_channel(
         .bind(&actor)
         .execute(&mut *conn)
         .await?;
-    let handle = repo
-        .create(doc)
-        .await
-        .map_err(|_| anyhow::anyhow!("samod repo stopped"))?;
-    let doc_id = handle.document_id().to_string();
+    let doc_id = crate::storage::insert_new_document(&mut *conn, &doc)
+        .await?
+        .to_string();
     sqlx::query("INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, 'channel', NULL)")
         .bind(&doc_id)
         .execute(&mut *conn)

@@ -10,10 +10,15 @@
 //! Values that cross the boundary are parsed into domain types
 //! ([`Money`], [`Stage`], [`PartnerId`], ...) so invalid states do not construct.
 
+mod account_view;
 mod channel;
 mod pipeline;
 mod values;
 
+pub use account_view::{
+    ACCOUNT_VIEW_KIND, AccountView, AccountViewDoc, Balance, DealOutcome, DealStatus, EarningLine,
+    LineStatus, ProgressComponent, RECENT_LINES, Statement, TierProgress,
+};
 pub use channel::{CHANNEL_KIND, Channel, ChannelDoc, Message};
 
 pub use pipeline::{

@@ -321,8 +321,9 @@ async fn the_authorization_matrix() {
     let server = ServerProcess::start(&db.url).await;
     let pool = db.pool().await;
 
-    // The documents: the fixtures' pipelines, a channel made through the
-    // admin API, and the other kinds made by an admin's device.
+    // The documents: the fixtures' pipelines, Ben's account view (the
+    // server makes it), a channel made through the admin API, and the other
+    // kinds made by an admin's device.
     let admin = client("a-admin").await;
     let mut docs = vec![
         MatrixDoc {
@@ -336,6 +337,11 @@ async fn the_authorization_matrix() {
             id: pipeline_doc(&pool, "p-cleo").await,
         },
         MatrixDoc {
+            label: "Ben's account view",
+            kind: "account_view",
+            id: account_view_doc(&pool, "p-ben").await,
+        },
+        MatrixDoc {
             label: "Team Ana's channel",
             kind: "channel",
             id: create_channel(&server, &["a-ana", "a-ben"]).await,
@@ -344,7 +350,6 @@ async fn the_authorization_matrix() {
     for (label, kind, owner) in [
         ("Ben's training", "training", Some("p-ben")),
         ("Ben's note", "note", Some("p-ben")),
-        ("Ben's account view", "account_view", Some("p-ben")),
         ("the catalog", "catalog", None),
     ] {
         let mut doc = Automerge::new();

@@ -355,6 +355,50 @@ pub async fn open(repo: &Repo, doc_id: &str) -> DocHandle {
         .expect("document not found on the server")
 }
 
+/// A JSON API call with a bearer session: status and body (`null` when
+/// the body is not JSON).
+pub async fn api(
+    server: &ServerProcess,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let auth = format!("Bearer {token}");
+    let body = body.map(|b| b.to_string());
+    let (status, _, bytes) = http_request(
+        server.addr,
+        method,
+        path,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        body.as_deref().map(str::as_bytes),
+    )
+    .await;
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+/// The id of `partner`'s account view, once the server has made it.
+pub async fn account_view_doc(pool: &PgPool, partner: &str) -> String {
+    wait_for(
+        &format!("the account view of {partner}"),
+        Duration::from_secs(30),
+        || async {
+            sqlx::query_scalar(
+                "SELECT doc_id FROM documents WHERE owner_id = $1 AND kind = 'account_view'",
+            )
+            .bind(partner)
+            .fetch_optional(pool)
+            .await
+            .unwrap()
+        },
+    )
+    .await
+}
+
 pub async fn pipeline_doc(pool: &PgPool, partner: &str) -> String {
     sqlx::query_scalar("SELECT doc_id FROM documents WHERE owner_id = $1 AND kind = 'pipeline'")
         .bind(partner)

@@ -7,13 +7,16 @@
 mod access;
 mod auth;
 mod bad_input;
+mod deals;
 mod faults;
 mod flaky;
 mod helpers;
 mod http;
 mod interop;
+mod ledger_props;
 mod projection;
 mod residency;
 mod shards;
 mod storage;
 mod sync;
+mod views;

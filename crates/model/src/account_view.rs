@@ -1,0 +1,911 @@
+//! A partner's account view: where they stand and what they have earned,
+//! computed by the server and read by the partner's devices, offline too.
+//!
+//! Layout (schema 1):
+//!
+//! ```text
+//! ROOT { schema: 1, kind: "account_view", partner_id: "p-ben", computed_at: ts,
+//!        tier: "starter", deals_in_window: uint,
+//!        progress: { per_mille: uint, next_tier: "active" | null,
+//!                    components: [ { name: "deals", counted: uint, target: uint,
+//!                                    points: uint, max_points: uint } ] },
+//!        balances: { <currency>: { pending_minor: int, available_minor: int,
+//!                                  paid_minor: int } },
+//!        lines: { <line id>: { kind: "base", amount_minor: int, currency: "USD",
+//!                              rate_bps: uint | null, tier: "starter" | null,
+//!                              deal_id: int | null, lead_id: "ben-5" | null,
+//!                              accrued_at: ts, available_at: ts,
+//!                              status: "pending" | "available" | "paid",
+//!                              explanation: "20.00% base commission on ..." } },
+//!        deals: { <lead id>: { status: "submitted" | "withdrawn" | "approved" | "rejected",
+//!                              amount_minor: int, currency: "USD",
+//!                              reason: str | null, decided_at: ts | null } },
+//!        statements: { <statement id>: { period: "2025-06", currency: "USD",
+//!                                        total_minor: int, run_at: ts } } }
+//! ```
+//!
+//! The server is the only writer (the share policy gives the owner read
+//! access, and samod drops a read-only peer's changes), so nothing here has
+//! to merge with anything. The shape is chosen for small changes instead:
+//! every collection is a map keyed by the id of what it holds, so
+//! [`AccountViewDoc::write`] writes only what differs from the document. A
+//! new ledger line is one new entry, a line whose hold ended is one `status`
+//! put, a line leaving the most recent [`RECENT_LINES`] is one delete.
+//! Rewriting the view wholesale would be simpler, but each refresh would then
+//! carry the whole view (every line with its explanation) to every device of
+//! the partner and stay in the document's history for good. Maps are ordered
+//! by key, so [`AccountViewDoc::read`] sorts (see [`AccountView::sorted`]).
+//! Explanations are plain strings, not text objects: nobody edits them.
+//!
+//! Money is integer minor units beside its currency, never a float; times
+//! are Automerge timestamps (milliseconds since the Unix epoch).
+
+use std::{cmp::Reverse, collections::HashSet};
+
+use automerge::{
+    AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{Currency, LeadId, ModelError, PartnerId, Timestamp};
+
+/// The value of the root `kind` field of an account view.
+pub const ACCOUNT_VIEW_KIND: &str = "account_view";
+/// The newest layout this code writes and reads.
+const SCHEMA: u64 = 1;
+/// How many of the partner's ledger lines the view holds, most recent first.
+/// The balances count every line.
+pub const RECENT_LINES: usize = 50;
+
+/// Everything the partner's Earnings screen and tier badge show.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AccountView {
+    pub partner_id: PartnerId,
+    /// When the server computed these figures: what the app shows as "as of".
+    pub computed_at: Timestamp,
+    /// `starter`, `active`, `performer` or `elite` (the rules crate's names).
+    pub tier: String,
+    /// Approved deals in the trailing window, which the tier follows from.
+    pub deals_in_window: u32,
+    pub progress: TierProgress,
+    /// One per currency the partner has lines in, by currency code.
+    pub balances: Vec<Balance>,
+    /// The most recent lines, newest first.
+    pub lines: Vec<EarningLine>,
+    /// The outcome of every lead the partner marked won, by lead id.
+    pub deals: Vec<DealOutcome>,
+    /// Newest first.
+    pub statements: Vec<Statement>,
+}
+
+/// How far the partner is towards the next tier, and what counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TierProgress {
+    /// 0 to 1000.
+    pub per_mille: u16,
+    /// `None` at the top tier.
+    pub next_tier: Option<String>,
+    /// In the order the rules give them; their points add up to `per_mille`.
+    pub components: Vec<ProgressComponent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProgressComponent {
+    /// `deals`, `training`, `support` or `satisfaction`.
+    pub name: String,
+    pub counted: u32,
+    pub target: u32,
+    pub points: u16,
+    pub max_points: u16,
+}
+
+/// The partner's money in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Balance {
+    pub currency: Currency,
+    /// Held until the lines' hold dates.
+    pub pending_minor: i64,
+    /// Past their hold, not yet paid.
+    pub available_minor: i64,
+    pub paid_minor: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineStatus {
+    Pending,
+    Available,
+    Paid,
+}
+
+impl LineStatus {
+    pub const ALL: [LineStatus; 3] = [LineStatus::Pending, LineStatus::Available, LineStatus::Paid];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineStatus::Pending => "pending",
+            LineStatus::Available => "available",
+            LineStatus::Paid => "paid",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LineStatus> {
+        LineStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// One ledger line and why the partner earned it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EarningLine {
+    pub id: i64,
+    /// `base`, `elite`, `override`, `referral` or `clawback`.
+    pub kind: String,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// The rate frozen when the line accrued, in basis points.
+    pub rate_bps: Option<u32>,
+    /// The tier frozen when the line accrued.
+    pub tier: Option<String>,
+    pub deal_id: Option<i64>,
+    /// The lead of the deal (a team member's lead for an override).
+    pub lead_id: Option<LeadId>,
+    pub accrued_at: Timestamp,
+    /// The hold date.
+    pub available_at: Timestamp,
+    pub status: LineStatus,
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DealStatus {
+    Submitted,
+    Withdrawn,
+    Approved,
+    Rejected,
+}
+
+impl DealStatus {
+    pub const ALL: [DealStatus; 4] = [
+        DealStatus::Submitted,
+        DealStatus::Withdrawn,
+        DealStatus::Approved,
+        DealStatus::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DealStatus::Submitted => "submitted",
+            DealStatus::Withdrawn => "withdrawn",
+            DealStatus::Approved => "approved",
+            DealStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DealStatus> {
+        DealStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// What the back-office made of a lead the partner marked won.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DealOutcome {
+    pub lead_id: LeadId,
+    pub status: DealStatus,
+    pub amount_minor: i64,
+    pub currency: Currency,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    pub decided_at: Option<Timestamp>,
+}
+
+/// What one payout run paid the partner in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Statement {
+    pub id: i64,
+    /// `YYYY-MM`.
+    pub period: String,
+    pub currency: Currency,
+    pub total_minor: i64,
+    pub run_at: Timestamp,
+}
+
+impl AccountView {
+    /// The view in the order [`AccountViewDoc::read`] gives: balances by
+    /// currency, lines newest first, deals by lead id, statements newest
+    /// first.
+    pub fn sorted(mut self) -> AccountView {
+        self.balances
+            .sort_by(|a, b| a.currency.as_str().cmp(b.currency.as_str()));
+        self.lines.sort_by_key(|l| Reverse((l.accrued_at, l.id)));
+        self.deals.sort_by(|a, b| a.lead_id.cmp(&b.lead_id));
+        self.statements.sort_by_key(|s| Reverse((s.run_at, s.id)));
+        self
+    }
+
+    /// Whether the two views show the same figures, whenever each was
+    /// computed. Both in [`Self::sorted`] order.
+    pub fn same_figures(&self, other: &AccountView) -> bool {
+        let AccountView {
+            partner_id,
+            computed_at: _,
+            tier,
+            deals_in_window,
+            progress,
+            balances,
+            lines,
+            deals,
+            statements,
+        } = self;
+        *partner_id == other.partner_id
+            && *tier == other.tier
+            && *deals_in_window == other.deals_in_window
+            && *progress == other.progress
+            && *balances == other.balances
+            && *lines == other.lines
+            && *deals == other.deals
+            && *statements == other.statements
+    }
+
+    /// The outcome of the deal of `lead`, if the partner marked it won.
+    pub fn deal(&self, lead: &LeadId) -> Option<&DealOutcome> {
+        self.deals.iter().find(|deal| &deal.lead_id == lead)
+    }
+}
+
+/// Typed reads and writes of account views.
+pub struct AccountViewDoc;
+
+impl AccountViewDoc {
+    /// Makes the document hold `view`, in one transaction, writing only
+    /// what differs (nothing at all when the document already holds it). An
+    /// empty document gets the skeleton in the same transaction.
+    pub fn write(doc: &mut automerge::Automerge, view: &AccountView) -> Result<(), ModelError> {
+        let kind = string(doc, &ROOT, "kind");
+        match kind.as_deref() {
+            None if doc.keys(ROOT).next().is_none() => {}
+            Some(ACCOUNT_VIEW_KIND) => {
+                let schema = uint(doc, &ROOT, "schema").unwrap_or(0);
+                if schema > SCHEMA {
+                    return Err(ModelError::UnsupportedSchema(schema));
+                }
+            }
+            _ => {
+                return Err(ModelError::WrongKind {
+                    expected: ACCOUNT_VIEW_KIND,
+                    found: kind,
+                });
+            }
+        }
+        doc.transact(|tx| write_view(tx, view))
+            .map_err(|failure| failure.error)?;
+        Ok(())
+    }
+
+    pub fn read(doc: &impl ReadDoc) -> Result<AccountView, ModelError> {
+        let kind = string(doc, &ROOT, "kind");
+        if kind.as_deref() != Some(ACCOUNT_VIEW_KIND) {
+            return Err(ModelError::WrongKind {
+                expected: ACCOUNT_VIEW_KIND,
+                found: kind,
+            });
+        }
+        let schema = uint(doc, &ROOT, "schema").ok_or(ModelError::BadField { field: "schema" })?;
+        if schema > SCHEMA {
+            return Err(ModelError::UnsupportedSchema(schema));
+        }
+        let root = Fields { doc, obj: ROOT };
+        let progress_obj = child(doc, &ROOT, "progress", ObjType::Map)?;
+        let progress = Fields {
+            doc,
+            obj: progress_obj.clone(),
+        };
+        let components_obj = child(doc, &progress_obj, "components", ObjType::List)?;
+        let mut components = Vec::new();
+        for i in 0..doc.length(&components_obj) {
+            let Some((Value::Object(ObjType::Map), obj)) = doc.get(&components_obj, i)? else {
+                return Err(bad("components"));
+            };
+            let c = Fields { doc, obj };
+            components.push(ProgressComponent {
+                name: c.str("name")?,
+                counted: c.uint("counted")?,
+                target: c.uint("target")?,
+                points: c.uint("points")?,
+                max_points: c.uint("max_points")?,
+            });
+        }
+
+        let balances = entries(doc, "balances", |key, b| {
+            Ok(Balance {
+                currency: Currency::parse(key).map_err(|_| bad("balances"))?,
+                pending_minor: b.int("pending_minor")?,
+                available_minor: b.int("available_minor")?,
+                paid_minor: b.int("paid_minor")?,
+            })
+        })?;
+        let lines = entries(doc, "lines", |key, l| {
+            Ok(EarningLine {
+                id: key.parse().map_err(|_| bad("lines"))?,
+                kind: l.str("kind")?,
+                amount_minor: l.int("amount_minor")?,
+                currency: l.currency("currency")?,
+                rate_bps: l.opt_uint("rate_bps")?,
+                tier: l.opt_str("tier")?,
+                deal_id: l.opt_int("deal_id")?,
+                lead_id: l
+                    .opt_str("lead_id")?
+                    .map(|s| LeadId::parse(&s).map_err(|_| bad("lead_id")))
+                    .transpose()?,
+                accrued_at: l.time("accrued_at")?,
+                available_at: l.time("available_at")?,
+                status: LineStatus::parse(&l.str("status")?).ok_or(bad("status"))?,
+                explanation: l.str("explanation")?,
+            })
+        })?;
+        let deals = entries(doc, "deals", |key, d| {
+            Ok(DealOutcome {
+                lead_id: LeadId::parse(key).map_err(|_| bad("deals"))?,
+                status: DealStatus::parse(&d.str("status")?).ok_or(bad("status"))?,
+                amount_minor: d.int("amount_minor")?,
+                currency: d.currency("currency")?,
+                reason: d.opt_str("reason")?,
+                decided_at: d.opt_int("decided_at")?.map(Timestamp),
+            })
+        })?;
+        let statements = entries(doc, "statements", |key, s| {
+            Ok(Statement {
+                id: key.parse().map_err(|_| bad("statements"))?,
+                period: s.str("period")?,
+                currency: s.currency("currency")?,
+                total_minor: s.int("total_minor")?,
+                run_at: s.time("run_at")?,
+            })
+        })?;
+
+        Ok(AccountView {
+            partner_id: PartnerId::parse(&root.str("partner_id")?)
+                .map_err(|_| bad("partner_id"))?,
+            computed_at: root.time("computed_at")?,
+            tier: root.str("tier")?,
+            deals_in_window: root.uint("deals_in_window")?,
+            progress: TierProgress {
+                per_mille: progress.uint("per_mille")?,
+                next_tier: progress.opt_str("next_tier")?,
+                components,
+            },
+            balances,
+            lines,
+            deals,
+            statements,
+        }
+        .sorted())
+    }
+}
+
+fn bad(field: &'static str) -> ModelError {
+    ModelError::BadField { field }
+}
+
+// --- writing ---
+
+fn write_view<T: Transactable>(tx: &mut T, view: &AccountView) -> Result<(), AutomergeError> {
+    use ScalarValue as S;
+    put(tx, &ROOT, "schema", S::Uint(SCHEMA))?;
+    put(tx, &ROOT, "kind", S::from(ACCOUNT_VIEW_KIND))?;
+    put(tx, &ROOT, "partner_id", S::from(view.partner_id.as_str()))?;
+    put(tx, &ROOT, "computed_at", S::Timestamp(view.computed_at.0))?;
+    put(tx, &ROOT, "tier", S::from(view.tier.as_str()))?;
+    put(
+        tx,
+        &ROOT,
+        "deals_in_window",
+        S::Uint(view.deals_in_window.into()),
+    )?;
+
+    let progress = map_at(tx, &ROOT, "progress")?;
+    put(
+        tx,
+        &progress,
+        "per_mille",
+        S::Uint(view.progress.per_mille.into()),
+    )?;
+    put(
+        tx,
+        &progress,
+        "next_tier",
+        opt_str(view.progress.next_tier.as_deref()),
+    )?;
+    write_components(tx, &progress, &view.progress.components)?;
+
+    write_entries(
+        tx,
+        "balances",
+        view.balances
+            .iter()
+            .map(|b| (b.currency.as_str().to_owned(), b)),
+        |tx, obj, b| {
+            put(tx, obj, "pending_minor", S::Int(b.pending_minor))?;
+            put(tx, obj, "available_minor", S::Int(b.available_minor))?;
+            put(tx, obj, "paid_minor", S::Int(b.paid_minor))
+        },
+    )?;
+    write_entries(
+        tx,
+        "lines",
+        view.lines.iter().map(|l| (l.id.to_string(), l)),
+        |tx, obj, l| {
+            put(tx, obj, "kind", S::from(l.kind.as_str()))?;
+            put(tx, obj, "amount_minor", S::Int(l.amount_minor))?;
+            put(tx, obj, "currency", S::from(l.currency.as_str()))?;
+            put(
+                tx,
+                obj,
+                "rate_bps",
+                l.rate_bps.map_or(S::Null, |r| S::Uint(r.into())),
+            )?;
+            put(tx, obj, "tier", opt_str(l.tier.as_deref()))?;
+            put(tx, obj, "deal_id", l.deal_id.map_or(S::Null, S::Int))?;
+            put(
+                tx,
+                obj,
+                "lead_id",
+                opt_str(l.lead_id.as_ref().map(LeadId::as_str)),
+            )?;
+            put(tx, obj, "accrued_at", S::Timestamp(l.accrued_at.0))?;
+            put(tx, obj, "available_at", S::Timestamp(l.available_at.0))?;
+            put(tx, obj, "status", S::from(l.status.as_str()))?;
+            put(tx, obj, "explanation", S::from(l.explanation.as_str()))
+        },
+    )?;
+    write_entries(
+        tx,
+        "deals",
+        view.deals
+            .iter()
+            .map(|d| (d.lead_id.as_str().to_owned(), d)),
+        |tx, obj, d| {
+            put(tx, obj, "status", S::from(d.status.as_str()))?;
+            put(tx, obj, "amount_minor", S::Int(d.amount_minor))?;
+            put(tx, obj, "currency", S::from(d.currency.as_str()))?;
+            put(tx, obj, "reason", opt_str(d.reason.as_deref()))?;
+            put(
+                tx,
+                obj,
+                "decided_at",
+                d.decided_at.map_or(S::Null, |t| S::Timestamp(t.0)),
+            )
+        },
+    )?;
+    write_entries(
+        tx,
+        "statements",
+        view.statements.iter().map(|s| (s.id.to_string(), s)),
+        |tx, obj, s| {
+            put(tx, obj, "period", S::from(s.period.as_str()))?;
+            put(tx, obj, "currency", S::from(s.currency.as_str()))?;
+            put(tx, obj, "total_minor", S::Int(s.total_minor))?;
+            put(tx, obj, "run_at", S::Timestamp(s.run_at.0))
+        },
+    )?;
+    Ok(())
+}
+
+fn opt_str(s: Option<&str>) -> ScalarValue {
+    s.map_or(ScalarValue::Null, ScalarValue::from)
+}
+
+/// Puts `value` unless the field already holds exactly it.
+fn put<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: ScalarValue,
+) -> Result<(), AutomergeError> {
+    let same = matches!(tx.get(obj, key)?, Some((Value::Scalar(current), _)) if *current == value);
+    if !same {
+        tx.put(obj, key, value)?;
+    }
+    Ok(())
+}
+
+/// The map under `key`, made if it is missing or not a map.
+fn map_at<T: Transactable>(tx: &mut T, obj: &ObjId, key: &str) -> Result<ObjId, AutomergeError> {
+    match tx.get(obj, key)? {
+        Some((Value::Object(ObjType::Map), id)) => Ok(id),
+        _ => tx.put_object(obj, key, ObjType::Map),
+    }
+}
+
+/// Makes the root map `key` hold exactly `items` (by their keys): entries
+/// of other keys are deleted, each item's fields written by `fields`.
+fn write_entries<'a, T: Transactable, I: 'a>(
+    tx: &mut T,
+    key: &str,
+    items: impl Iterator<Item = (String, &'a I)>,
+    fields: impl Fn(&mut T, &ObjId, &I) -> Result<(), AutomergeError>,
+) -> Result<(), AutomergeError> {
+    let map = map_at(tx, &ROOT, key)?;
+    let mut wanted = HashSet::new();
+    for (item_key, item) in items {
+        let obj = map_at(tx, &map, &item_key)?;
+        fields(tx, &obj, item)?;
+        wanted.insert(item_key);
+    }
+    let gone: Vec<String> = tx.keys(&map).filter(|k| !wanted.contains(k)).collect();
+    for k in gone {
+        tx.delete(&map, k.as_str())?;
+    }
+    Ok(())
+}
+
+/// The components are few and ordered: updated in place while their count
+/// stays, made again when it changes.
+fn write_components<T: Transactable>(
+    tx: &mut T,
+    progress: &ObjId,
+    components: &[ProgressComponent],
+) -> Result<(), AutomergeError> {
+    let list = match tx.get(progress, "components")? {
+        Some((Value::Object(ObjType::List), id)) if tx.length(&id) == components.len() => id,
+        _ => tx.put_object(progress, "components", ObjType::List)?,
+    };
+    for (i, c) in components.iter().enumerate() {
+        let obj = match tx.get(&list, i)? {
+            Some((Value::Object(ObjType::Map), id)) => id,
+            _ => tx.insert_object(&list, i, ObjType::Map)?,
+        };
+        put(tx, &obj, "name", ScalarValue::from(c.name.as_str()))?;
+        put(tx, &obj, "counted", ScalarValue::Uint(c.counted.into()))?;
+        put(tx, &obj, "target", ScalarValue::Uint(c.target.into()))?;
+        put(tx, &obj, "points", ScalarValue::Uint(c.points.into()))?;
+        put(
+            tx,
+            &obj,
+            "max_points",
+            ScalarValue::Uint(c.max_points.into()),
+        )?;
+    }
+    Ok(())
+}
+
+// --- reading ---
+
+fn scalar(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<ScalarValue> {
+    match doc.get(obj, key).ok()?? {
+        (Value::Scalar(s), _) => Some(s.into_owned()),
+        _ => None,
+    }
+}
+
+fn string(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<String> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Str(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+fn uint(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<u64> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Uint(n) => Some(n),
+        ScalarValue::Int(n) => u64::try_from(n).ok(),
+        _ => None,
+    }
+}
+
+fn child(
+    doc: &impl ReadDoc,
+    obj: &ObjId,
+    key: &'static str,
+    kind: ObjType,
+) -> Result<ObjId, ModelError> {
+    match doc.get(obj, key)? {
+        Some((Value::Object(found), id)) if found == kind => Ok(id),
+        _ => Err(bad(key)),
+    }
+}
+
+/// Reads every entry of the root map `key` with `read`.
+fn entries<D: ReadDoc, T>(
+    doc: &D,
+    key: &'static str,
+    read: impl Fn(&str, &Fields<'_, D>) -> Result<T, ModelError>,
+) -> Result<Vec<T>, ModelError> {
+    let map = child(doc, &ROOT, key, ObjType::Map)?;
+    doc.keys(&map)
+        .map(|entry| {
+            let obj = match doc.get(&map, entry.as_str())? {
+                Some((Value::Object(ObjType::Map), id)) => id,
+                _ => return Err(bad(key)),
+            };
+            read(&entry, &Fields { doc, obj })
+        })
+        .collect()
+}
+
+/// The fields of one object, each required or explicitly optional (`null`
+/// or absent).
+struct Fields<'a, D> {
+    doc: &'a D,
+    obj: ObjId,
+}
+
+impl<D: ReadDoc> Fields<'_, D> {
+    fn get(&self, key: &'static str) -> Option<ScalarValue> {
+        scalar(self.doc, &self.obj, key).filter(|v| !matches!(v, ScalarValue::Null))
+    }
+
+    fn opt_str(&self, key: &'static str) -> Result<Option<String>, ModelError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(ScalarValue::Str(s)) => Ok(Some(s.to_string())),
+            Some(_) => Err(bad(key)),
+        }
+    }
+
+    fn opt_int(&self, key: &'static str) -> Result<Option<i64>, ModelError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(ScalarValue::Int(n) | ScalarValue::Timestamp(n)) => Ok(Some(n)),
+            Some(ScalarValue::Uint(n)) => i64::try_from(n).map(Some).map_err(|_| bad(key)),
+            Some(_) => Err(bad(key)),
+        }
+    }
+
+    fn opt_uint<N: TryFrom<u64>>(&self, key: &'static str) -> Result<Option<N>, ModelError> {
+        let n = match self.get(key) {
+            None => return Ok(None),
+            Some(ScalarValue::Uint(n)) => n,
+            Some(ScalarValue::Int(n)) => u64::try_from(n).map_err(|_| bad(key))?,
+            Some(_) => return Err(bad(key)),
+        };
+        N::try_from(n).map(Some).map_err(|_| bad(key))
+    }
+
+    fn str(&self, key: &'static str) -> Result<String, ModelError> {
+        self.opt_str(key)?.ok_or(bad(key))
+    }
+
+    fn int(&self, key: &'static str) -> Result<i64, ModelError> {
+        self.opt_int(key)?.ok_or(bad(key))
+    }
+
+    fn uint<N: TryFrom<u64>>(&self, key: &'static str) -> Result<N, ModelError> {
+        self.opt_uint(key)?.ok_or(bad(key))
+    }
+
+    fn time(&self, key: &'static str) -> Result<Timestamp, ModelError> {
+        self.int(key).map(Timestamp)
+    }
+
+    fn currency(&self, key: &'static str) -> Result<Currency, ModelError> {
+        Currency::parse(&self.str(key)?).map_err(|_| bad(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::Automerge;
+
+    use super::*;
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    fn line(id: i64, at: i64, status: LineStatus) -> EarningLine {
+        EarningLine {
+            id,
+            kind: "base".into(),
+            amount_minor: 18_000,
+            currency: usd(),
+            rate_bps: Some(2000),
+            tier: Some("starter".into()),
+            deal_id: Some(7),
+            lead_id: Some(LeadId::parse("ben-5").unwrap()),
+            accrued_at: Timestamp(at),
+            available_at: Timestamp(at + 30 * 86_400_000),
+            status,
+            explanation: "20.00% base commission on deal ben-5 of 900.00 USD".into(),
+        }
+    }
+
+    fn view() -> AccountView {
+        AccountView {
+            partner_id: PartnerId::parse("p-ben").unwrap(),
+            computed_at: Timestamp(1_000),
+            tier: "starter".into(),
+            deals_in_window: 1,
+            progress: TierProgress {
+                per_mille: 200,
+                next_tier: Some("active".into()),
+                components: ["deals", "training", "support", "satisfaction"]
+                    .iter()
+                    .map(|name| ProgressComponent {
+                        name: (*name).into(),
+                        counted: u32::from(*name == "deals"),
+                        target: 3,
+                        points: if *name == "deals" { 200 } else { 0 },
+                        max_points: 250,
+                    })
+                    .collect(),
+            },
+            balances: vec![
+                Balance {
+                    currency: Currency::parse("EUR").unwrap(),
+                    pending_minor: 0,
+                    available_minor: -5,
+                    paid_minor: 1_000,
+                },
+                Balance {
+                    currency: usd(),
+                    pending_minor: 18_000,
+                    available_minor: 0,
+                    paid_minor: 0,
+                },
+            ],
+            lines: vec![
+                line(2, 500, LineStatus::Pending),
+                EarningLine {
+                    kind: "override".into(),
+                    rate_bps: None,
+                    tier: None,
+                    deal_id: None,
+                    lead_id: None,
+                    ..line(1, 400, LineStatus::Paid)
+                },
+            ],
+            deals: vec![
+                DealOutcome {
+                    lead_id: LeadId::parse("ben-1").unwrap(),
+                    status: DealStatus::Rejected,
+                    amount_minor: 120_000,
+                    currency: usd(),
+                    reason: Some("Duplicate of an existing order".into()),
+                    decided_at: Some(Timestamp(900)),
+                },
+                DealOutcome {
+                    lead_id: LeadId::parse("ben-5").unwrap(),
+                    status: DealStatus::Submitted,
+                    amount_minor: 90_000,
+                    currency: usd(),
+                    reason: None,
+                    decided_at: None,
+                },
+            ],
+            statements: vec![Statement {
+                id: 3,
+                period: "2025-06".into(),
+                currency: Currency::parse("EUR").unwrap(),
+                total_minor: 1_000,
+                run_at: Timestamp(300),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_view_written_reads_back_whole() {
+        let mut doc = Automerge::new();
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        assert_eq!(AccountViewDoc::read(&doc).unwrap(), view());
+        // And through a save and a load, as a device gets it.
+        let loaded = Automerge::load(&doc.save()).unwrap();
+        assert_eq!(AccountViewDoc::read(&loaded).unwrap(), view());
+    }
+
+    #[test]
+    fn reading_sorts_what_maps_hold_by_key() {
+        let mut shuffled = view();
+        shuffled.lines.reverse();
+        shuffled.deals.reverse();
+        shuffled.balances.reverse();
+        let mut doc = Automerge::new();
+        AccountViewDoc::write(&mut doc, &shuffled).unwrap();
+        assert_eq!(AccountViewDoc::read(&doc).unwrap(), view());
+        assert_eq!(shuffled.sorted(), view());
+    }
+
+    #[test]
+    fn writing_the_same_view_again_changes_nothing() {
+        let mut doc = Automerge::new();
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        let heads = doc.get_heads();
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        assert_eq!(doc.get_heads(), heads);
+    }
+
+    #[test]
+    fn a_rewrite_writes_only_what_changed() {
+        let mut doc = Automerge::new();
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        let before = doc.get_changes(&[]).len();
+
+        let mut next = view();
+        next.computed_at = Timestamp(2_000);
+        next.lines[0].status = LineStatus::Available;
+        next.lines.pop();
+        next.deals[1].status = DealStatus::Approved;
+        next.deals[1].decided_at = Some(Timestamp(1_500));
+        next.progress.components[1].counted = 2;
+        AccountViewDoc::write(&mut doc, &next).unwrap();
+
+        let changes = doc.get_changes(&[]);
+        assert_eq!(changes.len(), before + 1, "one transaction");
+        // computed_at, a status, a deleted line, a deal's status and time,
+        // a component's count: six operations, nothing rewritten.
+        assert_eq!(changes.last().unwrap().len(), 6);
+        assert_eq!(AccountViewDoc::read(&doc).unwrap(), next);
+    }
+
+    #[test]
+    fn a_different_number_of_components_is_written_whole() {
+        let mut doc = Automerge::new();
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        let mut elite = view();
+        elite.tier = "elite".into();
+        elite.progress = TierProgress {
+            per_mille: 1000,
+            next_tier: None,
+            components: Vec::new(),
+        };
+        AccountViewDoc::write(&mut doc, &elite).unwrap();
+        assert_eq!(AccountViewDoc::read(&doc).unwrap(), elite);
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        assert_eq!(AccountViewDoc::read(&doc).unwrap(), view());
+    }
+
+    #[test]
+    fn same_figures_ignores_only_the_time_of_computing() {
+        let mut later = view();
+        later.computed_at = Timestamp(5_000);
+        assert!(view().same_figures(&later));
+        later.balances[1].pending_minor += 1;
+        assert!(!view().same_figures(&later));
+    }
+
+    #[test]
+    fn other_kinds_and_newer_schemas_are_refused() {
+        let doc = Automerge::new();
+        assert!(matches!(
+            AccountViewDoc::read(&doc),
+            Err(ModelError::WrongKind { .. })
+        ));
+        let mut pipeline = Automerge::new();
+        crate::PipelineDoc::init(&mut pipeline, &PartnerId::parse("p-ben").unwrap()).unwrap();
+        assert!(matches!(
+            AccountViewDoc::write(&mut pipeline, &view()),
+            Err(ModelError::WrongKind { .. })
+        ));
+        let mut doc = Automerge::new();
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        doc.transact(|tx| tx.put(ROOT, "schema", SCHEMA + 1))
+            .unwrap();
+        assert_eq!(
+            AccountViewDoc::read(&doc),
+            Err(ModelError::UnsupportedSchema(SCHEMA + 1))
+        );
+        assert_eq!(
+            AccountViewDoc::write(&mut doc, &view()),
+            Err(ModelError::UnsupportedSchema(SCHEMA + 1))
+        );
+    }
+
+    #[test]
+    fn a_broken_entry_is_an_error_not_a_silent_gap() {
+        let mut doc = Automerge::new();
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        let lines = child(&doc, &ROOT, "lines", ObjType::Map).unwrap();
+        doc.transact(|tx| {
+            let entry = match tx.get(&lines, "2")? {
+                Some((_, id)) => id,
+                None => unreachable!("line 2 was written"),
+            };
+            tx.put(&entry, "status", "lost")
+        })
+        .unwrap();
+        assert_eq!(
+            AccountViewDoc::read(&doc),
+            Err(ModelError::BadField { field: "status" })
+        );
+    }
+}

@@ -1,0 +1,649 @@
+//! Deals through the real server: a lead marked won on a partner's device
+//! becomes a deal in the back-office queue; an admin's decision appends
+//! ledger lines computed by the rules, once.
+
+use std::time::Duration;
+
+use model::{LeadId, PipelineDoc, Stage, Timestamp};
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::helpers::*;
+
+async fn api(
+    server: &ServerProcess,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let auth = format!("Bearer {token}");
+    let body = body.map(|b| b.to_string());
+    let (status, _, bytes) = http_request(
+        server.addr,
+        method,
+        path,
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        body.as_deref().map(str::as_bytes),
+    )
+    .await;
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, json)
+}
+
+/// The deal of a lead, once the projection has filed it with `status`.
+async fn deal_of(pool: &PgPool, partner: &str, lead: &str, status: &str) -> i64 {
+    wait_for(
+        &format!("a {status} deal for {lead}"),
+        Duration::from_secs(20),
+        || async {
+            sqlx::query_scalar(
+                "SELECT id FROM deals WHERE partner_id = $1 AND lead_id = $2 AND status = $3",
+            )
+            .bind(partner)
+            .bind(lead)
+            .bind(status)
+            .fetch_optional(pool)
+            .await
+            .unwrap()
+        },
+    )
+    .await
+}
+
+/// `rate_percent` of `minor`, rounded half away from zero: the oracle the
+/// server's lines are checked against, written apart from `rules`.
+fn percent_of(minor: i64, rate_percent: i64) -> i64 {
+    let exact = i128::from(minor) * i128::from(rate_percent);
+    let (q, r) = (exact / 100, exact % 100);
+    let rounded = if r.abs() * 2 >= 100 {
+        q + exact.signum()
+    } else {
+        q
+    };
+    i64::try_from(rounded).unwrap()
+}
+
+fn move_to(handle: &samod::DocHandle, lead: &str, stage: Stage) {
+    handle
+        .with_document(|doc| {
+            PipelineDoc::move_lead(doc, &LeadId::parse(lead)?, stage, Timestamp(10))
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_won_lead_becomes_a_deal_and_its_approval_appends_lines() {
+    let db = TestDb::new().await;
+    let server = ServerProcess::start(&db.url).await;
+    let pool = db.pool().await;
+    let admin = session_for(&server.database_url, "a-admin").await;
+    let ben_token = session_for(&server.database_url, "a-ben").await;
+
+    // The fixtures' won lead is in the queue already.
+    let ben5 = deal_of(&pool, "p-ben", "ben-5", "submitted").await;
+    let (status, queue) = api(&server, &admin, "GET", "/api/admin/deals", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        queue
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == ben5 && d["amount_minor"] == 90000),
+        "{queue}"
+    );
+    // Partners do not decide.
+    let (status, _) = api(
+        &server,
+        &ben_token,
+        "POST",
+        &format!("/api/admin/deals/{ben5}/approve"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Approved: Ben is a Starter (this is his first deal): 20% base. Ana,
+    // his team leader, has no deals: no override.
+    let (status, approved) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/deals/{ben5}/approve"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{approved}");
+    let lines = approved["lines"].as_array().unwrap().clone();
+    assert_eq!(lines.len(), 1, "{approved}");
+    assert_eq!(lines[0]["kind"], "base");
+    assert_eq!(lines[0]["partner_id"], "p-ben");
+    assert_eq!(lines[0]["amount_minor"], percent_of(90000, 20));
+    assert_eq!(lines[0]["rate_bps"], 2000);
+    assert_eq!(lines[0]["tier"], "starter");
+    let accrued: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(lines[0]["accrued_at"].clone()).unwrap();
+    let available: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(lines[0]["available_at"].clone()).unwrap();
+    assert_eq!(available - accrued, chrono::Duration::days(30), "the hold");
+    // Again: the same lines, nothing new.
+    let (status, again) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/deals/{ben5}/approve"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(again["lines"], approved["lines"]);
+
+    // Ana becomes a Performer (ten approved deals this year)...
+    let ana_doc = pipeline_doc(&pool, "p-ana").await;
+    for i in 0..10 {
+        sqlx::query(
+            "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status,
+                                decided_at)
+             VALUES ('p-ana', $1, $2, 1000, 'USD', 'approved', now() - interval '10 days')",
+        )
+        .bind(format!("earlier-{i}"))
+        .bind(&ana_doc)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    // ...and Ben wins another lead on his phone.
+    let ben = client("a-ben").await;
+    let _link = connect(&ben, &server).await;
+    let pipeline = open(&ben, &pipeline_doc(&pool, "p-ben").await).await;
+    move_to(&pipeline, "ben-4", Stage::Won);
+    let ben4 = deal_of(&pool, "p-ben", "ben-4", "submitted").await;
+    let (_, approved) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/deals/{ben4}/approve"),
+        None,
+    )
+    .await;
+    let lines = approved["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{approved}");
+    let base = percent_of(175000, 20);
+    assert_eq!(lines[0]["amount_minor"], base);
+    assert_eq!(lines[1]["kind"], "override");
+    assert_eq!(lines[1]["partner_id"], "p-ana");
+    assert_eq!(lines[1]["tier"], "performer");
+    assert_eq!(lines[1]["amount_minor"], percent_of(base, 10));
+    assert_eq!(lines[1]["source_line_id"], lines[0]["id"]);
+
+    // A lead won then lost before a decision withdraws its deal.
+    move_to(&pipeline, "ben-2", Stage::Won);
+    let ben2 = deal_of(&pool, "p-ben", "ben-2", "submitted").await;
+    move_to(&pipeline, "ben-2", Stage::Lost);
+    assert_eq!(deal_of(&pool, "p-ben", "ben-2", "withdrawn").await, ben2);
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/deals/{ben2}/approve"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
+
+    // A rejection needs a reason, and is final.
+    move_to(&pipeline, "ben-1", Stage::Won);
+    let ben1 = deal_of(&pool, "p-ben", "ben-1", "submitted").await;
+    let reject = format!("/api/admin/deals/{ben1}/reject");
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        &reject,
+        Some(serde_json::json!({"reason": " "})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        &reject,
+        Some(serde_json::json!({"reason": "Duplicate of an existing order"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/deals/{ben1}/approve"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
+
+    // Ben sees his own lines, newest first.
+    let (status, mine) = api(&server, &ben_token, "GET", "/api/me/ledger", None).await;
+    assert_eq!(status, 200);
+    let amounts: Vec<i64> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["amount_minor"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts, [percent_of(175000, 20), percent_of(90000, 20)]);
+
+    // The ledger is append-only, whoever asks.
+    for statement in [
+        "UPDATE ledger_lines SET amount_minor = 0",
+        "DELETE FROM ledger_lines",
+        "TRUNCATE ledger_lines CASCADE",
+    ] {
+        let refused = sqlx::query(statement).execute(&pool).await;
+        assert!(
+            refused.unwrap_err().to_string().contains("append-only"),
+            "{statement}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_approvals_at_once_make_one_set_of_lines() {
+    let db = TestDb::new().await;
+    let server = ServerProcess::start(&db.url).await;
+    let pool = db.pool().await;
+    let (first, second) = (
+        session_for(&server.database_url, "a-admin").await,
+        session_for(&server.database_url, "a-admin").await,
+    );
+    let deal = deal_of(&pool, "p-ana", "ana-5", "submitted").await;
+    let path = format!("/api/admin/deals/{deal}/approve");
+    let ((s1, a1), (s2, a2)) = tokio::join!(
+        api(&server, &first, "POST", &path, None),
+        api(&server, &second, "POST", &path, None),
+    );
+    assert_eq!((s1, s2), (200, 200), "{a1} {a2}");
+    assert_eq!(a1["lines"], a2["lines"]);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM ledger_lines WHERE deal_id = $1")
+        .bind(deal)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1, "one base line; Ana leads no one above her");
+}
+
+/// What the ledger must always satisfy, whatever happened: a partner's
+/// balances (as the API reports them) add up to the sum of their lines, and
+/// a statement's total is the sum of the lines it pays (a line is paid at
+/// most once: `statement_lines`' primary key).
+async fn assert_ledger_invariants(
+    pool: &PgPool,
+    server: &ServerProcess,
+    partners: &[(&str, &str)],
+) {
+    for (partner, token) in partners {
+        let sums: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT currency::text, sum(amount_minor)::bigint FROM ledger_lines
+             WHERE partner_id = $1 GROUP BY currency",
+        )
+        .bind(partner)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        for (currency, sum) in sums {
+            let (pending, available, paid) = balance(server, token, &currency).await;
+            assert_eq!(pending + available + paid, sum, "{partner} {currency}");
+        }
+    }
+    let bad_statements: Vec<i64> = sqlx::query_scalar(
+        "SELECT s.id FROM statements s
+         LEFT JOIN statement_lines sl ON sl.statement_id = s.id
+         LEFT JOIN ledger_lines l ON l.id = sl.line_id
+         GROUP BY s.id, s.total_minor
+         HAVING s.total_minor <> coalesce(sum(l.amount_minor), 0)",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(
+        bad_statements.is_empty(),
+        "statements off: {bad_statements:?}"
+    );
+}
+
+async fn balance(server: &ServerProcess, token: &str, currency: &str) -> (i64, i64, i64) {
+    let (status, balances) = api(server, token, "GET", "/api/me/balances", None).await;
+    assert_eq!(status, 200, "{balances}");
+    balances
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["currency"] == currency)
+        .map(|b| {
+            (
+                b["pending_minor"].as_i64().unwrap(),
+                b["available_minor"].as_i64().unwrap(),
+                b["paid_minor"].as_i64().unwrap(),
+            )
+        })
+        .unwrap_or((0, 0, 0))
+}
+
+#[tokio::test]
+async fn clawbacks_referral_orders_and_payout_runs() {
+    let db = TestDb::new().await;
+    // No hold: lines are available at once, so a run can pay them.
+    let server = ServerProcess::start_with_args(&db.url, &["--commission-hold-days", "0"]).await;
+    let pool = db.pool().await;
+    let admin = session_for(&server.database_url, "a-admin").await;
+    let ben = session_for(&server.database_url, "a-ben").await;
+    let ana = session_for(&server.database_url, "a-ana").await;
+    let ana_doc = pipeline_doc(&pool, "p-ana").await;
+    for i in 0..10 {
+        sqlx::query(
+            "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status,
+                                decided_at)
+             VALUES ('p-ana', $1, $2, 1000, 'USD', 'approved', now() - interval '10 days')",
+        )
+        .bind(format!("earlier-{i}"))
+        .bind(&ana_doc)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+
+    // Ben's deal: his base line and Ana's override.
+    let deal = deal_of(&pool, "p-ben", "ben-5", "submitted").await;
+    let (_, approved) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/deals/{deal}/approve"),
+        None,
+    )
+    .await;
+    let (ben_base, ana_override) = (percent_of(90000, 20), percent_of(percent_of(90000, 20), 10));
+    assert_eq!(approved["lines"][1]["amount_minor"], ana_override);
+
+    // Referral orders: Ana (Performer) earns 5%; Ben (Starter) nothing.
+    let order = |reference: &str, partner: &str| serde_json::json!({"reference": reference, "partner_id": partner, "amount": "1000.00", "currency": "USD"});
+    let (status, recorded) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/orders",
+        Some(order("SO-1", "p-ana")),
+    )
+    .await;
+    assert_eq!(status, 201, "{recorded}");
+    assert_eq!(recorded["line"]["kind"], "referral");
+    assert_eq!(recorded["line"]["amount_minor"], percent_of(100000, 5));
+    let ana_order = recorded["order_id"].as_i64().unwrap();
+    let (status, recorded) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/orders",
+        Some(order("SO-2", "p-ben")),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert!(
+        recorded["line"].is_null(),
+        "a Starter earns no referral share"
+    );
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/orders",
+        Some(order("SO-1", "p-ana")),
+    )
+    .await;
+    assert_eq!(status, 409, "the same order twice");
+
+    // The preview lists both; only Ben has a payout method, so only he is paid.
+    let (_, preview) = api(&server, &admin, "GET", "/api/admin/payouts/preview", None).await;
+    let listed: Vec<&str> = preview
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["partner_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["p-ana", "p-ben"], "{preview}");
+    let (status, method) = api(
+        &server,
+        &ben,
+        "PUT",
+        "/api/me/payout-method",
+        Some(serde_json::json!({"kind": "bank_account", "holder": "Ben Okafor", "account": "GB29 NWBK 6016 1331 9268 19"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{method}");
+    assert_eq!(method["masked"], "•••• 6819");
+    let raw: String =
+        sqlx::query_scalar("SELECT masked FROM payout_methods WHERE partner_id = 'p-ben'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(!raw.contains("NWBK"), "only the masked account is stored");
+
+    let (status, run) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/payouts",
+        Some(serde_json::json!({"period": "2026-11"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{run}");
+    let statements = run["statements"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{run}");
+    assert_eq!(statements[0]["partner_id"], "p-ben");
+    assert_eq!(statements[0]["total_minor"], ben_base);
+    assert_eq!(balance(&server, &ben, "USD").await, (0, 0, ben_base));
+    assert_eq!(
+        balance(&server, &ana, "USD").await,
+        (0, ana_override + 5000, 0)
+    );
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/payouts",
+        Some(serde_json::json!({"period": "2026-11"})),
+    )
+    .await;
+    assert_eq!(status, 409, "one run per period");
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/payouts",
+        Some(serde_json::json!({"period": "2026-13"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let run_id = run["run_id"].as_i64().unwrap();
+    let auth = format!("Bearer {admin}");
+    let (status, headers, csv) = http_request(
+        server.addr,
+        "GET",
+        &format!("/api/admin/payouts/{run_id}/export"),
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(
+        csv.contains(",2026-11,p-ben,USD,180.00,Ben Okafor,bank_account •••• 6819"),
+        "{csv}"
+    );
+
+    // The deal is refunded after Ben was paid: both lines are reversed, the
+    // deal nets to zero, and Ben's available balance goes negative.
+    let (status, reversed) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/deals/{deal}/clawback"),
+        Some(serde_json::json!({"reason": "Customer refunded"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{reversed}");
+    let reversals = reversed["lines"].as_array().unwrap();
+    assert_eq!(reversals.len(), 2);
+    assert_eq!(reversals[0]["amount_minor"], -ben_base);
+    assert_eq!(reversals[0]["source_line_id"], approved["lines"][0]["id"]);
+    assert_eq!(reversals[1]["amount_minor"], -ana_override);
+    assert_eq!(reversals[1]["source_line_id"], approved["lines"][1]["id"]);
+    let net: i64 =
+        sqlx::query_scalar("SELECT sum(amount_minor)::bigint FROM ledger_lines WHERE deal_id = $1")
+            .bind(deal)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(net, 0);
+    let (_, again) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/deals/{deal}/clawback"),
+        Some(serde_json::json!({"reason": "Customer refunded"})),
+    )
+    .await;
+    assert_eq!(
+        again["lines"], reversed["lines"],
+        "a second clawback changes nothing"
+    );
+    assert_eq!(
+        balance(&server, &ben, "USD").await,
+        (0, -ben_base, ben_base)
+    );
+
+    // Next month: Ben owes, so he is not paid; Ana, with a method now, is.
+    let (status, _) = api(
+        &server,
+        &ana,
+        "PUT",
+        "/api/me/payout-method",
+        Some(serde_json::json!({"kind": "paypal", "holder": "Ana Souza", "account": "ana@souza.example"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, run) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/payouts",
+        Some(serde_json::json!({"period": "2026-12"})),
+    )
+    .await;
+    let statements = run["statements"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{run}");
+    assert_eq!(statements[0]["partner_id"], "p-ana");
+    assert_eq!(statements[0]["total_minor"], 5000);
+    assert_eq!(
+        balance(&server, &ben, "USD").await,
+        (0, -ben_base, ben_base)
+    );
+
+    // Ana's order is refunded after it was paid: her balance owes it back.
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/orders/{ana_order}/refund"),
+        Some(serde_json::json!({"reason": "Returned"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(balance(&server, &ana, "USD").await, (0, -5000, 5000));
+    assert_ledger_invariants(&pool, &server, &[("p-ben", &ben), ("p-ana", &ana)]).await;
+}
+
+#[tokio::test]
+async fn reports_are_views_with_csv_exports() {
+    let db = TestDb::new().await;
+    let server = ServerProcess::start(&db.url).await;
+    let pool = db.pool().await;
+    let admin = session_for(&server.database_url, "a-admin").await;
+    for (partner, lead) in [("p-ben", "ben-5"), ("p-ana", "ana-5")] {
+        let deal = deal_of(&pool, partner, lead, "submitted").await;
+        let (status, _) = api(
+            &server,
+            &admin,
+            "POST",
+            &format!("/api/admin/deals/{deal}/approve"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    // A direct sale: company revenue no partner brought.
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/orders",
+        Some(serde_json::json!({"reference": "WEB-1", "amount": "1000.00", "currency": "USD"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    let (status, names) = api(&server, &admin, "GET", "/api/admin/reports", None).await;
+    assert_eq!(status, 200);
+    for name in names.as_array().unwrap() {
+        let (status, table) = api(
+            &server,
+            &admin,
+            "GET",
+            &format!("/api/admin/reports/{}", name.as_str().unwrap()),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{name}: {table}");
+        assert!(!table["columns"].as_array().unwrap().is_empty(), "{name}");
+    }
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let auth = format!("Bearer {admin}");
+    let (status, headers, csv) = http_request(
+        server.addr,
+        "GET",
+        "/api/admin/reports/partner_revenue_share?format=csv",
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    let csv = String::from_utf8(csv).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("month,currency,partner_minor,total_minor,partner_percent")
+    );
+    // Ben's 900.00 and Ana's 1500.00 of 3400.00 in all: 70.6%.
+    assert!(
+        csv.contains(&format!("{month},USD,240000,340000,70.6")),
+        "{csv}"
+    );
+
+    let (status, _) = api(&server, &admin, "GET", "/api/admin/reports/pg_shadow", None).await;
+    assert_eq!(status, 404);
+    let ben = session_for(&server.database_url, "a-ben").await;
+    let (status, _) = api(&server, &ben, "GET", "/api/admin/reports/retention", None).await;
+    assert_eq!(status, 403);
+}
