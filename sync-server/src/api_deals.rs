@@ -13,6 +13,7 @@
 //! | `POST /api/admin/payouts`               | admin     |
 //! | `GET /api/admin/payouts/{id}/export`    | admin     |
 //! | `GET /api/admin/partners`               | admin     |
+//! | `PUT /api/admin/partners/{id}/terms`    | admin     |
 //! | `GET /api/admin/reports`                | admin     |
 //! | `GET /api/admin/reports/{name}[?format=csv]` | admin |
 //! | `GET /api/me/ledger`                    | partner   |
@@ -50,6 +51,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/payouts", post(run_payouts))
         .route("/api/admin/payouts/{id}/export", get(payout_export))
         .route("/api/admin/partners", get(list_partners))
+        .route(
+            "/api/admin/partners/{id}/terms",
+            axum::routing::put(set_terms),
+        )
         .route("/api/admin/reports", get(list_reports))
         .route("/api/admin/reports/{name}", get(report))
         .route("/api/me/ledger", get(my_ledger))
@@ -559,4 +564,45 @@ async fn list_partners(
         });
     }
     Ok(Json(out))
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct Terms {
+    /// The extra rate an Elite partner earns on their deals, in basis
+    /// points (100 = 1%); paid as its own line while they are Elite.
+    elite_custom_bps: u32,
+}
+
+async fn set_terms(
+    State(state): State<AppState>,
+    who: Authenticated,
+    Path(partner): Path<String>,
+    ApiJson(terms): ApiJson<Terms>,
+) -> Result<Json<Terms>, AppError> {
+    who.require_admin()?;
+    let rate = rules::Rate::from_bps(terms.elite_custom_bps)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let elite = rules::base_rate(rules::Tier::Elite, &state.ledger.rules);
+    if elite.checked_add(rate).is_none() {
+        return Err(AppError::BadRequest(format!(
+            "{elite} base plus {rate} would pay more than the deal"
+        )));
+    }
+    let updated = sqlx::query(
+        "INSERT INTO partner_terms (partner_id, elite_custom_bps, set_by)
+         SELECT id, $2, $3 FROM partners WHERE id = $1
+         ON CONFLICT (partner_id) DO UPDATE SET elite_custom_bps = EXCLUDED.elite_custom_bps,
+             set_by = EXCLUDED.set_by, set_at = now()",
+    )
+    .bind(&partner)
+    .bind(i32::try_from(rate.bps()).unwrap_or(i32::MAX))
+    .bind(&who.account_id)
+    .execute(&state.pool)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(Json(terms))
 }

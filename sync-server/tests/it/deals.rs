@@ -647,3 +647,80 @@ async fn reports_are_views_with_csv_exports() {
     let (status, _) = api(&server, &ben, "GET", "/api/admin/reports/retention", None).await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn an_elite_partner_earns_the_agreed_extra_as_its_own_line() {
+    let db = TestDb::new().await;
+    let server = ServerProcess::start(&db.url).await;
+    let pool = db.pool().await;
+    let admin = session_for(&server.database_url, "a-admin").await;
+    let cleo_doc = pipeline_doc(&pool, "p-cleo").await;
+    for i in 0..24 {
+        sqlx::query(
+            "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status,
+                                decided_at)
+             VALUES ('p-cleo', $1, $2, 1000, 'EUR', 'approved', now() - interval '100 days')",
+        )
+        .bind(format!("earlier-{i}"))
+        .bind(&cleo_doc)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let terms = "/api/admin/partners/p-cleo/terms";
+    let (status, _) = api(
+        &server,
+        &admin,
+        "PUT",
+        terms,
+        Some(serde_json::json!({"elite_custom_bps": 8000})),
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "30% base plus 80% would pay more than the deal"
+    );
+    let (status, _) = api(
+        &server,
+        &admin,
+        "PUT",
+        terms,
+        Some(serde_json::json!({"elite_custom_bps": 200})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = api(
+        &server,
+        &admin,
+        "PUT",
+        "/api/admin/partners/p-nobody/terms",
+        Some(serde_json::json!({"elite_custom_bps": 200})),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Her 25th deal in the window makes her Elite, and is paid as such.
+    let deal: i64 = sqlx::query_scalar(
+        "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status)
+         VALUES ('p-cleo', 'cleo-25', $1, 333333, 'EUR', 'submitted') RETURNING id",
+    )
+    .bind(&cleo_doc)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let (_, approved) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/deals/{deal}/approve"),
+        None,
+    )
+    .await;
+    let lines = approved["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{approved}");
+    assert_eq!(lines[0]["kind"], "base");
+    assert_eq!(lines[0]["tier"], "elite");
+    assert_eq!(lines[0]["amount_minor"], percent_of(333333, 30));
+    assert_eq!(lines[1]["kind"], "elite");
+    assert_eq!(lines[1]["amount_minor"], percent_of(333333, 2));
+}
