@@ -84,6 +84,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// The reason of a decision someone will read: 1 to 1000 characters,
+/// trimmed.
+pub fn decision_reason(text: &str, what: &str) -> Result<String, AppError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 1000 {
+        return Err(AppError::BadRequest(format!(
+            "{what} needs a reason of 1 to 1000 characters"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
 fn random_id(prefix: &str) -> Result<String, AppError> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
@@ -470,12 +482,8 @@ async fn reject(
     ApiJson(rejection): ApiJson<Rejection>,
 ) -> Result<Json<Decision>, AppError> {
     who.require_admin()?;
-    let reason = rejection.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(AppError::BadRequest(
-            "a rejection needs a reason of 1 to 1000 characters".to_owned(),
-        ));
-    }
+    let reason = decision_reason(&rejection.reason, "a rejection")?;
+    let reason = reason.as_str();
     let mut tx = state.pool.begin().await?;
     pending_application(&mut tx, &id).await?;
     sqlx::query(

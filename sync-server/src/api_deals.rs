@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    api_auth::ApiJson,
+    api_auth::{ApiJson, decision_reason},
     auth::Authenticated,
     error::AppError,
     http::AppState,
@@ -157,7 +157,7 @@ async fn reject(
     ApiJson(rejection): ApiJson<Rejection>,
 ) -> Result<Json<Rejected>, AppError> {
     who.require_admin()?;
-    let why = reason(&rejection.reason, "a rejection")?;
+    let why = decision_reason(&rejection.reason, "a rejection")?;
     ledger::reject(
         &state.pool,
         &state.ledger,
@@ -183,17 +183,6 @@ async fn my_ledger(
     ))
 }
 
-/// The reason of a decision the partner will read: 1 to 1000 characters.
-fn reason(text: &str, what: &str) -> Result<String, AppError> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > 1000 {
-        return Err(AppError::BadRequest(format!(
-            "{what} needs a reason of 1 to 1000 characters"
-        )));
-    }
-    Ok(text.to_owned())
-}
-
 #[derive(Serialize)]
 struct Reversed {
     lines: Vec<Line>,
@@ -207,7 +196,7 @@ async fn claw_back(
     ApiJson(body): ApiJson<Rejection>,
 ) -> Result<Json<Reversed>, AppError> {
     who.require_admin()?;
-    let why = reason(&body.reason, "a clawback")?;
+    let why = decision_reason(&body.reason, "a clawback")?;
     let lines = ledger::claw_back_deal(
         &state.pool,
         &state.ledger,
@@ -283,7 +272,7 @@ async fn refund_order(
     ApiJson(body): ApiJson<Rejection>,
 ) -> Result<Json<Reversed>, AppError> {
     who.require_admin()?;
-    let why = reason(&body.reason, "a refund")?;
+    let why = decision_reason(&body.reason, "a refund")?;
     let lines = ledger::refund_order(&state.pool, &state.ledger, id, &why, Utc::now()).await?;
     Ok(Json(Reversed { lines }))
 }

@@ -458,12 +458,6 @@ impl Residency {
         residency
     }
 
-    /// The repo of shard 0's current generation, for the server's own
-    /// writes; the bus takes them to every shard that holds the document.
-    pub fn repo(&self) -> samod::Repo {
-        lock(&self.shards[0].current).repo.clone()
-    }
-
     /// Stores a chunk of a document the server wrote outside any repo, and
     /// hands it to every repo holding the document as if one of them had
     /// stored it. So a document the server keeps up to date (an account

@@ -147,16 +147,9 @@ impl Cluster {
     }
 
     pub fn create_database(&self, name: &str) -> Result<()> {
-        let exists = Command::new(format!("{BIN}/psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-tAc",
-            ])
+        let exists = self
+            .client("psql")
+            .arg("-tAc")
             .arg(format!(
                 "SELECT 1 FROM pg_database WHERE datname = '{name}'"
             ))
@@ -164,30 +157,28 @@ impl Cluster {
         if String::from_utf8_lossy(&exists.stdout).trim() == "1" {
             return Ok(());
         }
-        exec(Command::new(format!("{BIN}/createdb")).args([
+        exec(self.client("createdb").arg(name))
+    }
+
+    /// A Postgres client program, pointed at this cluster as `postgres`.
+    fn client(&self, program: &str) -> Command {
+        let mut command = Command::new(format!("{BIN}/{program}"));
+        command.args([
             "-h",
             "127.0.0.1",
             "-p",
             &self.port.to_string(),
             "-U",
             "postgres",
-            name,
-        ]))
+        ]);
+        command
     }
 
     /// Drops a database, first disconnecting whoever uses it.
     pub fn drop_database(&self, name: &str) -> Result<()> {
         exec(
-            Command::new(format!("{BIN}/psql"))
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &self.port.to_string(),
-                    "-U",
-                    "postgres",
-                    "-qc",
-                ])
+            self.client("psql")
+                .arg("-qc")
                 .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 .env("PGOPTIONS", "-c client_min_messages=warning"),
         )

@@ -12,7 +12,6 @@ use automerge::{
 use futures::{SinkExt, StreamExt};
 use model::{ChannelDoc, Currency, LeadDraft, LeadId, Money, PipelineDoc, Timestamp};
 use samod::{DocHandle, Repo};
-use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
@@ -22,13 +21,6 @@ enum Access {
     None,
     Read,
     ReadWrite,
-}
-
-/// What the stored document holds, as the server has it.
-async fn stored(pool: &PgPool, doc_id: &str) -> Automerge {
-    sync_server::storage::load_document(pool, doc_id)
-        .await
-        .expect("the document loads from Postgres")
 }
 
 fn write_key(account: &str) -> String {
@@ -68,17 +60,6 @@ async fn find(repo: &Repo, doc_id: &str) -> Option<DocHandle> {
         .await
         .expect("find answers within 15 s")
         .unwrap()
-}
-
-/// Open `/sync` connections, from `/metrics`.
-async fn connections(server: &ServerProcess) -> usize {
-    let (_, _, body) = http_get(server.addr, "/metrics", &[]).await;
-    String::from_utf8(body)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("portal_sync_connections "))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("a connection gauge")
 }
 
 // --- a client that speaks the protocol by hand ---
@@ -288,21 +269,9 @@ async fn admin_token(server: &ServerProcess) -> String {
 
 async fn create_channel(server: &ServerProcess, members: &[&str]) -> String {
     let token = admin_token(server).await;
-    let body = serde_json::json!({ "name": "Team Ana", "members": members }).to_string();
-    let auth = format!("Bearer {token}");
-    let (status, _, body) = http_request(
-        server.addr,
-        "POST",
-        "/api/admin/channels",
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-        ],
-        Some(body.as_bytes()),
-    )
-    .await;
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
-    let created: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let body = serde_json::json!({ "name": "Team Ana", "members": members });
+    let (status, created) = api(server, &token, "POST", "/api/admin/channels", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
     created["doc_id"].as_str().unwrap().to_owned()
 }
 
@@ -478,7 +447,7 @@ async fn the_authorization_matrix() {
     wait_for(
         "other clients to leave",
         Duration::from_secs(20),
-        || async { (connections(&server).await == 1).then_some(()) },
+        || async { (gauge(&server, "portal_sync_connections").await == 1).then_some(()) },
     )
     .await;
     for (doc, subject) in &ignored_writes {
@@ -704,24 +673,8 @@ async fn a_session_that_ends_closes_its_sockets() {
 
     // Revoked in the database (another server, an admin's tool): the sweep
     // finds it and closes the socket with 4401.
-    let token = session_for(&server.database_url, "a-ben").await;
-    let (mut raw, _) = {
-        let (ws, _) = {
-            use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-            let mut request = server.ws_url().as_str().into_client_request().unwrap();
-            request
-                .headers_mut()
-                .insert("authorization", format!("Bearer {token}").parse().unwrap());
-            tokio_tungstenite::connect_async(request).await.unwrap()
-        };
-        let raw = Raw {
-            ws,
-            peer: peer_id_of("a-ben"),
-            server_peer: String::new(),
-            last_close: None,
-        };
-        (raw, ())
-    };
+    let (mut raw, refused) = Raw::join(&server, "a-ben", &peer_id_of("a-ben")).await;
+    assert_eq!(refused, None);
     sqlx::query("UPDATE sessions SET revoked_at = now() WHERE account_id = 'a-ben'")
         .execute(&pool)
         .await
@@ -739,7 +692,7 @@ async fn a_session_that_ends_closes_its_sockets() {
     .unwrap();
     assert_eq!(raw.close_code().await, Some(4401));
     // Its other sessions were not touched: a session is one device.
-    assert_eq!(connections(&server).await, 0);
+    assert_eq!(gauge(&server, "portal_sync_connections").await, 0);
 }
 
 fn messages(doc: &Automerge) -> automerge::ObjId {

@@ -166,9 +166,7 @@ async fn an_applicant_is_approved_signs_in_and_out() {
         ("Dora Lang", "Lang GmbH")
     );
     let doc_id = pipeline_doc(&pool, &partner_id).await;
-    let stored = sync_server::storage::load_document(&pool, &doc_id)
-        .await
-        .unwrap();
+    let stored = stored(&pool, &doc_id).await;
     let pipeline = model::PipelineDoc::read(&stored).unwrap();
     assert!(pipeline.leads.is_empty());
 

@@ -2,57 +2,10 @@
 //! becomes a deal in the back-office queue; an admin's decision appends
 //! ledger lines computed by the rules, once.
 
-use std::time::Duration;
-
-use model::{LeadId, PipelineDoc, Stage, Timestamp};
-use serde_json::Value;
+use model::Stage;
 use sqlx::PgPool;
 
 use crate::helpers::*;
-
-async fn api(
-    server: &ServerProcess,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let auth = format!("Bearer {token}");
-    let body = body.map(|b| b.to_string());
-    let (status, _, bytes) = http_request(
-        server.addr,
-        method,
-        path,
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-        ],
-        body.as_deref().map(str::as_bytes),
-    )
-    .await;
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, json)
-}
-
-/// The deal of a lead, once the projection has filed it with `status`.
-async fn deal_of(pool: &PgPool, partner: &str, lead: &str, status: &str) -> i64 {
-    wait_for(
-        &format!("a {status} deal for {lead}"),
-        Duration::from_secs(20),
-        || async {
-            sqlx::query_scalar(
-                "SELECT id FROM deals WHERE partner_id = $1 AND lead_id = $2 AND status = $3",
-            )
-            .bind(partner)
-            .bind(lead)
-            .bind(status)
-            .fetch_optional(pool)
-            .await
-            .unwrap()
-        },
-    )
-    .await
-}
 
 /// `rate_percent` of `minor`, rounded half away from zero: the oracle the
 /// server's lines are checked against, written apart from `rules`.
@@ -65,14 +18,6 @@ fn percent_of(minor: i64, rate_percent: i64) -> i64 {
         q
     };
     i64::try_from(rounded).unwrap()
-}
-
-fn move_to(handle: &samod::DocHandle, lead: &str, stage: Stage) {
-    handle
-        .with_document(|doc| {
-            PipelineDoc::move_lead(doc, &LeadId::parse(lead)?, stage, Timestamp(10))
-        })
-        .unwrap();
 }
 
 #[tokio::test]
@@ -96,26 +41,12 @@ async fn a_won_lead_becomes_a_deal_and_its_approval_appends_lines() {
         "{queue}"
     );
     // Partners do not decide.
-    let (status, _) = api(
-        &server,
-        &ben_token,
-        "POST",
-        &format!("/api/admin/deals/{ben5}/approve"),
-        None,
-    )
-    .await;
+    let (status, _) = approve(&server, &ben_token, ben5).await;
     assert_eq!(status, 403);
 
     // Approved: Ben is a Starter (this is his first deal): 20% base. Ana,
     // his team leader, has no deals: no override.
-    let (status, approved) = api(
-        &server,
-        &admin,
-        "POST",
-        &format!("/api/admin/deals/{ben5}/approve"),
-        None,
-    )
-    .await;
+    let (status, approved) = approve(&server, &admin, ben5).await;
     assert_eq!(status, 200, "{approved}");
     let lines = approved["lines"].as_array().unwrap().clone();
     assert_eq!(lines.len(), 1, "{approved}");
@@ -130,45 +61,20 @@ async fn a_won_lead_becomes_a_deal_and_its_approval_appends_lines() {
         serde_json::from_value(lines[0]["available_at"].clone()).unwrap();
     assert_eq!(available - accrued, chrono::Duration::days(30), "the hold");
     // Again: the same lines, nothing new.
-    let (status, again) = api(
-        &server,
-        &admin,
-        "POST",
-        &format!("/api/admin/deals/{ben5}/approve"),
-        None,
-    )
-    .await;
+    let (status, again) = approve(&server, &admin, ben5).await;
     assert_eq!(status, 200);
     assert_eq!(again["lines"], approved["lines"]);
 
     // Ana becomes a Performer (ten approved deals this year)...
     let ana_doc = pipeline_doc(&pool, "p-ana").await;
-    for i in 0..10 {
-        sqlx::query(
-            "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status,
-                                decided_at)
-             VALUES ('p-ana', $1, $2, 1000, 'USD', 'approved', now() - interval '10 days')",
-        )
-        .bind(format!("earlier-{i}"))
-        .bind(&ana_doc)
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
+    approved_history(&pool, "p-ana", &ana_doc, 10, "USD", 10).await;
     // ...and Ben wins another lead on his phone.
     let ben = client("a-ben").await;
     let _link = connect(&ben, &server).await;
     let pipeline = open(&ben, &pipeline_doc(&pool, "p-ben").await).await;
     move_to(&pipeline, "ben-4", Stage::Won);
     let ben4 = deal_of(&pool, "p-ben", "ben-4", "submitted").await;
-    let (_, approved) = api(
-        &server,
-        &admin,
-        "POST",
-        &format!("/api/admin/deals/{ben4}/approve"),
-        None,
-    )
-    .await;
+    let (_, approved) = approve(&server, &admin, ben4).await;
     let lines = approved["lines"].as_array().unwrap();
     assert_eq!(lines.len(), 2, "{approved}");
     let base = percent_of(175000, 20);
@@ -184,14 +90,7 @@ async fn a_won_lead_becomes_a_deal_and_its_approval_appends_lines() {
     let ben2 = deal_of(&pool, "p-ben", "ben-2", "submitted").await;
     move_to(&pipeline, "ben-2", Stage::Lost);
     assert_eq!(deal_of(&pool, "p-ben", "ben-2", "withdrawn").await, ben2);
-    let (status, _) = api(
-        &server,
-        &admin,
-        "POST",
-        &format!("/api/admin/deals/{ben2}/approve"),
-        None,
-    )
-    .await;
+    let (status, _) = approve(&server, &admin, ben2).await;
     assert_eq!(status, 409);
 
     // A rejection needs a reason, and is final.
@@ -216,14 +115,7 @@ async fn a_won_lead_becomes_a_deal_and_its_approval_appends_lines() {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, _) = api(
-        &server,
-        &admin,
-        "POST",
-        &format!("/api/admin/deals/{ben1}/approve"),
-        None,
-    )
-    .await;
+    let (status, _) = approve(&server, &admin, ben1).await;
     assert_eq!(status, 409);
 
     // Ben sees his own lines, newest first.
@@ -343,29 +235,11 @@ async fn clawbacks_referral_orders_and_payout_runs() {
     let ben = session_for(&server.database_url, "a-ben").await;
     let ana = session_for(&server.database_url, "a-ana").await;
     let ana_doc = pipeline_doc(&pool, "p-ana").await;
-    for i in 0..10 {
-        sqlx::query(
-            "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status,
-                                decided_at)
-             VALUES ('p-ana', $1, $2, 1000, 'USD', 'approved', now() - interval '10 days')",
-        )
-        .bind(format!("earlier-{i}"))
-        .bind(&ana_doc)
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
+    approved_history(&pool, "p-ana", &ana_doc, 10, "USD", 10).await;
 
     // Ben's deal: his base line and Ana's override.
     let deal = deal_of(&pool, "p-ben", "ben-5", "submitted").await;
-    let (_, approved) = api(
-        &server,
-        &admin,
-        "POST",
-        &format!("/api/admin/deals/{deal}/approve"),
-        None,
-    )
-    .await;
+    let (_, approved) = approve(&server, &admin, deal).await;
     let (ben_base, ana_override) = (percent_of(90000, 20), percent_of(percent_of(90000, 20), 10));
     assert_eq!(approved["lines"][1]["amount_minor"], ana_override);
 
@@ -579,14 +453,7 @@ async fn reports_are_views_with_csv_exports() {
     let admin = session_for(&server.database_url, "a-admin").await;
     for (partner, lead) in [("p-ben", "ben-5"), ("p-ana", "ana-5")] {
         let deal = deal_of(&pool, partner, lead, "submitted").await;
-        let (status, _) = api(
-            &server,
-            &admin,
-            "POST",
-            &format!("/api/admin/deals/{deal}/approve"),
-            None,
-        )
-        .await;
+        let (status, _) = approve(&server, &admin, deal).await;
         assert_eq!(status, 200);
     }
     // A direct sale: company revenue no partner brought.
@@ -655,18 +522,7 @@ async fn an_elite_partner_earns_the_agreed_extra_as_its_own_line() {
     let pool = db.pool().await;
     let admin = session_for(&server.database_url, "a-admin").await;
     let cleo_doc = pipeline_doc(&pool, "p-cleo").await;
-    for i in 0..24 {
-        sqlx::query(
-            "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status,
-                                decided_at)
-             VALUES ('p-cleo', $1, $2, 1000, 'EUR', 'approved', now() - interval '100 days')",
-        )
-        .bind(format!("earlier-{i}"))
-        .bind(&cleo_doc)
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
+    approved_history(&pool, "p-cleo", &cleo_doc, 24, "EUR", 100).await;
     let terms = "/api/admin/partners/p-cleo/terms";
     let (status, _) = api(
         &server,
@@ -708,14 +564,7 @@ async fn an_elite_partner_earns_the_agreed_extra_as_its_own_line() {
     .fetch_one(&pool)
     .await
     .unwrap();
-    let (_, approved) = api(
-        &server,
-        &admin,
-        "POST",
-        &format!("/api/admin/deals/{deal}/approve"),
-        None,
-    )
-    .await;
+    let (_, approved) = approve(&server, &admin, deal).await;
     let lines = approved["lines"].as_array().unwrap();
     assert_eq!(lines.len(), 2, "{approved}");
     assert_eq!(lines[0]["kind"], "base");

@@ -518,3 +518,93 @@ pub async fn wait_for_rows(pool: &PgPool, partner: &str, expected: &[LeadRow]) {
     )
     .await
 }
+
+/// A document as the server stored it in Postgres.
+pub async fn stored(pool: &PgPool, doc_id: &str) -> automerge::Automerge {
+    sync_server::storage::load_document(pool, doc_id)
+        .await
+        .expect("the document loads from Postgres")
+}
+
+/// One gauge of `/metrics`.
+pub async fn gauge(server: &ServerProcess, name: &str) -> u64 {
+    let (status, _, body) = http_get(server.addr, "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    let body = String::from_utf8(body).unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{body}"))
+}
+
+/// Moves a lead of the pipeline on a device.
+pub fn move_to(handle: &DocHandle, lead: &str, stage: model::Stage) {
+    handle
+        .with_document(|doc| {
+            PipelineDoc::move_lead(
+                doc,
+                &model::LeadId::parse(lead)?,
+                stage,
+                model::Timestamp(10),
+            )
+        })
+        .unwrap();
+}
+
+/// The deal of a lead, once the projection has filed it with `status`.
+pub async fn deal_of(pool: &PgPool, partner: &str, lead: &str, status: &str) -> i64 {
+    wait_for(
+        &format!("a {status} deal for {lead}"),
+        Duration::from_secs(20),
+        || async {
+            sqlx::query_scalar(
+                "SELECT id FROM deals WHERE partner_id = $1 AND lead_id = $2 AND status = $3",
+            )
+            .bind(partner)
+            .bind(lead)
+            .bind(status)
+            .fetch_optional(pool)
+            .await
+            .unwrap()
+        },
+    )
+    .await
+}
+
+/// An admin's approval of a deal, through the API.
+pub async fn approve(server: &ServerProcess, token: &str, deal: i64) -> (u16, serde_json::Value) {
+    api(
+        server,
+        token,
+        "POST",
+        &format!("/api/admin/deals/{deal}/approve"),
+        None,
+    )
+    .await
+}
+
+/// `count` deals of `partner` approved `days_ago`, straight in the table: a
+/// history that sets the partner's tier.
+pub async fn approved_history(
+    pool: &PgPool,
+    partner: &str,
+    doc_id: &str,
+    count: u32,
+    currency: &str,
+    days_ago: i32,
+) {
+    for i in 0..count {
+        sqlx::query(
+            "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status,
+                                decided_at)
+             VALUES ($1, $2, $3, 1000, $4, 'approved', now() - make_interval(days => $5))",
+        )
+        .bind(partner)
+        .bind(format!("earlier-{i}"))
+        .bind(doc_id)
+        .bind(currency)
+        .bind(days_ago)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use sqlx::PgPool;
 use sync_server::ledger::{self, LedgerSettings};
 
-use crate::helpers::TestDb;
+use crate::helpers::{TestDb, approved_history};
 
 #[derive(Debug, Clone)]
 enum Event {
@@ -69,17 +69,7 @@ async fn setup(leader_history: u32) -> (TestDb, PgPool) {
     ] {
         sqlx::query(statement).execute(&pool).await.unwrap();
     }
-    for i in 0..leader_history {
-        sqlx::query(
-            "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status,
-                                decided_at)
-             VALUES ('p-l', $1, 'doc-l', 100, 'USD', 'approved', now() - interval '1 day')",
-        )
-        .bind(format!("history-{i}"))
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
+    approved_history(&pool, "p-l", "doc-l", leader_history, "USD", 1).await;
     (db, pool)
 }
 

@@ -13,18 +13,10 @@ const CAP: usize = 8;
 /// The gauges of `/metrics` that matter here: resident documents, current
 /// generation, draining generations.
 async fn residency(server: &ServerProcess) -> (usize, u64, usize) {
-    let (status, _, body) = http_get(server.addr, "/metrics", &[]).await;
-    assert_eq!(status, 200);
-    let body = String::from_utf8(body).unwrap();
-    let gauge = |name: &str| -> u64 {
-        body.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{body}"))
-    };
     (
-        gauge("portal_resident_documents") as usize,
-        gauge("portal_document_generation"),
-        gauge("portal_draining_generations") as usize,
+        gauge(server, "portal_resident_documents").await as usize,
+        gauge(server, "portal_document_generation").await,
+        gauge(server, "portal_draining_generations").await as usize,
     )
 }
 

@@ -55,14 +55,7 @@ async fn an_edit_reaches_a_client_of_another_shard_live_and_postgres() {
     assert_ne!(admin_shard, 0);
     assert_ne!(cleo_shard, 0);
 
-    let (status, _, body) = http_get(server.addr, "/metrics", &[]).await;
-    assert_eq!(status, 200);
-    let body = String::from_utf8(body).unwrap();
-    assert!(
-        body.lines()
-            .any(|l| l == format!("portal_sync_shards {SHARDS}")),
-        "{body}"
-    );
+    assert_eq!(gauge(&server, "portal_sync_shards").await, SHARDS as u64);
 
     let doc_id = pipeline_doc(&pool, "p-cleo").await;
     let (admin, cleo) = (client("a-admin").await, client("a-cleo").await);

@@ -67,9 +67,7 @@ async fn stored_chunks_stay_bounded_as_a_document_is_edited() {
         most <= 24,
         "a document edited 300 times kept up to {most} chunks"
     );
-    let stored = sync_server::storage::load_document(&pool, &doc_id)
-        .await
-        .unwrap();
+    let stored = stored(&pool, &doc_id).await;
     assert_eq!(
         PipelineDoc::read(&stored).unwrap(),
         read(&handle),
@@ -156,9 +154,7 @@ async fn a_crash_at_any_write_of_a_compaction_loses_nothing_stored() {
             })
             .flatten()
             .collect();
-        let stored = sync_server::storage::load_document(&pool, &doc_id)
-            .await
-            .unwrap();
+        let stored = stored(&pool, &doc_id).await;
         let missing: Vec<_> = durable
             .iter()
             .filter(|h| stored.get_change_by_hash(h).is_none())

@@ -5,13 +5,9 @@
 
 use std::time::Duration;
 
-use model::{
-    AccountView, AccountViewDoc, Currency, DealStatus, LeadId, LineStatus, PipelineDoc, Stage,
-    Timestamp,
-};
+use model::{AccountView, AccountViewDoc, Currency, DealStatus, LeadId, LineStatus, Stage};
 use samod::DocHandle;
 use serde_json::json;
-use sqlx::PgPool;
 
 use crate::helpers::*;
 
@@ -36,21 +32,6 @@ async fn wait_view(
 
 fn lead(id: &str) -> LeadId {
     LeadId::parse(id).unwrap()
-}
-
-fn move_to(handle: &DocHandle, lead_id: &str, stage: Stage) {
-    handle
-        .with_document(|doc| PipelineDoc::move_lead(doc, &lead(lead_id), stage, Timestamp(10)))
-        .unwrap();
-}
-
-async fn deal_id(pool: &PgPool, partner: &str, lead: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM deals WHERE partner_id = $1 AND lead_id = $2")
-        .bind(partner)
-        .bind(lead)
-        .fetch_one(pool)
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -105,7 +86,7 @@ async fn a_partner_sees_the_decisions_on_his_deals_in_his_account_view() {
 
     // An admin approves it; the device, still connected, sees the line.
     let asked_at = chrono::Utc::now().timestamp_millis();
-    let deal = deal_id(&pool, "p-ben", "ben-5").await;
+    let deal = deal_of(&pool, "p-ben", "ben-5", "submitted").await;
     let (status, approved) = api(
         &server,
         &admin,
@@ -180,7 +161,7 @@ async fn a_partner_sees_the_decisions_on_his_deals_in_his_account_view() {
             .is_some_and(|d| d.status == DealStatus::Submitted)
     })
     .await;
-    let deal = deal_id(&pool, "p-ben", "ben-1").await;
+    let deal = deal_of(&pool, "p-ben", "ben-1", "submitted").await;
     let (status, rejected) = api(
         &server,
         &admin,
