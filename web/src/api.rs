@@ -1,5 +1,6 @@
-//! The server's accounts API, as the app uses it: sign in, who am I, sign
-//! out.
+//! The server's JSON API, as the app uses it: sign in, who am I, sign out;
+//! the partner's payout method; the back-office (approvals, partners,
+//! payouts, orders, reports), which works online only.
 //!
 //! The app signs in with a cookie session: the token lives in the HttpOnly
 //! `portal_session` cookie, which scripts never see and the browser sends on
@@ -57,6 +58,10 @@ impl MyDocument {
     }
 }
 
+/// The kind of the read-only document the server writes with a partner's
+/// money and tier (`model::AccountViewDoc`).
+pub const ACCOUNT_VIEW: &str = "account_view";
+
 /// Who is signed in (`GET /api/me`), with the fields the app uses.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Me {
@@ -78,6 +83,12 @@ impl Me {
 
     pub fn document(&self, doc_id: &str) -> Option<&MyDocument> {
         self.pipelines().find(|d| d.doc_id == doc_id)
+    }
+
+    /// The account's own account view; admins have none, and a partner's
+    /// appears once the server has made it.
+    pub fn account_view(&self) -> Option<&MyDocument> {
+        self.documents.iter().find(|d| d.kind == ACCOUNT_VIEW)
     }
 
     /// The pipeline to show first: the account's own.
@@ -330,6 +341,99 @@ pub async fn sign_out() -> Result<(), MeError> {
     }
 }
 
+/// Why a request of the payout method or the back-office gave no result.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiError {
+    /// No answer: no network, or the server is down.
+    Unreachable {
+        offline: bool,
+    },
+    /// 401: the session is over.
+    SignedOut,
+    /// The server refused and said why (bad input, a deal already decided,
+    /// a payout run already done).
+    Refused(String),
+    Server(u16),
+    Unexpected(String),
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Unreachable { offline: true } => f.write_str(
+                "You are offline. This needs a connection; try again once you have one.",
+            ),
+            ApiError::Unreachable { offline: false } => {
+                f.write_str("Cannot reach the server. Check your connection and try again.")
+            }
+            ApiError::SignedOut => f.write_str("Your session has ended. Sign in again."),
+            ApiError::Refused(message) => f.write_str(message),
+            ApiError::Server(status) => {
+                write!(f, "The server failed (error {status}). Try again shortly.")
+            }
+            ApiError::Unexpected(what) => write!(f, "Unexpected answer from the server: {what}."),
+        }
+    }
+}
+
+/// What an answer to any other request means. The answers are shown, not
+/// computed with, so they stay JSON values (see `backoffice`).
+fn outcome(status: u16, body: &str) -> Result<serde_json::Value, ApiError> {
+    match status {
+        200..=299 => serde_json::from_str(body).map_err(|e| ApiError::Unexpected(e.to_string())),
+        401 => Err(ApiError::SignedOut),
+        400..=499 => Err(match error_message(body) {
+            Some(message) => ApiError::Refused(capitalised(&message)),
+            None => ApiError::Server(status),
+        }),
+        _ => Err(ApiError::Server(status)),
+    }
+}
+
+/// `method path` with `body` as JSON (none for a GET).
+pub async fn call(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<serde_json::Value, ApiError> {
+    let reply = send(method, path, body.as_deref())
+        .await
+        .map_err(|()| ApiError::Unreachable {
+            offline: !browser_online(),
+        })?;
+    outcome(reply.status, &reply.body)
+}
+
+/// `PUT /api/me/payout-method`.
+#[derive(Serialize)]
+pub struct PayoutMethod {
+    pub kind: String,
+    pub holder: String,
+    pub account: String,
+}
+
+/// Why a deal is rejected: the partner reads it.
+#[derive(Serialize)]
+pub struct Reason {
+    pub reason: String,
+}
+
+/// The month a payout run is for, `YYYY-MM`.
+#[derive(Serialize)]
+pub struct Period {
+    pub period: String,
+}
+
+/// `POST /api/admin/orders`: an amount as decimal text in its currency,
+/// and the partner whose referral link brought the order, if any.
+#[derive(Serialize)]
+pub struct NewOrder {
+    pub reference: String,
+    pub partner_id: Option<String>,
+    pub amount: String,
+    pub currency: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,7 +485,8 @@ mod tests {
             "documents": [
                 {"doc_id": "d1", "kind": "pipeline", "partner_id": "p-ana", "partner_name": "Ana Souza", "access": "read_write"},
                 {"doc_id": "d2", "kind": "pipeline", "partner_id": "p-ben", "partner_name": "Ben Okafor", "access": "read_only"},
-                {"doc_id": "d3", "kind": "training", "partner_id": "p-ana", "partner_name": "Ana Souza", "access": "read_write"}
+                {"doc_id": "d3", "kind": "training", "partner_id": "p-ana", "partner_name": "Ana Souza", "access": "read_write"},
+                {"doc_id": "d4", "kind": "account_view", "partner_id": "p-ana", "partner_name": "Ana Souza", "access": "read_only"}
             ],
             "session": {"kind": "cookie", "expires_at": "2030-01-01T00:00:00Z"}
         }"#;
@@ -392,6 +497,7 @@ mod tests {
         assert_eq!(me.home_document().map(|d| d.doc_id.as_str()), Some("d1"));
         assert_eq!(me.document("d2").map(|d| d.access), Some(Access::ReadOnly));
         assert_eq!(me.document("d3"), None);
+        assert_eq!(me.account_view().map(|d| d.doc_id.as_str()), Some("d4"));
 
         assert_eq!(me_outcome(401, "{}"), Err(MeError::SignedOut));
         assert!(matches!(me_outcome(200, "[]"), Err(MeError::Other(_))));
@@ -404,6 +510,25 @@ mod tests {
     }
 
     #[test]
+    fn other_answers_become_values_or_what_went_wrong() {
+        assert_eq!(
+            outcome(201, r#"{"run_id": 3}"#),
+            Ok(serde_json::json!({"run_id": 3}))
+        );
+        assert_eq!(outcome(401, "{}"), Err(ApiError::SignedOut));
+        let done = outcome(409, r#"{"error":"the payout run for 2025-06 is done"}"#);
+        assert_eq!(
+            done.unwrap_err().to_string(),
+            "The payout run for 2025-06 is done."
+        );
+        assert_eq!(outcome(502, "bad gateway"), Err(ApiError::Server(502)));
+        assert!(matches!(
+            outcome(200, "not json"),
+            Err(ApiError::Unexpected(_))
+        ));
+    }
+
+    #[test]
     fn an_admin_has_no_pipeline_to_open() {
         let me = me_outcome(
             200,
@@ -412,5 +537,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(me.home_document(), None);
+        assert_eq!(me.account_view(), None);
     }
 }

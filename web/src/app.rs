@@ -11,6 +11,12 @@
 //! and its IndexedDB database belong to the account). Signing in again as
 //! the same account dials again and what waited syncs; another account gets
 //! an engine and a database of its own.
+//!
+//! Screens are addressed by the location's hash (`#earnings`,
+//! `#statement-12`, `#approvals`...), so links navigate, the back button
+//! works and a statement can be opened and printed on its own. A partner
+//! has a pipeline, earnings and a tier (from the account view, see
+//! `earnings`); an admin has only the back-office (`backoffice`).
 
 use std::{
     cell::{Cell, RefCell},
@@ -18,7 +24,10 @@ use std::{
 };
 
 use futures::StreamExt;
-use model::{Currency, Lead, LeadDraft, LeadId, Money, Pipeline, PipelineDoc, Stage};
+use model::{
+    AccountView, AccountViewDoc, Currency, DealOutcome, DealStatus, Lead, LeadDraft, LeadId, Money,
+    Pipeline, PipelineDoc, Stage,
+};
 use samod::DocHandle;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, closure::Closure};
@@ -27,10 +36,76 @@ use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::{
-    api::{self, Access, Me, MeError},
-    clock,
+    api::{self, Access, ApiError, Me, MeError, Role},
+    backoffice::{self, CURRENCIES, Change, Desk},
+    clock, earnings,
     engine::{self, Engine, EngineEvent},
 };
+
+/// What is on screen, from the location's hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Screen {
+    #[default]
+    Pipeline,
+    Earnings,
+    Tier,
+    Statement(i64),
+    Desk(Desk),
+}
+
+impl Screen {
+    fn from_hash(hash: &str) -> Screen {
+        let name = hash.trim_start_matches('#');
+        match name {
+            "earnings" => Screen::Earnings,
+            "tier" => Screen::Tier,
+            _ => match name.strip_prefix("statement-").map(str::parse) {
+                Some(Ok(id)) => Screen::Statement(id),
+                _ => Desk::ALL
+                    .into_iter()
+                    .find(|d| d.name() == name)
+                    .map_or(Screen::Pipeline, Screen::Desk),
+            },
+        }
+    }
+
+    /// What an account sees at this address: an admin only the
+    /// back-office (admins have no pipeline), a partner never.
+    fn for_role(self, admin: bool) -> Screen {
+        match (self, admin) {
+            (Screen::Desk(_), false) => Screen::Pipeline,
+            (Screen::Desk(desk), true) => Screen::Desk(desk),
+            (_, true) => Screen::Desk(Desk::Approvals),
+            (screen, false) => screen,
+        }
+    }
+
+    fn hash(self) -> String {
+        match self {
+            Screen::Pipeline => "#pipeline".to_owned(),
+            Screen::Earnings => "#earnings".to_owned(),
+            Screen::Tier => "#tier".to_owned(),
+            Screen::Statement(id) => format!("#statement-{id}"),
+            Screen::Desk(desk) => format!("#{}", desk.name()),
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Screen::Pipeline => "Pipeline",
+            Screen::Earnings => "Earnings",
+            Screen::Tier => "Tier progress",
+            Screen::Statement(_) => "Statement",
+            Screen::Desk(desk) => desk.title(),
+        }
+    }
+}
+
+fn location_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Connection {
@@ -56,6 +131,21 @@ pub struct AppState {
     pending: usize,
     error: Option<String>,
     form_open: bool,
+    screen: Screen,
+    /// The partner's account view, once on the device.
+    view: Option<Rc<AccountView>>,
+    /// Nobody could give the account view yet (offline on first use).
+    view_missing: bool,
+    /// The back-office desk's answers (see `backoffice`), or why not.
+    desk: Option<Result<Rc<Vec<serde_json::Value>>, ApiError>>,
+    /// What the desk shows: a deal status, a report.
+    choice: String,
+    /// Bumped by each change made from a screen, which then reads again.
+    generation: u32,
+    /// The deal whose rejection is being written.
+    rejecting: Option<i64>,
+    /// How the last change made from this screen went.
+    outcome: Option<Result<Html, String>>,
 }
 
 pub enum Action {
@@ -89,6 +179,18 @@ pub enum Action {
     Connection(Connection),
     Error(Option<String>),
     Form(bool),
+    Navigate(Screen),
+    View(AccountView),
+    ViewMissing,
+    /// The answers for a desk and choice.
+    Desk {
+        desk: Desk,
+        choice: String,
+        answers: Result<Vec<serde_json::Value>, ApiError>,
+    },
+    Choose(String),
+    Rejecting(Option<i64>),
+    Outcome(Result<Html, String>),
 }
 
 impl AppState {
@@ -127,6 +229,12 @@ impl AppState {
         self.selected.as_deref() == Some(doc_id)
     }
 
+    /// The screen shown: the address's, as the account's role allows.
+    fn shown(&self) -> Screen {
+        let admin = self.me.as_ref().is_some_and(|me| me.role == Role::Admin);
+        self.screen.for_role(admin)
+    }
+
     fn account_id(&self) -> Option<&str> {
         self.me.as_ref().map(|me| me.account_id.as_str())
     }
@@ -158,6 +266,7 @@ impl Reducible for AppState {
                     next.error = None;
                 } else {
                     next = AppState::signed_in(me, false, at);
+                    next.screen = self.screen;
                 }
             }
             Action::MeRefreshed(me) => match self.account_id() {
@@ -176,7 +285,12 @@ impl Reducible for AppState {
                     next.session_ended = true;
                 }
             }
-            Action::SignedOut => next = AppState::default(),
+            Action::SignedOut => {
+                next = AppState {
+                    screen: self.screen,
+                    ..AppState::default()
+                }
+            }
             Action::Select(doc_id) => {
                 if !self.is_shown(&doc_id) {
                     next.selected = Some(doc_id);
@@ -208,6 +322,41 @@ impl Reducible for AppState {
             Action::Connection(c) => next.connection = Some(c),
             Action::Error(e) => next.error = e,
             Action::Form(open) => next.form_open = open,
+            Action::Navigate(screen) => {
+                if screen != self.screen {
+                    next = AppState {
+                        screen,
+                        desk: None,
+                        choice: String::new(),
+                        rejecting: None,
+                        outcome: None,
+                        ..next
+                    };
+                }
+            }
+            Action::Desk {
+                desk,
+                choice,
+                answers,
+            } => {
+                if self.shown() == Screen::Desk(desk) && self.choice == choice {
+                    next.desk = Some(answers.map(Rc::new));
+                }
+            }
+            Action::Choose(choice) => next.choice = choice,
+            Action::Rejecting(id) => next.rejecting = id,
+            Action::Outcome(outcome) => {
+                if outcome.is_ok() {
+                    next.generation += 1;
+                    next.rejecting = None;
+                }
+                next.outcome = Some(outcome);
+            }
+            Action::View(view) => {
+                next.view = Some(Rc::new(view));
+                next.view_missing = false;
+            }
+            Action::ViewMissing => next.view_missing = self.view.is_none(),
         }
         Rc::new(next)
     }
@@ -223,10 +372,12 @@ struct CachedSession {
 }
 
 fn cached_state() -> AppState {
-    engine::local_get(SESSION_CACHE)
+    let mut state = engine::local_get(SESSION_CACHE)
         .and_then(|json| serde_json::from_str::<CachedSession>(&json).ok())
         .map(|cached| AppState::signed_in(cached.me, cached.ended, 0.0))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    state.screen = Screen::from_hash(&location_hash());
+    state
 }
 
 /// The engine as component state: equal when it is the same engine.
@@ -336,6 +487,23 @@ fn follow(
                 break;
             }
             record(&states);
+        }
+    });
+}
+
+/// Follows the account view while `alive`: the server rewrites it whenever
+/// the partner's deals, lines or tier change.
+fn follow_view(handle: DocHandle, dispatch: UseReducerDispatcher<AppState>, alive: Rc<Cell<bool>>) {
+    let mut changes = handle.changes();
+    let publish = move || match handle.with_document(|doc| AccountViewDoc::read(doc)) {
+        Ok(view) => dispatch.dispatch(Action::View(view)),
+        // Not written yet, or by a newer server: what was shown stays.
+        Err(e) => web_sys::console::warn_1(&format!("account view: {e}").into()),
+    };
+    publish();
+    spawn_local(async move {
+        while changes.next().await.is_some() && alive.get() {
+            publish();
         }
     });
 }
@@ -550,6 +718,99 @@ pub fn app() -> Html {
         );
     }
 
+    // Open the account view: the tier badge, the deals on lead cards and
+    // the money screens all read it.
+    {
+        let dispatch = state.dispatcher();
+        let view_doc = state
+            .me
+            .as_ref()
+            .and_then(|me| me.account_view())
+            .map(|d| d.doc_id.clone());
+        use_effect_with(((*engine).clone(), view_doc), move |(engine, view_doc)| {
+            let alive = Rc::new(Cell::new(true));
+            if let (Some(EngineRef(engine)), Some(doc_id)) = (engine.clone(), view_doc.clone()) {
+                let alive = alive.clone();
+                spawn_local(async move {
+                    let missing = {
+                        let dispatch = dispatch.clone();
+                        move || dispatch.dispatch(Action::ViewMissing)
+                    };
+                    if let Ok(handle) = engine.open(&doc_id, missing).await
+                        && alive.get()
+                    {
+                        follow_view(handle, dispatch, alive);
+                    }
+                });
+            }
+            move || alive.set(false)
+        });
+    }
+
+    // Screens follow the location's hash.
+    {
+        let dispatch = state.dispatcher();
+        use_effect_with((), move |_| {
+            let listener = WindowListener::new("hashchange", move || {
+                dispatch.dispatch(Action::Navigate(Screen::from_hash(&location_hash())))
+            });
+            move || drop(listener)
+        });
+    }
+
+    // The back-office desk on screen reads what it shows, again after each
+    // change made from it.
+    {
+        let dispatch = state.dispatcher();
+        let desk = match (state.shown(), state.account_id()) {
+            (Screen::Desk(desk), Some(account)) => Some((desk, account.to_owned())),
+            _ => None,
+        };
+        use_effect_with(
+            (desk, state.choice.clone(), state.generation),
+            move |(desk, choice, _)| {
+                if let Some((desk, account)) = desk.clone() {
+                    let choice = choice.clone();
+                    spawn_local(async move {
+                        let since = js_sys::Date::now();
+                        let answers = backoffice::fetch(desk.reads(&choice)).await;
+                        if answers == Err(ApiError::SignedOut) {
+                            dispatch.dispatch(Action::SessionEnded {
+                                account_id: account,
+                                since,
+                            });
+                        }
+                        dispatch.dispatch(Action::Desk {
+                            desk,
+                            choice,
+                            answers,
+                        });
+                    });
+                }
+                || ()
+            },
+        );
+    }
+
+    // A partner whose account view the server had not made when the app
+    // last asked about the account: ask again on the money screens.
+    {
+        let dispatch = state.dispatcher();
+        let asking = match &state.me {
+            Some(me) if me.role != Role::Admin && me.account_view().is_none() => {
+                (state.shown() != Screen::Pipeline && !state.session_ended)
+                    .then(|| me.account_id.clone())
+            }
+            _ => None,
+        };
+        use_effect_with(asking, move |asking| {
+            if let Some(account) = asking.clone() {
+                check_session(account, dispatch);
+            }
+            || ()
+        });
+    }
+
     let on_signed_in = {
         let dispatch = state.dispatcher();
         Callback::from(move |me: Me| {
@@ -614,16 +875,82 @@ pub fn app() -> Html {
 
     let pipelines: Vec<_> = me.pipelines().cloned().collect();
     let ended = state.session_ended;
+    let admin = me.role == Role::Admin;
+    let screen = state.shown();
+    // A partner's tier tab is their tier badge.
+    let tabs: Vec<(Screen, &str)> = if admin {
+        Desk::ALL.map(|d| (Screen::Desk(d), d.title())).to_vec()
+    } else {
+        let tier = state.view.as_ref().map(|v| earnings::tier_name(&v.tier));
+        vec![
+            (Screen::Pipeline, "Pipeline"),
+            (Screen::Earnings, "Earnings"),
+            (Screen::Tier, tier.unwrap_or("Tier")),
+        ]
+    };
+    let change = {
+        let dispatch = state.dispatcher();
+        let account = me.account_id.clone();
+        Callback::from(move |change: Change| {
+            let (dispatch, account_id) = (dispatch.clone(), account.clone());
+            let since = js_sys::Date::now();
+            backoffice::send(change, move |outcome| {
+                if let Err(ApiError::SignedOut) = outcome {
+                    dispatch.dispatch(Action::SessionEnded { account_id, since });
+                }
+                dispatch.dispatch(Action::Outcome(outcome.map_err(|e| e.to_string())))
+            })
+        })
+    };
+    let outcome = match &state.outcome {
+        Some(Ok(said)) => html! { <p class="notice" role="status">{ said.clone() }</p> },
+        Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },
+        None => Html::default(),
+    };
+    let main = match (screen, &state.view) {
+        (Screen::Pipeline, _) => body(&state, &me, read_only, state.dispatcher(), edit),
+        (Screen::Desk(desk), _) => {
+            let dispatch = state.dispatcher();
+            let (data, failed) = match &state.desk {
+                Some(Ok(data)) => (Some(data.as_slice()), None),
+                Some(Err(e)) => (None, Some(e)),
+                None => (None, None),
+            };
+            backoffice::desk(backoffice::Ctx {
+                desk,
+                data,
+                failed,
+                choice: &state.choice,
+                rejecting: state.rejecting,
+                outcome,
+                choose: Callback::from({
+                    let dispatch = dispatch.clone();
+                    move |choice| dispatch.dispatch(Action::Choose(choice))
+                }),
+                reject: Callback::from(move |id| dispatch.dispatch(Action::Rejecting(id))),
+                change,
+            })
+        }
+        (_, None) => earnings::not_here(state.view_missing || me.account_view().is_none()),
+        (Screen::Tier, Some(view)) => earnings::tier(view),
+        (Screen::Statement(id), Some(view)) => earnings::statement(view, id),
+        (Screen::Earnings, Some(view)) => earnings::earnings(view, &change, outcome),
+    };
     html! {
         <>
             <div class="app" inert={ended.then_some(AttrValue::Static(""))} aria-hidden={ended.then_some(AttrValue::Static("true"))}>
                 <header class="top">
                     <div class="title">
-                        <h1>{ "Pipeline" }</h1>
+                        <h1>{ screen.title() }</h1>
                         <span id="account" class="account" title={me.email.clone()}>{ &me.name }</span>
                         <button id="sign-out" class="quiet" onclick={on_sign_out}>{ "Sign out" }</button>
                     </div>
-                    if pipelines.len() > 1 {
+                    <nav class="tabs no-print">
+                        { for tabs.into_iter().map(|(to, label)| html! {
+                            <a class="tab" href={to.hash()} aria-current={(to == screen).then_some("page")}>{ label }</a>
+                        }) }
+                    </nav>
+                    if pipelines.len() > 1 && screen == Screen::Pipeline {
                         <select id="pipeline-switch" aria-label="Pipeline shown" onchange={on_switch}>
                             { for pipelines.iter().map(|d| html! {
                                 <option value={d.doc_id.clone()} selected={state.selected.as_deref() == Some(d.doc_id.as_str())}>
@@ -640,7 +967,7 @@ pub fn app() -> Html {
                 if let Some(error) = &state.error {
                     <p class="error" role="alert">{ error }</p>
                 }
-                { body(&state, &me, read_only, state.dispatcher(), edit) }
+                { main }
             </div>
             if ended {
                 <div id="session-ended" class="overlay" role="dialog" aria-modal="true" aria-labelledby="signin-title">
@@ -703,8 +1030,12 @@ fn body(
                 html! {
                     <section class="stage" data-stage={stage.as_str()}>
                         <h2>{ stage_label(*stage) }<span class="count">{ leads.len() }</span></h2>
-                        { for leads.into_iter().map(|lead| html! {
-                            <LeadCard key={lead.id.to_string()} lead={lead.clone()} read_only={read_only} edit={edit.clone()} />
+                        { for leads.into_iter().map(|lead| {
+                            // Deals are in the partner's own account view only.
+                            let deal = state.view.as_ref().filter(|_| !read_only).and_then(|v| v.deal(&lead.id)).cloned();
+                            html! {
+                                <LeadCard key={lead.id.to_string()} lead={lead.clone()} read_only={read_only} edit={edit.clone()} deal={deal} />
+                            }
                         }) }
                     </section>
                 }
@@ -758,24 +1089,87 @@ struct LeadProps {
     lead: Lead,
     read_only: bool,
     edit: Callback<Box<EditFn>>,
+    /// What the back-office made of it, once marked won.
+    deal: Option<DealOutcome>,
 }
 
 #[function_component(LeadCard)]
 fn lead_card(props: &LeadProps) -> Html {
     let lead = &props.lead;
+    // A deal is submitted at the lead's amount, which follows the lead until
+    // the back-office decides: editable until then, and asked for before a
+    // lead with none is marked won. `Some(won)`: the amount form is open,
+    // and saving it also marks the lead won.
+    let amount_form = use_state(|| None::<bool>);
+    let amount = use_node_ref();
+    let error = use_state(|| None::<String>);
     let on_move = {
-        let id = lead.id.clone();
-        let edit = props.edit.clone();
+        let (id, edit, amount_form) = (lead.id.clone(), props.edit.clone(), amount_form.clone());
+        let has_amount = lead.value.minor > 0;
         Callback::from(move |e: Event| {
             let value = e.target_unchecked_into::<HtmlSelectElement>().value();
-            if let Ok(stage) = Stage::parse(&value) {
-                let id = id.clone();
-                edit.emit(Box::new(move |doc| {
-                    PipelineDoc::move_lead(doc, &id, stage, clock::now())
-                }));
+            match Stage::parse(&value) {
+                Ok(Stage::Won) if !has_amount => amount_form.set(Some(true)),
+                Ok(stage) => {
+                    let id = id.clone();
+                    edit.emit(Box::new(move |doc| {
+                        PipelineDoc::move_lead(doc, &id, stage, clock::now())
+                    }));
+                }
+                Err(_) => {}
             }
         })
     };
+    let on_amount = {
+        let (lead, edit, amount_form, amount, error) = (
+            lead.clone(),
+            props.edit.clone(),
+            amount_form.clone(),
+            amount.clone(),
+            error.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let won = *amount_form == Some(true);
+            let typed = amount
+                .cast::<HtmlInputElement>()
+                .map(|el| el.value())
+                .unwrap_or_default();
+            let value = match Money::parse_decimal(&typed, lead.value.currency) {
+                Ok(value) if value.minor > 0 || !won => value,
+                Ok(_) => return error.set(Some("A won deal needs its amount.".to_owned())),
+                Err(e) => return error.set(Some(e.to_string())),
+            };
+            let lead = lead.clone();
+            edit.emit(Box::new(move |doc| {
+                if value != lead.value {
+                    let draft = LeadDraft {
+                        value,
+                        contact_name: lead.contact_name,
+                        company: lead.company,
+                        email: lead.email,
+                        phone: lead.phone,
+                        notes: lead.notes,
+                    };
+                    PipelineDoc::edit_lead(doc, &lead.id, &draft, clock::now())?;
+                }
+                if won {
+                    PipelineDoc::move_lead(doc, &lead.id, Stage::Won, clock::now())?;
+                }
+                Ok(())
+            }));
+            error.set(None);
+            amount_form.set(None);
+        })
+    };
+    let show_form = |to: Option<bool>| {
+        let amount_form = amount_form.clone();
+        Callback::from(move |_| amount_form.set(to))
+    };
+    let decided = props
+        .deal
+        .as_ref()
+        .is_some_and(|d| matches!(d.status, DealStatus::Approved | DealStatus::Rejected));
     html! {
         <article class="lead" data-lead={lead.id.to_string()}>
             <div class="lead-head">
@@ -784,13 +1178,33 @@ fn lead_card(props: &LeadProps) -> Html {
             </div>
             if !lead.company.is_empty() { <div class="company">{ &lead.company }</div> }
             if !lead.notes.is_empty() { <p class="notes">{ &lead.notes }</p> }
-            <label class="move">{ "Stage " }
-                <select class="move-stage" onchange={on_move} disabled={props.read_only}>
-                    { for Stage::ALL.iter().map(|s| html! {
-                        <option value={s.as_str()} selected={*s == lead.stage}>{ stage_label(*s) }</option>
-                    }) }
-                </select>
-            </label>
+            if let Some(deal) = &props.deal { { earnings::deal_note(deal) } }
+            if let Some(won) = *amount_form {
+                <form class="amount-form" onsubmit={on_amount} novalidate=true>
+                    <label>{ format!("Deal amount ({})", lead.value.currency) }
+                        <input name="amount" inputmode="decimal" ref={amount} value={lead.value.to_decimal()} />
+                    </label>
+                    <p class="hint">{ "A won lead goes to approval at this amount; your commission is a share of it." }</p>
+                    if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
+                    <div class="row">
+                        <button type="button" onclick={show_form(None)}>{ "Cancel" }</button>
+                        <button type="submit" class="primary">{ if won { "Mark won" } else { "Save amount" } }</button>
+                    </div>
+                </form>
+            } else {
+                <div class="move">
+                    <label class="move">{ "Stage " }
+                        <select class="move-stage" onchange={on_move} disabled={props.read_only}>
+                            { for Stage::ALL.iter().map(|s| html! {
+                                <option value={s.as_str()} selected={*s == lead.stage}>{ stage_label(*s) }</option>
+                            }) }
+                        </select>
+                    </label>
+                    if !props.read_only && !decided {
+                        <button type="button" class="quiet edit-amount" onclick={show_form(Some(false))}>{ "Edit amount" }</button>
+                    }
+                </div>
+            }
         </article>
     }
 }
@@ -870,7 +1284,7 @@ fn new_lead(props: &FormProps) -> Html {
                 <label>{ "Estimated value" }<input name="value" inputmode="decimal" ref={refs[4].clone()} placeholder="1500.00" /></label>
                 <label>{ "Currency" }
                     <select name="currency" ref={refs[5].clone()}>
-                        { for ["USD", "EUR", "GBP", "BRL", "JPY"].iter().map(|c| html! { <option value={*c} selected={*c == "USD"}>{ *c }</option> }) }
+                        { for CURRENCIES.iter().map(|c| html! { <option value={*c} selected={*c == "USD"}>{ *c }</option> }) }
                     </select>
                 </label>
             </div>
@@ -1161,6 +1575,78 @@ mod tests {
             ))],
         );
         assert_eq!(state.selected.as_deref(), Some("d-ana"));
+    }
+
+    #[test]
+    fn screens_are_addressed_by_the_hash_and_bounded_by_the_role() {
+        for screen in [
+            Screen::Pipeline,
+            Screen::Earnings,
+            Screen::Tier,
+            Screen::Statement(12),
+            Screen::Desk(Desk::Payouts),
+        ] {
+            assert_eq!(Screen::from_hash(&screen.hash()), screen);
+        }
+        assert_eq!(Screen::from_hash(""), Screen::Pipeline);
+        assert_eq!(Screen::from_hash("#statement-x"), Screen::Pipeline);
+        assert_eq!(Screen::from_hash("#nowhere"), Screen::Pipeline);
+        // A partner never sees the back-office; an admin sees only it.
+        assert_eq!(
+            Screen::Desk(Desk::Reports).for_role(false),
+            Screen::Pipeline
+        );
+        assert_eq!(
+            Screen::Earnings.for_role(true),
+            Screen::Desk(Desk::Approvals)
+        );
+        let admin = Me {
+            role: Role::Admin,
+            ..me("a-admin", vec![])
+        };
+        assert_eq!(
+            AppState::signed_in(admin, false, 0.0).shown(),
+            Screen::Desk(Desk::Approvals)
+        );
+    }
+
+    #[test]
+    fn a_desk_keeps_only_its_own_answers_and_reads_again_after_a_change() {
+        let admin = Me {
+            role: Role::Admin,
+            ..me("a-admin", vec![])
+        };
+        let answers = |desk, choice: &str| Action::Desk {
+            desk,
+            choice: choice.to_owned(),
+            answers: Ok(vec![serde_json::Value::Null]),
+        };
+        let state = reduce(
+            AppState::signed_in(admin, false, 0.0),
+            vec![
+                answers(Desk::Approvals, ""),
+                // Late answers for a desk or a choice no longer shown.
+                answers(Desk::Partners, ""),
+                answers(Desk::Approvals, "rejected"),
+                Action::Rejecting(Some(7)),
+            ],
+        );
+        assert!(matches!(&state.desk, Some(Ok(a)) if a.len() == 1));
+        assert_eq!(state.rejecting, Some(7));
+        let dropped = reduce(state.clone(), vec![answers(Desk::Partners, "")]);
+        assert_eq!(dropped.desk, state.desk);
+
+        let changed = reduce(state, vec![Action::Outcome(Ok(html! { "Deal rejected." }))]);
+        assert_eq!(changed.generation, 1, "the desk reads again");
+        assert_eq!(changed.rejecting, None);
+        let failed = reduce(changed, vec![Action::Outcome(Err("no".to_owned()))]);
+        assert_eq!(failed.generation, 1, "a refused change changes nothing");
+
+        // Another desk starts from nothing.
+        let next = reduce(failed, vec![Action::Navigate(Screen::Desk(Desk::Payouts))]);
+        assert_eq!(next.desk, None);
+        assert_eq!(next.outcome, None);
+        assert_eq!(next.shown(), Screen::Desk(Desk::Payouts));
     }
 
     #[test]

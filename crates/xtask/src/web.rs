@@ -423,8 +423,10 @@ fn icon_png(size: u32) -> Vec<u8> {
     png
 }
 
-/// The browser end-to-end test: Playwright driving Debian's Chromium against
-/// the real server and a fresh database.
+/// The browser end-to-end tests, one after the other: Playwright driving
+/// Debian's Chromium against the real server, each script with a fresh
+/// database. `offline.mjs`: offline work, sessions, accounts on one device;
+/// `earnings.mjs`: a deal won, decided on the back-office, earned and paid.
 pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
     let dir = root.join("tests/e2e");
     npm_install(&dir)?;
@@ -434,13 +436,16 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
     if !server.exists() {
         exec(crate::cargo().args(["build", "-p", "sync-server"]))?;
     }
-    exec(
-        Command::new("node")
-            .arg("offline.mjs")
-            .current_dir(&dir)
-            .env("ADMIN_DATABASE_URL", admin_url)
-            .env("SERVER_BIN", &server)
-            .env("WEB_DIR", root.join("web/dist"))
-            .env("FIXTURES", root.join("fixtures/demo.json")),
-    )
+    for script in ["offline.mjs", "earnings.mjs"] {
+        exec(
+            Command::new("node")
+                .arg(script)
+                .current_dir(&dir)
+                .env("ADMIN_DATABASE_URL", admin_url)
+                .env("SERVER_BIN", &server)
+                .env("WEB_DIR", root.join("web/dist"))
+                .env("FIXTURES", root.join("fixtures/demo.json")),
+        )?;
+    }
+    Ok(())
 }

@@ -1,0 +1,347 @@
+// Browser end to end of the money path: a partner proposes, the back-office
+// decides, and the partner's device shows what the server decided.
+//
+// Ben corrects a lead's amount and marks it won offline; back online, the deal
+// reaches the server; an admin approves it on the back-office screen (a
+// second browser); Ben's Earnings screen shows the pending commission (20%
+// of the deal: he is a Starter) and keeps showing it offline. Then the
+// server restarts with no commission hold, Ben registers a payout method and
+// wins another deal, which the admin approves; the admin previews and runs
+// the month's payouts; Ben's screen shows the statement, printable, and the
+// balance moved from available to paid. Along the way: the back-office says
+// it is online only when it is offline, records an order and shows a report.
+// Real Chromium (Debian's), real server binary, real Postgres, phone-sized
+// viewports; every wait has a deadline.
+//
+// Run by `cargo xtask test` after offline.mjs, which sets
+// ADMIN_DATABASE_URL, SERVER_BIN, WEB_DIR and FIXTURES.
+
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import pg from "pg";
+import { chromium } from "playwright-core";
+
+const DEADLINE_MS = 30_000;
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set; run this through cargo xtask test`);
+  return v;
+};
+
+// The whole test is bounded: a hang is a failure, not a stuck CI job.
+const watchdog = setTimeout(() => {
+  console.error("e2e earnings: timed out after 240 s");
+  process.exit(1);
+}, 240_000);
+
+async function waitFor(what, check, deadline = DEADLINE_MS) {
+  const start = Date.now();
+  let last;
+  while (Date.now() - start < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+async function freshDatabase() {
+  const admin = env("ADMIN_DATABASE_URL");
+  const name = `e2e_earnings_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  return admin.replace(/\/[^/]*$/, `/${name}`);
+}
+
+function startServer(databaseUrl, listen, extra = []) {
+  const child = spawn(
+    env("SERVER_BIN"),
+    ["--listen", listen, "--web-dir", env("WEB_DIR"), "--seed", env("FIXTURES"), ...extra],
+    { env: { ...process.env, DATABASE_URL: databaseUrl, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      const m = line.match(/^listening on (http:\/\/\S+)/);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+async function stopServer(server) {
+  const stopped = new Promise((resolve) => server.child.once("exit", resolve));
+  server.child.kill("SIGTERM");
+  await stopped;
+}
+
+// Errors a page may log without anything being wrong: resources refused
+// while offline, sockets refused while the server restarts.
+const EXPECTED_CONSOLE =
+  /Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/;
+
+const PHONE = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true };
+
+async function main() {
+  const databaseUrl = await freshDatabase();
+  const db = new pg.Client({ connectionString: databaseUrl });
+  // The default hold first (30 days): an approved commission is pending.
+  let server = await startServer(databaseUrl, "127.0.0.1:0");
+  const host = new URL(server.url).host;
+  await db.connect();
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+    ],
+  });
+  const errors = [];
+  const openPage = async (context) => {
+    const p = await context.newPage();
+    p.on("pageerror", (e) => errors.push(String(e)));
+    p.on("console", (m) => m.type() === "error" && !EXPECTED_CONSOLE.test(m.text()) && errors.push(m.text()));
+    return p;
+  };
+  const signIn = async (page, email, password) => {
+    await page.goto(server.url);
+    const form = page.locator("#signin-form");
+    await form.locator("input[name=email]").fill(email);
+    await form.locator("input[name=password]").fill(password);
+    await form.locator("button[type=submit]").click();
+  };
+  const go = async (page, hash) => {
+    await page.click(`nav.tabs a[href="${hash}"]`);
+    await waitFor(`the ${hash} tab to be current`, async () =>
+      (await page.locator(`nav.tabs a[href="${hash}"]`).getAttribute("aria-current")) === "page");
+  };
+  const deal = async (lead) =>
+    (await db.query("SELECT id, status, amount_minor FROM deals WHERE partner_id = 'p-ben' AND lead_id = $1", [lead])).rows[0];
+  // A Starter earns 20% of a deal, rounded half away from zero on the cent.
+  const starterCommission = async (lead) => {
+    const r = await db.query("SELECT value_minor FROM leads WHERE partner_id = 'p-ben' AND lead_id = $1", [lead]);
+    return Math.round(Number(r.rows[0].value_minor) * 2000 / 10000);
+  };
+
+  try {
+    const benContext = await browser.newContext(PHONE);
+    let ben = await openPage(benContext);
+    const status = () => ben.locator("#sync-status");
+    const lead = (id) => ben.locator(`article.lead[data-lead="${id}"]`);
+    const figure = (currency, field) =>
+      ben.locator(`#earnings section.balance[data-currency="${currency}"] .figure[data-field="${field}"]`);
+    const minorOf = async (locator) => Number(await locator.getAttribute("data-minor"));
+
+    // 1. Ben signs in; his account view syncs with his pipeline: the tier
+    // badge says Starter.
+    await signIn(ben, "ben@okafor.example", "demo-ben-password");
+    await lead("ben-4").waitFor();
+    await waitFor("Ben's app to be online and synced", async () =>
+      (await status().getAttribute("data-connection")) === "online" &&
+      (await status().getAttribute("data-pending")) === "0");
+    await waitFor("the tier badge", async () =>
+      (await ben.locator('nav.tabs a[href="#tier"]').textContent()) === "Starter");
+    await ben.evaluate(() => navigator.serviceWorker.ready);
+    await waitFor("the service worker to control the page", () =>
+      ben.evaluate(() => navigator.serviceWorker.controller !== null));
+
+    // 2. Offline (the app opened again with no network: an open socket
+    // would outlive the switch), Ben corrects the amount of ben-4, which
+    // the card shows, and marks it won.
+    await benContext.setOffline(true);
+    await ben.close();
+    ben = await openPage(benContext);
+    assert((await ben.goto(server.url)).fromServiceWorker(), "the app opened from the service worker");
+    await lead("ben-4").waitFor();
+    await waitFor("the badge to say offline", async () =>
+      (await status().getAttribute("data-connection")) === "offline");
+    assert(/1750\.00 USD/.test(await lead("ben-4").locator(".value").textContent()), "the card shows the amount");
+    await lead("ben-4").locator("button.edit-amount").click();
+    const amountForm = lead("ben-4").locator("form.amount-form");
+    assert((await amountForm.locator("input[name=amount]").inputValue()) === "1750.00", "the form starts from it");
+    await amountForm.locator("input[name=amount]").fill("1,800.00");
+    await amountForm.locator("button[type=submit]").click();
+    await waitFor("the corrected amount on the card", async () =>
+      (await lead("ben-4").locator(".value").textContent()) === "1800.00 USD");
+    await lead("ben-4").locator("select.move-stage").selectOption("won");
+    await ben.locator('section.stage[data-stage=won] article.lead[data-lead="ben-4"]').waitFor();
+    assert(Number(await status().getAttribute("data-pending")) >= 2, "the changes wait for the network");
+    // A lead with no amount is not marked won until it has one.
+    await ben.click("#new-lead");
+    await ben.fill("#lead-form input[name=contact_name]", "Nadia Nought");
+    await ben.click("#lead-form button[type=submit]");
+    const nought = ben.locator("article.lead", { hasText: "Nadia Nought" });
+    await nought.locator("select.move-stage").selectOption("won");
+    await nought.locator("form.amount-form button[type=submit]").click();
+    await nought.locator("form.amount-form .error").waitFor();
+    await nought.locator("form.amount-form button[type=button]").click();
+    assert((await nought.evaluate((el) => el.closest("section.stage").dataset.stage)) === "new",
+      "a lead with no amount stays where it was");
+    // The Earnings screen works offline: it is a synced document.
+    await go(ben, "#earnings");
+    await ben.locator("#earnings .as-of").waitFor();
+    assert(/No earnings yet/.test(await ben.locator("#earnings").textContent()), "no earnings before a decision");
+    await go(ben, "#pipeline");
+
+    // 3. Back online: the deal reaches the server, at the corrected amount,
+    // and Ben's card says it awaits approval.
+    await benContext.setOffline(false);
+    await ben.evaluate(() => window.dispatchEvent(new Event("online")));
+    const submitted = await waitFor("the deal of ben-4 to be submitted", async () => {
+      const d = await deal("ben-4");
+      return d?.status === "submitted" && d;
+    });
+    assert(Number(submitted.amount_minor) === 180000, `deal at the corrected amount (${submitted.amount_minor})`);
+    await lead("ben-4").locator('p.deal[data-deal="submitted"]').waitFor();
+
+    // 4. An admin, on a device of their own, approves it on the approval
+    // queue. Admins have no pipeline: the back-office is their app.
+    const adminContext = await browser.newContext(PHONE);
+    const admin = await openPage(adminContext);
+    await signIn(admin, "admin@portal.example", "demo-admin-password");
+    const queued = admin.locator('#approvals article[data-key="ben-4"]');
+    await queued.waitFor();
+    assert((await admin.locator("article.lead").count()) === 0, "no pipeline for an admin");
+    assert(/1800\.00 USD/.test(await queued.textContent()), "the queue shows the deal's amount");
+    await queued.locator("button.approve").click();
+    await waitFor("the deal to be approved", async () => (await deal("ben-4"))?.status === "approved");
+    await queued.waitFor({ state: "detached" });
+
+    // 5. Ben's device shows the decision and the pending commission, with
+    // its rate, hold date and explanation.
+    const commission = await starterCommission("ben-4");
+    assert(commission === 36000, `20% of 1800.00 is 360.00 (${commission})`);
+    await lead("ben-4").locator('p.deal[data-deal="approved"]').waitFor();
+    await go(ben, "#earnings");
+    await waitFor("the pending commission", async () => (await minorOf(figure("USD", "pending"))) === commission);
+    assert((await minorOf(figure("USD", "available"))) === 0, "nothing available during the hold");
+    const line = ben.locator("#earnings li.line[data-status=pending]");
+    assert((await minorOf(line)) === commission, "the line's amount");
+    const lineText = await line.textContent();
+    assert(/360\.00 USD/.test(lineText) && /at 20%/.test(lineText) && /held until/.test(lineText),
+      `the line says its amount, rate and hold (${lineText})`);
+    assert(/ben-4/.test(lineText), "the line explains which deal it is for");
+    await go(ben, "#tier");
+    const tier = ben.locator("#tier");
+    assert((await tier.getAttribute("data-tier")) === "starter", "a Starter still");
+    assert((await tier.locator("li.component").count()) >= 1, "the components that count are listed");
+    assert(Number(await tier.locator("progress").first().getAttribute("value")) > 0, "progress towards Active");
+
+    // Offline, the figures stay on the device.
+    await benContext.setOffline(true);
+    await ben.reload();
+    await go(ben, "#earnings");
+    await waitFor("the pending commission offline", async () => (await minorOf(figure("USD", "pending"))) === commission);
+    await benContext.setOffline(false);
+    await ben.evaluate(() => window.dispatchEvent(new Event("online")));
+
+    // 6. The back-office is online only, and says so.
+    await adminContext.setOffline(true);
+    await admin.click('nav.tabs a[href="#partners"]');
+    await admin.locator("#desk-offline").waitFor();
+    await adminContext.setOffline(false);
+    await admin.click('nav.tabs a[href="#approvals"]');
+    await admin.locator("#approvals").waitFor();
+
+    // 7. The server restarts with no commission hold: lines are available
+    // at once from now on.
+    await stopServer(server);
+    server = await startServer(databaseUrl, host, ["--commission-hold-days", "0"]);
+    await waitFor("Ben's app to be back online", async () =>
+      (await status().getAttribute("data-connection")) === "online");
+
+    // 8. Ben registers where he is paid; the server keeps it masked.
+    await ben.fill("#payout-form input[name=holder]", "Ben Okafor");
+    await ben.fill("#payout-form input[name=account]", "DE89 3704 0044 0532 0130 00");
+    await ben.click("#payout-form button[type=submit]");
+    const saved = await waitFor("the payout method to be saved", async () =>
+      (await ben.locator("#payout-saved").count()) && ben.locator("#payout-saved").textContent());
+    assert(/bank account •••• 3000/.test(saved) && !/0532/.test(saved), `the method is shown masked (${saved})`);
+
+    // 9. He wins ben-2 at its amount; the admin approves it.
+    await go(ben, "#pipeline");
+    await lead("ben-2").locator("select.move-stage").selectOption("won");
+    await waitFor("the deal of ben-2 to be submitted", async () => (await deal("ben-2"))?.status === "submitted");
+    await admin.reload();
+    await admin.locator('#approvals article[data-key="ben-2"] button.approve').click();
+    await waitFor("the deal of ben-2 to be approved", async () => (await deal("ben-2"))?.status === "approved");
+    const second = await starterCommission("ben-2");
+    await go(ben, "#earnings");
+    await waitFor("the second commission to be available", async () =>
+      (await minorOf(figure("USD", "available"))) === second);
+
+    // 10. The admin sees Ben among the partners, previews the run, runs it
+    // and gets the file for the finance team.
+    await admin.click('nav.tabs a[href="#partners"]');
+    const benRow = admin.locator('#partners article[data-id="p-ben"]');
+    await benRow.waitFor();
+    assert((await benRow.getAttribute("data-key")) === "starter", "Ben's tier on the partners list");
+    await admin.click('nav.tabs a[href="#payouts"]');
+    const payable = admin.locator('#payouts article[data-id="p-ben"][data-key="USD"]');
+    await payable.waitFor();
+    const preview = await payable.textContent();
+    assert(/520\.00 USD/.test(preview) && /•••• 3000/.test(preview), `the preview pays Ben (${preview})`);
+    await admin.click("#payout-run button[type=submit]");
+    const done = admin.locator("#payout-done");
+    await done.waitFor();
+    const exportUrl = await done.locator("a").getAttribute("href");
+    const csv = await (await adminContext.request.get(new URL(exportUrl, server.url).href)).text();
+    assert(/p-ben,USD,520\.00,Ben Okafor,bank_account •••• 3000/.test(csv), `the payout file pays Ben (${csv})`);
+
+    // 11. Ben's device: a statement, and the balance moved from available to
+    // paid; the pending commission still waits for its hold.
+    await waitFor("the balance to be paid", async () =>
+      (await minorOf(figure("USD", "paid"))) === second &&
+      (await minorOf(figure("USD", "available"))) === 0);
+    assert((await minorOf(figure("USD", "pending"))) === commission, "the held commission stays pending");
+    await ben.locator("#earnings a.statement-link").first().click();
+    const statement = ben.locator("#statement");
+    await statement.waitFor();
+    assert(Number(await statement.locator("#statement-total").getAttribute("data-minor")) === second,
+      "the statement's total");
+    assert((await statement.locator("tbody tr").count()) === 1, "the statement lists the line it paid");
+    assert(/ben-2/.test(await statement.locator("tbody").textContent()), "the line of ben-2");
+    await ben.emulateMedia({ media: "print" });
+    assert(!(await ben.locator("nav.tabs").isVisible()), "the printed statement has no navigation");
+    assert(await statement.isVisible(), "the printed statement shows the statement");
+    await ben.emulateMedia({ media: "screen" });
+
+    // 12. Orders and reports on the back-office.
+    await admin.click('nav.tabs a[href="#orders"]');
+    await admin.fill("#order-form input[name=reference]", "ORD-E2E-1");
+    await admin.selectOption("#order-form select[name=partner]", "p-ben");
+    await admin.fill("#order-form input[name=amount]", "1000.00");
+    await admin.click("#order-form button[type=submit]");
+    await waitFor("the order to be recorded", async () =>
+      /Order #\d+ recorded/.test(await admin.locator("#orders").textContent()));
+    const order = (await db.query("SELECT partner_id, amount_minor, currency FROM orders WHERE reference = 'ORD-E2E-1'")).rows[0];
+    assert(order?.partner_id === "p-ben" && Number(order.amount_minor) === 100000 && order.currency === "USD",
+      `the order reached Postgres (${JSON.stringify(order)})`);
+    await admin.click('nav.tabs a[href="#reports"]');
+    await admin.selectOption("#report-pick", "average_deal");
+    await admin.locator("#report-table tbody tr").first().waitFor();
+
+    assert(errors.length === 0, `no errors in the pages: ${errors.join(" | ")}`);
+    console.log("e2e earnings: a deal won offline was approved, earned, paid and shown on the device");
+  } finally {
+    await browser.close();
+    await db.end();
+    server.child.kill("SIGTERM");
+    clearTimeout(watchdog);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

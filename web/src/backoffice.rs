@@ -1,0 +1,450 @@
+//! The back-office: what an admin does with partners' money. Approving and
+//! rejecting deals, partners with their tiers and balances, payout runs,
+//! referral orders, reports.
+//!
+//! Unlike a partner's screens these work online only: they read and change
+//! the server's ledger, which is never on a device. The desk on screen is
+//! fetched when it opens and after each change made from it (`reads`); the
+//! answers are kept in the app's one reducer and thrown away when the desk
+//! closes. Offline, a desk says so.
+//!
+//! The answers are shown, never computed with, so they are kept as JSON
+//! values rather than typed: one deserializer for all of them instead of one
+//! per answer keeps the wasm bundle inside its budget.
+
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{FormData, HtmlFormElement};
+use yew::prelude::*;
+
+use crate::{
+    api::{self, ApiError},
+    earnings::{day, money, tier_name},
+};
+
+/// The back-office's screens, each at `#<name>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Desk {
+    Approvals,
+    Partners,
+    Payouts,
+    Orders,
+    Reports,
+}
+
+impl Desk {
+    pub const ALL: [Desk; 5] = [
+        Desk::Approvals,
+        Desk::Partners,
+        Desk::Payouts,
+        Desk::Orders,
+        Desk::Reports,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Desk::Approvals => "approvals",
+            Desk::Partners => "partners",
+            Desk::Payouts => "payouts",
+            Desk::Orders => "orders",
+            Desk::Reports => "reports",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Desk::Approvals => "Approvals",
+            Desk::Partners => "Partners",
+            Desk::Payouts => "Payouts",
+            Desk::Orders => "Orders",
+            Desk::Reports => "Reports",
+        }
+    }
+
+    /// What the desk reads, given its choice (the deals' status shown, the
+    /// report chosen).
+    pub fn reads(self, choice: &str) -> Vec<String> {
+        match self {
+            Desk::Approvals => vec![format!(
+                "/api/admin/deals?status={}",
+                if choice.is_empty() {
+                    "submitted"
+                } else {
+                    choice
+                }
+            )],
+            Desk::Partners | Desk::Orders => vec!["/api/admin/partners".to_owned()],
+            Desk::Payouts => vec!["/api/admin/payouts/preview".to_owned()],
+            Desk::Reports if choice.is_empty() => vec!["/api/admin/reports".to_owned()],
+            Desk::Reports => vec![
+                "/api/admin/reports".to_owned(),
+                format!("/api/admin/reports/{choice}"),
+            ],
+        }
+    }
+}
+
+/// Everything `paths` answer, in order, or why not.
+pub async fn fetch(paths: Vec<String>) -> Result<Vec<Value>, ApiError> {
+    let mut answers = Vec::with_capacity(paths.len());
+    for path in paths {
+        answers.push(api::call("GET", &path, None).await?);
+    }
+    Ok(answers)
+}
+
+/// What the back-office needs from the app: its state, and how to change
+/// it.
+pub struct Ctx<'a> {
+    pub desk: Desk,
+    /// The desk's answers, once here.
+    pub data: Option<&'a [Value]>,
+    /// Why they are not.
+    pub failed: Option<&'a ApiError>,
+    pub choice: &'a str,
+    pub rejecting: Option<i64>,
+    pub outcome: Html,
+    /// Picks what the desk shows (`choice`).
+    pub choose: Callback<String>,
+    pub reject: Callback<Option<i64>>,
+    /// Sends a change; its answer, in words, is shown and the desk reloads.
+    pub change: Callback<Change>,
+}
+
+/// A change made from a screen (a desk, or the partner's payout method):
+/// the request, and what its answer means.
+pub struct Change {
+    pub method: &'static str,
+    pub path: String,
+    pub body: Option<String>,
+    pub said: fn(&Value) -> Html,
+}
+
+impl Change {
+    pub fn new(
+        method: &'static str,
+        path: String,
+        body: Option<&impl Serialize>,
+        said: fn(&Value) -> Html,
+    ) -> Change {
+        Change {
+            method,
+            path,
+            body: body.and_then(|b| serde_json::to_string(b).ok()),
+            said,
+        }
+    }
+}
+
+/// The fields of a submitted form, by name.
+pub fn form(e: &SubmitEvent) -> impl Fn(&str) -> String {
+    e.prevent_default();
+    let data = e
+        .target()
+        .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
+        .and_then(|f| FormData::new_with_form(&f).ok());
+    move |name| {
+        data.as_ref()
+            .and_then(|d| d.get(name).as_string())
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    }
+}
+
+/// Sends `change` and reports how it went.
+pub fn send(change: Change, done: impl FnOnce(Result<Html, ApiError>) + 'static) {
+    spawn_local(async move {
+        let answer = api::call(change.method, &change.path, change.body).await;
+        done(answer.map(|v| (change.said)(&v)));
+    });
+}
+
+/// A value as text: strings as they are, `null` as nothing.
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn text(v: &Value, key: &str) -> String {
+    show(&v[key])
+}
+
+fn amount(v: &Value, key: &str) -> String {
+    money(v[key].as_i64().unwrap_or_default(), &text(v, "currency"))
+}
+
+/// A row of a desk: a name, a figure, and lines under them; `id` and `key`
+/// say what it is about (a deal and its lead, a partner and a currency).
+fn card(id: String, key: String, name: String, figure: String, lines: Html) -> Html {
+    html! {
+        <article class="card" data-id={id} data-key={key}>
+            <div class="lead-head"><strong>{ name }</strong><span class="value">{ figure }</span></div>
+            { lines }
+        </article>
+    }
+}
+
+fn list(data: &Value) -> &[Value] {
+    data.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+const DEAL_STATUSES: [&str; 5] = ["submitted", "approved", "rejected", "withdrawn", "all"];
+pub const CURRENCIES: [&str; 5] = ["USD", "EUR", "GBP", "BRL", "JPY"];
+
+fn picker(id: &'static str, options: Vec<(String, String)>, chosen: &str, ctx: &Ctx) -> Html {
+    let choose = ctx.choose.clone();
+    let onchange = Callback::from(move |e: Event| {
+        choose.emit(
+            e.target_unchecked_into::<web_sys::HtmlSelectElement>()
+                .value(),
+        )
+    });
+    html! {
+        <select {id} {onchange}>
+            <option value="" disabled=true selected={chosen.is_empty()}>{ "Choose…" }</option>
+            { for options.into_iter().map(|(v, label)| html! { <option selected={v == chosen} value={v.clone()}>{ label }</option> }) }
+        </select>
+    }
+}
+
+/// The desk on screen.
+pub fn desk(ctx: Ctx) -> Html {
+    let data = match (ctx.data, ctx.failed) {
+        (Some(data), _) => data,
+        (None, Some(ApiError::Unreachable { .. })) => {
+            return html! {
+                <p class="card hint" id="desk-offline" role="status">
+                    { "The back-office works online only, and the server cannot be reached now. It is all here again once you are online." }
+                </p>
+            };
+        }
+        (None, Some(e)) => return html! { <p class="error" role="alert">{ e.to_string() }</p> },
+        (None, None) => return html! { <p class="hint">{ "Loading…" }</p> },
+    };
+    let first = data.first().unwrap_or(&Value::Null);
+    let body = match ctx.desk {
+        Desk::Approvals => approvals(first, &ctx),
+        Desk::Partners => html! {
+            for list(first).iter().map(|p| card(
+                text(p, "partner_id"), text(p, "tier"),
+                text(p, "name"),
+                tier_name(&text(p, "tier")).to_owned(),
+                html! {
+                    <>
+                        <div class="company">{ format!("{} · {} deals in the window", text(p, "company"), text(p, "deals_in_window")) }</div>
+                        { for list(&p["balances"]).iter().map(|b| html! {
+                            <div class="hint" data-currency={text(b, "currency")}>{ format!(
+                                "Pending {} · available {} · paid {}",
+                                amount(b, "pending_minor"), amount(b, "available_minor"), amount(b, "paid_minor"),
+                            ) }</div>
+                        }) }
+                    </>
+                },
+            ))
+        },
+        Desk::Payouts => payouts(first, &ctx),
+        Desk::Orders => orders(first, &ctx),
+        Desk::Reports => reports(first, data.get(1), &ctx),
+    };
+    html! {
+        <main id={ctx.desk.name()}>
+            { ctx.outcome.clone() }
+            { body }
+        </main>
+    }
+}
+
+fn approvals(deals: &Value, ctx: &Ctx) -> Html {
+    let statuses = DEAL_STATUSES
+        .iter()
+        .map(|s| (s.to_string(), s.to_string()))
+        .collect();
+    let chosen = if ctx.choice.is_empty() {
+        "submitted"
+    } else {
+        ctx.choice
+    };
+    let row = |deal: &Value| {
+        let id = deal["id"].as_i64().unwrap_or_default();
+        let status = text(deal, "status");
+        let approve = ctx.change.reform(move |_| {
+            Change::new(
+                "POST",
+                format!("/api/admin/deals/{id}/approve"),
+                None::<&()>,
+                |_| html! { "Deal approved." },
+            )
+        });
+        let reject = ctx.change.reform(move |e: SubmitEvent| {
+            let reason = api::Reason {
+                reason: form(&e)("reason"),
+            };
+            Change::new(
+                "POST",
+                format!("/api/admin/deals/{id}/reject"),
+                Some(&reason),
+                |_| html! { "Deal rejected." },
+            )
+        });
+        let actions = match (status.as_str(), ctx.rejecting == Some(id)) {
+            ("submitted", true) => html! {
+                <form class="reject-form" onsubmit={reject}>
+                    <label>{ "Reason the partner will read" }<input name="reason" required=true /></label>
+                    <div class="row">
+                        <button type="button" onclick={ctx.reject.reform(|_| None)}>{ "Cancel" }</button>
+                        <button type="submit">{ "Reject deal" }</button>
+                    </div>
+                </form>
+            },
+            ("submitted", false) => html! {
+                <div class="row">
+                    <button class="reject" onclick={ctx.reject.reform(move |_| Some(id))}>{ "Reject…" }</button>
+                    <button class="primary approve" onclick={approve}>{ "Approve" }</button>
+                </div>
+            },
+            _ => html! { <p class="notes">{ match text(deal, "reason") {
+                why if why.is_empty() => status.clone(),
+                why => format!("{status}: {why}"),
+            } }</p> },
+        };
+        card(
+            id.to_string(),
+            text(deal, "lead_id"),
+            text(deal, "partner_name"),
+            amount(deal, "amount_minor"),
+            html! {
+                <>
+                    <div class="company">{ format!(
+                        "{} · {} · lead {} · submitted {}",
+                        text(deal, "contact_name"),
+                        text(deal, "company"),
+                        text(deal, "lead_id"),
+                        day(js_sys::Date::parse(&text(deal, "submitted_at"))),
+                    ) }</div>
+                    { actions }
+                </>
+            },
+        )
+    };
+    html! {
+        <>
+            <label class="move">{ "Show" }{ picker("deal-status", statuses, chosen, ctx) }</label>
+            if list(deals).is_empty() { <p class="hint">{ "Nothing here." }</p> }
+            { for list(deals).iter().map(row) }
+        </>
+    }
+}
+
+/// This month, `YYYY-MM`, the period a run is usually for.
+fn this_month() -> String {
+    let now = js_sys::Date::new_0();
+    format!("{}-{:02}", now.get_full_year(), now.get_month() + 1)
+}
+
+fn payouts(preview: &Value, ctx: &Ctx) -> Html {
+    let run = ctx.change.reform(|e: SubmitEvent| {
+        let period = api::Period {
+            period: form(&e)("period"),
+        };
+        Change::new("POST", "/api/admin/payouts".to_owned(), Some(&period), |run| {
+            let id = text(run, "run_id");
+            html! {
+                <span id="payout-done" data-run={id.clone()}>
+                    { format!("Run #{id}: statements: {}. ", list(&run["statements"]).len()) }
+                    <a href={format!("/api/admin/payouts/{id}/export")} download="">{ "Download the payout file (CSV)" }</a>
+                </span>
+            }
+        })
+    });
+    html! {
+        <>
+            <h2 class="section">{ "A run now would pay" }</h2>
+            if list(preview).is_empty() { <p class="hint">{ "Nobody: no available balance reaches the minimum." }</p> }
+            { for list(preview).iter().map(|p| card(
+                text(p, "partner_id"), text(p, "currency"),
+                text(p, "partner_name"),
+                amount(p, "total_minor"),
+                html! { <div class="company">{ format!("{} lines · {}", text(p, "lines"), match text(p, "method") {
+                    m if m.is_empty() => "no payout method: skipped until they register one".to_owned(),
+                    m => m,
+                }) }</div> },
+            )) }
+            <form id="payout-run" class="card" onsubmit={run}>
+                <label>{ "Period" }<input name="period" value={this_month()} /></label>
+                <button type="submit" class="primary">{ "Run payouts" }</button>
+            </form>
+        </>
+    }
+}
+
+fn orders(partners: &Value, ctx: &Ctx) -> Html {
+    let record = ctx.change.reform(|e: SubmitEvent| {
+        let field = form(&e);
+        let partner = field("partner");
+        let order = api::NewOrder {
+            reference: field("reference"),
+            partner_id: (!partner.is_empty()).then_some(partner),
+            amount: field("amount"),
+            currency: field("currency"),
+        };
+        Change::new("POST", "/api/admin/orders".to_owned(), Some(&order), |o| {
+            html! { format!(
+                "Order #{} recorded; {}",
+                text(o, "order_id"),
+                match &o["line"] {
+                    Value::Null => "it earns no referral share.".to_owned(),
+                    line => text(line, "explanation"),
+                }
+            ) }
+        })
+    });
+    html! {
+        <form id="order-form" class="card" onsubmit={record}>
+            <h2>{ "Record an order" }</h2>
+            <label>{ "Order reference" }<input name="reference" /></label>
+            <label>{ "Referred by" }
+                <select name="partner">
+                    // Yew inserts options last first: the default is said.
+                    <option value="" selected=true>{ "Nobody (direct sale)" }</option>
+                    { for list(partners).iter().map(|p| html! { <option value={text(p, "partner_id")}>{ text(p, "name") }</option> }) }
+                </select>
+            </label>
+            <div class="row">
+                <label>{ "Amount" }<input name="amount" inputmode="decimal" placeholder="1000.00" /></label>
+                <label>{ "Currency" }
+                    <select name="currency">{ for CURRENCIES.iter().map(|c| html! { <option selected={*c == "USD"}>{ *c }</option> }) }</select>
+                </label>
+            </div>
+            <button type="submit" class="primary">{ "Record order" }</button>
+        </form>
+    }
+}
+
+fn reports(names: &Value, table: Option<&Value>, ctx: &Ctx) -> Html {
+    let options = list(names)
+        .iter()
+        .map(|n| (show(n), show(n).replace('_', " ")))
+        .collect();
+    let cell = |v: &Value| html! { <td>{ show(v) }</td> };
+    html! {
+        <>
+            <label class="move">{ "Report" }{ picker("report-pick", options, ctx.choice, ctx) }</label>
+            if let Some(t) = table {
+                <a class="button" href={format!("/api/admin/reports/{}?format=csv", ctx.choice)} download="">{ "Download CSV" }</a>
+                <div class="scroll card">
+                    <table id="report-table">
+                        <thead><tr>{ for list(&t["columns"]).iter().map(|c| html! { <th>{ show(c) }</th> }) }</tr></thead>
+                        <tbody>{ for list(&t["rows"]).iter().map(|r| html! { <tr>{ for list(r).iter().map(cell) }</tr> }) }</tbody>
+                    </table>
+                </div>
+            }
+        </>
+    }
+}

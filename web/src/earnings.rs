@@ -1,0 +1,441 @@
+//! The partner's money and tier, as the server decided them.
+//!
+//! Everything here is read from the partner's account view
+//! (`model::AccountViewDoc`): a document the server writes and the device
+//! syncs like any other, so these screens work offline and say how old
+//! their figures are ("as of"). The app never computes a balance: it shows
+//! the server's. The one thing written from here is the payout method,
+//! which goes to the server directly (online only) and is never kept on
+//! the device.
+
+use model::{
+    AccountView, Currency, DealOutcome, DealStatus, EarningLine, LineStatus, Money, Statement,
+};
+use wasm_bindgen::JsValue;
+use yew::prelude::*;
+
+use crate::{
+    api::PayoutMethod,
+    backoffice::{Change, form},
+};
+
+/// An amount in minor units, with the currency's digits: "1234.50 USD".
+pub fn money(minor: i64, currency: &str) -> String {
+    match Currency::parse(currency) {
+        Ok(c) => Money::new(minor, c).to_string(),
+        Err(_) => format!("{minor} {currency}"),
+    }
+}
+
+fn amount(minor: i64, currency: Currency) -> String {
+    Money::new(minor, currency).to_string()
+}
+
+/// Basis points as a percentage: 2000 → "20%", 2250 → "22.5%".
+pub fn rate(bps: u32) -> String {
+    match (bps / 100, bps % 100) {
+        (whole, 0) => format!("{whole}%"),
+        (whole, f) if f % 10 == 0 => format!("{whole}.{}%", f / 10),
+        (whole, f) => format!("{whole}.{f:02}%"),
+    }
+}
+
+/// Tenths of a percent (per mille) as a percentage: 425 → "42.5%".
+pub fn tenths(per_mille: u32) -> String {
+    match per_mille % 10 {
+        0 => format!("{}%", per_mille / 10),
+        d => format!("{}.{d}%", per_mille / 10),
+    }
+}
+
+/// The rules' tier names as a partner reads them.
+pub fn tier_name(tier: &str) -> &str {
+    match tier {
+        "starter" => "Starter",
+        "active" => "Active",
+        "performer" => "Performer",
+        "elite" => "Elite",
+        other => other,
+    }
+}
+
+fn language() -> String {
+    web_sys::window()
+        .and_then(|w| w.navigator().language())
+        .unwrap_or_else(|| "en".to_owned())
+}
+
+/// A day in the partner's language, from milliseconds since the epoch.
+pub fn day(ms: f64) -> String {
+    js_sys::Date::new(&JsValue::from_f64(ms))
+        .to_locale_date_string(&language(), &JsValue::UNDEFINED)
+        .into()
+}
+
+fn moment(ms: i64) -> String {
+    js_sys::Date::new(&JsValue::from_f64(ms as f64))
+        .to_locale_string(&language(), &JsValue::UNDEFINED)
+        .into()
+}
+
+/// The lines a statement paid, as far as the device holds them (the view
+/// keeps the most recent lines only), and whether they are all there.
+///
+/// A payout run pays every available line of a partner in a currency, so a
+/// statement paid the lines of its currency that became available after the
+/// previous statement in that currency and by its own run.
+pub fn statement_lines<'a>(
+    view: &'a AccountView,
+    statement: &Statement,
+) -> (Vec<&'a EarningLine>, bool) {
+    let previous = view
+        .statements
+        .iter()
+        .filter(|s| {
+            s.currency == statement.currency && (s.run_at, s.id) < (statement.run_at, statement.id)
+        })
+        .map(|s| s.run_at)
+        .max();
+    let lines: Vec<&EarningLine> = view
+        .lines
+        .iter()
+        .filter(|l| {
+            l.status == LineStatus::Paid
+                && l.currency == statement.currency
+                && l.available_at <= statement.run_at
+                && previous.is_none_or(|p| l.available_at > p)
+        })
+        .collect();
+    let complete = lines.iter().map(|l| l.amount_minor).sum::<i64>() == statement.total_minor;
+    (lines, complete)
+}
+
+/// How old the figures are.
+fn as_of(view: &AccountView) -> Html {
+    html! {
+        <p class="hint as-of" data-computed-at={view.computed_at.0.to_string()}>
+            { format!("As of {}", moment(view.computed_at.0)) }
+        </p>
+    }
+}
+
+/// Why there is nothing to show yet.
+pub fn not_here(missing: bool) -> Html {
+    html! {
+        <p class="hint" id="view-missing">{
+            if missing {
+                "Your earnings have not reached this device yet. They will appear once you are online."
+            } else {
+                "Opening your earnings…"
+            }
+        }</p>
+    }
+}
+
+fn figure(label: &str, minor: i64, currency: Currency, field: &'static str) -> Html {
+    html! {
+        <div class="figure" data-field={field} data-minor={minor.to_string()}>
+            <span class="hint">{ label.to_owned() }</span>
+            <strong>{ Money::new(minor, currency).to_decimal() }</strong>
+        </div>
+    }
+}
+
+/// What a line is, for the partner.
+fn kind_name(kind: &str) -> &str {
+    match kind {
+        "base" => "Commission",
+        "elite" => "Elite extra",
+        "override" => "Team override",
+        "referral" => "Referral share",
+        "clawback" => "Clawback",
+        other => other,
+    }
+}
+
+fn line_item(line: &EarningLine) -> Html {
+    let status = line.status.as_str();
+    let when = match line.status {
+        LineStatus::Pending => format!("held until {}", day(line.available_at.0 as f64)),
+        LineStatus::Available => format!("available since {}", day(line.available_at.0 as f64)),
+        LineStatus::Paid => "paid".to_owned(),
+    };
+    let rate = line.rate_bps.map(|bps| format!(" at {}", rate(bps)));
+    html! {
+        <li class="line" data-line={line.id.to_string()} data-status={status} data-minor={line.amount_minor.to_string()}>
+            <div class="lead-head">
+                <span>{ format!("{}{}", kind_name(&line.kind), rate.unwrap_or_default()) }</span>
+                <strong>{ amount(line.amount_minor, line.currency) }</strong>
+            </div>
+            <div class={classes!("hint", status)}>{ format!("{} · {when}", day(line.accrued_at.0 as f64)) }</div>
+            <p class="notes">{ &line.explanation }</p>
+        </li>
+    }
+}
+
+/// The Earnings screen: balances, recent lines, statements, the payout method.
+pub fn earnings(view: &AccountView, change: &Callback<Change>, outcome: Html) -> Html {
+    html! {
+        <main id="earnings">
+            { as_of(view) }
+            if view.balances.is_empty() {
+                <p class="hint">{ "No earnings yet: they start when a deal you marked won is approved." }</p>
+            }
+            { for view.balances.iter().map(|b| html! {
+                <section class="card balance" data-currency={b.currency.as_str().to_owned()}>
+                    <h2>{ b.currency.as_str() }</h2>
+                    <div class="row">
+                        { figure("Pending", b.pending_minor, b.currency, "pending") }
+                        { figure("Available", b.available_minor, b.currency, "available") }
+                        { figure("Paid", b.paid_minor, b.currency, "paid") }
+                    </div>
+                </section>
+            }) }
+            if !view.statements.is_empty() {
+                <h2 class="section">{ "Statements" }</h2>
+                <ul class="plain">
+                    { for view.statements.iter().map(|s| html! {
+                        <li class="card"><a class="statement-link" data-statement={s.id.to_string()} href={format!("#statement-{}", s.id)}>
+                            { format!("{} · {} · paid {}", s.period, amount(s.total_minor, s.currency), day(s.run_at.0 as f64)) }
+                        </a></li>
+                    }) }
+                </ul>
+            }
+            if !view.lines.is_empty() {
+                <h2 class="section">{ "Recent lines" }</h2>
+                <ul class="plain card">{ for view.lines.iter().map(line_item) }</ul>
+            }
+            { payout_form(change, outcome) }
+        </main>
+    }
+}
+
+/// A printable statement: what it paid, line by line, and its total.
+pub fn statement(view: &AccountView, id: i64) -> Html {
+    let Some(s) = view.statements.iter().find(|s| s.id == id) else {
+        return html! { <p class="hint">{ "This statement is not on this device." }</p> };
+    };
+    let (lines, complete) = statement_lines(view, s);
+    html! {
+        <main id="statement" class="card statement" data-statement={id.to_string()}>
+            <h2>{ format!("Statement {} · {}", s.period, s.currency) }</h2>
+            <p class="hint">{ format!("Partner {} · paid {} · statement #{id}", view.partner_id.as_str(), day(s.run_at.0 as f64)) }</p>
+            <table>
+                <thead><tr><th>{ "Date" }</th><th>{ "Line" }</th><th class="num">{ "Amount" }</th></tr></thead>
+                <tbody>
+                    { for lines.iter().map(|l| html! {
+                        <tr data-line={l.id.to_string()}>
+                            <td>{ day(l.accrued_at.0 as f64) }</td>
+                            <td>{ &l.explanation }</td>
+                            <td class="num">{ amount(l.amount_minor, l.currency) }</td>
+                        </tr>
+                    }) }
+                </tbody>
+                <tfoot><tr><th colspan="2">{ "Total" }</th><th class="num" id="statement-total" data-minor={s.total_minor.to_string()}>{ amount(s.total_minor, s.currency) }</th></tr></tfoot>
+            </table>
+            if !complete {
+                <p class="hint">{ "Older lines of this statement are no longer kept on this device; the total is the server's." }</p>
+            }
+            <div class="row no-print">
+                <a class="button" href="#earnings">{ "Back" }</a>
+                <button class="primary" onclick={Callback::from(|_| { let _ = web_sys::window().map(|w| w.print()); })}>{ "Print" }</button>
+            </div>
+        </main>
+    }
+}
+
+fn component_name(name: &str) -> &str {
+    match name {
+        "deals" => "Deals approved",
+        "training" => "Training completed",
+        "support" => "Support engagement",
+        "satisfaction" => "Customer satisfaction",
+        other => other,
+    }
+}
+
+/// The Tier progress screen.
+pub fn tier(view: &AccountView) -> Html {
+    let p = &view.progress;
+    let next = match &p.next_tier {
+        Some(next) => format!(
+            "{} of the way to {}",
+            tenths(p.per_mille.into()),
+            tier_name(next)
+        ),
+        None => "Top tier: nothing above it.".to_owned(),
+    };
+    html! {
+        <main id="tier" class="card" data-tier={view.tier.clone()} data-per-mille={p.per_mille.to_string()}>
+            <h2>{ tier_name(&view.tier) }</h2>
+            <p class="hint">{ format!("Approved deals in the current window: {}", view.deals_in_window) }</p>
+            <progress max="1000" value={p.per_mille.to_string()}></progress>
+            <p>{ next }</p>
+            <ul class="plain">
+                { for p.components.iter().map(|c| html! {
+                    <li class="component" data-component={c.name.clone()}>
+                        <div class="lead-head">
+                            <span>{ component_name(&c.name) }</span>
+                            <span class="hint">{ format!("{} of {} · {} of {} points", c.counted, c.target, c.points, c.max_points) }</span>
+                        </div>
+                        <progress max={c.max_points.to_string()} value={c.points.to_string()}></progress>
+                    </li>
+                }) }
+            </ul>
+            { as_of(view) }
+        </main>
+    }
+}
+
+/// What the back-office made of a lead marked won, on its card.
+pub fn deal_note(deal: &DealOutcome) -> Html {
+    let money = amount(deal.amount_minor, deal.currency);
+    let text = match (deal.status, &deal.reason) {
+        (DealStatus::Submitted, _) => format!("Deal of {money} submitted for approval"),
+        (DealStatus::Approved, _) => format!("Deal of {money} approved"),
+        (DealStatus::Rejected, Some(why)) => format!("Deal rejected: {why}"),
+        (DealStatus::Rejected, None) => "Deal rejected".to_owned(),
+        (DealStatus::Withdrawn, _) => "Deal withdrawn".to_owned(),
+    };
+    let status = deal.status.as_str();
+    html! { <p class={classes!("deal", status)} data-deal={status}>{ text }</p> }
+}
+
+/// Where the partner's payouts go: sent to the server (online only), which
+/// keeps the account masked and answers with what it kept.
+fn payout_form(change: &Callback<Change>, outcome: Html) -> Html {
+    let save = change.reform(|e: SubmitEvent| {
+        let field = form(&e);
+        let method = PayoutMethod {
+            kind: field("kind"),
+            holder: field("holder"),
+            account: field("account"),
+        };
+        Change::new(
+            "PUT",
+            "/api/me/payout-method".to_owned(),
+            Some(&method),
+            |set| {
+                let kind = set["kind"].as_str().unwrap_or_default().replace('_', " ");
+                let masked = set["masked"].as_str().unwrap_or_default();
+                html! { <span id="payout-saved">{ format!("Payouts now go to the {kind} {masked}.") }</span> }
+            },
+        )
+    });
+    html! {
+        <form id="payout-form" class="card no-print" onsubmit={save}>
+            <h2>{ "Payout method" }</h2>
+            { outcome }
+            <label>{ "Kind" }
+                <select name="kind">
+                    <option value="bank_account" selected=true>{ "Bank account" }</option>
+                    <option value="paypal">{ "PayPal" }</option>
+                </select>
+            </label>
+            <label>{ "Account holder" }<input name="holder" autocomplete="name" /></label>
+            <label>{ "IBAN, account number or PayPal email" }<input name="account" autocomplete="off" /></label>
+            <button type="submit" class="primary">{ "Save payout method" }</button>
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use model::{Balance, LeadId, PartnerId, TierProgress, Timestamp};
+
+    use super::*;
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    fn line(id: i64, minor: i64, available_at: i64, status: LineStatus) -> EarningLine {
+        EarningLine {
+            id,
+            kind: "base".into(),
+            amount_minor: minor,
+            currency: usd(),
+            rate_bps: Some(2000),
+            tier: Some("starter".into()),
+            deal_id: Some(id),
+            lead_id: Some(LeadId::parse("ben-1").unwrap()),
+            accrued_at: Timestamp(available_at),
+            available_at: Timestamp(available_at),
+            status,
+            explanation: String::new(),
+        }
+    }
+
+    fn statement(id: i64, total: i64, run_at: i64) -> Statement {
+        Statement {
+            id,
+            period: "2025-06".into(),
+            currency: usd(),
+            total_minor: total,
+            run_at: Timestamp(run_at),
+        }
+    }
+
+    fn view(lines: Vec<EarningLine>, statements: Vec<Statement>) -> AccountView {
+        AccountView {
+            partner_id: PartnerId::parse("p-ben").unwrap(),
+            computed_at: Timestamp(0),
+            tier: "starter".into(),
+            deals_in_window: 0,
+            progress: TierProgress {
+                per_mille: 0,
+                next_tier: None,
+                components: Vec::new(),
+            },
+            balances: vec![Balance {
+                currency: usd(),
+                pending_minor: 0,
+                available_minor: 0,
+                paid_minor: 0,
+            }],
+            lines,
+            deals: Vec::new(),
+            statements,
+        }
+        .sorted()
+    }
+
+    #[test]
+    fn a_statement_lists_the_lines_paid_since_the_previous_one() {
+        let view = view(
+            vec![
+                line(1, 100, 10, LineStatus::Paid),
+                line(2, 200, 20, LineStatus::Paid),
+                line(3, 300, 30, LineStatus::Paid),
+                line(4, 400, 40, LineStatus::Available),
+                line(5, 500, 50, LineStatus::Pending),
+            ],
+            vec![statement(7, 300, 25), statement(8, 300, 35)],
+        );
+        let ids = |id| {
+            let s = view.statements.iter().find(|s| s.id == id).unwrap();
+            let (lines, complete) = statement_lines(&view, s);
+            (lines.iter().map(|l| l.id).collect::<Vec<_>>(), complete)
+        };
+        assert_eq!(ids(7), (vec![2, 1], true));
+        assert_eq!(ids(8), (vec![3], true));
+
+        // The device lost line 1 (beyond the recent lines): not complete.
+        let mut partial = view.clone();
+        partial.lines.retain(|l| l.id != 1);
+        let (lines, complete) = statement_lines(&partial, &partial.statements[1]);
+        assert_eq!((lines.len(), complete), (1, false));
+    }
+
+    #[test]
+    fn rates_and_progress_read_as_percentages() {
+        assert_eq!(rate(2000), "20%");
+        assert_eq!(rate(2250), "22.5%");
+        assert_eq!(rate(1005), "10.05%");
+        assert_eq!(tenths(425), "42.5%");
+        assert_eq!(tenths(1000), "100%");
+        assert_eq!(tier_name("performer"), "Performer");
+        assert_eq!(money(123_450, "EUR"), "1234.50 EUR");
+        assert_eq!(money(-5, "JPY"), "-5 JPY");
+    }
+}
