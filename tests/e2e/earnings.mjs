@@ -2,8 +2,9 @@
 // decides, and the partner's device shows what the server decided.
 //
 // Ben corrects a lead's amount and marks it won offline; back online, the deal
-// reaches the server; an admin approves it on the back-office screen (a
-// second browser); Ben's Earnings screen shows the pending commission (20%
+// reaches the server; an admin signs in (the partner app sends them to the
+// back-office, a bundle of its own at /admin/ that partners never download)
+// and approves it (a second browser); Ben's Earnings screen shows the pending commission (20%
 // of the deal: he is a Starter) and keeps showing it offline. Then the
 // server restarts with no commission hold, Ben registers a payout method and
 // wins another deal, which the admin approves; the admin previews and runs
@@ -135,6 +136,11 @@ async function main() {
 
   try {
     const benContext = await browser.newContext(PHONE);
+    // The back-office is not the partner's download.
+    const partnerFetchedAdmin = [];
+    benContext.on("request", (r) => {
+      if (new URL(r.url()).pathname.startsWith("/admin")) partnerFetchedAdmin.push(r.url());
+    });
     let ben = await openPage(benContext);
     const status = () => ben.locator("#sync-status");
     const lead = (id) => ben.locator(`article.lead[data-lead="${id}"]`);
@@ -209,6 +215,7 @@ async function main() {
     const adminContext = await browser.newContext(PHONE);
     const admin = await openPage(adminContext);
     await signIn(admin, "admin@portal.example", "demo-admin-password");
+    await admin.waitForURL((u) => u.pathname === "/admin/", { timeout: DEADLINE_MS });
     const queued = admin.locator('#approvals article[data-key="ben-4"]');
     await queued.waitFor();
     assert((await admin.locator("article.lead").count()) === 0, "no pipeline for an admin");
@@ -330,6 +337,11 @@ async function main() {
     await admin.click('nav.tabs a[href="#reports"]');
     await admin.selectOption("#report-pick", "average_deal");
     await admin.locator("#report-table tbody tr").first().waitFor();
+
+    // A partner's session never reaches the back-office's data.
+    const denied = await ben.evaluate(async () => (await fetch("/api/admin/deals")).status);
+    assert(denied === 403, `a partner asking for the approval queue is refused (${denied})`);
+    assert(partnerFetchedAdmin.length === 0, `the partner app fetched ${partnerFetchedAdmin.join(", ")}`);
 
     assert(errors.length === 0, `no errors in the pages: ${errors.join(" | ")}`);
     console.log("e2e earnings: a deal won offline was approved, earned, paid and shown on the device");

@@ -11,21 +11,13 @@
 use model::{
     AccountView, Currency, DealOutcome, DealStatus, EarningLine, LineStatus, Money, Statement,
 };
-use wasm_bindgen::JsValue;
 use yew::prelude::*;
 
-use crate::{
+use web_common::{
     api::PayoutMethod,
-    backoffice::{Change, form},
+    forms::{Change, form},
+    show::{day, moment, tier_name},
 };
-
-/// An amount in minor units, with the currency's digits: "1234.50 USD".
-pub fn money(minor: i64, currency: &str) -> String {
-    match Currency::parse(currency) {
-        Ok(c) => Money::new(minor, c).to_string(),
-        Err(_) => format!("{minor} {currency}"),
-    }
-}
 
 fn amount(minor: i64, currency: Currency) -> String {
     Money::new(minor, currency).to_string()
@@ -46,36 +38,6 @@ pub fn tenths(per_mille: u32) -> String {
         0 => format!("{}%", per_mille / 10),
         d => format!("{}.{d}%", per_mille / 10),
     }
-}
-
-/// The rules' tier names as a partner reads them.
-pub fn tier_name(tier: &str) -> &str {
-    match tier {
-        "starter" => "Starter",
-        "active" => "Active",
-        "performer" => "Performer",
-        "elite" => "Elite",
-        other => other,
-    }
-}
-
-fn language() -> String {
-    web_sys::window()
-        .and_then(|w| w.navigator().language())
-        .unwrap_or_else(|| "en".to_owned())
-}
-
-/// A day in the partner's language, from milliseconds since the epoch.
-pub fn day(ms: f64) -> String {
-    js_sys::Date::new(&JsValue::from_f64(ms))
-        .to_locale_date_string(&language(), &JsValue::UNDEFINED)
-        .into()
-}
-
-fn moment(ms: i64) -> String {
-    js_sys::Date::new(&JsValue::from_f64(ms as f64))
-        .to_locale_string(&language(), &JsValue::UNDEFINED)
-        .into()
 }
 
 /// The lines a statement paid, as far as the device holds them (the view
@@ -434,8 +396,5 @@ mod tests {
         assert_eq!(rate(1005), "10.05%");
         assert_eq!(tenths(425), "42.5%");
         assert_eq!(tenths(1000), "100%");
-        assert_eq!(tier_name("performer"), "Performer");
-        assert_eq!(money(123_450, "EUR"), "1234.50 EUR");
-        assert_eq!(money(-5, "JPY"), "-5 JPY");
     }
 }

@@ -5,15 +5,13 @@
 //! once; samod syncs it with the server over `/sync` whenever a connection
 //! exists. The UI is a Yew app with its state in one reducer (`app`); the
 //! partner's money and tier screens, read from the account view the server
-//! writes, are in `earnings`; the admin's back-office (online only) is in
-//! `backoffice`; the server's JSON API (sign in, who am I, sign out, the
-//! payout method, the back-office's requests) is in `api`; the sync
-//! machinery is in `engine`, `dialer` and `idb_store`. The storage and the
-//! runtime are public for the browser tests in `tests/`.
+//! writes, are in `earnings`; the sync machinery is in `engine`, `dialer`
+//! and `idb_store`. The server's JSON API, the sign-in form and how figures
+//! read are shared with the back-office (a bundle of its own, for admins)
+//! in `web-common`. The storage and the runtime are public for the browser
+//! tests in `tests/`.
 
-mod api;
 mod app;
-mod backoffice;
 mod clock;
 mod dialer;
 mod earnings;

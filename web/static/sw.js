@@ -25,6 +25,17 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   // Live data is never served from the cache.
   if (url.pathname.startsWith("/api/") || url.pathname === "/sync" || url.pathname === "/healthz") return;
+  // The back-office (admins, online only) is not part of the shell.
+  if (url.pathname.startsWith("/admin")) {
+    if (request.mode === "navigate") {
+      event.respondWith(fetch(request).catch(() => new Response(
+        "<!doctype html><meta charset=utf-8><title>Back-office</title>" +
+        "<p id=backoffice-offline>The back-office works online only, and the server cannot be reached now.</p>",
+        { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } }
+      )));
+    }
+    return;
+  }
   if (request.mode === "navigate") {
     // The shell is the same for every route; try the network for a fresh
     // one, fall back to the cached copy when offline.

@@ -1,32 +1,29 @@
-//! The back-office: what an admin does with partners' money. Approving and
+//! The desks: what an admin does with partners' money. Approving and
 //! rejecting deals, partners with their tiers and balances, payout runs,
 //! referral orders, reports.
 //!
-//! Unlike a partner's screens these work online only: they read and change
-//! the server's ledger, which is never on a device. The desk on screen is
-//! fetched when it opens and after each change made from it (`reads`); the
-//! answers are kept in the app's one reducer and thrown away when the desk
-//! closes. Offline, a desk says so.
+//! They read and change the server's ledger, which is never on a device, so
+//! they work online only. The desk on screen is fetched when it opens and
+//! after each change made from it (`reads`); the answers are kept in the
+//! app's reducer and thrown away when the desk closes. Offline, a desk says
+//! so.
 //!
 //! The answers are shown, never computed with, so they are kept as JSON
-//! values rather than typed: one deserializer for all of them instead of one
-//! per answer keeps the wasm bundle inside its budget.
+//! values rather than typed: one deserializer for all of them.
 
-use serde::Serialize;
 use serde_json::Value;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::spawn_local;
-use web_sys::{FormData, HtmlFormElement};
 use yew::prelude::*;
 
-use crate::{
+use web_common::{
     api::{self, ApiError},
-    earnings::{day, money, tier_name},
+    forms::{CURRENCIES, Change, form},
+    show::{day, money, tier_name},
 };
 
 /// The back-office's screens, each at `#<name>`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Desk {
+    #[default]
     Approvals,
     Partners,
     Payouts,
@@ -42,6 +39,15 @@ impl Desk {
         Desk::Orders,
         Desk::Reports,
     ];
+
+    /// The desk at this address; the approval queue when none is named.
+    pub fn from_hash(hash: &str) -> Desk {
+        let name = hash.trim_start_matches('#');
+        Desk::ALL
+            .into_iter()
+            .find(|d| d.name() == name)
+            .unwrap_or_default()
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -113,55 +119,6 @@ pub struct Ctx<'a> {
     pub change: Callback<Change>,
 }
 
-/// A change made from a screen (a desk, or the partner's payout method):
-/// the request, and what its answer means.
-pub struct Change {
-    pub method: &'static str,
-    pub path: String,
-    pub body: Option<String>,
-    pub said: fn(&Value) -> Html,
-}
-
-impl Change {
-    pub fn new(
-        method: &'static str,
-        path: String,
-        body: Option<&impl Serialize>,
-        said: fn(&Value) -> Html,
-    ) -> Change {
-        Change {
-            method,
-            path,
-            body: body.and_then(|b| serde_json::to_string(b).ok()),
-            said,
-        }
-    }
-}
-
-/// The fields of a submitted form, by name.
-pub fn form(e: &SubmitEvent) -> impl Fn(&str) -> String {
-    e.prevent_default();
-    let data = e
-        .target()
-        .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
-        .and_then(|f| FormData::new_with_form(&f).ok());
-    move |name| {
-        data.as_ref()
-            .and_then(|d| d.get(name).as_string())
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    }
-}
-
-/// Sends `change` and reports how it went.
-pub fn send(change: Change, done: impl FnOnce(Result<Html, ApiError>) + 'static) {
-    spawn_local(async move {
-        let answer = api::call(change.method, &change.path, change.body).await;
-        done(answer.map(|v| (change.said)(&v)));
-    });
-}
-
 /// A value as text: strings as they are, `null` as nothing.
 fn show(v: &Value) -> String {
     match v {
@@ -196,7 +153,6 @@ fn list(data: &Value) -> &[Value] {
 }
 
 const DEAL_STATUSES: [&str; 5] = ["submitted", "approved", "rejected", "withdrawn", "all"];
-pub const CURRENCIES: [&str; 5] = ["USD", "EUR", "GBP", "BRL", "JPY"];
 
 fn picker(id: &'static str, options: Vec<(String, String)>, chosen: &str, ctx: &Ctx) -> Html {
     let choose = ctx.choose.clone();

@@ -1,11 +1,11 @@
-//! The server's JSON API, as the app uses it: sign in, who am I, sign out;
-//! the partner's payout method; the back-office (approvals, partners,
-//! payouts, orders, reports), which works online only.
+//! The server's JSON API, as the browser apps use it: sign in, who am I,
+//! sign out; the partner's payout method; the back-office (approvals,
+//! partners, payouts, orders, reports), which works online only.
 //!
-//! The app signs in with a cookie session: the token lives in the HttpOnly
+//! The apps sign in with a cookie session: the token lives in the HttpOnly
 //! `portal_session` cookie, which scripts never see and the browser sends on
-//! every same-origin request, the `/sync` WebSocket included. So the app
-//! keeps no secret; what it caches (in `app`) is the answer of `/api/me`.
+//! every same-origin request, the `/sync` WebSocket included. So an app
+//! keeps no secret; what the partner app caches is the answer of `/api/me`.
 //! Every request that changes state carries `X-Requested-With`, which the
 //! server asks of cookie-authenticated writes (a cross-site form cannot set
 //! it).
@@ -377,7 +377,7 @@ impl fmt::Display for ApiError {
 }
 
 /// What an answer to any other request means. The answers are shown, not
-/// computed with, so they stay JSON values (see `backoffice`).
+/// computed with, so they stay JSON values (see the back-office's desks).
 fn outcome(status: u16, body: &str) -> Result<serde_json::Value, ApiError> {
     match status {
         200..=299 => serde_json::from_str(body).map_err(|e| ApiError::Unexpected(e.to_string())),

@@ -1,0 +1,23 @@
+//! The back-office: what admins do with partners and their money, at
+//! `/admin/`. A wasm bundle of its own, built beside the partner PWA by
+//! `cargo xtask build-web`: admins work at a desk and online, partners on
+//! phones and 3G, and a partner's phone should not download screens it
+//! may never open. It keeps nothing on the device (no service worker
+//! cache, no IndexedDB): every figure comes from the server when the desk
+//! opens.
+//!
+//! `app` holds the state (who is signed in, the desk on screen, its
+//! answers) in one reducer; `desk` renders each desk. The server's JSON
+//! API, the sign-in form and how figures read are shared with the partner
+//! app in `web-common`.
+
+mod app;
+mod desk;
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    yew::Renderer::<app::App>::new().render();
+}

@@ -1,0 +1,15 @@
+//! What the partner PWA (`web/`) and the back-office (`backoffice/`) share.
+//! They are two wasm bundles, not one: the back-office is for admins, on a
+//! desk, online; a partner's phone on a 3G network should not download it.
+//!
+//! `api` is the server's JSON API as the browser calls it (sign in, who am
+//! I, sign out, any other request with its errors in words), `forms` the
+//! changes a screen sends, `sign_in` the sign-in form, `show` how amounts,
+//! days and tiers read, `listener` a window event listener that goes away
+//! when dropped.
+
+pub mod api;
+pub mod forms;
+pub mod listener;
+pub mod show;
+pub mod sign_in;
