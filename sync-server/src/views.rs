@@ -328,7 +328,7 @@ struct LineRow {
     accrued_at: DateTime<Utc>,
     available_at: DateTime<Utc>,
     explanation: String,
-    paid: bool,
+    statement_id: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -338,6 +338,7 @@ struct StatementRow {
     currency: String,
     total_minor: i64,
     run_at: DateTime<Utc>,
+    line_count: i64,
 }
 
 fn ts(t: DateTime<Utc>) -> Timestamp {
@@ -417,7 +418,7 @@ async fn compute(
     let lines = sqlx::query_as::<_, LineRow>(
         "SELECT l.id, l.kind, l.amount_minor, l.currency::text AS currency, l.rate_bps, l.tier,
                 l.deal_id, d.lead_id, l.accrued_at, l.available_at, l.explanation,
-                s.line_id IS NOT NULL AS paid
+                s.statement_id
          FROM ledger_lines l
          LEFT JOIN deals d ON d.id = l.deal_id
          LEFT JOIN statement_lines s ON s.line_id = l.id
@@ -431,7 +432,7 @@ async fn compute(
     .await?
     .into_iter()
     .map(|l| {
-        let status = if l.paid {
+        let status = if l.statement_id.is_some() {
             LineStatus::Paid
         } else if l.available_at <= now {
             LineStatus::Available
@@ -454,13 +455,15 @@ async fn compute(
             accrued_at: ts(l.accrued_at),
             available_at: ts(l.available_at),
             status,
+            statement_id: l.statement_id,
             explanation: l.explanation,
         })
     })
     .collect::<Result<Vec<_>, RefreshError>>()?;
 
     let statements = sqlx::query_as::<_, StatementRow>(
-        "SELECT s.id, r.period, s.currency::text AS currency, s.total_minor, r.run_at
+        "SELECT s.id, r.period, s.currency::text AS currency, s.total_minor, r.run_at,
+                (SELECT count(*) FROM statement_lines sl WHERE sl.statement_id = s.id) AS line_count
          FROM statements s JOIN payout_runs r ON r.id = s.run_id
          WHERE s.partner_id = $1",
     )
@@ -475,6 +478,7 @@ async fn compute(
             currency: currency(&s.currency)?,
             total_minor: s.total_minor,
             run_at: ts(s.run_at),
+            line_count: u32::try_from(s.line_count).map_err(give_up)?,
         })
     })
     .collect::<Result<Vec<_>, RefreshError>>()?;

@@ -41,34 +41,19 @@ pub fn tenths(per_mille: u32) -> String {
 }
 
 /// The lines a statement paid, as far as the device holds them (the view
-/// keeps the most recent lines only), and whether they are all there.
-///
-/// A payout run pays every available line of a partner in a currency, so a
-/// statement paid the lines of its currency that became available after the
-/// previous statement in that currency and by its own run.
+/// keeps the most recent lines only), and whether they are all there. The
+/// server says which statement paid each line and how many lines each
+/// statement paid, so nothing here is inferred from dates.
 pub fn statement_lines<'a>(
     view: &'a AccountView,
     statement: &Statement,
 ) -> (Vec<&'a EarningLine>, bool) {
-    let previous = view
-        .statements
-        .iter()
-        .filter(|s| {
-            s.currency == statement.currency && (s.run_at, s.id) < (statement.run_at, statement.id)
-        })
-        .map(|s| s.run_at)
-        .max();
     let lines: Vec<&EarningLine> = view
         .lines
         .iter()
-        .filter(|l| {
-            l.status == LineStatus::Paid
-                && l.currency == statement.currency
-                && l.available_at <= statement.run_at
-                && previous.is_none_or(|p| l.available_at > p)
-        })
+        .filter(|l| l.statement_id == Some(statement.id))
         .collect();
-    let complete = lines.iter().map(|l| l.amount_minor).sum::<i64>() == statement.total_minor;
+    let complete = lines.len() == statement.line_count as usize;
     (lines, complete)
 }
 
@@ -311,7 +296,7 @@ mod tests {
         Currency::parse("USD").unwrap()
     }
 
-    fn line(id: i64, minor: i64, available_at: i64, status: LineStatus) -> EarningLine {
+    fn line(id: i64, minor: i64, available_at: i64, paid_by: Option<i64>) -> EarningLine {
         EarningLine {
             id,
             kind: "base".into(),
@@ -323,18 +308,24 @@ mod tests {
             lead_id: Some(LeadId::parse("ben-1").unwrap()),
             accrued_at: Timestamp(available_at),
             available_at: Timestamp(available_at),
-            status,
+            status: match paid_by {
+                Some(_) => LineStatus::Paid,
+                None if available_at < 45 => LineStatus::Available,
+                None => LineStatus::Pending,
+            },
+            statement_id: paid_by,
             explanation: String::new(),
         }
     }
 
-    fn statement(id: i64, total: i64, run_at: i64) -> Statement {
+    fn statement(id: i64, total: i64, run_at: i64, line_count: u32) -> Statement {
         Statement {
             id,
             period: "2025-06".into(),
             currency: usd(),
             total_minor: total,
             run_at: Timestamp(run_at),
+            line_count,
         }
     }
 
@@ -363,30 +354,33 @@ mod tests {
     }
 
     #[test]
-    fn a_statement_lists_the_lines_paid_since_the_previous_one() {
+    fn a_statement_lists_the_lines_it_paid() {
+        // Line 1 was available before statement 7's run but was paid by
+        // statement 8 (the balance was below the minimum, say): dates alone
+        // would put it on the wrong statement.
         let view = view(
             vec![
-                line(1, 100, 10, LineStatus::Paid),
-                line(2, 200, 20, LineStatus::Paid),
-                line(3, 300, 30, LineStatus::Paid),
-                line(4, 400, 40, LineStatus::Available),
-                line(5, 500, 50, LineStatus::Pending),
+                line(1, 100, 10, Some(8)),
+                line(2, 200, 20, Some(7)),
+                line(3, 300, 30, Some(8)),
+                line(4, 400, 40, None),
+                line(5, 500, 50, None),
             ],
-            vec![statement(7, 300, 25), statement(8, 300, 35)],
+            vec![statement(7, 200, 25, 1), statement(8, 400, 35, 2)],
         );
-        let ids = |id| {
+        let ids = |view: &AccountView, id| {
             let s = view.statements.iter().find(|s| s.id == id).unwrap();
-            let (lines, complete) = statement_lines(&view, s);
+            let (lines, complete) = statement_lines(view, s);
             (lines.iter().map(|l| l.id).collect::<Vec<_>>(), complete)
         };
-        assert_eq!(ids(7), (vec![2, 1], true));
-        assert_eq!(ids(8), (vec![3], true));
+        assert_eq!(ids(&view, 7), (vec![2], true));
+        assert_eq!(ids(&view, 8), (vec![3, 1], true));
 
         // The device lost line 1 (beyond the recent lines): not complete.
         let mut partial = view.clone();
         partial.lines.retain(|l| l.id != 1);
-        let (lines, complete) = statement_lines(&partial, &partial.statements[1]);
-        assert_eq!((lines.len(), complete), (1, false));
+        assert_eq!(ids(&partial, 8), (vec![3], false));
+        assert_eq!(ids(&partial, 7), (vec![2], true));
     }
 
     #[test]

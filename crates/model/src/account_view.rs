@@ -16,12 +16,14 @@
 //!                              deal_id: int | null, lead_id: "ben-5" | null,
 //!                              accrued_at: ts, available_at: ts,
 //!                              status: "pending" | "available" | "paid",
+//!                              statement_id: int | null,
 //!                              explanation: "20.00% base commission on ..." } },
 //!        deals: { <lead id>: { status: "submitted" | "withdrawn" | "approved" | "rejected",
 //!                              amount_minor: int, currency: "USD",
 //!                              reason: str | null, decided_at: ts | null } },
 //!        statements: { <statement id>: { period: "2025-06", currency: "USD",
-//!                                        total_minor: int, run_at: ts } } }
+//!                                        total_minor: int, run_at: ts,
+//!                                        line_count: uint } } }
 //! ```
 //!
 //! The server is the only writer (the share policy gives the owner read
@@ -153,6 +155,8 @@ pub struct EarningLine {
     /// The hold date.
     pub available_at: Timestamp,
     pub status: LineStatus,
+    /// The statement that paid it (its status is then paid).
+    pub statement_id: Option<i64>,
     pub explanation: String,
 }
 
@@ -208,6 +212,9 @@ pub struct Statement {
     pub currency: Currency,
     pub total_minor: i64,
     pub run_at: Timestamp,
+    /// How many lines it paid; a device keeps only the recent lines, so it
+    /// may hold fewer.
+    pub line_count: u32,
 }
 
 impl AccountView {
@@ -340,6 +347,7 @@ impl AccountViewDoc {
                 accrued_at: l.time("accrued_at")?,
                 available_at: l.time("available_at")?,
                 status: LineStatus::parse(&l.str("status")?).ok_or(bad("status"))?,
+                statement_id: l.opt_int("statement_id")?,
                 explanation: l.str("explanation")?,
             })
         })?;
@@ -360,6 +368,7 @@ impl AccountViewDoc {
                 currency: s.currency("currency")?,
                 total_minor: s.int("total_minor")?,
                 run_at: s.time("run_at")?,
+                line_count: s.uint("line_count")?,
             })
         })?;
 
@@ -455,6 +464,7 @@ fn write_view<T: Transactable>(tx: &mut T, view: &AccountView) -> Result<(), Aut
             put(tx, obj, "accrued_at", S::Timestamp(l.accrued_at.0))?;
             put(tx, obj, "available_at", S::Timestamp(l.available_at.0))?;
             put(tx, obj, "status", S::from(l.status.as_str()))?;
+            put(tx, obj, "statement_id", l.statement_id.map_or(S::Null, S::Int))?;
             put(tx, obj, "explanation", S::from(l.explanation.as_str()))
         },
     )?;
@@ -485,7 +495,8 @@ fn write_view<T: Transactable>(tx: &mut T, view: &AccountView) -> Result<(), Aut
             put(tx, obj, "period", S::from(s.period.as_str()))?;
             put(tx, obj, "currency", S::from(s.currency.as_str()))?;
             put(tx, obj, "total_minor", S::Int(s.total_minor))?;
-            put(tx, obj, "run_at", S::Timestamp(s.run_at.0))
+            put(tx, obj, "run_at", S::Timestamp(s.run_at.0))?;
+            put(tx, obj, "line_count", S::Uint(s.line_count.into()))
         },
     )?;
     Ok(())
@@ -705,6 +716,7 @@ mod tests {
             lead_id: Some(LeadId::parse("ben-5").unwrap()),
             accrued_at: Timestamp(at),
             available_at: Timestamp(at + 30 * 86_400_000),
+            statement_id: (status == LineStatus::Paid).then_some(3),
             status,
             explanation: "20.00% base commission on deal ben-5 of 900.00 USD".into(),
         }
@@ -779,6 +791,7 @@ mod tests {
                 currency: Currency::parse("EUR").unwrap(),
                 total_minor: 1_000,
                 run_at: Timestamp(300),
+                line_count: 1,
             }],
         }
     }

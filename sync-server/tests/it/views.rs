@@ -1,7 +1,7 @@
 //! Account views through the real server: the server writes each partner's
 //! figures into a read-only document, and a partner's connected device sees
-//! a decision on their deals arrive, and a line's hold end, with nothing
-//! asked.
+//! a decision on their deals arrive, a line's hold end with nothing asked,
+//! and a payout's statement with the lines it paid.
 
 use std::time::Duration;
 
@@ -186,7 +186,7 @@ async fn a_partner_sees_the_decisions_on_his_deals_in_his_account_view() {
 }
 
 #[tokio::test]
-async fn a_line_turns_available_when_its_hold_ends_with_nothing_else_happening() {
+async fn a_line_turns_available_when_its_hold_ends_and_a_statement_lists_what_it_paid() {
     let db = TestDb::new().await;
     let server = ServerProcess::start(&db.url).await;
     let pool = db.pool().await;
@@ -241,5 +241,50 @@ async fn a_line_turns_available_when_its_hold_ends_with_nothing_else_happening()
             eur.available_minor
         ),
         ("EUR", 0, 5000)
+    );
+
+    // A payout run pays it: the statement says how many lines it paid, and
+    // the line which statement paid it.
+    let cleo_token = session_for(&server.database_url, "a-cleo").await;
+    let (status, method) = api(
+        &server,
+        &cleo_token,
+        "PUT",
+        "/api/me/payout-method",
+        Some(json!({"kind": "paypal", "holder": "Cleo Martin", "account": "cleo@martin.example"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{method}");
+    let admin = session_for(&server.database_url, "a-admin").await;
+    let (status, run) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/payouts",
+        Some(json!({"period": "2026-11"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{run}");
+    let statement_id = run["statements"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no statement in {run}"));
+    let paid = wait_view(&handle, "the statement in Cleo's view", |v| {
+        !v.statements.is_empty()
+    })
+    .await;
+    let statement = &paid.statements[0];
+    assert_eq!(
+        (statement.id, statement.total_minor, statement.line_count),
+        (statement_id, 5000, 1),
+        "{paid:?}"
+    );
+    let line = &paid.lines[0];
+    assert_eq!(
+        (line.status, line.statement_id),
+        (LineStatus::Paid, Some(statement_id))
+    );
+    assert_eq!(
+        (paid.balances[0].available_minor, paid.balances[0].paid_minor),
+        (0, 5000)
     );
 }
