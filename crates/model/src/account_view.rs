@@ -464,7 +464,12 @@ fn write_view<T: Transactable>(tx: &mut T, view: &AccountView) -> Result<(), Aut
             put(tx, obj, "accrued_at", S::Timestamp(l.accrued_at.0))?;
             put(tx, obj, "available_at", S::Timestamp(l.available_at.0))?;
             put(tx, obj, "status", S::from(l.status.as_str()))?;
-            put(tx, obj, "statement_id", l.statement_id.map_or(S::Null, S::Int))?;
+            put(
+                tx,
+                obj,
+                "statement_id",
+                l.statement_id.map_or(S::Null, S::Int),
+            )?;
             put(tx, obj, "explanation", S::from(l.explanation.as_str()))
         },
     )?;

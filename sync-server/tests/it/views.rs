@@ -284,7 +284,10 @@ async fn a_line_turns_available_when_its_hold_ends_and_a_statement_lists_what_it
         (LineStatus::Paid, Some(statement_id))
     );
     assert_eq!(
-        (paid.balances[0].available_minor, paid.balances[0].paid_minor),
+        (
+            paid.balances[0].available_minor,
+            paid.balances[0].paid_minor
+        ),
         (0, 5000)
     );
 }
