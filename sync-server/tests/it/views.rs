@@ -264,7 +264,7 @@ async fn a_line_turns_available_when_its_hold_ends_and_a_statement_lists_what_it
         Some(json!({"period": "2026-11"})),
     )
     .await;
-    assert_eq!(status, 200, "{run}");
+    assert_eq!(status, 201, "{run}");
     let statement_id = run["statements"][0]["id"]
         .as_i64()
         .unwrap_or_else(|| panic!("no statement in {run}"));
