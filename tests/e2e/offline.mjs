@@ -12,93 +12,22 @@
 // Run by `cargo xtask test`, which sets ADMIN_DATABASE_URL, SERVER_BIN,
 // WEB_DIR and FIXTURES.
 
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import pg from "pg";
-import { chromium } from "playwright-core";
+import {
+  EXPECTED_CONSOLE, PHONE, assert, freshDatabase, launchChromium, startServer, stopServer,
+  waitFor, watchdog,
+} from "./harness.mjs";
 
-const DEADLINE_MS = 30_000;
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set; run this through cargo xtask test`);
-  return v;
-};
-
-// The whole test is bounded: a hang is a failure, not a stuck CI job.
-const watchdog = setTimeout(() => {
-  console.error("e2e: timed out after 240 s");
-  process.exit(1);
-}, 240_000);
-
-async function waitFor(what, check, deadline = DEADLINE_MS) {
-  const start = Date.now();
-  let last;
-  while (Date.now() - start < deadline) {
-    try {
-      last = await check();
-      if (last) return last;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${last})`);
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(`assertion failed: ${message}`);
-}
-
-async function freshDatabase() {
-  const admin = env("ADMIN_DATABASE_URL");
-  const name = `e2e_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-  const client = new pg.Client({ connectionString: admin });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  return admin.replace(/\/[^/]*$/, `/${name}`);
-}
-
-function startServer(databaseUrl, listen = "127.0.0.1:0") {
-  const child = spawn(
-    env("SERVER_BIN"),
-    ["--listen", listen, "--web-dir", env("WEB_DIR"), "--seed", env("FIXTURES")],
-    { env: { ...process.env, DATABASE_URL: databaseUrl, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
-  );
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.on("line", (line) => {
-      const m = line.match(/^listening on (http:\/\/\S+)/);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
-// Errors a page may log without anything being wrong: resources refused
-// while offline or signed out (a 401 from /api/me, a WebSocket upgrade
-// refused), which the app expects and handles.
-const EXPECTED_CONSOLE =
-  /Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/;
+const timer = watchdog("e2e");
 
 async function main() {
-  const databaseUrl = await freshDatabase();
+  const databaseUrl = await freshDatabase("e2e");
   const db = new pg.Client({ connectionString: databaseUrl });
   let server = await startServer(databaseUrl);
   await db.connect();
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
-    ],
-  });
+  const browser = await launchChromium();
   try {
-    const context = await browser.newContext({
-      viewport: { width: 375, height: 812 },
-      isMobile: true,
-      hasTouch: true,
-    });
+    const context = await browser.newContext(PHONE);
     const errors = [];
     const openPage = async (inContext = context) => {
       const p = await inContext.newPage();
@@ -281,9 +210,7 @@ async function main() {
 
     // 12. The server restarts: the app sees its socket close, redials once
     // the server is back, and what Cleo did meanwhile syncs.
-    const stopped = new Promise((resolve) => server.child.once("exit", resolve));
-    server.child.kill("SIGTERM");
-    await stopped;
+    await stopServer(server);
     await waitFor("the badge to notice the server is gone", async () =>
       (await status().getAttribute("data-connection")) === "offline");
     await lead("cleo-1").locator("select.move-stage").selectOption("won");
@@ -295,7 +222,7 @@ async function main() {
 
     // 13. Ana, Ben's team leader, on a device of her own: her pipeline
     // first, Ben's (with what he captured offline) read-only.
-    const anaContext = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true });
+    const anaContext = await browser.newContext(PHONE);
     page = await openPage(anaContext);
     await page.goto(server.url);
     await signIn("ana@souza.example", "demo-ana-password");
@@ -314,7 +241,7 @@ async function main() {
     await browser.close();
     await db.end();
     server.child.kill("SIGTERM");
-    clearTimeout(watchdog);
+    clearTimeout(timer);
   }
 }
 

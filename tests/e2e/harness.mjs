@@ -1,0 +1,98 @@
+// What both browser end-to-end tests need: their settings from
+// `cargo xtask test`, a deadline on everything, a fresh database, the real
+// server binary, and Debian's Chromium.
+
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import pg from "pg";
+import { chromium } from "playwright-core";
+
+export const DEADLINE_MS = 30_000;
+
+export const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set; run this through cargo xtask test`);
+  return v;
+};
+
+// The whole test is bounded: a hang is a failure, not a stuck CI job.
+export function watchdog(name, seconds = 240) {
+  return setTimeout(() => {
+    console.error(`${name}: timed out after ${seconds} s`);
+    process.exit(1);
+  }, seconds * 1000);
+}
+
+// Polls `check` until it gives something truthy, which it returns.
+export async function waitFor(what, check, deadline = DEADLINE_MS) {
+  const start = Date.now();
+  let last;
+  while (Date.now() - start < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(`assertion failed: ${message}`);
+}
+
+// A database of its own, made from the cluster's admin connection.
+export async function freshDatabase(prefix) {
+  const admin = env("ADMIN_DATABASE_URL");
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  return admin.replace(/\/[^/]*$/, `/${name}`);
+}
+
+// The server binary on `listen`, seeded with the fixtures; resolves once
+// it says where it listens.
+export function startServer(databaseUrl, listen = "127.0.0.1:0", extra = []) {
+  const child = spawn(
+    env("SERVER_BIN"),
+    ["--listen", listen, "--web-dir", env("WEB_DIR"), "--seed", env("FIXTURES"), ...extra],
+    { env: { ...process.env, DATABASE_URL: databaseUrl, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      const m = line.match(/^listening on (http:\/\/\S+)/);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+export async function stopServer(server) {
+  const stopped = new Promise((resolve) => server.child.once("exit", resolve));
+  server.child.kill("SIGTERM");
+  await stopped;
+}
+
+// Errors a page may log without anything being wrong: resources refused
+// while offline or signed out (a 401 from /api/me, a WebSocket upgrade
+// refused, sockets refused while the server restarts), which the apps
+// expect and handle.
+export const EXPECTED_CONSOLE =
+  /Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/;
+
+export const PHONE = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true };
+
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+    ],
+  });
+}
