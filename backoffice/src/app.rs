@@ -332,8 +332,12 @@ pub fn app() -> Html {
             let dispatch = dispatch.clone();
             move |choice| dispatch.dispatch(Action::Choose(choice))
         }),
-        reject: Callback::from(move |id| dispatch.dispatch(Action::Rejecting(id))),
+        reject: Callback::from({
+            let dispatch = dispatch.clone();
+            move |id| dispatch.dispatch(Action::Rejecting(id))
+        }),
         change,
+        invalid: Callback::from(move |why| dispatch.dispatch(Action::Outcome(Err(why)))),
     });
     html! {
         <div class="app">

@@ -117,6 +117,8 @@ pub struct Ctx<'a> {
     pub reject: Callback<Option<i64>>,
     /// Sends a change; its answer, in words, is shown and the desk reloads.
     pub change: Callback<Change>,
+    /// Says why what was typed cannot be sent.
+    pub invalid: Callback<String>,
 }
 
 /// A value as text: strings as they are, `null` as nothing.
@@ -187,24 +189,7 @@ pub fn desk(ctx: Ctx) -> Html {
     let first = data.first().unwrap_or(&Value::Null);
     let body = match ctx.desk {
         Desk::Approvals => approvals(first, &ctx),
-        Desk::Partners => html! {
-            for list(first).iter().map(|p| card(
-                text(p, "partner_id"), text(p, "tier"),
-                text(p, "name"),
-                tier_name(&text(p, "tier")).to_owned(),
-                html! {
-                    <>
-                        <div class="company">{ format!("{} · {} deals in the window", text(p, "company"), text(p, "deals_in_window")) }</div>
-                        { for list(&p["balances"]).iter().map(|b| html! {
-                            <div class="hint" data-currency={text(b, "currency")}>{ format!(
-                                "Pending {} · available {} · paid {}",
-                                amount(b, "pending_minor"), amount(b, "available_minor"), amount(b, "paid_minor"),
-                            ) }</div>
-                        }) }
-                    </>
-                },
-            ))
-        },
+        Desk::Partners => partners(first, &ctx),
         Desk::Payouts => payouts(first, &ctx),
         Desk::Orders => orders(first, &ctx),
         Desk::Reports => reports(first, data.get(1), &ctx),
@@ -295,6 +280,86 @@ fn approvals(deals: &Value, ctx: &Ctx) -> Html {
             if list(deals).is_empty() { <p class="hint">{ "Nothing here." }</p> }
             { for list(deals).iter().map(row) }
         </>
+    }
+}
+
+/// A percentage as typed ("2", "2.5", "0.25") in basis points, without
+/// floating point; at most two decimals.
+fn percent_to_bps(text: &str) -> Result<u32, String> {
+    let refuse = || format!("\"{text}\" is not a percentage like 2.5");
+    let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty()
+        || !digits(whole)
+        || !digits(fraction)
+        || fraction.len() > 2
+        || whole.len() > 3
+    {
+        return Err(refuse());
+    }
+    let whole: u32 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| refuse())?
+    };
+    let hundredths: u32 = format!("{fraction:0<2}").parse().map_err(|_| refuse())?;
+    Ok(whole * 100 + hundredths)
+}
+
+fn partners(list_of: &Value, ctx: &Ctx) -> Html {
+    let row = |p: &Value| {
+        let id = text(p, "partner_id");
+        let terms = {
+            let (change, invalid, id) = (ctx.change.clone(), ctx.invalid.clone(), id.clone());
+            Callback::from(move |e: SubmitEvent| {
+                match percent_to_bps(&form(&e)("extra")) {
+                    Ok(bps) => change.emit(Change::new(
+                        "PUT",
+                        format!("/api/admin/partners/{id}/terms"),
+                        Some(&api::Terms { elite_custom_bps: bps }),
+                        |t| html! { format!("Elite extra rate set to {}.", percent(&t["elite_custom_bps"])) },
+                    )),
+                    Err(why) => invalid.emit(why),
+                }
+            })
+        };
+        card(
+            id,
+            text(p, "tier"),
+            text(p, "name"),
+            tier_name(&text(p, "tier")).to_owned(),
+            html! {
+                <>
+                    <div class="company">{ format!("{} · {} deals in the window", text(p, "company"), text(p, "deals_in_window")) }</div>
+                    { for list(&p["balances"]).iter().map(|b| html! {
+                        <div class="hint" data-currency={text(b, "currency")}>{ format!(
+                            "Pending {} · available {} · paid {}",
+                            amount(b, "pending_minor"), amount(b, "available_minor"), amount(b, "paid_minor"),
+                        ) }</div>
+                    }) }
+                    <form class="row terms-form" onsubmit={terms}>
+                        <label>{ "Elite extra rate (%)" }
+                            <input name="extra" inputmode="decimal" placeholder="0" value={match &p["elite_custom_bps"] {
+                                Value::Null => String::new(),
+                                bps => percent(bps),
+                            }} />
+                        </label>
+                        <button type="submit">{ "Save" }</button>
+                    </form>
+                </>
+            },
+        )
+    };
+    html! { for list(list_of).iter().map(row) }
+}
+
+/// Basis points as a percentage: 250 → "2.5".
+fn percent(bps: &Value) -> String {
+    let bps = bps.as_u64().unwrap_or_default();
+    match (bps / 100, bps % 100) {
+        (whole, 0) => whole.to_string(),
+        (whole, f) if f % 10 == 0 => format!("{whole}.{}", f / 10),
+        (whole, f) => format!("{whole}.{f:02}"),
     }
 }
 
@@ -402,5 +467,29 @@ fn reports(names: &Value, table: Option<&Value>, ctx: &Ctx) -> Html {
                 </div>
             }
         </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_become_basis_points_exactly() {
+        for (typed, bps) in [
+            ("2", 200),
+            ("2.5", 250),
+            ("2.50", 250),
+            ("0.25", 25),
+            (".5", 50),
+            (" 70 ", 7000),
+            ("0", 0),
+        ] {
+            assert_eq!(percent_to_bps(typed), Ok(bps), "{typed}");
+            assert_eq!(percent_to_bps(&percent(&serde_json::json!(bps))), Ok(bps));
+        }
+        for typed in ["", ".", "-1", "2.555", "1e2", "2,5", "abc", "10000"] {
+            assert!(percent_to_bps(typed).is_err(), "{typed}");
+        }
     }
 }

@@ -505,6 +505,8 @@ struct PartnerEntry {
     team_leader_id: Option<String>,
     tier: String,
     deals_in_window: u32,
+    /// The extra rate agreed for when they are Elite, if any.
+    elite_custom_bps: Option<i32>,
     balances: Vec<ledger::Balance>,
 }
 
@@ -522,10 +524,15 @@ async fn list_partners(
         company: String,
         account_id: Option<String>,
         team_leader_id: Option<String>,
+        elite_custom_bps: Option<i32>,
     }
     let partners = sqlx::query_as::<_, Row>(
-        "SELECT p.id AS partner_id, p.name, p.company, a.id AS account_id, a.team_leader_id
-         FROM partners p LEFT JOIN accounts a ON a.partner_id = p.id ORDER BY p.name",
+        "SELECT p.id AS partner_id, p.name, p.company, a.id AS account_id, a.team_leader_id,
+                t.elite_custom_bps
+         FROM partners p
+         LEFT JOIN accounts a ON a.partner_id = p.id
+         LEFT JOIN partner_terms t ON t.partner_id = p.id
+         ORDER BY p.name",
     )
     .fetch_all(&state.pool)
     .await?;
@@ -536,6 +543,7 @@ async fn list_partners(
         company,
         account_id,
         team_leader_id,
+        elite_custom_bps,
     } in partners
     {
         let (tier, deals_in_window) =
@@ -549,6 +557,7 @@ async fn list_partners(
             team_leader_id,
             tier: tier.as_str().to_owned(),
             deals_in_window,
+            elite_custom_bps,
             balances,
         });
     }

@@ -219,6 +219,17 @@ async function main() {
     const benRow = admin.locator('#partners article[data-id="p-ben"]');
     await benRow.waitFor();
     assert((await benRow.getAttribute("data-key")) === "starter", "Ben's tier on the partners list");
+    // The extra rate he will earn once Elite: typed as a percentage, kept in
+    // basis points; a comma is refused before anything is sent.
+    await benRow.locator(".terms-form input[name=extra]").fill("2,5");
+    await benRow.locator(".terms-form button[type=submit]").click();
+    await admin.locator('#partners p.error[role=alert]').waitFor();
+    await benRow.locator(".terms-form input[name=extra]").fill("2.5");
+    await benRow.locator(".terms-form button[type=submit]").click();
+    await waitFor("Ben's Elite terms", async () =>
+      (await db.query("SELECT elite_custom_bps FROM partner_terms WHERE partner_id = 'p-ben'")).rows[0]?.elite_custom_bps === 250);
+    await waitFor("the agreed rate on the partners list", async () =>
+      (await admin.locator('#partners article[data-id="p-ben"] .terms-form input[name=extra]').inputValue()) === "2.5");
     await admin.click('nav.tabs a[href="#payouts"]');
     const payable = admin.locator('#payouts article[data-id="p-ben"][data-key="USD"]');
     await payable.waitFor();

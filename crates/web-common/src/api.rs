@@ -418,6 +418,13 @@ pub struct Reason {
     pub reason: String,
 }
 
+/// `PUT /api/admin/partners/{id}/terms`: the extra rate agreed for an
+/// Elite partner, in basis points.
+#[derive(Serialize)]
+pub struct Terms {
+    pub elite_custom_bps: u32,
+}
+
 /// The month a payout run is for, `YYYY-MM`.
 #[derive(Serialize)]
 pub struct Period {

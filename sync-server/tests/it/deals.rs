@@ -545,6 +545,18 @@ async fn an_elite_partner_earns_the_agreed_extra_as_its_own_line() {
     )
     .await;
     assert_eq!(status, 200);
+    // The partners list shows what was agreed, and nothing for the others.
+    let (_, partners) = api(&server, &admin, "GET", "/api/admin/partners", None).await;
+    let agreed = |id: &str| {
+        partners
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["partner_id"] == id)
+            .map(|p| p["elite_custom_bps"].clone())
+    };
+    assert_eq!(agreed("p-cleo"), Some(serde_json::json!(200)), "{partners}");
+    assert_eq!(agreed("p-ben"), Some(serde_json::Value::Null), "{partners}");
     let (status, _) = api(
         &server,
         &admin,
