@@ -54,8 +54,9 @@ pub struct State {
     choice: String,
     /// Bumped by each change made from the desk, which then reads again.
     generation: u32,
-    /// The deal whose rejection is being written.
-    rejecting: Option<i64>,
+    /// The deal or order whose reason (a rejection, a clawback, a refund)
+    /// is being written.
+    reasoning: Option<i64>,
     /// How the last change made from this desk went.
     outcome: Option<Result<Html, String>>,
 }
@@ -77,7 +78,7 @@ pub enum Action {
         answers: Result<Vec<Value>, ApiError>,
     },
     Choose(String),
-    Rejecting(Option<i64>),
+    Reasoning(Option<i64>),
     Outcome(Result<Html, String>),
 }
 
@@ -165,11 +166,11 @@ impl Reducible for State {
                 next.choice = choice;
                 next.answers = None;
             }
-            Action::Rejecting(id) => next.rejecting = id,
+            Action::Reasoning(id) => next.reasoning = id,
             Action::Outcome(outcome) => {
                 if outcome.is_ok() {
                     next.generation += 1;
-                    next.rejecting = None;
+                    next.reasoning = None;
                 }
                 next.outcome = Some(outcome);
             }
@@ -326,15 +327,15 @@ pub fn app() -> Html {
         data,
         failed,
         choice: &state.choice,
-        rejecting: state.rejecting,
+        reasoning: state.reasoning,
         outcome,
         choose: Callback::from({
             let dispatch = dispatch.clone();
             move |choice| dispatch.dispatch(Action::Choose(choice))
         }),
-        reject: Callback::from({
+        reason: Callback::from({
             let dispatch = dispatch.clone();
-            move |id| dispatch.dispatch(Action::Rejecting(id))
+            move |id| dispatch.dispatch(Action::Reasoning(id))
         }),
         change,
         invalid: Callback::from(move |why| dispatch.dispatch(Action::Outcome(Err(why)))),
@@ -458,18 +459,18 @@ mod tests {
                 // Late answers for a desk or a choice no longer shown.
                 answers(Desk::Partners, ""),
                 answers(Desk::Approvals, "rejected"),
-                Action::Rejecting(Some(7)),
+                Action::Reasoning(Some(7)),
             ],
         );
         assert!(matches!(&state.answers, Some(Ok(a)) if a.len() == 1));
-        assert_eq!(state.rejecting, Some(7));
+        assert_eq!(state.reasoning, Some(7));
         let dropped = reduce(state.clone(), vec![answers(Desk::Partners, "")]);
         assert_eq!(dropped.answers, state.answers);
 
         let generation = state.generation;
         let changed = reduce(state, vec![Action::Outcome(Ok(html! { "Deal rejected." }))]);
         assert_eq!(changed.generation, generation + 1, "the desk reads again");
-        assert_eq!(changed.rejecting, None);
+        assert_eq!(changed.reasoning, None);
         let failed = reduce(changed, vec![Action::Outcome(Err("no".to_owned()))]);
         assert_eq!(
             failed.generation,

@@ -1,6 +1,7 @@
-//! The desks: what an admin does with partners' money. Approving and
-//! rejecting deals, partners with their tiers and balances, payout runs,
-//! referral orders, reports.
+//! The desks: what an admin does with partners' money. Approving,
+//! rejecting and clawing back deals, partners with their tiers, balances
+//! and Elite terms, payout runs, referral orders and their refunds,
+//! reports.
 //!
 //! They read and change the server's ledger, which is never on a device, so
 //! they work online only. The desk on screen is fetched when it opens and
@@ -81,7 +82,11 @@ impl Desk {
                     choice
                 }
             )],
-            Desk::Partners | Desk::Orders => vec!["/api/admin/partners".to_owned()],
+            Desk::Partners => vec!["/api/admin/partners".to_owned()],
+            Desk::Orders => vec![
+                "/api/admin/partners".to_owned(),
+                "/api/admin/orders".to_owned(),
+            ],
             Desk::Payouts => vec!["/api/admin/payouts/preview".to_owned()],
             Desk::Reports if choice.is_empty() => vec!["/api/admin/reports".to_owned()],
             Desk::Reports => vec![
@@ -110,11 +115,13 @@ pub struct Ctx<'a> {
     /// Why they are not.
     pub failed: Option<&'a ApiError>,
     pub choice: &'a str,
-    pub rejecting: Option<i64>,
+    /// The deal or order whose reason form is open.
+    pub reasoning: Option<i64>,
     pub outcome: Html,
     /// Picks what the desk shows (`choice`).
     pub choose: Callback<String>,
-    pub reject: Callback<Option<i64>>,
+    /// Opens (or, with `None`, closes) a reason form.
+    pub reason: Callback<Option<i64>>,
     /// Sends a change; its answer, in words, is shown and the desk reloads.
     pub change: Callback<Change>,
     /// Says why what was typed cannot be sent.
@@ -191,7 +198,7 @@ pub fn desk(ctx: Ctx) -> Html {
         Desk::Approvals => approvals(first, &ctx),
         Desk::Partners => partners(first, &ctx),
         Desk::Payouts => payouts(first, &ctx),
-        Desk::Orders => orders(first, &ctx),
+        Desk::Orders => orders(first, data.get(1).unwrap_or(&Value::Null), &ctx),
         Desk::Reports => reports(first, data.get(1), &ctx),
     };
     html! {
@@ -223,31 +230,39 @@ fn approvals(deals: &Value, ctx: &Ctx) -> Html {
                 |_| html! { "Deal approved." },
             )
         });
-        let reject = ctx.change.reform(move |e: SubmitEvent| {
-            let reason = api::Reason {
-                reason: form(&e)("reason"),
-            };
-            Change::new(
-                "POST",
+        let reversed = text(deal, "reversed_at");
+        let actions = match status.as_str() {
+            "submitted" if ctx.reasoning == Some(id) => reason_form(
+                ctx,
+                "Reject deal",
                 format!("/api/admin/deals/{id}/reject"),
-                Some(&reason),
                 |_| html! { "Deal rejected." },
-            )
-        });
-        let actions = match (status.as_str(), ctx.rejecting == Some(id)) {
-            ("submitted", true) => html! {
-                <form class="reject-form" onsubmit={reject}>
-                    <label>{ "Reason the partner will read" }<input name="reason" required=true /></label>
-                    <div class="row">
-                        <button type="button" onclick={ctx.reject.reform(|_| None)}>{ "Cancel" }</button>
-                        <button type="submit">{ "Reject deal" }</button>
-                    </div>
-                </form>
-            },
-            ("submitted", false) => html! {
+            ),
+            "submitted" => html! {
                 <div class="row">
-                    <button class="reject" onclick={ctx.reject.reform(move |_| Some(id))}>{ "Reject…" }</button>
+                    <button class="reject" onclick={ctx.reason.reform(move |_| Some(id))}>{ "Reject…" }</button>
                     <button class="primary approve" onclick={approve}>{ "Approve" }</button>
+                </div>
+            },
+            "approved" if !reversed.is_empty() => html! {
+                <p class="notes clawed-back">{ format!(
+                    "Clawed back {}: {}",
+                    day(js_sys::Date::parse(&reversed)),
+                    text(deal, "reverse_reason"),
+                ) }</p>
+            },
+            // A refund or a cancellation after approval reverses every line
+            // the deal earned.
+            "approved" if ctx.reasoning == Some(id) => reason_form(
+                ctx,
+                "Claw back",
+                format!("/api/admin/deals/{id}/clawback"),
+                |r| html! { format!("Clawed back: {} lines reversed.", list(&r["lines"]).len()) },
+            ),
+            "approved" => html! {
+                <div class="row">
+                    <span class="notes">{ "approved" }</span>
+                    <button class="clawback" onclick={ctx.reason.reform(move |_| Some(id))}>{ "Claw back…" }</button>
                 </div>
             },
             _ => html! { <p class="notes">{ match text(deal, "reason") {
@@ -405,7 +420,7 @@ fn payouts(preview: &Value, ctx: &Ctx) -> Html {
     }
 }
 
-fn orders(partners: &Value, ctx: &Ctx) -> Html {
+fn orders(partners: &Value, orders: &Value, ctx: &Ctx) -> Html {
     let record = ctx.change.reform(|e: SubmitEvent| {
         let field = form(&e);
         let partner = field("partner");
@@ -426,7 +441,45 @@ fn orders(partners: &Value, ctx: &Ctx) -> Html {
             ) }
         })
     });
+    let row = |o: &Value| {
+        let id = o["id"].as_i64().unwrap_or_default();
+        let refunded = text(o, "refunded_at");
+        let state = match (refunded.is_empty(), ctx.reasoning == Some(id)) {
+            (false, _) => html! {
+                <p class="notes refunded">{ format!("Refunded {}", day(js_sys::Date::parse(&refunded))) }</p>
+            },
+            (true, true) => reason_form(
+                ctx,
+                "Refund order",
+                format!("/api/admin/orders/{id}/refund"),
+                |r| html! { format!("Order refunded: {} lines reversed.", list(&r["lines"]).len()) },
+            ),
+            (true, false) => html! {
+                <button class="refund" onclick={ctx.reason.reform(move |_| Some(id))}>{ "Refund…" }</button>
+            },
+        };
+        card(
+            id.to_string(),
+            text(o, "reference"),
+            text(o, "reference"),
+            amount(o, "amount_minor"),
+            html! {
+                <>
+                    <div class="company">{ format!(
+                        "{} · recorded {}",
+                        match text(o, "partner_name") {
+                            n if n.is_empty() => "direct sale".to_owned(),
+                            n => format!("referred by {n}"),
+                        },
+                        day(js_sys::Date::parse(&text(o, "recorded_at"))),
+                    ) }</div>
+                    { state }
+                </>
+            },
+        )
+    };
     html! {
+        <>
         <form id="order-form" class="card" onsubmit={record}>
             <h2>{ "Record an order" }</h2>
             <label>{ "Order reference" }<input name="reference" /></label>
@@ -444,6 +497,30 @@ fn orders(partners: &Value, ctx: &Ctx) -> Html {
                 </label>
             </div>
             <button type="submit" class="primary">{ "Record order" }</button>
+        </form>
+        <h2 class="section">{ "Recent orders" }</h2>
+        if list(orders).is_empty() { <p class="hint">{ "No orders yet." }</p> }
+        { for list(orders).iter().map(row) }
+        </>
+    }
+}
+
+/// The form that asks why (a rejection, a clawback, a refund: the partner
+/// reads it) and sends it to `path`.
+fn reason_form(ctx: &Ctx, submit: &'static str, path: String, said: fn(&Value) -> Html) -> Html {
+    let send = ctx.change.reform(move |e: SubmitEvent| {
+        let reason = api::Reason {
+            reason: form(&e)("reason"),
+        };
+        Change::new("POST", path.clone(), Some(&reason), said)
+    });
+    html! {
+        <form class="reason-form" onsubmit={send}>
+            <label>{ "Reason the partner will read" }<input name="reason" required=true /></label>
+            <div class="row">
+                <button type="button" onclick={ctx.reason.reform(|_| None)}>{ "Cancel" }</button>
+                <button type="submit">{ submit }</button>
+            </div>
         </form>
     }
 }

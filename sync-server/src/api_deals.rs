@@ -7,6 +7,7 @@
 //! | `POST /api/admin/deals/{id}/approve`    | admin     |
 //! | `POST /api/admin/deals/{id}/reject`     | admin     |
 //! | `POST /api/admin/deals/{id}/clawback`   | admin     |
+//! | `GET /api/admin/orders`                 | admin     |
 //! | `POST /api/admin/orders`                | admin     |
 //! | `POST /api/admin/orders/{id}/refund`    | admin     |
 //! | `GET /api/admin/payouts/preview`        | admin     |
@@ -45,7 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/deals/{id}/approve", post(approve))
         .route("/api/admin/deals/{id}/reject", post(reject))
         .route("/api/admin/deals/{id}/clawback", post(claw_back))
-        .route("/api/admin/orders", post(record_order))
+        .route("/api/admin/orders", get(list_orders).post(record_order))
         .route("/api/admin/orders/{id}/refund", post(refund_order))
         .route("/api/admin/payouts/preview", get(payout_preview))
         .route("/api/admin/payouts", post(run_payouts))
@@ -86,6 +87,9 @@ struct DealEntry {
     reason: Option<String>,
     submitted_at: DateTime<Utc>,
     decided_at: Option<DateTime<Utc>>,
+    /// A clawback after approval (a refund, a cancellation), and why.
+    reversed_at: Option<DateTime<Utc>>,
+    reverse_reason: Option<String>,
 }
 
 /// Deals, oldest first; `?status=submitted` (the default: the approval
@@ -108,7 +112,7 @@ async fn list_deals(
     let deals = sqlx::query_as::<_, DealEntry>(
         "SELECT d.id, d.partner_id, p.name AS partner_name, d.lead_id, l.contact_name,
                 l.company, d.amount_minor, d.currency::text AS currency, d.status, d.reason,
-                d.submitted_at, d.decided_at
+                d.submitted_at, d.decided_at, d.reversed_at, d.reverse_reason
          FROM deals d JOIN partners p ON p.id = d.partner_id
          LEFT JOIN leads l ON l.partner_id = d.partner_id AND l.lead_id = d.lead_id
          WHERE $1 = 'all' OR d.status = $1
@@ -220,6 +224,37 @@ struct NewOrder {
     /// The amount as decimal text in the currency, e.g. "1250.00".
     amount: String,
     currency: String,
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+struct OrderEntry {
+    id: i64,
+    reference: String,
+    partner_id: Option<String>,
+    partner_name: Option<String>,
+    amount_minor: i64,
+    currency: String,
+    recorded_at: DateTime<Utc>,
+    refunded_at: Option<DateTime<Utc>>,
+}
+
+/// The most recent orders (newest first, at most 200), with the partner
+/// they are attributed to and whether they were refunded.
+async fn list_orders(
+    State(state): State<AppState>,
+    who: Authenticated,
+) -> Result<Json<Vec<OrderEntry>>, AppError> {
+    who.require_admin()?;
+    let orders = sqlx::query_as::<_, OrderEntry>(
+        "SELECT o.id, o.reference, o.partner_id, p.name AS partner_name, o.amount_minor,
+                o.currency::text AS currency, o.recorded_at, o.refunded_at
+         FROM orders o LEFT JOIN partners p ON p.id = o.partner_id
+         ORDER BY o.recorded_at DESC, o.id DESC
+         LIMIT 200",
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(orders))
 }
 
 async fn record_order(

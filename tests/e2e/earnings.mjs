@@ -4,13 +4,16 @@
 // Ben corrects a lead's amount and marks it won offline; back online, the deal
 // reaches the server; an admin signs in (the partner app sends them to the
 // back-office, a bundle of its own at /admin/ that partners never download)
-// and approves it (a second browser); Ben's Earnings screen shows the pending commission (20%
-// of the deal: he is a Starter) and keeps showing it offline. Then the
+// and approves it (a second browser); Ben's Earnings screen shows the
+// pending commission (20% of the deal: he is a Starter) and keeps showing
+// it offline. Then the
 // server restarts with no commission hold, Ben registers a payout method and
 // wins another deal, which the admin approves; the admin previews and runs
 // the month's payouts; Ben's screen shows the statement, printable, and the
-// balance moved from available to paid. Along the way: the back-office says
-// it is online only when it is offline, records an order and shows a report.
+// balance moved from available to paid; then the admin claws ben-2 back and
+// Ben's device shows that he owes it. Along the way: the back-office says it
+// is online only when it is offline, sets Elite terms, records and refunds
+// an order and shows a report.
 // Real Chromium (Debian's), real server binary, real Postgres, phone-sized
 // viewports; every wait has a deadline.
 //
@@ -271,9 +274,33 @@ async function main() {
     const order = (await db.query("SELECT partner_id, amount_minor, currency FROM orders WHERE reference = 'ORD-E2E-1'")).rows[0];
     assert(order?.partner_id === "p-ben" && Number(order.amount_minor) === 100000 && order.currency === "USD",
       `the order reached Postgres (${JSON.stringify(order)})`);
+    // It is listed, and refunded with a reason.
+    const listedOrder = admin.locator('#orders article[data-key="ORD-E2E-1"]');
+    await listedOrder.locator("button.refund").click();
+    await listedOrder.locator(".reason-form input[name=reason]").fill("Returned unopened");
+    await listedOrder.locator(".reason-form button[type=submit]").click();
+    await listedOrder.locator("p.refunded").waitFor();
+    const refunded = (await db.query("SELECT refunded_at FROM orders WHERE reference = 'ORD-E2E-1'")).rows[0];
+    assert(refunded?.refunded_at, "the refund reached Postgres");
     await admin.click('nav.tabs a[href="#reports"]');
     await admin.selectOption("#report-pick", "average_deal");
     await admin.locator("#report-table tbody tr").first().waitFor();
+
+    // 13. ben-2's customer cancels after Ben was paid: the admin claws the
+    // deal back; Ben's device shows the reversal, and he owes it.
+    await admin.click('nav.tabs a[href="#approvals"]');
+    await admin.selectOption("#deal-status", "approved");
+    const ben2 = admin.locator('#approvals article[data-key="ben-2"]');
+    await ben2.locator("button.clawback").click();
+    await ben2.locator(".reason-form input[name=reason]").fill("Customer cancelled");
+    await ben2.locator(".reason-form button[type=submit]").click();
+    await ben2.locator("p.clawed-back").waitFor();
+    await go(ben, "#earnings");
+    await waitFor("the clawback on Ben's device", async () =>
+      (await minorOf(figure("USD", "available"))) === -second &&
+      (await minorOf(figure("USD", "paid"))) === second);
+    assert((await ben.locator(`#earnings li.line[data-minor="${-second}"]`).count()) === 1,
+      "the reversing line is listed");
 
     // A partner's session never reaches the back-office's data.
     const denied = await ben.evaluate(async () => (await fetch("/api/admin/deals")).status);

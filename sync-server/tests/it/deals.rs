@@ -442,6 +442,42 @@ async fn clawbacks_referral_orders_and_payout_runs() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(balance(&server, &ana, "USD").await, (0, -5000, 5000));
+
+    // The back-office lists the orders, newest first, refunds marked, and
+    // the approved deal with its clawback.
+    let (status, orders) = api(&server, &admin, "GET", "/api/admin/orders", None).await;
+    assert_eq!(status, 200, "{orders}");
+    let listed: Vec<(&str, bool)> = orders
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["reference"].as_str().unwrap(),
+                o["refunded_at"].is_string(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, [("SO-2", false), ("SO-1", true)], "{orders}");
+    assert_eq!(orders[1]["partner_name"], "Ana Souza");
+    let (_, deals) = api(
+        &server,
+        &admin,
+        "GET",
+        "/api/admin/deals?status=approved",
+        None,
+    )
+    .await;
+    let clawed = deals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == deal)
+        .unwrap_or_else(|| panic!("{deals}"));
+    assert_eq!(clawed["reverse_reason"], "Customer refunded");
+    assert!(clawed["reversed_at"].is_string(), "{clawed}");
+    let (status, _) = api(&server, &ben, "GET", "/api/admin/orders", None).await;
+    assert_eq!(status, 403, "a partner cannot list orders");
     assert_ledger_invariants(&pool, &server, &[("p-ben", &ben), ("p-ana", &ana)]).await;
 }
 
