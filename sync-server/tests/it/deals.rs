@@ -289,12 +289,12 @@ async fn clawbacks_referral_orders_and_payout_runs() {
         .map(|p| p["partner_id"].as_str().unwrap())
         .collect();
     assert_eq!(listed, ["p-ana", "p-ben"], "{preview}");
-    let (status, method) = api(
+    let (status, method) = set_payout_method(
         &server,
         &ben,
-        "PUT",
-        "/api/me/payout-method",
-        Some(serde_json::json!({"kind": "bank_account", "holder": "Ben Okafor", "account": "GB29 NWBK 6016 1331 9268 19"})),
+        "bank_account",
+        "Ben Okafor",
+        "GB29 NWBK 6016 1331 9268 19",
     )
     .await;
     assert_eq!(status, 200, "{method}");
@@ -306,14 +306,7 @@ async fn clawbacks_referral_orders_and_payout_runs() {
             .unwrap();
     assert!(!raw.contains("NWBK"), "only the masked account is stored");
 
-    let (status, run) = api(
-        &server,
-        &admin,
-        "POST",
-        "/api/admin/payouts",
-        Some(serde_json::json!({"period": "2026-11"})),
-    )
-    .await;
+    let (status, run) = run_payouts(&server, &admin, "2026-11").await;
     assert_eq!(status, 201, "{run}");
     let statements = run["statements"].as_array().unwrap();
     assert_eq!(statements.len(), 1, "{run}");
@@ -324,40 +317,17 @@ async fn clawbacks_referral_orders_and_payout_runs() {
         balance(&server, &ana, "USD").await,
         (0, ana_override + 5000, 0)
     );
-    let (status, _) = api(
-        &server,
-        &admin,
-        "POST",
-        "/api/admin/payouts",
-        Some(serde_json::json!({"period": "2026-11"})),
-    )
-    .await;
+    let (status, _) = run_payouts(&server, &admin, "2026-11").await;
     assert_eq!(status, 409, "one run per period");
-    let (status, _) = api(
-        &server,
-        &admin,
-        "POST",
-        "/api/admin/payouts",
-        Some(serde_json::json!({"period": "2026-13"})),
-    )
-    .await;
+    let (status, _) = run_payouts(&server, &admin, "2026-13").await;
     assert_eq!(status, 400);
     let run_id = run["run_id"].as_i64().unwrap();
-    let auth = format!("Bearer {admin}");
-    let (status, headers, csv) = http_request(
-        server.addr,
-        "GET",
+    let csv = csv_export(
+        &server,
+        &admin,
         &format!("/api/admin/payouts/{run_id}/export"),
-        &[("authorization", &auth)],
-        None,
     )
     .await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        header(&headers, "content-type"),
-        Some("text/csv; charset=utf-8")
-    );
-    let csv = String::from_utf8(csv).unwrap();
     assert!(
         csv.contains(",2026-11,p-ben,USD,180.00,Ben Okafor,bank_account •••• 6819"),
         "{csv}"
@@ -405,23 +375,10 @@ async fn clawbacks_referral_orders_and_payout_runs() {
     );
 
     // Next month: Ben owes, so he is not paid; Ana, with a method now, is.
-    let (status, _) = api(
-        &server,
-        &ana,
-        "PUT",
-        "/api/me/payout-method",
-        Some(serde_json::json!({"kind": "paypal", "holder": "Ana Souza", "account": "ana@souza.example"})),
-    )
-    .await;
+    let (status, _) =
+        set_payout_method(&server, &ana, "paypal", "Ana Souza", "ana@souza.example").await;
     assert_eq!(status, 200);
-    let (_, run) = api(
-        &server,
-        &admin,
-        "POST",
-        "/api/admin/payouts",
-        Some(serde_json::json!({"period": "2026-12"})),
-    )
-    .await;
+    let (_, run) = run_payouts(&server, &admin, "2026-12").await;
     let statements = run["statements"].as_array().unwrap();
     assert_eq!(statements.len(), 1, "{run}");
     assert_eq!(statements[0]["partner_id"], "p-ana");
@@ -518,21 +475,12 @@ async fn reports_are_views_with_csv_exports() {
         assert!(!table["columns"].as_array().unwrap().is_empty(), "{name}");
     }
     let month = chrono::Utc::now().format("%Y-%m").to_string();
-    let auth = format!("Bearer {admin}");
-    let (status, headers, csv) = http_request(
-        server.addr,
-        "GET",
+    let csv = csv_export(
+        &server,
+        &admin,
         "/api/admin/reports/partner_revenue_share?format=csv",
-        &[("authorization", &auth)],
-        None,
     )
     .await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        header(&headers, "content-type"),
-        Some("text/csv; charset=utf-8")
-    );
-    let csv = String::from_utf8(csv).unwrap();
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),

@@ -381,6 +381,43 @@ pub async fn api(
     (status, json)
 }
 
+/// `PUT /api/me/payout-method` as the partner of `token`.
+pub async fn set_payout_method(
+    server: &ServerProcess,
+    token: &str,
+    kind: &str,
+    holder: &str,
+    account: &str,
+) -> (u16, serde_json::Value) {
+    let method = serde_json::json!({"kind": kind, "holder": holder, "account": account});
+    api(server, token, "PUT", "/api/me/payout-method", Some(method)).await
+}
+
+/// `POST /api/admin/payouts` for `period` (`YYYY-MM`).
+pub async fn run_payouts(
+    server: &ServerProcess,
+    admin: &str,
+    period: &str,
+) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({ "period": period });
+    api(server, admin, "POST", "/api/admin/payouts", Some(body)).await
+}
+
+/// A CSV export with a bearer session: asserts it answers 200 with a CSV
+/// content type, and gives its text.
+pub async fn csv_export(server: &ServerProcess, token: &str, path: &str) -> String {
+    let auth = format!("Bearer {token}");
+    let (status, headers, body) =
+        http_request(server.addr, "GET", path, &[("authorization", &auth)], None).await;
+    assert_eq!(status, 200, "{path}");
+    assert_eq!(
+        header(&headers, "content-type"),
+        Some("text/csv; charset=utf-8"),
+        "{path}"
+    );
+    String::from_utf8(body).expect("a CSV export is UTF-8")
+}
+
 /// The id of `partner`'s account view, once the server has made it.
 pub async fn account_view_doc(pool: &PgPool, partner: &str) -> String {
     wait_for(

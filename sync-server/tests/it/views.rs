@@ -246,24 +246,17 @@ async fn a_line_turns_available_when_its_hold_ends_and_a_statement_lists_what_it
     // A payout run pays it: the statement says how many lines it paid, and
     // the line which statement paid it.
     let cleo_token = session_for(&server.database_url, "a-cleo").await;
-    let (status, method) = api(
+    let (status, method) = set_payout_method(
         &server,
         &cleo_token,
-        "PUT",
-        "/api/me/payout-method",
-        Some(json!({"kind": "paypal", "holder": "Cleo Martin", "account": "cleo@martin.example"})),
+        "paypal",
+        "Cleo Martin",
+        "cleo@martin.example",
     )
     .await;
     assert_eq!(status, 200, "{method}");
     let admin = session_for(&server.database_url, "a-admin").await;
-    let (status, run) = api(
-        &server,
-        &admin,
-        "POST",
-        "/api/admin/payouts",
-        Some(json!({"period": "2026-11"})),
-    )
-    .await;
+    let (status, run) = run_payouts(&server, &admin, "2026-11").await;
     assert_eq!(status, 201, "{run}");
     let statement_id = run["statements"][0]["id"]
         .as_i64()
