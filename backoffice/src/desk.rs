@@ -345,7 +345,10 @@ fn partners(list_of: &Value, ctx: &Ctx) -> Html {
             tier_name(&text(p, "tier")).to_owned(),
             html! {
                 <>
-                    <div class="company">{ format!("{} · {} deals in the window", text(p, "company"), text(p, "deals_in_window")) }</div>
+                    <div class="company">{ format!("{} · {}", text(p, "company"), match p["deals_in_window"].as_u64() {
+                        Some(1) => "1 deal in the window".to_owned(),
+                        n => format!("{} deals in the window", n.unwrap_or_default()),
+                    }) }</div>
                     { for list(&p["balances"]).iter().map(|b| html! {
                         <div class="hint" data-currency={text(b, "currency")}>{ format!(
                             "Pending {} · available {} · paid {}",

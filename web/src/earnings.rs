@@ -9,7 +9,8 @@
 //! the device.
 
 use model::{
-    AccountView, Currency, DealOutcome, DealStatus, EarningLine, LineStatus, Money, Statement,
+    AccountView, Currency, DealOutcome, DealStatus, EarningLine, LineStatus, Money,
+    ProgressComponent, Statement,
 };
 use yew::prelude::*;
 
@@ -201,6 +202,23 @@ fn component_name(name: &str) -> &str {
     }
 }
 
+/// How far a component is, in its own unit: satisfaction is an average
+/// rating out of 5 kept in hundredths.
+fn component_figure(c: &ProgressComponent) -> String {
+    let centi = |n: u32| format!("{}.{:02}", n / 100, n % 100);
+    match c.name.as_str() {
+        "deals" => format!("{} of {} deals", c.counted, c.target),
+        "training" => format!("{} of {} modules", c.counted, c.target),
+        "support" => format!("{} of {} engagements", c.counted, c.target),
+        "satisfaction" => format!(
+            "rated {} of {} (out of 5)",
+            centi(c.counted),
+            centi(c.target)
+        ),
+        _ => format!("{} of {}", c.counted, c.target),
+    }
+}
+
 /// The Tier progress screen.
 pub fn tier(view: &AccountView) -> Html {
     let p = &view.progress;
@@ -223,7 +241,7 @@ pub fn tier(view: &AccountView) -> Html {
                     <li class="component" data-component={c.name.clone()}>
                         <div class="lead-head">
                             <span>{ component_name(&c.name) }</span>
-                            <span class="hint">{ format!("{} of {} · {} of {} points", c.counted, c.target, c.points, c.max_points) }</span>
+                            <span class="hint">{ format!("{} · {} of {} points", component_figure(c), c.points, c.max_points) }</span>
                         </div>
                         <progress max={c.max_points.to_string()} value={c.points.to_string()}></progress>
                     </li>
@@ -381,6 +399,23 @@ mod tests {
         partial.lines.retain(|l| l.id != 1);
         assert_eq!(ids(&partial, 8), (vec![3], false));
         assert_eq!(ids(&partial, 7), (vec![2], true));
+    }
+
+    #[test]
+    fn progress_components_read_in_their_own_units() {
+        let c = |name: &str, counted, target| ProgressComponent {
+            name: name.into(),
+            counted,
+            target,
+            points: 0,
+            max_points: 150,
+        };
+        assert_eq!(component_figure(&c("deals", 1, 3)), "1 of 3 deals");
+        assert_eq!(component_figure(&c("training", 0, 10)), "0 of 10 modules");
+        assert_eq!(
+            component_figure(&c("satisfaction", 405, 450)),
+            "rated 4.05 of 4.50 (out of 5)"
+        );
     }
 
     #[test]
