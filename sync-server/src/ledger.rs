@@ -317,12 +317,23 @@ async fn tier_at(
     .bind(partner_id)
     .fetch_all(&mut *tx)
     .await?;
+    Ok(standing(&approvals, now, rules))
+}
+
+/// The tier that approvals of deals still standing (approved, not clawed
+/// back) at these times give at `now`, and how many of them count: the one
+/// reading for pricing a deal and for the partner's account view.
+pub fn standing(
+    approvals: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+    rules: &RulesConfig,
+) -> (Tier, u32) {
     let count = rules::deals_in_window(
         approvals.iter().map(|t| Timestamp(t.timestamp_millis())),
         Timestamp(now.timestamp_millis()),
         rules,
     );
-    Ok((Tier::for_deals(count, rules), count))
+    (Tier::for_deals(count, rules), count)
 }
 
 pub async fn lines_of_deal(tx: &mut PgConnection, deal_id: i64) -> Result<Vec<Line>, AppError> {

@@ -49,7 +49,7 @@ use model::{
     AccountView, AccountViewDoc, Balance, Currency, DealOutcome, DealStatus, EarningLine, LeadId,
     LineStatus, PartnerId, ProgressComponent, RECENT_LINES, Statement, TierProgress, Timestamp,
 };
-use rules::{Component, ProgressInputs, RulesConfig, Tier};
+use rules::{Component, ProgressInputs, RulesConfig};
 use samod::{DocumentId, storage::StorageKey};
 use sqlx::PgPool;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -313,6 +313,7 @@ struct DealRow {
     currency: String,
     reason: Option<String>,
     decided_at: Option<DateTime<Utc>>,
+    reversed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -360,15 +361,17 @@ async fn compute(
     let partner_id = PartnerId::parse(partner).map_err(give_up)?;
 
     let deal_rows = sqlx::query_as::<_, DealRow>(
-        "SELECT lead_id, status, amount_minor, currency::text AS currency, reason, decided_at
+        "SELECT lead_id, status, amount_minor, currency::text AS currency, reason, decided_at,
+                reversed_at
          FROM deals WHERE partner_id = $1",
     )
     .bind(partner)
     .fetch_all(pool)
     .await?;
+    // A clawed-back deal no longer counts toward the tier.
     let approvals: Vec<DateTime<Utc>> = deal_rows
         .iter()
-        .filter(|d| d.status == "approved")
+        .filter(|d| d.status == "approved" && d.reversed_at.is_none())
         .filter_map(|d| d.decided_at)
         .collect();
     let deals = deal_rows
@@ -386,9 +389,8 @@ async fn compute(
         })
         .collect::<Result<Vec<_>, RefreshError>>()?;
 
-    // The same tier the ledger prices a deal at (`ledger::tier_at`).
-    let deals_in_window = rules::deals_in_window(approvals.iter().copied().map(ts), ts(now), rules);
-    let tier = Tier::for_deals(deals_in_window, rules);
+    // The same tier the ledger prices a deal at.
+    let (tier, deals_in_window) = ledger::standing(&approvals, now, rules);
     // Only deals have a source yet: training, support engagement and
     // satisfaction are not recorded anywhere, so they count as zero (and
     // the components still show what they would be worth).
