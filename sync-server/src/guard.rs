@@ -42,7 +42,7 @@ use crate::{
     live_sessions::SESSION_ENDED,
     policy::{self, Access, AccessPolicy},
     residency::Farewell,
-    shared_writes::{ActorOwner, IncomingChanges},
+    shared_writes::{ActorOwner, IncomingChanges, WriteViolation},
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +84,7 @@ pub enum Violation {
     #[error("{0}")]
     Impersonation(String),
     #[error("write refused: {0}")]
-    ForbiddenWrite(String),
+    ForbiddenWrite(#[from] WriteViolation),
 }
 
 impl Violation {
@@ -280,6 +280,8 @@ pub fn transport(
         gate: Gate,
         /// The peer id the connection joined with.
         peer: Option<String>,
+        /// What was decided about each document this connection named.
+        writes: HashMap<String, Writes>,
         farewell: watch::Receiver<Option<Farewell>>,
     }
     let left = (gate.session_expires - Utc::now())
@@ -297,6 +299,7 @@ pub fn transport(
         expires: Instant::now() + left,
         gate,
         peer: None,
+        writes: HashMap::new(),
         farewell,
     };
     let inbound = futures::stream::unfold(state, |mut st| async move {
@@ -344,7 +347,9 @@ pub fn transport(
                         Err(Violation::RateLimited)
                     } else {
                         match check_message(&bytes) {
-                            Ok(envelope) => admit(&mut st.peer, &st.gate, envelope).await,
+                            Ok(envelope) => {
+                                admit(&mut st.peer, &mut st.writes, &st.gate, envelope).await
+                            }
                             Err(violation) => Err(violation),
                         }
                         .map(|()| bytes.to_vec())
@@ -382,10 +387,28 @@ pub fn transport(
     Transport::new(Box::pin(inbound), Box::pin(sink))
 }
 
+/// Whether a connection's writes to a document are checked, decided the
+/// first time the connection names it. samod asks the share policy once per
+/// document and connection (see `policy.rs`) and keeps the answer while the
+/// connection lasts, so the guard does the same: were it to ask again, a
+/// member removed from a channel mid-connection would have their writes let
+/// through by samod unchecked.
+enum Writes {
+    Unchecked,
+    /// A shared document the peer may use; with the repo's handle, once it
+    /// is found.
+    Checked(Option<samod::DocHandle>),
+}
+
+/// At most this many decisions are kept per connection; past it, a
+/// document is decided again each time (as the policy's cache allows).
+const MAX_DECISIONS: usize = 4096;
+
 /// Who may say what: the peer id is the session's account's, and a change
 /// to a shared document passes [`check_shared_write`].
 async fn admit(
     peer: &mut Option<String>,
+    writes: &mut HashMap<String, Writes>,
     gate: &Gate,
     envelope: Envelope<'_>,
 ) -> Result<(), Violation> {
@@ -408,41 +431,59 @@ async fn admit(
         (_, None, _) => {}
     }
     if let (Some(doc_id), Some(data)) = (envelope.doc_id, envelope.data) {
-        let kind = sync::retry_forever(
-            || gate.policy.kind(doc_id),
-            tokio::time::sleep,
-            |error, delay| tracing::warn!(%error, ?delay, "guard: document lookup failed"),
-        )
-        .await;
-        // A peer who may not read the document is answered by samod as if
-        // it did not exist; checking its changes here would tell it that it
-        // is a channel.
-        let member = || async {
-            let peer = peer.as_deref().unwrap_or_default();
-            gate.policy.access(doc_id, peer).await != Access::None
+        let mut decided = match writes.remove(doc_id) {
+            Some(decided) => decided,
+            None => decide(peer.as_deref().unwrap_or_default(), gate, doc_id).await,
         };
-        if kind == Some(DocKind::Channel) && member().await {
-            check_shared_write(gate, doc_id, data).await?;
+        if let Writes::Checked(handle) = &mut decided {
+            check_shared_write(gate, doc_id, handle, data).await?;
+        }
+        if writes.len() < MAX_DECISIONS {
+            writes.insert(doc_id.to_owned(), decided);
         }
     }
     Ok(())
+}
+
+async fn decide(peer: &str, gate: &Gate, doc_id: &str) -> Writes {
+    let kind = sync::retry_forever(
+        || gate.policy.kind(doc_id),
+        tokio::time::sleep,
+        |error, delay| tracing::warn!(%error, ?delay, "guard: document lookup failed"),
+    )
+    .await;
+    // A peer who may not read the document is answered by samod as if it
+    // did not exist; checking its changes here would tell it that it is a
+    // channel.
+    if kind == Some(DocKind::Channel) && gate.policy.access(doc_id, peer).await != Access::None {
+        Writes::Checked(None)
+    } else {
+        Writes::Unchecked
+    }
 }
 
 /// The changes a sync message brings to a shared document must be written
 /// by actors of the sending account, and touch only what it may touch (see
 /// `shared_writes.rs`). Actors seen for the first time are registered to
 /// the account before the message goes on.
-async fn check_shared_write(gate: &Gate, doc_id: &str, data: &[u8]) -> Result<(), Violation> {
-    let mut changes = IncomingChanges::decode(data)
-        .map_err(|violation| Violation::ForbiddenWrite(violation.to_string()))?;
+async fn check_shared_write(
+    gate: &Gate,
+    doc_id: &str,
+    handle: &mut Option<samod::DocHandle>,
+    data: &[u8],
+) -> Result<(), Violation> {
+    let mut changes = IncomingChanges::decode(data)?;
     if changes.is_empty() {
         return Ok(());
     }
     // A whole-document chunk repeats everybody's history: only what the
     // server does not have yet is this sender's write.
-    if let Ok(id) = doc_id.parse::<DocumentId>()
-        && let Ok(Some(handle)) = gate.repo.find(id).await
+    if handle.is_none()
+        && let Ok(id) = doc_id.parse::<DocumentId>()
     {
+        *handle = gate.repo.find(id).await.ok().flatten();
+    }
+    if let Some(handle) = handle {
         handle.with_document(|doc| {
             changes.skip_known(|hash| automerge::ReadDoc::get_change_by_hash(doc, hash).is_some())
         });
@@ -475,9 +516,7 @@ async fn check_shared_write(gate: &Gate, doc_id: &str, data: &[u8]) -> Result<()
             (ActorId::from(actor), owner)
         })
         .collect();
-    let new_actors = changes
-        .check(&gate.account, &owners)
-        .map_err(|violation| Violation::ForbiddenWrite(violation.to_string()))?;
+    let new_actors = changes.check(&gate.account, &owners)?;
     for actor in new_actors {
         let actor = actor.to_bytes().to_vec();
         let registered = sync::retry_forever(
@@ -499,9 +538,7 @@ async fn check_shared_write(gate: &Gate, doc_id: &str, data: &[u8]) -> Result<()
         // Two connections of different accounts raced for a new actor: the
         // loser's change is someone else's now.
         if registered.as_deref() != Some(gate.account.as_str()) {
-            return Err(Violation::ForbiddenWrite(
-                "change by an actor registered to another user".to_owned(),
-            ));
+            return Err(WriteViolation::ForeignActor.into());
         }
     }
     Ok(())
