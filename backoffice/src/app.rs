@@ -18,7 +18,7 @@ use crate::desk::{self, Desk};
 use web_common::{
     api::{self, ApiError, Me, MeError, Role},
     forms::{self, Change},
-    listener::WindowListener,
+    listener::{WindowListener, location_hash},
     sign_in::SignIn,
 };
 
@@ -177,12 +177,6 @@ impl Reducible for State {
         }
         Rc::new(next)
     }
-}
-
-fn location_hash() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().hash().ok())
-        .unwrap_or_default()
 }
 
 fn initial() -> State {

@@ -18,7 +18,7 @@ use yew::prelude::*;
 use web_common::{
     api::{self, ApiError},
     forms::{CURRENCIES, Change, form},
-    show::{day, money, tier_name},
+    show::{self, day, money, tier_name},
 };
 
 /// The back-office's screens, each at `#<name>`.
@@ -373,12 +373,7 @@ fn partners(list_of: &Value, ctx: &Ctx) -> Html {
 
 /// Basis points as a percentage: 250 → "2.5".
 fn percent(bps: &Value) -> String {
-    let bps = bps.as_u64().unwrap_or_default();
-    match (bps / 100, bps % 100) {
-        (whole, 0) => whole.to_string(),
-        (whole, f) if f % 10 == 0 => format!("{whole}.{}", f / 10),
-        (whole, f) => format!("{whole}.{f:02}"),
-    }
+    show::percent(bps.as_u64().unwrap_or_default())
 }
 
 /// This month, `YYYY-MM`, the period a run is usually for.

@@ -84,16 +84,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// The reason of a decision someone will read: 1 to 1000 characters,
-/// trimmed.
-pub fn decision_reason(text: &str, what: &str) -> Result<String, AppError> {
+/// `text` trimmed, if it is 1 to `max` characters long; otherwise a 400
+/// saying "`what` needs a `field` of 1 to `max` characters".
+pub fn bounded_text(text: &str, what: &str, field: &str, max: usize) -> Result<String, AppError> {
     let text = text.trim();
-    if text.is_empty() || text.chars().count() > 1000 {
+    if text.is_empty() || text.chars().count() > max {
         return Err(AppError::BadRequest(format!(
-            "{what} needs a reason of 1 to 1000 characters"
+            "{what} needs a {field} of 1 to {max} characters"
         )));
     }
     Ok(text.to_owned())
+}
+
+/// The reason of a decision someone will read: 1 to 1000 characters,
+/// trimmed.
+pub fn decision_reason(text: &str, what: &str) -> Result<String, AppError> {
+    bounded_text(text, what, "reason", 1000)
+}
+
+/// The body of a decision that needs a reason (a rejection, a clawback, a
+/// refund).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    pub reason: String,
 }
 
 fn random_id(prefix: &str) -> Result<String, AppError> {
@@ -469,17 +483,11 @@ async fn approve(
     }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Rejection {
-    reason: String,
-}
-
 async fn reject(
     State(state): State<AppState>,
     who: Authenticated,
     Path(id): Path<String>,
-    ApiJson(rejection): ApiJson<Rejection>,
+    ApiJson(rejection): ApiJson<Reason>,
 ) -> Result<Json<Decision>, AppError> {
     who.require_admin()?;
     let reason = decision_reason(&rejection.reason, "a rejection")?;
@@ -525,12 +533,8 @@ async fn create_channel(
     ApiJson(channel): ApiJson<NewChannel>,
 ) -> Result<Response, AppError> {
     who.require_admin()?;
-    let name = channel.name.trim();
-    if name.is_empty() || name.chars().count() > 80 {
-        return Err(AppError::BadRequest(
-            "a channel needs a name of 1 to 80 characters".to_owned(),
-        ));
-    }
+    let name = bounded_text(&channel.name, "a channel", "name", 80)?;
+    let name = name.as_str();
     let mut members = channel.members;
     members.sort();
     members.dedup();

@@ -33,7 +33,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    api_auth::{ApiJson, decision_reason},
+    api_auth::{ApiJson, Reason, bounded_text, decision_reason},
     auth::Authenticated,
     error::AppError,
     http::AppState,
@@ -142,12 +142,6 @@ async fn approve(
     Ok(Json(Approved { deal_id: id, lines }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Rejection {
-    reason: String,
-}
-
 #[derive(Serialize)]
 struct Rejected {
     deal_id: i64,
@@ -158,7 +152,7 @@ async fn reject(
     State(state): State<AppState>,
     who: Authenticated,
     Path(id): Path<i64>,
-    ApiJson(rejection): ApiJson<Rejection>,
+    ApiJson(rejection): ApiJson<Reason>,
 ) -> Result<Json<Rejected>, AppError> {
     who.require_admin()?;
     let why = decision_reason(&rejection.reason, "a rejection")?;
@@ -197,7 +191,7 @@ async fn claw_back(
     State(state): State<AppState>,
     who: Authenticated,
     Path(id): Path<i64>,
-    ApiJson(body): ApiJson<Rejection>,
+    ApiJson(body): ApiJson<Reason>,
 ) -> Result<Json<Reversed>, AppError> {
     who.require_admin()?;
     let why = decision_reason(&body.reason, "a clawback")?;
@@ -263,12 +257,8 @@ async fn record_order(
     ApiJson(order): ApiJson<NewOrder>,
 ) -> Result<Response, AppError> {
     who.require_admin()?;
-    let reference = order.reference.trim();
-    if reference.is_empty() || reference.chars().count() > 100 {
-        return Err(AppError::BadRequest(
-            "an order needs a reference of 1 to 100 characters".to_owned(),
-        ));
-    }
+    let reference = bounded_text(&order.reference, "an order", "reference", 100)?;
+    let reference = reference.as_str();
     let bad = |e: model::ModelError| AppError::BadRequest(e.to_string());
     let currency = model::Currency::parse(&order.currency).map_err(bad)?;
     let amount = model::Money::parse_decimal(&order.amount, currency).map_err(bad)?;
@@ -304,7 +294,7 @@ async fn refund_order(
     State(state): State<AppState>,
     who: Authenticated,
     Path(id): Path<i64>,
-    ApiJson(body): ApiJson<Rejection>,
+    ApiJson(body): ApiJson<Reason>,
 ) -> Result<Json<Reversed>, AppError> {
     who.require_admin()?;
     let why = decision_reason(&body.reason, "a refund")?;

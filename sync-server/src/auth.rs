@@ -34,6 +34,11 @@ use sqlx::PgPool;
 
 use crate::{error::AppError, http::AppState};
 
+/// What makes a session valid, over `sessions s JOIN accounts a`: not
+/// revoked, not expired, and its account still approved. Signing in a
+/// request and the sweep of live sockets (`live_sessions.rs`) read it here.
+pub const VALID_SESSION: &str =
+    "s.revoked_at IS NULL AND s.expires_at > now() AND a.status = 'approved'";
 /// The cookie the PWA's session travels in.
 pub const SESSION_COOKIE: &str = "portal_session";
 
@@ -327,12 +332,11 @@ impl FromRequestParts<AppState> for Authenticated {
                 "cross-site request refused: send it from the app's own origin".to_owned(),
             ));
         }
-        let row = sqlx::query_as::<_, SessionRow>(
+        let row = sqlx::query_as::<_, SessionRow>(&format!(
             "SELECT s.account_id, a.role, a.partner_id, s.expires_at
              FROM sessions s JOIN accounts a ON a.id = s.account_id
-             WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-               AND a.status = 'approved'",
-        )
+             WHERE s.token_hash = $1 AND {VALID_SESSION}"
+        ))
         .bind(&token_hash[..])
         .fetch_optional(&state.pool)
         .await?

@@ -24,7 +24,12 @@ pub mod shared_writes;
 pub mod storage;
 pub mod views;
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
 
 use anyhow::Context;
 use sqlx::{PgPool, postgres::PgPoolOptions};
@@ -223,4 +228,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         residency,
         serve,
     })
+}
+
+/// Locks `m`. Our mutexes guard plain maps and counters that a panic cannot
+/// leave half-written, so a poisoned one is used as it is.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -9,15 +9,15 @@
 //! clients read as "sign in again" (their local changes stay theirs).
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, PoisonError, Weak},
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex, Weak},
     time::Duration,
 };
 
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::residency::Farewell;
+use crate::{auth::VALID_SESSION, lock, residency::Farewell};
 
 pub const SESSION_ENDED: Farewell = Farewell {
     code: 4401,
@@ -29,10 +29,6 @@ pub struct LiveSessions {
     /// One sender per session with open sockets; each socket holds a
     /// receiver.
     open: Mutex<HashMap<[u8; 32], watch::Sender<Option<Farewell>>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl LiveSessions {
@@ -72,14 +68,15 @@ impl LiveSessions {
         if watched.is_empty() {
             return Ok(());
         }
-        let valid: Vec<Vec<u8>> = sqlx::query_scalar(
+        let valid: HashSet<Vec<u8>> = sqlx::query_scalar(&format!(
             "SELECT s.token_hash FROM sessions s JOIN accounts a ON a.id = s.account_id
-             WHERE s.token_hash = ANY($1) AND s.revoked_at IS NULL AND s.expires_at > now()
-               AND a.status = 'approved'",
-        )
+             WHERE s.token_hash = ANY($1) AND {VALID_SESSION}"
+        ))
         .bind(&watched)
         .fetch_all(&self.pool)
-        .await?;
+        .await?
+        .into_iter()
+        .collect();
         for hash in watched {
             if !valid.contains(&hash) {
                 let hash: [u8; 32] = hash.try_into().expect("keys are 32 bytes");

@@ -35,7 +35,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -43,7 +43,7 @@ use samod::{DocumentId, PeerId, ShareConfig};
 use sqlx::PgPool;
 use sync::DocKind;
 
-use crate::auth::Role;
+use crate::{auth::Role, lock};
 
 /// How long account and document facts are reused.
 const FRESH_FOR: Duration = Duration::from_secs(10);
@@ -140,10 +140,6 @@ struct Cache {
 pub struct AccessPolicy {
     pool: PgPool,
     cache: Arc<Mutex<Cache>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl AccessPolicy {
@@ -268,11 +264,18 @@ impl AccessPolicy {
         .await?
         .rows_affected()
             == 1;
-        if claimed {
-            tracing::info!(doc_id, account_id, "new document registered as a note");
+        if !claimed {
+            // Someone else registered it meanwhile, or it has chunks.
+            return self.document_facts(doc_id).await;
         }
-        lock(&self.cache).docs.remove(doc_id);
-        self.document_facts(doc_id).await
+        tracing::info!(doc_id, account_id, "new document registered as a note");
+        let facts = DocFacts {
+            kind: DocKind::Note,
+            owner: Some(partner.clone()),
+            members: HashSet::new(),
+        };
+        self.remember(doc_id, &facts);
+        Ok(Some(facts))
     }
 
     async fn document_facts(&self, doc_id: &str) -> Result<Option<DocFacts>, sqlx::Error> {
@@ -308,18 +311,22 @@ impl AccessPolicy {
             },
         };
         // Unregistered ids are not cached: one may be registered any moment.
-        if facts.is_some() {
-            let mut cache = lock(&self.cache);
-            sweep(&mut cache.docs);
-            cache.docs.insert(
-                doc_id.to_owned(),
-                Cached {
-                    at: Instant::now(),
-                    value: facts.clone(),
-                },
-            );
+        if let Some(facts) = &facts {
+            self.remember(doc_id, facts);
         }
         Ok(facts)
+    }
+
+    fn remember(&self, doc_id: &str, facts: &DocFacts) {
+        let mut cache = lock(&self.cache);
+        sweep(&mut cache.docs);
+        cache.docs.insert(
+            doc_id.to_owned(),
+            Cached {
+                at: Instant::now(),
+                value: Some(facts.clone()),
+            },
+        );
     }
 
     /// The ids `sql` selects for `key`, when `wanted`; none otherwise.

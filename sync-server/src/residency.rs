@@ -41,8 +41,8 @@
 //! # The bus between repos
 //!
 //! A document may be resident in several repos at once: an admin's shard and
-//! the owner's, a catalog everybody reads, a document the server writes
-//! through [`Residency::repo`], and, during a rotation, the old and the new
+//! the owner's, a catalog everybody reads, and, during a rotation, the old
+//! and the new
 //! generation of one shard. They all store to the same Postgres, so nothing
 //! is lost; but samod never reads storage again for a document it holds, so
 //! a repo would not see what another one stored, and its clients would stay
@@ -67,7 +67,7 @@
 use std::{
     collections::{HashMap, HashSet},
     future::Future,
-    sync::{Arc, Mutex, PoisonError, Weak},
+    sync::{Arc, Mutex, Weak},
     time::{Duration, Instant},
 };
 
@@ -78,7 +78,7 @@ use samod::{
 use sqlx::PgPool;
 use tokio::sync::{Notify, broadcast, watch};
 
-use crate::{policy::AccessPolicy, storage::PgStorage};
+use crate::{lock, policy::AccessPolicy, storage::PgStorage};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -185,10 +185,6 @@ impl Counting {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Storage for Counting {
@@ -397,7 +393,6 @@ pub struct Stats {
 
 /// One chain of generations: one current, some draining.
 struct Shard {
-    index: usize,
     grew: Arc<Notify>,
     current: Mutex<Arc<Generation>>,
     draining: Mutex<Vec<Arc<Generation>>>,
@@ -438,7 +433,6 @@ impl Residency {
             };
             let first = Generation::start(origin, &storage, &policy, &grew, &bus).await;
             shards.push(Shard {
-                index,
                 grew,
                 current: Mutex::new(Arc::new(first)),
                 draining: Mutex::new(Vec::new()),
@@ -462,9 +456,9 @@ impl Residency {
     /// hands it to every repo holding the document as if one of them had
     /// stored it. So a document the server keeps up to date (an account
     /// view) reaches the clients that hold it at once, yet becomes resident
-    /// only where a client asks for it: writing it through [`Self::repo`]
-    /// would load every such document into shard 0 and churn its
-    /// generations. Returns once Postgres has the chunk.
+    /// only where a client asks for it: writing it through a repo would
+    /// load every such document into that repo and churn its generations.
+    /// Returns once Postgres has the chunk.
     pub async fn put_outside(&self, doc_id: &str, key: StorageKey, data: Vec<u8>) {
         self.storage.put(key, data.clone()).await;
         // No receiver is fine: no repo holds anything.
@@ -536,7 +530,7 @@ impl Residency {
         );
         let old = std::mem::replace(&mut *lock(&shard.current), next);
         tracing::info!(
-            shard = shard.index,
+            shard = index,
             generation = old.number,
             resident,
             "too many documents in memory: starting a new generation"

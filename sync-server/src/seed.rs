@@ -162,13 +162,11 @@ pub async fn create_channel(
         .bind(&doc_id)
         .execute(&mut *conn)
         .await?;
-    for member in members {
-        sqlx::query("INSERT INTO channel_members (doc_id, account_id) VALUES ($1, $2)")
-            .bind(&doc_id)
-            .bind(member)
-            .execute(&mut *conn)
-            .await?;
-    }
+    sqlx::query("INSERT INTO channel_members (doc_id, account_id) SELECT $1, unnest($2::text[])")
+        .bind(&doc_id)
+        .bind(members)
+        .execute(&mut *conn)
+        .await?;
     Ok(doc_id)
 }
 

@@ -140,7 +140,7 @@ pub enum LoadError {
 }
 
 /// Stores a new document straight into Postgres on `tx`, under a fresh
-/// random id (a version 4 UUID, as samod makes them), one incremental chunk
+/// random id (made as samod makes them), one incremental chunk
 /// per change, exactly as samod would store it. The server makes its
 /// documents this way rather than through a repo, so they stay out of
 /// memory until a client asks for one (a repo never lets a document go, see
@@ -151,12 +151,7 @@ pub async fn insert_new_document(
     tx: &mut sqlx::PgConnection,
     doc: &automerge::Automerge,
 ) -> anyhow::Result<samod::DocumentId> {
-    let mut id = [0u8; 16];
-    getrandom::fill(&mut id).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
-    id[6] = (id[6] & 0x0f) | 0x40;
-    id[8] = (id[8] & 0x3f) | 0x80;
-    let doc_id = samod::DocumentId::try_from(id.to_vec())
-        .map_err(|e| anyhow::anyhow!("a 16-byte document id: {e:?}"))?;
+    let doc_id = samod::DocumentId::new(&mut rand::rng());
     for change in doc.get_changes(&[]) {
         let key = StorageKey::incremental_path(&doc_id, change.hash());
         sqlx::query("INSERT INTO doc_chunks (key, data) VALUES ($1, $2)")

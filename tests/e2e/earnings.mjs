@@ -22,7 +22,7 @@
 
 import pg from "pg";
 import {
-  DEADLINE_MS, EXPECTED_CONSOLE, PHONE, assert, freshDatabase, launchChromium, startServer,
+  DEADLINE_MS, PHONE, assert, fillSignIn, freshDatabase, launchChromium, openPage, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -37,18 +37,10 @@ async function main() {
   await db.connect();
   const browser = await launchChromium();
   const errors = [];
-  const openPage = async (context) => {
-    const p = await context.newPage();
-    p.on("pageerror", (e) => errors.push(String(e)));
-    p.on("console", (m) => m.type() === "error" && !EXPECTED_CONSOLE.test(m.text()) && errors.push(m.text()));
-    return p;
-  };
+  const newPage = (context) => openPage(context, errors);
   const signIn = async (page, email, password) => {
     await page.goto(server.url);
-    const form = page.locator("#signin-form");
-    await form.locator("input[name=email]").fill(email);
-    await form.locator("input[name=password]").fill(password);
-    await form.locator("button[type=submit]").click();
+    await fillSignIn(page, email, password);
   };
   const go = async (page, hash) => {
     await page.click(`nav.tabs a[href="${hash}"]`);
@@ -70,7 +62,7 @@ async function main() {
     benContext.on("request", (r) => {
       if (new URL(r.url()).pathname.startsWith("/admin")) partnerFetchedAdmin.push(r.url());
     });
-    let ben = await openPage(benContext);
+    let ben = await newPage(benContext);
     const status = () => ben.locator("#sync-status");
     const lead = (id) => ben.locator(`article.lead[data-lead="${id}"]`);
     const figure = (currency, field) =>
@@ -95,7 +87,7 @@ async function main() {
     // the card shows, and marks it won.
     await benContext.setOffline(true);
     await ben.close();
-    ben = await openPage(benContext);
+    ben = await newPage(benContext);
     assert((await ben.goto(server.url)).fromServiceWorker(), "the app opened from the service worker");
     await lead("ben-4").waitFor();
     await waitFor("the badge to say offline", async () =>
@@ -142,7 +134,7 @@ async function main() {
     // 4. An admin, on a device of their own, approves it on the approval
     // queue. Admins have no pipeline: the back-office is their app.
     const adminContext = await browser.newContext(PHONE);
-    const admin = await openPage(adminContext);
+    const admin = await newPage(adminContext);
     await signIn(admin, "admin@portal.example", "demo-admin-password");
     await admin.waitForURL((u) => u.pathname === "/admin/", { timeout: DEADLINE_MS });
     const queued = admin.locator('#approvals article[data-key="ben-4"]');

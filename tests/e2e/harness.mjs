@@ -96,3 +96,20 @@ export function launchChromium() {
     ],
   });
 }
+
+// A new page in `context` whose uncaught errors and unexpected console
+// errors are collected in `errors`.
+export async function openPage(context, errors) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && !EXPECTED_CONSOLE.test(m.text()) && errors.push(m.text()));
+  return page;
+}
+
+// Fills in and sends the sign-in form on `page`.
+export async function fillSignIn(page, email, password) {
+  const form = page.locator("#signin-form");
+  await form.locator("input[name=email]").fill(email);
+  await form.locator("input[name=password]").fill(password);
+  await form.locator("button[type=submit]").click();
+}

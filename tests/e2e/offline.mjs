@@ -14,7 +14,7 @@
 
 import pg from "pg";
 import {
-  EXPECTED_CONSOLE, PHONE, assert, freshDatabase, launchChromium, startServer, stopServer,
+  PHONE, assert, fillSignIn, freshDatabase, launchChromium, openPage, startServer, stopServer,
   waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -29,25 +29,15 @@ async function main() {
   try {
     const context = await browser.newContext(PHONE);
     const errors = [];
-    const openPage = async (inContext = context) => {
-      const p = await inContext.newPage();
-      p.on("pageerror", (e) => errors.push(String(e)));
-      p.on("console", (m) => m.type() === "error" && !EXPECTED_CONSOLE.test(m.text()) && errors.push(m.text()));
-      return p;
-    };
-    let page = await openPage();
+    const newPage = (inContext = context) => openPage(inContext, errors);
+    let page = await newPage();
 
     const status = () => page.locator("#sync-status");
     const lead = (id) => page.locator(`article.lead[data-lead="${id}"]`);
     const leadNamed = (name) => page.locator("article.lead", { hasText: name });
     const stageOf = async (id) =>
       lead(id).evaluate((el) => el.closest("section.stage").dataset.stage);
-    const signIn = async (email, password) => {
-      const form = page.locator("#signin-form");
-      await form.locator("input[name=email]").fill(email);
-      await form.locator("input[name=password]").fill(password);
-      await form.locator("button[type=submit]").click();
-    };
+    const signIn = (email, password) => fillSignIn(page, email, password);
     const captureLead = async ({ name, company, value, currency, notes }) => {
       await page.click("#new-lead");
       await page.fill("#lead-form input[name=contact_name]", name);
@@ -99,7 +89,7 @@ async function main() {
     // IndexedDB: still signed in, still working.
     await context.setOffline(true);
     await page.close();
-    page = await openPage();
+    page = await newPage();
     const offlineLoad = await page.goto(server.url);
     assert(offlineLoad.fromServiceWorker(), "the offline start was answered by the service worker");
     const apiReachable = await page.evaluate(() => fetch("/api/me").then(() => true, () => false));
@@ -223,7 +213,7 @@ async function main() {
     // 13. Ana, Ben's team leader, on a device of her own: her pipeline
     // first, Ben's (with what he captured offline) read-only.
     const anaContext = await browser.newContext(PHONE);
-    page = await openPage(anaContext);
+    page = await newPage(anaContext);
     await page.goto(server.url);
     await signIn("ana@souza.example", "demo-ana-password");
     await lead("ana-1").waitFor();

@@ -42,7 +42,7 @@ use crate::{
 use web_common::{
     api::{self, Access, ApiError, Me, MeError, Role},
     forms::{self, CURRENCIES, Change},
-    listener::WindowListener,
+    listener::{WindowListener, location_hash},
     show::tier_name,
     sign_in::SignIn,
 };
@@ -90,12 +90,6 @@ impl Screen {
             Screen::Statement(_) => "Statement",
         }
     }
-}
-
-fn location_hash() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().hash().ok())
-        .unwrap_or_default()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -17,7 +17,7 @@ use yew::prelude::*;
 use web_common::{
     api::PayoutMethod,
     forms::{Change, form},
-    show::{day, moment, tier_name},
+    show::{day, moment, percent, tier_name},
 };
 
 fn amount(minor: i64, currency: Currency) -> String {
@@ -26,19 +26,12 @@ fn amount(minor: i64, currency: Currency) -> String {
 
 /// Basis points as a percentage: 2000 → "20%", 2250 → "22.5%".
 pub fn rate(bps: u32) -> String {
-    match (bps / 100, bps % 100) {
-        (whole, 0) => format!("{whole}%"),
-        (whole, f) if f % 10 == 0 => format!("{whole}.{}%", f / 10),
-        (whole, f) => format!("{whole}.{f:02}%"),
-    }
+    format!("{}%", percent(bps.into()))
 }
 
 /// Tenths of a percent (per mille) as a percentage: 425 → "42.5%".
 pub fn tenths(per_mille: u32) -> String {
-    match per_mille % 10 {
-        0 => format!("{}%", per_mille / 10),
-        d => format!("{}.{d}%", per_mille / 10),
-    }
+    format!("{}%", percent(u64::from(per_mille) * 10))
 }
 
 /// The lines a statement paid, as far as the device holds them (the view

@@ -49,7 +49,10 @@ use automerge::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{Currency, LeadId, ModelError, PartnerId, Timestamp};
+use crate::{
+    Currency, LeadId, ModelError, PartnerId, Timestamp,
+    read::{check_kind, scalar, string, uint},
+};
 
 /// The value of the root `kind` field of an account view.
 pub const ACCOUNT_VIEW_KIND: &str = "account_view";
@@ -290,17 +293,7 @@ impl AccountViewDoc {
     }
 
     pub fn read(doc: &impl ReadDoc) -> Result<AccountView, ModelError> {
-        let kind = string(doc, &ROOT, "kind");
-        if kind.as_deref() != Some(ACCOUNT_VIEW_KIND) {
-            return Err(ModelError::WrongKind {
-                expected: ACCOUNT_VIEW_KIND,
-                found: kind,
-            });
-        }
-        let schema = uint(doc, &ROOT, "schema").ok_or(ModelError::BadField { field: "schema" })?;
-        if schema > SCHEMA {
-            return Err(ModelError::UnsupportedSchema(schema));
-        }
+        check_kind(doc, ACCOUNT_VIEW_KIND, SCHEMA)?;
         let root = Fields { doc, obj: ROOT };
         let progress_obj = child(doc, &ROOT, "progress", ObjType::Map)?;
         let progress = Fields {
@@ -586,28 +579,6 @@ fn write_components<T: Transactable>(
 }
 
 // --- reading ---
-
-fn scalar(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<ScalarValue> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => Some(s.into_owned()),
-        _ => None,
-    }
-}
-
-fn string(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<String> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Str(s) => Some(s.to_string()),
-        _ => None,
-    }
-}
-
-fn uint(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<u64> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Uint(n) => Some(n),
-        ScalarValue::Int(n) => u64::try_from(n).ok(),
-        _ => None,
-    }
-}
 
 fn child(
     doc: &impl ReadDoc,

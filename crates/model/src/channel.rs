@@ -16,7 +16,7 @@
 
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
 
-use crate::{ModelError, Timestamp};
+use crate::{ModelError, Timestamp, read::string};
 
 pub const CHANNEL_KIND: &str = "channel";
 const SCHEMA: u64 = 1;
@@ -116,16 +116,6 @@ fn list(doc: &automerge::Automerge) -> Result<ObjId, ModelError> {
     match doc.get(ROOT, "messages")? {
         Some((Value::Object(ObjType::List), id)) => Ok(id),
         _ => Err(ModelError::BadField { field: "messages" }),
-    }
-}
-
-fn string(doc: &automerge::Automerge, obj: &ObjId, key: &str) -> Option<String> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Str(s) => Some(s.to_string()),
-            _ => None,
-        },
-        _ => None,
     }
 }
 

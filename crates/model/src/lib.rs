@@ -13,6 +13,7 @@
 mod account_view;
 mod channel;
 mod pipeline;
+mod read;
 mod values;
 
 pub use account_view::{

@@ -24,7 +24,10 @@ use automerge::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::{Currency, LeadId, ModelError, Money, PartnerId, Stage, Timestamp};
+use crate::{
+    Currency, LeadId, ModelError, Money, PartnerId, Stage, Timestamp,
+    read::{check_kind, int, string},
+};
 
 /// The newest layout this code writes and reads.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -151,19 +154,8 @@ impl PipelineDoc {
     }
 
     pub fn read(doc: &impl ReadDoc) -> Result<Pipeline, ModelError> {
-        let kind = get_str(doc, &ROOT, "kind");
-        if kind.as_deref() != Some(PIPELINE_KIND) {
-            return Err(ModelError::WrongKind {
-                expected: PIPELINE_KIND,
-                found: kind,
-            });
-        }
-        let schema =
-            get_uint(doc, &ROOT, "schema").ok_or(ModelError::BadField { field: "schema" })?;
-        if schema > SCHEMA_VERSION {
-            return Err(ModelError::UnsupportedSchema(schema));
-        }
-        let partner_id = get_str(doc, &ROOT, "partner_id")
+        check_kind(doc, PIPELINE_KIND, SCHEMA_VERSION)?;
+        let partner_id = string(doc, &ROOT, "partner_id")
             .and_then(|s| PartnerId::parse(&s).ok())
             .ok_or(ModelError::BadField {
                 field: "partner_id",
@@ -270,7 +262,7 @@ impl PipelineDoc {
         now: Timestamp,
     ) -> Result<(), ModelError> {
         let lead_obj = lead_obj(doc, id)?;
-        let from = get_str(doc, &lead_obj, "stage")
+        let from = string(doc, &lead_obj, "stage")
             .and_then(|s| Stage::parse(&s).ok())
             .ok_or(ModelError::BadField { field: "stage" })?;
         if from == to {
@@ -333,36 +325,6 @@ fn text_obj(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<ObjId> {
     }
 }
 
-fn scalar(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<ScalarValue> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => Some(s.into_owned()),
-        _ => None,
-    }
-}
-
-fn get_str(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<String> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Str(s) => Some(s.to_string()),
-        _ => None,
-    }
-}
-
-fn get_uint(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<u64> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Uint(n) => Some(n),
-        ScalarValue::Int(n) => u64::try_from(n).ok(),
-        _ => None,
-    }
-}
-
-fn get_int(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<i64> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Int(n) | ScalarValue::Timestamp(n) => Some(n),
-        ScalarValue::Uint(n) => i64::try_from(n).ok(),
-        _ => None,
-    }
-}
-
 fn read_lead(doc: &impl ReadDoc, leads: &ObjId, key: &str) -> Option<Lead> {
     let obj = match doc.get(leads, key).ok()?? {
         (Value::Object(ObjType::Map), obj) => obj,
@@ -371,7 +333,7 @@ fn read_lead(doc: &impl ReadDoc, leads: &ObjId, key: &str) -> Option<Lead> {
     let text_or_str = |field: &str| -> String {
         match text_obj(doc, &obj, field) {
             Some(text) => doc.text(&text).unwrap_or_default(),
-            None => get_str(doc, &obj, field).unwrap_or_default(),
+            None => string(doc, &obj, field).unwrap_or_default(),
         }
     };
     let activity = match doc.get(&obj, "activity").ok().flatten() {
@@ -380,9 +342,9 @@ fn read_lead(doc: &impl ReadDoc, leads: &ObjId, key: &str) -> Option<Lead> {
             .filter_map(|item| {
                 let entry = item.id();
                 Some(StageChange {
-                    at: Timestamp(get_int(doc, &entry, "at")?),
-                    from: Stage::parse(&get_str(doc, &entry, "from")?).ok()?,
-                    to: Stage::parse(&get_str(doc, &entry, "to")?).ok()?,
+                    at: Timestamp(int(doc, &entry, "at")?),
+                    from: Stage::parse(&string(doc, &entry, "from")?).ok()?,
+                    to: Stage::parse(&string(doc, &entry, "to")?).ok()?,
                 })
             })
             .collect(),
@@ -390,18 +352,18 @@ fn read_lead(doc: &impl ReadDoc, leads: &ObjId, key: &str) -> Option<Lead> {
     };
     Some(Lead {
         id: LeadId::parse(key).ok()?,
-        contact_name: get_str(doc, &obj, "contact_name")?,
-        company: get_str(doc, &obj, "company").unwrap_or_default(),
-        email: get_str(doc, &obj, "email").unwrap_or_default(),
-        phone: get_str(doc, &obj, "phone").unwrap_or_default(),
+        contact_name: string(doc, &obj, "contact_name")?,
+        company: string(doc, &obj, "company").unwrap_or_default(),
+        email: string(doc, &obj, "email").unwrap_or_default(),
+        phone: string(doc, &obj, "phone").unwrap_or_default(),
         value: Money::new(
-            get_int(doc, &obj, "value_minor")?,
-            Currency::parse(&get_str(doc, &obj, "currency")?).ok()?,
+            int(doc, &obj, "value_minor")?,
+            Currency::parse(&string(doc, &obj, "currency")?).ok()?,
         ),
         notes: text_or_str("notes"),
-        stage: Stage::parse(&get_str(doc, &obj, "stage")?).ok()?,
-        created_at: Timestamp(get_int(doc, &obj, "created_at")?),
-        updated_at: Timestamp(get_int(doc, &obj, "updated_at")?),
+        stage: Stage::parse(&string(doc, &obj, "stage")?).ok()?,
+        created_at: Timestamp(int(doc, &obj, "created_at")?),
+        updated_at: Timestamp(int(doc, &obj, "updated_at")?),
         activity,
     })
 }

@@ -54,13 +54,9 @@ pub struct MyDocument {
 
 impl MyDocument {
     pub fn is_pipeline(&self) -> bool {
-        self.kind == "pipeline"
+        self.kind == model::PIPELINE_KIND
     }
 }
-
-/// The kind of the read-only document the server writes with a partner's
-/// money and tier (`model::AccountViewDoc`).
-pub const ACCOUNT_VIEW: &str = "account_view";
 
 /// Who is signed in (`GET /api/me`), with the fields the app uses.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,7 +84,9 @@ impl Me {
     /// The account's own account view; admins have none, and a partner's
     /// appears once the server has made it.
     pub fn account_view(&self) -> Option<&MyDocument> {
-        self.documents.iter().find(|d| d.kind == ACCOUNT_VIEW)
+        self.documents
+            .iter()
+            .find(|d| d.kind == model::ACCOUNT_VIEW_KIND)
     }
 
     /// The pipeline to show first: the account's own.

@@ -27,3 +27,10 @@ impl Drop for WindowListener {
         }
     }
 }
+
+/// The location's hash (`#earnings`), by which both apps address screens.
+pub fn location_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}

@@ -12,6 +12,16 @@ pub fn money(minor: i64, currency: &str) -> String {
     }
 }
 
+/// Basis points as a percentage, without the sign: 2000 → "20",
+/// 2250 → "22.5", 1005 → "10.05".
+pub fn percent(bps: u64) -> String {
+    match (bps / 100, bps % 100) {
+        (whole, 0) => whole.to_string(),
+        (whole, f) if f % 10 == 0 => format!("{whole}.{}", f / 10),
+        (whole, f) => format!("{whole}.{f:02}"),
+    }
+}
+
 /// The rules' tier names as a partner reads them.
 pub fn tier_name(tier: &str) -> &str {
     match tier {

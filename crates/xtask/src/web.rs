@@ -57,6 +57,20 @@ struct Bundle {
     wasm_bytes: Vec<u8>,
 }
 
+impl Bundle {
+    /// Writes the HTML page `template` with the bundle's and the style
+    /// sheet's names filled in to `to`; returns it.
+    fn page(&self, template: &Path, style: &str, to: &Path) -> Result<String> {
+        let page = fs::read_to_string(template)?
+            .replace("{{APP_JS}}", &self.js)
+            .replace("{{APP_WASM}}", &self.wasm)
+            .replace("{{BOOT_JS}}", &self.boot)
+            .replace("{{STYLE}}", style);
+        fs::write(to, &page)?;
+        Ok(page)
+    }
+}
+
 /// Binds and optimises the crate `krate`'s wasm, then writes its glue, wasm
 /// and boot script into `dist/<sub>`.
 fn bundle(root: &Path, krate: &str, dist: &Path, sub: &str) -> Result<Bundle> {
@@ -131,12 +145,7 @@ pub fn build(root: &Path) -> Result<()> {
     let stat = root.join("web/static");
     let style = write_hashed(&dist, "style", "css", &fs::read(stat.join("style.css"))?)?;
     let app = bundle(root, "web", &dist, "")?;
-    let index = fs::read_to_string(stat.join("index.html"))?
-        .replace("{{APP_JS}}", &app.js)
-        .replace("{{APP_WASM}}", &app.wasm)
-        .replace("{{BOOT_JS}}", &app.boot)
-        .replace("{{STYLE}}", &style);
-    fs::write(dist.join("index.html"), &index)?;
+    let index = app.page(&stat.join("index.html"), &style, &dist.join("index.html"))?;
     fs::copy(
         stat.join("manifest.webmanifest"),
         dist.join("manifest.webmanifest"),
@@ -147,12 +156,11 @@ pub fn build(root: &Path) -> Result<()> {
     // The back-office at /admin/: not precached (admins work online), its
     // own page, the same style sheet.
     let admin = bundle(root, "backoffice", &dist, "admin/")?;
-    let admin_index = fs::read_to_string(root.join("backoffice/static/index.html"))?
-        .replace("{{APP_JS}}", &admin.js)
-        .replace("{{APP_WASM}}", &admin.wasm)
-        .replace("{{BOOT_JS}}", &admin.boot)
-        .replace("{{STYLE}}", &style);
-    fs::write(dist.join("admin/index.html"), &admin_index)?;
+    admin.page(
+        &root.join("backoffice/static/index.html"),
+        &style,
+        &dist.join("admin/index.html"),
+    )?;
 
     let shell = [
         "/",
@@ -170,6 +178,8 @@ pub fn build(root: &Path) -> Result<()> {
     fs::write(dist.join("sw.js"), sw)?;
 
     let mut first_load = 0;
+    // brotli and gzip sizes by path under `dist`.
+    let mut compressed = std::collections::HashMap::new();
     for dir in [dist.clone(), dist.join("admin")] {
         for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
@@ -185,22 +195,20 @@ pub fn build(root: &Path) -> Result<()> {
             let gz = gzip(&data)?;
             fs::write(with_suffix(&path, "br"), &br)?;
             fs::write(with_suffix(&path, "gz"), &gz)?;
-            let partner_shell = precache.iter().any(|p| {
-                path.strip_prefix(&dist)
-                    .is_ok_and(|rel| p.trim_start_matches('/') == rel.to_string_lossy())
-            });
-            if partner_shell {
+            let rel = path.strip_prefix(&dist)?.to_string_lossy().into_owned();
+            if precache.iter().any(|p| p.trim_start_matches('/') == rel) {
                 first_load += br.len();
             }
+            compressed.insert(rel, (br.len(), gz.len()));
         }
     }
-    let wasm_br = brotli(&app.wasm_bytes)?.len();
-    let admin_br = brotli(&admin.wasm_bytes)?.len();
+    let (wasm_br, wasm_gz) = compressed[&app.wasm];
+    let (admin_br, _) = compressed[&admin.wasm];
     let report = format!(
         "partner app wasm: raw {} B, gzip {} B, brotli {} B; app shell first load (brotli, icons as is): {} B\n\
          back-office wasm: raw {} B, brotli {} B\n",
         app.wasm_bytes.len(),
-        gzip(&app.wasm_bytes)?.len(),
+        wasm_gz,
         wasm_br,
         first_load,
         admin.wasm_bytes.len(),
