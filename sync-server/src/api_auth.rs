@@ -475,6 +475,9 @@ async fn approve(
     .await?;
     tx.commit().await?;
     let _ = state.accounts.changed.send(doc_id);
+    // The new partner's account view, made now rather than on their first
+    // deal.
+    state.ledger.tell([partner_id.to_string()]);
     tracing::info!(account = %id, partner = %partner_id, by = %who.account_id, "application approved");
     Ok(Json(Decision {
         id,

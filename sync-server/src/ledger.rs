@@ -37,7 +37,8 @@ pub struct LedgerSettings {
 }
 
 impl LedgerSettings {
-    fn tell(&self, partners: impl IntoIterator<Item = String>) {
+    /// Has these partners' account views written again.
+    pub fn tell(&self, partners: impl IntoIterator<Item = String>) {
         for partner in partners {
             let _ = self.changed.send(partner);
         }

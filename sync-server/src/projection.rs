@@ -108,7 +108,8 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Outcome, ProjectionE
     Ok(project_and_name_owner(pool, doc_id).await?.0)
 }
 
-/// [`project`], and the owner of the pipeline it projected, if it did.
+/// [`project`], and the owner of the pipeline it projected if that changed
+/// their deals (what their account view shows of a pipeline).
 async fn project_and_name_owner(
     pool: &PgPool,
     doc_id: &str,
@@ -135,15 +136,15 @@ async fn project_and_name_owner(
     if projected.as_ref() == Some(&heads) {
         return Ok((Outcome::Unchanged, None));
     }
-    let (rows, pipeline_owner) = match (kind, owner) {
+    let (rows, deals_changed_for) = match (kind, owner) {
         (DocKind::Pipeline, Some(owner)) => {
             let pipeline = PipelineDoc::read(&doc).map_err(|source| ProjectionError::Model {
                 kind: "pipeline",
                 source,
             })?;
             let rows = write_leads(&mut tx, doc_id, &owner, &pipeline).await?;
-            file_deals(&mut tx, doc_id, &owner, &pipeline).await?;
-            (rows, Some(owner))
+            let filed = file_deals(&mut tx, doc_id, &owner, &pipeline).await?;
+            (rows, filed.then_some(owner))
         }
         // Nothing relational is read from the other kinds yet; their heads
         // are still recorded, so "projected up to" means the same for all.
@@ -158,7 +159,7 @@ async fn project_and_name_owner(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok((Outcome::Projected { rows }, pipeline_owner))
+    Ok((Outcome::Projected { rows }, deals_changed_for))
 }
 
 fn time(ms: model::Timestamp) -> DateTime<Utc> {
@@ -168,20 +169,22 @@ fn time(ms: model::Timestamp) -> DateTime<Utc> {
 /// A lead marked won is a deal for the back-office to decide: filed as
 /// submitted (its amount following the lead until a decision), withdrawn if
 /// the lead leaves "won" first. A decided deal is never touched again: the
-/// partner's document proposes, the server decides.
+/// partner's document proposes, the server decides. Returns whether any
+/// deal changed.
 async fn file_deals(
     tx: &mut sqlx::PgConnection,
     doc_id: &str,
     owner: &str,
     pipeline: &Pipeline,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
+    let mut changed = 0;
     let won: Vec<_> = pipeline
         .leads
         .iter()
         .filter(|lead| lead.stage == model::Stage::Won)
         .collect();
     for lead in &won {
-        sqlx::query(
+        changed += sqlx::query(
             "INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status)
              VALUES ($1, $2, $3, $4, $5, 'submitted')
              ON CONFLICT (partner_id, lead_id) DO UPDATE SET
@@ -189,7 +192,9 @@ async fn file_deals(
                 status = 'submitted',
                 submitted_at = CASE WHEN deals.status = 'withdrawn' THEN now()
                                     ELSE deals.submitted_at END
-             WHERE deals.status IN ('submitted', 'withdrawn')",
+             WHERE deals.status IN ('submitted', 'withdrawn')
+               AND (deals.amount_minor, deals.currency, deals.status)
+                   IS DISTINCT FROM (EXCLUDED.amount_minor, EXCLUDED.currency, 'submitted')",
         )
         .bind(owner)
         .bind(lead.id.as_str())
@@ -197,10 +202,11 @@ async fn file_deals(
         .bind(lead.value.minor.max(0))
         .bind(lead.value.currency.as_str())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
     }
     let won: Vec<&str> = won.iter().map(|lead| lead.id.as_str()).collect();
-    sqlx::query(
+    changed += sqlx::query(
         "UPDATE deals SET status = 'withdrawn'
          WHERE partner_id = $1 AND doc_id = $2 AND status = 'submitted'
            AND NOT (lead_id = ANY($3))",
@@ -209,8 +215,9 @@ async fn file_deals(
     .bind(doc_id)
     .bind(&won)
     .execute(&mut *tx)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
 }
 
 /// Rows follow the owner recorded in the registry, not the `partner_id`

@@ -2,8 +2,9 @@
 //! (see `model::AccountViewDoc`) equal to what Postgres says of them.
 //!
 //! The worker hears partner ids: from the ledger when a decision moved a
-//! partner's deals or lines, and from the projection when it filed a
-//! pipeline's deals. Ids that arrive while it works are coalesced, so a
+//! partner's deals or lines, from the projection when a pipeline changed
+//! its owner's deals (not on every pipeline edit: nothing else of a
+//! pipeline is in the view), and when an application is approved. Ids that arrive while it works are coalesced, so a
 //! burst of changes is one refresh. A refresh computes the view from the
 //! database (deals, ledger lines, balances, statements, and tier and
 //! progress by the `rules` crate) and, if its figures differ from what the

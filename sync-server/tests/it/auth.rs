@@ -169,6 +169,8 @@ async fn an_applicant_is_approved_signs_in_and_out() {
     let stored = stored(&pool, &doc_id).await;
     let pipeline = model::PipelineDoc::read(&stored).unwrap();
     assert!(pipeline.leads.is_empty());
+    // And their account view, before any deal.
+    account_view_doc(&pool, &partner_id).await;
 
     // Bearer session.
     let token = bearer(addr, "DORA@lang.example", "correct horse battery").await;

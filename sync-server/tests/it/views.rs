@@ -207,11 +207,12 @@ async fn a_line_turns_available_when_its_hold_ends_and_a_statement_lists_what_it
     .await
     .unwrap();
 
-    // Cleo's device touches her pipeline, which refreshes her view.
+    // Cleo marks a lead won on her device: the deal it files refreshes her
+    // view (a line inserted by hand, as above, tells nobody).
     let cleo = client("a-cleo").await;
     let _link = connect(&cleo, &server).await;
     let pipeline = open(&cleo, &pipeline_doc(&pool, "p-cleo").await).await;
-    move_to(&pipeline, "cleo-1", Stage::Contacted);
+    move_to(&pipeline, "cleo-1", Stage::Won);
     let handle = open(&cleo, &view_id).await;
     let held = wait_view(&handle, "the held line in Cleo's view", |v| {
         !v.lines.is_empty()
