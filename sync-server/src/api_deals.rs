@@ -561,6 +561,8 @@ async fn list_partners(
     )
     .fetch_all(&state.pool)
     .await?;
+    let mut tiers = ledger::all_tiers(&state.pool, &state.ledger, now).await?;
+    let mut balances = ledger::all_balances(&state.pool, now).await?;
     let mut out = Vec::with_capacity(partners.len());
     for Row {
         partner_id,
@@ -571,9 +573,10 @@ async fn list_partners(
         elite_custom_bps,
     } in partners
     {
-        let (tier, deals_in_window) =
-            ledger::tier_of(&state.pool, &state.ledger, &partner_id, now).await?;
-        let balances = ledger::balances(&state.pool, &partner_id, now).await?;
+        let (tier, deals_in_window) = tiers
+            .remove(&partner_id)
+            .unwrap_or_else(|| ledger::standing(&[], now, &state.ledger.rules));
+        let balances = balances.remove(&partner_id).unwrap_or_default();
         out.push(PartnerEntry {
             partner_id,
             name,

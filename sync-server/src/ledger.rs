@@ -13,6 +13,8 @@
 //! and gets the same lines back. The idempotency keys' unique constraint is
 //! the backstop should anything else ever append for the same cause.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use model::{Currency, Money, Timestamp};
@@ -62,19 +64,53 @@ pub async fn balances(
     partner_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Balance>, AppError> {
-    Ok(sqlx::query_as::<_, Balance>(
-        "SELECT l.currency::text AS currency,
+    Ok(balance_rows(pool, Some(partner_id), now)
+        .await?
+        .into_iter()
+        .map(|(_, balance)| balance)
+        .collect())
+}
+
+/// Every partner's balances, by partner: one query for the whole list.
+pub async fn all_balances(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, Vec<Balance>>, AppError> {
+    let mut by_partner: HashMap<String, Vec<Balance>> = HashMap::new();
+    for (partner, balance) in balance_rows(pool, None, now).await? {
+        by_partner.entry(partner).or_default().push(balance);
+    }
+    Ok(by_partner)
+}
+
+/// Balances by partner and currency, of one partner or of all.
+async fn balance_rows(
+    pool: &PgPool,
+    partner_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, Balance)>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        partner_id: String,
+        #[sqlx(flatten)]
+        balance: Balance,
+    }
+    Ok(sqlx::query_as::<_, Row>(
+        "SELECT l.partner_id, l.currency::text AS currency,
                 coalesce(sum(l.amount_minor) FILTER (WHERE s.line_id IS NULL AND l.available_at > $2), 0)::bigint AS pending_minor,
                 coalesce(sum(l.amount_minor) FILTER (WHERE s.line_id IS NULL AND l.available_at <= $2), 0)::bigint AS available_minor,
                 coalesce(sum(l.amount_minor) FILTER (WHERE s.line_id IS NOT NULL), 0)::bigint AS paid_minor
          FROM ledger_lines l LEFT JOIN statement_lines s ON s.line_id = l.id
-         WHERE l.partner_id = $1
-         GROUP BY l.currency ORDER BY l.currency",
+         WHERE $1::text IS NULL OR l.partner_id = $1
+         GROUP BY l.partner_id, l.currency ORDER BY l.partner_id, l.currency",
     )
     .bind(partner_id)
     .bind(now)
     .fetch_all(pool)
-    .await?)
+    .await?
+    .into_iter()
+    .map(|r| (r.partner_id, r.balance))
+    .collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -293,14 +329,25 @@ async fn lock_deal(tx: &mut PgConnection, deal_id: i64) -> Result<DealRow, AppEr
 }
 
 /// A partner's tier at `now` and the approved deals that make it.
-pub async fn tier_of(
+/// Every partner's tier at `now` and the deals counted, by partner (one
+/// query); a partner with no approved deal is not listed.
+pub async fn all_tiers(
     pool: &PgPool,
     settings: &LedgerSettings,
-    partner_id: &str,
     now: DateTime<Utc>,
-) -> Result<(Tier, u32), AppError> {
+) -> Result<HashMap<String, (Tier, u32)>, AppError> {
+    let mut approvals: HashMap<String, Vec<DateTime<Utc>>> = HashMap::new();
     let mut conn = pool.acquire().await?;
-    tier_at(&mut conn, partner_id, now, &settings.rules).await
+    for (partner, at) in standing_approvals(&mut conn, None).await? {
+        approvals.entry(partner).or_default().push(at);
+    }
+    Ok(approvals
+        .into_iter()
+        .map(|(partner, at)| {
+            let standing = standing(&at, now, &settings.rules);
+            (partner, standing)
+        })
+        .collect())
 }
 
 /// A partner's tier at `now`, from their approved deals in the window.
@@ -310,15 +357,28 @@ async fn tier_at(
     now: DateTime<Utc>,
     rules: &RulesConfig,
 ) -> Result<(Tier, u32), AppError> {
-    let approvals: Vec<DateTime<Utc>> = sqlx::query_scalar(
+    let approvals: Vec<DateTime<Utc>> = standing_approvals(tx, Some(partner_id))
+        .await?
+        .into_iter()
+        .map(|(_, at)| at)
+        .collect();
+    Ok(standing(&approvals, now, rules))
+}
+
+/// When each deal still standing was approved, of one partner or of all.
+async fn standing_approvals(
+    tx: &mut PgConnection,
+    partner_id: Option<&str>,
+) -> Result<Vec<(String, DateTime<Utc>)>, AppError> {
+    Ok(sqlx::query_as(
         // A refunded deal no longer counts toward the tier.
-        "SELECT decided_at FROM deals
-         WHERE partner_id = $1 AND status = 'approved' AND reversed_at IS NULL",
+        "SELECT partner_id, decided_at FROM deals
+         WHERE ($1::text IS NULL OR partner_id = $1)
+           AND status = 'approved' AND reversed_at IS NULL",
     )
     .bind(partner_id)
     .fetch_all(&mut *tx)
-    .await?;
-    Ok(standing(&approvals, now, rules))
+    .await?)
 }
 
 /// The tier that approvals of deals still standing (approved, not clawed
