@@ -305,11 +305,7 @@ pub fn app() -> Html {
             })
         })
     };
-    let outcome = match &state.outcome {
-        Some(Ok(said)) => html! { <p class="notice" role="status">{ said.clone() }</p> },
-        Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },
-        None => Html::default(),
-    };
+    let outcome = forms::outcome(state.outcome.as_ref());
     let (data, failed) = match &state.answers {
         Some(Ok(data)) => (Some(data.as_slice()), None),
         Some(Err(e)) => (None, Some(e)),

@@ -97,13 +97,9 @@ impl Desk {
     }
 }
 
-/// Everything `paths` answer, in order, or why not.
+/// Everything `paths` answer, in order, or why not; asked all at once.
 pub async fn fetch(paths: Vec<String>) -> Result<Vec<Value>, ApiError> {
-    let mut answers = Vec::with_capacity(paths.len());
-    for path in paths {
-        answers.push(api::call("GET", &path, None).await?);
-    }
-    Ok(answers)
+    futures::future::try_join_all(paths.iter().map(|path| api::call("GET", path, None))).await
 }
 
 /// What the back-office needs from the app: its state, and how to change

@@ -804,11 +804,7 @@ pub fn app() -> Html {
             })
         })
     };
-    let outcome = match &state.outcome {
-        Some(Ok(said)) => html! { <p class="notice" role="status">{ said.clone() }</p> },
-        Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },
-        None => Html::default(),
-    };
+    let outcome = forms::outcome(state.outcome.as_ref());
     let main = match (screen, &state.view) {
         (Screen::Pipeline, _) => body(&state, &me, read_only, state.dispatcher(), edit),
         (_, None) => earnings::not_here(state.view_missing || me.account_view().is_none()),

@@ -62,3 +62,13 @@ pub fn send(change: Change, done: impl FnOnce(Result<Html, ApiError>) + 'static)
         done(answer.map(|v| (change.said)(&v)));
     });
 }
+
+/// How the last change went, as a screen shows it: what the answer said,
+/// or why it failed.
+pub fn outcome(outcome: Option<&Result<Html, String>>) -> Html {
+    match outcome {
+        Some(Ok(said)) => html! { <p class="notice" role="status">{ said.clone() }</p> },
+        Some(Err(e)) => html! { <p class="error" role="alert">{ e }</p> },
+        None => Html::default(),
+    }
+}
