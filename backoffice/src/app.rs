@@ -80,6 +80,9 @@ pub enum Action {
     Choose(String),
     Reasoning(Option<i64>),
     Outcome(Result<Html, String>),
+    /// A change refused because what it was about changed since the desk
+    /// read it: say so and read the desk again.
+    Stale(String),
 }
 
 impl State {
@@ -173,6 +176,11 @@ impl Reducible for State {
                     next.reasoning = None;
                 }
                 next.outcome = Some(outcome);
+            }
+            Action::Stale(why) => {
+                next.generation += 1;
+                next.reasoning = None;
+                next.outcome = Some(Err(why));
             }
         }
         Rc::new(next)
@@ -298,10 +306,14 @@ pub fn app() -> Html {
         Callback::from(move |change: Change| {
             let dispatch = dispatch.clone();
             forms::send(change, move |outcome| {
-                if let Err(ApiError::SignedOut) = outcome {
-                    dispatch.dispatch(Action::SessionEnded);
+                match outcome {
+                    Err(ApiError::SignedOut) => dispatch.dispatch(Action::SessionEnded),
+                    // Show what it is now, and let the admin decide again.
+                    Err(ApiError::Changed(why)) => dispatch.dispatch(Action::Stale(why)),
+                    outcome => {
+                        dispatch.dispatch(Action::Outcome(outcome.map_err(|e| e.to_string())))
+                    }
                 }
-                dispatch.dispatch(Action::Outcome(outcome.map_err(|e| e.to_string())))
             })
         })
     };
@@ -467,6 +479,17 @@ mod tests {
             generation + 1,
             "a refused change changes nothing"
         );
+        let stale = reduce(
+            failed,
+            vec![
+                Action::Reasoning(Some(7)),
+                Action::Stale("It is now 999.00 USD".to_owned()),
+            ],
+        );
+        assert_eq!(stale.generation, generation + 2, "the desk reads again");
+        assert_eq!(stale.reasoning, None);
+        assert_eq!(stale.outcome, Some(Err("It is now 999.00 USD".to_owned())));
+        let failed = stale;
 
         // Another desk starts from nothing, still signed in.
         let next = reduce(failed, vec![Action::Navigate(Desk::Payouts)]);

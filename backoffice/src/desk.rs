@@ -12,6 +12,7 @@
 //! The answers are shown, never computed with, so they are kept as JSON
 //! values rather than typed: one deserializer for all of them.
 
+use model::{Currency, Money};
 use serde_json::Value;
 use yew::prelude::*;
 
@@ -218,20 +219,31 @@ fn approvals(deals: &Value, ctx: &Ctx) -> Html {
     let row = |deal: &Value| {
         let id = deal["id"].as_i64().unwrap_or_default();
         let status = text(deal, "status");
-        let approve = ctx.change.reform(move |_| {
-            Change::new(
-                "POST",
-                format!("/api/admin/deals/{id}/approve"),
-                None::<&()>,
-                |_| html! { "Deal approved." },
-            )
-        });
+        // A decision names what the admin sees on this card; the server
+        // refuses it if the partner changed the deal meanwhile.
+        let seen = api::Reviewed {
+            amount_minor: deal["amount_minor"].as_i64().unwrap_or_default(),
+            currency: text(deal, "currency"),
+            version: deal["version"].as_i64().unwrap_or_default(),
+        };
+        let approve = {
+            let seen = seen.clone();
+            ctx.change.reform(move |_| {
+                Change::new(
+                    "POST",
+                    format!("/api/admin/deals/{id}/approve"),
+                    Some(&seen),
+                    |_| html! { "Deal approved." },
+                )
+            })
+        };
         let reversed = text(deal, "reversed_at");
         let actions = match status.as_str() {
             "submitted" if ctx.reasoning == Some(id) => reason_form(
                 ctx,
                 "Reject deal",
                 format!("/api/admin/deals/{id}/reject"),
+                Some(seen),
                 |_| html! { "Deal rejected." },
             ),
             "submitted" => html! {
@@ -253,6 +265,7 @@ fn approvals(deals: &Value, ctx: &Ctx) -> Html {
                 ctx,
                 "Claw back",
                 format!("/api/admin/deals/{id}/clawback"),
+                None,
                 |r| html! { format!("Clawed back: {} lines reversed.", list(&r["lines"]).len()) },
             ),
             "approved" => html! {
@@ -372,10 +385,20 @@ fn percent(bps: &Value) -> String {
     show::percent(bps.as_u64().unwrap_or_default())
 }
 
-/// This month, `YYYY-MM`, the period a run is usually for.
-fn this_month() -> String {
+/// The month before this one (in UTC, as the server counts months),
+/// `YYYY-MM`: the period a run is usually for, since only a closed month
+/// may have one.
+fn last_month() -> String {
     let now = js_sys::Date::new_0();
-    format!("{}-{:02}", now.get_full_year(), now.get_month() + 1)
+    month_before(now.get_utc_full_year(), now.get_utc_month() + 1)
+}
+
+/// The month before `month` (1 to 12) of `year`, `YYYY-MM`.
+fn month_before(year: u32, month: u32) -> String {
+    match month {
+        1 => format!("{}-12", year - 1),
+        m => format!("{year}-{:02}", m - 1),
+    }
 }
 
 fn payouts(preview: &Value, ctx: &Ctx) -> Html {
@@ -407,7 +430,7 @@ fn payouts(preview: &Value, ctx: &Ctx) -> Html {
                 }) }</div> },
             )) }
             <form id="payout-run" class="card" onsubmit={run}>
-                <label>{ "Period" }<input name="period" value={this_month()} /></label>
+                <label>{ "Period" }<input name="period" value={last_month()} /></label>
                 <button type="submit" class="primary">{ "Run payouts" }</button>
             </form>
         </>
@@ -415,26 +438,43 @@ fn payouts(preview: &Value, ctx: &Ctx) -> Html {
 }
 
 fn orders(partners: &Value, orders: &Value, ctx: &Ctx) -> Html {
-    let record = ctx.change.reform(|e: SubmitEvent| {
-        let field = form(&e);
-        let partner = field("partner");
-        let order = api::NewOrder {
-            reference: field("reference"),
-            partner_id: (!partner.is_empty()).then_some(partner),
-            amount: field("amount"),
-            currency: field("currency"),
-        };
-        Change::new("POST", "/api/admin/orders".to_owned(), Some(&order), |o| {
-            html! { format!(
-                "Order #{} recorded; {}",
-                text(o, "order_id"),
-                match &o["line"] {
-                    Value::Null => "it earns no referral share.".to_owned(),
-                    line => text(line, "explanation"),
-                }
-            ) }
+    let usd = Currency::parse("USD").expect("USD is an ISO 4217 code");
+    let record = {
+        let (change, invalid) = (ctx.change.clone(), ctx.invalid.clone());
+        Callback::from(move |e: SubmitEvent| {
+            let field = form(&e);
+            let partner = field("partner");
+            // Typed as the admin writes numbers ("1.000,50" in German),
+            // sent as the API's canonical text ("1000.50").
+            let amount = match Currency::parse(&field("currency"))
+                .and_then(|c| show::typed_amount(&field("amount"), c))
+            {
+                Ok(amount) => amount,
+                Err(why) => return invalid.emit(why.to_string()),
+            };
+            let order = api::NewOrder {
+                reference: field("reference"),
+                partner_id: (!partner.is_empty()).then_some(partner),
+                amount: amount.to_decimal(),
+                currency: amount.currency.to_string(),
+            };
+            change.emit(Change::new(
+                "POST",
+                "/api/admin/orders".to_owned(),
+                Some(&order),
+                |o| {
+                    html! { format!(
+                        "Order #{} recorded; {}",
+                        text(o, "order_id"),
+                        match &o["line"] {
+                            Value::Null => "it earns no referral share.".to_owned(),
+                            line => text(line, "explanation"),
+                        }
+                    ) }
+                },
+            ))
         })
-    });
+    };
     let row = |o: &Value| {
         let id = o["id"].as_i64().unwrap_or_default();
         let refunded = text(o, "refunded_at");
@@ -446,6 +486,7 @@ fn orders(partners: &Value, orders: &Value, ctx: &Ctx) -> Html {
                 ctx,
                 "Refund order",
                 format!("/api/admin/orders/{id}/refund"),
+                None,
                 |r| html! { format!("Order refunded: {} lines reversed.", list(&r["lines"]).len()) },
             ),
             (true, false) => html! {
@@ -485,7 +526,7 @@ fn orders(partners: &Value, orders: &Value, ctx: &Ctx) -> Html {
                 </select>
             </label>
             <div class="row">
-                <label>{ "Amount" }<input name="amount" inputmode="decimal" placeholder="1000.00" /></label>
+                <label>{ "Amount" }<input name="amount" inputmode="decimal" placeholder={show::amount_field(Money::new(100_000, usd))} /></label>
                 <label>{ "Currency" }
                     <select name="currency">{ for CURRENCIES.iter().map(|c| html! { <option selected={*c == "USD"}>{ *c }</option> }) }</select>
                 </label>
@@ -501,12 +542,26 @@ fn orders(partners: &Value, orders: &Value, ctx: &Ctx) -> Html {
 
 /// The form that asks why (a rejection, a clawback, a refund: the partner
 /// reads it) and sends it to `path`.
-fn reason_form(ctx: &Ctx, submit: &'static str, path: String, said: fn(&Value) -> Html) -> Html {
+/// A deal's decision also names what the admin reviewed (`seen`).
+fn reason_form(
+    ctx: &Ctx,
+    submit: &'static str,
+    path: String,
+    seen: Option<api::Reviewed>,
+    said: fn(&Value) -> Html,
+) -> Html {
     let send = ctx.change.reform(move |e: SubmitEvent| {
-        let reason = api::Reason {
-            reason: form(&e)("reason"),
-        };
-        Change::new("POST", path.clone(), Some(&reason), said)
+        let reason = form(&e)("reason");
+        match &seen {
+            Some(seen) => {
+                let rejection = api::Rejection {
+                    reason,
+                    reviewed: seen.clone(),
+                };
+                Change::new("POST", path.clone(), Some(&rejection), said)
+            }
+            None => Change::new("POST", path.clone(), Some(&api::Reason { reason }), said),
+        }
     });
     html! {
         <form class="reason-form" onsubmit={send}>
@@ -544,6 +599,13 @@ fn reports(names: &Value, table: Option<&Value>, ctx: &Ctx) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payout_run_defaults_to_the_month_just_closed() {
+        assert_eq!(month_before(2026, 12), "2026-11");
+        assert_eq!(month_before(2027, 1), "2026-12");
+        assert_eq!(month_before(2026, 10), "2026-09");
+    }
 
     #[test]
     fn percentages_become_basis_points_exactly() {

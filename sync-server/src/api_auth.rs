@@ -17,6 +17,7 @@ use std::{net::SocketAddr, time::Instant};
 
 use axum::{
     Json, Router,
+    body::{Body, Bytes},
     extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -30,7 +31,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{
     auth::{
-        self, Authenticated, Email, NewPassword, Role, SessionKind, SessionSettings, SignInLimiter,
+        self, ApplicationLimiter, Attempt, Authenticated, Email, HashFor, NewPassword, Role,
+        SessionKind, SessionSettings, SignInLimiter,
     },
     error::AppError,
     http::AppState,
@@ -44,6 +46,7 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct Accounts {
     pub sessions: SessionSettings,
     pub limiter: SignInLimiter,
+    pub applications: ApplicationLimiter,
     /// Tells the projection worker about a new partner's pipeline document.
     pub changed: UnboundedSender<String>,
 }
@@ -67,39 +70,120 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `Json` whose rejections (not JSON, wrong shape, too large) are
-/// [`AppError`]s with axum's explanation as the message.
+/// [`AppError`]s with axum's explanation as the message. A NUL character
+/// in any string of the body is refused here, once for every JSON API: no
+/// text Postgres stores may hold one, and none has a use for it.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(AppError::PayloadTooLarge)
+        let headers = req.headers().clone();
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+                _ => AppError::BadRequest(rejection.body_text()),
             }
-            Err(rejection) => Err(AppError::BadRequest(rejection.body_text())),
+        })?;
+        let mut body = Request::new(Body::from(bytes.clone()));
+        *body.headers_mut() = headers;
+        let value = match Json::<T>::from_request(body, state).await {
+            Ok(Json(value)) => value,
+            Err(rejection) => return Err(AppError::BadRequest(rejection.body_text())),
+        };
+        let json: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| AppError::BadRequest(format!("the body is not JSON: {e}")))?;
+        match nul_in(&json, "") {
+            Some(field) => Err(AppError::BadRequest(format!(
+                "{field} must not contain the NUL character (U+0000)"
+            ))),
+            None => Ok(ApiJson(value)),
         }
     }
 }
 
-/// `text` trimmed, if it is 1 to `max` characters long; otherwise a 400
-/// saying "`what` needs a `field` of 1 to `max` characters".
+/// Where in `json` a string or a key holds a NUL: `name`, `members[2]`.
+fn nul_in(json: &serde_json::Value, at: &str) -> Option<String> {
+    let here = || {
+        if at.is_empty() {
+            "the body".to_owned()
+        } else {
+            at.to_owned()
+        }
+    };
+    match json {
+        serde_json::Value::String(s) => s.contains('\0').then(here),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_in(item, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, value)| {
+            let path = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            if key.contains('\0') {
+                Some(format!("a field name in {}", here()))
+            } else {
+                nul_in(value, &path)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Whether a text is one line (a name, a reference) or may be several (a
+/// reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    One,
+    Many,
+}
+
+/// Refuses a text nobody types: control characters (NUL, escape, ...),
+/// and in a one-line text also line breaks and tabs. Every text a request
+/// stores passes here (through [`bounded_text`] or directly).
+pub fn plain_text(text: &str, what: &str, field: &str, lines: Lines) -> Result<(), AppError> {
+    let allowed = |c: char| lines == Lines::Many && matches!(c, '\n' | '\r' | '\t');
+    match text.chars().find(|c| c.is_control() && !allowed(*c)) {
+        Some(c) => Err(AppError::BadRequest(format!(
+            "the {field} of {what} must not contain control characters (it has U+{:04X})",
+            u32::from(c)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `text` trimmed, if it is 1 to `max` characters long and one line of
+/// [`plain_text`]; otherwise a 400 saying "`what` needs a `field` of 1 to
+/// `max` characters" or what control character it has.
 pub fn bounded_text(text: &str, what: &str, field: &str, max: usize) -> Result<String, AppError> {
+    bounded(text, what, field, max, Lines::One)
+}
+
+fn bounded(
+    text: &str,
+    what: &str,
+    field: &str,
+    max: usize,
+    lines: Lines,
+) -> Result<String, AppError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > max {
         return Err(AppError::BadRequest(format!(
             "{what} needs a {field} of 1 to {max} characters"
         )));
     }
+    plain_text(text, what, field, lines)?;
     Ok(text.to_owned())
 }
 
 /// The reason of a decision someone will read: 1 to 1000 characters,
-/// trimmed.
+/// trimmed, on as many lines as it takes.
 pub fn decision_reason(text: &str, what: &str) -> Result<String, AppError> {
-    bounded_text(text, what, "reason", 1000)
+    bounded(text, what, "reason", 1000, Lines::Many)
 }
 
 /// The body of a decision that needs a reason (a rejection, a clawback, a
@@ -133,9 +217,17 @@ struct Applied {
     status: &'static str,
 }
 
-/// A partner applies; an admin decides later.
+/// A partner applies; an admin decides later. Every well-formed
+/// application gets the same answer, a 201 with an id, whether or not its
+/// email already has an account (the admin's included): for one that has,
+/// nothing is stored and the id is a random one that approves nothing.
+/// The password is hashed either way, so the time of the answer does not
+/// tell either. Cheap checks come first (the fields, the address's and
+/// everyone's allowance, the lookup), the hash last; when too many hashes
+/// wait already, a 503 with `Retry-After`.
 async fn apply(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(application): ApiJson<Application>,
 ) -> Result<(StatusCode, Json<Applied>), AppError> {
     let name = application.name.trim();
@@ -144,40 +236,69 @@ async fn apply(
             "name must be 1 to 200 characters long".to_owned(),
         ));
     }
+    plain_text(name, "an application", "name", Lines::One)?;
     let company = application.company.trim();
     if company.chars().count() > 200 {
         return Err(AppError::BadRequest(
             "company must be at most 200 characters long".to_owned(),
         ));
     }
+    plain_text(company, "an application", "company", Lines::One)?;
     let email = Email::parse(&application.email).map_err(AppError::BadRequest)?;
     let password = NewPassword::parse(&application.password).map_err(AppError::BadRequest)?;
-    let hash = auth::hash_password_blocking(password).await?;
+    state
+        .accounts
+        .applications
+        .take(peer.ip(), Instant::now())
+        .map_err(|wait| AppError::TooManyRequests {
+            retry_after_secs: retry_after(wait),
+            message: "too many applications; try again later",
+        })?;
+    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)")
+        .bind(email.as_str())
+        .fetch_one(&state.pool)
+        .await?;
+    let place = auth::queue_for_hashing(HashFor::Anyone)?;
+    let hash = auth::hash_password_blocking(place, password).await?;
     let id = random_id("a")?;
-    let inserted = sqlx::query(
-        "INSERT INTO accounts (id, email, name, company, role, status, password_hash)
-         VALUES ($1, $2, $3, $4, 'partner', 'applied', $5)",
-    )
-    .bind(&id)
-    .bind(email.as_str())
-    .bind(name)
-    .bind(company)
-    .bind(hash)
-    .execute(&state.pool)
-    .await;
-    match inserted {
-        Ok(_) => Ok((
-            StatusCode::CREATED,
-            Json(Applied {
-                id,
-                status: "applied",
-            }),
-        )),
-        Err(sqlx::Error::Database(e)) if e.constraint() == Some("accounts_email_unique") => Err(
-            AppError::Conflict("an account with this email already exists".to_owned()),
-        ),
-        Err(e) => Err(e.into()),
+    let inserted = if taken {
+        false
+    } else {
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (id, email, name, company, role, status, password_hash)
+             VALUES ($1, $2, $3, $4, 'partner', 'applied', $5)",
+        )
+        .bind(&id)
+        .bind(email.as_str())
+        .bind(name)
+        .bind(company)
+        .bind(hash)
+        .execute(&state.pool)
+        .await;
+        match inserted {
+            Ok(_) => true,
+            // Taken meanwhile by a parallel application.
+            Err(sqlx::Error::Database(e)) if e.constraint() == Some("accounts_email_unique") => {
+                false
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if !inserted {
+        tracing::info!(address = %peer.ip(), "application for an email that has an account; answered as any other");
     }
+    Ok((
+        StatusCode::CREATED,
+        Json(Applied {
+            id,
+            status: "applied",
+        }),
+    ))
+}
+
+/// `Retry-After` in whole seconds, at least one.
+fn retry_after(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 #[derive(Deserialize)]
@@ -205,11 +326,19 @@ struct Credentials {
     role: String,
     status: String,
     password_hash: String,
+    /// The request's device cookie is one this account signed in with.
+    known_device: bool,
 }
 
 /// Signs an approved account in. Every wrong combination of email and
-/// password gets the same 401; failures are limited per email and per
-/// client address.
+/// password gets the same 401; failures slow down further attempts (see
+/// [`SignInLimiter`]), except from a device the account signed in from
+/// before, which a successful cookie sign-in marks with the
+/// `portal_device` cookie ([`remember_device`]). An attempt the limiter
+/// refuses costs no password check, and none from a request without a
+/// device cookie costs a query either. When too many password checks wait
+/// already, a sign-in from a new device gets a 503 with `Retry-After`; one
+/// from a known device waits its turn, ahead of the others.
 async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -218,30 +347,66 @@ async fn sign_in(
 ) -> Result<Response, AppError> {
     // A cross-site page must not sign the browser into an account of its
     // choosing either.
-    if headers.contains_key(header::ORIGIN) && !auth::same_site_request(&headers) {
+    if headers.contains_key(header::ORIGIN)
+        && !auth::same_site_request(&headers, state.accounts.sessions.secure_cookies)
+    {
         return Err(AppError::Forbidden(
             "cross-site request refused: send it from the app's own origin".to_owned(),
         ));
     }
-    let limiter_key = sign_in.email.trim().to_lowercase();
+    let email = Email::parse(&sign_in.email).ok();
+    let presented = auth::presented_device(&headers);
+    let device = presented.as_ref().map(|(_, hash)| *hash);
     let limiter = &state.accounts.limiter;
-    limiter
-        .begin(&limiter_key, peer.ip(), Instant::now())
-        .map_err(|wait| AppError::TooManyRequests {
-            retry_after_secs: wait.as_secs() + 1,
-        })?;
-    let account = match Email::parse(&sign_in.email) {
-        Ok(email) => {
+    let refused = |wait| AppError::TooManyRequests {
+        retry_after_secs: retry_after(wait),
+        message: "too many failed sign-in attempts; try again later",
+    };
+    if device.is_none() {
+        // Without a device cookie the attempt is no known device's, so its
+        // keys are known before the lookup, and a refusal costs nothing.
+        let attempt = Attempt {
+            email: email.as_ref(),
+            address: peer.ip(),
+            known_device: None,
+        };
+        limiter.check(&attempt, Instant::now()).map_err(refused)?;
+    }
+    let account = match &email {
+        Some(email) => {
             sqlx::query_as::<_, Credentials>(
-                "SELECT id, role, status, password_hash FROM accounts WHERE email = $1",
+                "SELECT a.id, a.role, a.status, a.password_hash,
+                        EXISTS (SELECT 1 FROM known_devices d
+                                WHERE d.account_id = a.id AND d.token_hash = $2
+                                  AND d.last_seen_at > now() - make_interval(days => $3))
+                            AS known_device
+                 FROM accounts a WHERE a.email = $1",
             )
             .bind(email.as_str())
+            .bind(device.as_ref().map(|d| &d[..]))
+            .bind(auth::KNOWN_DEVICE_DAYS)
             .fetch_optional(&state.pool)
             .await?
         }
-        Err(_) => None,
+        None => None,
     };
+    let known_device = device.filter(|_| account.as_ref().is_some_and(|a| a.known_device));
+    let attempt = Attempt {
+        email: email.as_ref(),
+        address: peer.ip(),
+        known_device,
+    };
+    // The limiter's answer comes before the queue's, and the place in the
+    // queue before the attempt is counted: one turned away for a full
+    // queue checked no password, so it is no failure.
+    limiter.check(&attempt, Instant::now()).map_err(refused)?;
+    let place = auth::queue_for_hashing(match known_device {
+        Some(_) => HashFor::Trusted,
+        None => HashFor::Anyone,
+    })?;
+    limiter.begin(&attempt, Instant::now()).map_err(refused)?;
     let matches = auth::verify_password(
+        place,
         account.as_ref().map(|a| a.password_hash.clone()),
         sign_in.password,
     )
@@ -250,7 +415,7 @@ async fn sign_in(
         tracing::info!(address = %peer.ip(), "sign-in failed");
         return Err(AppError::Unauthorized);
     };
-    limiter.succeeded(&limiter_key, peer.ip());
+    limiter.succeeded(&attempt);
     if account.status != "approved" {
         return Err(AppError::Forbidden(format!(
             "this account's application is {}; only approved accounts may sign in",
@@ -262,6 +427,11 @@ async fn sign_in(
     let settings = state.accounts.sessions;
     let (token, expires_at) =
         auth::create_session(&state.pool, &account.id, sign_in.kind, settings.lifetime).await?;
+    let device_cookie = match sign_in.kind {
+        SessionKind::Cookie => Some(remember_device(&state.pool, &account.id, presented).await?),
+        // A native client keeps no cookies: nothing to remember it by.
+        SessionKind::Bearer => None,
+    };
     tracing::info!(account = %account.id, kind = sign_in.kind.as_str(), "signed in");
     let mut body = SignedIn {
         account_id: account.id,
@@ -269,7 +439,7 @@ async fn sign_in(
         expires_at,
         token: None,
     };
-    Ok(match sign_in.kind {
+    let mut response = match sign_in.kind {
         SessionKind::Bearer => {
             body.token = Some(token);
             Json(body).into_response()
@@ -278,7 +448,72 @@ async fn sign_in(
             let cookie = auth::session_cookie(&token, settings.lifetime, settings.secure_cookies);
             ([(header::SET_COOKIE, cookie)], Json(body)).into_response()
         }
-    })
+    };
+    if let Some(device_token) = device_cookie {
+        let cookie = auth::device_cookie(&device_token, settings.secure_cookies);
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?,
+        );
+    }
+    Ok(response)
+}
+
+/// Marks the browser an account just signed in from as known, and returns
+/// the token for its cookie ([`auth::device_cookie`], sent again so its
+/// age starts over). A browser keeps one token whichever accounts it signs
+/// in: one the server issued (to this account or another, and still
+/// known) is kept and recorded for this account too; any other gets a new
+/// random token. A token the server did not issue is never adopted:
+/// whoever planted it in the browser would know it. An account stays
+/// known on its [`auth::KNOWN_DEVICES_PER_ACCOUNT`] most recently used
+/// devices of the last [`auth::KNOWN_DEVICE_DAYS`] days.
+async fn remember_device(
+    pool: &sqlx::PgPool,
+    account_id: &str,
+    presented: Option<(String, [u8; 32])>,
+) -> Result<String, AppError> {
+    let issued = match presented {
+        Some((token, hash)) => {
+            let issued: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM known_devices
+                                WHERE token_hash = $1
+                                  AND last_seen_at > now() - make_interval(days => $2))",
+            )
+            .bind(&hash[..])
+            .bind(auth::KNOWN_DEVICE_DAYS)
+            .fetch_one(pool)
+            .await?;
+            issued.then_some((token, hash))
+        }
+        None => None,
+    };
+    let (token, hash) = match issued {
+        Some(issued) => issued,
+        None => auth::new_token()?,
+    };
+    sqlx::query(
+        "INSERT INTO known_devices (token_hash, account_id) VALUES ($1, $2)
+         ON CONFLICT (token_hash, account_id) DO UPDATE SET last_seen_at = now()",
+    )
+    .bind(&hash[..])
+    .bind(account_id)
+    .execute(pool)
+    .await?;
+    sqlx::query(
+        "DELETE FROM known_devices
+         WHERE account_id = $1
+           AND (last_seen_at <= now() - make_interval(days => $2)
+                OR token_hash NOT IN (SELECT token_hash FROM known_devices
+                                      WHERE account_id = $1
+                                      ORDER BY last_seen_at DESC LIMIT $3))",
+    )
+    .bind(account_id)
+    .bind(auth::KNOWN_DEVICE_DAYS)
+    .bind(auth::KNOWN_DEVICES_PER_ACCOUNT)
+    .execute(pool)
+    .await?;
+    Ok(token)
 }
 
 /// Revokes the session the request is made under.
@@ -434,6 +669,11 @@ async fn pending_application(
     tx: &mut sqlx::PgConnection,
     id: &str,
 ) -> Result<(String, String), AppError> {
+    // An id with a control character (a NUL, which Postgres cannot even
+    // compare) names no application.
+    if id.chars().any(char::is_control) {
+        return Err(AppError::NotFound);
+    }
     let row: Option<(String, String, String)> = sqlx::query_as(
         "SELECT name, company, status FROM accounts WHERE id = $1 AND role <> 'admin' FOR UPDATE",
     )

@@ -37,7 +37,7 @@ use crate::{
     auth::Authenticated,
     error::AppError,
     http::AppState,
-    ledger::{self, Line},
+    ledger::{self, Line, Reviewed},
 };
 
 pub fn router() -> Router<AppState> {
@@ -84,6 +84,9 @@ struct DealEntry {
     amount_minor: i64,
     currency: String,
     status: String,
+    /// Moves with every change of amount or currency, and when a withdrawn
+    /// deal comes back: a decision names the version it was made on.
+    version: i64,
     reason: Option<String>,
     submitted_at: DateTime<Utc>,
     decided_at: Option<DateTime<Utc>>,
@@ -111,7 +114,8 @@ async fn list_deals(
     }
     let deals = sqlx::query_as::<_, DealEntry>(
         "SELECT d.id, d.partner_id, p.name AS partner_name, d.lead_id, l.contact_name,
-                l.company, d.amount_minor, d.currency::text AS currency, d.status, d.reason,
+                l.company, d.amount_minor, d.currency::text AS currency, d.status, d.version,
+                d.reason,
                 d.submitted_at, d.decided_at, d.reversed_at, d.reverse_reason
          FROM deals d JOIN partners p ON p.id = d.partner_id
          LEFT JOIN leads l ON l.partner_id = d.partner_id AND l.lead_id = d.lead_id
@@ -130,15 +134,25 @@ struct Approved {
     lines: Vec<Line>,
 }
 
-/// Approves a submitted deal; approving it again answers the same lines.
+/// Approves a submitted deal as the admin reviewed it (its amount,
+/// currency and version; 409 with the current figures when it changed);
+/// approving it again answers the same lines.
 async fn approve(
     State(state): State<AppState>,
     who: Authenticated,
     Path(id): Path<i64>,
+    ApiJson(reviewed): ApiJson<Reviewed>,
 ) -> Result<Json<Approved>, AppError> {
     who.require_admin()?;
-    let lines =
-        ledger::approve(&state.pool, &state.ledger, id, &who.account_id, Utc::now()).await?;
+    let lines = ledger::approve(
+        &state.pool,
+        &state.ledger,
+        id,
+        &reviewed,
+        &who.account_id,
+        Utc::now(),
+    )
+    .await?;
     Ok(Json(Approved { deal_id: id, lines }))
 }
 
@@ -148,18 +162,34 @@ struct Rejected {
     status: &'static str,
 }
 
+/// A rejection: why, and what the admin reviewed (as for an approval).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rejection {
+    reason: String,
+    amount_minor: i64,
+    currency: String,
+    version: i64,
+}
+
 async fn reject(
     State(state): State<AppState>,
     who: Authenticated,
     Path(id): Path<i64>,
-    ApiJson(rejection): ApiJson<Reason>,
+    ApiJson(rejection): ApiJson<Rejection>,
 ) -> Result<Json<Rejected>, AppError> {
     who.require_admin()?;
     let why = decision_reason(&rejection.reason, "a rejection")?;
+    let reviewed = Reviewed {
+        amount_minor: rejection.amount_minor,
+        currency: rejection.currency,
+        version: rejection.version,
+    };
     ledger::reject(
         &state.pool,
         &state.ledger,
         id,
+        &reviewed,
         &who.account_id,
         &why,
         Utc::now(),
@@ -215,7 +245,9 @@ struct NewOrder {
     /// direct sale.
     #[serde(default)]
     partner_id: Option<String>,
-    /// The amount as decimal text in the currency, e.g. "1250.00".
+    /// The amount as canonical decimal text in the currency ("1250.00":
+    /// digits, a dot, no grouping), read by `model::Money::parse_decimal`;
+    /// `currency` is an ISO 4217 code.
     amount: String,
     currency: String,
 }
@@ -607,6 +639,10 @@ async fn set_terms(
     ApiJson(terms): ApiJson<Terms>,
 ) -> Result<Json<Terms>, AppError> {
     who.require_admin()?;
+    // What cannot be a partner id names no partner (and a NUL in it would
+    // reach Postgres, which refuses it).
+    let partner = model::PartnerId::parse(&partner).map_err(|_| AppError::NotFound)?;
+    let partner = partner.as_str();
     let rate = rules::Rate::from_bps(terms.elite_custom_bps)
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let elite = rules::base_rate(rules::Tier::Elite, &state.ledger.rules);
@@ -621,7 +657,7 @@ async fn set_terms(
          ON CONFLICT (partner_id) DO UPDATE SET elite_custom_bps = EXCLUDED.elite_custom_bps,
              set_by = EXCLUDED.set_by, set_at = now()",
     )
-    .bind(&partner)
+    .bind(partner)
     .bind(i32::try_from(rate.bps()).unwrap_or(i32::MAX))
     .bind(&who.account_id)
     .execute(&state.pool)

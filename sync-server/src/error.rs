@@ -22,10 +22,31 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
-    #[error("too many attempts")]
-    TooManyRequests { retry_after_secs: u64 },
+    /// What the request was about changed since the client saw it: the
+    /// answer carries what it is now, so the client can show it and ask
+    /// again.
+    #[error("{message}")]
+    Stale {
+        message: String,
+        current: serde_json::Value,
+    },
+    /// A limit on attempts (sign-ins, applications); `message` says which.
+    #[error("{message}")]
+    TooManyRequests {
+        retry_after_secs: u64,
+        message: &'static str,
+    },
+    /// The server is too busy for this request now (the queue for password
+    /// hashing is full); `message` says with what.
+    #[error("{message}")]
+    Busy {
+        retry_after_secs: u64,
+        message: &'static str,
+    },
     #[error("database unavailable")]
     Unavailable,
+    #[error("too many open sync connections")]
+    TooManySockets,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -57,10 +78,18 @@ impl IntoResponse for AppError {
             AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found".to_owned()),
             AppError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
-            AppError::TooManyRequests { retry_after_secs } => {
-                let body = Json(serde_json::json!({
-                    "error": "too many failed sign-in attempts; try again later"
-                }));
+            AppError::Stale { message, current } => {
+                return (
+                    StatusCode::CONFLICT,
+                    Json(serde_json::json!({ "error": message, "current": current })),
+                )
+                    .into_response();
+            }
+            AppError::TooManyRequests {
+                retry_after_secs,
+                message,
+            } => {
+                let body = Json(serde_json::json!({ "error": message }));
                 return (
                     StatusCode::TOO_MANY_REQUESTS,
                     [(header::RETRY_AFTER, retry_after_secs.to_string())],
@@ -68,6 +97,23 @@ impl IntoResponse for AppError {
                 )
                     .into_response();
             }
+            AppError::Busy {
+                retry_after_secs,
+                message,
+            } => {
+                let body = Json(serde_json::json!({ "error": message }));
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                    body,
+                )
+                    .into_response();
+            }
+            AppError::TooManySockets => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "this account has too many open sync connections; close one on another device or tab"
+                    .to_owned(),
+            ),
             AppError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the database is unavailable; try again shortly".to_owned(),

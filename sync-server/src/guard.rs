@@ -39,6 +39,7 @@ use tokio::{
 };
 
 use crate::{
+    expansion,
     live_sessions::SESSION_ENDED,
     policy::{self, Access, AccessPolicy},
     residency::Farewell,
@@ -53,6 +54,13 @@ pub struct Limits {
     pub per_second: u32,
     /// Time a new connection has to send its first message.
     pub handshake: Duration,
+    /// What the Automerge data of one message may expand to.
+    pub expansion: expansion::Limits,
+    /// A connection silent this long is pinged, and closed if it stays
+    /// silent as long again: a phone that lost its network leaves a socket
+    /// that would otherwise hold one of its account's places until its
+    /// session ends.
+    pub keepalive: Duration,
 }
 
 /// Message types of the automerge-repo protocol.
@@ -75,6 +83,8 @@ pub enum Violation {
     TextFrame,
     #[error("message is too large")]
     TooLarge,
+    #[error("{0}")]
+    TooExpansive(String),
     #[error("too many messages; slow down")]
     RateLimited,
     #[error("no handshake within {0:?}")]
@@ -90,7 +100,7 @@ pub enum Violation {
 impl Violation {
     fn close_code(&self) -> u16 {
         match self {
-            Violation::TooLarge => 1009,
+            Violation::TooLarge | Violation::TooExpansive(_) => 1009,
             _ => 1008,
         }
     }
@@ -106,25 +116,96 @@ pub struct Envelope<'a> {
     pub data: Option<&'a [u8]>,
 }
 
-/// Checks one inbound message's envelope.
-pub fn check_message(bytes: &[u8]) -> Result<Envelope<'_>, Violation> {
+/// The most entries a message's map may have: the protocol's messages
+/// have at most eight fields.
+const MAX_FIELDS: u64 = 32;
+/// How deep values nest under a field the guard does not read (samod skips
+/// them; minicbor's skip keeps a stack entry per open indefinite-length
+/// container, 16 bytes for each byte received).
+const MAX_DEPTH: usize = 8;
+/// Lists samod decodes into `Vec<String>` (`supportedProtocolVersions`,
+/// `add`, `remove`, a peer's `heads`) and maps it decodes into a `HashMap`
+/// (`newHeads`): each entry costs samod dozens of bytes for one received,
+/// so their lengths are bounded here.
+const MAX_LIST: u64 = 64;
+/// Text fields: peer and document ids, versions, session ids.
+const MAX_TEXT: usize = 1024;
+
+/// Checks one inbound message's envelope, and what the Automerge data of
+/// a `sync` or `request` expands to. Every length the message states is
+/// checked against the bytes that are there and the bounds above before
+/// anything is sized by it, so the guard, and samod after it, decode in
+/// memory bounded by the frame and the expansion limits.
+pub fn check_message<'a>(
+    bytes: &'a [u8],
+    expansion: &expansion::Limits,
+) -> Result<Envelope<'a>, Violation> {
     let bad = |what: &str| Violation::Malformed(what.to_owned());
     let mut d = minicbor::Decoder::new(bytes);
     let entries = d
         .map()
         .map_err(|_| bad("expected a CBOR map"))?
         .ok_or_else(|| bad("indefinite-length maps are not accepted"))?;
+    if entries > MAX_FIELDS {
+        return Err(bad("too many fields"));
+    }
     let (mut kind, mut sender, mut doc_id, mut data) = (None, None, None, None);
+    let mut keys: Vec<&str> = Vec::with_capacity(entries as usize);
     for _ in 0..entries {
         let key = d.str().map_err(|_| bad("map keys must be text"))?;
+        // samod keeps the last of two same keys, the guard would have
+        // checked the first.
+        if keys.contains(&key) {
+            return Err(Violation::Malformed(format!("field `{key}` appears twice")));
+        }
+        keys.push(key);
+        let text = |d: &mut minicbor::Decoder<'a>| -> Result<&'a str, Violation> {
+            let t = d
+                .str()
+                .map_err(|_| Violation::Malformed(format!("`{key}` must be text")))?;
+            if t.len() > MAX_TEXT {
+                return Err(Violation::Malformed(format!("`{key}` is too long")));
+            }
+            Ok(t)
+        };
         match key {
-            "type" => kind = Some(d.str().map_err(|_| bad("`type` must be text"))?),
-            "senderId" => sender = Some(d.str().map_err(|_| bad("`senderId` must be text"))?),
-            "documentId" => doc_id = Some(d.str().map_err(|_| bad("`documentId` must be text"))?),
+            "type" => kind = Some(text(&mut d)?),
+            "senderId" => sender = Some(text(&mut d)?),
+            "documentId" => doc_id = Some(text(&mut d)?),
+            "targetId" | "selectedProtocolVersion" | "sessionId" => {
+                text(&mut d)?;
+            }
             "data" if matches!(d.datatype(), Ok(minicbor::data::Type::Bytes)) => {
                 data = Some(d.bytes().map_err(|_| bad("`data` is cut short"))?)
             }
-            _ => d.skip().map_err(|_| bad("a value is cut short"))?,
+            "supportedProtocolVersions" | "add" | "remove" => {
+                if matches!(d.datatype(), Ok(minicbor::data::Type::Array)) {
+                    let n = list_len(&mut d, key)?;
+                    for _ in 0..n {
+                        text(&mut d)?;
+                    }
+                } else {
+                    skip(&mut d, MAX_DEPTH)?;
+                }
+            }
+            "newHeads" => {
+                let n = map_len(&mut d, key)?;
+                for _ in 0..n {
+                    text(&mut d)?;
+                    let fields = map_len(&mut d, key)?;
+                    for _ in 0..fields {
+                        if text(&mut d)? == "heads" {
+                            let heads = list_len(&mut d, key)?;
+                            for _ in 0..heads {
+                                text(&mut d)?;
+                            }
+                        } else {
+                            skip(&mut d, MAX_DEPTH)?;
+                        }
+                    }
+                }
+            }
+            _ => skip(&mut d, MAX_DEPTH)?,
         }
     }
     if d.position() != bytes.len() {
@@ -147,8 +228,10 @@ pub fn check_message(bytes: &[u8]) -> Result<Envelope<'_>, Violation> {
         }
         let data = data
             .ok_or_else(|| Violation::Malformed(format!("a {kind} message needs `data` bytes")))?;
-        automerge::sync::Message::decode(data)
-            .map_err(|_| bad("`data` is not an Automerge sync message"))?;
+        expansion::measure(data, expansion).map_err(|refused| match refused {
+            expansion::Refused::TooLarge { .. } => Violation::TooExpansive(refused.to_string()),
+            expansion::Refused::Malformed(_) => Violation::Malformed(refused.to_string()),
+        })?;
     }
     Ok(Envelope {
         kind,
@@ -156,6 +239,93 @@ pub fn check_message(bytes: &[u8]) -> Result<Envelope<'_>, Violation> {
         doc_id,
         data: data.filter(|_| matches!(kind, "sync" | "request")),
     })
+}
+
+/// The length of a definite array of at most [`MAX_LIST`] entries.
+fn list_len(d: &mut minicbor::Decoder<'_>, key: &str) -> Result<u64, Violation> {
+    match d.array() {
+        Ok(Some(n)) if n <= MAX_LIST => Ok(n),
+        Ok(Some(_)) => Err(Violation::Malformed(format!(
+            "`{key}` has too many entries"
+        ))),
+        _ => Err(Violation::Malformed(format!(
+            "`{key}` must be an array of definite length"
+        ))),
+    }
+}
+
+/// The length of a definite map of at most [`MAX_LIST`] entries.
+fn map_len(d: &mut minicbor::Decoder<'_>, key: &str) -> Result<u64, Violation> {
+    match d.map() {
+        Ok(Some(n)) if n <= MAX_LIST => Ok(n),
+        Ok(Some(_)) => Err(Violation::Malformed(format!(
+            "`{key}` has too many entries"
+        ))),
+        _ => Err(Violation::Malformed(format!(
+            "`{key}` must be a map of definite length"
+        ))),
+    }
+}
+
+/// Skips one value nested at most `depth` deep, allocating nothing: a
+/// recursion bounded by [`MAX_DEPTH`] instead of minicbor's growing stack.
+fn skip(d: &mut minicbor::Decoder<'_>, depth: usize) -> Result<(), Violation> {
+    use minicbor::data::Type;
+    let cut = || Violation::Malformed("a value is cut short".to_owned());
+    let deep = || Violation::Malformed("values nest too deep".to_owned());
+    match d.datatype().map_err(|_| cut())? {
+        Type::Array | Type::ArrayIndef => {
+            let len = d.array().map_err(|_| cut())?;
+            let depth = depth.checked_sub(1).ok_or_else(deep)?;
+            items(d, len, depth, 1)
+        }
+        Type::Map | Type::MapIndef => {
+            let len = d.map().map_err(|_| cut())?;
+            let depth = depth.checked_sub(1).ok_or_else(deep)?;
+            items(d, len, depth, 2)
+        }
+        Type::Tag => {
+            d.tag().map_err(|_| cut())?;
+            // Tags nest as values do.
+            skip(d, depth.checked_sub(1).ok_or_else(deep)?)
+        }
+        // Scalars, and byte and text strings (definite or chunked), which
+        // minicbor skips in place.
+        _ => d.skip().map_err(|_| cut()),
+    }
+}
+
+/// Skips the `len` entries (`per` values each) of a container, or up to
+/// its break when its length is indefinite.
+fn items(
+    d: &mut minicbor::Decoder<'_>,
+    len: Option<u64>,
+    depth: usize,
+    per: u64,
+) -> Result<(), Violation> {
+    use minicbor::data::Type;
+    let cut = || Violation::Malformed("a value is cut short".to_owned());
+    match len {
+        Some(n) => {
+            // Each value takes at least a byte: a count past what is left
+            // is a lie, and no loop runs longer than the frame.
+            let left = (d.input().len() - d.position()) as u64;
+            if n.saturating_mul(per) > left {
+                return Err(cut());
+            }
+            for _ in 0..n * per {
+                skip(d, depth)?;
+            }
+        }
+        None => loop {
+            if d.datatype().map_err(|_| cut())? == Type::Break {
+                d.skip().map_err(|_| cut())?;
+                break;
+            }
+            skip(d, depth)?;
+        },
+    }
+    Ok(())
 }
 
 /// The protocol's `error` message.
@@ -193,6 +363,7 @@ impl Bucket {
 
 enum Outgoing {
     Data(Vec<u8>),
+    Ping,
     Reject(Violation),
     /// The server ends a connection it has nothing against.
     Farewell(Farewell),
@@ -215,6 +386,9 @@ pub struct Gate {
     /// The repo the connection syncs with: what it already holds of a
     /// shared document is not the sender's write.
     pub repo: samod::Repo,
+    /// The connection's place among its account's sockets, given back when
+    /// the connection ends.
+    pub slot: crate::http::SocketSlot,
 }
 
 /// Wraps an accepted WebSocket in the checks above and hands samod a
@@ -235,6 +409,15 @@ pub fn transport(
             match item {
                 Outgoing::Data(bytes) => {
                     if ws_out.send(Message::Binary(bytes.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Outgoing::Ping => {
+                    if ws_out
+                        .send(Message::Ping(Default::default()))
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -283,7 +466,11 @@ pub fn transport(
         /// What was decided about each document this connection named.
         writes: HashMap<String, Writes>,
         farewell: watch::Receiver<Option<Farewell>>,
+        /// When the silence ends in a ping, or (once pinged) in a close.
+        quiet_until: Instant,
+        pinged: bool,
     }
+    let keepalive = gate.limits.keepalive;
     let left = (gate.session_expires - Utc::now())
         .to_std()
         .unwrap_or(Duration::ZERO);
@@ -301,6 +488,8 @@ pub fn transport(
         peer: None,
         writes: HashMap::new(),
         farewell,
+        quiet_until: Instant::now() + keepalive,
+        pinged: false,
     };
     let inbound = futures::stream::unfold(state, |mut st| async move {
         loop {
@@ -333,8 +522,21 @@ pub fn transport(
                     let _ = st.outbox.send(Outgoing::Farewell(SESSION_ENDED));
                     return None;
                 }
+                () = tokio::time::sleep_until(st.quiet_until) => {
+                    if st.pinged {
+                        let _ = st.outbox.send(Outgoing::Farewell(GONE));
+                        return None;
+                    }
+                    let _ = st.outbox.send(Outgoing::Ping);
+                    st.pinged = true;
+                    st.quiet_until = Instant::now() + st.gate.limits.keepalive;
+                    continue;
+                }
                 next = next_before(&mut st.ws, deadline) => next,
             };
+            // Anything from the peer, a pong included, says it is there.
+            st.pinged = false;
+            st.quiet_until = Instant::now() + st.gate.limits.keepalive;
             let Ok(next) = next else {
                 let _ = st.outbox.send(Outgoing::Reject(Violation::HandshakeTimeout(
                     st.gate.limits.handshake,
@@ -346,7 +548,7 @@ pub fn transport(
                     if !st.bucket.take(&st.gate.limits) {
                         Err(Violation::RateLimited)
                     } else {
-                        match check_message(&bytes) {
+                        match check_message(&bytes, &st.gate.limits.expansion) {
                             Ok(envelope) => {
                                 admit(&mut st.peer, &mut st.writes, &st.gate, envelope).await
                             }
@@ -359,9 +561,7 @@ pub fn transport(
                 Ok(Message::Ping(_) | Message::Pong(_)) => continue,
                 Ok(Message::Close(_)) => return None,
                 Err(error) => {
-                    let too_large = error.to_string().to_ascii_lowercase().contains("too long")
-                        || error.to_string().to_ascii_lowercase().contains("too large");
-                    if too_large {
+                    if is_too_large(error) {
                         Err(Violation::TooLarge)
                     } else {
                         return None;
@@ -375,6 +575,13 @@ pub fn transport(
                 }
                 Err(violation) => {
                     let _ = st.outbox.send(Outgoing::Reject(violation));
+                    // The client is still sending (it hit the rate or size
+                    // limit): dropping the socket with unread data would
+                    // reset it, and the client would see an abrupt 1006
+                    // instead of the close frame. Read on until it answers
+                    // the close, for a bounded time, still holding its
+                    // place among the account's sockets.
+                    tokio::spawn(drain(st.ws, st.gate.slot));
                     return None;
                 }
             }
@@ -421,6 +628,13 @@ async fn admit(
                 )));
             }
             *peer = Some(sender.to_owned());
+        }
+        // Nothing is decided about a document before the peer says who it
+        // is.
+        (kind, _, None) if kind != "join" => {
+            return Err(Violation::Malformed(format!(
+                "a {kind} message before `join`: join first"
+            )));
         }
         (_, Some(sender), Some(joined)) if sender == joined => {}
         (_, Some(_), _) => {
@@ -544,6 +758,43 @@ async fn check_shared_write(
     Ok(())
 }
 
+/// Whether a WebSocket error is a message or frame over the size limit, by
+/// its kind in the WebSocket library.
+fn is_too_large(error: axum::Error) -> bool {
+    error
+        .into_inner()
+        .downcast_ref::<tungstenite::Error>()
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}
+
+/// The close of a connection whose peer stopped answering pings.
+const GONE: Farewell = Farewell {
+    code: 1001,
+    reason: "no answer to pings; reconnect",
+};
+
+/// How long a refused connection is read after its close frame, at most.
+const DRAIN_FOR: Duration = Duration::from_secs(5);
+
+/// Reads and drops what a refused client still sends until it closes.
+async fn drain(mut ws: futures::stream::SplitStream<WebSocket>, _slot: crate::http::SocketSlot) {
+    let _ = tokio::time::timeout(DRAIN_FOR, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+                // Nothing can be read past an error (an oversized frame
+                // stays unread): the socket is held open instead, so that
+                // the close frame already sent reaches the client rather
+                // than being lost to the reset that closing a socket with
+                // unread data sends.
+                Some(Err(_)) | None => std::future::pending::<()>().await,
+            }
+        }
+    })
+    .await;
+}
+
 /// The next frame, or `Err` when `deadline` passes first.
 async fn next_before(
     ws: &mut futures::stream::SplitStream<WebSocket>,
@@ -561,13 +812,13 @@ mod tests {
 
     #[test]
     fn the_error_message_is_a_protocol_message() {
-        assert!(check_message(&error_message("nope")).is_ok());
+        assert!(check_message(&error_message("nope"), &expansion::Limits::default()).is_ok());
     }
 
     #[test]
     fn envelopes_are_checked() {
-        assert!(check_message(b"hello").is_err());
-        assert!(check_message(&[]).is_err());
+        assert!(check_message(b"hello", &expansion::Limits::default()).is_err());
+        assert!(check_message(&[], &expansion::Limits::default()).is_err());
         let mut unknown = Vec::new();
         minicbor::Encoder::new(&mut unknown)
             .map(1)
@@ -577,7 +828,7 @@ mod tests {
             .str("bogus")
             .unwrap();
         assert_eq!(
-            check_message(&unknown).map(|_| ()),
+            check_message(&unknown, &expansion::Limits::default()).map(|_| ()),
             Err(Violation::Malformed(
                 "unknown message type \"bogus\"".into()
             ))
@@ -595,7 +846,36 @@ mod fuzz {
 
     use super::*;
 
+    fn sync_envelope(data: &[u8]) -> Vec<u8> {
+        let doc_id = DocumentId::try_from(vec![7u8; 16])
+            .expect("16 bytes")
+            .to_string();
+        let mut sync = Vec::new();
+        let _ = minicbor::Encoder::new(&mut sync)
+            .map(5)
+            .and_then(|e| e.str("type")?.str("sync")?.str("senderId")?.str("p"))
+            .and_then(|e| e.str("targetId")?.str("s")?.str("documentId")?.str(&doc_id))
+            .and_then(|e| e.str("data")?.bytes(data));
+        sync
+    }
+
+    /// A sync message (V1, no heads, needs or haves) with these chunks.
+    fn sync_data(chunks: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = vec![0x42, 0, 0, 0, chunks.len() as u8];
+        for c in chunks {
+            expansion::write_uleb128(&mut out, c.len() as u64);
+            out.extend(c);
+        }
+        out
+    }
+
+    /// Real protocol messages, and Automerge data that expands: a whole
+    /// document with DEFLATE columns, a compressed change, a DEFLATE bomb
+    /// and a long run-length column, for mutations to start from.
     fn valid_messages() -> Vec<Vec<u8>> {
+        use std::io::Write;
+
+        use automerge::transaction::Transactable;
         let doc = automerge::Automerge::new();
         let data = automerge::sync::SyncDoc::generate_sync_message(
             &doc,
@@ -603,27 +883,73 @@ mod fuzz {
         )
         .expect("first message")
         .encode();
-        let doc_id = DocumentId::try_from(vec![7u8; 16])
-            .expect("16 bytes")
-            .to_string();
         let mut join = Vec::new();
         let _ = minicbor::Encoder::new(&mut join)
             .map(3)
             .and_then(|e| e.str("type")?.str("join")?.str("senderId")?.str("p"))
             .and_then(|e| e.str("supportedProtocolVersions")?.array(1)?.str("1"));
-        let mut sync = Vec::new();
-        let _ = minicbor::Encoder::new(&mut sync)
-            .map(5)
-            .and_then(|e| e.str("type")?.str("sync")?.str("senderId")?.str("p"))
-            .and_then(|e| e.str("targetId")?.str("s")?.str("documentId")?.str(&doc_id))
-            .and_then(|e| e.str("data")?.bytes(&data));
-        vec![join, sync, error_message("x")]
+
+        let mut big = automerge::AutoCommit::new();
+        let text = big
+            .put_object(automerge::ROOT, "notes", automerge::ObjType::Text)
+            .expect("a text");
+        big.splice_text(&text, 0, 0, &"call back on Monday ".repeat(200))
+            .expect("an edit");
+        big.commit();
+        let saved = big.save();
+        // `bytes` is the change compressed, as a chunk of type 2.
+        let compressed = big.get_changes(&[])[0].clone().bytes().to_vec();
+        assert_eq!(compressed[8], 2, "a compressed change chunk");
+        // 16 MiB of zeros in a compressed change chunk of about 16 KiB.
+        let inflated = {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+            let _ = e.write_all(&vec![0u8; 16 * 1024 * 1024]);
+            e.finish().unwrap_or_default()
+        };
+        let bomb = {
+            let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+            expansion::write_uleb128(&mut chunk, inflated.len() as u64);
+            chunk.extend(&inflated);
+            chunk
+        };
+        // One actor column of 2^40 rows.
+        let run = vec![
+            0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 1, 18, 0, 1, b'a', 1, 1, 0, 0, 0, 1, 0x11, 7, 0x80,
+            0x80, 0x80, 0x80, 0x80, 0x20, 0,
+        ];
+        vec![
+            join,
+            sync_envelope(&data),
+            sync_envelope(&sync_data(&[saved])),
+            sync_envelope(&sync_data(&[compressed])),
+            sync_envelope(&sync_data(&[bomb])),
+            sync_envelope(&sync_data(&[run])),
+            error_message("x"),
+        ]
     }
 
     fn frames() -> impl Strategy<Value = Vec<u8>> {
         let valid = valid_messages();
         prop_oneof![
             prop::collection::vec(any::<u8>(), 0..256),
+            // Highly repetitive input: one byte or a short pattern many
+            // times (nested containers, long runs), after a valid start.
+            (
+                0..valid.len(),
+                prop::collection::vec(any::<u8>(), 1..4),
+                0usize..200_000
+            )
+                .prop_map({
+                    let valid = valid.clone();
+                    move |(which, pattern, times)| {
+                        let seed = &valid[which];
+                        let mut bytes = seed[..seed.len() / 2].to_vec();
+                        for _ in 0..times {
+                            bytes.extend(&pattern);
+                        }
+                        bytes
+                    }
+                }),
             (
                 0..valid.len(),
                 prop::collection::vec((any::<usize>(), any::<u8>()), 1..8)
@@ -646,27 +972,71 @@ mod fuzz {
         ]
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: std::env::var("FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(2_000),
+    /// This process's peak resident memory (`VmHWM`), in KiB.
+    fn peak_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().strip_suffix("kB"))
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// No frame panics the inbound check, and whatever passes decodes as
+    /// what it claims and expands within the limits. Prints the cases run,
+    /// those admitted, and the process's peak memory (`cargo xtask fuzz`
+    /// runs many more cases than the test suite does).
+    #[test]
+    fn no_frame_panics_or_inflates_the_inbound_check() {
+        let cases = std::env::var("FUZZ_CASES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(2_000);
+        let limits = expansion::Limits::default();
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases,
             failure_persistence: None,
             ..ProptestConfig::default()
-        })]
-
-        #[test]
-        fn no_frame_panics_the_inbound_check(frame in frames()) {
-            if check_message(&frame).is_ok() {
-                // Accepted frames are really what they claim to be.
-                let mut d = minicbor::Decoder::new(&frame);
-                prop_assert!(d.map().unwrap().is_some());
-            }
-        }
+        });
+        let admitted = std::cell::Cell::new(0u64);
+        let strategy = frames();
+        let before = peak_kib();
+        runner
+            .run(&strategy, |frame| {
+                if let Ok(envelope) = check_message(&frame, &limits) {
+                    admitted.set(admitted.get() + 1);
+                    // Accepted frames are really what they claim to be.
+                    let mut d = minicbor::Decoder::new(&frame);
+                    prop_assert!(d.map().unwrap().is_some());
+                    if let Some(data) = envelope.data {
+                        prop_assert!(automerge::sync::Message::decode(data).is_ok());
+                        prop_assert!(expansion::measure(data, &limits).is_ok());
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        println!(
+            "fuzz: {cases} frames, {} admitted, 0 crashes; peak memory {} MiB ({} MiB before the first frame, seeds built)",
+            admitted.get(),
+            peak_kib() / 1024,
+            before / 1024,
+        );
     }
 
     #[test]
-    fn the_seeds_themselves_pass() {
-        for message in valid_messages() {
-            assert!(check_message(&message).is_ok());
-        }
+    fn the_seeds_themselves_pass_or_are_refused_as_they_should() {
+        let limits = expansion::Limits::default();
+        let verdicts: Vec<_> = valid_messages()
+            .iter()
+            .map(|m| check_message(m, &limits).map(|_| ()))
+            .collect();
+        assert!(verdicts[..4].iter().all(Result::is_ok), "{verdicts:?}");
+        assert!(matches!(verdicts[4], Err(Violation::TooExpansive(_))));
+        assert!(matches!(verdicts[5], Err(Violation::TooExpansive(_))));
+        assert!(verdicts[6].is_ok());
     }
 }

@@ -28,6 +28,61 @@ pub struct AppState {
     pub accounts: std::sync::Arc<crate::api_auth::Accounts>,
     pub max_sync_message_bytes: usize,
     pub limits: crate::guard::Limits,
+    pub sockets: std::sync::Arc<SocketCounts>,
+    /// What `/metrics` asks for; `None`: not served.
+    pub metrics_token: Option<std::sync::Arc<str>>,
+}
+
+/// Open `/sync` sockets per account, capped: each holds a samod
+/// connection and a share of its shard's work, and an account is one
+/// person.
+#[derive(Debug)]
+pub struct SocketCounts {
+    cap: usize,
+    open: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+impl SocketCounts {
+    pub fn new(cap: usize) -> SocketCounts {
+        SocketCounts {
+            cap,
+            open: Default::default(),
+        }
+    }
+
+    /// A slot for one more socket of `account`, or `None` at the cap. The
+    /// slot is given back when dropped.
+    pub fn open(self: &std::sync::Arc<Self>, account: &str) -> Option<SocketSlot> {
+        let mut open = crate::lock(&self.open);
+        let n = open.entry(account.to_owned()).or_default();
+        if *n >= self.cap {
+            return None;
+        }
+        *n += 1;
+        Some(SocketSlot {
+            counts: self.clone(),
+            account: account.to_owned(),
+        })
+    }
+}
+
+/// One open socket of an account (see [`SocketCounts`]).
+#[derive(Debug)]
+pub struct SocketSlot {
+    counts: std::sync::Arc<SocketCounts>,
+    account: String,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = crate::lock(&self.counts.open);
+        if let Some(n) = open.get_mut(&self.account) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.account);
+            }
+        }
+    }
 }
 
 pub fn router(state: AppState, web_dir: &Path) -> Router {
@@ -53,6 +108,7 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         )
         .fallback_service(files)
         .layer(middleware::from_fn(cache_headers))
+        .layer(middleware::from_fn(single_slashes))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -75,13 +131,18 @@ async fn sync_socket(
         Err(error) => return error.into_response(),
     };
     if who.session.kind == SessionKind::Cookie
-        && !(headers.contains_key(header::ORIGIN) && crate::auth::same_site_request(&headers))
+        && !(headers.contains_key(header::ORIGIN)
+            && crate::auth::same_site_request(&headers, state.accounts.sessions.secure_cookies))
     {
         return AppError::Forbidden(
             "cross-site WebSocket refused: connect from the app's own origin".to_owned(),
         )
         .into_response();
     }
+    let Some(slot) = state.sockets.open(&who.account_id) else {
+        tracing::info!(account = %who.account_id, "sync socket refused: too many open");
+        return AppError::TooManySockets.into_response();
+    };
     let session_end = state.live_sessions.watch(who.session.token_hash);
     ws.max_message_size(state.max_sync_message_bytes)
         .max_frame_size(state.max_sync_message_bytes)
@@ -105,6 +166,7 @@ async fn sync_socket(
                     policy: state.policy.clone(),
                     // The repo this connection syncs with: its shard's.
                     repo,
+                    slot,
                 };
                 crate::guard::transport(socket, gate, farewell)
             });
@@ -127,8 +189,22 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Gauges in Prometheus' text format.
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Gauges in Prometheus' text format, for whoever has the metrics token:
+/// they tell how busy the server is and how many partners are connected.
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let Some(token) = &state.metrics_token else {
+        return AppError::NotFound.into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Compared as SHA-256 digests: equal-length values, no early exit on
+    // the secret's own bytes.
+    let digest = |s: &str| <sha2::Sha256 as sha2::Digest>::digest(s.as_bytes());
+    if presented.map(digest) != Some(digest(token)) {
+        return AppError::Unauthorized.into_response();
+    }
     let stats = state.residency.stats();
     let body = format!(
         "# HELP portal_resident_documents Documents held in memory by samod, all shards.\n\
@@ -183,12 +259,44 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
+/// A path with an empty segment (`//admin`) is answered with a redirect
+/// to the same path with single slashes. Left to the file service, it would
+/// redirect `//admin` to `//admin/`, which a browser reads as a
+/// protocol-relative address of another host, `admin`.
+async fn single_slashes(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !path.contains("//") {
+        return next.run(request).await;
+    }
+    let mut single = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && single.ends_with('/')) {
+            single.push(c);
+        }
+    }
+    if let Some(query) = request.uri().query() {
+        single.push('?');
+        single.push_str(query);
+    }
+    (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, single)]).into_response()
+}
+
 /// Files whose names carry a content hash never change: cache them for a
 /// year. Everything else (index.html, the service worker, the manifest) must
 /// be revalidated so a new release is picked up.
+/// Every `/api` answer is personal or financial (sessions, ledgers,
+/// balances, statements, exports): `no-store`, whatever its status.
 async fn cache_headers(request: Request, next: Next) -> Response {
-    let immutable = is_hashed_asset(request.uri().path());
+    let path = request.uri().path();
+    let immutable = is_hashed_asset(path);
+    let api = path == "/api" || path.starts_with("/api/");
     let mut response = next.run(request).await;
+    if api {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return response;
+    }
     if response.status().is_success() && !response.headers().contains_key(header::CACHE_CONTROL) {
         let value = if immutable {
             "public, max-age=31536000, immutable"

@@ -137,6 +137,54 @@ struct DealRow {
     amount_minor: i64,
     currency: String,
     status: String,
+    version: i64,
+}
+
+/// What an admin saw of a deal when they decided on it. The partner may
+/// edit a submitted deal's lead until the decision, so a decision names the
+/// figures it was made on and is refused when the deal moved in between
+/// (`deals.version` moves with every change of amount or currency, and
+/// when a withdrawn deal comes back to the queue).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reviewed {
+    pub amount_minor: i64,
+    pub currency: String,
+    pub version: i64,
+}
+
+impl DealRow {
+    fn require_reviewed(&self, reviewed: &Reviewed) -> Result<(), AppError> {
+        let now = (self.amount_minor, self.currency.as_str(), self.version);
+        if now
+            == (
+                reviewed.amount_minor,
+                reviewed.currency.as_str(),
+                reviewed.version,
+            )
+        {
+            return Ok(());
+        }
+        // The server's messages are in English: amounts grouped as there.
+        let english = model::NumberFormat::for_language("en");
+        let show = |minor: i64, currency: &str| match Currency::parse(currency) {
+            Ok(c) => format!("{} {c}", Money::new(minor, c).format_grouped_in(english)),
+            Err(_) => format!("{minor} minor units of {currency:?}"),
+        };
+        Err(AppError::Stale {
+            message: format!(
+                "this deal changed since you reviewed it: it is now {} (you saw {}); review it again",
+                show(self.amount_minor, &self.currency),
+                show(reviewed.amount_minor, &reviewed.currency),
+            ),
+            current: serde_json::json!({
+                "amount_minor": self.amount_minor,
+                "currency": self.currency,
+                "version": self.version,
+                "status": self.status,
+            }),
+        })
+    }
 }
 
 const LINE_COLUMNS: &str = "id, partner_id, kind, amount_minor, currency::text AS currency, \
@@ -148,18 +196,22 @@ pub async fn approve(
     pool: &PgPool,
     settings: &LedgerSettings,
     deal_id: i64,
+    reviewed: &Reviewed,
     admin: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Line>, AppError> {
     let mut tx = pool.begin().await?;
     let deal = lock_deal(&mut tx, deal_id).await?;
     match deal.status.as_str() {
+        // Approved already (a second click, a second admin): the same
+        // lines, if it was approved as this admin saw it.
         "approved" => {
+            deal.require_reviewed(reviewed)?;
             let lines = lines_of_deal(&mut tx, deal_id).await?;
             tx.commit().await?;
             return Ok(lines);
         }
-        "submitted" => {}
+        "submitted" => deal.require_reviewed(reviewed)?,
         other => return Err(AppError::Conflict(format!("the deal is {other}"))),
     }
     sqlx::query(
@@ -291,6 +343,7 @@ pub async fn reject(
     pool: &PgPool,
     settings: &LedgerSettings,
     deal_id: i64,
+    reviewed: &Reviewed,
     admin: &str,
     reason: &str,
     now: DateTime<Utc>,
@@ -298,8 +351,8 @@ pub async fn reject(
     let mut tx = pool.begin().await?;
     let deal = lock_deal(&mut tx, deal_id).await?;
     match deal.status.as_str() {
-        "rejected" => return Ok(()),
-        "submitted" => {}
+        "rejected" => return deal.require_reviewed(reviewed),
+        "submitted" => deal.require_reviewed(reviewed)?,
         other => return Err(AppError::Conflict(format!("the deal is {other}"))),
     }
     sqlx::query(
@@ -319,7 +372,8 @@ pub async fn reject(
 
 async fn lock_deal(tx: &mut PgConnection, deal_id: i64) -> Result<DealRow, AppError> {
     sqlx::query_as::<_, DealRow>(
-        "SELECT partner_id, lead_id, amount_minor, currency::text AS currency, status
+        "SELECT partner_id, lead_id, amount_minor, currency::text AS currency, status,
+                version
          FROM deals WHERE id = $1 FOR UPDATE",
     )
     .bind(deal_id)
@@ -493,7 +547,11 @@ async fn claw_back(
 ) -> Result<Vec<Line>, AppError> {
     let mut reversals = Vec::new();
     for line in lines.iter().filter(|l| l.kind != "clawback") {
-        let amount = rules::clawback(line.amount()).map_err(anyhow::Error::from)?;
+        // A line from before currencies were checked against ISO 4217 may
+        // hold a code that no longer parses: an error, not a panic.
+        let currency = Currency::parse(&line.currency).context("ledger line currency")?;
+        let amount = rules::clawback(Money::new(line.amount_minor, currency))
+            .map_err(anyhow::Error::from)?;
         reversals.push(
             append(
                 &mut *tx,
@@ -631,7 +689,9 @@ pub async fn record_order(
     Ok(RecordedOrder { order_id, line })
 }
 
-/// A refunded order: its referral line is clawed back.
+/// A refunded order: marked refunded (which takes it out of the revenue
+/// reports), and its referral line, if it earned one, clawed back. A direct
+/// sale earned nobody a line: its refund reverses none.
 pub async fn refund_order(
     pool: &PgPool,
     settings: &LedgerSettings,
@@ -640,9 +700,11 @@ pub async fn refund_order(
     now: DateTime<Utc>,
 ) -> Result<Vec<Line>, AppError> {
     let mut tx = pool.begin().await?;
-    let found: Option<String> = sqlx::query_scalar(
+    // The id alone: a direct sale's `partner_id` is NULL, and reading that
+    // as a partner made its refund an internal error that recorded nothing.
+    let found: Option<i64> = sqlx::query_scalar(
         "UPDATE orders SET refunded_at = coalesce(refunded_at, $2) WHERE id = $1
-         RETURNING partner_id",
+         RETURNING id",
     )
     .bind(order_id)
     .bind(now)
@@ -714,6 +776,46 @@ pub struct StatementEntry {
 const STATEMENT_COLUMNS: &str = "s.id, s.run_id, r.period, s.partner_id, \
      s.currency::text AS currency, s.total_minor, r.run_at";
 
+/// The first month a payout run may be for. A run pays every line
+/// available when it runs, whatever its period: the period names the run
+/// (one per month), so what matters is refusing a month nobody means
+/// ("0000-01", "2206-11"). A fixed floor rather than the month of the first
+/// ledger line: the check does not depend on what the ledger holds, and no
+/// money of this portal predates 2000.
+const FIRST_PAYOUT_PERIOD: (i32, u32) = (2000, 1);
+
+/// A payout period is a closed month (before the month of `now`, in UTC,
+/// as the reports count months), not before [`FIRST_PAYOUT_PERIOD`],
+/// written `YYYY-MM`.
+fn closed_month(period: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+    use chrono::Datelike;
+    let last = match (now.year(), now.month()) {
+        (year, 1) => (year - 1, 12),
+        (year, month) => (year, month - 1),
+    };
+    let month = match period.as_bytes() {
+        [y @ .., b'-', m1, m2] if y.len() == 4 => {
+            let digits = |b: &[u8]| b.iter().all(u8::is_ascii_digit);
+            (digits(y) && digits(&[*m1, *m2])).then(|| {
+                let year: i32 = period[..4].parse().unwrap_or_default();
+                (year, u32::from(m1 - b'0') * 10 + u32::from(m2 - b'0'))
+            })
+        }
+        _ => None,
+    };
+    match month {
+        Some(m @ (_, 1..=12)) if (FIRST_PAYOUT_PERIOD..=last).contains(&m) => Ok(()),
+        _ => {
+            let (first_year, first_month) = FIRST_PAYOUT_PERIOD;
+            Err(AppError::BadRequest(format!(
+                "a payout period is a closed month from {first_year}-{first_month:02} to \
+                 {}-{:02}, written YYYY-MM; not {period:?}",
+                last.0, last.1
+            )))
+        }
+    }
+}
+
 /// The monthly payout run: one statement per partner and currency that
 /// reaches the minimum, listing the lines it pays; those lines are paid
 /// from then on. One run per period: a second is refused.
@@ -724,15 +826,7 @@ pub async fn run_payouts(
     admin: &str,
     now: DateTime<Utc>,
 ) -> Result<(i64, Vec<StatementEntry>), AppError> {
-    let valid = period.len() == 7
-        && period.as_bytes()[4] == b'-'
-        && period[..4].bytes().all(|b| b.is_ascii_digit())
-        && matches!(period[5..].parse::<u8>(), Ok(1..=12));
-    if !valid {
-        return Err(AppError::BadRequest(format!(
-            "a period is a month, YYYY-MM; got {period:?}"
-        )));
-    }
+    closed_month(period, now)?;
     let mut tx = pool.begin().await?;
     let run_id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO payout_runs (period, minimum_minor, run_by, run_at)
@@ -895,6 +989,9 @@ pub async fn set_payout_method(
             "a payout method needs a holder and an account of 6 to 64 characters".to_owned(),
         ));
     }
+    use crate::api_auth::{Lines, plain_text};
+    plain_text(holder, "a payout method", "holder", Lines::One)?;
+    plain_text(&account, "a payout method", "account", Lines::One)?;
     let last: String = account
         .chars()
         .rev()
@@ -920,7 +1017,40 @@ pub async fn set_payout_method(
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::{closed_month, csv_field};
+
+    #[test]
+    fn a_payout_period_is_a_closed_month_since_2000() {
+        let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        let now = at("2026-12-02T03:00:00Z");
+        for ok in ["2026-11", "2000-01", "2013-06"] {
+            assert!(closed_month(ok, now).is_ok(), "{ok}");
+        }
+        for bad in [
+            "2026-12",
+            "2027-01",
+            "1999-12",
+            "0000-01",
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "26-11",
+            "2026/11",
+            " 2026-11",
+            "２０２６-11",
+            "9999-12",
+            "",
+        ] {
+            let refused = closed_month(bad, now).unwrap_err().to_string();
+            assert!(
+                refused.contains("from 2000-01 to 2026-11"),
+                "{bad}: {refused}"
+            );
+        }
+        // In January, the closed months end in December of the year before.
+        assert!(closed_month("2026-12", at("2027-01-01T00:00:00Z")).is_ok());
+        assert!(closed_month("2027-01", at("2027-01-31T23:59:59Z")).is_err());
+    }
 
     #[test]
     fn csv_fields_are_quoted_and_formulas_defused() {

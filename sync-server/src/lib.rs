@@ -12,6 +12,7 @@ pub mod api_auth;
 pub mod api_deals;
 pub mod auth;
 pub mod error;
+pub mod expansion;
 pub mod guard;
 pub mod http;
 pub mod ledger;
@@ -51,9 +52,38 @@ pub struct Settings {
     /// Demo data to load at start when its partners are not there yet.
     #[arg(long, env = "SEED_FIXTURES")]
     pub seed: Option<PathBuf>,
-    /// Largest WebSocket message accepted on /sync, in bytes.
-    #[arg(long, env = "MAX_SYNC_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    /// Largest WebSocket message accepted on /sync, in bytes. The largest
+    /// a real client sends is a first sync of a whole document made
+    /// offline: a pipeline of 1,000 leads with notes is 68 KiB
+    /// (`expansion.rs`'s `the_largest_real_messages_fit`; the reference JS
+    /// client, `@automerge/automerge`, sends the same storage format for
+    /// the same document), so 1 MiB leaves room for many times that, or
+    /// for notes that compress worse.
+    #[arg(long, env = "MAX_SYNC_MESSAGE_BYTES", default_value_t = 1024 * 1024)]
     pub max_sync_message_bytes: usize,
+    /// Bytes the Automerge data of one /sync message may inflate to
+    /// (compressed changes and columns).
+    #[arg(long, env = "MAX_SYNC_EXPANDED_BYTES",
+          default_value_t = expansion::Limits::default().bytes)]
+    pub max_sync_expanded_bytes: usize,
+    /// Changes one /sync message may carry.
+    #[arg(long, env = "MAX_SYNC_CHANGES",
+          default_value_t = expansion::Limits::default().changes)]
+    pub max_sync_changes: u64,
+    /// Operations one /sync message may carry (rows of its widest columns,
+    /// counted before anything is decoded).
+    #[arg(long, env = "MAX_SYNC_OPS", default_value_t = expansion::Limits::default().ops)]
+    pub max_sync_ops: u64,
+    /// Open /sync sockets one account may have. A partner with a phone, a
+    /// tablet and a laptop needs three, one more each while a dropped
+    /// socket is noticed (`--sync-keepalive-secs`) and redialed, and a tab
+    /// or two more: 8.
+    #[arg(long, env = "MAX_SOCKETS_PER_ACCOUNT", default_value_t = 8)]
+    pub max_sockets_per_account: usize,
+    /// The bearer token `/metrics` asks for; without one, `/metrics` is
+    /// not served.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Messages a /sync connection may send in one burst.
     #[arg(long, env = "SYNC_BURST", default_value_t = 2000)]
     pub sync_burst: u32,
@@ -63,6 +93,12 @@ pub struct Settings {
     /// Seconds a new /sync connection has to send its first message.
     #[arg(long, env = "SYNC_HANDSHAKE_SECS", default_value_t = 10)]
     pub sync_handshake_secs: u64,
+    /// Seconds of silence after which a /sync connection is pinged; one
+    /// that stays silent as long again is closed (1001), giving back its
+    /// place among its account's sockets.
+    #[arg(long, env = "SYNC_KEEPALIVE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub sync_keepalive_secs: u64,
     /// Documents held in memory before idle ones are let go (see
     /// `residency.rs`: a new generation takes over and reloads on demand).
     #[arg(long, env = "MAX_RESIDENT_DOCS", default_value_t = 50_000)]
@@ -96,6 +132,9 @@ pub struct Settings {
     pub session_sweep_secs: u64,
     /// Mark the session cookie `Secure`: set this when clients reach the
     /// server over TLS (TLS ends in front of the server, which cannot tell).
+    /// It also says the app's origin is `https://<host>`: with it, a
+    /// cookie-authenticated request must come from there, without it from
+    /// `http://<host>`.
     #[arg(long, env = "SECURE_COOKIES")]
     pub secure_cookies: bool,
 }
@@ -201,6 +240,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
                 secure_cookies: settings.secure_cookies,
             },
             limiter: auth::SignInLimiter::new(auth::SignInLimits::default()),
+            applications: auth::ApplicationLimiter::new(auth::ApplicationLimits::default()),
             changed: changed_tx,
         }),
         max_sync_message_bytes: settings.max_sync_message_bytes,
@@ -208,7 +248,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
             burst: settings.sync_burst,
             per_second: settings.sync_rate_per_sec,
             handshake: Duration::from_secs(settings.sync_handshake_secs),
+            keepalive: Duration::from_secs(settings.sync_keepalive_secs),
+            expansion: expansion::Limits {
+                bytes: settings.max_sync_expanded_bytes,
+                changes: settings.max_sync_changes,
+                ops: settings.max_sync_ops,
+            },
         },
+        sockets: std::sync::Arc::new(http::SocketCounts::new(settings.max_sockets_per_account)),
+        metrics_token: settings.metrics_token.clone().map(std::sync::Arc::from),
     };
     let router = http::router(state, &settings.web_dir);
     let listener = TcpListener::bind(settings.listen)

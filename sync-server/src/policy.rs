@@ -16,6 +16,9 @@
 //! | `catalog`      | (no owner)     |                      |                | read   | read-write |
 //! | `channel`      | (no owner)     |                      | read-write     | none   | read-write |
 //!
+//! An account whose role this server cannot read gets "none" everywhere
+//! (and a warning in the log), never a partner's access by default.
+//!
 //! "none" is answered exactly as a document that does not exist (samod
 //! sends `doc-unavailable`), so a peer cannot learn that a document id is
 //! taken. "read" means samod sends our changes and drops theirs, so a write
@@ -112,6 +115,22 @@ pub fn decide(account_id: &str, account: &AccountFacts, doc: &DocFacts) -> Acces
     }
 }
 
+/// The role of an account, or `None` (which the policy answers with
+/// nothing) when it is none this server knows: a role it cannot read is no
+/// reason to grant a partner's access, nor any other. Sign-in refuses such
+/// an account too (`auth::Role::parse`).
+pub fn readable_role(account_id: &str, role: &str) -> Option<Role> {
+    let parsed = Role::parse(role);
+    if parsed.is_none() {
+        tracing::warn!(
+            account_id,
+            role,
+            "share policy: the account's role is unknown; denied"
+        );
+    }
+    parsed
+}
+
 /// The account a peer id names: `<account id>/<device>`.
 pub fn account_of_peer(peer: &str) -> Option<&str> {
     let (account, device) = peer.split_once('/')?;
@@ -196,10 +215,11 @@ impl AccessPolicy {
         .bind(account_id)
         .fetch_optional(&self.pool)
         .await?;
-        let facts = match row {
+        let facts = match row
+            .and_then(|(role, partner)| Some((readable_role(account_id, &role)?, partner)))
+        {
             None => None,
             Some((role, partner_id)) => {
-                let role = Role::parse(&role).unwrap_or(Role::Partner);
                 let team_partners = self
                     .ids_if(
                         role == Role::TeamLeader,
@@ -406,6 +426,19 @@ mod tests {
         assert_eq!(account_of_peer("a-ben"), None);
         assert_eq!(account_of_peer("a-ben/x/y"), None);
         assert_eq!(account_of_peer("a ben/x"), None);
+    }
+
+    #[test]
+    fn an_unknown_role_is_no_role_at_all() {
+        assert_eq!(readable_role("a-ben", "partner"), Some(Role::Partner));
+        assert_eq!(
+            readable_role("a-ana", "team_leader"),
+            Some(Role::TeamLeader)
+        );
+        assert_eq!(readable_role("a-admin", "admin"), Some(Role::Admin));
+        for unknown in ["auditor", "Partner", "", "admin "] {
+            assert_eq!(readable_role("a-ben", unknown), None, "{unknown:?}");
+        }
     }
 
     #[test]

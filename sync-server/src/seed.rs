@@ -183,7 +183,9 @@ async fn load_account(pool: &PgPool, account: &AccountFixture) -> anyhow::Result
     }
     let password =
         crate::auth::NewPassword::parse(&account.password).map_err(anyhow::Error::msg)?;
-    let hash = crate::auth::hash_password_blocking(password).await?;
+    // The server's own work, before it serves anyone: never turned away.
+    let place = crate::auth::queue_for_hashing(crate::auth::HashFor::Trusted)?;
+    let hash = crate::auth::hash_password_blocking(place, password).await?;
     sqlx::query(
         "INSERT INTO accounts (id, email, name, company, role, status, password_hash,
                                partner_id, team_leader_id, decided_at)

@@ -3,8 +3,9 @@
 //!
 //! The worker hears partner ids: from the ledger when a decision moved a
 //! partner's deals or lines, from the projection when a pipeline changed
-//! its owner's deals (not on every pipeline edit: nothing else of a
-//! pipeline is in the view), and when an application is approved. Ids that arrive while it works are coalesced, so a
+//! its owner's deals or their conflicts (a lead moved out of "won" after
+//! approval; not on every pipeline edit: nothing else of a pipeline is in
+//! the view), and when an application is approved. Ids that arrive while it works are coalesced, so a
 //! burst of changes is one refresh. A refresh computes the view from the
 //! database (deals, ledger lines, balances, statements, and tier and
 //! progress by the `rules` crate) and, if its figures differ from what the
@@ -36,7 +37,9 @@
 //! A database or storage failure is retried with capped backoff
 //! (`sync::retry_forever`) while further ids queue up, so no partner id is
 //! lost; data that cannot be read (an id that names no partner, a document
-//! that is not an account view) is logged and left.
+//! that is not an account view) is logged and left. A row whose currency
+//! no longer parses is logged and left out, and the rest of the view is
+//! written.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -48,7 +51,8 @@ use std::{
 use chrono::{DateTime, Utc};
 use model::{
     AccountView, AccountViewDoc, Balance, Currency, DealOutcome, DealStatus, EarningLine, LeadId,
-    LineStatus, PartnerId, ProgressComponent, RECENT_LINES, Statement, TierProgress, Timestamp,
+    LineStatus, PartnerId, ProgressComponent, RECENT_LINES, Stage, Statement, TierProgress,
+    Timestamp,
 };
 use rules::{Component, ProgressInputs, RulesConfig};
 use samod::{DocumentId, storage::StorageKey};
@@ -315,6 +319,8 @@ struct DealRow {
     reason: Option<String>,
     decided_at: Option<DateTime<Utc>>,
     reversed_at: Option<DateTime<Utc>>,
+    /// Where the lead went after its deal was approved (`deal_conflicts`).
+    moved_to: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -351,6 +357,26 @@ fn currency(code: &str) -> Result<Currency, RefreshError> {
     Currency::parse(code.trim()).map_err(give_up)
 }
 
+/// Whether a row's currency still parses. One stored before `Currency`
+/// took ISO 4217 codes only (a probe stored `ZZZ`) is left out of the
+/// view, with a warning naming the row, rather than stopping the partner's
+/// whole view; filter rows with it before [`currency`] reads theirs.
+fn currency_parses(code: &str, partner: &str, row: impl FnOnce() -> String) -> bool {
+    match Currency::parse(code.trim()) {
+        Ok(_) => true,
+        Err(error) => {
+            tracing::warn!(
+                partner,
+                row = row(),
+                code,
+                %error,
+                "account view leaves out a row whose currency no longer parses"
+            );
+            false
+        }
+    }
+}
+
 /// The view of `partner` at `now`, and the next instant after `now` at
 /// which time alone changes it.
 async fn compute(
@@ -362,9 +388,14 @@ async fn compute(
     let partner_id = PartnerId::parse(partner).map_err(give_up)?;
 
     let deal_rows = sqlx::query_as::<_, DealRow>(
-        "SELECT lead_id, status, amount_minor, currency::text AS currency, reason, decided_at,
-                reversed_at
-         FROM deals WHERE partner_id = $1",
+        // An open conflict of a deal still standing: a refunded deal no
+        // longer stands, whatever its lead says.
+        "SELECT d.lead_id, d.status, d.amount_minor, d.currency::text AS currency, d.reason,
+                d.decided_at, d.reversed_at, c.stage AS moved_to
+         FROM deals d
+         LEFT JOIN deal_conflicts c
+                ON c.deal_id = d.id AND c.resolved_at IS NULL AND d.reversed_at IS NULL
+         WHERE d.partner_id = $1",
     )
     .bind(partner)
     .fetch_all(pool)
@@ -377,6 +408,11 @@ async fn compute(
         .collect();
     let deals = deal_rows
         .into_iter()
+        .filter(|d| {
+            currency_parses(&d.currency, partner, || {
+                format!("deal of lead {}", d.lead_id)
+            })
+        })
         .map(|d| {
             Ok(DealOutcome {
                 lead_id: LeadId::parse(&d.lead_id).map_err(give_up)?,
@@ -386,6 +422,11 @@ async fn compute(
                 currency: currency(&d.currency)?,
                 reason: d.reason,
                 decided_at: d.decided_at.map(ts),
+                moved_to: d
+                    .moved_to
+                    .map(|stage| Stage::parse(&stage))
+                    .transpose()
+                    .map_err(give_up)?,
             })
         })
         .collect::<Result<Vec<_>, RefreshError>>()?;
@@ -408,6 +449,11 @@ async fn compute(
     let balances = ledger::balances(pool, partner, now)
         .await?
         .into_iter()
+        .filter(|b| {
+            currency_parses(&b.currency, partner, || {
+                format!("balance in {}", b.currency)
+            })
+        })
         .map(|b| {
             Ok(Balance {
                 currency: currency(&b.currency)?,
@@ -434,6 +480,7 @@ async fn compute(
     .fetch_all(pool)
     .await?
     .into_iter()
+    .filter(|l| currency_parses(&l.currency, partner, || format!("ledger line {}", l.id)))
     .map(|l| {
         let status = if l.statement_id.is_some() {
             LineStatus::Paid
@@ -474,6 +521,7 @@ async fn compute(
     .fetch_all(pool)
     .await?
     .into_iter()
+    .filter(|s| currency_parses(&s.currency, partner, || format!("statement {}", s.id)))
     .map(|s| {
         Ok(Statement {
             id: s.id,
@@ -543,5 +591,19 @@ fn component_name(component: Component) -> &'static str {
         Component::Training => "training",
         Component::Support => "support",
         Component::Satisfaction => "satisfaction",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_row_whose_currency_no_longer_parses_is_left_out() {
+        let row = || "deal of lead probe-1".to_owned();
+        assert!(!currency_parses("ZZZ", "p-ben", row));
+        assert!(currency_parses("USD", "p-ben", row));
+        // `char(3)` pads; a padded code is the code.
+        assert!(currency_parses("EUR ", "p-ben", row));
     }
 }

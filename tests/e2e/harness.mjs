@@ -85,7 +85,13 @@ export async function stopServer(server) {
 export const EXPECTED_CONSOLE =
   /Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/;
 
-export const PHONE = { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true };
+// The options of every browser context the tests make. The locale is
+// pinned: the apps read typed amounts by the browser's language (the tests
+// type "1,234.50", which is 1234.50 only where a comma groups digits), so
+// the tests must not depend on the machine's.
+export const PHONE = {
+  viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, locale: "en-US",
+};
 
 export function launchChromium() {
   return chromium.launch({
@@ -93,6 +99,7 @@ export function launchChromium() {
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
       "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+      "--lang=en-US",
     ],
   });
 }

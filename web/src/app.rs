@@ -43,7 +43,7 @@ use web_common::{
     api::{self, Access, ApiError, Me, MeError, Role},
     forms::{self, CURRENCIES, Change},
     listener::{WindowListener, location_hash},
-    show::tier_name,
+    show::{self, tier_name},
     sign_in::SignIn,
 };
 
@@ -922,7 +922,7 @@ fn body(
 
 type EditFn = dyn FnOnce(&mut automerge::Automerge) -> Result<(), model::ModelError>;
 
-fn stage_label(stage: Stage) -> &'static str {
+pub(crate) fn stage_label(stage: Stage) -> &'static str {
     match stage {
         Stage::New => "New",
         Stage::Contacted => "Contacted",
@@ -1011,7 +1011,9 @@ fn lead_card(props: &LeadProps) -> Html {
                 .cast::<HtmlInputElement>()
                 .map(|el| el.value())
                 .unwrap_or_default();
-            let value = match Money::parse_decimal(&typed, lead.value.currency) {
+            // The reader's way of writing numbers, as the card shows the
+            // amount; a negative amount is refused here as in a new lead.
+            let value = match show::typed_amount(&typed, lead.value.currency) {
                 Ok(value) if value.minor > 0 || !won => value,
                 Ok(_) => return error.set(Some("A won deal needs its amount.".to_owned())),
                 Err(e) => return error.set(Some(e.to_string())),
@@ -1046,11 +1048,24 @@ fn lead_card(props: &LeadProps) -> Html {
         .deal
         .as_ref()
         .is_some_and(|d| matches!(d.status, DealStatus::Approved | DealStatus::Rejected));
+    // An approved deal is paid on: its lead stays won. A device that did not
+    // know may have moved it anyway (the server keeps the deal); offer only
+    // the way back.
+    let settled = props.deal.as_ref().is_some_and(DealOutcome::holds_stage);
+    let back_to_won = {
+        let (id, edit) = (lead.id.clone(), props.edit.clone());
+        Callback::from(move |_: MouseEvent| {
+            let id = id.clone();
+            edit.emit(Box::new(move |doc| {
+                PipelineDoc::move_lead(doc, &id, Stage::Won, clock::now())
+            }));
+        })
+    };
     html! {
         <article class="lead" data-lead={lead.id.to_string()}>
             <div class="lead-head">
                 <strong class="contact">{ &lead.contact_name }</strong>
-                <span class="value">{ lead.value.to_string() }</span>
+                <span class="value">{ show::amount(lead.value) }</span>
             </div>
             if !lead.company.is_empty() { <div class="company">{ &lead.company }</div> }
             if !lead.notes.is_empty() { <p class="notes">{ &lead.notes }</p> }
@@ -1058,7 +1073,7 @@ fn lead_card(props: &LeadProps) -> Html {
             if let Some(won) = *amount_form {
                 <form class="amount-form" onsubmit={on_amount} novalidate=true>
                     <label>{ format!("Deal amount ({})", lead.value.currency) }
-                        <input name="amount" inputmode="decimal" ref={amount} value={lead.value.to_decimal()} />
+                        <input name="amount" inputmode="decimal" ref={amount} value={show::amount_field(lead.value)} />
                     </label>
                     <p class="hint">{ "A won lead goes to approval at this amount; your commission is a share of it." }</p>
                     if let Some(e) = &*error { <p class="error" role="alert">{ e }</p> }
@@ -1070,12 +1085,15 @@ fn lead_card(props: &LeadProps) -> Html {
             } else {
                 <div class="move">
                     <label class="move">{ "Stage " }
-                        <select class="move-stage" onchange={on_move} disabled={props.read_only}>
+                        <select class="move-stage" onchange={on_move} disabled={props.read_only || settled}>
                             { for Stage::ALL.iter().map(|s| html! {
                                 <option value={s.as_str()} selected={*s == lead.stage}>{ stage_label(*s) }</option>
                             }) }
                         </select>
                     </label>
+                    if !props.read_only && settled && lead.stage != Stage::Won {
+                        <button type="button" class="quiet back-to-won" onclick={back_to_won}>{ "Back to Won" }</button>
+                    }
                     if !props.read_only && !decided {
                         <button type="button" class="quiet edit-amount" onclick={show_form(Some(false))}>{ "Edit amount" }</button>
                     }
@@ -1124,7 +1142,7 @@ fn new_lead(props: &FormProps) -> Html {
                     if value.trim().is_empty() {
                         Ok(Money::new(0, c))
                     } else {
-                        Money::parse_decimal(&value, c)
+                        show::typed_amount(&value, c)
                     }
                 })
                 .and_then(|value| {
@@ -1157,7 +1175,7 @@ fn new_lead(props: &FormProps) -> Html {
             <label>{ "Email" }<input name="email" type="email" ref={refs[2].clone()} autocomplete="email" /></label>
             <label>{ "Phone" }<input name="phone" type="tel" ref={refs[3].clone()} autocomplete="tel" /></label>
             <div class="row">
-                <label>{ "Estimated value" }<input name="value" inputmode="decimal" ref={refs[4].clone()} placeholder="1500.00" /></label>
+                <label>{ "Estimated value" }<input name="value" inputmode="decimal" ref={refs[4].clone()} placeholder={show::amount_field(Money::new(150_000, Currency::parse("USD").expect("an ISO 4217 code")))} /></label>
                 <label>{ "Currency" }
                     <select name="currency" ref={refs[5].clone()}>
                         { for CURRENCIES.iter().map(|c| html! { <option value={*c} selected={*c == "USD"}>{ *c }</option> }) }

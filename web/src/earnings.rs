@@ -17,11 +17,12 @@ use yew::prelude::*;
 use web_common::{
     api::PayoutMethod,
     forms::{Change, form},
-    show::{day, moment, percent, tier_name},
+    show::{self, day, moment, percent, tier_name},
 };
 
+/// As the reader writes numbers: "1234.50 USD", "1234,50 USD".
 fn amount(minor: i64, currency: Currency) -> String {
-    Money::new(minor, currency).to_string()
+    show::amount(Money::new(minor, currency))
 }
 
 /// Basis points as a percentage: 2000 → "20%", 2250 → "22.5%".
@@ -77,7 +78,7 @@ fn figure(label: &str, minor: i64, currency: Currency, field: &'static str) -> H
     html! {
         <div class="figure" data-field={field} data-minor={minor.to_string()}>
             <span class="hint">{ label.to_owned() }</span>
-            <strong>{ Money::new(minor, currency).to_decimal() }</strong>
+            <strong>{ show::amount_field(Money::new(minor, currency)) }</strong>
         </div>
     }
 }
@@ -245,7 +246,10 @@ pub fn tier(view: &AccountView) -> Html {
     }
 }
 
-/// What the back-office made of a lead marked won, on its card.
+/// What the back-office made of a lead marked won, on its card, and, when
+/// a device that did not know of the approval moved the lead on, that the
+/// server kept the deal (it records the conflict; the view carries it, so
+/// this shows offline too).
 pub fn deal_note(deal: &DealOutcome) -> Html {
     let money = amount(deal.amount_minor, deal.currency);
     let text = match (deal.status, &deal.reason) {
@@ -256,7 +260,19 @@ pub fn deal_note(deal: &DealOutcome) -> Html {
         (DealStatus::Withdrawn, _) => "Deal withdrawn".to_owned(),
     };
     let status = deal.status.as_str();
-    html! { <p class={classes!("deal", status)} data-deal={status}>{ text }</p> }
+    html! {
+        <>
+            <p class={classes!("deal", status)} data-deal={status}>{ text }</p>
+            if let Some(stage) = deal.moved_to {
+                <p class="deal conflict" data-conflict={stage.as_str()} role="status">
+                    { format!(
+                        "Moved to {} on another device after the deal was approved; the deal stands.",
+                        crate::app::stage_label(stage)
+                    ) }
+                </p>
+            }
+        </>
+    }
 }
 
 /// Where the partner's payouts go: sent to the server (online only), which

@@ -93,6 +93,9 @@ pub struct Args {
     /// (it catches up at start) before the clients begin.
     #[arg(long, default_value_t = 180)]
     catch_up_secs: u64,
+    /// The server's `--metrics-token`, to read its gauges.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 /// An edit the peer has not seen yet.
@@ -301,7 +304,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .zip(driver_cpu_start)
         .map(|(end, start)| end.saturating_sub(start));
     let rss_window = server_pid.as_deref().and_then(stats::memory);
-    let metrics = server_metrics(args.server).await;
+    let metrics = server_metrics(args.server, args.metrics_token.clone()).await;
     let edits: Vec<(usize, ChangeHash)> = std::mem::take(&mut *lock(&tally.edits));
     eprintln!("window closed: {} edits made", edits.len());
     if let Some(path) = &args.edits_out {
@@ -814,7 +817,7 @@ pub async fn load_stored(pool: &PgPool, doc_id: &str) -> anyhow::Result<Automerg
 }
 
 /// The server's gauges of resident documents and open connections.
-async fn server_metrics(server: SocketAddr) -> anyhow::Result<String> {
+async fn server_metrics(server: SocketAddr, token: Option<String>) -> anyhow::Result<String> {
     let body = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
         let mut stream = std::net::TcpStream::connect_timeout(&server, Duration::from_secs(5))?;
         stream.set_read_timeout(Some(Duration::from_secs(5)))?;
@@ -824,9 +827,11 @@ async fn server_metrics(server: SocketAddr) -> anyhow::Result<String> {
             }
             _ => e.into(),
         };
+        let token = token.unwrap_or_default();
         write!(
             stream,
-            "GET /metrics HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n"
+            "GET /metrics HTTP/1.1\r\nHost: {server}\r\nAuthorization: Bearer {token}\r\n\
+             Connection: close\r\n\r\n"
         )?;
         let mut response = String::new();
         stream.read_to_string(&mut response).map_err(timed_out)?;

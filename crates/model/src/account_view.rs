@@ -20,7 +20,8 @@
 //!                              explanation: "20.00% base commission on ..." } },
 //!        deals: { <lead id>: { status: "submitted" | "withdrawn" | "approved" | "rejected",
 //!                              amount_minor: int, currency: "USD",
-//!                              reason: str | null, decided_at: ts | null } },
+//!                              reason: str | null, decided_at: ts | null,
+//!                              moved_to: "lost" | ... (absent: none) } },
 //!        statements: { <statement id>: { period: "2025-06", currency: "USD",
 //!                                        total_minor: int, run_at: ts,
 //!                                        line_count: uint } } }
@@ -41,6 +42,10 @@
 //!
 //! Money is integer minor units beside its currency, never a float; times
 //! are Automerge timestamps (milliseconds since the Unix epoch).
+//!
+//! A deal's `moved_to` is written only when set (and deleted when it goes):
+//! views written before it existed read the same, and a deal that never had
+//! a conflict carries nothing for it.
 
 use std::{cmp::Reverse, collections::HashSet};
 
@@ -50,7 +55,7 @@ use automerge::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Currency, LeadId, ModelError, PartnerId, Timestamp,
+    Currency, LeadId, ModelError, PartnerId, Stage, Timestamp,
     read::{check_kind, scalar, string, uint},
 };
 
@@ -204,6 +209,20 @@ pub struct DealOutcome {
     /// Why it was rejected.
     pub reason: Option<String>,
     pub decided_at: Option<Timestamp>,
+    /// The stage the lead was moved to after its deal was approved, by a
+    /// device that did not know: the server keeps the approved deal and
+    /// records the conflict, and the card says so. `None` once the lead is
+    /// won again.
+    pub moved_to: Option<Stage>,
+}
+
+impl DealOutcome {
+    /// Whether the decision settles the lead's stage: an approved deal is
+    /// paid on, so its lead stays won and the app offers no other stage.
+    /// A rejected lead may move on (the partner lost it after all).
+    pub fn holds_stage(&self) -> bool {
+        self.status == DealStatus::Approved
+    }
 }
 
 /// What one payout run paid the partner in one currency.
@@ -352,6 +371,10 @@ impl AccountViewDoc {
                 currency: d.currency("currency")?,
                 reason: d.opt_str("reason")?,
                 decided_at: d.opt_int("decided_at")?.map(Timestamp),
+                moved_to: d
+                    .opt_str("moved_to")?
+                    .map(|s| Stage::parse(&s).map_err(|_| bad("moved_to")))
+                    .transpose()?,
             })
         })?;
         let statements = entries(doc, "statements", |key, s| {
@@ -482,7 +505,12 @@ fn write_view<T: Transactable>(tx: &mut T, view: &AccountView) -> Result<(), Aut
                 obj,
                 "decided_at",
                 d.decided_at.map_or(S::Null, |t| S::Timestamp(t.0)),
-            )
+            )?;
+            match d.moved_to {
+                Some(stage) => put(tx, obj, "moved_to", S::from(stage.as_str())),
+                None if tx.get(obj, "moved_to")?.is_some() => tx.delete(obj, "moved_to"),
+                None => Ok(()),
+            }
         },
     )?;
     write_entries(
@@ -751,6 +779,7 @@ mod tests {
                     currency: usd(),
                     reason: Some("Duplicate of an existing order".into()),
                     decided_at: Some(Timestamp(900)),
+                    moved_to: None,
                 },
                 DealOutcome {
                     lead_id: LeadId::parse("ben-5").unwrap(),
@@ -759,6 +788,7 @@ mod tests {
                     currency: usd(),
                     reason: None,
                     decided_at: None,
+                    moved_to: None,
                 },
             ],
             statements: vec![Statement {
@@ -877,6 +907,72 @@ mod tests {
             AccountViewDoc::write(&mut doc, &view()),
             Err(ModelError::UnsupportedSchema(SCHEMA + 1))
         );
+    }
+
+    /// The deal entry of `lead` as the document holds it.
+    fn deal_entry(doc: &Automerge, lead: &str) -> ObjId {
+        let deals = child(doc, &ROOT, "deals", ObjType::Map).unwrap();
+        match doc.get(&deals, lead).unwrap() {
+            Some((Value::Object(ObjType::Map), id)) => id,
+            other => panic!("no deal entry {lead}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_lead_moved_after_approval_reads_back_until_it_is_won_again() {
+        let mut doc = Automerge::new();
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        // A deal without a conflict carries nothing for it.
+        assert!(scalar(&doc, &deal_entry(&doc, "ben-5"), "moved_to").is_none());
+
+        let mut moved = view();
+        moved.deals[1].status = DealStatus::Approved;
+        moved.deals[1].decided_at = Some(Timestamp(1_500));
+        moved.deals[1].moved_to = Some(Stage::Lost);
+        AccountViewDoc::write(&mut doc, &moved).unwrap();
+        let read = AccountViewDoc::read(&doc).unwrap();
+        assert_eq!(read, moved);
+        assert_eq!(
+            read.deal(&LeadId::parse("ben-5").unwrap())
+                .unwrap()
+                .moved_to,
+            Some(Stage::Lost)
+        );
+
+        // Won again: the field goes, and the view reads as before.
+        moved.deals[1].moved_to = None;
+        AccountViewDoc::write(&mut doc, &moved).unwrap();
+        assert_eq!(AccountViewDoc::read(&doc).unwrap(), moved);
+        assert!(scalar(&doc, &deal_entry(&doc, "ben-5"), "moved_to").is_none());
+    }
+
+    #[test]
+    fn a_moved_to_that_is_no_stage_is_an_error() {
+        let mut doc = Automerge::new();
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        let entry = deal_entry(&doc, "ben-5");
+        doc.transact(|tx| tx.put(&entry, "moved_to", "sideways"))
+            .unwrap();
+        assert_eq!(
+            AccountViewDoc::read(&doc),
+            Err(ModelError::BadField { field: "moved_to" })
+        );
+    }
+
+    #[test]
+    fn only_an_approved_deal_holds_its_lead_in_won() {
+        let deal = |status| DealOutcome {
+            status,
+            ..view().deals[1].clone()
+        };
+        assert!(deal(DealStatus::Approved).holds_stage());
+        for open in [
+            DealStatus::Submitted,
+            DealStatus::Withdrawn,
+            DealStatus::Rejected,
+        ] {
+            assert!(!deal(open).holds_stage(), "{open:?}");
+        }
     }
 
     #[test]

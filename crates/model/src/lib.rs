@@ -11,6 +11,7 @@
 //! ([`Money`], [`Stage`], [`PartnerId`], ...) so invalid states do not construct.
 
 mod account_view;
+mod amount;
 mod channel;
 mod pipeline;
 mod read;
@@ -20,6 +21,7 @@ pub use account_view::{
     ACCOUNT_VIEW_KIND, AccountView, AccountViewDoc, Balance, DealOutcome, DealStatus, EarningLine,
     LineStatus, ProgressComponent, RECENT_LINES, Statement, TierProgress,
 };
+pub use amount::NumberFormat;
 pub use channel::{CHANNEL_KIND, Channel, ChannelDoc, Message};
 
 pub use pipeline::{

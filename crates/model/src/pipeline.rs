@@ -356,10 +356,14 @@ fn read_lead(doc: &impl ReadDoc, leads: &ObjId, key: &str) -> Option<Lead> {
         company: string(doc, &obj, "company").unwrap_or_default(),
         email: string(doc, &obj, "email").unwrap_or_default(),
         phone: string(doc, &obj, "phone").unwrap_or_default(),
-        value: Money::new(
+        // Written by clients: an amount past any bound, or a currency that
+        // is no ISO 4217 code, does not read (the lead is `unreadable`),
+        // exactly as neither parses when typed.
+        value: Money::try_new(
             int(doc, &obj, "value_minor")?,
             Currency::parse(&string(doc, &obj, "currency")?).ok()?,
-        ),
+        )
+        .ok()?,
         notes: text_or_str("notes"),
         stage: Stage::parse(&string(doc, &obj, "stage")?).ok()?,
         created_at: Timestamp(int(doc, &obj, "created_at")?),
@@ -518,6 +522,40 @@ mod tests {
         let pipeline = PipelineDoc::read(&doc).unwrap();
         assert_eq!(pipeline.leads.len(), 1);
         assert_eq!(pipeline.unreadable, vec!["junk".to_string()]);
+    }
+
+    #[test]
+    fn a_lead_whose_amount_would_not_parse_does_not_read() {
+        // What a client that skips the parser can write: an amount past
+        // any bound, a made-up currency. A small negative amount still
+        // reads (what the projection makes of it is its own business).
+        let mut doc = new_pipeline();
+        let leads = leads_obj(&doc).unwrap();
+        for (lead, minor, currency) in [
+            ("huge", i64::MAX, "USD"),
+            ("past-max", Money::MAX_MINOR + 1, "USD"),
+            ("made-up", 100, "ZZZ"),
+            ("max", Money::MAX_MINOR, "USD"),
+            ("negative", -5, "USD"),
+        ] {
+            PipelineDoc::add_lead(&mut doc, &id(lead), &draft("Ada", ""), Timestamp(1)).unwrap();
+            let obj = match doc.get(&leads, lead).unwrap() {
+                Some((Value::Object(ObjType::Map), obj)) => obj,
+                other => panic!("{other:?}"),
+            };
+            doc.transact(|tx| {
+                tx.put(&obj, "value_minor", minor)?;
+                tx.put(&obj, "currency", currency)
+            })
+            .unwrap();
+        }
+        let pipeline = PipelineDoc::read(&doc).unwrap();
+        let mut unreadable = pipeline.unreadable.clone();
+        unreadable.sort();
+        assert_eq!(unreadable, ["huge", "made-up", "past-max"]);
+        let values: Vec<i64> = pipeline.leads.iter().map(|l| l.value.minor).collect();
+        assert_eq!(values.len(), 2);
+        assert!(values.contains(&Money::MAX_MINOR) && values.contains(&-5));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ModelError;
+use crate::{ModelError, NumberFormat, amount::iso_4217_digits};
 
 fn invalid(what: &'static str, why: impl Into<String>) -> ModelError {
     ModelError::Invalid {
@@ -126,7 +126,8 @@ impl fmt::Display for Stage {
     }
 }
 
-/// An ISO 4217 currency code: three upper-case ASCII letters.
+/// An ISO 4217 currency: one of the codes of the standard's current list
+/// (see `amount.rs`), so its minor unit is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Currency([u8; 3]);
@@ -140,7 +141,14 @@ impl Currency {
                 format!("{s:?} is not a three-letter upper-case code such as USD"),
             ));
         }
-        Ok(Currency([bytes[0], bytes[1], bytes[2]]))
+        let code = [bytes[0], bytes[1], bytes[2]];
+        if iso_4217_digits(code).is_none() {
+            return Err(invalid(
+                "currency",
+                format!("{s:?} is not an ISO 4217 currency code"),
+            ));
+        }
+        Ok(Currency(code))
     }
 
     pub fn as_str(&self) -> &str {
@@ -150,11 +158,8 @@ impl Currency {
 
     /// Digits after the decimal point of the currency's minor unit.
     pub fn minor_digits(&self) -> u32 {
-        match self.as_str() {
-            "JPY" | "KRW" | "VND" | "CLP" | "ISK" => 0,
-            "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
-            _ => 2,
-        }
+        // Constructed only from codes of the table.
+        iso_4217_digits(self.0).map_or(2, u32::from)
     }
 }
 
@@ -189,61 +194,17 @@ impl Money {
         Money { minor, currency }
     }
 
-    /// Parses a decimal amount typed by a person ("1500", "1,500.50") into
-    /// minor units, exactly: no floating point is involved.
+    /// Parses an amount in the canonical text of the API, files and
+    /// documents ("1500", "1500.5"): [`Money::parse_in`] with
+    /// [`NumberFormat::CANONICAL`].
     pub fn parse_decimal(text: &str, currency: Currency) -> Result<Money, ModelError> {
-        let cleaned: String = text
-            .trim()
-            .chars()
-            .filter(|c| *c != ',' && *c != '_' && *c != ' ')
-            .collect();
-        let (negative, digits) = match cleaned.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, cleaned.as_str()),
-        };
-        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-        let scale = currency.minor_digits() as usize;
-        let bad = || invalid("amount", format!("{text:?} is not a number"));
-        if whole.is_empty() && fraction.is_empty() {
-            return Err(bad());
-        }
-        if !whole.bytes().all(|b| b.is_ascii_digit())
-            || !fraction.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(bad());
-        }
-        if fraction.len() > scale {
-            return Err(invalid(
-                "amount",
-                format!("may have at most {scale} digits after the decimal point in {currency}"),
-            ));
-        }
-        let mut minor: i64 = 0;
-        let padded = format!("{whole}{fraction:0<scale$}");
-        for b in padded.bytes() {
-            minor = minor
-                .checked_mul(10)
-                .and_then(|m| m.checked_add(i64::from(b - b'0')))
-                .ok_or_else(|| invalid("amount", "is too large"))?;
-        }
-        Ok(Money::new(if negative { -minor } else { minor }, currency))
+        Money::parse_in(text, currency, NumberFormat::CANONICAL)
     }
 
-    /// The amount as a decimal string with the currency's minor digits.
+    /// The amount as canonical decimal text with the currency's minor
+    /// digits ("1234.50").
     pub fn to_decimal(&self) -> String {
-        let scale = self.currency.minor_digits();
-        let sign = if self.minor < 0 { "-" } else { "" };
-        let abs = self.minor.unsigned_abs();
-        if scale == 0 {
-            return format!("{sign}{abs}");
-        }
-        let unit = 10u64.pow(scale);
-        format!(
-            "{sign}{}.{:0width$}",
-            abs / unit,
-            abs % unit,
-            width = scale as usize
-        )
+        self.format_in(NumberFormat::CANONICAL)
     }
 }
 
@@ -283,21 +244,35 @@ mod tests {
     }
 
     #[test]
-    fn currency_is_three_upper_case_letters() {
+    fn currency_is_an_iso_4217_code() {
         assert_eq!(Currency::parse("EUR").unwrap().as_str(), "EUR");
-        for bad in ["eur", "EURO", "E1R", ""] {
+        for bad in ["eur", "EURO", "E1R", "", "ZZZ", "XXX", "XAU", "HRK"] {
             assert!(Currency::parse(bad).is_err(), "{bad:?} accepted");
         }
+        assert_eq!(
+            Currency::parse("ZZZ").unwrap_err().to_string(),
+            "currency \"ZZZ\" is not an ISO 4217 currency code"
+        );
+        let digits = |c: &str| Currency::parse(c).unwrap().minor_digits();
+        assert_eq!(
+            [
+                digits("JPY"),
+                digits("KWD"),
+                digits("BHD"),
+                digits("CLF"),
+                digits("XOF")
+            ],
+            [0, 3, 3, 4, 0]
+        );
     }
 
     #[test]
-    fn decimal_amounts_parse_exactly() {
+    fn canonical_amounts_parse_exactly() {
         let cases = [
             ("1500", 150_000),
-            ("1,500.5", 150_050),
+            ("1500.5", 150_050),
             ("0.07", 7),
             (".5", 50),
-            ("-12.34", -1234),
         ];
         for (text, minor) in cases {
             assert_eq!(
@@ -309,7 +284,24 @@ mod tests {
         let yen = Currency::parse("JPY").unwrap();
         assert_eq!(Money::parse_decimal("1500", yen).unwrap().minor, 1500);
         assert!(Money::parse_decimal("1.5", yen).is_err());
-        for bad in ["", "abc", "1.234", "1.2.3", "99999999999999999999"] {
+        let dinar = Currency::parse("KWD").unwrap();
+        assert_eq!(Money::parse_decimal("1.5", dinar).unwrap().minor, 1500);
+        // Commas and underscores were dropped anywhere ("1,0,0" was
+        // 100.00), negative amounts and amounts past any bound accepted.
+        for bad in [
+            "",
+            "abc",
+            "1.234",
+            "1.2.3",
+            "1,0,0",
+            "1,500.5",
+            "1_000",
+            "12,50",
+            "-12.34",
+            "99999999999999999999",
+            "92233720368547758.07",
+            "100000000000.00",
+        ] {
             assert!(
                 Money::parse_decimal(bad, usd()).is_err(),
                 "{bad:?} accepted"
@@ -327,7 +319,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn decimal_round_trips(minor in -1_000_000_000_000i64..1_000_000_000_000) {
+        fn decimal_round_trips(minor in 0..=Money::MAX_MINOR) {
             let money = Money::new(minor, usd());
             prop_assert_eq!(Money::parse_decimal(&money.to_decimal(), usd()).unwrap(), money);
         }

@@ -351,6 +351,9 @@ pub enum ApiError {
     /// The server refused and said why (bad input, a deal already decided,
     /// a payout run already done).
     Refused(String),
+    /// 409 with what the thing is now: it changed since it was read (a
+    /// deal the partner edited while the admin looked). Read it again.
+    Changed(String),
     Server(u16),
     Unexpected(String),
 }
@@ -365,7 +368,7 @@ impl fmt::Display for ApiError {
                 f.write_str("Cannot reach the server. Check your connection and try again.")
             }
             ApiError::SignedOut => f.write_str("Your session has ended. Sign in again."),
-            ApiError::Refused(message) => f.write_str(message),
+            ApiError::Refused(message) | ApiError::Changed(message) => f.write_str(message),
             ApiError::Server(status) => {
                 write!(f, "The server failed (error {status}). Try again shortly.")
             }
@@ -380,6 +383,13 @@ fn outcome(status: u16, body: &str) -> Result<serde_json::Value, ApiError> {
     match status {
         200..=299 => serde_json::from_str(body).map_err(|e| ApiError::Unexpected(e.to_string())),
         401 => Err(ApiError::SignedOut),
+        409 if serde_json::from_str::<serde_json::Value>(body)
+            .is_ok_and(|v| v.get("current").is_some()) =>
+        {
+            Err(ApiError::Changed(capitalised(
+                &error_message(body).unwrap_or_default(),
+            )))
+        }
         400..=499 => Err(match error_message(body) {
             Some(message) => ApiError::Refused(capitalised(&message)),
             None => ApiError::Server(status),
@@ -414,6 +424,23 @@ pub struct PayoutMethod {
 #[derive(Serialize)]
 pub struct Reason {
     pub reason: String,
+}
+
+/// What an admin saw of a deal when deciding on it (`POST
+/// /api/admin/deals/{id}/approve`): refused with 409 if it changed since.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct Reviewed {
+    pub amount_minor: i64,
+    pub currency: String,
+    pub version: i64,
+}
+
+/// `POST /api/admin/deals/{id}/reject`: why, and what was reviewed.
+#[derive(Serialize)]
+pub struct Rejection {
+    pub reason: String,
+    #[serde(flatten)]
+    pub reviewed: Reviewed,
 }
 
 /// `PUT /api/admin/partners/{id}/terms`: the extra rate agreed for an

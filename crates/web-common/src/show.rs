@@ -1,15 +1,55 @@
-//! How figures are shown: amounts with their currency's digits, days and
-//! moments in the reader's language, tier names.
+//! How figures are shown and read back: amounts as the reader writes
+//! numbers (and amounts they type read the same way), days and moments in
+//! the reader's language, tier names.
+//!
+//! Amounts are shown without digit grouping ("1234,50 EUR" in German), so
+//! what an amount field starts from is what the reader sees elsewhere; a
+//! reader may type groups ("1.234,50"), which [`typed_amount`] reads.
 
-use model::{Currency, Money};
+use model::{Currency, ModelError, Money, NumberFormat};
 use wasm_bindgen::JsValue;
 
-/// An amount in minor units, with the currency's digits: "1234.50 USD".
+/// How the reader writes numbers, from the browser's language.
+pub fn number_format() -> NumberFormat {
+    NumberFormat::for_language(&language())
+}
+
+/// An amount with its currency's digits and code, as the reader writes
+/// numbers: "1234.50 USD" in English, "1234,50 USD" in German.
+pub fn amount(money: Money) -> String {
+    amount_in(money, number_format())
+}
+
+/// [`amount`] in `format`.
+pub fn amount_in(money: Money, format: NumberFormat) -> String {
+    format!("{} {}", money.format_in(format), money.currency)
+}
+
+/// An amount in minor units of a currency as the server names it, as the
+/// reader writes numbers; a code that is no currency is shown as it is.
 pub fn money(minor: i64, currency: &str) -> String {
+    money_in(minor, currency, number_format())
+}
+
+/// [`money`] in `format`.
+pub fn money_in(minor: i64, currency: &str, format: NumberFormat) -> String {
     match Currency::parse(currency) {
-        Ok(c) => Money::new(minor, c).to_string(),
+        Ok(c) => amount_in(Money::new(minor, c), format),
         Err(_) => format!("{minor} {currency}"),
     }
+}
+
+/// The number of an amount alone, as an amount field starts from it:
+/// "1234,50" in German.
+pub fn amount_field(money: Money) -> String {
+    money.format_in(number_format())
+}
+
+/// What the reader typed in an amount field, read as they write numbers
+/// by the model's one parser of typed amounts: "12,50" is 12.50 in German
+/// and refused in English, never 1250; negative amounts are refused.
+pub fn typed_amount(typed: &str, currency: Currency) -> Result<Money, ModelError> {
+    Money::parse_in(typed, currency, number_format())
 }
 
 /// Basis points as a percentage, without the sign: 2000 → "20",
@@ -59,10 +99,30 @@ mod tests {
 
     #[test]
     fn amounts_read_with_their_currency_digits_and_tiers_by_name() {
-        assert_eq!(money(123_450, "EUR"), "1234.50 EUR");
-        assert_eq!(money(-5, "JPY"), "-5 JPY");
-        assert_eq!(money(7, "dollars"), "7 dollars");
+        let (en, de) = (
+            NumberFormat::for_language("en-US"),
+            NumberFormat::for_language("de-DE"),
+        );
+        assert_eq!(money_in(123_450, "EUR", en), "1234.50 EUR");
+        assert_eq!(money_in(123_450, "EUR", de), "1234,50 EUR");
+        assert_eq!(money_in(-5, "JPY", de), "-5 JPY");
+        assert_eq!(money_in(7, "dollars", en), "7 dollars");
         assert_eq!(tier_name("performer"), "Performer");
         assert_eq!(tier_name("unknown"), "unknown");
+    }
+
+    #[test]
+    fn what_a_reader_sees_they_can_type_back() {
+        let eur = Currency::parse("EUR").unwrap();
+        for language in ["en-US", "de-DE", "fr-FR", "de-CH", "en-IN"] {
+            let format = NumberFormat::for_language(language);
+            let shown = Money::new(123_450, eur);
+            let field = shown.format_in(format);
+            assert_eq!(
+                Money::parse_in(&field, eur, format),
+                Ok(shown),
+                "{language}"
+            );
+        }
     }
 }

@@ -100,6 +100,10 @@ fn split_args(args: &[String]) -> Result<(Vec<String>, Vec<String>)> {
     Ok((seed, run))
 }
 
+/// The load run's server serves its gauges to whoever has this; it lives
+/// as long as the throwaway load database.
+const METRICS_TOKEN: &str = "load-test-metrics";
+
 struct Setup {
     server: PathBuf,
     driver: PathBuf,
@@ -132,6 +136,7 @@ fn measure(setup: &Setup, seed_args: &[String], run_args: &[String]) -> Result<V
     let mut drive = with_fd_limit(&setup.driver);
     drive
         .arg("run")
+        .env("METRICS_TOKEN", METRICS_TOKEN)
         .args(["--server", &server.addr])
         .args(["--server-pid", &server.child.0.id().to_string()])
         .args(["--database-url", &setup.database_url])
@@ -260,6 +265,7 @@ impl ServerProcess {
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .env("NO_COLOR", "1")
+            .env("METRICS_TOKEN", METRICS_TOKEN)
             .stdout(Stdio::piped())
             .stderr(log.try_clone()?);
         let mut child = Reaped(cmd.spawn().context("starting sync-server")?);

@@ -59,11 +59,13 @@ fn main() -> Result<()> {
                         "sync-server",
                         "--lib",
                         "guard::fuzz",
+                        "--",
+                        "--nocapture",
                     ])
                     .env("FUZZ_CASES", cases),
             )?;
             println!(
-                "fuzz: {cases} frames, no crash, in {:.1?}",
+                "fuzz: {cases} frames, no crash, in {:.1?} (peak memory above)",
                 started.elapsed()
             );
             Ok(())

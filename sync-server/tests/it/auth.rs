@@ -96,11 +96,11 @@ async fn an_applicant_is_approved_signs_in_and_out() {
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["status"], "applied");
     let id = body["id"].as_str().unwrap().to_owned();
+    // Again: answered as any application (hostile/accounts.rs), and
+    // nothing more is stored.
     let (status, _, body) = call(addr, "POST", "/api/applications", &[], Some(application)).await;
-    assert_eq!(
-        (status, body["error"].as_str().unwrap()),
-        (409, "an account with this email already exists")
-    );
+    assert_eq!((status, &body["status"]), (201, &json!("applied")));
+    assert_ne!(body["id"].as_str(), Some(id.as_str()));
 
     // Not approved yet: the right password says so, nothing more.
     let (status, _, _) = call(
@@ -379,33 +379,35 @@ async fn brute_force_is_limited_per_account_and_per_address() {
         )
         .await
     };
-    for _ in 0..5 {
-        assert_eq!(attempt(CLEO.0.to_owned(), "wrong password!").await.0, 401);
-    }
-    // Locked now, even with the right password.
-    let (status, headers, body) = attempt(CLEO.0.to_owned(), "demo-cleo-password").await;
-    assert_eq!(status, 429, "{body}");
-    let retry: u64 = header(&headers, "retry-after").unwrap().parse().unwrap();
-    assert!((800..=901).contains(&retry), "Retry-After {retry}");
-    // Another account is not locked by it.
+    // Sent at once, so no delay passes in between (see auth.rs's
+    // `SignInLimiter`; hostile/accounts.rs has the lock-out attack).
+    type Answer = (u16, Vec<(String, String)>, Value);
+    let statuses = |answers: Vec<Answer>| {
+        let mut statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+        statuses.sort();
+        let waits = answers
+            .iter()
+            .filter_map(|(_, headers, _)| header(headers, "retry-after"))
+            .map(|s| s.parse::<u64>().unwrap());
+        assert!(waits.into_iter().all(|s| s == 1));
+        statuses
+    };
+    // One email from one address: five guesses, then a second apart.
+    let guesses = (0..8).map(|_| attempt(CLEO.0.to_owned(), "wrong password!"));
+    let answers = futures::future::join_all(guesses).await;
+    assert_eq!(statuses(answers), [[401; 5], [429; 5]].concat()[..8]);
+    // Another account is not slowed by it.
     bearer(addr, ADMIN.0, ADMIN.1).await;
 
-    // 20 failures from one address, whichever accounts, lock the address.
-    for i in 5..20 {
-        assert_eq!(
-            attempt(format!("guess{i}@x.example"), "wrong password!")
-                .await
-                .0,
-            401
-        );
+    // One address, whichever emails: twenty, then a second apart. One
+    // after another: sent at once, most would be turned away by the queue
+    // for password checks (503) before the limiter is asked, and each
+    // check takes far less than the second.
+    let mut answers = Vec::new();
+    for i in 5..30 {
+        answers.push(attempt(format!("guess{i}@x.example"), "wrong password!").await);
     }
-    assert_eq!(
-        attempt("fresh@x.example".to_owned(), "wrong password!")
-            .await
-            .0,
-        429
-    );
-    assert_eq!(attempt(ADMIN.0.to_owned(), ADMIN.1).await.0, 429);
+    assert_eq!(statuses(answers), [[401; 15], [429; 15]].concat()[..25]);
 }
 
 #[tokio::test]

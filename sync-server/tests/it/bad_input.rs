@@ -27,7 +27,7 @@ const LIMITS: [&str; 8] = [
 
 /// A CBOR value, encoded by hand: the tests must be able to say things no
 /// well-behaved encoder would.
-enum C {
+pub(crate) enum C {
     Text(&'static str),
     Owned(String),
     Bytes(Vec<u8>),
@@ -36,7 +36,7 @@ enum C {
     Map(Vec<(&'static str, C)>),
 }
 
-fn head(major: u8, n: u64, out: &mut Vec<u8>) {
+pub(crate) fn head(major: u8, n: u64, out: &mut Vec<u8>) {
     let m = major << 5;
     match n {
         0..=23 => out.push(m | n as u8),
@@ -52,13 +52,13 @@ fn head(major: u8, n: u64, out: &mut Vec<u8>) {
     }
 }
 
-fn cbor(value: &C) -> Vec<u8> {
+pub(crate) fn cbor(value: &C) -> Vec<u8> {
     let mut out = Vec::new();
     encode(value, &mut out);
     out
 }
 
-fn encode(value: &C, out: &mut Vec<u8>) {
+pub(crate) fn encode(value: &C, out: &mut Vec<u8>) {
     match value {
         C::Uint(n) => head(0, *n, out),
         C::Bytes(b) => {
@@ -84,7 +84,7 @@ fn encode(value: &C, out: &mut Vec<u8>) {
     }
 }
 
-fn join(versions: &[&'static str]) -> Vec<u8> {
+pub(crate) fn join(versions: &[&'static str]) -> Vec<u8> {
     cbor(&C::Map(vec![
         ("type", C::Text("join")),
         ("senderId", C::Text("a-ana/bad-peer")),
@@ -96,14 +96,14 @@ fn join(versions: &[&'static str]) -> Vec<u8> {
 }
 
 /// An empty but valid Automerge sync message.
-fn empty_sync_data() -> Vec<u8> {
+pub(crate) fn empty_sync_data() -> Vec<u8> {
     automerge::Automerge::new()
         .generate_sync_message(&mut automerge::sync::State::new())
         .expect("a first sync message")
         .encode()
 }
 
-fn sync_msg(doc_id: &str, target: &str, data: Vec<u8>) -> Vec<u8> {
+pub(crate) fn sync_msg(doc_id: &str, target: &str, data: Vec<u8>) -> Vec<u8> {
     cbor(&C::Map(vec![
         ("type", C::Text("sync")),
         ("senderId", C::Text("a-ana/bad-peer")),
@@ -154,7 +154,7 @@ async fn read_until_closed(
 }
 
 /// A text field of a protocol message of type `kind`.
-fn field(bytes: &[u8], kind: &str, name: &str) -> Option<String> {
+pub(crate) fn field(bytes: &[u8], kind: &str, name: &str) -> Option<String> {
     let mut d = minicbor::Decoder::new(bytes);
     let n = d.map().ok()??;
     let (mut found_kind, mut value) = (None, None);
@@ -171,13 +171,32 @@ fn field(bytes: &[u8], kind: &str, name: &str) -> Option<String> {
     (found_kind.as_deref() == Some(kind)).then(|| value.unwrap_or_default())
 }
 
-fn error_text(bytes: &[u8]) -> Option<String> {
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A raw socket of Ana that has joined; and the server's peer id.
+pub(crate) async fn joined(server: &ServerProcess) -> (Socket, String) {
+    let (mut ws, _) = raw_socket(server, "a-ana").await;
+    ws.send(Message::Binary(join(&["1"]).into())).await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("a reply to join")
+        .expect("an open socket")
+        .unwrap();
+    let Message::Binary(reply) = reply else {
+        panic!("peer reply: {reply:?}")
+    };
+    let peer = field(&reply, "peer", "senderId").expect("a peer message");
+    (ws, peer)
+}
+
+pub(crate) fn error_text(bytes: &[u8]) -> Option<String> {
     field(bytes, "error", "message")
 }
 
-/// `joined`: send a valid join first; `case` gets the document id and the
+/// `joined_first`: send a valid join first; `case` gets the document id and the
 /// server's peer id (from its reply to the join) and says what to send.
-async fn run(joined: bool, case: impl FnOnce(&str, &str) -> Case) {
+async fn run(joined_first: bool, case: impl FnOnce(&str, &str) -> Case) {
     let db = TestDb::new().await;
     let pool = db.pool().await;
     let server = ServerProcess::start_with_args(&db.url, &LIMITS).await;
@@ -188,20 +207,14 @@ async fn run(joined: bool, case: impl FnOnce(&str, &str) -> Case) {
     let _link = connect(&good, &server).await;
     let handle = open(&good, &doc_id).await;
 
-    let (mut ws, _) = raw_socket(&server, "a-ana").await;
-    let mut server_peer = "unknown-server".to_owned();
-    if joined {
-        ws.send(Message::Binary(join(&["1"]).into())).await.unwrap();
-        let reply = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("a reply to join")
-            .expect("an open socket")
-            .unwrap();
-        let Message::Binary(reply) = reply else {
-            panic!("peer reply: {reply:?}")
-        };
-        server_peer = field(&reply, "peer", "senderId").expect("a peer message");
-    }
+    let (mut ws, server_peer) = if joined_first {
+        joined(&server).await
+    } else {
+        (
+            raw_socket(&server, "a-ana").await.0,
+            "unknown-server".to_owned(),
+        )
+    };
     let case = case(&doc_id, &server_peer);
     for frame in case.frames {
         let message = match frame {

@@ -103,43 +103,15 @@ pub async fn http_request(
     headers: &[(&str, &str)],
     body: Option<&[u8]>,
 ) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if let Some(body) = body {
-        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    request.push_str("\r\n");
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(body.unwrap_or_default());
-    stream.write_all(&bytes).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
-        .await
-        .expect("HTTP response within 10 s")
-        .unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    (status, headers, raw[split + 4..].to_vec())
+    http_request_from(
+        std::net::Ipv4Addr::LOCALHOST,
+        addr,
+        method,
+        path,
+        headers,
+        body,
+    )
+    .await
 }
 
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -196,6 +168,7 @@ impl ServerProcess {
             .arg("--web-dir")
             .arg(web_dir)
             .env("DATABASE_URL", database_url)
+            .env("METRICS_TOKEN", METRICS_TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -563,9 +536,14 @@ pub async fn stored(pool: &PgPool, doc_id: &str) -> automerge::Automerge {
         .expect("the document loads from Postgres")
 }
 
+/// What test servers ask for on `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// One gauge of `/metrics`.
 pub async fn gauge(server: &ServerProcess, name: &str) -> u64 {
-    let (status, _, body) = http_get(server.addr, "/metrics", &[]).await;
+    let auth = format!("Bearer {METRICS_TOKEN}");
+    let (status, _, body) =
+        http_get(server.addr, "/metrics", &[("authorization", auth.as_str())]).await;
     assert_eq!(status, 200);
     let body = String::from_utf8(body).unwrap();
     body.lines()
@@ -607,14 +585,51 @@ pub async fn deal_of(pool: &PgPool, partner: &str, lead: &str, status: &str) -> 
     .await
 }
 
-/// An admin's approval of a deal, through the API.
+/// What an admin reviews of a deal before deciding, as the back-office
+/// lists it: its amount, currency and version (a decision names them).
+/// Someone who may not list deals gets figures of nothing.
+pub async fn reviewed(server: &ServerProcess, token: &str, deal: i64) -> serde_json::Value {
+    let (_, deals) = api(server, token, "GET", "/api/admin/deals?status=all", None).await;
+    let listed = deals
+        .as_array()
+        .and_then(|deals| deals.iter().find(|d| d["id"] == deal))
+        .cloned()
+        .unwrap_or(serde_json::json!({"amount_minor": 0, "currency": "USD", "version": 0}));
+    serde_json::json!({
+        "amount_minor": listed["amount_minor"],
+        "currency": listed["currency"],
+        "version": listed["version"],
+    })
+}
+
+/// An admin's approval of a deal as listed now, through the API.
 pub async fn approve(server: &ServerProcess, token: &str, deal: i64) -> (u16, serde_json::Value) {
+    let body = reviewed(server, token, deal).await;
     api(
         server,
         token,
         "POST",
         &format!("/api/admin/deals/{deal}/approve"),
-        None,
+        Some(body),
+    )
+    .await
+}
+
+/// An admin's rejection of a deal as listed now, with `reason`.
+pub async fn reject(
+    server: &ServerProcess,
+    token: &str,
+    deal: i64,
+    reason: &str,
+) -> (u16, serde_json::Value) {
+    let mut body = reviewed(server, token, deal).await;
+    body["reason"] = reason.into();
+    api(
+        server,
+        token,
+        "POST",
+        &format!("/api/admin/deals/{deal}/reject"),
+        Some(body),
     )
     .await
 }
@@ -644,4 +659,71 @@ pub async fn approved_history(
         .await
         .unwrap();
     }
+}
+
+impl ServerProcess {
+    /// The server's peak resident memory so far (`VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let pid = self.child.id().expect("the server runs");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().strip_suffix("kB"))
+            .and_then(|kb| kb.trim().parse::<u64>().ok())
+            .expect("VmHWM in /proc/<pid>/status")
+            * 1024
+    }
+}
+
+/// [`http_request`] from a given loopback address (`127.0.0.2` ..): Linux
+/// routes all of 127.0.0.0/8 on loopback, so a test can stand for clients
+/// at many addresses, which the server tells apart by the peer address.
+pub async fn http_request_from(
+    from: std::net::Ipv4Addr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((from, 0).into()).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body.unwrap_or_default());
+    stream.write_all(&bytes).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
+        .await
+        .expect("HTTP response within 30 s")
+        .unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
 }

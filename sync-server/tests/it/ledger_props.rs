@@ -99,7 +99,13 @@ async fn run(leader_history: u32, events: Vec<Event>) {
                 .fetch_one(&pool)
                 .await
                 .unwrap();
-                let lines = ledger::approve(&pool, &settings, id, "a-admin", now)
+                // A new deal is at its first version.
+                let reviewed = ledger::Reviewed {
+                    amount_minor: minor,
+                    currency: "USD".to_owned(),
+                    version: 1,
+                };
+                let lines = ledger::approve(&pool, &settings, id, &reviewed, "a-admin", now)
                     .await
                     .unwrap();
                 if let [base, over] = &lines[..] {

@@ -11,6 +11,7 @@ mod deals;
 mod faults;
 mod flaky;
 mod helpers;
+mod hostile;
 mod http;
 mod interop;
 mod ledger_props;

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use model::{AccountView, AccountViewDoc, Currency, DealStatus, LeadId, LineStatus, Stage};
 use samod::DocHandle;
-use serde_json::json;
 
 use crate::helpers::*;
 
@@ -87,14 +86,7 @@ async fn a_partner_sees_the_decisions_on_his_deals_in_his_account_view() {
     // An admin approves it; the device, still connected, sees the line.
     let asked_at = chrono::Utc::now().timestamp_millis();
     let deal = deal_of(&pool, "p-ben", "ben-5", "submitted").await;
-    let (status, approved) = api(
-        &server,
-        &admin,
-        "POST",
-        &format!("/api/admin/deals/{deal}/approve"),
-        None,
-    )
-    .await;
+    let (status, approved) = approve(&server, &admin, deal).await;
     assert_eq!(status, 200, "{approved}");
     let after = wait_view(&handle, "the approval in Ben's view", |v| {
         !v.lines.is_empty()
@@ -162,14 +154,7 @@ async fn a_partner_sees_the_decisions_on_his_deals_in_his_account_view() {
     })
     .await;
     let deal = deal_of(&pool, "p-ben", "ben-1", "submitted").await;
-    let (status, rejected) = api(
-        &server,
-        &admin,
-        "POST",
-        &format!("/api/admin/deals/{deal}/reject"),
-        Some(json!({ "reason": "Duplicate of an existing order" })),
-    )
-    .await;
+    let (status, rejected) = reject(&server, &admin, deal, "Duplicate of an existing order").await;
     assert_eq!(status, 200, "{rejected}");
     let after = wait_view(&handle, "the rejection in Ben's view", |v| {
         v.deal(&lead("ben-1"))
