@@ -104,6 +104,9 @@ pub enum SignInError {
     TooManyAttempts {
         retry_after: Option<Duration>,
     },
+    /// 503 with `Retry-After`: the server is checking too many passwords
+    /// at once (a crowd of sign-ins); nothing is wrong with this one.
+    Busy,
     /// The server refused for a reason it explains (an application not yet
     /// approved, for instance).
     Refused(String),
@@ -125,6 +128,9 @@ impl fmt::Display for SignInError {
             } => write!(f, "Too many attempts. Try again in {}.", human_wait(*wait)),
             SignInError::TooManyAttempts { retry_after: None } => {
                 f.write_str("Too many attempts. Wait a little, then try again.")
+            }
+            SignInError::Busy => {
+                f.write_str("The server is busy checking other sign-ins. Try again in a moment.")
             }
             SignInError::Refused(message) => f.write_str(message),
             SignInError::Unreachable { offline: true } => f.write_str(
@@ -205,6 +211,7 @@ fn sign_in_outcome(status: u16, retry_after: Option<&str>, body: &str) -> Result
             Some(message) => SignInError::Refused(capitalised(&message)),
             None => SignInError::Server(status),
         }),
+        503 if retry_after.is_some() => Err(SignInError::Busy),
         _ => Err(SignInError::Server(status)),
     }
 }
@@ -500,6 +507,11 @@ mod tests {
         assert_eq!(
             sign_in_outcome(503, None, r#"{"error":"database unavailable"}"#),
             Err(SignInError::Server(503))
+        );
+        // The server's hashing queue is full: a crowd, not this sign-in.
+        assert_eq!(
+            sign_in_outcome(503, Some("1"), r#"{"error":"too many passwords"}"#),
+            Err(SignInError::Busy)
         );
         assert_eq!(
             sign_in_outcome(400, None, "not json"),
