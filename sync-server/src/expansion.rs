@@ -224,22 +224,48 @@ impl Budget {
     }
 }
 
-const DOCUMENT: u8 = 0;
-const CHANGE: u8 = 1;
-const COMPRESSED_CHANGE: u8 = 2;
-const BUNDLE: u8 = 3;
+/// Chunk types of Automerge's storage format.
+pub(crate) const DOCUMENT: u8 = 0;
+pub(crate) const CHANGE: u8 = 1;
+pub(crate) const COMPRESSED_CHANGE: u8 = 2;
+pub(crate) const BUNDLE: u8 = 3;
+
+/// One chunk: `magic (4) | checksum (4) | type (1) | uLEB128 length | data`.
+pub(crate) struct Chunk<'a> {
+    pub kind: u8,
+    pub checksum: [u8; 4],
+    pub data: &'a [u8],
+    /// Header and data, as Automerge's own decoders want it.
+    pub bytes: &'a [u8],
+}
+
+/// The first chunk of `input`, and what follows it. A message entry may
+/// hold several chunks one after another; Automerge's decoders each take
+/// one whole chunk.
+pub(crate) fn split_chunk(input: &[u8]) -> Result<(Chunk<'_>, &[u8]), Refused> {
+    let mut r = Bytes(input);
+    if r.take(4)? != MAGIC {
+        return Err(Refused::Malformed("bad chunk magic"));
+    }
+    let checksum = r.take(4)?.try_into().expect("four bytes");
+    let kind = r.byte()?;
+    let len = r.len()?;
+    let data = r.take(len)?;
+    let end = input.len() - r.0.len();
+    let chunk = Chunk {
+        kind,
+        checksum,
+        data,
+        bytes: &input[..end],
+    };
+    Ok((chunk, r.0))
+}
 
 /// One chunk: `magic (4) | checksum (4) | type (1) | uLEB128 length | data`.
 fn measure_chunk(input: &mut Bytes<'_>, budget: &mut Budget) -> Result<(), Refused> {
-    let whole = input.0;
-    if input.take(4)? != MAGIC {
-        return Err(Refused::Malformed("bad chunk magic"));
-    }
-    input.take(4)?;
-    let kind = input.byte()?;
-    let len = input.len()?;
-    let data = input.take(len)?;
-    let whole = &whole[..whole.len() - input.0.len()];
+    let (chunk, rest) = split_chunk(input.0)?;
+    input.0 = rest;
+    let (kind, data, whole) = (chunk.kind, chunk.data, chunk.bytes);
     budget.bytes(data.len())?;
     match kind {
         CHANGE => change_body(data, budget),

@@ -47,6 +47,8 @@ use automerge::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::expansion::{self, BUNDLE, CHANGE, COMPRESSED_CHANGE, Chunk, DOCUMENT};
+
 /// Whom the registry says an actor belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActorOwner {
@@ -95,7 +97,7 @@ impl IncomingChanges {
             let mut rest = entry;
             while !rest.is_empty() {
                 let (chunk, after) = split_chunk(rest)?;
-                for change in chunk.changes()? {
+                for change in chunk_changes(&chunk)? {
                     if seen.insert(change.hash()) {
                         changes.push(change.decode());
                     }
@@ -253,98 +255,49 @@ impl Authors<'_> {
     }
 }
 
-/// Chunk types of Automerge's storage format.
-const DOCUMENT: u8 = 0;
-const CHANGE: u8 = 1;
-const COMPRESSED_CHANGE: u8 = 2;
-const BUNDLE: u8 = 3;
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-
-/// One chunk: `magic (4) | checksum (4) | type (1) | uLEB128 length | data`.
-struct Chunk<'a> {
-    kind: u8,
-    checksum: [u8; 4],
-    data: &'a [u8],
-    /// Header and data, as Automerge's own decoders want it.
-    bytes: &'a [u8],
-}
-
-/// The first chunk of `input`, and what follows it. Automerge only
-/// exposes decoders for one whole chunk, and a message entry may hold many.
+/// A chunk split off a message entry (see `expansion.rs`, which reads the
+/// same format for its measure).
 fn split_chunk(input: &[u8]) -> Result<(Chunk<'_>, &[u8]), WriteViolation> {
-    let undecodable = WriteViolation::Undecodable;
-    let (magic, rest) = input.split_at_checked(4).ok_or(undecodable.clone())?;
-    if magic != MAGIC {
-        return Err(undecodable);
-    }
-    let (checksum, rest) = rest.split_at_checked(4).ok_or(undecodable.clone())?;
-    let (&kind, rest) = rest.split_first().ok_or(undecodable.clone())?;
-    let (len, rest) = read_uleb128(rest).ok_or(undecodable.clone())?;
-    let len = usize::try_from(len).map_err(|_| undecodable.clone())?;
-    let (data, _) = rest.split_at_checked(len).ok_or(undecodable.clone())?;
-    let end = input.len() - rest.len() + len;
-    let chunk = Chunk {
-        kind,
-        checksum: checksum.try_into().map_err(|_| undecodable.clone())?,
-        data,
-        bytes: &input[..end],
+    expansion::split_chunk(input).map_err(|_| WriteViolation::Undecodable)
+}
+
+/// The changes in a chunk, through the crate's decoders, which verify the
+/// columns and ops as loading would.
+fn chunk_changes(chunk: &Chunk<'_>) -> Result<Vec<Change>, WriteViolation> {
+    let changes = match chunk.kind {
+        // The checksum of a compressed change is its uncompressed hash.
+        CHANGE | COMPRESSED_CHANGE => {
+            let change = Change::try_from(chunk.bytes).map_err(undecodable)?;
+            require_checksum(chunk, &change.hash().0)?;
+            vec![change]
+        }
+        BUNDLE => {
+            require_checksum(chunk, &chunk_hash(BUNDLE, chunk.data))?;
+            Bundle::try_from(chunk.bytes)
+                .map_err(undecodable)?
+                .to_changes()
+                .map_err(undecodable)?
+        }
+        // Loading checks the checksum and that the changes rebuilt from
+        // the document's columns hash to the heads it claims.
+        DOCUMENT => Automerge::load_with_options(
+            chunk.bytes,
+            LoadOptions::new()
+                .on_partial_load(OnPartialLoad::Error)
+                .verification_mode(VerificationMode::Check),
+        )
+        .map_err(undecodable)?
+        .get_changes(&[]),
+        _ => return Err(WriteViolation::Undecodable),
     };
-    Ok((chunk, &input[end..]))
+    Ok(changes)
 }
 
-fn read_uleb128(input: &[u8]) -> Option<(u64, &[u8])> {
-    let mut value = 0u64;
-    for (i, &byte) in input.iter().enumerate().take(10) {
-        let bits = u64::from(byte & 0x7f);
-        value |= bits
-            .checked_shl(7 * i as u32)
-            .filter(|v| v >> (7 * i) == bits)?;
-        if byte & 0x80 == 0 {
-            return Some((value, &input[i + 1..]));
-        }
-    }
-    None
-}
-
-impl Chunk<'_> {
-    /// The changes in the chunk, through the crate's decoders, which
-    /// verify the columns and ops as loading would.
-    fn changes(&self) -> Result<Vec<Change>, WriteViolation> {
-        let changes = match self.kind {
-            // The checksum of a compressed change is its uncompressed hash.
-            CHANGE | COMPRESSED_CHANGE => {
-                let change = Change::try_from(self.bytes).map_err(undecodable)?;
-                self.require_checksum(&change.hash().0)?;
-                vec![change]
-            }
-            BUNDLE => {
-                self.require_checksum(&chunk_hash(BUNDLE, self.data))?;
-                Bundle::try_from(self.bytes)
-                    .map_err(undecodable)?
-                    .to_changes()
-                    .map_err(undecodable)?
-            }
-            // Loading checks the checksum and that the changes rebuilt from
-            // the document's columns hash to the heads it claims.
-            DOCUMENT => Automerge::load_with_options(
-                self.bytes,
-                LoadOptions::new()
-                    .on_partial_load(OnPartialLoad::Error)
-                    .verification_mode(VerificationMode::Check),
-            )
-            .map_err(undecodable)?
-            .get_changes(&[]),
-            _ => return Err(WriteViolation::Undecodable),
-        };
-        Ok(changes)
-    }
-
-    fn require_checksum(&self, hash: &[u8]) -> Result<(), WriteViolation> {
-        if hash.get(..4) == Some(&self.checksum[..]) {
-            Ok(())
-        } else {
-            Err(WriteViolation::Undecodable)
-        }
+fn require_checksum(chunk: &Chunk<'_>, hash: &[u8]) -> Result<(), WriteViolation> {
+    if hash.get(..4) == Some(&chunk.checksum[..]) {
+        Ok(())
+    } else {
+        Err(WriteViolation::Undecodable)
     }
 }
 
