@@ -6,13 +6,15 @@
 //! cache, no IndexedDB): every figure comes from the server when the desk
 //! opens.
 //!
-//! `app` holds the state (who is signed in, the desk on screen, its
-//! answers) in one reducer; `desk` renders each desk. The server's JSON
-//! API, the sign-in form and how figures read are shared with the partner
-//! app in `web-common`.
+//! `state` holds the state (who is signed in, the desk on screen, its
+//! answers) in one reducer, without markup; `app` is the shell (effects,
+//! the screens before sign-in, the header and tabs); `desks` has one file
+//! per desk. The server's JSON API (typed, from `wire`), the sign-in form
+//! and how figures read are shared with the partner app in `web-common`.
 
 mod app;
-mod desk;
+mod desks;
+mod state;
 
 use wasm_bindgen::prelude::*;
 

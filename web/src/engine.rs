@@ -79,6 +79,16 @@ pub struct Engine {
     stopped: Cell<bool>,
 }
 
+/// The engine as component state: equal when it is the same engine.
+#[derive(Clone)]
+pub struct EngineRef(pub Rc<Engine>);
+
+impl PartialEq for EngineRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 impl Engine {
     /// Loads the account's documents from IndexedDB. The engine does not
     /// dial until `resume`.

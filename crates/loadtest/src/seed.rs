@@ -63,7 +63,7 @@ const NO_PASSWORD: &str = "no password: seeded by loadtest";
 
 /// A session token as the server makes one: base64url, without padding, of
 /// 32 random bytes; and what `sessions.token_hash` stores of it, the SHA-256
-/// of the token's text. This repeats `sync_server::auth::{new_token,
+/// of the token's text. This repeats `sync_server::http::session::{new_token,
 /// token_hash}` (two lines) because the driver must not depend on the
 /// server; a mismatch shows at once as every client refused with 401.
 fn new_token(rng: &mut impl RngCore) -> (String, [u8; 32]) {

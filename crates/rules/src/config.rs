@@ -1,8 +1,8 @@
 //! Every number the rules use, with the programme's defaults, in one place.
 //!
 //! The defaults are the product vision's tier table (`shared/product-vision.md`).
-//! The configuration is serde data so the server can read it from a file and
-//! hand the very same values to the PWA for its offline previews. A file only
+//! The configuration is serde data so the server can read it from a file and,
+//! once the PWA previews earnings (not yet), hand it the very same values. A file only
 //! needs the keys it changes; the rest keep their defaults (a tier or a share
 //! rule it names is given whole: its two numbers go together). Unknown keys are
 //! refused, because a misspelt rate silently falling back to its default

@@ -1,8 +1,9 @@
 //! The commission and tier rules of the partner programme, as pure functions.
 //!
-//! The server's ledger writes commission lines with these functions and the
-//! PWA previews the same lines offline, so the two can never disagree about a
-//! cent. Everything here is plain data in, plain data out: no IO, no clock
+//! The server's ledger writes commission lines with these functions. The
+//! crate builds for wasm32 so that the PWA can preview the same lines
+//! offline and never disagree with the server about a cent; it does not
+//! yet (the lead management work adds the preview). Everything here is plain data in, plain data out: no IO, no clock
 //! (the caller passes `now`), no floating point, and nothing that keeps this
 //! crate from building for wasm32.
 //!

@@ -7,16 +7,13 @@
 //! was durable at the moment of the crash and check that a restart over the
 //! same storage still has all of it.
 //!
-//! The Postgres storage is wrapped by [`CrashingStorage`]; the browser's
-//! IndexedDB storage is not `Send` and wraps itself around the same [`Crash`].
+//! The storage conformance suite (`crates/storage-conformance`) wraps each
+//! storage, Postgres and IndexedDB alike, in its `CrashingStorage` around
+//! a [`Crash`].
 
-use std::{
-    collections::HashMap,
-    future::Future,
-    sync::{Arc, Mutex, PoisonError},
-};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use samod::storage::{Storage, StorageKey};
+use samod::storage::StorageKey;
 
 /// A write that landed before the crash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,66 +82,6 @@ impl Crash {
     /// the crash (it was in flight) still counts: the storage has it.
     pub fn record(&self, landed: Landed) {
         self.state().landed.push(landed);
-    }
-}
-
-/// Wraps a storage so it dies as [`Crash`] says.
-#[derive(Clone)]
-pub struct CrashingStorage<S> {
-    inner: S,
-    crash: Crash,
-}
-
-impl<S> CrashingStorage<S> {
-    pub fn new(inner: S, crash: Crash) -> Self {
-        Self { inner, crash }
-    }
-}
-
-impl<S: Storage> Storage for CrashingStorage<S> {
-    fn load(&self, key: StorageKey) -> impl Future<Output = Option<Vec<u8>>> + Send {
-        let this = self.clone();
-        async move {
-            if !this.crash.admit_read() {
-                return std::future::pending().await;
-            }
-            this.inner.load(key).await
-        }
-    }
-
-    fn load_range(
-        &self,
-        prefix: StorageKey,
-    ) -> impl Future<Output = HashMap<StorageKey, Vec<u8>>> + Send {
-        let this = self.clone();
-        async move {
-            if !this.crash.admit_read() {
-                return std::future::pending().await;
-            }
-            this.inner.load_range(prefix).await
-        }
-    }
-
-    fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send {
-        let this = self.clone();
-        async move {
-            if !this.crash.admit_write() {
-                return std::future::pending().await;
-            }
-            this.inner.put(key.clone(), data.clone()).await;
-            this.crash.record(Landed::Put { key, data });
-        }
-    }
-
-    fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {
-        let this = self.clone();
-        async move {
-            if !this.crash.admit_write() {
-                return std::future::pending().await;
-            }
-            this.inner.delete(key.clone()).await;
-            this.crash.record(Landed::Delete { key });
-        }
     }
 }
 

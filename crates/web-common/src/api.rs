@@ -10,92 +10,26 @@
 //! server asks of cookie-authenticated writes (a cross-site form cannot set
 //! it).
 //!
+//! The bodies are the server's own types, from the `wire` crate, and are
+//! re-exported here (`api::Me`, `api::DealEntry`, `api::Role`...): what the
+//! server writes is what the apps read.
+//!
 //! What an answer means for the partner is decided by plain functions of
-//! status and body (`sign_in_outcome`, `me_outcome`), so it is tested
-//! without a browser.
+//! status and body (`sign_in_outcome`, `me_outcome`, `outcome`), so it is
+//! tested without a browser.
 
 use std::{fmt, time::Duration};
 
 use futures::future::{Either, select};
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
+pub use wire::*;
 
 /// A request the server has not answered by then is given up: the partner
 /// is told, rather than left with a spinner.
 const TIMEOUT: Duration = Duration::from_secs(20);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Partner,
-    TeamLeader,
-    Admin,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Access {
-    ReadWrite,
-    ReadOnly,
-}
-
-/// A document the account works with: its own pipeline, or a team
-/// member's (read-only) when the account leads a team.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct MyDocument {
-    pub doc_id: String,
-    pub kind: String,
-    pub partner_id: String,
-    pub partner_name: String,
-    pub access: Access,
-}
-
-impl MyDocument {
-    pub fn is_pipeline(&self) -> bool {
-        self.kind == model::PIPELINE_KIND
-    }
-}
-
-/// Who is signed in (`GET /api/me`), with the fields the app uses.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Me {
-    pub account_id: String,
-    pub email: String,
-    pub name: String,
-    #[serde(default)]
-    pub company: String,
-    pub role: Role,
-    /// Own documents first, then the team's (the server's order).
-    #[serde(default)]
-    pub documents: Vec<MyDocument>,
-}
-
-impl Me {
-    pub fn pipelines(&self) -> impl Iterator<Item = &MyDocument> {
-        self.documents.iter().filter(|d| d.is_pipeline())
-    }
-
-    pub fn document(&self, doc_id: &str) -> Option<&MyDocument> {
-        self.pipelines().find(|d| d.doc_id == doc_id)
-    }
-
-    /// The account's own account view; admins have none, and a partner's
-    /// appears once the server has made it.
-    pub fn account_view(&self) -> Option<&MyDocument> {
-        self.documents
-            .iter()
-            .find(|d| d.kind == model::ACCOUNT_VIEW_KIND)
-    }
-
-    /// The pipeline to show first: the account's own.
-    pub fn home_document(&self) -> Option<&MyDocument> {
-        self.pipelines()
-            .find(|d| d.access == Access::ReadWrite)
-            .or_else(|| self.pipelines().next())
-    }
-}
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum SignInError {
@@ -187,10 +121,6 @@ struct Reply {
 
 /// The `{"error": "..."}` of the server's error answers.
 fn error_message(body: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct ErrorBody {
-        error: String,
-    }
     serde_json::from_str::<ErrorBody>(body)
         .ok()
         .map(|b| b.error)
@@ -297,20 +227,13 @@ async fn send(method: &str, path: &str, json: Option<&str>) -> Result<Reply, ()>
     }
 }
 
-#[derive(Serialize)]
-struct SignIn<'a> {
-    email: &'a str,
-    password: &'a str,
-    kind: &'static str,
-}
-
 /// `POST /api/sessions` with a cookie session; on success the browser holds
 /// the session cookie.
 pub async fn sign_in(email: &str, password: &str) -> Result<(), SignInError> {
     let body = serde_json::to_string(&SignIn {
-        email: email.trim(),
-        password,
-        kind: "cookie",
+        email: email.trim().to_owned(),
+        password: password.to_owned(),
+        kind: SessionKind::Cookie,
     })
     .map_err(|e| SignInError::Unexpected(e.to_string()))?;
     let reply = send("POST", "/api/sessions", Some(&body))
@@ -384,9 +307,9 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// What an answer to any other request means. The answers are shown, not
-/// computed with, so they stay JSON values (see the back-office's desks).
-fn outcome(status: u16, body: &str) -> Result<serde_json::Value, ApiError> {
+/// What an answer to any other request means: its body read as `T` (a
+/// `wire` type, or a JSON value), or what went wrong.
+fn outcome<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ApiError> {
     match status {
         200..=299 => serde_json::from_str(body).map_err(|e| ApiError::Unexpected(e.to_string())),
         401 => Err(ApiError::SignedOut),
@@ -419,58 +342,15 @@ pub async fn call(
     outcome(reply.status, &reply.body)
 }
 
-/// `PUT /api/me/payout-method`.
-#[derive(Serialize)]
-pub struct PayoutMethod {
-    pub kind: String,
-    pub holder: String,
-    pub account: String,
-}
-
-/// Why a deal is rejected: the partner reads it.
-#[derive(Serialize)]
-pub struct Reason {
-    pub reason: String,
-}
-
-/// What an admin saw of a deal when deciding on it (`POST
-/// /api/admin/deals/{id}/approve`): refused with 409 if it changed since.
-#[derive(Serialize, Clone, Debug, PartialEq)]
-pub struct Reviewed {
-    pub amount_minor: i64,
-    pub currency: String,
-    pub version: i64,
-}
-
-/// `POST /api/admin/deals/{id}/reject`: why, and what was reviewed.
-#[derive(Serialize)]
-pub struct Rejection {
-    pub reason: String,
-    #[serde(flatten)]
-    pub reviewed: Reviewed,
-}
-
-/// `PUT /api/admin/partners/{id}/terms`: the extra rate agreed for an
-/// Elite partner, in basis points.
-#[derive(Serialize)]
-pub struct Terms {
-    pub elite_custom_bps: u32,
-}
-
-/// The month a payout run is for, `YYYY-MM`.
-#[derive(Serialize)]
-pub struct Period {
-    pub period: String,
-}
-
-/// `POST /api/admin/orders`: an amount as decimal text in its currency,
-/// and the partner whose referral link brought the order, if any.
-#[derive(Serialize)]
-pub struct NewOrder {
-    pub reference: String,
-    pub partner_id: Option<String>,
-    pub amount: String,
-    pub currency: String,
+/// `GET path`, its answer read as `T` (a `wire` type); one that is not
+/// reads as [`ApiError::Unexpected`].
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    let reply = send("GET", path, None)
+        .await
+        .map_err(|()| ApiError::Unreachable {
+            offline: !browser_online(),
+        })?;
+    outcome(reply.status, &reply.body)
 }
 
 #[cfg(test)]
@@ -555,21 +435,48 @@ mod tests {
 
     #[test]
     fn other_answers_become_values_or_what_went_wrong() {
+        use serde_json::Value;
         assert_eq!(
-            outcome(201, r#"{"run_id": 3}"#),
+            outcome::<Value>(201, r#"{"run_id": 3}"#),
             Ok(serde_json::json!({"run_id": 3}))
         );
-        assert_eq!(outcome(401, "{}"), Err(ApiError::SignedOut));
-        let done = outcome(409, r#"{"error":"the payout run for 2025-06 is done"}"#);
+        assert_eq!(outcome::<Value>(401, "{}"), Err(ApiError::SignedOut));
+        let done = outcome::<Value>(409, r#"{"error":"the payout run for 2025-06 is done"}"#);
         assert_eq!(
             done.unwrap_err().to_string(),
             "The payout run for 2025-06 is done."
         );
-        assert_eq!(outcome(502, "bad gateway"), Err(ApiError::Server(502)));
+        let stale = outcome::<Value>(
+            409,
+            r#"{"current":{"amount_minor":1},"error":"this deal changed since you reviewed it"}"#,
+        );
+        assert_eq!(
+            stale,
+            Err(ApiError::Changed(
+                "This deal changed since you reviewed it.".to_owned()
+            ))
+        );
+        assert_eq!(
+            outcome::<Value>(502, "bad gateway"),
+            Err(ApiError::Server(502))
+        );
         assert!(matches!(
-            outcome(200, "not json"),
+            outcome::<Value>(200, "not json"),
             Err(ApiError::Unexpected(_))
         ));
+    }
+
+    #[test]
+    fn answers_are_read_as_the_server_s_types() {
+        let run: Run = outcome(201, r#"{"run_id": 3, "statements": []}"#).unwrap();
+        assert_eq!(run.run_id, 3);
+        // A body of another shape is no answer the app understands.
+        assert!(matches!(
+            outcome::<Run>(201, r#"{"run": 3}"#),
+            Err(ApiError::Unexpected(_))
+        ));
+        let terms: Terms = outcome(200, r#"{"elite_custom_bps": 250}"#).unwrap();
+        assert_eq!(terms.elite_custom_bps, 250);
     }
 
     #[test]

@@ -4,12 +4,14 @@
 //!
 //! `api` is the server's JSON API as the browser calls it (sign in, who am
 //! I, sign out, any other request with its errors in words), `forms` the
-//! changes a screen sends, `sign_in` the sign-in form, `show` how amounts,
-//! days and tiers read, `listener` a window event listener that goes away
-//! when dropped.
+//! changes a screen sends and how their answers are reported, `sign_in`
+//! the sign-in form, `sign_out` the sign-out button, `show` how amounts,
+//! percentages, days and tiers read, `listener` window events (the
+//! location's hash, the network coming back) as listeners and hooks.
 
 pub mod api;
 pub mod forms;
 pub mod listener;
 pub mod show;
 pub mod sign_in;
+pub mod sign_out;

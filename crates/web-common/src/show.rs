@@ -1,6 +1,7 @@
 //! How figures are shown and read back: amounts as the reader writes
 //! numbers (and amounts they type read the same way), days and moments in
-//! the reader's language, tier names.
+//! the reader's language, percentages (and percentages typed, read back),
+//! tier names.
 //!
 //! Amounts are shown without digit grouping ("1234,50 EUR" in German), so
 //! what an amount field starts from is what the reader sees elsewhere; a
@@ -62,6 +63,35 @@ pub fn percent(bps: u64) -> String {
     }
 }
 
+/// Basis points as a percentage with its sign: 2000 → "20%",
+/// 2250 → "22.5%".
+pub fn rate(bps: u32) -> String {
+    format!("{}%", percent(bps.into()))
+}
+
+/// A percentage as typed ("2", "2.5", "0.25") in basis points, without
+/// floating point; at most two decimals. What [`percent`] shows reads back.
+pub fn typed_percent(text: &str) -> Result<u32, String> {
+    let refuse = || format!("\"{text}\" is not a percentage like 2.5");
+    let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty()
+        || !digits(whole)
+        || !digits(fraction)
+        || fraction.len() > 2
+        || whole.len() > 3
+    {
+        return Err(refuse());
+    }
+    let whole: u32 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| refuse())?
+    };
+    let hundredths: u32 = format!("{fraction:0<2}").parse().map_err(|_| refuse())?;
+    Ok(whole * 100 + hundredths)
+}
+
 /// The rules' tier names as a partner reads them.
 pub fn tier_name(tier: &str) -> &str {
     match tier {
@@ -109,6 +139,34 @@ mod tests {
         assert_eq!(money_in(7, "dollars", en), "7 dollars");
         assert_eq!(tier_name("performer"), "Performer");
         assert_eq!(tier_name("unknown"), "unknown");
+    }
+
+    #[test]
+    fn rates_read_as_percentages() {
+        assert_eq!(rate(2000), "20%");
+        assert_eq!(rate(2250), "22.5%");
+        assert_eq!(rate(1005), "10.05%");
+        assert_eq!(rate(4250), "42.5%");
+        assert_eq!(rate(10_000), "100%");
+    }
+
+    #[test]
+    fn percentages_become_basis_points_exactly() {
+        for (typed, bps) in [
+            ("2", 200),
+            ("2.5", 250),
+            ("2.50", 250),
+            ("0.25", 25),
+            (".5", 50),
+            (" 70 ", 7000),
+            ("0", 0),
+        ] {
+            assert_eq!(typed_percent(typed), Ok(bps), "{typed}");
+            assert_eq!(typed_percent(&percent(bps.into())), Ok(bps));
+        }
+        for typed in ["", ".", "-1", "2.555", "1e2", "2,5", "abc", "10000"] {
+            assert!(typed_percent(typed).is_err(), "{typed}");
+        }
     }
 
     #[test]

@@ -58,7 +58,7 @@ fn main() -> Result<()> {
                         "-p",
                         "sync-server",
                         "--lib",
-                        "guard::fuzz",
+                        "platform::guard::fuzz",
                         "--",
                         "--nocapture",
                     ])

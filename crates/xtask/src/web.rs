@@ -117,25 +117,7 @@ pub fn build(root: &Path) -> Result<()> {
 
     // One cargo run for both apps: what they share is compiled once.
     println!("building the PWA and the back-office (wasm32, release)");
-    exec(
-        wasm_cargo(root, "build")?
-            .args([
-                "-p",
-                "web",
-                "-p",
-                "backoffice",
-                "--lib",
-                "--profile",
-                "wasm-release",
-                // std's smaller implementations (sorting, for one).
-                "-Zbuild-std-features=optimize_for_size",
-            ])
-            // A panic's message stays; its file, line and column go (the
-            // paths of every crate that can panic). With std's
-            // optimize_for_size this took the partner app from 631,294 to
-            // 602,706 B brotli. The browser tests (debug) keep both.
-            .env("RUSTFLAGS", "-Zlocation-detail=none"),
-    )?;
+    exec(wasm_release(root, "build")?.arg("--lib"))?;
 
     let dist = root.join("web/dist");
     if dist.exists() {
@@ -229,6 +211,47 @@ pub fn build(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// [`wasm_cargo`] running `subcommand` over both apps in the `wasm-release`
+/// profile, as the bundles are built. The caller adds the targets.
+///
+/// The browser tests run through here too, so that they reuse every
+/// dependency (std included) the bundles' build compiled rather than
+/// compiling them all again in another profile: that second build was the
+/// slowest step of `cargo xtask test`. Cargo reuses an artifact only when
+/// everything that goes into it is the same, down to the crates it may
+/// link, so the two commands share this one: the profile (a custom profile
+/// inheriting `wasm-release` would not do: each profile has its own
+/// directory), both packages (their features unify), std's features and
+/// `RUSTFLAGS`. Then what the tests would change everywhere is made the
+/// same in both: every crate built with `-Zbuild-std` may link all of
+/// the std crates built, and the tests need libtest, so [`wasm_cargo`]
+/// builds it for the bundles too (they do not link it); the features the
+/// tests' dev-dependencies turn on, web/Cargo.toml turns on for the
+/// bundles; and `-Zpanic-abort-tests` keeps the tests in the profile's
+/// `panic = "abort"`, without which cargo builds tests and everything
+/// under them apart, with unwinding.
+fn wasm_release(root: &Path, subcommand: &str) -> Result<Command> {
+    let mut cargo = wasm_cargo(root, subcommand)?;
+    cargo
+        .args([
+            "-p",
+            "web",
+            "-p",
+            "backoffice",
+            "--profile",
+            "wasm-release",
+            // std's smaller implementations (sorting, for one).
+            "-Zbuild-std-features=optimize_for_size",
+        ])
+        // A panic's message stays; its file, line and column go (the
+        // paths of every crate that can panic). With std's
+        // optimize_for_size this took the partner app from 631,294 to
+        // 602,706 B brotli. The browser tests' failures lose them too,
+        // which is why their messages say what failed.
+        .env("RUSTFLAGS", "-Zlocation-detail=none");
+    Ok(cargo)
+}
+
 /// Debian's cargo running `subcommand` for wasm32 with std built from the
 /// patched sysroot, into `target/wasm`. The caller adds what to build.
 fn wasm_cargo(root: &Path, subcommand: &str) -> Result<Command> {
@@ -242,7 +265,10 @@ fn wasm_cargo(root: &Path, subcommand: &str) -> Result<Command> {
             subcommand,
             "--target",
             "wasm32-unknown-unknown",
-            "-Zbuild-std=std,panic_abort",
+            // `test` for the browser tests; asked for in every build so
+            // that the bundles' dependencies are built the same way as
+            // the tests' (see `wasm_release`).
+            "-Zbuild-std=std,panic_abort,test",
         ])
         .env("RUSTC", &rustc)
         .env("RUSTC_BOOTSTRAP", "1")
@@ -252,17 +278,22 @@ fn wasm_cargo(root: &Path, subcommand: &str) -> Result<Command> {
     Ok(cargo)
 }
 
-/// The web crate's browser tests (`web/tests/it`): a debug wasm32 build run
-/// by wasm-bindgen-test-runner in headless Chromium through chromedriver. The
-/// runner itself asks Chromium for `--headless --no-sandbox
-/// --disable-dev-shm-usage`, so running as root needs no `webdriver.json`.
+/// The web crate's browser tests (`web/tests/it`): a wasm32 build in the
+/// bundles' profile (see [`wasm_release`]), run by wasm-bindgen-test-runner
+/// in headless Chromium through chromedriver. The runner itself asks
+/// Chromium for `--headless --no-sandbox --disable-dev-shm-usage`, so
+/// running as root needs no `webdriver.json`.
+///
+/// What the release profile costs the tests: no debug assertions or
+/// overflow checks in the code under test, no file and line in a panic
+/// (wasm32's panics abort either way), and a link with LTO.
 pub fn browser_tests(root: &Path) -> Result<()> {
     crate::system::ensure_packages(&crate::system::TEST_PACKAGES)?;
     let runner = ensure_wasm_bindgen(root)?.with_file_name("wasm-bindgen-test-runner");
     println!("running the browser tests (wasm32, headless Chromium)");
     exec(
-        wasm_cargo(root, "test")?
-            .args(["-p", "web", "--test", "*"])
+        wasm_release(root, "test")?
+            .args(["--test", "*", "-Zpanic-abort-tests"])
             .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner)
             .env("CHROMEDRIVER", CHROMEDRIVER)
             // Per test. The compaction crash test takes about 5 s alone; the

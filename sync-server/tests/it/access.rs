@@ -132,7 +132,7 @@ fn fields(bytes: &[u8]) -> Vec<(String, String)> {
 
 impl Raw {
     /// Connects with a new session of `account` and joins as `peer`.
-    async fn join(server: &ServerProcess, account: &str, peer: &str) -> (Raw, Option<Reply>) {
+    async fn join(server: &TestServer, account: &str, peer: &str) -> (Raw, Option<Reply>) {
         let (ws, _) = raw_socket(server, account).await;
         let mut raw = Raw {
             ws,
@@ -263,11 +263,11 @@ fn stray_write(account: &str) -> Vec<u8> {
     sync_data_with_new_changes(mine, &Automerge::new())
 }
 
-async fn admin_token(server: &ServerProcess) -> String {
+async fn admin_token(server: &TestServer) -> String {
     session_for(&server.database_url, "a-admin").await
 }
 
-async fn create_channel(server: &ServerProcess, members: &[&str]) -> String {
+async fn create_channel(server: &TestServer, members: &[&str]) -> String {
     let token = admin_token(server).await;
     let body = serde_json::json!({ "name": "Team Ana", "members": members });
     let (status, created) = api(server, &token, "POST", "/api/admin/channels", Some(body)).await;
@@ -287,7 +287,7 @@ struct MatrixDoc {
 async fn the_authorization_matrix() {
     use Access::{None as N, Read as R, ReadWrite as RW};
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
 
     // The documents: the fixtures' pipelines, Ben's account view (the
@@ -499,7 +499,7 @@ async fn the_authorization_matrix() {
 #[tokio::test]
 async fn a_client_cannot_act_under_another_peer_id() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
 
     // Joining as Cleo's device with Ben's session.
     let (mut raw, refused) = Raw::join(&server, "a-ben", "a-cleo/phone").await;
@@ -537,7 +537,7 @@ async fn a_client_cannot_act_under_another_peer_id() {
 #[tokio::test]
 async fn a_write_to_a_read_only_document_is_never_stored_nor_projected() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let ben_doc = pipeline_doc(&pool, "p-ben").await;
     let before = stored(&pool, &ben_doc).await;
@@ -588,7 +588,7 @@ async fn a_write_to_a_read_only_document_is_never_stored_nor_projected() {
 #[tokio::test]
 async fn another_partners_document_is_answered_as_missing() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let ben_doc = pipeline_doc(&pool, "p-ben").await;
     let nobodys = samod::DocumentId::new(&mut rand::rng()).to_string();
@@ -629,7 +629,7 @@ async fn another_partners_document_is_answered_as_missing() {
 #[tokio::test]
 async fn a_session_that_ends_closes_its_sockets() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start_with_args(&db.url, &["--session-sweep-secs", "1"]).await;
+    let server = TestServer::start_with_args(&db.url, &["--session-sweep-secs", "1"]).await;
     let pool = db.pool().await;
     let ben_doc = pipeline_doc(&pool, "p-ben").await;
 
@@ -720,7 +720,7 @@ fn ana_index(doc: &Automerge) -> usize {
 #[tokio::test]
 async fn shared_writes_are_checked_change_by_change() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let channel = create_channel(&server, &["a-ana", "a-ben"]).await;
 

@@ -175,7 +175,7 @@ pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A raw socket of Ana that has joined; and the server's peer id.
-pub(crate) async fn joined(server: &ServerProcess) -> (Socket, String) {
+pub(crate) async fn joined(server: &impl ServerUnderTest) -> (Socket, String) {
     let (mut ws, _) = raw_socket(server, "a-ana").await;
     ws.send(Message::Binary(join(&["1"]).into())).await.unwrap();
     let reply = tokio::time::timeout(Duration::from_secs(10), ws.next())
@@ -199,7 +199,7 @@ pub(crate) fn error_text(bytes: &[u8]) -> Option<String> {
 async fn run(joined_first: bool, case: impl FnOnce(&str, &str) -> Case) {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let server = ServerProcess::start_with_args(&db.url, &LIMITS).await;
+    let server = TestServer::start_with_args(&db.url, &LIMITS).await;
     let doc_id = pipeline_doc(&pool, "p-ana").await;
 
     // A well-behaved client, connected throughout.

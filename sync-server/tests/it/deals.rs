@@ -23,7 +23,7 @@ fn percent_of(minor: i64, rate_percent: i64) -> i64 {
 #[tokio::test]
 async fn a_won_lead_becomes_a_deal_and_its_approval_appends_lines() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let admin = session_for(&server.database_url, "a-admin").await;
     let ben_token = session_for(&server.database_url, "a-ben").await;
@@ -131,7 +131,7 @@ async fn a_won_lead_becomes_a_deal_and_its_approval_appends_lines() {
 #[tokio::test]
 async fn two_approvals_at_once_make_one_set_of_lines() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let (first, second) = (
         session_for(&server.database_url, "a-admin").await,
@@ -158,11 +158,7 @@ async fn two_approvals_at_once_make_one_set_of_lines() {
 /// balances (as the API reports them) add up to the sum of their lines, and
 /// a statement's total is the sum of the lines it pays (a line is paid at
 /// most once: `statement_lines`' primary key).
-async fn assert_ledger_invariants(
-    pool: &PgPool,
-    server: &ServerProcess,
-    partners: &[(&str, &str)],
-) {
+async fn assert_ledger_invariants(pool: &PgPool, server: &TestServer, partners: &[(&str, &str)]) {
     for (partner, token) in partners {
         let sums: Vec<(String, i64)> = sqlx::query_as(
             "SELECT currency::text, sum(amount_minor)::bigint FROM ledger_lines
@@ -193,7 +189,7 @@ async fn assert_ledger_invariants(
     );
 }
 
-async fn balance(server: &ServerProcess, token: &str, currency: &str) -> (i64, i64, i64) {
+async fn balance(server: &TestServer, token: &str, currency: &str) -> (i64, i64, i64) {
     let (status, balances) = api(server, token, "GET", "/api/me/balances", None).await;
     assert_eq!(status, 200, "{balances}");
     balances
@@ -215,7 +211,7 @@ async fn balance(server: &ServerProcess, token: &str, currency: &str) -> (i64, i
 async fn clawbacks_referral_orders_and_payout_runs() {
     let db = TestDb::new().await;
     // No hold: lines are available at once, so a run can pay them.
-    let server = ServerProcess::start_with_args(&db.url, &["--commission-hold-days", "0"]).await;
+    let server = TestServer::start_with_args(&db.url, &["--commission-hold-days", "0"]).await;
     let pool = db.pool().await;
     let admin = session_for(&server.database_url, "a-admin").await;
     let ben = session_for(&server.database_url, "a-ben").await;
@@ -429,7 +425,7 @@ async fn clawbacks_referral_orders_and_payout_runs() {
 #[tokio::test]
 async fn reports_are_views_with_csv_exports() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let admin = session_for(&server.database_url, "a-admin").await;
     for (partner, lead) in [("p-ben", "ben-5"), ("p-ana", "ana-5")] {
@@ -490,7 +486,7 @@ async fn reports_are_views_with_csv_exports() {
 #[tokio::test]
 async fn an_elite_partner_earns_the_agreed_extra_as_its_own_line() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let admin = session_for(&server.database_url, "a-admin").await;
     let cleo_doc = pipeline_doc(&pool, "p-cleo").await;

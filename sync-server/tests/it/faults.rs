@@ -8,7 +8,7 @@ use crate::helpers::*;
 async fn changes_made_during_a_database_outage_land_when_it_returns() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let doc_id = pipeline_doc(&pool, "p-cleo").await;
     pool.close().await;
 
@@ -59,7 +59,7 @@ async fn changes_made_during_a_database_outage_land_when_it_returns() {
     let written = heads(&handle);
     repo.stop().await;
     server.stop().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let fresh = client("a-cleo").await;
     let _link2 = connect(&fresh, &server).await;
     let again = open(&fresh, &doc_id).await;
@@ -80,6 +80,7 @@ async fn nothing_is_lost_when_the_server_is_killed_mid_stream() {
     const EDITS: usize = 120;
     let db = TestDb::new().await;
     let pool = db.pool().await;
+    // A process: it is killed with SIGKILL.
     let server = ServerProcess::start(&db.url).await;
     let addr = server.addr;
     let doc_id = pipeline_doc(&pool, "p-ana").await;
@@ -172,7 +173,7 @@ async fn nothing_is_lost_when_the_server_is_killed_mid_stream() {
         repo.stop().await;
     }
     server.stop().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let fresh = client("a-ana").await;
     let _link = connect(&fresh, &server).await;
     let again = open(&fresh, &doc_id).await;

@@ -147,8 +147,7 @@ async fn twenty_clients_on_a_flaky_network_converge() {
     // Twenty devices of one account, each redialing through the flaky
     // network while the server may not yet have seen its last socket go:
     // more than a person's cap of sockets, which is not what this tests.
-    let server =
-        ServerProcess::start_with_args(&db.url, &["--max-sockets-per-account", "64"]).await;
+    let server = TestServer::start_with_args(&db.url, &["--max-sockets-per-account", "64"]).await;
     let doc_id = pipeline_doc(&pool, "p-ana").await;
     let proxy = Proxy::start(server.addr, rng.random()).await;
     let via_proxy = url::Url::parse(&format!("ws://{}/sync", proxy.addr)).unwrap();

@@ -5,7 +5,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn healthz_follows_the_database() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let (status, _, body) = http_get(server.addr, "/healthz", &[]).await;
     assert_eq!((status, body.as_slice()), (200, b"ok".as_slice()));
 
@@ -34,7 +34,7 @@ async fn the_pwa_is_served_precompressed_with_cache_headers() {
     .unwrap();
     std::fs::write(web.join("app-0123456789abcdef.js"), "console.log('plain')").unwrap();
     std::fs::write(web.join("app-0123456789abcdef.js.br"), b"pretend-brotli").unwrap();
-    let server = ServerProcess::start_with_web(&db.url, &web).await;
+    let server = TestServer::start_with_web(&db.url, &web).await;
 
     let (status, headers, body) = http_get(
         server.addr,

@@ -41,7 +41,7 @@ struct JsPeer {
 }
 
 impl JsPeer {
-    async fn connect(server: &ServerProcess) -> JsPeer {
+    async fn connect(server: &TestServer) -> JsPeer {
         let dir = interop_dir();
         assert!(
             dir.join("node_modules/@automerge/automerge-repo-network-websocket")
@@ -198,7 +198,7 @@ fn doc_id(url: &str) -> &str {
 #[tokio::test]
 async fn interop_rust_reads_a_document_the_js_client_created() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let js = JsPeer::connect(&server).await;
     let url = js
         .create(json!({"from_js": "hello from node", "n": 3}))
@@ -216,7 +216,7 @@ async fn interop_rust_reads_a_document_the_js_client_created() {
 #[tokio::test]
 async fn interop_js_reads_a_document_the_rust_client_wrote() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let rust = client("a-ben").await;
     let link = connect(&rust, &server).await;
     let handle = rust.create(Automerge::new()).await.unwrap();
@@ -232,7 +232,7 @@ async fn interop_js_reads_a_document_the_rust_client_wrote() {
 #[tokio::test]
 async fn interop_offline_edits_of_js_and_rust_converge() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let js = JsPeer::connect(&server).await;
     let url = js.create(json!({"base": "shared start"})).await;
     let rust = client("a-ben").await;

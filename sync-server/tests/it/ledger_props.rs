@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use model::{Currency, Money};
 use proptest::prelude::*;
 use sqlx::PgPool;
-use sync_server::ledger::{self, LedgerSettings};
+use sync_server::money::{LedgerSettings, decisions, lines, orders, payout_methods, payouts};
 
 use crate::helpers::{TestDb, approved_history};
 
@@ -75,7 +75,7 @@ async fn setup(leader_history: u32) -> (TestDb, PgPool) {
 
 async fn run(leader_history: u32, events: Vec<Event>) {
     let (_db, pool) = setup(leader_history).await;
-    let (changed, _keep) = tokio::sync::mpsc::unbounded_channel();
+    let (changed, _keep) = sync_server::events::channel();
     let settings = LedgerSettings {
         rules: rules::RulesConfig::default(),
         hold: Duration::zero(),
@@ -100,12 +100,12 @@ async fn run(leader_history: u32, events: Vec<Event>) {
                 .await
                 .unwrap();
                 // A new deal is at its first version.
-                let reviewed = ledger::Reviewed {
+                let reviewed = decisions::Reviewed {
                     amount_minor: minor,
                     currency: "USD".to_owned(),
                     version: 1,
                 };
-                let lines = ledger::approve(&pool, &settings, id, &reviewed, "a-admin", now)
+                let lines = decisions::approve(&pool, &settings, id, &reviewed, "a-admin", now)
                     .await
                     .unwrap();
                 if let [base, over] = &lines[..] {
@@ -116,7 +116,7 @@ async fn run(leader_history: u32, events: Vec<Event>) {
             }
             Event::Order { leader, minor } => {
                 let partner = if leader { "p-l" } else { "p-m" };
-                let recorded = ledger::record_order(
+                let recorded = orders::record_order(
                     &pool,
                     &settings,
                     &format!("order-{i}"),
@@ -131,28 +131,34 @@ async fn run(leader_history: u32, events: Vec<Event>) {
             }
             Event::ClawBack(n) if !deals.is_empty() => {
                 let deal = deals[n % deals.len()];
-                ledger::claw_back_deal(&pool, &settings, deal, "a-admin", "refund", now)
+                decisions::claw_back_deal(&pool, &settings, deal, "a-admin", "refund", now)
                     .await
                     .unwrap();
             }
             Event::Refund(n) if !orders.is_empty() => {
                 let order = orders[n % orders.len()];
-                ledger::refund_order(&pool, &settings, order, "refund", now)
+                orders::refund_order(&pool, &settings, order, "refund", now)
                     .await
                     .unwrap();
             }
             Event::Payout => {
                 month += 1;
                 let period = format!("{}-{:02}", 2000 + month / 12, month % 12 + 1);
-                ledger::run_payouts(&pool, &settings, &period, "a-admin", now)
+                payouts::run_payouts(&pool, &settings, &period, "a-admin", now)
                     .await
                     .unwrap();
             }
             Event::Method { leader } => {
                 let partner = if leader { "p-l" } else { "p-m" };
-                ledger::set_payout_method(&pool, partner, "paypal", "Someone", "someone@x.example")
-                    .await
-                    .unwrap();
+                payout_methods::set_payout_method(
+                    &pool,
+                    partner,
+                    "paypal",
+                    "Someone",
+                    "someone@x.example",
+                )
+                .await
+                .unwrap();
             }
             _ => {}
         }
@@ -166,7 +172,7 @@ async fn run(leader_history: u32, events: Vec<Event>) {
         .fetch_one(&pool)
         .await
         .unwrap();
-        let balances = ledger::balances(&pool, partner, end).await.unwrap();
+        let balances = lines::balances(&pool, partner, end).await.unwrap();
         let total: i64 = balances
             .iter()
             .map(|b| b.pending_minor + b.available_minor + b.paid_minor)

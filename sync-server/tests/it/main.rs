@@ -1,5 +1,7 @@
-//! Integration tests: the real `sync-server` binary on a loopback port, a real
-//! Postgres (a fresh database per test), real samod clients over WebSocket.
+//! Integration tests: the server on a loopback port (started inside the test
+//! binary, or the real `sync-server` binary where the process is under test:
+//! see `helpers/mod.rs`), a real Postgres (a fresh database per test), real
+//! samod clients over WebSocket.
 //!
 //! Needs `TEST_DATABASE_URL` pointing at a Postgres role that may create
 //! databases; `cargo xtask test` starts a private cluster and sets it.
@@ -14,6 +16,8 @@ mod helpers;
 mod hostile;
 mod http;
 mod interop;
+mod kinds;
+mod layout;
 mod ledger_props;
 mod projection;
 mod residency;

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use sync_server::projection::{Outcome, project};
+use sync_server::pipeline::projection::{Outcome, project};
 
 use crate::helpers::*;
 
@@ -8,7 +8,7 @@ use crate::helpers::*;
 async fn projecting_the_same_heads_twice_changes_nothing() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let _server = ServerProcess::start(&db.url).await;
+    let _server = TestServer::start(&db.url).await;
     let doc_id = pipeline_doc(&pool, "p-cleo").await;
     // Caught up: the heads projected are the heads stored. (samod may store
     // a new document in several writes, so an earlier projection can cover

@@ -12,7 +12,7 @@ const CAP: usize = 8;
 
 /// The gauges of `/metrics` that matter here: resident documents, current
 /// generation, draining generations.
-async fn residency(server: &ServerProcess) -> (usize, u64, usize) {
+async fn residency(server: &TestServer) -> (usize, u64, usize) {
     (
         gauge(server, "portal_resident_documents").await as usize,
         gauge(server, "portal_document_generation").await,
@@ -50,7 +50,7 @@ async fn wait_stored(pool: &sqlx::PgPool, handle: &DocHandle) {
 async fn idle_documents_leave_memory_and_load_again_on_demand() {
     let db = TestDb::new().await;
     let cap = CAP.to_string();
-    let server = ServerProcess::start_with_args(
+    let server = TestServer::start_with_args(
         &db.url,
         &["--max-resident-docs", &cap, "--min-generation-secs", "0"],
     )

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use automerge::ReadDoc;
 use model::{LeadId, PipelineDoc, Stage, Timestamp};
-use sync_server::residency::{shard_key, shard_of};
+use sync_server::{http::sync::shard_key, platform::residency::shard_of};
 
 use crate::helpers::*;
 
@@ -39,7 +39,7 @@ async fn wait_arrives(handle: &samod::DocHandle, change: automerge::ChangeHash, 
 async fn an_edit_reaches_a_client_of_another_shard_live_and_postgres() {
     let db = TestDb::new().await;
     let shards = SHARDS.to_string();
-    let server = ServerProcess::start_with_args(&db.url, &["--sync-shards", &shards]).await;
+    let server = TestServer::start_with_args(&db.url, &["--sync-shards", &shards]).await;
     let pool = db.pool().await;
 
     // A team shares its leader's shard; others have their own.

@@ -15,7 +15,7 @@ fn now() -> Timestamp {
 #[tokio::test]
 async fn offline_edits_of_two_clients_converge_and_reach_postgres() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let doc_id = pipeline_doc(&pool, "p-ana").await;
 
@@ -90,7 +90,7 @@ async fn offline_edits_of_two_clients_converge_and_reach_postgres() {
 async fn documents_and_projection_survive_a_restart() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let doc_id = pipeline_doc(&pool, "p-ben").await;
 
     let repo = client("a-ben").await;
@@ -126,7 +126,7 @@ async fn documents_and_projection_survive_a_restart() {
         .await
         .unwrap();
 
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     wait_for_rows(&pool, "p-ben", &rows_of(&before)).await;
 
     let fresh = client("a-ben").await;

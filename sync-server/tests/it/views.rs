@@ -36,7 +36,7 @@ fn lead(id: &str) -> LeadId {
 #[tokio::test]
 async fn a_partner_sees_the_decisions_on_his_deals_in_his_account_view() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let admin = session_for(&server.database_url, "a-admin").await;
     let ben_token = session_for(&server.database_url, "a-ben").await;
@@ -173,7 +173,7 @@ async fn a_partner_sees_the_decisions_on_his_deals_in_his_account_view() {
 #[tokio::test]
 async fn a_line_turns_available_when_its_hold_ends_and_a_statement_lists_what_it_paid() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let view_id = account_view_doc(&pool, "p-cleo").await;
 

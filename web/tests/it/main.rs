@@ -5,7 +5,6 @@
 
 #![cfg(target_arch = "wasm32")]
 
-mod compaction_crash;
-mod helpers;
+mod storage;
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

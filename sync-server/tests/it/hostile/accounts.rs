@@ -21,7 +21,7 @@ const CLEO: (&str, &str) = ("cleo@martin.example", "demo-cleo-password");
 /// A JSON request from `127.0.0.<from>`: status, headers and the JSON
 /// answer (`Value::Null` when there is none).
 async fn call_from(
-    server: &ServerProcess,
+    server: &impl ServerUnderTest,
     from: u8,
     method: &str,
     path: &str,
@@ -33,7 +33,7 @@ async fn call_from(
     let body = body.to_string();
     let (status, headers, raw) = http_request_from(
         Ipv4Addr::new(127, 0, 0, from),
-        server.addr,
+        server.addr(),
         method,
         path,
         &all,
@@ -50,7 +50,7 @@ async fn call_from(
 /// Signs in from `127.0.0.<from>` as a native client does (a bearer
 /// session), sending `cookies` (a `Cookie` header value).
 async fn sign_in_from(
-    server: &ServerProcess,
+    server: &impl ServerUnderTest,
     from: u8,
     credentials: (&str, &str),
     cookies: &str,
@@ -61,7 +61,7 @@ async fn sign_in_from(
 /// Signs in from `127.0.0.<from>` as the PWA does (a cookie session),
 /// sending `cookies` (the browser's [`jar`] for `/api/sessions`).
 async fn browser_sign_in_from(
-    server: &ServerProcess,
+    server: &impl ServerUnderTest,
     from: u8,
     credentials: (&str, &str),
     cookies: &str,
@@ -70,7 +70,7 @@ async fn browser_sign_in_from(
 }
 
 async fn sign_in_as(
-    server: &ServerProcess,
+    server: &impl ServerUnderTest,
     from: u8,
     (email, password): (&str, &str),
     cookies: &str,
@@ -131,7 +131,7 @@ fn jar(headers: &[(String, String)]) -> String {
         .join("; ")
 }
 
-async fn apply_from(server: &ServerProcess, from: u8, application: Value) -> (u16, Value) {
+async fn apply_from(server: &impl ServerUnderTest, from: u8, application: Value) -> (u16, Value) {
     let (status, _, body) =
         call_from(server, from, "POST", "/api/applications", &[], application).await;
     (status, body)
@@ -161,7 +161,9 @@ async fn accounts(pool: &sqlx::PgPool) -> i64 {
 #[tokio::test]
 async fn wrong_passwords_from_elsewhere_never_lock_the_owner_out() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    // This fills the server's queue for password hashing (its own: other
+    // servers in the test binary have theirs).
+    let server = TestServer::start(&db.url).await;
 
     // Ben and the admin have signed in before, each from their browser.
     let (status, ben_signed_in, body) = browser_sign_in_from(&server, 1, BEN, "").await;
@@ -202,7 +204,7 @@ async fn wrong_passwords_from_elsewhere_never_lock_the_owner_out() {
         let busy = answers.iter().filter(|(status, ..)| *status == 503).count();
         assert_eq!(checked + slowed.len() + busy, 40, "{answers:?}");
         // At most ten free guesses across all addresses, then one, two,
-        // four .. seconds apart (the unit tests of auth.rs count a whole
+        // four .. seconds apart (the unit tests of accounts/limits.rs count a whole
         // hour).
         assert!((1..=12).contains(&checked), "{checked} guesses checked");
         assert!(slowed.iter().all(|s| (1..=4).contains(s)), "{slowed:?}");
@@ -244,7 +246,9 @@ async fn wrong_passwords_from_elsewhere_never_lock_the_owner_out() {
 #[tokio::test]
 async fn a_crowd_of_sign_ins_is_turned_away_but_never_a_known_browser() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    // This fills the server's queue for password hashing (its own: other
+    // servers in the test binary have theirs).
+    let server = TestServer::start(&db.url).await;
     let mut browsers = Vec::new();
     for who in [BEN, ADMIN] {
         let (status, headers, body) = browser_sign_in_from(&server, 1, who, "").await;
@@ -293,7 +297,7 @@ async fn a_crowd_of_sign_ins_is_turned_away_but_never_a_known_browser() {
 #[tokio::test]
 async fn a_refused_sign_in_costs_no_query() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let guess = || sign_in_from(&server, 5, (BEN.0, "wrong password!"), "");
 
@@ -336,7 +340,7 @@ async fn a_refused_sign_in_costs_no_query() {
 #[tokio::test]
 async fn a_browser_keeps_one_device_token_and_only_browsers_get_one() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
 
     // A native client gets no device cookie, and nothing is kept for it.
@@ -385,7 +389,7 @@ async fn a_browser_keeps_one_device_token_and_only_browsers_get_one() {
 #[tokio::test]
 async fn a_currency_that_no_longer_parses_leaves_the_rest_of_the_view() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let admin = session_for(&server.database_url, "a-admin").await;
     let view_id = account_view_doc(&pool, "p-ben").await;
@@ -418,7 +422,7 @@ async fn a_currency_that_no_longer_parses_leaves_the_rest_of_the_view() {
 #[tokio::test]
 async fn an_application_never_tells_whether_an_email_has_an_account() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let before = accounts(&pool).await;
 
@@ -461,7 +465,7 @@ async fn an_application_never_tells_whether_an_email_has_an_account() {
 #[tokio::test]
 async fn applications_are_limited_per_address() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
 
     // Malformed applications are refused before they cost anything, and
     // use up none of the address's allowance.
@@ -498,7 +502,7 @@ async fn applications_are_limited_per_address() {
 #[tokio::test]
 async fn nul_and_control_characters_in_text_are_a_400_with_a_clear_message() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let refused =
         |(status, body): (u16, Value)| (status, body["error"].as_str().map(str::to_owned));
     let bad = |message: &str| (400, Some(message.to_owned()));
@@ -600,7 +604,7 @@ async fn nul_and_control_characters_in_text_are_a_400_with_a_clear_message() {
 #[tokio::test]
 async fn look_alike_emails_are_the_same_email_or_refused() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let before = accounts(&pool).await;
 

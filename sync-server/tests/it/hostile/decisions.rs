@@ -31,7 +31,7 @@ async fn amount_of(pool: &sqlx::PgPool, deal: i64) -> i64 {
 #[tokio::test]
 async fn a_deal_changed_while_the_admin_looked_is_not_decided() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let admin = session_for(&server.database_url, "a-admin").await;
     let ben = client("a-ben").await;

@@ -7,7 +7,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn every_api_answer_with_personal_or_financial_data_is_no_store() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let admin = session_for(&server.database_url, "a-admin").await;
     let ben = session_for(&server.database_url, "a-ben").await;
     for (token, path) in [
@@ -40,7 +40,7 @@ async fn every_api_answer_with_personal_or_financial_data_is_no_store() {
 #[tokio::test]
 async fn metrics_are_for_the_token_holder_only() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let (status, _, _) = http_get(server.addr, "/metrics", &[]).await;
     assert_eq!(status, 401);
     let (status, _, _) = http_get(
@@ -67,7 +67,7 @@ async fn a_double_slash_never_redirects_to_another_host() {
     std::fs::create_dir_all(web.join("admin")).unwrap();
     std::fs::write(web.join("index.html"), "<!doctype html>").unwrap();
     std::fs::write(web.join("admin/index.html"), "<!doctype html>").unwrap();
-    let server = ServerProcess::start_with_web(&db.url, &web).await;
+    let server = TestServer::start_with_web(&db.url, &web).await;
     for path in ["//admin", "///admin", "//admin/", "/admin//x?y=1"] {
         let (status, headers, _) = http_get(server.addr, path, &[]).await;
         if let Some(location) = header(&headers, "location") {
@@ -87,7 +87,7 @@ async fn a_double_slash_never_redirects_to_another_host() {
 #[tokio::test]
 async fn an_id_in_a_path_that_cannot_be_one_is_a_404_not_a_500() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let admin = session_for(&server.database_url, "a-admin").await;
     let body = serde_json::json!({"elite_custom_bps": 100});
     for path in [

@@ -11,7 +11,7 @@ use crate::helpers::*;
 
 /// `POST /api/admin/orders` with `amount` in `currency`, no partner.
 async fn order(
-    server: &ServerProcess,
+    server: &TestServer,
     admin: &str,
     reference: &str,
     amount: &str,
@@ -22,7 +22,7 @@ async fn order(
 }
 
 /// This month's USD total of the revenue-share report, in minor units.
-async fn revenue_this_month(server: &ServerProcess, admin: &str) -> i64 {
+async fn revenue_this_month(server: &TestServer, admin: &str) -> i64 {
     let (status, report) = api(
         server,
         admin,
@@ -44,7 +44,7 @@ async fn revenue_this_month(server: &ServerProcess, admin: &str) -> i64 {
 #[tokio::test]
 async fn refunding_a_direct_sale_records_it_and_takes_it_out_of_the_report() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let admin = session_for(&server.database_url, "a-admin").await;
 
     let before = revenue_this_month(&server, &admin).await;
@@ -98,7 +98,7 @@ async fn refunding_a_direct_sale_records_it_and_takes_it_out_of_the_report() {
 #[tokio::test]
 async fn the_orders_api_takes_iso_currencies_and_canonical_bounded_amounts() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let admin = session_for(&server.database_url, "a-admin").await;
 
     for (n, (amount, currency, why)) in [
@@ -185,7 +185,7 @@ fn write_value(handle: &samod::DocHandle, lead: &str, minor: i64, currency: &str
 #[tokio::test]
 async fn a_partner_cannot_write_past_the_parser_into_the_queue() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
 
     let ben = client("a-ben").await;
@@ -226,7 +226,7 @@ async fn a_partner_cannot_write_past_the_parser_into_the_queue() {
 #[tokio::test]
 async fn a_payout_period_is_a_closed_month_since_2000() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let admin = session_for(&server.database_url, "a-admin").await;
 
     let month = |date: chrono::DateTime<Utc>| format!("{}-{:02}", date.year(), date.month());

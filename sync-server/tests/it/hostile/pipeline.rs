@@ -71,7 +71,7 @@ async fn find(repo: &Repo, doc_id: &str) -> Option<DocHandle> {
 #[tokio::test]
 async fn a_lead_moved_out_of_won_after_approval_keeps_its_deal_and_the_card_says_so() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let admin = session_for(&server.database_url, "a-admin").await;
 
@@ -167,7 +167,7 @@ async fn a_lead_moved_out_of_won_after_approval_keeps_its_deal_and_the_card_says
 #[tokio::test]
 async fn a_lead_the_projection_cannot_read_keeps_its_row_and_is_counted() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let ben = client("a-ben").await;
     let _link = connect(&ben, &server).await;
@@ -276,7 +276,7 @@ async fn a_lead_the_projection_cannot_read_keeps_its_row_and_is_counted() {
 #[tokio::test]
 async fn an_account_whose_role_the_policy_cannot_read_reaches_nothing() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let pipeline = pipeline_doc(&pool, "p-cleo").await;
     // Connected first: signing in refuses an unknown role outright. Nothing
@@ -307,7 +307,7 @@ async fn an_account_whose_role_the_policy_cannot_read_reaches_nothing() {
 #[tokio::test]
 async fn a_nul_in_a_lead_never_stops_the_projection() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start(&db.url).await;
+    let server = TestServer::start(&db.url).await;
     let pool = db.pool().await;
     let ben = client("a-ben").await;
     let _link = connect(&ben, &server).await;

@@ -10,7 +10,7 @@
 use std::{io::Write, time::Duration};
 
 use futures::{SinkExt, StreamExt};
-use sync_server::expansion::write_uleb128 as leb128;
+use sync_server::platform::expansion::write_uleb128 as leb128;
 use tokio_tungstenite::tungstenite::{Message, protocol::frame::coding::CloseCode};
 
 use crate::{
@@ -55,6 +55,8 @@ fn sync_data_with_chunk(kind: u8, data: &[u8]) -> Vec<u8> {
 async fn send_for_own_pipeline(data: Vec<u8>) -> (Vec<String>, Option<u16>, u64) {
     let db = TestDb::new().await;
     let pool = db.pool().await;
+    // A process: its peak memory is read, and a bomb the guard let through
+    // must not take the test binary down with it.
     let server = ServerProcess::start(&db.url).await;
     let doc = pipeline_doc(&pool, "p-ana").await;
     let (mut ws, peer) = joined(&server).await;
@@ -185,6 +187,8 @@ fn join_with(value: Vec<u8>) -> Vec<u8> {
 /// pipeline's id.
 async fn send_first(make: impl FnOnce(&str) -> Vec<u8>) -> (Vec<String>, Option<u16>, u64) {
     let db = TestDb::new().await;
+    // A process: its peak memory is read, and a frame the guard let through
+    // must not take the test binary down with it.
     let server = ServerProcess::start(&db.url).await;
     let frame = make(&pipeline_doc(&db.pool().await, "p-ana").await);
     let (mut ws, _) = raw_socket(&server, "a-ana").await;
@@ -247,11 +251,9 @@ async fn a_document_message_before_join_is_refused_by_the_guard() {
 async fn the_rate_limit_closes_with_its_code_not_an_abrupt_1006() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let server = ServerProcess::start_with_args(
-        &db.url,
-        &["--sync-burst", "20", "--sync-rate-per-sec", "5"],
-    )
-    .await;
+    let server =
+        TestServer::start_with_args(&db.url, &["--sync-burst", "20", "--sync-rate-per-sec", "5"])
+            .await;
     let doc = pipeline_doc(&pool, "p-ana").await;
     let (mut ws, peer) = joined(&server).await;
     // The client keeps sending after the limit, as a misbehaving one does.
@@ -272,8 +274,7 @@ async fn the_rate_limit_closes_with_its_code_not_an_abrupt_1006() {
 #[tokio::test]
 async fn an_oversized_message_closes_with_1009() {
     let db = TestDb::new().await;
-    let server =
-        ServerProcess::start_with_args(&db.url, &["--max-sync-message-bytes", "65536"]).await;
+    let server = TestServer::start_with_args(&db.url, &["--max-sync-message-bytes", "65536"]).await;
     let (mut ws, _) = joined(&server).await;
     let _ = ws.send(Message::Binary(vec![0u8; 100 * 1024].into())).await;
     let (_, code) = until_closed(&mut ws).await;
@@ -283,7 +284,7 @@ async fn an_oversized_message_closes_with_1009() {
 #[tokio::test]
 async fn an_account_has_at_most_its_cap_of_sockets() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start_with_args(&db.url, &["--max-sockets-per-account", "3"]).await;
+    let server = TestServer::start_with_args(&db.url, &["--max-sockets-per-account", "3"]).await;
     let token = session_for(&server.database_url, "a-ana").await;
     let dial = || async {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -323,6 +324,7 @@ async fn the_largest_admitted_message_has_a_bounded_cost() {
     use automerge::transaction::Transactable;
     let db = TestDb::new().await;
     let pool = db.pool().await;
+    // A process: its peak memory is read, apart from the client's.
     let server = ServerProcess::start(&db.url).await;
     let doc_id = pipeline_doc(&pool, "p-ana").await;
     let ana = client("a-ana").await;
@@ -365,7 +367,7 @@ async fn the_largest_admitted_message_has_a_bounded_cost() {
 #[tokio::test]
 async fn a_socket_that_stops_answering_gives_back_its_place() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start_with_args(
+    let server = TestServer::start_with_args(
         &db.url,
         &[
             "--max-sockets-per-account",
@@ -398,7 +400,7 @@ async fn a_socket_that_stops_answering_gives_back_its_place() {
 #[tokio::test]
 async fn a_quiet_socket_that_answers_pings_stays_open() {
     let db = TestDb::new().await;
-    let server = ServerProcess::start_with_args(&db.url, &["--sync-keepalive-secs", "1"]).await;
+    let server = TestServer::start_with_args(&db.url, &["--sync-keepalive-secs", "1"]).await;
     let (mut ws, _) = joined(&server).await;
     // Reading answers pings (tungstenite sends the pongs); three rounds of
     // pings pass with nothing else said.

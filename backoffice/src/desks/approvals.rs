@@ -1,0 +1,144 @@
+//! The approval queue: deals partners marked won, approved or rejected as
+//! the admin reviewed them, and clawed back after approval (a refund, a
+//! cancellation). Any status can be shown, the queue (submitted) first.
+
+use yew::prelude::*;
+
+use super::{
+    Ctx,
+    parts::{answer, card, day_of, picker, reason_form},
+};
+use web_common::{
+    api::{self, ApiError, DealEntry, DealStatus, Reversed},
+    forms::Change,
+    show::money,
+};
+
+pub const NAME: &str = "approvals";
+pub const TITLE: &str = "Approvals";
+
+/// The deals of the status shown, oldest first.
+pub type Answers = Vec<DealEntry>;
+
+/// What the picker offers, in its order: a status, or (`None`) every deal.
+const SHOWN: [Option<DealStatus>; 5] = [
+    Some(DealStatus::Submitted),
+    Some(DealStatus::Approved),
+    Some(DealStatus::Rejected),
+    Some(DealStatus::Withdrawn),
+    None,
+];
+
+/// The choice as the API's filter names it; the queue when none is made.
+fn shown(choice: &str) -> &str {
+    if choice.is_empty() {
+        DealStatus::Submitted.as_str()
+    } else {
+        choice
+    }
+}
+
+pub async fn fetch(choice: &str) -> Result<Answers, ApiError> {
+    api::get(&format!("/api/admin/deals?status={}", shown(choice))).await
+}
+
+pub fn view(deals: &Answers, ctx: &Ctx) -> Html {
+    let statuses = SHOWN
+        .iter()
+        .map(|s| s.map_or("all", DealStatus::as_str))
+        .map(|s| (s.to_owned(), s.to_owned()))
+        .collect();
+    let chosen = shown(ctx.choice);
+    html! {
+        <>
+            <label class="move">{ "Show" }{ picker("deal-status", statuses, chosen, ctx) }</label>
+            if deals.is_empty() { <p class="hint">{ "Nothing here." }</p> }
+            { for deals.iter().map(|deal| row(deal, ctx)) }
+        </>
+    }
+}
+
+fn row(deal: &DealEntry, ctx: &Ctx) -> Html {
+    let id = deal.id;
+    // A decision names what the admin sees on this card; the server
+    // refuses it if the partner changed the deal meanwhile.
+    let seen = api::Reviewed {
+        amount_minor: deal.amount_minor,
+        currency: deal.currency.clone(),
+        version: deal.version,
+    };
+    let approve = {
+        let seen = seen.clone();
+        ctx.change.reform(move |_| {
+            Change::new(
+                "POST",
+                format!("/api/admin/deals/{id}/approve"),
+                Some(&seen),
+                |_| html! { "Deal approved." },
+            )
+        })
+    };
+    let actions = match (deal.status, &deal.reversed_at) {
+        (DealStatus::Submitted, _) if ctx.reasoning == Some(id) => reason_form(
+            ctx,
+            "Reject deal",
+            format!("/api/admin/deals/{id}/reject"),
+            Some(seen),
+            |_| html! { "Deal rejected." },
+        ),
+        (DealStatus::Submitted, _) => html! {
+            <div class="row">
+                <button class="reject" onclick={ctx.reason.reform(move |_| Some(id))}>{ "Reject…" }</button>
+                <button class="primary approve" onclick={approve}>{ "Approve" }</button>
+            </div>
+        },
+        (DealStatus::Approved, Some(reversed)) => html! {
+            <p class="notes clawed-back">{ format!(
+                "Clawed back {}: {}",
+                day_of(reversed),
+                deal.reverse_reason.as_deref().unwrap_or_default(),
+            ) }</p>
+        },
+        // A refund or a cancellation after approval reverses every line
+        // the deal earned.
+        (DealStatus::Approved, None) if ctx.reasoning == Some(id) => reason_form(
+            ctx,
+            "Claw back",
+            format!("/api/admin/deals/{id}/clawback"),
+            None,
+            |r| {
+                answer(r, |reversed: Reversed| {
+                    html! { format!("Clawed back: {} lines reversed.", reversed.lines.len()) }
+                })
+            },
+        ),
+        (DealStatus::Approved, None) => html! {
+            <div class="row">
+                <span class="notes">{ "approved" }</span>
+                <button class="clawback" onclick={ctx.reason.reform(move |_| Some(id))}>{ "Claw back…" }</button>
+            </div>
+        },
+        (status, _) => html! { <p class="notes">{ match deal.reason.as_deref() {
+            None | Some("") => status.to_string(),
+            Some(why) => format!("{status}: {why}"),
+        } }</p> },
+    };
+    card(
+        id.to_string(),
+        deal.lead_id.clone(),
+        deal.partner_name.clone(),
+        money(deal.amount_minor, &deal.currency),
+        html! {
+            <>
+                <div class="company">{ format!(
+                    "{} · {} · lead {} · submitted {}",
+                    deal.contact_name.as_deref().unwrap_or_default(),
+                    deal.company.as_deref().unwrap_or_default(),
+                    deal.lead_id,
+                    day_of(&deal.submitted_at),
+                ) }</div>
+                { actions }
+            </>
+        },
+    )
+}

@@ -1,0 +1,175 @@
+//! The desks: what an admin does with partners' money, one file each.
+//! Approving, rejecting and clawing back deals (`approvals`), partners
+//! with their tiers, balances and Elite terms (`partners`), payout runs
+//! (`payouts`), referral orders and their refunds (`orders`), reports
+//! (`reports`); what they share is in `parts`.
+//!
+//! They read and change the server's ledger, which is never on a device, so
+//! they work online only. The desk on screen is fetched when it opens and
+//! after each change made from it; the answers, typed as the server writes
+//! them (the `wire` types), are kept in the app's reducer and thrown away
+//! when the desk closes. Offline, a desk says so.
+//!
+//! A desk's file has its `NAME` (the location's hash that opens it), its
+//! `TITLE`, the `Answers` it reads, `fetch` (its reads, asked at once) and
+//! `view` (its markup, given its answers and the [`Ctx`]). Adding a desk
+//! is its file, its `mod` line below, and one line in `desks!`.
+
+mod approvals;
+mod orders;
+mod partners;
+mod parts;
+mod payouts;
+mod reports;
+
+use yew::prelude::*;
+
+use web_common::api::ApiError;
+
+/// Declares the desks, each as `Variant => module`, the first the one a
+/// page opens with; makes the [`Desk`] enum, the [`Answers`] of every
+/// desk, and the dispatch from one to the other's module.
+macro_rules! desks {
+    ($($variant:ident => $module:ident,)+) => {
+        /// The back-office's screens, each at `#<name>`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Desk {
+            $($variant,)+
+        }
+
+        /// What the desk on screen read.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Answers {
+            $($variant($module::Answers),)+
+        }
+
+        impl Desk {
+            /// Every desk, in the order of the tabs.
+            pub const ALL: &'static [Desk] = &[$(Desk::$variant,)+];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Desk::$variant => $module::NAME,)+
+                }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Desk::$variant => $module::TITLE,)+
+                }
+            }
+
+            /// What the desk shows, given its choice (the deals' status
+            /// shown, the report chosen), or why not.
+            pub async fn fetch(self, choice: &str) -> Result<Answers, ApiError> {
+                match self {
+                    $(Desk::$variant => $module::fetch(choice).await.map(Answers::$variant),)+
+                }
+            }
+        }
+
+        /// The markup of a desk's answers.
+        fn view(answers: &Answers, ctx: &Ctx) -> Html {
+            match answers {
+                $(Answers::$variant(answers) => $module::view(answers, ctx),)+
+            }
+        }
+    };
+}
+
+desks! {
+    Approvals => approvals,
+    Partners => partners,
+    Payouts => payouts,
+    Orders => orders,
+    Reports => reports,
+}
+
+impl Default for Desk {
+    /// The first desk: the approval queue.
+    fn default() -> Desk {
+        Desk::ALL[0]
+    }
+}
+
+impl Desk {
+    /// The desk at this address; the first when none is named.
+    pub fn from_hash(hash: &str) -> Desk {
+        let name = hash.trim_start_matches('#');
+        Desk::ALL
+            .iter()
+            .copied()
+            .find(|d| d.name() == name)
+            .unwrap_or_default()
+    }
+}
+
+/// What the back-office needs from the app: its state, and how to change
+/// it.
+pub struct Ctx<'a> {
+    pub desk: Desk,
+    /// The desk's answers, once here.
+    pub answers: Option<&'a Answers>,
+    /// Why they are not.
+    pub failed: Option<&'a ApiError>,
+    pub choice: &'a str,
+    /// The deal or order whose reason form is open.
+    pub reasoning: Option<i64>,
+    pub outcome: Html,
+    /// Picks what the desk shows (`choice`).
+    pub choose: Callback<String>,
+    /// Opens (or, with `None`, closes) a reason form.
+    pub reason: Callback<Option<i64>>,
+    /// Sends a change; its answer, in words, is shown and the desk reloads.
+    pub change: Callback<web_common::forms::Change>,
+    /// Says why what was typed cannot be sent.
+    pub invalid: Callback<String>,
+}
+
+/// The desk on screen.
+pub fn desk(ctx: Ctx) -> Html {
+    let answers = match (ctx.answers, ctx.failed) {
+        (Some(answers), _) => answers,
+        (None, Some(ApiError::Unreachable { .. })) => {
+            return html! {
+                <p class="card hint" id="desk-offline" role="status">
+                    { "The back-office works online only, and the server cannot be reached now. It is all here again once you are online." }
+                </p>
+            };
+        }
+        (None, Some(e)) => return html! { <p class="error" role="alert">{ e.to_string() }</p> },
+        (None, None) => return html! { <p class="hint">{ "Loading…" }</p> },
+    };
+    html! {
+        <main id={ctx.desk.name()}>
+            { ctx.outcome.clone() }
+            { view(answers, &ctx) }
+        </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn desks_are_addressed_by_the_hash() {
+        for &desk in Desk::ALL {
+            assert_eq!(Desk::from_hash(&format!("#{}", desk.name())), desk);
+        }
+        assert_eq!(Desk::from_hash(""), Desk::Approvals);
+        assert_eq!(Desk::from_hash("#earnings"), Desk::Approvals);
+    }
+
+    #[test]
+    fn desks_have_names_and_titles_of_their_own() {
+        let mut names: Vec<&str> = Desk::ALL.iter().map(|d| d.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Desk::ALL.len());
+        assert_eq!(
+            Desk::ALL.iter().map(|d| d.title()).collect::<Vec<_>>(),
+            ["Approvals", "Partners", "Payouts", "Orders", "Reports"]
+        );
+    }
+}

@@ -1,0 +1,413 @@
+//! Accounts: applying, signing in, who am I, the admin's decisions on
+//! applications, team channels (the server's accounts API).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AccountStatus, Role, SessionKind, vocabulary::Access};
+
+/// The document kinds [`Me`]'s helpers look for, as `documents.kind`
+/// spells them (the tests hold them to `model`'s).
+const PIPELINE: &str = "pipeline";
+const ACCOUNT_VIEW: &str = "account_view";
+
+/// `POST /api/applications`: a partner applies; an admin decides later.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Application {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub company: String,
+    pub password: String,
+}
+
+impl fmt::Debug for Application {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Application")
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .field("company", &self.company)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
+/// The 201 answer to `POST /api/applications`; the same for every
+/// well-formed application (`status` is always `applied`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    pub id: String,
+    pub status: AccountStatus,
+}
+
+/// `POST /api/sessions`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+    pub kind: SessionKind,
+}
+
+impl fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignIn")
+            .field("email", &self.email)
+            .field("password", &"<hidden>")
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+/// The answer to `POST /api/sessions`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn<Time = String> {
+    pub account_id: String,
+    pub role: Role,
+    pub expires_at: Time,
+    /// Only for `"kind": "bearer"`; a cookie session's token stays in the
+    /// HttpOnly cookie, out of reach of scripts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl<Time: fmt::Debug> fmt::Debug for SignedIn<Time> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("account_id", &self.account_id)
+            .field("role", &self.role)
+            .field("expires_at", &self.expires_at)
+            .field("token", &self.token.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+/// A member of a team leader's team (in [`Me`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub account_id: String,
+    pub name: String,
+    pub partner_id: Option<String>,
+}
+
+/// A document the account works with (in [`Me`]): its own, or a team
+/// member's (read-only) when the account leads a team.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyDocument {
+    pub doc_id: String,
+    /// The document kind's name (`sync::DocKind`).
+    pub kind: String,
+    pub partner_id: String,
+    pub partner_name: String,
+    /// Read-write for the account's own documents (its account view
+    /// excepted), read-only for its account view and a team member's.
+    pub access: Access,
+}
+
+impl MyDocument {
+    pub fn is_pipeline(&self) -> bool {
+        self.kind == PIPELINE
+    }
+}
+
+/// The session a request is made under (in [`Me`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MySession<Time = String> {
+    pub kind: SessionKind,
+    pub expires_at: Time,
+}
+
+/// `GET /api/me`: who is signed in.
+///
+/// The partner app keeps this answer in localStorage and reads it back on
+/// the next start, offline included; what older versions of the app kept
+/// had only some of the fields, so those read as empty when missing
+/// (`company`, `team`, `documents`, `session`). The server always sends
+/// them all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me<Time = String> {
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    #[serde(default)]
+    pub company: String,
+    pub role: Role,
+    pub partner_id: Option<String>,
+    pub team_leader_id: Option<String>,
+    /// The members of a team leader's team; empty for everyone else.
+    #[serde(default)]
+    pub team: Vec<TeamMember>,
+    /// The documents this account works with: its own, then its team's.
+    /// The share policy on `/sync` is what enforces access; this is the
+    /// list the app opens.
+    #[serde(default)]
+    pub documents: Vec<MyDocument>,
+    /// Always sent by the server; `None` only in what an older app cached.
+    #[serde(default)]
+    pub session: Option<MySession<Time>>,
+}
+
+impl<Time> Me<Time> {
+    /// The pipelines: own first, then the team's (the server's order).
+    pub fn pipelines(&self) -> impl Iterator<Item = &MyDocument> {
+        self.documents.iter().filter(|d| d.is_pipeline())
+    }
+
+    /// The pipeline with this id.
+    pub fn document(&self, doc_id: &str) -> Option<&MyDocument> {
+        self.pipelines().find(|d| d.doc_id == doc_id)
+    }
+
+    /// The account's own account view; admins have none, and a partner's
+    /// appears once the server has made it.
+    pub fn account_view(&self) -> Option<&MyDocument> {
+        self.documents.iter().find(|d| d.kind == ACCOUNT_VIEW)
+    }
+
+    /// The pipeline to show first: the account's own.
+    pub fn home_document(&self) -> Option<&MyDocument> {
+        self.pipelines()
+            .find(|d| d.access == Access::ReadWrite)
+            .or_else(|| self.pipelines().next())
+    }
+}
+
+/// An application as the back-office lists it (`GET
+/// /api/admin/applications[?status=applied|approved|rejected|all]`, a
+/// list, oldest first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationEntry<Time = String> {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub company: String,
+    pub status: AccountStatus,
+    pub partner_id: Option<String>,
+    pub created_at: Time,
+    pub decided_at: Option<Time>,
+    pub decided_by: Option<String>,
+    pub reject_reason: Option<String>,
+}
+
+/// The answer to `POST /api/admin/applications/{id}/approve` (with the new
+/// partner's id) and `.../reject` (without).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub id: String,
+    pub status: AccountStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
+}
+
+/// The body of a decision that needs a reason someone will read: `POST
+/// /api/admin/applications/{id}/reject`, `/api/admin/deals/{id}/clawback`,
+/// `/api/admin/orders/{id}/refund`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    pub reason: String,
+}
+
+/// `POST /api/admin/channels`: a channel document for these approved
+/// accounts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewChannel {
+    pub name: String,
+    /// Account ids of its members.
+    pub members: Vec<String>,
+}
+
+/// The 201 answer to `POST /api/admin/channels`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelCreated {
+    pub doc_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_kinds_me_looks_for_are_the_model_s() {
+        assert_eq!(PIPELINE, model::PIPELINE_KIND);
+        assert_eq!(ACCOUNT_VIEW, model::ACCOUNT_VIEW_KIND);
+    }
+
+    #[test]
+    fn an_application_s_company_may_be_left_out_and_nothing_else_added() {
+        let read: Application = serde_json::from_value(json!({
+            "name": "Ana", "email": "ana@example.com", "password": "correct horse"
+        }))
+        .unwrap();
+        assert_eq!(read.company, "");
+        assert!(!format!("{read:?}").contains("correct horse"));
+        let extra = json!({
+            "name": "Ana", "email": "ana@example.com", "password": "p", "role": "admin"
+        });
+        assert!(serde_json::from_value::<Application>(extra).is_err());
+    }
+
+    #[test]
+    fn a_cookie_session_s_answer_has_no_token_field() {
+        let cookie = SignedIn {
+            account_id: "a-ana".to_owned(),
+            role: Role::Partner,
+            expires_at: "2030-01-01T00:00:00Z".to_owned(),
+            token: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&cookie).unwrap(),
+            r#"{"account_id":"a-ana","role":"partner","expires_at":"2030-01-01T00:00:00Z"}"#
+        );
+        let bearer = SignedIn {
+            token: Some("secret".to_owned()),
+            ..cookie
+        };
+        let json = serde_json::to_string(&bearer).unwrap();
+        assert!(json.ends_with(r#","token":"secret"}"#), "{json}");
+        assert_eq!(serde_json::from_str::<SignedIn>(&json).unwrap(), bearer);
+        assert!(!format!("{bearer:?}").contains("secret"));
+    }
+
+    #[test]
+    fn a_sign_in_is_what_the_server_reads() {
+        let sign_in = SignIn {
+            email: "ana@example.com".to_owned(),
+            password: "p".to_owned(),
+            kind: SessionKind::Cookie,
+        };
+        assert_eq!(
+            serde_json::to_string(&sign_in).unwrap(),
+            r#"{"email":"ana@example.com","password":"p","kind":"cookie"}"#
+        );
+        let other_kind = json!({"email": "a@b.c", "password": "p", "kind": "token"});
+        assert!(serde_json::from_value::<SignIn>(other_kind).is_err());
+    }
+
+    fn me() -> Me {
+        Me {
+            account_id: "a-ana".to_owned(),
+            email: "ana@souza.example".to_owned(),
+            name: "Ana Souza".to_owned(),
+            company: "Souza Consulting".to_owned(),
+            role: Role::TeamLeader,
+            partner_id: Some("p-ana".to_owned()),
+            team_leader_id: None,
+            team: vec![TeamMember {
+                account_id: "a-ben".to_owned(),
+                name: "Ben Okafor".to_owned(),
+                partner_id: Some("p-ben".to_owned()),
+            }],
+            documents: vec![MyDocument {
+                doc_id: "d1".to_owned(),
+                kind: "pipeline".to_owned(),
+                partner_id: "p-ana".to_owned(),
+                partner_name: "Ana Souza".to_owned(),
+                access: Access::ReadWrite,
+            }],
+            session: Some(MySession {
+                kind: SessionKind::Cookie,
+                expires_at: "2030-01-01T00:00:00Z".to_owned(),
+            }),
+        }
+    }
+
+    #[test]
+    fn me_is_written_field_for_field_as_the_server_does() {
+        assert_eq!(
+            serde_json::to_string(&me()).unwrap(),
+            concat!(
+                r#"{"account_id":"a-ana","email":"ana@souza.example","name":"Ana Souza","#,
+                r#""company":"Souza Consulting","role":"team_leader","partner_id":"p-ana","#,
+                r#""team_leader_id":null,"#,
+                r#""team":[{"account_id":"a-ben","name":"Ben Okafor","partner_id":"p-ben"}],"#,
+                r#""documents":[{"doc_id":"d1","kind":"pipeline","partner_id":"p-ana","#,
+                r#""partner_name":"Ana Souza","access":"read_write"}],"#,
+                r#""session":{"kind":"cookie","expires_at":"2030-01-01T00:00:00Z"}}"#
+            )
+        );
+        let json = serde_json::to_value(me()).unwrap();
+        assert_eq!(serde_json::from_value::<Me>(json).unwrap(), me());
+    }
+
+    #[test]
+    fn what_an_older_app_cached_of_me_still_reads() {
+        let cached: Me = serde_json::from_value(json!({
+            "account_id": "a-ben", "email": "ben@example.com", "name": "Ben",
+            "role": "partner",
+        }))
+        .unwrap();
+        assert_eq!(cached.company, "");
+        assert_eq!(cached.partner_id, None);
+        assert!(cached.team.is_empty() && cached.documents.is_empty());
+        assert_eq!(cached.session, None);
+    }
+
+    #[test]
+    fn decisions_name_a_partner_only_when_one_was_made() {
+        let rejected = Decision {
+            id: "a-1".to_owned(),
+            status: AccountStatus::Rejected,
+            partner_id: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&rejected).unwrap(),
+            r#"{"id":"a-1","status":"rejected"}"#
+        );
+        let approved = Decision {
+            status: AccountStatus::Approved,
+            partner_id: Some("p-1".to_owned()),
+            ..rejected
+        };
+        assert_eq!(
+            serde_json::to_string(&approved).unwrap(),
+            r#"{"id":"a-1","status":"approved","partner_id":"p-1"}"#
+        );
+    }
+
+    #[test]
+    fn application_entries_keep_the_server_s_order_and_nulls() {
+        let entry = ApplicationEntry {
+            id: "a-1".to_owned(),
+            email: "c@d.e".to_owned(),
+            name: "Cy".to_owned(),
+            company: String::new(),
+            status: AccountStatus::Applied,
+            partner_id: None,
+            created_at: "2030-01-01T00:00:00Z".to_owned(),
+            decided_at: None,
+            decided_by: None,
+            reject_reason: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&entry).unwrap(),
+            concat!(
+                r#"{"id":"a-1","email":"c@d.e","name":"Cy","company":"","status":"applied","#,
+                r#""partner_id":null,"created_at":"2030-01-01T00:00:00Z","decided_at":null,"#,
+                r#""decided_by":null,"reject_reason":null}"#
+            )
+        );
+    }
+
+    #[test]
+    fn requests_refuse_fields_the_server_does_not_know() {
+        assert!(serde_json::from_value::<Reason>(json!({"reason": "r", "x": 1})).is_err());
+        assert!(
+            serde_json::from_value::<NewChannel>(json!({"name": "n", "members": [], "x": 1}))
+                .is_err()
+        );
+        assert_eq!(
+            serde_json::to_string(&NewChannel {
+                name: "Team".to_owned(),
+                members: vec!["a-1".to_owned()]
+            })
+            .unwrap(),
+            r#"{"name":"Team","members":["a-1"]}"#
+        );
+    }
+}

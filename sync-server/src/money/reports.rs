@@ -1,0 +1,125 @@
+//! Reports: SQL views (`schema/0005_reports.sql`) read as a BI tool would,
+//! as JSON or CSV.
+//!
+//! | `GET /api/admin/reports`                      | admin |
+//! | `GET /api/admin/reports/{name}[?format=csv]`  | admin |
+
+use axum::{
+    Json, Router,
+    extract::{FromRef, Path, Query, State},
+    http::header,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use sqlx::PgPool;
+use wire::Table;
+
+use super::MoneyState;
+use crate::money::payouts::csv_field;
+use crate::{
+    http::error::AppError,
+    http::session::{Authenticated, SessionSettings},
+};
+
+/// The report views of `schema/0005_reports.sql`, by the name the API uses.
+const REPORTS: [&str; 7] = [
+    "partner_revenue_share",
+    "lead_to_close",
+    "average_deal",
+    "monthly_partner_revenue",
+    "time_to_first_deal",
+    "retention",
+    "performer_cohort",
+];
+
+async fn list_reports(who: Authenticated) -> Result<Json<Vec<&'static str>>, AppError> {
+    who.require_admin()?;
+    Ok(Json(REPORTS.to_vec()))
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    format: Option<String>,
+}
+
+/// One report as a table (JSON), or as a CSV file with `?format=csv`.
+/// Values are Postgres' text of each column, so the CSV is exactly what a
+/// BI tool reading the view would see.
+async fn report(
+    State(state): State<MoneyState>,
+    who: Authenticated,
+    Path(name): Path<String>,
+    Query(query): Query<ReportQuery>,
+) -> Result<Response, AppError> {
+    who.require_admin()?;
+    // Only names from the list reach the SQL text below.
+    let name = REPORTS
+        .iter()
+        .find(|r| **r == name)
+        .ok_or(AppError::NotFound)?;
+    let view = format!("report_{name}");
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT column_name::text FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+    )
+    .bind(&view)
+    .fetch_all(&state.pool)
+    .await?;
+    let select = columns
+        .iter()
+        .map(|c| format!("\"{}\"::text", c.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<Vec<Option<String>>> = sqlx::query(&format!("SELECT {select} FROM {view}"))
+        .fetch_all(&state.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            (0..columns.len())
+                .map(|i| sqlx::Row::try_get::<Option<String>, _>(row, i).unwrap_or(None))
+                .collect()
+        })
+        .collect();
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(Table { columns, rows }).into_response()),
+        Some("csv") => {
+            let line = |fields: Vec<String>| fields.join(",") + "\n";
+            let mut csv = line(columns.iter().map(|c| csv_field(c)).collect());
+            for row in rows {
+                csv.push_str(&line(
+                    row.iter()
+                        .map(|v| csv_field(v.as_deref().unwrap_or("")))
+                        .collect(),
+                ));
+            }
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}.csv\""),
+                    ),
+                ],
+                csv,
+            )
+                .into_response())
+        }
+        Some(other) => Err(AppError::BadRequest(format!(
+            "format must be json or csv, not {other:?}"
+        ))),
+    }
+}
+
+/// This file's routes (merged by `money::router`).
+pub(super) fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    MoneyState: FromRef<S>,
+    PgPool: FromRef<S>,
+    SessionSettings: FromRef<S>,
+{
+    Router::new()
+        .route("/api/admin/reports", get(list_reports))
+        .route("/api/admin/reports/{name}", get(report))
+}

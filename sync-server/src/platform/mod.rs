@@ -1,0 +1,18 @@
+//! The sync platform: what keeps documents and lets clients reach them,
+//! knowing no product module. samod's storage over Postgres and the
+//! document registry ([`storage`]), documents in memory by generations and
+//! shards ([`residency`]), the socket's gatekeeper ([`guard`], with the
+//! bounded measure of sync data in [`expansion`]), who may read and write
+//! what ([`policy`]), authorship of shared writes ([`shared_writes`]) and
+//! the cap on open sockets per account ([`sockets`]).
+//!
+//! Product modules build on it; it imports none of them (the layout test
+//! in `tests/it/layout.rs` holds it to that).
+
+pub mod expansion;
+pub mod guard;
+pub mod policy;
+pub mod residency;
+pub mod shared_writes;
+pub mod sockets;
+pub mod storage;

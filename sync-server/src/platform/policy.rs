@@ -1,0 +1,470 @@
+//! Who may read and write which document: the share policy samod asks for
+//! every (document, peer) pair before it syncs anything between them.
+//!
+//! A peer is an account: the guard has already checked that a connection's
+//! peer id is `<account id>/<device>` for the account its session signed in
+//! (see `guard.rs`), so the account named in a peer id can be trusted here.
+//! The decision comes from the document registry (`documents`: kind and
+//! owner), channel membership and the account (role, partner, team), the
+//! last two asked of a [`Directory`] that a product module provides:
+//!
+//! | kind           | owner          | team leader of owner | channel member | others | admin |
+//! |----------------|----------------|----------------------|----------------|--------|-------|
+//! | `pipeline`     | read-write     | read                 |                | none   | read-write |
+//! | `training`     | read-write     | read                 |                | none   | read-write |
+//! | `note`         | read-write     | none                 |                | none   | read-write |
+//! | `account_view` | read           | none                 |                | none   | read-write |
+//! | `catalog`      | (no owner)     |                      |                | read   | read-write |
+//! | `channel`      | (no owner)     |                      | read-write     | none   | read-write |
+//!
+//! An account whose role this server cannot read gets "none" everywhere
+//! (and a warning in the log), never a partner's access by default.
+//!
+//! "none" is answered exactly as a document that does not exist (samod
+//! sends `doc-unavailable`), so a peer cannot learn that a document id is
+//! taken. "read" means samod sends our changes and drops theirs, so a write
+//! to a read-only document is never stored nor projected.
+//!
+//! A document id the registry does not know and storage has never seen is
+//! a document a partner has just made on their device: it is registered as
+//! that partner's `note`. (Ids are 128 random bits, so nobody else can claim
+//! a document before its maker syncs it.) An id with chunks in storage but
+//! no registry row is nobody's and stays unreachable.
+//!
+//! Decisions are made once per (document, peer) pair and connection; a
+//! change of role or team applies to connections made after it. The
+//! account and document facts are cached for a few seconds: samod asks for
+//! every pair of resident document and connected peer, so asking Postgres
+//! each time would put the database in the path of every connection.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use futures::future::BoxFuture;
+use samod::{DocumentId, PeerId, ShareConfig};
+use sqlx::PgPool;
+use sync::DocKind;
+
+use crate::lock;
+
+/// How long account and document facts are reused.
+const FRESH_FOR: Duration = Duration::from_secs(10);
+/// Entries kept before expired ones are swept.
+const SWEEP_AT: usize = 100_000;
+
+/// What the policy needs to know of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountFacts {
+    pub role: Role,
+    pub partner_id: Option<String>,
+    /// For a team leader, the partners of their team.
+    pub team_partners: HashSet<String>,
+}
+
+/// What the policy needs to know of a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocFacts {
+    pub kind: DocKind,
+    /// The owning partner; `None` for catalogs and channels.
+    pub owner: Option<String>,
+    /// The accounts of a channel.
+    pub members: HashSet<String>,
+}
+
+/// Read-write, read-only or nothing, for one account and one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    None,
+    Read,
+    ReadWrite,
+}
+
+impl Access {
+    pub fn share_config(self) -> ShareConfig {
+        // The server never offers a document to a peer that did not ask
+        // for it (so a reconnecting client brings back only its own
+        // working set), whatever the peer may do with it.
+        match self {
+            Access::None => ShareConfig::none(),
+            Access::Read => ShareConfig::read_only().with_announce(false),
+            Access::ReadWrite => ShareConfig::read_write().with_announce(false),
+        }
+    }
+}
+
+/// The table at the top of this file.
+pub fn decide(account_id: &str, account: &AccountFacts, doc: &DocFacts) -> Access {
+    if account.role == Role::Admin {
+        return Access::ReadWrite;
+    }
+    let owns = doc.owner.is_some() && doc.owner == account.partner_id;
+    let leads_owner = account.role == Role::TeamLeader
+        && doc
+            .owner
+            .as_ref()
+            .is_some_and(|owner| account.team_partners.contains(owner));
+    match doc.kind {
+        DocKind::Pipeline | DocKind::Training if owns => Access::ReadWrite,
+        DocKind::Pipeline | DocKind::Training if leads_owner => Access::Read,
+        DocKind::Note if owns => Access::ReadWrite,
+        DocKind::AccountView if owns => Access::Read,
+        DocKind::Catalog => Access::Read,
+        DocKind::Channel if doc.members.contains(account_id) => Access::ReadWrite,
+        _ => Access::None,
+    }
+}
+
+/// The role of an account, or `None` (which the policy answers with
+/// nothing) when it is none this server knows: a role it cannot read is no
+/// reason to grant a partner's access, nor any other. Sign-in refuses such
+/// an account too (`wire::Role::parse`, in `http::session`).
+pub fn readable_role(account_id: &str, role: &str) -> Option<Role> {
+    let parsed = Role::parse(role);
+    if parsed.is_none() {
+        tracing::warn!(
+            account_id,
+            role,
+            "share policy: the account's role is unknown; denied"
+        );
+    }
+    parsed
+}
+
+/// The account a peer id names: `<account id>/<device>`.
+pub fn account_of_peer(peer: &str) -> Option<&str> {
+    let (account, device) = peer.split_once('/')?;
+    let valid = |s: &str, max: usize| {
+        !s.is_empty()
+            && s.len() <= max
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    (valid(account, 64) && valid(device, 64)).then_some(account)
+}
+
+struct Cached<T> {
+    at: Instant,
+    value: Option<T>,
+}
+
+#[derive(Default)]
+struct Cache {
+    accounts: HashMap<String, Cached<AccountFacts>>,
+    docs: HashMap<String, Cached<DocFacts>>,
+}
+
+/// Who an account is and who belongs to a channel: the facts the policy
+/// decides from about accounts. They are kept by a product module (the
+/// accounts module answers with its tables, `accounts::directory`); the
+/// platform asks through this trait and runs no SQL on product tables.
+pub trait Directory: Send + Sync + 'static {
+    /// An approved account's facts; `None` for an account that is not
+    /// approved, does not exist, or has a role [`readable_role`] refuses.
+    fn account<'a>(
+        &'a self,
+        account_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<AccountFacts>, sqlx::Error>>;
+    /// The accounts of a channel document.
+    fn members<'a>(
+        &'a self,
+        doc_id: &'a str,
+    ) -> BoxFuture<'a, Result<HashSet<String>, sqlx::Error>>;
+}
+
+/// The share policy over the document registry and a [`Directory`], with
+/// its cache. Cheap to clone.
+#[derive(Clone)]
+pub struct AccessPolicy {
+    pool: PgPool,
+    directory: Arc<dyn Directory>,
+    cache: Arc<Mutex<Cache>>,
+}
+
+impl AccessPolicy {
+    pub fn new(pool: PgPool, directory: Arc<dyn Directory>) -> AccessPolicy {
+        AccessPolicy {
+            pool,
+            directory,
+            cache: Arc::default(),
+        }
+    }
+
+    /// The access of the account behind `peer` to `doc_id`. Waits out a
+    /// database outage rather than answering "none": a denial would stand
+    /// for the whole connection, long after the database came back.
+    pub async fn access(&self, doc_id: &str, peer: &str) -> Access {
+        let Some(account_id) = account_of_peer(peer) else {
+            return Access::None;
+        };
+        self.access_of_account(doc_id, account_id).await
+    }
+
+    /// The access of `account_id` itself to `doc_id`, as [`Self::access`]
+    /// answers for its devices (what `/api/me` lists).
+    async fn access_of_account(&self, doc_id: &str, account_id: &str) -> Access {
+        let account = sync::retry_forever(
+            || self.account(account_id),
+            tokio::time::sleep,
+            |error, delay| tracing::warn!(%error, ?delay, "share policy: account lookup failed"),
+        )
+        .await;
+        let Some(account) = account else {
+            return Access::None;
+        };
+        let doc = sync::retry_forever(
+            || self.document(doc_id, account_id, &account),
+            tokio::time::sleep,
+            |error, delay| tracing::warn!(%error, ?delay, "share policy: document lookup failed"),
+        )
+        .await;
+        match doc {
+            Some(doc) => decide(account_id, &account, &doc),
+            None => Access::None,
+        }
+    }
+
+    /// The kind of a registered document (for the guard's checks of shared
+    /// writes); `None` when unregistered.
+    pub async fn kind(&self, doc_id: &str) -> Result<Option<DocKind>, sqlx::Error> {
+        Ok(self.document_facts(doc_id).await?.map(|doc| doc.kind))
+    }
+
+    /// The facts the policy decides `account_id`'s access from, read now
+    /// (not from the cache) and once: `/api/me` decides each of the
+    /// account's documents with [`decide`] from them, so what it lists is
+    /// what `/sync` gives, with one query and no wait on a database outage.
+    pub async fn fresh_facts(&self, account_id: &str) -> Result<Option<AccountFacts>, sqlx::Error> {
+        self.directory.account(account_id).await
+    }
+
+    /// Approved accounts only: a session outliving its account's approval
+    /// reads nothing.
+    async fn account(&self, account_id: &str) -> Result<Option<AccountFacts>, sqlx::Error> {
+        if let Some(hit) = self.cached(|c| &c.accounts, account_id) {
+            return Ok(hit);
+        }
+        let facts = self.directory.account(account_id).await?;
+        let mut cache = lock(&self.cache);
+        sweep(&mut cache.accounts);
+        cache.accounts.insert(
+            account_id.to_owned(),
+            Cached {
+                at: Instant::now(),
+                value: facts.clone(),
+            },
+        );
+        Ok(facts)
+    }
+
+    /// The registered facts of `doc_id`, registering it as the partner's
+    /// new note when nothing of it exists yet.
+    async fn document(
+        &self,
+        doc_id: &str,
+        account_id: &str,
+        account: &AccountFacts,
+    ) -> Result<Option<DocFacts>, sqlx::Error> {
+        if let Some(doc) = self.document_facts(doc_id).await? {
+            return Ok(Some(doc));
+        }
+        let Some(partner) = &account.partner_id else {
+            return Ok(None);
+        };
+        if doc_id.parse::<DocumentId>().is_err() {
+            return Ok(None);
+        }
+        let (lo, hi) = sync::prefix_range(
+            &samod::storage::StorageKey::from_parts([doc_id]).expect("a document id is a key"),
+        );
+        // One statement: the registry row appears only if no chunk of the
+        // document exists, and a concurrent claim loses on the primary key.
+        let claimed = sqlx::query(
+            "INSERT INTO documents (doc_id, kind, owner_id)
+             SELECT $1, $5, $2
+             WHERE NOT EXISTS (SELECT 1 FROM doc_chunks WHERE key >= $3 AND key < $4)
+             ON CONFLICT (doc_id) DO NOTHING",
+        )
+        .bind(doc_id)
+        .bind(partner)
+        .bind(lo)
+        .bind(hi)
+        .bind(DocKind::Note.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        if !claimed {
+            // Someone else registered it meanwhile, or it has chunks.
+            return self.document_facts(doc_id).await;
+        }
+        tracing::info!(doc_id, account_id, "new document registered as a note");
+        let facts = DocFacts {
+            kind: DocKind::Note,
+            owner: Some(partner.clone()),
+            members: HashSet::new(),
+        };
+        self.remember(doc_id, &facts);
+        Ok(Some(facts))
+    }
+
+    async fn document_facts(&self, doc_id: &str) -> Result<Option<DocFacts>, sqlx::Error> {
+        if let Some(hit) = self.cached(|c| &c.docs, doc_id) {
+            return Ok(hit);
+        }
+        let row: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT kind, owner_id FROM documents WHERE doc_id = $1")
+                .bind(doc_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let facts = match row {
+            None => None,
+            Some((kind, owner)) => match DocKind::parse(&kind) {
+                Err(error) => {
+                    tracing::error!(%error, doc_id, "document of an unknown kind: nobody's");
+                    None
+                }
+                Ok(kind) => {
+                    let members = if kind == DocKind::Channel {
+                        self.directory.members(doc_id).await?
+                    } else {
+                        HashSet::new()
+                    };
+                    Some(DocFacts {
+                        kind,
+                        owner,
+                        members,
+                    })
+                }
+            },
+        };
+        // Unregistered ids are not cached: one may be registered any moment.
+        if let Some(facts) = &facts {
+            self.remember(doc_id, facts);
+        }
+        Ok(facts)
+    }
+
+    fn remember(&self, doc_id: &str, facts: &DocFacts) {
+        let mut cache = lock(&self.cache);
+        sweep(&mut cache.docs);
+        cache.docs.insert(
+            doc_id.to_owned(),
+            Cached {
+                at: Instant::now(),
+                value: Some(facts.clone()),
+            },
+        );
+    }
+
+    fn cached<T: Clone>(
+        &self,
+        map: impl Fn(&Cache) -> &HashMap<String, Cached<T>>,
+        key: &str,
+    ) -> Option<Option<T>> {
+        let cache = lock(&self.cache);
+        let entry = map(&cache).get(key)?;
+        (entry.at.elapsed() < FRESH_FOR).then(|| entry.value.clone())
+    }
+}
+
+fn sweep<T>(map: &mut HashMap<String, Cached<T>>) {
+    if map.len() >= SWEEP_AT {
+        map.retain(|_, entry| entry.at.elapsed() < FRESH_FOR);
+    }
+}
+
+impl samod::SharePolicy for AccessPolicy {
+    fn share(
+        &self,
+        doc_id: DocumentId,
+        peer_id: PeerId,
+    ) -> impl futures::Stream<Item = ShareConfig> + Send + 'static {
+        let policy = self.clone();
+        futures::stream::once(async move {
+            let access = policy.access(&doc_id.to_string(), peer_id.as_str()).await;
+            tracing::debug!(%doc_id, peer = peer_id.as_str(), ?access, "share policy");
+            access.share_config()
+        })
+    }
+}
+
+/// What an account may do: the API's word list (`wire`), which the
+/// schema's CHECK on `accounts.role` spells the same (a test in `wire`).
+pub use wire::Role;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(role: Role, partner: Option<&str>, team: &[&str]) -> AccountFacts {
+        AccountFacts {
+            role,
+            partner_id: partner.map(str::to_owned),
+            team_partners: team.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn doc(kind: DocKind, owner: Option<&str>, members: &[&str]) -> DocFacts {
+        DocFacts {
+            kind,
+            owner: owner.map(str::to_owned),
+            members: members.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn peer_ids_name_an_account_and_a_device() {
+        assert_eq!(account_of_peer("a-ben/3f9c"), Some("a-ben"));
+        assert_eq!(account_of_peer("a-ben/"), None);
+        assert_eq!(account_of_peer("/3f9c"), None);
+        assert_eq!(account_of_peer("a-ben"), None);
+        assert_eq!(account_of_peer("a-ben/x/y"), None);
+        assert_eq!(account_of_peer("a ben/x"), None);
+    }
+
+    #[test]
+    fn an_unknown_role_is_no_role_at_all() {
+        assert_eq!(readable_role("a-ben", "partner"), Some(Role::Partner));
+        assert_eq!(
+            readable_role("a-ana", "team_leader"),
+            Some(Role::TeamLeader)
+        );
+        assert_eq!(readable_role("a-admin", "admin"), Some(Role::Admin));
+        for unknown in ["auditor", "Partner", "", "admin "] {
+            assert_eq!(readable_role("a-ben", unknown), None, "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn a_leader_reads_but_never_writes_a_members_pipeline() {
+        let leader = account(Role::TeamLeader, Some("p-ana"), &["p-ben"]);
+        let ben_pipeline = doc(DocKind::Pipeline, Some("p-ben"), &[]);
+        let ben_note = doc(DocKind::Note, Some("p-ben"), &[]);
+        let cleo_pipeline = doc(DocKind::Pipeline, Some("p-cleo"), &[]);
+        assert_eq!(decide("a-ana", &leader, &ben_pipeline), Access::Read);
+        assert_eq!(decide("a-ana", &leader, &ben_note), Access::None);
+        assert_eq!(decide("a-ana", &leader, &cleo_pipeline), Access::None);
+        // A partner listing a team means nothing without the role.
+        let partner = account(Role::Partner, Some("p-ana"), &["p-ben"]);
+        assert_eq!(decide("a-ana", &partner, &ben_pipeline), Access::None);
+    }
+
+    #[test]
+    fn server_written_and_shared_kinds() {
+        let ben = account(Role::Partner, Some("p-ben"), &[]);
+        let admin = account(Role::Admin, None, &[]);
+        let view = doc(DocKind::AccountView, Some("p-ben"), &[]);
+        let catalog = doc(DocKind::Catalog, None, &[]);
+        let channel = doc(DocKind::Channel, None, &["a-ben"]);
+        assert_eq!(decide("a-ben", &ben, &view), Access::Read);
+        assert_eq!(decide("a-ben", &ben, &catalog), Access::Read);
+        assert_eq!(decide("a-ben", &ben, &channel), Access::ReadWrite);
+        assert_eq!(decide("a-cleo", &ben, &channel), Access::None);
+        for d in [&view, &catalog, &channel] {
+            assert_eq!(decide("a-admin", &admin, d), Access::ReadWrite);
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! The composition root: the only place that knows every module. It parses
+//! nothing (settings come parsed from `main`), makes the event channels,
+//! starts the platform and each module's workers, builds [`AppState`] from
+//! the modules' own states and merges their routes.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use sqlx::{PgPool, postgres::PgPoolOptions};
+use tokio::net::TcpListener;
+
+use crate::{
+    account_view, accounts, events, http, money, pipeline, platform, seed, state::AppState,
+};
+
+/// Every setting of the server; each is a flag and an environment variable.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "sync-server", about = "Partner portal sync server")]
+pub struct Settings {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Postgres connection URL, e.g. postgres://user@127.0.0.1:5432/portal
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// Directory of the built PWA (index.html, wasm, service worker).
+    #[arg(long, env = "WEB_DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
+    /// Demo data to load at start when its partners are not there yet.
+    #[arg(long, env = "SEED_FIXTURES")]
+    pub seed: Option<PathBuf>,
+    /// Largest WebSocket message accepted on /sync, in bytes. The largest
+    /// a real client sends is a first sync of a whole document made
+    /// offline: a pipeline of 1,000 leads with notes is 68 KiB
+    /// (`expansion.rs`'s `the_largest_real_messages_fit`; the reference JS
+    /// client, `@automerge/automerge`, sends the same storage format for
+    /// the same document), so 1 MiB leaves room for many times that, or
+    /// for notes that compress worse.
+    #[arg(long, env = "MAX_SYNC_MESSAGE_BYTES", default_value_t = 1024 * 1024)]
+    pub max_sync_message_bytes: usize,
+    /// Bytes the Automerge data of one /sync message may inflate to
+    /// (compressed changes and columns).
+    #[arg(long, env = "MAX_SYNC_EXPANDED_BYTES",
+          default_value_t = platform::expansion::Limits::default().bytes)]
+    pub max_sync_expanded_bytes: usize,
+    /// Changes one /sync message may carry.
+    #[arg(long, env = "MAX_SYNC_CHANGES",
+          default_value_t = platform::expansion::Limits::default().changes)]
+    pub max_sync_changes: u64,
+    /// Operations one /sync message may carry (rows of its widest columns,
+    /// counted before anything is decoded).
+    #[arg(long, env = "MAX_SYNC_OPS", default_value_t = platform::expansion::Limits::default().ops)]
+    pub max_sync_ops: u64,
+    /// Open /sync sockets one account may have. A partner with a phone, a
+    /// tablet and a laptop needs three, one more each while a dropped
+    /// socket is noticed (`--sync-keepalive-secs`) and redialed, and a tab
+    /// or two more: 8.
+    #[arg(long, env = "MAX_SOCKETS_PER_ACCOUNT", default_value_t = 8)]
+    pub max_sockets_per_account: usize,
+    /// The bearer token `/metrics` asks for; without one, `/metrics` is
+    /// not served.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Messages a /sync connection may send in one burst.
+    #[arg(long, env = "SYNC_BURST", default_value_t = 2000)]
+    pub sync_burst: u32,
+    /// Messages per second a /sync connection may sustain.
+    #[arg(long, env = "SYNC_RATE_PER_SEC", default_value_t = 500)]
+    pub sync_rate_per_sec: u32,
+    /// Seconds a new /sync connection has to send its first message.
+    #[arg(long, env = "SYNC_HANDSHAKE_SECS", default_value_t = 10)]
+    pub sync_handshake_secs: u64,
+    /// Seconds of silence after which a /sync connection is pinged; one
+    /// that stays silent as long again is closed (1001), giving back its
+    /// place among its account's sockets.
+    #[arg(long, env = "SYNC_KEEPALIVE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub sync_keepalive_secs: u64,
+    /// Documents held in memory before idle ones are let go (see
+    /// `residency.rs`: a new generation takes over and reloads on demand).
+    #[arg(long, env = "MAX_RESIDENT_DOCS", default_value_t = 50_000)]
+    pub max_resident_docs: usize,
+    /// Seconds a generation of documents lives at least, so a working set
+    /// larger than the cap cannot make the server churn.
+    #[arg(long, env = "MIN_GENERATION_SECS", default_value_t = 60)]
+    pub min_generation_secs: u64,
+    /// Independent samod repos the /sync connections are spread over, by
+    /// team (see `residency.rs`): one repo's work on each event grows with
+    /// its connections times its documents, and shards run in parallel.
+    /// Each holds at least 1,000 documents of `--max-resident-docs`, so a
+    /// small cap runs fewer shards.
+    #[arg(long, env = "SYNC_SHARDS", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub sync_shards: u16,
+    /// Days a session lasts after sign-in.
+    #[arg(long, env = "SESSION_DAYS", default_value_t = 30)]
+    pub session_days: u32,
+    /// Days a commission line is held (pending) before it is available.
+    #[arg(long, env = "COMMISSION_HOLD_DAYS", default_value_t = 30)]
+    pub commission_hold_days: u32,
+    /// The smallest available balance a payout run pays, in minor units of
+    /// the balance's currency.
+    #[arg(long, env = "PAYOUT_MINIMUM_MINOR", default_value_t = 5000)]
+    pub payout_minimum_minor: i64,
+    /// Seconds between checks that the sessions of open /sync sockets are
+    /// still valid (sign-out closes its sockets at once; expiry and
+    /// revocations made elsewhere are found by this check).
+    #[arg(long, env = "SESSION_SWEEP_SECS", default_value_t = 5)]
+    pub session_sweep_secs: u64,
+    /// Mark the session cookie `Secure`: set this when clients reach the
+    /// server over TLS (TLS ends in front of the server, which cannot tell).
+    /// It also says the app's origin is `https://<host>`: with it, a
+    /// cookie-authenticated request must come from there, without it from
+    /// `http://<host>`.
+    #[arg(long, env = "SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+/// A started server: bound, migrated, seeded, serving.
+pub struct Server {
+    pub local_addr: SocketAddr,
+    residency: Arc<platform::residency::Residency>,
+    serve: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Serves until SIGINT or SIGTERM, then flushes documents to storage.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+            res = self.serve => { res??; }
+        }
+        tracing::info!("shutting down");
+        self.residency.stop().await;
+        Ok(())
+    }
+
+    /// Stops serving at once and flushes documents to storage: a server
+    /// started in-process (the integration tests) ends here. The workers
+    /// end with the runtime that runs them.
+    pub async fn stop(self) {
+        self.serve.abort();
+        self.residency.stop().await;
+    }
+}
+
+pub async fn connect_db(url: &str) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .context("connecting to Postgres")
+}
+
+/// Applies the migrations in `schema/` that the database has not seen.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("../schema")
+        .run(pool)
+        .await
+        .context("applying migrations in schema/")
+}
+
+pub async fn start(settings: Settings) -> anyhow::Result<Server> {
+    let pool = connect_db(&settings.database_url).await?;
+    migrate(&pool).await?;
+
+    let (changed_tx, changed_rx) = events::channel();
+    let storage = platform::storage::PgStorage::new(pool.clone(), changed_tx.clone());
+    let policy = platform::policy::AccessPolicy::new(
+        pool.clone(),
+        Arc::new(accounts::directory::PgDirectory { pool: pool.clone() }),
+    );
+    let residency = platform::residency::Residency::start(
+        storage,
+        policy.clone(),
+        platform::residency::Limits {
+            max_resident_docs: settings.max_resident_docs,
+            min_generation_age: Duration::from_secs(settings.min_generation_secs),
+            shards: settings.sync_shards.into(),
+        },
+    )
+    .await;
+
+    let hashing = accounts::passwords::Hashing::for_this_machine();
+    if let Some(path) = &settings.seed {
+        let added = seed::load_fixtures(&pool, path, &changed_tx, &hashing)
+            .await
+            .with_context(|| format!("loading fixtures from {}", path.display()))?;
+        tracing::info!(partners = added, "seeded demo data");
+    }
+
+    // Partners whose earnings moved (a decision in the ledger, a deal filed
+    // by the projection): their account views are rewritten.
+    let (earnings_tx, earnings_rx) = events::channel();
+    let figures_tx = earnings_tx.clone();
+    tokio::spawn(pipeline::projection::run(
+        pool.clone(),
+        changed_rx,
+        earnings_tx.clone(),
+    ));
+    let ledger = Arc::new(money::LedgerSettings {
+        rules: rules::RulesConfig::default(),
+        hold: chrono::Duration::days(settings.commission_hold_days.into()),
+        payout_minimum_minor: settings.payout_minimum_minor,
+        changed: earnings_tx,
+    });
+    tokio::spawn(account_view::views::run(
+        account_view::views::Views {
+            pool: pool.clone(),
+            residency: residency.clone(),
+            rules: ledger.rules.clone(),
+        },
+        earnings_rx,
+    ));
+    let sessions = http::session::SessionSettings {
+        lifetime: chrono::Duration::days(settings.session_days.into()),
+        secure_cookies: settings.secure_cookies,
+    };
+    let live_sessions = http::live_sessions::LiveSessions::start(
+        pool.clone(),
+        Duration::from_secs(settings.session_sweep_secs.max(1)),
+    );
+    let state = AppState {
+        pool: pool.clone(),
+        sessions,
+        accounts: accounts::AccountsState {
+            pool: pool.clone(),
+            accounts: Arc::new(accounts::Accounts {
+                sessions,
+                limiter: accounts::limits::SignInLimiter::new(Default::default()),
+                applications: accounts::limits::ApplicationLimiter::new(Default::default()),
+                changed: changed_tx,
+                figures: figures_tx,
+                // Each module that gives a new partner a document: one line.
+                hashing,
+                partner_setups: vec![pipeline::documents::setup_partner],
+            }),
+            live_sessions: live_sessions.clone(),
+            policy: policy.clone(),
+        },
+        money: money::MoneyState {
+            pool: pool.clone(),
+            ledger,
+        },
+        sync: http::sync::SyncState {
+            pool: pool.clone(),
+            policy,
+            live_sessions,
+            residency: residency.clone(),
+            max_sync_message_bytes: settings.max_sync_message_bytes,
+            limits: platform::guard::Limits {
+                burst: settings.sync_burst,
+                per_second: settings.sync_rate_per_sec,
+                handshake: Duration::from_secs(settings.sync_handshake_secs),
+                keepalive: Duration::from_secs(settings.sync_keepalive_secs),
+                expansion: platform::expansion::Limits {
+                    bytes: settings.max_sync_expanded_bytes,
+                    changes: settings.max_sync_changes,
+                    ops: settings.max_sync_ops,
+                },
+            },
+            sockets: Arc::new(platform::sockets::SocketCounts::new(
+                settings.max_sockets_per_account,
+            )),
+            secure_cookies: settings.secure_cookies,
+        },
+        ops: http::OpsState {
+            pool,
+            residency: residency.clone(),
+            metrics_token: settings.metrics_token.clone().map(Arc::from),
+        },
+    };
+    // Each product module's routes: one line each.
+    let modules = axum::Router::new()
+        .merge(accounts::router())
+        .merge(money::router());
+    let router = http::router(modules, state, &settings.web_dir);
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("binding {}", settings.listen))?;
+    let local_addr = listener.local_addr()?;
+    let serve = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            // The client's address is what sign-in failures are limited by.
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    Ok(Server {
+        local_addr,
+        residency,
+        serve,
+    })
+}

@@ -1,0 +1,27 @@
+//! The module's screen: the page asked for, once the account view is on
+//! the device.
+
+use model::AccountView;
+use yew::prelude::*;
+
+use super::{Page, not_here::not_here, statement::statement, summary::summary, tier::tier};
+
+/// The `page` of the partner's account view `view`; when it is not on the
+/// device, why (`missing`: nobody could give it yet, or the server has not
+/// made it). `on_signed_out` hears that a change sent from here found the
+/// session over, with when it was sent (ms since the epoch).
+pub fn earnings(
+    page: Page,
+    view: Option<&AccountView>,
+    missing: bool,
+    on_signed_out: &Callback<f64>,
+) -> Html {
+    let Some(view) = view else {
+        return not_here(missing);
+    };
+    match page {
+        Page::Tier => tier(view),
+        Page::Statement(id) => statement(view, id),
+        Page::Earnings => summary(view, on_signed_out),
+    }
+}

@@ -1,0 +1,192 @@
+//! What the app's reducer keeps of the pipeline: which of the account's
+//! pipelines is shown, the document as last read, its changes the server
+//! has not confirmed and whether the new-lead form is open. No markup.
+//!
+//! The shell's reducer holds it and reduces its actions; what the session
+//! does to it (another account, the account's documents changing) goes
+//! through [`State::for_account`] and [`State::account_changed`].
+
+use std::rc::Rc;
+
+use model::Pipeline;
+use web_common::api::{Access, Me};
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct State {
+    /// The document shown, one of the account's pipelines.
+    pub selected: Option<String>,
+    pub pipeline: Option<Rc<Pipeline>>,
+    /// Nobody could give the document yet (offline on first use).
+    pub missing: bool,
+    /// Its changes the server has not confirmed.
+    pub pending: usize,
+    pub form_open: bool,
+}
+
+pub enum Action {
+    Select(String),
+    /// How a document reads now.
+    Read {
+        doc_id: String,
+        pipeline: Pipeline,
+        pending: usize,
+    },
+    Missing {
+        doc_id: String,
+    },
+    Pending {
+        doc_id: String,
+        pending: usize,
+    },
+    /// Opens or closes the new-lead form.
+    Form(bool),
+}
+
+impl State {
+    /// The account's own pipeline, not read yet.
+    pub fn for_account(me: &Me) -> State {
+        State {
+            selected: me.home_document().map(|d| d.doc_id.clone()),
+            ..State::default()
+        }
+    }
+
+    /// The account's details changed (its team, say): keep the document on
+    /// screen if it is still one of the account's.
+    pub fn account_changed(&mut self, me: &Me) {
+        let still_listed = self
+            .selected
+            .as_deref()
+            .is_some_and(|id| me.document(id).is_some());
+        if !still_listed {
+            *self = State::for_account(me);
+        }
+    }
+
+    fn is_shown(&self, doc_id: &str) -> bool {
+        self.selected.as_deref() == Some(doc_id)
+    }
+
+    /// Whether the document on screen may be edited by `me`.
+    pub fn read_only(&self, me: Option<&Me>) -> bool {
+        match (me, &self.selected) {
+            (Some(me), Some(id)) => me
+                .document(id)
+                .is_none_or(|d| d.access != Access::ReadWrite),
+            _ => true,
+        }
+    }
+
+    pub fn reduce(&mut self, action: Action) {
+        match action {
+            Action::Select(doc_id) => {
+                if !self.is_shown(&doc_id) {
+                    *self = State {
+                        selected: Some(doc_id),
+                        ..State::default()
+                    };
+                }
+            }
+            // A late update from a document no longer shown is dropped.
+            Action::Read {
+                doc_id,
+                pipeline,
+                pending,
+            } => {
+                if self.is_shown(&doc_id) {
+                    self.pipeline = Some(Rc::new(pipeline));
+                    self.pending = pending;
+                    self.missing = false;
+                }
+            }
+            Action::Missing { doc_id } => {
+                if self.is_shown(&doc_id) && self.pipeline.is_none() {
+                    self.missing = true;
+                }
+            }
+            Action::Pending { doc_id, pending } => {
+                if self.is_shown(&doc_id) {
+                    self.pending = pending;
+                }
+            }
+            Action::Form(open) => self.form_open = open,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use web_common::api::{MyDocument, Role};
+
+    fn doc(id: &str, access: Access) -> MyDocument {
+        MyDocument {
+            doc_id: id.to_owned(),
+            kind: "pipeline".to_owned(),
+            partner_id: format!("p-{id}"),
+            partner_name: id.to_owned(),
+            access,
+        }
+    }
+
+    fn ana(documents: Vec<MyDocument>) -> Me {
+        serde_json::from_value(serde_json::json!({
+            "account_id": "a-ana",
+            "email": "ana@example.test",
+            "name": "Ana",
+            "role": Role::TeamLeader,
+            "documents": documents,
+        }))
+        .unwrap()
+    }
+
+    fn pipeline() -> Pipeline {
+        Pipeline {
+            partner_id: model::PartnerId::parse("p-ana").unwrap(),
+            leads: Vec::new(),
+            unreadable: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_the_document_shown_is_taken_in() {
+        let me = ana(vec![
+            doc("d-ana", Access::ReadWrite),
+            doc("d-ben", Access::ReadOnly),
+        ]);
+        let mut state = State::for_account(&me);
+        state.reduce(Action::Missing {
+            doc_id: "d-ana".to_owned(),
+        });
+        assert!(state.missing);
+        state.reduce(Action::Read {
+            doc_id: "d-ana".to_owned(),
+            pipeline: pipeline(),
+            pending: 1,
+        });
+        assert!(!state.missing, "it came");
+        assert_eq!(state.pending, 1);
+
+        state.reduce(Action::Form(true));
+        state.reduce(Action::Select("d-ben".to_owned()));
+        assert_eq!(state.pipeline, None, "another document, not read yet");
+        assert!(!state.form_open);
+        assert!(state.read_only(Some(&me)));
+        // Late news of the document shown before.
+        for late in [
+            Action::Read {
+                doc_id: "d-ana".to_owned(),
+                pipeline: pipeline(),
+                pending: 3,
+            },
+            Action::Pending {
+                doc_id: "d-ana".to_owned(),
+                pending: 3,
+            },
+        ] {
+            state.reduce(late);
+        }
+        assert_eq!(state.pipeline, None);
+        assert_eq!(state.pending, 0);
+    }
+}

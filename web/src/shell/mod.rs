@@ -1,0 +1,237 @@
+//! The app shell: who is signed in, the sync engine, the router, the
+//! header (account, sign-out, tabs, sync badge); it composes the product
+//! modules and is the only part that knows them all. State lives in one
+//! reducer (`state`); components render it; effects at the edge (the
+//! engine, fetch, browser events: `session`, `connection`, the modules'
+//! document hooks) dispatch actions.
+//!
+//! Who is signed in is the answer of `/api/me`, kept in localStorage with
+//! whether the session is known to have ended. So the app opens signed in
+//! and working with no network, and asks to sign in only someone who never
+//! did on this device or who signed out. When the session ends (the server
+//! closes the socket with 4401, or `/api/me` answers 401), the app asks to
+//! sign in again over the pipeline and stops dialing; the documents, and the
+//! changes that have not reached the server, stay where they are (the engine
+//! and its IndexedDB database belong to the account). Signing in again as
+//! the same account dials again and what waited syncs; another account gets
+//! an engine and a database of its own.
+//!
+//! Screens are addressed by the location's hash (`screen`). A partner has a
+//! pipeline, earnings and a tier (from the account view, see `earnings`).
+//! An admin has no pipeline: signing in here takes them to the back-office,
+//! a bundle of its own at `/admin/` (see `backoffice/`).
+
+mod connection;
+mod screen;
+mod session;
+mod session_ended;
+mod state;
+mod sync_badge;
+mod tabs;
+
+use model::{AccountView, AccountViewDoc};
+use web_common::{
+    api::Me, listener::use_hash_change, show::tier_name, sign_in::SignIn, sign_out::sign_out_button,
+};
+use yew::prelude::*;
+
+use self::{
+    screen::Screen,
+    session_ended::session_ended,
+    state::{Action, AppState},
+    sync_badge::SyncBadge,
+    tabs::tabs,
+};
+use crate::{
+    document::{DocEvent, Followed, Unconfirmed, use_document},
+    earnings, pipeline,
+};
+
+/// Where admins work: the back-office's own bundle.
+const BACKOFFICE: &str = "/admin/";
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let state = use_reducer(session::cached_state);
+    let dispatch = state.dispatcher();
+    let last_probe = use_mut_ref(|| f64::NEG_INFINITY);
+    let admin = state.admin();
+    // An admin gets no engine: their documents are not kept on a device.
+    let account = (!admin)
+        .then(|| state.me.as_ref().map(|me| me.account_id.clone()))
+        .flatten();
+
+    // An admin's place is the back-office.
+    use_effect_with(admin, |admin| {
+        if *admin && let Some(window) = web_sys::window() {
+            let _ = window.location().replace(BACKOFFICE);
+        }
+        || ()
+    });
+    session::use_remembered(state.me.clone(), state.session_ended);
+    // Opened with a remembered account: is its session still alive?
+    session::use_first_check(account.clone(), state.session_ended, dispatch.clone());
+    let engine = connection::use_engine(account, dispatch.clone(), last_probe.clone());
+    connection::use_connection(engine.clone(), dispatch.clone(), last_probe);
+    connection::use_dialing(engine.clone(), state.session_ended);
+
+    // The pipeline on screen, followed on every screen: the badge counts
+    // its changes waiting.
+    let read_only = state.read_only();
+    let edit = pipeline::use_pipeline(
+        engine.clone(),
+        state.pipeline.selected.clone(),
+        read_only,
+        to_state(&dispatch, Action::Pipeline),
+        to_state(&dispatch, Action::Error),
+    );
+
+    // The account view: the tier badge, the deals on lead cards and the
+    // money screens all read it.
+    let view_doc = state
+        .me
+        .as_ref()
+        .and_then(|me| me.account_view())
+        .map(|d| d.doc_id.clone());
+    let on_view = {
+        let dispatch = dispatch.clone();
+        Callback::from(
+            move |followed: Followed<AccountView>| match followed.event {
+                DocEvent::Read {
+                    value: Ok(view), ..
+                } => dispatch.dispatch(Action::View(view)),
+                // Not written yet, or by a newer server: what was shown stays.
+                DocEvent::Read { value: Err(e), .. } => {
+                    web_sys::console::warn_1(&format!("account view: {e}").into())
+                }
+                DocEvent::Missing => dispatch.dispatch(Action::ViewMissing),
+                DocEvent::Pending(_) | DocEvent::Failed(_) => {}
+            },
+        )
+    };
+    use_document(
+        engine,
+        view_doc,
+        AccountViewDoc::read,
+        Unconfirmed::Ignored,
+        on_view,
+    );
+
+    use_hash_change(to_state(&dispatch, |hash: String| {
+        Action::Navigate(Screen::from_hash(&hash))
+    }));
+
+    // A partner whose account view the server had not made when the app
+    // last asked about the account: ask again on the money screens.
+    let asking = match &state.me {
+        Some(me) if !admin && me.account_view().is_none() => {
+            (matches!(state.screen, Screen::Earnings(_)) && !state.session_ended)
+                .then(|| me.account_id.clone())
+        }
+        _ => None,
+    };
+    session::use_check_while(asking, dispatch.clone());
+
+    let on_signed_in = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |me: Me| {
+            dispatch.dispatch(Action::SignedIn {
+                me,
+                at: js_sys::Date::now(),
+            })
+        })
+    };
+
+    if admin {
+        return html! {
+            <div class="app signin-screen">
+                <p class="card hint" role="status">
+                    { "Opening the back-office… " }<a href={BACKOFFICE}>{ "Go there" }</a>
+                </p>
+            </div>
+        };
+    }
+    let Some(me) = state.me.clone() else {
+        return html! {
+            <div class="app signin-screen">
+                <SignIn title="Sign in" on_signed_in={on_signed_in} />
+            </div>
+        };
+    };
+
+    let ended = state.session_ended;
+    let screen = state.screen;
+    // Each module's screen, and what it adds to the header.
+    let (tools, main) = match screen {
+        Screen::Pipeline(_) => (
+            pipeline::switch(
+                &me,
+                state.pipeline.selected.as_deref(),
+                &to_state(&dispatch, |id| {
+                    Action::Pipeline(pipeline::Action::Select(id))
+                }),
+            ),
+            pipeline::board(
+                &me,
+                &state.pipeline,
+                read_only,
+                state.view.as_deref(),
+                &to_state(&dispatch, |open| {
+                    Action::Pipeline(pipeline::Action::Form(open))
+                }),
+                &edit,
+            ),
+        ),
+        Screen::Earnings(page) => {
+            let account_id = me.account_id.clone();
+            let on_signed_out = to_state(&dispatch, move |since| Action::SessionEnded {
+                account_id: account_id.clone(),
+                since,
+            });
+            (
+                Html::default(),
+                earnings::earnings(
+                    page,
+                    state.view.as_deref(),
+                    state.view_missing || me.account_view().is_none(),
+                    &on_signed_out,
+                ),
+            )
+        }
+    };
+    html! {
+        <>
+            <div class="app" inert={ended.then_some(AttrValue::Static(""))} aria-hidden={ended.then_some(AttrValue::Static("true"))}>
+                <header class="top">
+                    <div class="title">
+                        <h1>{ screen.title() }</h1>
+                        <span id="account" class="account" title={me.email.clone()}>{ &me.name }</span>
+                        { sign_out_button(
+                            to_state(&dispatch, |()| Action::SignedOut),
+                            to_state(&dispatch, |why| Action::Error(Some(why))),
+                        ) }
+                    </div>
+                    { tabs(screen, state.view.as_ref().map(|v| tier_name(&v.tier))) }
+                    { tools }
+                    <SyncBadge connection={state.connection} pending={state.pipeline.pending} signed_out={ended} />
+                </header>
+                if let Some(error) = &state.error {
+                    <p class="error" role="alert">{ error }</p>
+                }
+                { main }
+            </div>
+            if ended {
+                { session_ended(&me.email, state.pipeline.pending, on_signed_in) }
+            }
+        </>
+    }
+}
+
+/// A callback that dispatches what `make` makes of its value.
+fn to_state<T: 'static>(
+    dispatch: &UseReducerDispatcher<AppState>,
+    make: impl Fn(T) -> Action + 'static,
+) -> Callback<T> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |value| dispatch.dispatch(make(value)))
+}

@@ -1,0 +1,78 @@
+//! The router: what is on screen, from the location's hash. A screen is
+//! one product module's page; each module names its pages (`crate::page`),
+//! and this list, in the order the hash is tried, is the one place that
+//! knows them all.
+
+use crate::{earnings, page::Page, pipeline};
+
+/// Declares `Screen`, one variant per module holding that module's page,
+/// with what the router needs of it: from the hash, to the hash, a title.
+macro_rules! screens {
+    ($($module:ident($page:ty)),+ $(,)?) => {
+        /// What is on screen: a module's page.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Screen {
+            $($module($page)),+
+        }
+
+        impl Screen {
+            /// The page the hash names; the home screen when none does.
+            pub fn from_hash(hash: &str) -> Screen {
+                let name = hash.trim_start_matches('#');
+                $(if let Some(page) = <$page as Page>::parse(name) {
+                    return Screen::$module(page);
+                })+
+                Screen::default()
+            }
+
+            pub fn hash(self) -> String {
+                match self {
+                    $(Screen::$module(page) => format!("#{}", page.name())),+
+                }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Screen::$module(page) => page.title()),+
+                }
+            }
+        }
+    };
+}
+
+screens! {
+    Pipeline(pipeline::Page),
+    Earnings(earnings::Page),
+}
+
+/// The pipeline: where the app opens, and where an address it does not
+/// know leads.
+impl Default for Screen {
+    fn default() -> Screen {
+        Screen::Pipeline(pipeline::Page::Board)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screens_are_addressed_by_the_hash() {
+        for (screen, hash) in [
+            (Screen::Pipeline(pipeline::Page::Board), "#pipeline"),
+            (Screen::Earnings(earnings::Page::Earnings), "#earnings"),
+            (Screen::Earnings(earnings::Page::Tier), "#tier"),
+            (
+                Screen::Earnings(earnings::Page::Statement(12)),
+                "#statement-12",
+            ),
+        ] {
+            assert_eq!(screen.hash(), hash);
+            assert_eq!(Screen::from_hash(hash), screen);
+        }
+        assert_eq!(Screen::from_hash(""), Screen::default());
+        assert_eq!(Screen::from_hash("#statement-x"), Screen::default());
+        assert_eq!(Screen::from_hash("#approvals"), Screen::default());
+    }
+}

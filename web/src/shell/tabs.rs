@@ -1,0 +1,25 @@
+//! The header's navigation: one link per screen a partner moves between,
+//! the current one marked. A module's screens get their links here.
+
+use yew::prelude::*;
+
+use super::screen::Screen;
+use crate::{earnings, pipeline};
+
+/// The links, `current` marked; `tier` is the partner's tier once known:
+/// the tier tab is the tier badge.
+pub fn tabs(current: Screen, tier: Option<&str>) -> Html {
+    let tier = tier.unwrap_or("Tier");
+    let tabs = [
+        (Screen::Pipeline(pipeline::Page::Board), "Pipeline"),
+        (Screen::Earnings(earnings::Page::Earnings), "Earnings"),
+        (Screen::Earnings(earnings::Page::Tier), tier),
+    ];
+    html! {
+        <nav class="tabs no-print">
+            { for tabs.into_iter().map(|(to, label)| html! {
+                <a class="tab" href={to.hash()} aria-current={(to == current).then_some("page")}>{ label }</a>
+            }) }
+        </nav>
+    }
+}
