@@ -86,8 +86,9 @@ pub fn use_engine(
     (*engine).clone()
 }
 
-/// While an engine runs: show its connection, and when the browser says
-/// the network is back, dial at once and ask whether the session lasted.
+/// While an engine runs: show its connection (offline as soon as the
+/// browser says so, whatever the socket), and when the browser says the
+/// network is back, dial at once and ask whether the session lasted.
 #[hook]
 pub fn use_connection(
     engine: Option<EngineRef>,
@@ -121,7 +122,11 @@ pub fn use_connection(
                     let Some(engine) = engine.upgrade() else {
                         break;
                     };
-                    let now = if engine.is_connected() {
+                    // A socket the network has gone from stays open until
+                    // a write or a ping times out, tens of seconds later:
+                    // the browser's own word that it is offline comes
+                    // first.
+                    let now = if engine.is_connected() && web_common::api::browser_online() {
                         Connection::Online
                     } else {
                         Connection::Offline

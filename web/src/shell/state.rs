@@ -31,6 +31,10 @@ pub struct AppState {
     signed_in_at: f64,
     pub connection: Option<Connection>,
     pub error: Option<String>,
+    /// The error came while the app was not online (a request that could
+    /// not reach the server): it describes that condition, and goes when
+    /// the connection is back.
+    error_until_online: bool,
     pub screen: Screen,
     /// The partner's account view, once on the device: the tier badge, the
     /// deals on lead cards and the money screens read it.
@@ -136,8 +140,18 @@ impl Reducible for AppState {
                     ..AppState::default()
                 }
             }
-            Action::Connection(c) => next.connection = Some(c),
-            Action::Error(e) => next.error = e,
+            Action::Connection(c) => {
+                next.connection = Some(c);
+                if c == Connection::Online && next.error_until_online {
+                    next.error = None;
+                    next.error_until_online = false;
+                }
+            }
+            Action::Error(e) => {
+                next.error_until_online =
+                    e.is_some() && self.connection != Some(Connection::Online);
+                next.error = e;
+            }
             Action::Navigate(screen) => next.screen = screen,
             Action::View(view) => {
                 next.view = Some(Rc::new(view));
@@ -208,6 +222,39 @@ mod tests {
                 pending: 2,
             })],
         )
+    }
+
+    #[test]
+    fn an_error_met_offline_goes_when_the_connection_is_back_and_others_stay() {
+        let offline = reduce(
+            shown(&AppState::signed_in(ben(), false, 1_000.0)),
+            vec![
+                Action::Connection(Connection::Offline),
+                Action::Error(Some("You are offline.".to_owned())),
+            ],
+        );
+        assert_eq!(offline.error.as_deref(), Some("You are offline."));
+        let still = reduce(
+            offline.clone(),
+            vec![Action::Connection(Connection::Connecting)],
+        );
+        assert_eq!(still.error.as_deref(), Some("You are offline."));
+        let back = reduce(offline, vec![Action::Connection(Connection::Online)]);
+        assert_eq!(back.error, None);
+
+        // An error met online is not about the connection: it stays.
+        let online = reduce(
+            back,
+            vec![Action::Error(Some("cannot read pipeline".to_owned()))],
+        );
+        let again = reduce(
+            online,
+            vec![
+                Action::Connection(Connection::Offline),
+                Action::Connection(Connection::Online),
+            ],
+        );
+        assert_eq!(again.error.as_deref(), Some("cannot read pipeline"));
     }
 
     #[test]
