@@ -54,6 +54,39 @@ async function main() {
         [name],
       )).rows[0];
 
+    // 0. Before the app's wasm arrives (held back here), the page already
+    // has a sign-in form that works: a wrong password is refused, the
+    // right one signs in, and the app, once it arrives, opens signed in
+    // with nothing typed lost.
+    {
+      const early = await browser.newContext(PHONE);
+      let release;
+      const held = new Promise((resolve) => { release = resolve; });
+      await early.route(/\.wasm$/, async (route) => { await held; await route.continue(); });
+      const p = await openPage(early, errors);
+      await p.goto(server.url);
+      const form = p.locator("#preboot-form");
+      await form.waitFor({ state: "visible" });
+      await form.locator("input[name=email]").fill("ben@okafor.example");
+      await form.locator("input[name=password]").fill("not-his-password");
+      await form.locator("button[type=submit]").click();
+      await waitFor("the early form to refuse a wrong password", async () =>
+        /Wrong email or password/.test((await p.locator("#preboot-error").textContent()) ?? ""));
+      assert((await p.locator("#signin-form").count()) === 0, "the app had not started");
+      await form.locator("input[name=password]").fill("demo-ben-password");
+      await form.locator("button[type=submit]").click();
+      await waitFor("the early form to sign Ben in", async () =>
+        await p.locator("#preboot-loading").isVisible());
+      release();
+      await p.locator('article.lead[data-lead="ben-1"]').waitFor();
+      assert((await p.locator("#preboot").count()) === 0, "the app took the page over");
+      assert((await p.locator("#account").textContent()) === "Ben Okafor", "signed in as Ben");
+      // Signed out again, so Ben has one live session from here on.
+      await p.click("#sign-out");
+      await p.locator("#signin-form").waitFor();
+      await early.close();
+    }
+
     // 1. Online: the app asks who you are; a wrong password is refused.
     await page.goto(server.url);
     await page.locator("#signin-form").waitFor();

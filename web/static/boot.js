@@ -1,4 +1,146 @@
-// Starts the app. A file of its own (not an inline script) so the content
-// security policy can forbid inline scripts altogether.
+// Starts the app, and paints before it: the app is a wasm bundle of
+// several hundred kilobytes, seconds on a phone's network, while this page
+// and this script are a few kilobytes. So the page carries a sign-in form
+// that works without the app, and a returning partner sees that their
+// pipeline is opening. A file of its own (not an inline script) so the
+// content security policy can forbid inline scripts altogether.
+//
+// The wasm is compiled as it downloads, and the app takes the page over
+// as soon as it is ready, unless someone is using the form: then it waits
+// for the sign-in, which leaves the session (the HttpOnly cookie) and who
+// signed in (`session` in localStorage, as the app keeps it) for the app to
+// open with, so nothing typed is lost to the handover. The back-office's
+// page (same script) has no such shell and starts at once.
 import init from "/{{APP_JS}}";
-init({ module_or_path: "/{{APP_WASM}}" });
+
+const WASM = "/{{APP_WASM}}";
+const preboot = document.getElementById("preboot");
+const form = document.getElementById("preboot-form");
+const loading = document.getElementById("preboot-loading");
+const failure = document.getElementById("preboot-error");
+const submit = form?.querySelector("button[type=submit]");
+
+// Who the app remembers (see web/src/shell/session.rs): someone whose
+// session is not known to be over opens straight into the app.
+function remembered() {
+  try {
+    const cached = JSON.parse(localStorage.getItem("session"));
+    return Boolean(cached && cached.me && !cached.ended);
+  } catch {
+    return false;
+  }
+}
+
+let busy = false;
+let handedOver = false;
+let wake = () => {};
+
+if (preboot && !remembered()) {
+  loading.hidden = true;
+  form.hidden = false;
+}
+
+// The form is in use: something typed, or a sign-in under way.
+const inUse = () => !form.hidden && (busy || [...form.elements].some((el) => el.value && el.type !== "submit"));
+
+function say(message) {
+  failure.textContent = message;
+  failure.hidden = !message;
+}
+
+// The same words as the app's form (web-common's `SignInError`).
+async function reason(response) {
+  if (response.status === 401) return "Wrong email or password.";
+  if (response.status === 429) {
+    const wait = Number(response.headers.get("Retry-After"));
+    return wait > 0
+      ? `Too many attempts. Try again in ${wait < 60 ? `${wait} s` : `${Math.ceil(wait / 60)} min`}.`
+      : "Too many attempts. Wait a little, then try again.";
+  }
+  if (response.status === 503 && response.headers.has("Retry-After")) {
+    return "The server is busy checking other sign-ins. Try again in a moment.";
+  }
+  if (response.status >= 400 && response.status < 500) {
+    try {
+      const { error } = await response.json();
+      if (error && error.trim()) return error.charAt(0).toUpperCase() + error.slice(1);
+    } catch { /* no message: the status says it */ }
+  }
+  return `The server could not sign you in (error ${response.status}). Try again shortly.`;
+}
+
+const unreachable = () =>
+  navigator.onLine
+    ? "Cannot reach the server. Check your connection and try again."
+    : "You are offline. Signing in needs a connection; try again once you have one.";
+
+form?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (busy) return;
+  const email = form.elements.email.value.trim();
+  const password = form.elements.password.value;
+  if (!email || !password) return say("Enter your email and your password.");
+  busy = true;
+  submit.disabled = true;
+  submit.textContent = "Signing in…";
+  say("");
+  const headers = { "Accept": "application/json", "Content-Type": "application/json", "X-Requested-With": "portal" };
+  try {
+    const signedIn = await fetch("/api/sessions", {
+      method: "POST", headers, body: JSON.stringify({ email, password, kind: "cookie" }),
+    });
+    if (!signedIn.ok) return say(await reason(signedIn));
+    const answer = await fetch("/api/me", { headers: { "Accept": "application/json" } });
+    if (!answer.ok) return say(await reason(answer));
+    const me = await answer.json();
+    form.elements.password.value = "";
+    if (me.role === "admin") {
+      // Admins work in the back-office, a bundle of its own.
+      location.assign("/admin/");
+      return;
+    }
+    localStorage.setItem("session", JSON.stringify({ me, ended: false }));
+    form.hidden = true;
+    loading.hidden = false;
+  } catch {
+    say(unreachable());
+  } finally {
+    busy = false;
+    submit.disabled = false;
+    submit.textContent = "Sign in";
+    wake();
+  }
+});
+form?.addEventListener("input", () => wake());
+
+// Resolves once nobody is using the form.
+function formFree() {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!inUse()) {
+        resolve();
+      } else {
+        wake = check;
+      }
+    };
+    check();
+  });
+}
+
+async function start() {
+  // A page without the pre-app shell (the back-office's) just starts.
+  if (!preboot) return init({ module_or_path: WASM });
+  // Compiling while the bytes arrive; the `preload` in the page started
+  // the download with the HTML.
+  const compiled = WebAssembly.compileStreaming
+    ? WebAssembly.compileStreaming(fetch(WASM)).catch(() => WASM)
+    : Promise.resolve(WASM);
+  const module = await compiled;
+  await formFree();
+  if (handedOver) return;
+  handedOver = true;
+  preboot.remove();
+  await init({ module_or_path: module });
+}
+
+start();
