@@ -86,29 +86,24 @@ impl IntoResponse for AppError {
                 };
                 return (StatusCode::CONFLICT, Json(body)).into_response();
             }
+            // A limit or a full queue: come back after `Retry-After`.
             AppError::TooManyRequests {
                 retry_after_secs,
                 message,
-            } => {
-                let body = Json(ErrorBody {
-                    error: (*message).to_owned(),
-                });
-                return (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [(header::RETRY_AFTER, retry_after_secs.to_string())],
-                    body,
-                )
-                    .into_response();
             }
-            AppError::Busy {
+            | AppError::Busy {
                 retry_after_secs,
                 message,
             } => {
+                let status = match self {
+                    AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::TOO_MANY_REQUESTS,
+                };
                 let body = Json(ErrorBody {
                     error: (*message).to_owned(),
                 });
                 return (
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    status,
                     [(header::RETRY_AFTER, retry_after_secs.to_string())],
                     body,
                 )

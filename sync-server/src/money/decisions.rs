@@ -21,9 +21,8 @@
 
 use anyhow::Context;
 use axum::{
-    Json, Router,
-    extract::{FromRef, Path, Query, State},
-    routing::{get, post},
+    Json,
+    extract::{Path, Query, State},
 };
 use chrono::{DateTime, Utc};
 use model::{Currency, Money};
@@ -40,7 +39,7 @@ use crate::money::{
 use crate::{
     http::error::AppError,
     http::extract::{ApiJson, Reason, decision_reason},
-    http::session::{Authenticated, SessionSettings},
+    http::session::Authenticated,
 };
 
 #[derive(sqlx::FromRow)]
@@ -326,7 +325,7 @@ pub async fn claw_back_deal(
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub(super) struct ListQuery {
     status: Option<String>,
 }
 
@@ -355,7 +354,7 @@ struct DealListRow {
 
 /// Deals, oldest first; `?status=submitted` (the default: the approval
 /// queue), `approved`, `rejected`, `withdrawn` or `all`.
-async fn list_deals(
+pub(super) async fn list_deals(
     State(state): State<MoneyState>,
     who: Authenticated,
     Query(query): Query<ListQuery>,
@@ -413,7 +412,7 @@ async fn list_deals(
 /// Approves a submitted deal as the admin reviewed it (its amount,
 /// currency and version; 409 with the current figures when it changed);
 /// approving it again answers the same lines.
-async fn handle_approve(
+pub(super) async fn handle_approve(
     State(state): State<MoneyState>,
     who: Authenticated,
     Path(id): Path<i64>,
@@ -435,7 +434,7 @@ async fn handle_approve(
     }))
 }
 
-async fn handle_reject(
+pub(super) async fn handle_reject(
     State(state): State<MoneyState>,
     who: Authenticated,
     Path(id): Path<i64>,
@@ -461,7 +460,7 @@ async fn handle_reject(
 }
 
 /// A refund or cancellation of an approved deal.
-async fn handle_claw_back(
+pub(super) async fn handle_claw_back(
     State(state): State<MoneyState>,
     who: Authenticated,
     Path(id): Path<i64>,
@@ -479,19 +478,4 @@ async fn handle_claw_back(
     )
     .await?;
     Ok(Json(reversed(&lines)?))
-}
-
-/// This file's routes (merged by `money::router`).
-pub(super) fn routes<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    MoneyState: FromRef<S>,
-    PgPool: FromRef<S>,
-    SessionSettings: FromRef<S>,
-{
-    Router::new()
-        .route("/api/admin/deals", get(list_deals))
-        .route("/api/admin/deals/{id}/approve", post(handle_approve))
-        .route("/api/admin/deals/{id}/reject", post(handle_reject))
-        .route("/api/admin/deals/{id}/clawback", post(handle_claw_back))
 }

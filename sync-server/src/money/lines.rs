@@ -6,11 +6,7 @@
 //! | `GET /api/me/balances` | partner |
 
 use anyhow::Context;
-use axum::{
-    Json, Router,
-    extract::{FromRef, State},
-    routing::get,
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use model::{Currency, Money};
 use rules::{Rate, Tier};
@@ -18,10 +14,7 @@ use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 
 use super::{MoneyState, error::LedgerError, partner_of};
-use crate::{
-    http::error::AppError,
-    http::session::{Authenticated, SessionSettings},
-};
+use crate::{http::error::AppError, http::session::Authenticated};
 
 /// A partner's money in one currency: held, payable, paid.
 pub use wire::Balance;
@@ -267,7 +260,7 @@ pub(super) async fn claw_back(
 }
 
 /// The signed-in partner's ledger lines, newest first.
-async fn my_ledger(
+pub(super) async fn my_ledger(
     State(state): State<MoneyState>,
     who: Authenticated,
 ) -> Result<Json<Vec<wire::Line<DateTime<Utc>>>>, AppError> {
@@ -275,7 +268,7 @@ async fn my_ledger(
     Ok(Json(wire_lines(&lines)?))
 }
 
-async fn my_balances(
+pub(super) async fn my_balances(
     State(state): State<MoneyState>,
     who: Authenticated,
 ) -> Result<Json<Vec<Balance>>, AppError> {
@@ -289,17 +282,4 @@ pub(super) fn reversed(lines: &[Line]) -> Result<wire::Reversed<DateTime<Utc>>, 
     Ok(wire::Reversed {
         lines: wire_lines(lines)?,
     })
-}
-
-/// This file's routes (merged by `money::router`).
-pub(super) fn routes<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    MoneyState: FromRef<S>,
-    PgPool: FromRef<S>,
-    SessionSettings: FromRef<S>,
-{
-    Router::new()
-        .route("/api/me/ledger", get(my_ledger))
-        .route("/api/me/balances", get(my_balances))
 }

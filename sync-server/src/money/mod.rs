@@ -1,5 +1,5 @@
 //! Money: a partner proposes, the server decides. One file per subdomain,
-//! each with its SQL and its routes: [`decisions`] on deals (and their
+//! each with its SQL and its handlers (the route table is here): [`decisions`] on deals (and their
 //! clawback), the ledger's [`lines`] and balances, [`tiers`] standing,
 //! referral [`orders`], [`payouts`] and statements, [`payout_methods`],
 //! [`reports`] and the back-office's [`partners`]. Errors are the
@@ -21,6 +21,7 @@ pub mod tiers;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef},
+    routing::{get, post, put},
 };
 use rules::RulesConfig;
 use sqlx::PgPool;
@@ -60,7 +61,8 @@ pub struct MoneyState {
     pub ledger: std::sync::Arc<LedgerSettings>,
 }
 
-/// Every money route: each subdomain's, with the body limit they share.
+/// Every money route, each answered by its subdomain's file (whose doc
+/// lists them), with the body limit they share.
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -69,13 +71,44 @@ where
     SessionSettings: FromRef<S>,
 {
     Router::new()
-        .merge(decisions::routes())
-        .merge(lines::routes())
-        .merge(orders::routes())
-        .merge(payouts::routes())
-        .merge(payout_methods::routes())
-        .merge(reports::routes())
-        .merge(partners::routes())
+        .route("/api/admin/deals", get(decisions::list_deals))
+        .route(
+            "/api/admin/deals/{id}/approve",
+            post(decisions::handle_approve),
+        )
+        .route(
+            "/api/admin/deals/{id}/reject",
+            post(decisions::handle_reject),
+        )
+        .route(
+            "/api/admin/deals/{id}/clawback",
+            post(decisions::handle_claw_back),
+        )
+        .route("/api/me/ledger", get(lines::my_ledger))
+        .route("/api/me/balances", get(lines::my_balances))
+        .route(
+            "/api/admin/orders",
+            get(orders::list_orders).post(orders::handle_record_order),
+        )
+        .route(
+            "/api/admin/orders/{id}/refund",
+            post(orders::handle_refund_order),
+        )
+        .route("/api/admin/payouts/preview", get(payouts::payout_preview))
+        .route("/api/admin/payouts", post(payouts::handle_run_payouts))
+        .route(
+            "/api/admin/payouts/{id}/export",
+            get(payouts::handle_payout_export),
+        )
+        .route("/api/me/statements", get(payouts::my_statements))
+        .route(
+            "/api/me/payout-method",
+            put(payout_methods::handle_set_payout_method),
+        )
+        .route("/api/admin/reports", get(reports::list_reports))
+        .route("/api/admin/reports/{name}", get(reports::report))
+        .route("/api/admin/partners", get(partners::list_partners))
+        .route("/api/admin/partners/{id}/terms", put(partners::set_terms))
         .layer(DefaultBodyLimit::max(16 * 1024))
 }
 

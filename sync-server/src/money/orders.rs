@@ -7,10 +7,9 @@
 //! | `POST /api/admin/orders/{id}/refund` | admin |
 
 use axum::{
-    Json, Router,
-    extract::{FromRef, Path, State},
+    Json,
+    extract::{Path, State},
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use chrono::{DateTime, Utc};
 use model::Money;
@@ -25,7 +24,7 @@ use crate::money::{
 use crate::{
     http::error::AppError,
     http::extract::{ApiJson, Reason, bounded_text, decision_reason},
-    http::session::{Authenticated, SessionSettings},
+    http::session::Authenticated,
 };
 
 /// An order attributed to a partner's referral link, and the referral line
@@ -153,7 +152,7 @@ struct OrderRow {
 
 /// The most recent orders (newest first, at most 200), with the partner
 /// they are attributed to and whether they were refunded.
-async fn list_orders(
+pub(super) async fn list_orders(
     State(state): State<MoneyState>,
     who: Authenticated,
 ) -> Result<Json<Vec<OrderEntry<DateTime<Utc>>>>, AppError> {
@@ -183,7 +182,7 @@ async fn list_orders(
     Ok(Json(orders))
 }
 
-async fn handle_record_order(
+pub(super) async fn handle_record_order(
     State(state): State<MoneyState>,
     who: Authenticated,
     ApiJson(order): ApiJson<NewOrder>,
@@ -226,7 +225,7 @@ async fn handle_record_order(
     Ok((axum::http::StatusCode::CREATED, Json(recorded)).into_response())
 }
 
-async fn handle_refund_order(
+pub(super) async fn handle_refund_order(
     State(state): State<MoneyState>,
     who: Authenticated,
     Path(id): Path<i64>,
@@ -236,20 +235,4 @@ async fn handle_refund_order(
     let why = decision_reason(&body.reason, "a refund")?;
     let lines = refund_order(&state.pool, &state.ledger, id, &why, Utc::now()).await?;
     Ok(Json(reversed(&lines)?))
-}
-
-/// This file's routes (merged by `money::router`).
-pub(super) fn routes<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    MoneyState: FromRef<S>,
-    PgPool: FromRef<S>,
-    SessionSettings: FromRef<S>,
-{
-    Router::new()
-        .route(
-            "/api/admin/orders",
-            get(list_orders).post(handle_record_order),
-        )
-        .route("/api/admin/orders/{id}/refund", post(handle_refund_order))
 }

@@ -5,12 +5,10 @@
 //! | `PUT /api/admin/partners/{id}/terms`  | admin |
 
 use axum::{
-    Json, Router,
-    extract::{FromRef, Path, State},
-    routing::get,
+    Json,
+    extract::{Path, State},
 };
 use chrono::Utc;
-use sqlx::PgPool;
 use wire::{PartnerEntry, Terms};
 
 use super::MoneyState;
@@ -18,14 +16,10 @@ use crate::money::{
     lines::all_balances,
     tiers::{all_tiers, standing},
 };
-use crate::{
-    http::error::AppError,
-    http::extract::ApiJson,
-    http::session::{Authenticated, SessionSettings},
-};
+use crate::{http::error::AppError, http::extract::ApiJson, http::session::Authenticated};
 
 /// Every partner with their tier now and their balances.
-async fn list_partners(
+pub(super) async fn list_partners(
     State(state): State<MoneyState>,
     who: Authenticated,
 ) -> Result<Json<Vec<PartnerEntry>>, AppError> {
@@ -82,7 +76,7 @@ async fn list_partners(
     Ok(Json(out))
 }
 
-async fn set_terms(
+pub(super) async fn set_terms(
     State(state): State<MoneyState>,
     who: Authenticated,
     Path(partner): Path<String>,
@@ -117,20 +111,4 @@ async fn set_terms(
         return Err(AppError::NotFound);
     }
     Ok(Json(terms))
-}
-
-/// This file's routes (merged by `money::router`).
-pub(super) fn routes<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    MoneyState: FromRef<S>,
-    PgPool: FromRef<S>,
-    SessionSettings: FromRef<S>,
-{
-    Router::new()
-        .route("/api/admin/partners", get(list_partners))
-        .route(
-            "/api/admin/partners/{id}/terms",
-            axum::routing::put(set_terms),
-        )
 }

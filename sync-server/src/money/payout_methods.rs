@@ -2,19 +2,12 @@
 //!
 //! | `PUT /api/me/payout-method` | partner |
 
-use axum::{
-    Json, Router,
-    extract::{FromRef, State},
-};
+use axum::{Json, extract::State};
 use sqlx::PgPool;
 use wire::{PayoutMethod, PayoutMethodKind, PayoutMethodSet};
 
 use super::{MoneyState, error::LedgerError, partner_of};
-use crate::{
-    http::error::AppError,
-    http::extract::ApiJson,
-    http::session::{Authenticated, SessionSettings},
-};
+use crate::{http::error::AppError, http::extract::ApiJson, http::session::Authenticated};
 
 /// Registers where a partner is paid; only the last four characters of the
 /// account are kept.
@@ -65,7 +58,7 @@ pub async fn set_payout_method(
     Ok(masked)
 }
 
-async fn handle_set_payout_method(
+pub(super) async fn handle_set_payout_method(
     State(state): State<MoneyState>,
     who: Authenticated,
     ApiJson(method): ApiJson<PayoutMethod>,
@@ -83,18 +76,4 @@ async fn handle_set_payout_method(
     let kind = PayoutMethodKind::parse(&method.kind)
         .ok_or_else(|| anyhow::anyhow!("payout method kind {:?} passed", method.kind))?;
     Ok(Json(PayoutMethodSet { kind, masked }))
-}
-
-/// This file's routes (merged by `money::router`).
-pub(super) fn routes<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    MoneyState: FromRef<S>,
-    PgPool: FromRef<S>,
-    SessionSettings: FromRef<S>,
-{
-    Router::new().route(
-        "/api/me/payout-method",
-        axum::routing::put(handle_set_payout_method),
-    )
 }

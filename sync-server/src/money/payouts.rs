@@ -9,11 +9,10 @@
 
 use anyhow::Context;
 use axum::{
-    Json, Router,
-    extract::{FromRef, Path, State},
+    Json,
+    extract::{Path, State},
     http::header,
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use chrono::{DateTime, Utc};
 use model::{Currency, Money};
@@ -21,11 +20,7 @@ use sqlx::{PgConnection, PgPool};
 use wire::{NewRun, Run};
 
 use super::{LedgerSettings, MoneyState, error::LedgerError, partner_of};
-use crate::{
-    http::error::AppError,
-    http::extract::ApiJson,
-    http::session::{Authenticated, SessionSettings},
-};
+use crate::{http::error::AppError, http::extract::ApiJson, http::session::Authenticated};
 
 /// What a payout run pays one partner in one currency.
 pub use wire::Payable;
@@ -300,7 +295,7 @@ pub async fn statements_of(
 }
 
 /// What a run now would pay, and whom it would skip for want of a method.
-async fn payout_preview(
+pub(super) async fn payout_preview(
     State(state): State<MoneyState>,
     who: Authenticated,
 ) -> Result<Json<Vec<Payable>>, AppError> {
@@ -311,7 +306,7 @@ async fn payout_preview(
     ))
 }
 
-async fn handle_run_payouts(
+pub(super) async fn handle_run_payouts(
     State(state): State<MoneyState>,
     who: Authenticated,
     ApiJson(run): ApiJson<NewRun>,
@@ -332,7 +327,7 @@ async fn handle_run_payouts(
         .into_response())
 }
 
-async fn handle_payout_export(
+pub(super) async fn handle_payout_export(
     State(state): State<MoneyState>,
     who: Authenticated,
     Path(id): Path<i64>,
@@ -352,26 +347,11 @@ async fn handle_payout_export(
         .into_response())
 }
 
-async fn my_statements(
+pub(super) async fn my_statements(
     State(state): State<MoneyState>,
     who: Authenticated,
 ) -> Result<Json<Vec<StatementEntry>>, AppError> {
     Ok(Json(statements_of(&state.pool, &partner_of(&who)?).await?))
-}
-
-/// This file's routes (merged by `money::router`).
-pub(super) fn routes<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    MoneyState: FromRef<S>,
-    PgPool: FromRef<S>,
-    SessionSettings: FromRef<S>,
-{
-    Router::new()
-        .route("/api/admin/payouts/preview", get(payout_preview))
-        .route("/api/admin/payouts", post(handle_run_payouts))
-        .route("/api/admin/payouts/{id}/export", get(handle_payout_export))
-        .route("/api/me/statements", get(my_statements))
 }
 
 #[cfg(test)]

@@ -5,22 +5,17 @@
 //! | `GET /api/admin/reports/{name}[?format=csv]`  | admin |
 
 use axum::{
-    Json, Router,
-    extract::{FromRef, Path, Query, State},
+    Json,
+    extract::{Path, Query, State},
     http::header,
     response::{IntoResponse, Response},
-    routing::get,
 };
 use serde::Deserialize;
-use sqlx::PgPool;
 use wire::Table;
 
 use super::MoneyState;
 use crate::money::payouts::csv_field;
-use crate::{
-    http::error::AppError,
-    http::session::{Authenticated, SessionSettings},
-};
+use crate::{http::error::AppError, http::session::Authenticated};
 
 /// The report views of `schema/0005_reports.sql`, by the name the API uses.
 const REPORTS: [&str; 7] = [
@@ -33,20 +28,20 @@ const REPORTS: [&str; 7] = [
     "performer_cohort",
 ];
 
-async fn list_reports(who: Authenticated) -> Result<Json<Vec<&'static str>>, AppError> {
+pub(super) async fn list_reports(who: Authenticated) -> Result<Json<Vec<&'static str>>, AppError> {
     who.require_admin()?;
     Ok(Json(REPORTS.to_vec()))
 }
 
 #[derive(Deserialize)]
-struct ReportQuery {
+pub(super) struct ReportQuery {
     format: Option<String>,
 }
 
 /// One report as a table (JSON), or as a CSV file with `?format=csv`.
 /// Values are Postgres' text of each column, so the CSV is exactly what a
 /// BI tool reading the view would see.
-async fn report(
+pub(super) async fn report(
     State(state): State<MoneyState>,
     who: Authenticated,
     Path(name): Path<String>,
@@ -109,17 +104,4 @@ async fn report(
             "format must be json or csv, not {other:?}"
         ))),
     }
-}
-
-/// This file's routes (merged by `money::router`).
-pub(super) fn routes<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    MoneyState: FromRef<S>,
-    PgPool: FromRef<S>,
-    SessionSettings: FromRef<S>,
-{
-    Router::new()
-        .route("/api/admin/reports", get(list_reports))
-        .route("/api/admin/reports/{name}", get(report))
 }

@@ -199,12 +199,6 @@ impl AccessPolicy {
         let Some(account_id) = account_of_peer(peer) else {
             return Access::None;
         };
-        self.access_of_account(doc_id, account_id).await
-    }
-
-    /// The access of `account_id` itself to `doc_id`, as [`Self::access`]
-    /// answers for its devices (what `/api/me` lists).
-    async fn access_of_account(&self, doc_id: &str, account_id: &str) -> Access {
         let account = sync::retry_forever(
             || self.account(account_id),
             tokio::time::sleep,
