@@ -63,10 +63,21 @@ async function main() {
       let release;
       const held = new Promise((resolve) => { release = resolve; });
       await early.route(/\.wasm$/, async (route) => { await held; await route.continue(); });
+      // What the app remembers is not to be trusted: garbage there is no
+      // one signed in.
+      await early.addInitScript(() => {
+        if (!sessionStorage.getItem("planted")) {
+          sessionStorage.setItem("planted", "1");
+          localStorage.setItem("session", "{not json");
+        }
+      });
       const p = await openPage(early, errors);
       await p.goto(server.url);
       const form = p.locator("#preboot-form");
       await form.waitFor({ state: "visible" });
+      await form.locator("button[type=submit]").click();
+      await waitFor("the early form to ask for both fields", async () =>
+        /Enter your email and your password/.test((await p.locator("#preboot-error").textContent()) ?? ""));
       await form.locator("input[name=email]").fill("ben@okafor.example");
       await form.locator("input[name=password]").fill("not-his-password");
       await form.locator("button[type=submit]").click();
