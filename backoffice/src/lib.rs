@@ -20,6 +20,7 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
+    // No panic hook: the bundles are built so that a panic traps at once,
+    // with no message to show (crates/xtask/src/web.rs, `wasm_release`).
     yew::Renderer::<app::App>::new().render();
 }

@@ -120,3 +120,47 @@ export async function fillSignIn(page, email, password) {
   await form.locator("input[name=password]").fill(password);
   await form.locator("button[type=submit]").click();
 }
+
+// A TCP proxy in front of `target` (an http:// URL) that can stop passing
+// bytes without closing anything: what a phone sees when its network goes
+// but the browser does not notice (navigator.onLine stays true, sockets stay
+// open). `freeze` holds every byte, of new connections too; `thaw` delivers
+// what was held and lets everything flow again.
+export async function startProxy(target) {
+  const net = await import("node:net");
+  const { hostname, port } = new URL(target);
+  const sockets = new Set();
+  const held = [];
+  let frozen = false;
+  const forward = (from, to) => from.on("data", (chunk) => {
+    if (frozen) held.push([to, chunk]);
+    else to.write(chunk);
+  });
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), hostname);
+    sockets.add(client).add(upstream);
+    forward(client, upstream);
+    forward(upstream, client);
+    const end = () => {
+      sockets.delete(client);
+      sockets.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on("error", end).on("close", end);
+    upstream.on("error", end).on("close", end);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    freeze() { frozen = true; },
+    thaw() {
+      frozen = false;
+      for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -14,8 +14,8 @@
 
 import pg from "pg";
 import {
-  PHONE, assert, fillSignIn, freshDatabase, launchChromium, openPage, startServer, stopServer,
-  waitFor, watchdog,
+  PHONE, assert, fillSignIn, freshDatabase, launchChromium, openPage, startProxy, startServer,
+  stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e");
@@ -144,6 +144,34 @@ async function main() {
     await waitFor("the offline error to go with the condition", async () =>
       (await page.locator("p.error").count()) === 0);
     assert((await page.locator("#account").textContent()) === "Ben Okafor", "still signed in");
+
+    // 3c. The network goes silent and the browser does not notice:
+    // navigator.onLine stays true and the socket stays open, but no byte
+    // passes (a proxy holds them). The app's heartbeat finds the socket
+    // dead and the badge says offline within 5 s; once bytes pass again,
+    // the app redials (its backoff waits at most 5 s) and says online.
+    {
+      const proxy = await startProxy(server.url);
+      const silent = await browser.newContext(PHONE);
+      const p = await openPage(silent, errors);
+      const badge = () => p.locator("#sync-status").getAttribute("data-connection");
+      await p.goto(proxy.url);
+      await p.locator("#signin-form").waitFor();
+      await fillSignIn(p, "ben@okafor.example", "demo-ben-password");
+      await p.locator('article.lead[data-lead="ben-1"]').waitFor();
+      await waitFor("the badge to say online through the proxy", async () => (await badge()) === "online");
+      proxy.freeze();
+      const frozenAt = Date.now();
+      await waitFor("the badge to say offline on a silent network", async () => (await badge()) === "offline", 5_000);
+      console.log(`e2e: a silent network shown offline after ${Date.now() - frozenAt} ms`);
+      assert(await p.evaluate(() => navigator.onLine), "the browser still thought it was online");
+      proxy.thaw();
+      await waitFor("the badge to say online once bytes pass again", async () => (await badge()) === "online", 10_000);
+      await p.click("#sign-out");
+      await p.locator("#signin-form").waitFor();
+      await silent.close();
+      await proxy.close();
+    }
 
     // 4. Offline: close the app and open it again. The shell comes from the
     // service worker, the account from the cache, the pipeline from

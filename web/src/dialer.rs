@@ -118,40 +118,59 @@ impl samod::Dialer for BrowserDialer {
     }
 }
 
+/// Heard nothing on an open socket for this long: send the heartbeat.
+const QUIET_MS: f64 = 1_000.0;
+/// No frame since the heartbeat went, this long after: the socket is dead.
+/// With the check below, a socket whose network went is found dead within
+/// 1 + 0.5 + 2.5 = 4 s (the badge looks four times a second), and a slow
+/// link still has 2.5 s to answer.
+const ANSWER_MS: f64 = 2_500.0;
+/// A socket not open this long after it was asked for is given up on.
+const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// The heartbeat and its answer (sync-server/src/platform/guard.rs): the one
+/// text frame each side sends. A page can neither send nor see WebSocket
+/// pings, and a socket whose network has gone stays open for tens of seconds
+/// until a write times out, all the while looking connected.
+/// The server answers with the text frame "pong"; any frame will do as an
+/// answer.
+const HEARTBEAT: &str = "ping";
+/// The code reported when the heartbeat finds a socket dead: the browser's
+/// own for a connection lost without a close frame.
+const ABNORMAL: u16 = 1006;
+
 /// Opens a socket and, once it is open, wires it to a fresh pair of channels.
 async fn open_socket(url: &str, on_close: Rc<dyn Fn(SocketClosed)>) -> Result<Transport, WsError> {
-    let ws = WebSocket::new(url).map_err(|e| WsError(format!("{e:?}")))?;
+    let ws = WebSocket::new(url).map_err(|e| {
+        let why = e
+            .dyn_ref::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_default();
+        WsError(format!("cannot open a socket to {url}: {why}"))
+    })?;
     ws.set_binary_type(BinaryType::Arraybuffer);
 
     let (to_samod, from_socket) = mpsc::unbounded::<Result<Vec<u8>, WsError>>();
     let (to_socket, mut from_samod) = mpsc::unbounded::<Vec<u8>>();
     let (opened_tx, opened_rx) = oneshot::channel::<Result<(), WsError>>();
     let opened_tx = Rc::new(RefCell::new(Some(opened_tx)));
+    // When a frame last arrived (ms since the epoch).
+    let heard = Rc::new(Cell::new(js_sys::Date::now()));
 
-    let on_open = {
+    let to_samod_for_messages = to_samod.clone();
+    // The end of this socket, whoever notices it first: the browser's
+    // `onclose` or the heartbeat. Runs once.
+    let finish: Rc<dyn Fn(u16)> = {
         let opened = opened_tx.clone();
-        Closure::<dyn FnMut(Event)>::new(move |_| {
-            if let Some(tx) = opened.borrow_mut().take() {
-                let _ = tx.send(Ok(()));
+        let finished = Cell::new(false);
+        Rc::new(move |code: u16| {
+            if finished.replace(true) {
+                return;
             }
-        })
-    };
-    let on_message = {
-        let to_samod = to_samod.clone();
-        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            if let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() {
-                let _ = to_samod.unbounded_send(Ok(js_sys::Uint8Array::new(&buffer).to_vec()));
-            }
-        })
-    };
-    let on_close = {
-        let opened = opened_tx.clone();
-        Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            let reason = format!("socket closed ({})", event.code());
             let never_opened = opened.borrow_mut().take();
             let was_open = never_opened.is_none();
             if let Some(tx) = never_opened {
-                let _ = tx.send(Err(WsError(reason)));
+                let _ = tx.send(Err(WsError(format!("socket closed ({code})"))));
             }
             // Ending the stream tells samod the connection is gone. Closing
             // the channel ends it for every sender: `on_message` holds one
@@ -159,24 +178,63 @@ async fn open_socket(url: &str, on_close: Rc<dyn Fn(SocketClosed)>) -> Result<Tr
             // a dead socket, never to reconnect.
             to_samod.close_channel();
             on_close(SocketClosed {
-                code: event.code(),
+                code,
                 opened: was_open,
             });
         })
+    };
+
+    let on_open = {
+        let opened = opened_tx.clone();
+        let heard = heard.clone();
+        Closure::<dyn FnMut(Event)>::new(move |_| {
+            heard.set(js_sys::Date::now());
+            if let Some(tx) = opened.borrow_mut().take() {
+                let _ = tx.send(Ok(()));
+            }
+        })
+    };
+    let on_message = {
+        let to_samod = to_samod_for_messages;
+        let heard = heard.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            heard.set(js_sys::Date::now());
+            if let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() {
+                let _ = to_samod.unbounded_send(Ok(js_sys::Uint8Array::new(&buffer).to_vec()));
+            }
+            // A text frame is the heartbeat's answer; having heard it is all
+            // it is for.
+        })
+    };
+    let on_close = {
+        let finish = finish.clone();
+        Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| finish(event.code()))
     };
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
 
-    let opened = opened_rx
-        .await
-        .unwrap_or_else(|_| Err(WsError("socket dropped".into())));
+    // A network that takes the connection and then says nothing would keep
+    // samod waiting here for minutes, never dialing again.
+    let timeout = gloo_timers::future::sleep(OPEN_TIMEOUT);
+    let opened = match futures::future::select(opened_rx, Box::pin(timeout)).await {
+        futures::future::Either::Left((opened, _)) => {
+            opened.unwrap_or_else(|_| Err(WsError("socket dropped".into())))
+        }
+        futures::future::Either::Right(_) => {
+            finish(ABNORMAL);
+            let _ = ws.close();
+            Err(WsError("the server did not answer in time".into()))
+        }
+    };
     if let Err(e) = opened {
         ws.set_onopen(None);
         ws.set_onmessage(None);
         ws.set_onclose(None);
         return Err(e);
     }
+
+    wasm_bindgen_futures::spawn_local(heartbeat(ws.clone(), heard, finish));
 
     // Outbound pump; it also owns the callbacks so they live as long as the
     // socket is in use.
@@ -197,4 +255,41 @@ async fn open_socket(url: &str, on_close: Rc<dyn Fn(SocketClosed)>) -> Result<Tr
         let _ = socket.close();
     });
     Ok(Transport::new(from_socket, to_socket))
+}
+
+/// Keeps asking a quiet socket whether it still works, and ends it when no
+/// answer comes. An upload in progress (the browser's send buffer draining)
+/// counts as an answer: the network is there, only busy.
+async fn heartbeat(socket: WebSocket, heard: Rc<Cell<f64>>, finish: Rc<dyn Fn(u16)>) {
+    let mut asked_at: Option<f64> = None;
+    let mut buffered = socket.buffered_amount();
+    loop {
+        gloo_timers::future::sleep(CHECK_EVERY).await;
+        if socket.ready_state() != WebSocket::OPEN {
+            return;
+        }
+        let now = js_sys::Date::now();
+        let still_buffered = socket.buffered_amount();
+        if still_buffered < buffered {
+            heard.set(now);
+        }
+        buffered = still_buffered;
+        match asked_at {
+            Some(at) if heard.get() >= at => asked_at = None,
+            Some(at) if now - at >= ANSWER_MS => {
+                finish(ABNORMAL);
+                let _ = socket.close();
+                return;
+            }
+            Some(_) => {}
+            None if now - heard.get() >= QUIET_MS => {
+                if socket.send_with_str(HEARTBEAT).is_err() {
+                    finish(ABNORMAL);
+                    return;
+                }
+                asked_at = Some(now);
+            }
+            None => {}
+        }
+    }
 }

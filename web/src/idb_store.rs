@@ -102,7 +102,11 @@ where
 {
     sync::retry_forever(op, gloo_timers::future::sleep, |e, retry_in| {
         web_sys::console::warn_1(
-            &format!("IndexedDB {what} failed: {e}; retrying in {retry_in:?}").into(),
+            &format!(
+                "IndexedDB {what} failed: {e}; retrying in {} ms",
+                retry_in.as_millis()
+            )
+            .into(),
         );
     })
     .await

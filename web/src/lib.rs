@@ -40,7 +40,8 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
+    // No panic hook: the bundles are built so that a panic traps at once,
+    // with no message to show (crates/xtask/src/web.rs, `wasm_release`).
     if let Some(window) = web_sys::window() {
         // The app shell works offline once the service worker has cached it.
         let _ = window.navigator().service_worker().register("/sw.js");

@@ -24,7 +24,7 @@
 //! assert!(Money::parse_in("12,50", eur, NumberFormat::for_language("en-US")).is_err());
 //! ```
 
-use crate::{Currency, ModelError, Money};
+use crate::{Currency, ModelError, Money, Quoted};
 
 /// ISO 4217 list one as published on 2026-01-01 (SIX), every code that has
 /// a minor unit, with its number of decimals; sorted, for a binary search.
@@ -262,10 +262,14 @@ impl Money {
             let plain = example.format_in(format);
             let grouped = example.format_grouped_in(format);
             if plain == grouped {
-                invalid(format!("is written like {plain} here, not {typed:?}"))
+                invalid(format!(
+                    "is written like {plain} here, not {}",
+                    Quoted(typed)
+                ))
             } else {
                 invalid(format!(
-                    "is written like {plain} or {grouped} here, not {typed:?}"
+                    "is written like {plain} or {grouped} here, not {}",
+                    Quoted(typed)
                 ))
             }
         };
@@ -295,8 +299,9 @@ impl Money {
                 let as_whole = groups.concat();
                 let as_decimal = format!("{}{}{}", groups[0], format.decimal, groups[1]);
                 return Err(invalid(format!(
-                    "{typed:?} could be {as_whole} or {as_decimal} {currency}, which has \
-                     {scale} decimals: write {as_whole} or {as_decimal}"
+                    "{} could be {as_whole} or {as_decimal} {currency}, which has \
+                     {scale} decimals: write {as_whole} or {as_decimal}",
+                    Quoted(typed)
                 )));
             }
         }
@@ -306,8 +311,14 @@ impl Money {
         }
         if fraction.len() > scale {
             return Err(invalid(match scale {
-                0 => format!("is in whole {currency}, which has no decimals: not {typed:?}"),
-                _ => format!("has at most {scale} decimals in {currency}: not {typed:?}"),
+                0 => format!(
+                    "is in whole {currency}, which has no decimals: not {}",
+                    Quoted(typed)
+                ),
+                _ => format!(
+                    "has at most {scale} decimals in {currency}: not {}",
+                    Quoted(typed)
+                ),
             }));
         }
         let too_large = || {

@@ -27,12 +27,23 @@ pub use channel::{CHANNEL_KIND, Channel, ChannelDoc, Message};
 pub use pipeline::{
     Lead, LeadDraft, PIPELINE_KIND, Pipeline, PipelineDoc, SCHEMA_VERSION, StageChange,
 };
-pub use values::{Currency, LeadId, Money, PartnerId, Stage, Timestamp};
+pub use values::{Currency, LeadId, Money, PartnerId, Quoted, Stage, Timestamp};
+
+/// A document's kind as `{:?}` of the `Option` would say it (see [`Quoted`]).
+fn kind_named(found: &Option<String>) -> String {
+    match found {
+        Some(kind) => format!("Some({})", Quoted(kind)),
+        None => "None".to_owned(),
+    }
+}
 
 /// What can go wrong reading or writing a document.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ModelError {
-    #[error("document is not a {expected} document (kind is {found:?})")]
+    #[error(
+        "document is not a {expected} document (kind is {})",
+        kind_named(found)
+    )]
     WrongKind {
         expected: &'static str,
         found: Option<String>,

@@ -25,7 +25,7 @@ use automerge::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Currency, LeadId, ModelError, Money, PartnerId, Stage, Timestamp,
+    Currency, LeadId, ModelError, Money, PartnerId, Quoted, Stage, Timestamp,
     read::{check_kind, int, string},
 };
 
@@ -70,7 +70,7 @@ impl LeadDraft {
             if !plausible || email.contains(char::is_whitespace) {
                 return Err(ModelError::Invalid {
                     what: "email",
-                    why: format!("{email:?} is not an email address"),
+                    why: format!("{} is not an email address", Quoted(email)),
                 });
             }
         }

@@ -109,7 +109,10 @@ impl Stage {
             .ok_or_else(|| {
                 invalid(
                     "stage",
-                    format!("{s:?} is not one of new, contacted, qualified, proposal, won, lost"),
+                    format!(
+                        "{} is not one of new, contacted, qualified, proposal, won, lost",
+                        Quoted(s)
+                    ),
                 )
             })
     }
@@ -126,6 +129,18 @@ impl fmt::Display for Stage {
     }
 }
 
+/// Text quoted and escaped as `{:?}` would, for messages people read.
+/// Written out because the browser bundles are built with `{:?}` compiled
+/// to nothing (`-Zfmt-debug=none`, crates/xtask/src/web.rs): every `Debug`
+/// implementation in them was code no one reads.
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.0.escape_debug())
+    }
+}
+
 /// An ISO 4217 currency: one of the codes of the standard's current list
 /// (see `amount.rs`), so its minor unit is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -138,14 +153,17 @@ impl Currency {
         if bytes.len() != 3 || !bytes.iter().all(u8::is_ascii_uppercase) {
             return Err(invalid(
                 "currency",
-                format!("{s:?} is not a three-letter upper-case code such as USD"),
+                format!(
+                    "{} is not a three-letter upper-case code such as USD",
+                    Quoted(s)
+                ),
             ));
         }
         let code = [bytes[0], bytes[1], bytes[2]];
         if iso_4217_digits(code).is_none() {
             return Err(invalid(
                 "currency",
-                format!("{s:?} is not an ISO 4217 currency code"),
+                format!("{} is not an ISO 4217 currency code", Quoted(s)),
             ));
         }
         Ok(Currency(code))

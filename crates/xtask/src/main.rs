@@ -8,6 +8,7 @@
 mod load;
 mod pg;
 mod system;
+mod wasm_size;
 mod web;
 
 use std::{
@@ -34,6 +35,13 @@ usage: cargo xtask <command>
                changes/s accepted and edit-to-seen p50/p99 (also in
                target/load-report.txt). OPTS: --docs N, and the driver's
                (`target/release/loadtest run --help`), e.g. --clients 100
+  bench-load   first visit on a phone on 3G: the release build in Chromium
+               under Regular 3G (300 ms, 700 kbit/s) with the CPU slowed 4x,
+               375 x 812, five cold runs; reports the medians of first text,
+               sign-in usable, data after signing in, repeat open offline and
+               bytes on the wire (also in target/bench-load.json)
+  wasm-size    the partner app's wasm by crate: the 15 largest, in raw bytes
+               of the optimised module (also in target/wasm/size-by-crate.txt)
   pg-start     start the private Postgres cluster used by `run` and print its URL
   pg-stop      stop it
 ";
@@ -71,6 +79,8 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("load") => load::run(&root, &args[1..]),
+        Some("bench-load") => bench_load(&root),
+        Some("wasm-size") => wasm_size::report(&root),
         Some("pg-start") => {
             let cluster = pg::Cluster::dev(&root);
             cluster.start()?;
@@ -130,6 +140,21 @@ fn run(root: &Path) -> Result<()> {
     )
 }
 
+fn bench_load(root: &Path) -> Result<()> {
+    system::ensure_packages(&system::TEST_PACKAGES)?;
+    web::build(root)?;
+    exec(cargo().args(["build", "--release", "-p", "sync-server"]))?;
+    let cluster = pg::Cluster::dev(root);
+    cluster.start()?;
+    web::bench_load(
+        root,
+        &cluster.database_url("postgres"),
+        &root.join("target/release/sync-server"),
+        5,
+        false,
+    )
+}
+
 fn test(root: &Path) -> Result<()> {
     let started = std::time::Instant::now();
     system::ensure_packages(&system::TEST_PACKAGES)?;
@@ -158,7 +183,16 @@ fn test(root: &Path) -> Result<()> {
                 .env("TEST_DATABASE_URL", &admin_url)
                 .env("PG_TEST_CLUSTER_DIR", cluster.data_dir()),
         )?;
-        web::e2e(root, &admin_url)
+        web::e2e(root, &admin_url)?;
+        // Once, against the debug server, failing only far beyond its goals:
+        // to keep the measurement working, not to measure.
+        web::bench_load(
+            root,
+            &admin_url,
+            &root.join("target/debug/sync-server"),
+            1,
+            true,
+        )
     })();
     let stopped = cluster.stop();
     result?;

@@ -42,7 +42,9 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The partner app's brotli-compressed wasm may not grow past this (the
 /// product's "<3 s on 3G"). Raise it on purpose, with a reason in the
 /// commit, never to make a build pass.
-const WASM_BROTLI_BUDGET: usize = 600 * 1024;
+/// Issue 13 asks for 400 KB; 520 KB is where the cuts of issue 13 left it
+/// (docs/architecture.md, "Web client", says what is left).
+const WASM_BROTLI_BUDGET: usize = 520 * 1024;
 
 /// The back-office's (admins, on a desk) may not grow past this.
 const BACKOFFICE_BROTLI_BUDGET: usize = 160 * 1024;
@@ -243,12 +245,23 @@ fn wasm_release(root: &Path, subcommand: &str) -> Result<Command> {
             // std's smaller implementations (sorting, for one).
             "-Zbuild-std-features=optimize_for_size",
         ])
-        // A panic's message stays; its file, line and column go (the
-        // paths of every crate that can panic). With std's
-        // optimize_for_size this took the partner app from 631,294 to
-        // 602,706 B brotli. The browser tests' failures lose them too,
-        // which is why their messages say what failed.
-        .env("RUSTFLAGS", "-Zlocation-detail=none");
+        // What the bundles carry that no one reads (from 602,706 B brotli
+        // with std's optimize_for_size alone, issue 13):
+        // - a panic's file, line and column (`location-detail`);
+        // - the panic machinery itself: a panic traps at once, with no
+        //   message formatted (`immediate-abort`, 602 to 562 KB with the
+        //   tracing events of web/Cargo.toml). A panic in the browser ends
+        //   the app either way; what is lost is its console line;
+        // - every `Debug` implementation: `{:?}` formats nothing
+        //   (`fmt-debug=none`), so text meant for people never uses it
+        //   (model's `Quoted`).
+        // The browser tests are built the same way (see above), so a
+        // failing one is named but says only that it trapped: their
+        // assertions are worded to be found by name.
+        .env(
+            "RUSTFLAGS",
+            "-Zlocation-detail=none -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none",
+        );
     Ok(cargo)
 }
 
@@ -562,4 +575,31 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// `tests/e2e/bench-load.mjs` (what it measures is said there): `runs` cold
+/// runs against `server`; `loose` makes it fail only far beyond the goals.
+/// Writes target/bench-load.json.
+pub fn bench_load(
+    root: &Path,
+    admin_url: &str,
+    server: &Path,
+    runs: u32,
+    loose: bool,
+) -> Result<()> {
+    let dir = root.join("tests/e2e");
+    npm_install(&dir)?;
+    let mut node = Command::new("node");
+    node.arg("bench-load.mjs")
+        .current_dir(&dir)
+        .env("RUNS", runs.to_string())
+        .env("REPORT", root.join("target/bench-load.json"))
+        .env("ADMIN_DATABASE_URL", admin_url)
+        .env("SERVER_BIN", server)
+        .env("WEB_DIR", root.join("web/dist"))
+        .env("FIXTURES", root.join("fixtures/demo.json"));
+    if loose {
+        node.env("BOUND", "loose");
+    }
+    exec(&mut node)
 }

@@ -366,9 +366,20 @@ impl Bucket {
     }
 }
 
+/// The one text frame the sync socket accepts, and its answer. A page
+/// cannot send or see WebSocket pings, and a socket whose network has gone
+/// stays open in the browser for tens of seconds: the app sends this when
+/// it has heard nothing for a while and counts the socket dead if no
+/// answer comes (web/src/dialer.rs). Like any frame, it takes a token from
+/// the connection's rate bucket.
+pub const HEARTBEAT: &str = "ping";
+pub const HEARTBEAT_ANSWER: &str = "pong";
+
 enum Outgoing {
     Data(Vec<u8>),
     Ping,
+    /// The answer to the app's heartbeat.
+    Pong,
     Reject(Violation),
     /// The server ends a connection it has nothing against.
     Farewell(Farewell),
@@ -420,6 +431,15 @@ pub fn transport(
                 Outgoing::Ping => {
                     if ws_out
                         .send(Message::Ping(Default::default()))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                Outgoing::Pong => {
+                    if ws_out
+                        .send(Message::Text(HEARTBEAT_ANSWER.into()))
                         .await
                         .is_err()
                     {
@@ -561,6 +581,13 @@ pub fn transport(
                         }
                         .map(|()| bytes.to_vec())
                     }
+                }
+                Ok(Message::Text(text)) if text.as_str() == HEARTBEAT => {
+                    if st.bucket.take(&st.gate.limits) {
+                        let _ = st.outbox.send(Outgoing::Pong);
+                        continue;
+                    }
+                    Err(Violation::RateLimited)
                 }
                 Ok(Message::Text(_)) => Err(Violation::TextFrame),
                 Ok(Message::Ping(_) | Message::Pong(_)) => continue,

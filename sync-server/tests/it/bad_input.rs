@@ -301,6 +301,8 @@ case!(a_sync_before_the_handshake, joined: false, |doc, server| bin(sync_msg(doc
 case!(trailing_bytes_after_a_message, joined: false, |doc, server| bin([join(&["1"]), vec![0x00]].concat()), Some("trailing bytes"));
 case!(a_huge_declared_length, joined: false, |doc, server| bin(vec![0x5a, 0xff, 0xff, 0xff, 0xff, 0x00]), Some("not a protocol message"));
 case!(a_text_frame, joined: false, |doc, server| vec![Frame::Text("{\"type\":\"join\"}")], Some("binary"));
+case!(a_text_frame_that_is_nearly_the_heartbeat, joined: true, |doc, server| vec![Frame::Text("ping\0")], Some("binary"));
+case!(a_flood_of_heartbeats, joined: true, |doc, server| (0..200).map(|_| Frame::Text("ping")).collect(), Some("too many messages"));
 case!(an_invalid_document_id, joined: true, |doc, server| bin(sync_msg("not a document id!", server, empty_sync_data())), Some("`documentId` is not a document id"));
 case!(garbage_inside_a_sync_message, joined: true, |doc, server| bin(sync_msg(doc, server, b"\x00\x01 not automerge".to_vec())), Some("not an Automerge sync message"));
 case!(cbor_where_sync_data_belongs, joined: true, |doc, server| bin(sync_msg(doc, server, cbor(&C::Map(vec![("heads", C::Array(vec![]))])))), Some("not an Automerge sync message"));
@@ -312,3 +314,48 @@ case!(a_message_for_another_peer, joined: true, |doc, server| bin(sync_msg(doc, 
 case!(a_frame_larger_than_the_limit, joined: true, |doc, server| bin(vec![0u8; 100 * 1024]), None);
 case!(a_burst_beyond_the_rate_limit, joined: true, |doc, server| (0..200).map(|_| Frame::Binary(sync_msg(doc, server, empty_sync_data()))).collect(), Some("too many messages"));
 case!(a_handshake_that_never_comes, joined: false, |doc, server| vec![], Some("no handshake"));
+
+/// The app's heartbeat (the one text frame the socket takes) is answered,
+/// before the handshake and after it, and the connection goes on: a sync
+/// message after it is still answered.
+#[tokio::test]
+async fn the_heartbeat_is_answered_and_the_connection_goes_on() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let server = TestServer::start_with_args(&db.url, &LIMITS).await;
+    let doc_id = pipeline_doc(&pool, "p-ana").await;
+
+    let (mut ws, _) = raw_socket(&server, "a-ana").await;
+    async fn next_text(ws: &mut Socket) -> String {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => return t.to_string(),
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                other => panic!("expected the heartbeat's answer, got {other:?}"),
+            }
+        }
+    }
+    ws.send(Message::Text("ping".into())).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "pong");
+
+    let (mut ws, server_peer) = joined(&server).await;
+    ws.send(Message::Text("ping".into())).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "pong");
+    ws.send(Message::Binary(
+        sync_msg(&doc_id, &server_peer, empty_sync_data()).into(),
+    ))
+    .await
+    .unwrap();
+    let answered = loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Binary(bytes)))) => break bytes,
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected the server's sync message, got {other:?}"),
+        }
+    };
+    assert!(
+        error_text(&answered).is_none(),
+        "the server answered with an error: {:?}",
+        error_text(&answered)
+    );
+}
