@@ -54,6 +54,15 @@ export async function freshDatabase(prefix) {
   return admin.replace(/\/[^/]*$/, `/${name}`);
 }
 
+// Drops a database `freshDatabase` made.
+export async function dropDatabase(databaseUrl) {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const client = new pg.Client({ connectionString: env("ADMIN_DATABASE_URL") });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await client.end();
+}
+
 // The server binary on `listen`, seeded with the fixtures; resolves once
 // it says where it listens.
 export function startServer(databaseUrl, listen = "127.0.0.1:0", extra = []) {

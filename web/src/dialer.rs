@@ -68,6 +68,7 @@ impl BrowserDialer {
         let target = url.to_string();
         wasm_bindgen_futures::spawn_local(async move {
             let ended = Rc::new(Cell::new(false));
+            let patience = Rc::new(Cell::new(ANSWER_MS));
             let on_close: Rc<dyn Fn(SocketClosed)> = {
                 let ended = ended.clone();
                 Rc::new(move |closed: SocketClosed| {
@@ -81,7 +82,7 @@ impl BrowserDialer {
                 let answer = if ended.get() {
                     Err(Failure::SessionEnded)
                 } else {
-                    open_socket(&target, on_close.clone())
+                    open_socket(&target, on_close.clone(), patience.clone())
                         .await
                         .map_err(Failure::Transient)
                 };
@@ -118,16 +119,28 @@ impl samod::Dialer for BrowserDialer {
     }
 }
 
-/// Heard nothing on an open socket for this long: send the heartbeat.
+/// Heard nothing on an open socket for this long: send the heartbeat. While
+/// the page is hidden, the longer wait: a phone's radio is not kept awake
+/// for a badge no one sees.
 const QUIET_MS: f64 = 1_000.0;
+const QUIET_HIDDEN_MS: f64 = 15_000.0;
 /// No frame since the heartbeat went, this long after: the socket is dead.
 /// With the check below, a socket whose network went is found dead within
-/// 1 + 0.5 + 2.5 = 4 s (the badge looks four times a second), and a slow
-/// link still has 2.5 s to answer.
-const ANSWER_MS: f64 = 2_500.0;
+/// 1 + 0.5 + 2 = 3.5 s (the badge looks four times a second).
+///
+/// The browser hands a frame over only once all of it has arrived, and the
+/// answer queues behind whatever the server was sending: on a slow link a
+/// large first sync can take longer than that. So each socket the
+/// heartbeat ends doubles the wait for the dialer's next ones, up to
+/// `MOST_PATIENT_MS`, and an answer in time brings it back.
+const ANSWER_MS: f64 = 2_000.0;
+const MOST_PATIENT_MS: f64 = 32_000.0;
 /// A socket not open this long after it was asked for is given up on.
 const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// A check this much later than due (a busy or frozen page, a clock put
+/// right) says nothing about the network: the wait starts again.
+const LATE_MS: f64 = 1_000.0;
 /// The heartbeat and its answer (sync-server/src/platform/guard.rs): the one
 /// text frame each side sends. A page can neither send nor see WebSocket
 /// pings, and a socket whose network has gone stays open for tens of seconds
@@ -140,7 +153,11 @@ const HEARTBEAT: &str = "ping";
 const ABNORMAL: u16 = 1006;
 
 /// Opens a socket and, once it is open, wires it to a fresh pair of channels.
-async fn open_socket(url: &str, on_close: Rc<dyn Fn(SocketClosed)>) -> Result<Transport, WsError> {
+async fn open_socket(
+    url: &str,
+    on_close: Rc<dyn Fn(SocketClosed)>,
+    patience: Rc<Cell<f64>>,
+) -> Result<Transport, WsError> {
     let ws = WebSocket::new(url).map_err(|e| {
         let why = e
             .dyn_ref::<js_sys::Error>()
@@ -234,7 +251,7 @@ async fn open_socket(url: &str, on_close: Rc<dyn Fn(SocketClosed)>) -> Result<Tr
         return Err(e);
     }
 
-    wasm_bindgen_futures::spawn_local(heartbeat(ws.clone(), heard, finish));
+    wasm_bindgen_futures::spawn_local(heartbeat(ws.clone(), heard, patience, finish));
 
     // Outbound pump; it also owns the callbacks so they live as long as the
     // socket is in use.
@@ -258,31 +275,46 @@ async fn open_socket(url: &str, on_close: Rc<dyn Fn(SocketClosed)>) -> Result<Tr
 }
 
 /// Keeps asking a quiet socket whether it still works, and ends it when no
-/// answer comes. An upload in progress (the browser's send buffer draining)
-/// counts as an answer: the network is there, only busy.
-async fn heartbeat(socket: WebSocket, heard: Rc<Cell<f64>>, finish: Rc<dyn Fn(u16)>) {
+/// answer comes within `patience` (ms), which it doubles when it ends one
+/// and brings back to `ANSWER_MS` when an answer comes in time.
+///
+/// The send buffer draining is no sign of life: the operating system takes
+/// bytes into its own buffers whether or not the network carries them.
+async fn heartbeat(
+    socket: WebSocket,
+    heard: Rc<Cell<f64>>,
+    patience: Rc<Cell<f64>>,
+    finish: Rc<dyn Fn(u16)>,
+) {
     let mut asked_at: Option<f64> = None;
-    let mut buffered = socket.buffered_amount();
+    let mut checked = js_sys::Date::now();
     loop {
         gloo_timers::future::sleep(CHECK_EVERY).await;
         if socket.ready_state() != WebSocket::OPEN {
             return;
         }
         let now = js_sys::Date::now();
-        let still_buffered = socket.buffered_amount();
-        if still_buffered < buffered {
-            heard.set(now);
+        let due = checked + CHECK_EVERY.as_millis() as f64;
+        checked = now;
+        if now < due - LATE_MS || now > due + LATE_MS {
+            // Whatever arrived meanwhile may still be queued behind this
+            // task: ask again, later.
+            asked_at = asked_at.map(|_| now);
+            continue;
         }
-        buffered = still_buffered;
         match asked_at {
-            Some(at) if heard.get() >= at => asked_at = None,
-            Some(at) if now - at >= ANSWER_MS => {
+            Some(at) if heard.get() >= at => {
+                asked_at = None;
+                patience.set(ANSWER_MS);
+            }
+            Some(at) if now - at >= patience.get() => {
+                patience.set((patience.get() * 2.0).min(MOST_PATIENT_MS));
                 finish(ABNORMAL);
                 let _ = socket.close();
                 return;
             }
             Some(_) => {}
-            None if now - heard.get() >= QUIET_MS => {
+            None if now - heard.get() >= quiet_ms() => {
                 if socket.send_with_str(HEARTBEAT).is_err() {
                     finish(ABNORMAL);
                     return;
@@ -292,4 +324,11 @@ async fn heartbeat(socket: WebSocket, heard: Rc<Cell<f64>>, finish: Rc<dyn Fn(u1
             None => {}
         }
     }
+}
+
+fn quiet_ms() -> f64 {
+    let hidden = web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden());
+    if hidden { QUIET_HIDDEN_MS } else { QUIET_MS }
 }
