@@ -24,7 +24,15 @@
 //! connection. Nothing of the offending message reaches samod, so nothing of
 //! it is stored or projected.
 
-use std::{collections::HashMap, str::FromStr, time::Duration};
+use std::{
+    collections::HashMap,
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use chrono::{DateTime, Utc};
@@ -417,6 +425,10 @@ pub fn transport(
 ) -> Transport {
     let (mut ws_out, ws_in) = socket.split();
     let (outbox, mut outgoing) = mpsc::unbounded_channel::<Outgoing>();
+    // At most one answer to the heartbeat waits to be sent: a client that
+    // pings and never reads must not fill the outbox.
+    let pong_waiting = Arc::new(AtomicBool::new(false));
+    let pong_sent = pong_waiting.clone();
 
     // One writer owns the socket's sending half: samod's messages and, on a
     // violation, the error and the close frame.
@@ -438,6 +450,7 @@ pub fn transport(
                     }
                 }
                 Outgoing::Pong => {
+                    pong_sent.store(false, Ordering::Relaxed);
                     if ws_out
                         .send(Message::Text(HEARTBEAT_ANSWER.into()))
                         .await
@@ -494,6 +507,7 @@ pub fn transport(
         /// When the silence ends in a ping, or (once pinged) in a close.
         quiet_until: Instant,
         pinged: bool,
+        pong_waiting: Arc<AtomicBool>,
     }
     let keepalive = gate.limits.keepalive;
     let left = (gate.session_expires - Utc::now())
@@ -515,6 +529,7 @@ pub fn transport(
         farewell,
         quiet_until: Instant::now() + keepalive,
         pinged: false,
+        pong_waiting,
     };
     let inbound = futures::stream::unfold(state, |mut st| async move {
         loop {
@@ -584,7 +599,9 @@ pub fn transport(
                 }
                 Ok(Message::Text(text)) if text.as_str() == HEARTBEAT => {
                     if st.bucket.take(&st.gate.limits) {
-                        let _ = st.outbox.send(Outgoing::Pong);
+                        if !st.pong_waiting.swap(true, Ordering::Relaxed) {
+                            let _ = st.outbox.send(Outgoing::Pong);
+                        }
                         continue;
                     }
                     Err(Violation::RateLimited)
