@@ -37,9 +37,6 @@ impl fmt::Display for WsError {
 
 impl std::error::Error for WsError {}
 
-/// The close code the server uses when the session behind a socket ends.
-pub const SESSION_ENDED: u16 = 4401;
-
 /// A socket closed. `opened` is false when it never opened: the browser
 /// reports a refused upgrade (such as a 401) that way, with code 1006, as
 /// it does a network that is down.
@@ -72,7 +69,7 @@ impl BrowserDialer {
             let on_close: Rc<dyn Fn(SocketClosed)> = {
                 let ended = ended.clone();
                 Rc::new(move |closed: SocketClosed| {
-                    if closed.code == SESSION_ENDED {
+                    if closed.code == sync::SESSION_ENDED_CLOSE {
                         ended.set(true);
                     }
                     on_close(closed);
@@ -141,13 +138,6 @@ const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 /// A check this much later than due (a busy or frozen page, a clock put
 /// right) says nothing about the network: the wait starts again.
 const LATE_MS: f64 = 1_000.0;
-/// The heartbeat and its answer (sync-server/src/platform/guard.rs): the one
-/// text frame each side sends. A page can neither send nor see WebSocket
-/// pings, and a socket whose network has gone stays open for tens of seconds
-/// until a write times out, all the while looking connected.
-/// The server answers with the text frame "pong"; any frame will do as an
-/// answer.
-const HEARTBEAT: &str = "ping";
 /// The code reported when the heartbeat finds a socket dead: the browser's
 /// own for a connection lost without a close frame.
 const ABNORMAL: u16 = 1006;
@@ -219,8 +209,8 @@ async fn open_socket(
             if let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() {
                 let _ = to_samod.unbounded_send(Ok(js_sys::Uint8Array::new(&buffer).to_vec()));
             }
-            // A text frame is the heartbeat's answer; having heard it is all
-            // it is for.
+            // A text frame is the heartbeat's answer
+            // (`sync::HEARTBEAT_ANSWER`); having heard it is all it is for.
         })
     };
     let on_close = {
@@ -315,7 +305,7 @@ async fn heartbeat(
             }
             Some(_) => {}
             None if now - heard.get() >= quiet_ms() => {
-                if socket.send_with_str(HEARTBEAT).is_err() {
+                if socket.send_with_str(sync::HEARTBEAT).is_err() {
                     finish(ABNORMAL);
                     return;
                 }

@@ -24,7 +24,7 @@ use samod::{BackoffConfig, DialerHandle, DocHandle, PeerId, Repo, RepoBuilder, S
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    dialer::{BrowserDialer, SESSION_ENDED, SocketClosed, WsError},
+    dialer::{BrowserDialer, SocketClosed, WsError},
     idb_store::IdbStorage,
 };
 
@@ -127,7 +127,7 @@ impl Engine {
     fn dial(&self) {
         let on_event = self.on_event.clone();
         let on_close = Rc::new(move |closed: SocketClosed| {
-            if closed.code == SESSION_ENDED {
+            if closed.code == sync::SESSION_ENDED_CLOSE {
                 on_event(EngineEvent::SessionEnded);
             } else if !closed.opened || !is_routine(closed.code) {
                 // 1006 is the network; anything else (1008: the server found

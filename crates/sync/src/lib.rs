@@ -45,6 +45,22 @@ where
     }
 }
 
+/// What the app and the server say on the sync socket besides samod's
+/// protocol, so that both ends read the same words.
+///
+/// The heartbeat: the one text frame the server accepts, and its answer. A
+/// page can neither send nor see WebSocket pings, and a socket whose
+/// network has gone stays open in the browser for tens of seconds until a
+/// write times out, all the while looking connected: the app sends
+/// `HEARTBEAT` when the socket has been quiet (web/src/dialer.rs) and the
+/// server answers `HEARTBEAT_ANSWER` (sync-server/src/platform/guard.rs).
+pub const HEARTBEAT: &str = "ping";
+pub const HEARTBEAT_ANSWER: &str = "pong";
+
+/// The close code of a socket whose session ended (expired or revoked):
+/// the app reads it as "sign in again" and stops redialing.
+pub const SESSION_ENDED_CLOSE: u16 = 4401;
+
 /// Separator between key components. samod guarantees no component holds it.
 pub const KEY_SEPARATOR: char = '/';
 

@@ -55,7 +55,7 @@ use crate::{
 /// The close of a socket whose session ended (signed out, expired,
 /// revoked): clients read 4401 as "sign in again".
 pub const SESSION_ENDED: Farewell = Farewell {
-    code: 4401,
+    code: sync::SESSION_ENDED_CLOSE,
     reason: "session ended; sign in again",
 };
 
@@ -374,19 +374,11 @@ impl Bucket {
     }
 }
 
-/// The one text frame the sync socket accepts, and its answer. A page
-/// cannot send or see WebSocket pings, and a socket whose network has gone
-/// stays open in the browser for tens of seconds: the app sends this when
-/// it has heard nothing for a while and counts the socket dead if no
-/// answer comes (web/src/dialer.rs). Like any frame, it takes a token from
-/// the connection's rate bucket.
-pub const HEARTBEAT: &str = "ping";
-pub const HEARTBEAT_ANSWER: &str = "pong";
-
 enum Outgoing {
     Data(Vec<u8>),
     Ping,
-    /// The answer to the app's heartbeat.
+    /// The answer to the app's heartbeat (`sync::HEARTBEAT`), which, like
+    /// any frame, took a token from the connection's rate bucket.
     Pong,
     Reject(Violation),
     /// The server ends a connection it has nothing against.
@@ -452,7 +444,7 @@ pub fn transport(
                 Outgoing::Pong => {
                     pong_sent.store(false, Ordering::Relaxed);
                     if ws_out
-                        .send(Message::Text(HEARTBEAT_ANSWER.into()))
+                        .send(Message::Text(sync::HEARTBEAT_ANSWER.into()))
                         .await
                         .is_err()
                     {
@@ -597,7 +589,7 @@ pub fn transport(
                         .map(|()| bytes.to_vec())
                     }
                 }
-                Ok(Message::Text(text)) if text.as_str() == HEARTBEAT => {
+                Ok(Message::Text(text)) if text.as_str() == sync::HEARTBEAT => {
                     if st.bucket.take(&st.gate.limits) {
                         if !st.pong_waiting.swap(true, Ordering::Relaxed) {
                             let _ = st.outbox.send(Outgoing::Pong);
