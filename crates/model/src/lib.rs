@@ -25,7 +25,8 @@ pub use amount::NumberFormat;
 pub use channel::{CHANNEL_KIND, Channel, ChannelDoc, Message};
 
 pub use pipeline::{
-    Lead, LeadDraft, PIPELINE_KIND, Pipeline, PipelineDoc, SCHEMA_VERSION, StageChange,
+    Activity, Conflict, ConflictValue, FollowUp, Lead, LeadDraft, LeadField, LogKind,
+    PIPELINE_KIND, Pipeline, PipelineDoc, SCHEMA_VERSION, limits,
 };
 pub use values::{Currency, LeadId, Money, PartnerId, Quoted, Stage, Timestamp};
 

@@ -2,7 +2,9 @@
 //! pipeline document make random edits, are partitioned and healed at random,
 //! and sync pairwise over Automerge's sync protocol (the protocol samod runs
 //! on the wire). However the schedule goes, once the network heals and every
-//! pair has synced, all replicas hold identical documents.
+//! pair has synced, all replicas hold identical documents, read alike
+//! (conflict marks included), and a conflict settled on one replica is
+//! settled on all.
 
 use std::collections::HashMap;
 
@@ -10,7 +12,10 @@ use automerge::{
     Automerge,
     sync::{State, SyncDoc},
 };
-use model::{Currency, LeadDraft, LeadId, Money, PartnerId, PipelineDoc, Stage, Timestamp};
+use model::{
+    ConflictValue, Currency, FollowUp, Lead, LeadDraft, LeadField, LeadId, LogKind, Money,
+    PartnerId, PipelineDoc, Stage, Timestamp,
+};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -28,6 +33,37 @@ enum Step {
         replica: usize,
         lead: usize,
         text: String,
+    },
+    /// Sets one field of a lead (the name, the amount or the stage, from a
+    /// small set of values so that two sides often pick different ones).
+    Field {
+        replica: usize,
+        lead: usize,
+        field: usize,
+        pick: usize,
+    },
+    Archive {
+        replica: usize,
+        lead: usize,
+        archived: bool,
+    },
+    Log {
+        replica: usize,
+        lead: usize,
+        kind: usize,
+        text: String,
+    },
+    FollowUp {
+        replica: usize,
+        lead: usize,
+        at: Option<u8>,
+    },
+    /// Settles the first conflict the replica sees on the lead, keeping
+    /// either the value shown or the first other.
+    Settle {
+        replica: usize,
+        lead: usize,
+        other: bool,
     },
     /// Assigns each replica to one of two sides; replicas on different sides
     /// cannot talk, and connections across the cut are dropped.
@@ -55,6 +91,34 @@ fn step(replicas: usize) -> impl Strategy<Value = Step> {
             lead,
             text
         }),
+        (r.clone(), 0..8usize, 0..3usize, 0..3usize).prop_map(|(replica, lead, field, pick)| {
+            Step::Field {
+                replica,
+                lead,
+                field,
+                pick,
+            }
+        }),
+        (r.clone(), 0..8usize, any::<bool>()).prop_map(|(replica, lead, archived)| Step::Archive {
+            replica,
+            lead,
+            archived
+        }),
+        (r.clone(), 0..8usize, 0..3usize, "[a-z]{1,8}").prop_map(|(replica, lead, kind, text)| {
+            Step::Log {
+                replica,
+                lead,
+                kind,
+                text,
+            }
+        }),
+        (r.clone(), 0..8usize, prop::option::of(any::<u8>()))
+            .prop_map(|(replica, lead, at)| { Step::FollowUp { replica, lead, at } }),
+        (r.clone(), 0..8usize, any::<bool>()).prop_map(|(replica, lead, other)| Step::Settle {
+            replica,
+            lead,
+            other
+        }),
         prop::collection::vec(any::<bool>(), replicas).prop_map(|sides| Step::Partition { sides }),
         Just(Step::Heal),
         (r.clone(), r).prop_map(|(a, b)| Step::Sync { a, b }),
@@ -63,6 +127,18 @@ fn step(replicas: usize) -> impl Strategy<Value = Step> {
 
 fn schedule() -> impl Strategy<Value = (usize, Vec<Step>)> {
     (3..=5usize).prop_flat_map(|n| (Just(n), prop::collection::vec(step(n), 1..60)))
+}
+
+/// The value a lead shows for `field`, as a conflict would name it.
+fn shown(lead: &Lead, field: LeadField) -> ConflictValue {
+    match field {
+        LeadField::ContactName => ConflictValue::Text(field, lead.contact_name.clone()),
+        LeadField::Company => ConflictValue::Text(field, lead.company.clone()),
+        LeadField::Email => ConflictValue::Text(field, lead.email.clone()),
+        LeadField::Phone => ConflictValue::Text(field, lead.phone.clone()),
+        LeadField::Value => ConflictValue::Value(lead.value),
+        LeadField::Stage => ConflictValue::Stage(lead.stage),
+    }
 }
 
 struct Network {
@@ -151,6 +227,122 @@ impl Network {
                     PipelineDoc::edit_lead(doc, &id, &draft, now).unwrap();
                 }
             }
+            Step::Field {
+                replica,
+                lead,
+                field,
+                pick,
+            } => {
+                let now = self.tick();
+                if let Some(id) = self.lead_at(*replica, *lead) {
+                    let doc = &mut self.docs[*replica];
+                    let current = PipelineDoc::read(doc).unwrap().lead(&id).unwrap().clone();
+                    match field {
+                        0 | 1 => {
+                            let (mut name, mut value) =
+                                (current.contact_name.clone(), current.value);
+                            if *field == 0 {
+                                name = ["Ada", "Bea", "Cy"][*pick].to_owned();
+                            } else {
+                                let currency = ["USD", "EUR", "JPY"][*pick];
+                                value = Money::new(
+                                    100 * *pick as i64,
+                                    Currency::parse(currency).unwrap(),
+                                );
+                            }
+                            let draft = LeadDraft::parse(
+                                &name,
+                                &current.company,
+                                &current.email,
+                                &current.phone,
+                                value,
+                                &current.notes,
+                            )
+                            .unwrap();
+                            PipelineDoc::edit_lead(doc, &id, &draft, now).unwrap();
+                        }
+                        _ => PipelineDoc::move_lead(doc, &id, Stage::ALL[*pick], now).unwrap(),
+                    }
+                }
+            }
+            Step::Archive {
+                replica,
+                lead,
+                archived,
+            } => {
+                let now = self.tick();
+                if let Some(id) = self.lead_at(*replica, *lead) {
+                    let doc = &mut self.docs[*replica];
+                    if *archived {
+                        PipelineDoc::archive_lead(doc, &id, now).unwrap();
+                    } else {
+                        PipelineDoc::restore_lead(doc, &id, now).unwrap();
+                    }
+                }
+            }
+            Step::Log {
+                replica,
+                lead,
+                kind,
+                text,
+            } => {
+                let now = self.tick();
+                if let Some(id) = self.lead_at(*replica, *lead) {
+                    PipelineDoc::log_activity(
+                        &mut self.docs[*replica],
+                        &id,
+                        LogKind::ALL[*kind],
+                        text,
+                        now,
+                        now,
+                    )
+                    .unwrap();
+                }
+            }
+            Step::FollowUp { replica, lead, at } => {
+                let now = self.tick();
+                if let Some(id) = self.lead_at(*replica, *lead) {
+                    let follow_up =
+                        at.map(|at| FollowUp::parse(Timestamp(i64::from(at)), "call").unwrap());
+                    PipelineDoc::set_follow_up(
+                        &mut self.docs[*replica],
+                        &id,
+                        follow_up.as_ref(),
+                        now,
+                    )
+                    .unwrap();
+                }
+            }
+            Step::Settle {
+                replica,
+                lead,
+                other,
+            } => {
+                let now = self.tick();
+                if let Some(id) = self.lead_at(*replica, *lead) {
+                    let doc = &mut self.docs[*replica];
+                    let current = PipelineDoc::read(doc).unwrap().lead(&id).unwrap().clone();
+                    if let Some(conflict) = current.conflicts.first() {
+                        let keep = if *other {
+                            conflict.others[0].clone()
+                        } else {
+                            shown(&current, conflict.field)
+                        };
+                        PipelineDoc::settle(doc, &id, &keep, now).unwrap();
+                        let after = PipelineDoc::read(doc).unwrap().lead(&id).unwrap().clone();
+                        assert_eq!(
+                            after.conflict(conflict.field),
+                            None,
+                            "settled where it was done"
+                        );
+                        assert_eq!(
+                            shown(&after, conflict.field),
+                            keep,
+                            "the value kept is shown"
+                        );
+                    }
+                }
+            }
             Step::Partition { sides } => {
                 self.sides = sides.clone();
                 let cut = self.sides.clone();
@@ -216,6 +408,22 @@ proptest! {
         for i in 1..n {
             prop_assert_eq!(&heads[0], &heads[i], "heads of replica {} differ", i);
             prop_assert_eq!(&pipelines[0], &pipelines[i], "content of replica {} differs", i);
+        }
+        // Settling every conflict on one replica settles it on all.
+        for lead in pipelines[0].leads.clone() {
+            for conflict in &lead.conflicts {
+                let now = net.tick();
+                PipelineDoc::settle(&mut net.docs[0], &lead.id, &conflict.others[0], now).unwrap();
+            }
+        }
+        for _ in 0..2 {
+            for i in 0..n {
+                net.sync(i, (i + 1) % n);
+            }
+        }
+        for doc in &net.docs {
+            let pipeline = PipelineDoc::read(doc).unwrap();
+            prop_assert!(pipeline.leads.iter().all(|l| l.conflicts.is_empty()), "a conflict outlived settling");
         }
         // Nothing written anywhere was lost: every lead added on any replica
         // is in the merged pipeline.

@@ -176,6 +176,8 @@ struct LeadRow<'a> {
     lead: &'a Lead,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    archived_at: Option<DateTime<Utc>>,
+    follow_up_at: Option<DateTime<Utc>>,
 }
 
 /// What a pipeline projects: the rows of the leads that read whole, and the
@@ -232,11 +234,15 @@ fn row_of(lead: &Lead) -> Result<LeadRow<'_>, String> {
     // Postgres text cannot hold a NUL: the row's insert would fail, and
     // the document's projection with it, again at every retry.
     for (field, text) in [
-        ("contact_name", &lead.contact_name),
+        ("contact_name", lead.contact_name.as_str()),
         ("company", &lead.company),
         ("email", &lead.email),
         ("phone", &lead.phone),
         ("notes", &lead.notes),
+        (
+            "follow-up note",
+            lead.follow_up.as_ref().map_or("", |f| f.note.as_str()),
+        ),
     ] {
         if text.contains('\0') {
             return Err(format!("{field} holds a NUL character"));
@@ -246,6 +252,15 @@ fn row_of(lead: &Lead) -> Result<LeadRow<'_>, String> {
         lead,
         created_at: time("created_at", lead.created_at)?,
         updated_at: time("updated_at", lead.updated_at)?,
+        archived_at: lead
+            .archived_at
+            .map(|at| time("archived_at", at))
+            .transpose()?,
+        follow_up_at: lead
+            .follow_up
+            .as_ref()
+            .map(|f| time("follow_up.at", f.at))
+            .transpose()?,
     })
 }
 
@@ -432,13 +447,16 @@ async fn write_leads(
         let lead = row.lead;
         sqlx::query(
             "INSERT INTO leads (partner_id, lead_id, doc_id, stage, contact_name, company, email,
-                                phone, notes, value_minor, currency, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                phone, notes, value_minor, currency, created_at, updated_at,
+                                archived_at, follow_up_at, follow_up_note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (partner_id, lead_id) DO UPDATE SET
                 stage = EXCLUDED.stage, contact_name = EXCLUDED.contact_name,
                 company = EXCLUDED.company, email = EXCLUDED.email, phone = EXCLUDED.phone,
                 notes = EXCLUDED.notes, value_minor = EXCLUDED.value_minor,
-                currency = EXCLUDED.currency, updated_at = EXCLUDED.updated_at",
+                currency = EXCLUDED.currency, updated_at = EXCLUDED.updated_at,
+                archived_at = EXCLUDED.archived_at, follow_up_at = EXCLUDED.follow_up_at,
+                follow_up_note = EXCLUDED.follow_up_note",
         )
         .bind(owner)
         .bind(lead.id.as_str())
@@ -453,6 +471,9 @@ async fn write_leads(
         .bind(lead.value.currency.as_str())
         .bind(row.created_at)
         .bind(row.updated_at)
+        .bind(row.archived_at)
+        .bind(row.follow_up_at)
+        .bind(lead.follow_up.as_ref().map(|f| f.note.as_str()))
         .execute(&mut *tx)
         .await?;
     }
@@ -487,7 +508,10 @@ mod tests {
             stage: Stage::Won,
             created_at: Timestamp(created),
             updated_at: Timestamp(updated),
+            archived_at: None,
+            follow_up: None,
             activity: Vec::new(),
+            conflicts: Vec::new(),
         }
     }
 
@@ -505,6 +529,17 @@ mod tests {
                 lead("negative", -500, now, now),
                 lead("far-future", 100, now, i64::MAX),
                 lead("far-past", 100, -8_000_000_000_000_000, now),
+                Lead {
+                    archived_at: Some(Timestamp(i64::MIN)),
+                    ..lead("archived-never", 100, now, now)
+                },
+                Lead {
+                    follow_up: Some(model::FollowUp {
+                        at: Timestamp(now),
+                        note: "a\0b".into(),
+                    }),
+                    ..lead("nul-follow-up", 100, now, now)
+                },
             ],
             unreadable: vec!["junk".into()],
         };
@@ -527,13 +562,33 @@ mod tests {
                     "far-past".into(),
                     "created_at -8000000000000000 ms is not a time in the years 1 to 9999".into()
                 ),
+                (
+                    "archived-never".into(),
+                    format!(
+                        "archived_at {} ms is not a time in the years 1 to 9999",
+                        i64::MIN
+                    )
+                ),
+                (
+                    "nul-follow-up".into(),
+                    "follow-up note holds a NUL character".into()
+                ),
             ]
         );
         // Only rows count as won; every key keeps its row.
         assert_eq!(leads.won().count(), 2);
         assert_eq!(
             leads.kept(),
-            ["ok", "epoch", "junk", "negative", "far-future", "far-past"]
+            [
+                "ok",
+                "epoch",
+                "junk",
+                "negative",
+                "far-future",
+                "far-past",
+                "archived-never",
+                "nul-follow-up"
+            ]
         );
         assert_eq!(
             leads.rows[1].created_at,

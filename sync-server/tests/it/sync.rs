@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use model::{Currency, LeadDraft, LeadId, Money, PipelineDoc, Stage, Timestamp};
+use model::{Currency, FollowUp, LeadDraft, LeadId, Money, PipelineDoc, Stage, Timestamp};
 
 use crate::helpers::*;
 
@@ -30,8 +30,12 @@ async fn offline_edits_of_two_clients_converge_and_reach_postgres() {
     phone_link.close();
     laptop_link.close();
     on_phone
-        .with_document(|doc| PipelineDoc::move_lead(doc, &lead("ana-4"), Stage::Won, now()))
+        .with_document(|doc| {
+            PipelineDoc::move_lead(doc, &lead("ana-4"), Stage::Won, now())?;
+            PipelineDoc::archive_lead(doc, &lead("ana-1"), now())
+        })
         .unwrap();
+    let follow_up = FollowUp::parse(Timestamp(1_800_000_000_000), "send the contract").unwrap();
     on_laptop
         .with_document(|doc| {
             let pipeline = PipelineDoc::read(doc)?;
@@ -54,7 +58,8 @@ async fn offline_edits_of_two_clients_converge_and_reach_postgres() {
                 Money::new(72_000, Currency::parse("USD")?),
                 "met on the train",
             )?;
-            PipelineDoc::add_lead(doc, &lead("laptop-1"), &new, now())
+            PipelineDoc::add_lead(doc, &lead("laptop-1"), &new, now())?;
+            PipelineDoc::set_follow_up(doc, &lead("ana-2"), Some(&follow_up), now())
         })
         .unwrap();
     assert_ne!(heads(&on_phone), heads(&on_laptop));
@@ -82,6 +87,11 @@ async fn offline_edits_of_two_clients_converge_and_reach_postgres() {
         "the laptop's new lead survives"
     );
     assert_eq!(merged.leads.len(), 7);
+    assert!(merged.lead(&lead("ana-1")).unwrap().is_archived());
+    assert_eq!(
+        merged.lead(&lead("ana-2")).unwrap().follow_up,
+        Some(follow_up)
+    );
 
     wait_for_rows(&pool, "p-ana", &rows_of(&merged)).await;
 }

@@ -125,6 +125,10 @@ pub struct LeadRow {
     pub notes: String,
     pub value_minor: i64,
     pub currency: String,
+    pub archived: bool,
+    /// Milliseconds since the epoch.
+    pub follow_up_at: Option<i64>,
+    pub follow_up_note: Option<String>,
 }
 
 impl From<&Lead> for LeadRow {
@@ -139,6 +143,9 @@ impl From<&Lead> for LeadRow {
             notes: lead.notes.clone(),
             value_minor: lead.value.minor,
             currency: lead.value.currency.to_string(),
+            archived: lead.is_archived(),
+            follow_up_at: lead.follow_up.as_ref().map(|f| f.at.0),
+            follow_up_note: lead.follow_up.as_ref().map(|f| f.note.clone()),
         }
     }
 }
@@ -146,7 +153,8 @@ impl From<&Lead> for LeadRow {
 pub async fn lead_rows(pool: &PgPool, partner: &str) -> Vec<LeadRow> {
     sqlx::query_as(
         "SELECT lead_id, stage, contact_name, company, email, phone, notes, value_minor,
-                currency::text AS currency
+                currency::text AS currency, archived_at IS NOT NULL AS archived,
+                (extract(epoch FROM follow_up_at) * 1000)::bigint AS follow_up_at, follow_up_note
          FROM leads WHERE partner_id = $1 ORDER BY lead_id",
     )
     .bind(partner)

@@ -1,0 +1,197 @@
+//! Fields two devices set while apart.
+//!
+//! Automerge keeps every value written concurrently to a map key and shows
+//! one of them, the same one on every replica; the others are not lost but
+//! no app built on it shows them (automerge-repo, PowerSync and CouchDB apps
+//! all show the winner only). Here a lead names them, so the partner sees
+//! "also changed on your other device: ..." and keeps either; writing the
+//! kept value once more, over both, settles it everywhere
+//! ([`super::PipelineDoc::settle`]).
+//!
+//! Notes are text and merge character by character: they never conflict.
+
+use automerge::{Automerge, ObjId, ReadDoc, ScalarValue, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::{Currency, Money, Stage};
+
+/// The fields of a lead that hold one value each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum LeadField {
+    ContactName,
+    Company,
+    Email,
+    Phone,
+    Value,
+    Stage,
+}
+
+impl LeadField {
+    const TEXT: [LeadField; 4] = [
+        LeadField::ContactName,
+        LeadField::Company,
+        LeadField::Email,
+        LeadField::Phone,
+    ];
+
+    /// Its key in the lead's map (the amount's; the currency goes with it).
+    pub fn key(self) -> &'static str {
+        match self {
+            LeadField::ContactName => "contact_name",
+            LeadField::Company => "company",
+            LeadField::Email => "email",
+            LeadField::Phone => "phone",
+            LeadField::Value => "value_minor",
+            LeadField::Stage => "stage",
+        }
+    }
+
+    /// How people call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            LeadField::ContactName => "name",
+            LeadField::Company => "company",
+            LeadField::Email => "email",
+            LeadField::Phone => "phone",
+            LeadField::Value => "value",
+            LeadField::Stage => "stage",
+        }
+    }
+}
+
+/// A value a field may be settled to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConflictValue {
+    Text(LeadField, String),
+    Value(Money),
+    Stage(Stage),
+}
+
+/// A field of a lead and the values written to it concurrently with the one
+/// shown, each once, in the document's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub field: LeadField,
+    pub others: Vec<ConflictValue>,
+}
+
+/// The conflicts of the lead at `lead`, whose amount reads as `shown`.
+pub(super) fn read(doc: &Automerge, lead: &ObjId, shown: Money) -> Vec<Conflict> {
+    let mut conflicts = Vec::new();
+    for field in LeadField::TEXT {
+        let texts = strings(doc, lead, field.key());
+        let others = others_than_shown(doc, lead, field.key(), texts)
+            .into_iter()
+            .map(|text| ConflictValue::Text(field, text))
+            .collect();
+        push(&mut conflicts, field, others);
+    }
+    let stages = strings(doc, lead, "stage")
+        .into_iter()
+        .filter_map(|s| Stage::parse(&s).ok())
+        .collect::<Vec<_>>();
+    if let Some((&shown_stage, rest)) = stages.split_last() {
+        let others = dedup(rest.iter().filter(|s| **s != shown_stage).copied())
+            .into_iter()
+            .map(ConflictValue::Stage)
+            .collect();
+        push(&mut conflicts, LeadField::Stage, others);
+    }
+    let others = dedup(
+        amounts(doc, lead)
+            .into_iter()
+            .filter(|money| *money != shown),
+    )
+    .into_iter()
+    .map(ConflictValue::Value)
+    .collect();
+    push(&mut conflicts, LeadField::Value, others);
+    conflicts
+}
+
+fn push(conflicts: &mut Vec<Conflict>, field: LeadField, others: Vec<ConflictValue>) {
+    if !others.is_empty() {
+        conflicts.push(Conflict { field, others });
+    }
+}
+
+/// The string values at `key`, in the document's order: the last is the one
+/// shown (Automerge shows the value of the greatest operation id).
+fn strings(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Vec<String> {
+    all(doc, obj, key)
+        .into_iter()
+        .filter_map(|(value, _)| match value {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Of `values` (read from `key`), those other than the one `get` shows.
+fn others_than_shown(
+    doc: &impl ReadDoc,
+    obj: &ObjId,
+    key: &str,
+    values: Vec<String>,
+) -> Vec<String> {
+    let shown = match doc.get(obj, key).ok().flatten() {
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Str(s) => s.to_string(),
+            _ => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    dedup(values.into_iter().filter(|v| *v != shown))
+}
+
+fn all(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Vec<(ScalarValue, ObjId)> {
+    doc.get_all(obj, key)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(value, id)| match value {
+            Value::Scalar(s) => Some((s.into_owned(), id)),
+            Value::Object(_) => None,
+        })
+        .collect()
+}
+
+/// Every amount written concurrently to the lead, each in the currency its
+/// writer saw: the currency as of the change that wrote the amount. (Not the
+/// currency written in the same change: a put of the value a key already
+/// holds writes nothing, so an amount changed in the same currency comes
+/// alone.)
+fn amounts(doc: &Automerge, lead: &ObjId) -> Vec<Money> {
+    let written = all(doc, lead, "value_minor");
+    if written.len() < 2 {
+        return Vec::new();
+    }
+    written
+        .into_iter()
+        .filter_map(|(value, id)| {
+            let minor = match value {
+                ScalarValue::Int(n) => n,
+                ScalarValue::Uint(n) => i64::try_from(n).ok()?,
+                _ => return None,
+            };
+            let then = [doc.hash_for_opid(&id)?];
+            let currency = match doc.get_at(lead, "currency", &then).ok()?? {
+                (Value::Scalar(s), _) => match s.as_ref() {
+                    ScalarValue::Str(code) => Currency::parse(code).ok()?,
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            Money::try_new(minor, currency).ok()
+        })
+        .collect()
+}
+
+fn dedup<T: PartialEq>(values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for value in values {
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
+}

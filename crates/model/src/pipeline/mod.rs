@@ -1,0 +1,997 @@
+//! The partner pipeline: one Automerge document per partner holding all of
+//! that partner's leads.
+//!
+//! Layout (schema 1; the fields marked + came later and are optional, so a
+//! document without them reads as before and an older app ignores them):
+//!
+//! ```text
+//! ROOT { schema: 1, kind: "pipeline", partner_id: "p-ana",
+//!        leads: { <lead id>: { contact_name, company, email, phone,
+//!                              value_minor: int, currency: "USD",
+//!                              notes: Text, stage: "new",
+//!                              created_at: ts, updated_at: ts,
+//!                            + archived_at: ts,
+//!                            + follow_up: { at: ts, note },
+//!                              activity: [ { at: ts, from: "new", to: "won" },
+//!                                        + { at: ts, kind: "call", text },
+//!                                        + { at: ts, kind: "archived" }, ... ] } } }
+//! ```
+//!
+//! Why this shape merges well: leads live in a map keyed by a client-chosen id,
+//! so two devices adding leads offline never collide; every field is its own
+//! register, so one device moving a lead while another edits its notes keeps
+//! both edits; notes are a text object, so concurrent edits of the same notes
+//! interleave instead of one replacing the other; the activity log is a list,
+//! so concurrent stage changes and logged calls are all recorded. Two devices
+//! that set the same register while apart both keep their value in the
+//! document (Automerge shows one, the same everywhere); [`Lead::conflicts`]
+//! names the others so the partner can keep either (see `conflicts.rs`).
+
+mod activity;
+mod conflicts;
+mod draft;
+
+use automerge::{
+    AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+};
+use serde::{Deserialize, Serialize};
+
+pub use activity::{Activity, LogKind};
+pub use conflicts::{Conflict, ConflictValue, LeadField};
+pub use draft::{FollowUp, LeadDraft, limits};
+
+use crate::{
+    Currency, LeadId, ModelError, Money, PartnerId, Stage, Timestamp,
+    read::{check_kind, int, string},
+};
+
+/// The newest layout this code writes and reads.
+pub const SCHEMA_VERSION: u64 = 1;
+/// The value of the root `kind` field of a pipeline document.
+pub const PIPELINE_KIND: &str = "pipeline";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lead {
+    pub id: LeadId,
+    pub contact_name: String,
+    pub company: String,
+    pub email: String,
+    pub phone: String,
+    pub value: Money,
+    pub notes: String,
+    pub stage: Stage,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// When it left the board; `None` while it is on it.
+    pub archived_at: Option<Timestamp>,
+    pub follow_up: Option<FollowUp>,
+    /// In the order the document holds it: concurrent entries interleave
+    /// alike on every replica, so sort by time to show it.
+    pub activity: Vec<Activity>,
+    /// Fields two devices set while apart, with the values not shown.
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Lead {
+    pub fn is_archived(&self) -> bool {
+        self.archived_at.is_some()
+    }
+
+    /// The stage moves only, oldest first as the log holds them.
+    pub fn stage_changes(&self) -> impl Iterator<Item = (Timestamp, Stage, Stage)> + '_ {
+        self.activity.iter().filter_map(|entry| match entry {
+            Activity::Moved { at, from, to } => Some((*at, *from, *to)),
+            _ => None,
+        })
+    }
+
+    pub fn conflict(&self, field: LeadField) -> Option<&Conflict> {
+        self.conflicts.iter().find(|c| c.field == field)
+    }
+}
+
+/// A pipeline document read into plain data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub partner_id: PartnerId,
+    /// Oldest first; ties broken by id so every replica lists them alike.
+    /// Archived leads included (see [`Lead::is_archived`]).
+    pub leads: Vec<Lead>,
+    /// Ids of entries under `leads` that could not be read (written by a newer
+    /// or broken client). They are kept in the document, never dropped.
+    pub unreadable: Vec<String>,
+}
+
+impl Pipeline {
+    pub fn lead(&self, id: &LeadId) -> Option<&Lead> {
+        self.leads.iter().find(|lead| &lead.id == id)
+    }
+
+    /// The leads on the board in `stage` (archived ones are not).
+    pub fn in_stage(&self, stage: Stage) -> impl Iterator<Item = &Lead> {
+        self.leads
+            .iter()
+            .filter(move |lead| lead.stage == stage && !lead.is_archived())
+    }
+
+    pub fn archived(&self) -> impl Iterator<Item = &Lead> {
+        self.leads.iter().filter(|lead| lead.is_archived())
+    }
+
+    /// Leads on the board with a follow-up at or before `until`, soonest
+    /// first (ties by id): what is due or overdue then.
+    pub fn follow_ups_due(&self, until: Timestamp) -> Vec<&Lead> {
+        let mut due: Vec<&Lead> = self
+            .leads
+            .iter()
+            .filter(|lead| !lead.is_archived())
+            .filter(|lead| lead.follow_up.as_ref().is_some_and(|f| f.at <= until))
+            .collect();
+        due.sort_by_key(|lead| (lead.follow_up.as_ref().map(|f| f.at), lead.id.clone()));
+        due
+    }
+}
+
+/// Typed reads and writes of pipeline documents. Each write is one Automerge
+/// transaction: it lands whole or not at all.
+pub struct PipelineDoc;
+
+impl PipelineDoc {
+    /// Writes the skeleton of an empty pipeline for `partner`.
+    pub fn init(doc: &mut automerge::Automerge, partner: &PartnerId) -> Result<(), ModelError> {
+        doc.transact(|tx| {
+            tx.put(ROOT, "schema", SCHEMA_VERSION)?;
+            tx.put(ROOT, "kind", PIPELINE_KIND)?;
+            tx.put(ROOT, "partner_id", partner.as_str())?;
+            tx.put_object(ROOT, "leads", ObjType::Map)?;
+            Ok::<_, AutomergeError>(())
+        })
+        .map_err(|f| f.error)?;
+        Ok(())
+    }
+
+    pub fn read(doc: &automerge::Automerge) -> Result<Pipeline, ModelError> {
+        check_kind(doc, PIPELINE_KIND, SCHEMA_VERSION)?;
+        let partner_id = string(doc, &ROOT, "partner_id")
+            .and_then(|s| PartnerId::parse(&s).ok())
+            .ok_or(ModelError::BadField {
+                field: "partner_id",
+            })?;
+        let leads_obj = leads_obj(doc)?;
+        let mut leads = Vec::new();
+        let mut unreadable = Vec::new();
+        for key in doc.keys(&leads_obj) {
+            match read_lead(doc, &leads_obj, &key) {
+                Some(lead) => leads.push(lead),
+                None => unreadable.push(key),
+            }
+        }
+        leads.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(Pipeline {
+            partner_id,
+            leads,
+            unreadable,
+        })
+    }
+
+    pub fn add_lead(
+        doc: &mut automerge::Automerge,
+        id: &LeadId,
+        draft: &LeadDraft,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        let leads = leads_obj(doc)?;
+        if doc.get(&leads, id.as_str())?.is_some() {
+            return Err(ModelError::DuplicateLead(id.to_string()));
+        }
+        doc.transact(|tx| {
+            let lead = tx.put_object(&leads, id.as_str(), ObjType::Map)?;
+            write_draft_fields(tx, &lead, draft)?;
+            let notes = tx.put_object(&lead, "notes", ObjType::Text)?;
+            tx.splice_text(&notes, 0, 0, &draft.notes)?;
+            tx.put(&lead, "stage", Stage::New.as_str())?;
+            tx.put(&lead, "created_at", ScalarValue::Timestamp(now.0))?;
+            tx.put(&lead, "updated_at", ScalarValue::Timestamp(now.0))?;
+            tx.put_object(&lead, "activity", ObjType::List)?;
+            Ok::<_, AutomergeError>(())
+        })
+        .map_err(|f| f.error)?;
+        Ok(())
+    }
+
+    /// Replaces the fields of a lead with what the person saw and edited. Only
+    /// fields that differ are written, so an edit of one field does not
+    /// overwrite a concurrent edit of another; notes are diffed as text.
+    pub fn edit_lead(
+        doc: &mut automerge::Automerge,
+        id: &LeadId,
+        draft: &LeadDraft,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        let lead_obj = lead_obj(doc, id)?;
+        let current = read_lead(doc, &leads_obj(doc)?, id.as_str())
+            .ok_or_else(|| ModelError::NoSuchLead(id.to_string()))?;
+        let notes_obj = text_obj(doc, &lead_obj, "notes");
+        doc.transact(|tx| {
+            let changed = [
+                ("contact_name", &current.contact_name, &draft.contact_name),
+                ("company", &current.company, &draft.company),
+                ("email", &current.email, &draft.email),
+                ("phone", &current.phone, &draft.phone),
+            ];
+            let mut any = false;
+            for (field, old, new) in changed {
+                if old != new {
+                    tx.put(&lead_obj, field, new.as_str())?;
+                    any = true;
+                }
+            }
+            if current.value != draft.value {
+                put_value(tx, &lead_obj, draft.value)?;
+                any = true;
+            }
+            if current.notes != draft.notes {
+                match &notes_obj {
+                    Some(notes) => tx.update_text(notes, &draft.notes)?,
+                    None => {
+                        let notes = tx.put_object(&lead_obj, "notes", ObjType::Text)?;
+                        tx.splice_text(&notes, 0, 0, &draft.notes)?;
+                    }
+                }
+                any = true;
+            }
+            if any {
+                tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))?;
+            }
+            Ok::<_, AutomergeError>(())
+        })
+        .map_err(|f| f.error)?;
+        Ok(())
+    }
+
+    /// Moves a lead to `to` and records the move in its activity log. Moving
+    /// a lead to the stage it is in changes nothing.
+    pub fn move_lead(
+        doc: &mut automerge::Automerge,
+        id: &LeadId,
+        to: Stage,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        let lead_obj = lead_obj(doc, id)?;
+        let from = string(doc, &lead_obj, "stage")
+            .and_then(|s| Stage::parse(&s).ok())
+            .ok_or(ModelError::BadField { field: "stage" })?;
+        if from == to {
+            return Ok(());
+        }
+        let activity = activity_obj(doc, &lead_obj)?;
+        doc.transact(|tx| {
+            tx.put(&lead_obj, "stage", to.as_str())?;
+            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))?;
+            activity::append(
+                tx,
+                &lead_obj,
+                activity.as_ref(),
+                &Activity::Moved { at: now, from, to },
+            )
+        })
+        .map_err(|f| f.error)?;
+        Ok(())
+    }
+
+    /// Takes a lead off the board, keeping it and its history; the log
+    /// records when. Archiving an archived lead changes nothing.
+    pub fn archive_lead(
+        doc: &mut automerge::Automerge,
+        id: &LeadId,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        Self::set_archived(doc, id, true, now)
+    }
+
+    /// Puts an archived lead back on the board, in the stage it left.
+    pub fn restore_lead(
+        doc: &mut automerge::Automerge,
+        id: &LeadId,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        Self::set_archived(doc, id, false, now)
+    }
+
+    fn set_archived(
+        doc: &mut automerge::Automerge,
+        id: &LeadId,
+        archived: bool,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        let lead_obj = lead_obj(doc, id)?;
+        if doc.get(&lead_obj, "archived_at")?.is_some() == archived {
+            return Ok(());
+        }
+        let activity = activity_obj(doc, &lead_obj)?;
+        doc.transact(|tx| {
+            let entry = if archived {
+                tx.put(&lead_obj, "archived_at", ScalarValue::Timestamp(now.0))?;
+                Activity::Archived { at: now }
+            } else {
+                tx.delete(&lead_obj, "archived_at")?;
+                Activity::Restored { at: now }
+            };
+            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))?;
+            activity::append(tx, &lead_obj, activity.as_ref(), &entry)
+        })
+        .map_err(|f| f.error)?;
+        Ok(())
+    }
+
+    /// Adds a call, meeting or note to the lead's log, dated `at` (when it
+    /// happened, which the person may say was earlier than `now`).
+    pub fn log_activity(
+        doc: &mut automerge::Automerge,
+        id: &LeadId,
+        kind: LogKind,
+        text: &str,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        let text = draft::bounded(kind.as_str(), text.trim(), limits::ENTRY)?;
+        if text.is_empty() && kind == LogKind::Note {
+            return Err(ModelError::Invalid {
+                what: "note",
+                why: "is empty".into(),
+            });
+        }
+        let lead_obj = lead_obj(doc, id)?;
+        let activity = activity_obj(doc, &lead_obj)?;
+        doc.transact(|tx| {
+            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))?;
+            activity::append(
+                tx,
+                &lead_obj,
+                activity.as_ref(),
+                &Activity::Logged {
+                    at,
+                    kind,
+                    text: text.to_owned(),
+                },
+            )
+        })
+        .map_err(|f| f.error)?;
+        Ok(())
+    }
+
+    /// Sets the lead's follow-up, or clears it with `None`.
+    pub fn set_follow_up(
+        doc: &mut automerge::Automerge,
+        id: &LeadId,
+        follow_up: Option<&FollowUp>,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        let lead_obj = lead_obj(doc, id)?;
+        if follow_up.is_none() && doc.get(&lead_obj, "follow_up")?.is_none() {
+            return Ok(());
+        }
+        doc.transact(|tx| {
+            match follow_up {
+                Some(follow_up) => {
+                    let obj = tx.put_object(&lead_obj, "follow_up", ObjType::Map)?;
+                    tx.put(&obj, "at", ScalarValue::Timestamp(follow_up.at.0))?;
+                    tx.put(&obj, "note", follow_up.note.as_str())?;
+                }
+                None => tx.delete(&lead_obj, "follow_up")?,
+            }
+            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))
+        })
+        .map_err(|f| f.error)?;
+        Ok(())
+    }
+
+    /// Settles a field two devices set while apart: `keep` is written once
+    /// more, over both, so every replica shows it and the mark goes. Keeping
+    /// another stage moves the lead there (logged as any move).
+    pub fn settle(
+        doc: &mut automerge::Automerge,
+        id: &LeadId,
+        keep: &ConflictValue,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        let lead_obj = lead_obj(doc, id)?;
+        let current = read_lead(doc, &leads_obj(doc)?, id.as_str())
+            .ok_or_else(|| ModelError::NoSuchLead(id.to_string()))?;
+        if let ConflictValue::Stage(to) = keep
+            && *to != current.stage
+        {
+            return Self::move_lead(doc, id, *to, now);
+        }
+        doc.transact(|tx| {
+            match keep {
+                ConflictValue::Text(field, text) => {
+                    tx.put(&lead_obj, field.key(), text.as_str())?
+                }
+                ConflictValue::Value(value) => put_value(tx, &lead_obj, *value)?,
+                ConflictValue::Stage(stage) => tx.put(&lead_obj, "stage", stage.as_str())?,
+            }
+            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))
+        })
+        .map_err(|f| f.error)?;
+        Ok(())
+    }
+}
+
+fn put_value<T: Transactable>(
+    tx: &mut T,
+    lead: &ObjId,
+    value: Money,
+) -> Result<(), AutomergeError> {
+    // Amount then currency, in this order, in one change: how
+    // `conflicts.rs` pairs a concurrent amount with its currency.
+    tx.put(lead, "value_minor", value.minor)?;
+    tx.put(lead, "currency", value.currency.as_str())
+}
+
+fn write_draft_fields<T: Transactable>(
+    tx: &mut T,
+    lead: &ObjId,
+    draft: &LeadDraft,
+) -> Result<(), AutomergeError> {
+    tx.put(lead, "contact_name", draft.contact_name.as_str())?;
+    tx.put(lead, "company", draft.company.as_str())?;
+    tx.put(lead, "email", draft.email.as_str())?;
+    tx.put(lead, "phone", draft.phone.as_str())?;
+    put_value(tx, lead, draft.value)
+}
+
+fn leads_obj(doc: &impl ReadDoc) -> Result<ObjId, ModelError> {
+    match doc.get(ROOT, "leads")? {
+        Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
+        _ => Err(ModelError::BadField { field: "leads" }),
+    }
+}
+
+fn lead_obj(doc: &impl ReadDoc, id: &LeadId) -> Result<ObjId, ModelError> {
+    match doc.get(leads_obj(doc)?, id.as_str())? {
+        Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
+        _ => Err(ModelError::NoSuchLead(id.to_string())),
+    }
+}
+
+/// The lead's activity list, if it has one (leads written before it had
+/// one get it with their first entry).
+fn activity_obj(doc: &impl ReadDoc, lead: &ObjId) -> Result<Option<ObjId>, ModelError> {
+    Ok(match doc.get(lead, "activity")? {
+        Some((Value::Object(ObjType::List), obj)) => Some(obj),
+        _ => None,
+    })
+}
+
+fn text_obj(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<ObjId> {
+    match doc.get(obj, key).ok()?? {
+        (Value::Object(ObjType::Text), text) => Some(text),
+        _ => None,
+    }
+}
+
+fn read_follow_up(doc: &impl ReadDoc, lead: &ObjId) -> Option<FollowUp> {
+    match doc.get(lead, "follow_up").ok()?? {
+        (Value::Object(ObjType::Map), obj) => Some(FollowUp {
+            at: Timestamp(int(doc, &obj, "at")?),
+            note: string(doc, &obj, "note").unwrap_or_default(),
+        }),
+        _ => None,
+    }
+}
+
+fn read_lead(doc: &automerge::Automerge, leads: &ObjId, key: &str) -> Option<Lead> {
+    let obj = match doc.get(leads, key).ok()?? {
+        (Value::Object(ObjType::Map), obj) => obj,
+        _ => return None,
+    };
+    let text_or_str = |field: &str| -> String {
+        match text_obj(doc, &obj, field) {
+            Some(text) => doc.text(&text).unwrap_or_default(),
+            None => string(doc, &obj, field).unwrap_or_default(),
+        }
+    };
+    let activity = match doc.get(&obj, "activity").ok().flatten() {
+        Some((Value::Object(ObjType::List), list)) => activity::read(doc, &list),
+        _ => Vec::new(),
+    };
+    let value = Money::try_new(
+        int(doc, &obj, "value_minor")?,
+        Currency::parse(&string(doc, &obj, "currency")?).ok()?,
+    )
+    .ok()?;
+    Some(Lead {
+        id: LeadId::parse(key).ok()?,
+        contact_name: string(doc, &obj, "contact_name")?,
+        company: string(doc, &obj, "company").unwrap_or_default(),
+        email: string(doc, &obj, "email").unwrap_or_default(),
+        phone: string(doc, &obj, "phone").unwrap_or_default(),
+        // Written by clients: an amount past any bound, or a currency that
+        // is no ISO 4217 code, does not read (the lead is `unreadable`),
+        // exactly as neither parses when typed.
+        value,
+        notes: text_or_str("notes"),
+        stage: Stage::parse(&string(doc, &obj, "stage")?).ok()?,
+        created_at: Timestamp(int(doc, &obj, "created_at")?),
+        updated_at: Timestamp(int(doc, &obj, "updated_at")?),
+        archived_at: int(doc, &obj, "archived_at").map(Timestamp),
+        follow_up: read_follow_up(doc, &obj),
+        activity,
+        conflicts: conflicts::read(doc, &obj, value),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::Automerge;
+
+    use super::*;
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").unwrap())
+    }
+
+    fn draft(name: &str, notes: &str) -> LeadDraft {
+        LeadDraft::parse(name, "Acme", "a@acme.io", "+1 555", usd(150_000), notes).unwrap()
+    }
+
+    fn new_pipeline() -> Automerge {
+        let mut doc = Automerge::new();
+        PipelineDoc::init(&mut doc, &PartnerId::parse("p-ana").unwrap()).unwrap();
+        doc
+    }
+
+    fn id(s: &str) -> LeadId {
+        LeadId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_lead_written_reads_back_whole() {
+        let mut doc = new_pipeline();
+        PipelineDoc::add_lead(
+            &mut doc,
+            &id("l1"),
+            &draft("Ada", "call Monday"),
+            Timestamp(10),
+        )
+        .unwrap();
+        PipelineDoc::move_lead(&mut doc, &id("l1"), Stage::Contacted, Timestamp(20)).unwrap();
+        let pipeline = PipelineDoc::read(&doc).unwrap();
+        assert_eq!(pipeline.partner_id.as_str(), "p-ana");
+        let lead = pipeline.lead(&id("l1")).unwrap();
+        assert_eq!(lead.contact_name, "Ada");
+        assert_eq!(lead.notes, "call Monday");
+        assert_eq!(lead.value, usd(150_000));
+        assert_eq!(lead.stage, Stage::Contacted);
+        assert_eq!(
+            (lead.created_at, lead.updated_at),
+            (Timestamp(10), Timestamp(20))
+        );
+        assert_eq!(
+            lead.activity,
+            vec![Activity::Moved {
+                at: Timestamp(20),
+                from: Stage::New,
+                to: Stage::Contacted
+            }]
+        );
+        assert_eq!((lead.archived_at, &lead.follow_up), (None, &None));
+        assert!(lead.conflicts.is_empty());
+    }
+
+    #[test]
+    fn moving_to_the_same_stage_records_nothing() {
+        let mut doc = new_pipeline();
+        PipelineDoc::add_lead(&mut doc, &id("l1"), &draft("Ada", ""), Timestamp(1)).unwrap();
+        let heads = doc.get_heads();
+        PipelineDoc::move_lead(&mut doc, &id("l1"), Stage::New, Timestamp(2)).unwrap();
+        assert_eq!(doc.get_heads(), heads);
+    }
+
+    #[test]
+    fn writes_to_missing_leads_and_duplicates_are_refused() {
+        let mut doc = new_pipeline();
+        assert_eq!(
+            PipelineDoc::move_lead(&mut doc, &id("nope"), Stage::Won, Timestamp(1)),
+            Err(ModelError::NoSuchLead("nope".into()))
+        );
+        PipelineDoc::add_lead(&mut doc, &id("l1"), &draft("Ada", ""), Timestamp(1)).unwrap();
+        assert_eq!(
+            PipelineDoc::add_lead(&mut doc, &id("l1"), &draft("Bob", ""), Timestamp(2)),
+            Err(ModelError::DuplicateLead("l1".into()))
+        );
+    }
+
+    #[test]
+    fn concurrent_move_and_notes_edit_both_survive_the_merge() {
+        let mut base = new_pipeline();
+        PipelineDoc::add_lead(
+            &mut base,
+            &id("l1"),
+            &draft("Ada", "first call"),
+            Timestamp(1),
+        )
+        .unwrap();
+        let mut phone = base.fork();
+        let mut laptop = base.fork();
+
+        PipelineDoc::move_lead(&mut phone, &id("l1"), Stage::Won, Timestamp(5)).unwrap();
+        let mut edited = draft("Ada", "first call; sent the contract");
+        edited.phone = "+1 555".into();
+        PipelineDoc::edit_lead(&mut laptop, &id("l1"), &edited, Timestamp(6)).unwrap();
+        PipelineDoc::add_lead(&mut laptop, &id("l2"), &draft("Bea", ""), Timestamp(7)).unwrap();
+
+        phone.merge(&mut laptop.clone()).unwrap();
+        laptop.merge(&mut phone.clone()).unwrap();
+        let (a, b) = (
+            PipelineDoc::read(&phone).unwrap(),
+            PipelineDoc::read(&laptop).unwrap(),
+        );
+        assert_eq!(a, b);
+        let lead = a.lead(&id("l1")).unwrap();
+        assert_eq!(lead.stage, Stage::Won);
+        assert_eq!(lead.notes, "first call; sent the contract");
+        assert_eq!(a.leads.len(), 2);
+    }
+
+    #[test]
+    fn concurrent_stage_moves_are_both_logged() {
+        let mut base = new_pipeline();
+        PipelineDoc::add_lead(&mut base, &id("l1"), &draft("Ada", ""), Timestamp(1)).unwrap();
+        let mut a = base.fork();
+        let mut b = base.fork();
+        PipelineDoc::move_lead(&mut a, &id("l1"), Stage::Won, Timestamp(5)).unwrap();
+        PipelineDoc::move_lead(&mut b, &id("l1"), Stage::Lost, Timestamp(6)).unwrap();
+        a.merge(&mut b).unwrap();
+        let lead = PipelineDoc::read(&a).unwrap().leads.remove(0);
+        assert_eq!(lead.activity.len(), 2);
+        assert!(lead.stage_changes().any(|(_, _, to)| to == lead.stage));
+    }
+
+    #[test]
+    fn documents_of_another_kind_or_newer_schema_are_refused() {
+        let doc = Automerge::new();
+        assert!(matches!(
+            PipelineDoc::read(&doc),
+            Err(ModelError::WrongKind { .. })
+        ));
+        let mut doc = new_pipeline();
+        doc.transact(|tx| tx.put(ROOT, "schema", SCHEMA_VERSION + 1))
+            .unwrap();
+        assert_eq!(
+            PipelineDoc::read(&doc),
+            Err(ModelError::UnsupportedSchema(SCHEMA_VERSION + 1))
+        );
+    }
+
+    #[test]
+    fn a_broken_lead_is_reported_not_dropped_silently() {
+        let mut doc = new_pipeline();
+        PipelineDoc::add_lead(&mut doc, &id("l1"), &draft("Ada", ""), Timestamp(1)).unwrap();
+        let leads = leads_obj(&doc).unwrap();
+        doc.transact(|tx| tx.put(&leads, "junk", 42)).unwrap();
+        let pipeline = PipelineDoc::read(&doc).unwrap();
+        assert_eq!(pipeline.leads.len(), 1);
+        assert_eq!(pipeline.unreadable, vec!["junk".to_string()]);
+    }
+
+    #[test]
+    fn a_lead_whose_amount_would_not_parse_does_not_read() {
+        // What a client that skips the parser can write: an amount past
+        // any bound, a made-up currency. A small negative amount still
+        // reads (what the projection makes of it is its own business).
+        let mut doc = new_pipeline();
+        let leads = leads_obj(&doc).unwrap();
+        for (lead, minor, currency) in [
+            ("huge", i64::MAX, "USD"),
+            ("past-max", Money::MAX_MINOR + 1, "USD"),
+            ("made-up", 100, "ZZZ"),
+            ("max", Money::MAX_MINOR, "USD"),
+            ("negative", -5, "USD"),
+        ] {
+            PipelineDoc::add_lead(&mut doc, &id(lead), &draft("Ada", ""), Timestamp(1)).unwrap();
+            let obj = match doc.get(&leads, lead).unwrap() {
+                Some((Value::Object(ObjType::Map), obj)) => obj,
+                other => panic!("{other:?}"),
+            };
+            doc.transact(|tx| {
+                tx.put(&obj, "value_minor", minor)?;
+                tx.put(&obj, "currency", currency)
+            })
+            .unwrap();
+        }
+        let pipeline = PipelineDoc::read(&doc).unwrap();
+        let mut unreadable = pipeline.unreadable.clone();
+        unreadable.sort();
+        assert_eq!(unreadable, ["huge", "made-up", "past-max"]);
+        let values: Vec<i64> = pipeline.leads.iter().map(|l| l.value.minor).collect();
+        assert_eq!(values.len(), 2);
+        assert!(values.contains(&Money::MAX_MINOR) && values.contains(&-5));
+    }
+
+    #[test]
+    fn an_archived_lead_leaves_the_board_keeps_its_history_and_comes_back() {
+        let mut doc = new_pipeline();
+        PipelineDoc::add_lead(&mut doc, &id("l1"), &draft("Ada", ""), Timestamp(1)).unwrap();
+        PipelineDoc::move_lead(&mut doc, &id("l1"), Stage::Qualified, Timestamp(2)).unwrap();
+        PipelineDoc::archive_lead(&mut doc, &id("l1"), Timestamp(3)).unwrap();
+        let heads = doc.get_heads();
+        PipelineDoc::archive_lead(&mut doc, &id("l1"), Timestamp(4)).unwrap();
+        assert_eq!(doc.get_heads(), heads, "archiving twice writes nothing");
+
+        let pipeline = PipelineDoc::read(&doc).unwrap();
+        assert_eq!(pipeline.in_stage(Stage::Qualified).count(), 0);
+        let archived: Vec<&Lead> = pipeline.archived().collect();
+        assert_eq!(archived.len(), 1);
+        assert_eq!(archived[0].archived_at, Some(Timestamp(3)));
+        assert_eq!(archived[0].stage, Stage::Qualified);
+
+        PipelineDoc::restore_lead(&mut doc, &id("l1"), Timestamp(5)).unwrap();
+        let pipeline = PipelineDoc::read(&doc).unwrap();
+        assert_eq!(pipeline.in_stage(Stage::Qualified).count(), 1);
+        let lead = pipeline.lead(&id("l1")).unwrap();
+        assert_eq!(lead.archived_at, None);
+        assert_eq!(
+            lead.activity[1..],
+            [
+                Activity::Archived { at: Timestamp(3) },
+                Activity::Restored { at: Timestamp(5) }
+            ]
+        );
+        assert_eq!(lead.updated_at, Timestamp(5));
+    }
+
+    #[test]
+    fn calls_meetings_and_notes_are_logged_in_order_and_bounded() {
+        let mut doc = new_pipeline();
+        PipelineDoc::add_lead(&mut doc, &id("l1"), &draft("Ada", ""), Timestamp(1)).unwrap();
+        PipelineDoc::log_activity(
+            &mut doc,
+            &id("l1"),
+            LogKind::Call,
+            " left a voicemail ",
+            Timestamp(2),
+            Timestamp(9),
+        )
+        .unwrap();
+        PipelineDoc::log_activity(
+            &mut doc,
+            &id("l1"),
+            LogKind::Meeting,
+            "",
+            Timestamp(3),
+            Timestamp(9),
+        )
+        .unwrap();
+        assert!(
+            PipelineDoc::log_activity(
+                &mut doc,
+                &id("l1"),
+                LogKind::Note,
+                " ",
+                Timestamp(4),
+                Timestamp(9)
+            )
+            .is_err(),
+            "an empty note says nothing"
+        );
+        let too_long = "x".repeat(limits::ENTRY + 1);
+        assert!(matches!(
+            PipelineDoc::log_activity(
+                &mut doc,
+                &id("l1"),
+                LogKind::Note,
+                &too_long,
+                Timestamp(4),
+                Timestamp(9)
+            ),
+            Err(ModelError::Invalid { what: "note", .. })
+        ));
+        let lead = PipelineDoc::read(&doc).unwrap().leads.remove(0);
+        assert_eq!(
+            lead.activity,
+            [
+                Activity::Logged {
+                    at: Timestamp(2),
+                    kind: LogKind::Call,
+                    text: "left a voicemail".into()
+                },
+                Activity::Logged {
+                    at: Timestamp(3),
+                    kind: LogKind::Meeting,
+                    text: String::new()
+                },
+            ]
+        );
+        assert_eq!(lead.updated_at, Timestamp(9));
+    }
+
+    #[test]
+    fn an_entry_of_an_unknown_kind_is_skipped_not_dropped() {
+        let mut doc = new_pipeline();
+        PipelineDoc::add_lead(&mut doc, &id("l1"), &draft("Ada", ""), Timestamp(1)).unwrap();
+        PipelineDoc::log_activity(
+            &mut doc,
+            &id("l1"),
+            LogKind::Call,
+            "hi",
+            Timestamp(2),
+            Timestamp(2),
+        )
+        .unwrap();
+        let lead = lead_obj(&doc, &id("l1")).unwrap();
+        let list = activity_obj(&doc, &lead).unwrap().unwrap();
+        doc.transact(|tx| {
+            let entry = tx.insert_object(&list, 0, ObjType::Map)?;
+            tx.put(&entry, "at", ScalarValue::Timestamp(1))?;
+            tx.put(&entry, "kind", "video-call")
+        })
+        .unwrap();
+        let read = PipelineDoc::read(&doc).unwrap().leads.remove(0);
+        assert_eq!(read.activity.len(), 1);
+        assert_eq!(doc.length(&list), 2);
+    }
+
+    #[test]
+    fn follow_ups_are_set_cleared_and_listed_when_due() {
+        let mut doc = new_pipeline();
+        for (lead, at) in [("l1", 300), ("l2", 100), ("l3", 200), ("l4", 900)] {
+            PipelineDoc::add_lead(&mut doc, &id(lead), &draft("Ada", ""), Timestamp(1)).unwrap();
+            let follow_up = FollowUp::parse(Timestamp(at), "send the quote").unwrap();
+            PipelineDoc::set_follow_up(&mut doc, &id(lead), Some(&follow_up), Timestamp(2))
+                .unwrap();
+        }
+        PipelineDoc::archive_lead(&mut doc, &id("l3"), Timestamp(3)).unwrap();
+        let pipeline = PipelineDoc::read(&doc).unwrap();
+        let due: Vec<&str> = pipeline
+            .follow_ups_due(Timestamp(500))
+            .iter()
+            .map(|l| l.id.as_str())
+            .collect();
+        assert_eq!(
+            due,
+            ["l2", "l1"],
+            "soonest first; archived and later ones not"
+        );
+        assert_eq!(
+            pipeline.lead(&id("l1")).unwrap().follow_up,
+            Some(FollowUp {
+                at: Timestamp(300),
+                note: "send the quote".into()
+            })
+        );
+
+        PipelineDoc::set_follow_up(&mut doc, &id("l2"), None, Timestamp(4)).unwrap();
+        let heads = doc.get_heads();
+        PipelineDoc::set_follow_up(&mut doc, &id("l2"), None, Timestamp(5)).unwrap();
+        assert_eq!(doc.get_heads(), heads, "clearing nothing writes nothing");
+        let pipeline = PipelineDoc::read(&doc).unwrap();
+        assert_eq!(pipeline.lead(&id("l2")).unwrap().follow_up, None);
+    }
+
+    /// Two replicas of one pipeline with lead l1, apart.
+    fn apart() -> (Automerge, Automerge) {
+        let mut base = new_pipeline();
+        PipelineDoc::add_lead(
+            &mut base,
+            &id("l1"),
+            &draft("Ada", "first call"),
+            Timestamp(1),
+        )
+        .unwrap();
+        let phone = base.fork().with_actor(automerge::ActorId::from(vec![1]));
+        let laptop = base.fork().with_actor(automerge::ActorId::from(vec![2]));
+        (phone, laptop)
+    }
+
+    fn merged(a: &mut Automerge, b: &mut Automerge) -> Pipeline {
+        a.merge(&mut b.clone()).unwrap();
+        b.merge(&mut a.clone()).unwrap();
+        let (x, y) = (PipelineDoc::read(a).unwrap(), PipelineDoc::read(b).unwrap());
+        assert_eq!(x, y, "replicas read alike");
+        x
+    }
+
+    #[test]
+    fn a_field_set_on_two_devices_while_apart_is_marked_and_can_be_settled() {
+        let (mut phone, mut laptop) = apart();
+        let mut on_phone = draft("Ada Lovelace", "first call");
+        on_phone.value = usd(200_000);
+        PipelineDoc::edit_lead(&mut phone, &id("l1"), &on_phone, Timestamp(5)).unwrap();
+        let mut on_laptop = draft("Ada King", "first call");
+        on_laptop.value = Money::new(90_000, Currency::parse("EUR").unwrap());
+        on_laptop.company = "Acme Ltd".into();
+        PipelineDoc::edit_lead(&mut laptop, &id("l1"), &on_laptop, Timestamp(6)).unwrap();
+        PipelineDoc::move_lead(&mut phone, &id("l1"), Stage::Won, Timestamp(7)).unwrap();
+        PipelineDoc::move_lead(&mut laptop, &id("l1"), Stage::Lost, Timestamp(8)).unwrap();
+
+        let pipeline = merged(&mut phone, &mut laptop);
+        let lead = pipeline.lead(&id("l1")).unwrap();
+        assert_eq!(
+            lead.company, "Acme Ltd",
+            "a field only one side set is no conflict"
+        );
+        assert_eq!(lead.conflict(LeadField::Company), None);
+
+        let name = lead
+            .conflict(LeadField::ContactName)
+            .expect("name conflict");
+        let other_name = if lead.contact_name == "Ada King" {
+            "Ada Lovelace"
+        } else {
+            "Ada King"
+        };
+        assert_eq!(
+            name.others,
+            [ConflictValue::Text(
+                LeadField::ContactName,
+                other_name.into()
+            )]
+        );
+        let value = lead.conflict(LeadField::Value).expect("value conflict");
+        let other_value = if lead.value == usd(200_000) {
+            Money::new(90_000, Currency::parse("EUR").unwrap())
+        } else {
+            usd(200_000)
+        };
+        assert_eq!(
+            value.others,
+            [ConflictValue::Value(other_value)],
+            "paired with its currency"
+        );
+        let stage = lead.conflict(LeadField::Stage).expect("stage conflict");
+        let other_stage = if lead.stage == Stage::Won {
+            Stage::Lost
+        } else {
+            Stage::Won
+        };
+        assert_eq!(stage.others, [ConflictValue::Stage(other_stage)]);
+
+        // Keep the name shown, take the other amount and the other stage.
+        let shown_name = ConflictValue::Text(LeadField::ContactName, lead.contact_name.clone());
+        PipelineDoc::settle(&mut phone, &id("l1"), &shown_name, Timestamp(9)).unwrap();
+        PipelineDoc::settle(
+            &mut phone,
+            &id("l1"),
+            &ConflictValue::Value(other_value),
+            Timestamp(9),
+        )
+        .unwrap();
+        PipelineDoc::settle(
+            &mut phone,
+            &id("l1"),
+            &ConflictValue::Stage(other_stage),
+            Timestamp(9),
+        )
+        .unwrap();
+        let shown = lead.contact_name.clone();
+        let pipeline = merged(&mut phone, &mut laptop);
+        let lead = pipeline.lead(&id("l1")).unwrap();
+        assert_eq!(lead.conflicts, []);
+        assert_eq!(
+            (lead.contact_name.as_str(), lead.value, lead.stage),
+            (shown.as_str(), other_value, other_stage)
+        );
+    }
+
+    #[test]
+    fn the_same_value_set_on_both_sides_is_no_conflict() {
+        let (mut phone, mut laptop) = apart();
+        PipelineDoc::edit_lead(
+            &mut phone,
+            &id("l1"),
+            &draft("Ada K", "first call"),
+            Timestamp(5),
+        )
+        .unwrap();
+        PipelineDoc::edit_lead(
+            &mut laptop,
+            &id("l1"),
+            &draft("Ada K", "first call"),
+            Timestamp(6),
+        )
+        .unwrap();
+        assert_eq!(merged(&mut phone, &mut laptop).leads[0].conflicts, []);
+    }
+}
