@@ -22,7 +22,7 @@
 
 import pg from "pg";
 import {
-  DEADLINE_MS, PHONE, assert, fillSignIn, freshDatabase, launchChromium, openPage, startServer,
+  DEADLINE_MS, PHONE, assert, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -93,14 +93,25 @@ async function main() {
     await waitFor("the badge to say offline", async () =>
       (await status().getAttribute("data-connection")) === "offline");
     assert(/1750\.00 USD/.test(await lead("ben-4").locator(".value").textContent()), "the card shows the amount");
-    await lead("ben-4").locator("button.edit-amount").click();
-    const amountForm = lead("ben-4").locator("form.amount-form");
-    assert((await amountForm.locator("input[name=amount]").inputValue()) === "1750.00", "the form starts from it");
-    await amountForm.locator("input[name=amount]").fill("1,800.00");
-    await amountForm.locator("button[type=submit]").click();
-    await waitFor("the corrected amount on the card", async () =>
-      (await lead("ben-4").locator(".value").textContent()) === "1800.00 USD");
-    await lead("ben-4").locator("select.move-stage").selectOption("won");
+    // The amount is corrected on the lead's page, where every field is.
+    await lead("ben-4").locator("a.contact").click();
+    const page4 = ben.locator('main.lead-page[data-lead="ben-4"]');
+    await page4.locator("button", { hasText: "Edit details" }).click();
+    const editForm = ben.locator("#lead-form");
+    assert((await editForm.locator("input[name=value]").inputValue()) === "1750.00", "the form starts from it");
+    assert(await editForm.locator("input[name=contact_name]").evaluate((el) => el === document.activeElement),
+      "focus moves into the form");
+    await editForm.locator("input[name=value]").fill("1,800.00");
+    await editForm.locator("button[type=submit]").click();
+    await waitFor("the corrected amount on the lead's page", async () =>
+      (await page4.locator(".lead-summary .value").textContent()) === "1800.00 USD");
+    await page4.locator("button.stage-button[data-stage=won]").click();
+    const confirmWon = page4.locator("form.confirm-won");
+    assert(/1800\.00 USD/.test(await confirmWon.textContent()), "marking won names the deal's amount");
+    await confirmWon.locator("button[type=submit]").click();
+    await waitFor("the lead to show Won", async () =>
+      (await page4.locator(".stage-chip").textContent()) === "Won");
+    await page4.locator("a.back").click();
     await ben.locator('section.stage[data-stage=won] article.lead[data-lead="ben-4"]').waitFor();
     assert(Number(await status().getAttribute("data-pending")) >= 2, "the changes wait for the network");
     // A lead with no amount is not marked won until it has one.
@@ -108,10 +119,10 @@ async function main() {
     await ben.fill("#lead-form input[name=contact_name]", "Nadia Nought");
     await ben.click("#lead-form button[type=submit]");
     const nought = ben.locator("article.lead", { hasText: "Nadia Nought" });
-    await nought.locator("select.move-stage").selectOption("won");
-    await nought.locator("form.amount-form button[type=submit]").click();
-    await nought.locator("form.amount-form .error").waitFor();
-    await nought.locator("form.amount-form button[type=button]").click();
+    const askAmount = await moveLead(ben, await nought.getAttribute("data-lead"), "won", { confirm: false });
+    await askAmount.locator("button[type=submit]").click();
+    await askAmount.locator(".error").waitFor();
+    await askAmount.locator("button[type=button]").click();
     assert((await nought.evaluate((el) => el.closest("section.stage").dataset.stage)) === "new",
       "a lead with no amount stays where it was");
     // The Earnings screen works offline: it is a synced document.
@@ -198,7 +209,7 @@ async function main() {
 
     // 9. He wins ben-2 at its amount; the admin approves it.
     await go(ben, "#pipeline");
-    await lead("ben-2").locator("select.move-stage").selectOption("won");
+    await moveLead(ben, "ben-2", "won");
     await waitFor("the deal of ben-2 to be submitted", async () => (await deal("ben-2"))?.status === "submitted");
     await admin.reload();
     await admin.locator('#approvals article[data-key="ben-2"] button.approve').click();

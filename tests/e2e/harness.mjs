@@ -122,6 +122,21 @@ export async function openPage(context, errors) {
   return page;
 }
 
+// Moves lead `id` on the board of `page` to `stage` the way a partner
+// does: its card's one "Move" action, then the stage's button; "won" asks
+// to confirm (and for the amount, which `amount` types, when the lead has
+// none). Returns the confirmation form for "won", to look at or cancel.
+export async function moveLead(page, id, stage, { amount, confirm = true } = {}) {
+  const card = page.locator(`article.lead[data-lead="${id}"]`);
+  await card.locator("button.move-open").click();
+  await card.locator(`button.stage-button[data-stage=${stage}]`).click();
+  if (stage !== "won") return null;
+  const form = card.locator("form.confirm-won");
+  if (amount !== undefined) await form.locator("input[name=amount]").fill(amount);
+  if (confirm) await form.locator("button[type=submit]").click();
+  return form;
+}
+
 // Fills in and sends the sign-in form on `page`.
 export async function fillSignIn(page, email, password) {
   const form = page.locator("#signin-form");

@@ -14,7 +14,7 @@
 
 import pg from "pg";
 import {
-  PHONE, assert, fillSignIn, freshDatabase, launchChromium, openPage, startProxy, startServer,
+  PHONE, assert, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, startProxy, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -196,10 +196,46 @@ async function main() {
     });
     assert((await leadNamed("Oscar Offline").evaluate((el) => el.closest("section.stage").dataset.stage)) === "new",
       "a new lead starts in New");
-    await lead("ben-1").locator("select.move-stage").selectOption("qualified");
+    await moveLead(page, "ben-1", "qualified");
     await waitFor("ben-1 to show in Qualified", async () => (await stageOf("ben-1")) === "qualified");
     const pending = Number(await status().getAttribute("data-pending"));
     assert(pending >= 2, `the badge counts the waiting changes (got ${pending})`);
+
+    // 5b. Still offline, on a lead's own page: correct a field, log a call,
+    // set a follow-up; archive another lead.
+    await lead("ben-2").locator("a.contact").click();
+    const sam = page.locator('main.lead-page[data-lead="ben-2"]');
+    assert(await sam.locator("h2.contact").evaluate((el) => el === document.activeElement),
+      "focus goes to the lead's name as its page opens");
+    assert((await sam.locator('a[href^="tel:"]').getAttribute("href")) === "tel:+13125550202", "tap to call");
+    await sam.locator("button", { hasText: "Edit details" }).click();
+    await page.fill("#lead-form input[name=phone]", "+1 312 555 0299");
+    await page.fill("#lead-form input[name=contact_name]", "x".repeat(201));
+    await page.click("#lead-form button[type=submit]");
+    assert(/Contact name is 201 characters long; the most is 200/.test(await page.locator("#lead-form .error").textContent()),
+      "an over-long field is refused with how much is too much");
+    assert((await page.inputValue("#lead-form input[name=phone]")) === "+1 312 555 0299", "nothing typed is lost");
+    await page.fill("#lead-form input[name=contact_name]", "Sam Reed");
+    await page.click("#lead-form button[type=submit]");
+    await waitFor("the edit form to close, focus back on its button", async () =>
+      (await page.locator("#lead-form").count()) === 0 &&
+      (await page.evaluate(() => document.activeElement?.textContent)) === "Edit details");
+    await page.fill("#log-text", "Called from the tunnel");
+    await sam.locator(".log-form button[type=submit]").click();
+    await sam.locator(".timeline li", { hasText: "Called from the tunnel" }).waitFor();
+    await sam.locator(".follow-up button", { hasText: "Set follow-up" }).click();
+    await page.fill(".follow-up-form input[name=at]", "2027-01-15T09:30");
+    await page.fill(".follow-up-form input[name=note]", "Send the contract");
+    await sam.locator(".follow-up-form button[type=submit]").click();
+    await sam.locator(".follow-up .due").waitFor();
+    await sam.locator("a.back").click();
+    await lead("ben-6").locator("a.contact").click();
+    await page.locator('main.lead-page[data-lead="ben-6"] button', { hasText: "Archive" }).click();
+    await page.locator(".archived-note").waitFor();
+    await page.locator("a.back").click();
+    await waitFor("ben-6 to leave the board", async () => (await lead("ben-6").count()) === 0);
+    assert((await page.locator(".archived-list summary").textContent()) === "Archived (1)", "listed as archived");
+    const followUpAt = await page.evaluate(() => new Date("2027-01-15T09:30").getTime());
 
     // From here on, the offline work must never leave the screen.
     await page.evaluate(() => {
@@ -245,6 +281,16 @@ async function main() {
     await waitFor("Postgres to hold the offline move", async () => {
       const r = await db.query("SELECT stage FROM leads WHERE partner_id = 'p-ben' AND lead_id = 'ben-1'");
       return r.rows[0]?.stage === "qualified";
+    });
+    await waitFor("Postgres to hold the edits made on the lead's page", async () => {
+      const sam = (await db.query(
+        "SELECT phone, follow_up_note, (extract(epoch FROM follow_up_at) * 1000)::bigint AS at FROM leads WHERE partner_id = 'p-ben' AND lead_id = 'ben-2'",
+      )).rows[0];
+      const omar = (await db.query(
+        "SELECT archived_at IS NOT NULL AS archived FROM leads WHERE partner_id = 'p-ben' AND lead_id = 'ben-6'",
+      )).rows[0];
+      return sam?.phone === "+1 312 555 0299" && sam.follow_up_note === "Send the contract" &&
+        Number(sam.at) === followUpAt && omar?.archived === true;
     });
     await waitFor("the badge to show nothing waiting", async () =>
       (await status().getAttribute("data-connection")) === "online" &&
@@ -292,7 +338,7 @@ async function main() {
     await stopServer(server);
     await waitFor("the badge to notice the server is gone", async () =>
       (await status().getAttribute("data-connection")) === "offline");
-    await lead("cleo-1").locator("select.move-stage").selectOption("won");
+    await moveLead(page, "cleo-1", "won");
     server = await startServer(databaseUrl, new URL(server.url).host);
     await waitFor("Postgres to hold Cleo's move made while the server was down", async () => {
       const r = await db.query("SELECT stage FROM leads WHERE partner_id = 'p-cleo' AND lead_id = 'cleo-1'");
@@ -311,7 +357,7 @@ async function main() {
     await leadNamed("Oscar Offline").waitFor();
     assert((await lead("ana-1").count()) === 0, "Ben's pipeline replaced Ana's on screen");
     assert((await page.locator("#new-lead").count()) === 0, "no new lead in a read-only pipeline");
-    assert(await lead("ben-1").locator("select.move-stage").isDisabled(), "no moves in a read-only pipeline");
+    assert((await lead("ben-1").locator("button.move-open").count()) === 0, "no moves in a read-only pipeline");
     await anaContext.close();
 
     assert(errors.length === 0, `no errors in the page: ${errors.join(" | ")}`);

@@ -6,10 +6,23 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{FormData, HtmlFormElement};
+use web_sys::{FormData, HtmlFormElement, HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 use crate::api::{self, ApiError};
+
+/// Puts `value` in a field, once, as its form opens. A field rendered with
+/// `value=` is not one to type in: Yew puts that value back into the field
+/// at every render in which the field holds something else, so whatever
+/// re-renders the screen (a sync bringing another device's change, an
+/// error shown) throws away what the person typed.
+pub fn fill(field: &NodeRef, value: &str) {
+    if let Some(input) = field.cast::<HtmlInputElement>() {
+        input.set_value(value);
+    } else if let Some(area) = field.cast::<HtmlTextAreaElement>() {
+        area.set_value(value);
+    }
+}
 
 /// The currencies a form offers.
 pub const CURRENCIES: [&str; 5] = ["USD", "EUR", "GBP", "BRL", "JPY"];

@@ -123,6 +123,73 @@ pub fn moment(ms: i64) -> String {
         .into()
 }
 
+/// A count as the reader groups digits: "10,000" in English, "10.000" in
+/// German.
+pub fn count(n: u64) -> String {
+    js_sys::Number::from(n as f64)
+        .to_locale_string(&language())
+        .into()
+}
+
+/// A moment, short: the day and the time of day ("3 Dec 2026, 10:30" in
+/// British English, "Dec 3, 2026, 10:30 AM" in American).
+pub fn when(ms: i64) -> String {
+    let options = js_sys::Object::new();
+    for (key, value) in [("dateStyle", "medium"), ("timeStyle", "short")] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    js_sys::Date::new(&JsValue::from_f64(ms as f64))
+        .to_locale_string(&language(), &options)
+        .into()
+}
+
+/// A moment as a `datetime-local` field holds it: `2026-12-03T10:30`, in
+/// the device's time zone.
+pub fn local_input(ms: i64) -> String {
+    let d = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
+/// What a `datetime-local` field holds, as ms since the epoch (the field's
+/// time is the device's); `None` when it holds no moment.
+pub fn from_local_input(value: &str) -> Option<i64> {
+    let (date, time) = value.trim().split_once('T')?;
+    let mut date = date.splitn(3, '-').map(|p| p.parse::<u32>().ok());
+    let mut time = time
+        .splitn(3, ':')
+        .map(|p| p.split('.').next()?.parse::<u32>().ok());
+    let (y, mo, d) = (date.next()??, date.next()??, date.next()??);
+    let (h, mi) = (time.next()??, time.next()??);
+    let s = time.next().flatten().unwrap_or(0);
+    if !(1..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || s > 59
+    {
+        return None;
+    }
+    let at = js_sys::Date::new_with_year_month_day_hr_min_sec(
+        y,
+        mo as i32 - 1,
+        d as i32,
+        h as i32,
+        mi as i32,
+        s as i32,
+    );
+    let ms = at.get_time();
+    // 31 February rolls over into March: not what was typed.
+    (ms.is_finite() && at.get_date() == d).then_some(ms as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,8 +43,11 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// product's "<3 s on 3G"). Raise it on purpose, with a reason in the
 /// commit, never to make a build pass.
 /// Issue 13 asks for 400 KB; 520 KB is where the cuts of issue 13 left it
-/// (docs/architecture.md, "Web client", says what is left).
-const WASM_BROTLI_BUDGET: usize = 520 * 1024;
+/// (docs/architecture.md, "Web client", says what is left). Raised to
+/// 552 KB on purpose by the lead pages of issue 14 (530 KB with them): a
+/// screen's markup is code (`html!` builds each element in Rust), about
+/// 27 KB brotli for the lead page, its forms and the new board.
+const WASM_BROTLI_BUDGET: usize = 552 * 1024;
 
 /// The back-office's (admins, on a desk) may not grow past this.
 const BACKOFFICE_BROTLI_BUDGET: usize = 160 * 1024;

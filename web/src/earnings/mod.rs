@@ -47,15 +47,15 @@ impl crate::page::Page for Page {
         }
     }
 
-    fn name(self) -> String {
-        match self {
+    fn name(&self) -> String {
+        match *self {
             Page::Earnings => "earnings".to_owned(),
             Page::Tier => "tier".to_owned(),
             Page::Statement(id) => format!("statement-{id}"),
         }
     }
 
-    fn title(self) -> &'static str {
+    fn title(&self) -> &'static str {
         match self {
             Page::Earnings => "Earnings",
             Page::Tier => "Tier progress",

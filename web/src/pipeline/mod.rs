@@ -5,42 +5,63 @@
 //! `state` is what the app's reducer keeps of it (the document shown, as
 //! read, its changes the server has not confirmed, whether the new-lead
 //! form is open), `follow` opens the document shown and writes changes into
-//! it (`use_pipeline`), `board` is the screen, `lead_card`, `new_lead` and
-//! `deal_note` its parts, `switch` the header's choice among the pipelines
-//! the account sees.
+//! it (`use_pipeline`), `board` is the board's screen and `lead_page` a
+//! lead's; their parts: `lead_card`, `lead_form` (new and edit),
+//! `stage_moves`, `follow_up`, `activity_log`, `conflict_marks`,
+//! `deal_note`; `switch` is the header's choice among the pipelines the
+//! account sees.
 
+mod activity_log;
 mod board;
+mod conflict_marks;
 mod deal_note;
 mod follow;
+mod follow_up;
 mod lead_card;
-mod new_lead;
+mod lead_form;
+mod lead_page;
+mod stage_moves;
 mod state;
 mod switch;
 
-use model::Stage;
+use model::{LeadId, Stage};
 
 pub use board::board;
 pub use follow::use_pipeline;
+pub use lead_page::{LeadPage, no_such_lead};
 pub use state::{Action, State};
 pub use switch::switch;
 
-/// The pipeline's one page, `#pipeline`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The pipeline's pages: the board, `#pipeline`, and a lead's own page,
+/// `#lead-<id>` (a lead id is made of characters a hash holds as they are).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Page {
     Board,
+    Lead(LeadId),
 }
 
 impl crate::page::Page for Page {
     fn parse(name: &str) -> Option<Page> {
-        (name == "pipeline").then_some(Page::Board)
+        match name {
+            "pipeline" => Some(Page::Board),
+            _ => LeadId::parse(name.strip_prefix("lead-")?)
+                .ok()
+                .map(Page::Lead),
+        }
     }
 
-    fn name(self) -> String {
-        "pipeline".to_owned()
+    fn name(&self) -> String {
+        match self {
+            Page::Board => "pipeline".to_owned(),
+            Page::Lead(id) => format!("lead-{id}"),
+        }
     }
 
-    fn title(self) -> &'static str {
-        "Pipeline"
+    fn title(&self) -> &'static str {
+        match self {
+            Page::Board => "Pipeline",
+            Page::Lead(_) => "Lead",
+        }
     }
 }
 

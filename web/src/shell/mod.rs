@@ -118,6 +118,10 @@ pub fn app() -> Html {
     );
 
     use_hash_change(to_state(&dispatch, |hash: String| {
+        // A new page starts at its top, as a page load would.
+        if let Some(window) = web_sys::window() {
+            window.scroll_to_with_x_and_y(0.0, 0.0);
+        }
         Action::Navigate(Screen::from_hash(&hash))
     }));
 
@@ -160,10 +164,10 @@ pub fn app() -> Html {
     };
 
     let ended = state.session_ended;
-    let screen = state.screen;
+    let screen = state.screen.clone();
     // Each module's screen, and what it adds to the header.
-    let (tools, main) = match screen {
-        Screen::Pipeline(_) => (
+    let (tools, main) = match screen.clone() {
+        Screen::Pipeline(pipeline::Page::Board) => (
             pipeline::switch(
                 &me,
                 state.pipeline.selected.as_deref(),
@@ -182,6 +186,30 @@ pub fn app() -> Html {
                 &edit,
             ),
         ),
+        Screen::Pipeline(pipeline::Page::Lead(id)) => {
+            let lead = state
+                .pipeline
+                .pipeline
+                .as_ref()
+                .and_then(|p| p.lead(&id).cloned());
+            // Deals are in the partner's own account view only.
+            let deal = state
+                .view
+                .as_deref()
+                .filter(|_| !read_only)
+                .and_then(|v| v.deal(&id))
+                .cloned();
+            let main = match lead {
+                Some(lead) => html! {
+                    <pipeline::LeadPage key={id.to_string()} {lead} {read_only} edit={edit.clone()} {deal} />
+                },
+                None if state.pipeline.pipeline.is_none() => {
+                    html! { <p class="hint">{ "Opening pipeline…" }</p> }
+                }
+                None => pipeline::no_such_lead(),
+            };
+            (Html::default(), main)
+        }
         Screen::Earnings(page) => {
             let account_id = me.account_id.clone();
             let on_signed_out = to_state(&dispatch, move |since| Action::SessionEnded {
@@ -211,7 +239,7 @@ pub fn app() -> Html {
                             to_state(&dispatch, |why| Action::Error(Some(why))),
                         ) }
                     </div>
-                    { tabs(screen, state.view.as_ref().map(|v| tier_name(&v.tier))) }
+                    { tabs(&screen, state.view.as_ref().map(|v| tier_name(&v.tier))) }
                     { tools }
                     <SyncBadge connection={state.connection} pending={state.pipeline.pending} signed_out={ended} />
                 </header>

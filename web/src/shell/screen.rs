@@ -10,7 +10,7 @@ use crate::{earnings, page::Page, pipeline};
 macro_rules! screens {
     ($($module:ident($page:ty)),+ $(,)?) => {
         /// What is on screen: a module's page.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum Screen {
             $($module($page)),+
         }
@@ -25,13 +25,13 @@ macro_rules! screens {
                 Screen::default()
             }
 
-            pub fn hash(self) -> String {
+            pub fn hash(&self) -> String {
                 match self {
                     $(Screen::$module(page) => format!("#{}", page.name())),+
                 }
             }
 
-            pub fn title(self) -> &'static str {
+            pub fn title(&self) -> &'static str {
                 match self {
                     $(Screen::$module(page) => page.title()),+
                 }
@@ -61,6 +61,12 @@ mod tests {
     fn screens_are_addressed_by_the_hash() {
         for (screen, hash) in [
             (Screen::Pipeline(pipeline::Page::Board), "#pipeline"),
+            (
+                Screen::Pipeline(pipeline::Page::Lead(
+                    model::LeadId::parse("9f2c_a-1").unwrap(),
+                )),
+                "#lead-9f2c_a-1",
+            ),
             (Screen::Earnings(earnings::Page::Earnings), "#earnings"),
             (Screen::Earnings(earnings::Page::Tier), "#tier"),
             (
@@ -74,5 +80,7 @@ mod tests {
         assert_eq!(Screen::from_hash(""), Screen::default());
         assert_eq!(Screen::from_hash("#statement-x"), Screen::default());
         assert_eq!(Screen::from_hash("#approvals"), Screen::default());
+        assert_eq!(Screen::from_hash("#lead-"), Screen::default());
+        assert_eq!(Screen::from_hash("#lead-a%20b"), Screen::default());
     }
 }

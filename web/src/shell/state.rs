@@ -115,7 +115,7 @@ impl Reducible for AppState {
                     next.error = None;
                 } else {
                     next = AppState::signed_in(me, false, at);
-                    next.screen = self.screen;
+                    next.screen = self.screen.clone();
                 }
             }
             Action::MeRefreshed(me) => match self.account_id() {
@@ -136,7 +136,7 @@ impl Reducible for AppState {
             }
             Action::SignedOut => {
                 next = AppState {
-                    screen: self.screen,
+                    screen: self.screen.clone(),
                     ..AppState::default()
                 }
             }
@@ -382,7 +382,7 @@ mod tests {
     fn moving_between_screens_keeps_the_pipeline() {
         let state = shown(&AppState::signed_in(ben(), false, 1_000.0));
         let earnings = Screen::Earnings(earnings::Page::Tier);
-        let moved = reduce(state.clone(), vec![Action::Navigate(earnings)]);
+        let moved = reduce(state.clone(), vec![Action::Navigate(earnings.clone())]);
         assert_eq!(moved.screen, earnings);
         assert_eq!(moved.pipeline, state.pipeline);
     }

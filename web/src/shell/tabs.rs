@@ -8,7 +8,7 @@ use crate::{earnings, pipeline};
 
 /// The links, `current` marked; `tier` is the partner's tier once known:
 /// the tier tab is the tier badge.
-pub fn tabs(current: Screen, tier: Option<&str>) -> Html {
+pub fn tabs(current: &Screen, tier: Option<&str>) -> Html {
     let tier = tier.unwrap_or("Tier");
     let tabs = [
         (Screen::Pipeline(pipeline::Page::Board), "Pipeline"),
@@ -18,8 +18,17 @@ pub fn tabs(current: Screen, tier: Option<&str>) -> Html {
     html! {
         <nav class="tabs no-print">
             { for tabs.into_iter().map(|(to, label)| html! {
-                <a class="tab" href={to.hash()} aria-current={(to == current).then_some("page")}>{ label }</a>
+                <a class="tab" href={to.hash()} aria-current={here(&to, current).then_some("page")}>{ label }</a>
             }) }
         </nav>
+    }
+}
+
+/// Whether the tab for `to` is the one `current` is under: a lead's page
+/// is part of the pipeline.
+fn here(to: &Screen, current: &Screen) -> bool {
+    match (to, current) {
+        (Screen::Pipeline(_), Screen::Pipeline(_)) => true,
+        _ => to == current,
     }
 }

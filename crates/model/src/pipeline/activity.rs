@@ -34,6 +34,20 @@ impl LogKind {
         }
     }
 
+    /// What a person typed about a call, meeting or note, trimmed and
+    /// bounded; a note must say something (a call or meeting is worth
+    /// logging with no words).
+    pub fn parse_text(self, text: &str) -> Result<String, ModelError> {
+        let text = super::draft::bounded(self.as_str(), text.trim(), super::limits::ENTRY)?;
+        if text.is_empty() && self == LogKind::Note {
+            return Err(ModelError::Invalid {
+                what: "note",
+                why: "is empty".into(),
+            });
+        }
+        Ok(text.to_owned())
+    }
+
     pub fn parse(s: &str) -> Result<LogKind, ModelError> {
         LogKind::ALL
             .into_iter()

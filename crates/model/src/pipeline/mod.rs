@@ -334,13 +334,7 @@ impl PipelineDoc {
         at: Timestamp,
         now: Timestamp,
     ) -> Result<(), ModelError> {
-        let text = draft::bounded(kind.as_str(), text.trim(), limits::ENTRY)?;
-        if text.is_empty() && kind == LogKind::Note {
-            return Err(ModelError::Invalid {
-                what: "note",
-                why: "is empty".into(),
-            });
-        }
+        let text = kind.parse_text(text)?;
         let lead_obj = lead_obj(doc, id)?;
         let activity = activity_obj(doc, &lead_obj)?;
         doc.transact(|tx| {
@@ -349,11 +343,7 @@ impl PipelineDoc {
                 tx,
                 &lead_obj,
                 activity.as_ref(),
-                &Activity::Logged {
-                    at,
-                    kind,
-                    text: text.to_owned(),
-                },
+                &Activity::Logged { at, kind, text },
             )
         })
         .map_err(|f| f.error)?;

@@ -1,0 +1,83 @@
+//! "Also changed on your other device": a field of the lead two devices set
+//! while apart. The document shows one value (the same on every device);
+//! the mark names the other and lets the partner keep either. Keeping one
+//! writes it once more, over both, and the mark goes everywhere.
+
+use model::{Conflict, ConflictValue, Lead, LeadField, PipelineDoc};
+use web_common::show;
+use yew::prelude::*;
+
+use super::stage_label;
+use crate::{clock, document::Edit};
+
+/// How a value of a field reads.
+fn shown(value: &ConflictValue) -> String {
+    match value {
+        ConflictValue::Text(_, text) if text.is_empty() => "(empty)".to_owned(),
+        ConflictValue::Text(_, text) => text.clone(),
+        ConflictValue::Value(money) => show::amount(*money),
+        ConflictValue::Stage(stage) => stage_label(*stage).to_owned(),
+    }
+}
+
+/// The value `lead` shows for `field`.
+fn current(lead: &Lead, field: LeadField) -> ConflictValue {
+    match field {
+        LeadField::ContactName => ConflictValue::Text(field, lead.contact_name.clone()),
+        LeadField::Company => ConflictValue::Text(field, lead.company.clone()),
+        LeadField::Email => ConflictValue::Text(field, lead.email.clone()),
+        LeadField::Phone => ConflictValue::Text(field, lead.phone.clone()),
+        LeadField::Value => ConflictValue::Value(lead.value),
+        LeadField::Stage => ConflictValue::Stage(lead.stage),
+    }
+}
+
+/// The marks of `lead`'s conflicts; nothing when it has none.
+pub fn conflict_marks(lead: &Lead, read_only: bool, edit: &Callback<Edit>) -> Html {
+    if lead.conflicts.is_empty() {
+        return Html::default();
+    }
+    html! {
+        <section class="card conflicts" aria-labelledby="conflicts-title">
+            <h3 id="conflicts-title">{ "Changed on two devices" }</h3>
+            { for lead.conflicts.iter().map(|c| mark(lead, c, read_only, edit)) }
+        </section>
+    }
+}
+
+fn mark(lead: &Lead, conflict: &Conflict, read_only: bool, edit: &Callback<Edit>) -> Html {
+    let label = conflict.field.label();
+    let here = current(lead, conflict.field);
+    let keep = |value: ConflictValue| {
+        let (id, edit) = (lead.id.clone(), edit.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (id, value) = (id.clone(), value.clone());
+            edit.emit(Box::new(move |doc| {
+                PipelineDoc::settle(doc, &id, &value, clock::now())
+            }))
+        })
+    };
+    let others: Vec<String> = conflict.others.iter().map(shown).collect();
+    html! {
+        <div class="conflict-mark" data-field={conflict.field.key()} role="note">
+            <p>
+                { format!("The {label} shows {}; ", shown(&here)) }
+                <strong>{ format!("also changed on your other device: {}", others.join(", ")) }</strong>
+            </p>
+            if !read_only {
+                <div class="row">
+                    <button type="button" onclick={keep(here.clone())}
+                        aria-label={format!("Keep {label} {} for {}", shown(&here), lead.contact_name)}>
+                        { format!("Keep {}", shown(&here)) }
+                    </button>
+                    { for conflict.others.iter().map(|other| html! {
+                        <button type="button" onclick={keep(other.clone())}
+                            aria-label={format!("Use {label} {} for {}", shown(other), lead.contact_name)}>
+                            { format!("Use {}", shown(other)) }
+                        </button>
+                    }) }
+                </div>
+            }
+        </div>
+    }
+}

@@ -1,0 +1,174 @@
+//! A lead's follow-up: when to get back to them and what to do then. Kept
+//! in the pipeline document, so it is set and listed offline; the board
+//! lists what is due (`board.rs`), and push reminders will read the
+//! projected `follow_up_at`.
+
+use model::{FollowUp, Lead, PipelineDoc};
+use web_common::{forms, show};
+use web_sys::{HtmlElement, HtmlInputElement};
+use yew::prelude::*;
+
+use super::lead_form::sentence;
+use crate::{clock, document::Edit};
+
+/// A day, in ms.
+const DAY: i64 = 24 * 60 * 60 * 1000;
+
+/// What the follow-up section keeps between renders (a hook, for the
+/// reason `stage_moves::Moves` gives).
+pub struct FollowUpState {
+    open: UseStateHandle<bool>,
+    at: NodeRef,
+    note: NodeRef,
+    opener: NodeRef,
+    error: UseStateHandle<Option<String>>,
+}
+
+/// The follow-up section's state for `lead`.
+#[hook]
+pub fn use_follow_up(lead: &Lead) -> FollowUpState {
+    let state = FollowUpState {
+        open: use_state(|| false),
+        at: use_node_ref(),
+        note: use_node_ref(),
+        opener: use_node_ref(),
+        error: use_state(|| None::<String>),
+    };
+    // As the form opens: the follow-up set (or tomorrow at nine) into its
+    // fields, focus into the first; back to its button as it closes.
+    let start = lead.follow_up.as_ref().map_or_else(
+        || {
+            let tomorrow = show::local_input(clock::now().0 + DAY);
+            (format!("{}T09:00", &tomorrow[..10]), String::new())
+        },
+        |f| (show::local_input(f.at.0), f.note.clone()),
+    );
+    let opened = use_mut_ref(|| false);
+    let (at, note, opener) = (state.at.clone(), state.note.clone(), state.opener.clone());
+    use_effect_with(*state.open, move |open| {
+        let target = if *open {
+            forms::fill(&at, &start.0);
+            forms::fill(&note, &start.1);
+            Some(at)
+        } else {
+            opened.replace(false).then_some(opener)
+        };
+        *opened.borrow_mut() |= *open;
+        if let Some(el) = target.and_then(|t| t.cast::<HtmlElement>()) {
+            let _ = el.focus();
+        }
+        || ()
+    });
+    state
+}
+
+/// The follow-up section of `lead`, with `state` from [`use_follow_up`].
+pub fn follow_up(
+    lead: &Lead,
+    read_only: bool,
+    edit: &Callback<Edit>,
+    state: &FollowUpState,
+) -> Html {
+    let FollowUpState {
+        open,
+        at,
+        note,
+        opener,
+        error,
+    } = state;
+    let on_save = {
+        let (id, edit, open, at, note, error) = (
+            lead.id.clone(),
+            edit.clone(),
+            open.clone(),
+            at.clone(),
+            note.clone(),
+            error.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let value = |r: &NodeRef| {
+                r.cast::<HtmlInputElement>()
+                    .map(|el| el.value())
+                    .unwrap_or_default()
+            };
+            let Some(when) = show::from_local_input(&value(&at)) else {
+                return error.set(Some("Choose a day and a time.".to_owned()));
+            };
+            let follow_up = match FollowUp::parse(model::Timestamp(when), &value(&note)) {
+                Ok(f) => f,
+                Err(e) => return error.set(Some(sentence(&e.to_string()))),
+            };
+            let id = id.clone();
+            edit.emit(Box::new(move |doc| {
+                PipelineDoc::set_follow_up(doc, &id, Some(&follow_up), clock::now())
+            }));
+            error.set(None);
+            open.set(false);
+        })
+    };
+    let on_clear = {
+        let (id, edit) = (lead.id.clone(), edit.clone());
+        Callback::from(move |_: MouseEvent| {
+            let id = id.clone();
+            edit.emit(Box::new(move |doc| {
+                PipelineDoc::set_follow_up(doc, &id, None, clock::now())
+            }));
+        })
+    };
+    let toggle = |to: bool| {
+        let (open, error) = (open.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            error.set(None);
+            open.set(to);
+        })
+    };
+    let on_key = {
+        let open = open.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                open.set(false);
+            }
+        })
+    };
+    let now = clock::now().0;
+    let name = &lead.contact_name;
+    html! {
+        <section class="card follow-up" aria-labelledby="follow-up-title">
+            <h3 id="follow-up-title">{ "Follow-up" }</h3>
+            { match &lead.follow_up {
+                Some(f) => html! {
+                    <p class={classes!("due", (f.at.0 <= now).then_some("overdue"))}>
+                        <strong>{ if f.at.0 <= now { "Due " } else { "" } }{ show::when(f.at.0) }</strong>
+                        if !f.note.is_empty() { { " · " }{ &f.note } }
+                    </p>
+                },
+                None => html! { <p class="hint">{ "None set." }</p> },
+            } }
+            if **open {
+                <form class="follow-up-form" onsubmit={on_save} onkeydown={on_key} novalidate=true
+                    aria-label={format!("Follow-up with {name}")}>
+                    <label>{ "When" }<input type="datetime-local" name="at" ref={at.clone()} /></label>
+                    <label>{ "What to do" }
+                        <input name="note" ref={note.clone()} placeholder="Send the quote" />
+                    </label>
+                    if let Some(e) = &**error { <p class="error" role="alert">{ e }</p> }
+                    <div class="row">
+                        <button type="button" onclick={toggle(false)}>{ "Cancel" }</button>
+                        <button type="submit" class="primary">{ "Save follow-up" }</button>
+                    </div>
+                </form>
+            } else if !read_only {
+                <div class="row">
+                    <button type="button" ref={opener.clone()} onclick={toggle(true)}
+                        aria-label={format!("{} follow-up with {name}", if lead.follow_up.is_some() { "Change" } else { "Set" })}>
+                        { if lead.follow_up.is_some() { "Change" } else { "Set follow-up" } }
+                    </button>
+                    if lead.follow_up.is_some() {
+                        <button type="button" class="quiet" onclick={on_clear} aria-label={format!("Clear follow-up with {name}")}>{ "Clear" }</button>
+                    }
+                </div>
+            }
+        </section>
+    }
+}

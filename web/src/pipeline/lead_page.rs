@@ -1,0 +1,154 @@
+//! A lead's own page, `#lead-<id>`: who (with a tap to call or write),
+//! what it is worth, the deal it became, fields two devices changed while
+//! apart, its stage, its follow-up, its history, every field to edit, and
+//! archiving. On a phone one column; on a wide screen the history sits
+//! beside the rest.
+
+use model::{DealOutcome, DealStatus, Lead, PipelineDoc};
+use web_common::show;
+use web_sys::HtmlElement;
+use yew::prelude::*;
+
+use super::{
+    activity_log::{activity_log, use_log},
+    conflict_marks::conflict_marks,
+    deal_note::deal_note,
+    follow_up::{follow_up, use_follow_up},
+    lead_form::LeadForm,
+    stage_label,
+    stage_moves::{stage_moves, use_moves},
+};
+use crate::{clock, document::Edit};
+
+#[derive(Properties, PartialEq)]
+pub struct LeadPageProps {
+    pub lead: Lead,
+    pub read_only: bool,
+    pub edit: Callback<Edit>,
+    pub deal: Option<DealOutcome>,
+}
+
+#[function_component(LeadPage)]
+pub fn lead_page(props: &LeadPageProps) -> Html {
+    let lead = &props.lead;
+    let editing = use_state(|| false);
+    let (moves, follow_up_state, log) = (use_moves(), use_follow_up(lead), use_log());
+    let edit_button = use_node_ref();
+    let was_editing = use_mut_ref(|| false);
+    let heading = use_node_ref();
+    {
+        // A screen reader hears where it arrived: focus goes to the lead's
+        // name as the page opens.
+        let heading = heading.clone();
+        use_effect_with((), move |_| {
+            if let Some(el) = heading.cast::<HtmlElement>() {
+                let _ = el.focus();
+            }
+            || ()
+        });
+    }
+    {
+        // Back to "Edit" when the form closes.
+        let edit_button = edit_button.clone();
+        use_effect_with(*editing, move |open| {
+            if !*open
+                && was_editing.replace(false)
+                && let Some(el) = edit_button.cast::<HtmlElement>()
+            {
+                let _ = el.focus();
+            }
+            *was_editing.borrow_mut() |= *open;
+            || ()
+        });
+    }
+    let open_form = {
+        let editing = editing.clone();
+        Callback::from(move |_: MouseEvent| editing.set(true))
+    };
+    let close_form = {
+        let editing = editing.clone();
+        Callback::from(move |()| editing.set(false))
+    };
+    let on_archive = {
+        let (id, edit, archived) = (lead.id.clone(), props.edit.clone(), lead.is_archived());
+        Callback::from(move |_: MouseEvent| {
+            let id = id.clone();
+            edit.emit(Box::new(move |doc| {
+                if archived {
+                    PipelineDoc::restore_lead(doc, &id, clock::now())
+                } else {
+                    PipelineDoc::archive_lead(doc, &id, clock::now())
+                }
+            }))
+        })
+    };
+    let decided = props
+        .deal
+        .as_ref()
+        .is_some_and(|d| matches!(d.status, DealStatus::Approved | DealStatus::Rejected));
+    let name = &lead.contact_name;
+    let phone: String = lead
+        .phone
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
+    html! {
+        <main class="lead-page" data-lead={lead.id.to_string()}>
+            <a class="back" href="#pipeline">{ "← Pipeline" }</a>
+            <div class="lead-columns">
+                <div class="lead-main">
+                    <article class="card lead-summary">
+                        <h2 class="contact" ref={heading} tabindex="-1">{ name }</h2>
+                        if !lead.company.is_empty() { <p class="company">{ &lead.company }</p> }
+                        <p class="figures">
+                            <span class="value">{ show::amount(lead.value) }</span>
+                            <span class={classes!("stage-chip", lead.stage.as_str())}>{ stage_label(lead.stage) }</span>
+                        </p>
+                        if let Some(at) = lead.archived_at {
+                            <p class="archived-note" role="status">{ format!("Archived {}; not on the board.", show::when(at.0)) }</p>
+                        }
+                        <div class="reach row">
+                            if !phone.is_empty() {
+                                <a class="button" href={format!("tel:{phone}")} aria-label={format!("Call {name} at {}", lead.phone)}>{ "Call " }<span class="detail">{ &lead.phone }</span></a>
+                            }
+                            if !lead.email.is_empty() {
+                                <a class="button" href={format!("mailto:{}", lead.email)} aria-label={format!("Email {name} at {}", lead.email)}>{ "Email " }<span class="detail">{ &lead.email }</span></a>
+                            }
+                        </div>
+                        if let Some(deal) = &props.deal { { deal_note(deal) } }
+                        if !lead.notes.is_empty() { <p class="notes">{ &lead.notes }</p> }
+                    </article>
+                    { conflict_marks(lead, props.read_only, &props.edit) }
+                    { stage_moves(lead, props.read_only || lead.is_archived(), &props.edit, props.deal.as_ref(), &moves) }
+                    { follow_up(lead, props.read_only, &props.edit, &follow_up_state) }
+                    if *editing {
+                        <LeadForm lead={lead.clone()} amount_locked={decided} edit={props.edit.clone()} on_close={close_form} />
+                    } else if !props.read_only {
+                        <div class="row actions">
+                            <button type="button" ref={edit_button} onclick={open_form}
+                                aria-label={format!("Edit {name}")}>{ "Edit details" }</button>
+                            <button type="button" class="quiet" onclick={on_archive}
+                                aria-label={format!("{} {name}", if lead.is_archived() { "Restore" } else { "Archive" })}>
+                                { if lead.is_archived() { "Restore to the board" } else { "Archive" } }
+                            </button>
+                        </div>
+                    }
+                </div>
+                <div class="lead-side">
+                    { activity_log(lead, props.read_only, &props.edit, &log) }
+                </div>
+            </div>
+        </main>
+    }
+}
+
+/// A lead the page names that this pipeline does not hold (removed, or a
+/// link from another device not synced yet).
+pub fn no_such_lead() -> Html {
+    html! {
+        <main class="lead-page">
+            <a class="back" href="#pipeline">{ "← Pipeline" }</a>
+            <p class="hint">{ "This lead is not in this pipeline (yet). If it was added on another device, it appears once that device has synced." }</p>
+        </main>
+    }
+}

@@ -1,0 +1,194 @@
+//! Moving a lead: one button per stage, each named with the lead ("Move Ada
+//! Ng to Qualified"), so a move is always an explicit action, never an
+//! arrow key on a select. "Won" asks first: it submits a deal for approval
+//! at the lead's amount, and asks for the amount when the lead has none.
+//!
+//! An approved deal is paid on: its lead stays won here. A device that did
+//! not know may have moved it anyway (the server keeps the deal); then only
+//! the way back is offered.
+
+use model::{DealOutcome, Lead, LeadDraft, PipelineDoc, Stage};
+use web_common::show;
+use web_sys::{HtmlElement, HtmlInputElement};
+use yew::prelude::*;
+
+use super::{lead_form::sentence, stage_label};
+use crate::{clock, document::Edit};
+
+/// What the stage buttons keep between renders: whether "won" is being
+/// confirmed, and where focus goes. A hook, not a component of its own:
+/// every Yew component type costs the bundle its own copy of Yew's
+/// component machinery (about 10 KB), so the pipeline's parts are plain
+/// functions over state their page or card keeps.
+pub struct Moves {
+    confirming: UseStateHandle<bool>,
+    amount: NodeRef,
+    confirm_ref: NodeRef,
+    won_button: NodeRef,
+    error: UseStateHandle<Option<String>>,
+}
+
+#[hook]
+pub fn use_moves() -> Moves {
+    let moves = Moves {
+        confirming: use_state(|| false),
+        amount: use_node_ref(),
+        confirm_ref: use_node_ref(),
+        won_button: use_node_ref(),
+        error: use_state(|| None::<String>),
+    };
+    // Into the question as it opens, back to "Won" as it closes (not on
+    // the first render: focus stays where the person put it).
+    let opened = use_mut_ref(|| false);
+    let (confirm_ref, won_button) = (moves.confirm_ref.clone(), moves.won_button.clone());
+    use_effect_with(*moves.confirming, move |open| {
+        let target = if *open {
+            Some(confirm_ref)
+        } else {
+            opened.replace(false).then_some(won_button)
+        };
+        *opened.borrow_mut() |= *open;
+        if let Some(el) = target.and_then(|t| t.cast::<HtmlElement>()) {
+            let _ = el.focus();
+        }
+        || ()
+    });
+    moves
+}
+
+/// The stage buttons of `lead`, with `moves` from [`use_moves`].
+pub fn stage_moves(
+    lead: &Lead,
+    read_only: bool,
+    edit: &Callback<Edit>,
+    deal: Option<&DealOutcome>,
+    moves: &Moves,
+) -> Html {
+    let Moves {
+        confirming,
+        amount,
+        confirm_ref,
+        won_button,
+        error,
+    } = moves;
+    let settled = deal.is_some_and(DealOutcome::holds_stage);
+    let move_to = |to: Stage| {
+        let (id, edit, confirming) = (lead.id.clone(), edit.clone(), confirming.clone());
+        Callback::from(move |_: MouseEvent| {
+            if to == Stage::Won {
+                return confirming.set(true);
+            }
+            let id = id.clone();
+            edit.emit(Box::new(move |doc| {
+                PipelineDoc::move_lead(doc, &id, to, clock::now())
+            }));
+        })
+    };
+    let on_confirm = {
+        let (lead, edit, confirming, amount, error) = (
+            lead.clone(),
+            edit.clone(),
+            confirming.clone(),
+            amount.clone(),
+            error.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let value = match amount.cast::<HtmlInputElement>() {
+                Some(field) => match show::typed_amount(&field.value(), lead.value.currency) {
+                    Ok(value) if value.minor > 0 => value,
+                    Ok(_) => return error.set(Some("A won deal needs its amount.".to_owned())),
+                    Err(e) => return error.set(Some(sentence(&e.to_string()))),
+                },
+                None => lead.value,
+            };
+            let lead = lead.clone();
+            edit.emit(Box::new(move |doc| {
+                if value != lead.value {
+                    let draft = LeadDraft {
+                        value,
+                        ..draft_of(&lead)
+                    };
+                    PipelineDoc::edit_lead(doc, &lead.id, &draft, clock::now())?;
+                }
+                PipelineDoc::move_lead(doc, &lead.id, Stage::Won, clock::now())
+            }));
+            error.set(None);
+            confirming.set(false);
+        })
+    };
+    let cancel = {
+        let (confirming, error) = (confirming.clone(), error.clone());
+        Callback::from(move |_: MouseEvent| {
+            error.set(None);
+            confirming.set(false);
+        })
+    };
+    let on_key = {
+        let confirming = confirming.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                confirming.set(false);
+            }
+        })
+    };
+    let name = &lead.contact_name;
+    html! {
+        <section class="card stage-moves" aria-labelledby="stage-moves-title">
+            <h3 id="stage-moves-title">{ "Stage" }</h3>
+            <div class="stage-buttons" role="group" aria-label={format!("Move {name} to")}>
+                { for Stage::ALL.iter().map(|stage| {
+                    let here = *stage == lead.stage;
+                    // Held by an approved deal: only "Won" is open (the
+                    // way back, when another device moved it away).
+                    let held = settled && *stage != Stage::Won;
+                    let r = if *stage == Stage::Won { won_button.clone() } else { NodeRef::default() };
+                    html! {
+                        <button type="button" ref={r}
+                            class={classes!("stage-button", here.then_some("here"))}
+                            data-stage={stage.as_str()}
+                            aria-pressed={if here { "true" } else { "false" }}
+                            aria-label={format!("Move {name} to {}", stage_label(*stage))}
+                            disabled={read_only || here || held}
+                            onclick={move_to(*stage)}>
+                            { stage_label(*stage) }
+                        </button>
+                    }
+                }) }
+            </div>
+            if settled {
+                <p class="hint">{ "The deal was approved: this lead stays won." }</p>
+            }
+            if **confirming {
+                <form class="confirm-won" ref={confirm_ref.clone()} tabindex="-1" onsubmit={on_confirm} onkeydown={on_key} novalidate=true
+                    aria-label={format!("Mark {name} won")}>
+                    if lead.value.minor > 0 {
+                        <p>{ format!("Mark {name} won? A deal of {} goes to approval.", show::amount(lead.value)) }</p>
+                    } else {
+                        <label>{ format!("Deal amount ({})", lead.value.currency) }
+                            <input name="amount" inputmode="decimal" ref={amount.clone()} />
+                        </label>
+                        <p class="hint">{ "A won lead goes to approval at this amount; your commission is a share of it." }</p>
+                    }
+                    if let Some(e) = &**error { <p class="error" role="alert">{ e }</p> }
+                    <div class="row">
+                        <button type="button" onclick={cancel}>{ "Cancel" }</button>
+                        <button type="submit" class="primary">{ "Mark won" }</button>
+                    </div>
+                </form>
+            }
+        </section>
+    }
+}
+
+/// The lead's fields as a draft, to change one of them.
+pub fn draft_of(lead: &Lead) -> LeadDraft {
+    LeadDraft {
+        contact_name: lead.contact_name.clone(),
+        company: lead.company.clone(),
+        email: lead.email.clone(),
+        phone: lead.phone.clone(),
+        value: lead.value,
+        notes: lead.notes.clone(),
+    }
+}
