@@ -91,7 +91,7 @@ fn step(replicas: usize) -> impl Strategy<Value = Step> {
             lead,
             text
         }),
-        (r.clone(), 0..8usize, 0..3usize, 0..3usize).prop_map(|(replica, lead, field, pick)| {
+        (r.clone(), 0..8usize, 0..4usize, 0..3usize).prop_map(|(replica, lead, field, pick)| {
             Step::Field {
                 replica,
                 lead,
@@ -147,6 +147,8 @@ struct Network {
     /// Sync state per directed connection, as a live connection keeps it.
     links: HashMap<(usize, usize), State>,
     clock: i64,
+    /// Every amount a replica wrote.
+    typed: Vec<Money>,
 }
 
 impl Network {
@@ -164,6 +166,7 @@ impl Network {
             sides: vec![false; n],
             links: HashMap::new(),
             clock: 0,
+            typed: Vec::new(),
         }
     }
 
@@ -192,6 +195,7 @@ impl Network {
                     "",
                 )
                 .unwrap();
+                self.typed.push(draft.value);
                 // Adding an id this replica already has is refused; fine.
                 let _ = PipelineDoc::add_lead(&mut self.docs[*replica], &id, &draft, now);
             }
@@ -238,18 +242,22 @@ impl Network {
                     let doc = &mut self.docs[*replica];
                     let current = PipelineDoc::read(doc).unwrap().lead(&id).unwrap().clone();
                     match field {
-                        0 | 1 => {
+                        0..=2 => {
                             let (mut name, mut value) =
                                 (current.contact_name.clone(), current.value);
-                            if *field == 0 {
-                                name = ["Ada", "Bea", "Cy"][*pick].to_owned();
-                            } else {
-                                let currency = ["USD", "EUR", "JPY"][*pick];
-                                value = Money::new(
-                                    100 * *pick as i64,
-                                    Currency::parse(currency).unwrap(),
-                                );
+                            match field {
+                                0 => name = ["Ada", "Bea", "Cy"][*pick].to_owned(),
+                                // The amount alone, or the currency alone:
+                                // merged, they must never make a value
+                                // nobody typed.
+                                1 => value = Money::new(100 * *pick as i64, value.currency),
+                                _ => {
+                                    let currency = ["USD", "EUR", "JPY"][*pick];
+                                    value =
+                                        Money::new(value.minor, Currency::parse(currency).unwrap());
+                                }
                             }
+                            self.typed.push(value);
                             let draft = LeadDraft::parse(
                                 &name,
                                 &current.company,
@@ -408,6 +416,18 @@ proptest! {
         for i in 1..n {
             prop_assert_eq!(&heads[0], &heads[i], "heads of replica {} differ", i);
             prop_assert_eq!(&pipelines[0], &pipelines[i], "content of replica {} differs", i);
+        }
+        // Every amount shown, or offered as the other device's, is one a
+        // replica wrote: merging never makes up a value.
+        for lead in &pipelines[0].leads {
+            prop_assert!(net.typed.contains(&lead.value), "made-up amount {:?}", lead.value);
+            for conflict in &lead.conflicts {
+                for other in &conflict.others {
+                    if let ConflictValue::Value(v) = other {
+                        prop_assert!(net.typed.contains(v), "made-up other amount {:?}", v);
+                    }
+                }
+            }
         }
         // Settling every conflict on one replica settles it on all.
         for lead in pipelines[0].leads.clone() {

@@ -168,7 +168,8 @@ pub fn from_local_input(value: &str) -> Option<i64> {
     let (y, mo, d) = (date.next()??, date.next()??, date.next()??);
     let (h, mi) = (time.next()??, time.next()??);
     let s = time.next().flatten().unwrap_or(0);
-    if !(1..=9999).contains(&y)
+    // Four-digit years only: the browser reads 0 to 99 as 1900 to 1999.
+    if !(1000..=9999).contains(&y)
         || !(1..=12).contains(&mo)
         || !(1..=31).contains(&d)
         || h > 23

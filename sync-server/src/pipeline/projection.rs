@@ -25,7 +25,7 @@ use std::{
 
 use crate::events::{DocumentStored, FiguresMoved, Inbox, Outbox};
 use chrono::{DateTime, Datelike, Utc};
-use model::{Lead, Pipeline, PipelineDoc, Stage};
+use model::{Lead, Pipeline, PipelineDoc, Stage, limits};
 use sqlx::PgPool;
 use sync::DocKind;
 
@@ -248,6 +248,29 @@ fn row_of(lead: &Lead) -> Result<LeadRow<'_>, String> {
             return Err(format!("{field} holds a NUL character"));
         }
     }
+    // What no form lets anyone type: a client that skips the model's
+    // parser gets no row rather than megabytes of text in one.
+    for (field, text, max) in [
+        (
+            "contact_name",
+            lead.contact_name.as_str(),
+            limits::CONTACT_NAME,
+        ),
+        ("company", &lead.company, limits::COMPANY),
+        ("email", &lead.email, limits::EMAIL),
+        ("phone", &lead.phone, limits::PHONE),
+        ("notes", &lead.notes, limits::NOTES),
+        (
+            "follow-up note",
+            lead.follow_up.as_ref().map_or("", |f| f.note.as_str()),
+            limits::FOLLOW_UP_NOTE,
+        ),
+    ] {
+        let count = text.chars().count();
+        if count > max {
+            return Err(format!("{field} is {count} characters long, over {max}"));
+        }
+    }
     Ok(LeadRow {
         lead,
         created_at: time("created_at", lead.created_at)?,
@@ -256,11 +279,12 @@ fn row_of(lead: &Lead) -> Result<LeadRow<'_>, String> {
             .archived_at
             .map(|at| time("archived_at", at))
             .transpose()?,
+        // A follow-up at a time no calendar shows is no follow-up: the lead
+        // still projects (a deal it files matters more than a reminder).
         follow_up_at: lead
             .follow_up
             .as_ref()
-            .map(|f| time("follow_up.at", f.at))
-            .transpose()?,
+            .and_then(|f| time("follow_up.at", f.at).ok()),
     })
 }
 
@@ -540,12 +564,28 @@ mod tests {
                     }),
                     ..lead("nul-follow-up", 100, now, now)
                 },
+                Lead {
+                    notes: "n".repeat(limits::NOTES + 1),
+                    ..lead("novel", 100, now, now)
+                },
+                Lead {
+                    follow_up: Some(model::FollowUp {
+                        at: Timestamp(i64::MAX),
+                        note: "someday".into(),
+                    }),
+                    ..lead("someday", 100, now, now)
+                },
             ],
             unreadable: vec!["junk".into()],
+            heads: Vec::new(),
         };
         let leads = Leads::of(&pipeline);
         let rows: Vec<&str> = leads.rows.iter().map(|r| r.lead.id.as_str()).collect();
-        assert_eq!(rows, ["ok", "epoch"]);
+        assert_eq!(rows, ["ok", "epoch", "someday"]);
+        assert_eq!(
+            leads.rows[2].follow_up_at, None,
+            "a follow-up at no time is none"
+        );
         assert_eq!(
             leads.rejected,
             [
@@ -573,21 +613,27 @@ mod tests {
                     "nul-follow-up".into(),
                     "follow-up note holds a NUL character".into()
                 ),
+                (
+                    "novel".into(),
+                    "notes is 10001 characters long, over 10000".into()
+                ),
             ]
         );
         // Only rows count as won; every key keeps its row.
-        assert_eq!(leads.won().count(), 2);
+        assert_eq!(leads.won().count(), 3);
         assert_eq!(
             leads.kept(),
             [
                 "ok",
                 "epoch",
+                "someday",
                 "junk",
                 "negative",
                 "far-future",
                 "far-past",
                 "archived-never",
-                "nul-follow-up"
+                "nul-follow-up",
+                "novel"
             ]
         );
         assert_eq!(

@@ -75,8 +75,8 @@ pub fn activity_log(lead: &Lead, read_only: bool, edit: &Callback<Edit>, state: 
     };
     let name = &lead.contact_name;
     html! {
-        <section class="card activity" aria-labelledby="activity-title">
-            <h3 id="activity-title">{ "Activity" }</h3>
+        <section class="card activity" aria-label={format!("Activity with {name}")}>
+            <h3>{ "Activity" }</h3>
             if !read_only {
                 <form class="log-form" onsubmit={on_log} novalidate=true aria-label={format!("Log for {name}")}>
                     <fieldset class="kinds">

@@ -3,7 +3,7 @@
 //! the mark names the other and lets the partner keep either. Keeping one
 //! writes it once more, over both, and the mark goes everywhere.
 
-use model::{Conflict, ConflictValue, Lead, LeadField, PipelineDoc};
+use model::{Conflict, ConflictValue, Lead, LeadField, PipelineDoc, Stage};
 use web_common::show;
 use yew::prelude::*;
 
@@ -32,20 +32,43 @@ fn current(lead: &Lead, field: LeadField) -> ConflictValue {
     }
 }
 
-/// The marks of `lead`'s conflicts; nothing when it has none.
-pub fn conflict_marks(lead: &Lead, read_only: bool, edit: &Callback<Edit>) -> Html {
+/// The marks of `lead`'s conflicts; nothing when it has none. Keeping a
+/// value follows the rules the rest of the page does: a lead held in "won"
+/// by an approved deal keeps its stage (`stage_held`), a decided deal's
+/// amount stays (`amount_locked`), and "won" is reached only through the
+/// stage buttons, which ask first.
+pub fn conflict_marks(
+    lead: &Lead,
+    read_only: bool,
+    stage_held: bool,
+    amount_locked: bool,
+    edit: &Callback<Edit>,
+) -> Html {
     if lead.conflicts.is_empty() {
         return Html::default();
     }
     html! {
-        <section class="card conflicts" aria-labelledby="conflicts-title">
-            <h3 id="conflicts-title">{ "Changed on two devices" }</h3>
-            { for lead.conflicts.iter().map(|c| mark(lead, c, read_only, edit)) }
+        <section class="card conflicts" aria-label={format!("Changed on two devices: {}", lead.contact_name)}>
+            <h3>{ "Changed on two devices" }</h3>
+            { for lead.conflicts.iter().map(|c| {
+                let locked = match c.field {
+                    LeadField::Stage => stage_held,
+                    LeadField::Value => amount_locked,
+                    _ => false,
+                };
+                mark(lead, c, read_only, locked, edit)
+            }) }
         </section>
     }
 }
 
-fn mark(lead: &Lead, conflict: &Conflict, read_only: bool, edit: &Callback<Edit>) -> Html {
+fn mark(
+    lead: &Lead,
+    conflict: &Conflict,
+    read_only: bool,
+    locked: bool,
+    edit: &Callback<Edit>,
+) -> Html {
     let label = conflict.field.label();
     let here = current(lead, conflict.field);
     let keep = |value: ConflictValue| {
@@ -67,16 +90,21 @@ fn mark(lead: &Lead, conflict: &Conflict, read_only: bool, edit: &Callback<Edit>
             if !read_only {
                 <div class="row">
                     <button type="button" onclick={keep(here.clone())}
-                        aria-label={format!("Keep {label} {} for {}", shown(&here), lead.contact_name)}>
+                        aria-label={format!("Keep {} as the {label} of {}", shown(&here), lead.contact_name)}>
                         { format!("Keep {}", shown(&here)) }
                     </button>
-                    { for conflict.others.iter().map(|other| html! {
+                    { for conflict.others.iter().filter(|other| !locked && **other != ConflictValue::Stage(Stage::Won)).map(|other| html! {
                         <button type="button" onclick={keep(other.clone())}
-                            aria-label={format!("Use {label} {} for {}", shown(other), lead.contact_name)}>
+                            aria-label={format!("Use {} as the {label} of {}", shown(other), lead.contact_name)}>
                             { format!("Use {}", shown(other)) }
                         </button>
                     }) }
                 </div>
+                if locked {
+                    <p class="hint">{ "The deal was decided: this stays as it is." }</p>
+                } else if conflict.others.contains(&ConflictValue::Stage(Stage::Won)) {
+                    <p class="hint">{ "To mark it won, use the Won button under Stage." }</p>
+                }
             }
         </div>
     }

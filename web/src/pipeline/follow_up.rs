@@ -134,8 +134,8 @@ pub fn follow_up(
     let now = clock::now().0;
     let name = &lead.contact_name;
     html! {
-        <section class="card follow-up" aria-labelledby="follow-up-title">
-            <h3 id="follow-up-title">{ "Follow-up" }</h3>
+        <section class="card follow-up" aria-label={format!("Follow-up with {name}")}>
+            <h3>{ "Follow-up" }</h3>
             { match &lead.follow_up {
                 Some(f) => html! {
                     <p class={classes!("due", (f.at.0 <= now).then_some("overdue"))}>
@@ -161,11 +161,11 @@ pub fn follow_up(
             } else if !read_only {
                 <div class="row">
                     <button type="button" ref={opener.clone()} onclick={toggle(true)}
-                        aria-label={format!("{} follow-up with {name}", if lead.follow_up.is_some() { "Change" } else { "Set" })}>
+                        aria-label={format!("{} with {name}", if lead.follow_up.is_some() { "Change follow-up" } else { "Set follow-up" })}>
                         { if lead.follow_up.is_some() { "Change" } else { "Set follow-up" } }
                     </button>
                     if lead.follow_up.is_some() {
-                        <button type="button" class="quiet" onclick={on_clear} aria-label={format!("Clear follow-up with {name}")}>{ "Clear" }</button>
+                        <button type="button" class="quiet" onclick={on_clear} aria-label={format!("Clear the follow-up with {name}")}>{ "Clear" }</button>
                     }
                 </div>
             }

@@ -55,7 +55,7 @@ pub fn lead_card(props: &LeadProps) -> Html {
             if !props.read_only {
                 <button type="button" class="quiet move-open" onclick={toggle}
                     aria-expanded={if *moving { "true" } else { "false" }}
-                    aria-label={format!("Move {name}")}>
+                    aria-label={if *moving { format!("Close moving {name}") } else { format!("Move {name}") }}>
                     { if *moving { "Close" } else { "Move" } }
                 </button>
                 if *moving {

@@ -26,6 +26,10 @@ pub struct LeadFormProps {
     /// The amount cannot change: the back-office decided the deal.
     #[prop_or_default]
     pub amount_locked: bool,
+    /// The pipeline's heads as the form renders: those of its first render
+    /// are what the person saw (`PipelineDoc::edit_lead_seen`).
+    #[prop_or_default]
+    pub heads: Vec<automerge::ChangeHash>,
     /// Writes a change into the pipeline shown.
     pub edit: Callback<Edit>,
     /// Closes the form (saved, cancelled, or Escape).
@@ -37,6 +41,7 @@ pub fn lead_form(props: &LeadFormProps) -> Html {
     let refs: [NodeRef; 6] = Default::default();
     let notes = use_node_ref();
     let error = use_state(|| None::<String>);
+    let seen = use_mut_ref(|| props.heads.clone());
     // What the lead holds goes into the fields once, and focus into the
     // first, as the form opens.
     {
@@ -77,6 +82,7 @@ pub fn lead_form(props: &LeadFormProps) -> Html {
         let edit = props.edit.clone();
         let on_close = props.on_close.clone();
         let lead = props.lead.clone();
+        let locked = props.amount_locked;
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let input = |i: usize| {
@@ -93,27 +99,30 @@ pub fn lead_form(props: &LeadFormProps) -> Html {
                 .cast::<HtmlTextAreaElement>()
                 .map(|el| el.value())
                 .unwrap_or_default();
-            let parsed = Currency::parse(&currency)
-                .and_then(|c| {
+            let value = match (&lead, locked) {
+                // Disabled fields are not what anyone chose.
+                (Some(lead), true) => Ok(lead.value),
+                _ => Currency::parse(&currency).and_then(|c| {
                     let value = input(4);
                     if value.trim().is_empty() {
                         Ok(Money::new(0, c))
                     } else {
                         show::typed_amount(&value, c)
                     }
-                })
-                .and_then(|value| {
-                    LeadDraft::parse(&input(0), &input(1), &input(2), &input(3), value, &notes)
-                });
+                }),
+            };
+            let parsed = value.and_then(|value| {
+                LeadDraft::parse(&input(0), &input(1), &input(2), &input(3), value, &notes)
+            });
             let draft = match parsed {
                 Ok(draft) => draft,
                 Err(e) => return error.set(Some(sentence(&e.to_string()))),
             };
             match &lead {
                 Some(lead) => {
-                    let id = lead.id.clone();
+                    let (id, seen) = (lead.id.clone(), seen.borrow().clone());
                     edit.emit(Box::new(move |doc| {
-                        PipelineDoc::edit_lead(doc, &id, &draft, clock::now())
+                        PipelineDoc::edit_lead_seen(doc, &seen, &id, &draft, clock::now())
                     }));
                 }
                 None => {
@@ -156,6 +165,10 @@ pub fn lead_form(props: &LeadFormProps) -> Html {
                 <label>{ "Estimated value" }<input name="value" inputmode="decimal" ref={refs[4].clone()} disabled={props.amount_locked} placeholder={show::amount_field(Money::new(150_000, Currency::parse("USD").expect("an ISO 4217 code")))} /></label>
                 <label>{ "Currency" }
                     <select name="currency" ref={refs[5].clone()} disabled={props.amount_locked}>
+                        // The lead's own currency, whichever it is.
+                        if !CURRENCIES.contains(&currency.as_str()) {
+                            <option value={currency.clone()} selected=true>{ &currency }</option>
+                        }
                         { for CURRENCIES.iter().map(|c| html! { <option value={*c} selected={*c == currency}>{ *c }</option> }) }
                     </select>
                 </label>

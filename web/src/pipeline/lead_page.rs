@@ -26,6 +26,8 @@ pub struct LeadPageProps {
     pub read_only: bool,
     pub edit: Callback<Edit>,
     pub deal: Option<DealOutcome>,
+    /// The pipeline's heads as read (what an edit form opened now saw).
+    pub heads: Vec<automerge::ChangeHash>,
 }
 
 #[function_component(LeadPage)]
@@ -82,16 +84,13 @@ pub fn lead_page(props: &LeadPageProps) -> Html {
             }))
         })
     };
+    let settled = props.deal.as_ref().is_some_and(DealOutcome::holds_stage);
     let decided = props
         .deal
         .as_ref()
         .is_some_and(|d| matches!(d.status, DealStatus::Approved | DealStatus::Rejected));
     let name = &lead.contact_name;
-    let phone: String = lead
-        .phone
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '+')
-        .collect();
+    let phone = dialable(&lead.phone);
     html! {
         <main class="lead-page" data-lead={lead.id.to_string()}>
             <a class="back" href="#pipeline">{ "← Pipeline" }</a>
@@ -118,17 +117,17 @@ pub fn lead_page(props: &LeadPageProps) -> Html {
                         if let Some(deal) = &props.deal { { deal_note(deal) } }
                         if !lead.notes.is_empty() { <p class="notes">{ &lead.notes }</p> }
                     </article>
-                    { conflict_marks(lead, props.read_only, &props.edit) }
+                    { conflict_marks(lead, props.read_only || lead.is_archived(), settled, decided, &props.edit) }
                     { stage_moves(lead, props.read_only || lead.is_archived(), &props.edit, props.deal.as_ref(), &moves) }
                     { follow_up(lead, props.read_only, &props.edit, &follow_up_state) }
                     if *editing {
-                        <LeadForm lead={lead.clone()} amount_locked={decided} edit={props.edit.clone()} on_close={close_form} />
+                        <LeadForm lead={lead.clone()} amount_locked={decided} heads={props.heads.clone()} edit={props.edit.clone()} on_close={close_form} />
                     } else if !props.read_only {
                         <div class="row actions">
                             <button type="button" ref={edit_button} onclick={open_form}
-                                aria-label={format!("Edit {name}")}>{ "Edit details" }</button>
+                                aria-label={format!("Edit details of {name}")}>{ "Edit details" }</button>
                             <button type="button" class="quiet" onclick={on_archive}
-                                aria-label={format!("{} {name}", if lead.is_archived() { "Restore" } else { "Archive" })}>
+                                aria-label={if lead.is_archived() { format!("Restore to the board: {name}") } else { format!("Archive {name}") }}>
                                 { if lead.is_archived() { "Restore to the board" } else { "Archive" } }
                             </button>
                         </div>
@@ -142,6 +141,25 @@ pub fn lead_page(props: &LeadPageProps) -> Html {
     }
 }
 
+/// What a `tel:` link dials for a phone number as people write it: the
+/// digits and a leading `+`, without a trunk prefix written "(0)" after a
+/// country code, up to an extension (`x12`), which a dialer cannot take.
+fn dialable(phone: &str) -> String {
+    let number = phone.split(['x', 'X']).next().unwrap_or_default();
+    let number = if number.trim_start().starts_with('+') {
+        number.replacen("(0)", "", 1)
+    } else {
+        number.to_owned()
+    };
+    let mut out = String::new();
+    for c in number.chars() {
+        if c.is_ascii_digit() || (c == '+' && out.is_empty()) {
+            out.push(c);
+        }
+    }
+    if out == "+" { String::new() } else { out }
+}
+
 /// A lead the page names that this pipeline does not hold (removed, or a
 /// link from another device not synced yet).
 pub fn no_such_lead() -> Html {
@@ -150,5 +168,20 @@ pub fn no_such_lead() -> Html {
             <a class="back" href="#pipeline">{ "← Pipeline" }</a>
             <p class="hint">{ "This lead is not in this pipeline (yet). If it was added on another device, it appears once that device has synced." }</p>
         </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dialable;
+
+    #[test]
+    fn a_phone_number_dials_as_a_dialer_takes_it() {
+        assert_eq!(dialable("+1 312 555 0202"), "+13125550202");
+        assert_eq!(dialable("+44 (0)20 7946-0958 x12"), "+442079460958");
+        assert_eq!(dialable("(020) 7946 0958"), "02079460958");
+        assert_eq!(dialable("555-0100 X7"), "5550100");
+        assert_eq!(dialable("+ x"), "");
+        assert_eq!(dialable(""), "");
     }
 }

@@ -7,7 +7,7 @@
 //! not know may have moved it anyway (the server keeps the deal); then only
 //! the way back is offered.
 
-use model::{DealOutcome, Lead, LeadDraft, PipelineDoc, Stage};
+use model::{DealOutcome, Lead, PipelineDoc, Stage};
 use web_common::show;
 use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
@@ -102,16 +102,10 @@ pub fn stage_moves(
                 },
                 None => lead.value,
             };
-            let lead = lead.clone();
+            let id = lead.id.clone();
             edit.emit(Box::new(move |doc| {
-                if value != lead.value {
-                    let draft = LeadDraft {
-                        value,
-                        ..draft_of(&lead)
-                    };
-                    PipelineDoc::edit_lead(doc, &lead.id, &draft, clock::now())?;
-                }
-                PipelineDoc::move_lead(doc, &lead.id, Stage::Won, clock::now())
+                PipelineDoc::set_value(doc, &id, value, clock::now())?;
+                PipelineDoc::move_lead(doc, &id, Stage::Won, clock::now())
             }));
             error.set(None);
             confirming.set(false);
@@ -134,8 +128,8 @@ pub fn stage_moves(
     };
     let name = &lead.contact_name;
     html! {
-        <section class="card stage-moves" aria-labelledby="stage-moves-title">
-            <h3 id="stage-moves-title">{ "Stage" }</h3>
+        <section class="card stage-moves" aria-label={format!("Stage of {name}")}>
+            <h3>{ "Stage" }</h3>
             <div class="stage-buttons" role="group" aria-label={format!("Move {name} to")}>
                 { for Stage::ALL.iter().map(|stage| {
                     let here = *stage == lead.stage;
@@ -149,8 +143,11 @@ pub fn stage_moves(
                             data-stage={stage.as_str()}
                             aria-pressed={if here { "true" } else { "false" }}
                             aria-label={format!("Move {name} to {}", stage_label(*stage))}
-                            disabled={read_only || here || held}
-                            onclick={move_to(*stage)}>
+                            // The stage it is in stays focusable: focus is
+                            // on it right after a move.
+                            aria-disabled={here.then_some("true")}
+                            disabled={read_only || held}
+                            onclick={if here { Callback::noop() } else { move_to(*stage) }}>
                             { stage_label(*stage) }
                         </button>
                     }
@@ -178,17 +175,5 @@ pub fn stage_moves(
                 </form>
             }
         </section>
-    }
-}
-
-/// The lead's fields as a draft, to change one of them.
-pub fn draft_of(lead: &Lead) -> LeadDraft {
-    LeadDraft {
-        contact_name: lead.contact_name.clone(),
-        company: lead.company.clone(),
-        email: lead.email.clone(),
-        phone: lead.phone.clone(),
-        value: lead.value,
-        notes: lead.notes.clone(),
     }
 }

@@ -199,9 +199,15 @@ pub fn app() -> Html {
                 .filter(|_| !read_only)
                 .and_then(|v| v.deal(&id))
                 .cloned();
+            let heads = state
+                .pipeline
+                .pipeline
+                .as_ref()
+                .map(|p| p.heads.clone())
+                .unwrap_or_default();
             let main = match lead {
                 Some(lead) => html! {
-                    <pipeline::LeadPage key={id.to_string()} {lead} {read_only} edit={edit.clone()} {deal} />
+                    <pipeline::LeadPage key={id.to_string()} {lead} {read_only} edit={edit.clone()} {deal} {heads} />
                 },
                 None if state.pipeline.pipeline.is_none() => {
                     html! { <p class="hint">{ "Opening pipeline…" }</p> }

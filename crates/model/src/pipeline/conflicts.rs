@@ -155,16 +155,69 @@ fn all(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Vec<(ScalarValue, ObjId)> 
         .collect()
 }
 
-/// Every amount written concurrently to the lead, each in the currency its
-/// writer saw: the currency as of the change that wrote the amount. (Not the
-/// currency written in the same change: a put of the value a key already
-/// holds writes nothing, so an amount changed in the same currency comes
-/// alone.)
+/// The lead's amount and its currency, paired: the amount shown and the
+/// currency written in the same change (`put_value` writes both, always).
+/// A lead written before that rule may hold an amount whose change did not
+/// write the currency; it takes the currency shown, as it always did.
+pub(super) fn value(doc: &Automerge, lead: &ObjId) -> Option<Money> {
+    let shown = |key| match doc.get(lead, key).ok()?? {
+        (Value::Scalar(s), id) => Some((s.into_owned(), id)),
+        _ => None,
+    };
+    let (minor, minor_id) = shown("value_minor")?;
+    let minor = match minor {
+        ScalarValue::Int(n) => n,
+        ScalarValue::Uint(n) => i64::try_from(n).ok()?,
+        _ => return None,
+    };
+    let currencies = all(doc, lead, "currency");
+    let apart = currencies.len() > 1 || doc.get_all(lead, "value_minor").ok()?.len() > 1;
+    // Written apart: the currency of the amount's own change.
+    let paired = apart
+        .then(|| paired_currency(doc, lead, &minor_id, &currencies))
+        .flatten();
+    let currency = match paired {
+        Some(c) => c,
+        None => match shown("currency")?.0 {
+            ScalarValue::Str(code) => Currency::parse(&code).ok()?,
+            _ => return None,
+        },
+    };
+    Money::try_new(minor, currency).ok()
+}
+
+/// The currency written in the change that wrote the amount `minor_id`, or
+/// failing that (a lead written before amounts and currencies were always
+/// written together) the currency as that change saw it.
+fn paired_currency(
+    doc: &Automerge,
+    lead: &ObjId,
+    minor_id: &ObjId,
+    currencies: &[(ScalarValue, ObjId)],
+) -> Option<Currency> {
+    let change = doc.hash_for_opid(minor_id)?;
+    let code = currencies
+        .iter()
+        .find(|(_, id)| doc.hash_for_opid(id) == Some(change))
+        .map(|(value, _)| value.clone())
+        .or_else(|| match doc.get_at(lead, "currency", &[change]).ok()?? {
+            (Value::Scalar(s), _) => Some(s.into_owned()),
+            _ => None,
+        })?;
+    match code {
+        ScalarValue::Str(code) => Currency::parse(&code).ok(),
+        _ => None,
+    }
+}
+
+/// Every amount written concurrently to the lead, each paired with its
+/// currency as [`value`] pairs the one shown.
 fn amounts(doc: &Automerge, lead: &ObjId) -> Vec<Money> {
     let written = all(doc, lead, "value_minor");
     if written.len() < 2 {
         return Vec::new();
     }
+    let currencies = all(doc, lead, "currency");
     written
         .into_iter()
         .filter_map(|(value, id)| {
@@ -173,14 +226,7 @@ fn amounts(doc: &Automerge, lead: &ObjId) -> Vec<Money> {
                 ScalarValue::Uint(n) => i64::try_from(n).ok()?,
                 _ => return None,
             };
-            let then = [doc.hash_for_opid(&id)?];
-            let currency = match doc.get_at(lead, "currency", &then).ok()?? {
-                (Value::Scalar(s), _) => match s.as_ref() {
-                    ScalarValue::Str(code) => Currency::parse(code).ok()?,
-                    _ => return None,
-                },
-                _ => return None,
-            };
+            let currency = paired_currency(doc, lead, &id, &currencies)?;
             Money::try_new(minor, currency).ok()
         })
         .collect()

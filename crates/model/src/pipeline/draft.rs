@@ -103,6 +103,13 @@ pub(crate) fn bounded<'a>(
     text: &'a str,
     max: usize,
 ) -> Result<&'a str, ModelError> {
+    if text.contains('\0') {
+        // No database column holds it; the lead would never be projected.
+        return Err(ModelError::Invalid {
+            what,
+            why: "holds a NUL character".into(),
+        });
+    }
     let count = text.chars().count();
     if count > max {
         return Err(ModelError::Invalid {
@@ -123,8 +130,18 @@ pub struct FollowUp {
     pub note: String,
 }
 
+/// The moments a follow-up may be set at: 1970 to the end of 9999, what
+/// every clock, calendar and column here can show.
+pub const FOLLOW_UP_TIMES: std::ops::RangeInclusive<i64> = 0..=253_402_300_799_999;
+
 impl FollowUp {
     pub fn parse(at: Timestamp, note: &str) -> Result<FollowUp, ModelError> {
+        if !FOLLOW_UP_TIMES.contains(&at.0) {
+            return Err(ModelError::Invalid {
+                what: "follow-up",
+                why: "must be between 1970 and 9999".into(),
+            });
+        }
         Ok(FollowUp {
             at,
             note: bounded("follow-up note", note.trim(), limits::FOLLOW_UP_NOTE)?.to_owned(),
@@ -192,6 +209,10 @@ mod tests {
             .collect();
         assert_eq!(named, ["company", "email", "phone", "notes"]);
         assert!(FollowUp::parse(Timestamp(0), &long(501)).is_err());
+        assert!(FollowUp::parse(Timestamp(-1), "").is_err());
+        assert!(FollowUp::parse(Timestamp(253_402_300_800_000), "").is_err());
+        assert!(LeadDraft::parse("A\0b", "", "", "", usd(0), "").is_err());
+        assert!(LeadDraft::parse("A", "", "", "", usd(0), "x\0").is_err());
         assert_eq!(
             FollowUp::parse(Timestamp(5), " call back ").unwrap().note,
             "call back"

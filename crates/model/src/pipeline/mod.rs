@@ -41,7 +41,7 @@ pub use conflicts::{Conflict, ConflictValue, LeadField};
 pub use draft::{FollowUp, LeadDraft, limits};
 
 use crate::{
-    Currency, LeadId, ModelError, Money, PartnerId, Stage, Timestamp,
+    LeadId, ModelError, Money, PartnerId, Stage, Timestamp,
     read::{check_kind, int, string},
 };
 
@@ -100,6 +100,9 @@ pub struct Pipeline {
     /// Ids of entries under `leads` that could not be read (written by a newer
     /// or broken client). They are kept in the document, never dropped.
     pub unreadable: Vec<String>,
+    /// The document's heads as read: what a form opened now has seen (see
+    /// [`PipelineDoc::edit_lead_seen`]).
+    pub heads: Vec<automerge::ChangeHash>,
 }
 
 impl Pipeline {
@@ -171,6 +174,7 @@ impl PipelineDoc {
             partner_id,
             leads,
             unreadable,
+            heads: doc.get_heads(),
         })
     }
 
@@ -244,6 +248,56 @@ impl PipelineDoc {
                 tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))?;
             }
             Ok::<_, AutomergeError>(())
+        })
+        .map_err(|f| f.error)?;
+        Ok(())
+    }
+
+    /// [`Self::edit_lead`] as of `seen`, the document's heads when the
+    /// person opened the form: the edit is made on the document as they saw
+    /// it and merged in, so what another device changed meanwhile (a field,
+    /// words added to the notes) is kept, and a field both changed is
+    /// marked as a conflict, never silently overwritten. Unknown heads (none
+    /// recorded, or not in this document) edit the document as it is.
+    pub fn edit_lead_seen(
+        doc: &mut automerge::Automerge,
+        seen: &[automerge::ChangeHash],
+        id: &LeadId,
+        draft: &LeadDraft,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        if seen.is_empty() || doc.get_heads() == seen {
+            return Self::edit_lead(doc, id, draft, now);
+        }
+        let Ok(mut then) = doc.fork_at(seen) else {
+            return Self::edit_lead(doc, id, draft, now);
+        };
+        Self::edit_lead(&mut then, id, draft, now)?;
+        doc.merge(&mut then)?;
+        Ok(())
+    }
+
+    /// Sets the lead's amount (and currency), and nothing else.
+    pub fn set_value(
+        doc: &mut automerge::Automerge,
+        id: &LeadId,
+        value: Money,
+        now: Timestamp,
+    ) -> Result<(), ModelError> {
+        let lead_obj = lead_obj(doc, id)?;
+        let current = conflicts::value(doc, &lead_obj);
+        if value.minor < 0 {
+            return Err(ModelError::Invalid {
+                what: "estimated value",
+                why: "cannot be negative".into(),
+            });
+        }
+        if current == Some(value) {
+            return Ok(());
+        }
+        doc.transact(|tx| {
+            put_value(tx, &lead_obj, value)?;
+            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))
         })
         .map_err(|f| f.error)?;
         Ok(())
@@ -408,13 +462,21 @@ impl PipelineDoc {
     }
 }
 
+/// Writes an amount and its currency, both, in the one change: that is how
+/// a read pairs them (`conflicts::value`). A put of the value a key already
+/// holds writes nothing, so each key is deleted first: a change of the
+/// amount alone still writes the currency, and two devices changing the
+/// amount and the currency apart cannot merge into a value nobody typed.
 fn put_value<T: Transactable>(
     tx: &mut T,
     lead: &ObjId,
     value: Money,
 ) -> Result<(), AutomergeError> {
-    // Amount then currency, in this order, in one change: how
-    // `conflicts.rs` pairs a concurrent amount with its currency.
+    for key in ["value_minor", "currency"] {
+        if tx.get(lead, key)?.is_some() {
+            tx.delete(lead, key)?;
+        }
+    }
     tx.put(lead, "value_minor", value.minor)?;
     tx.put(lead, "currency", value.currency.as_str())
 }
@@ -486,11 +548,7 @@ fn read_lead(doc: &automerge::Automerge, leads: &ObjId, key: &str) -> Option<Lea
         Some((Value::Object(ObjType::List), list)) => activity::read(doc, &list),
         _ => Vec::new(),
     };
-    let value = Money::try_new(
-        int(doc, &obj, "value_minor")?,
-        Currency::parse(&string(doc, &obj, "currency")?).ok()?,
-    )
-    .ok()?;
+    let value = conflicts::value(doc, &obj)?;
     Some(Lead {
         id: LeadId::parse(key).ok()?,
         contact_name: string(doc, &obj, "contact_name")?,
@@ -517,6 +575,7 @@ mod tests {
     use automerge::Automerge;
 
     use super::*;
+    use crate::Currency;
 
     fn usd(minor: i64) -> Money {
         Money::new(minor, Currency::parse("USD").unwrap())
@@ -962,6 +1021,76 @@ mod tests {
         assert_eq!(
             (lead.contact_name.as_str(), lead.value, lead.stage),
             (shown.as_str(), other_value, other_stage)
+        );
+    }
+
+    #[test]
+    fn an_amount_changed_on_one_device_and_its_currency_on_another_never_mix() {
+        let (mut phone, mut laptop) = apart();
+        let mut amount_only = draft("Ada", "first call");
+        amount_only.value = usd(200_000);
+        PipelineDoc::edit_lead(&mut phone, &id("l1"), &amount_only, Timestamp(5)).unwrap();
+        let eur = Money::new(150_000, Currency::parse("EUR").unwrap());
+        let mut currency_only = draft("Ada", "first call");
+        currency_only.value = eur;
+        PipelineDoc::edit_lead(&mut laptop, &id("l1"), &currency_only, Timestamp(6)).unwrap();
+
+        let pipeline = merged(&mut phone, &mut laptop);
+        let lead = pipeline.lead(&id("l1")).unwrap();
+        assert!(
+            [usd(200_000), eur].contains(&lead.value),
+            "shown: a value someone typed, not {:?}",
+            lead.value
+        );
+        let other = if lead.value == eur { usd(200_000) } else { eur };
+        assert_eq!(
+            lead.conflict(LeadField::Value).map(|c| c.others.clone()),
+            Some(vec![ConflictValue::Value(other)])
+        );
+    }
+
+    #[test]
+    fn an_edit_saved_from_what_was_seen_keeps_what_another_device_did_meanwhile() {
+        let (mut phone, mut laptop) = apart();
+        // The phone opens the edit form; meanwhile the laptop's changes
+        // arrive.
+        let seen = phone.get_heads();
+        let mut on_laptop = draft("Ada", "first call; they want a demo");
+        on_laptop.company = "Acme Ltd".into();
+        PipelineDoc::edit_lead(&mut laptop, &id("l1"), &on_laptop, Timestamp(5)).unwrap();
+        phone.merge(&mut laptop.clone()).unwrap();
+        // The form still holds what was seen, with the phone number changed.
+        let mut typed = draft("Ada", "first call");
+        typed.phone = "+1 555 0199".into();
+        PipelineDoc::edit_lead_seen(&mut phone, &seen, &id("l1"), &typed, Timestamp(6)).unwrap();
+
+        let pipeline = merged(&mut phone, &mut laptop);
+        let lead = pipeline.lead(&id("l1")).unwrap();
+        assert_eq!(lead.phone, "+1 555 0199");
+        assert_eq!(lead.company, "Acme Ltd", "the laptop's company stays");
+        assert_eq!(
+            lead.notes, "first call; they want a demo",
+            "the laptop's words stay"
+        );
+        assert_eq!(lead.conflicts, []);
+
+        // Heads this document does not know: the edit applies as it is.
+        let mut other = Automerge::new();
+        PipelineDoc::init(&mut other, &PartnerId::parse("p-x").unwrap()).unwrap();
+        let mut typed = draft("Ada", "first call; they want a demo");
+        typed.company = "Acme Ltd".into();
+        typed.phone = "+1 555 0100".into();
+        PipelineDoc::edit_lead_seen(
+            &mut phone,
+            &other.get_heads(),
+            &id("l1"),
+            &typed,
+            Timestamp(7),
+        )
+        .unwrap();
+        assert_eq!(
+            PipelineDoc::read(&phone).unwrap().leads[0].phone,
+            "+1 555 0100"
         );
     }
 
