@@ -108,6 +108,10 @@ async function main() {
     await page4.locator("button.stage-button[data-stage=won]").click();
     const confirmWon = page4.locator("form.confirm-won");
     assert(/1800\.00 USD/.test(await confirmWon.textContent()), "marking won names the deal's amount");
+    // What it would earn, computed on the device (offline) by the rules
+    // the server prices with: compared below with what the server pays.
+    const previewed = Number(await confirmWon.locator(".earns").getAttribute("data-minor"));
+    assert(/At your current rate \(20%, Starter\)/.test(await confirmWon.textContent()), "the rate and tier it uses");
     await confirmWon.locator("button[type=submit]").click();
     await waitFor("the lead to show Won", async () =>
       (await page4.locator(".stage-chip").textContent()) === "Won");
@@ -129,6 +133,10 @@ async function main() {
     await go(ben, "#earnings");
     await ben.locator("#earnings .as-of").waitFor();
     assert(/No earnings yet/.test(await ben.locator("#earnings").textContent()), "no earnings before a decision");
+    // ben-5 was submitted before: it waits, named, with what it would earn.
+    const waiting = ben.locator('#coming li[data-lead="ben-5"]');
+    assert(/Grace Kim \(Kim Studio\)/.test(await waiting.textContent()), "a deal waiting names its customer");
+    assert(Number(await waiting.getAttribute("data-minor")) === 18000, "20% of 900.00 USD, expected");
     await go(ben, "#pipeline");
 
     // 3. Back online: the deal reaches the server, at the corrected amount,
@@ -161,15 +169,23 @@ async function main() {
     const commission = await starterCommission("ben-4");
     assert(commission === 36000, `20% of 1800.00 is 360.00 (${commission})`);
     await lead("ben-4").locator('p.deal[data-deal="approved"]').waitFor();
+    // Approved: the lead stays won in the app.
+    await lead("ben-4").locator("a.contact").click();
+    const held = ben.locator('main.lead-page[data-lead="ben-4"]');
+    assert(await held.locator("button.stage-button[data-stage=lost]").isDisabled(), "an approved deal's lead cannot leave won");
+    assert(/this lead stays won/.test(await held.locator(".stage-moves").textContent()), "and the page says why");
+    await held.locator("a.back").click();
     await go(ben, "#earnings");
     await waitFor("the pending commission", async () => (await minorOf(figure("USD", "pending"))) === commission);
     assert((await minorOf(figure("USD", "available"))) === 0, "nothing available during the hold");
     const line = ben.locator("#earnings li.line[data-status=pending]");
     assert((await minorOf(line)) === commission, "the line's amount");
+    assert(previewed === commission, `the commission previewed offline is the line paid (${previewed})`);
+    assert(/Luis Vega \(Vega Motors\)/.test(await line.locator(".customer").textContent()), "the line names its customer");
     const lineText = await line.textContent();
     assert(/360\.00 USD/.test(lineText) && /at 20%/.test(lineText) && /held until/.test(lineText),
       `the line says its amount, rate and hold (${lineText})`);
-    assert(/ben-4/.test(lineText), "the line explains which deal it is for");
+    assert(/deal with Luis Vega \(Vega Motors\)/.test(lineText), `the line names the customer (${lineText})`);
     await go(ben, "#tier");
     const tier = ben.locator("#tier");
     assert((await tier.getAttribute("data-tier")) === "starter", "a Starter still");
@@ -260,7 +276,8 @@ async function main() {
     assert(Number(await statement.locator("#statement-total").getAttribute("data-minor")) === second,
       "the statement's total");
     assert((await statement.locator("tbody tr").count()) === 1, "the statement lists the line it paid");
-    assert(/ben-2/.test(await statement.locator("tbody").textContent()), "the line of ben-2");
+    assert(/deal with Sam Reed \(Reed & Co\)/.test(await statement.locator("tbody").textContent()),
+      "the line of ben-2, by its customer");
     await ben.emulateMedia({ media: "print" });
     assert(!(await ben.locator("nav.tabs").isVisible()), "the printed statement has no navigation");
     assert(await statement.isVisible(), "the printed statement shows the statement");

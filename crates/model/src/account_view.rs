@@ -6,6 +6,7 @@
 //! ```text
 //! ROOT { schema: 1, kind: "account_view", partner_id: "p-ben", computed_at: ts,
 //!        tier: "starter", deals_in_window: uint,
+//!        next_deal: { tier: "active", base_bps: uint, extra_bps: uint } (absent: none),
 //!        progress: { per_mille: uint, next_tier: "active" | null,
 //!                    components: [ { name: "deals", counted: uint, target: uint,
 //!                                    points: uint, max_points: uint } ] },
@@ -43,6 +44,11 @@
 //! Money is integer minor units beside its currency, never a float; times
 //! are Automerge timestamps (milliseconds since the Unix epoch).
 //!
+//! `next_deal` is how a deal approved now would be priced, so the app can
+//! say what a lead marked won would earn, offline. Like a deal's
+//! `moved_to`, it is written only when set: views written before it
+//! existed read the same.
+//!
 //! A deal's `moved_to` is written only when set (and deleted when it goes):
 //! views written before it existed read the same, and a deal that never had
 //! a conflict carries nothing for it.
@@ -77,6 +83,9 @@ pub struct AccountView {
     pub tier: String,
     /// Approved deals in the trailing window, which the tier follows from.
     pub deals_in_window: u32,
+    /// How a deal approved now would be priced (`None` in views written
+    /// before the server said).
+    pub next_deal: Option<DealPricing>,
     pub progress: TierProgress,
     /// One per currency the partner has lines in, by currency code.
     pub balances: Vec<Balance>,
@@ -86,6 +95,16 @@ pub struct AccountView {
     pub deals: Vec<DealOutcome>,
     /// Newest first.
     pub statements: Vec<Statement>,
+}
+
+/// The rates a deal approved now would be paid at: the base rate of the
+/// tier it would be priced at (the deal itself counted, as the ledger
+/// counts it) and the agreed Elite rate on top (0 unless Elite).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DealPricing {
+    pub tier: String,
+    pub base_bps: u32,
+    pub extra_bps: u32,
 }
 
 /// How far the partner is towards the next tier, and what counts.
@@ -260,6 +279,7 @@ impl AccountView {
             computed_at: _,
             tier,
             deals_in_window,
+            next_deal,
             progress,
             balances,
             lines,
@@ -269,6 +289,7 @@ impl AccountView {
         *partner_id == other.partner_id
             && *tier == other.tier
             && *deals_in_window == other.deals_in_window
+            && *next_deal == other.next_deal
             && *progress == other.progress
             && *balances == other.balances
             && *lines == other.lines
@@ -394,6 +415,17 @@ impl AccountViewDoc {
             computed_at: root.time("computed_at")?,
             tier: root.str("tier")?,
             deals_in_window: root.uint("deals_in_window")?,
+            next_deal: match doc.get(ROOT, "next_deal")? {
+                Some((Value::Object(ObjType::Map), obj)) => {
+                    let p = Fields { doc, obj };
+                    Some(DealPricing {
+                        tier: p.str("tier")?,
+                        base_bps: p.uint("base_bps")?,
+                        extra_bps: p.uint("extra_bps")?,
+                    })
+                }
+                _ => None,
+            },
             progress: TierProgress {
                 per_mille: progress.uint("per_mille")?,
                 next_tier: progress.opt_str("next_tier")?,
@@ -427,6 +459,16 @@ fn write_view<T: Transactable>(tx: &mut T, view: &AccountView) -> Result<(), Aut
         "deals_in_window",
         S::Uint(view.deals_in_window.into()),
     )?;
+    match &view.next_deal {
+        Some(pricing) => {
+            let obj = map_at(tx, &ROOT, "next_deal")?;
+            put(tx, &obj, "tier", S::from(pricing.tier.as_str()))?;
+            put(tx, &obj, "base_bps", S::Uint(pricing.base_bps.into()))?;
+            put(tx, &obj, "extra_bps", S::Uint(pricing.extra_bps.into()))?;
+        }
+        None if tx.get(&ROOT, "next_deal")?.is_some() => tx.delete(&ROOT, "next_deal")?,
+        None => {}
+    }
 
     let progress = map_at(tx, &ROOT, "progress")?;
     put(
@@ -732,6 +774,11 @@ mod tests {
             computed_at: Timestamp(1_000),
             tier: "starter".into(),
             deals_in_window: 1,
+            next_deal: Some(DealPricing {
+                tier: "starter".into(),
+                base_bps: 2_000,
+                extra_bps: 0,
+            }),
             progress: TierProgress {
                 per_mille: 200,
                 next_tier: Some("active".into()),

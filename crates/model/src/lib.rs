@@ -18,8 +18,8 @@ mod read;
 mod values;
 
 pub use account_view::{
-    ACCOUNT_VIEW_KIND, AccountView, AccountViewDoc, Balance, DealOutcome, DealStatus, EarningLine,
-    LineStatus, ProgressComponent, RECENT_LINES, Statement, TierProgress,
+    ACCOUNT_VIEW_KIND, AccountView, AccountViewDoc, Balance, DealOutcome, DealPricing, DealStatus,
+    EarningLine, LineStatus, ProgressComponent, RECENT_LINES, Statement, TierProgress,
 };
 pub use amount::NumberFormat;
 pub use channel::{CHANNEL_KIND, Channel, ChannelDoc, Message};

@@ -90,6 +90,16 @@ fn share(
     rate.apply(source).map(Some)
 }
 
+/// What a deal of `amount` earns its partner when approved at the `base`
+/// rate with the agreed Elite rate `extra` (zero otherwise): the base line
+/// plus the custom line, each rounded as the ledger rounds it when it
+/// appends them. The app shows it before a lead is marked won, from the
+/// rates the partner's account view gives.
+pub fn deal_earnings(amount: Money, base: Rate, extra: Rate) -> Result<Money, RulesError> {
+    let lines = [base_commission(amount, base)?, extra.apply(amount)?];
+    total(amount.currency, lines)
+}
+
 /// The line that reverses `line`: its negation. A deal and its clawback net
 /// to zero exactly; the only amount that cannot be reversed is `i64::MIN`
 /// minor units.

@@ -59,7 +59,7 @@ mod rate;
 mod tier;
 
 pub use commission::{
-    base_commission, clawback, elite_custom, referral_share, team_override, total,
+    base_commission, clawback, deal_earnings, elite_custom, referral_share, team_override, total,
 };
 pub use config::{ProgressConfig, ProgressWeights, RulesConfig, ShareRule, TierRule, TierTable};
 pub use progress::{Component, ComponentScore, Progress, ProgressInputs, progress};

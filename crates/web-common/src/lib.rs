@@ -7,11 +7,13 @@
 //! changes a screen sends and how their answers are reported, `sign_in`
 //! the sign-in form, `sign_out` the sign-out button, `show` how amounts,
 //! percentages, days and tiers read, `listener` window events (the
-//! location's hash, the network coming back) as listeners and hooks.
+//! location's hash, the network coming back) as listeners and hooks,
+//! `pricing` what a deal would earn, offline.
 
 pub mod api;
 pub mod forms;
 pub mod listener;
+pub mod pricing;
 pub mod show;
 pub mod sign_in;
 pub mod sign_out;

@@ -44,9 +44,10 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// commit, never to make a build pass.
 /// Issue 13 asks for 400 KB; 520 KB is where the cuts of issue 13 left it
 /// (docs/architecture.md, "Web client", says what is left). Raised to
-/// 552 KB on purpose by the lead pages of issue 14 (530 KB with them): a
-/// screen's markup is code (`html!` builds each element in Rust), about
-/// 27 KB brotli for the lead page, its forms and the new board.
+/// 552 KB on purpose by the lead pages of issue 14 (538 KB with them and
+/// the earnings preview): a screen's markup is code (`html!` builds each
+/// element in Rust), about 27 KB brotli for the lead page, its forms and
+/// the new board.
 const WASM_BROTLI_BUDGET: usize = 552 * 1024;
 
 /// The back-office's (admins, on a desk) may not grow past this.

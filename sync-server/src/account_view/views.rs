@@ -51,9 +51,9 @@ use std::{
 use crate::events::{FiguresMoved, Inbox};
 use chrono::{DateTime, Utc};
 use model::{
-    AccountView, AccountViewDoc, Balance, Currency, DealOutcome, DealStatus, EarningLine, LeadId,
-    LineStatus, PartnerId, ProgressComponent, RECENT_LINES, Stage, Statement, TierProgress,
-    Timestamp,
+    AccountView, AccountViewDoc, Balance, Currency, DealOutcome, DealPricing, DealStatus,
+    EarningLine, LeadId, LineStatus, PartnerId, ProgressComponent, RECENT_LINES, Stage, Statement,
+    TierProgress, Timestamp,
 };
 use rules::{Component, ProgressInputs, RulesConfig};
 use samod::{DocumentId, storage::StorageKey};
@@ -440,6 +440,25 @@ async fn compute(
 
     // The same tier the ledger prices a deal at.
     let (tier, deals_in_window) = tiers::standing(&approvals, now, rules);
+    // A deal approved now counts itself (`rules::deals_in_window`): its
+    // rates are the next count's, as `money::decisions` prices it.
+    let next_tier = rules::Tier::for_deals(deals_in_window.saturating_add(1), rules);
+    let custom: Option<i32> =
+        sqlx::query_scalar("SELECT elite_custom_bps FROM partner_terms WHERE partner_id = $1")
+            .bind(partner)
+            .fetch_optional(pool)
+            .await?;
+    let extra = match next_tier {
+        rules::Tier::Elite => custom
+            .and_then(|bps| rules::Rate::from_bps(u32::try_from(bps).ok()?).ok())
+            .unwrap_or(rules.elite_custom_default),
+        _ => rules::Rate::ZERO,
+    };
+    let next_deal = DealPricing {
+        tier: next_tier.as_str().to_owned(),
+        base_bps: rules::base_rate(next_tier, rules).bps(),
+        extra_bps: extra.bps(),
+    };
     // Only deals have a source yet: training, support engagement and
     // satisfaction are not recorded anywhere, so they count as zero (and
     // the components still show what they would be worth).
@@ -568,6 +587,7 @@ async fn compute(
         computed_at: ts(now),
         tier: tier.as_str().to_owned(),
         deals_in_window,
+        next_deal: Some(next_deal),
         progress: TierProgress {
             per_mille: progress.per_mille,
             next_tier: progress.next.map(|t| t.as_str().to_owned()),

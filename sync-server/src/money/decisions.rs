@@ -135,7 +135,20 @@ pub async fn approve(
     let (tier, deals) = tier_at(&mut tx, &deal.partner_id, now, rules).await?;
     let rate = rules::base_rate(tier, rules);
     let base = rules::base_commission(amount, rate).map_err(anyhow::Error::from)?;
-    let what = format!("deal {} of {amount}", deal.lead_id);
+    // A statement names the customer, not the lead's internal id: the
+    // lead's contact and company as projected (the id when it has no row).
+    let customer: Option<(String, String)> = sqlx::query_as(
+        "SELECT contact_name, company FROM leads WHERE partner_id = $1 AND lead_id = $2",
+    )
+    .bind(&deal.partner_id)
+    .bind(&deal.lead_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let what = match customer {
+        Some((name, company)) if company.is_empty() => format!("deal with {name} of {amount}"),
+        Some((name, company)) => format!("deal with {name} ({company}) of {amount}"),
+        None => format!("deal {} of {amount}", deal.lead_id),
+    };
     let standing = format!(
         "{tier}, {deals} approved deal{} in {} days",
         if deals == 1 { "" } else { "s" },

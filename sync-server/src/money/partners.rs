@@ -110,5 +110,7 @@ pub(super) async fn set_terms(
     if updated == 0 {
         return Err(AppError::NotFound);
     }
+    // The account view says what a deal approved now earns.
+    state.ledger.tell([partner.to_owned()]);
     Ok(Json(terms))
 }

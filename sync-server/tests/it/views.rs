@@ -109,7 +109,21 @@ async fn a_partner_sees_the_decisions_on_his_deals_in_his_account_view() {
         30 * 86_400_000,
         "the hold date"
     );
-    assert!(line.explanation.contains("ben-5"), "{}", line.explanation);
+    assert!(
+        line.explanation
+            .contains("base commission on deal with Grace Kim (Kim Studio) of 900.00 USD"),
+        "the customer, not the lead's id: {}",
+        line.explanation
+    );
+    // A deal approved now would be his second: still Starter, at 20%.
+    assert_eq!(
+        after.next_deal,
+        Some(model::DealPricing {
+            tier: "starter".into(),
+            base_bps: 2000,
+            extra_bps: 0
+        })
+    );
     let balance = &after.balances;
     assert_eq!(balance.len(), 1, "{balance:?}");
     assert_eq!(

@@ -1,11 +1,15 @@
 //! One earning line: what it is (at which rate), its amount, when it is
 //! available or that it is paid, and the server's explanation.
 
-use model::{EarningLine, LineStatus, Money};
+use std::collections::HashMap;
+
+use model::{EarningLine, LeadId, LineStatus, Money};
 use web_common::show::{self, day, rate};
 use yew::prelude::*;
 
-pub fn line_item(line: &EarningLine) -> Html {
+/// `customers` names the line's customer, when the line is a deal's.
+pub fn line_item(line: &EarningLine, customers: &HashMap<LeadId, String>) -> Html {
+    let customer = line.lead_id.as_ref().and_then(|id| customers.get(id));
     let status = line.status.as_str();
     let when = match line.status {
         LineStatus::Pending => format!("held until {}", day(line.available_at.0 as f64)),
@@ -19,6 +23,7 @@ pub fn line_item(line: &EarningLine) -> Html {
                 <span>{ format!("{}{}", kind_name(&line.kind), rate.unwrap_or_default()) }</span>
                 <strong>{ show::amount(Money::new(line.amount_minor, line.currency)) }</strong>
             </div>
+            if let Some(customer) = customer { <div class="customer">{ customer }</div> }
             <div class={classes!("hint", status)}>{ format!("{} · {when}", day(line.accrued_at.0 as f64)) }</div>
             <p class="notes">{ &line.explanation }</p>
         </li>

@@ -1,7 +1,9 @@
 //! The module's screen: the page asked for, once the account view is on
 //! the device.
 
-use model::AccountView;
+use std::collections::HashMap;
+
+use model::{AccountView, LeadId};
 use yew::prelude::*;
 
 use super::{Page, not_here::not_here, statement::statement, summary::summary, tier::tier};
@@ -10,10 +12,12 @@ use super::{Page, not_here::not_here, statement::statement, summary::summary, ti
 /// device, why (`missing`: nobody could give it yet, or the server has not
 /// made it). `on_signed_out` hears that a change sent from here found the
 /// session over, with when it was sent (ms since the epoch).
+/// `customers` names the partner's leads ("Ada Obi (Obi Health)").
 pub fn earnings(
     page: Page,
     view: Option<&AccountView>,
     missing: bool,
+    customers: &HashMap<LeadId, String>,
     on_signed_out: &Callback<f64>,
 ) -> Html {
     let Some(view) = view else {
@@ -22,6 +26,6 @@ pub fn earnings(
     match page {
         Page::Tier => tier(view),
         Page::Statement(id) => statement(view, id),
-        Page::Earnings => summary(view, on_signed_out),
+        Page::Earnings => summary(view, customers, on_signed_out),
     }
 }

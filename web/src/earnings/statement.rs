@@ -107,6 +107,7 @@ mod tests {
             computed_at: Timestamp(0),
             tier: "starter".into(),
             deals_in_window: 0,
+            next_deal: None,
             progress: TierProgress {
                 per_mille: 0,
                 next_tier: None,

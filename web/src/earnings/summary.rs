@@ -1,19 +1,38 @@
 //! The Earnings screen: balances by currency, statements, recent lines,
 //! the payout method.
 
-use model::{AccountView, Currency, Money};
-use web_common::show::{self, day};
+use std::collections::HashMap;
+
+use model::{AccountView, Currency, DealOutcome, DealPricing, DealStatus, LeadId, Money};
+use web_common::{
+    pricing::{expected_earnings, rate_of},
+    show::{self, day},
+};
 use yew::prelude::*;
 
 use super::{as_of::as_of, line_item::line_item, payout_form::PayoutForm};
 
-/// `on_signed_out`: the payout method was sent with a session already over.
-pub fn summary(view: &AccountView, on_signed_out: &Callback<f64>) -> Html {
+/// `customers` names the partner's leads; `on_signed_out`: the payout
+/// method was sent with a session already over.
+pub fn summary(
+    view: &AccountView,
+    customers: &HashMap<LeadId, String>,
+    on_signed_out: &Callback<f64>,
+) -> Html {
+    let waiting: Vec<&DealOutcome> = view
+        .deals
+        .iter()
+        .filter(|d| d.status == DealStatus::Submitted)
+        .collect();
     html! {
         <main id="earnings">
             { as_of(view.computed_at) }
             if view.balances.is_empty() {
-                <p class="hint">{ "No earnings yet: they start when a deal you marked won is approved." }</p>
+                <p class="hint">{ if waiting.is_empty() {
+                    "No earnings yet: they start when a deal you marked won is approved."
+                } else {
+                    "No earnings yet: they start when a deal below is approved."
+                } }</p>
             }
             { for view.balances.iter().map(|b| html! {
                 <section class="card balance" data-currency={b.currency.as_str().to_owned()}>
@@ -25,6 +44,12 @@ pub fn summary(view: &AccountView, on_signed_out: &Callback<f64>) -> Html {
                     </div>
                 </section>
             }) }
+            if !waiting.is_empty() {
+                <h2 class="section">{ "Waiting for approval" }</h2>
+                <ul id="coming" class="plain card">
+                    { for waiting.iter().map(|deal| coming(deal, view.next_deal.as_ref(), customers)) }
+                </ul>
+            }
             if !view.statements.is_empty() {
                 <h2 class="section">{ "Statements" }</h2>
                 <ul class="plain">
@@ -37,10 +62,38 @@ pub fn summary(view: &AccountView, on_signed_out: &Callback<f64>) -> Html {
             }
             if !view.lines.is_empty() {
                 <h2 class="section">{ "Recent lines" }</h2>
-                <ul class="plain card">{ for view.lines.iter().map(line_item) }</ul>
+                <ul class="plain card">{ for view.lines.iter().map(|line| line_item(line, customers)) }</ul>
             }
             <PayoutForm on_signed_out={on_signed_out.clone()} />
         </main>
+    }
+}
+
+/// A deal waiting for approval: whose, how much, and what it would earn at
+/// the rate a deal approved now is paid (the tier may move before then).
+fn coming(
+    deal: &DealOutcome,
+    pricing: Option<&DealPricing>,
+    customers: &HashMap<LeadId, String>,
+) -> Html {
+    let amount = Money::new(deal.amount_minor, deal.currency);
+    let earns = pricing.and_then(|p| Some((p, expected_earnings(amount, p)?)));
+    let who = customers
+        .get(&deal.lead_id)
+        .cloned()
+        .unwrap_or_else(|| "A lead".to_owned());
+    html! {
+        <li class="line coming" data-lead={deal.lead_id.to_string()}
+            data-minor={earns.map(|(_, m)| m.minor.to_string())}>
+            <div class="lead-head">
+                <span>{ who }</span>
+                if let Some((_, earns)) = earns { <strong>{ show::amount(earns) }</strong> }
+            </div>
+            <div class="hint">
+                { format!("Deal of {}", show::amount(amount)) }
+                if let Some((pricing, _)) = earns { { format!(" · at {} once approved", rate_of(pricing)) } }
+            </div>
+        </li>
     }
 }
 

@@ -75,9 +75,11 @@ pub fn board(
                             }
                             { for leads.into_iter().map(|lead| {
                                 // Deals are in the partner's own account view only.
-                                let deal = view.filter(|_| !read_only).and_then(|v| v.deal(&lead.id)).cloned();
+                                let own = view.filter(|_| !read_only);
+                                let deal = own.and_then(|v| v.deal(&lead.id)).cloned();
+                                let pricing = own.and_then(|v| v.next_deal.clone());
                                 html! {
-                                    <LeadCard key={lead.id.to_string()} lead={lead.clone()} read_only={read_only} edit={edit.clone()} deal={deal} />
+                                    <LeadCard key={lead.id.to_string()} lead={lead.clone()} read_only={read_only} edit={edit.clone()} {deal} {pricing} />
                                 }
                             }) }
                         </section>

@@ -3,7 +3,7 @@
 //! apart, the deal it became once marked won, and one explicit "Move"
 //! action that opens the stage buttons (`stage_moves`).
 
-use model::{DealOutcome, Lead};
+use model::{DealOutcome, DealPricing, Lead};
 use web_common::show;
 use yew::prelude::*;
 
@@ -21,6 +21,8 @@ pub struct LeadProps {
     pub edit: Callback<Edit>,
     /// What the back-office made of it, once marked won.
     pub deal: Option<DealOutcome>,
+    /// How a deal approved now is priced (the partner's own pipeline only).
+    pub pricing: Option<DealPricing>,
 }
 
 #[function_component(LeadCard)]
@@ -59,7 +61,7 @@ pub fn lead_card(props: &LeadProps) -> Html {
                     { if *moving { "Close" } else { "Move" } }
                 </button>
                 if *moving {
-                    { stage_moves(lead, false, &props.edit, props.deal.as_ref(), &moves) }
+                    { stage_moves(lead, false, &props.edit, props.deal.as_ref(), props.pricing.as_ref(), &moves) }
                 }
             }
         </article>

@@ -4,7 +4,7 @@
 //! archiving. On a phone one column; on a wide screen the history sits
 //! beside the rest.
 
-use model::{DealOutcome, DealStatus, Lead, PipelineDoc};
+use model::{DealOutcome, DealPricing, DealStatus, Lead, PipelineDoc};
 use web_common::show;
 use web_sys::HtmlElement;
 use yew::prelude::*;
@@ -26,6 +26,8 @@ pub struct LeadPageProps {
     pub read_only: bool,
     pub edit: Callback<Edit>,
     pub deal: Option<DealOutcome>,
+    /// How a deal approved now is priced (the partner's own pipeline only).
+    pub pricing: Option<DealPricing>,
     /// The pipeline's heads as read (what an edit form opened now saw).
     pub heads: Vec<automerge::ChangeHash>,
 }
@@ -118,7 +120,7 @@ pub fn lead_page(props: &LeadPageProps) -> Html {
                         if !lead.notes.is_empty() { <p class="notes">{ &lead.notes }</p> }
                     </article>
                     { conflict_marks(lead, props.read_only || lead.is_archived(), settled, decided, &props.edit) }
-                    { stage_moves(lead, props.read_only || lead.is_archived(), &props.edit, props.deal.as_ref(), &moves) }
+                    { stage_moves(lead, props.read_only || lead.is_archived(), &props.edit, props.deal.as_ref(), props.pricing.as_ref(), &moves) }
                     { follow_up(lead, props.read_only, &props.edit, &follow_up_state) }
                     if *editing {
                         <LeadForm lead={lead.clone()} amount_locked={decided} heads={props.heads.clone()} edit={props.edit.clone()} on_close={close_form} />

@@ -7,8 +7,11 @@
 //! not know may have moved it anyway (the server keeps the deal); then only
 //! the way back is offered.
 
-use model::{DealOutcome, Lead, PipelineDoc, Stage};
-use web_common::show;
+use model::{DealOutcome, DealPricing, Lead, PipelineDoc, Stage};
+use web_common::{
+    pricing::{expected_earnings, rate_of},
+    show,
+};
 use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
@@ -56,12 +59,15 @@ pub fn use_moves() -> Moves {
     moves
 }
 
-/// The stage buttons of `lead`, with `moves` from [`use_moves`].
+/// The stage buttons of `lead`, with `moves` from [`use_moves`];
+/// `pricing`, from the partner's account view, says what marking it won
+/// would earn.
 pub fn stage_moves(
     lead: &Lead,
     read_only: bool,
     edit: &Callback<Edit>,
     deal: Option<&DealOutcome>,
+    pricing: Option<&DealPricing>,
     moves: &Moves,
 ) -> Html {
     let Moves {
@@ -161,6 +167,13 @@ pub fn stage_moves(
                     aria-label={format!("Mark {name} won")}>
                     if lead.value.minor > 0 {
                         <p>{ format!("Mark {name} won? A deal of {} goes to approval.", show::amount(lead.value)) }</p>
+                        if let Some((pricing, earns)) = pricing.and_then(|p| Some((p, expected_earnings(lead.value, p)?))) {
+                            <p class="preview">
+                                { format!("At your current rate ({}, {}) it earns you ", rate_of(pricing), show::tier_name(&pricing.tier)) }
+                                <strong class="earns" data-minor={earns.minor.to_string()}>{ show::amount(earns) }</strong>
+                                { " once approved." }
+                            </p>
+                        }
                     } else {
                         <label>{ format!("Deal amount ({})", lead.value.currency) }
                             <input name="amount" inputmode="decimal" ref={amount.clone()} />

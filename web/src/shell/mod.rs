@@ -29,7 +29,9 @@ mod state;
 mod sync_badge;
 mod tabs;
 
-use model::{AccountView, AccountViewDoc};
+use std::collections::HashMap;
+
+use model::{AccountView, AccountViewDoc, LeadId};
 use web_common::{
     api::Me, listener::use_hash_change, show::tier_name, sign_in::SignIn, sign_out::sign_out_button,
 };
@@ -193,12 +195,9 @@ pub fn app() -> Html {
                 .as_ref()
                 .and_then(|p| p.lead(&id).cloned());
             // Deals are in the partner's own account view only.
-            let deal = state
-                .view
-                .as_deref()
-                .filter(|_| !read_only)
-                .and_then(|v| v.deal(&id))
-                .cloned();
+            let own = state.view.as_deref().filter(|_| !read_only);
+            let deal = own.and_then(|v| v.deal(&id)).cloned();
+            let pricing = own.and_then(|v| v.next_deal.clone());
             let heads = state
                 .pipeline
                 .pipeline
@@ -207,7 +206,7 @@ pub fn app() -> Html {
                 .unwrap_or_default();
             let main = match lead {
                 Some(lead) => html! {
-                    <pipeline::LeadPage key={id.to_string()} {lead} {read_only} edit={edit.clone()} {deal} {heads} />
+                    <pipeline::LeadPage key={id.to_string()} {lead} {read_only} edit={edit.clone()} {deal} {pricing} {heads} />
                 },
                 None if state.pipeline.pipeline.is_none() => {
                     html! { <p class="hint">{ "Opening pipeline…" }</p> }
@@ -228,6 +227,7 @@ pub fn app() -> Html {
                     page,
                     state.view.as_deref(),
                     state.view_missing || me.account_view().is_none(),
+                    &customers(&state, read_only),
                     &on_signed_out,
                 ),
             )
@@ -259,6 +259,28 @@ pub fn app() -> Html {
             }
         </>
     }
+}
+
+/// Who each of the partner's own leads is ("Ada Obi (Obi Health)"), for
+/// the money screens to name customers rather than lead ids: the pipeline
+/// on the device knows, offline too. Empty while a team member's pipeline
+/// is shown.
+fn customers(state: &AppState, read_only: bool) -> HashMap<LeadId, String> {
+    let Some(pipeline) = state.pipeline.pipeline.as_ref().filter(|_| !read_only) else {
+        return HashMap::new();
+    };
+    pipeline
+        .leads
+        .iter()
+        .map(|lead| {
+            let who = if lead.company.is_empty() {
+                lead.contact_name.clone()
+            } else {
+                format!("{} ({})", lead.contact_name, lead.company)
+            };
+            (lead.id.clone(), who)
+        })
+        .collect()
 }
 
 /// A callback that dispatches what `make` makes of its value.

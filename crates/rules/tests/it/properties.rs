@@ -4,8 +4,8 @@
 use model::Money;
 use proptest::prelude::*;
 use rules::{
-    ProgressInputs, Rate, RulesConfig, Tier, base_commission, base_rate, clawback, progress,
-    team_override, total,
+    ProgressInputs, Rate, RulesConfig, Tier, base_commission, base_rate, clawback, deal_earnings,
+    elite_custom, progress, team_override, total,
 };
 
 use crate::{usd, usd_minor};
@@ -77,6 +77,31 @@ proptest! {
         } else {
             prop_assert_eq!(over, None);
         }
+    }
+
+    /// What the app previews for a deal is what the ledger appends for it:
+    /// the base line plus, for an Elite partner with an agreed rate, the
+    /// custom line, each rounded on its own.
+    #[test]
+    fn a_deal_previewed_earns_what_its_lines_add_up_to(
+        deal in 0..=1_000_000_000_000i64,
+        tier in any_tier(),
+        custom in 0..=500u32,
+    ) {
+        let config = RulesConfig::default();
+        let (amount, base) = (usd_minor(deal), base_rate(tier, &config));
+        let custom = Rate::from_bps(custom).unwrap();
+        let extra = if tier == Tier::Elite { custom } else { Rate::ZERO };
+        let lines = [
+            Some(base_commission(amount, base).unwrap()),
+            elite_custom(amount, tier, Some(custom), &config).unwrap(),
+        ];
+        let appended = lines.iter().flatten().map(|m| m.minor).sum::<i64>();
+        prop_assert_eq!(deal_earnings(amount, base, extra).unwrap(), usd_minor(appended));
+        prop_assert_eq!(
+            appended,
+            oracle(deal, base.bps()) + oracle(deal, extra.bps()),
+        );
     }
 
     /// The rounded result is within half a minor unit of the exact rational
