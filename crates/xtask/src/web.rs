@@ -584,6 +584,32 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
 /// `tests/e2e/bench-load.mjs` (what it measures is said there): `runs` cold
 /// runs against `server`; `loose` makes it fail only far beyond the goals.
 /// Writes target/bench-load.json.
+/// `cargo xtask bench-board` (tests/e2e/bench-board.mjs): `runs` offline
+/// opens of a 500-lead pipeline; `loose`, as `cargo xtask test` runs it,
+/// fails only far beyond the goal.
+pub fn bench_board(
+    root: &Path,
+    admin_url: &str,
+    server: &Path,
+    runs: u32,
+    loose: bool,
+) -> Result<()> {
+    let dir = root.join("tests/e2e");
+    npm_install(&dir)?;
+    let mut node = Command::new("node");
+    node.arg("bench-board.mjs")
+        .current_dir(&dir)
+        .env("RUNS", runs.to_string())
+        .env("REPORT", root.join("target/bench-board.json"))
+        .env("ADMIN_DATABASE_URL", admin_url)
+        .env("SERVER_BIN", server)
+        .env("WEB_DIR", root.join("web/dist"));
+    if loose {
+        node.env("BOUND", "loose");
+    }
+    exec(&mut node)
+}
+
 pub fn bench_load(
     root: &Path,
     admin_url: &str,
