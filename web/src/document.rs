@@ -108,6 +108,9 @@ where
                     };
                     match engine.open(&doc_id, missing).await {
                         Ok(handle) if alive.get() => {
+                            // "open model::pipeline::Pipeline": loaded from
+                            // IndexedDB (or the server), not read yet.
+                            crate::clock::mark(&format!("open {}", std::any::type_name::<T>()));
                             doc.0.replace(Some(handle.clone()));
                             let account_id = engine.account_id().into();
                             follow(account_id, handle, read, unconfirmed, on, alive);
@@ -158,6 +161,7 @@ fn follow<T: 'static>(
         }
     };
     publish();
+    crate::clock::mark(&format!("read {}", std::any::type_name::<T>()));
     {
         let alive = alive.clone();
         let mut changes = handle.changes();

@@ -42,6 +42,7 @@ use wasm_bindgen::prelude::*;
 pub fn start() {
     // No panic hook: the bundles are built so that a panic traps at once,
     // with no message to show (crates/xtask/src/web.rs, `wasm_release`).
+    clock::mark("app-start");
     if let Some(window) = web_sys::window() {
         // The app shell works offline once the service worker has cached it.
         let _ = window.navigator().service_worker().register("/sw.js");

@@ -2,7 +2,7 @@
 //! document shape: a missing key, or a value of another type, reads as
 //! `None`.
 
-use automerge::{ObjId, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, ScalarValueRef, Value, ValueRef};
 
 use crate::ModelError;
 
@@ -28,14 +28,6 @@ pub(crate) fn uint(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<u64> {
     }
 }
 
-pub(crate) fn int(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<i64> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Int(n) | ScalarValue::Timestamp(n) => Some(n),
-        ScalarValue::Uint(n) => i64::try_from(n).ok(),
-        _ => None,
-    }
-}
-
 /// The document is of `kind`, in a schema version no newer than `newest`.
 pub(crate) fn check_kind(
     doc: &impl ReadDoc,
@@ -54,4 +46,54 @@ pub(crate) fn check_kind(
         return Err(ModelError::UnsupportedSchema(schema));
     }
     Ok(())
+}
+
+/// The entries of one map, read in one walk of the document instead of a
+/// lookup per field: what reading a 500-lead pipeline on a phone needs
+/// (each lookup walks the operations again). Lookups are by key, among the
+/// map's few fields.
+pub(crate) struct Entries<'a> {
+    items: Vec<automerge::iter::MapRangeItem<'a>>,
+}
+
+impl<'a> Entries<'a> {
+    pub(crate) fn of(doc: &'a impl ReadDoc, obj: &ObjId) -> Entries<'a> {
+        Entries {
+            items: doc.map_range(obj, ..).collect(),
+        }
+    }
+
+    fn item(&self, key: &str) -> Option<&automerge::iter::MapRangeItem<'a>> {
+        self.items.iter().find(|item| item.key == key)
+    }
+
+    pub(crate) fn str(&self, key: &str) -> Option<String> {
+        match &self.item(key)?.value {
+            ValueRef::Scalar(ScalarValueRef::Str(s)) => Some(s.to_string()),
+            _ => None,
+        }
+    }
+
+    /// An integer or a timestamp (an integer Automerge marks as a time).
+    pub(crate) fn int(&self, key: &str) -> Option<i64> {
+        match &self.item(key)?.value {
+            ValueRef::Scalar(ScalarValueRef::Int(n) | ScalarValueRef::Timestamp(n)) => Some(*n),
+            ValueRef::Scalar(ScalarValueRef::Uint(n)) => i64::try_from(*n).ok(),
+            _ => None,
+        }
+    }
+
+    /// The object of type `kind` at `key`.
+    pub(crate) fn obj(&self, key: &str, kind: ObjType) -> Option<ObjId> {
+        let item = self.item(key)?;
+        match item.value {
+            ValueRef::Object(found) if found == kind => Some(item.id()),
+            _ => None,
+        }
+    }
+
+    /// Whether `key` holds values written concurrently (Automerge shows one).
+    pub(crate) fn conflicted(&self, key: &str) -> bool {
+        self.item(key).is_some_and(|item| item.conflict)
+    }
 }

@@ -9,10 +9,7 @@
 use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, transaction::Transactable};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    ModelError, Quoted, Stage, Timestamp,
-    read::{int, string},
-};
+use crate::{ModelError, Quoted, Stage, Timestamp, read::Entries};
 
 /// What a partner logs by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -123,20 +120,23 @@ pub(super) fn append<T: Transactable>(
 pub(super) fn read(doc: &impl ReadDoc, list: &ObjId) -> Vec<Activity> {
     doc.list_range(list, ..)
         .filter_map(|item| {
-            let entry = item.id();
-            let at = Timestamp(int(doc, &entry, "at")?);
-            Some(match string(doc, &entry, "kind").as_deref() {
+            if !matches!(item.value, automerge::ValueRef::Object(ObjType::Map)) {
+                return None;
+            }
+            let entry = Entries::of(doc, &item.id());
+            let at = Timestamp(entry.int("at")?);
+            Some(match entry.str("kind").as_deref() {
                 None => Activity::Moved {
                     at,
-                    from: Stage::parse(&string(doc, &entry, "from")?).ok()?,
-                    to: Stage::parse(&string(doc, &entry, "to")?).ok()?,
+                    from: Stage::parse(&entry.str("from")?).ok()?,
+                    to: Stage::parse(&entry.str("to")?).ok()?,
                 },
                 Some("archived") => Activity::Archived { at },
                 Some("restored") => Activity::Restored { at },
                 Some(kind) => Activity::Logged {
                     at,
                     kind: LogKind::parse(kind).ok()?,
-                    text: string(doc, &entry, "text").unwrap_or_default(),
+                    text: entry.str("text").unwrap_or_default(),
                 },
             })
         })

@@ -41,8 +41,8 @@ pub use conflicts::{Conflict, ConflictValue, LeadField};
 pub use draft::{FollowUp, LeadDraft, limits};
 
 use crate::{
-    LeadId, ModelError, Money, PartnerId, Stage, Timestamp,
-    read::{check_kind, int, string},
+    Currency, LeadId, ModelError, Money, PartnerId, Stage, Timestamp,
+    read::{Entries, check_kind, string},
 };
 
 /// The newest layout this code writes and reads.
@@ -163,10 +163,14 @@ impl PipelineDoc {
         let leads_obj = leads_obj(doc)?;
         let mut leads = Vec::new();
         let mut unreadable = Vec::new();
-        for key in doc.keys(&leads_obj) {
-            match read_lead(doc, &leads_obj, &key) {
+        for item in doc.map_range(&leads_obj, ..) {
+            let lead = match item.value {
+                automerge::ValueRef::Object(ObjType::Map) => read_lead(doc, &item.id(), &item.key),
+                _ => None,
+            };
+            match lead {
                 Some(lead) => leads.push(lead),
-                None => unreadable.push(key),
+                None => unreadable.push(item.key.into_owned()),
             }
         }
         leads.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
@@ -213,7 +217,7 @@ impl PipelineDoc {
         now: Timestamp,
     ) -> Result<(), ModelError> {
         let lead_obj = lead_obj(doc, id)?;
-        let current = read_lead(doc, &leads_obj(doc)?, id.as_str())
+        let current = read_lead(doc, &lead_obj, id.as_str())
             .ok_or_else(|| ModelError::NoSuchLead(id.to_string()))?;
         let notes_obj = text_obj(doc, &lead_obj, "notes");
         doc.transact(|tx| {
@@ -440,7 +444,7 @@ impl PipelineDoc {
         now: Timestamp,
     ) -> Result<(), ModelError> {
         let lead_obj = lead_obj(doc, id)?;
-        let current = read_lead(doc, &leads_obj(doc)?, id.as_str())
+        let current = read_lead(doc, &lead_obj, id.as_str())
             .ok_or_else(|| ModelError::NoSuchLead(id.to_string()))?;
         if let ConflictValue::Stage(to) = keep
             && *to != current.stage
@@ -523,50 +527,72 @@ fn text_obj(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<ObjId> {
     }
 }
 
-fn read_follow_up(doc: &impl ReadDoc, lead: &ObjId) -> Option<FollowUp> {
-    match doc.get(lead, "follow_up").ok()?? {
-        (Value::Object(ObjType::Map), obj) => Some(FollowUp {
-            at: Timestamp(int(doc, &obj, "at")?),
-            note: string(doc, &obj, "note").unwrap_or_default(),
-        }),
-        _ => None,
-    }
+fn read_follow_up(doc: &impl ReadDoc, obj: &ObjId) -> Option<FollowUp> {
+    let fields = Entries::of(doc, obj);
+    Some(FollowUp {
+        at: Timestamp(fields.int("at")?),
+        note: fields.str("note").unwrap_or_default(),
+    })
 }
 
-fn read_lead(doc: &automerge::Automerge, leads: &ObjId, key: &str) -> Option<Lead> {
-    let obj = match doc.get(leads, key).ok()?? {
-        (Value::Object(ObjType::Map), obj) => obj,
-        _ => return None,
+/// The keys whose concurrent values [`conflicts::read`] names.
+const CONFLICTING: [&str; 7] = [
+    "contact_name",
+    "company",
+    "email",
+    "phone",
+    "value_minor",
+    "currency",
+    "stage",
+];
+
+/// The lead at `obj`, keyed `key`, if it reads. One walk of its fields;
+/// conflicts and the pairing of an amount with its currency are looked into
+/// only where a field says two devices wrote it.
+fn read_lead(doc: &automerge::Automerge, obj: &ObjId, key: &str) -> Option<Lead> {
+    let fields = Entries::of(doc, obj);
+    let notes = match fields.obj("notes", ObjType::Text) {
+        Some(text) => doc.text(&text).unwrap_or_default(),
+        None => fields.str("notes").unwrap_or_default(),
     };
-    let text_or_str = |field: &str| -> String {
-        match text_obj(doc, &obj, field) {
-            Some(text) => doc.text(&text).unwrap_or_default(),
-            None => string(doc, &obj, field).unwrap_or_default(),
-        }
+    let activity = fields
+        .obj("activity", ObjType::List)
+        .map(|list| activity::read(doc, &list))
+        .unwrap_or_default();
+    let apart = CONFLICTING.iter().any(|key| fields.conflicted(key));
+    // Written by clients: an amount past any bound, or a currency that is
+    // no ISO 4217 code, does not read (the lead is `unreadable`), exactly
+    // as neither parses when typed.
+    let value = if apart {
+        conflicts::value(doc, obj)?
+    } else {
+        Money::try_new(
+            fields.int("value_minor")?,
+            Currency::parse(&fields.str("currency")?).ok()?,
+        )
+        .ok()?
     };
-    let activity = match doc.get(&obj, "activity").ok().flatten() {
-        Some((Value::Object(ObjType::List), list)) => activity::read(doc, &list),
-        _ => Vec::new(),
-    };
-    let value = conflicts::value(doc, &obj)?;
     Some(Lead {
         id: LeadId::parse(key).ok()?,
-        contact_name: string(doc, &obj, "contact_name")?,
-        company: string(doc, &obj, "company").unwrap_or_default(),
-        email: string(doc, &obj, "email").unwrap_or_default(),
-        phone: string(doc, &obj, "phone").unwrap_or_default(),
-        // Written by clients: an amount past any bound, or a currency that
-        // is no ISO 4217 code, does not read (the lead is `unreadable`),
-        // exactly as neither parses when typed.
+        contact_name: fields.str("contact_name")?,
+        company: fields.str("company").unwrap_or_default(),
+        email: fields.str("email").unwrap_or_default(),
+        phone: fields.str("phone").unwrap_or_default(),
         value,
-        notes: text_or_str("notes"),
-        stage: Stage::parse(&string(doc, &obj, "stage")?).ok()?,
-        created_at: Timestamp(int(doc, &obj, "created_at")?),
-        updated_at: Timestamp(int(doc, &obj, "updated_at")?),
-        archived_at: int(doc, &obj, "archived_at").map(Timestamp),
-        follow_up: read_follow_up(doc, &obj),
+        notes,
+        stage: Stage::parse(&fields.str("stage")?).ok()?,
+        created_at: Timestamp(fields.int("created_at")?),
+        updated_at: Timestamp(fields.int("updated_at")?),
+        archived_at: fields.int("archived_at").map(Timestamp),
+        follow_up: fields
+            .obj("follow_up", ObjType::Map)
+            .and_then(|f| read_follow_up(doc, &f)),
         activity,
-        conflicts: conflicts::read(doc, &obj, value),
+        conflicts: if apart {
+            conflicts::read(doc, obj, value)
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -575,7 +601,7 @@ mod tests {
     use automerge::Automerge;
 
     use super::*;
-    use crate::Currency;
+
 
     fn usd(minor: i64) -> Money {
         Money::new(minor, Currency::parse("USD").unwrap())
