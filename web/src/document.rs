@@ -64,13 +64,56 @@ pub struct Followed<T> {
 
 /// The document a [`use_document`] has open, to write changes into.
 #[derive(Clone, Default)]
-pub struct Doc(Rc<RefCell<Option<DocHandle>>>);
+pub struct Doc(Rc<RefCell<DocState>>);
+
+#[derive(Default)]
+struct DocState {
+    /// The document followed (open or opening).
+    doc_id: Option<String>,
+    handle: Option<DocHandle>,
+    /// Changes made before the document was open (a screen may show the
+    /// document's last reading while it opens: `view_cache`), written in
+    /// order as it opens.
+    waiting: Vec<Edit>,
+}
 
 impl Doc {
-    /// Writes `edit` into the document; `None` while none is open.
-    pub fn change(&self, edit: Edit) -> Option<Result<(), ModelError>> {
-        let handle = self.0.borrow().clone()?;
-        Some(handle.with_document(edit))
+    /// Writes `edit` into the document, or, while it is opening, as soon as
+    /// it is open (`Ok` then; a refusal is told as [`DocEvent::Failed`]).
+    pub fn change(&self, edit: Edit) -> Result<(), ModelError> {
+        let handle = self.0.borrow().handle.clone();
+        match handle {
+            Some(handle) => handle.with_document(edit),
+            None => {
+                self.0.borrow_mut().waiting.push(edit);
+                Ok(())
+            }
+        }
+    }
+
+    /// The document is open: what waited is written, and refusals returned.
+    fn opened(&self, handle: DocHandle) -> Vec<ModelError> {
+        let waiting = {
+            let mut state = self.0.borrow_mut();
+            state.handle = Some(handle.clone());
+            std::mem::take(&mut state.waiting)
+        };
+        waiting
+            .into_iter()
+            .filter_map(|edit| handle.with_document(edit).err())
+            .collect()
+    }
+
+    /// The document is to be opened (again: the engine came, or changed).
+    /// What waited for it still waits; what waited for another document
+    /// is dropped with it (made on a screen that no longer shows it).
+    fn reopen(&self, doc_id: Option<&str>) {
+        let mut state = self.0.borrow_mut();
+        state.handle = None;
+        if state.doc_id.as_deref() != doc_id {
+            state.doc_id = doc_id.map(str::to_owned);
+            state.waiting.clear();
+        }
     }
 }
 
@@ -92,7 +135,7 @@ where
     {
         let doc = doc.clone();
         use_effect_with((engine, doc_id), move |(engine, doc_id)| {
-            doc.0.replace(None);
+            doc.reopen(doc_id.as_deref());
             let alive = Rc::new(Cell::new(true));
             if let (Some(EngineRef(engine)), Some(doc_id)) = (engine.clone(), doc_id.clone()) {
                 let alive = alive.clone();
@@ -108,10 +151,17 @@ where
                     };
                     match engine.open(&doc_id, missing).await {
                         Ok(handle) if alive.get() => {
+                            for refused in doc.opened(handle.clone()) {
+                                on.emit(Followed {
+                                    doc_id: doc_id.clone(),
+                                    event: DocEvent::Failed(format!(
+                                        "a change made while the document opened was refused: {refused}"
+                                    )),
+                                });
+                            }
                             // "open model::pipeline::Pipeline": loaded from
                             // IndexedDB (or the server), not read yet.
                             crate::clock::mark(&format!("open {}", std::any::type_name::<T>()));
-                            doc.0.replace(Some(handle.clone()));
                             let account_id = engine.account_id().into();
                             follow(account_id, handle, read, unconfirmed, on, alive);
                         }

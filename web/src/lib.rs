@@ -28,6 +28,7 @@ mod document;
 mod engine;
 pub mod idb_store;
 mod page;
+pub mod view_cache;
 
 mod earnings;
 mod pipeline;

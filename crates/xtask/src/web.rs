@@ -47,8 +47,11 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// 552 KB on purpose by the lead pages of issue 14 (538 KB with them and
 /// the earnings preview): a screen's markup is code (`html!` builds each
 /// element in Rust), about 27 KB brotli for the lead page, its forms and
-/// the new board.
-const WASM_BROTLI_BUDGET: usize = 552 * 1024;
+/// the new board. Raised to 576 KB on purpose by the pipeline's view cache
+/// (538 KB to 551 KB: reading a kept pipeline back from JSON needs
+/// every model type's deserializer), which shows a 500-lead pipeline in
+/// 0.7 s instead of 2.4 s (`cargo xtask bench-board`).
+const WASM_BROTLI_BUDGET: usize = 576 * 1024;
 
 /// The back-office's (admins, on a desk) may not grow past this.
 const BACKOFFICE_BROTLI_BUDGET: usize = 160 * 1024;

@@ -31,6 +31,12 @@ pub enum Action {
         pipeline: Pipeline,
         pending: usize,
     },
+    /// How the document read when last open (`view_cache`), shown until
+    /// it reads now.
+    Cached {
+        doc_id: String,
+        pipeline: Pipeline,
+    },
     Missing {
         doc_id: String,
     },
@@ -96,6 +102,12 @@ impl State {
                 if self.is_shown(&doc_id) {
                     self.pipeline = Some(Rc::new(pipeline));
                     self.pending = pending;
+                    self.missing = false;
+                }
+            }
+            Action::Cached { doc_id, pipeline } => {
+                if self.is_shown(&doc_id) && self.pipeline.is_none() {
+                    self.pipeline = Some(Rc::new(pipeline));
                     self.missing = false;
                 }
             }

@@ -73,7 +73,7 @@ pub fn app() -> Html {
     session::use_remembered(state.me.clone(), state.session_ended);
     // Opened with a remembered account: is its session still alive?
     session::use_first_check(account.clone(), state.session_ended, dispatch.clone());
-    let engine = connection::use_engine(account, dispatch.clone(), last_probe.clone());
+    let engine = connection::use_engine(account.clone(), dispatch.clone(), last_probe.clone());
     connection::use_connection(engine.clone(), dispatch.clone(), last_probe);
     connection::use_dialing(engine.clone(), state.session_ended);
 
@@ -82,6 +82,7 @@ pub fn app() -> Html {
     let read_only = state.read_only();
     let edit = pipeline::use_pipeline(
         engine.clone(),
+        account.clone(),
         state.pipeline.selected.clone(),
         read_only,
         to_state(&dispatch, Action::Pipeline),

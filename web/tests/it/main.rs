@@ -8,5 +8,6 @@
 
 mod moments;
 mod storage;
+mod view_cache;
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -602,7 +602,6 @@ mod tests {
 
     use super::*;
 
-
     fn usd(minor: i64) -> Money {
         Money::new(minor, Currency::parse("USD").unwrap())
     }
