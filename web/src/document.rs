@@ -75,33 +75,70 @@ struct DocState {
     /// document's last reading while it opens: `view_cache`), written in
     /// order as it opens.
     waiting: Vec<Edit>,
+    /// Why the document could not be opened: no change is taken then.
+    failed: Option<String>,
+}
+
+/// Where a change went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Into the document.
+    Now,
+    /// Into the queue of the document opening; written as it opens.
+    WhenOpen,
 }
 
 impl Doc {
     /// Writes `edit` into the document, or, while it is opening, as soon as
-    /// it is open (`Ok` then; a refusal is told as [`DocEvent::Failed`]).
-    pub fn change(&self, edit: Edit) -> Result<(), ModelError> {
-        let handle = self.0.borrow().handle.clone();
-        match handle {
-            Some(handle) => handle.with_document(edit),
-            None => {
+    /// it is open (a refusal then is told as [`DocEvent::Failed`]). Refused
+    /// with why when the document could not be opened.
+    pub fn change(&self, edit: Edit) -> Result<Written, String> {
+        let (handle, failed) = {
+            let state = self.0.borrow();
+            (state.handle.clone(), state.failed.clone())
+        };
+        match (handle, failed) {
+            (Some(handle), _) => handle
+                .with_document(edit)
+                .map(|()| Written::Now)
+                .map_err(|e| e.to_string()),
+            (None, Some(why)) => Err(format!("not saved: {why}")),
+            (None, None) => {
                 self.0.borrow_mut().waiting.push(edit);
-                Ok(())
+                Ok(Written::WhenOpen)
             }
         }
     }
 
-    /// The document is open: what waited is written, and refusals returned.
-    fn opened(&self, handle: DocHandle) -> Vec<ModelError> {
+    /// The document is open: what waited is written, if the document reads
+    /// (`reads`: a document of a newer layout than this app's is not written
+    /// into). Returns why each change that waited was not written.
+    fn opened(&self, handle: DocHandle, reads: impl Fn(&Automerge) -> bool) -> Vec<String> {
         let waiting = {
             let mut state = self.0.borrow_mut();
             state.handle = Some(handle.clone());
             std::mem::take(&mut state.waiting)
         };
+        if waiting.is_empty() {
+            return Vec::new();
+        }
+        if !handle.with_document(|doc| reads(doc)) {
+            return vec![format!(
+                "{} change(s) made while it opened were not saved: this app cannot read it",
+                waiting.len()
+            )];
+        }
         waiting
             .into_iter()
             .filter_map(|edit| handle.with_document(edit).err())
+            .map(|e| format!("a change made while it opened was refused: {e}"))
             .collect()
+    }
+
+    fn failed(&self, why: &str) {
+        let mut state = self.0.borrow_mut();
+        state.failed = Some(why.to_owned());
+        state.waiting.clear();
     }
 
     /// The document is to be opened (again: the engine came, or changed).
@@ -110,6 +147,7 @@ impl Doc {
     fn reopen(&self, doc_id: Option<&str>) {
         let mut state = self.0.borrow_mut();
         state.handle = None;
+        state.failed = None;
         if state.doc_id.as_deref() != doc_id {
             state.doc_id = doc_id.map(str::to_owned);
             state.waiting.clear();
@@ -151,12 +189,10 @@ where
                     };
                     match engine.open(&doc_id, missing).await {
                         Ok(handle) if alive.get() => {
-                            for refused in doc.opened(handle.clone()) {
+                            for refused in doc.opened(handle.clone(), |d| read(d).is_ok()) {
                                 on.emit(Followed {
                                     doc_id: doc_id.clone(),
-                                    event: DocEvent::Failed(format!(
-                                        "a change made while the document opened was refused: {refused}"
-                                    )),
+                                    event: DocEvent::Failed(refused),
                                 });
                             }
                             // "open model::pipeline::Pipeline": loaded from
@@ -166,10 +202,13 @@ where
                             follow(account_id, handle, read, unconfirmed, on, alive);
                         }
                         Ok(_) => {}
-                        Err(e) if alive.get() && !engine.is_stopped() => on.emit(Followed {
-                            doc_id,
-                            event: DocEvent::Failed(e),
-                        }),
+                        Err(e) if alive.get() && !engine.is_stopped() => {
+                            doc.failed(&e);
+                            on.emit(Followed {
+                                doc_id,
+                                event: DocEvent::Failed(e),
+                            })
+                        }
                         Err(_) => {}
                     }
                 });

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use idb::{Database, Factory, ObjectStoreParams, TransactionMode};
 use serde::{Serialize, de::DeserializeOwned};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 const STORE: &str = "views";
 /// A reading larger than this is neither kept nor read back (a 500-lead
@@ -55,10 +55,13 @@ impl ViewCache {
             .ok()?
             .await
             .ok()??;
-        let json = value.as_string()?;
-        if json.len() > MAX_BYTES {
+        // Measured before it is copied out of the browser (UTF-16 units;
+        // a byte count is at most three per unit).
+        let text = value.dyn_ref::<js_sys::JsString>()?;
+        if text.length() as usize > MAX_BYTES / 3 {
             return None;
         }
+        let json = String::from(text);
         serde_json::from_str(&json).ok()
     }
 

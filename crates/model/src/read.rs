@@ -92,6 +92,15 @@ impl<'a> Entries<'a> {
         }
     }
 
+    /// An integer, and only that (an amount is never a time).
+    pub(crate) fn integer(&self, key: &str) -> Option<i64> {
+        match &self.item(key)?.value {
+            ValueRef::Scalar(ScalarValueRef::Int(n)) => Some(*n),
+            ValueRef::Scalar(ScalarValueRef::Uint(n)) => i64::try_from(*n).ok(),
+            _ => None,
+        }
+    }
+
     /// Whether `key` holds values written concurrently (Automerge shows one).
     pub(crate) fn conflicted(&self, key: &str) -> bool {
         self.item(key).is_some_and(|item| item.conflict)

@@ -133,13 +133,16 @@ fn pipeline_for(
             last = at;
         }
         PipelineDoc::move_lead(&mut doc, &lead.id, lead.stage, Timestamp(last.0 + 1_000))?;
+        // After everything above, even what was dated today.
+        let later = Timestamp(now.0.max(last.0 + 2_000));
         if let Some(days) = lead.follow_up_in_days {
             let at = Timestamp(now.0 + i64::from(days) * DAY_MS);
-            let follow_up = FollowUp::parse(at, "Call back")?;
-            PipelineDoc::set_follow_up(&mut doc, &lead.id, Some(&follow_up), now)?;
+            let follow_up = FollowUp::parse(at, "Call back")
+                .with_context(|| format!("lead {}: follow_up_in_days {days}", lead.id))?;
+            PipelineDoc::set_follow_up(&mut doc, &lead.id, Some(&follow_up), later)?;
         }
         if lead.archived {
-            PipelineDoc::archive_lead(&mut doc, &lead.id, now)?;
+            PipelineDoc::archive_lead(&mut doc, &lead.id, later)?;
         }
     }
     Ok(doc)
@@ -160,6 +163,7 @@ mod tests {
                 { "days_ago": 5, "kind": "move", "to": "qualified" },
                 { "days_ago": 20, "kind": "call", "text": "Left a voicemail" },
                 { "days_ago": 20, "kind": "move", "to": "contacted" },
+                { "days_ago": 0, "kind": "note", "text": "today" },
             ],
         }))
         .unwrap();
@@ -180,10 +184,13 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["call", "move contacted", "move qualified", "archived"],
+            ["call", "move contacted", "move qualified", "note", "archived"],
             "oldest first, a day's entries in the fixture's order"
         );
-        assert!(lead.activity.windows(2).all(|w| w[0].at() < w[1].at()));
+        assert!(
+            lead.activity.windows(2).all(|w| w[0].at() < w[1].at()),
+            "in time order, what was dated today included"
+        );
         assert_eq!(
             lead.follow_up.as_ref().map(|f| f.at),
             Some(Timestamp(now.0 - 2 * DAY_MS))

@@ -13,7 +13,7 @@ use yew::prelude::*;
 
 use super::Action;
 use crate::{
-    document::{DocEvent, Edit, Followed, Unconfirmed, use_document},
+    document::{DocEvent, Edit, Followed, Unconfirmed, Written, use_document},
     engine::EngineRef,
     view_cache::ViewCache,
 };
@@ -32,9 +32,10 @@ pub fn use_pipeline(
     on: Callback<Action>,
     on_error: Callback<Option<String>>,
 ) -> Callback<Edit> {
+    let keeper = use_mut_ref(Keeper::default);
     // The last reading, while the document opens.
     {
-        let on = on.clone();
+        let (on, keeper) = (on.clone(), keeper.clone());
         use_effect_with(
             (account.clone(), selected.clone()),
             move |(account, selected)| {
@@ -44,6 +45,7 @@ pub fn use_pipeline(
                             return;
                         };
                         if let Some(pipeline) = cache.get::<Pipeline>(&doc_id).await {
+                            kept(&keeper, &doc_id, &pipeline.heads);
                             on.emit(Action::Cached { doc_id, pipeline });
                         }
                     });
@@ -52,7 +54,6 @@ pub fn use_pipeline(
             },
         );
     }
-    let keeper = use_mut_ref(Keeper::default);
     let followed = {
         let on_error = on_error.clone();
         let on = on.clone();
@@ -71,6 +72,8 @@ pub fn use_pipeline(
                 })
             }
             DocEvent::Read { value: Err(e), .. } => {
+                // Its last reading is not shown as if it were the document.
+                on.emit(Action::Unreadable { doc_id });
                 on_error.emit(Some(format!("cannot read pipeline: {e}")))
             }
             DocEvent::Pending(pending) => on.emit(Action::Pending { doc_id, pending }),
@@ -90,23 +93,44 @@ pub fn use_pipeline(
             return;
         }
         match doc.change(edit) {
-            Ok(()) => on_error.emit(None),
-            Err(e) => on_error.emit(Some(e.to_string())),
+            Ok(Written::Now) => on_error.emit(None),
+            // Written as the document opens; an error shown stays until then.
+            Ok(Written::WhenOpen) => {}
+            Err(e) => on_error.emit(Some(e)),
         }
     })
 }
 
-/// The reading to keep, and whether a write of the cache is under way:
-/// readings come with every change, writes one at a time, the latest last.
+/// What keeps the pipeline's last reading: readings come with every
+/// change, so a reading is written only when its heads differ from the one
+/// kept (the reading the cache gave, or the last written), at most every
+/// two seconds, the latest last, through one open cache per account.
 #[derive(Default)]
 struct Keeper {
+    cache: Option<(String, ViewCache)>,
+    kept: Option<(String, Vec<automerge::ChangeHash>)>,
     writing: bool,
     next: Option<(String, String, Pipeline)>,
+}
+
+/// Between two writes of the cache.
+const KEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Notes that `doc_id` is kept as `heads` (read back from the cache).
+fn kept(keeper: &Rc<RefCell<Keeper>>, doc_id: &str, heads: &[automerge::ChangeHash]) {
+    keeper.borrow_mut().kept = Some((doc_id.to_owned(), heads.to_vec()));
 }
 
 /// Keeps `pipeline` as the last reading of `doc_id` in `account`'s cache.
 fn keep(keeper: &Rc<RefCell<Keeper>>, account: &str, doc_id: &str, pipeline: &Pipeline) {
     let mut k = keeper.borrow_mut();
+    let same = k
+        .kept
+        .as_ref()
+        .is_some_and(|(id, heads)| id == doc_id && *heads == pipeline.heads);
+    if same {
+        return;
+    }
     k.next = Some((account.to_owned(), doc_id.to_owned(), pipeline.clone()));
     if k.writing {
         return;
@@ -119,9 +143,23 @@ fn keep(keeper: &Rc<RefCell<Keeper>>, account: &str, doc_id: &str, pipeline: &Pi
                 keeper.borrow_mut().writing = false;
                 return;
             };
-            if let Ok(cache) = ViewCache::open(&account).await {
+            let open = keeper
+                .borrow()
+                .cache
+                .as_ref()
+                .filter(|(a, _)| *a == account)
+                .map(|(_, c)| c.clone());
+            let cache = match open {
+                Some(cache) => Some(cache),
+                None => ViewCache::open(&account).await.ok(),
+            };
+            if let Some(cache) = cache {
                 cache.put(&doc_id, &pipeline).await;
+                let mut k = keeper.borrow_mut();
+                k.kept = Some((doc_id, pipeline.heads));
+                k.cache = Some((account, cache));
             }
+            gloo_timers::future::sleep(KEEP_EVERY).await;
         }
     });
 }

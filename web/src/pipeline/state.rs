@@ -37,6 +37,11 @@ pub enum Action {
         doc_id: String,
         pipeline: Pipeline,
     },
+    /// The document is on the device but does not read here (a newer
+    /// app's layout): nothing of it is shown.
+    Unreadable {
+        doc_id: String,
+    },
     Missing {
         doc_id: String,
     },
@@ -109,6 +114,11 @@ impl State {
                 if self.is_shown(&doc_id) && self.pipeline.is_none() {
                     self.pipeline = Some(Rc::new(pipeline));
                     self.missing = false;
+                }
+            }
+            Action::Unreadable { doc_id } => {
+                if self.is_shown(&doc_id) {
+                    self.pipeline = None;
                 }
             }
             Action::Missing { doc_id } => {

@@ -567,7 +567,7 @@ fn read_lead(doc: &automerge::Automerge, obj: &ObjId, key: &str) -> Option<Lead>
         conflicts::value(doc, obj)?
     } else {
         Money::try_new(
-            fields.int("value_minor")?,
+            fields.integer("value_minor")?,
             Currency::parse(&fields.str("currency")?).ok()?,
         )
         .ok()?
