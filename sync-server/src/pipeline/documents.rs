@@ -184,7 +184,13 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["call", "move contacted", "move qualified", "note", "archived"],
+            [
+                "call",
+                "move contacted",
+                "move qualified",
+                "note",
+                "archived"
+            ],
             "oldest first, a day's entries in the fixture's order"
         );
         assert!(
