@@ -570,7 +570,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
     if !server.exists() {
         exec(crate::cargo().args(["build", "-p", "sync-server"]))?;
     }
-    for script in ["offline.mjs", "earnings.mjs"] {
+    for script in ["offline.mjs", "earnings.mjs", "leads.mjs"] {
         exec(
             Command::new("node")
                 .arg(script)
@@ -584,9 +584,6 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
     Ok(())
 }
 
-/// `tests/e2e/bench-load.mjs` (what it measures is said there): `runs` cold
-/// runs against `server`; `loose` makes it fail only far beyond the goals.
-/// Writes target/bench-load.json.
 /// `cargo xtask bench-board` (tests/e2e/bench-board.mjs): `runs` offline
 /// opens of a 500-lead pipeline; `loose`, as `cargo xtask test` runs it,
 /// fails only far beyond the goal.
@@ -613,6 +610,9 @@ pub fn bench_board(
     exec(&mut node)
 }
 
+/// `tests/e2e/bench-load.mjs` (what it measures is said there): `runs` cold
+/// runs against `server`; `loose` makes it fail only far beyond the goals.
+/// Writes target/bench-load.json.
 pub fn bench_load(
     root: &Path,
     admin_url: &str,

@@ -8,7 +8,7 @@ use web_common::show;
 use yew::prelude::*;
 
 use super::{
-    Page,
+    Moved, Page,
     deal_note::deal_note,
     stage_moves::{stage_moves, use_moves},
 };
@@ -23,6 +23,8 @@ pub struct LeadProps {
     pub deal: Option<DealOutcome>,
     /// How a deal approved now is priced (the partner's own pipeline only).
     pub pricing: Option<DealPricing>,
+    /// Hears the moves made from the card.
+    pub on_moved: Callback<Moved>,
 }
 
 #[function_component(LeadCard)]
@@ -61,7 +63,7 @@ pub fn lead_card(props: &LeadProps) -> Html {
                     { if *moving { "Close" } else { "Move" } }
                 </button>
                 if *moving {
-                    { stage_moves(lead, false, &props.edit, props.deal.as_ref(), props.pricing.as_ref(), &moves) }
+                    { stage_moves(lead, false, &props.edit, props.deal.as_ref(), props.pricing.as_ref(), &props.on_moved, &moves) }
                 }
             }
         </article>

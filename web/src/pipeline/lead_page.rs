@@ -10,6 +10,7 @@ use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use super::{
+    Moved,
     activity_log::{activity_log, use_log},
     conflict_marks::conflict_marks,
     deal_note::deal_note,
@@ -28,6 +29,8 @@ pub struct LeadPageProps {
     pub deal: Option<DealOutcome>,
     /// How a deal approved now is priced (the partner's own pipeline only).
     pub pricing: Option<DealPricing>,
+    /// Hears the moves made from the page.
+    pub on_moved: Callback<Moved>,
     /// The pipeline's heads as read (what an edit form opened now saw).
     pub heads: Vec<automerge::ChangeHash>,
 }
@@ -120,7 +123,7 @@ pub fn lead_page(props: &LeadPageProps) -> Html {
                         if !lead.notes.is_empty() { <p class="notes">{ &lead.notes }</p> }
                     </article>
                     { conflict_marks(lead, props.read_only || lead.is_archived(), settled, decided, &props.edit) }
-                    { stage_moves(lead, props.read_only || lead.is_archived(), &props.edit, props.deal.as_ref(), props.pricing.as_ref(), &moves) }
+                    { stage_moves(lead, props.read_only || lead.is_archived(), &props.edit, props.deal.as_ref(), props.pricing.as_ref(), &props.on_moved, &moves) }
                     { follow_up(lead, props.read_only, &props.edit, &follow_up_state) }
                     if *editing {
                         <LeadForm lead={lead.clone()} amount_locked={decided} heads={props.heads.clone()} edit={props.edit.clone()} on_close={close_form} />

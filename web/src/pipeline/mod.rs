@@ -15,6 +15,7 @@ mod activity_log;
 mod board;
 mod conflict_marks;
 mod deal_note;
+mod filter;
 mod follow;
 mod follow_up;
 mod lead_card;
@@ -29,7 +30,7 @@ use model::{LeadId, Stage};
 pub use board::board;
 pub use follow::use_pipeline;
 pub use lead_page::{LeadPage, no_such_lead};
-pub use state::{Action, State};
+pub use state::{Action, Moved, State};
 pub use switch::switch;
 
 /// The pipeline's pages: the board, `#pipeline`, and a lead's own page,

@@ -15,7 +15,7 @@ use web_common::{
 use web_sys::{HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
-use super::{lead_form::sentence, stage_label};
+use super::{Moved, lead_form::sentence, stage_label};
 use crate::{clock, document::Edit};
 
 /// What the stage buttons keep between renders: whether "won" is being
@@ -68,6 +68,7 @@ pub fn stage_moves(
     edit: &Callback<Edit>,
     deal: Option<&DealOutcome>,
     pricing: Option<&DealPricing>,
+    on_moved: &Callback<Moved>,
     moves: &Moves,
 ) -> Html {
     let Moves {
@@ -80,6 +81,7 @@ pub fn stage_moves(
     let settled = deal.is_some_and(DealOutcome::holds_stage);
     let move_to = |to: Stage| {
         let (id, edit, confirming) = (lead.id.clone(), edit.clone(), confirming.clone());
+        let moved = moved_to(lead, on_moved);
         Callback::from(move |_: MouseEvent| {
             if to == Stage::Won {
                 return confirming.set(true);
@@ -88,6 +90,7 @@ pub fn stage_moves(
             edit.emit(Box::new(move |doc| {
                 PipelineDoc::move_lead(doc, &id, to, clock::now())
             }));
+            moved(to);
         })
     };
     let on_confirm = {
@@ -98,6 +101,7 @@ pub fn stage_moves(
             amount.clone(),
             error.clone(),
         );
+        let moved = moved_to(&lead, on_moved);
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let value = match amount.cast::<HtmlInputElement>() {
@@ -113,6 +117,7 @@ pub fn stage_moves(
                 PipelineDoc::set_value(doc, &id, value, clock::now())?;
                 PipelineDoc::move_lead(doc, &id, Stage::Won, clock::now())
             }));
+            moved(Stage::Won);
             error.set(None);
             confirming.set(false);
         })
@@ -188,5 +193,23 @@ pub fn stage_moves(
                 </form>
             }
         </section>
+    }
+}
+
+/// Tells `on_moved` that `lead` went to a stage (from the one it is in).
+fn moved_to(lead: &Lead, on_moved: &Callback<Moved>) -> impl Fn(Stage) + 'static {
+    let (id, name, from, on_moved) = (
+        lead.id.clone(),
+        lead.contact_name.clone(),
+        lead.stage,
+        on_moved.clone(),
+    );
+    move |to| {
+        on_moved.emit(Moved {
+            lead: id.clone(),
+            name: name.clone(),
+            from,
+            to,
+        })
     }
 }

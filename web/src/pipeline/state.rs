@@ -8,8 +8,10 @@
 
 use std::rc::Rc;
 
-use model::Pipeline;
+use model::{LeadId, Pipeline, Stage};
 use web_common::api::{Access, Me};
+
+use super::filter::Filter;
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct State {
@@ -21,6 +23,19 @@ pub struct State {
     /// Its changes the server has not confirmed.
     pub pending: usize,
     pub form_open: bool,
+    /// What the board is narrowed to, and its order.
+    pub filter: Filter,
+    /// The last move made here, which the board offers to undo.
+    pub moved: Option<Moved>,
+}
+
+/// A move of a lead made on this device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Moved {
+    pub lead: LeadId,
+    pub name: String,
+    pub from: Stage,
+    pub to: Stage,
 }
 
 pub enum Action {
@@ -51,6 +66,12 @@ pub enum Action {
     },
     /// Opens or closes the new-lead form.
     Form(bool),
+    /// The board's search, filters and sort.
+    Narrow(Filter),
+    /// A lead was moved here (the board offers to undo it).
+    Moved(Moved),
+    /// The last move was undone, or its offer dismissed.
+    Undone,
 }
 
 impl State {
@@ -132,6 +153,9 @@ impl State {
                 }
             }
             Action::Form(open) => self.form_open = open,
+            Action::Narrow(filter) => self.filter = filter,
+            Action::Moved(moved) => self.moved = Some(moved),
+            Action::Undone => self.moved = None,
         }
     }
 }

@@ -183,9 +183,7 @@ pub fn app() -> Html {
                 &state.pipeline,
                 read_only,
                 state.view.as_deref(),
-                &to_state(&dispatch, |open| {
-                    Action::Pipeline(pipeline::Action::Form(open))
-                }),
+                &to_state(&dispatch, Action::Pipeline),
                 &edit,
             ),
         ),
@@ -207,7 +205,8 @@ pub fn app() -> Html {
                 .unwrap_or_default();
             let main = match lead {
                 Some(lead) => html! {
-                    <pipeline::LeadPage key={id.to_string()} {lead} {read_only} edit={edit.clone()} {deal} {pricing} {heads} />
+                    <pipeline::LeadPage key={id.to_string()} {lead} {read_only} edit={edit.clone()} {deal} {pricing} {heads}
+                        on_moved={to_state(&dispatch, |m| Action::Pipeline(pipeline::Action::Moved(m)))} />
                 },
                 None if state.pipeline.pipeline.is_none() => {
                     html! { <p class="hint">{ "Opening pipeline…" }</p> }
