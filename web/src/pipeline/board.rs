@@ -60,6 +60,25 @@ pub fn board(
     let shown = state
         .filter
         .apply(pipeline.leads.iter().filter(|l| !l.is_archived()), now);
+    // The first cards of each stage, unless it was asked for whole or a
+    // search or filter narrows the board: drawing 500 cards on a phone
+    // takes longer than a partner should wait for the board.
+    let by_stage: Vec<(Stage, Vec<&Lead>, usize)> = Stage::ALL
+        .iter()
+        .map(|stage| {
+            let leads: Vec<&Lead> = shown
+                .iter()
+                .filter(|l| l.stage == *stage)
+                .copied()
+                .collect();
+            let whole = state.filter.narrows() || state.expanded.contains(stage);
+            (*stage, leads, if whole { usize::MAX } else { FIRST_CARDS })
+        })
+        .collect();
+    let drawn: usize = by_stage
+        .iter()
+        .map(|(_, leads, limit)| leads.len().min(*limit))
+        .sum();
     html! {
         <main class="board-page">
             if read_only {
@@ -85,25 +104,31 @@ pub fn board(
                     </ul>
                 </section>
             }
-            <div class="stages">
-                { for Stage::ALL.iter().map(|stage| {
-                    let leads: Vec<Lead> = shown.iter().filter(|l| l.stage == *stage).map(|l| (*l).clone()).collect();
+            <div class="stages" data-cards={drawn.to_string()}>
+                { for by_stage.into_iter().map(|(stage, leads, limit)| {
                     let totals = totals(&leads);
+                    let more = leads.len().saturating_sub(limit);
+                    let expand = on.reform(move |_: MouseEvent| Action::Expand(stage));
                     html! {
-                        <section class="stage" data-stage={stage.as_str()} aria-label={stage_label(*stage)}>
-                            <h2>{ stage_label(*stage) }<span class="count">{ leads.len() }</span></h2>
+                        <section class="stage" data-stage={stage.as_str()} aria-label={stage_label(stage)}>
+                            <h2>{ stage_label(stage) }<span class="count">{ leads.len() }</span></h2>
                             if !totals.is_empty() {
                                 <p class="totals">{ totals.join(" · ") }</p>
                             }
-                            { for leads.into_iter().map(|lead| {
+                            { for leads.iter().take(limit).map(|lead| {
                                 // Deals are in the partner's own account view only.
                                 let own = view.filter(|_| !read_only);
                                 let deal = own.and_then(|v| v.deal(&lead.id)).cloned();
                                 let pricing = own.and_then(|v| v.next_deal.clone());
                                 html! {
-                                    <LeadCard key={lead.id.to_string()} lead={lead.clone()} read_only={read_only} edit={edit.clone()} {deal} {pricing} on_moved={on_moved.clone()} />
+                                    <LeadCard key={lead.id.to_string()} lead={(*lead).clone()} read_only={read_only} edit={edit.clone()} {deal} {pricing} on_moved={on_moved.clone()} />
                                 }
                             }) }
+                            if more > 0 {
+                                <button type="button" class="quiet show-more" onclick={expand}>
+                                    { format!("Show all {} in {}", leads.len(), stage_label(stage)) }
+                                </button>
+                            }
                         </section>
                     }
                 }) }
@@ -122,6 +147,9 @@ pub fn board(
         </main>
     }
 }
+
+/// How many cards of a stage are drawn until the stage is asked for whole.
+const FIRST_CARDS: usize = 30;
 
 /// "Moved Ada Obi to Qualified. Undo": the last move made here, to take
 /// back (a move back, logged as any move) or dismiss.
@@ -279,7 +307,7 @@ fn link(lead: &Lead) -> Html {
 
 /// What `leads` add up to, one sum per currency, in code order: amounts in
 /// different currencies are never added together.
-fn totals(leads: &[Lead]) -> Vec<String> {
+fn totals(leads: &[&Lead]) -> Vec<String> {
     let mut sums: BTreeMap<&str, (Currency, i64)> = BTreeMap::new();
     for lead in leads {
         let entry = sums

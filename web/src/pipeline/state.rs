@@ -27,6 +27,8 @@ pub struct State {
     pub filter: Filter,
     /// The last move made here, which the board offers to undo.
     pub moved: Option<Moved>,
+    /// Stages whose every card is drawn (the board draws the first ones).
+    pub expanded: Vec<Stage>,
 }
 
 /// A move of a lead made on this device.
@@ -72,6 +74,8 @@ pub enum Action {
     Moved(Moved),
     /// The last move was undone, or its offer dismissed.
     Undone,
+    /// Every card of the stage is to be drawn.
+    Expand(Stage),
 }
 
 impl State {
@@ -156,6 +160,11 @@ impl State {
             Action::Narrow(filter) => self.filter = filter,
             Action::Moved(moved) => self.moved = Some(moved),
             Action::Undone => self.moved = None,
+            Action::Expand(stage) => {
+                if !self.expanded.contains(&stage) {
+                    self.expanded.push(stage);
+                }
+            }
         }
     }
 }
