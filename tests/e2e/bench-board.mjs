@@ -22,8 +22,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, startServer, stopServer,
-  waitFor, watchdog,
+  assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, median, startServer,
+  stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -32,12 +32,6 @@ const LOOSE = process.env.BOUND === "loose";
 const GOAL_MS = 500;
 const CPU_SLOWDOWN = 4;
 const timer = watchdog("bench-board", 120 + RUNS * 60);
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 // In the page before its scripts: notes when the board's cards are on
 // screen (as many as it says it draws: the first ones of each stage), then

@@ -22,7 +22,8 @@
 
 import { writeFileSync } from "node:fs";
 import {
-  assert, dropDatabase, freshDatabase, launchChromium, startServer, stopServer, waitFor, watchdog,
+  assert, dropDatabase, freshDatabase, launchChromium, median, startServer, stopServer, waitFor,
+  watchdog,
 } from "./harness.mjs";
 
 const RUNS = Number(process.env.RUNS ?? 5);
@@ -65,12 +66,6 @@ function instrument() {
     }
   }).observe({ type: "paint", buffered: true });
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 async function throttled(context, page) {
   const cdp = await context.newCDPSession(page);

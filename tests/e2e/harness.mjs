@@ -122,6 +122,13 @@ export async function openPage(context, errors) {
   return page;
 }
 
+// The median of `xs`: what the measurements (bench-*.mjs) report.
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
 // Moves lead `id` on the board of `page` to `stage` the way a partner
 // does: its card's one "Move" action, then the stage's button; "won" asks
 // to confirm (and for the amount, which `amount` types, when the lead has

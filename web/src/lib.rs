@@ -26,6 +26,7 @@ mod clock;
 mod dialer;
 mod document;
 mod engine;
+mod focus;
 pub mod idb_store;
 mod page;
 pub mod view_cache;

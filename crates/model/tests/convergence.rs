@@ -13,8 +13,8 @@ use automerge::{
     sync::{State, SyncDoc},
 };
 use model::{
-    ConflictValue, Currency, FollowUp, Lead, LeadDraft, LeadField, LeadId, LogKind, Money,
-    PartnerId, PipelineDoc, Stage, Timestamp,
+    ConflictValue, Currency, FollowUp, LeadDraft, LeadId, LogKind, Money, PartnerId, PipelineDoc,
+    Stage, Timestamp,
 };
 use proptest::prelude::*;
 
@@ -127,18 +127,6 @@ fn step(replicas: usize) -> impl Strategy<Value = Step> {
 
 fn schedule() -> impl Strategy<Value = (usize, Vec<Step>)> {
     (3..=5usize).prop_flat_map(|n| (Just(n), prop::collection::vec(step(n), 1..60)))
-}
-
-/// The value a lead shows for `field`, as a conflict would name it.
-fn shown(lead: &Lead, field: LeadField) -> ConflictValue {
-    match field {
-        LeadField::ContactName => ConflictValue::Text(field, lead.contact_name.clone()),
-        LeadField::Company => ConflictValue::Text(field, lead.company.clone()),
-        LeadField::Email => ConflictValue::Text(field, lead.email.clone()),
-        LeadField::Phone => ConflictValue::Text(field, lead.phone.clone()),
-        LeadField::Value => ConflictValue::Value(lead.value),
-        LeadField::Stage => ConflictValue::Stage(lead.stage),
-    }
 }
 
 struct Network {
@@ -334,7 +322,7 @@ impl Network {
                         let keep = if *other {
                             conflict.others[0].clone()
                         } else {
-                            shown(&current, conflict.field)
+                            current.value_of(conflict.field)
                         };
                         PipelineDoc::settle(doc, &id, &keep, now).unwrap();
                         let after = PipelineDoc::read(doc).unwrap().lead(&id).unwrap().clone();
@@ -344,7 +332,7 @@ impl Network {
                             "settled where it was done"
                         );
                         assert_eq!(
-                            shown(&after, conflict.field),
+                            after.value_of(conflict.field),
                             keep,
                             "the value kept is shown"
                         );

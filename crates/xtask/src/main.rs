@@ -84,8 +84,8 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("load") => load::run(&root, &args[1..]),
-        Some("bench-load") => bench_load(&root),
-        Some("bench-board") => bench_board(&root),
+        Some("bench-load") => bench(&root, "load"),
+        Some("bench-board") => bench(&root, "board"),
         Some("wasm-size") => wasm_size::report(&root),
         Some("pg-start") => {
             let cluster = pg::Cluster::dev(&root);
@@ -146,29 +146,17 @@ fn run(root: &Path) -> Result<()> {
     )
 }
 
-fn bench_load(root: &Path) -> Result<()> {
+/// `cargo xtask bench-<name>`: five runs of a measurement (`web::bench`)
+/// against the release build.
+fn bench(root: &Path, name: &str) -> Result<()> {
     system::ensure_packages(&system::TEST_PACKAGES)?;
     web::build(root)?;
     exec(cargo().args(["build", "--release", "-p", "sync-server"]))?;
     let cluster = pg::Cluster::dev(root);
     cluster.start()?;
-    web::bench_load(
+    web::bench(
         root,
-        &cluster.database_url("postgres"),
-        &root.join("target/release/sync-server"),
-        5,
-        false,
-    )
-}
-
-fn bench_board(root: &Path) -> Result<()> {
-    system::ensure_packages(&system::TEST_PACKAGES)?;
-    web::build(root)?;
-    exec(cargo().args(["build", "--release", "-p", "sync-server"]))?;
-    let cluster = pg::Cluster::dev(root);
-    cluster.start()?;
-    web::bench_board(
-        root,
+        name,
         &cluster.database_url("postgres"),
         &root.join("target/release/sync-server"),
         5,
@@ -195,7 +183,7 @@ fn test(root: &Path) -> Result<()> {
 
     let cluster = pg::Cluster::test(root);
     cluster.start()?;
-    let result = (|| {
+    let result = (|| -> Result<()> {
         // Each test makes its own database from this one.
         let admin_url = cluster.database_url("postgres");
         exec(
@@ -207,20 +195,11 @@ fn test(root: &Path) -> Result<()> {
         web::e2e(root, &admin_url)?;
         // Once, against the debug server, failing only far beyond its goals:
         // to keep the measurement working, not to measure.
-        web::bench_load(
-            root,
-            &admin_url,
-            &root.join("target/debug/sync-server"),
-            1,
-            true,
-        )?;
-        web::bench_board(
-            root,
-            &admin_url,
-            &root.join("target/debug/sync-server"),
-            1,
-            true,
-        )
+        let server = root.join("target/debug/sync-server");
+        for name in ["load", "board"] {
+            web::bench(root, name, &admin_url, &server, 1, true)?;
+        }
+        Ok(())
     })();
     let stopped = cluster.stop();
     result?;

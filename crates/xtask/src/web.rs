@@ -584,11 +584,14 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask bench-board` (tests/e2e/bench-board.mjs): `runs` offline
-/// opens of a 500-lead pipeline; `loose`, as `cargo xtask test` runs it,
-/// fails only far beyond the goal.
-pub fn bench_board(
+/// The measurements of `tests/e2e/` by name: `load` (bench-load.mjs, a
+/// first visit on 3G) and `board` (bench-board.mjs, a 500-lead pipeline
+/// opened offline); what each measures is said in its script. `runs` runs
+/// against `server`; `loose`, as `cargo xtask test` runs them, fails only
+/// far beyond the goals. Writes target/bench-<name>.json.
+pub fn bench(
     root: &Path,
+    name: &str,
     admin_url: &str,
     server: &Path,
     runs: u32,
@@ -597,36 +600,10 @@ pub fn bench_board(
     let dir = root.join("tests/e2e");
     npm_install(&dir)?;
     let mut node = Command::new("node");
-    node.arg("bench-board.mjs")
+    node.arg(format!("bench-{name}.mjs"))
         .current_dir(&dir)
         .env("RUNS", runs.to_string())
-        .env("REPORT", root.join("target/bench-board.json"))
-        .env("ADMIN_DATABASE_URL", admin_url)
-        .env("SERVER_BIN", server)
-        .env("WEB_DIR", root.join("web/dist"));
-    if loose {
-        node.env("BOUND", "loose");
-    }
-    exec(&mut node)
-}
-
-/// `tests/e2e/bench-load.mjs` (what it measures is said there): `runs` cold
-/// runs against `server`; `loose` makes it fail only far beyond the goals.
-/// Writes target/bench-load.json.
-pub fn bench_load(
-    root: &Path,
-    admin_url: &str,
-    server: &Path,
-    runs: u32,
-    loose: bool,
-) -> Result<()> {
-    let dir = root.join("tests/e2e");
-    npm_install(&dir)?;
-    let mut node = Command::new("node");
-    node.arg("bench-load.mjs")
-        .current_dir(&dir)
-        .env("RUNS", runs.to_string())
-        .env("REPORT", root.join("target/bench-load.json"))
+        .env("REPORT", root.join(format!("target/bench-{name}.json")))
         .env("ADMIN_DATABASE_URL", admin_url)
         .env("SERVER_BIN", server)
         .env("WEB_DIR", root.join("web/dist"))

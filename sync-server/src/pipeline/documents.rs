@@ -55,7 +55,7 @@ pub struct ActivityFixture {
     pub to: Option<Stage>,
 }
 
-const DAY_MS: i64 = 86_400_000;
+const DAY_MS: i64 = rules::MS_PER_DAY;
 
 /// The pipeline's [`crate::accounts::partners::PartnerSetup`]: an empty
 /// pipeline for a new partner.

@@ -20,18 +20,6 @@ fn shown(value: &ConflictValue) -> String {
     }
 }
 
-/// The value `lead` shows for `field`.
-fn current(lead: &Lead, field: LeadField) -> ConflictValue {
-    match field {
-        LeadField::ContactName => ConflictValue::Text(field, lead.contact_name.clone()),
-        LeadField::Company => ConflictValue::Text(field, lead.company.clone()),
-        LeadField::Email => ConflictValue::Text(field, lead.email.clone()),
-        LeadField::Phone => ConflictValue::Text(field, lead.phone.clone()),
-        LeadField::Value => ConflictValue::Value(lead.value),
-        LeadField::Stage => ConflictValue::Stage(lead.stage),
-    }
-}
-
 /// The marks of `lead`'s conflicts; nothing when it has none. Keeping a
 /// value follows the rules the rest of the page does: a lead held in "won"
 /// by an approved deal keeps its stage (`stage_held`), a decided deal's
@@ -70,7 +58,7 @@ fn mark(
     edit: &Callback<Edit>,
 ) -> Html {
     let label = conflict.field.label();
-    let here = current(lead, conflict.field);
+    let here = lead.value_of(conflict.field);
     let keep = |value: ConflictValue| {
         let (id, edit) = (lead.id.clone(), edit.clone());
         Callback::from(move |_: MouseEvent| {

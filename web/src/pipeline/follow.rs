@@ -41,7 +41,7 @@ pub fn use_pipeline(
             move |(account, selected)| {
                 if let (Some(account), Some(doc_id)) = (account.clone(), selected.clone()) {
                     spawn_local(async move {
-                        let Ok(cache) = ViewCache::open(&account).await else {
+                        let Some(cache) = cache_of(&keeper, &account).await else {
                             return;
                         };
                         if let Some(pipeline) = cache.get::<Pipeline>(&doc_id).await {
@@ -116,6 +116,22 @@ struct Keeper {
 /// Between two writes of the cache.
 const KEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// `account`'s cache, opened once and kept open.
+async fn cache_of(keeper: &Rc<RefCell<Keeper>>, account: &str) -> Option<ViewCache> {
+    let open = keeper
+        .borrow()
+        .cache
+        .as_ref()
+        .filter(|(a, _)| a == account)
+        .map(|(_, c)| c.clone());
+    if open.is_some() {
+        return open;
+    }
+    let cache = ViewCache::open(account).await.ok()?;
+    keeper.borrow_mut().cache = Some((account.to_owned(), cache.clone()));
+    Some(cache)
+}
+
 /// Notes that `doc_id` is kept as `heads` (read back from the cache).
 fn kept(keeper: &Rc<RefCell<Keeper>>, doc_id: &str, heads: &[automerge::ChangeHash]) {
     keeper.borrow_mut().kept = Some((doc_id.to_owned(), heads.to_vec()));
@@ -143,21 +159,9 @@ fn keep(keeper: &Rc<RefCell<Keeper>>, account: &str, doc_id: &str, pipeline: &Pi
                 keeper.borrow_mut().writing = false;
                 return;
             };
-            let open = keeper
-                .borrow()
-                .cache
-                .as_ref()
-                .filter(|(a, _)| *a == account)
-                .map(|(_, c)| c.clone());
-            let cache = match open {
-                Some(cache) => Some(cache),
-                None => ViewCache::open(&account).await.ok(),
-            };
-            if let Some(cache) = cache {
+            if let Some(cache) = cache_of(&keeper, &account).await {
                 cache.put(&doc_id, &pipeline).await;
-                let mut k = keeper.borrow_mut();
-                k.kept = Some((doc_id, pipeline.heads));
-                k.cache = Some((account, cache));
+                keeper.borrow_mut().kept = Some((doc_id, pipeline.heads));
             }
             gloo_timers::future::sleep(KEEP_EVERY).await;
         }

@@ -5,11 +5,11 @@
 
 use model::{FollowUp, Lead, PipelineDoc};
 use web_common::{forms, show};
-use web_sys::{HtmlElement, HtmlInputElement};
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::lead_form::sentence;
-use crate::{clock, document::Edit};
+use crate::{clock, document::Edit, focus::use_focus_swap};
 
 /// A day, in ms.
 const DAY: i64 = 24 * 60 * 60 * 1000;
@@ -43,22 +43,15 @@ pub fn use_follow_up(lead: &Lead) -> FollowUpState {
         },
         |f| (show::local_input(f.at.0), f.note.clone()),
     );
-    let opened = use_mut_ref(|| false);
-    let (at, note, opener) = (state.at.clone(), state.note.clone(), state.opener.clone());
+    let (at, note) = (state.at.clone(), state.note.clone());
     use_effect_with(*state.open, move |open| {
-        let target = if *open {
+        if *open {
             forms::fill(&at, &start.0);
             forms::fill(&note, &start.1);
-            Some(at)
-        } else {
-            opened.replace(false).then_some(opener)
-        };
-        *opened.borrow_mut() |= *open;
-        if let Some(el) = target.and_then(|t| t.cast::<HtmlElement>()) {
-            let _ = el.focus();
         }
         || ()
     });
+    use_focus_swap(*state.open, state.at.clone(), state.opener.clone());
     state
 }
 

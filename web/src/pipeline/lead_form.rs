@@ -13,10 +13,10 @@ use web_common::{
     forms::{self, CURRENCIES},
     show,
 };
-use web_sys::{HtmlElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::{clock, document::Edit};
+use crate::{clock, document::Edit, focus::focus};
 
 #[derive(Properties, PartialEq)]
 pub struct LeadFormProps {
@@ -69,9 +69,7 @@ pub fn lead_form(props: &LeadFormProps) -> Html {
             for (field, value) in &fields {
                 forms::fill(field, value);
             }
-            if let Some(el) = first.cast::<HtmlElement>() {
-                let _ = el.focus();
-            }
+            focus(&first);
             || ()
         });
     }

@@ -6,7 +6,6 @@
 
 use model::{DealOutcome, DealPricing, DealStatus, Lead, PipelineDoc};
 use web_common::show;
-use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use super::{
@@ -19,7 +18,11 @@ use super::{
     stage_label,
     stage_moves::{stage_moves, use_moves},
 };
-use crate::{clock, document::Edit};
+use crate::{
+    clock,
+    document::Edit,
+    focus::{focus, use_focus_swap},
+};
 
 #[derive(Properties, PartialEq)]
 pub struct LeadPageProps {
@@ -41,33 +44,18 @@ pub fn lead_page(props: &LeadPageProps) -> Html {
     let editing = use_state(|| false);
     let (moves, follow_up_state, log) = (use_moves(), use_follow_up(lead), use_log());
     let edit_button = use_node_ref();
-    let was_editing = use_mut_ref(|| false);
     let heading = use_node_ref();
     {
         // A screen reader hears where it arrived: focus goes to the lead's
         // name as the page opens.
         let heading = heading.clone();
         use_effect_with((), move |_| {
-            if let Some(el) = heading.cast::<HtmlElement>() {
-                let _ = el.focus();
-            }
+            focus(&heading);
             || ()
         });
     }
-    {
-        // Back to "Edit" when the form closes.
-        let edit_button = edit_button.clone();
-        use_effect_with(*editing, move |open| {
-            if !*open
-                && was_editing.replace(false)
-                && let Some(el) = edit_button.cast::<HtmlElement>()
-            {
-                let _ = el.focus();
-            }
-            *was_editing.borrow_mut() |= *open;
-            || ()
-        });
-    }
+    // The form focuses its own first field; back to "Edit" as it closes.
+    use_focus_swap(*editing, NodeRef::default(), edit_button.clone());
     let open_form = {
         let editing = editing.clone();
         Callback::from(move |_: MouseEvent| editing.set(true))

@@ -12,11 +12,11 @@ use web_common::{
     pricing::{expected_earnings, rate_of},
     show,
 };
-use web_sys::{HtmlElement, HtmlInputElement};
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::{Moved, lead_form::sentence, stage_label};
-use crate::{clock, document::Edit};
+use crate::{clock, document::Edit, focus::use_focus_swap};
 
 /// What the stage buttons keep between renders: whether "won" is being
 /// confirmed, and where focus goes. A hook, not a component of its own:
@@ -40,22 +40,12 @@ pub fn use_moves() -> Moves {
         won_button: use_node_ref(),
         error: use_state(|| None::<String>),
     };
-    // Into the question as it opens, back to "Won" as it closes (not on
-    // the first render: focus stays where the person put it).
-    let opened = use_mut_ref(|| false);
-    let (confirm_ref, won_button) = (moves.confirm_ref.clone(), moves.won_button.clone());
-    use_effect_with(*moves.confirming, move |open| {
-        let target = if *open {
-            Some(confirm_ref)
-        } else {
-            opened.replace(false).then_some(won_button)
-        };
-        *opened.borrow_mut() |= *open;
-        if let Some(el) = target.and_then(|t| t.cast::<HtmlElement>()) {
-            let _ = el.focus();
-        }
-        || ()
-    });
+    // Into the question as it opens, back to "Won" as it closes.
+    use_focus_swap(
+        *moves.confirming,
+        moves.confirm_ref.clone(),
+        moves.won_button.clone(),
+    );
     moves
 }
 

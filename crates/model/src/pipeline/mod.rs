@@ -32,7 +32,8 @@ mod conflicts;
 mod draft;
 
 use automerge::{
-    AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable,
+    AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
+    transaction::{Transactable, Transaction},
 };
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +88,18 @@ impl Lead {
 
     pub fn conflict(&self, field: LeadField) -> Option<&Conflict> {
         self.conflicts.iter().find(|c| c.field == field)
+    }
+
+    /// The value the lead shows for `field`, as a conflict names values.
+    pub fn value_of(&self, field: LeadField) -> ConflictValue {
+        match field {
+            LeadField::ContactName => ConflictValue::Text(field, self.contact_name.clone()),
+            LeadField::Company => ConflictValue::Text(field, self.company.clone()),
+            LeadField::Email => ConflictValue::Text(field, self.email.clone()),
+            LeadField::Phone => ConflictValue::Text(field, self.phone.clone()),
+            LeadField::Value => ConflictValue::Value(self.value),
+            LeadField::Stage => ConflictValue::Stage(self.stage),
+        }
     }
 }
 
@@ -216,9 +229,7 @@ impl PipelineDoc {
         draft: &LeadDraft,
         now: Timestamp,
     ) -> Result<(), ModelError> {
-        let lead_obj = lead_obj(doc, id)?;
-        let current = read_lead(doc, &lead_obj, id.as_str())
-            .ok_or_else(|| ModelError::NoSuchLead(id.to_string()))?;
+        let (lead_obj, current) = current_lead(doc, id)?;
         let notes_obj = text_obj(doc, &lead_obj, "notes");
         doc.transact(|tx| {
             let changed = [
@@ -299,12 +310,9 @@ impl PipelineDoc {
         if current == Some(value) {
             return Ok(());
         }
-        doc.transact(|tx| {
-            put_value(tx, &lead_obj, value)?;
-            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))
+        change_lead(doc, &lead_obj, now, None, |tx| {
+            put_value(tx, &lead_obj, value)
         })
-        .map_err(|f| f.error)?;
-        Ok(())
     }
 
     /// Moves a lead to `to` and records the move in its activity log. Moving
@@ -322,19 +330,10 @@ impl PipelineDoc {
         if from == to {
             return Ok(());
         }
-        let activity = activity_obj(doc, &lead_obj)?;
-        doc.transact(|tx| {
-            tx.put(&lead_obj, "stage", to.as_str())?;
-            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))?;
-            activity::append(
-                tx,
-                &lead_obj,
-                activity.as_ref(),
-                &Activity::Moved { at: now, from, to },
-            )
+        let moved = Activity::Moved { at: now, from, to };
+        change_lead(doc, &lead_obj, now, Some(&moved), |tx| {
+            tx.put(&lead_obj, "stage", to.as_str())
         })
-        .map_err(|f| f.error)?;
-        Ok(())
     }
 
     /// Takes a lead off the board, keeping it and its history; the log
@@ -366,20 +365,18 @@ impl PipelineDoc {
         if doc.get(&lead_obj, "archived_at")?.is_some() == archived {
             return Ok(());
         }
-        let activity = activity_obj(doc, &lead_obj)?;
-        doc.transact(|tx| {
-            let entry = if archived {
-                tx.put(&lead_obj, "archived_at", ScalarValue::Timestamp(now.0))?;
-                Activity::Archived { at: now }
+        let entry = if archived {
+            Activity::Archived { at: now }
+        } else {
+            Activity::Restored { at: now }
+        };
+        change_lead(doc, &lead_obj, now, Some(&entry), |tx| {
+            if archived {
+                tx.put(&lead_obj, "archived_at", ScalarValue::Timestamp(now.0))
             } else {
-                tx.delete(&lead_obj, "archived_at")?;
-                Activity::Restored { at: now }
-            };
-            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))?;
-            activity::append(tx, &lead_obj, activity.as_ref(), &entry)
+                tx.delete(&lead_obj, "archived_at")
+            }
         })
-        .map_err(|f| f.error)?;
-        Ok(())
     }
 
     /// Adds a call, meeting or note to the lead's log, dated `at` (when it
@@ -394,18 +391,8 @@ impl PipelineDoc {
     ) -> Result<(), ModelError> {
         let text = kind.parse_text(text)?;
         let lead_obj = lead_obj(doc, id)?;
-        let activity = activity_obj(doc, &lead_obj)?;
-        doc.transact(|tx| {
-            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))?;
-            activity::append(
-                tx,
-                &lead_obj,
-                activity.as_ref(),
-                &Activity::Logged { at, kind, text },
-            )
-        })
-        .map_err(|f| f.error)?;
-        Ok(())
+        let logged = Activity::Logged { at, kind, text };
+        change_lead(doc, &lead_obj, now, Some(&logged), |_| Ok(()))
     }
 
     /// Sets the lead's follow-up, or clears it with `None`.
@@ -419,19 +406,14 @@ impl PipelineDoc {
         if follow_up.is_none() && doc.get(&lead_obj, "follow_up")?.is_none() {
             return Ok(());
         }
-        doc.transact(|tx| {
-            match follow_up {
-                Some(follow_up) => {
-                    let obj = tx.put_object(&lead_obj, "follow_up", ObjType::Map)?;
-                    tx.put(&obj, "at", ScalarValue::Timestamp(follow_up.at.0))?;
-                    tx.put(&obj, "note", follow_up.note.as_str())?;
-                }
-                None => tx.delete(&lead_obj, "follow_up")?,
+        change_lead(doc, &lead_obj, now, None, |tx| match follow_up {
+            Some(follow_up) => {
+                let obj = tx.put_object(&lead_obj, "follow_up", ObjType::Map)?;
+                tx.put(&obj, "at", ScalarValue::Timestamp(follow_up.at.0))?;
+                tx.put(&obj, "note", follow_up.note.as_str())
             }
-            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))
+            None => tx.delete(&lead_obj, "follow_up"),
         })
-        .map_err(|f| f.error)?;
-        Ok(())
     }
 
     /// Settles a field two devices set while apart: `keep` is written once
@@ -443,27 +425,51 @@ impl PipelineDoc {
         keep: &ConflictValue,
         now: Timestamp,
     ) -> Result<(), ModelError> {
-        let lead_obj = lead_obj(doc, id)?;
-        let current = read_lead(doc, &lead_obj, id.as_str())
-            .ok_or_else(|| ModelError::NoSuchLead(id.to_string()))?;
+        let (lead_obj, current) = current_lead(doc, id)?;
         if let ConflictValue::Stage(to) = keep
             && *to != current.stage
         {
             return Self::move_lead(doc, id, *to, now);
         }
-        doc.transact(|tx| {
-            match keep {
-                ConflictValue::Text(field, text) => {
-                    tx.put(&lead_obj, field.key(), text.as_str())?
-                }
-                ConflictValue::Value(value) => put_value(tx, &lead_obj, *value)?,
-                ConflictValue::Stage(stage) => tx.put(&lead_obj, "stage", stage.as_str())?,
-            }
-            tx.put(&lead_obj, "updated_at", ScalarValue::Timestamp(now.0))
+        change_lead(doc, &lead_obj, now, None, |tx| match keep {
+            ConflictValue::Text(field, text) => tx.put(&lead_obj, field.key(), text.as_str()),
+            ConflictValue::Value(value) => put_value(tx, &lead_obj, *value),
+            ConflictValue::Stage(stage) => tx.put(&lead_obj, "stage", stage.as_str()),
         })
-        .map_err(|f| f.error)?;
-        Ok(())
     }
+}
+
+/// One change to the lead at `lead`, in one transaction: `write`, the entry
+/// for its log if there is one, and the time it changed.
+fn change_lead(
+    doc: &mut automerge::Automerge,
+    lead: &ObjId,
+    now: Timestamp,
+    entry: Option<&Activity>,
+    write: impl FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
+) -> Result<(), ModelError> {
+    let activity = match entry {
+        Some(_) => activity_obj(doc, lead)?,
+        None => None,
+    };
+    doc.transact(|tx| {
+        write(tx)?;
+        tx.put(lead, "updated_at", ScalarValue::Timestamp(now.0))?;
+        match entry {
+            Some(entry) => activity::append(tx, lead, activity.as_ref(), entry),
+            None => Ok(()),
+        }
+    })
+    .map_err(|f| f.error)?;
+    Ok(())
+}
+
+/// The lead `id` and how it reads now.
+fn current_lead(doc: &automerge::Automerge, id: &LeadId) -> Result<(ObjId, Lead), ModelError> {
+    let obj = lead_obj(doc, id)?;
+    let lead =
+        read_lead(doc, &obj, id.as_str()).ok_or_else(|| ModelError::NoSuchLead(id.to_string()))?;
+    Ok((obj, lead))
 }
 
 /// Writes an amount and its currency, both, in the one change: that is how
