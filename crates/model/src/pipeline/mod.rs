@@ -1125,6 +1125,44 @@ mod tests {
         );
     }
 
+    /// What a client that skips the model can write: an amount stored as a
+    /// time. It reads as no amount (the lead is unreadable, kept in the
+    /// document) whether or not a field of the lead was set on two devices,
+    /// which reads the amount by another path.
+    #[test]
+    fn an_amount_written_as_a_time_does_not_read_on_either_path() {
+        let as_time = |doc: &mut Automerge| {
+            let lead = lead_obj(doc, &id("l1")).unwrap();
+            doc.transact(|tx| tx.put(&lead, "value_minor", ScalarValue::Timestamp(5)))
+                .unwrap();
+        };
+        let mut alone = new_pipeline();
+        PipelineDoc::add_lead(&mut alone, &id("l1"), &draft("Ada", ""), Timestamp(1)).unwrap();
+        as_time(&mut alone);
+        assert_eq!(PipelineDoc::read(&alone).unwrap().unreadable, ["l1"]);
+
+        let (mut phone, mut laptop) = apart();
+        PipelineDoc::edit_lead(
+            &mut phone,
+            &id("l1"),
+            &draft("Ada K", "first call"),
+            Timestamp(5),
+        )
+        .unwrap();
+        PipelineDoc::edit_lead(
+            &mut laptop,
+            &id("l1"),
+            &draft("Ada L", "first call"),
+            Timestamp(6),
+        )
+        .unwrap();
+        as_time(&mut phone);
+        phone.merge(&mut laptop).unwrap();
+        let pipeline = PipelineDoc::read(&phone).unwrap();
+        assert_eq!(pipeline.unreadable, ["l1"]);
+        assert!(pipeline.leads.is_empty());
+    }
+
     #[test]
     fn the_same_value_set_on_both_sides_is_no_conflict() {
         let (mut phone, mut laptop) = apart();
