@@ -80,7 +80,7 @@ async function main() {
     await waitFor("the board", async () =>
       (await page.locator("article.lead").count()) > 0 &&
       (await page.locator(".stages").getAttribute("data-cards")) === String(await page.locator("article.lead").count()), 120_000);
-    const counts = await page.locator("section.stage .count").allTextContents();
+    const counts = await page.locator(".stage-tab .count").allTextContents();
     assert(counts.reduce((n, c) => n + Number(c), 0) === onBoard, `every lead on the board is counted (${counts})`);
     await waitFor("the service worker to control the page", () =>
       page.evaluate(() => navigator.serviceWorker.controller !== null), 60_000);

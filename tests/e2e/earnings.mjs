@@ -22,7 +22,7 @@
 
 import pg from "pg";
 import {
-  DEADLINE_MS, PHONE, assert, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, startServer,
+  DEADLINE_MS, PHONE, assert, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, showStage, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -72,6 +72,7 @@ async function main() {
     // 1. Ben signs in; his account view syncs with his pipeline: the tier
     // badge says Starter.
     await signIn(ben, "ben@okafor.example", "demo-ben-password");
+    await showStage(ben, "proposal");
     await lead("ben-4").waitFor();
     await waitFor("Ben's app to be online and synced", async () =>
       (await status().getAttribute("data-connection")) === "online" &&
@@ -89,6 +90,7 @@ async function main() {
     await ben.close();
     ben = await newPage(benContext);
     assert((await ben.goto(server.url)).fromServiceWorker(), "the app opened from the service worker");
+    await showStage(ben, "proposal");
     await lead("ben-4").waitFor();
     await waitFor("the badge to say offline", async () =>
       (await status().getAttribute("data-connection")) === "offline");
@@ -116,9 +118,11 @@ async function main() {
     await waitFor("the lead to show Won", async () =>
       (await page4.locator(".stage-chip").textContent()) === "Won");
     await page4.locator("a.back").click();
+    await showStage(ben, "won");
     await ben.locator('section.stage[data-stage=won] article.lead[data-lead="ben-4"]').waitFor();
     assert(Number(await status().getAttribute("data-pending")) >= 2, "the changes wait for the network");
     // A lead with no amount is not marked won until it has one.
+    await showStage(ben, "new");
     await ben.click("#new-lead");
     await ben.fill("#lead-form input[name=contact_name]", "Nadia Nought");
     await ben.click("#lead-form button[type=submit]");
@@ -127,7 +131,7 @@ async function main() {
     await askAmount.locator("button[type=submit]").click();
     await askAmount.locator(".error").waitFor();
     await askAmount.locator("button[type=button]").click();
-    assert((await nought.evaluate((el) => el.closest("section.stage").dataset.stage)) === "new",
+    assert((await nought.getAttribute("data-stage")) === "new",
       "a lead with no amount stays where it was");
     // The Earnings screen works offline: it is a synced document.
     await go(ben, "#earnings");
@@ -138,6 +142,7 @@ async function main() {
     assert(/Grace Kim \(Kim Studio\)/.test(await waiting.textContent()), "a deal waiting names its customer");
     assert(Number(await waiting.getAttribute("data-minor")) === 18000, "20% of 900.00 USD, expected");
     await go(ben, "#pipeline");
+    await showStage(ben, "won");
 
     // 3. Back online: the deal reaches the server, at the corrected amount,
     // and Ben's card says it awaits approval.
@@ -225,6 +230,7 @@ async function main() {
 
     // 9. He wins ben-2 at its amount; the admin approves it.
     await go(ben, "#pipeline");
+    await showStage(ben, "contacted");
     await moveLead(ben, "ben-2", "won");
     await waitFor("the deal of ben-2 to be submitted", async () => (await deal("ben-2"))?.status === "submitted");
     await admin.reload();

@@ -129,6 +129,16 @@ export const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+// Shows `stage` on the board of `page`: on a phone, whose board shows one
+// stage at a time, taps its tab; a desktop shows every stage already.
+export async function showStage(page, stage) {
+  await page.locator(".stages").waitFor();
+  const tab = page.locator(`#tab-${stage}`);
+  if ((await tab.count()) === 0) return;
+  await tab.click();
+  await page.locator(`section.stage[data-stage=${stage}]`).waitFor();
+}
+
 // Moves lead `id` on the board of `page` to `stage` the way a partner
 // does: its card's one "Move" action, then the stage's button; "won" asks
 // to confirm (and for the amount, which `amount` types, when the lead has
@@ -142,6 +152,22 @@ export async function moveLead(page, id, stage, { amount, confirm = true } = {})
   if (amount !== undefined) await form.locator("input[name=amount]").fill(amount);
   if (confirm) await form.locator("button[type=submit]").click();
   return form;
+}
+
+// A finger's horizontal swipe of `dx` pixels across `target` (a locator)
+// on `page`, a touch context's: real touch events through the DevTools
+// protocol (what a phone's browser gets; Chromium makes the pointer events
+// of them), in steps, starting at the middle of the target.
+export async function swipe(page, target, dx, { steps = 8 } = {}) {
+  const box = await target.boundingBox();
+  const x = box.x + box.width / 2, y = box.y + Math.min(box.height / 2, 40);
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (type, px) =>
+    cdp.send("Input.dispatchTouchEvent", { type, touchPoints: type === "touchEnd" ? [] : [{ x: px, y }] });
+  await touch("touchStart", x);
+  for (let i = 1; i <= steps; i++) await touch("touchMove", x + (dx * i) / steps);
+  await touch("touchEnd", x + dx);
+  await cdp.detach();
 }
 
 // Fills in and sends the sign-in form on `page`.

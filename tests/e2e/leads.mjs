@@ -1,13 +1,16 @@
 // The pipeline as a field seller works it, on a phone and on a desktop:
-// search, filters and sort narrow the board; a lead moves by keyboard
-// through its card's one "Move" action (never an arrow key on a select);
-// the last move can be undone; at 1280 px the stages stand side by side and
-// at 375 px nothing scrolls sideways, even with a long unbroken word.
+// search, filters and sort narrow the board; a lead moves by an explicit
+// act only (never an arrow key on a select): its card's "Move" action, a
+// swipe on a phone, a drag across the columns on a desktop, or picked up
+// and carried by keyboard; the last move can be undone; "won" always asks
+// first; focus follows the moved lead; no swipe goes back in the browser's
+// history; at 1280 px the stages stand side by side and at 375 px nothing
+// scrolls sideways, even with a long unbroken word.
 
 import pg from "pg";
 import {
-  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer,
-  stopServer, waitFor, watchdog,
+  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, showStage, startServer,
+  stopServer, swipe, waitFor, watchdog,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e leads");
@@ -19,24 +22,36 @@ async function main() {
   await db.connect();
   const browser = await launchChromium();
   const errors = [];
+  // Where Postgres has a lead: what the server made of the moves.
+  const stored = async (id) =>
+    (await db.query("SELECT stage FROM leads WHERE lead_id = $1", [id])).rows[0]?.stage;
+  const storedAs = (id, stage, why) => waitFor(`Postgres to hold ${id} in ${stage} (${why})`,
+    async () => (await stored(id)) === stage);
+  const focused = (page) => page.evaluate(() =>
+    document.activeElement?.dataset.lead ?? document.activeElement?.className ?? "");
   try {
     // A phone.
     const phone = await browser.newContext(PHONE);
     const page = await openPage(phone, errors);
     const lead = (id) => page.locator(`article.lead[data-lead="${id}"]`);
-    const stageOf = (id) => lead(id).evaluate((el) => el.closest("section.stage").dataset.stage);
     await page.goto(server.url);
     await fillSignIn(page, "ben@okafor.example", "demo-ben-password");
     await lead("ben-1").waitFor();
-    const all = await page.locator("article.lead").count();
+    const all = (await page.locator(".stage-tab .count").allTextContents()).reduce((n, c) => n + Number(c), 0);
+    assert(all === 6, `six leads counted across the stage tabs (${all})`);
+    assert((await page.locator("article.lead").count()) === 1, "a phone draws the one stage shown (New: Ada Obi)");
 
-    // Search: every word, any case, name, company, email or notes.
+    // Search: every word, any case, name, company, email or notes; what
+    // matches is listed wherever it is, stage under stage.
     await page.fill("#lead-search", "VEGA legal");
     await waitFor("the search to narrow the board", async () =>
       (await page.locator("article.lead").count()) === 1 && (await lead("ben-4").count()) === 1);
     assert(/Showing 1 of \d+ leads/.test(await page.locator(".narrowed").textContent()), "it says how many it shows");
+    await page.fill("#lead-search", "example");
+    await waitFor("matches in every stage, listed", async () =>
+      (await page.locator("article.lead").count()) === 6 && (await page.locator("section.stage").count()) === 6);
     await page.click("#clear-filters");
-    await waitFor("all leads back", async () => (await page.locator("article.lead").count()) === all);
+    await waitFor("the strip back", async () => (await page.locator("article.lead").count()) === 1);
     assert((await page.inputValue("#lead-search")) === "", "the search field is emptied too");
 
     // Filters and sort.
@@ -45,15 +60,21 @@ async function main() {
     await waitFor("only leads in euros", async () =>
       (await page.locator("article.lead").count()) === 1 && (await lead("ben-3").count()) === 1);
     await page.selectOption("#currency-filter", "");
+    await page.selectOption("#stage-filter", "lost");
+    await waitFor("only lost leads", async () =>
+      (await page.locator("article.lead").count()) === 1 && (await lead("ben-6").count()) === 1);
+    await page.selectOption("#stage-filter", "");
     await page.fill("#min-value", "1,500");
     await page.press("#min-value", "Enter");
-    await waitFor("only leads worth 1,500 or more", async () => {
+    await page.fill("#max-value", "2,000");
+    await page.press("#max-value", "Enter");
+    await waitFor("only leads worth 1,500 to 2,000", async () => {
       const values = await page.locator("article.lead .value").allTextContents();
-      return values.length > 0 && values.every((v) => Number(v.split(" ")[0]) >= 1500);
+      return values.length === 1 && values.every((v) => Number(v.split(" ")[0]) >= 1500 && Number(v.split(" ")[0]) <= 2000);
     });
-    await page.fill("#min-value", "");
-    await page.press("#min-value", "Enter");
-    await waitFor("all leads back", async () => (await page.locator("article.lead").count()) === all);
+    await page.click("#clear-filters");
+    await waitFor("the strip back", async () => (await page.locator("article.lead").count()) === 1);
+    assert((await page.inputValue("#max-value")) === "", "the bounds are emptied too");
 
     // A move by keyboard: Tab to the card's "Move", Enter, Tab to a stage,
     // Enter. Arrow keys move nothing.
@@ -65,19 +86,71 @@ async function main() {
     await page.keyboard.press("Enter");
     const contacted = lead("ben-1").locator("button.stage-button[data-stage=contacted]");
     await contacted.waitFor();
-    assert((await stageOf("ben-1")) === "new", "opening the moves moved nothing");
+    assert((await lead("ben-1").getAttribute("data-stage")) === "new", "opening the moves moved nothing");
     await contacted.focus();
     await page.keyboard.press("Enter");
-    await waitFor("ben-1 in Contacted", async () => (await stageOf("ben-1")) === "contacted");
+    await waitFor("ben-1 to leave New", async () => (await lead("ben-1").count()) === 0);
     const toast = page.locator(".toast");
     assert(/Moved Ada Obi to Contacted/.test(await toast.textContent()), "the move is said, with an undo");
-    await waitFor("Postgres to hold the move", async () =>
-      (await db.query("SELECT stage FROM leads WHERE lead_id = 'ben-1'")).rows[0]?.stage === "contacted");
+    await waitFor("focus on the undo (the card left the stage shown)", async () => (await focused(page)) === "undo");
+    await storedAs("ben-1", "contacted", "moved by keyboard");
     await toast.locator("button.undo").click();
-    await waitFor("ben-1 back in New", async () => (await stageOf("ben-1")) === "new");
+    await lead("ben-1").waitFor();
     await toast.waitFor({ state: "detached" });
-    await waitFor("Postgres to hold the undo", async () =>
-      (await db.query("SELECT stage FROM leads WHERE lead_id = 'ben-1'")).rows[0]?.stage === "new");
+    await waitFor("focus back on the card", async () => (await focused(page)) === "ben-1");
+    await storedAs("ben-1", "new", "undone");
+
+    // A swipe: to the right moves the card one stage on, to the left one
+    // back; a short one moves nothing; none goes back in the history.
+    const history = await page.evaluate(() => [history.length, location.href]);
+    await swipe(page, lead("ben-1"), 40);
+    assert((await lead("ben-1").getAttribute("data-stage")) === "new", "a short swipe moves nothing");
+    await swipe(page, lead("ben-1"), 160);
+    await waitFor("ben-1 swiped out of New", async () => (await lead("ben-1").count()) === 0);
+    assert(/Moved Ada Obi to Contacted/.test(await toast.textContent()), "the swipe is said, with an undo");
+    await storedAs("ben-1", "contacted", "swiped on");
+    await showStage(page, "contacted");
+    await swipe(page, lead("ben-1"), -160);
+    await waitFor("ben-1 swiped back out of Contacted", async () => (await lead("ben-1").count()) === 0);
+    await storedAs("ben-1", "new", "swiped back");
+    // Beside the cards, a swipe turns the stage.
+    await swipe(page, page.locator("section.stage[data-stage=contacted] .totals"), -160);
+    await page.locator("section.stage[data-stage=qualified]").waitFor();
+    assert(JSON.stringify(await page.evaluate(() => [history.length, location.href])) === JSON.stringify(history),
+      "no swipe went back or forward in the browser's history");
+    // The stage tabs go along with the arrow keys.
+    await page.locator("#tab-qualified").focus();
+    await page.keyboard.press("ArrowLeft");
+    await page.locator("section.stage[data-stage=contacted]").waitFor();
+    assert((await page.evaluate(() => document.activeElement.id)) === "tab-contacted", "focus follows the tab");
+    await page.keyboard.press("Home");
+    await page.locator("section.stage[data-stage=new]").waitFor();
+
+    // Picked up by keyboard: Space, an arrow, Enter; Escape puts it back.
+    await lead("ben-1").focus();
+    await page.keyboard.press("Space");
+    await page.keyboard.press("ArrowRight");
+    assert(/Contacted/.test(await page.locator("#board-announce").textContent()), "the stage it would go to is said");
+    await page.keyboard.press("Escape");
+    assert((await lead("ben-1").getAttribute("data-stage")) === "new", "Escape put it back");
+    await page.keyboard.press("Space");
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("Enter");
+    await storedAs("ben-1", "qualified", "carried by keyboard");
+    await page.locator(".toast button.undo").click();
+    await storedAs("ben-1", "new", "undone");
+
+    // "Won" asks first, whichever way the card gets there.
+    await showStage(page, "proposal");
+    await swipe(page, lead("ben-4"), 160);
+    const ask = lead("ben-4").locator("form.confirm-won");
+    await ask.waitFor();
+    assert(/Mark Luis Vega won\?/.test(await ask.textContent()) && (await ask.locator(".earns").count()) === 1,
+      "the question names the deal and what it would earn");
+    await ask.locator("button", { hasText: "Cancel" }).click();
+    assert((await stored("ben-4")) === "proposal", "nothing moved without a yes");
+    await showStage(page, "new");
 
     // Nothing scrolls sideways at 375 px, even a name of one long word.
     await page.click("#new-lead");
@@ -96,18 +169,65 @@ async function main() {
     // A desktop: the stages side by side.
     const desk = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US" });
     const wide = await openPage(desk, errors);
+    const card = (id) => wide.locator(`article.lead[data-lead="${id}"]`);
+    const column = (stage) => wide.locator(`section.stage[data-stage=${stage}]`);
+    const stageOf = (id) => card(id).evaluate((el) => el.closest("section.stage").dataset.stage);
     await wide.goto(server.url);
     await fillSignIn(wide, "ben@okafor.example", "demo-ben-password");
-    await wide.locator('article.lead[data-lead="ben-1"]').waitFor();
+    await card("ben-1").waitFor();
     const tops = await wide.locator("section.stage").evaluateAll((els) => els.map((el) => el.getBoundingClientRect().top));
     assert(tops.length === 6 && tops.every((t) => t === tops[0]), `six columns in a row (${tops})`);
     const used = await wide.locator("section.stage").evaluateAll((els) =>
       els[els.length - 1].getBoundingClientRect().right - els[0].getBoundingClientRect().left);
     assert(used > 1000, `the board uses the width (${used} px)`);
+
+    // Dragged with the mouse from New to Qualified, in small steps as a
+    // hand moves; the column under the card is marked while it is carried.
+    const drag = async (id, stage, { look } = {}) => {
+      const from = await card(id).boundingBox();
+      const to = await column(stage).boundingBox();
+      await wide.mouse.move(from.x + from.width / 2, from.y + 12);
+      await wide.mouse.down();
+      for (let i = 1; i <= 12; i++) {
+        await wide.mouse.move(from.x + from.width / 2 + ((to.x + to.width / 2 - from.x - from.width / 2) * i) / 12, from.y + 12 + 40 * i / 12);
+      }
+      if (look) await look();
+      await wide.mouse.up();
+    };
+    await drag("ben-1", "qualified", {
+      look: async () => assert((await column("qualified").getAttribute("data-over")) === "", "the column it would land in is marked"),
+    });
+    await waitFor("ben-1 dropped in Qualified", async () => (await stageOf("ben-1")) === "qualified");
+    assert((await column("qualified").getAttribute("data-over")) === null, "the mark goes when the card lands");
+    await waitFor("focus on the card where it landed", async () => (await focused(wide)) === "ben-1");
+    await storedAs("ben-1", "qualified", "dragged");
+    await wide.locator(".toast button.undo").click();
+    await waitFor("ben-1 back in New", async () => (await stageOf("ben-1")) === "new");
+    await storedAs("ben-1", "new", "undone");
+
+    // Carried by keyboard across two columns.
+    await card("ben-1").focus();
+    await wide.keyboard.press("Enter");
+    await wide.keyboard.press("ArrowRight");
+    await wide.keyboard.press("ArrowRight");
+    assert((await column("qualified").getAttribute("data-over")) === "", "the column it would land in is marked");
+    await wide.keyboard.press("Enter");
+    await waitFor("ben-1 carried to Qualified", async () => (await stageOf("ben-1")) === "qualified");
+    await waitFor("focus on the card where it landed", async () => (await focused(wide)) === "ben-1");
+    await storedAs("ben-1", "qualified", "carried by keyboard");
+
+    // Dropped on Won: the card asks first, with what it would earn.
+    await drag("ben-4", "won");
+    const confirm = card("ben-4").locator("form.confirm-won");
+    await confirm.waitFor();
+    assert((await confirm.locator(".earns").count()) === 1, "the question says what it would earn");
+    await wide.keyboard.press("Escape");
+    await confirm.waitFor({ state: "detached" });
+    assert((await stageOf("ben-4")) === "proposal", "nothing moved without a yes");
     await desk.close();
 
     assert(errors.length === 0, `no errors in the page: ${errors.join(" | ")}`);
-    console.log("e2e leads: searched, filtered, moved by keyboard, undone, on a phone and a desktop");
+    console.log("e2e leads: searched, filtered, moved by keyboard, swipe and drag, undone, on a phone and a desktop");
   } finally {
     await browser.close();
     await db.end();

@@ -14,7 +14,7 @@
 
 import pg from "pg";
 import {
-  PHONE, assert, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, startProxy, startServer,
+  PHONE, assert, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, showStage, startProxy, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -35,8 +35,8 @@ async function main() {
     const status = () => page.locator("#sync-status");
     const lead = (id) => page.locator(`article.lead[data-lead="${id}"]`);
     const leadNamed = (name) => page.locator("article.lead", { hasText: name });
-    const stageOf = async (id) =>
-      lead(id).evaluate((el) => el.closest("section.stage").dataset.stage);
+    // A phone shows one stage: each card says its own.
+    const stageOf = async (id) => lead(id).getAttribute("data-stage");
     const signIn = (email, password) => fillSignIn(page, email, password);
     const captureLead = async ({ name, company, value, currency, notes }) => {
       await page.click("#new-lead");
@@ -109,7 +109,7 @@ async function main() {
     await signIn("ben@okafor.example", "demo-ben-password");
     await lead("ben-1").waitFor();
     assert((await page.locator("#account").textContent()) === "Ben Okafor", "signed in as Ben");
-    assert((await page.locator("section.stage").count()) === 6, "six stage sections");
+    assert((await page.locator(".stage-tab").count()) === 6, "six stage tabs");
     assert((await lead("ana-1").count()) === 0, "only Ben's own pipeline");
     await waitFor("the sync badge to say online and synced", async () =>
       (await status().getAttribute("data-connection")) === "online" &&
@@ -194,10 +194,12 @@ async function main() {
       name: "Oscar Offline", company: "Tunnel Co", value: "980", currency: "USD",
       notes: "Signed up with no signal",
     });
-    assert((await leadNamed("Oscar Offline").evaluate((el) => el.closest("section.stage").dataset.stage)) === "new",
+    assert((await leadNamed("Oscar Offline").getAttribute("data-stage")) === "new",
       "a new lead starts in New");
     await moveLead(page, "ben-1", "qualified");
+    await showStage(page, "qualified");
     await waitFor("ben-1 to show in Qualified", async () => (await stageOf("ben-1")) === "qualified");
+    await showStage(page, "contacted");
     const pending = Number(await status().getAttribute("data-pending"));
     assert(pending >= 2, `the badge counts the waiting changes (got ${pending})`);
 
@@ -229,21 +231,25 @@ async function main() {
     await sam.locator(".follow-up-form button[type=submit]").click();
     await sam.locator(".follow-up .due").waitFor();
     await sam.locator("a.back").click();
+    await showStage(page, "lost");
     await lead("ben-6").locator("a.contact").click();
     await page.locator('main.lead-page[data-lead="ben-6"] button', { hasText: "Archive" }).click();
     await page.locator(".archived-note").waitFor();
     await page.locator("a.back").click();
     await waitFor("ben-6 to leave the board", async () => (await lead("ben-6").count()) === 0);
     assert((await page.locator(".archived-list summary").textContent()) === "Archived (1)", "listed as archived");
+    await showStage(page, "new");
     const followUpAt = await page.evaluate(() => new Date("2027-01-15T09:30").getTime());
 
-    // From here on, the offline work must never leave the screen.
+    // From here on, the offline work must never leave the screen: the
+    // lead captured offline is in New, the stage shown, and the Qualified
+    // tab counts the lead moved there (Eva Novak's and Ada Obi's).
     await page.evaluate(() => {
       window.__e2eLost = [];
       const check = () => {
-        const oscar = [...document.querySelectorAll("article.lead .contact")]
+        const oscar = [...document.querySelectorAll('section.stage[data-stage=new] article.lead .contact')]
           .some((el) => el.textContent === "Oscar Offline");
-        const moved = document.querySelector('section.stage[data-stage=qualified] article.lead[data-lead="ben-1"]');
+        const moved = document.querySelector("#tab-qualified .count")?.textContent === "2";
         if (!oscar || !moved) window.__e2eLost.push(new Date().toISOString());
       };
       new MutationObserver(check).observe(document.body, { childList: true, subtree: true, characterData: true });
@@ -264,7 +270,7 @@ async function main() {
       (await status().getAttribute("data-connection")) === "signed-out");
     assert(await leadNamed("Oscar Offline").isVisible(), "the offline lead is still on screen");
     assert(await leadNamed("Olivia Online").isVisible(), "the online lead is still on screen");
-    assert((await stageOf("ben-1")) === "qualified", "the offline move is still on screen");
+    assert((await page.locator("#tab-qualified .count").textContent()) === "2", "the offline move is still on screen");
     assert(Number(await status().getAttribute("data-pending")) >= 2, "the changes still wait");
     assert((await leadRow("Oscar Offline")) === undefined, "nothing synced without a session");
     assert((await overlay.locator("input[name=email]").inputValue()) === "ben@okafor.example",
@@ -357,7 +363,10 @@ async function main() {
     await leadNamed("Oscar Offline").waitFor();
     assert((await lead("ana-1").count()) === 0, "Ben's pipeline replaced Ana's on screen");
     assert((await page.locator("#new-lead").count()) === 0, "no new lead in a read-only pipeline");
+    await showStage(page, "qualified");
+    await lead("ben-1").waitFor();
     assert((await lead("ben-1").locator("button.move-open").count()) === 0, "no moves in a read-only pipeline");
+    assert((await lead("ben-1").getAttribute("tabindex")) === null, "no card to pick up in a read-only pipeline");
     await anaContext.close();
 
     assert(errors.length === 0, `no errors in the page: ${errors.join(" | ")}`);

@@ -15,7 +15,8 @@
 //!   the shell.
 //! - the platform, which knows no product module: `engine`, `dialer`,
 //!   `idb_store` and `clock` (sync in the browser), `document` (open a
-//!   document and follow its changes), `page` (how a module names its pages).
+//!   document and follow its changes), `page` (how a module names its pages),
+//!   `focus` and `layout` (where focus goes, which layout the screen has).
 //!
 //! The server's JSON API, the sign-in form and how figures read are shared
 //! with the back-office (a bundle of its own, for admins) in `web-common`.
@@ -28,6 +29,7 @@ mod document;
 mod engine;
 mod focus;
 pub mod idb_store;
+mod layout;
 mod page;
 pub mod view_cache;
 

@@ -69,9 +69,13 @@ id_type!(PartnerId, "partner id");
 id_type!(LeadId, "lead id");
 
 /// Where a lead stands in the sales pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
+    /// Where a lead starts.
+    #[default]
     New,
     Contacted,
     Qualified,
@@ -115,6 +119,13 @@ impl Stage {
                     ),
                 )
             })
+    }
+
+    /// The stage `steps` on in pipeline order (back, when negative), if
+    /// there is one: a swipe on a lead's card moves it one stage.
+    pub fn step(self, steps: isize) -> Option<Stage> {
+        let at = Stage::ALL.iter().position(|s| *s == self)?;
+        Stage::ALL.get(at.checked_add_signed(steps)?).copied()
     }
 
     /// Won and lost are closed; a closed lead can still be reopened.
@@ -361,6 +372,15 @@ mod tests {
                 "{bad:?} accepted"
             );
         }
+    }
+
+    #[test]
+    fn a_stage_steps_on_and_back_within_the_pipeline() {
+        assert_eq!(Stage::New.step(1), Some(Stage::Contacted));
+        assert_eq!(Stage::Won.step(-1), Some(Stage::Proposal));
+        assert_eq!(Stage::New.step(-1), None);
+        assert_eq!(Stage::Lost.step(1), None);
+        assert_eq!(Stage::Proposal.step(0), Some(Stage::Proposal));
     }
 
     #[test]

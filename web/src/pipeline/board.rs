@@ -1,29 +1,74 @@
 //! The pipeline screen: the new-lead button (or form, or a read-only
 //! notice for a team member's pipeline), the search, filters and sort
 //! (`tools`), the follow-ups due, the leads by stage with their totals per
-//! currency, the archived leads, and the offer to undo the last move. On a
-//! phone the stages stack; on a wide screen they stand side by side.
+//! currency, the archived leads, and the offer to undo the last move.
+//!
+//! A wide screen shows the stages side by side, a card dragged from one to
+//! another; a phone shows a strip of stage tabs and one stage's cards, a
+//! card swiped one stage on or back (`gesture`). A search or filter on a
+//! phone lists every stage that has a match, one under the other.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, rc::Rc};
 
-use model::{AccountView, Currency, Lead, Money, PipelineDoc, Stage};
+use model::{AccountView, Currency, Lead, LeadId, Money, PipelineDoc, Stage};
 use wasm_bindgen::JsCast;
 use web_common::{
     api::Me,
     forms::{self, CURRENCIES},
     show,
 };
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::{HtmlElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::{
     Action, Moved, Page, State,
     filter::{Filter, Sort},
+    gesture::{Hand, Held, Hold, announce},
     lead_card::LeadCard,
     lead_form::LeadForm,
     stage_label,
 };
-use crate::{clock, document::Edit, page::Page as _};
+use crate::{clock, document::Edit, layout::use_wide, page::Page as _};
+
+/// What the board keeps between renders, from [`use_board`].
+pub struct BoardHooks {
+    wide: bool,
+    held: Hold,
+}
+
+/// The board's hooks, called by the app whatever its screen (hooks are
+/// called unconditionally): the layout, the hand that carries cards, and
+/// where focus goes after a move made on the board, `moved`: to the card
+/// where it landed or, when it left the stage a phone shows, to the offer to
+/// undo; back to the card when the offer goes.
+#[hook]
+pub fn use_board(moved: Option<Moved>) -> BoardHooks {
+    let wide = use_wide();
+    let held = use_mut_ref(Held::default);
+    let last = use_mut_ref(|| None::<LeadId>);
+    use_effect_with(moved, move |moved| {
+        let lead = match moved {
+            Some(m) => Some(m.lead.clone()),
+            None => last.borrow().clone(),
+        };
+        if let Some(lead) = lead {
+            let document = web_sys::window().and_then(|w| w.document());
+            let card = format!("article.lead[data-lead=\"{lead}\"]");
+            let target = document.and_then(|d| {
+                d.query_selector(&card)
+                    .ok()
+                    .flatten()
+                    .or_else(|| d.query_selector(".toast button.undo").ok().flatten())
+            });
+            if let Some(el) = target.and_then(|t| t.dyn_into::<HtmlElement>().ok()) {
+                let _ = el.focus();
+            }
+        }
+        *last.borrow_mut() = moved.as_ref().map(|m| m.lead.clone());
+        || ()
+    });
+    BoardHooks { wide, held }
+}
 
 /// The pipeline screen for `me`, showing `state`; `view` is the partner's
 /// account view (the deals on lead cards), `on` takes the board's actions
@@ -34,6 +79,7 @@ pub fn board(
     state: &State,
     read_only: bool,
     view: Option<&AccountView>,
+    hooks: &BoardHooks,
     on: &Callback<Action>,
     edit: &Callback<Edit>,
 ) -> Html {
@@ -60,6 +106,11 @@ pub fn board(
     let shown = state
         .filter
         .apply(pipeline.leads.iter().filter(|l| !l.is_archived()), now);
+    let wide = hooks.wide;
+    let narrowed = state.filter.narrows();
+    // A phone shows one stage at a time, unless a search or filter asks
+    // for what matches wherever it is.
+    let strip = !wide && !narrowed;
     // The first cards of each stage, unless it was asked for whole or a
     // search or filter narrows the board: drawing 500 cards on a phone
     // takes longer than a partner should wait for the board.
@@ -71,14 +122,67 @@ pub fn board(
                 .filter(|l| l.stage == *stage)
                 .copied()
                 .collect();
-            let whole = state.filter.narrows() || state.expanded.contains(stage);
+            let whole = narrowed || state.expanded.contains(stage);
             (*stage, leads, if whole { usize::MAX } else { FIRST_CARDS })
         })
         .collect();
+    let drawn_here = |stage: Stage, leads: &[&Lead]| {
+        if strip {
+            stage == state.shown
+        } else {
+            wide || !leads.is_empty()
+        }
+    };
     let drawn: usize = by_stage
         .iter()
+        .filter(|(stage, leads, _)| drawn_here(*stage, leads))
         .map(|(_, leads, limit)| leads.len().min(*limit))
         .sum();
+    // Deals are in the partner's own account view only.
+    let own = view.filter(|_| !read_only);
+    let pricing = own.and_then(|v| v.next_deal.clone());
+    let on_show = on.reform(Action::Show);
+    let hand = (!read_only).then(|| {
+        let held: Vec<LeadId> = own
+            .map(|v| {
+                v.deals
+                    .iter()
+                    .filter(|d| d.holds_stage())
+                    .map(|d| d.lead_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let on_drop = drop_to(pipeline, held, on, edit);
+        Hand::new(&hooks.held, wide, state.shown, &on_drop, &on_show)
+    });
+    let asking_won = state.asking_won.as_ref();
+    let cards = |stage: Stage, leads: &[&Lead], limit: usize| -> Html {
+        let more = leads.len().saturating_sub(limit);
+        let expand = on.reform(move |_: MouseEvent| Action::Expand(stage));
+        html! {
+            <>
+                { for leads.iter().take(limit).map(|lead| {
+                    let deal = own.and_then(|v| v.deal(&lead.id)).cloned();
+                    let ask_won = asking_won.filter(|(id, _)| *id == lead.id).map_or(0, |(_, n)| *n);
+                    html! {
+                        <LeadCard key={lead.id.to_string()} lead={(*lead).clone()} read_only={read_only} edit={edit.clone()} {deal} pricing={pricing.clone()} on_moved={on_moved.clone()} {ask_won} />
+                    }
+                }) }
+                if more > 0 {
+                    <button type="button" class="quiet show-more" onclick={expand}>
+                        { format!("Show all {} in {}", leads.len(), stage_label(stage)) }
+                    </button>
+                }
+            </>
+        }
+    };
+    let layout = if wide {
+        "columns"
+    } else if strip {
+        "strip"
+    } else {
+        "list"
+    };
     html! {
         <main class="board-page">
             if read_only {
@@ -89,7 +193,7 @@ pub fn board(
                 <button id="new-lead" class="primary" onclick={open_form}>{ "+ New lead" }</button>
             }
             <BoardTools filter={state.filter.clone()} shown={shown.len()} of={on_board} on={on.clone()} />
-            if !due.is_empty() && !state.filter.narrows() {
+            if !due.is_empty() && !narrowed {
                 <section class="card due-list" aria-labelledby="due-title">
                     <h2 id="due-title">{ "Follow-ups due" }<span class="count">{ due.len() }</span></h2>
                     <ul>
@@ -104,35 +208,52 @@ pub fn board(
                     </ul>
                 </section>
             }
-            <div class="stages" data-cards={drawn.to_string()}>
-                { for by_stage.into_iter().map(|(stage, leads, limit)| {
-                    let totals = totals(&leads);
-                    let more = leads.len().saturating_sub(limit);
-                    let expand = on.reform(move |_: MouseEvent| Action::Expand(stage));
+            if strip {
+                { stage_tabs(&by_stage, state.shown, &on_show) }
+            }
+            <div class="stages" data-cards={drawn.to_string()} data-layout={layout}
+                onpointerdown={hand.as_ref().map(|h| h.down.clone())}
+                onpointermove={hand.as_ref().map(|h| h.moved.clone())}
+                onpointerup={hand.as_ref().map(|h| h.up.clone())}
+                onpointercancel={hand.as_ref().map(|h| h.cancel.clone())}
+                onkeydown={hand.as_ref().map(|h| h.key.clone())}
+                onclick={hand.as_ref().map(|h| h.click.clone())}
+                onfocusout={hand.as_ref().map(|h| h.blur.clone())}>
+                { for by_stage.iter().filter(|(stage, leads, _)| drawn_here(*stage, leads)).map(|(stage, leads, limit)| {
+                    let stage = *stage;
+                    let totals = totals(leads);
+                    if strip {
+                        return html! {
+                            <section class="stage" key={stage.as_str()} id="stage-panel" role="tabpanel" data-stage={stage.as_str()}
+                                aria-labelledby={format!("tab-{stage}")}>
+                                if !totals.is_empty() {
+                                    <p class="totals">{ format!("{} · {}", stage_label(stage), totals.join(" · ")) }</p>
+                                }
+                                if leads.is_empty() {
+                                    <p class="hint empty">{ format!("No leads in {}.", stage_label(stage)) }</p>
+                                } else if !read_only {
+                                    <p class="hint swipe-hint">{ "Swipe a card right to move it on, left to move it back." }</p>
+                                }
+                                { cards(stage, leads, *limit) }
+                            </section>
+                        };
+                    }
                     html! {
-                        <section class="stage" data-stage={stage.as_str()} aria-label={stage_label(stage)}>
+                        <section class="stage" key={stage.as_str()} data-stage={stage.as_str()} data-drop={wide.then_some(stage.as_str())}
+                            aria-label={stage_label(stage)}>
                             <h2>{ stage_label(stage) }<span class="count">{ leads.len() }</span></h2>
                             if !totals.is_empty() {
                                 <p class="totals">{ totals.join(" · ") }</p>
                             }
-                            { for leads.iter().take(limit).map(|lead| {
-                                // Deals are in the partner's own account view only.
-                                let own = view.filter(|_| !read_only);
-                                let deal = own.and_then(|v| v.deal(&lead.id)).cloned();
-                                let pricing = own.and_then(|v| v.next_deal.clone());
-                                html! {
-                                    <LeadCard key={lead.id.to_string()} lead={(*lead).clone()} read_only={read_only} edit={edit.clone()} {deal} {pricing} on_moved={on_moved.clone()} />
-                                }
-                            }) }
-                            if more > 0 {
-                                <button type="button" class="quiet show-more" onclick={expand}>
-                                    { format!("Show all {} in {}", leads.len(), stage_label(stage)) }
-                                </button>
-                            }
+                            { cards(stage, leads, *limit) }
                         </section>
                     }
                 }) }
             </div>
+            if !read_only {
+                <p id="move-help" class="visually-hidden">{ "Space picks the lead up to move it; then the arrow keys choose a stage." }</p>
+                <p id="board-announce" class="visually-hidden" aria-live="assertive"></p>
+            }
             if let Some(moved) = state.moved.as_ref().filter(|_| !read_only) {
                 { undo(moved, on, edit) }
             }
@@ -145,6 +266,108 @@ pub fn board(
                 </details>
             }
         </main>
+    }
+}
+
+/// What landing a card on a stage does: the move the stage buttons make
+/// (logged, and offered to undo); for "won", the card's question first; for
+/// a lead an approved deal holds (`held`), nothing but saying so.
+fn drop_to(
+    pipeline: &Rc<model::Pipeline>,
+    held: Vec<LeadId>,
+    on: &Callback<Action>,
+    edit: &Callback<Edit>,
+) -> Callback<(LeadId, Stage)> {
+    let (pipeline, on, edit) = (pipeline.clone(), on.clone(), edit.clone());
+    Callback::from(move |(id, to): (LeadId, Stage)| {
+        let Some(lead) = pipeline.lead(&id) else {
+            return;
+        };
+        let name = lead.contact_name.clone();
+        if held.contains(&id) && to != Stage::Won {
+            return announce(&format!(
+                "The deal for {name} was approved: the lead stays won."
+            ));
+        }
+        if to == Stage::Won {
+            return on.emit(Action::AskWon(id));
+        }
+        let from = lead.stage;
+        let lead = id.clone();
+        edit.emit(Box::new(move |doc| {
+            PipelineDoc::move_lead(doc, &lead, to, clock::now())
+        }));
+        on.emit(Action::Moved(Moved {
+            lead: id,
+            name,
+            from,
+            to,
+        }));
+    })
+}
+
+/// A phone's stages: a strip of tabs, each with its count, one selected;
+/// the arrow keys go along it (the tabs pattern), and each tab takes a card
+/// carried by keyboard.
+fn stage_tabs(
+    by_stage: &[(Stage, Vec<&Lead>, usize)],
+    shown: Stage,
+    on_show: &Callback<Stage>,
+) -> Html {
+    let on_key = {
+        let on_show = on_show.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let to = match e.key().as_str() {
+                "ArrowRight" => shown.step(1),
+                "ArrowLeft" => shown.step(-1),
+                "Home" => Some(Stage::New),
+                "End" => Some(Stage::Lost),
+                _ => None,
+            };
+            if let Some(to) = to {
+                e.prevent_default();
+                on_show.emit(to);
+                show_tab(to, true);
+            }
+        })
+    };
+    html! {
+        <div class="stage-tabs" role="tablist" aria-label="Stages" onkeydown={on_key}>
+            { for by_stage.iter().map(|(stage, leads, _)| {
+                let stage = *stage;
+                let here = stage == shown;
+                let pick = on_show.reform(move |_: MouseEvent| {
+                    show_tab(stage, false);
+                    stage
+                });
+                html! {
+                    <button type="button" role="tab" class="stage-tab" id={format!("tab-{stage}")} data-stage={stage.as_str()} data-drop={stage.as_str()}
+                        aria-selected={if here { "true" } else { "false" }} aria-controls={here.then_some("stage-panel")}
+                        tabindex={if here { "0" } else { "-1" }} onclick={pick}>
+                        { stage_label(stage) }<span class="count">{ leads.len() }</span>
+                    </button>
+                }
+            }) }
+        </div>
+    }
+}
+
+/// Scrolls the strip so that `stage`'s tab is in its middle, and focuses it
+/// when asked (the arrow keys move focus with the selection).
+fn show_tab(stage: Stage, focus: bool) {
+    let Some(tab) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(&format!("tab-{stage}")))
+        .and_then(|t| t.dyn_into::<HtmlElement>().ok())
+    else {
+        return;
+    };
+    if let Some(strip) = tab.parent_element() {
+        let middle = tab.offset_left() - (strip.client_width() - tab.offset_width()) / 2;
+        strip.set_scroll_left(middle.max(0));
+    }
+    if focus {
+        let _ = tab.focus();
     }
 }
 
@@ -189,17 +412,19 @@ struct ToolsProps {
 /// and every change replaces the whole filter.
 #[function_component(BoardTools)]
 fn board_tools(props: &ToolsProps) -> Html {
-    let (query, min) = (use_node_ref(), use_node_ref());
-    let open = use_state(|| {
-        props.filter.due_only
-            || props.filter.currency.is_some()
-            || !props.filter.min_value.is_empty()
-    });
+    let (query, min, max) = (use_node_ref(), use_node_ref(), use_node_ref());
+    let open = use_state(|| props.filter.filters());
     {
-        let (query, min, filter) = (query.clone(), min.clone(), props.filter.clone());
+        let (query, min, max, filter) = (
+            query.clone(),
+            min.clone(),
+            max.clone(),
+            props.filter.clone(),
+        );
         use_effect_with((), move |_| {
             forms::fill(&query, &filter.query);
             forms::fill(&min, &filter.min_value);
+            forms::fill(&max, &filter.max_value);
             || ()
         });
     }
@@ -237,15 +462,17 @@ fn board_tools(props: &ToolsProps) -> Html {
         })
     };
     let clear = {
-        let (on, sort, query, min) = (
+        let (on, sort, query, min, max) = (
             props.on.clone(),
             props.filter.sort,
             query.clone(),
             min.clone(),
+            max.clone(),
         );
         Callback::from(move |_: MouseEvent| {
-            forms::fill(&query, "");
-            forms::fill(&min, "");
+            for field in [&query, &min, &max] {
+                forms::fill(field, "");
+            }
             on.emit(Action::Narrow(Filter {
                 sort,
                 ..Filter::default()
@@ -269,6 +496,14 @@ fn board_tools(props: &ToolsProps) -> Html {
                 <div class="filters">
                     <label class="check"><input type="checkbox" id="due-only" checked={f.due_only}
                         onchange={change(|f, v| f.due_only = v == "true")} />{ "Follow-up due" }</label>
+                    <label>{ "Stage" }
+                        <select id="stage-filter" onchange={change(|f, v| f.stage = Stage::parse(&v).ok())}>
+                            <option value="" selected={f.stage.is_none()}>{ "Any" }</option>
+                            { for Stage::ALL.iter().map(|s| html! {
+                                <option value={s.as_str()} selected={f.stage == Some(*s)}>{ stage_label(*s) }</option>
+                            }) }
+                        </select>
+                    </label>
                     <label>{ "Currency" }
                         <select id="currency-filter" onchange={change(|f, v| f.currency = Currency::parse(&v).ok())}>
                             <option value="" selected={f.currency.is_none()}>{ "Any" }</option>
@@ -279,6 +514,9 @@ fn board_tools(props: &ToolsProps) -> Html {
                     </label>
                     <label>{ "At least" }
                         <input id="min-value" inputmode="decimal" ref={min} placeholder="0" onchange={change(|f, v| f.min_value = v)} />
+                    </label>
+                    <label>{ "At most" }
+                        <input id="max-value" inputmode="decimal" ref={max} placeholder="Any" onchange={change(|f, v| f.max_value = v)} />
                     </label>
                     <label>{ "Sort" }
                         <select id="sort" onchange={change(|f, v| f.sort = Sort::parse(&v).unwrap_or_default())}>

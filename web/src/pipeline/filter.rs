@@ -1,7 +1,7 @@
 //! Which leads the board shows, and in which order: a search, filters and
 //! a sort, kept in the pipeline's state. Pure: leads in, leads out.
 
-use model::{Currency, Lead, Money, NumberFormat, Timestamp};
+use model::{Currency, Lead, Money, NumberFormat, Stage, Timestamp};
 
 /// How the board orders each stage's leads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,10 +64,13 @@ pub struct Filter {
     pub query: String,
     /// Only leads with a follow-up due (now or before).
     pub due_only: bool,
+    pub stage: Option<Stage>,
     pub currency: Option<Currency>,
-    /// The least value shown, as typed, read in each lead's currency the
-    /// way the reader writes numbers (`format`), by the one amount parser.
+    /// The least and the most value shown, as typed, read in each lead's
+    /// currency the way the reader writes numbers (`format`), by the one
+    /// amount parser. A bound that does not read shows nothing.
     pub min_value: String,
+    pub max_value: String,
     pub format: NumberFormat,
     pub sort: Sort,
 }
@@ -77,8 +80,10 @@ impl Default for Filter {
         Filter {
             query: String::new(),
             due_only: false,
+            stage: None,
             currency: None,
             min_value: String::new(),
+            max_value: String::new(),
             format: NumberFormat::CANONICAL,
             sort: Sort::default(),
         }
@@ -88,10 +93,16 @@ impl Default for Filter {
 impl Filter {
     /// Whether anything narrows the board.
     pub fn narrows(&self) -> bool {
-        !self.query.trim().is_empty()
-            || self.due_only
+        !self.query.trim().is_empty() || self.filters()
+    }
+
+    /// Whether a filter (not the search) narrows the board.
+    pub fn filters(&self) -> bool {
+        self.due_only
+            || self.stage.is_some()
             || self.currency.is_some()
             || !self.min_value.trim().is_empty()
+            || !self.max_value.trim().is_empty()
     }
 
     /// Whether `lead` passes at `now`.
@@ -99,15 +110,21 @@ impl Filter {
         if self.due_only && lead.follow_up.as_ref().is_none_or(|f| f.at > now) {
             return false;
         }
-        if self.currency.is_some_and(|c| c != lead.value.currency) {
+        if self.stage.is_some_and(|s| s != lead.stage)
+            || self.currency.is_some_and(|c| c != lead.value.currency)
+        {
             return false;
         }
-        let min = self.min_value.trim();
-        if !min.is_empty() {
-            match Money::parse_in(min, lead.value.currency, self.format) {
-                Ok(min) if lead.value.minor >= min.minor => {}
-                _ => return false,
-            }
+        let bound = |typed: &str| {
+            let typed = typed.trim();
+            (!typed.is_empty())
+                .then(|| Money::parse_in(typed, lead.value.currency, self.format).map(|m| m.minor))
+        };
+        match (bound(&self.min_value), bound(&self.max_value)) {
+            (Some(Err(_)), _) | (_, Some(Err(_))) => return false,
+            (Some(Ok(min)), _) if lead.value.minor < min => return false,
+            (_, Some(Ok(max))) if lead.value.minor > max => return false,
+            _ => {}
         }
         let words: Vec<String> = self
             .query
@@ -252,6 +269,44 @@ mod tests {
             }),
             Vec::<&str>::new()
         );
+        assert_eq!(
+            only(Filter {
+                max_value: "400".into(),
+                ..Filter::default()
+            }),
+            ["due"]
+        );
+        // Both ends are kept: 5.00 USD is "at least 5", 500.00 EUR "at
+        // most 500".
+        assert_eq!(
+            only(Filter {
+                min_value: "5".into(),
+                max_value: "500".into(),
+                ..Filter::default()
+            }),
+            ["due", "later"]
+        );
+        assert_eq!(
+            only(Filter {
+                max_value: "1e9".into(),
+                ..Filter::default()
+            }),
+            Vec::<&str>::new(),
+            "a bound that does not read shows nothing"
+        );
+    }
+
+    #[test]
+    fn a_stage_filter_keeps_that_stage_only() {
+        let mut won = lead("w", "Won", 1, "USD");
+        won.stage = Stage::Won;
+        let leads = [lead("n", "New", 1, "USD"), won];
+        let filter = Filter {
+            stage: Some(Stage::Won),
+            ..Filter::default()
+        };
+        assert!(filter.narrows());
+        assert_eq!(ids(filter.apply(leads.iter(), Timestamp(0))), ["w"]);
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct LeadProps {
     pub pricing: Option<DealPricing>,
     /// Hears the moves made from the card.
     pub on_moved: Callback<Moved>,
+    /// Counts the times the card was dropped or swiped onto "won": each
+    /// new count opens the card's question (0: never).
+    #[prop_or_default]
+    pub ask_won: u32,
 }
 
 #[function_component(LeadCard)]
@@ -32,6 +36,16 @@ pub fn lead_card(props: &LeadProps) -> Html {
     let lead = &props.lead;
     let moving = use_state(|| false);
     let moves = use_moves();
+    {
+        let (moving, ask) = (moving.clone(), moves.asker());
+        use_effect_with(props.ask_won, move |times| {
+            if *times > 0 {
+                moving.set(true);
+                ask();
+            }
+            || ()
+        });
+    }
     let toggle = {
         let moving = moving.clone();
         Callback::from(move |_: MouseEvent| moving.set(!*moving))
@@ -40,9 +54,11 @@ pub fn lead_card(props: &LeadProps) -> Html {
     let href = format!("#{}", Page::Lead(lead.id.clone()).name());
     let now = clock::now();
     html! {
-        <article class="lead" data-lead={lead.id.to_string()}>
+        <article class="lead" data-lead={lead.id.to_string()} data-stage={lead.stage.as_str()} data-name={name.clone()}
+            tabindex={(!props.read_only).then_some("0")} aria-describedby={(!props.read_only).then_some("move-help")}
+            aria-label={format!("{name}, {}", show::amount(lead.value))}>
             <div class="lead-head">
-                <a class="contact" href={href}>{ name }</a>
+                <a class="contact" href={href} draggable="false">{ name }</a>
                 <span class="value">{ show::amount(lead.value) }</span>
             </div>
             if !lead.company.is_empty() { <div class="company">{ &lead.company }</div> }

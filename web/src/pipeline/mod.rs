@@ -6,7 +6,8 @@
 //! read, its changes the server has not confirmed, whether the new-lead
 //! form is open), `follow` opens the document shown and writes changes into
 //! it (`use_pipeline`), `board` is the board's screen and `lead_page` a
-//! lead's; their parts: `lead_card`, `lead_form` (new and edit),
+//! lead's; their parts: `filter`, `gesture` (drag, swipe and keyboard
+//! moves), `lead_card`, `lead_form` (new and edit),
 //! `stage_moves`, `follow_up`, `activity_log`, `conflict_marks`,
 //! `deal_note`; `switch` is the header's choice among the pipelines the
 //! account sees.
@@ -18,6 +19,7 @@ mod deal_note;
 mod filter;
 mod follow;
 mod follow_up;
+mod gesture;
 mod lead_card;
 mod lead_form;
 mod lead_page;
@@ -27,7 +29,7 @@ mod switch;
 
 use model::{LeadId, Stage};
 
-pub use board::board;
+pub use board::{board, use_board};
 pub use follow::use_pipeline;
 pub use lead_page::{LeadPage, no_such_lead};
 pub use state::{Action, Moved, State};

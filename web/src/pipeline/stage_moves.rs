@@ -31,6 +31,15 @@ pub struct Moves {
     error: UseStateHandle<Option<String>>,
 }
 
+impl Moves {
+    /// Opens the question whether to mark the lead won, as the "Won"
+    /// button does (for a card dropped or swiped onto "won").
+    pub fn asker(&self) -> impl Fn() + 'static {
+        let confirming = self.confirming.clone();
+        move || confirming.set(true)
+    }
+}
+
 #[hook]
 pub fn use_moves() -> Moves {
     let moves = Moves {

@@ -29,6 +29,11 @@ pub struct State {
     pub moved: Option<Moved>,
     /// Stages whose every card is drawn (the board draws the first ones).
     pub expanded: Vec<Stage>,
+    /// The stage a phone shows (its board is a strip of stages, one drawn).
+    pub shown: Stage,
+    /// A lead dropped or swiped onto "won", whose card asks to confirm;
+    /// counted, so that asking again about the same lead asks again.
+    pub asking_won: Option<(LeadId, u32)>,
 }
 
 /// A move of a lead made on this device.
@@ -76,6 +81,10 @@ pub enum Action {
     Undone,
     /// Every card of the stage is to be drawn.
     Expand(Stage),
+    /// The stage a phone shows.
+    Show(Stage),
+    /// The lead's card is to ask whether to mark it won.
+    AskWon(LeadId),
 }
 
 impl State {
@@ -164,6 +173,11 @@ impl State {
                 if !self.expanded.contains(&stage) {
                     self.expanded.push(stage);
                 }
+            }
+            Action::Show(stage) => self.shown = stage,
+            Action::AskWon(lead) => {
+                let times = self.asking_won.as_ref().map_or(0, |(_, n)| *n);
+                self.asking_won = Some((lead, times + 1));
             }
         }
     }

@@ -120,6 +120,8 @@ pub fn app() -> Html {
         on_view,
     );
 
+    let board_hooks = pipeline::use_board(state.pipeline.moved.clone());
+
     use_hash_change(to_state(&dispatch, |hash: String| {
         // A new page starts at its top, as a page load would.
         if let Some(window) = web_sys::window() {
@@ -183,6 +185,7 @@ pub fn app() -> Html {
                 &state.pipeline,
                 read_only,
                 state.view.as_deref(),
+                &board_hooks,
                 &to_state(&dispatch, Action::Pipeline),
                 &edit,
             ),
