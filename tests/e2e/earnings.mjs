@@ -22,7 +22,7 @@
 
 import pg from "pg";
 import {
-  DEADLINE_MS, PHONE, assert, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, showStage, startServer,
+  DEADLINE_MS, PHONE, assert, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, showStage, startServer, swipe,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -174,7 +174,11 @@ async function main() {
     const commission = await starterCommission("ben-4");
     assert(commission === 36000, `20% of 1800.00 is 360.00 (${commission})`);
     await lead("ben-4").locator('p.deal[data-deal="approved"]').waitFor();
-    // Approved: the lead stays won in the app.
+    // Approved: the lead stays won in the app, swiped or moved.
+    await swipe(ben, lead("ben-4"), -160);
+    await waitFor("the swipe to be refused, and why said", async () =>
+      /approved: the lead stays won/.test(await ben.locator("#board-announce").textContent()));
+    assert((await lead("ben-4").getAttribute("data-stage")) === "won", "an approved deal's lead cannot be swiped out of won");
     await lead("ben-4").locator("a.contact").click();
     const held = ben.locator('main.lead-page[data-lead="ben-4"]');
     assert(await held.locator("button.stage-button[data-stage=lost]").isDisabled(), "an approved deal's lead cannot leave won");

@@ -226,8 +226,60 @@ async function main() {
     assert((await stageOf("ben-4")) === "proposal", "nothing moved without a yes");
     await desk.close();
 
+    // Two devices of Ben's, apart, change Sam Reed's phone number: each
+    // shows the merged value, marked with the other; keeping one settles
+    // it on both, and Postgres has it.
+    const devices = [];
+    for (const name of ["first", "second"]) {
+      const context = await browser.newContext(PHONE);
+      const device = await openPage(context, errors);
+      await device.goto(server.url);
+      await fillSignIn(device, "ben@okafor.example", "demo-ben-password");
+      await device.locator(".stages").waitFor();
+      await waitFor(`the ${name} device synced and controlled by its service worker`, async () =>
+        (await device.locator("#sync-status").getAttribute("data-pending")) === "0" &&
+        await device.evaluate(() => navigator.serviceWorker.controller !== null));
+      devices.push({ context, page: device });
+    }
+    const [first, second] = devices;
+    // The second goes offline (opened again with no network: an open
+    // socket would outlive the switch).
+    await second.context.setOffline(true);
+    await second.page.reload();
+    await waitFor("the second device to be offline", async () =>
+      (await second.page.locator("#sync-status").getAttribute("data-connection")) === "offline");
+    const setPhone = async ({ page: device }, phone) => {
+      await device.evaluate(() => { location.hash = "#lead-ben-2"; });
+      await device.locator("main.lead-page button", { hasText: "Edit details" }).click();
+      await device.fill("#lead-form input[name=phone]", phone);
+      await device.click("#lead-form button[type=submit]");
+      await device.locator("#lead-form").waitFor({ state: "detached" });
+    };
+    await setPhone(first, "+1 312 555 0101");
+    await waitFor("the first device's change in Postgres", async () =>
+      (await db.query("SELECT phone FROM leads WHERE lead_id = 'ben-2'")).rows[0]?.phone === "+1 312 555 0101");
+    await setPhone(second, "+1 312 555 0303");
+    await second.context.setOffline(false);
+    await second.page.evaluate(() => window.dispatchEvent(new Event("online")));
+    const mark = ({ page: device }) => device.locator('main.lead-page .conflict-mark[data-field="phone"]');
+    for (const device of devices) {
+      await waitFor("both values known on each device", async () =>
+        (await mark(device).count()) === 1 && /555 0101/.test(await mark(device).textContent()) &&
+        /555 0303/.test(await mark(device).textContent()));
+    }
+    assert((await mark(first).locator("p").textContent()) === (await mark(second).locator("p").textContent()),
+      "both devices show the same value, marked with the same other");
+    // "Keep" it if it is the one shown, "Use" it if it is the other.
+    await mark(first).locator("button", { hasText: "+1 312 555 0303" }).click();
+    for (const device of devices) {
+      await waitFor("the mark gone on each device", async () => (await mark(device).count()) === 0);
+    }
+    await waitFor("Postgres to hold the number kept", async () =>
+      (await db.query("SELECT phone FROM leads WHERE lead_id = 'ben-2'")).rows[0]?.phone === "+1 312 555 0303");
+    for (const { context } of devices) await context.close();
+
     assert(errors.length === 0, `no errors in the page: ${errors.join(" | ")}`);
-    console.log("e2e leads: searched, filtered, moved by keyboard, swipe and drag, undone, on a phone and a desktop");
+    console.log("e2e leads: searched, filtered, moved by keyboard, swipe and drag, undone, on a phone and a desktop; a field changed on two devices marked and settled");
   } finally {
     await browser.close();
     await db.end();

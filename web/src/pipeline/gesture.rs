@@ -63,6 +63,9 @@ struct Card {
     el: HtmlElement,
     lead: LeadId,
     from: Stage,
+    /// An approved deal holds it in "won": carried, it says so, and lands
+    /// nowhere.
+    held: bool,
 }
 
 struct Lift {
@@ -166,7 +169,7 @@ impl Hand {
                 match press.mode {
                     Mode::Dragging => {
                         carry(&card.el, &format!("translate({dx}px, {dy}px)"));
-                        let over = drop_target_at(x, y);
+                        let over = drop_target_at(x, y).filter(|_| !card.held);
                         if over != press.over {
                             mark_over(press.over.take(), over.as_ref());
                             press.over = over;
@@ -174,9 +177,15 @@ impl Hand {
                     }
                     Mode::Swiping => {
                         carry(&card.el, &format!("translateX({dx}px)"));
+                        let arrow = if dx > 0.0 { "→" } else { "←" };
                         match card.from.step(dx.signum() as isize) {
+                            _ if card.held => {
+                                let _ = card.el.set_attribute(
+                                    "data-to",
+                                    &format!("{arrow} Approved: stays won"),
+                                );
+                            }
                             Some(to) => {
-                                let arrow = if dx > 0.0 { "→" } else { "←" };
                                 let _ = card.el.set_attribute(
                                     "data-to",
                                     &format!("{arrow} {}", stage_label(to)),
@@ -258,6 +267,8 @@ impl Hand {
                     return;
                 };
                 let mut h = held.borrow_mut();
+                // A key's click (Enter on a link) is not the end of a drag.
+                h.swallow_click = false;
                 let Some(lift) = h.lifted.as_mut() else {
                     // Only the card itself, not a link or button in it.
                     let pick_up = matches!(e.key().as_str(), " " | "Enter")
@@ -373,6 +384,7 @@ impl Card {
         Some(Card {
             lead: LeadId::parse(&el.get_attribute("data-lead")?).ok()?,
             from: Stage::parse(&el.get_attribute("data-stage")?).ok()?,
+            held: el.has_attribute("data-held"),
             el: el.dyn_into().ok()?,
         })
     }

@@ -55,6 +55,7 @@ pub fn lead_card(props: &LeadProps) -> Html {
     let now = clock::now();
     html! {
         <article class="lead" data-lead={lead.id.to_string()} data-stage={lead.stage.as_str()} data-name={name.clone()}
+            data-held={props.deal.as_ref().is_some_and(|d| d.holds_stage()).then_some("")}
             tabindex={(!props.read_only).then_some("0")} aria-describedby={(!props.read_only).then_some("move-help")}
             aria-label={format!("{name}, {}", show::amount(lead.value))}>
             <div class="lead-head">
