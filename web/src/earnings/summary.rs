@@ -27,6 +27,10 @@ pub fn summary(
     html! {
         <main id="earnings">
             { as_of(view.computed_at) }
+            // What is owed and coming, what was paid, and the payout
+            // method: one under the other on a phone, the first two side
+            // by side on a desktop (the style sheet's grid).
+            <div class="owed">
             if view.balances.is_empty() {
                 <p class="hint">{ if waiting.is_empty() {
                     "No earnings yet: they start when a deal you marked won is approved."
@@ -50,6 +54,12 @@ pub fn summary(
                     { for waiting.iter().map(|deal| coming(deal, view.next_deal.as_ref(), customers)) }
                 </ul>
             }
+            </div>
+            <div class="paid">
+            if view.statements.is_empty() && view.lines.is_empty() {
+                <h2 class="section">{ "Statements" }</h2>
+                <p class="hint">{ "Each payout's statement and every line of your ledger show here." }</p>
+            }
             if !view.statements.is_empty() {
                 <h2 class="section">{ "Statements" }</h2>
                 <ul class="plain">
@@ -64,7 +74,10 @@ pub fn summary(
                 <h2 class="section">{ "Recent lines" }</h2>
                 <ul class="plain card">{ for view.lines.iter().map(|line| line_item(line, customers)) }</ul>
             }
-            <PayoutForm on_signed_out={on_signed_out.clone()} />
+            </div>
+            <div class="method">
+                <PayoutForm on_signed_out={on_signed_out.clone()} />
+            </div>
         </main>
     }
 }

@@ -94,8 +94,9 @@ pub fn use_pipeline(
         }
         match doc.change(edit) {
             Ok(Written::Now) => on_error.emit(None),
-            // Written as the document opens; an error shown stays until then.
-            Ok(Written::WhenOpen) => {}
+            // Written as the document opens; an error shown stays until
+            // then, and the badge counts it among the changes waiting.
+            Ok(Written::WhenOpen) => on.emit(Action::Queued),
             Err(e) => on_error.emit(Some(e)),
         }
     })

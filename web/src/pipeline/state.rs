@@ -71,6 +71,9 @@ pub enum Action {
         doc_id: String,
         pending: usize,
     },
+    /// A change waits for the document shown to open: counted with its
+    /// changes waiting until the document, open, says how many there are.
+    Queued,
     /// Opens or closes the new-lead form.
     Form(bool),
     /// The board's search, filters and sort.
@@ -165,6 +168,7 @@ impl State {
                     self.pending = pending;
                 }
             }
+            Action::Queued => self.pending += 1,
             Action::Form(open) => self.form_open = open,
             Action::Narrow(filter) => self.filter = filter,
             Action::Moved(moved) => self.moved = Some(moved),
@@ -216,6 +220,25 @@ mod tests {
             unreadable: Vec::new(),
             heads: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_change_waiting_for_the_document_to_open_is_counted_until_it_has() {
+        let me = ana(vec![doc("d-ana", Access::ReadWrite)]);
+        let mut state = State::for_account(&me);
+        state.reduce(Action::Cached {
+            doc_id: "d-ana".to_owned(),
+            pipeline: pipeline(),
+        });
+        state.reduce(Action::Queued);
+        state.reduce(Action::Queued);
+        assert_eq!(state.pending, 2, "the badge counts them while it opens");
+        state.reduce(Action::Read {
+            doc_id: "d-ana".to_owned(),
+            pipeline: pipeline(),
+            pending: 3,
+        });
+        assert_eq!(state.pending, 3, "then the document says how many wait");
     }
 
     #[test]
