@@ -157,6 +157,8 @@ async function main() {
     await page.fill("#lead-form input[name=contact_name]", "W".repeat(150));
     await page.click("#lead-form button[type=submit]");
     await page.locator("article.lead", { hasText: "WWWWWWWWWW" }).waitFor();
+    await waitFor("focus back on \"+ New lead\" as the form closes", async () =>
+      (await page.evaluate(() => document.activeElement?.id)) === "new-lead");
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert(width <= 375, `the page is ${width} px wide at 375 px`);
     const small = await page.evaluate(() => [...document.querySelectorAll("main button, main a, main input:not([type=checkbox]), main select")]
@@ -225,6 +227,22 @@ async function main() {
     await confirm.waitFor({ state: "detached" });
     assert((await stageOf("ben-4")) === "proposal", "nothing moved without a yes");
     await desk.close();
+
+    // A finger on a wide touch screen drags a card across the columns too.
+    const tablet = await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true, locale: "en-US" });
+    const slate = await openPage(tablet, errors);
+    await slate.goto(server.url);
+    await fillSignIn(slate, "ben@okafor.example", "demo-ben-password");
+    const sam = slate.locator('article.lead[data-lead="ben-2"]');
+    await sam.waitFor();
+    const [fromBox, toBox] = [await sam.boundingBox(), await slate.locator("section.stage[data-stage=proposal]").boundingBox()];
+    await swipe(slate, sam, toBox.x + toBox.width / 2 - (fromBox.x + fromBox.width / 2), { steps: 12 });
+    await waitFor("ben-2 dragged by a finger to Proposal", async () =>
+      (await sam.evaluate((el) => el.closest("section.stage").dataset.stage)) === "proposal");
+    await storedAs("ben-2", "proposal", "dragged by touch");
+    await slate.locator(".toast button.undo").click();
+    await storedAs("ben-2", "contacted", "undone");
+    await tablet.close();
 
     // Two devices of Ben's, apart, change Sam Reed's phone number: each
     // shows the merged value, marked with the other; keeping one settles

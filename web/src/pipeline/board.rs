@@ -40,11 +40,25 @@ pub struct BoardHooks {
 /// called unconditionally): the layout, the hand that carries cards, and
 /// where focus goes after a move made on the board, `moved`: to the card
 /// where it landed or, when it left the stage a phone shows, to the offer to
-/// undo; back to the card when the offer goes.
+/// undo; back to the card when the offer goes. And back to "+ New lead" as
+/// the new-lead form (`form_open`) closes.
 #[hook]
-pub fn use_board(moved: Option<Moved>) -> BoardHooks {
+pub fn use_board(moved: Option<Moved>, form_open: bool) -> BoardHooks {
     let wide = use_wide();
     let held = use_mut_ref(Held::default);
+    let was_open = use_mut_ref(|| false);
+    use_effect_with(form_open, move |open| {
+        if was_open.replace(*open) && !*open {
+            let button = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id("new-lead"))
+                .and_then(|el| el.dyn_into::<HtmlElement>().ok());
+            if let Some(button) = button {
+                let _ = button.focus();
+            }
+        }
+        || ()
+    });
     let last = use_mut_ref(|| None::<LeadId>);
     use_effect_with(moved, move |moved| {
         let lead = match moved {

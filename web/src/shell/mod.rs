@@ -120,7 +120,7 @@ pub fn app() -> Html {
         on_view,
     );
 
-    let board_hooks = pipeline::use_board(state.pipeline.moved.clone());
+    let board_hooks = pipeline::use_board(state.pipeline.moved.clone(), state.pipeline.form_open);
 
     use_hash_change(to_state(&dispatch, |hash: String| {
         // A new page starts at its top, as a page load would.
