@@ -117,7 +117,7 @@ async function main() {
     await swipe(page, page.locator("section.stage[data-stage=contacted] .totals"), -160);
     await page.locator("section.stage[data-stage=qualified]").waitFor();
     assert(JSON.stringify(await page.evaluate(() => [history.length, location.href])) === JSON.stringify(history),
-      "no swipe went back or forward in the browser's history");
+      "no swipe opened a lead's page or moved in the browser's history");
     // The stage tabs go along with the arrow keys.
     await page.locator("#tab-qualified").focus();
     await page.keyboard.press("ArrowLeft");
@@ -149,7 +149,19 @@ async function main() {
     assert(/Mark Luis Vega won\?/.test(await ask.textContent()) && (await ask.locator(".earns").count()) === 1,
       "the question names the deal and what it would earn");
     await ask.locator("button", { hasText: "Cancel" }).click();
-    assert((await stored("ben-4")) === "proposal", "nothing moved without a yes");
+    await ask.waitFor({ state: "detached" });
+    assert((await lead("ben-4").getAttribute("data-stage")) === "proposal" && (await page.locator(".toast").count()) === 0,
+      "nothing moved without a yes");
+    // Swiped again, it asks again; a yes moves it, and the card, drawn
+    // again in Won, does not ask a third time.
+    await swipe(page, lead("ben-4"), 160);
+    await ask.locator("button[type=submit]").click();
+    await waitFor("ben-4 marked won", async () => (await lead("ben-4").count()) === 0);
+    assert(/Moved Luis Vega to Won/.test(await page.locator(".toast").textContent()), "the move is said");
+    await storedAs("ben-4", "won", "swiped onto Won and confirmed");
+    await showStage(page, "won");
+    await lead("ben-4").waitFor();
+    assert((await lead("ben-4").locator("form.confirm-won").count()) === 0, "the card in Won asks nothing");
     await showStage(page, "new");
 
     // Nothing scrolls sideways at 375 px, even a name of one long word.
@@ -218,14 +230,21 @@ async function main() {
     await waitFor("focus on the card where it landed", async () => (await focused(wide)) === "ben-1");
     await storedAs("ben-1", "qualified", "carried by keyboard");
 
-    // Dropped on Won: the card asks first, with what it would earn.
-    await drag("ben-4", "won");
-    const confirm = card("ben-4").locator("form.confirm-won");
+    // Dropped on Won: the card asks first, with what it would earn; no
+    // and then yes.
+    await drag("ben-3", "won");
+    const confirm = card("ben-3").locator("form.confirm-won");
     await confirm.waitFor();
     assert((await confirm.locator(".earns").count()) === 1, "the question says what it would earn");
     await wide.keyboard.press("Escape");
     await confirm.waitFor({ state: "detached" });
-    assert((await stageOf("ben-4")) === "proposal", "nothing moved without a yes");
+    assert((await stageOf("ben-3")) === "qualified" && (await wide.locator(".toast", { hasText: "Eva Novak" }).count()) === 0,
+      "nothing moved without a yes");
+    await drag("ben-3", "won");
+    await confirm.locator("button[type=submit]").click();
+    await waitFor("ben-3 in Won", async () => (await stageOf("ben-3")) === "won");
+    await storedAs("ben-3", "won", "dropped on Won and confirmed");
+    assert((await confirm.count()) === 0, "the card drawn in Won asks nothing");
     await desk.close();
 
     // A finger on a wide touch screen drags a card across the columns too.

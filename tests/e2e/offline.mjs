@@ -303,6 +303,9 @@ async function main() {
       (await status().getAttribute("data-pending")) === "0");
     const lost = await page.evaluate(() => window.__e2eLost);
     assert(lost.length === 0, `the offline work never left the screen (gone at ${lost.join(", ")})`);
+    await showStage(page, "qualified");
+    assert((await stageOf("ben-1")) === "qualified", "the offline move is on the board, in Qualified");
+    await showStage(page, "new");
 
     // 9. Sign out: the server revokes the session; the app asks who you are,
     // also after a reload.

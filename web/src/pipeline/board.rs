@@ -155,7 +155,13 @@ pub fn board(
     // Deals are in the partner's own account view only.
     let own = view.filter(|_| !read_only);
     let pricing = own.and_then(|v| v.next_deal.clone());
-    let on_show = on.reform(Action::Show);
+    let on_show = {
+        let on = on.clone();
+        Callback::from(move |stage: Stage| {
+            show_tab(stage, false);
+            on.emit(Action::Show(stage));
+        })
+    };
     let hand = (!read_only).then(|| {
         let held: Vec<LeadId> = own
             .map(|v| {
@@ -167,7 +173,13 @@ pub fn board(
             })
             .unwrap_or_default();
         let on_drop = drop_to(pipeline, held, on, edit);
-        Hand::new(&hooks.held, wide, state.shown, &on_drop, &on_show)
+        Hand::new(
+            &hooks.held,
+            wide,
+            state.shown,
+            &on_drop,
+            strip.then_some(&on_show),
+        )
     });
     let asking_won = state.asking_won.as_ref();
     let cards = |stage: Stage, leads: &[&Lead], limit: usize| -> Html {
@@ -230,6 +242,7 @@ pub fn board(
                 onpointermove={hand.as_ref().map(|h| h.moved.clone())}
                 onpointerup={hand.as_ref().map(|h| h.up.clone())}
                 onpointercancel={hand.as_ref().map(|h| h.cancel.clone())}
+                onlostpointercapture={hand.as_ref().map(|h| h.lost.clone())}
                 onkeydown={hand.as_ref().map(|h| h.key.clone())}
                 onclick={hand.as_ref().map(|h| h.click.clone())}
                 onfocusout={hand.as_ref().map(|h| h.blur.clone())}>
@@ -350,10 +363,7 @@ fn stage_tabs(
             { for by_stage.iter().map(|(stage, leads, _)| {
                 let stage = *stage;
                 let here = stage == shown;
-                let pick = on_show.reform(move |_: MouseEvent| {
-                    show_tab(stage, false);
-                    stage
-                });
+                let pick = on_show.reform(move |_: MouseEvent| stage);
                 html! {
                     <button type="button" role="tab" class="stage-tab" id={format!("tab-{stage}")} data-stage={stage.as_str()} data-drop={stage.as_str()}
                         aria-selected={if here { "true" } else { "false" }} aria-controls={here.then_some("stage-panel")}

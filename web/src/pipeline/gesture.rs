@@ -16,9 +16,11 @@
 //! Cards carry `data-lead` and `data-stage`; whatever a card can land on
 //! carries `data-drop` (a wide screen's columns, a phone's stage tabs) and
 //! gets `data-over` while a card is over it. The page keeps its own
-//! scrolling: cards and the strip take horizontal moves only (`touch-action:
-//! pan-y`, in the style sheet), and the page refuses horizontal overscroll,
-//! so no swipe here ever goes back in the browser's history.
+//! scrolling and zooming: cards and the strip leave vertical pans and
+//! pinches to the browser (`touch-action: pan-y pinch-zoom`, in the style
+//! sheet) and take horizontal moves, and the page refuses horizontal
+//! overscroll, so a swipe on the board is never the browser's "back" (the
+//! phone's own edge gestures, outside the page, stay the system's).
 
 use std::{cell::RefCell, rc::Rc};
 
@@ -89,9 +91,18 @@ pub struct Hand {
     pub moved: Callback<PointerEvent>,
     pub up: Callback<PointerEvent>,
     pub cancel: Callback<PointerEvent>,
+    pub lost: Callback<PointerEvent>,
     pub key: Callback<KeyboardEvent>,
     pub click: Callback<MouseEvent>,
     pub blur: Callback<FocusEvent>,
+}
+
+/// Puts what `press` carried back and takes its mark off.
+fn let_go(press: Press) {
+    mark_over(press.over, None);
+    if let Some(card) = press.card {
+        card.put_back();
+    }
 }
 
 impl Hand {
@@ -103,13 +114,22 @@ impl Hand {
         wide: bool,
         shown: Stage,
         on_drop: &Callback<(LeadId, Stage)>,
-        on_show: &Callback<Stage>,
+        on_show: Option<&Callback<Stage>>,
     ) -> Hand {
         let down = {
             let held = held.clone();
             Callback::from(move |e: PointerEvent| {
                 let mut h = held.borrow_mut();
                 h.swallow_click = false;
+                // Whatever an earlier press left (its end never came).
+                if let Some(press) = h.press.take() {
+                    let_go(press);
+                }
+                // A card lifted by keyboard and since drawn again elsewhere
+                // (a sync moved it) is no longer carried.
+                if let Some(lift) = h.lifted.take_if(|l| !l.card.el.is_connected()) {
+                    mark_over(find_drop(lift.to), None);
+                }
                 if !e.is_primary() || e.button() != 0 || h.lifted.is_some() {
                     return;
                 }
@@ -169,8 +189,16 @@ impl Hand {
                 match press.mode {
                     Mode::Dragging => {
                         carry(&card.el, &format!("translate({dx}px, {dy}px)"));
-                        let over = drop_target_at(x, y).filter(|_| !card.held);
-                        if over != press.over {
+                        let over = drop_target_at(x, y);
+                        if card.held {
+                            // Nothing is marked: it lands nowhere (and
+                            // letting go says why).
+                            let arrow = if dx >= 0.0 { "→" } else { "←" };
+                            let _ = card
+                                .el
+                                .set_attribute("data-to", &format!("{arrow} Approved: stays won"));
+                            press.over = over;
+                        } else if over != press.over {
                             mark_over(press.over.take(), over.as_ref());
                             press.over = over;
                         }
@@ -206,7 +234,7 @@ impl Hand {
             })
         };
         let up = {
-            let (held, on_drop, on_show) = (held.clone(), on_drop.clone(), on_show.clone());
+            let (held, on_drop, on_show) = (held.clone(), on_drop.clone(), on_show.cloned());
             Callback::from(move |e: PointerEvent| {
                 let mut h = held.borrow_mut();
                 let Some(press) = h.press.take_if(|p| p.pointer == e.pointer_id()) else {
@@ -215,7 +243,9 @@ impl Hand {
                 if press.mode == Mode::Undecided {
                     return;
                 }
-                h.swallow_click = true;
+                // A mouse's or pen's drag ends in a click on what it
+                // started on; a finger's swipe makes none.
+                h.swallow_click = e.pointer_type() != "touch";
                 drop(h);
                 let dx = f64::from(e.client_x()) - press.x;
                 let over = press.over.as_ref().and_then(drop_stage);
@@ -237,7 +267,9 @@ impl Hand {
                     (Mode::Swiping, None) if dx.abs() >= TURN_PX => {
                         // Pages turn the other way: a swipe to the left
                         // brings the next stage in from the right.
-                        if let Some(next) = shown.step(-dx.signum() as isize) {
+                        if let (Some(next), Some(on_show)) =
+                            (shown.step(-dx.signum() as isize), &on_show)
+                        {
                             on_show.emit(next);
                         }
                     }
@@ -253,10 +285,23 @@ impl Hand {
                     .press
                     .take_if(|p| p.pointer == e.pointer_id());
                 if let Some(press) = press {
-                    mark_over(press.over, None);
-                    if let Some(card) = press.card {
-                        card.put_back();
-                    }
+                    let_go(press);
+                }
+            })
+        };
+        // The container's capture ended some other way than by the
+        // pointer's end (the browser took it back): as if cancelled. Not a
+        // card's: a finger's press is captured by what it touched until
+        // the container takes the capture over, which ends that one.
+        let lost = {
+            let cancel = cancel.clone();
+            Callback::from(move |e: PointerEvent| {
+                let container = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<Element>().ok())
+                    .is_some_and(|el| el.matches(".stages").unwrap_or(false));
+                if container {
+                    cancel.emit(e);
                 }
             })
         };
@@ -370,6 +415,7 @@ impl Hand {
             moved,
             up,
             cancel,
+            lost,
             key,
             click,
             blur,
@@ -408,9 +454,10 @@ impl Card {
 }
 
 /// Sends the rest of the pointer's moves to the stages' container, wherever
-/// the pointer goes. The container itself: Yew listens on the document's
-/// body and hands an event to the handlers on its target's path, so the
-/// event's current target is the body, which is not on that path.
+/// the pointer goes. The container, found from the target: Yew listens on
+/// the document's body, so the event's current target is the body, and a
+/// capture by the body would send the moves to the body itself, whose
+/// events never reach the container's handlers.
 fn capture(e: &PointerEvent) {
     let stages = e
         .target()

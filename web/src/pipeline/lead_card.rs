@@ -26,7 +26,7 @@ pub struct LeadProps {
     /// Hears the moves made from the card.
     pub on_moved: Callback<Moved>,
     /// Counts the times the card was dropped or swiped onto "won": each
-    /// new count opens the card's question (0: never).
+    /// change of the count while the card is drawn opens its question.
     #[prop_or_default]
     pub ask_won: u32,
 }
@@ -37,9 +37,13 @@ pub fn lead_card(props: &LeadProps) -> Html {
     let moving = use_state(|| false);
     let moves = use_moves();
     {
+        // Asked when the count changes, not as the card is drawn: a card
+        // drawn again (in its new column, on turning back to its stage)
+        // with the count it had does not ask again.
         let (moving, ask) = (moving.clone(), moves.asker());
+        let seen = use_mut_ref(|| props.ask_won);
         use_effect_with(props.ask_won, move |times| {
-            if *times > 0 {
+            if seen.replace(*times) != *times && *times > 0 {
                 moving.set(true);
                 ask();
             }

@@ -171,7 +171,10 @@ impl State {
             Action::Queued => self.pending += 1,
             Action::Form(open) => self.form_open = open,
             Action::Narrow(filter) => self.filter = filter,
-            Action::Moved(moved) => self.moved = Some(moved),
+            Action::Moved(moved) => {
+                self.asking_won = None;
+                self.moved = Some(moved);
+            }
             Action::Undone => self.moved = None,
             Action::Expand(stage) => {
                 if !self.expanded.contains(&stage) {
