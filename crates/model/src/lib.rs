@@ -26,7 +26,7 @@ pub use channel::{CHANNEL_KIND, Channel, ChannelDoc, Message};
 
 pub use pipeline::{
     Activity, Conflict, ConflictValue, FollowUp, Lead, LeadDraft, LeadField, LogKind,
-    PIPELINE_KIND, Pipeline, PipelineDoc, SCHEMA_VERSION, limits,
+    PIPELINE_KIND, Pipeline, PipelineDoc, PipelineEdit, SCHEMA_VERSION, limits,
 };
 pub use values::{Currency, LeadId, Money, PartnerId, Quoted, Stage, Timestamp};
 

@@ -3,13 +3,13 @@
 //! language. Entries written on two devices while apart are all kept (the
 //! log is a list in the document).
 
-use model::{Activity, Lead, LogKind, PipelineDoc, Stage};
+use model::{Activity, Lead, LogKind, PipelineEdit, Stage};
 use web_common::show;
 use web_sys::HtmlTextAreaElement;
 use yew::prelude::*;
 
 use super::{lead_form::sentence, stage_label};
-use crate::{clock, document::Edit};
+use crate::clock;
 
 /// What the log form keeps between renders (a hook, for the reason
 /// `stage_moves::Moves` gives).
@@ -37,7 +37,12 @@ fn kind_label(kind: LogKind) -> &'static str {
 }
 
 /// The log form and the log of `lead`, with `state` from [`use_log`].
-pub fn activity_log(lead: &Lead, read_only: bool, edit: &Callback<Edit>, state: &LogState) -> Html {
+pub fn activity_log(
+    lead: &Lead,
+    read_only: bool,
+    edit: &Callback<PipelineEdit>,
+    state: &LogState,
+) -> Html {
     let LogState { kind, text, error } = state;
     let on_log = {
         let (id, edit, kind, text, error) = (
@@ -59,9 +64,12 @@ pub fn activity_log(lead: &Lead, read_only: bool, edit: &Callback<Edit>, state: 
             if let Err(e) = kind.parse_text(&typed) {
                 return error.set(Some(sentence(&e.to_string())));
             }
-            edit.emit(Box::new(move |doc| {
-                PipelineDoc::log_activity(doc, &id, kind, &typed, now, now)
-            }));
+            edit.emit(PipelineEdit::Log {
+                id,
+                kind,
+                text: typed,
+                at: now,
+            });
             field.set_value("");
             error.set(None);
         })

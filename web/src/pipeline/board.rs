@@ -10,7 +10,7 @@
 
 use std::{collections::BTreeMap, rc::Rc};
 
-use model::{AccountView, Currency, Lead, LeadId, Money, PipelineDoc, Stage};
+use model::{AccountView, Currency, Lead, LeadId, Money, PipelineEdit, Stage};
 use wasm_bindgen::JsCast;
 use web_common::{
     api::Me,
@@ -28,7 +28,7 @@ use super::{
     lead_form::LeadForm,
     stage_label,
 };
-use crate::{clock, document::Edit, layout::use_wide, page::Page as _};
+use crate::{clock, layout::use_wide, page::Page as _};
 
 /// What the board keeps between renders, from [`use_board`].
 pub struct BoardHooks {
@@ -95,7 +95,7 @@ pub fn board(
     view: Option<&AccountView>,
     hooks: &BoardHooks,
     on: &Callback<Action>,
-    edit: &Callback<Edit>,
+    edit: &Callback<PipelineEdit>,
 ) -> Html {
     let on_form = &on.reform(Action::Form);
     let on_moved = on.reform(Action::Moved);
@@ -303,7 +303,7 @@ fn drop_to(
     pipeline: &Rc<model::Pipeline>,
     held: Vec<LeadId>,
     on: &Callback<Action>,
-    edit: &Callback<Edit>,
+    edit: &Callback<PipelineEdit>,
 ) -> Callback<(LeadId, Stage)> {
     let (pipeline, on, edit) = (pipeline.clone(), on.clone(), edit.clone());
     Callback::from(move |(id, to): (LeadId, Stage)| {
@@ -320,10 +320,7 @@ fn drop_to(
             return on.emit(Action::AskWon(id));
         }
         let from = lead.stage;
-        let lead = id.clone();
-        edit.emit(Box::new(move |doc| {
-            PipelineDoc::move_lead(doc, &lead, to, clock::now())
-        }));
+        edit.emit(PipelineEdit::Move { id: id.clone(), to });
         on.emit(Action::Moved(Moved {
             lead: id,
             name,
@@ -400,14 +397,14 @@ const FIRST_CARDS: usize = 30;
 
 /// "Moved Ada Obi to Qualified. Undo": the last move made here, to take
 /// back (a move back, logged as any move) or dismiss.
-fn undo(moved: &Moved, on: &Callback<Action>, edit: &Callback<Edit>) -> Html {
+fn undo(moved: &Moved, on: &Callback<Action>, edit: &Callback<PipelineEdit>) -> Html {
     let back = {
         let (moved, on, edit) = (moved.clone(), on.clone(), edit.clone());
         Callback::from(move |_: MouseEvent| {
-            let (id, from) = (moved.lead.clone(), moved.from);
-            edit.emit(Box::new(move |doc| {
-                PipelineDoc::move_lead(doc, &id, from, clock::now())
-            }));
+            edit.emit(PipelineEdit::Move {
+                id: moved.lead.clone(),
+                to: moved.from,
+            });
             on.emit(Action::Undone);
         })
     };

@@ -3,12 +3,11 @@
 //! the mark names the other and lets the partner keep either. Keeping one
 //! writes it once more, over both, and the mark goes everywhere.
 
-use model::{Conflict, ConflictValue, Lead, LeadField, PipelineDoc, Stage};
+use model::{Conflict, ConflictValue, Lead, LeadField, PipelineEdit, Stage};
 use web_common::show;
 use yew::prelude::*;
 
 use super::stage_label;
-use crate::{clock, document::Edit};
 
 /// How a value of a field reads.
 fn shown(value: &ConflictValue) -> String {
@@ -30,7 +29,7 @@ pub fn conflict_marks(
     read_only: bool,
     stage_held: bool,
     amount_locked: bool,
-    edit: &Callback<Edit>,
+    edit: &Callback<PipelineEdit>,
 ) -> Html {
     if lead.conflicts.is_empty() {
         return Html::default();
@@ -55,17 +54,17 @@ fn mark(
     conflict: &Conflict,
     read_only: bool,
     locked: bool,
-    edit: &Callback<Edit>,
+    edit: &Callback<PipelineEdit>,
 ) -> Html {
     let label = conflict.field.label();
     let here = lead.value_of(conflict.field);
     let keep = |value: ConflictValue| {
         let (id, edit) = (lead.id.clone(), edit.clone());
         Callback::from(move |_: MouseEvent| {
-            let (id, value) = (id.clone(), value.clone());
-            edit.emit(Box::new(move |doc| {
-                PipelineDoc::settle(doc, &id, &value, clock::now())
-            }))
+            edit.emit(PipelineEdit::Settle {
+                id: id.clone(),
+                keep: value.clone(),
+            })
         })
     };
     let others: Vec<String> = conflict.others.iter().map(shown).collect();

@@ -7,13 +7,14 @@
 
 use std::{cell::RefCell, rc::Rc};
 
-use model::{Pipeline, PipelineDoc};
+use model::{Pipeline, PipelineDoc, PipelineEdit};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use super::Action;
 use crate::{
-    document::{DocEvent, Edit, Followed, Unconfirmed, Written, use_document},
+    clock,
+    document::{DocEvent, Followed, Unconfirmed, Written, use_document},
     engine::EngineRef,
     view_cache::ViewCache,
 };
@@ -31,7 +32,7 @@ pub fn use_pipeline(
     read_only: bool,
     on: Callback<Action>,
     on_error: Callback<Option<String>>,
-) -> Callback<Edit> {
+) -> Callback<PipelineEdit> {
     let keeper = use_mut_ref(Keeper::default);
     // The last reading, while the document opens.
     {
@@ -88,11 +89,13 @@ pub fn use_pipeline(
         Unconfirmed::Counted,
         followed,
     );
-    Callback::from(move |edit: Edit| {
+    Callback::from(move |edit: PipelineEdit| {
         if read_only {
             return;
         }
-        match doc.change(edit) {
+        // Dated as it is written (a change that waits for the document to
+        // open is written, and dated, as it opens).
+        match doc.change(Box::new(move |d| edit.apply(d, clock::now()))) {
             Ok(Written::Now) => on_error.emit(None),
             // Written as the document opens; an error shown stays until
             // then, and the badge counts it among the changes waiting.

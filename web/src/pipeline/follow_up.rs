@@ -3,13 +3,13 @@
 //! lists what is due (`board.rs`), and push reminders will read the
 //! projected `follow_up_at`.
 
-use model::{FollowUp, Lead, PipelineDoc};
+use model::{FollowUp, Lead, PipelineEdit};
 use web_common::{forms, show};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::lead_form::sentence;
-use crate::{clock, document::Edit, focus::use_focus_swap};
+use crate::{clock, focus::use_focus_swap};
 
 /// A day, in ms.
 const DAY: i64 = 24 * 60 * 60 * 1000;
@@ -59,7 +59,7 @@ pub fn use_follow_up(lead: &Lead) -> FollowUpState {
 pub fn follow_up(
     lead: &Lead,
     read_only: bool,
-    edit: &Callback<Edit>,
+    edit: &Callback<PipelineEdit>,
     state: &FollowUpState,
 ) -> Html {
     let FollowUpState {
@@ -92,10 +92,10 @@ pub fn follow_up(
                 Ok(f) => f,
                 Err(e) => return error.set(Some(sentence(&e.to_string()))),
             };
-            let id = id.clone();
-            edit.emit(Box::new(move |doc| {
-                PipelineDoc::set_follow_up(doc, &id, Some(&follow_up), clock::now())
-            }));
+            edit.emit(PipelineEdit::FollowUp {
+                id: id.clone(),
+                follow_up: Some(follow_up),
+            });
             error.set(None);
             open.set(false);
         })
@@ -103,10 +103,10 @@ pub fn follow_up(
     let on_clear = {
         let (id, edit) = (lead.id.clone(), edit.clone());
         Callback::from(move |_: MouseEvent| {
-            let id = id.clone();
-            edit.emit(Box::new(move |doc| {
-                PipelineDoc::set_follow_up(doc, &id, None, clock::now())
-            }));
+            edit.emit(PipelineEdit::FollowUp {
+                id: id.clone(),
+                follow_up: None,
+            });
         })
     };
     let toggle = |to: bool| {

@@ -3,7 +3,7 @@
 //! apart, the deal it became once marked won, and one explicit "Move"
 //! action that opens the stage buttons (`stage_moves`).
 
-use model::{DealOutcome, DealPricing, Lead};
+use model::{DealOutcome, DealPricing, Lead, PipelineEdit};
 use web_common::show;
 use yew::prelude::*;
 
@@ -12,13 +12,13 @@ use super::{
     deal_note::deal_note,
     stage_moves::{stage_moves, use_moves},
 };
-use crate::{clock, document::Edit, page::Page as _};
+use crate::{clock, page::Page as _};
 
 #[derive(Properties, PartialEq)]
 pub struct LeadProps {
     pub lead: Lead,
     pub read_only: bool,
-    pub edit: Callback<Edit>,
+    pub edit: Callback<PipelineEdit>,
     /// What the back-office made of it, once marked won.
     pub deal: Option<DealOutcome>,
     /// How a deal approved now is priced (the partner's own pipeline only).

@@ -8,7 +8,7 @@
 //! pasted (a `maxlength` would, silently); saving says which field is too
 //! long and by how much, and keeps everything typed.
 
-use model::{Currency, Lead, LeadDraft, LeadId, Money, PipelineDoc, limits};
+use model::{Currency, Lead, LeadDraft, LeadId, Money, PipelineEdit, limits};
 use web_common::{
     forms::{self, CURRENCIES},
     show,
@@ -16,7 +16,7 @@ use web_common::{
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::{clock, document::Edit, focus::focus};
+use crate::focus::focus;
 
 #[derive(Properties, PartialEq)]
 pub struct LeadFormProps {
@@ -31,7 +31,7 @@ pub struct LeadFormProps {
     #[prop_or_default]
     pub heads: Vec<automerge::ChangeHash>,
     /// Writes a change into the pipeline shown.
-    pub edit: Callback<Edit>,
+    pub edit: Callback<PipelineEdit>,
     /// Closes the form (saved, cancelled, or Escape).
     pub on_close: Callback<()>,
 }
@@ -119,18 +119,14 @@ pub fn lead_form(props: &LeadFormProps) -> Html {
             match &lead {
                 Some(lead) => {
                     let (id, seen) = (lead.id.clone(), seen.borrow().clone());
-                    edit.emit(Box::new(move |doc| {
-                        PipelineDoc::edit_lead_seen(doc, &seen, &id, &draft, clock::now())
-                    }));
+                    edit.emit(PipelineEdit::EditLead { id, seen, draft });
                 }
                 None => {
                     let id = match LeadId::parse(&uuid::Uuid::new_v4().simple().to_string()) {
                         Ok(id) => id,
                         Err(e) => return error.set(Some(e.to_string())),
                     };
-                    edit.emit(Box::new(move |doc| {
-                        PipelineDoc::add_lead(doc, &id, &draft, clock::now())
-                    }));
+                    edit.emit(PipelineEdit::AddLead { id, draft });
                 }
             }
             on_close.emit(());

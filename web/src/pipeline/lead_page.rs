@@ -4,7 +4,7 @@
 //! archiving. On a phone one column; on a wide screen the history sits
 //! beside the rest.
 
-use model::{DealOutcome, DealPricing, DealStatus, Lead, PipelineDoc};
+use model::{DealOutcome, DealPricing, DealStatus, Lead, PipelineEdit};
 use web_common::show;
 use yew::prelude::*;
 
@@ -18,17 +18,13 @@ use super::{
     stage_label,
     stage_moves::{stage_moves, use_moves},
 };
-use crate::{
-    clock,
-    document::Edit,
-    focus::{focus, use_focus_swap},
-};
+use crate::focus::{focus, use_focus_swap};
 
 #[derive(Properties, PartialEq)]
 pub struct LeadPageProps {
     pub lead: Lead,
     pub read_only: bool,
-    pub edit: Callback<Edit>,
+    pub edit: Callback<PipelineEdit>,
     pub deal: Option<DealOutcome>,
     /// How a deal approved now is priced (the partner's own pipeline only).
     pub pricing: Option<DealPricing>,
@@ -68,13 +64,11 @@ pub fn lead_page(props: &LeadPageProps) -> Html {
         let (id, edit, archived) = (lead.id.clone(), props.edit.clone(), lead.is_archived());
         Callback::from(move |_: MouseEvent| {
             let id = id.clone();
-            edit.emit(Box::new(move |doc| {
-                if archived {
-                    PipelineDoc::restore_lead(doc, &id, clock::now())
-                } else {
-                    PipelineDoc::archive_lead(doc, &id, clock::now())
-                }
-            }))
+            edit.emit(if archived {
+                PipelineEdit::Restore { id }
+            } else {
+                PipelineEdit::Archive { id }
+            })
         })
     };
     let settled = props.deal.as_ref().is_some_and(DealOutcome::holds_stage);

@@ -7,7 +7,7 @@
 //! not know may have moved it anyway (the server keeps the deal); then only
 //! the way back is offered.
 
-use model::{DealOutcome, DealPricing, Lead, PipelineDoc, Stage};
+use model::{DealOutcome, DealPricing, Lead, PipelineEdit, Stage};
 use web_common::{
     pricing::{expected_earnings, rate_of},
     show,
@@ -16,7 +16,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::{Moved, lead_form::sentence, stage_label};
-use crate::{clock, document::Edit, focus::use_focus_swap};
+use crate::focus::use_focus_swap;
 
 /// What the stage buttons keep between renders: whether "won" is being
 /// confirmed, and where focus goes. A hook, not a component of its own:
@@ -64,7 +64,7 @@ pub fn use_moves() -> Moves {
 pub fn stage_moves(
     lead: &Lead,
     read_only: bool,
-    edit: &Callback<Edit>,
+    edit: &Callback<PipelineEdit>,
     deal: Option<&DealOutcome>,
     pricing: Option<&DealPricing>,
     on_moved: &Callback<Moved>,
@@ -85,10 +85,7 @@ pub fn stage_moves(
             if to == Stage::Won {
                 return confirming.set(true);
             }
-            let id = id.clone();
-            edit.emit(Box::new(move |doc| {
-                PipelineDoc::move_lead(doc, &id, to, clock::now())
-            }));
+            edit.emit(PipelineEdit::Move { id: id.clone(), to });
             moved(to);
         })
     };
@@ -111,11 +108,10 @@ pub fn stage_moves(
                 },
                 None => lead.value,
             };
-            let id = lead.id.clone();
-            edit.emit(Box::new(move |doc| {
-                PipelineDoc::set_value(doc, &id, value, clock::now())?;
-                PipelineDoc::move_lead(doc, &id, Stage::Won, clock::now())
-            }));
+            edit.emit(PipelineEdit::MarkWon {
+                id: lead.id.clone(),
+                value,
+            });
             moved(Stage::Won);
             error.set(None);
             confirming.set(false);

@@ -91,6 +91,21 @@ impl LeadDraft {
     }
 }
 
+impl LeadDraft {
+    /// The draft as [`LeadDraft::parse`] would make it of its own fields:
+    /// a draft read from elsewhere (a message, a file) is checked again.
+    pub fn checked(&self) -> Result<LeadDraft, ModelError> {
+        LeadDraft::parse(
+            &self.contact_name,
+            &self.company,
+            &self.email,
+            &self.phone,
+            self.value,
+            &self.notes,
+        )
+    }
+}
+
 /// Digits and what people put between them; `x` for an extension.
 fn is_phone_char(c: char) -> bool {
     c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.' | '/' | 'x' | 'X')

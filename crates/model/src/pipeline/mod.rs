@@ -30,6 +30,7 @@
 mod activity;
 mod conflicts;
 mod draft;
+mod edit;
 
 use automerge::{
     AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value,
@@ -40,6 +41,7 @@ use serde::{Deserialize, Serialize};
 pub use activity::{Activity, LogKind};
 pub use conflicts::{Conflict, ConflictValue, LeadField};
 pub use draft::{FollowUp, LeadDraft, limits};
+pub use edit::PipelineEdit;
 
 use crate::{
     Currency, LeadId, ModelError, Money, PartnerId, Stage, Timestamp,

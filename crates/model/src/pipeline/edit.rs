@@ -1,0 +1,271 @@
+//! A change to a pipeline as data: what a screen asks for, applied to the
+//! document by [`PipelineEdit::apply`]. Data, not a closure over the
+//! document, so that it can be queued while the document opens, logged,
+//! and sent to wherever the document is kept (a sync engine in a worker
+//! holds it apart from the screens).
+
+use automerge::{Automerge, ChangeHash};
+use serde::{Deserialize, Serialize};
+
+use super::{ConflictValue, FollowUp, LeadDraft, LogKind, PipelineDoc};
+use crate::{LeadId, ModelError, Money, Stage, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum PipelineEdit {
+    AddLead {
+        id: LeadId,
+        draft: LeadDraft,
+    },
+    /// The lead's fields as edited in a form opened when the document's
+    /// heads were `seen` ([`PipelineDoc::edit_lead_seen`]).
+    EditLead {
+        id: LeadId,
+        seen: Vec<ChangeHash>,
+        draft: LeadDraft,
+    },
+    Move {
+        id: LeadId,
+        to: Stage,
+    },
+    /// Marked won at `value`: the amount, then the move, in one edit.
+    MarkWon {
+        id: LeadId,
+        value: Money,
+    },
+    Archive {
+        id: LeadId,
+    },
+    Restore {
+        id: LeadId,
+    },
+    Log {
+        id: LeadId,
+        kind: LogKind,
+        text: String,
+        /// When it happened.
+        at: Timestamp,
+    },
+    /// A follow-up set, or cleared with `None`.
+    FollowUp {
+        id: LeadId,
+        follow_up: Option<FollowUp>,
+    },
+    /// A field two devices set while apart, settled on `keep`.
+    Settle {
+        id: LeadId,
+        keep: ConflictValue,
+    },
+}
+
+impl PipelineEdit {
+    /// Writes the edit into `doc` at `now`. Everything is checked as the
+    /// operations it stands for check it (bounds, the lead's existence):
+    /// an edit read from elsewhere is trusted no more than one typed here.
+    pub fn apply(&self, doc: &mut Automerge, now: Timestamp) -> Result<(), ModelError> {
+        match self {
+            PipelineEdit::AddLead { id, draft } => {
+                PipelineDoc::add_lead(doc, id, &draft.checked()?, now)
+            }
+            PipelineEdit::EditLead { id, seen, draft } => {
+                PipelineDoc::edit_lead_seen(doc, seen, id, &draft.checked()?, now)
+            }
+            PipelineEdit::Move { id, to } => PipelineDoc::move_lead(doc, id, *to, now),
+            PipelineEdit::MarkWon { id, value } => {
+                PipelineDoc::set_value(doc, id, *value, now)?;
+                PipelineDoc::move_lead(doc, id, Stage::Won, now)
+            }
+            PipelineEdit::Archive { id } => PipelineDoc::archive_lead(doc, id, now),
+            PipelineEdit::Restore { id } => PipelineDoc::restore_lead(doc, id, now),
+            PipelineEdit::Log { id, kind, text, at } => {
+                PipelineDoc::log_activity(doc, id, *kind, text, *at, now)
+            }
+            PipelineEdit::FollowUp { id, follow_up } => {
+                let checked = match follow_up {
+                    Some(f) => Some(FollowUp::parse(f.at, &f.note)?),
+                    None => None,
+                };
+                PipelineDoc::set_follow_up(doc, id, checked.as_ref(), now)
+            }
+            PipelineEdit::Settle { id, keep } => PipelineDoc::settle(doc, id, keep, now),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Currency, PartnerId, pipeline::LeadField};
+
+    fn usd(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("USD").unwrap())
+    }
+
+    fn id(s: &str) -> LeadId {
+        LeadId::parse(s).unwrap()
+    }
+
+    fn draft(name: &str) -> LeadDraft {
+        LeadDraft::parse(name, "Acme", "a@acme.io", "+1 555", usd(100), "").unwrap()
+    }
+
+    fn new_pipeline() -> Automerge {
+        let mut doc = Automerge::new();
+        PipelineDoc::init(&mut doc, &PartnerId::parse("p-ana").unwrap()).unwrap();
+        doc
+    }
+
+    /// Through JSON and back, as a message carries it, then applied.
+    fn carried(edit: &PipelineEdit, doc: &mut Automerge, now: i64) -> Result<(), ModelError> {
+        let json = serde_json::to_string(edit).unwrap();
+        let back: PipelineEdit = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, edit, "{json}");
+        back.apply(doc, Timestamp(now))
+    }
+
+    #[test]
+    fn every_edit_carried_as_data_does_what_its_operation_does() {
+        let mut doc = new_pipeline();
+        let l1 = id("l1");
+        let add = PipelineEdit::AddLead {
+            id: l1.clone(),
+            draft: draft("Ada"),
+        };
+        carried(&add, &mut doc, 9).unwrap();
+        let edits = [
+            PipelineEdit::EditLead {
+                id: l1.clone(),
+                seen: doc.get_heads(),
+                draft: LeadDraft {
+                    phone: "+1 777".into(),
+                    ..draft("Ada Obi")
+                },
+            },
+            PipelineEdit::Move {
+                id: l1.clone(),
+                to: Stage::Proposal,
+            },
+            PipelineEdit::Log {
+                id: l1.clone(),
+                kind: LogKind::Call,
+                text: "Left a voicemail".into(),
+                at: Timestamp(5),
+            },
+            PipelineEdit::FollowUp {
+                id: l1.clone(),
+                follow_up: Some(FollowUp::parse(Timestamp(99), "Send the quote").unwrap()),
+            },
+            PipelineEdit::Settle {
+                id: l1.clone(),
+                keep: ConflictValue::Text(LeadField::Company, "Acme Ltd".into()),
+            },
+            PipelineEdit::MarkWon {
+                id: l1.clone(),
+                value: usd(250_000),
+            },
+            PipelineEdit::Archive { id: l1.clone() },
+        ];
+        for (at, edit) in edits.iter().enumerate() {
+            carried(edit, &mut doc, 10 + at as i64).unwrap();
+        }
+        let lead = PipelineDoc::read(&doc).unwrap().lead(&l1).cloned().unwrap();
+        assert_eq!(
+            (lead.contact_name.as_str(), lead.phone.as_str()),
+            ("Ada Obi", "+1 777")
+        );
+        assert_eq!(lead.company, "Acme Ltd");
+        assert_eq!((lead.stage, lead.value), (Stage::Won, usd(250_000)));
+        assert_eq!(lead.follow_up.as_ref().unwrap().note, "Send the quote");
+        assert!(lead.is_archived());
+        assert_eq!(lead.updated_at, Timestamp(16), "dated as applied");
+        carried(&PipelineEdit::Restore { id: l1.clone() }, &mut doc, 30).unwrap();
+        carried(
+            &PipelineEdit::FollowUp {
+                id: l1.clone(),
+                follow_up: None,
+            },
+            &mut doc,
+            31,
+        )
+        .unwrap();
+        let lead = PipelineDoc::read(&doc).unwrap().lead(&l1).cloned().unwrap();
+        assert!(!lead.is_archived() && lead.follow_up.is_none());
+    }
+
+    #[test]
+    fn an_edit_read_from_elsewhere_is_checked_as_a_typed_one() {
+        let mut doc = new_pipeline();
+        let heads = doc.get_heads();
+        // Made by hand, past what `LeadDraft::parse` and `FollowUp::parse`
+        // let through.
+        let long = LeadDraft {
+            contact_name: "x".repeat(201),
+            ..draft("Ada")
+        };
+        let hostile = [
+            PipelineEdit::AddLead {
+                id: id("l1"),
+                draft: long.clone(),
+            },
+            PipelineEdit::AddLead {
+                id: id("l1"),
+                draft: LeadDraft {
+                    notes: "a\0b".into(),
+                    ..draft("Ada")
+                },
+            },
+            PipelineEdit::AddLead {
+                id: id("l1"),
+                draft: LeadDraft {
+                    value: usd(-1),
+                    ..draft("Ada")
+                },
+            },
+            PipelineEdit::Move {
+                id: id("nobody"),
+                to: Stage::Won,
+            },
+        ];
+        for edit in &hostile {
+            assert!(edit.apply(&mut doc, Timestamp(1)).is_err(), "{edit:?}");
+        }
+        PipelineEdit::AddLead {
+            id: id("l1"),
+            draft: draft("Ada"),
+        }
+        .apply(&mut doc, Timestamp(1))
+        .unwrap();
+        let refused = [
+            PipelineEdit::EditLead {
+                id: id("l1"),
+                seen: heads,
+                draft: long,
+            },
+            PipelineEdit::FollowUp {
+                id: id("l1"),
+                follow_up: Some(FollowUp {
+                    at: Timestamp(i64::MAX),
+                    note: String::new(),
+                }),
+            },
+            PipelineEdit::Log {
+                id: id("l1"),
+                kind: LogKind::Note,
+                text: "y".repeat(2_001),
+                at: Timestamp(1),
+            },
+        ];
+        for edit in &refused {
+            assert!(edit.apply(&mut doc, Timestamp(2)).is_err(), "{edit:?}");
+        }
+        let lead = PipelineDoc::read(&doc)
+            .unwrap()
+            .lead(&id("l1"))
+            .cloned()
+            .unwrap();
+        assert_eq!(lead.contact_name, "Ada");
+        assert!(lead.follow_up.is_none() && lead.activity.is_empty());
+        // Unknown operations do not read.
+        assert!(serde_json::from_str::<PipelineEdit>(r#"{"op":"drop_table","id":"l1"}"#).is_err());
+    }
+}
