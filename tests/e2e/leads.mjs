@@ -72,6 +72,13 @@ async function main() {
       const values = await page.locator("article.lead .value").allTextContents();
       return values.length === 1 && values.every((v) => Number(v.split(" ")[0]) >= 1500 && Number(v.split(" ")[0]) <= 2000);
     });
+    // A bound that does not read says so, and every field keeps what was
+    // typed in it.
+    await page.fill("#max-value", "abc");
+    await page.press("#max-value", "Enter");
+    await page.locator(".filters .error", { hasText: 'At most: "abc" is not an amount.' }).waitFor();
+    assert((await page.inputValue("#min-value")) === "1,500" && (await page.inputValue("#max-value")) === "abc",
+      "the fields keep what was typed in them");
     await page.click("#clear-filters");
     await waitFor("the strip back", async () => (await page.locator("article.lead").count()) === 1);
     assert((await page.inputValue("#max-value")) === "", "the bounds are emptied too");
@@ -238,6 +245,11 @@ async function main() {
     assert((await confirm.locator(".earns").count()) === 1, "the question says what it would earn");
     await wide.keyboard.press("Escape");
     await confirm.waitFor({ state: "detached" });
+    // A second Escape closes the stage buttons, back to "Move".
+    await wide.keyboard.press("Escape");
+    await card("ben-3").locator(".stage-moves").waitFor({ state: "detached" });
+    assert((await wide.evaluate(() => document.activeElement.getAttribute("aria-label"))) === "Move Eva Novak",
+      "focus back on the card's Move");
     assert((await stageOf("ben-3")) === "qualified" && (await wide.locator(".toast", { hasText: "Eva Novak" }).count()) === 0,
       "nothing moved without a yes");
     await drag("ben-3", "won");
@@ -245,6 +257,10 @@ async function main() {
     await waitFor("ben-3 in Won", async () => (await stageOf("ben-3")) === "won");
     await storedAs("ben-3", "won", "dropped on Won and confirmed");
     assert((await confirm.count()) === 0, "the card drawn in Won asks nothing");
+    // Back from a lead's page, focus is on its card.
+    await card("ben-2").locator("a.contact").click();
+    await wide.locator('main.lead-page[data-lead="ben-2"] a.back').click();
+    await waitFor("focus on the card of the lead just seen", async () => (await focused(wide)) === "ben-2");
     await desk.close();
 
     // A finger on a wide touch screen drags a card across the columns too.

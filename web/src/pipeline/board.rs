@@ -40,13 +40,22 @@ pub struct BoardHooks {
 /// called unconditionally): the layout, the hand that carries cards, and
 /// where focus goes after a move made on the board, `moved`: to the card
 /// where it landed or, when it left the stage a phone shows, to the offer to
-/// undo; back to the card when the offer goes. And back to "+ New lead" as
-/// the new-lead form (`form_open`) closes.
+/// undo; back to the card when the offer goes (or, when the card is not on
+/// screen, to the stage's tab). Back to "+ New lead" as the new-lead form
+/// (`form_open`) closes, and to a lead's card on coming back from its page
+/// (`lead_shown`: the lead whose page is on screen).
 #[hook]
-pub fn use_board(moved: Option<Moved>, form_open: bool) -> BoardHooks {
+pub fn use_board(moved: Option<Moved>, form_open: bool, lead_shown: Option<LeadId>) -> BoardHooks {
     let wide = use_wide();
     let held = use_mut_ref(Held::default);
     let was_open = use_mut_ref(|| false);
+    let was_shown = use_mut_ref(|| None::<LeadId>);
+    use_effect_with(lead_shown, move |shown| {
+        if let (None, Some(lead)) = (shown, was_shown.replace(shown.clone())) {
+            focus_first(&[&card_selector(&lead)]);
+        }
+        || ()
+    });
     use_effect_with(form_open, move |open| {
         if was_open.replace(*open) && !*open {
             let button = web_sys::window()
@@ -66,22 +75,34 @@ pub fn use_board(moved: Option<Moved>, form_open: bool) -> BoardHooks {
             None => last.borrow().clone(),
         };
         if let Some(lead) = lead {
-            let document = web_sys::window().and_then(|w| w.document());
-            let card = format!("article.lead[data-lead=\"{lead}\"]");
-            let target = document.and_then(|d| {
-                d.query_selector(&card)
-                    .ok()
-                    .flatten()
-                    .or_else(|| d.query_selector(".toast button.undo").ok().flatten())
-            });
-            if let Some(el) = target.and_then(|t| t.dyn_into::<HtmlElement>().ok()) {
-                let _ = el.focus();
+            let card = card_selector(&lead);
+            if moved.is_some() {
+                focus_first(&[&card, ".toast button.undo"]);
+            } else {
+                focus_first(&[&card, "[role=tab][aria-selected=true]", "#new-lead"]);
             }
         }
         *last.borrow_mut() = moved.as_ref().map(|m| m.lead.clone());
         || ()
     });
     BoardHooks { wide, held }
+}
+
+fn card_selector(lead: &LeadId) -> String {
+    format!("article.lead[data-lead=\"{lead}\"]")
+}
+
+/// Focuses the first element on the page that one of `selectors` finds.
+fn focus_first(selectors: &[&str]) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let found = selectors
+        .iter()
+        .find_map(|s| document.query_selector(s).ok().flatten());
+    if let Some(el) = found.and_then(|el| el.dyn_into::<HtmlElement>().ok()) {
+        let _ = el.focus();
+    }
 }
 
 /// The pipeline screen for `me`, showing `state`; `view` is the partner's
@@ -214,7 +235,7 @@ pub fn board(
             if read_only {
                 <p class="read-only">{ format!("{owner}'s pipeline, read-only.") }</p>
             } else if state.form_open {
-                <LeadForm edit={edit.clone()} on_close={on_form.reform(|()| false)} />
+                <LeadForm edit={new_lead(edit, on)} on_close={on_form.reform(|()| false)} />
             } else {
                 <button id="new-lead" class="primary" onclick={open_form}>{ "+ New lead" }</button>
             }
@@ -327,6 +348,19 @@ fn drop_to(
             from,
             to,
         }));
+    })
+}
+
+/// The new-lead form's edits: a new lead starts in New, so a phone shows
+/// New as it is added, wherever the strip was.
+fn new_lead(edit: &Callback<PipelineEdit>, on: &Callback<Action>) -> Callback<PipelineEdit> {
+    let (edit, on) = (edit.clone(), on.clone());
+    Callback::from(move |change: PipelineEdit| {
+        if matches!(change, PipelineEdit::AddLead { .. }) {
+            show_tab(Stage::New, false);
+            on.emit(Action::Show(Stage::New));
+        }
+        edit.emit(change);
     })
 }
 
@@ -498,6 +532,8 @@ fn board_tools(props: &ToolsProps) -> Html {
                 sort,
                 ..Filter::default()
             }));
+            // "Show all" goes with what it cleared: focus to the search.
+            crate::focus::focus(&query);
         })
     };
     let toggle = {
@@ -546,6 +582,13 @@ fn board_tools(props: &ToolsProps) -> Html {
                             }) }
                         </select>
                     </label>
+                    // One element whatever it holds: Yew matches unkeyed
+                    // children from the end, so a list growing here would
+                    // hand the fields above to each other, typed values
+                    // and all.
+                    <div class="filter-errors" role="alert">
+                        { for f.bound_errors().into_iter().map(|e| html! { <p class="error">{ e }</p> }) }
+                    </div>
                 </div>
             }
             if f.narrows() {

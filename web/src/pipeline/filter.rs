@@ -105,6 +105,23 @@ impl Filter {
             || !self.max_value.trim().is_empty()
     }
 
+    /// What is wrong with the bounds typed, one sentence each: a bound
+    /// that does not read as an amount (in the currency filtered on, or
+    /// else in one with cents) shows nothing, and says why here.
+    pub fn bound_errors(&self) -> Vec<String> {
+        let currency = self
+            .currency
+            .unwrap_or_else(|| Currency::parse("USD").expect("a currency"));
+        [("At least", &self.min_value), ("At most", &self.max_value)]
+            .into_iter()
+            .filter(|(_, typed)| {
+                let typed = typed.trim();
+                !typed.is_empty() && Money::parse_in(typed, currency, self.format).is_err()
+            })
+            .map(|(what, typed)| format!("{what}: \"{}\" is not an amount.", typed.trim()))
+            .collect()
+    }
+
     /// Whether `lead` passes at `now`.
     pub fn matches(&self, lead: &Lead, now: Timestamp) -> bool {
         if self.due_only && lead.follow_up.as_ref().is_none_or(|f| f.at > now) {
@@ -294,6 +311,20 @@ mod tests {
             Vec::<&str>::new(),
             "a bound that does not read shows nothing"
         );
+    }
+
+    #[test]
+    fn a_bound_that_does_not_read_says_so() {
+        let filter = Filter {
+            min_value: "12".into(),
+            max_value: " abc ".into(),
+            ..Filter::default()
+        };
+        assert_eq!(
+            filter.bound_errors(),
+            ["At most: \"abc\" is not an amount."]
+        );
+        assert!(Filter::default().bound_errors().is_empty());
     }
 
     #[test]

@@ -224,7 +224,15 @@ impl Hand {
                                 );
                             }
                             None => {
-                                let _ = card.el.remove_attribute("data-to");
+                                let end = if dx > 0.0 {
+                                    "the last stage"
+                                } else {
+                                    "the first stage"
+                                };
+                                let _ = card.el.set_attribute(
+                                    "data-to",
+                                    &format!("{arrow} {} is {end}", stage_label(card.from)),
+                                );
                                 let _ = card.el.remove_attribute("data-far");
                             }
                         }

@@ -3,7 +3,7 @@
 //! apart, the deal it became once marked won, and one explicit "Move"
 //! action that opens the stage buttons (`stage_moves`).
 
-use model::{DealOutcome, DealPricing, Lead, PipelineEdit};
+use model::{DealOutcome, DealPricing, DealStatus, Lead, PipelineEdit};
 use web_common::show;
 use yew::prelude::*;
 
@@ -54,6 +54,19 @@ pub fn lead_card(props: &LeadProps) -> Html {
         let moving = moving.clone();
         Callback::from(move |_: MouseEvent| moving.set(!*moving))
     };
+    // Escape closes the stage buttons, back to "Move" (the question about
+    // "won" takes its own Escape first).
+    let opener = use_node_ref();
+    let on_key = {
+        let (moving, opener) = (moving.clone(), opener.clone());
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" && !e.default_prevented() && *moving {
+                e.prevent_default();
+                moving.set(false);
+                crate::focus::focus(&opener);
+            }
+        })
+    };
     let name = &lead.contact_name;
     let href = format!("#{}", Page::Lead(lead.id.clone()).name());
     let now = clock::now();
@@ -76,15 +89,19 @@ pub fn lead_card(props: &LeadProps) -> Html {
                 <p class="conflict-badge">{ "Changed on two devices: open to choose" }</p>
             }
             if !lead.notes.is_empty() { <p class="notes">{ &lead.notes }</p> }
-            if let Some(deal) = &props.deal { { deal_note(deal) } }
+            // A withdrawn deal (the lead left "won" before approval) is
+            // history, on the lead's page; the card shows what stands.
+            if let Some(deal) = props.deal.as_ref().filter(|d| d.status != DealStatus::Withdrawn) { { deal_note(deal) } }
             if !props.read_only {
-                <button type="button" class="quiet move-open" onclick={toggle}
+                <button type="button" class="quiet move-open" ref={opener} onclick={toggle}
                     aria-expanded={if *moving { "true" } else { "false" }}
                     aria-label={if *moving { format!("Close moving {name}") } else { format!("Move {name}") }}>
                     { if *moving { "Close" } else { "Move" } }
                 </button>
                 if *moving {
+                    <div class="moving" onkeydown={on_key}>
                     { stage_moves(lead, false, &props.edit, props.deal.as_ref(), props.pricing.as_ref(), &props.on_moved, &moves) }
+                    </div>
                 }
             }
         </article>

@@ -128,6 +128,8 @@ pub fn stage_moves(
         let confirming = confirming.clone();
         Callback::from(move |e: KeyboardEvent| {
             if e.key() == "Escape" {
+                // Taken here: the stage buttons around stay open.
+                e.prevent_default();
                 confirming.set(false);
             }
         })

@@ -120,7 +120,15 @@ pub fn app() -> Html {
         on_view,
     );
 
-    let board_hooks = pipeline::use_board(state.pipeline.moved.clone(), state.pipeline.form_open);
+    let lead_shown = match &state.screen {
+        Screen::Pipeline(pipeline::Page::Lead(id)) => Some(id.clone()),
+        _ => None,
+    };
+    let board_hooks = pipeline::use_board(
+        state.pipeline.moved.clone(),
+        state.pipeline.form_open,
+        lead_shown,
+    );
 
     use_hash_change(to_state(&dispatch, |hash: String| {
         // A new page starts at its top, as a page load would.
