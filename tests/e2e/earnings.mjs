@@ -94,7 +94,7 @@ async function main() {
     await lead("ben-4").waitFor();
     await waitFor("the badge to say offline", async () =>
       (await status().getAttribute("data-connection")) === "offline");
-    assert(/1750\.00 USD/.test(await lead("ben-4").locator(".value").textContent()), "the card shows the amount");
+    assert(/1,750\.00 USD/.test(await lead("ben-4").locator(".value").textContent()), "the card shows the amount");
     // The amount is corrected on the lead's page, where every field is.
     await lead("ben-4").locator("a.contact").click();
     const page4 = ben.locator('main.lead-page[data-lead="ben-4"]');
@@ -106,10 +106,10 @@ async function main() {
     await editForm.locator("input[name=value]").fill("1,800.00");
     await editForm.locator("button[type=submit]").click();
     await waitFor("the corrected amount on the lead's page", async () =>
-      (await page4.locator(".lead-summary .value").textContent()) === "1800.00 USD");
+      (await page4.locator(".lead-summary .value").textContent()) === "1,800.00 USD");
     await page4.locator("button.stage-button[data-stage=won]").click();
     const confirmWon = page4.locator("form.confirm-won");
-    assert(/1800\.00 USD/.test(await confirmWon.textContent()), "marking won names the deal's amount");
+    assert(/1,800\.00 USD/.test(await confirmWon.textContent()), "marking won names the deal's amount");
     // What it would earn, computed on the device (offline) by the rules
     // the server prices with: compared below with what the server pays.
     const previewed = Number(await confirmWon.locator(".earns").getAttribute("data-minor"));
@@ -164,7 +164,7 @@ async function main() {
     const queued = admin.locator('#approvals article[data-key="ben-4"]');
     await queued.waitFor();
     assert((await admin.locator("article.lead").count()) === 0, "no pipeline for an admin");
-    assert(/1800\.00 USD/.test(await queued.textContent()), "the queue shows the deal's amount");
+    assert(/1,800\.00 USD/.test(await queued.textContent()), "the queue shows the deal's amount");
     await queued.locator("button.approve").click();
     await waitFor("the deal to be approved", async () => (await deal("ben-4"))?.status === "approved");
     await queued.waitFor({ state: "detached" });

@@ -70,7 +70,9 @@ async function main() {
     await page.press("#max-value", "Enter");
     await waitFor("only leads worth 1,500 to 2,000", async () => {
       const values = await page.locator("article.lead .value").allTextContents();
-      return values.length === 1 && values.every((v) => Number(v.split(" ")[0]) >= 1500 && Number(v.split(" ")[0]) <= 2000);
+      // Shown grouped, as people read them: "1,750.00 USD".
+      const numbers = values.map((v) => Number(v.split(" ")[0].replaceAll(",", "")));
+      return numbers.length === 1 && numbers.every((n) => n >= 1500 && n <= 2000);
     });
     // A bound that does not read says so, and every field keeps what was
     // typed in it.

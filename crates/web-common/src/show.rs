@@ -16,14 +16,16 @@ pub fn number_format() -> NumberFormat {
 }
 
 /// An amount with its currency's digits and code, as the reader writes
-/// numbers: "1234.50 USD" in English, "1234,50 USD" in German.
+/// numbers, digits grouped: "1,234.50 USD" in English, "1.234,50 USD" in
+/// German, "12,34,567.00 INR" in India. (A field to type in starts from
+/// [`amount_field`], ungrouped; the parser reads either.)
 pub fn amount(money: Money) -> String {
     amount_in(money, number_format())
 }
 
 /// [`amount`] in `format`.
 pub fn amount_in(money: Money, format: NumberFormat) -> String {
-    format!("{} {}", money.format_in(format), money.currency)
+    format!("{} {}", money.format_grouped_in(format), money.currency)
 }
 
 /// An amount in minor units of a currency as the server names it, as the
@@ -201,8 +203,10 @@ mod tests {
             NumberFormat::for_language("en-US"),
             NumberFormat::for_language("de-DE"),
         );
-        assert_eq!(money_in(123_450, "EUR", en), "1234.50 EUR");
-        assert_eq!(money_in(123_450, "EUR", de), "1234,50 EUR");
+        assert_eq!(money_in(123_450, "EUR", en), "1,234.50 EUR");
+        assert_eq!(money_in(123_450, "EUR", de), "1.234,50 EUR");
+        assert_eq!(money_in(99_999, "USD", en), "999.99 USD");
+        assert_eq!(money_in(1_234_567_800, "JPY", de), "1.234.567.800 JPY");
         assert_eq!(money_in(-5, "JPY", de), "-5 JPY");
         assert_eq!(money_in(7, "dollars", en), "7 dollars");
         assert_eq!(tier_name("performer"), "Performer");
