@@ -10,8 +10,9 @@
 //! events bubble to it), and while a card is carried only its own style
 //! changes: nothing is drawn again until it lands, so it follows the finger
 //! at the screen's rate however many leads the board holds. What a landing
-//! does is the board's (`Hand::on_drop`): the edit the stage buttons make,
-//! a question first for "won", a refusal for a lead an approved deal holds.
+//! does is the board's (the `on_drop` given to [`Hand::new`], the board's
+//! `drop_to`): the edit the stage buttons make, a question first for
+//! "won", a refusal for a lead an approved deal holds.
 //!
 //! Cards carry `data-lead` and `data-stage`; whatever a card can land on
 //! carries `data-drop` (a wide screen's columns, a phone's stage tabs) and
