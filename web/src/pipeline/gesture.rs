@@ -129,7 +129,7 @@ impl Hand {
                 // A card lifted by keyboard and since drawn again elsewhere
                 // (a sync moved it) is no longer carried.
                 if let Some(lift) = h.lifted.take_if(|l| !l.card.el.is_connected()) {
-                    mark_over(find_drop(lift.to), None);
+                    lift.put_down();
                 }
                 if !e.is_primary() || e.button() != 0 || h.lifted.is_some() {
                     return;
@@ -349,11 +349,8 @@ impl Hand {
                             1
                         };
                         if let Some(to) = lift.to.step(step) {
+                            mark_over(find_drop(lift.to), find_drop(to).as_ref());
                             lift.to = to;
-                            mark_over(None, find_drop(to).as_ref());
-                            for stage in Stage::ALL.iter().filter(|s| **s != to) {
-                                mark_over(find_drop(*stage), None);
-                            }
                             let here = if to == lift.card.from {
                                 " (where it is)"
                             } else {
@@ -366,9 +363,7 @@ impl Hand {
                         e.prevent_default();
                         let lift = h.lifted.take();
                         drop(h);
-                        if let Some(Lift { card, to }) = lift {
-                            card.put_back();
-                            mark_over(find_drop(to), None);
+                        if let Some(Lift { card, to }) = lift.map(Lift::put_down) {
                             if to == card.from {
                                 announce(&format!("{} stays in {}.", card.name(), stage_label(to)));
                             } else {
@@ -382,9 +377,7 @@ impl Hand {
                         }
                         let lift = h.lifted.take();
                         drop(h);
-                        if let Some(Lift { card, to }) = lift {
-                            card.put_back();
-                            mark_over(find_drop(to), None);
+                        if let Some(Lift { card, .. }) = lift.map(Lift::put_down) {
                             announce(&format!(
                                 "{} put back in {}.",
                                 card.name(),
@@ -413,9 +406,8 @@ impl Hand {
                     let target = e.target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
                     l.card.el.is_same_node(target.as_ref())
                 });
-                if let Some(Lift { card, to }) = h.lifted.take_if(|_| left) {
-                    card.put_back();
-                    mark_over(find_drop(to), None);
+                if let Some(lift) = h.lifted.take_if(|_| left) {
+                    lift.put_down();
                 }
             })
         };
@@ -429,6 +421,16 @@ impl Hand {
             click,
             blur,
         }
+    }
+}
+
+impl Lift {
+    /// Back where it was drawn, the mark off the stage it was over;
+    /// returned, for what a drop does next.
+    fn put_down(self) -> Lift {
+        self.card.put_back();
+        mark_over(find_drop(self.to), None);
+        self
     }
 }
 
