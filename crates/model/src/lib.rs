@@ -12,23 +12,30 @@
 
 mod account_view;
 mod amount;
+#[cfg(feature = "doc")]
 mod channel;
 mod pipeline;
+#[cfg(feature = "doc")]
 mod read;
 mod values;
 
+#[cfg(feature = "doc")]
+pub use account_view::AccountViewDoc;
 pub use account_view::{
-    ACCOUNT_VIEW_KIND, AccountView, AccountViewDoc, Balance, DealOutcome, DealPricing, DealStatus,
-    EarningLine, LineStatus, ProgressComponent, RECENT_LINES, Statement, TierProgress,
+    ACCOUNT_VIEW_KIND, AccountView, Balance, DealOutcome, DealPricing, DealStatus, EarningLine,
+    LineStatus, ProgressComponent, RECENT_LINES, Statement, TierProgress,
 };
 pub use amount::NumberFormat;
+#[cfg(feature = "doc")]
 pub use channel::{CHANNEL_KIND, Channel, ChannelDoc, Message};
 
+#[cfg(feature = "doc")]
+pub use pipeline::PipelineDoc;
 pub use pipeline::{
     Activity, Conflict, ConflictValue, FollowUp, Lead, LeadDraft, LeadField, LogKind,
-    PIPELINE_KIND, Pipeline, PipelineDoc, PipelineEdit, SCHEMA_VERSION, limits,
+    PIPELINE_KIND, Pipeline, PipelineEdit, SCHEMA_VERSION, limits,
 };
-pub use values::{Currency, LeadId, Money, PartnerId, Quoted, Stage, Timestamp};
+pub use values::{Currency, Heads, LeadId, Money, PartnerId, Quoted, Stage, Timestamp};
 
 /// A document's kind as `{:?}` of the `Option` would say it (see [`Quoted`]).
 fn kind_named(found: &Option<String>) -> String {
@@ -63,6 +70,7 @@ pub enum ModelError {
     Automerge(String),
 }
 
+#[cfg(feature = "doc")]
 impl From<automerge::AutomergeError> for ModelError {
     fn from(e: automerge::AutomergeError) -> Self {
         ModelError::Automerge(e.to_string())

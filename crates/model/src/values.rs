@@ -257,6 +257,25 @@ impl fmt::Display for Money {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Timestamp(pub i64);
 
+/// A document's heads as read: the hashes (hex) of the changes nothing
+/// else in it follows. Plain strings, so that a reading travels without
+/// Automerge: to screens in another wasm module, to the view cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Heads(pub Vec<String>);
+
+#[cfg(feature = "doc")]
+impl Heads {
+    pub fn of(doc: &automerge::Automerge) -> Heads {
+        Heads(doc.get_heads().iter().map(|h| h.to_string()).collect())
+    }
+
+    /// The hashes; `None` if one of them is not a hash.
+    pub fn hashes(&self) -> Option<Vec<automerge::ChangeHash>> {
+        self.0.iter().map(|h| h.parse().ok()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,8 @@
 //! (conflict marks included), and a conflict settled on one replica is
 //! settled on all.
 
+#![cfg(feature = "doc")]
+
 use std::collections::HashMap;
 
 use automerge::{

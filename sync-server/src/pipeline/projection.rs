@@ -577,7 +577,7 @@ mod tests {
                 },
             ],
             unreadable: vec!["junk".into()],
-            heads: Vec::new(),
+            heads: model::Heads::default(),
         };
         let leads = Leads::of(&pipeline);
         let rows: Vec<&str> = leads.rows.iter().map(|r| r.lead.id.as_str()).collect();

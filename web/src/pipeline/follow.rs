@@ -112,7 +112,7 @@ pub fn use_pipeline(
 #[derive(Default)]
 struct Keeper {
     cache: Option<(String, ViewCache)>,
-    kept: Option<(String, Vec<automerge::ChangeHash>)>,
+    kept: Option<(String, model::Heads)>,
     writing: bool,
     next: Option<(String, String, Pipeline)>,
 }
@@ -137,8 +137,8 @@ async fn cache_of(keeper: &Rc<RefCell<Keeper>>, account: &str) -> Option<ViewCac
 }
 
 /// Notes that `doc_id` is kept as `heads` (read back from the cache).
-fn kept(keeper: &Rc<RefCell<Keeper>>, doc_id: &str, heads: &[automerge::ChangeHash]) {
-    keeper.borrow_mut().kept = Some((doc_id.to_owned(), heads.to_vec()));
+fn kept(keeper: &Rc<RefCell<Keeper>>, doc_id: &str, heads: &model::Heads) {
+    keeper.borrow_mut().kept = Some((doc_id.to_owned(), heads.clone()));
 }
 
 /// Keeps `pipeline` as the last reading of `doc_id` in `account`'s cache.

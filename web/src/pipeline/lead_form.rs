@@ -29,7 +29,7 @@ pub struct LeadFormProps {
     /// The pipeline's heads as the form renders: those of its first render
     /// are what the person saw (`PipelineDoc::edit_lead_seen`).
     #[prop_or_default]
-    pub heads: Vec<automerge::ChangeHash>,
+    pub heads: model::Heads,
     /// Writes a change into the pipeline shown.
     pub edit: Callback<PipelineEdit>,
     /// Closes the form (saved, cancelled, or Escape).

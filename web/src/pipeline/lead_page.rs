@@ -31,7 +31,7 @@ pub struct LeadPageProps {
     /// Hears the moves made from the page.
     pub on_moved: Callback<Moved>,
     /// The pipeline's heads as read (what an edit form opened now saw).
-    pub heads: Vec<automerge::ChangeHash>,
+    pub heads: model::Heads,
 }
 
 #[function_component(LeadPage)]

@@ -221,7 +221,7 @@ mod tests {
             partner_id: model::PartnerId::parse("p-ana").unwrap(),
             leads: Vec::new(),
             unreadable: Vec::new(),
-            heads: Vec::new(),
+            heads: model::Heads::default(),
         }
     }
 

@@ -201,7 +201,7 @@ mod tests {
             partner_id: model::PartnerId::parse("p-ben").unwrap(),
             leads: Vec::new(),
             unreadable: Vec::new(),
-            heads: Vec::new(),
+            heads: model::Heads::default(),
         }
     }
 

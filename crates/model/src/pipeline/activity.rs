@@ -6,10 +6,13 @@
 //! wrote it; every other entry names its `kind`. An entry of a kind this
 //! code does not know (a newer app's) is skipped when read, never removed.
 
+#[cfg(feature = "doc")]
 use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, transaction::Transactable};
 use serde::{Deserialize, Serialize};
 
-use crate::{ModelError, Quoted, Stage, Timestamp, read::Entries};
+#[cfg(feature = "doc")]
+use crate::read::Entries;
+use crate::{ModelError, Quoted, Stage, Timestamp};
 
 /// What a partner logs by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -88,6 +91,7 @@ impl Activity {
     }
 }
 
+#[cfg(feature = "doc")]
 /// Appends `entry` to the lead's log, making the log if the lead has none.
 pub(super) fn append<T: Transactable>(
     tx: &mut T,
@@ -116,6 +120,7 @@ pub(super) fn append<T: Transactable>(
     Ok(())
 }
 
+#[cfg(feature = "doc")]
 /// The entries of the log that read, in the list's order.
 pub(super) fn read(doc: &impl ReadDoc, list: &ObjId) -> Vec<Activity> {
     doc.list_range(list, ..)

@@ -4,11 +4,12 @@
 //! and sent to wherever the document is kept (a sync engine in a worker
 //! holds it apart from the screens).
 
-use automerge::{Automerge, ChangeHash};
 use serde::{Deserialize, Serialize};
 
-use super::{ConflictValue, FollowUp, LeadDraft, LogKind, PipelineDoc};
-use crate::{LeadId, ModelError, Money, Stage, Timestamp};
+use super::{ConflictValue, FollowUp, LeadDraft, LogKind};
+use crate::{Heads, LeadId, Money, Stage, Timestamp};
+#[cfg(feature = "doc")]
+use {super::PipelineDoc, crate::ModelError, automerge::Automerge};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -18,10 +19,10 @@ pub enum PipelineEdit {
         draft: LeadDraft,
     },
     /// The lead's fields as edited in a form opened when the document's
-    /// heads were `seen` ([`PipelineDoc::edit_lead_seen`]).
+    /// heads were `seen` (`PipelineDoc::edit_lead_seen`).
     EditLead {
         id: LeadId,
-        seen: Vec<ChangeHash>,
+        seen: Heads,
         draft: LeadDraft,
     },
     Move {
@@ -58,6 +59,7 @@ pub enum PipelineEdit {
     },
 }
 
+#[cfg(feature = "doc")]
 impl PipelineEdit {
     /// Writes the edit into `doc` at `now`. Everything is checked as the
     /// operations it stands for check it (bounds, the lead's existence):
@@ -68,7 +70,10 @@ impl PipelineEdit {
                 PipelineDoc::add_lead(doc, id, &draft.checked()?, now)
             }
             PipelineEdit::EditLead { id, seen, draft } => {
-                PipelineDoc::edit_lead_seen(doc, seen, id, &draft.checked()?, now)
+                // Heads that do not parse are as good as none: the form's
+                // fields are written as they are.
+                let seen = seen.hashes().unwrap_or_default();
+                PipelineDoc::edit_lead_seen(doc, &seen, id, &draft.checked()?, now)
             }
             PipelineEdit::Move { id, to } => PipelineDoc::move_lead(doc, id, *to, now),
             PipelineEdit::MarkWon { id, value } => {
@@ -92,7 +97,7 @@ impl PipelineEdit {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "doc"))]
 mod tests {
     use super::*;
     use crate::{Currency, PartnerId, pipeline::LeadField};
@@ -135,7 +140,7 @@ mod tests {
         let edits = [
             PipelineEdit::EditLead {
                 id: l1.clone(),
-                seen: doc.get_heads(),
+                seen: Heads::of(&doc),
                 draft: LeadDraft {
                     phone: "+1 777".into(),
                     ..draft("Ada Obi")
@@ -195,7 +200,7 @@ mod tests {
     #[test]
     fn an_edit_read_from_elsewhere_is_checked_as_a_typed_one() {
         let mut doc = new_pipeline();
-        let heads = doc.get_heads();
+        let heads = Heads::of(&doc);
         // Made by hand, past what `LeadDraft::parse` and `FollowUp::parse`
         // let through.
         let long = LeadDraft {
