@@ -1,55 +1,30 @@
-//! The sync engine of the browser: a samod repo on the browser's event loop,
-//! stored in IndexedDB, dialing the server's `/sync` with reconnect and
-//! backoff.
+//! The sync engine as the screens see it: a dedicated worker running the
+//! `web-engine` module, spoken to in `engine-protocol`'s messages.
 //!
-//! One engine per signed-in account, and one IndexedDB database per account:
-//! two partners sharing a device never see each other's documents, and what
-//! one of them has not synced yet waits in their own database until they
-//! sign in again. The samod peer id is `<account_id>/<device>`, the form the
-//! server asks for, with a device id kept per account in localStorage so it
-//! is stable across reloads. While the session is over the engine keeps its
-//! documents and edits and does not dial (`pause`); `resume` dials again.
+//! One engine (one worker) per signed-in account; the worker keeps the
+//! account's documents in a database of their own, so two partners sharing
+//! a device never see each other's. What only a page has stays here: the
+//! device id (kept per account in localStorage, so the samod peer id
+//! `<account_id>/<device>` is stable across reloads), the page's address
+//! (the worker dials `/sync` on it), whether the page is shown, and the
+//! heads the server last shared for each document (so the count of changes
+//! waiting survives a reload offline). While the session is over the
+//! engine keeps its documents and edits and does not dial (`pause`);
+//! `resume` dials again.
 
 use std::{
     cell::{Cell, RefCell},
-    pin::Pin,
+    collections::HashMap,
     rc::Rc,
-    sync::Arc,
     time::Duration,
 };
 
-use automerge::{ChangeHash, ReadDoc};
-use futures::{Future, StreamExt};
-use samod::{BackoffConfig, DialerHandle, DocHandle, PeerId, Repo, RepoBuilder, SearchState};
-use serde::{Deserialize, Serialize};
-
-use crate::{
-    dialer::{BrowserDialer, SocketClosed, WsError},
-    idb_store::IdbStorage,
-};
-
-/// samod's runtime on the browser's event loop: tasks are local futures.
-#[derive(Clone)]
-pub struct BrowserRuntime;
-
-impl samod::runtime::LocalRuntimeHandle for BrowserRuntime {
-    fn spawn(&self, f: Pin<Box<dyn Future<Output = ()>>>) {
-        wasm_bindgen_futures::spawn_local(f);
-    }
-
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()>>> {
-        Box::pin(gloo_timers::future::sleep(duration))
-    }
-}
-
-/// Retry quickly: a partner coming out of a tunnel should not wait long.
-fn backoff() -> BackoffConfig {
-    BackoffConfig {
-        initial_delay: Duration::from_millis(250),
-        max_delay: Duration::from_secs(5),
-        max_retries: None,
-    }
-}
+use engine_protocol::{DocKind, DocNews, FollowId, FromEngine, ToEngine, decode, encode};
+use futures::{Future, channel::oneshot};
+use model::{Heads, PipelineEdit};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+use web_common::listener::WindowListener;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 /// What the engine tells the app about its connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,21 +37,35 @@ pub enum EngineEvent {
     Refused,
 }
 
-/// Close codes that are part of a normal life: a closed tab or a server
-/// going away (1001), a server handing its clients over (1012), a restart
-/// (1013). Anything else may be about the session.
-fn is_routine(code: u16) -> bool {
-    matches!(code, 1000 | 1001 | 1012 | 1013)
+/// A worker that says nothing for this long after it was asked to stop is
+/// ended anyway (its writes are IndexedDB's by then, or lost with a crash).
+const STOP_PATIENCE: Duration = Duration::from_secs(10);
+
+type Answer = oneshot::Sender<Result<(), String>>;
+
+/// What the worker's messages reach: shared by the engine and the handler.
+struct Inbox {
+    account_id: String,
+    connected: Cell<bool>,
+    /// The answer awaited: the worker ready, then started, then stopped.
+    awaited: RefCell<Option<Answer>>,
+    followers: RefCell<HashMap<FollowId, Follower>>,
+    on_event: Rc<dyn Fn(EngineEvent)>,
+}
+
+struct Follower {
+    doc_id: String,
+    on: Rc<dyn Fn(DocNews)>,
 }
 
 pub struct Engine {
-    account_id: String,
-    repo: Repo,
-    url: url::Url,
-    on_event: Rc<dyn Fn(EngineEvent)>,
-    /// `None` while paused.
-    dialer: RefCell<Option<DialerHandle<WsError>>>,
+    inbox: Rc<Inbox>,
+    worker: Worker,
+    next_follow: Cell<FollowId>,
     stopped: Cell<bool>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+    _visibility: Option<WindowListener>,
 }
 
 /// The engine as component state: equal when it is the same engine.
@@ -89,142 +78,221 @@ impl PartialEq for EngineRef {
     }
 }
 
+impl Inbox {
+    fn answer(&self, answer: Result<(), String>) {
+        if let Some(awaited) = self.awaited.borrow_mut().take() {
+            let _ = awaited.send(answer);
+        }
+    }
+
+    fn heard(&self, message: FromEngine) {
+        match message {
+            FromEngine::Ready | FromEngine::Started | FromEngine::Stopped => self.answer(Ok(())),
+            FromEngine::StartFailed { why } => self.answer(Err(why)),
+            FromEngine::Connected { connected } => self.connected.set(connected),
+            FromEngine::SessionEnded => (self.on_event)(EngineEvent::SessionEnded),
+            FromEngine::Refused => (self.on_event)(EngineEvent::Refused),
+            FromEngine::Doc { follow, news } => {
+                let follower = self
+                    .followers
+                    .borrow()
+                    .get(&follow)
+                    .map(|f| (f.doc_id.clone(), f.on.clone()));
+                let Some((doc_id, on)) = follower else {
+                    return;
+                };
+                match news {
+                    DocNews::Synced { heads } => remember_synced(&self.account_id, &doc_id, &heads),
+                    news => on(news),
+                }
+            }
+        }
+    }
+}
+
 impl Engine {
-    /// Loads the account's documents from IndexedDB. The engine does not
-    /// dial until `resume`.
+    /// Starts the worker and, in it, the engine over the account's
+    /// documents. The engine does not dial until `resume`.
     pub async fn start(
         account_id: &str,
         on_event: Rc<dyn Fn(EngineEvent)>,
     ) -> Result<Rc<Engine>, String> {
-        let storage = IdbStorage::open_named(&storage_name(account_id)).await?;
-        let repo = RepoBuilder::new(BrowserRuntime)
-            .with_storage(storage)
-            .with_peer_id(device_peer_id(account_id))
-            .load_local()
-            .await;
-        let location = web_sys::window().ok_or("no window")?.location();
+        let window = web_sys::window().ok_or("no window")?;
+        let script = window
+            .document()
+            .and_then(|d| d.document_element())
+            .and_then(|html| html.get_attribute("data-engine"))
+            .ok_or("the page does not name the sync engine's script")?;
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options(&script, &options)
+            .map_err(|_| "the sync engine cannot be started".to_owned())?;
+        let inbox = Rc::new(Inbox {
+            account_id: account_id.to_owned(),
+            connected: Cell::new(false),
+            awaited: RefCell::new(None),
+            followers: RefCell::new(HashMap::new()),
+            on_event,
+        });
+        let on_message = {
+            let inbox = inbox.clone();
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let Some(text) = event.data().as_string() else {
+                    return;
+                };
+                match decode::<FromEngine>(&text) {
+                    Ok(message) => inbox.heard(message),
+                    Err(why) => web_sys::console::warn_1(&format!("sync engine: {why}").into()),
+                }
+            })
+        };
+        // A script that does not load (offline on a first visit before the
+        // service worker has it) or a module that fails.
+        let on_error = {
+            let inbox = inbox.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+                inbox.answer(Err("the sync engine did not load".into()))
+            })
+        };
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let visibility = {
+            let worker = worker.clone();
+            let tell = move || {
+                let visible = web_sys::window()
+                    .and_then(|w| w.document())
+                    .is_none_or(|d| !d.hidden());
+                post(&worker, &ToEngine::Visible { visible });
+            };
+            tell();
+            // Fired at the document; it bubbles up to the window.
+            WindowListener::new("visibilitychange", tell)
+        };
+        let engine = Engine {
+            inbox,
+            worker,
+            next_follow: Cell::new(1),
+            stopped: Cell::new(false),
+            _on_message: on_message,
+            _on_error: on_error,
+            _visibility: visibility,
+        };
+        engine.ask(None).await?;
+        let location = window.location();
         let scheme = if location.protocol().ok().as_deref() == Some("https:") {
             "wss"
         } else {
             "ws"
         };
         let host = location.host().map_err(|_| "no host")?;
-        let url = url::Url::parse(&format!("{scheme}://{host}/sync")).map_err(|e| e.to_string())?;
-        Ok(Rc::new(Engine {
-            account_id: account_id.to_owned(),
-            repo,
-            url,
-            on_event,
-            dialer: RefCell::new(None),
-            stopped: Cell::new(false),
-        }))
+        engine
+            .ask(Some(ToEngine::Start {
+                account_id: account_id.to_owned(),
+                peer_id: device_peer_id(account_id),
+                sync_url: format!("{scheme}://{host}/sync"),
+            }))
+            .await?;
+        Ok(Rc::new(engine))
+    }
+
+    /// Sends `message` (if any) and waits for the worker's answer.
+    async fn ask(&self, message: Option<ToEngine>) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        *self.inbox.awaited.borrow_mut() = Some(tx);
+        if let Some(message) = message {
+            self.send(&message);
+        }
+        rx.await
+            .unwrap_or_else(|_| Err("the sync engine went away".into()))
+    }
+
+    fn send(&self, message: &ToEngine) {
+        post(&self.worker, message);
     }
 
     pub fn account_id(&self) -> &str {
-        &self.account_id
+        &self.inbox.account_id
     }
 
-    fn dial(&self) {
-        let on_event = self.on_event.clone();
-        let on_close = Rc::new(move |closed: SocketClosed| {
-            if closed.code == sync::SESSION_ENDED_CLOSE {
-                on_event(EngineEvent::SessionEnded);
-            } else if !closed.opened || !is_routine(closed.code) {
-                // 1006 is the network; anything else (1008: the server found
-                // a protocol error) is worth a line in the console.
-                if closed.opened && closed.code != 1006 {
-                    web_sys::console::warn_1(
-                        &format!("sync socket closed with code {}", closed.code).into(),
-                    );
-                }
-                on_event(EngineEvent::Refused);
-            }
-        });
-        let dialer = Arc::new(BrowserDialer::new(self.url.clone(), on_close));
-        match self.repo.dial(backoff(), dialer) {
-            Ok(handle) => *self.dialer.borrow_mut() = Some(handle),
-            Err(_) => web_sys::console::error_1(&"samod repo stopped".into()),
-        }
-    }
-
-    /// Dials the server (with samod's reconnect and backoff) unless it
-    /// already does.
+    /// Dials the server (with reconnect and backoff) unless it already does.
     pub fn resume(&self) {
-        if self.dialer.borrow().is_none() && !self.stopped.get() {
-            self.dial();
+        if !self.stopped.get() {
+            self.send(&ToEngine::Resume);
         }
     }
 
     /// Closes the connection and stops dialing; documents stay open and
     /// editable, and their changes wait in IndexedDB.
     pub fn pause(&self) {
-        if let Some(dialer) = self.dialer.borrow_mut().take() {
-            dialer.close();
-        }
+        self.send(&ToEngine::Pause);
     }
 
     /// Called when the browser says the network is back: try now rather than
     /// at the end of the current backoff. Nothing while paused.
     pub fn redial_if_disconnected(&self) {
-        if self.dialer.borrow().is_none() || self.is_connected() {
-            return;
-        }
-        self.pause();
-        self.dial();
+        self.send(&ToEngine::Redial);
     }
 
+    /// Whether a socket to the server is open, as the worker last said.
     pub fn is_connected(&self) -> bool {
-        self.dialer
-            .borrow()
-            .as_ref()
-            .is_some_and(|d| d.is_connected())
+        self.inbox.connected.get()
     }
 
-    /// Opens a document from IndexedDB, or from the server if it has never
-    /// been here. Until it is found, `on_unavailable` is called whenever
-    /// nobody has it to give (offline on first use); the search goes on and
-    /// ends when a connection brings the document.
-    pub async fn open(&self, doc_id: &str, on_unavailable: impl Fn()) -> Result<DocHandle, String> {
-        let id = doc_id.parse().map_err(|e| format!("{e}"))?;
-        let (mut state, mut updates) = self
-            .repo
-            .search(id)
-            .map_err(|_| "sync engine stopped".to_owned())?;
-        loop {
-            match state {
-                SearchState::Found(handle) => return Ok(handle),
-                SearchState::Requesting(ref request) if request.is_currently_unavailable() => {
-                    on_unavailable()
-                }
-                SearchState::Requesting(_) | SearchState::Loading => {}
-            }
-            state = updates
-                .next()
-                .await
-                .ok_or_else(|| "sync engine stopped".to_owned())?;
-        }
+    /// Follows `doc_id`: `on` hears its news (see [`DocNews`]) until
+    /// [`Self::unfollow`].
+    pub fn follow(&self, doc_id: &str, kind: DocKind, on: Rc<dyn Fn(DocNews)>) -> FollowId {
+        let follow = self.next_follow.get();
+        self.next_follow.set(follow.wrapping_add(1));
+        self.inbox.followers.borrow_mut().insert(
+            follow,
+            Follower {
+                doc_id: doc_id.to_owned(),
+                on,
+            },
+        );
+        let synced = kind
+            .written_here()
+            .then(|| synced_heads(&self.inbox.account_id, doc_id));
+        self.send(&ToEngine::Follow {
+            follow,
+            doc_id: doc_id.to_owned(),
+            kind,
+            synced,
+        });
+        follow
     }
 
-    /// Stops dialing and stops samod once its storage writes are done.
-    pub fn stop(&self) -> impl Future<Output = ()> + 'static {
+    pub fn unfollow(&self, follow: FollowId) {
+        self.inbox.followers.borrow_mut().remove(&follow);
+        self.send(&ToEngine::Unfollow { follow });
+    }
+
+    /// Writes `edit` into the followed document; the answer comes as its
+    /// news ([`DocNews::Written`], `Queued` or `Refused`).
+    pub fn edit(&self, follow: FollowId, edit: PipelineEdit) {
+        self.send(&ToEngine::Edit { follow, edit });
+    }
+
+    /// Stops the engine once its storage writes are done, then the worker.
+    pub fn stop(self: &Rc<Self>) -> impl Future<Output = ()> + 'static {
         self.stopped.set(true);
-        self.pause();
-        self.repo.stop()
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        self.stopped.get()
+        let this = self.clone();
+        async move {
+            let stopped = Box::pin(this.ask(Some(ToEngine::Stop)));
+            let patience = Box::pin(gloo_timers::future::sleep(STOP_PATIENCE));
+            let _ = futures::future::select(stopped, patience).await;
+            this.worker.terminate();
+        }
     }
 }
 
-/// The account's IndexedDB database.
-fn storage_name(account_id: &str) -> String {
-    format!("partner-portal:{account_id}")
+fn post(worker: &Worker, message: &ToEngine) {
+    let _ = worker.post_message(&JsValue::from_str(&encode(message)));
 }
 
 /// This device's samod peer id for the account: `<account_id>/<device>`,
 /// the device being 16 random hex digits made once and kept.
-fn device_peer_id(account_id: &str) -> PeerId {
+fn device_peer_id(account_id: &str) -> String {
     let key = format!("device:{account_id}");
     let device = match local_get(&key) {
         Some(device) if is_device_id(&device) => device,
@@ -234,7 +302,7 @@ fn device_peer_id(account_id: &str) -> PeerId {
             device
         }
     };
-    PeerId::from(format!("{account_id}/{device}"))
+    format!("{account_id}/{device}")
 }
 
 /// What the server accepts after the slash: 1 to 64 of `[A-Za-z0-9_-]`.
@@ -254,41 +322,22 @@ fn random_device_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The heads the server was last known to share with us, per document, kept
-/// in localStorage so the count of changes waiting survives a reload offline.
-#[derive(Serialize, Deserialize, Default)]
-struct Synced(Vec<String>);
-
 /// Per account too: each account's database has its own copy of a document.
 fn synced_key(account_id: &str, doc_id: &str) -> String {
     format!("synced-heads:{account_id}:{doc_id}")
 }
 
-pub fn remember_synced(account_id: &str, doc_id: &str, heads: &[ChangeHash]) {
-    let value = Synced(heads.iter().map(|h| h.to_string()).collect());
-    if let Ok(json) = serde_json::to_string(&value) {
+/// The heads the server was last known to share with us for the document.
+fn remember_synced(account_id: &str, doc_id: &str, heads: &Heads) {
+    if let Ok(json) = serde_json::to_string(heads) {
         local_set(&synced_key(account_id, doc_id), &json);
     }
 }
 
-/// How many local changes of the account's copy of the document the server
-/// has not confirmed yet.
-pub fn pending_changes(account_id: &str, handle: &DocHandle) -> usize {
-    let doc_id = handle.document_id().to_string();
-    let synced: Vec<ChangeHash> = local_get(&synced_key(account_id, &doc_id))
-        .and_then(|json| serde_json::from_str::<Synced>(&json).ok())
+fn synced_heads(account_id: &str, doc_id: &str) -> Heads {
+    local_get(&synced_key(account_id, doc_id))
+        .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default()
-        .0
-        .iter()
-        .filter_map(|h| h.parse().ok())
-        .collect();
-    handle.with_document(|doc| {
-        let known: Vec<ChangeHash> = synced
-            .into_iter()
-            .filter(|h| doc.get_change_by_hash(h).is_some())
-            .collect();
-        doc.get_changes(&known).len()
-    })
 }
 
 pub fn local_get(key: &str) -> Option<String> {
@@ -320,21 +369,7 @@ mod tests {
         let made = random_device_id();
         assert_eq!(made.len(), 16);
         assert!(is_device_id(&made), "{made}");
-        assert!(is_device_id("phone_2-B"));
-        assert!(is_device_id(&"a".repeat(64)));
         assert!(!is_device_id(""));
-        assert!(!is_device_id(&"a".repeat(65)));
         assert!(!is_device_id("a/b"));
-        assert!(!is_device_id("tablette-é"));
-    }
-
-    #[test]
-    fn abnormal_closes_make_the_app_check_the_session() {
-        assert!(is_routine(1001) && is_routine(1012));
-        assert!(!is_routine(1006), "a refused upgrade");
-        assert!(
-            !is_routine(1008),
-            "a protocol error, e.g. a peer id of another account"
-        );
     }
 }

@@ -1,9 +1,11 @@
 //! The partner PWA.
 //!
 //! Everything a partner edits is written to a local Automerge document first
-//! (samod on the browser's event loop, stored in IndexedDB) and shown at
-//! once; samod syncs it with the server over `/sync` whenever a connection
-//! exists. The UI is a Yew app with its state in one reducer.
+//! and shown at once, by the sync engine (`web-engine`, a wasm module of
+//! its own in a dedicated worker: samod, IndexedDB), which syncs it with the
+//! server over `/sync` whenever a connection exists. This module is the
+//! screens: a Yew app with its state in one reducer, which asks the engine
+//! for documents and sends it changes as data (`engine-protocol`).
 //!
 //! Three layers, each importing only from those below it:
 //! - `shell`: the app (session, sync engine, router by hash, header and
@@ -13,22 +15,20 @@
 //!   partner's pipeline document), `earnings` (money and tier, read from the
 //!   account view the server writes). They import neither each other nor
 //!   the shell.
-//! - the platform, which knows no product module: `engine`, `dialer`,
-//!   `idb_store` and `clock` (sync in the browser), `document` (open a
-//!   document and follow its changes), `page` (how a module names its pages),
-//!   `focus` and `layout` (where focus goes, which layout the screen has).
+//! - the platform, which knows no product module: `engine` (the worker, as
+//!   the screens see it), `document` (follow a document and write into it),
+//!   `view_cache` (the last readings, kept), `clock`, `page` (how a module
+//!   names its pages), `focus` and `layout` (where focus goes, which layout
+//!   the screen has).
 //!
 //! The server's JSON API, the sign-in form and how figures read are shared
 //! with the back-office (a bundle of its own, for admins) in `web-common`.
-//! The storage and the runtime are public for the browser tests in
-//! `tests/`.
+//! The view cache is public for the browser tests in `tests/`.
 
 mod clock;
-mod dialer;
 mod document;
 mod engine;
 mod focus;
-pub mod idb_store;
 mod layout;
 mod page;
 pub mod view_cache;
@@ -37,8 +37,6 @@ mod earnings;
 mod pipeline;
 
 mod shell;
-
-pub use engine::BrowserRuntime;
 
 use wasm_bindgen::prelude::*;
 

@@ -1,4 +1,5 @@
-//! `cargo xtask wasm-size`: what the partner app's wasm is made of, by crate.
+//! `cargo xtask wasm-size`: what the partner app's two wasm modules (the
+//! screens, the sync engine) are made of, by crate.
 //!
 //! The shipped wasm has no names, so the bindgen output (which has them) is
 //! optimised again as the build does, keeping its name section
@@ -21,23 +22,29 @@ const SHOWN: usize = 15;
 
 pub fn report(root: &Path) -> Result<()> {
     crate::web::build(root)?;
-    let named = root.join("target/wasm/named.wasm");
-    exec(
-        Command::new(root.join("web/node_modules/.bin/wasm-opt"))
-            .args(["-Oz", "--debuginfo"])
-            .arg(root.join("target/wasm/bindgen/web/app_bg.wasm"))
-            .arg("-o")
-            .arg(&named),
-    )?;
-    let bytes = fs::read(&named).with_context(|| format!("reading {}", named.display()))?;
-    let sizes = by_crate(&bytes)?;
-    let total: usize = sizes.iter().map(|(_, n)| n).sum();
-    let mut out = format!("the partner app's wasm by crate (raw bytes, {total} B counted)\n");
-    for (name, n) in sizes.iter().take(SHOWN) {
-        out += &format!(
-            "{n:>9} B {:>5.1}%  {name}\n",
-            100.0 * *n as f64 / total as f64
-        );
+    let mut out = String::new();
+    for (krate, what) in [
+        ("web", "the partner app's screens"),
+        ("web-engine", "the partner app's sync engine"),
+    ] {
+        let named = root.join(format!("target/wasm/named-{krate}.wasm"));
+        exec(
+            Command::new(root.join("web/node_modules/.bin/wasm-opt"))
+                .args(["-Oz", "--debuginfo"])
+                .arg(root.join(format!("target/wasm/bindgen/{krate}/app_bg.wasm")))
+                .arg("-o")
+                .arg(&named),
+        )?;
+        let bytes = fs::read(&named).with_context(|| format!("reading {}", named.display()))?;
+        let sizes = by_crate(&bytes)?;
+        let total: usize = sizes.iter().map(|(_, n)| n).sum();
+        out += &format!("{what}: wasm by crate (raw bytes, {total} B counted)\n");
+        for (name, n) in sizes.iter().take(SHOWN) {
+            out += &format!(
+                "{n:>9} B {:>5.1}%  {name}\n",
+                100.0 * *n as f64 / total as f64
+            );
+        }
     }
     print!("{out}");
     fs::write(root.join("target/wasm/size-by-crate.txt"), out)?;

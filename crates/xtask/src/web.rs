@@ -39,19 +39,21 @@ const DEBIAN_RUST_SRC: &str = "/usr/lib/rustlib/src/rust/library";
 const HOST_LIBS: &str = "/usr/lib/rustlib/x86_64-unknown-linux-gnu";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// The partner app's brotli-compressed wasm may not grow past this (the
-/// product's "<3 s on 3G"). Raise it on purpose, with a reason in the
-/// commit, never to make a build pass.
-/// Issue 13 asks for 400 KB; 520 KB is where the cuts of issue 13 left it
-/// (docs/architecture.md, "Web client", says what is left). Raised to
-/// 552 KB on purpose by the lead pages of issue 14 (538 KB with them and
-/// the earnings preview): a screen's markup is code (`html!` builds each
-/// element in Rust), about 27 KB brotli for the lead page, its forms and
-/// the new board. Raised to 576 KB on purpose by the pipeline's view cache
-/// (538 KB to 551 KB: reading a kept pipeline back from JSON needs
-/// every model type's deserializer), which shows a 500-lead pipeline in
-/// 0.7 s instead of 2.4 s (`cargo xtask bench-board`).
-const WASM_BROTLI_BUDGET: usize = 576 * 1024;
+/// The partner app's screens, brotli-compressed, may not grow past this
+/// (the product's "<3 s on 3G"; issue 13 asks for 400 KB). Raise it on
+/// purpose, with a reason in the commit, never to make a build pass.
+///
+/// History: one module of 611 KB, cut to 516 KB (issue 13), grown to 571 KB
+/// by the lead pages, the view cache and the board; then the sync engine
+/// went to a worker of its own (`web-engine`), and the screens' module was
+/// left with the screens.
+const WASM_BROTLI_BUDGET: usize = 400 * 1024;
+
+/// The sync engine's module (automerge, samod, the IndexedDB storage), run
+/// in a worker: fetched when someone is signed in, while the screens are
+/// already drawn (from the view cache for a returning partner). Its budget
+/// is what it weighs today with a little room; most of it is automerge.
+const ENGINE_BROTLI_BUDGET: usize = 480 * 1024;
 
 /// The back-office's (admins, on a desk) may not grow past this.
 const BACKOFFICE_BROTLI_BUDGET: usize = 160 * 1024;
@@ -67,24 +69,46 @@ struct Bundle {
 }
 
 impl Bundle {
-    /// Writes the HTML page `template` with the bundle's and the style
-    /// sheet's names filled in to `to`; returns it.
-    fn page(&self, template: &Path, style: &str, to: &Path) -> Result<String> {
-        let page = fs::read_to_string(template)?
+    /// Writes the HTML page `template` with the bundle's, the style
+    /// sheet's and the engine's (if it has one) names filled in to `to`;
+    /// returns it.
+    fn page(
+        &self,
+        template: &Path,
+        style: &str,
+        engine: Option<&Bundle>,
+        to: &Path,
+    ) -> Result<String> {
+        let mut page = fs::read_to_string(template)?
             .replace("{{APP_JS}}", &self.js)
             .replace("{{APP_WASM}}", &self.wasm)
             .replace("{{BOOT_JS}}", &self.boot)
             .replace("{{STYLE}}", style);
+        if let Some(engine) = engine {
+            page = page.replace("{{ENGINE_BOOT}}", &engine.boot);
+        }
         fs::write(to, &page)?;
         Ok(page)
     }
 }
 
 /// Binds and optimises the crate `krate`'s wasm, then writes its glue, wasm
-/// and boot script into `dist/<sub>`.
-fn bundle(root: &Path, krate: &str, dist: &Path, sub: &str) -> Result<Bundle> {
+/// and boot script (from the template `boot`) into `dist/<sub>`, their
+/// names starting with `stem`.
+fn bundle(
+    root: &Path,
+    krate: &str,
+    dist: &Path,
+    sub: &str,
+    stem: &str,
+    boot: &Path,
+) -> Result<Bundle> {
     let wasm_dir = root.join("target/wasm");
-    let raw = wasm_dir.join(format!("wasm32-unknown-unknown/wasm-release/{krate}.wasm"));
+    // Cargo names a library's artifact with underscores.
+    let raw = wasm_dir.join(format!(
+        "wasm32-unknown-unknown/wasm-release/{}.wasm",
+        krate.replace('-', "_")
+    ));
     let bindgen_dir = wasm_dir.join("bindgen").join(krate);
     let wasm_bindgen = ensure_wasm_bindgen(root)?;
     exec(
@@ -106,12 +130,18 @@ fn bundle(root: &Path, krate: &str, dist: &Path, sub: &str) -> Result<Bundle> {
     let dir = dist.join(sub);
     fs::create_dir_all(&dir)?;
     let named = |name: String| format!("{sub}{name}");
-    let js = named(write_hashed(&dir, "app", "js", &glue)?);
-    let wasm_name = named(write_hashed(&dir, "app", "wasm", &wasm)?);
-    let boot = fs::read_to_string(root.join("web/static/boot.js"))?
+    let js = named(write_hashed(&dir, stem, "js", &glue)?);
+    let wasm_name = named(write_hashed(&dir, stem, "wasm", &wasm)?);
+    let boot = fs::read_to_string(boot)?
         .replace("{{APP_JS}}", &js)
         .replace("{{APP_WASM}}", &wasm_name);
-    let boot = named(write_hashed(&dir, "boot", "js", boot.as_bytes())?);
+    let boot_stem = if stem == "app" { "boot" } else { stem };
+    let boot = named(write_hashed(
+        &dir,
+        &format!("{boot_stem}-boot"),
+        "js",
+        boot.as_bytes(),
+    )?);
     Ok(Bundle {
         js,
         wasm: wasm_name,
@@ -124,8 +154,8 @@ pub fn build(root: &Path) -> Result<()> {
     crate::system::ensure_packages(&crate::system::RUN_PACKAGES)?;
     let wasm_dir = root.join("target/wasm");
 
-    // One cargo run for both apps: what they share is compiled once.
-    println!("building the PWA and the back-office (wasm32, release)");
+    // One cargo run for every bundle: what they share is compiled once.
+    println!("building the PWA, its sync engine and the back-office (wasm32, release)");
     exec(wasm_release(root, "build")?.arg("--lib"))?;
 
     let dist = root.join("web/dist");
@@ -135,8 +165,22 @@ pub fn build(root: &Path) -> Result<()> {
     fs::create_dir_all(&dist)?;
     let stat = root.join("web/static");
     let style = write_hashed(&dist, "style", "css", &fs::read(stat.join("style.css"))?)?;
-    let app = bundle(root, "web", &dist, "")?;
-    let index = app.page(&stat.join("index.html"), &style, &dist.join("index.html"))?;
+    let boot = stat.join("boot.js");
+    let app = bundle(root, "web", &dist, "", "app", &boot)?;
+    let engine = bundle(
+        root,
+        "web-engine",
+        &dist,
+        "",
+        "engine",
+        &stat.join("engine.js"),
+    )?;
+    let index = app.page(
+        &stat.join("index.html"),
+        &style,
+        Some(&engine),
+        &dist.join("index.html"),
+    )?;
     fs::copy(
         stat.join("manifest.webmanifest"),
         dist.join("manifest.webmanifest"),
@@ -146,10 +190,11 @@ pub fn build(root: &Path) -> Result<()> {
 
     // The back-office at /admin/: not precached (admins work online), its
     // own page, the same style sheet.
-    let admin = bundle(root, "backoffice", &dist, "admin/")?;
+    let admin = bundle(root, "backoffice", &dist, "admin/", "app", &boot)?;
     admin.page(
         &root.join("backoffice/static/index.html"),
         &style,
+        None,
         &dist.join("admin/index.html"),
     )?;
 
@@ -161,7 +206,18 @@ pub fn build(root: &Path) -> Result<()> {
         "/icon-512.png",
     ];
     let mut precache: Vec<String> = shell.iter().map(|s| s.to_string()).collect();
-    precache.extend([&app.js, &app.wasm, &app.boot, &style].map(|f| format!("/{f}")));
+    precache.extend(
+        [
+            &app.js,
+            &app.wasm,
+            &app.boot,
+            &engine.js,
+            &engine.wasm,
+            &engine.boot,
+            &style,
+        ]
+        .map(|f| format!("/{f}")),
+    );
     let version = hex(&Sha256::digest(format!("{index}{precache:?}")))[..16].to_owned();
     let sw = fs::read_to_string(stat.join("sw.js"))?
         .replace("{{VERSION}}", &version)
@@ -194,13 +250,19 @@ pub fn build(root: &Path) -> Result<()> {
         }
     }
     let (wasm_br, wasm_gz) = compressed[&app.wasm];
+    let (engine_br, engine_gz) = compressed[&engine.wasm];
     let (admin_br, _) = compressed[&admin.wasm];
     let report = format!(
-        "partner app wasm: raw {} B, gzip {} B, brotli {} B; app shell first load (brotli, icons as is): {} B\n\
+        "partner app wasm (screens): raw {} B, gzip {} B, brotli {} B\n\
+         partner app wasm (sync engine, worker): raw {} B, gzip {} B, brotli {} B\n\
+         app shell first load, both modules (brotli, icons as is): {} B\n\
          back-office wasm: raw {} B, brotli {} B\n",
         app.wasm_bytes.len(),
         wasm_gz,
         wasm_br,
+        engine.wasm_bytes.len(),
+        engine_gz,
+        engine_br,
         first_load,
         admin.wasm_bytes.len(),
         admin_br,
@@ -210,6 +272,11 @@ pub fn build(root: &Path) -> Result<()> {
     if wasm_br > WASM_BROTLI_BUDGET {
         bail!(
             "the partner app's wasm is {wasm_br} B brotli, over its budget of {WASM_BROTLI_BUDGET} B"
+        );
+    }
+    if engine_br > ENGINE_BROTLI_BUDGET {
+        bail!(
+            "the sync engine's wasm is {engine_br} B brotli, over its budget of {ENGINE_BROTLI_BUDGET} B"
         );
     }
     if admin_br > BACKOFFICE_BROTLI_BUDGET {
@@ -245,6 +312,8 @@ fn wasm_release(root: &Path, subcommand: &str) -> Result<Command> {
         .args([
             "-p",
             "web",
+            "-p",
+            "web-engine",
             "-p",
             "backoffice",
             "--profile",

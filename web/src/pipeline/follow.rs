@@ -2,19 +2,19 @@
 //! document hook, its news turned into the pipeline's actions, and the one
 //! way screens write into it. Its last reading is kept on the device
 //! (`view_cache`) and shown while the document opens: a big pipeline is on
-//! screen before Automerge has loaded it, and what is done meanwhile is
+//! screen before the engine has loaded it, and what is done meanwhile is
 //! written once it has (`document::Doc`).
 
 use std::{cell::RefCell, rc::Rc};
 
-use model::{Pipeline, PipelineDoc, PipelineEdit};
+use model::{Pipeline, PipelineEdit};
 use wasm_bindgen_futures::spawn_local;
 use yew::prelude::*;
 
 use super::Action;
 use crate::{
     clock,
-    document::{DocEvent, Followed, Unconfirmed, Written, use_document},
+    document::{DocEvent, Followed, Written, use_document},
     engine::EngineRef,
     view_cache::ViewCache,
 };
@@ -80,27 +80,31 @@ pub fn use_pipeline(
             DocEvent::Pending(pending) => on.emit(Action::Pending { doc_id, pending }),
             DocEvent::Missing => on.emit(Action::Missing { doc_id }),
             DocEvent::Failed(e) => on_error.emit(Some(e)),
+            DocEvent::Refused(e) => {
+                on.emit(Action::Answered);
+                on_error.emit(Some(e))
+            }
+            DocEvent::Written => {
+                on.emit(Action::Answered);
+                on_error.emit(None)
+            }
+            // Written as the document opens; an error shown stays until
+            // then, and the badge counts it among the changes waiting.
+            DocEvent::Queued => on.emit(Action::Queued),
         })
     };
-    let doc = use_document(
-        engine,
-        selected,
-        PipelineDoc::read,
-        Unconfirmed::Counted,
-        followed,
-    );
+    let doc = use_document(engine, selected, followed);
     Callback::from(move |edit: PipelineEdit| {
         if read_only {
             return;
         }
-        // Dated as it is written (a change that waits for the document to
-        // open is written, and dated, as it opens).
-        match doc.change(Box::new(move |d| edit.apply(d, clock::now()))) {
-            Ok(Written::Now) => on_error.emit(None),
-            // Written as the document opens; an error shown stays until
-            // then, and the badge counts it among the changes waiting.
-            Ok(Written::WhenOpen) => on.emit(Action::Queued),
-            Err(e) => on_error.emit(Some(e)),
+        // Shown at once; dated again as it is written (a change that waits
+        // for the document to open is written, and dated, as it opens).
+        on.emit(Action::Made(edit.clone(), clock::now()));
+        match doc.change(edit) {
+            // The engine answers (`DocEvent`).
+            Written::Sent => {}
+            Written::WhenOpen => on.emit(Action::Queued),
         }
     })
 }

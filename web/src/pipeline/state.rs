@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use model::{LeadId, Pipeline, Stage};
+use model::{LeadId, Pipeline, PipelineEdit, Stage, Timestamp};
 use web_common::api::{Access, Me};
 
 use super::filter::Filter;
@@ -22,6 +22,10 @@ pub struct State {
     pub missing: bool,
     /// Its changes the server has not confirmed.
     pub pending: usize,
+    /// Changes made here that the document has not taken yet (it is in the
+    /// sync engine's worker, or not open yet), in order, with when they
+    /// were made: shown at once, on top of every reading until taken.
+    pub unwritten: Vec<(PipelineEdit, Timestamp)>,
     pub form_open: bool,
     /// What the board is narrowed to, and its order.
     pub filter: Filter,
@@ -71,6 +75,10 @@ pub enum Action {
         doc_id: String,
         pending: usize,
     },
+    /// A change made here, shown at once (see [`State::unwritten`]).
+    Made(PipelineEdit, Timestamp),
+    /// The document took the oldest change made here, or refused it.
+    Answered,
     /// A change waits for the document shown to open: counted with its
     /// changes waiting until the document, open, says how many there are.
     Queued,
@@ -111,6 +119,14 @@ impl State {
         }
     }
 
+    /// `pipeline` as it reads with the changes made here not taken yet.
+    fn with_unwritten(&self, mut pipeline: Pipeline) -> Pipeline {
+        for (edit, at) in &self.unwritten {
+            pipeline.shown_with(edit, *at);
+        }
+        pipeline
+    }
+
     fn is_shown(&self, doc_id: &str) -> bool {
         self.selected.as_deref() == Some(doc_id)
     }
@@ -142,15 +158,26 @@ impl State {
                 pending,
             } => {
                 if self.is_shown(&doc_id) {
-                    self.pipeline = Some(Rc::new(pipeline));
+                    self.pipeline = Some(Rc::new(self.with_unwritten(pipeline)));
                     self.pending = pending;
                     self.missing = false;
                 }
             }
             Action::Cached { doc_id, pipeline } => {
                 if self.is_shown(&doc_id) && self.pipeline.is_none() {
-                    self.pipeline = Some(Rc::new(pipeline));
+                    self.pipeline = Some(Rc::new(self.with_unwritten(pipeline)));
                     self.missing = false;
+                }
+            }
+            Action::Made(edit, at) => {
+                if let Some(pipeline) = &mut self.pipeline {
+                    Rc::make_mut(pipeline).shown_with(&edit, at);
+                }
+                self.unwritten.push((edit, at));
+            }
+            Action::Answered => {
+                if !self.unwritten.is_empty() {
+                    self.unwritten.remove(0);
                 }
             }
             Action::Unreadable { doc_id } => {
@@ -242,6 +269,63 @@ mod tests {
             pending: 3,
         });
         assert_eq!(state.pending, 3, "then the document says how many wait");
+    }
+
+    /// A change shows at once, and stays shown over readings the document
+    /// gives before it takes the change; once taken (or refused), the
+    /// document's own reading is what shows.
+    #[test]
+    fn a_change_made_here_shows_until_the_document_answers() {
+        let me = ana(vec![doc("d-ana", Access::ReadWrite)]);
+        let mut state = State::for_account(&me);
+        let id = LeadId::parse("l1").unwrap();
+        let draft = model::LeadDraft::parse(
+            "Ada",
+            "",
+            "",
+            "",
+            model::Money::new(100, model::Currency::parse("USD").unwrap()),
+            "",
+        )
+        .unwrap();
+        let read = |state: &mut State, pipeline: Pipeline| {
+            state.reduce(Action::Read {
+                doc_id: "d-ana".into(),
+                pipeline,
+                pending: 0,
+            })
+        };
+        read(&mut state, pipeline());
+        let add = PipelineEdit::AddLead {
+            id: id.clone(),
+            draft,
+        };
+        state.reduce(Action::Made(add.clone(), Timestamp(5)));
+        let shown = |state: &State| state.pipeline.as_ref().unwrap().lead(&id).cloned();
+        assert_eq!(shown(&state).unwrap().contact_name, "Ada", "shown at once");
+        let moved = PipelineEdit::Move {
+            id: id.clone(),
+            to: Stage::Qualified,
+        };
+        state.reduce(Action::Made(moved.clone(), Timestamp(6)));
+        read(&mut state, pipeline());
+        assert_eq!(
+            shown(&state).map(|l| l.stage),
+            Some(Stage::Qualified),
+            "a reading from before both changes shows them still"
+        );
+        state.reduce(Action::Answered);
+        let mut taken = pipeline();
+        taken.shown_with(&add, Timestamp(5));
+        read(&mut state, taken.clone());
+        assert_eq!(shown(&state).map(|l| l.stage), Some(Stage::Qualified));
+        state.reduce(Action::Answered);
+        read(&mut state, taken);
+        assert_eq!(
+            shown(&state).map(|l| l.stage),
+            Some(Stage::New),
+            "the move was answered (refused, say): the document's reading shows"
+        );
     }
 
     #[test]

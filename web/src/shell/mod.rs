@@ -31,7 +31,7 @@ mod tabs;
 
 use std::collections::HashMap;
 
-use model::{AccountView, AccountViewDoc, LeadId};
+use model::{AccountView, LeadId};
 use web_common::{
     api::Me, listener::use_hash_change, show::tier_name, sign_in::SignIn, sign_out::sign_out_button,
 };
@@ -45,7 +45,7 @@ use self::{
     tabs::tabs,
 };
 use crate::{
-    document::{DocEvent, Followed, Unconfirmed, use_document},
+    document::{DocEvent, Followed, use_document},
     earnings, pipeline,
 };
 
@@ -108,17 +108,16 @@ pub fn app() -> Html {
                     web_sys::console::warn_1(&format!("account view: {e}").into())
                 }
                 DocEvent::Missing => dispatch.dispatch(Action::ViewMissing),
-                DocEvent::Pending(_) | DocEvent::Failed(_) => {}
+                // Nothing is written into it here.
+                DocEvent::Pending(_)
+                | DocEvent::Failed(_)
+                | DocEvent::Written
+                | DocEvent::Queued
+                | DocEvent::Refused(_) => {}
             },
         )
     };
-    use_document(
-        engine,
-        view_doc,
-        AccountViewDoc::read,
-        Unconfirmed::Ignored,
-        on_view,
-    );
+    use_document(engine, view_doc, on_view);
 
     let lead_shown = match &state.screen {
         Screen::Pipeline(pipeline::Page::Lead(id)) => Some(id.clone()),

@@ -7,7 +7,6 @@
 #![cfg(target_arch = "wasm32")]
 
 mod moments;
-mod storage;
 mod view_cache;
 
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

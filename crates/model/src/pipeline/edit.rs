@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConflictValue, FollowUp, LeadDraft, LogKind};
+use super::{Activity, ConflictValue, FollowUp, Lead, LeadDraft, LeadField, LogKind, Pipeline};
 use crate::{Heads, LeadId, Money, Stage, Timestamp};
 #[cfg(feature = "doc")]
 use {super::PipelineDoc, crate::ModelError, automerge::Automerge};
@@ -57,6 +57,157 @@ pub enum PipelineEdit {
         id: LeadId,
         keep: ConflictValue,
     },
+}
+
+impl Pipeline {
+    /// The reading as it will be once `edit` is written at `now`, worked
+    /// out on the reading itself: what a screen shows the moment a change
+    /// is made, while the document (in the sync engine's worker) takes it
+    /// and reads again. The same as [`PipelineEdit::apply`] for every
+    /// edit that applies; an edit that would be refused changes nothing
+    /// (the refusal comes from the document).
+    pub fn shown_with(&mut self, edit: &PipelineEdit, now: Timestamp) {
+        if let PipelineEdit::AddLead { id, draft } = edit {
+            if self.lead(id).is_none() && draft.checked().is_ok() {
+                self.leads.push(Lead {
+                    id: id.clone(),
+                    contact_name: draft.contact_name.clone(),
+                    company: draft.company.clone(),
+                    email: draft.email.clone(),
+                    phone: draft.phone.clone(),
+                    value: draft.value,
+                    notes: draft.notes.clone(),
+                    stage: Stage::New,
+                    created_at: now,
+                    updated_at: now,
+                    archived_at: None,
+                    follow_up: None,
+                    activity: Vec::new(),
+                    conflicts: Vec::new(),
+                });
+                self.leads
+                    .sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            }
+            return;
+        }
+        let Some(lead) = self.leads.iter_mut().find(|l| &l.id == edit.lead()) else {
+            return;
+        };
+        let moved = |lead: &mut Lead, to: Stage| {
+            if lead.stage != to {
+                lead.activity.push(Activity::Moved {
+                    at: now,
+                    from: lead.stage,
+                    to,
+                });
+                lead.stage = to;
+                lead.updated_at = now;
+            }
+        };
+        match edit {
+            PipelineEdit::AddLead { .. } => {}
+            PipelineEdit::EditLead { draft, .. } => {
+                if let Ok(draft) = draft.checked() {
+                    lead.contact_name = draft.contact_name;
+                    lead.company = draft.company;
+                    lead.email = draft.email;
+                    lead.phone = draft.phone;
+                    lead.value = draft.value;
+                    lead.notes = draft.notes;
+                    lead.updated_at = now;
+                }
+            }
+            PipelineEdit::Move { to, .. } => moved(lead, *to),
+            PipelineEdit::MarkWon { value, .. } => {
+                if value.minor >= 0 {
+                    if lead.value != *value {
+                        lead.value = *value;
+                        lead.updated_at = now;
+                    }
+                    moved(lead, Stage::Won);
+                }
+            }
+            PipelineEdit::Archive { .. } if lead.archived_at.is_none() => {
+                lead.archived_at = Some(now);
+                lead.activity.push(Activity::Archived { at: now });
+                lead.updated_at = now;
+            }
+            PipelineEdit::Restore { .. } if lead.archived_at.is_some() => {
+                lead.archived_at = None;
+                lead.activity.push(Activity::Restored { at: now });
+                lead.updated_at = now;
+            }
+            PipelineEdit::Archive { .. } | PipelineEdit::Restore { .. } => {}
+            PipelineEdit::Log { kind, text, at, .. } => {
+                if let Ok(text) = kind.parse_text(text) {
+                    lead.activity.push(Activity::Logged {
+                        at: *at,
+                        kind: *kind,
+                        text,
+                    });
+                    lead.updated_at = now;
+                }
+            }
+            PipelineEdit::FollowUp { follow_up, .. } => {
+                let checked = follow_up.as_ref().map(|f| FollowUp::parse(f.at, &f.note));
+                match checked {
+                    Some(Err(_)) => {}
+                    None if lead.follow_up.is_none() => {}
+                    Some(Ok(f)) => {
+                        lead.follow_up = Some(f);
+                        lead.updated_at = now;
+                    }
+                    None => {
+                        lead.follow_up = None;
+                        lead.updated_at = now;
+                    }
+                }
+            }
+            PipelineEdit::Settle { keep, .. } => {
+                let field = match keep {
+                    ConflictValue::Text(field, _) => *field,
+                    ConflictValue::Value(_) => LeadField::Value,
+                    ConflictValue::Stage(_) => LeadField::Stage,
+                };
+                match keep {
+                    ConflictValue::Stage(to) if *to != lead.stage => moved(lead, *to),
+                    ConflictValue::Stage(_) => lead.updated_at = now,
+                    ConflictValue::Value(value) => {
+                        lead.value = *value;
+                        lead.updated_at = now;
+                    }
+                    ConflictValue::Text(field, text) => {
+                        match field {
+                            LeadField::ContactName => lead.contact_name = text.clone(),
+                            LeadField::Company => lead.company = text.clone(),
+                            LeadField::Email => lead.email = text.clone(),
+                            LeadField::Phone => lead.phone = text.clone(),
+                            LeadField::Value | LeadField::Stage => {}
+                        }
+                        lead.updated_at = now;
+                    }
+                }
+                lead.conflicts.retain(|c| c.field != field);
+            }
+        }
+    }
+}
+
+impl PipelineEdit {
+    /// The lead the edit is about.
+    pub fn lead(&self) -> &LeadId {
+        match self {
+            PipelineEdit::AddLead { id, .. }
+            | PipelineEdit::EditLead { id, .. }
+            | PipelineEdit::Move { id, .. }
+            | PipelineEdit::MarkWon { id, .. }
+            | PipelineEdit::Archive { id }
+            | PipelineEdit::Restore { id }
+            | PipelineEdit::Log { id, .. }
+            | PipelineEdit::FollowUp { id, .. }
+            | PipelineEdit::Settle { id, .. } => id,
+        }
+    }
 }
 
 #[cfg(feature = "doc")]
@@ -195,6 +346,106 @@ mod tests {
         .unwrap();
         let lead = PipelineDoc::read(&doc).unwrap().lead(&l1).cloned().unwrap();
         assert!(!lead.is_archived() && lead.follow_up.is_none());
+    }
+
+    /// What a screen shows at once is what the document reads once the
+    /// edit is written, for every edit, refused ones included.
+    #[test]
+    fn a_reading_shown_with_an_edit_is_the_document_read_after_it() {
+        let mut doc = new_pipeline();
+        let (l1, l2) = (id("l1"), id("l2"));
+        let mut edits = vec![
+            PipelineEdit::AddLead {
+                id: l1.clone(),
+                draft: draft("Ada"),
+            },
+            PipelineEdit::AddLead {
+                id: l2.clone(),
+                draft: draft("Sam"),
+            },
+            PipelineEdit::AddLead {
+                id: l1.clone(),
+                draft: draft("Twice"),
+            },
+            PipelineEdit::Move {
+                id: l1.clone(),
+                to: Stage::Proposal,
+            },
+            PipelineEdit::Move {
+                id: l1.clone(),
+                to: Stage::Proposal,
+            },
+            PipelineEdit::Move {
+                id: id("nobody"),
+                to: Stage::Won,
+            },
+            PipelineEdit::Log {
+                id: l1.clone(),
+                kind: LogKind::Call,
+                text: "Left a voicemail".into(),
+                at: Timestamp(5),
+            },
+            PipelineEdit::Log {
+                id: l1.clone(),
+                kind: LogKind::Note,
+                text: "   ".into(),
+                at: Timestamp(5),
+            },
+            PipelineEdit::FollowUp {
+                id: l2.clone(),
+                follow_up: None,
+            },
+            PipelineEdit::FollowUp {
+                id: l1.clone(),
+                follow_up: Some(FollowUp::parse(Timestamp(99), "Send the quote").unwrap()),
+            },
+            PipelineEdit::Settle {
+                id: l1.clone(),
+                keep: ConflictValue::Text(LeadField::Company, "Acme Ltd".into()),
+            },
+            PipelineEdit::Settle {
+                id: l2.clone(),
+                keep: ConflictValue::Stage(Stage::Qualified),
+            },
+            PipelineEdit::MarkWon {
+                id: l1.clone(),
+                value: usd(250_000),
+            },
+            PipelineEdit::MarkWon {
+                id: l2.clone(),
+                value: usd(-1),
+            },
+            PipelineEdit::Archive { id: l2.clone() },
+            PipelineEdit::Archive { id: l2.clone() },
+            PipelineEdit::Restore { id: l1.clone() },
+            PipelineEdit::Restore { id: l2.clone() },
+            PipelineEdit::FollowUp {
+                id: l1.clone(),
+                follow_up: None,
+            },
+        ];
+        edits.insert(
+            3,
+            PipelineEdit::EditLead {
+                id: l1.clone(),
+                seen: Heads::default(),
+                draft: LeadDraft {
+                    phone: "+1 777".into(),
+                    notes: "Met at the fair".into(),
+                    ..draft("Ada Obi")
+                },
+            },
+        );
+        let mut shown = PipelineDoc::read(&doc).unwrap();
+        for (at, edit) in edits.iter().enumerate() {
+            let now = Timestamp(10 + at as i64);
+            let _ = edit.apply(&mut doc, now);
+            shown.shown_with(edit, now);
+            let mut read = PipelineDoc::read(&doc).unwrap();
+            read.heads = shown.heads.clone();
+            assert_eq!(shown, read, "after {edit:?}");
+        }
+        assert_eq!(shown.leads.len(), 2);
     }
 
     #[test]

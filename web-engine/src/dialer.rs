@@ -316,9 +316,20 @@ async fn heartbeat(
     }
 }
 
+thread_local! {
+    /// Whether the page is shown: a worker has no document to ask, so the
+    /// screens say (`ToEngine::Visible`).
+    static VISIBLE: Cell<bool> = const { Cell::new(true) };
+}
+
+pub fn set_visible(visible: bool) {
+    VISIBLE.with(|v| v.set(visible));
+}
+
 fn quiet_ms() -> f64 {
-    let hidden = web_sys::window()
-        .and_then(|w| w.document())
-        .is_some_and(|d| d.hidden());
-    if hidden { QUIET_HIDDEN_MS } else { QUIET_MS }
+    if VISIBLE.with(Cell::get) {
+        QUIET_MS
+    } else {
+        QUIET_HIDDEN_MS
+    }
 }

@@ -5,7 +5,7 @@ use std::cell::Cell;
 
 use storage_conformance::{Backend, as_is};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test};
-use web::{BrowserRuntime, idb_store::IdbStorage};
+use web_engine::{BrowserRuntime, idb_store::IdbStorage};
 
 /// IndexedDB under the suite: each place is a database of its own name.
 struct IndexedDb;

@@ -1,0 +1,236 @@
+//! What the partner app's screens (`web`) and its sync engine (`web-engine`,
+//! in a dedicated worker) say to each other.
+//!
+//! The engine is a wasm module of its own, run in a worker, so that the
+//! screens' module carries no Automerge, samod or IndexedDB storage (it is
+//! painted and usable while the engine still downloads and compiles), and
+//! so that loading and merging documents never holds up the page. The two
+//! share nothing but these messages: the screens ask for documents by id
+//! and kind and hear how they read (plain data, `model` without its `doc`
+//! feature); they send changes as [`PipelineEdit`]s, which the engine
+//! checks and writes. Every message crosses as JSON text, read back with a
+//! bound on its size ([`decode`]).
+
+use model::{AccountView, Heads, Pipeline, PipelineEdit};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Which follow of a document a message is about: the screens number
+/// them, so a late message about a document no longer shown is told apart.
+pub type FollowId = u32;
+
+/// From the screens to the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum ToEngine {
+    /// Open the account's documents (its IndexedDB database) as `peer_id`
+    /// (`<account>/<device>`), to sync with `sync_url` once asked to dial.
+    /// Answered with [`FromEngine::Started`] or [`FromEngine::StartFailed`].
+    Start {
+        account_id: String,
+        peer_id: String,
+        sync_url: String,
+    },
+    /// Dial the server, reconnecting with backoff, unless it already does.
+    Resume,
+    /// Close the connection and stop dialing; documents stay open and
+    /// editable, their changes waiting in IndexedDB.
+    Pause,
+    /// The browser says the network is back: dial now rather than at the
+    /// end of the backoff, unless connected or paused.
+    Redial,
+    /// Whether the page is shown: a hidden page's heartbeat is slower.
+    Visible { visible: bool },
+    /// Open `doc_id` and tell how it reads, now and after every change.
+    /// For a document this device writes, `synced` is what the server was
+    /// last known to share with it (kept by the screens across reloads,
+    /// see [`DocNews::Synced`]), from which the changes waiting are counted.
+    Follow {
+        follow: FollowId,
+        doc_id: String,
+        kind: DocKind,
+        synced: Option<Heads>,
+    },
+    /// Stop telling about that document.
+    Unfollow { follow: FollowId },
+    /// Write `edit` into the followed document (a pipeline), now or as soon
+    /// as it is open. Answered with [`DocNews::Written`], [`DocNews::Queued`]
+    /// or [`DocNews::Refused`].
+    Edit {
+        follow: FollowId,
+        edit: PipelineEdit,
+    },
+    /// Stop dialing and stop once every write has reached IndexedDB;
+    /// answered with [`FromEngine::Stopped`].
+    Stop,
+}
+
+/// The kinds of document the screens follow, and so how each is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocKind {
+    /// The partner's leads: written on this device, its changes counted
+    /// until the server has them.
+    Pipeline,
+    /// Money and tier, written by the server alone.
+    AccountView,
+}
+
+impl DocKind {
+    /// Whether this device writes it, so that its unconfirmed changes count.
+    pub fn written_here(self) -> bool {
+        self == DocKind::Pipeline
+    }
+}
+
+/// From the engine to the screens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum FromEngine {
+    /// The worker listens: messages sent before this may be lost.
+    Ready,
+    Started,
+    /// The account's storage could not be opened.
+    StartFailed {
+        why: String,
+    },
+    /// Whether a socket to the server is open (sent when it changes).
+    Connected {
+        connected: bool,
+    },
+    /// The server closed the socket because the session ended (4401); the
+    /// engine stops dialing until [`ToEngine::Resume`].
+    SessionEnded,
+    /// A socket was refused or closed abnormally: the network, or maybe the
+    /// session (a refused upgrade looks the same), so the app asks.
+    Refused,
+    Doc {
+        follow: FollowId,
+        news: DocNews,
+    },
+    Stopped,
+}
+
+/// What following a document tells its screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "news", rename_all = "snake_case")]
+pub enum DocNews {
+    /// Found (in IndexedDB or from the server); its reading follows.
+    Opened,
+    /// How it reads now (as it opened, or after a change), and how many of
+    /// its changes the server has not confirmed (0 when not counted).
+    Read {
+        reading: Result<Box<Reading>, String>,
+        pending: usize,
+    },
+    /// The server confirmed changes: how many are left.
+    Pending { pending: usize },
+    /// What the server now shares with this device, to keep for
+    /// [`ToEngine::Follow`]'s `synced` after a reload.
+    Synced { heads: Heads },
+    /// Nobody has it to give yet (offline on first use); the search goes on.
+    Missing,
+    /// It cannot be opened (a malformed id, say); no change is taken.
+    Failed { why: String },
+    /// An edit is written.
+    Written,
+    /// An edit waits for the document to open and is written as it does.
+    Queued,
+    /// An edit was not written, and why.
+    Refused { why: String },
+}
+
+/// A document read into plain data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Reading {
+    Pipeline(Pipeline),
+    AccountView(AccountView),
+}
+
+/// A message longer than this is not read. A 500-lead pipeline with a
+/// year of activity reads as about 1 MB of JSON.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A message as it crosses.
+pub fn encode<T: Serialize>(message: &T) -> String {
+    // Plain data with string keys: serializing cannot fail.
+    serde_json::to_string(message).unwrap_or_default()
+}
+
+/// A message read back, if it is one and not longer than
+/// [`MAX_MESSAGE_BYTES`] (serde_json also bounds its nesting).
+pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    if text.len() > MAX_MESSAGE_BYTES {
+        return Err(format!(
+            "a message of {} bytes is over the limit of {MAX_MESSAGE_BYTES}",
+            text.len()
+        ));
+    }
+    serde_json::from_str(text).map_err(|e| format!("not a message: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use model::{LeadId, Stage};
+
+    use super::*;
+
+    #[test]
+    fn messages_cross_and_come_back_the_same() {
+        let to = [
+            ToEngine::Start {
+                account_id: "p-ben".into(),
+                peer_id: "p-ben/0123abcd".into(),
+                sync_url: "ws://127.0.0.1/sync".into(),
+            },
+            ToEngine::Follow {
+                follow: 3,
+                doc_id: "2cUvHkq".into(),
+                kind: DocKind::Pipeline,
+                synced: Some(Heads(vec!["ab".repeat(32)])),
+            },
+            ToEngine::Edit {
+                follow: 3,
+                edit: PipelineEdit::Move {
+                    id: LeadId::parse("ben-1").unwrap(),
+                    to: Stage::Won,
+                },
+            },
+            ToEngine::Visible { visible: false },
+        ];
+        for message in to {
+            assert_eq!(decode::<ToEngine>(&encode(&message)), Ok(message));
+        }
+        let from = FromEngine::Doc {
+            follow: 3,
+            news: DocNews::Read {
+                reading: Err("document schema version 9 is newer".into()),
+                pending: 2,
+            },
+        };
+        assert_eq!(decode::<FromEngine>(&encode(&from)), Ok(from));
+    }
+
+    #[test]
+    fn what_is_no_message_is_refused_with_why() {
+        let long = format!("\"{}\"", "x".repeat(MAX_MESSAGE_BYTES));
+        assert!(
+            decode::<ToEngine>(&long)
+                .unwrap_err()
+                .contains("over the limit")
+        );
+        for hostile in [
+            "",
+            "{}",
+            r#"{"to":"launch"}"#,
+            r#"{"to":"follow","follow":-1,"doc_id":"x","kind":"pipeline","synced":null}"#,
+            r#"{"to":"edit","follow":1,"edit":{"op":"move","id":"../x","to":"won"}}"#,
+            &"[".repeat(10_000),
+        ] {
+            assert!(
+                decode::<ToEngine>(hostile).is_err(),
+                "{hostile:.40} was read"
+            );
+        }
+    }
+}

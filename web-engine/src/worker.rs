@@ -1,0 +1,402 @@
+//! The worker's side of `engine-protocol`: one engine, started for the
+//! account the screens name, and the documents they follow.
+//!
+//! Each follow opens its document (from IndexedDB, or from the server if it
+//! has never been here) and tells how it reads as it opens and after every
+//! change, local or remote. Until the document is on the device it says
+//! when nobody has it to give (offline on first use); samod goes on looking
+//! and the document appears once a connection brings it. Changes sent while
+//! it opens wait, and are written in order as it opens. For a document this
+//! device writes it also counts the changes the server has not confirmed:
+//! it records the heads each peer says it shares with us (and tells the
+//! screens, which keep them across reloads) and counts the changes past
+//! them.
+
+use std::{
+    cell::{Cell, RefCell},
+    collections::HashMap,
+    rc::Rc,
+    time::Duration,
+};
+
+use automerge::{Automerge, ChangeHash};
+use engine_protocol::{DocKind, DocNews, FollowId, FromEngine, Reading, ToEngine, decode, encode};
+use futures::StreamExt;
+use model::{AccountViewDoc, Heads, PipelineDoc, PipelineEdit};
+use samod::DocHandle;
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::{
+    clock, dialer,
+    engine::{Engine, EngineEvent, pending_changes},
+};
+
+/// Sends a message to the screens.
+type Post = Rc<dyn Fn(FromEngine)>;
+
+/// How often the connection is looked at: samod replaces its dialer's
+/// socket on every redial, so there is no one socket to follow.
+const LOOK_EVERY: Duration = Duration::from_millis(250);
+
+/// Listens to the screens, when run in a dedicated worker.
+pub fn run() {
+    let Ok(scope) = js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>() else {
+        return;
+    };
+    let post: Post = {
+        let scope = scope.clone();
+        Rc::new(move |message| {
+            let _ = scope.post_message(&JsValue::from_str(&encode(&message)));
+        })
+    };
+    let worker = Rc::new(Worker {
+        post: post.clone(),
+        engine: RefCell::new(None),
+        follows: RefCell::new(HashMap::new()),
+    });
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let Some(text) = event.data().as_string() else {
+            return;
+        };
+        match decode::<ToEngine>(&text) {
+            Ok(message) => worker.handle(message),
+            Err(why) => web_sys::console::warn_1(&format!("sync engine: {why}").into()),
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    on_message.forget();
+    post(FromEngine::Ready);
+}
+
+struct Worker {
+    post: Post,
+    engine: RefCell<Option<Rc<Engine>>>,
+    follows: RefCell<HashMap<FollowId, Rc<Follow>>>,
+}
+
+/// One document followed for the screens.
+struct Follow {
+    id: FollowId,
+    kind: DocKind,
+    post: Post,
+    /// Until the screens stop following it, or the engine stops.
+    alive: Cell<bool>,
+    state: RefCell<FollowState>,
+}
+
+#[derive(Default)]
+struct FollowState {
+    handle: Option<DocHandle>,
+    /// Changes sent before the document was open, written as it opens.
+    waiting: Vec<PipelineEdit>,
+    /// Why it could not be opened: no change is taken then.
+    failed: Option<String>,
+    /// What the server was last known to share with us.
+    synced: Vec<ChangeHash>,
+}
+
+impl Worker {
+    fn engine(&self) -> Option<Rc<Engine>> {
+        self.engine.borrow().clone()
+    }
+
+    fn handle(self: &Rc<Self>, message: ToEngine) {
+        match message {
+            ToEngine::Start {
+                account_id,
+                peer_id,
+                sync_url,
+            } => self.start(account_id, peer_id, sync_url),
+            ToEngine::Resume | ToEngine::Pause | ToEngine::Redial => {
+                let Some(engine) = self.engine() else { return };
+                match message {
+                    ToEngine::Resume => engine.resume(),
+                    ToEngine::Pause => engine.pause(),
+                    _ => engine.redial_if_disconnected(),
+                }
+            }
+            ToEngine::Visible { visible } => dialer::set_visible(visible),
+            ToEngine::Follow {
+                follow,
+                doc_id,
+                kind,
+                synced,
+            } => self.follow(follow, doc_id, kind, synced),
+            ToEngine::Unfollow { follow } => {
+                if let Some(followed) = self.follows.borrow_mut().remove(&follow) {
+                    followed.alive.set(false);
+                }
+            }
+            ToEngine::Edit { follow, edit } => self.edit(follow, edit),
+            ToEngine::Stop => self.stop(),
+        }
+    }
+
+    fn start(self: &Rc<Self>, account_id: String, peer_id: String, sync_url: String) {
+        if self.engine.borrow().is_some() {
+            (self.post)(FromEngine::StartFailed {
+                why: "this worker's engine has started already".into(),
+            });
+            return;
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            let on_event: Rc<dyn Fn(EngineEvent)> = {
+                let post = this.post.clone();
+                Rc::new(move |event| {
+                    post(match event {
+                        EngineEvent::SessionEnded => FromEngine::SessionEnded,
+                        EngineEvent::Refused => FromEngine::Refused,
+                    })
+                })
+            };
+            match Engine::start(&account_id, &peer_id, &sync_url, on_event).await {
+                Ok(engine) => {
+                    *this.engine.borrow_mut() = Some(engine.clone());
+                    (this.post)(FromEngine::Started);
+                    watch_connection(engine, this.post.clone());
+                }
+                Err(why) => (this.post)(FromEngine::StartFailed { why }),
+            }
+        });
+    }
+
+    fn follow(&self, id: FollowId, doc_id: String, kind: DocKind, synced: Option<Heads>) {
+        let followed = Rc::new(Follow {
+            id,
+            kind,
+            post: self.post.clone(),
+            alive: Cell::new(true),
+            state: RefCell::new(FollowState {
+                synced: synced.and_then(|h| h.hashes()).unwrap_or_default(),
+                ..FollowState::default()
+            }),
+        });
+        let Some(engine) = self.engine() else {
+            followed.news(DocNews::Failed {
+                why: "the sync engine has not started".into(),
+            });
+            return;
+        };
+        if let Some(old) = self.follows.borrow_mut().insert(id, followed.clone()) {
+            old.alive.set(false);
+        }
+        spawn_local(async move {
+            let missing = {
+                let followed = followed.clone();
+                move || {
+                    if followed.alive.get() {
+                        followed.news(DocNews::Missing);
+                    }
+                }
+            };
+            match engine.open(&doc_id, missing).await {
+                Ok(handle) if followed.alive.get() => {
+                    followed.news(DocNews::Opened);
+                    followed.opened(handle.clone());
+                    followed.follow_changes(handle);
+                }
+                Ok(_) => {}
+                Err(why) if followed.alive.get() && !engine.is_stopped() => {
+                    {
+                        let mut state = followed.state.borrow_mut();
+                        state.failed = Some(why.clone());
+                        state.waiting.clear();
+                    }
+                    followed.news(DocNews::Failed { why })
+                }
+                Err(_) => {}
+            }
+        });
+    }
+
+    fn edit(&self, id: FollowId, edit: PipelineEdit) {
+        let followed = self.follows.borrow().get(&id).cloned();
+        let Some(followed) = followed else {
+            (self.post)(FromEngine::Doc {
+                follow: id,
+                news: DocNews::Refused {
+                    why: "not saved: that document is not open".into(),
+                },
+            });
+            return;
+        };
+        if !followed.kind.written_here() {
+            followed.news(DocNews::Refused {
+                why: "not saved: only the server writes that document".into(),
+            });
+            return;
+        }
+        let (handle, failed) = {
+            let state = followed.state.borrow();
+            (state.handle.clone(), state.failed.clone())
+        };
+        let news = match (handle, failed) {
+            (Some(handle), _) => match handle.with_document(|doc| edit.apply(doc, clock::now())) {
+                Ok(()) => DocNews::Written,
+                Err(e) => DocNews::Refused { why: e.to_string() },
+            },
+            (None, Some(why)) => DocNews::Refused {
+                why: format!("not saved: {why}"),
+            },
+            (None, None) => {
+                followed.state.borrow_mut().waiting.push(edit);
+                DocNews::Queued
+            }
+        };
+        followed.news(news);
+    }
+
+    fn stop(self: &Rc<Self>) {
+        for (_, followed) in self.follows.borrow_mut().drain() {
+            followed.alive.set(false);
+        }
+        let engine = self.engine.borrow_mut().take();
+        let post = self.post.clone();
+        spawn_local(async move {
+            if let Some(engine) = engine {
+                engine.stop().await;
+            }
+            post(FromEngine::Stopped);
+        });
+    }
+}
+
+/// Tells the screens whenever the engine's connection opens or closes.
+fn watch_connection(engine: Rc<Engine>, post: Post) {
+    spawn_local(async move {
+        let mut told = None;
+        while !engine.is_stopped() {
+            let connected = engine.is_connected();
+            if told != Some(connected) {
+                told = Some(connected);
+                post(FromEngine::Connected { connected });
+            }
+            gloo_timers::future::sleep(LOOK_EVERY).await;
+        }
+    });
+}
+
+/// How a document of `kind` reads.
+fn read(kind: DocKind, doc: &Automerge) -> Result<Box<Reading>, String> {
+    let reading = match kind {
+        DocKind::Pipeline => PipelineDoc::read(doc).map(Reading::Pipeline),
+        DocKind::AccountView => AccountViewDoc::read(doc).map(Reading::AccountView),
+    };
+    reading.map(Box::new).map_err(|e| e.to_string())
+}
+
+impl Follow {
+    fn news(&self, news: DocNews) {
+        (self.post)(FromEngine::Doc {
+            follow: self.id,
+            news,
+        });
+    }
+
+    /// The document is open: what waited is written, if the document reads
+    /// (a document of a newer layout than this app's is not written into).
+    fn opened(&self, handle: DocHandle) {
+        let waiting = {
+            let mut state = self.state.borrow_mut();
+            state.handle = Some(handle.clone());
+            std::mem::take(&mut state.waiting)
+        };
+        if waiting.is_empty() {
+            return;
+        }
+        if handle.with_document(|doc| read(self.kind, doc).is_err()) {
+            // One answer per change, as for every change.
+            let why = format!(
+                "{} change(s) made while it opened were not saved: this app cannot read it",
+                waiting.len()
+            );
+            for _ in waiting {
+                self.news(DocNews::Refused { why: why.clone() });
+            }
+            return;
+        }
+        for edit in waiting {
+            let news = match handle.with_document(|doc| edit.apply(doc, clock::now())) {
+                Ok(()) => DocNews::Written,
+                Err(e) => DocNews::Refused {
+                    why: format!("a change made while it opened was refused: {e}"),
+                },
+            };
+            self.news(news);
+        }
+    }
+
+    fn pending(&self, handle: &DocHandle) -> usize {
+        pending_changes(handle, &self.state.borrow().synced)
+    }
+
+    /// Tells how the open document reads, now and after every change, and
+    /// for one written here, what the server has confirmed.
+    fn follow_changes(self: &Rc<Self>, handle: DocHandle) {
+        let counted = self.kind.written_here();
+        let publish = {
+            let (this, handle) = (self.clone(), handle.clone());
+            move || {
+                let reading = handle.with_document(|doc| read(this.kind, doc));
+                let pending = match &reading {
+                    Ok(_) if counted => this.pending(&handle),
+                    _ => 0,
+                };
+                this.news(DocNews::Read { reading, pending });
+            }
+        };
+        publish();
+        {
+            let this = self.clone();
+            let mut changes = handle.changes();
+            spawn_local(async move {
+                while changes.next().await.is_some() && this.alive.get() {
+                    publish();
+                }
+            });
+        }
+        if !counted {
+            return;
+        }
+        // The current state counts too: the first sync may be over before
+        // we subscribe, and then no update would ever come.
+        let (current, mut updates) = handle.peers();
+        let record = {
+            let this = self.clone();
+            move |states: &HashMap<_, samod::PeerDocState>| {
+                for state in states.values() {
+                    if let Some(shared) = &state.shared_heads {
+                        let changed = {
+                            let mut s = this.state.borrow_mut();
+                            let changed = s.synced != *shared;
+                            s.synced = shared.clone();
+                            changed
+                        };
+                        if changed {
+                            this.news(DocNews::Synced {
+                                heads: Heads(shared.iter().map(|h| h.to_string()).collect()),
+                            });
+                        }
+                    }
+                }
+                this.news(DocNews::Pending {
+                    pending: this.pending(&handle),
+                });
+            }
+        };
+        record(&current);
+        let this = self.clone();
+        spawn_local(async move {
+            while let Some(states) = updates.next().await {
+                if !this.alive.get() {
+                    break;
+                }
+                record(&states);
+            }
+        });
+    }
+}
