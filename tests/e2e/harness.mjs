@@ -3,6 +3,7 @@
 // server binary, and Debian's Chromium.
 
 import { spawn } from "node:child_process";
+import net from "node:net";
 import { createInterface } from "node:readline";
 import pg from "pg";
 import { chromium } from "playwright-core";
@@ -216,6 +217,90 @@ export async function startProxy(target) {
       for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
     },
     close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+// A slow link in front of the server: every byte between the browser and
+// `url` (the page's, its workers', the service worker's) crosses one link
+// of `rate` bytes per second each way, shared fairly by the connections
+// (segments of a TCP segment's size, taken from each in turn, as a
+// bottleneck's queue interleaves flows), each segment arriving `latency`
+// ms (half a round trip) after it has crossed. DevTools' throttling
+// reaches the page alone: a dedicated worker refuses it ("Not supported")
+// and the service worker's fetches skip it, so a measurement through
+// DevTools alone would give the sync engine's module a free ride. Counts
+// the bytes it carries (HTTP as sent, WebSocket frames with their framing).
+// `throttle(false)` lets bytes through at once.
+export async function slowLink(url, { latency, rate }) {
+  const target = new URL(url);
+  const SEGMENT = 1460;
+  let on = true;
+  let bytes = 0;
+  const direction = () => {
+    // Per connection, what waits to cross: [bytes, deliver] in order (an
+    // empty buffer carries the end of the stream).
+    const queues = new Map();
+    const turn = [];
+    let busy = false;
+    const cross = () => {
+      busy = false;
+      for (let tries = turn.length; tries > 0; tries--) {
+        const id = turn.shift();
+        const queue = queues.get(id);
+        if (!queue?.length) {
+          queues.delete(id);
+          continue;
+        }
+        turn.push(id);
+        const [buf, deliver] = queue[0];
+        const piece = buf.subarray(0, SEGMENT);
+        if (piece.length === buf.length) queue.shift();
+        else queue[0] = [buf.subarray(SEGMENT), deliver];
+        busy = true;
+        const crossing = on ? (Math.max(piece.length, 1) * 1000) / rate : 0;
+        setTimeout(() => {
+          setTimeout(() => deliver(piece), on ? latency : 0);
+          cross();
+        }, crossing);
+        return;
+      }
+    };
+    return (id, chunk, deliver) => {
+      bytes += chunk.length;
+      if (!queues.has(id)) {
+        queues.set(id, []);
+        turn.push(id);
+      }
+      queues.get(id).push([chunk, deliver]);
+      if (!busy) cross();
+    };
+  };
+  const down = direction();
+  const up = direction();
+  const sockets = new Set();
+  let connections = 0;
+  const server = net.createServer((client) => {
+    const id = ++connections;
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    const pipe = (from, to, link) => {
+      from.on("data", (chunk) => link(id, chunk, (piece) => to.destroyed || to.write(piece)));
+      from.on("end", () => link(id, Buffer.alloc(0), () => to.destroyed || to.end()));
+      from.on("error", () => to.destroy());
+      from.on("close", () => sockets.delete(from));
+    };
+    pipe(client, upstream, up);
+    pipe(upstream, client, down);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    bytes: () => bytes,
+    throttle: (yes) => { on = yes; },
+    close: () => {
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(resolve));
     },

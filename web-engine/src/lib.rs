@@ -13,9 +13,13 @@
 //! - `engine`: one samod repo per signed-in account, dialing with backoff;
 //! - `dialer`: samod's dialer over the WebSocket, with a heartbeat;
 //! - `idb_store`: samod's storage over IndexedDB;
-//! - `clock`: the clock std asks for on wasm32.
+//! - `clock`: now, in the model's terms (std's clock, which samod reads, is
+//!   `web-clock`'s).
 //!
 //! The storage and the runtime are public for the browser tests in `tests/`.
+
+// Defines the clock std asks for (see the crate).
+extern crate web_clock;
 
 mod clock;
 mod dialer;

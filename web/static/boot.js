@@ -111,7 +111,26 @@ form?.addEventListener("submit", async (event) => {
     wake();
   }
 });
-form?.addEventListener("input", () => wake());
+form?.addEventListener("input", () => {
+  warmEngine();
+  wake();
+});
+
+// The sync engine (a worker's module of its own, web-engine) is fetched by
+// the app once someone is signed in, after its own module has arrived and
+// started: seconds later on a phone's network. Someone typing in the form
+// is about to sign in, so its files are fetched now, alongside the app's,
+// into the HTTP cache (their names are hashed, so they are cached for
+// good), where the worker finds them. Once.
+let warmed = false;
+function warmEngine() {
+  if (warmed) return;
+  warmed = true;
+  const { engine, engineJs, engineWasm } = document.documentElement.dataset;
+  for (const url of [engine, engineJs, engineWasm]) {
+    if (url) fetch(url).catch(() => {});
+  }
+}
 
 // Resolves once nobody is using the form.
 function formFree() {

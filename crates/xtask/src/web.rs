@@ -10,7 +10,7 @@
 //! since rustup cannot download the wasm32 target on these machines) from a
 //! copy of Debian's std source in which those two functions call
 //! `__portal_time_monotonic_ms` / `__portal_time_system_ms`. The app defines
-//! both from `performance.now()` and `Date.now()` (web/src/clock.rs). The copy
+//! both from `performance.now()` and `Date.now()` (crates/web-clock). The copy
 //! lives in a sysroot under `target/`; a rustc wrapper passes `--sysroot`, so
 //! cargo finds the patched source the ordinary way. Nothing outside `target/`
 //! is modified.
@@ -85,7 +85,10 @@ impl Bundle {
             .replace("{{BOOT_JS}}", &self.boot)
             .replace("{{STYLE}}", style);
         if let Some(engine) = engine {
-            page = page.replace("{{ENGINE_BOOT}}", &engine.boot);
+            page = page
+                .replace("{{ENGINE_BOOT}}", &engine.boot)
+                .replace("{{ENGINE_JS}}", &engine.js)
+                .replace("{{ENGINE_WASM}}", &engine.wasm);
         }
         fs::write(to, &page)?;
         Ok(page)
@@ -135,13 +138,12 @@ fn bundle(
     let boot = fs::read_to_string(boot)?
         .replace("{{APP_JS}}", &js)
         .replace("{{APP_WASM}}", &wasm_name);
-    let boot_stem = if stem == "app" { "boot" } else { stem };
-    let boot = named(write_hashed(
-        &dir,
-        &format!("{boot_stem}-boot"),
-        "js",
-        boot.as_bytes(),
-    )?);
+    // `boot-<hash>.js` for an app, `engine-boot-<hash>.js` for the engine.
+    let boot_stem = match stem {
+        "app" => "boot".to_owned(),
+        stem => format!("{stem}-boot"),
+    };
+    let boot = named(write_hashed(&dir, &boot_stem, "js", boot.as_bytes())?);
     Ok(Bundle {
         js,
         wasm: wasm_name,

@@ -42,12 +42,16 @@ pub fn use_pipeline(
             move |(account, selected)| {
                 if let (Some(account), Some(doc_id)) = (account.clone(), selected.clone()) {
                     spawn_local(async move {
-                        let Some(cache) = cache_of(&keeper, &account).await else {
-                            return;
+                        let kept_reading = match cache_of(&keeper, &account).await {
+                            Some(cache) => cache.get::<Pipeline>(&doc_id).await,
+                            None => None,
                         };
-                        if let Some(pipeline) = cache.get::<Pipeline>(&doc_id).await {
-                            kept(&keeper, &doc_id, &pipeline.heads);
-                            on.emit(Action::Cached { doc_id, pipeline });
+                        match kept_reading {
+                            Some(pipeline) => {
+                                kept(&keeper, &doc_id, &pipeline.heads);
+                                on.emit(Action::Cached { doc_id, pipeline });
+                            }
+                            None => on.emit(Action::NothingKept { doc_id }),
                         }
                     });
                 }

@@ -20,6 +20,9 @@ pub struct State {
     pub pipeline: Option<Rc<Pipeline>>,
     /// Nobody could give the document yet (offline on first use).
     pub missing: bool,
+    /// The device was asked for the document's last reading, and answered
+    /// (with one, or with none).
+    pub looked_in_cache: bool,
     /// Its changes the server has not confirmed.
     pub pending: usize,
     /// Changes made here that the document has not taken yet (it is in the
@@ -62,6 +65,10 @@ pub enum Action {
     Cached {
         doc_id: String,
         pipeline: Pipeline,
+    },
+    /// The device keeps no reading of the document.
+    NothingKept {
+        doc_id: String,
     },
     /// The document is on the device but does not read here (a newer
     /// app's layout): nothing of it is shown.
@@ -164,9 +171,17 @@ impl State {
                 }
             }
             Action::Cached { doc_id, pipeline } => {
+                if self.is_shown(&doc_id) {
+                    self.looked_in_cache = true;
+                }
                 if self.is_shown(&doc_id) && self.pipeline.is_none() {
                     self.pipeline = Some(Rc::new(self.with_unwritten(pipeline)));
                     self.missing = false;
+                }
+            }
+            Action::NothingKept { doc_id } => {
+                if self.is_shown(&doc_id) {
+                    self.looked_in_cache = true;
                 }
             }
             Action::Made(edit, at) => {

@@ -73,7 +73,19 @@ pub fn app() -> Html {
     session::use_remembered(state.me.clone(), state.session_ended);
     // Opened with a remembered account: is its session still alive?
     session::use_first_check(account.clone(), state.session_ended, dispatch.clone());
-    let engine = connection::use_engine(account.clone(), dispatch.clone(), last_probe.clone());
+    // The engine starts once the screen has drawn what it can without it
+    // (the pipeline's last reading kept on the device, or the word that
+    // there is none): starting it (its module compiled, every document
+    // loaded) takes a phone's cores for a while, and would hold up that
+    // first drawing. Once started for an account, it stays.
+    let engine_for = use_mut_ref(|| None::<String>);
+    if state.pipeline.looked_in_cache || state.pipeline.selected.is_none() {
+        *engine_for.borrow_mut() = account.clone();
+    }
+    let engine_account = account
+        .clone()
+        .filter(|a| engine_for.borrow().as_deref() == Some(a.as_str()));
+    let engine = connection::use_engine(engine_account, dispatch.clone(), last_probe.clone());
     connection::use_connection(engine.clone(), dispatch.clone(), last_probe);
     connection::use_dialing(engine.clone(), state.session_ended);
 

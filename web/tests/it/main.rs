@@ -6,6 +6,9 @@
 
 #![cfg(target_arch = "wasm32")]
 
+// The harness reads std's clock.
+extern crate web_clock;
+
 mod moments;
 mod view_cache;
 
