@@ -105,7 +105,7 @@ async function main() {
         page.evaluate(() => performance.getEntriesByName("read model::pipeline::Pipeline").length > 0), 60_000);
       const marks = await page.evaluate(() => ({
         ...window.__bench,
-        // The app's own marks (web/src/clock.rs): where the time went.
+        // The app's own marks (web/src/clock.rs and web/src/document.rs): where the time went.
         ...Object.fromEntries(performance.getEntriesByType("mark").map((m) => [m.name, m.startTime])),
       }));
       const run = {

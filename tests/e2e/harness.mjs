@@ -243,6 +243,8 @@ export async function slowLink(url, { latency, rate }) {
     // Per connection, what waits to cross: [bytes, deliver] in order (an
     // empty buffer carries the end of the stream).
     const queues = new Map();
+    // Per connection, when its last piece arrives.
+    const arrives = new Map();
     const turn = [];
     let busy = false;
     const cross = () => {
@@ -262,7 +264,12 @@ export async function slowLink(url, { latency, rate }) {
         busy = true;
         const crossing = on ? (Math.max(piece.length, 1) * 1000) / rate : 0;
         setTimeout(() => {
-          setTimeout(() => deliver(piece), on ? latency : 0);
+          // Never before the connection's previous piece, even once the
+          // link is no longer throttled.
+          const now = Date.now();
+          const at = Math.max(now + (on ? latency : 0), arrives.get(id) ?? 0);
+          arrives.set(id, at);
+          setTimeout(() => deliver(piece), at - now);
           cross();
         }, crossing);
         return;

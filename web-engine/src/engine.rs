@@ -20,6 +20,7 @@ use std::{
 use automerge::{ChangeHash, ReadDoc};
 use futures::{Future, StreamExt};
 use samod::{BackoffConfig, DialerHandle, DocHandle, PeerId, Repo, RepoBuilder, SearchState};
+use wasm_bindgen::JsCast;
 
 use crate::{
     dialer::{BrowserDialer, SocketClosed, WsError},
@@ -80,23 +81,34 @@ pub struct Engine {
 impl Engine {
     /// Loads the account's documents from IndexedDB. The engine does not
     /// dial until `resume`.
-    /// `peer_id` must be `<account_id>/<device>`, and `sync_url` a
-    /// WebSocket URL: both come from the screens, and are checked.
+    /// `peer_id` must be `<account_id>/<device>` (both come from the
+    /// screens, and are checked; the server holds the account to the
+    /// session either way). The engine syncs with `/sync` on the origin its
+    /// worker was loaded from.
     pub async fn start(
         account_id: &str,
         peer_id: &str,
-        sync_url: &str,
         on_event: Rc<dyn Fn(EngineEvent)>,
     ) -> Result<Rc<Engine>, String> {
+        if !is_device_id(account_id) {
+            return Err(format!("{account_id:.80} is not an account id"));
+        }
         let device = peer_id
             .strip_prefix(account_id)
             .and_then(|rest| rest.strip_prefix('/'))
             .filter(|device| is_device_id(device))
             .ok_or_else(|| format!("{peer_id:.80} is not a device of {account_id:.80}"))?;
-        let url = url::Url::parse(sync_url).map_err(|e| format!("sync address: {e}"))?;
-        if !matches!(url.scheme(), "ws" | "wss") {
-            return Err(format!("sync address {sync_url:.80} is not a WebSocket's"));
-        }
+        let location = js_sys::global()
+            .dyn_into::<web_sys::WorkerGlobalScope>()
+            .map_err(|_| "the sync engine runs in a worker only")?
+            .location();
+        let scheme = if location.protocol() == "https:" {
+            "wss"
+        } else {
+            "ws"
+        };
+        let url = url::Url::parse(&format!("{scheme}://{}/sync", location.host()))
+            .map_err(|e| format!("sync address: {e}"))?;
         let storage = IdbStorage::open_named(&storage_name(account_id)).await?;
         let repo = RepoBuilder::new(BrowserRuntime)
             .with_storage(storage)
@@ -210,7 +222,8 @@ fn storage_name(account_id: &str) -> String {
     format!("partner-portal:{account_id}")
 }
 
-/// What the server accepts after the slash: 1 to 64 of `[A-Za-z0-9_-]`.
+/// What the server accepts after the slash (and what account ids are made
+/// of): 1 to 64 of `[A-Za-z0-9_-]`.
 fn is_device_id(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.bytes()

@@ -6,7 +6,10 @@
 //! change, local or remote. Until the document is on the device it says
 //! when nobody has it to give (offline on first use); samod goes on looking
 //! and the document appears once a connection brings it. Changes sent while
-//! it opens wait, and are written in order as it opens. For a document this
+//! it opens wait, and are written in order as it opens, even if the screens
+//! stop following it meanwhile; each change is answered once (written,
+//! refused, or first queued), also when the document cannot be opened or
+//! the engine stops before it has. For a document this
 //! device writes it also counts the changes the server has not confirmed:
 //! it records the heads each peer says it shares with us (and tells the
 //! screens, which keep them across reloads) and counts the changes past
@@ -38,7 +41,7 @@ type Post = Rc<dyn Fn(FromEngine)>;
 
 /// How often the connection is looked at: samod replaces its dialer's
 /// socket on every redial, so there is no one socket to follow.
-const LOOK_EVERY: Duration = Duration::from_millis(250);
+const LOOK_EVERY: Duration = Duration::from_millis(100);
 
 /// Listens to the screens, when run in a dedicated worker.
 pub fn run() {
@@ -82,8 +85,11 @@ struct Follow {
     id: FollowId,
     kind: DocKind,
     post: Post,
-    /// Until the screens stop following it, or the engine stops.
+    /// Until the engine stops, or the screens stop following it and no
+    /// change of theirs waits for it to open.
     alive: Cell<bool>,
+    /// Until the screens stop following it: its news goes to them.
+    listening: Cell<bool>,
     state: RefCell<FollowState>,
 }
 
@@ -108,8 +114,7 @@ impl Worker {
             ToEngine::Start {
                 account_id,
                 peer_id,
-                sync_url,
-            } => self.start(account_id, peer_id, sync_url),
+            } => self.start(account_id, peer_id),
             ToEngine::Resume | ToEngine::Pause | ToEngine::Redial => {
                 let Some(engine) = self.engine() else { return };
                 match message {
@@ -127,7 +132,12 @@ impl Worker {
             } => self.follow(follow, doc_id, kind, synced),
             ToEngine::Unfollow { follow } => {
                 if let Some(followed) = self.follows.borrow_mut().remove(&follow) {
-                    followed.alive.set(false);
+                    followed.listening.set(false);
+                    // Changes waiting for it to open are still written.
+                    let state = followed.state.borrow();
+                    if state.handle.is_some() || state.waiting.is_empty() {
+                        followed.alive.set(false);
+                    }
                 }
             }
             ToEngine::Edit { follow, edit } => self.edit(follow, edit),
@@ -135,7 +145,7 @@ impl Worker {
         }
     }
 
-    fn start(self: &Rc<Self>, account_id: String, peer_id: String, sync_url: String) {
+    fn start(self: &Rc<Self>, account_id: String, peer_id: String) {
         if self.engine.borrow().is_some() {
             (self.post)(FromEngine::StartFailed {
                 why: "this worker's engine has started already".into(),
@@ -153,7 +163,7 @@ impl Worker {
                     })
                 })
             };
-            match Engine::start(&account_id, &peer_id, &sync_url, on_event).await {
+            match Engine::start(&account_id, &peer_id, on_event).await {
                 Ok(engine) => {
                     *this.engine.borrow_mut() = Some(engine.clone());
                     (this.post)(FromEngine::Started);
@@ -170,6 +180,7 @@ impl Worker {
             kind,
             post: self.post.clone(),
             alive: Cell::new(true),
+            listening: Cell::new(true),
             state: RefCell::new(FollowState {
                 synced: synced.and_then(|h| h.hashes()).unwrap_or_default(),
                 ..FollowState::default()
@@ -182,30 +193,29 @@ impl Worker {
             return;
         };
         if let Some(old) = self.follows.borrow_mut().insert(id, followed.clone()) {
+            old.listening.set(false);
             old.alive.set(false);
         }
         spawn_local(async move {
             let missing = {
                 let followed = followed.clone();
-                move || {
-                    if followed.alive.get() {
-                        followed.news(DocNews::Missing);
-                    }
-                }
+                move || followed.news(DocNews::Missing)
             };
             match engine.open(&doc_id, missing).await {
                 Ok(handle) if followed.alive.get() => {
                     followed.news(DocNews::Opened);
                     followed.opened(handle.clone());
-                    followed.follow_changes(handle);
+                    if followed.listening.get() {
+                        followed.follow_changes(handle);
+                    } else {
+                        // Opened only to write what waited.
+                        followed.alive.set(false);
+                    }
                 }
                 Ok(_) => {}
                 Err(why) if followed.alive.get() && !engine.is_stopped() => {
-                    {
-                        let mut state = followed.state.borrow_mut();
-                        state.failed = Some(why.clone());
-                        state.waiting.clear();
-                    }
+                    followed.state.borrow_mut().failed = Some(why.clone());
+                    followed.refuse_waiting(&format!("not saved: {why}"));
                     followed.news(DocNews::Failed { why })
                 }
                 Err(_) => {}
@@ -252,6 +262,7 @@ impl Worker {
 
     fn stop(self: &Rc<Self>) {
         for (_, followed) in self.follows.borrow_mut().drain() {
+            followed.refuse_waiting("not saved: the sync engine stopped before it opened");
             followed.alive.set(false);
         }
         let engine = self.engine.borrow_mut().take();
@@ -291,10 +302,22 @@ fn read(kind: DocKind, doc: &Automerge) -> Result<Box<Reading>, String> {
 
 impl Follow {
     fn news(&self, news: DocNews) {
-        (self.post)(FromEngine::Doc {
-            follow: self.id,
-            news,
-        });
+        if self.listening.get() {
+            (self.post)(FromEngine::Doc {
+                follow: self.id,
+                news,
+            });
+        }
+    }
+
+    /// Answers every change still waiting for the document: refused.
+    fn refuse_waiting(&self, why: &str) {
+        let waiting = std::mem::take(&mut self.state.borrow_mut().waiting);
+        for _ in waiting {
+            self.news(DocNews::Refused {
+                why: why.to_owned(),
+            });
+        }
     }
 
     /// The document is open: what waited is written, if the document reads

@@ -35,6 +35,9 @@ pub enum EngineEvent {
     /// the session (a refused upgrade looks like a network error to a
     /// page), so the app asks `/api/me`.
     Refused,
+    /// The worker failed after it had started: nothing syncs or is written
+    /// until the app is opened again.
+    Crashed,
 }
 
 /// A worker that says nothing for this long after it was asked to stop is
@@ -147,17 +150,35 @@ impl Engine {
             })
         };
         // A script that does not load (offline on a first visit before the
-        // service worker has it) or a module that fails.
+        // service worker has it; a module that fails to compile says so in
+        // a message, web/static/engine.js), or, once started, a worker that
+        // failed: it is taken for dead.
         let on_error = {
             let inbox = inbox.clone();
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-                inbox.answer(Err("the sync engine did not load".into()))
+                if inbox.awaited.borrow().is_some() {
+                    inbox.answer(Err("the sync engine did not load".into()))
+                } else {
+                    inbox.connected.set(false);
+                    (inbox.on_event)(EngineEvent::Crashed)
+                }
             })
         };
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        let visibility = {
-            let worker = worker.clone();
+        let mut engine = Engine {
+            inbox,
+            worker,
+            next_follow: Cell::new(1),
+            stopped: Cell::new(false),
+            _on_message: on_message,
+            _on_error: on_error,
+            _visibility: None,
+        };
+        engine.ask(None).await?;
+        // Once it listens: whether the page is shown, now and on change.
+        engine._visibility = {
+            let worker = engine.worker.clone();
             let tell = move || {
                 let visible = web_sys::window()
                     .and_then(|w| w.document())
@@ -168,28 +189,10 @@ impl Engine {
             // Fired at the document; it bubbles up to the window.
             WindowListener::new("visibilitychange", tell)
         };
-        let engine = Engine {
-            inbox,
-            worker,
-            next_follow: Cell::new(1),
-            stopped: Cell::new(false),
-            _on_message: on_message,
-            _on_error: on_error,
-            _visibility: visibility,
-        };
-        engine.ask(None).await?;
-        let location = window.location();
-        let scheme = if location.protocol().ok().as_deref() == Some("https:") {
-            "wss"
-        } else {
-            "ws"
-        };
-        let host = location.host().map_err(|_| "no host")?;
         engine
             .ask(Some(ToEngine::Start {
                 account_id: account_id.to_owned(),
                 peer_id: device_peer_id(account_id),
-                sync_url: format!("{scheme}://{host}/sync"),
             }))
             .await?;
         Ok(Rc::new(engine))
@@ -283,6 +286,15 @@ impl Engine {
             let _ = futures::future::select(stopped, patience).await;
             this.worker.terminate();
         }
+    }
+}
+
+/// An engine dropped (stopped, or never started) takes its worker with it.
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
     }
 }
 

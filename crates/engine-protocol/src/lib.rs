@@ -23,13 +23,10 @@ pub type FollowId = u32;
 #[serde(tag = "to", rename_all = "snake_case")]
 pub enum ToEngine {
     /// Open the account's documents (its IndexedDB database) as `peer_id`
-    /// (`<account>/<device>`), to sync with `sync_url` once asked to dial.
-    /// Answered with [`FromEngine::Started`] or [`FromEngine::StartFailed`].
-    Start {
-        account_id: String,
-        peer_id: String,
-        sync_url: String,
-    },
+    /// (`<account>/<device>`), to sync with the server the worker came
+    /// from once asked to dial. Answered with [`FromEngine::Started`] or
+    /// [`FromEngine::StartFailed`].
+    Start { account_id: String, peer_id: String },
     /// Dial the server, reconnecting with backoff, unless it already does.
     Resume,
     /// Close the connection and stop dialing; documents stay open and
@@ -181,7 +178,6 @@ mod tests {
             ToEngine::Start {
                 account_id: "p-ben".into(),
                 peer_id: "p-ben/0123abcd".into(),
-                sync_url: "ws://127.0.0.1/sync".into(),
             },
             ToEngine::Follow {
                 follow: 3,

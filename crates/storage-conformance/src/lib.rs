@@ -1,7 +1,7 @@
 //! One acceptance suite for samod storages, as automerge-repo has
 //! `runStorageAdapterTests`: every storage we write passes the same checks.
 //! The Postgres storage runs it natively (`sync-server/tests/it/storage.rs`),
-//! the IndexedDB storage in headless Chromium (`web/tests/it/storage.rs`).
+//! the IndexedDB storage in headless Chromium (`web-engine/tests/it/storage.rs`).
 //!
 //! A storage comes to the suite as a [`Backend`]: where its data lives (a
 //! database), how to open a storage there, and a samod runtime. The checks

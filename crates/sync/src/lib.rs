@@ -52,7 +52,7 @@ where
 /// page can neither send nor see WebSocket pings, and a socket whose
 /// network has gone stays open in the browser for tens of seconds until a
 /// write times out, all the while looking connected: the app sends
-/// `HEARTBEAT` when the socket has been quiet (web/src/dialer.rs) and the
+/// `HEARTBEAT` when the socket has been quiet (web-engine/src/dialer.rs) and the
 /// server answers `HEARTBEAT_ANSWER` (sync-server/src/platform/guard.rs).
 pub const HEARTBEAT: &str = "ping";
 pub const HEARTBEAT_ANSWER: &str = "pong";

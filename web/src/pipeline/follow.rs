@@ -42,16 +42,36 @@ pub fn use_pipeline(
             move |(account, selected)| {
                 if let (Some(account), Some(doc_id)) = (account.clone(), selected.clone()) {
                     spawn_local(async move {
-                        let kept_reading = match cache_of(&keeper, &account).await {
-                            Some(cache) => cache.get::<Pipeline>(&doc_id).await,
-                            None => None,
+                        let lookup = {
+                            let (keeper, doc_id) = (keeper.clone(), doc_id.clone());
+                            Box::pin(async move {
+                                match cache_of(&keeper, &account).await {
+                                    Some(cache) => cache.get::<Pipeline>(&doc_id).await,
+                                    None => None,
+                                }
+                            })
                         };
-                        match kept_reading {
-                            Some(pipeline) => {
+                        // The engine waits for this answer (shell/mod.rs):
+                        // a database that does not open (another tab
+                        // upgrading it) holds up nothing for long.
+                        let patience = Box::pin(gloo_timers::future::sleep(CACHE_PATIENCE));
+                        match futures::future::select(lookup, patience).await {
+                            futures::future::Either::Left((Some(pipeline), _)) => {
                                 kept(&keeper, &doc_id, &pipeline.heads);
                                 on.emit(Action::Cached { doc_id, pipeline });
                             }
-                            None => on.emit(Action::NothingKept { doc_id }),
+                            futures::future::Either::Left((None, _)) => {
+                                on.emit(Action::NothingKept { doc_id })
+                            }
+                            futures::future::Either::Right((_, lookup)) => {
+                                on.emit(Action::NothingKept {
+                                    doc_id: doc_id.clone(),
+                                });
+                                if let Some(pipeline) = lookup.await {
+                                    kept(&keeper, &doc_id, &pipeline.heads);
+                                    on.emit(Action::Cached { doc_id, pipeline });
+                                }
+                            }
                         }
                     });
                 }
@@ -85,11 +105,11 @@ pub fn use_pipeline(
             DocEvent::Missing => on.emit(Action::Missing { doc_id }),
             DocEvent::Failed(e) => on_error.emit(Some(e)),
             DocEvent::Refused(e) => {
-                on.emit(Action::Answered);
+                on.emit(Action::Answered { written: false });
                 on_error.emit(Some(e))
             }
             DocEvent::Written => {
-                on.emit(Action::Answered);
+                on.emit(Action::Answered { written: true });
                 on_error.emit(None)
             }
             // Written as the document opens; an error shown stays until
@@ -124,6 +144,10 @@ struct Keeper {
     writing: bool,
     next: Option<(String, String, Pipeline)>,
 }
+
+/// How long the last reading may take to come from the device before the
+/// app goes on without it.
+const CACHE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Between two writes of the cache.
 const KEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);

@@ -17,7 +17,10 @@ use super::filter::Filter;
 pub struct State {
     /// The document shown, one of the account's pipelines.
     pub selected: Option<String>,
+    /// What is shown: `read` with the changes `unwritten`.
     pub pipeline: Option<Rc<Pipeline>>,
+    /// The document's last reading (or the one kept on the device).
+    pub read: Option<Rc<Pipeline>>,
     /// Nobody could give the document yet (offline on first use).
     pub missing: bool,
     /// The device was asked for the document's last reading, and answered
@@ -84,8 +87,11 @@ pub enum Action {
     },
     /// A change made here, shown at once (see [`State::unwritten`]).
     Made(PipelineEdit, Timestamp),
-    /// The document took the oldest change made here, or refused it.
-    Answered,
+    /// The document took the oldest change made here (`written`), or
+    /// refused it.
+    Answered {
+        written: bool,
+    },
     /// A change waits for the document shown to open: counted with its
     /// changes waiting until the document, open, says how many there are.
     Queued,
@@ -124,6 +130,17 @@ impl State {
         if !still_listed {
             *self = State::for_account(me);
         }
+    }
+
+    /// Shows `read` with the changes made here not taken yet.
+    fn show(&mut self, read: Pipeline) {
+        let read = Rc::new(read);
+        self.pipeline = Some(if self.unwritten.is_empty() {
+            read.clone()
+        } else {
+            Rc::new(self.with_unwritten((*read).clone()))
+        });
+        self.read = Some(read);
     }
 
     /// `pipeline` as it reads with the changes made here not taken yet.
@@ -165,7 +182,7 @@ impl State {
                 pending,
             } => {
                 if self.is_shown(&doc_id) {
-                    self.pipeline = Some(Rc::new(self.with_unwritten(pipeline)));
+                    self.show(pipeline);
                     self.pending = pending;
                     self.missing = false;
                 }
@@ -175,7 +192,7 @@ impl State {
                     self.looked_in_cache = true;
                 }
                 if self.is_shown(&doc_id) && self.pipeline.is_none() {
-                    self.pipeline = Some(Rc::new(self.with_unwritten(pipeline)));
+                    self.show(pipeline);
                     self.missing = false;
                 }
             }
@@ -190,14 +207,20 @@ impl State {
                 }
                 self.unwritten.push((edit, at));
             }
-            Action::Answered => {
+            Action::Answered { written } => {
                 if !self.unwritten.is_empty() {
                     self.unwritten.remove(0);
+                }
+                // A refused change is taken off the screen; a written one
+                // stays until the document's next reading, which has it.
+                if !written && let Some(read) = &self.read {
+                    self.pipeline = Some(Rc::new(self.with_unwritten((**read).clone())));
                 }
             }
             Action::Unreadable { doc_id } => {
                 if self.is_shown(&doc_id) {
                     self.pipeline = None;
+                    self.read = None;
                 }
             }
             Action::Missing { doc_id } => {
@@ -329,17 +352,16 @@ mod tests {
             Some(Stage::Qualified),
             "a reading from before both changes shows them still"
         );
-        state.reduce(Action::Answered);
+        state.reduce(Action::Answered { written: true });
         let mut taken = pipeline();
         taken.shown_with(&add, Timestamp(5));
         read(&mut state, taken.clone());
         assert_eq!(shown(&state).map(|l| l.stage), Some(Stage::Qualified));
-        state.reduce(Action::Answered);
-        read(&mut state, taken);
+        state.reduce(Action::Answered { written: false });
         assert_eq!(
             shown(&state).map(|l| l.stage),
             Some(Stage::New),
-            "the move was answered (refused, say): the document's reading shows"
+            "the move was refused: the document's reading shows at once"
         );
     }
 

@@ -41,8 +41,16 @@ fn on_engine_event(
                 check_session(account_id.clone(), dispatch.clone());
             }
         }
+        EngineEvent::Crashed => dispatch.dispatch(Action::Error(Some(
+            "The sync engine stopped. Open the app again to go on syncing.".into(),
+        ))),
     })
 }
+
+/// After a start that failed (its module not on the device yet, offline),
+/// the next try waits this long, doubling up to `MOST_START_WAIT`.
+const FIRST_START_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const MOST_START_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One engine per signed-in account, stopped when the account changes.
 #[hook]
@@ -63,15 +71,32 @@ pub fn use_engine(
                 let cancelled = cancelled.clone();
                 spawn_local(async move {
                     let on_event = on_engine_event(account.clone(), dispatch.clone(), last_probe);
-                    match Engine::start(&account, on_event).await {
-                        Ok(started) if cancelled.get() => spawn_local(started.stop()),
-                        Ok(started) => {
-                            *live.borrow_mut() = Some(started.clone());
-                            engine.set(Some(EngineRef(started)));
+                    let mut wait = FIRST_START_WAIT;
+                    let mut failed = false;
+                    while !cancelled.get() {
+                        match Engine::start(&account, on_event.clone()).await {
+                            Ok(started) if cancelled.get() => spawn_local(started.stop()),
+                            Ok(started) => {
+                                *live.borrow_mut() = Some(started.clone());
+                                engine.set(Some(EngineRef(started)));
+                                if failed {
+                                    dispatch.dispatch(Action::Error(None));
+                                }
+                            }
+                            Err(e) => {
+                                failed = true;
+                                // Changes made meanwhile wait on the screens
+                                // (`document::Doc`); the next try may find
+                                // the module (back online) and take them.
+                                dispatch.dispatch(Action::Error(Some(format!(
+                                    "Not syncing yet: {e}. Trying again."
+                                ))));
+                                gloo_timers::future::sleep(wait).await;
+                                wait = (wait * 2).min(MOST_START_WAIT);
+                                continue;
+                            }
                         }
-                        Err(e) => dispatch.dispatch(Action::Error(Some(format!(
-                            "local storage is unavailable: {e}"
-                        )))),
+                        break;
                     }
                 });
             }

@@ -6,8 +6,8 @@ use automerge::{
 };
 
 use super::{
-    Activity, ConflictValue, FollowUp, Lead, LeadDraft, LogKind, PIPELINE_KIND, Pipeline,
-    SCHEMA_VERSION, activity, conflicts,
+    Activity, ConflictValue, FollowUp, Lead, LeadDraft, LeadField, LogKind, PIPELINE_KIND,
+    Pipeline, SCHEMA_VERSION, activity, conflicts,
 };
 use crate::{
     Currency, Heads, LeadId, ModelError, Money, PartnerId, Stage, Timestamp,
@@ -153,6 +153,11 @@ impl PipelineDoc {
         let Ok(mut then) = doc.fork_at(seen) else {
             return Self::edit_lead(doc, id, draft, now);
         };
+        // A lead added after what was seen (the form opened on a reading
+        // that showed it before the document had it): edited as it is now.
+        if lead_obj(&then, id).is_err() {
+            return Self::edit_lead(doc, id, draft, now);
+        }
         Self::edit_lead(&mut then, id, draft, now)?;
         doc.merge(&mut then)?;
         Ok(())
@@ -291,6 +296,14 @@ impl PipelineDoc {
         keep: &ConflictValue,
         now: Timestamp,
     ) -> Result<(), ModelError> {
+        if let ConflictValue::Text(LeadField::Value | LeadField::Stage, _) = keep {
+            // Text is no amount and no stage: written there, it would leave
+            // the lead unreadable everywhere.
+            return Err(ModelError::Invalid {
+                what: "settled value",
+                why: "text can settle only a text field".into(),
+            });
+        }
         let (lead_obj, current) = current_lead(doc, id)?;
         if let ConflictValue::Stage(to) = keep
             && *to != current.stage
@@ -944,6 +957,32 @@ mod tests {
         assert_eq!(
             lead.conflict(LeadField::Value).map(|c| c.others.clone()),
             Some(vec![ConflictValue::Value(other)])
+        );
+    }
+
+    /// A screen shows a lead it added before the document has it, and its
+    /// form opens on that reading, whose heads are from before the lead.
+    #[test]
+    fn an_edit_seen_before_its_lead_was_added_is_written() {
+        let (mut phone, _) = apart();
+        let seen = phone.get_heads();
+        PipelineDoc::add_lead(&mut phone, &id("l9"), &draft("Eve", ""), Timestamp(7)).unwrap();
+        let mut typed = draft("Eve Stone", "");
+        typed.phone = "+1 555 0100".into();
+        PipelineDoc::edit_lead_seen(&mut phone, &seen, &id("l9"), &typed, Timestamp(8)).unwrap();
+        let lead = PipelineDoc::read(&phone)
+            .unwrap()
+            .lead(&id("l9"))
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            (lead.contact_name.as_str(), lead.phone.as_str()),
+            ("Eve Stone", "+1 555 0100")
+        );
+        assert!(
+            PipelineDoc::edit_lead_seen(&mut phone, &seen, &id("nobody"), &typed, Timestamp(9))
+                .is_err(),
+            "a lead that is nowhere is still no lead"
         );
     }
 

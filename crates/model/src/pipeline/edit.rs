@@ -68,7 +68,8 @@ impl Pipeline {
     /// (the refusal comes from the document).
     pub fn shown_with(&mut self, edit: &PipelineEdit, now: Timestamp) {
         if let PipelineEdit::AddLead { id, draft } = edit {
-            if self.lead(id).is_none() && draft.checked().is_ok() {
+            let taken = self.lead(id).is_some() || self.unreadable.iter().any(|u| u == id.as_str());
+            if !taken && draft.checked().is_ok() {
                 self.leads.push(Lead {
                     id: id.clone(),
                     contact_name: draft.contact_name.clone(),
@@ -107,14 +108,34 @@ impl Pipeline {
         match edit {
             PipelineEdit::AddLead { .. } => {}
             PipelineEdit::EditLead { draft, .. } => {
+                // Written field by field, only where it differs (what
+                // another device changed meanwhile is merged in by the
+                // document, whose reading follows).
                 if let Ok(draft) = draft.checked() {
-                    lead.contact_name = draft.contact_name;
-                    lead.company = draft.company;
-                    lead.email = draft.email;
-                    lead.phone = draft.phone;
-                    lead.value = draft.value;
-                    lead.notes = draft.notes;
-                    lead.updated_at = now;
+                    let changed = (
+                        &lead.contact_name,
+                        &lead.company,
+                        &lead.email,
+                        &lead.phone,
+                        lead.value,
+                        &lead.notes,
+                    ) != (
+                        &draft.contact_name,
+                        &draft.company,
+                        &draft.email,
+                        &draft.phone,
+                        draft.value,
+                        &draft.notes,
+                    );
+                    if changed {
+                        lead.contact_name = draft.contact_name;
+                        lead.company = draft.company;
+                        lead.email = draft.email;
+                        lead.phone = draft.phone;
+                        lead.value = draft.value;
+                        lead.notes = draft.notes;
+                        lead.updated_at = now;
+                    }
                 }
             }
             PipelineEdit::Move { to, .. } => moved(lead, *to),
@@ -163,6 +184,10 @@ impl Pipeline {
                     }
                 }
             }
+            PipelineEdit::Settle {
+                keep: ConflictValue::Text(LeadField::Value | LeadField::Stage, _),
+                ..
+            } => {}
             PipelineEdit::Settle { keep, .. } => {
                 let field = match keep {
                     ConflictValue::Text(field, _) => *field,
@@ -424,6 +449,21 @@ mod tests {
                 follow_up: None,
             },
         ];
+        edits.extend([
+            PipelineEdit::EditLead {
+                id: l2.clone(),
+                seen: Heads::default(),
+                draft: draft("Sam"),
+            },
+            PipelineEdit::Settle {
+                id: l2.clone(),
+                keep: ConflictValue::Text(LeadField::Value, "12".into()),
+            },
+            PipelineEdit::Settle {
+                id: l2.clone(),
+                keep: ConflictValue::Text(LeadField::Stage, "won".into()),
+            },
+        ]);
         edits.insert(
             3,
             PipelineEdit::EditLead {
