@@ -641,7 +641,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
     if !server.exists() {
         exec(crate::cargo().args(["build", "-p", "sync-server"]))?;
     }
-    for script in ["offline.mjs", "earnings.mjs", "leads.mjs"] {
+    for script in ["offline.mjs", "earnings.mjs", "leads.mjs", "engine.mjs"] {
         exec(
             Command::new("node")
                 .arg(script)
