@@ -76,6 +76,9 @@ async function main() {
     await waitFor("the words about not syncing gone", async () => (await error.count()) === 0);
     await waitFor("nothing waiting", async () =>
       (await page.locator("#sync-status").getAttribute("data-pending")) === "0");
+    // And nothing else is said to be wrong (a worker taken for dead, say).
+    assert((await page.locator(".error").count()) === 0,
+      `no error shown: ${await page.locator(".error").allTextContents()}`);
     await context.close();
     assert(errors.length === 0, `no unexpected errors: ${errors.join("; ")}`);
     console.log("e2e engine: a move made before the engine's module arrived was shown at once, waited, and reached Postgres once it came");

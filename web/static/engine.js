@@ -7,6 +7,14 @@
 // since a worker's error event does not carry a failed promise.
 import init from "/{{APP_JS}}";
 
+// A failure inside one of the engine's tasks (a promise job: a trap, a
+// thrown error) reaches no handler; thrown again from a task of its own
+// it becomes the worker's error event, which the page takes for a dead
+// engine (web/src/engine.rs, `EngineEvent::Crashed`) and says so.
+addEventListener("unhandledrejection", (event) => {
+  setTimeout(() => { throw event.reason; });
+});
+
 init({ module_or_path: "/{{APP_WASM}}" }).catch((error) => {
   console.warn("sync engine:", error);
   postMessage(JSON.stringify({ from: "start_failed", why: "the sync engine did not load" }));
