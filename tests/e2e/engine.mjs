@@ -79,6 +79,28 @@ async function main() {
     // And nothing else is said to be wrong (a worker taken for dead, say).
     assert((await page.locator(".error").count()) === 0,
       `no error shown: ${await page.locator(".error").allTextContents()}`);
+
+    // Opened again with nothing waiting and the network there: the badge
+    // never says offline while the first connection is made, nor counts
+    // changes that are not waiting (a peer just connected shares nothing
+    // yet, which is no news of what the server has). Every state the
+    // badge shows is noted, from before the app's scripts run.
+    await context.addInitScript(() => {
+      window.__badge = [];
+      new MutationObserver(() => {
+        const badge = document.getElementById("sync-status");
+        const seen = badge && `${badge.dataset.connection}/${badge.dataset.pending}`;
+        if (seen && window.__badge.at(-1) !== seen) window.__badge.push(seen);
+      }).observe(document, {
+        subtree: true, childList: true, attributes: true, attributeFilter: ["data-connection", "data-pending"],
+      });
+    });
+    await page.reload();
+    await waitFor("online again", async () =>
+      (await page.locator("#sync-status").getAttribute("data-connection")) === "online");
+    const shown = await page.evaluate(() => window.__badge);
+    assert(shown.every((s) => !s.startsWith("offline") && s.endsWith("/0")),
+      `the badge only connected, with nothing waiting: ${shown.join(" → ")}`);
     await context.close();
     assert(errors.length === 0, `no unexpected errors: ${errors.join("; ")}`);
     console.log("e2e engine: a move made before the engine's module arrived was shown at once, waited, and reached Postgres once it came");

@@ -392,7 +392,13 @@ impl Follow {
             let this = self.clone();
             move |states: &HashMap<_, samod::PeerDocState>| {
                 for state in states.values() {
-                    if let Some(shared) = &state.shared_heads {
+                    // A peer just connected shares nothing yet: that says
+                    // nothing of what the server already has (it never
+                    // loses a change), and counting from nothing would
+                    // show every change as waiting until the sync is done.
+                    if let Some(shared) = &state.shared_heads
+                        && !shared.is_empty()
+                    {
                         let changed = {
                             let mut s = this.state.borrow_mut();
                             let changed = s.synced != *shared;

@@ -17,6 +17,10 @@ use super::{
 };
 use crate::engine::{Engine, EngineEvent, EngineRef};
 
+/// How long the badge says "Connecting" for an engine's first connection,
+/// the network being there, before it says offline.
+const FIRST_CONNECT_MS: f64 = 5_000.0;
+
 /// A refused socket makes the app ask `/api/me` at most this often.
 const PROBE_INTERVAL_MS: f64 = 5_000.0;
 
@@ -143,6 +147,8 @@ pub fn use_connection(
             let engine = Rc::downgrade(&engine);
             spawn_local(async move {
                 let mut shown = None;
+                let started = js_sys::Date::now();
+                let mut ever_connected = false;
                 while alive.get() {
                     let Some(engine) = engine.upgrade() else {
                         break;
@@ -150,9 +156,18 @@ pub fn use_connection(
                     // A socket the network has gone from stays open until
                     // a write or a ping times out, tens of seconds later:
                     // the browser's own word that it is offline comes
-                    // first.
-                    let now = if engine.is_connected() && web_common::api::browser_online() {
+                    // first. Before the first connection, a socket not open
+                    // yet is one being opened, for a while.
+                    let connected = engine.is_connected();
+                    ever_connected |= connected;
+                    let online = web_common::api::browser_online();
+                    let now = if connected && online {
                         Connection::Online
+                    } else if online
+                        && !ever_connected
+                        && js_sys::Date::now() - started < FIRST_CONNECT_MS
+                    {
+                        Connection::Connecting
                     } else {
                         Connection::Offline
                     };
