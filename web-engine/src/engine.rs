@@ -90,14 +90,7 @@ impl Engine {
         peer_id: &str,
         on_event: Rc<dyn Fn(EngineEvent)>,
     ) -> Result<Rc<Engine>, String> {
-        if !is_device_id(account_id) {
-            return Err(format!("{account_id:.80} is not an account id"));
-        }
-        let device = peer_id
-            .strip_prefix(account_id)
-            .and_then(|rest| rest.strip_prefix('/'))
-            .filter(|device| is_device_id(device))
-            .ok_or_else(|| format!("{peer_id:.80} is not a device of {account_id:.80}"))?;
+        let device = engine_protocol::device_of(account_id, peer_id)?;
         let location = js_sys::global()
             .dyn_into::<web_sys::WorkerGlobalScope>()
             .map_err(|_| "the sync engine runs in a worker only")?
@@ -222,14 +215,6 @@ fn storage_name(account_id: &str) -> String {
     format!("partner-portal:{account_id}")
 }
 
-/// What the server accepts after the slash (and what account ids are made
-/// of): 1 to 64 of `[A-Za-z0-9_-]`.
-fn is_device_id(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
 /// How many local changes of the document the server has not confirmed
 /// yet, the server having last been known to share `synced` with us.
 pub fn pending_changes(handle: &DocHandle, synced: &[ChangeHash]) -> usize {
@@ -246,17 +231,6 @@ pub fn pending_changes(handle: &DocHandle, synced: &[ChangeHash]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn device_ids_are_what_the_server_accepts() {
-        assert!(is_device_id("0123456789abcdef"));
-        assert!(is_device_id("phone_2-B"));
-        assert!(is_device_id(&"a".repeat(64)));
-        assert!(!is_device_id(""));
-        assert!(!is_device_id(&"a".repeat(65)));
-        assert!(!is_device_id("a/b"));
-        assert!(!is_device_id("tablette-é"));
-    }
 
     #[test]
     fn abnormal_closes_make_the_app_check_the_session() {

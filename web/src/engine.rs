@@ -307,7 +307,7 @@ fn post(worker: &Worker, message: &ToEngine) {
 fn device_peer_id(account_id: &str) -> String {
     let key = format!("device:{account_id}");
     let device = match local_get(&key) {
-        Some(device) if is_device_id(&device) => device,
+        Some(device) if engine_protocol::is_peer_id_part(&device) => device,
         _ => {
             let device = random_device_id();
             local_set(&key, &device);
@@ -315,13 +315,6 @@ fn device_peer_id(account_id: &str) -> String {
         }
     };
     format!("{account_id}/{device}")
-}
-
-/// What the server accepts after the slash: 1 to 64 of `[A-Za-z0-9_-]`.
-fn is_device_id(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn random_device_id() -> String {
@@ -380,8 +373,8 @@ mod tests {
     fn device_ids_are_what_the_server_accepts() {
         let made = random_device_id();
         assert_eq!(made.len(), 16);
-        assert!(is_device_id(&made), "{made}");
-        assert!(!is_device_id(""));
-        assert!(!is_device_id("a/b"));
+        assert!(engine_protocol::is_peer_id_part(&made), "{made}");
+        assert!(!engine_protocol::is_peer_id_part(""));
+        assert!(!engine_protocol::is_peer_id_part("a/b"));
     }
 }

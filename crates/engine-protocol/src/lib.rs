@@ -144,6 +144,29 @@ pub enum Reading {
     AccountView(AccountView),
 }
 
+/// What the server accepts on either side of a peer id's slash
+/// (`<account>/<device>`, sync-server's `account_of_peer`): 1 to 64 of
+/// `[A-Za-z0-9_-]`.
+pub fn is_peer_id_part(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The device of `peer_id` if it is `<account_id>/<device>`, both parts as
+/// the server accepts them: a peer id naming another account, or none, is
+/// refused with why.
+pub fn device_of<'a>(account_id: &str, peer_id: &'a str) -> Result<&'a str, String> {
+    if !is_peer_id_part(account_id) {
+        return Err(format!("{account_id:.80} is not an account id"));
+    }
+    peer_id
+        .strip_prefix(account_id)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|device| is_peer_id_part(device))
+        .ok_or_else(|| format!("{peer_id:.80} is not a device of {account_id:.80}"))
+}
+
 /// A message longer than this is not read. A 500-lead pipeline with a
 /// year of activity reads as about 1 MB of JSON.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -205,6 +228,29 @@ mod tests {
             },
         };
         assert_eq!(decode::<FromEngine>(&encode(&from)), Ok(from));
+    }
+
+    #[test]
+    fn peer_ids_are_what_the_server_accepts() {
+        assert!(is_peer_id_part("0123456789abcdef"));
+        assert!(is_peer_id_part("phone_2-B"));
+        assert!(is_peer_id_part(&"a".repeat(64)));
+        assert!(!is_peer_id_part(""));
+        assert!(!is_peer_id_part(&"a".repeat(65)));
+        assert!(!is_peer_id_part("a/b"));
+        assert!(!is_peer_id_part("tablette-é"));
+        assert_eq!(device_of("a-ben", "a-ben/0123abcd"), Ok("0123abcd"));
+        for (account, peer) in [
+            ("a-ben", "a-ana/0123abcd"),
+            ("a-ben", "a-bennett/0123abcd"),
+            ("a-ben", "a-ben/"),
+            ("a-ben", "a-ben/x/y"),
+            ("a-ben", "a-ben"),
+            ("a/ben", "a/ben/0123abcd"),
+            ("", "/0123abcd"),
+        ] {
+            assert!(device_of(account, peer).is_err(), "{peer} as {account}");
+        }
     }
 
     #[test]

@@ -279,6 +279,22 @@ impl Heads {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Heads come back from the screens as text: what is no hash is no
+    /// heads at all, never a hash made up.
+    #[cfg(feature = "doc")]
+    #[test]
+    fn heads_that_are_not_hashes_read_as_none() {
+        let hash = "ab".repeat(32);
+        assert_eq!(Heads(vec![hash.clone()]).hashes().map(|h| h.len()), Some(1));
+        for hostile in ["", "zz", &"ab".repeat(33), &"ab".repeat(31), "../etc"] {
+            assert_eq!(
+                Heads(vec![hash.clone(), hostile.to_owned()]).hashes(),
+                None,
+                "{hostile}"
+            );
+        }
+    }
     use proptest::prelude::*;
 
     fn usd() -> Currency {
