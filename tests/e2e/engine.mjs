@@ -11,7 +11,7 @@
 import pg from "pg";
 import {
   PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer,
-  stopServer, waitFor, watchdog,
+  stopServer, storedStage, waitFor, watchdog,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e engine");
@@ -23,8 +23,7 @@ async function main() {
   await db.connect();
   const browser = await launchChromium();
   const errors = [];
-  const stored = async (id) =>
-    (await db.query("SELECT stage FROM leads WHERE lead_id = $1", [id])).rows[0]?.stage;
+  const stored = (id) => storedStage(db, id);
   try {
     const context = await browser.newContext({ ...PHONE, serviceWorkers: "block" });
     const page = await openPage(context, errors);

@@ -184,42 +184,55 @@ export async function fillSignIn(page, email, password) {
 // but the browser does not notice (navigator.onLine stays true, sockets stay
 // open). `freeze` holds every byte, of new connections too; `thaw` delivers
 // what was held and lets everything flow again.
-export async function startProxy(target) {
-  const net = await import("node:net");
+// A TCP proxy on loopback in front of `target`: `wire(client, upstream,
+// id)` joins each connection (numbered by `id`) to its own to the target.
+// The proxies below differ only in how bytes cross.
+async function tcpProxy(target, wire) {
   const { hostname, port } = new URL(target);
   const sockets = new Set();
+  let connections = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), hostname);
+    sockets.add(client).add(upstream);
+    client.on("close", () => sockets.delete(client));
+    upstream.on("close", () => sockets.delete(upstream));
+    wire(client, upstream, ++connections);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+export async function startProxy(target) {
   const held = [];
   let frozen = false;
   const forward = (from, to) => from.on("data", (chunk) => {
     if (frozen) held.push([to, chunk]);
     else to.write(chunk);
   });
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(port), hostname);
-    sockets.add(client).add(upstream);
+  const proxy = await tcpProxy(target, (client, upstream) => {
     forward(client, upstream);
     forward(upstream, client);
     const end = () => {
-      sockets.delete(client);
-      sockets.delete(upstream);
       client.destroy();
       upstream.destroy();
     };
     client.on("error", end).on("close", end);
     upstream.on("error", end).on("close", end);
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
+    url: proxy.url,
     freeze() { frozen = true; },
     thaw() {
       frozen = false;
       for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
     },
-    close() {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(resolve));
-    },
+    close: proxy.close,
   };
 }
 
@@ -235,7 +248,6 @@ export async function startProxy(target) {
 // the bytes it carries (HTTP as sent, WebSocket frames with their framing).
 // `throttle(false)` lets bytes through at once.
 export async function slowLink(url, { latency, rate }) {
-  const target = new URL(url);
   const SEGMENT = 1460;
   let on = true;
   let bytes = 0;
@@ -287,29 +299,25 @@ export async function slowLink(url, { latency, rate }) {
   };
   const down = direction();
   const up = direction();
-  const sockets = new Set();
-  let connections = 0;
-  const server = net.createServer((client) => {
-    const id = ++connections;
-    const upstream = net.connect(Number(target.port), target.hostname);
-    sockets.add(client).add(upstream);
+  const proxy = await tcpProxy(url, (client, upstream, id) => {
     const pipe = (from, to, link) => {
       from.on("data", (chunk) => link(id, chunk, (piece) => to.destroyed || to.write(piece)));
       from.on("end", () => link(id, Buffer.alloc(0), () => to.destroyed || to.end()));
       from.on("error", () => to.destroy());
-      from.on("close", () => sockets.delete(from));
     };
     pipe(client, upstream, up);
     pipe(upstream, client, down);
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
+    url: proxy.url,
     bytes: () => bytes,
     throttle: (yes) => { on = yes; },
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(resolve));
-    },
+    close: proxy.close,
   };
+}
+
+// The stage Postgres holds for a lead (what the server made of the moves
+// that reached it), through `db`, a connected pg client.
+export async function storedStage(db, id) {
+  return (await db.query("SELECT stage FROM leads WHERE lead_id = $1", [id])).rows[0]?.stage;
 }

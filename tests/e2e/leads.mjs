@@ -10,7 +10,7 @@
 import pg from "pg";
 import {
   PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, showStage, startServer,
-  stopServer, swipe, waitFor, watchdog,
+  stopServer, storedStage, swipe, waitFor, watchdog,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e leads");
@@ -23,8 +23,7 @@ async function main() {
   const browser = await launchChromium();
   const errors = [];
   // Where Postgres has a lead: what the server made of the moves.
-  const stored = async (id) =>
-    (await db.query("SELECT stage FROM leads WHERE lead_id = $1", [id])).rows[0]?.stage;
+  const stored = (id) => storedStage(db, id);
   const storedAs = (id, stage, why) => waitFor(`Postgres to hold ${id} in ${stage} (${why})`,
     async () => (await stored(id)) === stage);
   const focused = (page) => page.evaluate(() =>
