@@ -377,12 +377,12 @@ mod tests {
         let refused = sign_in_outcome(
             403,
             None,
-            r#"{"error":"this account's application is applied; only approved accounts may sign in"}"#,
+            r#"{"error":"your application is being reviewed; you can sign in once it is approved"}"#,
         )
         .unwrap_err();
         assert_eq!(
             refused.to_string(),
-            "This account's application is applied; only approved accounts may sign in."
+            "Your application is being reviewed; you can sign in once it is approved."
         );
         assert_eq!(
             sign_in_outcome(503, None, r#"{"error":"database unavailable"}"#),

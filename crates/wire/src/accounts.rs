@@ -21,6 +21,10 @@ pub struct Application {
     #[serde(default)]
     pub company: String,
     pub password: String,
+    /// The code of a team leader's invite link the applicant came by
+    /// ([`Invite`]); the admin who approves sees whose it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
 }
 
 impl fmt::Debug for Application {
@@ -30,6 +34,7 @@ impl fmt::Debug for Application {
             .field("email", &self.email)
             .field("company", &self.company)
             .field("password", &"<hidden>")
+            .field("invite", &self.invite)
             .finish()
     }
 }
@@ -189,6 +194,47 @@ pub struct ApplicationEntry<Time = String> {
     pub decided_at: Option<Time>,
     pub decided_by: Option<String>,
     pub reject_reason: Option<String>,
+    /// The team leader whose invite link the applicant came by.
+    pub invited_by: Option<TeamLeader>,
+    /// The team leader an approved partner was placed with.
+    pub team_leader_id: Option<String>,
+}
+
+/// A team leader: who invited an applicant, and a team an admin may place
+/// one in (`GET /api/admin/teams`, a list, by name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamLeader {
+    pub account_id: String,
+    pub name: String,
+    pub company: String,
+    /// Approved partners in the team now.
+    pub members: u32,
+}
+
+/// `POST /api/admin/applications/{id}/approve`: the team the partner
+/// joins, or none (solo). A request with no body approves solo.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    pub team_leader_id: Option<String>,
+}
+
+/// A team leader's invite link (`POST /api/team/invite`, theirs, made the
+/// first time they ask) and what a visitor who follows one learns (`GET
+/// /api/invites/{code}`, public): the code, and whose team it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub code: String,
+    pub leader_name: String,
+}
+
+impl Invite {
+    /// A code as the server makes them: ten letters of RFC 4648's base32
+    /// alphabet, lower-cased (50 random bits). Anything else is no code, and
+    /// is refused before a query.
+    pub fn is_code(code: &str) -> bool {
+        code.len() == 10 && code.bytes().all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7'))
+    }
 }
 
 /// The answer to `POST /api/admin/applications/{id}/approve` (with the new
@@ -199,6 +245,9 @@ pub struct Decision {
     pub status: AccountStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<String>,
+    /// The team an approved partner joined; none when solo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_leader_id: Option<String>,
 }
 
 /// The body of a decision that needs a reason someone will read: `POST
@@ -354,6 +403,7 @@ mod tests {
             id: "a-1".to_owned(),
             status: AccountStatus::Rejected,
             partner_id: None,
+            team_leader_id: None,
         };
         assert_eq!(
             serde_json::to_string(&rejected).unwrap(),
@@ -368,6 +418,36 @@ mod tests {
             serde_json::to_string(&approved).unwrap(),
             r#"{"id":"a-1","status":"approved","partner_id":"p-1"}"#
         );
+        let in_a_team = Decision {
+            team_leader_id: Some("a-ana".to_owned()),
+            ..approved
+        };
+        assert_eq!(
+            serde_json::to_string(&in_a_team).unwrap(),
+            r#"{"id":"a-1","status":"approved","partner_id":"p-1","team_leader_id":"a-ana"}"#
+        );
+    }
+
+    #[test]
+    fn an_approval_names_a_team_or_none_and_nothing_else() {
+        let solo: Approval = serde_json::from_value(json!({"team_leader_id": null})).unwrap();
+        assert_eq!(solo, Approval::default());
+        assert!(serde_json::from_value::<Approval>(json!({"team": "a-ana"})).is_err());
+    }
+
+    #[test]
+    fn invite_codes_are_ten_letters_of_base32() {
+        assert!(Invite::is_code("abcdefgh27"));
+        for not in [
+            "",
+            "abcdefgh2",
+            "abcdefgh277",
+            "Abcdefgh27",
+            "abcdefgh18",
+            "abcdéfgh2",
+        ] {
+            assert!(!Invite::is_code(not), "{not}");
+        }
     }
 
     #[test]
@@ -383,13 +463,15 @@ mod tests {
             decided_at: None,
             decided_by: None,
             reject_reason: None,
+            invited_by: None,
+            team_leader_id: None,
         };
         assert_eq!(
             serde_json::to_string(&entry).unwrap(),
             concat!(
                 r#"{"id":"a-1","email":"c@d.e","name":"Cy","company":"","status":"applied","#,
                 r#""partner_id":null,"created_at":"2030-01-01T00:00:00Z","decided_at":null,"#,
-                r#""decided_by":null,"reject_reason":null}"#
+                r#""decided_by":null,"reject_reason":null,"invited_by":null,"team_leader_id":null}"#
             )
         );
     }

@@ -8,7 +8,7 @@
 //!
 //! Each type says which endpoint uses it; the files follow the server's
 //! modules (`accounts`; `deals`, `ledger`, `orders`, `payouts`,
-//! `partners`, `reports` for the money; `error`), and everything is
+//! `partners`, `reports`, `programme` for the money; `error`), and everything is
 //! re-exported here: `wire::Me`, `wire::DealStatus`.
 //!
 //! The shapes are today's, field for field: the same names, the same
@@ -36,6 +36,7 @@ mod ledger;
 mod orders;
 mod partners;
 mod payouts;
+mod programme;
 mod reports;
 mod vocabulary;
 
@@ -46,5 +47,6 @@ pub use ledger::*;
 pub use orders::*;
 pub use partners::*;
 pub use payouts::*;
+pub use programme::*;
 pub use reports::*;
 pub use vocabulary::*;

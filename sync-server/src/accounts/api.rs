@@ -1,55 +1,43 @@
-//! The accounts API: applying, signing in and out, who am I, the admin's
-//! decisions on applications, and team channels. JSON in and out; every error is an
-//! [`AppError`] with a message that says what was wrong.
+//! The accounts API: signing in and out, who am I, and team channels.
+//! JSON in and out; every error is an [`AppError`] with a message that
+//! says what was wrong. Applications are `applications.rs`'.
 //!
 //! | method and path                              | who            |
 //! |----------------------------------------------|----------------|
-//! | `POST /api/applications`                     | anybody        |
 //! | `POST /api/sessions`                         | anybody        |
 //! | `DELETE /api/sessions/current`               | signed in      |
 //! | `GET /api/me`                                | signed in      |
-//! | `GET /api/admin/applications[?status=..]`    | admin          |
-//! | `POST /api/admin/applications/{id}/approve`  | admin          |
-//! | `POST /api/admin/applications/{id}/reject`   | admin          |
 //! | `POST /api/admin/channels`                   | admin          |
 
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use axum::{
-    Json, Router,
-    extract::{ConnectInfo, DefaultBodyLimit, FromRef, Path, Query, State},
+    Json,
+    extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{delete, get, post},
 };
 use chrono::{DateTime, Utc};
-use model::{PartnerId, Timestamp};
-use serde::Deserialize;
 use sqlx::PgPool;
 use sync::DocKind;
-use tower_http::set_header::SetResponseHeaderLayer;
 use wire::{
-    Access, AccountStatus, Application, ApplicationEntry, Applied, ChannelCreated, Decision, Me,
-    MyDocument, MySession, NewChannel, Reason, SignIn, SignedIn, TeamMember,
+    Access, ChannelCreated, Me, MyDocument, MySession, NewChannel, SignIn, SignedIn, TeamMember,
 };
 
 use crate::{
     accounts::{
         email::Email,
-        limits::{ApplicationLimiter, Attempt, SignInLimiter},
-        partners::{PartnerSetup, create_channel as create_channel_doc, create_partner},
-        passwords::{self, HashFor, Hashing, NewPassword},
+        limits::{self, ApplicationLimiter, Attempt, SignInLimiter},
+        partners::{PartnerSetup, create_channel as create_channel_doc},
+        passwords::{self, HashFor, Hashing},
     },
     events::{DocumentStored, FiguresMoved, Outbox},
     http::error::AppError,
-    http::extract::{ApiJson, Lines, bounded_text, decision_reason, plain_text},
+    http::extract::{ApiJson, bounded_text},
     http::live_sessions::LiveSessions,
     http::session::{self, Authenticated, SessionKind, SessionSettings},
     platform::policy::{self, AccessPolicy, Role},
 };
-
-/// Largest JSON body the accounts API reads; its requests are a few fields.
-const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// What the accounts API needs besides the pool and the repo.
 pub struct Accounts {
@@ -76,126 +64,12 @@ pub struct AccountsState {
     pub policy: AccessPolicy,
 }
 
-pub fn router<S>() -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-    AccountsState: FromRef<S>,
-    PgPool: FromRef<S>,
-    SessionSettings: FromRef<S>,
-{
-    Router::new()
-        .route("/api/applications", post(apply))
-        .route("/api/sessions", post(sign_in))
-        .route("/api/sessions/current", delete(sign_out))
-        .route("/api/me", get(me))
-        .route("/api/admin/applications", get(list_applications))
-        .route("/api/admin/applications/{id}/approve", post(approve))
-        .route("/api/admin/applications/{id}/reject", post(reject))
-        .route("/api/admin/channels", post(create_channel))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Answers carry tokens and personal data: no cache may keep them.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
-}
-
-fn random_id(prefix: &str) -> Result<String, AppError> {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("{prefix}-{hex}"))
-}
-
-/// A partner applies; an admin decides later. Every well-formed
-/// application gets the same answer, a 201 with an id, whether or not its
-/// email already has an account (the admin's included): for one that has,
-/// nothing is stored and the id is a random one that approves nothing.
-/// The password is hashed either way, so the time of the answer does not
-/// tell either. Cheap checks come first (the fields, the address's and
-/// everyone's allowance, the lookup), the hash last; when too many hashes
-/// wait already, a 503 with `Retry-After`.
-async fn apply(
-    State(state): State<AccountsState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    ApiJson(application): ApiJson<Application>,
-) -> Result<(StatusCode, Json<Applied>), AppError> {
-    let name = application.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(AppError::BadRequest(
-            "name must be 1 to 200 characters long".to_owned(),
-        ));
-    }
-    plain_text(name, "an application", "name", Lines::One)?;
-    let company = application.company.trim();
-    if company.chars().count() > 200 {
-        return Err(AppError::BadRequest(
-            "company must be at most 200 characters long".to_owned(),
-        ));
-    }
-    plain_text(company, "an application", "company", Lines::One)?;
-    let email = Email::parse(&application.email).map_err(AppError::BadRequest)?;
-    let password = NewPassword::parse(&application.password).map_err(AppError::BadRequest)?;
-    state
-        .accounts
-        .applications
-        .take(peer.ip(), Instant::now())
-        .map_err(|wait| AppError::TooManyRequests {
-            retry_after_secs: retry_after(wait),
-            message: "too many applications; try again later",
-        })?;
-    let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)")
-        .bind(email.as_str())
-        .fetch_one(&state.pool)
-        .await?;
-    let place = state.accounts.hashing.queue(HashFor::Anyone)?;
-    let hash = passwords::hash_password_blocking(place, password).await?;
-    let id = random_id("a")?;
-    let inserted = if taken {
-        false
-    } else {
-        let inserted = sqlx::query(
-            "INSERT INTO accounts (id, email, name, company, role, status, password_hash)
-             VALUES ($1, $2, $3, $4, 'partner', 'applied', $5)",
-        )
-        .bind(&id)
-        .bind(email.as_str())
-        .bind(name)
-        .bind(company)
-        .bind(hash)
-        .execute(&state.pool)
-        .await;
-        match inserted {
-            Ok(_) => true,
-            // Taken meanwhile by a parallel application.
-            Err(sqlx::Error::Database(e)) if e.constraint() == Some("accounts_email_unique") => {
-                false
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    if !inserted {
-        tracing::info!(address = %peer.ip(), "application for an email that has an account; answered as any other");
-    }
-    Ok((
-        StatusCode::CREATED,
-        Json(Applied {
-            id,
-            status: AccountStatus::Applied,
-        }),
-    ))
-}
-
-/// `Retry-After` in whole seconds, at least one.
-fn retry_after(wait: std::time::Duration) -> u64 {
-    wait.as_secs_f64().ceil().max(1.0) as u64
-}
-
 #[derive(sqlx::FromRow)]
 struct Credentials {
     id: String,
     role: String,
     status: String,
+    reject_reason: Option<String>,
     password_hash: String,
     /// The request's device cookie is one this account signed in with.
     known_device: bool,
@@ -210,7 +84,7 @@ struct Credentials {
 /// device cookie costs a query either. When too many password checks wait
 /// already, a sign-in from a new device gets a 503 with `Retry-After`; one
 /// from a known device waits its turn, ahead of the others.
-async fn sign_in(
+pub(super) async fn sign_in(
     State(state): State<AccountsState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -230,7 +104,7 @@ async fn sign_in(
     let device = presented.as_ref().map(|(_, hash)| *hash);
     let limiter = &state.accounts.limiter;
     let refused = |wait| AppError::TooManyRequests {
-        retry_after_secs: retry_after(wait),
+        retry_after_secs: limits::retry_after(wait),
         message: "too many failed sign-in attempts; try again later",
     };
     if device.is_none() {
@@ -246,7 +120,7 @@ async fn sign_in(
     let account = match &email {
         Some(email) => {
             sqlx::query_as::<_, Credentials>(
-                "SELECT a.id, a.role, a.status, a.password_hash,
+                "SELECT a.id, a.role, a.status, a.reject_reason, a.password_hash,
                         EXISTS (SELECT 1 FROM known_devices d
                                 WHERE d.account_id = a.id AND d.token_hash = $2
                                   AND d.last_seen_at > now() - make_interval(days => $3))
@@ -287,11 +161,26 @@ async fn sign_in(
         return Err(AppError::Unauthorized);
     };
     limiter.succeeded(&attempt);
-    if account.status != "approved" {
-        return Err(AppError::Forbidden(format!(
-            "this account's application is {}; only approved accounts may sign in",
-            account.status
-        )));
+    // Only the password's owner learns how their application stands: the
+    // reason of a rejection is theirs to read.
+    match (account.status.as_str(), account.reject_reason.as_deref()) {
+        ("approved", _) => {}
+        ("rejected", Some(reason)) => {
+            return Err(AppError::Forbidden(format!(
+                "your application was not approved: {reason}"
+            )));
+        }
+        ("applied", _) => {
+            return Err(AppError::Forbidden(
+                "your application is being reviewed; you can sign in once it is approved"
+                    .to_owned(),
+            ));
+        }
+        (status, _) => {
+            return Err(AppError::Forbidden(format!(
+                "this account's application is {status}; only approved accounts may sign in"
+            )));
+        }
     }
     let role = Role::parse(&account.role)
         .ok_or_else(|| anyhow::anyhow!("account {} has role {:?}", account.id, account.role))?;
@@ -389,7 +278,7 @@ async fn remember_device(
 }
 
 /// Revokes the session the request is made under.
-async fn sign_out(
+pub(super) async fn sign_out(
     State(state): State<AccountsState>,
     who: Authenticated,
 ) -> Result<Response, AppError> {
@@ -400,7 +289,7 @@ async fn sign_out(
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
 }
 
-async fn me(
+pub(super) async fn me(
     State(state): State<AccountsState>,
     who: Authenticated,
 ) -> Result<Json<Me<DateTime<Utc>>>, AppError> {
@@ -478,174 +367,8 @@ async fn me(
     }))
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
-    status: Option<String>,
-}
-
-/// An `accounts` row as the applications list reads it.
-#[derive(sqlx::FromRow)]
-struct ApplicationRow {
-    id: String,
-    email: String,
-    name: String,
-    company: String,
-    status: String,
-    partner_id: Option<String>,
-    created_at: DateTime<Utc>,
-    decided_at: Option<DateTime<Utc>>,
-    decided_by: Option<String>,
-    reject_reason: Option<String>,
-}
-
-/// Applications, oldest first; `?status=applied` (the default), `approved`,
-/// `rejected` or `all`.
-async fn list_applications(
-    State(state): State<AccountsState>,
-    who: Authenticated,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<Vec<ApplicationEntry<DateTime<Utc>>>>, AppError> {
-    who.require_admin()?;
-    let status = query.status.as_deref().unwrap_or("applied");
-    if !matches!(status, "applied" | "approved" | "rejected" | "all") {
-        return Err(AppError::BadRequest(
-            "status must be one of applied, approved, rejected, all".to_owned(),
-        ));
-    }
-    let rows = sqlx::query_as::<_, ApplicationRow>(
-        "SELECT id, email, name, company, status, partner_id, created_at, decided_at,
-                decided_by, reject_reason
-         FROM accounts WHERE role <> 'admin' AND ($1 = 'all' OR status = $1)
-         ORDER BY created_at, id",
-    )
-    .bind(status)
-    .fetch_all(&state.pool)
-    .await?;
-    let entries = rows
-        .into_iter()
-        .map(|row| {
-            let status = AccountStatus::parse(&row.status)
-                .ok_or_else(|| anyhow::anyhow!("account {} has status {:?}", row.id, row.status))?;
-            Ok(ApplicationEntry {
-                id: row.id,
-                email: row.email,
-                name: row.name,
-                company: row.company,
-                status,
-                partner_id: row.partner_id,
-                created_at: row.created_at,
-                decided_at: row.decided_at,
-                decided_by: row.decided_by,
-                reject_reason: row.reject_reason,
-            })
-        })
-        .collect::<Result<_, AppError>>()?;
-    Ok(Json(entries))
-}
-
-/// Locks an application that is still waiting for a decision.
-async fn pending_application(
-    tx: &mut sqlx::PgConnection,
-    id: &str,
-) -> Result<(String, String), AppError> {
-    // An id with a control character (a NUL, which Postgres cannot even
-    // compare) names no application.
-    if id.chars().any(char::is_control) {
-        return Err(AppError::NotFound);
-    }
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT name, company, status FROM accounts WHERE id = $1 AND role <> 'admin' FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    match row {
-        None => Err(AppError::NotFound),
-        Some((_, _, status)) if status != "applied" => Err(AppError::Conflict(format!(
-            "this application was already decided: it is {status}"
-        ))),
-        Some((name, company, _)) => Ok((name, company)),
-    }
-}
-
-/// Approves an application: the partner and their pipeline document are
-/// created as the demo partners are (`partners::create_partner`, then
-/// each module's [`PartnerSetup`]).
-async fn approve(
-    State(state): State<AccountsState>,
-    who: Authenticated,
-    Path(id): Path<String>,
-) -> Result<Json<Decision>, AppError> {
-    who.require_admin()?;
-    let mut tx = state.pool.begin().await?;
-    let (name, company) = pending_application(&mut tx, &id).await?;
-    let partner_id = PartnerId::parse(&random_id("p")?).map_err(anyhow::Error::from)?;
-    let now = Timestamp(Utc::now().timestamp_millis());
-    create_partner(&mut tx, &partner_id, &name, &company).await?;
-    let mut documents = Vec::with_capacity(state.accounts.partner_setups.len());
-    for setup in &state.accounts.partner_setups {
-        documents.push(setup(&mut tx, &partner_id, now).await?);
-    }
-    sqlx::query(
-        "UPDATE accounts SET status = 'approved', partner_id = $2, decided_at = now(),
-                             decided_by = $3
-         WHERE id = $1",
-    )
-    .bind(&id)
-    .bind(partner_id.as_str())
-    .bind(&who.account_id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    for doc_id in documents {
-        state.accounts.changed.send(DocumentStored(doc_id));
-    }
-    // The new partner's account view, made now rather than on their first
-    // deal.
-    state
-        .accounts
-        .figures
-        .send(FiguresMoved(partner_id.to_string()));
-    tracing::info!(account = %id, partner = %partner_id, by = %who.account_id, "application approved");
-    Ok(Json(Decision {
-        id,
-        status: AccountStatus::Approved,
-        partner_id: Some(partner_id.into()),
-    }))
-}
-
-async fn reject(
-    State(state): State<AccountsState>,
-    who: Authenticated,
-    Path(id): Path<String>,
-    ApiJson(rejection): ApiJson<Reason>,
-) -> Result<Json<Decision>, AppError> {
-    who.require_admin()?;
-    let reason = decision_reason(&rejection.reason, "a rejection")?;
-    let reason = reason.as_str();
-    let mut tx = state.pool.begin().await?;
-    pending_application(&mut tx, &id).await?;
-    sqlx::query(
-        "UPDATE accounts SET status = 'rejected', reject_reason = $2, decided_at = now(),
-                             decided_by = $3
-         WHERE id = $1",
-    )
-    .bind(&id)
-    .bind(reason)
-    .bind(&who.account_id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    tracing::info!(account = %id, by = %who.account_id, "application rejected");
-    Ok(Json(Decision {
-        id,
-        status: AccountStatus::Rejected,
-        partner_id: None,
-    }))
-}
-
 /// Makes a channel document for the given approved accounts.
-async fn create_channel(
+pub(super) async fn create_channel(
     State(state): State<AccountsState>,
     who: Authenticated,
     ApiJson(channel): ApiJson<NewChannel>,

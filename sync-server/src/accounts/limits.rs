@@ -14,6 +14,11 @@ use sha2::{Digest, Sha256};
 
 use crate::accounts::email::Email;
 
+/// `Retry-After` in whole seconds, at least one.
+pub fn retry_after(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
 /// How failed sign-ins slow down one key (an address, an email, ...):
 /// `free` failures pass at once; past them, an attempt must wait, after the
 /// key's last failure, a delay that starts at `first_delay` and doubles

@@ -5,7 +5,7 @@
 use axum::{
     Json,
     body::{Body, Bytes},
-    extract::{FromRequest, Request},
+    extract::{FromRequest, OptionalFromRequest, Request},
     http::StatusCode,
 };
 use serde::de::DeserializeOwned;
@@ -23,15 +23,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         let headers = req.headers().clone();
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            match rejection.status() {
+        let bytes = <Bytes as FromRequest<S>>::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
                 _ => AppError::BadRequest(rejection.body_text()),
-            }
-        })?;
+            })?;
         let mut body = Request::new(Body::from(bytes.clone()));
         *body.headers_mut() = headers;
-        let value = match Json::<T>::from_request(body, state).await {
+        let value = match <Json<T> as FromRequest<S>>::from_request(body, state).await {
             Ok(Json(value)) => value,
             Err(rejection) => return Err(AppError::BadRequest(rejection.body_text())),
         };
@@ -43,6 +43,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             ))),
             None => Ok(ApiJson(value)),
         }
+    }
+}
+
+/// A body that may be left out: `Option<ApiJson<T>>` is `None` for an
+/// empty body (a decision with nothing to add), and reads any other as
+/// [`ApiJson`] does.
+impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, AppError> {
+        let headers = req.headers().clone();
+        let bytes = <Bytes as FromRequest<S>>::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+                _ => AppError::BadRequest(rejection.body_text()),
+            })?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        let mut body = Request::new(Body::from(bytes));
+        *body.headers_mut() = headers;
+        <ApiJson<T> as FromRequest<S>>::from_request(body, state)
+            .await
+            .map(Some)
     }
 }
 

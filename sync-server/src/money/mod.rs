@@ -2,7 +2,8 @@
 //! each with its SQL and its handlers (the route table is here): [`decisions`] on deals (and their
 //! clawback), the ledger's [`lines`] and balances, [`tiers`] standing,
 //! referral [`orders`], [`payouts`] and statements, [`payout_methods`],
-//! [`reports`] and the back-office's [`partners`]. Errors are the
+//! [`reports`], the back-office's [`partners`] and the public
+//! [`programme`]. Errors are the
 //! module's own ([`error::LedgerError`]), made HTTP answers at the edge.
 //!
 //! Dependencies inside run one way: `lines` and `tiers` first, the
@@ -15,6 +16,7 @@ pub mod orders;
 pub mod partners;
 pub mod payout_methods;
 pub mod payouts;
+pub mod programme;
 pub mod reports;
 pub mod tiers;
 
@@ -107,6 +109,7 @@ where
         )
         .route("/api/admin/reports", get(reports::list_reports))
         .route("/api/admin/reports/{name}", get(reports::report))
+        .route("/api/programme", get(programme::programme))
         .route("/api/admin/partners", get(partners::list_partners))
         .route("/api/admin/partners/{id}/terms", put(partners::set_terms))
         .layer(DefaultBodyLimit::max(16 * 1024))

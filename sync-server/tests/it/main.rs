@@ -19,6 +19,7 @@ mod interop;
 mod kinds;
 mod layout;
 mod ledger_props;
+mod onboarding;
 mod projection;
 mod residency;
 mod shards;
