@@ -146,7 +146,7 @@ pub fn app() -> Html {
         answers,
         failed,
         choice: &state.choice,
-        reasoning: state.reasoning,
+        reasoning: state.reasoning.as_deref(),
         outcome,
         choose: Callback::from({
             let dispatch = dispatch.clone();

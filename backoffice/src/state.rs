@@ -47,9 +47,9 @@ pub struct State {
     pub choice: String,
     /// Bumped by each change made from the desk, which then reads again.
     pub generation: u32,
-    /// The deal or order whose reason (a rejection, a clawback, a refund)
-    /// is being written.
-    pub reasoning: Option<i64>,
+    /// The deal, order or application (its id as text) whose reason (a
+    /// rejection, a clawback, a refund) is being written.
+    pub reasoning: Option<String>,
     /// How the last change made from this desk went.
     pub outcome: Option<Result<Html, String>>,
 }
@@ -71,7 +71,7 @@ pub enum Action {
         answers: Result<Answers, ApiError>,
     },
     Choose(String),
-    Reasoning(Option<i64>),
+    Reasoning(Option<String>),
     Outcome(Result<Html, String>),
     /// A change refused because what it was about changed since the desk
     /// read it: say so and read the desk again.
@@ -300,11 +300,11 @@ mod tests {
                 // Late answers for a desk or a choice no longer shown.
                 answers(Desk::Partners, "", 2),
                 answers(Desk::Approvals, "rejected", 3),
-                Action::Reasoning(Some(7)),
+                Action::Reasoning(Some("7".to_owned())),
             ],
         );
         assert!(matches!(&state.answers, Some(Ok(a)) if **a == deals(1)));
-        assert_eq!(state.reasoning, Some(7));
+        assert_eq!(state.reasoning.as_deref(), Some("7"));
         let dropped = reduce(state.clone(), vec![answers(Desk::Partners, "", 2)]);
         assert_eq!(dropped.answers, state.answers);
 
@@ -321,7 +321,7 @@ mod tests {
         let stale = reduce(
             failed,
             vec![
-                Action::Reasoning(Some(7)),
+                Action::Reasoning(Some("7".to_owned())),
                 Action::Stale("It is now 999.00 USD".to_owned()),
             ],
         );

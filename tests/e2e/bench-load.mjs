@@ -112,7 +112,7 @@ async function oneRun(browser, server) {
   link.throttle(false);
   await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
   await page.click("#sign-out");
-  await page.locator("#signin-form").waitFor({ timeout: 30_000 });
+  await page.locator("#preboot-form").waitFor({ timeout: 30_000 });
   await context.close();
   await link.close();
 

@@ -172,8 +172,10 @@ export async function swipe(page, target, dx, { steps = 8 } = {}) {
 }
 
 // Fills in and sends the sign-in form on `page`.
+// Signs in with the welcome's form, the one anyone signed out gets (the
+// app opens only once someone is signed in).
 export async function fillSignIn(page, email, password) {
-  const form = page.locator("#signin-form");
+  const form = page.locator("#preboot-form");
   await form.locator("input[name=email]").fill(email);
   await form.locator("input[name=password]").fill(password);
   await form.locator("button[type=submit]").click();

@@ -83,7 +83,7 @@ async function main() {
       await form.locator("button[type=submit]").click();
       await waitFor("the early form to refuse a wrong password", async () =>
         /Wrong email or password/.test((await p.locator("#preboot-error").textContent()) ?? ""));
-      assert((await p.locator("#signin-form").count()) === 0, "the app had not started");
+      assert((await p.locator("#preboot").count()) === 1, "the app had not taken the page over");
       await form.locator("input[name=password]").fill("demo-ben-password");
       await form.locator("button[type=submit]").click();
       await waitFor("the early form to sign Ben in", async () =>
@@ -94,16 +94,16 @@ async function main() {
       assert((await p.locator("#account").textContent()) === "Ben Okafor", "signed in as Ben");
       // Signed out again, so Ben has one live session from here on.
       await p.click("#sign-out");
-      await p.locator("#signin-form").waitFor();
+      await p.locator("#preboot-form").waitFor();
       await early.close();
     }
 
     // 1. Online: the app asks who you are; a wrong password is refused.
     await page.goto(server.url);
-    await page.locator("#signin-form").waitFor();
+    await page.locator("#preboot-form").waitFor();
     await signIn("ben@okafor.example", "not-his-password");
     await waitFor("the wrong password to be refused", async () =>
-      /Wrong email or password/.test(await page.locator("#signin-error").textContent()));
+      /Wrong email or password/.test(await page.locator("#preboot-error").textContent()));
 
     // 2. Ben signs in: his pipeline syncs and the app installs.
     await signIn("ben@okafor.example", "demo-ben-password");
@@ -156,7 +156,7 @@ async function main() {
       const p = await openPage(silent, errors);
       const badge = () => p.locator("#sync-status").getAttribute("data-connection");
       await p.goto(proxy.url);
-      await p.locator("#signin-form").waitFor();
+      await p.locator("#preboot-form").waitFor();
       await fillSignIn(p, "ben@okafor.example", "demo-ben-password");
       await p.locator('article.lead[data-lead="ben-1"]').waitFor();
       await waitFor("the badge to say online through the proxy", async () => (await badge()) === "online");
@@ -168,7 +168,7 @@ async function main() {
       proxy.thaw();
       await waitFor("the badge to say online once bytes pass again", async () => (await badge()) === "online", 10_000);
       await p.click("#sign-out");
-      await p.locator("#signin-form").waitFor();
+      await p.locator("#preboot-form").waitFor();
       await silent.close();
       await proxy.close();
     }
@@ -184,7 +184,7 @@ async function main() {
     const apiReachable = await page.evaluate(() => fetch("/api/me").then(() => true, () => false));
     assert(!apiReachable, "the network is really off");
     await leadNamed("Olivia Online").waitFor();
-    assert((await page.locator("#signin-form").count()) === 0, "no sign-in asked for offline");
+    assert(!(await page.locator("#preboot-form").isVisible()), "no sign-in asked for offline");
     assert((await page.locator("#account").textContent()) === "Ben Okafor", "still signed in as Ben");
     await waitFor("the badge to say offline", async () =>
       (await status().getAttribute("data-connection")) === "offline");
@@ -310,11 +310,11 @@ async function main() {
     // 9. Sign out: the server revokes the session; the app asks who you are,
     // also after a reload.
     await page.click("#sign-out");
-    await page.locator("#signin-form").waitFor();
+    await page.locator("#preboot-form").waitFor();
     const live = await db.query("SELECT count(*)::int AS n FROM sessions WHERE account_id = 'a-ben' AND revoked_at IS NULL AND expires_at > now()");
     assert(live.rows[0].n === 0, "signing out revoked the session");
     await page.reload();
-    await page.locator("#signin-form").waitFor();
+    await page.locator("#preboot-form").waitFor();
 
     // 10. Cleo on the same device sees her pipeline and none of Ben's.
     await signIn("cleo@martin.example", "demo-cleo-password");

@@ -1,47 +1,54 @@
 // Starts the app, and paints before it: the app is a wasm bundle of
 // several hundred kilobytes, seconds on a phone's network, while this page
-// and this script are a few kilobytes. So the page carries a sign-in form
-// that works without the app, and a returning partner sees that their
-// pipeline is opening. A file of its own (not an inline script) so the
-// content security policy can forbid inline scripts altogether.
+// and this script are a few kilobytes. So a returning partner sees that
+// their pipeline is opening, and anyone else the welcome (welcome.js: the
+// programme, applying) with a sign-in form that works without the app. A
+// file of its own (not an inline script) so the content security policy
+// can forbid inline scripts altogether.
 //
 // The wasm is compiled as it downloads, and the app takes the page over
-// as soon as it is ready, unless someone is using the form: then it waits
-// for the sign-in, which leaves the session (the HttpOnly cookie) and who
-// signed in (`session` in localStorage, as the app keeps it) for the app to
-// open with, so nothing typed is lost to the handover. The back-office's
-// page (same script) has no such shell and starts at once.
+// once somebody is signed in: at once for an account this device
+// remembers, after the form's sign-in for anyone else (which leaves the
+// session, the HttpOnly cookie, and who signed in, `session` in
+// localStorage as the app keeps it, for the app to open with). A visitor
+// reads and applies without the app. The back-office's page (same script)
+// has no such shell and starts at once.
 import init from "/{{APP_JS}}";
 
 const WASM = "/{{APP_WASM}}";
 const preboot = document.getElementById("preboot");
+const welcome = document.getElementById("welcome");
 const form = document.getElementById("preboot-form");
 const loading = document.getElementById("preboot-loading");
 const failure = document.getElementById("preboot-error");
 const submit = form?.querySelector("button[type=submit]");
 
-// Who the app remembers (see web/src/shell/session.rs): someone whose
-// session is not known to be over opens straight into the app.
-function remembered() {
+// Who the app remembers (see web/src/shell/session.rs), if anyone.
+function cachedSession() {
   try {
     const cached = JSON.parse(localStorage.getItem("session"));
-    return Boolean(cached && cached.me && !cached.ended);
+    return cached && cached.me ? cached : null;
   } catch {
-    return false;
+    return null;
   }
+}
+
+const cached = cachedSession();
+// Someone this device knows: the app opens for them, to their work, even
+// when their session is over (it then asks them to sign in again over it).
+let someoneSignedIn = Boolean(cached);
+
+if (preboot && !(cached && !cached.ended)) {
+  loading.hidden = true;
+  welcome.hidden = false;
 }
 
 let busy = false;
 let handedOver = false;
 let wake = () => {};
 
-if (preboot && !remembered()) {
-  loading.hidden = true;
-  form.hidden = false;
-}
-
-// The form is in use: something typed, or a sign-in under way.
-const inUse = () => !form.hidden && (busy || [...form.elements].some((el) => el.value && el.type !== "submit"));
+// The sign-in form is in use: something typed, or a sign-in under way.
+const inUse = () => !welcome.hidden && (busy || [...form.elements].some((el) => el.value && el.type !== "submit"));
 
 function say(message) {
   failure.textContent = message;
@@ -63,7 +70,10 @@ async function reason(response) {
   if (response.status >= 400 && response.status < 500) {
     try {
       const { error } = await response.json();
-      if (error && error.trim()) return error.charAt(0).toUpperCase() + error.slice(1);
+      if (error && error.trim()) {
+        const said = error.charAt(0).toUpperCase() + error.slice(1);
+        return /[.!?]$/.test(said) ? said : `${said}.`;
+      }
     } catch { /* no message: the status says it */ }
   }
   return `The server could not sign you in (error ${response.status}). Try again shortly.`;
@@ -100,7 +110,10 @@ form?.addEventListener("submit", async (event) => {
       return;
     }
     localStorage.setItem("session", JSON.stringify({ me, ended: false }));
-    form.hidden = true;
+    // The app opens on its home, not on the welcome's #apply or an invite.
+    history.replaceState(null, "", "/");
+    someoneSignedIn = true;
+    welcome.hidden = true;
     loading.hidden = false;
   } catch {
     say(unreachable());
@@ -132,11 +145,11 @@ function warmEngine() {
   }
 }
 
-// Resolves once nobody is using the form.
-function formFree() {
+// Resolves once somebody is signed in and nobody is using the form.
+function ready() {
   return new Promise((resolve) => {
     const check = () => {
-      if (!inUse()) {
+      if (someoneSignedIn && !inUse()) {
         resolve();
       } else {
         wake = check;
@@ -155,7 +168,7 @@ async function start() {
     ? WebAssembly.compileStreaming(fetch(WASM)).catch(() => WASM)
     : Promise.resolve(WASM);
   const module = await compiled;
-  await formFree();
+  await ready();
   if (handedOver) return;
   handedOver = true;
   preboot.remove();

@@ -79,8 +79,9 @@ fn row(deal: &DealEntry, ctx: &Ctx) -> Html {
         })
     };
     let actions = match (deal.status, &deal.reversed_at) {
-        (DealStatus::Submitted, _) if ctx.reasoning == Some(id) => reason_form(
+        (DealStatus::Submitted, _) if ctx.reasoning_about(&id) => reason_form(
             ctx,
+            "partner",
             "Reject deal",
             format!("/api/admin/deals/{id}/reject"),
             Some(seen),
@@ -88,7 +89,7 @@ fn row(deal: &DealEntry, ctx: &Ctx) -> Html {
         ),
         (DealStatus::Submitted, _) => html! {
             <div class="row">
-                <button class="reject" onclick={ctx.reason.reform(move |_| Some(id))}>{ "Reject…" }</button>
+                <button class="reject" onclick={ctx.ask_why(&id)}>{ "Reject…" }</button>
                 <button class="primary approve" onclick={approve}>{ "Approve" }</button>
             </div>
         },
@@ -101,8 +102,9 @@ fn row(deal: &DealEntry, ctx: &Ctx) -> Html {
         },
         // A refund or a cancellation after approval reverses every line
         // the deal earned.
-        (DealStatus::Approved, None) if ctx.reasoning == Some(id) => reason_form(
+        (DealStatus::Approved, None) if ctx.reasoning_about(&id) => reason_form(
             ctx,
+            "partner",
             "Claw back",
             format!("/api/admin/deals/{id}/clawback"),
             None,
@@ -115,7 +117,7 @@ fn row(deal: &DealEntry, ctx: &Ctx) -> Html {
         (DealStatus::Approved, None) => html! {
             <div class="row">
                 <span class="notes">{ "approved" }</span>
-                <button class="clawback" onclick={ctx.reason.reform(move |_| Some(id))}>{ "Claw back…" }</button>
+                <button class="clawback" onclick={ctx.ask_why(&id)}>{ "Claw back…" }</button>
             </div>
         },
         (status, _) => html! { <p class="notes">{ match deal.reason.as_deref() {

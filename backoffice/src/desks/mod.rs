@@ -1,5 +1,6 @@
-//! The desks: what an admin does with partners' money, one file each.
-//! Approving, rejecting and clawing back deals (`approvals`), partners
+//! The desks: what an admin does with partners and their money, one file
+//! each. Approving, rejecting and clawing back deals (`approvals`), who
+//! joins the programme and in which team (`applications`), partners
 //! with their tiers, balances and Elite terms (`partners`), payout runs
 //! (`payouts`), referral orders and their refunds (`orders`), reports
 //! (`reports`); what they share is in `parts`.
@@ -15,6 +16,7 @@
 //! `view` (its markup, given its answers and the [`Ctx`]). Adding a desk
 //! is its file, its `mod` line below, and one line in `desks!`.
 
+mod applications;
 mod approvals;
 mod orders;
 mod partners;
@@ -79,6 +81,7 @@ macro_rules! desks {
 
 desks! {
     Approvals => approvals,
+    Applications => applications,
     Partners => partners,
     Payouts => payouts,
     Orders => orders,
@@ -113,17 +116,30 @@ pub struct Ctx<'a> {
     /// Why they are not.
     pub failed: Option<&'a ApiError>,
     pub choice: &'a str,
-    /// The deal or order whose reason form is open.
-    pub reasoning: Option<i64>,
+    /// The deal, order or application whose reason form is open.
+    pub reasoning: Option<&'a str>,
     pub outcome: Html,
     /// Picks what the desk shows (`choice`).
     pub choose: Callback<String>,
     /// Opens (or, with `None`, closes) a reason form.
-    pub reason: Callback<Option<i64>>,
+    pub reason: Callback<Option<String>>,
     /// Sends a change; its answer, in words, is shown and the desk reloads.
     pub change: Callback<web_common::forms::Change>,
     /// Says why what was typed cannot be sent.
     pub invalid: Callback<String>,
+}
+
+impl Ctx<'_> {
+    /// Whether the reason form about `id` is open.
+    pub fn reasoning_about(&self, id: &impl ToString) -> bool {
+        self.reasoning == Some(id.to_string().as_str())
+    }
+
+    /// Opens the reason form about `id`.
+    pub fn ask_why(&self, id: &impl ToString) -> Callback<MouseEvent> {
+        let id = id.to_string();
+        self.reason.reform(move |_| Some(id.clone()))
+    }
 }
 
 /// The desk on screen.
@@ -169,7 +185,14 @@ mod tests {
         assert_eq!(names.len(), Desk::ALL.len());
         assert_eq!(
             Desk::ALL.iter().map(|d| d.title()).collect::<Vec<_>>(),
-            ["Approvals", "Partners", "Payouts", "Orders", "Reports"]
+            [
+                "Approvals",
+                "Applications",
+                "Partners",
+                "Payouts",
+                "Orders",
+                "Reports"
+            ]
         );
     }
 }

@@ -102,12 +102,13 @@ pub fn view(Answers { partners, orders }: &Answers, ctx: &Ctx) -> Html {
 
 fn row(o: &OrderEntry, ctx: &Ctx) -> Html {
     let id = o.id;
-    let state = match (&o.refunded_at, ctx.reasoning == Some(id)) {
+    let state = match (&o.refunded_at, ctx.reasoning_about(&id)) {
         (Some(refunded), _) => html! {
             <p class="notes refunded">{ format!("Refunded {}", day_of(refunded)) }</p>
         },
         (None, true) => reason_form(
             ctx,
+            "partner",
             "Refund order",
             format!("/api/admin/orders/{id}/refund"),
             None,
@@ -118,7 +119,7 @@ fn row(o: &OrderEntry, ctx: &Ctx) -> Html {
             },
         ),
         (None, false) => html! {
-            <button class="refund" onclick={ctx.reason.reform(move |_| Some(id))}>{ "Refund…" }</button>
+            <button class="refund" onclick={ctx.ask_why(&id)}>{ "Refund…" }</button>
         },
     };
     card(

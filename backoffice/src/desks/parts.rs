@@ -56,10 +56,11 @@ pub fn answer<T: DeserializeOwned>(value: &Value, say: impl FnOnce(T) -> Html) -
 }
 
 /// The form that asks why (a rejection, a clawback, a refund: the partner
-/// reads it) and sends it to `path`.
+/// or applicant, the `reader`, reads it) and sends it to `path`.
 /// A deal's decision also names what the admin reviewed (`seen`).
 pub fn reason_form(
     ctx: &Ctx,
+    reader: &'static str,
     submit: &'static str,
     path: String,
     seen: Option<api::Reviewed>,
@@ -77,7 +78,7 @@ pub fn reason_form(
     });
     html! {
         <form class="reason-form" onsubmit={send}>
-            <label>{ "Reason the partner will read" }<input name="reason" required=true /></label>
+            <label>{ format!("Reason the {reader} will read") }<input name="reason" required=true autofocus=true /></label>
             <div class="row">
                 <button type="button" onclick={ctx.reason.reform(|_| None)}>{ "Cancel" }</button>
                 <button type="submit">{ submit }</button>

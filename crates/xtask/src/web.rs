@@ -77,6 +77,7 @@ impl Bundle {
         template: &Path,
         style: &str,
         engine: Option<&Bundle>,
+        welcome: Option<&str>,
         to: &Path,
     ) -> Result<String> {
         let mut page = fs::read_to_string(template)?
@@ -84,6 +85,9 @@ impl Bundle {
             .replace("{{APP_WASM}}", &self.wasm)
             .replace("{{BOOT_JS}}", &self.boot)
             .replace("{{STYLE}}", style);
+        if let Some(welcome) = welcome {
+            page = page.replace("{{WELCOME_JS}}", welcome);
+        }
         if let Some(engine) = engine {
             page = page
                 .replace("{{ENGINE_BOOT}}", &engine.boot)
@@ -177,10 +181,14 @@ pub fn build(root: &Path) -> Result<()> {
         "engine",
         &stat.join("engine.js"),
     )?;
+    // The welcome's script (visitors: the programme, applying), needing no
+    // wasm.
+    let welcome = write_hashed(&dist, "welcome", "js", &fs::read(stat.join("welcome.js"))?)?;
     let index = app.page(
         &stat.join("index.html"),
         &style,
         Some(&engine),
+        Some(&welcome),
         &dist.join("index.html"),
     )?;
     fs::copy(
@@ -196,6 +204,7 @@ pub fn build(root: &Path) -> Result<()> {
     admin.page(
         &root.join("backoffice/static/index.html"),
         &style,
+        None,
         None,
         &dist.join("admin/index.html"),
     )?;
@@ -217,6 +226,7 @@ pub fn build(root: &Path) -> Result<()> {
             &engine.wasm,
             &engine.boot,
             &style,
+            &welcome,
         ]
         .map(|f| format!("/{f}")),
     );
@@ -641,7 +651,13 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
     if !server.exists() {
         exec(crate::cargo().args(["build", "-p", "sync-server"]))?;
     }
-    for script in ["offline.mjs", "earnings.mjs", "leads.mjs", "engine.mjs"] {
+    for script in [
+        "offline.mjs",
+        "earnings.mjs",
+        "leads.mjs",
+        "engine.mjs",
+        "onboarding.mjs",
+    ] {
         exec(
             Command::new("node")
                 .arg(script)

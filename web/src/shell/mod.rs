@@ -32,9 +32,7 @@ mod tabs;
 use std::collections::HashMap;
 
 use model::{AccountView, LeadId};
-use web_common::{
-    api::Me, listener::use_hash_change, show::tier_name, sign_in::SignIn, sign_out::sign_out_button,
-};
+use web_common::{api::Me, listener::use_hash_change, show::tier_name, sign_out::sign_out_button};
 use yew::prelude::*;
 
 use self::{
@@ -180,11 +178,7 @@ pub fn app() -> Html {
         };
     }
     let Some(me) = state.me.clone() else {
-        return html! {
-            <div class="app signin-screen">
-                <SignIn title="Sign in" on_signed_in={on_signed_in} />
-            </div>
-        };
+        return html! { <SignedOut /> };
     };
 
     let ended = state.session_ended;
@@ -280,6 +274,25 @@ pub fn app() -> Html {
                 { session_ended(&me.email, state.pipeline.pending, on_signed_in) }
             }
         </>
+    }
+}
+
+/// Nobody is signed in any more (they signed out): the page starts again
+/// at the welcome, whose sign-in form is the one for the signed-out (the
+/// app opens only for someone signed in; `static/boot.js`).
+#[function_component(SignedOut)]
+fn signed_out() -> Html {
+    use_effect_with((), |_| {
+        session::forget();
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().replace("/");
+        }
+        || ()
+    });
+    html! {
+        <div class="app">
+            <p class="card hint signin" role="status">{ "Signed out. Opening the welcome page…" }</p>
+        </div>
     }
 }
 

@@ -58,6 +58,11 @@ pub fn use_remembered(me: Option<std::rc::Rc<Me>>, ended: bool) {
     });
 }
 
+/// Forgets who was signed in, at once (the page is about to start again).
+pub fn forget() {
+    engine::local_remove(SESSION_CACHE);
+}
+
 /// Asks the server whether the account's session is alive. No answer (no
 /// network, server down) changes nothing: the app goes on offline.
 pub fn check_session(account_id: String, dispatch: UseReducerDispatcher<AppState>) {

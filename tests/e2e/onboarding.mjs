@@ -1,0 +1,143 @@
+// From visitor to partner, in the browser: a visitor on a phone reads the
+// programme (its tiers and rates, the server's rules), follows Ana's invite
+// link, applies (every field error said where it is), and reads that the
+// application is being reviewed, also when signing in too early; an admin
+// at a desk approves them into Ana's team in the back-office; the new
+// partner signs in on the phone and the app opens.
+//
+// With SHOTS_DIR set, screenshots of each step land there (375 x 812 and
+// 1280 x 800).
+
+import pg from "pg";
+import {
+  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer,
+  stopServer, waitFor, watchdog,
+} from "./harness.mjs";
+
+const timer = watchdog("e2e onboarding");
+const DESK = { viewport: { width: 1280, height: 800 }, locale: "en-US" };
+const shots = process.env.SHOTS_DIR;
+const shot = async (page, name) => {
+  if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+};
+
+async function main() {
+  const databaseUrl = await freshDatabase("onboarding");
+  const server = await startServer(databaseUrl);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  const browser = await launchChromium();
+  const errors = [];
+  try {
+    // Ana's invite link, as her app will give it to her.
+    const signedIn = await fetch(`${server.url}/api/sessions`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "ana@souza.example", password: "demo-ana-password", kind: "bearer" }),
+    });
+    const { token } = await signedIn.json();
+    const invite = await (await fetch(`${server.url}/api/team/invite`, {
+      method: "POST", headers: { Authorization: `Bearer ${token}` },
+    })).json();
+
+    // 1. A visitor on a phone: the programme first, with the server's rates.
+    const phone = await browser.newContext(PHONE);
+    const page = await openPage(phone, errors);
+    await page.goto(server.url);
+    await page.locator("#landing h1").waitFor();
+    await waitFor("the tiers to be read from the server", async () =>
+      (await page.locator("#tiers tbody tr[data-tier]").count()) === 4);
+    const rows = await page.locator("#tiers tbody tr").allInnerTexts();
+    assert(/Starter\s+0–2\s+20%/.test(rows[0]) && /Elite\s+25 or more\s+30%/.test(rows[3]),
+      `the tiers read as the rules say: ${JSON.stringify(rows)}`);
+    assert(await page.locator("#preboot-form").isVisible(), "the sign-in form is on the welcome");
+    await shot(page, "welcome-phone");
+    const desk = await browser.newContext(DESK);
+    const wide = await openPage(desk, errors);
+    await wide.goto(server.url);
+    await wide.locator("#tiers tbody tr[data-tier]").first().waitFor();
+    const [landing, side] = await Promise.all(["#landing", ".welcome-side"].map((s) => wide.locator(s).boundingBox()));
+    assert(side.x > landing.x + landing.width, "a desktop keeps the programme beside the form");
+    await shot(wide, "welcome-desktop");
+
+    // 2. By Ana's link: the form says whose team, and every field's error
+    // is said at the field.
+    await page.goto(`${server.url}/?invite=${invite.code}`);
+    const form = page.locator("#apply-form");
+    await form.waitFor({ state: "visible" });
+    assert(!(await page.locator("#landing").isVisible()), "a phone shows the form alone");
+    await waitFor("the invite to name Ana's team", async () =>
+      /Ana Souza's team/.test(await page.locator("#apply-team").textContent()));
+    await form.locator("button[type=submit]").click();
+    for (const field of ["name", "email", "password"]) {
+      assert(await page.locator(`#apply-${field}-error`).isVisible(), `an empty ${field} is said at its field`);
+      assert((await form.locator(`input[name=${field}]`).getAttribute("aria-invalid")) === "true", `${field} is marked invalid`);
+    }
+    assert(await page.evaluate(() => document.activeElement?.name) === "name", "focus goes to the first wrong field");
+    await form.locator("input[name=name]").fill("Eli Moss");
+    await form.locator("input[name=email]").fill("eli@moss.example");
+    await form.locator("input[name=company]").fill("Moss Ltd");
+    await form.locator("input[name=password]").fill("too short");
+    await form.locator("button[type=submit]").click();
+    assert(/12 characters/.test(await page.locator("#apply-password-error").textContent()), "a short password is said at its field");
+    assert(!(await page.locator("#apply-name-error").isVisible()), "a corrected field is no longer wrong");
+    await shot(page, "apply-errors-phone");
+    await form.locator("input[name=password]").fill("correct horse battery");
+    await form.locator("button[type=submit]").click();
+    await page.locator("#applied").waitFor({ state: "visible" });
+    assert(/Eli Moss/.test(await page.locator("#applied").textContent()), "the review page names the applicant");
+    assert(await page.evaluate(() => document.activeElement?.id) === "applied", "focus moves to the review page");
+    await shot(page, "applied-phone");
+    const stored = await db.query("SELECT status, invited_by FROM accounts WHERE email = 'eli@moss.example'");
+    assert(stored.rows[0]?.status === "applied" && stored.rows[0]?.invited_by === "a-ana", "the application names Ana");
+
+    // Signing in too early says how the application stands.
+    await page.click("#applied a[href='#sign-in']");
+    await fillSignIn(page, "eli@moss.example", "correct horse battery");
+    await waitFor("the early sign-in to say the application is being reviewed", async () =>
+      /being reviewed/.test((await page.locator("#preboot-error").textContent()) ?? ""));
+    assert((await page.locator("#preboot").count()) === 1, "the app did not open for an applicant");
+
+    // 3. The admin, at a desk, approves Eli into Ana's team.
+    const admin = await openPage(desk, errors);
+    await admin.goto(server.url);
+    await fillSignIn(admin, "admin@portal.example", "demo-admin-password");
+    await admin.waitForURL((u) => u.pathname === "/admin/");
+    await admin.click('nav a[href="#applications"]');
+    const card = admin.locator('#applications article[data-key="eli@moss.example"]');
+    await card.waitFor();
+    assert(/Came by Ana Souza's invite link/.test(await card.textContent()), "the desk says whose link it was");
+    const team = card.locator("select[name=team]");
+    assert((await team.inputValue()) === "a-ana", "Ana's team is chosen already");
+    await shot(admin, "applications-desktop");
+    await card.locator("button.approve").click();
+    await waitFor("the approval to reach the database", async () => {
+      const r = await db.query("SELECT status, team_leader_id FROM accounts WHERE email = 'eli@moss.example'");
+      return r.rows[0]?.status === "approved" && r.rows[0]?.team_leader_id === "a-ana";
+    });
+    await card.waitFor({ state: "detached" });
+    await admin.locator("#applications p", { hasText: "Nobody is waiting" }).waitFor();
+
+    // 4. Eli signs in on the phone: the app opens on their pipeline.
+    await fillSignIn(page, "eli@moss.example", "correct horse battery");
+    await page.locator("#account").waitFor();
+    assert((await page.locator("#account").textContent()) === "Eli Moss", "signed in as Eli");
+    assert((await page.locator("#preboot").count()) === 0, "the app took the page over");
+    await page.locator("#new-lead").waitFor();
+    await shot(page, "first-sign-in-phone");
+
+    assert(errors.length === 0, `no errors in the pages: ${errors.join(" | ")}`);
+    console.log("e2e onboarding: passed");
+  } finally {
+    await browser.close();
+    await db.end();
+    await stopServer(server);
+    await dropDatabase(databaseUrl);
+    clearTimeout(timer);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
