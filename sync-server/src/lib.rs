@@ -21,6 +21,7 @@ pub mod accounts;
 pub mod events;
 pub mod http;
 pub mod money;
+pub mod notifications;
 pub mod pipeline;
 pub mod platform;
 pub mod seed;

@@ -10,7 +10,8 @@ use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::net::TcpListener;
 
 use crate::{
-    account_view, accounts, events, http, money, pipeline, platform, seed, state::AppState,
+    account_view, accounts, events, http, money, notifications, pipeline, platform, seed,
+    state::AppState,
 };
 
 /// Every setting of the server; each is a flag and an environment variable.
@@ -114,6 +115,36 @@ pub struct Settings {
     /// `http://<host>`.
     #[arg(long, env = "SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Hosts a device's push subscription may name (comma-separated; a
+    /// host's subdomains are allowed too): the browsers' push services.
+    /// The server posts notifications to no other address.
+    #[arg(
+        long,
+        env = "PUSH_HOSTS",
+        value_delimiter = ',',
+        default_value = "fcm.googleapis.com,updates.push.services.mozilla.com,notify.windows.com,push.apple.com"
+    )]
+    pub push_hosts: Vec<String>,
+    /// The longest one request to a push service may take, in ms.
+    #[arg(long, env = "PUSH_TIMEOUT_MS", default_value_t = 10_000)]
+    pub push_timeout_ms: u64,
+    /// Push messages sent at once.
+    #[arg(long, env = "PUSH_CONCURRENCY", default_value_t = 64)]
+    pub push_concurrency: usize,
+    /// Who push services may contact about this server's messages (the
+    /// VAPID `sub`: a `mailto:` or an `https:` address; Apple refuses a
+    /// made-up one).
+    #[arg(
+        long,
+        env = "VAPID_SUBJECT",
+        default_value = "mailto:partners@portal.example"
+    )]
+    pub vapid_subject: String,
+    /// The app's public origin (`https://partners.example`): a push
+    /// message's click opens an address there. Without it, messages name
+    /// only the app's screen, which the app's service worker opens.
+    #[arg(long, env = "PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
 }
 
 /// A started server: bound, migrated, seeded, serving.
@@ -196,6 +227,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     // by the projection): their account views are rewritten.
     let (earnings_tx, earnings_rx) = events::channel();
     let figures_tx = earnings_tx.clone();
+    tokio::spawn(pipeline::reminders::run(pool.clone()));
     tokio::spawn(pipeline::projection::run(
         pool.clone(),
         changed_rx,
@@ -215,6 +247,21 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         },
         earnings_rx,
     ));
+    let notifications = notifications::start(
+        pool.clone(),
+        residency.clone(),
+        notifications::push::PushSettings {
+            hosts: settings.push_hosts.clone(),
+            timeout: Duration::from_millis(settings.push_timeout_ms.max(1)),
+            subject: settings.vapid_subject.clone(),
+            public_origin: settings
+                .public_origin
+                .as_deref()
+                .map(|o| o.trim_end_matches('/').to_owned()),
+            concurrency: settings.push_concurrency.max(1),
+        },
+    )
+    .await?;
     let sessions = http::session::SessionSettings {
         lifetime: chrono::Duration::days(settings.session_days.into()),
         secure_cookies: settings.secure_cookies,
@@ -245,6 +292,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
             pool: pool.clone(),
             ledger,
         },
+        notifications,
         sync: http::sync::SyncState {
             pool: pool.clone(),
             policy,
@@ -276,6 +324,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     // Each product module's routes: one line each.
     let modules = axum::Router::new()
         .merge(accounts::router())
+        .merge(notifications::router())
         .merge(money::router());
     let router = http::router(modules, state, &settings.web_dir);
     let listener = TcpListener::bind(settings.listen)

@@ -7,7 +7,7 @@
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
-use crate::{accounts::AccountsState, http, money::MoneyState};
+use crate::{accounts::AccountsState, http, money::MoneyState, notifications::NotificationsState};
 
 /// `AppState` with one field per line, and `FromRef<AppState>` for each
 /// field's type: what `#[derive(FromRef)]` would write, without axum's
@@ -36,4 +36,5 @@ app_state! {
     ops: http::OpsState,
     accounts: AccountsState,
     money: MoneyState,
+    notifications: NotificationsState,
 }

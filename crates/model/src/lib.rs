@@ -14,6 +14,7 @@ mod account_view;
 mod amount;
 #[cfg(feature = "doc")]
 mod channel;
+mod inbox;
 mod pipeline;
 #[cfg(feature = "doc")]
 mod read;
@@ -28,6 +29,9 @@ pub use account_view::{
 pub use amount::NumberFormat;
 #[cfg(feature = "doc")]
 pub use channel::{CHANNEL_KIND, Channel, ChannelDoc, Message};
+#[cfg(feature = "doc")]
+pub use inbox::InboxDoc;
+pub use inbox::{INBOX_KIND, INBOX_SIZE, Inbox, Notice};
 
 #[cfg(feature = "doc")]
 pub use pipeline::PipelineDoc;

@@ -118,16 +118,19 @@ pub enum DocKind {
     Catalog,
     /// Written by its members, each change checked by the server.
     Channel,
+    /// One per partner, written by the server only: their notifications.
+    Inbox,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 6] = [
+    pub const ALL: [DocKind; 7] = [
         DocKind::Pipeline,
         DocKind::Training,
         DocKind::Note,
         DocKind::AccountView,
         DocKind::Catalog,
         DocKind::Channel,
+        DocKind::Inbox,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -138,6 +141,7 @@ impl DocKind {
             DocKind::AccountView => "account_view",
             DocKind::Catalog => "catalog",
             DocKind::Channel => "channel",
+            DocKind::Inbox => "inbox",
         }
     }
 

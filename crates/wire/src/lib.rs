@@ -8,7 +8,7 @@
 //!
 //! Each type says which endpoint uses it; the files follow the server's
 //! modules (`accounts`; `deals`, `ledger`, `orders`, `payouts`,
-//! `partners`, `reports`, `programme` for the money; `error`), and everything is
+//! `partners`, `reports`, `programme` for the money; `notifications`; `error`), and everything is
 //! re-exported here: `wire::Me`, `wire::DealStatus`.
 //!
 //! The shapes are today's, field for field: the same names, the same
@@ -33,6 +33,7 @@ mod accounts;
 mod deals;
 mod error;
 mod ledger;
+mod notifications;
 mod orders;
 mod partners;
 mod payouts;
@@ -44,6 +45,7 @@ pub use accounts::*;
 pub use deals::*;
 pub use error::*;
 pub use ledger::*;
+pub use notifications::*;
 pub use orders::*;
 pub use partners::*;
 pub use payouts::*;

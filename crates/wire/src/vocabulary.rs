@@ -145,6 +145,45 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What a notification is about (`notifications.kind`, and a notice's
+    /// `kind` in the inbox document).
+    NotificationKind {
+        DealApproved = "deal_approved",
+        DealRejected = "deal_rejected",
+        CommissionAvailable = "commission_available",
+        PayoutMade = "payout_made",
+        FollowUpDue = "follow_up_due",
+    }
+}
+
+vocabulary! {
+    /// The kinds of notification a person can choose not to have pushed
+    /// (`notification_preferences.category`).
+    NotificationCategory {
+        /// A deal approved or rejected.
+        Deals = "deals",
+        /// A commission available, a payout made.
+        Money = "money",
+        /// A follow-up due.
+        Reminders = "reminders",
+    }
+}
+
+impl NotificationKind {
+    pub fn category(self) -> NotificationCategory {
+        match self {
+            NotificationKind::DealApproved | NotificationKind::DealRejected => {
+                NotificationCategory::Deals
+            }
+            NotificationKind::CommissionAvailable | NotificationKind::PayoutMade => {
+                NotificationCategory::Money
+            }
+            NotificationKind::FollowUpDue => NotificationCategory::Reminders,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::{fs, path::Path};
@@ -214,6 +253,45 @@ mod tests {
             assert_eq!(read, *v);
         }
         assert!(serde_json::from_value::<T>(serde_json::json!("nonsense")).is_err());
+    }
+
+    #[test]
+    fn notification_words_are_the_notification_tables_and_every_category_has_a_kind() {
+        spelled(
+            NotificationKind::ALL,
+            &[
+                "deal_approved",
+                "deal_rejected",
+                "commission_available",
+                "payout_made",
+                "follow_up_due",
+            ],
+        );
+        assert_eq!(
+            sorted(NotificationKind::ALL.iter().map(|k| k.as_str())),
+            sorted(
+                check_constraint("notifications_kind_known")
+                    .iter()
+                    .map(String::as_str)
+            )
+        );
+        spelled(NotificationCategory::ALL, &["deals", "money", "reminders"]);
+        assert_eq!(
+            sorted(NotificationCategory::ALL.iter().map(|c| c.as_str())),
+            sorted(
+                check_constraint("notification_preferences_category_known")
+                    .iter()
+                    .map(String::as_str)
+            )
+        );
+        for category in NotificationCategory::ALL {
+            assert!(
+                NotificationKind::ALL
+                    .iter()
+                    .any(|k| k.category() == *category),
+                "{category} has a kind"
+            );
+        }
     }
 
     #[test]
@@ -341,7 +419,8 @@ mod tests {
                 "note",
                 "account_view",
                 "catalog",
-                "channel"
+                "channel",
+                "inbox"
             ]
         );
     }

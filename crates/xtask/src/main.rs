@@ -45,6 +45,11 @@ usage: cargo xtask <command>
                and the CPU slowed 4x: five runs, the median time until the
                whole board is on screen and takes a tap (also in
                target/bench-board.json)
+  bench-push   notifications through the test push service (release build):
+               1,000 notices with a fifth of the answers faults (429, 500,
+               a stalled connection), reporting how many arrive within 60 s,
+               duplicates and latency percentiles; and 40 deal approvals,
+               reporting the time from approval to the partner's device
   wasm-size    the partner app's wasm by crate: the 15 largest, in raw bytes
                of the optimised module (also in target/wasm/size-by-crate.txt)
   pg-start     start the private Postgres cluster used by `run` and print its URL
@@ -86,6 +91,7 @@ fn main() -> Result<()> {
         Some("load") => load::run(&root, &args[1..]),
         Some("bench-load") => bench(&root, "load"),
         Some("bench-board") => bench(&root, "board"),
+        Some("bench-push") => bench_push(&root),
         Some("wasm-size") => wasm_size::report(&root),
         Some("pg-start") => {
             let cluster = pg::Cluster::dev(&root);
@@ -161,6 +167,32 @@ fn bench(root: &Path, name: &str) -> Result<()> {
         &root.join("target/release/sync-server"),
         5,
         false,
+    )
+}
+
+/// `cargo xtask bench-push`: the notifications tests that print figures,
+/// built in release as the server runs, one at a time so they do not
+/// share the cores.
+fn bench_push(root: &Path) -> Result<()> {
+    let cluster = pg::Cluster::dev(root);
+    cluster.start()?;
+    exec(
+        cargo()
+            .args([
+                "test",
+                "--release",
+                "-p",
+                "sync-server",
+                "--test",
+                "it",
+                "--",
+                "notifications::a_thousand",
+                "notifications::an_approval",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env("TEST_DATABASE_URL", cluster.database_url("postgres")),
     )
 }
 

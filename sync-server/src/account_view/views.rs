@@ -14,7 +14,7 @@
 //! devices see it at once while views nobody has open stay out of memory. A
 //! partner's first refresh makes their document (`documents` row of kind
 //! `account_view`, owned by the partner: one each), straight in Postgres
-//! (see `create`).
+//! (`platform::server_docs`, which both writes go through).
 //!
 //! The figures also change with nothing written: a line becomes available
 //! when its hold ends, and a deal stops counting towards the tier when it
@@ -56,12 +56,12 @@ use model::{
     TierProgress, Timestamp,
 };
 use rules::{Component, ProgressInputs, RulesConfig};
-use samod::{DocumentId, storage::StorageKey};
 use sqlx::PgPool;
 
 use crate::{
     money::{error::LedgerError, lines, tiers},
-    platform::{residency::Residency, storage},
+    notifications::outbox,
+    platform::{residency::Residency, server_docs},
 };
 
 /// The longest the timer sleeps before looking at the clock again, so a
@@ -222,17 +222,77 @@ async fn refresh(
     if known == Some(figures) {
         return Ok(Refreshed { figures, next_due });
     }
-    let doc_id: Option<String> =
-        sqlx::query_scalar("SELECT doc_id FROM documents WHERE kind = $2 AND owner_id = $1")
-            .bind(partner)
-            .bind(sync::DocKind::AccountView.as_str())
-            .fetch_optional(&views.pool)
-            .await?;
-    match doc_id {
-        Some(doc_id) => update(views, &doc_id, &view).await?,
-        None => create(views, partner, &view).await?,
-    }
+    notify_available(&views.pool, partner, &view, now).await?;
+    server_docs::write_owned(
+        &views.pool,
+        &views.residency,
+        sync::DocKind::AccountView,
+        partner,
+        |doc| {
+            // Figures the document holds already are not written again.
+            if AccountViewDoc::read(doc).is_ok_and(|current| current.same_figures(&view)) {
+                return Ok(());
+            }
+            AccountViewDoc::write(doc, &view)
+        },
+    )
+    .await
+    .map_err(|error| match error {
+        server_docs::WriteError::Retry(e) => RefreshError::Retry(e),
+        server_docs::WriteError::GiveUp(e) => RefreshError::GiveUp(e),
+    })?;
     Ok(Refreshed { figures, next_due })
+}
+
+/// How far back a line that became available is still news.
+const AVAILABLE_NEWS: chrono::Duration = chrono::Duration::days(7);
+
+/// Tells the partner of each commission line that became available (its
+/// hold ended) lately: once per line (`notifications::outbox`), whichever
+/// refresh sees it first, which is the one at its hold date.
+async fn notify_available(
+    pool: &PgPool,
+    partner: &str,
+    view: &AccountView,
+    now: DateTime<Utc>,
+) -> Result<(), RefreshError> {
+    let since = (now - AVAILABLE_NEWS).timestamp_millis();
+    let news: Vec<&EarningLine> = view
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::Available && l.amount_minor > 0)
+        .filter(|l| l.available_at.0 >= since)
+        .collect();
+    if news.is_empty() {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    let Some(account_id) = outbox::account_of(&mut tx, partner).await? else {
+        return Ok(());
+    };
+    let english = model::NumberFormat::for_language("en");
+    for line in news {
+        let amount = model::Money::new(line.amount_minor, line.currency);
+        outbox::enqueue(
+            &mut tx,
+            &outbox::Notice {
+                account_id: account_id.clone(),
+                kind: wire::NotificationKind::CommissionAvailable,
+                dedupe_key: format!("line:{}:available", line.id),
+                title: format!(
+                    "Commission available: {} {}",
+                    amount.format_grouped_in(english),
+                    line.currency
+                ),
+                body: line.explanation.clone(),
+                screen: "#earnings".to_owned(),
+                topic: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The figures of a view, whenever it was computed.
@@ -244,77 +304,6 @@ fn fingerprint(view: &AccountView) -> u64 {
     }
     .hash(&mut hasher);
     hasher.finish()
-}
-
-/// Writes `view` into the registered document, if its figures differ: the
-/// difference is one change, made on the document as Postgres holds it and
-/// stored outside every repo (`Residency::put_outside`), which hands it to
-/// the repos holding the document, and so to the partner's connected
-/// devices. A view is never loaded into the server's memory to be written.
-/// Each write has a new actor (a fresh load), which costs a few bytes per
-/// change and can never reuse a sequence number.
-async fn update(views: &Views, doc_id: &str, view: &AccountView) -> Result<(), RefreshError> {
-    let mut doc =
-        storage::load_document(&views.pool, doc_id)
-            .await
-            .map_err(|error| match error {
-                storage::LoadError::Db(e) => RefreshError::from(e),
-                other => give_up(format_args!("view {doc_id} does not load: {other}")),
-            })?;
-    if AccountViewDoc::read(&doc).is_ok_and(|current| current.same_figures(view)) {
-        return Ok(());
-    }
-    let id: DocumentId = doc_id
-        .parse()
-        .map_err(|_| give_up(format_args!("{doc_id:?} is not a document id")))?;
-    let before = doc.get_heads();
-    AccountViewDoc::write(&mut doc, view)
-        .map_err(|error| give_up(format_args!("view {doc_id}: {error}")))?;
-    for change in doc.get_changes(&before) {
-        let key = StorageKey::incremental_path(&id, change.hash());
-        views
-            .residency
-            .put_outside(doc_id, key, change.raw_bytes().to_vec())
-            .await;
-    }
-    tracing::debug!(doc_id, "account view written");
-    Ok(())
-}
-
-/// Makes the partner's view document: stored straight into Postgres the
-/// way samod stores a new small document (one `incremental` chunk per
-/// change), in one transaction with its registry row. So no instant shows
-/// chunks that nobody owns, and nothing is left behind if the registration
-/// fails. No repo holds the document yet; the first device that asks for it
-/// loads it from storage like any other.
-async fn create(views: &Views, partner: &str, view: &AccountView) -> Result<(), RefreshError> {
-    let mut doc = automerge::Automerge::new();
-    AccountViewDoc::write(&mut doc, view).map_err(give_up)?;
-    let mut tx = views.pool.begin().await?;
-    let doc_id = crate::platform::storage::insert_new_document(&mut tx, &doc)
-        .await
-        .map_err(|e| RefreshError::Retry(e.to_string()))?;
-    let registered = sqlx::query(
-        "INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, $3, $2)
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(doc_id.to_string())
-    .bind(partner)
-    .bind(sync::DocKind::AccountView.as_str())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !registered {
-        // Someone registered one first (one per partner): the next try
-        // writes into it.
-        return Err(RefreshError::Retry(format!(
-            "{partner} already has an account view"
-        )));
-    }
-    tx.commit().await?;
-    tracing::info!(%doc_id, partner, "account view created");
-    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

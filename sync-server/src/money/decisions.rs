@@ -29,7 +29,7 @@ use model::{Currency, Money};
 use rules::Rate;
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
-use wire::{Approved, DealEntry, DealStatus, Rejected, Rejection};
+use wire::{Approved, DealEntry, DealStatus, NotificationKind, Rejected, Rejection};
 
 use super::{LedgerSettings, MoneyState, error::LedgerError};
 use crate::money::{
@@ -40,6 +40,7 @@ use crate::{
     http::error::AppError,
     http::extract::{ApiJson, Reason, decision_reason},
     http::session::Authenticated,
+    notifications::outbox,
 };
 
 #[derive(sqlx::FromRow)]
@@ -250,10 +251,72 @@ pub async fn approve(
             );
         }
     }
+    let earned = english_amount(base_line.amount());
+    notify_decided(
+        &mut tx,
+        &deal,
+        deal_id,
+        NotificationKind::DealApproved,
+        format!(
+            "You earn {earned} on this deal of {}.",
+            english_amount(amount)
+        ),
+    )
+    .await?;
     lines.insert(0, base_line);
     tx.commit().await?;
     settings.tell(lines.iter().map(|l| l.partner_id.clone()));
     Ok(lines)
+}
+
+/// An amount as the server's English messages write it: "1,500.00 USD".
+fn english_amount(money: Money) -> String {
+    let english = model::NumberFormat::for_language("en");
+    format!("{} {}", money.format_grouped_in(english), money.currency)
+}
+
+/// Tells the deal's partner how it was decided, in the decision's
+/// transaction (see `notifications::outbox`); the notice opens the lead.
+async fn notify_decided(
+    tx: &mut PgConnection,
+    deal: &DealRow,
+    deal_id: i64,
+    kind: NotificationKind,
+    body: String,
+) -> Result<(), LedgerError> {
+    let Some(account_id) = outbox::account_of(tx, &deal.partner_id).await? else {
+        return Ok(());
+    };
+    let customer: Option<(String, String)> = sqlx::query_as(
+        "SELECT contact_name, company FROM leads WHERE partner_id = $1 AND lead_id = $2",
+    )
+    .bind(&deal.partner_id)
+    .bind(&deal.lead_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let who = match customer {
+        Some((name, company)) if company.is_empty() => name,
+        Some((name, company)) => format!("{name} ({company})"),
+        None => format!("lead {}", deal.lead_id),
+    };
+    let (title, outcome) = match kind {
+        NotificationKind::DealApproved => (format!("Deal approved: {who}"), "approved"),
+        _ => (format!("Deal not approved: {who}"), "rejected"),
+    };
+    outbox::enqueue(
+        tx,
+        &outbox::Notice {
+            account_id,
+            kind,
+            dedupe_key: format!("deal:{deal_id}:{outcome}"),
+            title,
+            body,
+            screen: outbox::lead_screen(&deal.lead_id),
+            topic: Some(format!("deal-{deal_id}")),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Rejects a submitted deal with a reason the partner will read.
@@ -282,6 +345,14 @@ pub async fn reject(
     .bind(now)
     .bind(admin)
     .execute(&mut *tx)
+    .await?;
+    notify_decided(
+        &mut tx,
+        &deal,
+        deal_id,
+        NotificationKind::DealRejected,
+        reason.to_owned(),
+    )
     .await?;
     tx.commit().await?;
     settings.tell([deal.partner_id]);

@@ -17,10 +17,13 @@ use axum::{
 use chrono::{DateTime, Utc};
 use model::{Currency, Money};
 use sqlx::{PgConnection, PgPool};
-use wire::{NewRun, Run};
+use wire::{NewRun, NotificationKind, Run};
 
 use super::{LedgerSettings, MoneyState, error::LedgerError, partner_of};
-use crate::{http::error::AppError, http::extract::ApiJson, http::session::Authenticated};
+use crate::{
+    http::error::AppError, http::extract::ApiJson, http::session::Authenticated,
+    notifications::outbox,
+};
 
 /// What a payout run pays one partner in one currency.
 pub use wire::Payable;
@@ -200,9 +203,47 @@ pub async fn run_payouts(
     .into_iter()
     .map(StatementEntry::from)
     .collect();
+    for statement in &statements {
+        notify_paid(&mut tx, statement).await?;
+    }
     tx.commit().await?;
     settings.tell(statements.iter().map(|s| s.partner_id.clone()));
     Ok((run_id, statements))
+}
+
+/// Tells a statement's partner they are paid, in the run's transaction;
+/// the notice opens the statement.
+async fn notify_paid(tx: &mut PgConnection, statement: &StatementEntry) -> Result<(), LedgerError> {
+    let Some(account_id) = outbox::account_of(tx, &statement.partner_id).await? else {
+        return Ok(());
+    };
+    let total = match Currency::parse(&statement.currency) {
+        Ok(currency) => {
+            let english = model::NumberFormat::for_language("en");
+            format!(
+                "{} {currency}",
+                Money::new(statement.total_minor, currency).format_grouped_in(english)
+            )
+        }
+        Err(_) => format!(
+            "{} minor units of {}",
+            statement.total_minor, statement.currency
+        ),
+    };
+    outbox::enqueue(
+        tx,
+        &outbox::Notice {
+            account_id,
+            kind: NotificationKind::PayoutMade,
+            dedupe_key: format!("statement:{}", statement.id),
+            title: format!("Payout made: {total}"),
+            body: format!("Your commission for {} is on its way.", statement.period),
+            screen: format!("#statement-{}", statement.id),
+            topic: None,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The finance team's file for a run: one row per statement, with the

@@ -13,6 +13,7 @@ pub mod expansion;
 pub mod guard;
 pub mod policy;
 pub mod residency;
+pub mod server_docs;
 pub mod shared_writes;
 pub mod sockets;
 pub mod storage;

@@ -110,7 +110,7 @@ pub fn decide(account_id: &str, account: &AccountFacts, doc: &DocFacts) -> Acces
         DocKind::Pipeline | DocKind::Training if owns => Access::ReadWrite,
         DocKind::Pipeline | DocKind::Training if leads_owner => Access::Read,
         DocKind::Note if owns => Access::ReadWrite,
-        DocKind::AccountView if owns => Access::Read,
+        DocKind::AccountView | DocKind::Inbox if owns => Access::Read,
         DocKind::Catalog => Access::Read,
         DocKind::Channel if doc.members.contains(account_id) => Access::ReadWrite,
         _ => Access::None,
@@ -454,6 +454,14 @@ mod tests {
         let catalog = doc(DocKind::Catalog, None, &[]);
         let channel = doc(DocKind::Channel, None, &["a-ben"]);
         assert_eq!(decide("a-ben", &ben, &view), Access::Read);
+        // An inbox is its owner's to read, and nobody else's, their team
+        // leader included.
+        let inbox = doc(DocKind::Inbox, Some("p-ben"), &[]);
+        assert_eq!(decide("a-ben", &ben, &inbox), Access::Read);
+        let leader = account(Role::TeamLeader, Some("p-ana"), &["p-ben"]);
+        assert_eq!(decide("a-ana", &leader, &inbox), Access::None);
+        let cleo = account(Role::Partner, Some("p-cleo"), &[]);
+        assert_eq!(decide("a-cleo", &cleo, &inbox), Access::None);
         assert_eq!(decide("a-ben", &ben, &catalog), Access::Read);
         assert_eq!(decide("a-ben", &ben, &channel), Access::ReadWrite);
         assert_eq!(decide("a-cleo", &ben, &channel), Access::None);

@@ -58,4 +58,5 @@ fn documents_name_their_registry_kind() {
     assert_eq!(model::PIPELINE_KIND, DocKind::Pipeline.as_str());
     assert_eq!(model::ACCOUNT_VIEW_KIND, DocKind::AccountView.as_str());
     assert_eq!(model::CHANNEL_KIND, DocKind::Channel.as_str());
+    assert_eq!(model::INBOX_KIND, DocKind::Inbox.as_str());
 }

@@ -22,6 +22,7 @@ const LAYERS: &[&str] = &[
     "platform",
     "http",
     "accounts",
+    "notifications",
     "pipeline",
     "money",
     "account_view",

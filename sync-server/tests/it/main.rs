@@ -19,6 +19,7 @@ mod interop;
 mod kinds;
 mod layout;
 mod ledger_props;
+mod notifications;
 mod onboarding;
 mod projection;
 mod residency;

@@ -21,10 +21,12 @@ mod api;
 mod clients;
 mod db;
 mod docs;
+mod push;
 mod server;
 
 pub use api::*;
 pub use clients::*;
 pub use db::*;
 pub use docs::*;
+pub use push::*;
 pub use server::*;

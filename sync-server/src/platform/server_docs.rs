@@ -1,0 +1,106 @@
+//! Documents the server alone writes, one per owner and kind (a partner's
+//! account view, their inbox): made straight in Postgres with their
+//! registry row, and changed by storing the difference outside every repo
+//! (`Residency::put_outside`), which hands it to the repos holding the
+//! document, and so to the owner's connected devices. Such a document is
+//! never loaded into a repo to be written, so the ones nobody has open
+//! stay out of memory.
+
+use automerge::Automerge;
+use samod::{DocumentId, storage::StorageKey};
+use sqlx::PgPool;
+use sync::DocKind;
+
+use crate::platform::{residency::Residency, storage};
+
+/// Why a write did not happen; only `Retry` is worth trying again.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The database or the document storage: it will come back.
+    #[error("{0}")]
+    Retry(String),
+    /// Nothing to do about it by trying again.
+    #[error("{0}")]
+    GiveUp(String),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(e: sqlx::Error) -> Self {
+        WriteError::Retry(e.to_string())
+    }
+}
+
+/// Makes `owner`'s document of `kind` what `write` makes of it: `write`
+/// is given the document as Postgres holds it (an empty one the first
+/// time) and changes it; what it changed is stored. A `write` that changes
+/// nothing stores nothing.
+///
+/// The first time, the document is stored the way samod stores a new small
+/// document (one `incremental` chunk per change), in one transaction with
+/// its registry row, so no instant shows chunks nobody owns. No repo holds
+/// it yet; the first device that asks for it loads it from storage.
+/// Afterwards each write is a fresh load, so a new actor, which costs a few
+/// bytes per change and can never reuse a sequence number.
+pub async fn write_owned<E: std::fmt::Display>(
+    pool: &PgPool,
+    residency: &Residency,
+    kind: DocKind,
+    owner: &str,
+    write: impl FnOnce(&mut Automerge) -> Result<(), E>,
+) -> Result<(), WriteError> {
+    let doc_id: Option<String> =
+        sqlx::query_scalar("SELECT doc_id FROM documents WHERE kind = $2 AND owner_id = $1")
+            .bind(owner)
+            .bind(kind.as_str())
+            .fetch_optional(pool)
+            .await?;
+    let give_up = |what: std::fmt::Arguments| WriteError::GiveUp(what.to_string());
+    let Some(doc_id) = doc_id else {
+        let mut doc = Automerge::new();
+        write(&mut doc).map_err(|e| give_up(format_args!("{} of {owner}: {e}", kind.as_str())))?;
+        let mut tx = pool.begin().await?;
+        let doc_id = storage::insert_new_document(&mut tx, &doc)
+            .await
+            .map_err(|e| WriteError::Retry(e.to_string()))?;
+        let registered = sqlx::query(
+            "INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, $3, $2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(doc_id.to_string())
+        .bind(owner)
+        .bind(kind.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !registered {
+            // Someone registered one first (one per owner and kind): the
+            // next try writes into it.
+            return Err(WriteError::Retry(format!(
+                "{owner} already has a document of kind {}",
+                kind.as_str()
+            )));
+        }
+        tx.commit().await?;
+        tracing::info!(%doc_id, owner, kind = kind.as_str(), "server-written document created");
+        return Ok(());
+    };
+    let mut doc = storage::load_document(pool, &doc_id)
+        .await
+        .map_err(|error| match error {
+            storage::LoadError::Db(e) => WriteError::from(e),
+            other => give_up(format_args!("{doc_id} does not load: {other}")),
+        })?;
+    let id: DocumentId = doc_id
+        .parse()
+        .map_err(|_| give_up(format_args!("{doc_id:?} is not a document id")))?;
+    let before = doc.get_heads();
+    write(&mut doc).map_err(|e| give_up(format_args!("{doc_id}: {e}")))?;
+    for change in doc.get_changes(&before) {
+        let key = StorageKey::incremental_path(&id, change.hash());
+        residency
+            .put_outside(&doc_id, key, change.raw_bytes().to_vec())
+            .await;
+    }
+    Ok(())
+}
