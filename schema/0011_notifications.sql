@@ -47,8 +47,11 @@ CREATE TABLE push_deliveries (
     endpoint        text NOT NULL,
     attempts        integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    -- The notice's TTL from when it was made: not sent after.
+    expires_at      timestamptz NOT NULL,
     delivered_at    timestamptz,
-    -- Why it will not be sent: the device is gone, or it expired.
+    -- Why it will not be sent: the device is gone or unsubscribed, or the
+    -- notice expired.
     dropped         text,
     PRIMARY KEY (notification_id, endpoint)
 );

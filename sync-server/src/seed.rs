@@ -14,6 +14,7 @@ use crate::{
         passwords::{HashFor, Hashing},
     },
     events::{DocumentStored, Outbox},
+    notifications,
     pipeline::documents::{LeadFixture, create_pipeline},
 };
 use anyhow::Context;
@@ -81,6 +82,7 @@ pub async fn load_fixtures(
         let mut tx = pool.begin().await?;
         create_partner(&mut tx, &partner.id, &partner.name, &partner.company).await?;
         let doc_id = create_pipeline(&mut tx, &partner.id, &partner.leads, now).await?;
+        notifications::inbox::setup_partner(&mut tx, &partner.id, now).await?;
         tx.commit().await?;
         changed.send(DocumentStored(doc_id));
         added += 1;

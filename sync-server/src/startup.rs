@@ -283,7 +283,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
                 figures: figures_tx,
                 // Each module that gives a new partner a document: one line.
                 hashing,
-                partner_setups: vec![pipeline::documents::setup_partner],
+                partner_setups: vec![
+                    pipeline::documents::setup_partner,
+                    notifications::inbox::setup_partner,
+                ],
             }),
             live_sessions: live_sessions.clone(),
             policy: policy.clone(),

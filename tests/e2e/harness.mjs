@@ -91,9 +91,10 @@ export async function stopServer(server) {
 // Errors a page may log without anything being wrong: resources refused
 // while offline or signed out (a 401 from /api/me, a WebSocket upgrade
 // refused, sockets refused while the server restarts), which the apps
-// expect and handle.
+// expect and handle; and Chromium's word that a test's (incognito) context
+// has no push service, when the app subscribes again on start.
 export const EXPECTED_CONSOLE =
-  /Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed/;
+  /Failed to load resource|ERR_INTERNET_DISCONNECTED|WebSocket connection to .* failed|does not support the Push API in incognito mode/;
 
 // The options of every browser context the tests make. The locale is
 // pinned: the apps read typed amounts by the browser's language (the tests

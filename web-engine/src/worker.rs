@@ -25,7 +25,7 @@ use std::{
 use automerge::{Automerge, ChangeHash};
 use engine_protocol::{DocKind, DocNews, FollowId, FromEngine, Reading, ToEngine, decode, encode};
 use futures::StreamExt;
-use model::{AccountViewDoc, Heads, PipelineDoc, PipelineEdit};
+use model::{AccountViewDoc, Heads, InboxDoc, PipelineDoc, PipelineEdit};
 use samod::DocHandle;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use wasm_bindgen_futures::spawn_local;
@@ -296,6 +296,7 @@ fn read(kind: DocKind, doc: &Automerge) -> Result<Box<Reading>, String> {
     let reading = match kind {
         DocKind::Pipeline => PipelineDoc::read(doc).map(Reading::Pipeline),
         DocKind::AccountView => AccountViewDoc::read(doc).map(Reading::AccountView),
+        DocKind::Inbox => InboxDoc::read(doc).map(Reading::Inbox),
     };
     reading.map(Box::new).map_err(|e| e.to_string())
 }

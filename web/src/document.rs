@@ -17,7 +17,7 @@
 use std::{cell::RefCell, rc::Rc};
 
 use engine_protocol::{DocKind, DocNews, FollowId, Reading};
-use model::{AccountView, Pipeline, PipelineEdit};
+use model::{AccountView, Inbox, Pipeline, PipelineEdit};
 use yew::prelude::*;
 
 use crate::engine::{Engine, EngineRef};
@@ -43,6 +43,16 @@ impl Document for AccountView {
     fn from_reading(reading: Reading) -> Option<Self> {
         match reading {
             Reading::AccountView(view) => Some(view),
+            _ => None,
+        }
+    }
+}
+
+impl Document for Inbox {
+    const KIND: DocKind = DocKind::Inbox;
+    fn from_reading(reading: Reading) -> Option<Self> {
+        match reading {
+            Reading::Inbox(inbox) => Some(inbox),
             _ => None,
         }
     }

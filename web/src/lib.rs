@@ -13,7 +13,8 @@
 //!   them all.
 //! - product modules, a folder each: `pipeline` (leads by stage, in the
 //!   partner's pipeline document), `earnings` (money and tier, read from the
-//!   account view the server writes). They import neither each other nor
+//!   account view the server writes), `notifications` (the inbox the
+//!   server writes, the bell, push on this device). They import neither each other nor
 //!   the shell.
 //! - the platform, which knows no product module: `engine` (the worker, as
 //!   the screens see it), `document` (follow a document and write into it),
@@ -34,6 +35,7 @@ mod page;
 pub mod view_cache;
 
 mod earnings;
+mod notifications;
 mod pipeline;
 
 mod shell;

@@ -48,3 +48,56 @@ self.addEventListener("fetch", (event) => {
     caches.match(request, { cacheName: CACHE }).then((hit) => hit || fetch(request))
   );
 });
+
+// A push message (crates/wire `PushMessage`, sent by the server's
+// notifications module): always shown, whether or not the app is open (a
+// browser revokes the subscription of a worker that shows nothing). Its
+// tag is the notice's id, so a message delivered twice shows once.
+self.addEventListener("push", (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch {
+    message = {};
+  }
+  const shown = message.notification || {};
+  const screen = typeof message.screen === "string" && /^#[a-z0-9_-]*$/.test(message.screen)
+    ? message.screen
+    : "#notifications";
+  event.waitUntil(self.registration.showNotification(shown.title || "Partner Portal", {
+    body: shown.body || "",
+    tag: shown.tag || undefined,
+    icon: "/icon-192.png",
+    badge: "/icon-192.png",
+    data: { screen, id: message.id },
+  }));
+});
+
+// A click opens the notice's screen: in the app's window if one is open,
+// else in a new one.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const screen = event.notification.data?.screen ?? "#notifications";
+  const url = new URL(`/${screen}`, self.location.origin).href;
+  const opening = (async () => {
+    const open = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const app = open.find((client) => new URL(client.url).origin === self.location.origin);
+    if (app) {
+      // Only a click the browser dispatched may bring a window forward.
+      await app.focus().catch(() => {});
+      try {
+        await app.navigate(url);
+        return;
+      } catch {
+        // A window this worker does not control cannot be navigated.
+      }
+    }
+    await self.clients.openWindow(url);
+  })();
+  // An event the browser did not dispatch (the tests') cannot be extended.
+  try {
+    event.waitUntil(opening);
+  } catch {
+    // Nothing to keep alive for.
+  }
+});

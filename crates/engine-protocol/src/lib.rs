@@ -11,7 +11,7 @@
 //! checks and writes. Every message crosses as JSON text, read back with a
 //! bound on its size ([`decode`]).
 
-use model::{AccountView, Heads, Pipeline, PipelineEdit};
+use model::{AccountView, Heads, Inbox, Pipeline, PipelineEdit};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Which follow of a document a message is about: the screens number
@@ -70,6 +70,8 @@ pub enum DocKind {
     Pipeline,
     /// Money and tier, written by the server alone.
     AccountView,
+    /// The person's notifications, written by the server alone.
+    Inbox,
 }
 
 impl DocKind {
@@ -142,6 +144,7 @@ pub enum DocNews {
 pub enum Reading {
     Pipeline(Pipeline),
     AccountView(AccountView),
+    Inbox(Inbox),
 }
 
 /// What the server accepts on either side of a peer id's slash

@@ -11,6 +11,7 @@ use crate::{AccountStatus, Role, SessionKind, vocabulary::Access};
 /// spells them (the tests hold them to `model`'s).
 const PIPELINE: &str = "pipeline";
 const ACCOUNT_VIEW: &str = "account_view";
+const INBOX: &str = "inbox";
 
 /// `POST /api/applications`: a partner applies; an admin decides later.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +172,11 @@ impl<Time> Me<Time> {
         self.documents.iter().find(|d| d.kind == ACCOUNT_VIEW)
     }
 
+    /// The account's own inbox (its notifications); admins have none.
+    pub fn inbox(&self) -> Option<&MyDocument> {
+        self.documents.iter().find(|d| d.kind == INBOX)
+    }
+
     /// The pipeline to show first: the account's own.
     pub fn home_document(&self) -> Option<&MyDocument> {
         self.pipelines()
@@ -285,6 +291,7 @@ mod tests {
     fn the_kinds_me_looks_for_are_the_model_s() {
         assert_eq!(PIPELINE, model::PIPELINE_KIND);
         assert_eq!(ACCOUNT_VIEW, model::ACCOUNT_VIEW_KIND);
+        assert_eq!(INBOX, model::INBOX_KIND);
     }
 
     #[test]

@@ -657,6 +657,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
         "leads.mjs",
         "engine.mjs",
         "onboarding.mjs",
+        "notifications.mjs",
     ] {
         exec(
             Command::new("node")

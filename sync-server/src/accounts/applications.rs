@@ -53,8 +53,8 @@ pub(super) fn random_id(prefix: &str) -> Result<String, AppError> {
 /// application gets the same answer, a 201 with an id, whether or not its
 /// email already has an account (the admin's included): for one that has,
 /// nothing is stored and the id is a random one that approves nothing.
-/// The password is hashed either way, so the time of the answer does not
-/// tell either. Cheap checks come first (the fields, the address's and
+/// The password is hashed either way, so the time of the answer hardly
+/// tells either (the insert skipped is short beside the hash). Cheap checks come first (the fields, the address's and
 /// everyone's allowance, the lookup), the hash last; when too many hashes
 /// wait already, a 503 with `Retry-After`.
 pub(super) async fn apply(
@@ -407,15 +407,16 @@ pub(super) async fn my_invite(
         ));
     }
     let code = invite_code()?;
-    // One statement, so two devices asking at once get the same code.
+    // An upsert that changes nothing but returns the row either way, so
+    // two devices asking at once get the same code (the second waits for
+    // the first's row, then returns it).
     let (code, leader_name): (String, String) = sqlx::query_as(
         "WITH made AS (
              INSERT INTO team_invites (code, leader_id) VALUES ($1, $2)
-             ON CONFLICT (leader_id) DO NOTHING RETURNING code
+             ON CONFLICT (leader_id) DO UPDATE SET leader_id = excluded.leader_id
+             RETURNING code
          )
-         SELECT coalesce((SELECT code FROM made),
-                         (SELECT code FROM team_invites WHERE leader_id = $2)),
-                (SELECT name FROM accounts WHERE id = $2)",
+         SELECT (SELECT code FROM made), (SELECT name FROM accounts WHERE id = $2)",
     )
     .bind(&code)
     .bind(&who.account_id)

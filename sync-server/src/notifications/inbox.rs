@@ -17,6 +17,36 @@ use crate::platform::{
     server_docs::{self, WriteError},
 };
 
+/// The notifications' `accounts::partners::PartnerSetup`: an empty inbox
+/// for a new partner, so the app follows it (and keeps it offline) from
+/// the first start, before any notice.
+pub fn setup_partner<'a>(
+    conn: &'a mut sqlx::PgConnection,
+    partner: &'a PartnerId,
+    _now: Timestamp,
+) -> futures::future::BoxFuture<'a, anyhow::Result<String>> {
+    Box::pin(async move {
+        let mut doc = automerge::Automerge::new();
+        InboxDoc::write(
+            &mut doc,
+            &Inbox {
+                partner_id: partner.clone(),
+                notices: Vec::new(),
+            },
+        )?;
+        let doc_id = crate::platform::storage::insert_new_document(&mut *conn, &doc)
+            .await?
+            .to_string();
+        sqlx::query("INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, $3, $2)")
+            .bind(&doc_id)
+            .bind(partner.as_str())
+            .bind(sync::DocKind::Inbox.as_str())
+            .execute(&mut *conn)
+            .await?;
+        Ok(doc_id)
+    })
+}
+
 /// Runs the writer forever.
 pub async fn run(pool: PgPool, residency: Arc<Residency>, wake: Arc<tokio::sync::Notify>) {
     loop {
@@ -56,26 +86,37 @@ async fn write_pending(pool: &PgPool, residency: &Residency) -> Result<usize, Wr
     )
     .execute(pool)
     .await?;
-    let people: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT n.account_id, a.partner_id, max(n.id)
+    let people: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT n.account_id, a.partner_id
          FROM notifications n JOIN accounts a ON a.id = n.account_id
          WHERE n.in_app_at IS NULL AND a.partner_id IS NOT NULL
-         GROUP BY n.account_id, a.partner_id LIMIT 100",
+         LIMIT 100",
     )
     .fetch_all(pool)
     .await?;
-    for (account, partner, newest) in &people {
+    for (account, partner) in &people {
+        // The most recent, whatever committed when: ids are handed out
+        // as notices are made, not as they commit, so a bound by the
+        // newest id seen would leave out (and delete from the document)
+        // one that committed late.
         let rows = sqlx::query_as::<_, Row>(
             "SELECT id, kind, title, body, screen, created_at FROM notifications
-             WHERE account_id = $1 AND id <= $2 ORDER BY id DESC LIMIT $3",
+             WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(account)
-        .bind(newest)
         .bind(model::INBOX_SIZE as i64)
         .fetch_all(pool)
         .await?;
-        let partner_id = PartnerId::parse(partner)
-            .map_err(|e| WriteError::GiveUp(format!("partner {partner:?}: {e}")))?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let oldest = ids.last().copied().unwrap_or(i64::MAX);
+        let Ok(partner_id) = PartnerId::parse(partner) else {
+            tracing::warn!(
+                partner,
+                "an account's partner id does not read; its notices go by push only"
+            );
+            mark(pool, account, &ids, oldest).await?;
+            continue;
+        };
         let inbox = Inbox {
             partner_id,
             notices: rows
@@ -104,14 +145,22 @@ async fn write_pending(pool: &PgPool, residency: &Residency) -> Result<usize, Wr
             }
             Err(retry) => return Err(retry),
         }
-        sqlx::query(
-            "UPDATE notifications SET in_app_at = now()
-             WHERE account_id = $1 AND id <= $2 AND in_app_at IS NULL",
-        )
-        .bind(account)
-        .bind(newest)
-        .execute(pool)
-        .await?;
+        mark(pool, account, &ids, oldest).await?;
     }
     Ok(people.len())
+}
+
+/// Marks as in the inbox the notices written (`ids`) and those older than
+/// all of them (pushed out of the most recent by newer ones).
+async fn mark(pool: &PgPool, account: &str, ids: &[i64], oldest: i64) -> Result<(), WriteError> {
+    sqlx::query(
+        "UPDATE notifications SET in_app_at = now()
+         WHERE account_id = $1 AND in_app_at IS NULL AND (id = ANY($2) OR id < $3)",
+    )
+    .bind(account)
+    .bind(ids)
+    .bind(oldest)
+    .execute(pool)
+    .await?;
+    Ok(())
 }

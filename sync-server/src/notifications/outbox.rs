@@ -53,8 +53,8 @@ pub async fn enqueue(conn: &mut PgConnection, notice: &Notice) -> Result<Option<
         return Ok(None);
     };
     sqlx::query(
-        "INSERT INTO push_deliveries (notification_id, endpoint)
-         SELECT $1, s.endpoint FROM push_subscriptions s
+        "INSERT INTO push_deliveries (notification_id, endpoint, expires_at)
+         SELECT $1, s.endpoint, now() + make_interval(secs => $4) FROM push_subscriptions s
          WHERE s.account_id = $2
            AND NOT EXISTS (SELECT 1 FROM notification_preferences p
                            WHERE p.account_id = $2 AND p.category = $3 AND NOT p.push)",
@@ -62,6 +62,7 @@ pub async fn enqueue(conn: &mut PgConnection, notice: &Notice) -> Result<Option<
     .bind(id)
     .bind(&notice.account_id)
     .bind(notice.kind.category().as_str())
+    .bind(super::push::ttl(notice.kind).as_secs_f64())
     .execute(&mut *conn)
     .await?;
     // Delivered when the transaction commits, and never if it does not.

@@ -149,7 +149,7 @@ struct Due {
     body: String,
     screen: String,
     topic: Option<String>,
-    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
 }
 
 /// What a push service's answer means for a delivery.
@@ -209,12 +209,24 @@ pub async fn run(
         }
     };
     let settings = Arc::new(settings);
+    // A delivery taken is leased for longer than a send can take, so no
+    // other sender takes it meanwhile.
+    let lease = (settings.timeout * 2).max(Duration::from_secs(60));
     let mut in_flight = tokio::task::JoinSet::new();
+    let mut swept = tokio::time::Instant::now();
     loop {
+        if in_flight.is_empty() || swept.elapsed() > Duration::from_secs(10) {
+            if let Err(error) = sweep(&pool).await {
+                tracing::warn!(%error, "push deliveries cannot be swept");
+            }
+            swept = tokio::time::Instant::now();
+        }
         let room = settings.concurrency.saturating_sub(in_flight.len());
         let mut nap = Duration::from_secs(1);
-        if room > 0 {
-            match take_due(&pool, room).await {
+        // Taken in batches (a few at least) rather than one per message
+        // ended: two queries a message would be the sender's cost.
+        if room > 0 && (in_flight.is_empty() || room >= settings.concurrency.min(8)) {
+            match take_due(&pool, room, lease).await {
                 Ok(taken) => {
                     for due in taken {
                         let (pool, client, key, settings) =
@@ -237,6 +249,8 @@ pub async fn run(
                 }
             }
         }
+        // Never less than a few ms, so no clock or answer makes this spin.
+        let nap = nap.max(Duration::from_millis(20));
         if in_flight.is_empty() {
             let _ = tokio::time::timeout(nap.min(Duration::from_secs(5)), wake.notified()).await;
             continue;
@@ -249,43 +263,68 @@ pub async fn run(
     }
 }
 
-/// Takes up to `limit` deliveries due, leasing them for a minute (another
+/// Takes up to `limit` deliveries due, leasing them for `lease` (another
 /// sender, on this server or another, skips them meanwhile; one that dies
-/// mid-send leaves them to be taken again when the lease ends).
-async fn take_due(pool: &PgPool, limit: usize) -> Result<Vec<Due>, sqlx::Error> {
+/// mid-send leaves them to be taken again when the lease ends). Only a
+/// delivery whose device is still subscribed by the notice's own account
+/// is taken (a browser that signed in as someone else since gets none of
+/// the first account's notices), and only before it expires.
+async fn take_due(pool: &PgPool, limit: usize, lease: Duration) -> Result<Vec<Due>, sqlx::Error> {
     sqlx::query_as::<_, Due>(
         "WITH taken AS (
              UPDATE push_deliveries d
-             SET attempts = d.attempts + 1, next_attempt_at = now() + interval '1 minute'
-             FROM (SELECT notification_id, endpoint FROM push_deliveries
-                   WHERE delivered_at IS NULL AND dropped IS NULL AND next_attempt_at <= now()
-                   ORDER BY next_attempt_at LIMIT $1
-                   FOR UPDATE SKIP LOCKED) due
+             SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
+             FROM (SELECT d.notification_id, d.endpoint FROM push_deliveries d
+                   JOIN notifications n ON n.id = d.notification_id
+                   JOIN push_subscriptions s
+                     ON s.endpoint = d.endpoint AND s.account_id = n.account_id
+                   WHERE d.delivered_at IS NULL AND d.dropped IS NULL
+                     AND d.next_attempt_at <= now() AND d.expires_at > now()
+                   ORDER BY d.next_attempt_at LIMIT $1
+                   FOR UPDATE OF d SKIP LOCKED) due
              WHERE d.notification_id = due.notification_id AND d.endpoint = due.endpoint
-             RETURNING d.notification_id, d.endpoint, d.attempts
+             RETURNING d.notification_id, d.endpoint, d.attempts, d.expires_at
          )
-         SELECT t.notification_id, t.endpoint, t.attempts, s.p256dh, s.auth,
-                n.kind, n.title, n.body, n.screen, n.topic, n.created_at
+         SELECT t.notification_id, t.endpoint, t.attempts, t.expires_at, s.p256dh, s.auth,
+                n.kind, n.title, n.body, n.screen, n.topic
          FROM taken t
          JOIN notifications n ON n.id = t.notification_id
          JOIN push_subscriptions s ON s.endpoint = t.endpoint",
     )
     .bind(i64::try_from(limit).unwrap_or(64))
+    .bind(lease.as_secs_f64())
     .fetch_all(pool)
     .await
 }
 
-/// How long until the next delivery is due, if any is waiting.
+/// Ends the deliveries that will never be sent: expired, or whose device
+/// is no longer subscribed by the notice's account (unsubscribed, one of
+/// more than 20, signed in as someone else).
+async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE push_deliveries d
+         SET dropped = CASE WHEN d.expires_at <= now() THEN 'expired' ELSE 'unsubscribed' END
+         WHERE d.delivered_at IS NULL AND d.dropped IS NULL
+           AND (d.expires_at <= now() OR NOT EXISTS (
+               SELECT 1 FROM push_subscriptions s JOIN notifications n ON n.id = d.notification_id
+               WHERE s.endpoint = d.endpoint AND s.account_id = n.account_id))",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// How long until the next delivery is due, if any is waiting (by the
+/// database's clock, which set the times).
 async fn next_due_in(pool: &PgPool) -> Option<Duration> {
-    let next: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT min(next_attempt_at) FROM push_deliveries
-         WHERE delivered_at IS NULL AND dropped IS NULL",
+    let wait: Option<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM greatest(min(next_attempt_at) - now(), interval '0'))::float8
+         FROM push_deliveries WHERE delivered_at IS NULL AND dropped IS NULL",
     )
     .fetch_one(pool)
     .await
     .ok()?;
-    let wait = next? - Utc::now();
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    Some(Duration::from_secs_f64(wait?.max(0.0)))
 }
 
 /// The message a notice becomes (its JSON, before encryption).
@@ -335,7 +374,6 @@ async fn send(
     let Ok(uri) = endpoint.as_str().parse() else {
         return Outcome::Refused("the endpoint is no URI".to_owned());
     };
-    let ttl = ttl(kind);
     let body = message(
         due.notification_id,
         kind,
@@ -360,11 +398,14 @@ async fn send(
     let (parts, payload) = request.into_parts();
     let mut post = client.post(endpoint);
     for (name, value) in &parts.headers {
+        // The builder's TTL is its VAPID token's lifetime; the message's
+        // own is below (a header given twice would be read either way).
+        if name.as_str().eq_ignore_ascii_case("ttl") {
+            continue;
+        }
         post = post.header(name.as_str(), value.as_bytes());
     }
-    let left = (due.created_at + chrono::Duration::from_std(ttl).unwrap_or_default() - Utc::now())
-        .num_seconds()
-        .max(0);
+    let left = (due.expires_at - Utc::now()).num_seconds().max(0);
     post = post
         .header("TTL", left.to_string())
         .header("Urgency", urgency(kind));
@@ -387,9 +428,7 @@ async fn send(
 }
 
 async fn record(pool: &PgPool, due: &Due, outcome: Outcome) -> Result<(), sqlx::Error> {
-    let expired = NotificationKind::parse(&due.kind).is_none_or(|kind| {
-        Utc::now() - due.created_at > chrono::Duration::from_std(ttl(kind)).unwrap_or_default()
-    });
+    let expired = due.expires_at <= Utc::now();
     match outcome {
         Outcome::Delivered => {
             sqlx::query(
@@ -427,9 +466,12 @@ async fn record(pool: &PgPool, due: &Due, outcome: Outcome) -> Result<(), sqlx::
             drop_delivery(pool, due, "expired").await?;
         }
         Outcome::Again { after } => {
+            // The service's Retry-After when longer than the backoff (a
+            // `Retry-After: 0` is no reason to retry at once, forever).
             let wait = after
                 .map(|a| a.min(Duration::from_secs(3600)))
-                .unwrap_or_else(|| backoff(due.attempts));
+                .unwrap_or_default()
+                .max(backoff(due.attempts));
             sqlx::query(
                 "UPDATE push_deliveries SET next_attempt_at = now() + make_interval(secs => $3)
                  WHERE notification_id = $1 AND endpoint = $2",

@@ -399,6 +399,12 @@ async fn a_follow_up_due_is_pushed_once() {
     );
     assert_eq!(arrived.message["screen"], "#lead-ben-2");
     assert_eq!(arrived.urgency.as_deref(), Some("high"));
+    // One TTL, the reminder's own (six hours from when it was made).
+    assert!(
+        (6 * 3600 - 120..=6 * 3600).contains(&arrived.ttl),
+        "TTL {}",
+        arrived.ttl
+    );
     // Seen again by the next sweep: still one notice.
     sync_server::pipeline::reminders::remind(&pool, chrono::Utc::now())
         .await
@@ -409,6 +415,52 @@ async fn a_follow_up_due_is_pushed_once() {
             .await
             .unwrap();
     assert_eq!(notices, 1);
+
+    // The phone is signed in as Cleo now: Ben's next reminder is not
+    // pushed to it (it reaches Ben's inbox; no device of his is left).
+    let cleo = session_for(&db.url, "a-cleo").await;
+    subscribe(&server, &cleo, service.device_again("ben-phone")).await;
+    sqlx::query(
+        "UPDATE leads SET follow_up_at = now(), follow_up_note = 'Second call'
+         WHERE partner_id = 'p-ben' AND lead_id = 'ben-2'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sync_server::pipeline::reminders::remind(&pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    // In Ben's inbox, and no delivery to any device: he has none left.
+    let second: i64 = wait_for(
+        "Ben's second reminder in his inbox",
+        Duration::from_secs(30),
+        || {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_scalar(
+                "SELECT id FROM notifications WHERE body = 'Second call' AND in_app_at IS NOT NULL",
+            )
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+            }
+        },
+    )
+    .await;
+    let deliveries: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM push_deliveries WHERE notification_id = $1")
+            .bind(second)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(deliveries, 0);
+    assert!(
+        service
+            .received()
+            .iter()
+            .all(|r| r.message["notification"]["body"] != "Second call"),
+        "nothing of Ben's reached Cleo"
+    );
     server.stop().await;
 }
 

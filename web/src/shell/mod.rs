@@ -31,7 +31,7 @@ mod tabs;
 
 use std::collections::HashMap;
 
-use model::{AccountView, LeadId};
+use model::{AccountView, Inbox, LeadId};
 use web_common::{api::Me, listener::use_hash_change, show::tier_name, sign_out::sign_out_button};
 use yew::prelude::*;
 
@@ -44,7 +44,7 @@ use self::{
 };
 use crate::{
     document::{DocEvent, Followed, use_document},
-    earnings, pipeline,
+    earnings, notifications, pipeline,
 };
 
 /// Where admins work: the back-office's own bundle.
@@ -127,7 +127,54 @@ pub fn app() -> Html {
             },
         )
     };
-    use_document(engine, view_doc, on_view);
+    use_document(engine.clone(), view_doc, on_view);
+
+    // The inbox: the bell counts on every screen.
+    let inbox_doc = state
+        .me
+        .as_ref()
+        .and_then(|me| me.inbox())
+        .map(|d| d.doc_id.clone());
+    let on_inbox = {
+        let dispatch = dispatch.clone();
+        let account = account.clone();
+        Callback::from(move |followed: Followed<Inbox>| {
+            if let DocEvent::Read {
+                value: Ok(inbox), ..
+            } = followed.event
+            {
+                let seen = account.as_deref().map_or(0, notifications::seen_by);
+                dispatch.dispatch(Action::Notifications(notifications::Action::Read {
+                    inbox,
+                    seen,
+                }));
+            }
+        })
+    };
+    use_document(engine, inbox_doc, on_inbox);
+    notifications::use_push(account.clone());
+    // On the notifications page, what is listed is seen; what was new when
+    // it opened stays marked while it is on screen.
+    let on_notices = matches!(state.screen, Screen::Notifications(_));
+    let seen_before = use_mut_ref(|| None::<i64>);
+    if !on_notices {
+        *seen_before.borrow_mut() = None;
+    } else if seen_before.borrow().is_none() && state.notifications.inbox.is_some() {
+        // Once the inbox is read: its reading brings the mark this device
+        // kept.
+        *seen_before.borrow_mut() = Some(state.notifications.seen);
+    }
+    {
+        let newest = on_notices.then(|| state.notifications.newest()).flatten();
+        let (dispatch, account) = (dispatch.clone(), account.clone());
+        use_effect_with(newest, move |newest| {
+            if let (Some(id), Some(account)) = (*newest, account) {
+                notifications::mark_seen(&account, id);
+                dispatch.dispatch(Action::Notifications(notifications::Action::Seen(id)));
+            }
+            || ()
+        });
+    }
 
     let lead_shown = match &state.screen {
         Screen::Pipeline(pipeline::Page::Lead(id)) => Some(id.clone()),
@@ -231,6 +278,13 @@ pub fn app() -> Html {
             };
             (Html::default(), main)
         }
+        Screen::Notifications(_) => (
+            Html::default(),
+            notifications::view(
+                &state.notifications,
+                seen_before.borrow().unwrap_or(state.notifications.seen),
+            ),
+        ),
         Screen::Earnings(page) => {
             let account_id = me.account_id.clone();
             let on_signed_out = to_state(&dispatch, move |since| Action::SessionEnded {
@@ -256,6 +310,7 @@ pub fn app() -> Html {
                     <div class="title">
                         <h1>{ screen.title() }</h1>
                         <span id="account" class="account" title={me.email.clone()}>{ &me.name }</span>
+                        { notifications::bell(&state.notifications) }
                         { sign_out_button(
                             to_state(&dispatch, |()| Action::SignedOut),
                             to_state(&dispatch, |why| Action::Error(Some(why))),

@@ -3,7 +3,7 @@
 //! and this list, in the order the hash is tried, is the one place that
 //! knows them all.
 
-use crate::{earnings, page::Page, pipeline};
+use crate::{earnings, notifications, page::Page, pipeline};
 
 /// Declares `Screen`, one variant per module holding that module's page,
 /// with what the router needs of it: from the hash, to the hash, a title.
@@ -43,6 +43,7 @@ macro_rules! screens {
 screens! {
     Pipeline(pipeline::Page),
     Earnings(earnings::Page),
+    Notifications(notifications::Page),
 }
 
 /// The pipeline: where the app opens, and where an address it does not
@@ -72,6 +73,10 @@ mod tests {
             (
                 Screen::Earnings(earnings::Page::Statement(12)),
                 "#statement-12",
+            ),
+            (
+                Screen::Notifications(notifications::Page::List),
+                "#notifications",
             ),
         ] {
             assert_eq!(screen.hash(), hash);

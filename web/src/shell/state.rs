@@ -11,7 +11,7 @@ use web_common::api::{Me, Role};
 use yew::prelude::*;
 
 use super::screen::Screen;
-use crate::pipeline;
+use crate::{notifications, pipeline};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Connection {
@@ -42,6 +42,9 @@ pub struct AppState {
     /// Nobody could give the account view yet (offline on first use).
     pub view_missing: bool,
     pub pipeline: pipeline::State,
+    /// The inbox and what of it this device saw: the bell counts on every
+    /// screen.
+    pub notifications: notifications::State,
 }
 
 pub enum Action {
@@ -65,6 +68,7 @@ pub enum Action {
     View(AccountView),
     ViewMissing,
     Pipeline(pipeline::Action),
+    Notifications(notifications::Action),
 }
 
 impl AppState {
@@ -159,6 +163,7 @@ impl Reducible for AppState {
             }
             Action::ViewMissing => next.view_missing = self.view.is_none(),
             Action::Pipeline(action) => next.pipeline.reduce(action),
+            Action::Notifications(action) => next.notifications.reduce(action),
         }
         Rc::new(next)
     }

@@ -123,6 +123,21 @@ impl PushService {
         subscription
     }
 
+    /// The subscription of a device made before, as its browser gives it
+    /// again (to another account, say).
+    pub fn device_again(&self, name: &str) -> serde_json::Value {
+        let inner = self.inner.lock().unwrap();
+        let device = &inner.devices[name];
+        let public = device.secret.public_key().to_encoded_point(false);
+        serde_json::json!({
+            "endpoint": format!("http://{}/push/{name}", self.addr),
+            "keys": {
+                "p256dh": URL_SAFE_NO_PAD.encode(public.as_bytes()),
+                "auth": URL_SAFE_NO_PAD.encode(device.auth),
+            }
+        })
+    }
+
     /// From now on the device is gone: every message to it gets a 410.
     pub fn forget(&self, name: &str) {
         self.inner.lock().unwrap().gone.insert(name.to_owned());
