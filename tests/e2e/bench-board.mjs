@@ -83,7 +83,7 @@ async function main() {
     });
     await context.addInitScript(instrument);
     const page = await context.newPage();
-    await page.goto(server.url);
+    await page.goto(`${server.url}/#pipeline`);
     await fillSignIn(page, "dana@busy.example", "demo-dana-password");
     await waitFor("the board", async () =>
       (await page.locator("article.lead").count()) > 0 &&

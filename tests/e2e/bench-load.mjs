@@ -83,7 +83,7 @@ async function oneRun(browser, server) {
   const cdp = await throttled(context, page);
   const link = await slowLink(server.url, REGULAR_3G);
 
-  await page.goto(link.url, { waitUntil: "commit" });
+  await page.goto(`${link.url}/#pipeline`, { waitUntil: "commit" });
   const form = page.locator("#preboot-form");
   await form.waitFor({ state: "visible", timeout: 60_000 });
   await form.locator("input[name=email]").fill("ben@okafor.example");

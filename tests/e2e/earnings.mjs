@@ -39,7 +39,7 @@ async function main() {
   const errors = [];
   const newPage = (context) => openPage(context, errors);
   const signIn = async (page, email, password) => {
-    await page.goto(server.url);
+    await page.goto(`${server.url}/#pipeline`);
     await fillSignIn(page, email, password);
   };
   const go = async (page, hash) => {
@@ -89,7 +89,7 @@ async function main() {
     await benContext.setOffline(true);
     await ben.close();
     ben = await newPage(benContext);
-    assert((await ben.goto(server.url)).fromServiceWorker(), "the app opened from the service worker");
+    assert((await ben.goto(`${server.url}/#pipeline`)).fromServiceWorker(), "the app opened from the service worker");
     await showStage(ben, "proposal");
     await lead("ben-4").waitFor();
     await waitFor("the badge to say offline", async () =>

@@ -28,7 +28,7 @@ async function main() {
     const context = await browser.newContext({ ...PHONE, serviceWorkers: "block" });
     const page = await openPage(context, errors);
     const lead = (id) => page.locator(`article.lead[data-lead="${id}"]`);
-    await page.goto(server.url);
+    await page.goto(`${server.url}/#pipeline`);
     await fillSignIn(page, "ben@okafor.example", "demo-ben-password");
     await lead("ben-1").waitFor();
     // The pipeline's last reading is kept on the device (at most every 2 s).

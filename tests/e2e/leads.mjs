@@ -33,7 +33,7 @@ async function main() {
     const phone = await browser.newContext(PHONE);
     const page = await openPage(phone, errors);
     const lead = (id) => page.locator(`article.lead[data-lead="${id}"]`);
-    await page.goto(server.url);
+    await page.goto(`${server.url}/#pipeline`);
     await fillSignIn(page, "ben@okafor.example", "demo-ben-password");
     await lead("ben-1").waitFor();
     const all = (await page.locator(".stage-tab .count").allTextContents()).reduce((n, c) => n + Number(c), 0);
@@ -194,7 +194,7 @@ async function main() {
     const card = (id) => wide.locator(`article.lead[data-lead="${id}"]`);
     const column = (stage) => wide.locator(`section.stage[data-stage=${stage}]`);
     const stageOf = (id) => card(id).evaluate((el) => el.closest("section.stage").dataset.stage);
-    await wide.goto(server.url);
+    await wide.goto(`${server.url}/#pipeline`);
     await fillSignIn(wide, "ben@okafor.example", "demo-ben-password");
     await card("ben-1").waitFor();
     const tops = await wide.locator("section.stage").evaluateAll((els) => els.map((el) => el.getBoundingClientRect().top));
@@ -267,7 +267,7 @@ async function main() {
     // A finger on a wide touch screen drags a card across the columns too.
     const tablet = await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true, locale: "en-US" });
     const slate = await openPage(tablet, errors);
-    await slate.goto(server.url);
+    await slate.goto(`${server.url}/#pipeline`);
     await fillSignIn(slate, "ben@okafor.example", "demo-ben-password");
     const sam = slate.locator('article.lead[data-lead="ben-2"]');
     await sam.waitFor();
@@ -287,7 +287,7 @@ async function main() {
     for (const name of ["first", "second"]) {
       const context = await browser.newContext(PHONE);
       const device = await openPage(context, errors);
-      await device.goto(server.url);
+      await device.goto(`${server.url}/#pipeline`);
       await fillSignIn(device, "ben@okafor.example", "demo-ben-password");
       await device.locator(".stages").waitFor();
       await waitFor(`the ${name} device synced and controlled by its service worker`, async () =>

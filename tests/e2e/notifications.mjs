@@ -30,7 +30,7 @@ async function main() {
     const context = await browser.newContext(PHONE);
     await context.grantPermissions(["notifications"], { origin: server.url });
     const page = await openPage(context, errors);
-    await page.goto(server.url);
+    await page.goto(`${server.url}/#pipeline`);
     await fillSignIn(page, "ben@okafor.example", "demo-ben-password");
     await page.locator('article.lead[data-lead="ben-1"]').waitFor();
     const bell = page.locator("#bell");

@@ -72,7 +72,7 @@ async function main() {
         }
       });
       const p = await openPage(early, errors);
-      await p.goto(server.url);
+      await p.goto(`${server.url}/#pipeline`);
       const form = p.locator("#preboot-form");
       await form.waitFor({ state: "visible" });
       await form.locator("button[type=submit]").click();
@@ -99,7 +99,7 @@ async function main() {
     }
 
     // 1. Online: the app asks who you are; a wrong password is refused.
-    await page.goto(server.url);
+    await page.goto(`${server.url}/#pipeline`);
     await page.locator("#preboot-form").waitFor();
     await signIn("ben@okafor.example", "not-his-password");
     await waitFor("the wrong password to be refused", async () =>
@@ -155,7 +155,7 @@ async function main() {
       const silent = await browser.newContext(PHONE);
       const p = await openPage(silent, errors);
       const badge = () => p.locator("#sync-status").getAttribute("data-connection");
-      await p.goto(proxy.url);
+      await p.goto(`${proxy.url}/#pipeline`);
       await p.locator("#preboot-form").waitFor();
       await fillSignIn(p, "ben@okafor.example", "demo-ben-password");
       await p.locator('article.lead[data-lead="ben-1"]').waitFor();
@@ -179,7 +179,7 @@ async function main() {
     await context.setOffline(true);
     await page.close();
     page = await newPage();
-    const offlineLoad = await page.goto(server.url);
+    const offlineLoad = await page.goto(`${server.url}/#pipeline`);
     assert(offlineLoad.fromServiceWorker(), "the offline start was answered by the service worker");
     const apiReachable = await page.evaluate(() => fetch("/api/me").then(() => true, () => false));
     assert(!apiReachable, "the network is really off");
@@ -316,8 +316,11 @@ async function main() {
     await page.reload();
     await page.locator("#preboot-form").waitFor();
 
-    // 10. Cleo on the same device sees her pipeline and none of Ben's.
+    // 10. Cleo on the same device sees her pipeline and none of Ben's
+    // (signed out, the page is the welcome's: she lands on her home).
     await signIn("cleo@martin.example", "demo-cleo-password");
+    await page.locator("#home").waitFor();
+    await page.click('nav.tabs a[href="#pipeline"]');
     await lead("cleo-1").waitFor();
     assert((await lead("ben-1").count()) === 0 && (await leadNamed("Oscar Offline").count()) === 0,
       "nothing of Ben's on Cleo's screen");
@@ -358,7 +361,7 @@ async function main() {
     // first, Ben's (with what he captured offline) read-only.
     const anaContext = await browser.newContext(PHONE);
     page = await newPage(anaContext);
-    await page.goto(server.url);
+    await page.goto(`${server.url}/#pipeline`);
     await signIn("ana@souza.example", "demo-ana-password");
     await lead("ana-1").waitFor();
     assert(await page.locator("#new-lead").isVisible(), "Ana edits her own pipeline");

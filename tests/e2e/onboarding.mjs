@@ -118,13 +118,53 @@ async function main() {
     await card.waitFor({ state: "detached" });
     await admin.locator("#applications p", { hasText: "Nobody is waiting" }).waitFor();
 
-    // 4. Eli signs in on the phone: the app opens on their pipeline.
+    // 4. Eli signs in on the phone: the app opens on the dashboard, whose
+    // checklist says what to do first.
     await fillSignIn(page, "eli@moss.example", "correct horse battery");
     await page.locator("#account").waitFor();
     assert((await page.locator("#account").textContent()) === "Eli Moss", "signed in as Eli");
     assert((await page.locator("#preboot").count()) === 0, "the app took the page over");
-    await page.locator("#new-lead").waitFor();
+    const step = (name) => page.locator(".checklist li.step").filter({ hasText: name });
+    await step("Finish your profile").waitFor();
+    const states = async () => page.locator(".checklist li.step").evaluateAll((items) => items.map((li) => li.dataset.state));
+    assert(JSON.stringify(await states()) === JSON.stringify(["to-do", "not-yet", "not-yet", "to-do", "to-do", "to-do"]),
+      `a new partner has everything to do: ${await states()}`);
     await shot(page, "first-sign-in-phone");
+
+    // 5. The profile: a wrong phone is said at its field; then it is done.
+    await step("Finish your profile").locator("a").click();
+    const profile = page.locator("#profile-form");
+    await profile.waitFor();
+    assert((await profile.locator("input[name=company]").inputValue()) === "Moss Ltd", "the company applied with is filled in");
+    await profile.locator("input[name=phone]").fill("12");
+    await profile.locator("select[name=country]").selectOption("BR");
+    await profile.locator("select[name=currency]").selectOption("BRL");
+    await profile.locator("button[type=submit]").click();
+    await page.locator("#profile-phone-error").waitFor();
+    await shot(page, "profile-error-phone");
+    await profile.locator("input[name=phone]").fill("+55 11 5555 0199");
+    await profile.locator("button[type=submit]").click();
+    await profile.locator("p.notice", { hasText: "Saved." }).waitFor();
+    await page.click('nav.tabs a[href="#home"]');
+    await waitFor("the profile step to be ticked", async () => (await states())[0] === "done");
+
+    // 6. A first lead ticks its step.
+    await page.click('nav.tabs a[href="#pipeline"]');
+    await page.click("#new-lead");
+    await page.fill("#lead-form input[name=contact_name]", "Rosa Lima");
+    await page.fill("#lead-form input[name=company]", "Lima Foods");
+    await page.fill("#lead-form input[name=value]", "1,200.00");
+    await page.click("#lead-form button[type=submit]");
+    await page.locator("article.lead", { hasText: "Rosa Lima" }).waitFor();
+    await page.click('nav.tabs a[href="#home"]');
+    await waitFor("the first-lead step to be ticked", async () => (await states())[3] === "done");
+    assert(/1 lead/.test(await page.locator('#stat-pipeline li[data-stage="new"]').textContent()), "the pipeline figure counts it");
+    await shot(page, "dashboard-phone");
+    if (shots) {
+      await page.setViewportSize(DESK.viewport);
+      await shot(page, "dashboard-desktop");
+      await page.setViewportSize(PHONE.viewport);
+    }
 
     assert(errors.length === 0, `no errors in the pages: ${errors.join(" | ")}`);
     console.log("e2e onboarding: passed");

@@ -11,7 +11,10 @@
 //! - `shell`: the app (session, sync engine, router by hash, header and
 //!   sync badge); it composes the product modules, the one part that knows
 //!   them all.
-//! - product modules, a folder each: `pipeline` (leads by stage, in the
+//! - product modules, a folder each: `dashboard` (the home: tier, the
+//!   first-run checklist, follow-ups due, figures, the latest notices),
+//!   `profile` (what the programme needs to know of the person),
+//!   `pipeline` (leads by stage, in the
 //!   partner's pipeline document), `earnings` (money and tier, read from the
 //!   account view the server writes), `notifications` (the inbox the
 //!   server writes, the bell, push on this device). They import neither each other nor
@@ -34,9 +37,11 @@ mod layout;
 mod page;
 pub mod view_cache;
 
+mod dashboard;
 mod earnings;
 mod notifications;
 mod pipeline;
+mod profile;
 
 mod shell;
 

@@ -13,3 +13,32 @@ pub trait Page: Clone + PartialEq {
     /// What the app's header calls it.
     fn title(&self) -> &'static str;
 }
+
+/// A screen a notice names (the server writes hashes of its own making),
+/// as a link: anything else opens the pipeline, so no text from a
+/// document becomes a `javascript:` or foreign link.
+pub fn safe_hash(screen: &str) -> String {
+    let safe = screen.starts_with('#')
+        && screen[1..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if safe {
+        screen.to_owned()
+    } else {
+        "#pipeline".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_server_s_own_screens_are_links() {
+        assert_eq!(safe_hash("#lead-ben-4"), "#lead-ben-4");
+        assert_eq!(safe_hash("#statement-12"), "#statement-12");
+        assert_eq!(safe_hash("javascript:alert(1)"), "#pipeline");
+        assert_eq!(safe_hash("https://evil.example/#x"), "#pipeline");
+        assert_eq!(safe_hash("#a b"), "#pipeline");
+    }
+}

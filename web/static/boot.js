@@ -43,6 +43,14 @@ if (preboot && !(cached && !cached.ended)) {
   welcome.hidden = false;
 }
 
+// The browser's offer to install the app can come before the app has
+// started: it is kept for the dashboard's install card, which is told.
+window.addEventListener("beforeinstallprompt", (event) => {
+  event.preventDefault();
+  window.__installPrompt = event;
+  window.dispatchEvent(new Event("portal-installable"));
+});
+
 let busy = false;
 let handedOver = false;
 let wake = () => {};
@@ -110,8 +118,11 @@ form?.addEventListener("submit", async (event) => {
       return;
     }
     localStorage.setItem("session", JSON.stringify({ me, ended: false }));
-    // The app opens on its home, not on the welcome's #apply or an invite.
-    history.replaceState(null, "", "/");
+    // The app opens where the address says (a link to a lead, say), but
+    // not on the welcome's own views nor with an invite.
+    if (["#apply", "#applied", "#sign-in"].includes(location.hash) || location.search) {
+      history.replaceState(null, "", "/");
+    }
     someoneSignedIn = true;
     welcome.hidden = true;
     loading.hidden = false;

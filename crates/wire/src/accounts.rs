@@ -153,9 +153,41 @@ pub struct Me<Time = String> {
     /// Always sent by the server; `None` only in what an older app cached.
     #[serde(default)]
     pub session: Option<MySession<Time>>,
+    /// The profile's phone, country and currency ([`Profile`]); empty in
+    /// what an older app cached.
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+/// `GET /api/me/profile`, and the body of `PUT` (its answer is the
+/// profile as stored): what the programme needs to know of a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    pub company: String,
+    /// As typed: digits, spaces and `+-().`, 6 to 20 digits; empty: none.
+    pub phone: String,
+    /// ISO 3166-1 alpha-2: `BR`.
+    pub country: Option<String>,
+    /// ISO 4217: `BRL`.
+    pub currency: Option<String>,
 }
 
 impl<Time> Me<Time> {
+    /// Whether the profile has what the programme needs: a company, a
+    /// phone, a country and a currency.
+    pub fn profile_done(&self) -> bool {
+        !self.company.trim().is_empty()
+            && !self.phone.trim().is_empty()
+            && self.country.is_some()
+            && self.currency.is_some()
+    }
+
     /// The pipelines: own first, then the team's (the server's order).
     pub fn pipelines(&self) -> impl Iterator<Item = &MyDocument> {
         self.documents.iter().filter(|d| d.is_pipeline())
@@ -370,6 +402,9 @@ mod tests {
                 kind: SessionKind::Cookie,
                 expires_at: "2030-01-01T00:00:00Z".to_owned(),
             }),
+            phone: "+55 11 5555 0100".to_owned(),
+            country: Some("BR".to_owned()),
+            currency: None,
         }
     }
 
@@ -384,8 +419,17 @@ mod tests {
                 r#""team":[{"account_id":"a-ben","name":"Ben Okafor","partner_id":"p-ben"}],"#,
                 r#""documents":[{"doc_id":"d1","kind":"pipeline","partner_id":"p-ana","#,
                 r#""partner_name":"Ana Souza","access":"read_write"}],"#,
-                r#""session":{"kind":"cookie","expires_at":"2030-01-01T00:00:00Z"}}"#
+                r#""session":{"kind":"cookie","expires_at":"2030-01-01T00:00:00Z"},"#,
+                r#""phone":"+55 11 5555 0100","country":"BR","currency":null}"#
             )
+        );
+        assert!(!me().profile_done(), "no currency yet");
+        assert!(
+            Me {
+                currency: Some("BRL".to_owned()),
+                ..me()
+            }
+            .profile_done()
         );
         let json = serde_json::to_value(me()).unwrap();
         assert_eq!(serde_json::from_value::<Me>(json).unwrap(), me());

@@ -293,11 +293,22 @@ pub(super) async fn me(
     State(state): State<AccountsState>,
     who: Authenticated,
 ) -> Result<Json<Me<DateTime<Utc>>>, AppError> {
-    let (email, name, company, team_leader_id): (String, String, String, Option<String>) =
-        sqlx::query_as("SELECT email, name, company, team_leader_id FROM accounts WHERE id = $1")
-            .bind(&who.account_id)
-            .fetch_one(&state.pool)
-            .await?;
+    #[allow(clippy::type_complexity)]
+    let (email, name, company, team_leader_id, phone, country, currency): (
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+    ) = sqlx::query_as(
+        "SELECT email, name, company, team_leader_id, phone, country, currency
+         FROM accounts WHERE id = $1",
+    )
+    .bind(&who.account_id)
+    .fetch_one(&state.pool)
+    .await?;
     let team = sqlx::query_as::<_, (String, String, Option<String>)>(
         "SELECT id, name, partner_id FROM accounts
          WHERE team_leader_id = $1 AND status = 'approved' ORDER BY name",
@@ -364,6 +375,9 @@ pub(super) async fn me(
             kind: who.session.kind,
             expires_at: who.session.expires_at,
         }),
+        phone,
+        country,
+        currency,
     }))
 }
 

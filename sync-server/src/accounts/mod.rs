@@ -1,6 +1,7 @@
 //! Accounts: applications (`applications`: applying, invite links, the
 //! admin's decisions on applicants), sign-in (passwords, email addresses,
-//! the limiters), who am I, and team channels (`api`). Sessions themselves
+//! the limiters), who am I, and team channels (`api`), and a person's
+//! profile (`profile`). Sessions themselves
 //! are read by every module, so they live below, in `http::session`.
 
 pub mod api;
@@ -10,6 +11,7 @@ pub mod email;
 pub mod limits;
 pub mod partners;
 pub mod passwords;
+pub mod profile;
 
 use axum::{
     Router,
@@ -41,6 +43,10 @@ where
         .route("/api/sessions", post(api::sign_in))
         .route("/api/sessions/current", delete(api::sign_out))
         .route("/api/me", get(api::me))
+        .route(
+            "/api/me/profile",
+            get(profile::profile).put(profile::set_profile),
+        )
         .route(
             "/api/admin/applications",
             get(applications::list_applications),

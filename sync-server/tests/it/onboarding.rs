@@ -285,3 +285,90 @@ async fn an_application_s_invite_must_look_like_a_code() {
     assert_eq!(stored, 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_profile_is_finished_field_by_field_and_shows_in_me() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let ben = session_for(&db.url, "a-ben").await;
+    let (status, profile) = api(&server, &ben, "GET", "/api/me/profile", None).await;
+    assert_eq!(status, 200, "{profile}");
+    assert_eq!(
+        profile,
+        json!({ "name": "Ben Okafor", "company": "Okafor Partners", "phone": "", "country": null, "currency": null })
+    );
+    let wanted = json!({
+        "name": " Ben Okafor ", "company": "Okafor Partners Ltd",
+        "phone": "+234 1 555 0100", "country": "NG", "currency": "USD"
+    });
+    let (status, saved) = api(&server, &ben, "PUT", "/api/me/profile", Some(wanted)).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["name"], "Ben Okafor");
+    let (_, me) = api(&server, &ben, "GET", "/api/me", None).await;
+    assert_eq!(
+        (
+            &me["company"],
+            &me["phone"],
+            &me["country"],
+            &me["currency"]
+        ),
+        (
+            &json!("Okafor Partners Ltd"),
+            &json!("+234 1 555 0100"),
+            &json!("NG"),
+            &json!("USD")
+        )
+    );
+    // The partner row follows (statements, the back-office).
+    let pool = db.pool().await;
+    let company: String = sqlx::query_scalar("SELECT company FROM partners WHERE id = 'p-ben'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(company, "Okafor Partners Ltd");
+
+    // Hostile or wrong input: a 400 naming the field, and nothing changed.
+    for (body, field) in [
+        (
+            json!({ "name": "", "company": "", "phone": "", "country": null, "currency": null }),
+            "name",
+        ),
+        (
+            json!({ "name": "B", "company": "", "phone": "call me", "country": null, "currency": null }),
+            "phone",
+        ),
+        (
+            json!({ "name": "B", "company": "", "phone": "", "country": "Nigeria", "currency": null }),
+            "country",
+        ),
+        (
+            json!({ "name": "B", "company": "", "phone": "", "country": null, "currency": "NGX" }),
+            "currency",
+        ),
+        (
+            json!({ "name": "B", "company": "x".repeat(201), "phone": "", "country": null, "currency": null }),
+            "company",
+        ),
+        (
+            json!({ "name": "B\u{0}", "company": "", "phone": "", "country": null, "currency": null }),
+            "",
+        ),
+        (
+            json!({ "name": "B", "company": "", "phone": "", "country": null, "currency": null, "role": "admin" }),
+            "",
+        ),
+    ] {
+        let (status, answer) =
+            api(&server, &ben, "PUT", "/api/me/profile", Some(body.clone())).await;
+        assert_eq!(status, 400, "{body} → {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(field),
+            "{answer}"
+        );
+    }
+    let (_, after) = api(&server, &ben, "GET", "/api/me/profile", None).await;
+    assert_eq!(after, saved);
+    let (status, _) = api(&server, "", "GET", "/api/me/profile", None).await;
+    assert_eq!(status, 401);
+    server.stop().await;
+}

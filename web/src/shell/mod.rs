@@ -43,8 +43,9 @@ use self::{
     tabs::tabs,
 };
 use crate::{
+    dashboard,
     document::{DocEvent, Followed, use_document},
-    earnings, notifications, pipeline,
+    earnings, notifications, pipeline, profile,
 };
 
 /// Where admins work: the back-office's own bundle.
@@ -277,6 +278,33 @@ pub fn app() -> Html {
                 None => pipeline::no_such_lead(),
             };
             (Html::default(), main)
+        }
+        Screen::Dashboard(_) => {
+            // The dashboard reads the partner's own pipeline, not a team
+            // member's shown on the board.
+            let own = state.pipeline.pipeline.as_ref().filter(|_| !read_only);
+            (
+                Html::default(),
+                dashboard::view(dashboard::Input {
+                    name: &me.name,
+                    profile_done: me.profile_done(),
+                    pipeline: own.map(|p| &**p),
+                    view: state.view.as_deref(),
+                    inbox: state.notifications.inbox.as_deref(),
+                }),
+            )
+        }
+        Screen::Profile(_) => {
+            let account_id = me.account_id.clone();
+            let dispatch = dispatch.clone();
+            (
+                Html::default(),
+                html! {
+                    <profile::ProfilePage me={me.clone()} on_saved={Callback::from(move |()| {
+                        session::check_session(account_id.clone(), dispatch.clone())
+                    })} />
+                },
+            )
         }
         Screen::Notifications(_) => (
             Html::default(),

@@ -3,7 +3,7 @@
 //! and this list, in the order the hash is tried, is the one place that
 //! knows them all.
 
-use crate::{earnings, notifications, page::Page, pipeline};
+use crate::{dashboard, earnings, notifications, page::Page, pipeline, profile};
 
 /// Declares `Screen`, one variant per module holding that module's page,
 /// with what the router needs of it: from the hash, to the hash, a title.
@@ -41,16 +41,18 @@ macro_rules! screens {
 }
 
 screens! {
+    Dashboard(dashboard::Page),
     Pipeline(pipeline::Page),
     Earnings(earnings::Page),
     Notifications(notifications::Page),
+    Profile(profile::Page),
 }
 
-/// The pipeline: where the app opens, and where an address it does not
+/// The dashboard: where the app opens, and where an address it does not
 /// know leads.
 impl Default for Screen {
     fn default() -> Screen {
-        Screen::Pipeline(pipeline::Page::Board)
+        Screen::Dashboard(dashboard::Page::Home)
     }
 }
 
@@ -78,6 +80,8 @@ mod tests {
                 Screen::Notifications(notifications::Page::List),
                 "#notifications",
             ),
+            (Screen::Dashboard(dashboard::Page::Home), "#home"),
+            (Screen::Profile(profile::Page::Edit), "#profile"),
         ] {
             assert_eq!(screen.hash(), hash);
             assert_eq!(Screen::from_hash(hash), screen);

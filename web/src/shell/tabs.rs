@@ -4,13 +4,14 @@
 use yew::prelude::*;
 
 use super::screen::Screen;
-use crate::{earnings, pipeline};
+use crate::{dashboard, earnings, pipeline};
 
 /// The links, `current` marked; `tier` is the partner's tier once known:
 /// the tier tab is the tier badge.
 pub fn tabs(current: &Screen, tier: Option<&str>) -> Html {
     let tier = tier.unwrap_or("Tier");
     let tabs = [
+        (Screen::Dashboard(dashboard::Page::Home), "Home"),
         (Screen::Pipeline(pipeline::Page::Board), "Pipeline"),
         (Screen::Earnings(earnings::Page::Earnings), "Earnings"),
         (Screen::Earnings(earnings::Page::Tier), tier),
