@@ -10,8 +10,8 @@
 
 import pg from "pg";
 import {
-  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer,
-  stopServer, waitFor, watchdog,
+  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, moveLead, openPage,
+  startServer, stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e onboarding");
@@ -29,16 +29,17 @@ async function main() {
   const browser = await launchChromium();
   const errors = [];
   try {
-    // Ana's invite link, as her app will give it to her.
-    const signedIn = await fetch(`${server.url}/api/sessions`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ email: "ana@souza.example", password: "demo-ana-password", kind: "bearer" }),
-    });
-    const { token } = await signedIn.json();
-    const invite = await (await fetch(`${server.url}/api/team/invite`, {
-      method: "POST", headers: { Authorization: `Bearer ${token}` },
-    })).json();
+    // 0. Ana, a team leader, gets her invite link from her dashboard.
+    const anaContext = await browser.newContext(PHONE);
+    const ana = await openPage(anaContext, errors);
+    await ana.goto(server.url);
+    await fillSignIn(ana, "ana@souza.example", "demo-ana-password");
+    await ana.locator("#get-invite").click();
+    const inviteLink = await waitFor("Ana's invite link", async () =>
+      (await ana.locator("#invite-link").count()) && (await ana.locator("#invite-link").inputValue()));
+    assert(new URL(inviteLink).searchParams.get("invite")?.length === 10, `an invite link: ${inviteLink}`);
+    await shot(ana, "invite-phone");
+    await anaContext.close();
 
     // 1. A visitor on a phone: the programme first, with the server's rates.
     const phone = await browser.newContext(PHONE);
@@ -62,7 +63,7 @@ async function main() {
 
     // 2. By Ana's link: the form says whose team, and every field's error
     // is said at the field.
-    await page.goto(`${server.url}/?invite=${invite.code}`);
+    await page.goto(inviteLink);
     const form = page.locator("#apply-form");
     await form.waitFor({ state: "visible" });
     assert(!(await page.locator("#landing").isVisible()), "a phone shows the form alone");
@@ -160,6 +161,39 @@ async function main() {
     await waitFor("the first-lead step to be ticked", async () => (await states())[3] === "done");
     assert(/1 lead/.test(await page.locator('#stat-pipeline li[data-stage="new"]').textContent()), "the pipeline figure counts it");
     await shot(page, "dashboard-phone");
+
+    // 7. Eli wins the lead offline, the admin approves the deal: Eli's
+    // bell, the feed and the commission figure change, and stay offline.
+    await page.click('nav.tabs a[href="#pipeline"]');
+    const rosa = await page.locator("article.lead", { hasText: "Rosa Lima" }).getAttribute("data-lead");
+    await phone.setOffline(true);
+    await moveLead(page, rosa, "won");
+    await page.click('nav.tabs a[href="#home"]');
+    await waitFor("the first-deal step to be ticked offline", async () => (await states())[4] === "done");
+    await phone.setOffline(false);
+    const deal = await waitFor("Eli's deal to reach the server", async () =>
+      (await db.query("SELECT d.id FROM deals d JOIN accounts a ON a.partner_id = d.partner_id WHERE a.email = 'eli@moss.example' AND d.status = 'submitted'")).rows[0]);
+    await admin.click('nav a[href="#approvals"]');
+    const queued = admin.locator(`#approvals article[data-id="${deal.id}"]`);
+    await queued.locator("button.approve").click();
+    const approvedAt = Date.now();
+    const bell = page.locator("#bell");
+    await waitFor("Eli's bell to count the approval", async () =>
+      (await bell.getAttribute("aria-label")) === "Notifications, 1 unread");
+    console.log(`e2e onboarding: approval in the back-office to the partner's bell in ${Date.now() - approvedAt} ms`);
+    await page.locator(".feed-item", { hasText: "Deal approved: Rosa Lima (Lima Foods)" }).waitFor();
+    await waitFor("the commission figure to show the pending commission", async () =>
+      /pending/.test((await page.locator("#stat-commission").textContent()) ?? "")
+      && !/None yet/.test(await page.locator("#stat-commission").textContent()));
+    // Every step there is to do is done: the checklist has done its job.
+    await waitFor("the finished checklist to go", async () => (await page.locator(".checklist").count()) === 0);
+    await phone.setOffline(true);
+    await page.reload();
+    await page.locator(".feed-item", { hasText: "Deal approved: Rosa Lima" }).waitFor();
+    assert(/pending/.test(await page.locator("#stat-commission").textContent()), "the figures stay offline");
+    assert((await page.locator(".checklist").count()) === 0, "a finished checklist goes away");
+    await shot(page, "dashboard-after-approval-phone");
+    await phone.setOffline(false);
     if (shots) {
       await page.setViewportSize(DESK.viewport);
       await shot(page, "dashboard-desktop");

@@ -8,12 +8,14 @@
 
 mod figures;
 mod install;
+mod invite;
 
 use model::{AccountView, Inbox, Pipeline, Stage, Timestamp};
 use web_common::show::{self, tier_name};
 use yew::prelude::*;
 
-pub use install::InstallCard;
+use install::InstallCard;
+use invite::InviteCard;
 
 use figures::{Standing, Step};
 
@@ -40,6 +42,9 @@ impl crate::page::Page for Page {
 /// What the dashboard reads.
 pub struct Input<'a> {
     pub name: &'a str,
+    pub account_id: &'a str,
+    /// A team leader: their invite link is here.
+    pub leads_team: bool,
     /// The profile has what the programme needs (`#profile`).
     pub profile_done: bool,
     /// The partner's own pipeline, once read.
@@ -105,6 +110,9 @@ pub fn view(input: Input) -> Html {
                 </div>
                 <div class="home-side">
                     { feed(input.inbox) }
+                    if input.leads_team {
+                        <InviteCard account_id={input.account_id.to_owned()} />
+                    }
                     <InstallCard />
                 </div>
             </div>
@@ -264,14 +272,6 @@ fn stats(pipeline: Option<&Pipeline>, view: Option<&AccountView>, month: Timesta
                     }) }
                 </ul>
             </div>
-            <div class="card stat" id="stat-won">
-                <h2>{ "Won this month" }</h2>
-                { match won {
-                    Some((0, _)) => html! { <p><strong>{ "0" }</strong></p> },
-                    Some((n, value)) => html! { <p><strong>{ n }</strong>{ format!(" · {}", amounts(&value)) }</p> },
-                    None => html! { <p class="hint">{ "Opening your pipeline…" }</p> },
-                } }
-            </div>
             <div class="card stat" id="stat-commission">
                 <h2>{ "Commission" }</h2>
                 { match view {
@@ -293,6 +293,14 @@ fn stats(pipeline: Option<&Pipeline>, view: Option<&AccountView>, month: Timesta
                     },
                     Some(view) => html! { <><p>{ "None yet." }</p>{ as_of(view) }</> },
                     None => html! { <p class="hint">{ "Shown once the server has worked it out." }</p> },
+                } }
+            </div>
+            <div class="card stat" id="stat-won">
+                <h2>{ "Won this month" }</h2>
+                { match won {
+                    Some((0, _)) => html! { <p><strong>{ "0" }</strong></p> },
+                    Some((n, value)) => html! { <p><strong>{ n }</strong>{ format!(" · {}", amounts(&value)) }</p> },
+                    None => html! { <p class="hint">{ "Opening your pipeline…" }</p> },
                 } }
             </div>
             <div class="card stat" id="stat-close-rate">

@@ -287,6 +287,8 @@ pub fn app() -> Html {
                 Html::default(),
                 dashboard::view(dashboard::Input {
                     name: &me.name,
+                    account_id: &me.account_id,
+                    leads_team: me.role == web_common::api::Role::TeamLeader,
                     profile_done: me.profile_done(),
                     pipeline: own.map(|p| &**p),
                     view: state.view.as_deref(),
