@@ -315,6 +315,14 @@ async function main() {
     await admin.click('nav.tabs a[href="#reports"]');
     await admin.selectOption("#report-pick", "average_deal");
     await admin.locator("#report-table tbody tr").first().waitFor();
+    // Read as a person reads it: named columns, amounts in their currency,
+    // months by name; sortable.
+    const headings = await admin.locator("#report-table thead th").allInnerTexts();
+    assert(JSON.stringify(headings) === JSON.stringify(["Month", "Currency", "Deals", "Average"]), `report headings: ${headings}`);
+    const firstRow = await admin.locator("#report-table tbody tr").first().innerText();
+    assert(/[A-Z][a-z]{2} \d{4}/.test(firstRow) && /\d\.\d{2} (USD|EUR|JPY)|\d (JPY)/.test(firstRow), `a formatted row: ${firstRow}`);
+    await admin.locator("#report-table th button.sort", { hasText: "Average" }).click();
+    assert((await admin.locator("#report-table th[aria-sort]").getAttribute("aria-sort")) === "ascending", "sorted by the column clicked");
 
     // 13. ben-2's customer cancels after Ben was paid: the admin claws the
     // deal back; Ben's device shows the reversal, and he owes it.
