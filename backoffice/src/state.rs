@@ -209,7 +209,7 @@ mod tests {
             "reversed_at": null, "reverse_reason": null,
         }))
         .unwrap();
-        Answers::Approvals(vec![deal; count])
+        Answers::Approvals(crate::desks::approvals_answers(vec![deal; count]))
     }
 
     fn reduce(state: State, actions: Vec<Action>) -> State {

@@ -175,6 +175,9 @@ async function main() {
       (await db.query("SELECT d.id FROM deals d JOIN accounts a ON a.partner_id = d.partner_id WHERE a.email = 'eli@moss.example' AND d.status = 'submitted'")).rows[0]);
     await admin.click('nav a[href="#approvals"]');
     const queued = admin.locator(`#approvals article[data-id="${deal.id}"]`);
+    // The decision shows what it will do before it is made.
+    await queued.locator(".preview", { hasText: "Eli Moss: 240.00 USD, base commission (20%)" }).waitFor();
+    await shot(admin, "approval-preview-desktop");
     await queued.locator("button.approve").click();
     const approvedAt = Date.now();
     const bell = page.locator("#bell");

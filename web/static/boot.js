@@ -58,9 +58,13 @@ let wake = () => {};
 // The sign-in form is in use: something typed, or a sign-in under way.
 const inUse = () => !welcome.hidden && (busy || [...form.elements].some((el) => el.value && el.type !== "submit"));
 
-function say(message) {
+// An error, or (`neutral`) how an application stands: no error, so not
+// shown as one.
+function say(message, neutral = false) {
   failure.textContent = message;
   failure.hidden = !message;
+  failure.className = neutral ? "preboot-note" : "error";
+  failure.setAttribute("role", neutral ? "status" : "alert");
 }
 
 // The same words as the app's form (web-common's `SignInError`).
@@ -107,7 +111,7 @@ form?.addEventListener("submit", async (event) => {
     const signedIn = await fetch("/api/sessions", {
       method: "POST", headers, body: JSON.stringify({ email, password, kind: "cookie" }),
     });
-    if (!signedIn.ok) return say(await reason(signedIn));
+    if (!signedIn.ok) return say(await reason(signedIn), signedIn.status === 403);
     const answer = await fetch("/api/me", { headers: { "Accept": "application/json" } });
     if (!answer.ok) return say(await reason(answer));
     const me = await answer.json();

@@ -108,8 +108,8 @@ async function showProgramme() {
   const { referral, team_override: team } = programme;
   if (referral && team) {
     shares.textContent =
-      `On top: ${percent(referral.rate_bps)} of every order bought through your referral link from ${TIER_NAMES[referral.min_tier]}, ` +
-      `and for team leaders ${percent(team.rate_bps)} of their team's commission from ${TIER_NAMES[team.min_tier]}.`;
+      `On top: ${percent(referral.rate_bps)} of every order bought through your referral link from the ${TIER_NAMES[referral.min_tier]} tier up, ` +
+      `and for team leaders ${percent(team.rate_bps)} of their team's commission from the ${TIER_NAMES[team.min_tier]} tier up.`;
     shares.hidden = false;
   }
 }

@@ -9,16 +9,25 @@ use super::{
     parts::{answer, card, day_of, picker, reason_form},
 };
 use web_common::{
-    api::{self, ApiError, DealEntry, DealStatus, Reversed},
+    api::{self, ApiError, DealEntry, DealStatus, LineKind, Preview, Reversed},
     forms::Change,
-    show::money,
+    show::{self, money},
 };
 
 pub const NAME: &str = "approvals";
 pub const TITLE: &str = "Approvals";
 
-/// The deals of the status shown, oldest first.
-pub type Answers = Vec<DealEntry>;
+/// The deals of the status shown, oldest first, and what approving each
+/// one waiting would pay (worked out by the server's approval itself).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answers {
+    pub deals: Vec<DealEntry>,
+    pub previews: Vec<Preview>,
+}
+
+/// Previews asked for at most, the oldest deals first: a long queue is
+/// decided from its top.
+const PREVIEWS: usize = 50;
 
 /// What the picker offers, in its order: a status, or (`None`) every deal.
 const SHOWN: [Option<DealStatus>; 5] = [
@@ -39,10 +48,53 @@ fn shown(choice: &str) -> &str {
 }
 
 pub async fn fetch(choice: &str) -> Result<Answers, ApiError> {
-    api::get(&format!("/api/admin/deals?status={}", shown(choice))).await
+    let deals: Vec<DealEntry> =
+        api::get(&format!("/api/admin/deals?status={}", shown(choice))).await?;
+    let paths: Vec<String> = deals
+        .iter()
+        .filter(|d| d.status == DealStatus::Submitted)
+        .take(PREVIEWS)
+        .map(|d| format!("/api/admin/deals/{}/preview", d.id))
+        .collect();
+    // A preview that fails (the deal decided meanwhile) is left out: the
+    // card says nothing rather than something wrong.
+    let previews = futures::future::join_all(paths.iter().map(|p| api::get::<Preview>(p)))
+        .await
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect();
+    Ok(Answers { deals, previews })
 }
 
-pub fn view(deals: &Answers, ctx: &Ctx) -> Html {
+/// What approving would pay, line by line: "Ben Okafor: 180.00 USD, base
+/// commission (20%)".
+fn preview(preview: Option<&Preview>) -> Html {
+    let Some(preview) = preview else {
+        return Html::default();
+    };
+    let kind = |k: LineKind| match k {
+        LineKind::Base => "base commission",
+        LineKind::Elite => "agreed Elite extra",
+        LineKind::Override => "team leader's override",
+        LineKind::Referral => "referral share",
+        LineKind::Clawback => "clawback",
+    };
+    html! {
+        <div class="preview">
+            <p class="hint">{ "Approving pays:" }</p>
+            <ul class="plain">
+                { for preview.lines.iter().map(|l| html! {
+                    <li data-kind={l.kind.as_str()}>
+                        <strong>{ format!("{}: {}", l.partner_name, money(l.amount_minor, &l.currency)) }</strong>
+                        { format!(", {}{}", kind(l.kind), l.rate_bps.map(|bps| format!(" ({}%)", show::percent(u64::try_from(bps).unwrap_or_default()))).unwrap_or_default()) }
+                    </li>
+                }) }
+            </ul>
+        </div>
+    }
+}
+
+pub fn view(Answers { deals, previews }: &Answers, ctx: &Ctx) -> Html {
     let statuses = SHOWN
         .iter()
         .map(|s| s.map_or("all", DealStatus::as_str))
@@ -53,12 +105,12 @@ pub fn view(deals: &Answers, ctx: &Ctx) -> Html {
         <>
             <label class="move">{ "Show" }{ picker("deal-status", statuses, chosen, ctx) }</label>
             if deals.is_empty() { <p class="hint">{ "Nothing here." }</p> }
-            { for deals.iter().map(|deal| row(deal, ctx)) }
+            { for deals.iter().map(|deal| row(deal, previews.iter().find(|p| p.deal_id == deal.id), ctx)) }
         </>
     }
 }
 
-fn row(deal: &DealEntry, ctx: &Ctx) -> Html {
+fn row(deal: &DealEntry, shown_preview: Option<&Preview>, ctx: &Ctx) -> Html {
     let id = deal.id;
     // A decision names what the admin sees on this card; the server
     // refuses it if the partner changed the deal meanwhile.
@@ -88,10 +140,13 @@ fn row(deal: &DealEntry, ctx: &Ctx) -> Html {
             |_| html! { "Deal rejected." },
         ),
         (DealStatus::Submitted, _) => html! {
+            <>
+            { preview(shown_preview) }
             <div class="row">
                 <button class="reject" onclick={ctx.ask_why(&id)}>{ "Reject…" }</button>
                 <button class="primary approve" onclick={approve}>{ "Approve" }</button>
             </div>
+            </>
         },
         (DealStatus::Approved, Some(reversed)) => html! {
             <p class="notes clawed-back">{ format!(
@@ -133,10 +188,9 @@ fn row(deal: &DealEntry, ctx: &Ctx) -> Html {
         html! {
             <>
                 <div class="company">{ format!(
-                    "{} · {} · lead {} · submitted {}",
-                    deal.contact_name.as_deref().unwrap_or_default(),
+                    "{} · {} · submitted {}",
+                    deal.contact_name.as_deref().unwrap_or(deal.lead_id.as_str()),
                     deal.company.as_deref().unwrap_or_default(),
-                    deal.lead_id,
                     day_of(&deal.submitted_at),
                 ) }</div>
                 { actions }

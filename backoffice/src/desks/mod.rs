@@ -88,6 +88,16 @@ desks! {
     Reports => reports,
 }
 
+/// The approval queue's answers of these deals, with no previews: what
+/// the state's tests need.
+#[cfg(test)]
+pub fn approvals_answers(deals: Vec<web_common::api::DealEntry>) -> approvals::Answers {
+    approvals::Answers {
+        deals,
+        previews: Vec::new(),
+    }
+}
+
 impl Default for Desk {
     /// The first desk: the approval queue.
     fn default() -> Desk {

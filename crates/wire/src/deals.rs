@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DealStatus, Line};
+use crate::{DealStatus, Line, LineKind};
 
 /// A deal as the back-office lists it (`GET
 /// /api/admin/deals[?status=submitted|approved|rejected|withdrawn|all]`, a
@@ -41,6 +41,27 @@ pub struct Reviewed {
     pub amount_minor: i64,
     pub currency: String,
     pub version: i64,
+}
+
+/// `GET /api/admin/deals/{id}/preview`: what approving the deal now would
+/// pay, and whom (the partner's base and Elite lines, their team leader's
+/// override), worked out by the approval itself and not kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    pub deal_id: i64,
+    pub lines: Vec<PreviewLine>,
+}
+
+/// One line a decision would append.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewLine {
+    pub partner_id: String,
+    pub partner_name: String,
+    pub kind: LineKind,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub rate_bps: Option<i32>,
+    pub explanation: String,
 }
 
 /// The answer to `POST /api/admin/deals/{id}/approve`: the lines the

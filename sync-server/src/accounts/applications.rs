@@ -115,7 +115,25 @@ pub(super) async fn apply(
     let hash = passwords::hash_password_blocking(place, password).await?;
     let id = random_id("a")?;
     let inserted = if taken {
-        false
+        // Someone rejected may apply again: the same account, waiting for
+        // a decision once more (a new name, company, password and invite,
+        // the old decision gone). Anyone else's account is left as it is.
+        sqlx::query(
+            "UPDATE accounts
+             SET status = 'applied', name = $2, company = $3, password_hash = $4,
+                 invited_by = $5, decided_at = NULL, decided_by = NULL, reject_reason = NULL,
+                 created_at = now()
+             WHERE email = $1 AND status = 'rejected' AND role <> 'admin'",
+        )
+        .bind(email.as_str())
+        .bind(name)
+        .bind(company)
+        .bind(&hash)
+        .bind(&invited_by)
+        .execute(&state.pool)
+        .await?
+        .rows_affected()
+            == 1
     } else {
         let inserted = sqlx::query(
             "INSERT INTO accounts (id, email, name, company, role, status, password_hash, invited_by)
@@ -125,7 +143,7 @@ pub(super) async fn apply(
         .bind(email.as_str())
         .bind(name)
         .bind(company)
-        .bind(hash)
+        .bind(&hash)
         .bind(&invited_by)
         .execute(&state.pool)
         .await;

@@ -44,6 +44,7 @@ where
     SessionSettings: FromRef<S>,
 {
     let index = web_dir.join("index.html");
+    let root = web_dir.to_path_buf();
     let files = ServeDir::new(web_dir)
         .precompressed_br()
         .precompressed_gzip()
@@ -62,11 +63,41 @@ where
             "/api/{*rest}",
             axum::routing::any(|| async { AppError::NotFound }),
         )
-        .fallback_service(files)
+        .fallback_service(
+            Router::new()
+                .fallback_service(files)
+                .layer(middleware::from_fn(move |request, next| {
+                    missing_files(root.clone(), request, next)
+                })),
+        )
         .layer(middleware::from_fn(cache_headers))
         .layer(middleware::from_fn(single_slashes))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// A file the PWA does not have (a name with an extension: `/sw.js`, a
+/// hashed module of an older build) is a 404, not the app's page: a
+/// script or a service worker given HTML fails in ways nobody can read.
+/// Every other path is the app's (its screens are in the hash), so it gets
+/// index.html.
+async fn missing_files(
+    root: std::path::PathBuf,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if last.contains('.') {
+        let relative = path.trim_start_matches('/');
+        let inside = !relative
+            .split('/')
+            .any(|part| part == ".." || part.is_empty());
+        if !inside || !root.join(relative).is_file() {
+            return AppError::NotFound.into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// 200 when the database answers within a second, 503 otherwise.

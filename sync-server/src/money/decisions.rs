@@ -29,7 +29,9 @@ use model::{Currency, Money};
 use rules::Rate;
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
-use wire::{Approved, DealEntry, DealStatus, NotificationKind, Rejected, Rejection};
+use wire::{
+    Approved, DealEntry, DealStatus, NotificationKind, Preview, PreviewLine, Rejected, Rejection,
+};
 
 use super::{LedgerSettings, MoneyState, error::LedgerError};
 use crate::money::{
@@ -120,6 +122,45 @@ pub async fn approve(
         "submitted" => deal.require_reviewed(reviewed)?,
         other => return Err(LedgerError::Conflict(format!("the deal is {other}"))),
     }
+    let lines = approve_locked(&mut tx, settings, deal_id, &deal, admin, now).await?;
+    tx.commit().await?;
+    settings.tell(lines.iter().map(|l| l.partner_id.clone()));
+    Ok(lines)
+}
+
+/// The lines approving a submitted deal now would append, worked out by
+/// the approval itself in a transaction that is then rolled back: the
+/// preview cannot round or rate differently from the decision.
+pub async fn preview(
+    pool: &PgPool,
+    settings: &LedgerSettings,
+    deal_id: i64,
+    admin: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Line>, LedgerError> {
+    let mut tx = pool.begin().await?;
+    let deal = lock_deal(&mut tx, deal_id).await?;
+    if deal.status != "submitted" {
+        return Err(LedgerError::Conflict(format!(
+            "the deal is {}",
+            deal.status
+        )));
+    }
+    let lines = approve_locked(&mut tx, settings, deal_id, &deal, admin, now).await?;
+    tx.rollback().await?;
+    Ok(lines)
+}
+
+/// Approves `deal` (locked, submitted) on `tx`: its status, its lines, the
+/// partner's notice. The caller commits (or, for a preview, does not).
+async fn approve_locked(
+    tx: &mut PgConnection,
+    settings: &LedgerSettings,
+    deal_id: i64,
+    deal: &DealRow,
+    admin: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Line>, LedgerError> {
     sqlx::query(
         "UPDATE deals SET status = 'approved', decided_at = $2, decided_by = $3 WHERE id = $1",
     )
@@ -133,7 +174,7 @@ pub async fn approve(
     let currency = Currency::parse(&deal.currency).context("deal currency")?;
     let amount = Money::new(deal.amount_minor, currency);
     let available_at = now + settings.hold;
-    let (tier, deals) = tier_at(&mut tx, &deal.partner_id, now, rules).await?;
+    let (tier, deals) = tier_at(&mut *tx, &deal.partner_id, now, rules).await?;
     let rate = rules::base_rate(tier, rules);
     let base = rules::base_commission(amount, rate).map_err(anyhow::Error::from)?;
     // A statement names the customer, not the lead's internal id: the
@@ -157,7 +198,7 @@ pub async fn approve(
     );
     let mut lines = Vec::new();
     let base_line = append(
-        &mut tx,
+        &mut *tx,
         NewLine {
             key: format!("deal:{deal_id}:base"),
             partner_id: &deal.partner_id,
@@ -190,7 +231,7 @@ pub async fn approve(
         let custom_rate = custom.unwrap_or(rules.elite_custom_default);
         lines.push(
             append(
-                &mut tx,
+                &mut *tx,
                 NewLine {
                     key: format!("deal:{deal_id}:elite"),
                     partner_id: &deal.partner_id,
@@ -220,14 +261,14 @@ pub async fn approve(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(leader) = leader {
-        let (leader_tier, _) = tier_at(&mut tx, &leader, now, rules).await?;
+        let (leader_tier, _) = tier_at(&mut *tx, &leader, now, rules).await?;
         if let Some(cut) = rules::team_override(base_line.amount(), leader_tier, rules)
             .map_err(anyhow::Error::from)?
         {
             let rate = rules.team_override.rate;
             lines.push(
                 append(
-                    &mut tx,
+                    &mut *tx,
                     NewLine {
                         key: format!("deal:{deal_id}:override"),
                         partner_id: &leader,
@@ -253,8 +294,8 @@ pub async fn approve(
     }
     let earned = english_amount(base_line.amount());
     notify_decided(
-        &mut tx,
-        &deal,
+        tx,
+        deal,
         deal_id,
         NotificationKind::DealApproved,
         format!(
@@ -264,8 +305,6 @@ pub async fn approve(
     )
     .await?;
     lines.insert(0, base_line);
-    tx.commit().await?;
-    settings.tell(lines.iter().map(|l| l.partner_id.clone()));
     Ok(lines)
 }
 
@@ -491,6 +530,39 @@ pub(super) async fn list_deals(
         })
         .collect::<Result<_, AppError>>()?;
     Ok(Json(deals))
+}
+
+/// What approving a submitted deal now would append, named.
+pub(super) async fn handle_preview(
+    State(state): State<MoneyState>,
+    who: Authenticated,
+    Path(id): Path<i64>,
+) -> Result<Json<Preview>, AppError> {
+    who.require_admin()?;
+    let lines = preview(&state.pool, &state.ledger, id, &who.account_id, Utc::now()).await?;
+    let ids: Vec<String> = lines.iter().map(|l| l.partner_id.clone()).collect();
+    let names: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, name FROM partners WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&state.pool)
+            .await?;
+    let lines = wire_lines(&lines)?
+        .into_iter()
+        .map(|line| PreviewLine {
+            partner_name: names
+                .iter()
+                .find(|(id, _)| *id == line.partner_id)
+                .map(|(_, name)| name.clone())
+                .unwrap_or_else(|| line.partner_id.clone()),
+            partner_id: line.partner_id,
+            kind: line.kind,
+            amount_minor: line.amount_minor,
+            currency: line.currency,
+            rate_bps: line.rate_bps,
+            explanation: line.explanation,
+        })
+        .collect();
+    Ok(Json(Preview { deal_id: id, lines }))
 }
 
 /// Approves a submitted deal as the admin reviewed it (its amount,

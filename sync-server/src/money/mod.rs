@@ -79,6 +79,10 @@ where
             post(decisions::handle_approve),
         )
         .route(
+            "/api/admin/deals/{id}/preview",
+            get(decisions::handle_preview),
+        )
+        .route(
             "/api/admin/deals/{id}/reject",
             post(decisions::handle_reject),
         )

@@ -44,12 +44,43 @@ async fn a_won_lead_becomes_a_deal_and_its_approval_appends_lines() {
     let (status, _) = approve(&server, &ben_token, ben5).await;
     assert_eq!(status, 403);
 
+    // Before deciding, the admin sees what approving would pay: the
+    // approval's own lines, named, and nothing is kept of it.
+    let preview_path = format!("/api/admin/deals/{ben5}/preview");
+    let (status, preview) = api(&server, &admin, "GET", &preview_path, None).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["lines"][0]["partner_name"], "Ben Okafor");
+    assert_eq!(preview["lines"][0]["amount_minor"], percent_of(90000, 20));
+    let (status, _) = api(&server, &ben_token, "GET", &preview_path, None).await;
+    assert_eq!(status, 403, "partners see no previews");
+    let kept: (i64, i64, String) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM ledger_lines), (SELECT count(*) FROM notifications),
+                (SELECT status FROM deals WHERE id = $1)",
+    )
+    .bind(ben5)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept,
+        (0, 0, "submitted".to_owned()),
+        "a preview keeps nothing"
+    );
+
     // Approved: Ben is a Starter (this is his first deal): 20% base. Ana,
     // his team leader, has no deals: no override.
     let (status, approved) = approve(&server, &admin, ben5).await;
     assert_eq!(status, 200, "{approved}");
     let lines = approved["lines"].as_array().unwrap().clone();
     assert_eq!(lines.len(), 1, "{approved}");
+    assert_eq!(
+        (&lines[0]["amount_minor"], &lines[0]["explanation"]),
+        (
+            &preview["lines"][0]["amount_minor"],
+            &preview["lines"][0]["explanation"]
+        ),
+        "the decision pays what the preview said"
+    );
     assert_eq!(lines[0]["kind"], "base");
     assert_eq!(lines[0]["partner_id"], "p-ben");
     assert_eq!(lines[0]["amount_minor"], percent_of(90000, 20));

@@ -73,6 +73,22 @@ async fn the_pwa_is_served_precompressed_with_cache_headers() {
     assert_eq!(header(&headers, "x-frame-options"), Some("DENY"));
     assert_eq!(header(&headers, "x-content-type-options"), Some("nosniff"));
 
+    // A file the app does not have is a 404, never the shell: a service
+    // worker or a script given HTML fails without saying why.
+    for missing in [
+        "/sw.js",
+        "/app-ffffffffffffffff.wasm",
+        "/deep/style.css",
+        "/../etc/passwd.txt",
+    ] {
+        let (status, _, body) = http_get(server.addr, missing, &[]).await;
+        assert_eq!(status, 404, "{missing}");
+        assert!(
+            !String::from_utf8_lossy(&body).contains("<title>shell</title>"),
+            "{missing}"
+        );
+    }
+
     // The API answers in JSON, with the same headers, errors included.
     let (status, headers, body) = http_get(server.addr, "/api/me", &[]).await;
     assert_eq!(status, 401);

@@ -251,6 +251,30 @@ async fn an_invited_applicant_is_placed_in_the_team_and_reads_how_they_stand() {
         status, 401,
         "a wrong password learns nothing of the decision"
     );
+
+    // Rejected, Fay applies again: her application waits for a decision
+    // once more, and signing in says so.
+    let again = apply(&server, "fay@moss.example", None).await;
+    assert_ne!(again, fay, "every answer has an id of its own");
+    let (_, waiting) = api(&server, &admin, "GET", "/api/admin/applications", None).await;
+    let fay_again = waiting
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "fay@moss.example")
+        .expect("Fay's application waits again");
+    assert_eq!(fay_again["id"], fay.as_str());
+    assert_eq!(fay_again["reject_reason"], Value::Null);
+    let (status, body) = sign_in(&server, "fay@moss.example").await;
+    assert_eq!(status, 403);
+    assert!(
+        body["error"].as_str().unwrap().contains("being reviewed"),
+        "{body}"
+    );
+    // An approved partner's email: answered the same, and nothing changes.
+    apply(&server, "eli@moss.example", None).await;
+    let (status, _) = sign_in(&server, "eli@moss.example").await;
+    assert_eq!(status, 200, "Eli is still approved, with his own password");
     server.stop().await;
 }
 

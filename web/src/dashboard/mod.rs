@@ -86,7 +86,7 @@ fn stage_name(stage: Stage) -> &'static str {
 
 fn amounts(list: &[model::Money]) -> String {
     if list.is_empty() {
-        "nothing".to_owned()
+        String::new()
     } else {
         list.iter()
             .map(|m| show::amount(*m))
@@ -185,7 +185,7 @@ fn checklist(steps: &[(Step, Standing)]) -> Html {
     html! {
         <section class="card checklist" aria-labelledby="checklist-title">
             <h2 id="checklist-title">{ "Get started" }</h2>
-            <p class="hint">{ format!("{done} of {open} done") }</p>
+            <p class="hint">{ format!("{done} of {open} done") }{ if open < steps.len() { " (the others come with the next versions of the app)" } else { "" } }</p>
             <ol class="plain">
                 { for steps.iter().map(|&(step, standing)| {
                     let (title, href, hint) = step_text(step);
@@ -267,7 +267,11 @@ fn stats(pipeline: Option<&Pipeline>, view: Option<&AccountView>, month: Timesta
                     { for value.iter().map(|s| html! {
                         <li data-stage={s.stage.as_str()}>
                             <a href="#pipeline">{ stage_name(s.stage) }</a>
-                            <span>{ format!("{} · {}", match s.leads { 1 => "1 lead".to_owned(), n => format!("{n} leads") }, amounts(&s.value)) }</span>
+                            <span>{ match s.leads {
+                                0 => "No leads".to_owned(),
+                                1 => format!("1 lead · {}", amounts(&s.value)),
+                                n => format!("{n} leads · {}", amounts(&s.value)),
+                            } }</span>
                         </li>
                     }) }
                 </ul>
@@ -281,7 +285,7 @@ fn stats(pipeline: Option<&Pipeline>, view: Option<&AccountView>, month: Timesta
                                 { for view.balances.iter().map(|b| html! {
                                     <li data-currency={b.currency.as_str().to_owned()}>
                                         { format!(
-                                            "{} pending · {} available",
+                                            "{} pending (held until the deal's hold ends) · {} available to be paid",
                                             show::amount(model::Money::new(b.pending_minor, b.currency)),
                                             show::amount(model::Money::new(b.available_minor, b.currency)),
                                         ) }

@@ -107,7 +107,7 @@ fn push_card() -> Html {
 }
 
 const CATEGORIES: [(NotificationCategory, &str); 3] = [
-    (NotificationCategory::Deals, "Deals approved or not"),
+    (NotificationCategory::Deals, "Decisions on your deals"),
     (
         NotificationCategory::Money,
         "Commissions available and payouts",
@@ -163,7 +163,7 @@ fn push_choices() -> Html {
     };
     html! {
         <fieldset class="push-choices">
-            <legend>{ "Notifications are on. Push:" }</legend>
+            <legend>{ "Notifications are on for this device. Send me:" }</legend>
             { for CATEGORIES.iter().map(|&(category, label)| {
                 let on = pushed(category);
                 let choose = choose.clone();
@@ -176,7 +176,7 @@ fn push_choices() -> Html {
                     </label>
                 }
             }) }
-            if let Some(Err(why)) = &*prefs { <p class="hint" role="status">{ format!("Your choices cannot be read now: {why}") }</p> }
+            if let Some(Err(why)) = &*prefs { <p class="hint" role="status">{ format!("Your choices cannot be read now. {why}") }</p> }
         </fieldset>
     }
 }

@@ -149,8 +149,31 @@ pub fn profile_page(props: &ProfileProps) -> Html {
                 country: chosen(&refs.3),
                 currency: chosen(&refs.4),
             };
-            if profile.name.trim().is_empty() {
-                return problem.set(Some((Some("name"), "Enter your name.".to_owned())));
+            // Said here first, as the server would, with focus on the field.
+            let digits = profile.phone.chars().filter(char::is_ascii_digit).count();
+            let wrong = if profile.name.trim().is_empty() {
+                Some(("name", &refs.0, "Enter your name."))
+            } else if !profile.phone.trim().is_empty()
+                && (!(6..=20).contains(&digits)
+                    || !profile
+                        .phone
+                        .trim()
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || " +-().".contains(c)))
+            {
+                Some((
+                    "phone",
+                    &refs.2,
+                    "Enter a phone number of 6 to 20 digits (spaces, +, -, ( ) and . may separate them).",
+                ))
+            } else {
+                None
+            };
+            if let Some((field, input, why)) = wrong {
+                if let Some(input) = input.cast::<HtmlInputElement>() {
+                    let _ = input.focus();
+                }
+                return problem.set(Some((Some(field), why.to_owned())));
             }
             busy.set(true);
             saved.set(false);
@@ -168,7 +191,10 @@ pub fn profile_page(props: &ProfileProps) -> Html {
                         saved.set(true);
                         on_saved.emit(());
                     }
-                    Err(api::ApiError::Refused(why)) => problem.set(Some((field_of(&why), format!("{why}.")))),
+                    Err(api::ApiError::Refused(why)) => {
+                        let why = why.trim_end_matches('.');
+                        problem.set(Some((field_of(why), format!("{why}."))))
+                    }
                     Err(api::ApiError::Unreachable { .. }) => problem.set(Some((
                         None,
                         "Saving needs a connection. What you typed stays here; save again once you are online.".to_owned(),

@@ -339,7 +339,7 @@ pub fn app() -> Html {
                 <header class="top">
                     <div class="title">
                         <h1>{ screen.title() }</h1>
-                        <span id="account" class="account" title={me.email.clone()}>{ &me.name }</span>
+                        <a id="account" class="account" href="#profile" title={format!("Your profile ({})", me.email)}>{ &me.name }</a>
                         { notifications::bell(&state.notifications) }
                         { sign_out_button(
                             to_state(&dispatch, |()| Action::SignedOut),
