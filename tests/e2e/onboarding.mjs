@@ -143,9 +143,16 @@ async function main() {
     await profile.locator("button[type=submit]").click();
     await page.locator("#profile-phone-error").waitFor();
     await shot(page, "profile-error-phone");
+    // A photo from the device: made a small square JPEG before it is sent.
+    await profile.locator("input[type=file]").setInputFiles(new URL("../../web/dist/icon-512.png", import.meta.url).pathname);
+    await profile.locator(".photo-field p", { hasText: "Photo saved." }).waitFor();
+    await profile.locator("img.photo").waitFor();
+    const photo = (await db.query("SELECT photo_type, length(photo) AS bytes FROM accounts WHERE email = 'eli@moss.example'")).rows[0];
+    assert(photo.photo_type === "image/jpeg" && photo.bytes < 64 * 1024, `a small JPEG was kept: ${JSON.stringify(photo)}`);
     await profile.locator("input[name=phone]").fill("+55 11 5555 0199");
     await profile.locator("button[type=submit]").click();
     await profile.locator("p.notice", { hasText: "Saved." }).waitFor();
+    await shot(page, "profile-phone");
     await page.click('nav.tabs a[href="#home"]');
     await waitFor("the profile step to be ticked", async () => (await states())[0] === "done");
 

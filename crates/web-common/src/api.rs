@@ -22,7 +22,7 @@ use std::{fmt, time::Duration};
 
 use futures::future::{Either, select};
 use serde::de::DeserializeOwned;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 pub use wire::*;
@@ -185,17 +185,24 @@ pub fn browser_online() -> bool {
 /// One request; `Err(())` when there was no answer (network error, or none
 /// within [`TIMEOUT`]).
 async fn send(method: &str, path: &str, json: Option<&str>) -> Result<Reply, ()> {
+    let body = json.map(|json| (JsValue::from_str(json), "application/json"));
+    send_body(method, path, body.as_ref().map(|(b, t)| (b, *t))).await
+}
+
+/// One request with `body` of its content type (a JSON text, a photo's
+/// blob), as [`send`].
+async fn send_body(method: &str, path: &str, body: Option<(&JsValue, &str)>) -> Result<Reply, ()> {
     let window = web_sys::window().ok_or(())?;
     let init = RequestInit::new();
     init.set_method(method);
-    if let Some(json) = json {
-        init.set_body(&json.into());
+    if let Some((body, _)) = body {
+        init.set_body(body);
     }
     let request = Request::new_with_str_and_init(path, &init).map_err(|_| ())?;
     let headers = request.headers();
     let _ = headers.set("Accept", "application/json");
-    if json.is_some() {
-        let _ = headers.set("Content-Type", "application/json");
+    if let Some((_, content_type)) = body {
+        let _ = headers.set("Content-Type", content_type);
     }
     if method != "GET" {
         let _ = headers.set("X-Requested-With", "portal");
@@ -339,6 +346,24 @@ pub async fn call(
         .map_err(|()| ApiError::Unreachable {
             offline: !browser_online(),
         })?;
+    outcome(reply.status, &reply.body)
+}
+
+/// `PUT path` with `body` (a blob, say) of `content_type`; an answer with
+/// no body is `Value::Null`.
+pub async fn put_bytes(
+    path: &str,
+    body: &JsValue,
+    content_type: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let reply = send_body("PUT", path, Some((body, content_type)))
+        .await
+        .map_err(|()| ApiError::Unreachable {
+            offline: !browser_online(),
+        })?;
+    if reply.body.is_empty() && (200..300).contains(&reply.status) {
+        return Ok(serde_json::Value::Null);
+    }
     outcome(reply.status, &reply.body)
 }
 

@@ -161,6 +161,9 @@ pub struct Me<Time = String> {
     pub country: Option<String>,
     #[serde(default)]
     pub currency: Option<String>,
+    /// A photo is at `/api/me/photo`.
+    #[serde(default)]
+    pub has_photo: bool,
 }
 
 /// `GET /api/me/profile`, and the body of `PUT` (its answer is the
@@ -405,6 +408,7 @@ mod tests {
             phone: "+55 11 5555 0100".to_owned(),
             country: Some("BR".to_owned()),
             currency: None,
+            has_photo: false,
         }
     }
 
@@ -420,7 +424,7 @@ mod tests {
                 r#""documents":[{"doc_id":"d1","kind":"pipeline","partner_id":"p-ana","#,
                 r#""partner_name":"Ana Souza","access":"read_write"}],"#,
                 r#""session":{"kind":"cookie","expires_at":"2030-01-01T00:00:00Z"},"#,
-                r#""phone":"+55 11 5555 0100","country":"BR","currency":null}"#
+                r#""phone":"+55 11 5555 0100","country":"BR","currency":null,"has_photo":false}"#
             )
         );
         assert!(!me().profile_done(), "no currency yet");

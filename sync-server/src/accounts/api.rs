@@ -294,7 +294,7 @@ pub(super) async fn me(
     who: Authenticated,
 ) -> Result<Json<Me<DateTime<Utc>>>, AppError> {
     #[allow(clippy::type_complexity)]
-    let (email, name, company, team_leader_id, phone, country, currency): (
+    let (email, name, company, team_leader_id, phone, country, currency, has_photo): (
         String,
         String,
         String,
@@ -302,8 +302,10 @@ pub(super) async fn me(
         String,
         Option<String>,
         Option<String>,
+        bool,
     ) = sqlx::query_as(
-        "SELECT email, name, company, team_leader_id, phone, country, currency
+        "SELECT email, name, company, team_leader_id, phone, country, currency,
+                photo IS NOT NULL
          FROM accounts WHERE id = $1",
     )
     .bind(&who.account_id)
@@ -378,6 +380,7 @@ pub(super) async fn me(
         phone,
         country,
         currency,
+        has_photo,
     }))
 }
 

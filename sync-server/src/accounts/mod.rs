@@ -48,6 +48,14 @@ where
             get(profile::profile).put(profile::set_profile),
         )
         .route(
+            "/api/me/photo",
+            get(profile::photo)
+                .put(profile::put_photo)
+                .delete(profile::delete_photo)
+                // A photo is bigger than the rest of this API's bodies.
+                .layer(DefaultBodyLimit::max(profile::MAX_PHOTO_BYTES + 1)),
+        )
+        .route(
             "/api/admin/applications",
             get(applications::list_applications),
         )

@@ -6,8 +6,15 @@
 //! |----------------------------------------------|----------------|
 //! | `GET /api/me/profile`                        | signed in      |
 //! | `PUT /api/me/profile`                        | signed in      |
+//! | `GET`, `PUT`, `DELETE /api/me/photo`         | signed in      |
 
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
 use wire::Profile;
 
 use crate::{
@@ -54,6 +61,93 @@ pub(super) async fn set_profile(
     .execute(&state.pool)
     .await?;
     Ok(Json(read(&state, &who.account_id).await?))
+}
+
+/// The largest photo kept: the app sends a 256-pixel JPEG, tens of KB.
+pub(super) const MAX_PHOTO_BYTES: usize = 256 * 1024;
+
+/// Which image a photo's bytes are, by their first bytes (never by what
+/// the request says alone): JPEG, PNG or WebP.
+fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// Keeps a photo: a JPEG, PNG or WebP image of at most 256 KiB, whose
+/// `Content-Type` says what its bytes are.
+pub(super) async fn put_photo(
+    State(state): State<AccountsState>,
+    who: Authenticated,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, AppError> {
+    if body.len() > MAX_PHOTO_BYTES {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let said = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let Some(kind) = image_type(&body) else {
+        return Err(AppError::BadRequest(
+            "photo must be a JPEG, PNG or WebP image".to_owned(),
+        ));
+    };
+    if said != kind {
+        return Err(AppError::BadRequest(format!(
+            "photo is a {kind} image, but Content-Type says {}",
+            model::Quoted(said)
+        )));
+    }
+    sqlx::query("UPDATE accounts SET photo = $2, photo_type = $3 WHERE id = $1")
+        .bind(&who.account_id)
+        .bind(&body[..])
+        .bind(kind)
+        .execute(&state.pool)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn delete_photo(
+    State(state): State<AccountsState>,
+    who: Authenticated,
+) -> Result<StatusCode, AppError> {
+    sqlx::query("UPDATE accounts SET photo = NULL, photo_type = NULL WHERE id = $1")
+        .bind(&who.account_id)
+        .execute(&state.pool)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The photo, as kept; a 404 when there is none.
+pub(super) async fn photo(
+    State(state): State<AccountsState>,
+    who: Authenticated,
+) -> Result<Response, AppError> {
+    let row: Option<(Option<Vec<u8>>, Option<String>)> =
+        sqlx::query_as("SELECT photo, photo_type FROM accounts WHERE id = $1")
+            .bind(&who.account_id)
+            .fetch_optional(&state.pool)
+            .await?;
+    match row {
+        Some((Some(bytes), Some(kind))) => Ok((
+            [
+                (header::CONTENT_TYPE, kind),
+                // The person's own: no shared cache keeps it.
+                (header::CACHE_CONTROL, "private, no-cache".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response()),
+        _ => Err(AppError::NotFound),
+    }
 }
 
 async fn read(state: &AccountsState, account: &str) -> Result<Profile, AppError> {
@@ -141,6 +235,16 @@ mod tests {
             country: country.map(str::to_owned),
             currency: currency.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn a_photo_is_known_by_its_bytes() {
+        assert_eq!(image_type(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(image_type(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(image_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(image_type(b"<svg onload=alert(1)>"), None);
+        assert_eq!(image_type(b"GIF89a"), None);
+        assert_eq!(image_type(b""), None);
     }
 
     #[test]

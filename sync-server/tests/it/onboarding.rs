@@ -396,3 +396,87 @@ async fn a_profile_is_finished_field_by_field_and_shows_in_me() {
     assert_eq!(status, 401);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_photo_is_an_image_of_its_stated_type_and_bounded_size() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let ben = session_for(&db.url, "a-ben").await;
+    let auth = format!("Bearer {ben}");
+    let put = |body: Vec<u8>, kind: &'static str| {
+        let auth = auth.clone();
+        async move {
+            let (status, _, answer) = http_request(
+                server.addr,
+                "PUT",
+                "/api/me/photo",
+                &[("authorization", &auth), ("content-type", kind)],
+                Some(&body),
+            )
+            .await;
+            (status, String::from_utf8_lossy(&answer).into_owned())
+        }
+    };
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    jpeg.extend(std::iter::repeat_n(7u8, 40_000));
+    let (status, body) = put(jpeg.clone(), "image/jpeg").await;
+    assert_eq!(status, 204, "{body}");
+    let (status, headers, got) = http_request(
+        server.addr,
+        "GET",
+        "/api/me/photo",
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(got, jpeg);
+    assert_eq!(header(&headers, "content-type"), Some("image/jpeg"));
+    assert_eq!(header(&headers, "x-content-type-options"), Some("nosniff"));
+    let (_, me) = api(&server, &ben, "GET", "/api/me", None).await;
+    assert_eq!(me["has_photo"], true);
+
+    // Hostile or wrong: refused, and the photo kept is the one before.
+    for (body, kind, expected) in [
+        (
+            b"<svg onload=alert(1)></svg>".to_vec(),
+            "image/svg+xml",
+            400,
+        ),
+        (b"<svg onload=alert(1)></svg>".to_vec(), "image/jpeg", 400),
+        (b"\x89PNG\r\n\x1a\nxxxx".to_vec(), "image/jpeg", 400),
+        (Vec::new(), "image/jpeg", 400),
+        (
+            [&[0xFF, 0xD8, 0xFF][..], &vec![0u8; 300 * 1024]].concat(),
+            "image/jpeg",
+            413,
+        ),
+    ] {
+        let (status, answer) = put(body, kind).await;
+        assert_eq!(status, expected, "{kind}: {answer}");
+    }
+    let (_, _, still) = http_request(
+        server.addr,
+        "GET",
+        "/api/me/photo",
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(still, jpeg);
+    let (status, _, _) = http_request(server.addr, "GET", "/api/me/photo", &[], None).await;
+    assert_eq!(status, 401);
+
+    let (status, _) = api(&server, &ben, "DELETE", "/api/me/photo", None).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = http_request(
+        server.addr,
+        "GET",
+        "/api/me/photo",
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    server.stop().await;
+}

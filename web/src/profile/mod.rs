@@ -5,6 +5,8 @@
 //! codes (ISO 3166-1 alpha-2, ISO 4217) named in the reader's language by
 //! the browser (`Intl.DisplayNames`), so the bundle carries no names.
 
+mod photo;
+
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 use web_common::{
@@ -223,6 +225,7 @@ pub fn profile_page(props: &ProfileProps) -> Html {
         <main id="profile">
             <form id="profile-form" class="card profile-form" onsubmit={submit} novalidate=true>
                 <p class="hint">{ "What the partner team needs to reach you and to pay you in your currency." }</p>
+                <photo::Photo name={props.me.name.clone()} has_photo={props.me.has_photo} on_saved={props.on_saved.clone()} />
                 <label>{ "Full name" }
                     <input ref={name} name="name" autocomplete="name" maxlength="200" required=true aria-invalid={invalid("name")} />
                 </label>
