@@ -25,6 +25,13 @@ use web_common::{
 /// Where the partner app lives, for a partner who opened the back-office.
 const PORTAL: &str = "/";
 
+/// Whether the window is as wide as a desk (the style sheet's breakpoint).
+fn is_wide() -> bool {
+    web_sys::window()
+        .and_then(|w| w.match_media("(min-width: 1000px)").ok().flatten())
+        .is_some_and(|m| m.matches())
+}
+
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(State::initial);
@@ -37,6 +44,13 @@ pub fn app() -> Html {
             spawn_local(async move { dispatch.dispatch(Action::Me(api::me().await)) });
             || ()
         });
+    }
+
+    // A desk's width or a phone's: a table with a detail pane, or cards.
+    let wide = use_state(is_wide);
+    {
+        let wide = wide.clone();
+        use_window_event("resize", Callback::from(move |()| wide.set(is_wide())));
     }
 
     // Desks follow the location's hash; the network coming back retries.
@@ -147,6 +161,12 @@ pub fn app() -> Html {
         failed,
         choice: &state.choice,
         reasoning: state.reasoning.as_deref(),
+        wide: *wide,
+        selected: state.selected.as_deref(),
+        select: Callback::from({
+            let dispatch = dispatch.clone();
+            move |id| dispatch.dispatch(Action::Select(id))
+        }),
         outcome,
         choose: Callback::from({
             let dispatch = dispatch.clone();

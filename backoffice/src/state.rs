@@ -50,6 +50,8 @@ pub struct State {
     /// The deal, order or application (its id as text) whose reason (a
     /// rejection, a clawback, a refund) is being written.
     pub reasoning: Option<String>,
+    /// The row shown in the detail pane (a desk's width), by its id.
+    pub selected: Option<String>,
     /// How the last change made from this desk went.
     pub outcome: Option<Result<Html, String>>,
 }
@@ -72,6 +74,8 @@ pub enum Action {
     },
     Choose(String),
     Reasoning(Option<String>),
+    /// A row opened in the detail pane (or none).
+    Select(Option<String>),
     Outcome(Result<Html, String>),
     /// A change refused because what it was about changed since the desk
     /// read it: say so and read the desk again.
@@ -169,6 +173,11 @@ impl Reducible for State {
             Action::Choose(choice) => {
                 next.choice = choice;
                 next.answers = None;
+                next.selected = None;
+            }
+            Action::Select(id) => {
+                next.selected = id;
+                next.reasoning = None;
             }
             Action::Reasoning(id) => next.reasoning = id,
             Action::Outcome(outcome) => {

@@ -181,6 +181,8 @@ async function main() {
     const deal = await waitFor("Eli's deal to reach the server", async () =>
       (await db.query("SELECT d.id FROM deals d JOIN accounts a ON a.partner_id = d.partner_id WHERE a.email = 'eli@moss.example' AND d.status = 'submitted'")).rows[0]);
     await admin.click('nav a[href="#approvals"]');
+    // At a desk's width the queue is a table; the deal opens beside it.
+    await admin.locator(`#deals-table tr[data-id="${deal.id}"] button.open-row`).click();
     const queued = admin.locator(`#approvals article[data-id="${deal.id}"]`);
     // The decision shows what it will do before it is made.
     await queued.locator(".preview", { hasText: "Eli Moss: 240.00 USD, base commission (20%)" }).waitFor();

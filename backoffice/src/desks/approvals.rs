@@ -94,7 +94,62 @@ fn preview(preview: Option<&Preview>) -> Html {
     }
 }
 
-pub fn view(Answers { deals, previews }: &Answers, ctx: &Ctx) -> Html {
+/// The deals as a table at a desk's width, the one opened beside it with
+/// what approving it pays and the decisions; cards on a phone.
+pub fn view(answers: &Answers, ctx: &Ctx) -> Html {
+    if !ctx.wide {
+        return cards(answers, ctx);
+    }
+    let Answers { deals, previews } = answers;
+    let statuses = SHOWN
+        .iter()
+        .map(|s| s.map_or("all", DealStatus::as_str))
+        .map(|s| (s.to_owned(), s.to_owned()))
+        .collect();
+    let opened = ctx
+        .selected
+        .and_then(|id| deals.iter().find(|d| d.id.to_string() == id));
+    html! {
+        <>
+            <label class="move">{ "Show" }{ picker("deal-status", statuses, shown(ctx.choice), ctx) }</label>
+            if deals.is_empty() { <p class="hint">{ "Nothing here." }</p> } else {
+                <div class="desk-split">
+                    <div class="scroll card">
+                        <table class="desk-table" id="deals-table">
+                            <thead><tr>
+                                <th scope="col">{ "Partner" }</th>
+                                <th scope="col">{ "Customer" }</th>
+                                <th scope="col" class="num">{ "Amount" }</th>
+                                <th scope="col">{ "Submitted" }</th>
+                            </tr></thead>
+                            <tbody>{ for deals.iter().map(|deal| {
+                                let id = deal.id.to_string();
+                                let current = opened.is_some_and(|o| o.id == deal.id);
+                                let open = ctx.select.reform({ let id = id.clone(); move |_| Some(id.clone()) });
+                                html! {
+                                    <tr data-id={id} aria-current={current.then_some("true")}>
+                                        <td><button class="open-row" onclick={open}>{ &deal.partner_name }</button></td>
+                                        <td>{ deal.contact_name.as_deref().unwrap_or(deal.lead_id.as_str()) }</td>
+                                        <td class="num">{ money(deal.amount_minor, &deal.currency) }</td>
+                                        <td>{ day_of(&deal.submitted_at) }</td>
+                                    </tr>
+                                }
+                            }) }</tbody>
+                        </table>
+                    </div>
+                    <div class="desk-pane" aria-live="polite">
+                        { match opened {
+                            Some(deal) => row(deal, previews.iter().find(|p| p.deal_id == deal.id), ctx),
+                            None => html! { <p class="card hint">{ "Open a deal to see what approving it pays, and decide." }</p> },
+                        } }
+                    </div>
+                </div>
+            }
+        </>
+    }
+}
+
+fn cards(Answers { deals, previews }: &Answers, ctx: &Ctx) -> Html {
     let statuses = SHOWN
         .iter()
         .map(|s| s.map_or("all", DealStatus::as_str))

@@ -128,6 +128,13 @@ pub struct Ctx<'a> {
     pub choice: &'a str,
     /// The deal, order or application whose reason form is open.
     pub reasoning: Option<&'a str>,
+    /// A desk's width (1000 px and more): a table and a detail pane
+    /// rather than cards.
+    pub wide: bool,
+    /// The row in the detail pane.
+    pub selected: Option<&'a str>,
+    /// Opens a row in the detail pane.
+    pub select: Callback<Option<String>>,
     pub outcome: Html,
     /// Picks what the desk shows (`choice`).
     pub choose: Callback<String>,

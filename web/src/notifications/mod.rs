@@ -18,6 +18,16 @@ use yew::prelude::*;
 use crate::engine;
 
 pub use page::view;
+
+/// A follow-up due now, from the partner's pipeline on the device: the
+/// list shows it whatever happened to the server's reminder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DueNow {
+    pub who: String,
+    /// The lead's page.
+    pub screen: String,
+    pub at: i64,
+}
 pub use push::use_push;
 
 /// The module's page: `#notifications`.

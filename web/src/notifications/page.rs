@@ -10,17 +10,28 @@ use web_common::{
 use yew::prelude::*;
 
 use super::{
-    State,
+    DueNow, State,
     push::{self, Standing},
 };
 use crate::page::safe_hash;
 
 /// The page. `seen_before` is the newest id seen before it opened: what is
 /// newer is marked new while it is on screen.
-pub fn view(state: &State, seen_before: i64) -> Html {
+pub fn view(state: &State, seen_before: i64, due: &[DueNow]) -> Html {
     let notices = state.inbox.as_ref().map(|i| i.notices.as_slice());
     html! {
         <main id="notifications" class="notifications">
+            if !due.is_empty() {
+                <h2 class="section">{ "Follow-ups due" }</h2>
+                <ul class="plain notices due-now">
+                    { for due.iter().map(|d| html! {
+                        <li class="card notice-item due">
+                            <a href={safe_hash(&d.screen)}><strong>{ format!("Follow up: {}", d.who) }</strong></a>
+                            <time class="hint">{ show::when(d.at) }</time>
+                        </li>
+                    }) }
+                </ul>
+            }
             <h2 class="section">{ "Latest first" }</h2>
             { match notices {
                 None => html! { <p class="hint">{ "Opening your notifications…" }</p> },

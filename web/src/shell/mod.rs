@@ -308,13 +308,39 @@ pub fn app() -> Html {
                 },
             )
         }
-        Screen::Notifications(_) => (
-            Html::default(),
-            notifications::view(
-                &state.notifications,
-                seen_before.borrow().unwrap_or(state.notifications.seen),
-            ),
-        ),
+        Screen::Notifications(_) => {
+            // Follow-ups due, from the pipeline on the device: listed here
+            // offline too, whatever happened to the server's reminders.
+            let now = model::Timestamp(js_sys::Date::now() as i64);
+            let due: Vec<notifications::DueNow> = state
+                .pipeline
+                .pipeline
+                .as_ref()
+                .filter(|_| !read_only)
+                .map(|p| {
+                    p.follow_ups_due(now)
+                        .into_iter()
+                        .map(|lead| notifications::DueNow {
+                            who: if lead.company.is_empty() {
+                                lead.contact_name.clone()
+                            } else {
+                                format!("{} ({})", lead.contact_name, lead.company)
+                            },
+                            screen: format!("#lead-{}", lead.id),
+                            at: lead.follow_up.as_ref().map_or(0, |f| f.at.0),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                Html::default(),
+                notifications::view(
+                    &state.notifications,
+                    seen_before.borrow().unwrap_or(state.notifications.seen),
+                    &due,
+                ),
+            )
+        }
         Screen::Earnings(page) => {
             let account_id = me.account_id.clone();
             let on_signed_out = to_state(&dispatch, move |since| Action::SessionEnded {
