@@ -330,6 +330,8 @@ async function main() {
     await admin.selectOption("#deal-status", "approved");
     const ben2 = admin.locator('#approvals article[data-key="ben-2"]');
     await ben2.locator("button.clawback").click();
+    await waitFor("the reason field to take focus as its form opens", async () =>
+      (await admin.evaluate(() => document.activeElement?.name)) === "reason");
     await ben2.locator(".reason-form input[name=reason]").fill("Customer cancelled");
     await ben2.locator(".reason-form button[type=submit]").click();
     await ben2.locator("p.clawed-back").waitFor();

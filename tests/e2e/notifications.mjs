@@ -63,6 +63,7 @@ async function main() {
     await bell.click();
     const notice = page.locator("li.notice-item").first();
     await notice.waitFor();
+    assert((await page.title()) === "Notifications · Partner Portal", `the window's title names the screen: ${await page.title()}`);
     assert(/Deal approved: Grace Kim \(Kim Studio\)/.test(await notice.textContent()), "the notice names the customer");
     assert(await notice.locator(".new-mark").isVisible(), "a notice not seen before is marked new");
     await waitFor("the bell to clear once the list is seen", async () =>

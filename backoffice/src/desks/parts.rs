@@ -66,22 +66,84 @@ pub fn reason_form(
     seen: Option<api::Reviewed>,
     said: fn(&Value) -> Html,
 ) -> Html {
-    let send = ctx.change.reform(move |e: SubmitEvent| {
-        let reason = form(&e)("reason");
-        match &seen {
-            Some(seen) => {
-                let rejection = api::Rejection::new(reason, seen.clone());
-                Change::new("POST", path.clone(), Some(&rejection), said)
+    html! {
+        <ReasonForm {reader} {submit} {path} {seen} {said}
+            change={ctx.change.clone()} cancel={ctx.reason.reform(|_: ()| None)} />
+    }
+}
+
+#[derive(Properties)]
+pub struct ReasonProps {
+    reader: &'static str,
+    submit: &'static str,
+    path: String,
+    seen: Option<api::Reviewed>,
+    said: fn(&Value) -> Html,
+    change: Callback<Change>,
+    cancel: Callback<()>,
+}
+
+/// Forms of the same path say the same of their answer: `said` (a
+/// function, whose address means nothing) is left out of the comparison.
+impl PartialEq for ReasonProps {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            self.reader,
+            self.submit,
+            &self.path,
+            &self.seen,
+            &self.change,
+            &self.cancel,
+        ) == (
+            other.reader,
+            other.submit,
+            &other.path,
+            &other.seen,
+            &other.change,
+            &other.cancel,
+        )
+    }
+}
+
+/// The reason form itself: a component, so that the field takes focus as
+/// the form opens (an `autofocus` does nothing on a field added later).
+#[function_component(ReasonForm)]
+fn reason_form_component(props: &ReasonProps) -> Html {
+    let field = use_node_ref();
+    {
+        let field = field.clone();
+        use_effect_with((), move |_| {
+            if let Some(input) = field.cast::<web_sys::HtmlElement>() {
+                let _ = input.focus();
             }
-            None => Change::new("POST", path.clone(), Some(&api::Reason { reason }), said),
-        }
-    });
+            || ()
+        });
+    }
+    let send = {
+        let (path, seen, said, change) = (
+            props.path.clone(),
+            props.seen.clone(),
+            props.said,
+            props.change.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            let reason = form(&e)("reason");
+            let change_made = match &seen {
+                Some(seen) => {
+                    let rejection = api::Rejection::new(reason, seen.clone());
+                    Change::new("POST", path.clone(), Some(&rejection), said)
+                }
+                None => Change::new("POST", path.clone(), Some(&api::Reason { reason }), said),
+            };
+            change.emit(change_made);
+        })
+    };
     html! {
         <form class="reason-form" onsubmit={send}>
-            <label>{ format!("Reason the {reader} will read") }<input name="reason" required=true autofocus=true /></label>
+            <label>{ format!("Reason the {} will read", props.reader) }<input ref={field} name="reason" required=true /></label>
             <div class="row">
-                <button type="button" onclick={ctx.reason.reform(|_| None)}>{ "Cancel" }</button>
-                <button type="submit">{ submit }</button>
+                <button type="button" onclick={props.cancel.reform(|_| ())}>{ "Cancel" }</button>
+                <button type="submit">{ props.submit }</button>
             </div>
         </form>
     }

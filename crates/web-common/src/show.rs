@@ -111,17 +111,14 @@ fn language() -> String {
         .unwrap_or_else(|| "en".to_owned())
 }
 
-/// A day in the reader's language, from milliseconds since the epoch.
+/// A day in the reader's language, from milliseconds since the epoch, with
+/// the month named ("Dec 3, 2026", "3 Dec 2026"): "12/3/2026" reads as
+/// March outside the US.
 pub fn day(ms: f64) -> String {
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
     js_sys::Date::new(&JsValue::from_f64(ms))
-        .to_locale_date_string(&language(), &JsValue::UNDEFINED)
-        .into()
-}
-
-/// A moment (ms since the epoch) in the reader's language.
-pub fn moment(ms: i64) -> String {
-    js_sys::Date::new(&JsValue::from_f64(ms as f64))
-        .to_locale_string(&language(), &JsValue::UNDEFINED)
+        .to_locale_date_string(&language(), &options)
         .into()
 }
 

@@ -187,6 +187,13 @@ pub fn app() -> Html {
         lead_shown,
     );
 
+    // The window's title names the screen (tabs, history, screen readers).
+    use_effect_with(state.screen.title(), |title| {
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            document.set_title(&format!("{title} · Partner Portal"));
+        }
+        || ()
+    });
     use_hash_change(to_state(&dispatch, |hash: String| {
         // A new page starts at its top, as a page load would.
         if let Some(window) = web_sys::window() {
