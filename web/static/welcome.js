@@ -172,7 +172,7 @@ function fieldOf(message) {
 }
 
 let sending = false;
-applyForm.addEventListener("submit", async (event) => {
+async function send(event) {
   event.preventDefault();
   if (sending) return;
   const values = {
@@ -228,16 +228,21 @@ applyForm.addEventListener("submit", async (event) => {
     button.disabled = false;
     button.textContent = "Send application";
   }
-});
+}
+
 // A field corrected is no longer wrong.
-applyForm.addEventListener("input", (event) => {
+function corrected(event) {
   if (FIELDS.includes(event.target.name)) fieldError(event.target.name, null);
-});
+}
 
 // --- Start -----------------------------------------------------------------
 
-// Only for whom boot.js shows the welcome (this script runs after it).
-if (welcome && !welcome.hidden) {
+// Only for whom boot.js shows the welcome (this script runs after it),
+// and only while it is there: the app may have taken the page over
+// already, for someone this device remembers.
+if (welcome && !welcome.hidden && welcome.isConnected) {
+  applyForm.addEventListener("submit", send);
+  applyForm.addEventListener("input", corrected);
   const kept = remembered();
   if (kept) {
     const note = document.getElementById("applied-note");
