@@ -111,6 +111,19 @@ fn language() -> String {
         .unwrap_or_else(|| "en".to_owned())
 }
 
+/// A stage as the screens name it.
+pub fn stage_label(stage: model::Stage) -> &'static str {
+    use model::Stage;
+    match stage {
+        Stage::New => "New",
+        Stage::Contacted => "Contacted",
+        Stage::Qualified => "Qualified",
+        Stage::Proposal => "Proposal",
+        Stage::Won => "Won",
+        Stage::Lost => "Lost",
+    }
+}
+
 /// A day in the reader's language, from milliseconds since the epoch, with
 /// the month named ("Dec 3, 2026", "3 Dec 2026"): "12/3/2026" reads as
 /// March outside the US.

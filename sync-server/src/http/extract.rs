@@ -25,10 +25,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let headers = req.headers().clone();
         let bytes = <Bytes as FromRequest<S>>::from_request(req, state)
             .await
-            .map_err(|rejection| match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-                _ => AppError::BadRequest(rejection.body_text()),
-            })?;
+            .map_err(body_refused)?;
         let mut body = Request::new(Body::from(bytes.clone()));
         *body.headers_mut() = headers;
         let value = match <Json<T> as FromRequest<S>>::from_request(body, state).await {
@@ -56,10 +53,7 @@ impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for ApiJson<T> 
         let headers = req.headers().clone();
         let bytes = <Bytes as FromRequest<S>>::from_request(req, state)
             .await
-            .map_err(|rejection| match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-                _ => AppError::BadRequest(rejection.body_text()),
-            })?;
+            .map_err(body_refused)?;
         if bytes.is_empty() {
             return Ok(None);
         }
@@ -68,6 +62,14 @@ impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for ApiJson<T> 
         <ApiJson<T> as FromRequest<S>>::from_request(body, state)
             .await
             .map(Some)
+    }
+}
+
+/// A body that could not be read (too large, cut off) as the API says it.
+fn body_refused(rejection: axum::extract::rejection::BytesRejection) -> AppError {
+    match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        _ => AppError::BadRequest(rejection.body_text()),
     }
 }
 

@@ -34,16 +34,14 @@ pub fn setup_partner<'a>(
                 notices: Vec::new(),
             },
         )?;
-        let doc_id = crate::platform::storage::insert_new_document(&mut *conn, &doc)
-            .await?
-            .to_string();
-        sqlx::query("INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, $3, $2)")
-            .bind(&doc_id)
-            .bind(partner.as_str())
-            .bind(sync::DocKind::Inbox.as_str())
-            .execute(&mut *conn)
-            .await?;
-        Ok(doc_id)
+        crate::platform::storage::insert_owned_document(
+            &mut *conn,
+            &doc,
+            sync::DocKind::Inbox,
+            partner.as_str(),
+        )
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{partner} has an inbox already"))
     })
 }
 

@@ -79,16 +79,14 @@ pub async fn create_pipeline(
     now: Timestamp,
 ) -> anyhow::Result<String> {
     let doc = pipeline_for(partner, leads, now)?;
-    let doc_id = crate::platform::storage::insert_new_document(&mut *conn, &doc)
-        .await?
-        .to_string();
-    sqlx::query("INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, $3, $2)")
-        .bind(&doc_id)
-        .bind(partner.as_str())
-        .bind(sync::DocKind::Pipeline.as_str())
-        .execute(&mut *conn)
-        .await?;
-    Ok(doc_id)
+    crate::platform::storage::insert_owned_document(
+        &mut *conn,
+        &doc,
+        sync::DocKind::Pipeline,
+        partner.as_str(),
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("{partner} has a pipeline already"))
 }
 
 fn pipeline_for(

@@ -59,28 +59,17 @@ pub async fn write_owned<E: std::fmt::Display>(
         let mut doc = Automerge::new();
         write(&mut doc).map_err(|e| give_up(format_args!("{} of {owner}: {e}", kind.as_str())))?;
         let mut tx = pool.begin().await?;
-        let doc_id = storage::insert_new_document(&mut tx, &doc)
+        let created = storage::insert_owned_document(&mut tx, &doc, kind, owner)
             .await
             .map_err(|e| WriteError::Retry(e.to_string()))?;
-        let registered = sqlx::query(
-            "INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, $3, $2)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(doc_id.to_string())
-        .bind(owner)
-        .bind(kind.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !registered {
+        let Some(doc_id) = created else {
             // Someone registered one first (one per owner and kind): the
             // next try writes into it.
             return Err(WriteError::Retry(format!(
                 "{owner} already has a document of kind {}",
                 kind.as_str()
             )));
-        }
+        };
         tx.commit().await?;
         tracing::info!(%doc_id, owner, kind = kind.as_str(), "server-written document created");
         return Ok(());

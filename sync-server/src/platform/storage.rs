@@ -139,6 +139,31 @@ pub enum LoadError {
     Decode(#[from] automerge::AutomergeError),
 }
 
+/// Stores `doc` as a new document ([`insert_new_document`]) and registers
+/// it as `owner`'s of `kind`, on `tx`; `None` when the owner has one of
+/// that kind already (one each, for the kinds that are one each), and then
+/// nothing is registered (the caller's transaction should roll back).
+pub async fn insert_owned_document(
+    tx: &mut sqlx::PgConnection,
+    doc: &automerge::Automerge,
+    kind: sync::DocKind,
+    owner: &str,
+) -> anyhow::Result<Option<String>> {
+    let doc_id = insert_new_document(&mut *tx, doc).await?.to_string();
+    let registered = sqlx::query(
+        "INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&doc_id)
+    .bind(kind.as_str())
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    Ok(registered.then_some(doc_id))
+}
+
 /// Stores a new document straight into Postgres on `tx`, under a fresh
 /// random id (made as samod makes them), one incremental chunk
 /// per change, exactly as samod would store it. The server makes its

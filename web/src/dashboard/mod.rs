@@ -10,8 +10,8 @@ mod figures;
 mod install;
 mod invite;
 
-use model::{AccountView, Inbox, Pipeline, Stage, Timestamp};
-use web_common::show::{self, tier_name};
+use model::{AccountView, Inbox, Pipeline, Timestamp};
+use web_common::show::{self, stage_label, tier_name};
 use yew::prelude::*;
 
 use install::InstallCard;
@@ -71,17 +71,6 @@ fn calendar() -> (Timestamp, Timestamp, Timestamp) {
         Timestamp(next.get_time() as i64),
         Timestamp(month.get_time() as i64),
     )
-}
-
-fn stage_name(stage: Stage) -> &'static str {
-    match stage {
-        Stage::New => "New",
-        Stage::Contacted => "Contacted",
-        Stage::Qualified => "Qualified",
-        Stage::Proposal => "Proposal",
-        Stage::Won => "Won",
-        Stage::Lost => "Lost",
-    }
 }
 
 fn amounts(list: &[model::Money]) -> String {
@@ -266,7 +255,7 @@ fn stats(pipeline: Option<&Pipeline>, view: Option<&AccountView>, month: Timesta
                 <ul class="plain">
                     { for value.iter().map(|s| html! {
                         <li data-stage={s.stage.as_str()}>
-                            <a href="#pipeline">{ stage_name(s.stage) }</a>
+                            <a href="#pipeline">{ stage_label(s.stage) }</a>
                             <span>{ match s.leads {
                                 0 => "No leads".to_owned(),
                                 1 => format!("1 lead · {}", amounts(&s.value)),

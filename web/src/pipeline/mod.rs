@@ -27,7 +27,8 @@ mod stage_moves;
 mod state;
 mod switch;
 
-use model::{LeadId, Stage};
+use model::LeadId;
+use web_common::show::stage_label;
 
 pub use board::{board, use_board};
 pub use follow::use_pipeline;
@@ -65,16 +66,5 @@ impl crate::page::Page for Page {
             Page::Board => "Pipeline",
             Page::Lead(_) => "Lead",
         }
-    }
-}
-
-fn stage_label(stage: Stage) -> &'static str {
-    match stage {
-        Stage::New => "New",
-        Stage::Contacted => "Contacted",
-        Stage::Qualified => "Qualified",
-        Stage::Proposal => "Proposal",
-        Stage::Won => "Won",
-        Stage::Lost => "Lost",
     }
 }
