@@ -53,6 +53,17 @@ async fn a_won_lead_becomes_a_deal_and_its_approval_appends_lines() {
     assert_eq!(preview["lines"][0]["amount_minor"], percent_of(90000, 20));
     let (status, _) = api(&server, &ben_token, "GET", &preview_path, None).await;
     assert_eq!(status, 403, "partners see no previews");
+    let (status, _) = api(
+        &server,
+        &admin,
+        "GET",
+        "/api/admin/deals/999999/preview",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "no such deal");
+    let (status, _) = api(&server, &admin, "GET", "/api/admin/deals/x/preview", None).await;
+    assert!((400..500).contains(&status), "an id that is no number");
     let kept: (i64, i64, String) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM ledger_lines), (SELECT count(*) FROM notifications),
                 (SELECT status FROM deals WHERE id = $1)",

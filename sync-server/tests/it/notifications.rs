@@ -543,6 +543,22 @@ async fn a_subscription_must_be_a_push_service_s_and_a_device_s_keys() {
     )
     .await;
     assert_eq!(status, 400);
+    let same = json!({ "category": "deals", "push": false });
+    for body in [
+        json!({ "categories": [{ "category": "deals", "push": "no" }] }),
+        json!({ "categories": "deals" }),
+        json!({ "categories": [same.clone(), same.clone(), same.clone(), same] }),
+    ] {
+        let (status, answer) = api(
+            &server,
+            &ben,
+            "PUT",
+            "/api/me/notification-preferences",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, 400, "{body} → {answer}");
+    }
 
     subscribe(&server, &ben, good.clone()).await;
     // Another account cannot remove Ben's device.
