@@ -13,7 +13,8 @@
 //! The modules form layers, each importing only those below it
 //! (`docs/architecture.md`, "sync-server"; `tests/it/layout.rs` checks it):
 //! [`events`], [`platform`], [`http`], then the product modules
-//! ([`accounts`], [`pipeline`], [`money`], [`account_view`]), then the
+//! ([`accounts`], [`notifications`], [`pipeline`], [`training`], [`money`],
+//! [`account_view`]), then the
 //! composition root ([`seed`], [`state`], [`startup`]).
 
 pub mod account_view;
@@ -27,6 +28,7 @@ pub mod platform;
 pub mod seed;
 pub mod startup;
 pub mod state;
+pub mod training;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     account_view, accounts, events, http, money, notifications, pipeline, platform, seed,
-    state::AppState,
+    state::AppState, training,
 };
 
 /// Every setting of the server; each is a flag and an environment variable.
@@ -145,6 +145,29 @@ pub struct Settings {
     /// only the app's screen, which the app's service worker opens.
     #[arg(long, env = "PUBLIC_ORIGIN")]
     pub public_origin: Option<String>,
+    /// Where the server keeps files (blobs) on disk.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Where blobs live: `fs` (under `--data-dir`), or `memory` (gone at
+    /// exit: tests and trials).
+    #[arg(long, env = "BLOB_STORE", default_value = "fs")]
+    pub blob_store: BlobStoreKind,
+    /// The largest file an admin may upload, in MiB.
+    #[arg(long, env = "MAX_BLOB_MIB", default_value_t = 512)]
+    pub max_blob_mib: u64,
+    /// Exam attempts a partner has for each exam.
+    #[arg(long, env = "EXAM_ATTEMPTS", default_value_t = 3)]
+    pub exam_attempts: u32,
+    /// Hours after a failed exam before the next attempt is graded.
+    #[arg(long, env = "EXAM_COOLDOWN_HOURS", default_value_t = 24)]
+    pub exam_cooldown_hours: u32,
+}
+
+/// Where blobs live (`--blob-store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BlobStoreKind {
+    Fs,
+    Memory,
 }
 
 /// A started server: bound, migrated, seeded, serving.
@@ -198,8 +221,17 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     let pool = connect_db(&settings.database_url).await?;
     migrate(&pool).await?;
 
-    let (changed_tx, changed_rx) = events::channel();
+    let (changed_tx, mut changed_rx) = events::channel::<events::DocumentStored>();
     let storage = platform::storage::PgStorage::new(pool.clone(), changed_tx.clone());
+    // Stored documents go to each projection (the pipeline's, training's).
+    let (pipeline_changed_tx, pipeline_changed_rx) = events::channel();
+    let (training_changed_tx, training_changed_rx) = events::channel();
+    tokio::spawn(async move {
+        while let Some(stored) = changed_rx.recv().await {
+            training_changed_tx.send(stored.clone());
+            pipeline_changed_tx.send(stored);
+        }
+    });
     let policy = platform::policy::AccessPolicy::new(
         pool.clone(),
         Arc::new(accounts::directory::PgDirectory { pool: pool.clone() }),
@@ -230,9 +262,31 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     tokio::spawn(pipeline::reminders::run(pool.clone()));
     tokio::spawn(pipeline::projection::run(
         pool.clone(),
-        changed_rx,
+        pipeline_changed_rx,
         earnings_tx.clone(),
     ));
+    let training = training::TrainingState {
+        pool: pool.clone(),
+        blobs: match settings.blob_store {
+            BlobStoreKind::Fs => {
+                platform::blobs::BlobStore::filesystem(&settings.data_dir.join("blobs"))
+                    .with_context(|| format!("blob store under {}", settings.data_dir.display()))?
+            }
+            BlobStoreKind::Memory => platform::blobs::BlobStore::in_memory(),
+        },
+        residency: residency.clone(),
+        max_blob_bytes: settings.max_blob_mib.saturating_mul(1024 * 1024),
+    };
+    training::start(
+        &training,
+        training::projection::ExamPolicy {
+            attempts: settings.exam_attempts.max(1),
+            cooldown: chrono::Duration::hours(settings.exam_cooldown_hours.into()),
+        },
+        training_changed_rx,
+        earnings_tx.clone(),
+    )
+    .await?;
     let ledger = Arc::new(money::LedgerSettings {
         rules: rules::RulesConfig::default(),
         hold: chrono::Duration::days(settings.commission_hold_days.into()),
@@ -286,6 +340,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
                 partner_setups: vec![
                     pipeline::documents::setup_partner,
                     notifications::inbox::setup_partner,
+                    training::documents::setup_partner,
                 ],
             }),
             live_sessions: live_sessions.clone(),
@@ -296,6 +351,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
             ledger,
         },
         notifications,
+        training,
         sync: http::sync::SyncState {
             pool: pool.clone(),
             policy,
@@ -328,6 +384,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     let modules = axum::Router::new()
         .merge(accounts::router())
         .merge(notifications::router())
+        .merge(training::router())
         .merge(money::router());
     let router = http::router(modules, state, &settings.web_dir);
     let listener = TcpListener::bind(settings.listen)

@@ -37,4 +37,5 @@ app_state! {
     accounts: AccountsState,
     money: MoneyState,
     notifications: NotificationsState,
+    training: crate::training::TrainingState,
 }

@@ -3,6 +3,8 @@
 // server binary, and Debian's Chromium.
 
 import { spawn } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import pg from "pg";
@@ -66,10 +68,13 @@ export async function dropDatabase(databaseUrl) {
 
 // The server binary on `listen`, seeded with the fixtures; resolves once
 // it says where it listens.
+// Its files go to a data directory of its own, named after the database,
+// so a restarted server finds them again.
 export function startServer(databaseUrl, listen = "127.0.0.1:0", extra = []) {
+  const dataDir = join(tmpdir(), `portal-data-${new URL(databaseUrl).pathname.slice(1)}`);
   const child = spawn(
     env("SERVER_BIN"),
-    ["--listen", listen, "--web-dir", env("WEB_DIR"), "--seed", env("FIXTURES"), ...extra],
+    ["--listen", listen, "--web-dir", env("WEB_DIR"), "--seed", env("FIXTURES"), "--data-dir", dataDir, ...extra],
     { env: { ...process.env, DATABASE_URL: databaseUrl, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
   );
   return new Promise((resolve, reject) => {

@@ -12,12 +12,14 @@
 
 mod account_view;
 mod amount;
+mod catalog;
 #[cfg(feature = "doc")]
 mod channel;
 mod inbox;
 mod pipeline;
 #[cfg(feature = "doc")]
 mod read;
+mod training;
 mod values;
 
 #[cfg(feature = "doc")]
@@ -34,10 +36,18 @@ pub use inbox::InboxDoc;
 pub use inbox::{INBOX_KIND, INBOX_SIZE, Inbox, Notice};
 
 #[cfg(feature = "doc")]
+pub use catalog::CatalogDoc;
+pub use catalog::{CATALOG_KIND, Catalog, MAX_MANIFEST_BYTES};
+#[cfg(feature = "doc")]
 pub use pipeline::PipelineDoc;
 pub use pipeline::{
     Activity, Conflict, ConflictValue, FollowUp, Lead, LeadDraft, LeadField, LogKind,
     PIPELINE_KIND, Pipeline, PipelineEdit, SCHEMA_VERSION, limits,
+};
+#[cfg(feature = "doc")]
+pub use training::TrainingDoc;
+pub use training::{
+    Attempt, Completion, TRAINING_KIND, Training, TrainingEdit, limits as training_limits, valid_id,
 };
 pub use values::{Currency, Heads, LeadId, Money, PartnerId, Quoted, Stage, Timestamp};
 

@@ -164,6 +164,10 @@ pub struct Me<Time = String> {
     /// A photo is at `/api/me/photo`.
     #[serde(default)]
     pub has_photo: bool,
+    /// The catalog documents (published training tracks) this account
+    /// may read, by document id.
+    #[serde(default)]
+    pub catalogs: Vec<String>,
 }
 
 /// `GET /api/me/profile`, and the body of `PUT` (its answer is the
@@ -409,6 +413,7 @@ mod tests {
             country: Some("BR".to_owned()),
             currency: None,
             has_photo: false,
+            catalogs: vec![],
         }
     }
 
@@ -424,7 +429,8 @@ mod tests {
                 r#""documents":[{"doc_id":"d1","kind":"pipeline","partner_id":"p-ana","#,
                 r#""partner_name":"Ana Souza","access":"read_write"}],"#,
                 r#""session":{"kind":"cookie","expires_at":"2030-01-01T00:00:00Z"},"#,
-                r#""phone":"+55 11 5555 0100","country":"BR","currency":null,"has_photo":false}"#
+                r#""phone":"+55 11 5555 0100","country":"BR","currency":null,"has_photo":false,"#,
+                r#""catalogs":[]}"#
             )
         );
         assert!(!me().profile_done(), "no currency yet");

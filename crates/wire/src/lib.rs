@@ -8,7 +8,7 @@
 //!
 //! Each type says which endpoint uses it; the files follow the server's
 //! modules (`accounts`; `deals`, `ledger`, `orders`, `payouts`,
-//! `partners`, `reports`, `programme` for the money; `notifications`; `error`), and everything is
+//! `partners`, `reports`, `programme` for the money; `notifications`; `training`; `error`), and everything is
 //! re-exported here: `wire::Me`, `wire::DealStatus`.
 //!
 //! The shapes are today's, field for field: the same names, the same
@@ -39,6 +39,7 @@ mod partners;
 mod payouts;
 mod programme;
 mod reports;
+mod training;
 mod vocabulary;
 
 pub use accounts::*;
@@ -51,4 +52,5 @@ pub use partners::*;
 pub use payouts::*;
 pub use programme::*;
 pub use reports::*;
+pub use training::*;
 pub use vocabulary::*;

@@ -154,6 +154,10 @@ vocabulary! {
         CommissionAvailable = "commission_available",
         PayoutMade = "payout_made",
         FollowUpDue = "follow_up_due",
+        /// A module to complete by a date.
+        TrainingAssigned = "training_assigned",
+        /// An exam the server graded: passed (a certificate) or not.
+        ExamGraded = "exam_graded",
     }
 }
 
@@ -167,6 +171,8 @@ vocabulary! {
         Money = "money",
         /// A follow-up due.
         Reminders = "reminders",
+        /// Training assigned, an exam graded.
+        Training = "training",
     }
 }
 
@@ -180,7 +186,53 @@ impl NotificationKind {
                 NotificationCategory::Money
             }
             NotificationKind::FollowUpDue => NotificationCategory::Reminders,
+            NotificationKind::TrainingAssigned | NotificationKind::ExamGraded => {
+                NotificationCategory::Training
+            }
         }
+    }
+}
+
+vocabulary! {
+    /// Who reads a training track (`training_tracks.audience`, and the
+    /// `readers` of its catalog document).
+    Audience {
+        /// Every partner, team leaders included.
+        Everyone = "everyone",
+        TeamLeaders = "team_leaders",
+    }
+}
+
+vocabulary! {
+    /// A quiz graded on the device, or an exam graded by the server
+    /// (`quiz_attempts.kind`).
+    QuizKind {
+        Practice = "practice",
+        Exam = "exam",
+    }
+}
+
+vocabulary! {
+    /// What a lesson's file is, so the app knows how to show it.
+    MediaKind {
+        Video = "video",
+        Pdf = "pdf",
+        Image = "image",
+        Audio = "audio",
+    }
+}
+
+vocabulary! {
+    /// What became of an exam attempt the server read (`quiz_attempts.outcome`).
+    AttemptOutcome {
+        Passed = "passed",
+        Failed = "failed",
+        /// Taken before the retake cooldown ended: not graded.
+        TooSoon = "too_soon",
+        /// Past the attempts the policy allows: not graded.
+        NoAttemptsLeft = "no_attempts_left",
+        /// Names a quiz or version that was never published.
+        Unknown = "unknown",
     }
 }
 
@@ -265,6 +317,8 @@ mod tests {
                 "commission_available",
                 "payout_made",
                 "follow_up_due",
+                "training_assigned",
+                "exam_graded",
             ],
         );
         assert_eq!(
@@ -275,7 +329,10 @@ mod tests {
                     .map(String::as_str)
             )
         );
-        spelled(NotificationCategory::ALL, &["deals", "money", "reminders"]);
+        spelled(
+            NotificationCategory::ALL,
+            &["deals", "money", "reminders", "training"],
+        );
         assert_eq!(
             sorted(NotificationCategory::ALL.iter().map(|c| c.as_str())),
             sorted(
@@ -423,5 +480,41 @@ mod tests {
                 "inbox"
             ]
         );
+    }
+
+    #[test]
+    fn training_words_match_the_schema() {
+        spelled(Audience::ALL, &["everyone", "team_leaders"]);
+        spelled(QuizKind::ALL, &["practice", "exam"]);
+        spelled(
+            AttemptOutcome::ALL,
+            &[
+                "passed",
+                "failed",
+                "too_soon",
+                "no_attempts_left",
+                "unknown",
+            ],
+        );
+        for (words, constraint) in [
+            (
+                Audience::ALL.iter().map(|w| w.as_str()).collect::<Vec<_>>(),
+                "training_tracks_audience_known",
+            ),
+            (
+                QuizKind::ALL.iter().map(|w| w.as_str()).collect(),
+                "quiz_attempts_kind_known",
+            ),
+            (
+                AttemptOutcome::ALL.iter().map(|w| w.as_str()).collect(),
+                "quiz_attempts_outcome_known",
+            ),
+        ] {
+            assert_eq!(
+                sorted(words.into_iter()),
+                sorted(check_constraint(constraint).iter().map(String::as_str)),
+                "{constraint}"
+            );
+        }
     }
 }

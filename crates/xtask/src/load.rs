@@ -256,7 +256,7 @@ impl ServerProcess {
     fn start(setup: &Setup) -> Result<ServerProcess> {
         let mut log = OpenOptions::new().append(true).open(&setup.log)?;
         let mut cmd = with_fd_limit(&setup.server);
-        cmd.args(["--listen", "127.0.0.1:0"])
+        cmd.args(["--listen", "127.0.0.1:0", "--blob-store", "memory"])
             .arg("--web-dir")
             .arg(&setup.web_dir)
             .env("DATABASE_URL", &setup.database_url)

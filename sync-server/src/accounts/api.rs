@@ -349,6 +349,7 @@ pub(super) async fn me(
             kind,
             owner: Some(partner_id.clone()),
             members: Default::default(),
+            readers: None,
         };
         let access = match policy::decide(&who.account_id, facts, &doc) {
             policy::Access::None => continue,
@@ -362,6 +363,26 @@ pub(super) async fn me(
             partner_name,
             access,
         });
+    }
+    // The published training tracks it may read (the same policy).
+    let mut catalogs = Vec::new();
+    if let Some(facts) = &facts {
+        let rows = sqlx::query_as::<_, (String, Option<String>)>(
+            "SELECT doc_id, readers FROM documents WHERE kind = 'catalog' ORDER BY doc_id",
+        )
+        .fetch_all(&state.pool)
+        .await?;
+        for (doc_id, readers) in rows {
+            let doc = policy::DocFacts {
+                kind: DocKind::Catalog,
+                owner: None,
+                members: Default::default(),
+                readers: readers.as_deref().map(policy::readers_role),
+            };
+            if policy::decide(&who.account_id, facts, &doc) != policy::Access::None {
+                catalogs.push(doc_id);
+            }
+        }
     }
     Ok(Json(Me {
         account_id: who.account_id,
@@ -381,6 +402,7 @@ pub(super) async fn me(
         country,
         currency,
         has_photo,
+        catalogs,
     }))
 }
 

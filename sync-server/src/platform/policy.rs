@@ -14,8 +14,11 @@
 //! | `training`     | read-write     | read                 |                | none   | read-write |
 //! | `note`         | read-write     | none                 |                | none   | read-write |
 //! | `account_view` | read           | none                 |                | none   | read-write |
-//! | `catalog`      | (no owner)     |                      |                | read   | read-write |
+//! | `catalog`      | (no owner)     |                      |                | read (1) | read-write |
 //! | `channel`      | (no owner)     |                      | read-write     | none   | read-write |
+//!
+//! (1) A catalog may be for one role only (`documents.readers`: a track
+//! for team leaders); others get none.
 //!
 //! An account whose role this server cannot read gets "none" everywhere
 //! (and a warning in the log), never a partner's access by default.
@@ -72,6 +75,9 @@ pub struct DocFacts {
     pub owner: Option<String>,
     /// The accounts of a channel.
     pub members: HashSet<String>,
+    /// For a catalog kept for some readers only (`documents.readers`),
+    /// the role they have; `None`: every signed-in account.
+    pub readers: Option<Role>,
 }
 
 /// Read-write, read-only or nothing, for one account and one document.
@@ -111,7 +117,7 @@ pub fn decide(account_id: &str, account: &AccountFacts, doc: &DocFacts) -> Acces
         DocKind::Pipeline | DocKind::Training if leads_owner => Access::Read,
         DocKind::Note if owns => Access::ReadWrite,
         DocKind::AccountView | DocKind::Inbox if owns => Access::Read,
-        DocKind::Catalog => Access::Read,
+        DocKind::Catalog if doc.readers.is_none_or(|role| role == account.role) => Access::Read,
         DocKind::Channel if doc.members.contains(account_id) => Access::ReadWrite,
         _ => Access::None,
     }
@@ -131,6 +137,22 @@ pub fn readable_role(account_id: &str, role: &str) -> Option<Role> {
         );
     }
     parsed
+}
+
+/// The role `documents.readers` names (its CHECK allows `team_leaders`
+/// only).
+pub fn readers_role(readers: &str) -> Role {
+    match readers {
+        "team_leaders" => Role::TeamLeader,
+        other => {
+            // Unreachable while the CHECK holds; the strictest answer.
+            tracing::warn!(
+                readers = other,
+                "share policy: unknown readers; admins only"
+            );
+            Role::Admin
+        }
+    }
 }
 
 /// The account a peer id names: `<account id>/<device>`.
@@ -299,6 +321,7 @@ impl AccessPolicy {
             kind: DocKind::Note,
             owner: Some(partner.clone()),
             members: HashSet::new(),
+            readers: None,
         };
         self.remember(doc_id, &facts);
         Ok(Some(facts))
@@ -308,14 +331,14 @@ impl AccessPolicy {
         if let Some(hit) = self.cached(|c| &c.docs, doc_id) {
             return Ok(hit);
         }
-        let row: Option<(String, Option<String>)> =
-            sqlx::query_as("SELECT kind, owner_id FROM documents WHERE doc_id = $1")
+        let row: Option<(String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT kind, owner_id, readers FROM documents WHERE doc_id = $1")
                 .bind(doc_id)
                 .fetch_optional(&self.pool)
                 .await?;
         let facts = match row {
             None => None,
-            Some((kind, owner)) => match DocKind::parse(&kind) {
+            Some((kind, owner, readers)) => match DocKind::parse(&kind) {
                 Err(error) => {
                     tracing::error!(%error, doc_id, "document of an unknown kind: nobody's");
                     None
@@ -330,6 +353,7 @@ impl AccessPolicy {
                         kind,
                         owner,
                         members,
+                        readers: readers.as_deref().map(readers_role),
                     })
                 }
             },
@@ -406,6 +430,7 @@ mod tests {
             kind,
             owner: owner.map(str::to_owned),
             members: members.iter().map(|s| s.to_string()).collect(),
+            readers: None,
         }
     }
 
@@ -430,6 +455,20 @@ mod tests {
         for unknown in ["auditor", "Partner", "", "admin "] {
             assert_eq!(readable_role("a-ben", unknown), None, "{unknown:?}");
         }
+    }
+
+    #[test]
+    fn a_catalog_for_team_leaders_is_theirs_and_admins_only() {
+        let mut catalog = doc(DocKind::Catalog, None, &[]);
+        let partner = account(Role::Partner, Some("p-ben"), &[]);
+        let leader = account(Role::TeamLeader, Some("p-ana"), &["p-ben"]);
+        let admin = account(Role::Admin, None, &[]);
+        assert_eq!(decide("a-ben", &partner, &catalog), Access::Read);
+        catalog.readers = Some(readers_role("team_leaders"));
+        assert_eq!(decide("a-ben", &partner, &catalog), Access::None);
+        assert_eq!(decide("a-ana", &leader, &catalog), Access::Read);
+        assert_eq!(decide("a-admin", &admin, &catalog), Access::ReadWrite);
+        assert_eq!(readers_role("anything else"), Role::Admin);
     }
 
     #[test]

@@ -80,15 +80,27 @@ pub async fn write_owned<E: std::fmt::Display>(
             storage::LoadError::Db(e) => WriteError::from(e),
             other => give_up(format_args!("{doc_id} does not load: {other}")),
         })?;
-    let id: DocumentId = doc_id
-        .parse()
-        .map_err(|_| give_up(format_args!("{doc_id:?} is not a document id")))?;
     let before = doc.get_heads();
     write(&mut doc).map_err(|e| give_up(format_args!("{doc_id}: {e}")))?;
-    for change in doc.get_changes(&before) {
+    store_changes_since(residency, &doc_id, &doc, &before).await
+}
+
+/// Stores what `doc` changed since `before` as the document `doc_id`
+/// (registered already), outside every repo: the repos holding it take the
+/// changes from the bus, and so do their devices.
+pub async fn store_changes_since(
+    residency: &Residency,
+    doc_id: &str,
+    doc: &Automerge,
+    before: &[automerge::ChangeHash],
+) -> Result<(), WriteError> {
+    let id: DocumentId = doc_id
+        .parse()
+        .map_err(|_| WriteError::GiveUp(format!("{doc_id:?} is not a document id")))?;
+    for change in doc.get_changes(before) {
         let key = StorageKey::incremental_path(&id, change.hash());
         residency
-            .put_outside(&doc_id, key, change.raw_bytes().to_vec())
+            .put_outside(doc_id, key, change.raw_bytes().to_vec())
             .await;
     }
     Ok(())

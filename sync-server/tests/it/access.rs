@@ -311,13 +311,22 @@ async fn the_authorization_matrix() {
             id: account_view_doc(&pool, "p-ben").await,
         },
         MatrixDoc {
+            label: "Ben's training",
+            kind: "training",
+            id: sqlx::query_scalar(
+                "SELECT doc_id FROM documents WHERE owner_id = 'p-ben' AND kind = 'training'",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        },
+        MatrixDoc {
             label: "Team Ana's channel",
             kind: "channel",
             id: create_channel(&server, &["a-ana", "a-ben"]).await,
         },
     ];
     for (label, kind, owner) in [
-        ("Ben's training", "training", Some("p-ben")),
         ("Ben's note", "note", Some("p-ben")),
         ("the catalog", "catalog", None),
     ] {

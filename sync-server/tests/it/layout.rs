@@ -24,6 +24,7 @@ const LAYERS: &[&str] = &[
     "accounts",
     "notifications",
     "pipeline",
+    "training",
     "money",
     "account_view",
     // The composition root: knows every module.

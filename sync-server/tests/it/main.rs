@@ -26,4 +26,5 @@ mod residency;
 mod shards;
 mod storage;
 mod sync;
+mod training;
 mod views;

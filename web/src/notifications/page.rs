@@ -117,13 +117,17 @@ fn push_card() -> Html {
     }
 }
 
-const CATEGORIES: [(NotificationCategory, &str); 3] = [
+const CATEGORIES: [(NotificationCategory, &str); 4] = [
     (NotificationCategory::Deals, "Decisions on your deals"),
     (
         NotificationCategory::Money,
         "Commissions available and payouts",
     ),
     (NotificationCategory::Reminders, "Follow-ups due"),
+    (
+        NotificationCategory::Training,
+        "Training assigned, exams graded",
+    ),
 ];
 
 /// Which categories are pushed (to every device of the account); the list

@@ -54,6 +54,10 @@ fn command_line(database_url: &str, web_dir: &Path, listen: &str, extra: &[&str]
         database_url,
         "--metrics-token",
         METRICS_TOKEN,
+        // Files in memory: nothing left behind (the blob tests run the
+        // filesystem store themselves).
+        "--blob-store",
+        "memory",
         "--seed",
     ]
     .map(OsString::from)

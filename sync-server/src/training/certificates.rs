@@ -1,0 +1,133 @@
+//! Certificates anyone can check: `/verify/{id}` is a public page that
+//! says who was certified in what, when, with what score, and
+//! `/api/certificates/{id}` the same as JSON. An id is 16 random letters
+//! and digits (80 bits), so ids cannot be walked.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderValue, header},
+    response::{Html, IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use wire::Certificate;
+
+use super::TrainingState;
+use crate::http::error::AppError;
+
+/// Crockford's base32: no I, L, O or U to misread.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A new certificate id.
+pub fn new_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(b & 31)] as char)
+        .collect()
+}
+
+fn shaped(id: &str) -> bool {
+    id.len() == 16 && id.bytes().all(|b| ALPHABET.contains(&b))
+}
+
+pub async fn find(
+    state: &TrainingState,
+    id: &str,
+) -> Result<Option<Certificate<DateTime<Utc>>>, AppError> {
+    if !shaped(id) {
+        return Ok(None);
+    }
+    let row: Option<(String, String, String, i16, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT recipient, track_id, track_title, score_percent, issued_at
+         FROM certificates WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?;
+    Ok(row.map(
+        |(recipient, track_id, track_title, score, issued_at)| Certificate {
+            id: id.to_owned(),
+            recipient,
+            track_id,
+            track_title,
+            score_percent: score.clamp(0, 100) as u8,
+            issued_at,
+            pdf: format!("/verify/{id}/certificate.pdf"),
+        },
+    ))
+}
+
+/// `GET /api/certificates/{id}` (public).
+pub async fn json(
+    State(state): State<TrainingState>,
+    Path(id): Path<String>,
+) -> Result<Json<Certificate<DateTime<Utc>>>, AppError> {
+    find(&state, &id).await?.map(Json).ok_or(AppError::NotFound)
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// `GET /verify/{id}` (public): a page a person reads, on a phone too.
+pub async fn page(
+    State(state): State<TrainingState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let found = find(&state, &id).await?;
+    let (status, title, body) = match &found {
+        Some(c) => (
+            axum::http::StatusCode::OK,
+            format!("Certificate {}", c.id),
+            format!(
+                "<p class=\"ok\" role=\"status\">This certificate is genuine.</p>\
+                 <dl><dt>Awarded to</dt><dd>{}</dd>\
+                 <dt>For</dt><dd>{}</dd>\
+                 <dt>Score</dt><dd>{}%</dd>\
+                 <dt>Issued</dt><dd><time datetime=\"{}\">{}</time></dd>\
+                 <dt>Certificate</dt><dd>{}</dd></dl>\
+                 <p><a href=\"{}\">Download the certificate (PDF)</a></p>",
+                escape(&c.recipient),
+                escape(&c.track_title),
+                c.score_percent,
+                c.issued_at.to_rfc3339(),
+                c.issued_at.format("%-d %B %Y"),
+                escape(&c.id),
+                escape(&c.pdf),
+            ),
+        ),
+        None => (
+            axum::http::StatusCode::NOT_FOUND,
+            "No such certificate".to_owned(),
+            "<p class=\"no\" role=\"alert\">No certificate has this number. Check it against \
+             the one printed on the certificate.</p>"
+                .to_owned(),
+        ),
+    };
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>\
+         body{{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:40rem;padding:1.5rem;color:#1b1f24}}\
+         h1{{font-size:1.4rem}}dt{{font-weight:600;margin-top:.75rem}}dd{{margin:0}}\
+         .ok{{background:#e6f4ea;border-left:4px solid #1e7e34;padding:.75rem}}\
+         .no{{background:#fdecea;border-left:4px solid #b3261e;padding:.75rem}}\
+         a{{display:inline-block;min-height:44px;line-height:44px;color:#0b57d0}}\
+         </style></head><body><main><h1>{title}</h1>{body}</main></body></html>"
+    );
+    let mut response = (status, Html(html)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}

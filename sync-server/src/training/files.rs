@@ -1,0 +1,408 @@
+//! Training's files over HTTP: admins upload them (resumable, see
+//! `platform/blobs.rs`), partners fetch them by name with ranges, so a
+//! video seeks, and with cache headers that let a device keep them for
+//! good (a name is the hash of the bytes: it never means other bytes).
+//!
+//! Who may fetch a blob: an admin any; anyone else a blob that a published
+//! version of a track they may read shows (`training_version_blobs`; the
+//! same audience as the track's catalog document). Anything else is a 404,
+//! as for a blob nobody has, so a name cannot be probed.
+
+use axum::{
+    Json,
+    body::{Body, Bytes},
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use wire::{NewUpload, Role, UploadState};
+
+use super::TrainingState;
+use crate::{
+    http::{error::AppError, extract::ApiJson, session::Authenticated},
+    platform::blobs::{BlobError, BlobId},
+};
+
+/// What a lesson's file may be: what the app knows how to show. Anything
+/// else (HTML, SVG, scripts) is refused at upload, and every blob is
+/// served with `nosniff` and a sandboxing CSP besides.
+pub const CONTENT_TYPES: &[&str] = &[
+    "video/mp4",
+    "video/webm",
+    "audio/mpeg",
+    "audio/mp4",
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+];
+
+/// A part sent in one request, at most.
+pub const MAX_PART_BYTES: usize = 8 * 1024 * 1024;
+
+fn blob_error(e: BlobError) -> AppError {
+    match e {
+        BlobError::NotFound => AppError::NotFound,
+        BlobError::Store(e) => AppError::Internal(e.into()),
+        other => AppError::BadRequest(other.to_string()),
+    }
+}
+
+fn new_upload_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn upload_id(id: &str) -> Result<&str, AppError> {
+    if id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(id)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// `POST /api/admin/blobs/uploads` (admins): declares a blob to send.
+/// A blob kept already answers at once with nothing to send.
+pub async fn begin(
+    State(state): State<TrainingState>,
+    who: Authenticated,
+    ApiJson(body): ApiJson<NewUpload>,
+) -> Result<(StatusCode, Json<UploadState>), AppError> {
+    who.require_admin()?;
+    let id = BlobId::parse(&body.sha256).ok_or_else(|| {
+        AppError::BadRequest("sha256 must be 64 lower-case hex digits".to_owned())
+    })?;
+    if !CONTENT_TYPES.contains(&body.content_type.as_str()) {
+        return Err(AppError::BadRequest(format!(
+            "content_type must be one of {}",
+            CONTENT_TYPES.join(", ")
+        )));
+    }
+    if body.bytes == 0 || body.bytes > state.max_blob_bytes {
+        return Err(AppError::BadRequest(format!(
+            "bytes must be 1 to {}",
+            state.max_blob_bytes
+        )));
+    }
+    let kept: Option<i64> = sqlx::query_scalar("SELECT bytes FROM blobs WHERE sha256 = $1")
+        .bind(id.hex())
+        .fetch_optional(&state.pool)
+        .await?;
+    if let Some(bytes) = kept {
+        return Ok((
+            StatusCode::OK,
+            Json(UploadState {
+                upload: None,
+                sha256: id.hex(),
+                bytes: bytes as u64,
+                received: bytes as u64,
+            }),
+        ));
+    }
+    let upload = new_upload_id();
+    sqlx::query(
+        "INSERT INTO blob_uploads (id, sha256, bytes, content_type, created_by)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&upload)
+    .bind(id.hex())
+    .bind(body.bytes as i64)
+    .bind(&body.content_type)
+    .bind(&who.account_id)
+    .execute(&state.pool)
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UploadState {
+            upload: Some(upload),
+            sha256: id.hex(),
+            bytes: body.bytes,
+            received: 0,
+        }),
+    ))
+}
+
+struct Upload {
+    sha256: BlobId,
+    bytes: u64,
+    content_type: String,
+}
+
+async fn upload_of(
+    state: &TrainingState,
+    who: &Authenticated,
+    id: &str,
+) -> Result<Upload, AppError> {
+    who.require_admin()?;
+    let row: Option<(String, i64, String)> =
+        sqlx::query_as("SELECT sha256, bytes, content_type FROM blob_uploads WHERE id = $1")
+            .bind(upload_id(id)?)
+            .fetch_optional(&state.pool)
+            .await?;
+    let (sha256, bytes, content_type) = row.ok_or(AppError::NotFound)?;
+    Ok(Upload {
+        sha256: BlobId::parse(&sha256)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("stored sha256 {sha256:?}")))?,
+        bytes: bytes as u64,
+        content_type,
+    })
+}
+
+fn state_of(id: &str, upload: &Upload, received: u64) -> UploadState {
+    UploadState {
+        upload: Some(id.to_owned()),
+        sha256: upload.sha256.hex(),
+        bytes: upload.bytes,
+        received,
+    }
+}
+
+/// `GET /api/admin/blobs/uploads/{id}`: how much arrived, to resume from.
+pub async fn status(
+    State(state): State<TrainingState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<UploadState>, AppError> {
+    let upload = upload_of(&state, &who, &id).await?;
+    let received = state.blobs.received(&id).await.map_err(blob_error)?;
+    Ok(Json(state_of(&id, &upload, received)))
+}
+
+#[derive(Deserialize)]
+pub struct At {
+    offset: u64,
+}
+
+/// `PUT /api/admin/blobs/uploads/{id}?offset=N`: the bytes from `N`. A
+/// part at another offset than where the upload stands is a 409 that
+/// says where it stands.
+pub async fn append(
+    State(state): State<TrainingState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+    Query(at): Query<At>,
+    body: Bytes,
+) -> Result<Json<UploadState>, AppError> {
+    let upload = upload_of(&state, &who, &id).await?;
+    match state.blobs.append(&id, upload.bytes, at.offset, body).await {
+        Ok(received) => Ok(Json(state_of(&id, &upload, received))),
+        Err(BlobError::Offset { received }) => Err(AppError::Stale {
+            message: format!("this upload has {received} bytes; send from there"),
+            current: serde_json::to_value(state_of(&id, &upload, received))
+                .map_err(|e| AppError::Internal(e.into()))?,
+        }),
+        Err(e) => Err(blob_error(e)),
+    }
+}
+
+/// `POST /api/admin/blobs/uploads/{id}/finish`: checks the bytes against
+/// the declared hash and keeps the blob.
+pub async fn finish(
+    State(state): State<TrainingState>,
+    who: Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<UploadState>, AppError> {
+    let upload = upload_of(&state, &who, &id).await?;
+    match state.blobs.finish(&id, upload.bytes, &upload.sha256).await {
+        Ok(()) => {}
+        Err(BlobError::Hash { found }) => {
+            // Those bytes are no use to anyone: start again.
+            state.blobs.discard(&id).await.map_err(blob_error)?;
+            return Err(AppError::BadRequest(format!(
+                "the bytes sent hash to {found}, not {}; the upload starts again",
+                upload.sha256
+            )));
+        }
+        Err(e) => return Err(blob_error(e)),
+    }
+    let mut tx = state.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO blobs (sha256, bytes, content_type, created_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(upload.sha256.hex())
+    .bind(upload.bytes as i64)
+    .bind(&upload.content_type)
+    .bind(&who.account_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM blob_uploads WHERE id = $1")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(UploadState {
+        upload: None,
+        sha256: upload.sha256.hex(),
+        bytes: upload.bytes,
+        received: upload.bytes,
+    }))
+}
+
+/// A range that starts past the end of the blob (answered 416).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unsatisfiable;
+
+/// A single range of `bytes=` (RFC 9110 §14.1.2) over a blob of `size`:
+/// `Ok(None)` for no header, a header that is not one byte range (served
+/// whole, as the RFC allows), `Err` for one that starts past the end.
+pub fn byte_range(
+    header: Option<&HeaderValue>,
+    size: u64,
+) -> Result<Option<(u64, u64)>, Unsatisfiable> {
+    let Some(spec) = header
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("bytes="))
+    else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return Ok(None);
+    };
+    let number = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    match (first.is_empty(), number(first), number(last)) {
+        // `-N`: the last N bytes.
+        (true, _, Some(n)) if n > 0 && size > 0 => Ok(Some((size.saturating_sub(n), size - 1))),
+        (true, _, _) => Ok(None),
+        (false, Some(start), _) if start >= size => Err(Unsatisfiable),
+        (false, Some(start), None) if last.is_empty() => Ok(Some((start, size - 1))),
+        (false, Some(start), Some(end)) if end >= start => Ok(Some((start, end.min(size - 1)))),
+        _ => Ok(None),
+    }
+}
+
+/// Whether `who` may fetch `sha256`.
+async fn may_read(
+    state: &TrainingState,
+    who: &Authenticated,
+    sha256: &str,
+) -> Result<bool, AppError> {
+    if who.role == Role::Admin {
+        return Ok(true);
+    }
+    let leader = who.role == Role::TeamLeader;
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (
+            SELECT 1 FROM training_version_blobs b
+            JOIN training_tracks t ON t.id = b.track_id
+            WHERE b.sha256 = $1 AND (t.audience = 'everyone' OR $2))",
+    )
+    .bind(sha256)
+    .bind(leader)
+    .fetch_one(&state.pool)
+    .await?)
+}
+
+/// `GET /blobs/{sha256}`: the blob, or the range asked for (206), to
+/// those who may read it.
+pub async fn serve(
+    State(state): State<TrainingState>,
+    who: Authenticated,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let id = BlobId::parse(&name).ok_or(AppError::NotFound)?;
+    if !may_read(&state, &who, &id.hex()).await? {
+        return Err(AppError::NotFound);
+    }
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT bytes, content_type FROM blobs WHERE sha256 = $1")
+            .bind(id.hex())
+            .fetch_optional(&state.pool)
+            .await?;
+    let (size, content_type) = row.ok_or(AppError::NotFound)?;
+    let size = size as u64;
+    let etag = format!("\"{}\"", id.hex());
+    let mut response = Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, &etag)
+        // Only this person's browser may keep it (authorization), and for
+        // good: the name is the bytes' hash.
+        .header(
+            header::CACHE_CONTROL,
+            "private, max-age=31536000, immutable",
+        )
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        );
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| h.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return response
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .map_err(|e| AppError::Internal(e.into()));
+    }
+    let (status, start, end) = match byte_range(headers.get(header::RANGE), size) {
+        Ok(Some((start, end))) => {
+            response =
+                response.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
+            (StatusCode::PARTIAL_CONTENT, start, end + 1)
+        }
+        Ok(None) => (StatusCode::OK, 0, size),
+        Err(Unsatisfiable) => {
+            return Ok((
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{size}"))],
+            )
+                .into_response());
+        }
+    };
+    let body = if start == end {
+        Body::empty()
+    } else {
+        Body::from_stream(
+            state
+                .blobs
+                .read(&id, start..end)
+                .await
+                .map_err(blob_error)?,
+        )
+    };
+    response
+        .status(status)
+        .header(header::CONTENT_LENGTH, end - start)
+        .body(body)
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(h: &str, size: u64) -> Result<Option<(u64, u64)>, Unsatisfiable> {
+        byte_range(Some(&HeaderValue::from_str(h).unwrap()), size)
+    }
+
+    #[test]
+    fn ranges_read_as_rfc_9110_says() {
+        assert_eq!(range("bytes=0-99", 1000), Ok(Some((0, 99))));
+        assert_eq!(range("bytes=500-", 1000), Ok(Some((500, 999))));
+        assert_eq!(range("bytes=-100", 1000), Ok(Some((900, 999))));
+        assert_eq!(range("bytes=-5000", 1000), Ok(Some((0, 999))));
+        assert_eq!(range("bytes=900-5000", 1000), Ok(Some((900, 999))));
+        assert_eq!(range("bytes=1000-", 1000), Err(Unsatisfiable));
+        assert_eq!(range("bytes=0-0", 1), Ok(Some((0, 0))));
+        // Not one range: the whole blob.
+        assert_eq!(range("bytes=0-1,5-6", 1000), Ok(None));
+        assert_eq!(range("bytes=5-1", 1000), Ok(None));
+        assert_eq!(range("items=0-1", 1000), Ok(None));
+        assert_eq!(range("bytes=-0", 1000), Ok(None));
+        assert_eq!(range("bytes=abc-", 1000), Ok(None));
+        assert_eq!(range("bytes=99999999999999999999999-", 1000), Ok(None));
+        assert_eq!(byte_range(None, 10), Ok(None));
+    }
+}

@@ -1,0 +1,703 @@
+//! The training hub through the real server: the blob store's conformance
+//! (the filesystem store and the in-memory one, the same checks), a
+//! resumable upload, publishing, who may fetch which file (with ranges),
+//! an exam taken on a device and graded by the server into a certificate
+//! anyone can verify, and the answer key never reaching a partner.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use model::{Attempt, CatalogDoc, Timestamp, TrainingDoc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sync_server::platform::blobs::{BlobError, BlobId, BlobStore};
+
+use crate::helpers::*;
+
+fn hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Bytes that differ at every offset, so a range cut in the wrong place
+/// shows.
+fn sample(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+async fn read(store: &BlobStore, id: &BlobId, range: std::ops::Range<u64>) -> Vec<u8> {
+    let chunks: Vec<Bytes> = store
+        .read(id, range)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    chunks.concat()
+}
+
+/// What every blob store must do, whatever keeps the bytes.
+async fn conformance(store: BlobStore) {
+    let bytes = sample(300_000);
+    let id = BlobId::of(&bytes);
+    assert_eq!(store.size(&id).await.unwrap(), None);
+    assert!(matches!(
+        store.read(&id, 0..1).await,
+        Err(BlobError::NotFound)
+    ));
+
+    // An upload in three parts, cut short after the second: what arrived
+    // stays, and it resumes from there.
+    let upload = "0123456789abcdef0123456789abcdef";
+    let size = bytes.len() as u64;
+    assert_eq!(store.received(upload).await.unwrap(), 0);
+    let at = store
+        .append(upload, size, 0, Bytes::copy_from_slice(&bytes[..100_000]))
+        .await
+        .unwrap();
+    assert_eq!(at, 100_000);
+    // A part sent again at an offset already passed is refused, saying
+    // where the upload stands.
+    assert!(matches!(
+        store
+            .append(upload, size, 0, Bytes::copy_from_slice(&bytes[..10]))
+            .await,
+        Err(BlobError::Offset { received: 100_000 })
+    ));
+    store
+        .append(
+            upload,
+            size,
+            100_000,
+            Bytes::copy_from_slice(&bytes[100_000..200_000]),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.finish(upload, size, &id).await,
+        Err(BlobError::Incomplete {
+            received: 200_000,
+            ..
+        })
+    ));
+    // "The connection dropped": a new start asks where it stands.
+    let resumed_at = store.received(upload).await.unwrap();
+    assert_eq!(resumed_at, 200_000);
+    assert!(matches!(
+        store
+            .append(
+                upload,
+                size,
+                resumed_at,
+                Bytes::copy_from_slice(&[0u8; 100_001])
+            )
+            .await,
+        Err(BlobError::PastSize { .. })
+    ));
+    store
+        .append(
+            upload,
+            size,
+            resumed_at,
+            Bytes::copy_from_slice(&bytes[200_000..]),
+        )
+        .await
+        .unwrap();
+    store.finish(upload, size, &id).await.unwrap();
+    assert_eq!(
+        store.received(upload).await.unwrap(),
+        0,
+        "parts left behind"
+    );
+    assert_eq!(store.size(&id).await.unwrap(), Some(size));
+    assert_eq!(read(&store, &id, 0..size).await, bytes);
+    assert_eq!(read(&store, &id, 1000..1010).await, bytes[1000..1010]);
+    assert_eq!(
+        read(&store, &id, size - 5..size).await,
+        bytes[bytes.len() - 5..]
+    );
+    // Finishing again is done already.
+    store.finish(upload, size, &id).await.unwrap();
+
+    // Bytes that are not the ones declared never become the blob.
+    let other = "fedcba9876543210fedcba9876543210";
+    let wrong = sample(1000);
+    let declared = BlobId::of(b"something else");
+    store
+        .append(other, 1000, 0, Bytes::copy_from_slice(&wrong))
+        .await
+        .unwrap();
+    match store.finish(other, 1000, &declared).await {
+        Err(BlobError::Hash { found }) => assert_eq!(found, BlobId::of(&wrong)),
+        other => panic!("finished as {other:?}"),
+    }
+    assert_eq!(store.size(&declared).await.unwrap(), None);
+    store.discard(other).await.unwrap();
+    assert_eq!(store.received(other).await.unwrap(), 0);
+
+    // A whole put is named by its hash, and the same bytes are one blob.
+    let small = Bytes::from_static(b"%PDF-1.7 tiny");
+    let put = store.put(small.clone()).await.unwrap();
+    assert_eq!(put, BlobId::of(&small));
+    assert_eq!(store.put(small.clone()).await.unwrap(), put);
+    assert_eq!(store.read_all(&put).await.unwrap(), small);
+}
+
+#[tokio::test]
+async fn the_in_memory_blob_store_conforms() {
+    conformance(BlobStore::in_memory()).await;
+}
+
+#[tokio::test]
+async fn the_filesystem_blob_store_conforms() {
+    let dir = std::env::temp_dir().join(format!("blobs-{:016x}", rand::random::<u64>()));
+    conformance(BlobStore::filesystem(&dir).unwrap()).await;
+    // A second store over the same directory finds what the first kept
+    // (a restarted server).
+    let again = BlobStore::filesystem(&dir).unwrap();
+    assert_eq!(
+        again.size(&BlobId::of(b"%PDF-1.7 tiny")).await.unwrap(),
+        Some(13)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Uploads `bytes` as the admin, in two parts, with a part sent at a
+/// wrong offset in between (answered 409 with where to go on).
+async fn upload(server: &TestServer, admin: &str, bytes: &[u8], content_type: &str) -> String {
+    let sha = hex(bytes);
+    let (status, state) = api(
+        server,
+        admin,
+        "POST",
+        "/api/admin/blobs/uploads",
+        Some(json!({ "sha256": sha, "bytes": bytes.len(), "content_type": content_type })),
+    )
+    .await;
+    assert_eq!(status, 201, "{state}");
+    let id = state["upload"].as_str().unwrap().to_owned();
+    let auth = format!("Bearer {admin}");
+    let half = bytes.len() / 2;
+    let put = |offset: usize, part: &[u8]| {
+        let path = format!("/api/admin/blobs/uploads/{id}?offset={offset}");
+        let auth = auth.clone();
+        let part = part.to_vec();
+        async move {
+            let (status, _, body) = http_request(
+                server.addr(),
+                "PUT",
+                &path,
+                &[
+                    ("authorization", &auth),
+                    ("content-type", "application/octet-stream"),
+                ],
+                Some(&part),
+            )
+            .await;
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+            )
+        }
+    };
+    let (status, body) = put(0, &bytes[..half]).await;
+    assert_eq!(
+        (status, body["received"].as_u64()),
+        (200, Some(half as u64))
+    );
+    let (status, body) = put(0, &bytes[..half]).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["current"]["received"], half);
+    let (status, body) = put(half, &bytes[half..]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api(
+        server,
+        admin,
+        "POST",
+        &format!("/api/admin/blobs/uploads/{id}/finish"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["upload"], serde_json::Value::Null);
+    sha
+}
+
+const MARKER: &str = "only-the-server-knows-this";
+
+fn track(id: &str, audience: &str, video: &str, video_bytes: usize) -> serde_json::Value {
+    json!({
+        "id": id, "channel": "Selling", "title": format!("Track {id}"),
+        "summary": "", "audience": audience,
+        "modules": [{
+            "id": format!("{id}-m1"), "title": "Basics", "summary": "", "minutes": 10,
+            "lessons": [
+                { "id": format!("{id}-l1"), "title": "Watch", "body": "",
+                  "media": { "sha256": video, "kind": "video", "content_type": "video/mp4",
+                             "bytes": video_bytes, "caption": "A demo" } },
+                { "id": format!("{id}-l2"), "title": "Read", "body": "# Hello\n\nText." }
+            ],
+            "quiz": {
+                "id": format!("{id}-exam"), "title": "Exam", "kind": "exam", "pass_percent": 50,
+                "questions": [
+                    { "id": "q1", "prompt": "One?", "choices": [{"id":"a","text":"A"},{"id":"b","text":"B"}],
+                      "correct": ["b"], "explanation": MARKER },
+                    { "id": "q2", "prompt": "Two?", "multiple": true,
+                      "choices": [{"id":"a","text":"A"},{"id":"b","text":"B"},{"id":"c","text":"C"}],
+                      "correct": ["a","c"], "explanation": MARKER }
+                ]
+            }
+        }]
+    })
+}
+
+async fn publish(server: &TestServer, admin: &str, body: serde_json::Value) -> serde_json::Value {
+    let id = body["id"].as_str().unwrap().to_owned();
+    let (status, saved) = api(
+        server,
+        admin,
+        "PUT",
+        &format!("/api/admin/training/tracks/{id}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    let (status, published) = api(
+        server,
+        admin,
+        "POST",
+        &format!("/api/admin/training/tracks/{id}/publish"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{published}");
+    published
+}
+
+async fn get_blob(
+    server: &TestServer,
+    token: &str,
+    sha: &str,
+    range: Option<&str>,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let auth = format!("Bearer {token}");
+    let mut headers = vec![("authorization", auth.as_str())];
+    if let Some(range) = range {
+        headers.push(("range", range));
+    }
+    http_get(server.addr(), &format!("/blobs/{sha}"), &headers).await
+}
+
+#[tokio::test]
+async fn a_partner_learns_offline_and_the_server_grades_the_exam_into_a_certificate() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let admin = session_for(&db.url, "a-admin").await;
+    let ben = session_for(&db.url, "a-ben").await;
+
+    let video = sample(50_000);
+    let sha = upload(&server, &admin, &video, "video/mp4").await;
+    let secret_video = sample(7_000);
+    let secret_sha = upload(&server, &admin, &secret_video, "video/mp4").await;
+    let published = publish(
+        &server,
+        &admin,
+        track("selling", "everyone", &sha, video.len()),
+    )
+    .await;
+    assert_eq!(published["version"], 1);
+    publish(
+        &server,
+        &admin,
+        track("leading", "team_leaders", &secret_sha, secret_video.len()),
+    )
+    .await;
+
+    // Ben may fetch the file of a track he reads, by ranges (a seek).
+    let (status, headers, body) = get_blob(&server, &ben, &sha, Some("bytes=1000-1999")).await;
+    assert_eq!(status, 206);
+    assert_eq!(body, video[1000..2000]);
+    assert_eq!(
+        header(&headers, "content-range"),
+        Some("bytes 1000-1999/50000")
+    );
+    assert_eq!(header(&headers, "accept-ranges"), Some("bytes"));
+    assert!(
+        header(&headers, "cache-control")
+            .unwrap()
+            .contains("immutable")
+    );
+    let (status, _, body) = get_blob(&server, &ben, &sha, None).await;
+    assert_eq!((status, body.len()), (200, video.len()));
+    let (status, _, _) = get_blob(&server, &ben, &sha, Some("bytes=50000-")).await;
+    assert_eq!(status, 416);
+    // Not a file of the team leaders' track, nor one nobody published, nor
+    // without a session.
+    assert_eq!(get_blob(&server, &ben, &secret_sha, None).await.0, 404);
+    let ana = session_for(&db.url, "a-ana").await;
+    assert_eq!(get_blob(&server, &ana, &secret_sha, None).await.0, 200);
+    let (status, _, _) = http_get(server.addr(), &format!("/blobs/{sha}"), &[]).await;
+    assert_eq!(status, 401);
+    // A partner may not upload, nor author.
+    let (status, _) = api(
+        &server,
+        &ben,
+        "POST",
+        "/api/admin/blobs/uploads",
+        Some(json!({ "sha256": hex(b"x"), "bytes": 1, "content_type": "video/mp4" })),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = api(
+        &server,
+        &ben,
+        "PUT",
+        "/api/admin/training/tracks/mine",
+        Some(track("mine", "everyone", &sha, video.len())),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Ben's app lists the catalogs he may read: one, not the leaders'.
+    let (_, me) = api(&server, &ben, "GET", "/api/me", None).await;
+    let catalogs: Vec<String> = serde_json::from_value(me["catalogs"].clone()).unwrap();
+    assert_eq!(
+        catalogs,
+        vec![published["doc_id"].as_str().unwrap().to_owned()]
+    );
+    let training_doc = me["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "training")
+        .expect("Ben has a training document")["doc_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // On Ben's device: the catalog, then an exam written offline and synced.
+    let device = client("a-ben").await;
+    let _dialer = connect(&device, &server).await;
+    let catalog = open(&device, &catalogs[0]).await;
+    let manifest = catalog.with_document(|doc| CatalogDoc::read(doc)).unwrap();
+    let read: wire::Published = serde_json::from_str(&manifest.manifest).unwrap();
+    assert_eq!(read.track.id, "selling");
+    let exam = read.track.modules[0].quiz.as_ref().unwrap();
+    assert!(
+        exam.questions
+            .iter()
+            .all(|q| q.correct.is_empty() && q.explanation.is_none())
+    );
+    let mine = open(&device, &training_doc).await;
+    let attempt = |id: &str, answers: &[(&str, &[&str])]| Attempt {
+        id: id.into(),
+        track: "selling".into(),
+        version: 1,
+        quiz: "selling-exam".into(),
+        exam: true,
+        answers: answers
+            .iter()
+            .map(|(q, picks)| (q.to_string(), picks.iter().map(|p| p.to_string()).collect()))
+            .collect(),
+        started_at: Timestamp(chrono::Utc::now().timestamp_millis() - 60_000),
+        submitted_at: Timestamp(chrono::Utc::now().timestamp_millis()),
+        score: None,
+    };
+    mine.with_document(|doc| {
+        TrainingDoc::complete(doc, "selling", "selling-m1", "selling-l1", Timestamp(1))?;
+        TrainingDoc::complete(doc, "nothing", "made-up", "lesson", Timestamp(1))?;
+        TrainingDoc::submit(
+            doc,
+            &attempt("first", &[("q1", &["b"]), ("q2", &["a", "c"])]),
+        )
+    })
+    .unwrap();
+
+    let certificate: String = wait_for("the certificate", Duration::from_secs(30), || async {
+        sqlx::query_scalar("SELECT id FROM certificates WHERE partner_id = 'p-ben'")
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+    })
+    .await;
+    let (outcome, score): (String, i16) = sqlx::query_as(
+        "SELECT outcome, score_percent FROM quiz_attempts WHERE partner_id = 'p-ben' AND id = 'first'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((outcome.as_str(), score), ("passed", 100));
+    let progress: Vec<String> = sqlx::query_scalar(
+        "SELECT lesson_id FROM training_progress WHERE partner_id = 'p-ben' ORDER BY lesson_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        progress,
+        vec!["selling-l1"],
+        "an unpublished lesson was counted"
+    );
+    let graded: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notifications WHERE account_id = 'a-ben' AND kind = 'exam_graded'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(graded, 1);
+
+    // Anyone can verify it; a made-up number is not found.
+    let (status, _, page) = http_get(server.addr(), &format!("/verify/{certificate}"), &[]).await;
+    assert_eq!(status, 200);
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.contains("genuine") && page.contains("Track selling"),
+        "{page}"
+    );
+    let (status, json) = api(
+        &server,
+        "none",
+        "GET",
+        &format!("/api/certificates/{certificate}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(json["score_percent"], 100);
+    assert_eq!(
+        http_get(server.addr(), "/verify/0000000000000000", &[])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        http_get(server.addr(), "/verify/..%2F..%2Fetc", &[])
+            .await
+            .0,
+        404
+    );
+
+    // A failed attempt, then one too soon: graded, then refused by the
+    // cooldown (24 h by default).
+    mine.with_document(|doc| {
+        TrainingDoc::submit(doc, &attempt("second", &[("q1", &["a"])]))?;
+        TrainingDoc::submit(
+            doc,
+            &attempt("third", &[("q1", &["b"]), ("q2", &["a", "c"])]),
+        )
+    })
+    .unwrap();
+    let outcomes: Vec<(String, Option<String>)> =
+        wait_for("the retakes graded", Duration::from_secs(30), || async {
+            let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+                "SELECT id, outcome FROM quiz_attempts WHERE partner_id = 'p-ben' ORDER BY id",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            (rows.len() == 3).then_some(rows)
+        })
+        .await;
+    assert_eq!(
+        outcomes,
+        vec![
+            ("first".into(), Some("passed".into())),
+            ("second".into(), Some("failed".into())),
+            ("third".into(), Some("too_soon".into())),
+        ]
+    );
+
+    // The answer key reached Ben nowhere: not his API answers, not any
+    // version of the catalog document in its history.
+    let (_, me) = api(&server, &ben, "GET", "/api/me", None).await;
+    assert!(!me.to_string().contains(MARKER));
+    catalog.with_document(|doc| {
+        for change in doc.get_changes(&[]) {
+            let at = doc.fork_at(&[change.hash()]).unwrap();
+            let version = CatalogDoc::read(&at).unwrap();
+            assert!(!version.manifest.contains(MARKER));
+            assert!(!version.manifest.contains("\"correct\""));
+        }
+    });
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tracks_and_uploads_refuse_what_they_cannot_keep() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let admin = session_for(&db.url, "a-admin").await;
+    let video = sample(1000);
+    let sha = upload(&server, &admin, &video, "video/mp4").await;
+    let good = track("t", "everyone", &sha, video.len());
+    let mut cases: Vec<(serde_json::Value, &str)> = Vec::new();
+    let mut bad = good.clone();
+    bad["modules"][0]["quiz"]["questions"][0]["correct"] = json!(["z"]);
+    cases.push((bad, "right answers among its choices"));
+    let mut bad = good.clone();
+    bad["modules"][0]["quiz"]["questions"][0]["correct"] = json!(["a", "b"]);
+    cases.push((bad, "exactly one is right"));
+    let mut bad = good.clone();
+    bad["modules"][0]["lessons"][1]["id"] = json!("t-l1");
+    cases.push((bad, "used twice"));
+    let mut bad = good.clone();
+    bad["modules"][0]["lessons"][0]["media"]["sha256"] = json!(hex(b"never uploaded"));
+    cases.push((bad, "not uploaded"));
+    let mut bad = good.clone();
+    bad["modules"][0]["lessons"][0]["media"]["kind"] = json!("pdf");
+    cases.push((bad, "was uploaded as video/mp4"));
+    let mut bad = good.clone();
+    bad["title"] = json!("a\u{1b}[31m");
+    cases.push((bad, "control characters"));
+    let mut bad = good.clone();
+    bad["modules"][0]["id"] = json!("../x");
+    cases.push((bad, "ids are 1 to 64"));
+    let mut bad = good.clone();
+    bad["modules"] = json!([]);
+    cases.push((bad, "1 to 50 modules"));
+    let mut bad = good.clone();
+    bad["extra"] = json!(1);
+    cases.push((bad, "unknown field"));
+    for (body, expected) in cases {
+        let (status, answer) = api(
+            &server,
+            &admin,
+            "PUT",
+            "/api/admin/training/tracks/t",
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(expected),
+            "{answer} lacks {expected:?}"
+        );
+    }
+    let (status, _) = api(
+        &server,
+        &admin,
+        "PUT",
+        "/api/admin/training/tracks/other",
+        Some(good.clone()),
+    )
+    .await;
+    assert_eq!(status, 400, "a body naming another track was taken");
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/training/tracks/none/publish",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Uploads: a type the app cannot show (HTML could script the page),
+    // a hash that is no hash, a size of nothing, bytes that are not the
+    // ones declared.
+    for (body, expected) in [
+        (
+            json!({ "sha256": hex(b"x"), "bytes": 1, "content_type": "text/html" }),
+            "content_type",
+        ),
+        (
+            json!({ "sha256": "ABC", "bytes": 1, "content_type": "video/mp4" }),
+            "sha256",
+        ),
+        (
+            json!({ "sha256": hex(b"x"), "bytes": 0, "content_type": "video/mp4" }),
+            "bytes",
+        ),
+    ] {
+        let (status, answer) = api(
+            &server,
+            &admin,
+            "POST",
+            "/api/admin/blobs/uploads",
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(expected),
+            "{answer}"
+        );
+    }
+    let (status, state) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/blobs/uploads",
+        Some(json!({ "sha256": hex(b"declared"), "bytes": 5, "content_type": "image/png" })),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let id = state["upload"].as_str().unwrap();
+    let auth = format!("Bearer {admin}");
+    let (status, _, _) = http_request(
+        server.addr(),
+        "PUT",
+        &format!("/api/admin/blobs/uploads/{id}?offset=0"),
+        &[("authorization", &auth)],
+        Some(b"other"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, answer) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/blobs/uploads/{id}/finish"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        answer["error"].as_str().unwrap().contains("starts again"),
+        "{answer}"
+    );
+    let (_, state) = api(
+        &server,
+        &admin,
+        "GET",
+        &format!("/api/admin/blobs/uploads/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(state["received"], 0);
+    // An uploaded blob is answered at once the second time.
+    let (status, state) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/blobs/uploads",
+        Some(json!({ "sha256": sha, "bytes": 1000, "content_type": "video/mp4" })),
+    )
+    .await;
+    assert_eq!(
+        (status, state["upload"].clone()),
+        (200, serde_json::Value::Null)
+    );
+    // Not an upload id, not a blob name.
+    assert_eq!(
+        api(
+            &server,
+            &admin,
+            "GET",
+            "/api/admin/blobs/uploads/..%2Fx",
+            None
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        get_blob(&server, &admin, "../../etc/passwd", None).await.0,
+        404
+    );
+    server.stop().await;
+}
