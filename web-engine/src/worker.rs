@@ -23,9 +23,10 @@ use std::{
 };
 
 use automerge::{Automerge, ChangeHash};
+use engine_protocol::Edit;
 use engine_protocol::{DocKind, DocNews, FollowId, FromEngine, Reading, ToEngine, decode, encode};
 use futures::StreamExt;
-use model::{AccountViewDoc, Heads, InboxDoc, PipelineDoc, PipelineEdit};
+use model::{AccountViewDoc, CatalogDoc, Heads, InboxDoc, PipelineDoc, TrainingDoc};
 use samod::DocHandle;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use wasm_bindgen_futures::spawn_local;
@@ -97,7 +98,7 @@ struct Follow {
 struct FollowState {
     handle: Option<DocHandle>,
     /// Changes sent before the document was open, written as it opens.
-    waiting: Vec<PipelineEdit>,
+    waiting: Vec<Edit>,
     /// Why it could not be opened: no change is taken then.
     failed: Option<String>,
     /// What the server was last known to share with us.
@@ -223,7 +224,7 @@ impl Worker {
         });
     }
 
-    fn edit(&self, id: FollowId, edit: PipelineEdit) {
+    fn edit(&self, id: FollowId, edit: Edit) {
         let followed = self.follows.borrow().get(&id).cloned();
         let Some(followed) = followed else {
             (self.post)(FromEngine::Doc {
@@ -245,7 +246,8 @@ impl Worker {
             (state.handle.clone(), state.failed.clone())
         };
         let news = match (handle, failed) {
-            (Some(handle), _) => match handle.with_document(|doc| edit.apply(doc, clock::now())) {
+            (Some(handle), _) => match handle.with_document(|doc| apply(&edit, followed.kind, doc))
+            {
                 Ok(()) => DocNews::Written,
                 Err(e) => DocNews::Refused { why: e.to_string() },
             },
@@ -291,12 +293,27 @@ fn watch_connection(engine: Rc<Engine>, post: Post) {
     });
 }
 
+/// Writes `edit` into `doc`, a document of `kind`: an edit for another
+/// kind of document is refused, not tried.
+fn apply(edit: &Edit, kind: DocKind, doc: &mut Automerge) -> Result<(), model::ModelError> {
+    match (edit, kind) {
+        (Edit::Pipeline(edit), DocKind::Pipeline) => edit.apply(doc, clock::now()),
+        (Edit::Training(edit), DocKind::Training) => edit.apply(doc),
+        _ => Err(model::ModelError::Invalid {
+            what: "change",
+            why: format!("is for a {:?} document, not this {kind:?}", edit.kind()),
+        }),
+    }
+}
+
 /// How a document of `kind` reads.
 fn read(kind: DocKind, doc: &Automerge) -> Result<Box<Reading>, String> {
     let reading = match kind {
         DocKind::Pipeline => PipelineDoc::read(doc).map(Reading::Pipeline),
         DocKind::AccountView => AccountViewDoc::read(doc).map(Reading::AccountView),
         DocKind::Inbox => InboxDoc::read(doc).map(Reading::Inbox),
+        DocKind::Training => TrainingDoc::read(doc).map(Reading::Training),
+        DocKind::Catalog => CatalogDoc::read(doc).map(Reading::Catalog),
     };
     reading.map(Box::new).map_err(|e| e.to_string())
 }
@@ -344,7 +361,7 @@ impl Follow {
             return;
         }
         for edit in waiting {
-            let news = match handle.with_document(|doc| edit.apply(doc, clock::now())) {
+            let news = match handle.with_document(|doc| apply(&edit, self.kind, doc)) {
                 Ok(()) => DocNews::Written,
                 Err(e) => DocNews::Refused {
                     why: format!("a change made while it opened was refused: {e}"),

@@ -10,14 +10,14 @@
 //! the count of its changes the server has not confirmed (the sync badge
 //! shows it).
 //!
-//! Changes are data ([`PipelineEdit`]): made before the engine has started
+//! Changes are data ([`Edit`]: a pipeline's, a training record's): made before the engine has started
 //! (a screen may show the document's last reading meanwhile: `view_cache`)
 //! they wait here, and are sent, in order, once it follows the document.
 
 use std::{cell::RefCell, rc::Rc};
 
-use engine_protocol::{DocKind, DocNews, FollowId, Reading};
-use model::{AccountView, Inbox, Pipeline, PipelineEdit};
+use engine_protocol::{DocKind, DocNews, Edit, FollowId, Reading};
+use model::{AccountView, Inbox, Pipeline, Training};
 use yew::prelude::*;
 
 use crate::engine::{Engine, EngineRef};
@@ -43,6 +43,16 @@ impl Document for AccountView {
     fn from_reading(reading: Reading) -> Option<Self> {
         match reading {
             Reading::AccountView(view) => Some(view),
+            _ => None,
+        }
+    }
+}
+
+impl Document for Training {
+    const KIND: DocKind = DocKind::Training;
+    fn from_reading(reading: Reading) -> Option<Self> {
+        match reading {
+            Reading::Training(record) => Some(record),
             _ => None,
         }
     }
@@ -99,7 +109,7 @@ struct DocState {
     /// The engine following it, and as which follow.
     follow: Option<(Rc<Engine>, FollowId)>,
     /// Changes made before the engine followed it.
-    waiting: Vec<PipelineEdit>,
+    waiting: Vec<Edit>,
     /// Changes sent from `waiting` whose answers are still to come: they
     /// were told as queued already.
     unanswered: usize,
@@ -117,7 +127,8 @@ pub enum Written {
 impl Doc {
     /// Sends `edit` to the engine, or keeps it until the engine follows
     /// the document.
-    pub fn change(&self, edit: PipelineEdit) -> Written {
+    pub fn change(&self, edit: impl Into<Edit>) -> Written {
+        let edit = edit.into();
         let follow = self.0.borrow().follow.clone();
         match follow {
             Some((engine, id)) => {

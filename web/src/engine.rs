@@ -19,9 +19,9 @@ use std::{
     time::Duration,
 };
 
-use engine_protocol::{DocKind, DocNews, FollowId, FromEngine, ToEngine, decode, encode};
+use engine_protocol::{DocKind, DocNews, Edit, FollowId, FromEngine, ToEngine, decode, encode};
 use futures::{Future, channel::oneshot};
-use model::{Heads, PipelineEdit};
+use model::Heads;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_common::listener::WindowListener;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
@@ -272,7 +272,7 @@ impl Engine {
 
     /// Writes `edit` into the followed document; the answer comes as its
     /// news ([`DocNews::Written`], `Queued` or `Refused`).
-    pub fn edit(&self, follow: FollowId, edit: PipelineEdit) {
+    pub fn edit(&self, follow: FollowId, edit: Edit) {
         self.send(&ToEngine::Edit { follow, edit });
     }
 

@@ -42,6 +42,7 @@ mod earnings;
 mod notifications;
 mod pipeline;
 mod profile;
+mod training;
 
 mod shell;
 

@@ -4,6 +4,9 @@
 const VERSION = "{{VERSION}}";
 const PRECACHE = {{PRECACHE}};
 const CACHE = `shell-${VERSION}`;
+// Training files a partner downloaded for offline use (`/blobs/<sha256>`),
+// put there whole by the app (web/static/files.js).
+const FILES = "training-files-v1";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -14,7 +17,11 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      // Old shells go; downloaded training files stay (they are named by
+      // their hash, so never stale).
+      .then((keys) => Promise.all(
+        keys.filter((k) => k !== CACHE && k !== FILES).map((k) => caches.delete(k))
+      ))
       .then(() => self.clients.claim())
   );
 });
@@ -34,6 +41,10 @@ self.addEventListener("fetch", (event) => {
         { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } }
       )));
     }
+    return;
+  }
+  if (url.pathname.startsWith("/blobs/")) {
+    event.respondWith(blob(request, url));
     return;
   }
   if (request.mode === "navigate") {
@@ -101,3 +112,35 @@ self.addEventListener("notificationclick", (event) => {
     // Nothing to keep alive for.
   }
 });
+
+// A training file: from the downloads when it is there, the range asked
+// for cut from the whole file (a cached response is whole: the Cache API
+// refuses 206s, and Safari plays and seeks a video only through ranges);
+// otherwise from the network, as it answers.
+async function blob(request, url) {
+  const cache = await caches.open(FILES);
+  const hit = await cache.match(url.pathname);
+  if (!hit) return fetch(request);
+  const range = request.headers.get("Range");
+  if (!range) return hit;
+  const whole = await hit.blob();
+  const size = whole.size;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+  let start, end;
+  if (m && m[1] !== "") {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  } else if (m && m[2] !== "") {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  }
+  if (start === undefined || Number.isNaN(start) || Number.isNaN(end) || end < start) return hit;
+  if (start >= size) {
+    return new Response(null, { status: 416, headers: { "Content-Range": `bytes */${size}` } });
+  }
+  const headers = new Headers(hit.headers);
+  headers.set("Content-Range", `bytes ${start}-${end}/${size}`);
+  headers.set("Content-Length", String(end - start + 1));
+  headers.set("X-Served-By", "service-worker");
+  return new Response(whole.slice(start, end + 1), { status: 206, headers });
+}

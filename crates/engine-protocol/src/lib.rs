@@ -7,11 +7,11 @@
 //! so that loading and merging documents never holds up the page. The two
 //! share nothing but these messages: the screens ask for documents by id
 //! and kind and hear how they read (plain data, `model` without its `doc`
-//! feature); they send changes as [`PipelineEdit`]s, which the engine
-//! checks and writes. Every message crosses as JSON text, read back with a
+//! feature); they send changes as [`Edit`]s (a pipeline's, a training
+//! record's), which the engine checks and writes. Every message crosses as JSON text, read back with a
 //! bound on its size ([`decode`]).
 
-use model::{AccountView, Heads, Inbox, Pipeline, PipelineEdit};
+use model::{AccountView, Catalog, Heads, Inbox, Pipeline, PipelineEdit, Training, TrainingEdit};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Which follow of a document a message is about: the screens number
@@ -52,13 +52,40 @@ pub enum ToEngine {
     /// Write `edit` into the followed document (a pipeline), now or as soon
     /// as it is open. Answered with [`DocNews::Written`], [`DocNews::Queued`]
     /// or [`DocNews::Refused`].
-    Edit {
-        follow: FollowId,
-        edit: PipelineEdit,
-    },
+    Edit { follow: FollowId, edit: Edit },
     /// Stop dialing and stop once every write has reached IndexedDB;
     /// answered with [`FromEngine::Stopped`].
     Stop,
+}
+
+/// A change to a document the device writes, as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "doc", content = "edit", rename_all = "snake_case")]
+pub enum Edit {
+    Pipeline(PipelineEdit),
+    Training(TrainingEdit),
+}
+
+impl From<PipelineEdit> for Edit {
+    fn from(edit: PipelineEdit) -> Edit {
+        Edit::Pipeline(edit)
+    }
+}
+
+impl From<TrainingEdit> for Edit {
+    fn from(edit: TrainingEdit) -> Edit {
+        Edit::Training(edit)
+    }
+}
+
+impl Edit {
+    /// The kind of document it changes.
+    pub fn kind(&self) -> DocKind {
+        match self {
+            Edit::Pipeline(_) => DocKind::Pipeline,
+            Edit::Training(_) => DocKind::Training,
+        }
+    }
 }
 
 /// The kinds of document the screens follow, and so how each is read.
@@ -72,12 +99,16 @@ pub enum DocKind {
     AccountView,
     /// The person's notifications, written by the server alone.
     Inbox,
+    /// The partner's training record: written on this device.
+    Training,
+    /// A published training track, written by the server alone.
+    Catalog,
 }
 
 impl DocKind {
     /// Whether this device writes it, so that its unconfirmed changes count.
     pub fn written_here(self) -> bool {
-        self == DocKind::Pipeline
+        matches!(self, DocKind::Pipeline | DocKind::Training)
     }
 }
 
@@ -145,6 +176,8 @@ pub enum Reading {
     Pipeline(Pipeline),
     AccountView(AccountView),
     Inbox(Inbox),
+    Training(Training),
+    Catalog(Catalog),
 }
 
 /// What the server accepts on either side of a peer id's slash
@@ -216,7 +249,18 @@ mod tests {
                 edit: PipelineEdit::Move {
                     id: LeadId::parse("ben-1").unwrap(),
                     to: Stage::Won,
-                },
+                }
+                .into(),
+            },
+            ToEngine::Edit {
+                follow: 4,
+                edit: model::TrainingEdit::Complete {
+                    track: "selling".into(),
+                    module: "m".into(),
+                    lesson: "l".into(),
+                    at: model::Timestamp(5),
+                }
+                .into(),
             },
             ToEngine::Visible { visible: false },
         ];

@@ -26,7 +26,7 @@ mod values;
 pub use account_view::AccountViewDoc;
 pub use account_view::{
     ACCOUNT_VIEW_KIND, AccountView, Balance, DealOutcome, DealPricing, DealStatus, EarningLine,
-    LineStatus, ProgressComponent, RECENT_LINES, Statement, TierProgress,
+    ExamOutcome, LineStatus, ModuleDone, ProgressComponent, RECENT_LINES, Statement, TierProgress,
 };
 pub use amount::NumberFormat;
 #[cfg(feature = "doc")]

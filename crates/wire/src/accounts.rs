@@ -12,6 +12,7 @@ use crate::{AccountStatus, Role, SessionKind, vocabulary::Access};
 const PIPELINE: &str = "pipeline";
 const ACCOUNT_VIEW: &str = "account_view";
 const INBOX: &str = "inbox";
+const TRAINING: &str = "training";
 
 /// `POST /api/applications`: a partner applies; an admin decides later.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,6 +215,14 @@ impl<Time> Me<Time> {
     /// The account's own inbox (its notifications); admins have none.
     pub fn inbox(&self) -> Option<&MyDocument> {
         self.documents.iter().find(|d| d.kind == INBOX)
+    }
+
+    /// The account's own training record (a team leader reads their
+    /// members' too; this is the one they write).
+    pub fn training(&self) -> Option<&MyDocument> {
+        self.documents
+            .iter()
+            .find(|d| d.kind == TRAINING && d.access == Access::ReadWrite)
     }
 
     /// The pipeline to show first: the account's own.

@@ -51,11 +51,24 @@ const BINARYEN: Package = Package {
     provides: "/usr/bin/wasm-opt",
 };
 
+/// Short real videos for the training fixtures and tests: ffmpeg's test
+/// sources with speech from espeak-ng.
+const FFMPEG: Package = Package {
+    name: "ffmpeg",
+    provides: "/usr/bin/ffmpeg",
+};
+const ESPEAK: Package = Package {
+    name: "espeak-ng",
+    provides: "/usr/bin/espeak-ng",
+};
+
 pub const RUN_PACKAGES: [Package; 6] =
     [POSTGRES, RUSTC_WEB, CARGO_WEB, RUST_WEB_SRC, LLD, BINARYEN];
 pub const LOAD_PACKAGES: [Package; 1] = [POSTGRES];
-pub const TEST_PACKAGES: [Package; 9] = [
+pub const TEST_PACKAGES: [Package; 11] = [
     POSTGRES,
+    FFMPEG,
+    ESPEAK,
     CHROMIUM,
     CHROMEDRIVER,
     NODE,

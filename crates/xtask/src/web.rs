@@ -658,6 +658,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
         "engine.mjs",
         "onboarding.mjs",
         "notifications.mjs",
+        "training.mjs",
     ] {
         exec(
             Command::new("node")

@@ -62,6 +62,7 @@ use crate::{
     money::{error::LedgerError, lines, tiers},
     notifications::outbox,
     platform::{residency::Residency, server_docs},
+    training,
 };
 
 /// The longest the timer sleeps before looking at the clock again, so a
@@ -448,13 +449,15 @@ async fn compute(
         base_bps: rules::base_rate(next_tier, rules).bps(),
         extra_bps: extra.bps(),
     };
-    // Only deals have a source yet: training, support engagement and
-    // satisfaction are not recorded anywhere, so they count as zero (and
-    // the components still show what they would be worth).
+    // Deals and training have a source; support engagement and
+    // satisfaction are not recorded anywhere yet, so they count as zero
+    // (and the components still show what they would be worth).
+    let modules_done = training::standing::modules_done(pool, partner).await?;
+    let exams = training::standing::exams(pool, partner).await?;
     let progress = rules::progress(
         &ProgressInputs {
             deals: deals_in_window,
-            training_modules: 0,
+            training_modules: u32::try_from(modules_done.len()).unwrap_or(u32::MAX),
             support_engagements: 0,
             satisfaction_centi: 0,
         },
@@ -596,6 +599,8 @@ async fn compute(
         lines,
         deals,
         statements,
+        modules_done,
+        exams,
     }
     .sorted();
     Ok((view, next_due))

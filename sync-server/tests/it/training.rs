@@ -409,6 +409,7 @@ async fn a_partner_learns_offline_and_the_server_grades_the_exam_into_a_certific
     };
     mine.with_document(|doc| {
         TrainingDoc::complete(doc, "selling", "selling-m1", "selling-l1", Timestamp(1))?;
+        TrainingDoc::complete(doc, "selling", "selling-m1", "selling-l2", Timestamp(2))?;
         TrainingDoc::complete(doc, "nothing", "made-up", "lesson", Timestamp(1))?;
         TrainingDoc::submit(
             doc,
@@ -439,8 +440,46 @@ async fn a_partner_learns_offline_and_the_server_grades_the_exam_into_a_certific
     .unwrap();
     assert_eq!(
         progress,
-        vec!["selling-l1"],
+        vec!["selling-l1", "selling-l2"],
         "an unpublished lesson was counted"
+    );
+
+    // Ben's account view says so: the module done (and counted towards
+    // his tier), the exam passed with its certificate.
+    let view_doc = account_view_doc(&pool, "p-ben").await;
+    let view = open(&device, &view_doc).await;
+    let seen = wait_for(
+        "the account view to carry the exam",
+        Duration::from_secs(30),
+        || {
+            let view = view.clone();
+            async move {
+                let read = view
+                    .with_document(|doc| model::AccountViewDoc::read(doc))
+                    .ok()?;
+                (!read.exams.is_empty()).then_some(read)
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        seen.modules_done
+            .iter()
+            .map(|m| (m.track.as_str(), m.module.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("selling", "selling-m1")]
+    );
+    let training = seen
+        .progress
+        .components
+        .iter()
+        .find(|c| c.name == "training")
+        .unwrap();
+    assert_eq!(training.counted, 1);
+    assert_eq!(seen.exams[0].outcome, "passed");
+    assert_eq!(
+        seen.exams[0].certificate.as_deref(),
+        Some(certificate.as_str())
     );
     let graded: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM notifications WHERE account_id = 'a-ben' AND kind = 'exam_graded'",

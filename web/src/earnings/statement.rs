@@ -122,6 +122,8 @@ mod tests {
             lines,
             deals: Vec::new(),
             statements,
+            modules_done: Vec::new(),
+            exams: Vec::new(),
         }
         .sorted()
     }

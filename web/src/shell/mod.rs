@@ -45,7 +45,7 @@ use self::{
 use crate::{
     dashboard,
     document::{DocEvent, Followed, use_document},
-    earnings, notifications, pipeline, profile,
+    earnings, notifications, pipeline, profile, training,
 };
 
 /// Where admins work: the back-office's own bundle.
@@ -129,6 +129,25 @@ pub fn app() -> Html {
         )
     };
     use_document(engine.clone(), view_doc, on_view);
+
+    // The published tracks and the partner's training record: the tier
+    // and the dashboard count modules done, on every screen.
+    let catalogs = state
+        .me
+        .as_ref()
+        .map(|me| me.catalogs.clone())
+        .unwrap_or_default();
+    let record_doc = state
+        .me
+        .as_ref()
+        .and_then(|me| me.training())
+        .map(|d| d.doc_id.clone());
+    let on_training_edit = training::use_training(
+        engine.clone(),
+        catalogs,
+        record_doc,
+        to_state(&dispatch, Action::Training),
+    );
 
     // The inbox: the bell counts on every screen.
     let inbox_doc = state
@@ -348,6 +367,15 @@ pub fn app() -> Html {
                 ),
             )
         }
+        Screen::Training(page) => (
+            Html::default(),
+            training::view(training::Input {
+                page: &page,
+                state: &state.training,
+                view: state.view.clone(),
+                on_edit: on_training_edit.clone(),
+            }),
+        ),
         Screen::Earnings(page) => {
             let account_id = me.account_id.clone();
             let on_signed_out = to_state(&dispatch, move |since| Action::SessionEnded {

@@ -3,7 +3,7 @@
 //! and this list, in the order the hash is tried, is the one place that
 //! knows them all.
 
-use crate::{dashboard, earnings, notifications, page::Page, pipeline, profile};
+use crate::{dashboard, earnings, notifications, page::Page, pipeline, profile, training};
 
 /// Declares `Screen`, one variant per module holding that module's page,
 /// with what the router needs of it: from the hash, to the hash, a title.
@@ -46,6 +46,7 @@ screens! {
     Earnings(earnings::Page),
     Notifications(notifications::Page),
     Profile(profile::Page),
+    Training(training::Page),
 }
 
 /// The dashboard: where the app opens, and where an address it does not
@@ -82,6 +83,11 @@ mod tests {
             ),
             (Screen::Dashboard(dashboard::Page::Home), "#home"),
             (Screen::Profile(profile::Page::Edit), "#profile"),
+            (Screen::Training(training::Page::Catalog), "#training"),
+            (
+                Screen::Training(training::Page::Lesson("t".into(), "l".into())),
+                "#lesson-t_l",
+            ),
         ] {
             assert_eq!(screen.hash(), hash);
             assert_eq!(Screen::from_hash(hash), screen);

@@ -11,7 +11,7 @@ use web_common::api::{Me, Role};
 use yew::prelude::*;
 
 use super::screen::Screen;
-use crate::{notifications, pipeline};
+use crate::{notifications, pipeline, training};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Connection {
@@ -45,6 +45,8 @@ pub struct AppState {
     /// The inbox and what of it this device saw: the bell counts on every
     /// screen.
     pub notifications: notifications::State,
+    /// The published tracks and the partner's training record.
+    pub training: training::State,
 }
 
 pub enum Action {
@@ -69,6 +71,7 @@ pub enum Action {
     ViewMissing,
     Pipeline(pipeline::Action),
     Notifications(notifications::Action),
+    Training(training::Action),
 }
 
 impl AppState {
@@ -164,6 +167,7 @@ impl Reducible for AppState {
             Action::ViewMissing => next.view_missing = self.view.is_none(),
             Action::Pipeline(action) => next.pipeline.reduce(action),
             Action::Notifications(action) => next.notifications.reduce(action),
+            Action::Training(action) => next.training.reduce(action),
         }
         Rc::new(next)
     }

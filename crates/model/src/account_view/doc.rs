@@ -110,6 +110,26 @@ impl AccountViewDoc {
                     .transpose()?,
             })
         })?;
+        let modules_done = entries_if_any(doc, "modules_done", |key, m| {
+            let (track, module) = key.split_once('/').ok_or(bad("modules_done"))?;
+            Ok(ModuleDone {
+                track: track.to_owned(),
+                module: module.to_owned(),
+                completed_at: m.time("completed_at")?,
+            })
+        })?;
+        let exams = entries_if_any(doc, "exams", |key, e| {
+            Ok(ExamOutcome {
+                attempt: key.to_owned(),
+                track: e.str("track")?,
+                quiz: e.str("quiz")?,
+                outcome: e.str("outcome")?,
+                score: e.opt_uint("score")?,
+                graded_at: e.time("graded_at")?,
+                retry_after: e.opt_int("retry_after")?.map(Timestamp),
+                certificate: e.opt_str("certificate")?,
+            })
+        })?;
         let statements = entries(doc, "statements", |key, s| {
             Ok(Statement {
                 id: key.parse().map_err(|_| bad("statements"))?,
@@ -147,6 +167,8 @@ impl AccountViewDoc {
             lines,
             deals,
             statements,
+            modules_done,
+            exams,
         }
         .sorted())
     }
@@ -279,6 +301,44 @@ fn write_view<T: Transactable>(tx: &mut T, view: &AccountView) -> Result<(), Aut
             put(tx, obj, "line_count", S::Uint(s.line_count.into()))
         },
     )?;
+    // Views written before training existed have neither map; an empty
+    // list writes none, so they stay as they were.
+    if !view.modules_done.is_empty() || tx.get(&ROOT, "modules_done")?.is_some() {
+        write_entries(
+            tx,
+            "modules_done",
+            view.modules_done
+                .iter()
+                .map(|m| (format!("{}/{}", m.track, m.module), m)),
+            |tx, obj, m| put(tx, obj, "completed_at", S::Timestamp(m.completed_at.0)),
+        )?;
+    }
+    if !view.exams.is_empty() || tx.get(&ROOT, "exams")?.is_some() {
+        write_entries(
+            tx,
+            "exams",
+            view.exams.iter().map(|e| (e.attempt.clone(), e)),
+            |tx, obj, e| {
+                put(tx, obj, "track", S::from(e.track.as_str()))?;
+                put(tx, obj, "quiz", S::from(e.quiz.as_str()))?;
+                put(tx, obj, "outcome", S::from(e.outcome.as_str()))?;
+                put(
+                    tx,
+                    obj,
+                    "score",
+                    e.score.map_or(S::Null, |s| S::Uint(s.into())),
+                )?;
+                put(tx, obj, "graded_at", S::Timestamp(e.graded_at.0))?;
+                put(
+                    tx,
+                    obj,
+                    "retry_after",
+                    e.retry_after.map_or(S::Null, |t| S::Timestamp(t.0)),
+                )?;
+                put(tx, obj, "certificate", opt_str(e.certificate.as_deref()))
+            },
+        )?;
+    }
     Ok(())
 }
 
@@ -390,6 +450,18 @@ fn entries<D: ReadDoc, T>(
             read(&entry, &Fields { doc, obj })
         })
         .collect()
+}
+
+/// [`entries`] of a map that views written before it existed lack: none.
+fn entries_if_any<D: ReadDoc, T>(
+    doc: &D,
+    key: &'static str,
+    read: impl Fn(&str, &Fields<'_, D>) -> Result<T, ModelError>,
+) -> Result<Vec<T>, ModelError> {
+    match doc.get(ROOT, key)? {
+        None => Ok(Vec::new()),
+        Some(_) => entries(doc, key, read),
+    }
 }
 
 /// The fields of one object, each required or explicitly optional (`null`
@@ -558,7 +630,37 @@ mod tests {
                 run_at: Timestamp(300),
                 line_count: 1,
             }],
+            modules_done: vec![ModuleDone {
+                track: "selling".into(),
+                module: "basics".into(),
+                completed_at: Timestamp(400),
+            }],
+            exams: vec![ExamOutcome {
+                attempt: "a1".into(),
+                track: "selling".into(),
+                quiz: "final".into(),
+                outcome: "passed".into(),
+                score: Some(90),
+                graded_at: Timestamp(500),
+                retry_after: None,
+                certificate: Some("0123456789ABCDEF".into()),
+            }],
         }
+    }
+
+    #[test]
+    fn a_view_without_training_reads_with_none_and_is_written_without_it() {
+        let mut doc = Automerge::new();
+        let before = AccountView {
+            modules_done: vec![],
+            exams: vec![],
+            ..view()
+        };
+        AccountViewDoc::write(&mut doc, &before).unwrap();
+        assert!(doc.get(ROOT, "exams").unwrap().is_none());
+        assert_eq!(AccountViewDoc::read(&doc).unwrap(), before);
+        AccountViewDoc::write(&mut doc, &view()).unwrap();
+        assert_eq!(AccountViewDoc::read(&doc).unwrap(), view());
     }
 
     #[test]

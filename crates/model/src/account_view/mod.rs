@@ -93,6 +93,37 @@ pub struct AccountView {
     pub deals: Vec<DealOutcome>,
     /// Newest first.
     pub statements: Vec<Statement>,
+    /// The training modules completed, by track and module.
+    #[serde(default)]
+    pub modules_done: Vec<ModuleDone>,
+    /// What the server made of the partner's exams, newest first.
+    #[serde(default)]
+    pub exams: Vec<ExamOutcome>,
+}
+
+/// A training module completed: every lesson of its latest version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ModuleDone {
+    pub track: String,
+    pub module: String,
+    pub completed_at: Timestamp,
+}
+
+/// An exam attempt the server graded, or would not grade.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ExamOutcome {
+    pub attempt: String,
+    pub track: String,
+    pub quiz: String,
+    /// `passed`, `failed`, `too_soon`, `no_attempts_left`, `unknown`
+    /// (`wire::AttemptOutcome`).
+    pub outcome: String,
+    pub score: Option<u8>,
+    pub graded_at: Timestamp,
+    /// When another attempt will be graded, after a failure.
+    pub retry_after: Option<Timestamp>,
+    /// The certificate a pass issued (`/verify/<id>`).
+    pub certificate: Option<String>,
 }
 
 /// The rates a deal approved now would be paid at: the base rate of the
@@ -266,6 +297,10 @@ impl AccountView {
         self.lines.sort_by_key(|l| Reverse((l.accrued_at, l.id)));
         self.deals.sort_by(|a, b| a.lead_id.cmp(&b.lead_id));
         self.statements.sort_by_key(|s| Reverse((s.run_at, s.id)));
+        self.modules_done
+            .sort_by(|a, b| (&a.track, &a.module).cmp(&(&b.track, &b.module)));
+        self.exams
+            .sort_by(|a, b| (b.graded_at, &b.attempt).cmp(&(a.graded_at, &a.attempt)));
         self
     }
 
@@ -283,6 +318,8 @@ impl AccountView {
             lines,
             deals,
             statements,
+            modules_done,
+            exams,
         } = self;
         *partner_id == other.partner_id
             && *tier == other.tier
@@ -293,6 +330,8 @@ impl AccountView {
             && *lines == other.lines
             && *deals == other.deals
             && *statements == other.statements
+            && *modules_done == other.modules_done
+            && *exams == other.exams
     }
 
     /// The outcome of the deal of `lead`, if the partner marked it won.

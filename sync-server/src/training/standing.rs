@@ -1,0 +1,75 @@
+//! Where a partner stands in training, for their account view: the
+//! modules they completed (every lesson of the module, in its latest
+//! published version) and what the server made of their exams.
+
+use chrono::{DateTime, Utc};
+use model::{ExamOutcome, ModuleDone, Timestamp};
+use sqlx::PgPool;
+
+/// The modules `partner` completed, oldest first.
+pub async fn modules_done(pool: &PgPool, partner: &str) -> Result<Vec<ModuleDone>, sqlx::Error> {
+    let rows: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT l.track_id, l.module_id, max(p.completed_at)
+         FROM training_lessons l
+         JOIN (SELECT track_id, max(version) AS version FROM training_versions GROUP BY track_id) latest
+           ON latest.track_id = l.track_id AND latest.version = l.version
+         LEFT JOIN training_progress p
+           ON p.partner_id = $1 AND p.track_id = l.track_id AND p.lesson_id = l.lesson_id
+         GROUP BY l.track_id, l.module_id
+         HAVING count(*) = count(p.lesson_id)
+         ORDER BY 3, 1, 2",
+    )
+    .bind(partner)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(track, module, at)| ModuleDone {
+            track,
+            module,
+            completed_at: Timestamp(at.timestamp_millis()),
+        })
+        .collect())
+}
+
+/// The exams the server graded (or refused to grade) for `partner`.
+pub async fn exams(pool: &PgPool, partner: &str) -> Result<Vec<ExamOutcome>, sqlx::Error> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<i16>,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT a.id, a.track_id, a.quiz_id, a.outcome, a.score_percent, a.graded_at,
+                a.retry_after, c.id
+         FROM quiz_attempts a
+         LEFT JOIN certificates c ON c.partner_id = a.partner_id AND c.attempt_id = a.id
+         WHERE a.partner_id = $1 AND a.kind = 'exam' AND a.graded_at IS NOT NULL
+         ORDER BY a.graded_at DESC, a.id LIMIT 100",
+    )
+    .bind(partner)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(attempt, track, quiz, outcome, score, graded_at, retry_after, certificate)| {
+                ExamOutcome {
+                    attempt,
+                    track,
+                    quiz,
+                    outcome,
+                    score: score.map(|s| s.clamp(0, 100) as u8),
+                    graded_at: Timestamp(graded_at.timestamp_millis()),
+                    retry_after: retry_after.map(|t| Timestamp(t.timestamp_millis())),
+                    certificate,
+                }
+            },
+        )
+        .collect())
+}
