@@ -276,6 +276,12 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         },
         residency: residency.clone(),
         max_blob_bytes: settings.max_blob_mib.saturating_mul(1024 * 1024),
+        public_origin: settings
+            .public_origin
+            .as_deref()
+            .unwrap_or("")
+            .trim_end_matches('/')
+            .into(),
     };
     training::start(
         &training,

@@ -4,15 +4,16 @@
 // the module, goes offline, closes and reopens the app, watches the video
 // with a seek (the range answered from the device), reads the PDF, marks
 // the lessons done, passes the practice quiz, takes the exam offline and
-// reconnects; the server grades it, the certificate verifies at
+// reconnects; the server grades it, the certificate PDF is issued and verifies at
 // /verify/<id>, and Ben's tier counts the module.
 //
 // Prints the bytes Ben downloads for the module and the time a downloaded
-// lesson takes to open offline. With SHOTS_DIR set, screenshots land there.
+// lesson takes to open offline. With SHOTS_DIR set, screenshots and the
+// certificate PDF land there.
 
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -255,6 +256,12 @@ async function main() {
     const verified = await verify.text();
     assert(verify.status === 200 && verified.includes("genuine") && verified.includes("Selling to clinics"),
       `the certificate verifies at ${href}`);
+    const pdfHref = await page.locator("#quiz-result a.certificate-pdf").getAttribute("href");
+    const certificatePdf = await fetch(`${server.url}${pdfHref}`);
+    const certificateBytes = Buffer.from(await certificatePdf.arrayBuffer());
+    assert(certificatePdf.status === 200 && certificateBytes.subarray(0, 5).toString() === "%PDF-",
+      `the certificate PDF is issued at ${pdfHref}`);
+    if (shots) writeFileSync(`${shots}/certificate.pdf`, certificateBytes);
     await shot(page, "training-certified-phone");
     const graded = await db.query("SELECT outcome, score_percent FROM quiz_attempts WHERE partner_id = 'p-ben' AND kind = 'exam'");
     assert(graded.rows[0].outcome === "passed" && graded.rows[0].score_percent === 100, `graded: ${JSON.stringify(graded.rows)}`);

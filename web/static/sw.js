@@ -7,6 +7,9 @@ const CACHE = `shell-${VERSION}`;
 // Training files a partner downloaded for offline use (`/blobs/<sha256>`),
 // put there whole by the app (web/static/files.js).
 const FILES = "training-files-v1";
+// Payout statements as PDFs, kept once opened (each is made from frozen
+// data: the same file every time), so they open offline.
+const STATEMENTS = "statements-v1";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -20,7 +23,7 @@ self.addEventListener("activate", (event) => {
       // Old shells go; downloaded training files stay (they are named by
       // their hash, so never stale).
       .then((keys) => Promise.all(
-        keys.filter((k) => k !== CACHE && k !== FILES).map((k) => caches.delete(k))
+        keys.filter((k) => k !== CACHE && k !== FILES && k !== STATEMENTS).map((k) => caches.delete(k))
       ))
       .then(() => self.clients.claim())
   );
@@ -41,6 +44,21 @@ self.addEventListener("fetch", (event) => {
         { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } }
       )));
     }
+    return;
+  }
+  if (url.pathname.startsWith("/statements/")) {
+    event.respondWith(
+      fetch(request)
+        .then(async (response) => {
+          if (response.status === 200) {
+            const cache = await caches.open(STATEMENTS);
+            await cache.put(url.pathname, response.clone());
+          }
+          return response;
+        })
+        .catch(async () => (await caches.match(url.pathname, { cacheName: STATEMENTS })) ||
+          new Response("This statement was not opened on this device while online.", { status: 503 }))
+    );
     return;
   }
   if (url.pathname.startsWith("/blobs/")) {

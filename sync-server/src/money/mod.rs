@@ -1,7 +1,7 @@
 //! Money: a partner proposes, the server decides. One file per subdomain,
 //! each with its SQL and its handlers (the route table is here): [`decisions`] on deals (and their
 //! clawback), the ledger's [`lines`] and balances, [`tiers`] standing,
-//! referral [`orders`], [`payouts`] and statements, [`payout_methods`],
+//! referral [`orders`], [`payouts`] and statements (and their PDF, [`statement_pdf`]), [`payout_methods`],
 //! [`reports`], the back-office's [`partners`] and the public
 //! [`programme`]. Errors are the
 //! module's own ([`error::LedgerError`]), made HTTP answers at the edge.
@@ -18,6 +18,7 @@ pub mod payout_methods;
 pub mod payouts;
 pub mod programme;
 pub mod reports;
+pub mod statement_pdf;
 pub mod tiers;
 
 use axum::{
@@ -107,6 +108,12 @@ where
             get(payouts::handle_payout_export),
         )
         .route("/api/me/statements", get(payouts::my_statements))
+        // Outside `/api`: a device may keep it (the shell's service worker
+        // caches nothing under `/api`).
+        .route(
+            "/statements/{id}/statement.pdf",
+            get(statement_pdf::statement_pdf),
+        )
         .route(
             "/api/me/payout-method",
             put(payout_methods::handle_set_payout_method),

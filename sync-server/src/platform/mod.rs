@@ -13,6 +13,7 @@
 pub mod blobs;
 pub mod expansion;
 pub mod guard;
+pub mod pdf;
 pub mod policy;
 pub mod residency;
 pub mod server_docs;

@@ -1,19 +1,30 @@
 //! Certificates anyone can check: `/verify/{id}` is a public page that
 //! says who was certified in what, when, with what score, and
-//! `/api/certificates/{id}` the same as JSON. An id is 16 random letters
-//! and digits (80 bits), so ids cannot be walked.
+//! `/api/certificates/{id}` the same as JSON, and
+//! `/verify/{id}/certificate.pdf` the certificate itself: laid out by
+//! typst (`platform/pdf.rs`, `templates/certificate.typ`) the first time it
+//! is asked for, kept as a blob by its hash (`certificates.pdf_sha256`),
+//! and the same bytes every time after, since the certificate never
+//! changes. An id is 16 random letters and digits (80 bits), so ids cannot
+//! be walked.
 
 use axum::{
     Json,
+    body::Body,
     extract::{Path, State},
-    http::{HeaderValue, header},
+    http::{HeaderMap, HeaderValue, header},
     response::{Html, IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
 use wire::Certificate;
 
 use super::TrainingState;
-use crate::http::error::AppError;
+use crate::{
+    http::error::AppError,
+    platform::{blobs::BlobId, pdf},
+};
+
+const TEMPLATE: &str = include_str!("../../templates/certificate.typ");
 
 /// Crockford's base32: no I, L, O or U to misread.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -130,4 +141,86 @@ pub async fn page(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// `GET /verify/{id}/certificate.pdf` (public).
+pub async fn pdf_file(
+    State(state): State<TrainingState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let certificate = find(&state, &id).await?.ok_or(AppError::NotFound)?;
+    let kept: Option<String> =
+        sqlx::query_scalar("SELECT pdf_sha256 FROM certificates WHERE id = $1")
+            .bind(&certificate.id)
+            .fetch_one(&state.pool)
+            .await?;
+    let bytes = match kept.as_deref().and_then(BlobId::parse) {
+        Some(blob) => state
+            .blobs
+            .read_all(&blob)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?,
+        None => {
+            let verify = format!("{}/verify/{}", state.public_origin, certificate.id);
+            let made = pdf::render(
+                TEMPLATE,
+                vec![
+                    ("recipient", certificate.recipient.clone()),
+                    ("track", certificate.track_title.clone()),
+                    ("score", format!("{}%", certificate.score_percent)),
+                    (
+                        "issued",
+                        certificate.issued_at.format("%-d %B %Y").to_string(),
+                    ),
+                    ("id", certificate.id.clone()),
+                    ("verify", verify),
+                ],
+                certificate.issued_at,
+                format!("certificate-{}", certificate.id),
+            )
+            .await?;
+            let bytes = bytes::Bytes::from(made);
+            let blob = state
+                .blobs
+                .put(bytes.clone())
+                .await
+                .map_err(|e| AppError::Internal(e.into()))?;
+            let mut tx = state.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO blobs (sha256, bytes, content_type) VALUES ($1, $2, 'application/pdf')
+                 ON CONFLICT (sha256) DO NOTHING",
+            )
+            .bind(blob.hex())
+            .bind(bytes.len() as i64)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE certificates SET pdf_sha256 = $2 WHERE id = $1")
+                .bind(&certificate.id)
+                .bind(blob.hex())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            bytes
+        }
+    };
+    let etag = format!("\"{}\"", BlobId::of(&bytes).hex());
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| h.trim() == etag)
+    {
+        return Ok((axum::http::StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/pdf")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("inline; filename=\"certificate-{}.pdf\"", certificate.id),
+        )
+        .header(header::ETAG, etag)
+        .header(header::CACHE_CONTROL, "public, max-age=86400")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .body(Body::from(bytes))
+        .map_err(|e| AppError::Internal(e.into()))
 }

@@ -41,6 +41,9 @@ pub struct TrainingState {
     pub residency: Arc<Residency>,
     /// The largest file an admin may upload.
     pub max_blob_bytes: u64,
+    /// Where the app is reached (`--public-origin`), which a certificate
+    /// prints as where to check it; empty when not set.
+    pub public_origin: std::sync::Arc<str>,
 }
 
 /// The largest JSON body: a whole track with its texts.
@@ -82,6 +85,7 @@ where
         .merge(api)
         .route("/blobs/{sha256}", get(files::serve))
         .route("/verify/{id}", get(certificates::page))
+        .route("/verify/{id}/certificate.pdf", get(certificates::pdf_file))
 }
 
 /// Makes the documents partners lack, refreshes catalogs, and starts the

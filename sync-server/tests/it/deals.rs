@@ -348,6 +348,27 @@ async fn clawbacks_referral_orders_and_payout_runs() {
     let (status, _) = run_payouts(&server, &admin, "2026-13").await;
     assert_eq!(status, 400);
     let run_id = run["run_id"].as_i64().unwrap();
+    // The statement as a PDF: to Ben and the admin, the same file each
+    // time (laid out from frozen data), to nobody else.
+    let statement = statements[0]["id"].as_i64().unwrap();
+    let pdf_path = format!("/statements/{statement}/statement.pdf");
+    let get_pdf = |token: String| {
+        let path = pdf_path.clone();
+        let addr = server.addr();
+        async move {
+            let auth = format!("Bearer {token}");
+            http_get(addr, &path, &[("authorization", &auth)]).await
+        }
+    };
+    let (status, headers, pdf) = get_pdf(ben.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("application/pdf"));
+    assert!(pdf.starts_with(b"%PDF-"));
+    let (status, _, again) = get_pdf(admin.clone()).await;
+    assert_eq!((status, &again), (200, &pdf));
+    assert_eq!(get_pdf(ana.clone()).await.0, 404);
+    let (status, _, _) = http_get(server.addr(), &pdf_path, &[]).await;
+    assert_eq!(status, 401);
     let csv = csv_export(
         &server,
         &admin,

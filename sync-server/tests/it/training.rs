@@ -507,6 +507,32 @@ async fn a_partner_learns_offline_and_the_server_grades_the_exam_into_a_certific
     .await;
     assert_eq!(status, 200);
     assert_eq!(json["score_percent"], 100);
+    // The certificate itself, laid out by typst once and the same bytes
+    // after.
+    let pdf_path = format!("/verify/{certificate}/certificate.pdf");
+    let (status, headers, first) = http_get(server.addr(), &pdf_path, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("application/pdf"));
+    assert!(first.starts_with(b"%PDF-"));
+    let (_, _, again) = http_get(server.addr(), &pdf_path, &[]).await;
+    assert_eq!(first, again);
+    let kept: Option<String> =
+        sqlx::query_scalar("SELECT pdf_sha256 FROM certificates WHERE id = $1")
+            .bind(&certificate)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, Some(hex(&first)));
+    assert_eq!(
+        http_get(
+            server.addr(),
+            "/verify/0000000000000000/certificate.pdf",
+            &[]
+        )
+        .await
+        .0,
+        404
+    );
     assert_eq!(
         http_get(server.addr(), "/verify/0000000000000000", &[])
             .await

@@ -135,7 +135,8 @@ pub const STEPS: [Step; 6] = [
 /// Each step of the checklist, ticked from the data: the profile
 /// (`profile_done`, from the account), a lead in the pipeline (archived
 /// ones count), a deal submitted (a lead marked won, or a deal the server
-/// knows of), a commission approved (a line in the account view).
+/// knows of), a commission approved (a line in the account view), a
+/// training module completed (the account view's `modules_done`).
 pub fn checklist(
     profile_done: bool,
     pipeline: Option<&Pipeline>,
@@ -146,12 +147,14 @@ pub fn checklist(
     let has_deal = pipeline.is_some_and(|p| p.leads.iter().any(|l| l.stage == Stage::Won))
         || view.is_some_and(|v| !v.deals.is_empty());
     let has_commission = view.is_some_and(|v| v.lines.iter().any(|l| l.amount_minor > 0));
+    let has_module = view.is_some_and(|v| !v.modules_done.is_empty());
     STEPS
         .iter()
         .map(|&step| {
             let standing = match step {
                 Step::Profile => done(profile_done),
-                Step::Training | Step::ReferralLink => Standing::NotYet,
+                Step::Training => done(has_module),
+                Step::ReferralLink => Standing::NotYet,
                 Step::FirstLead => done(has_lead),
                 Step::FirstDeal => done(has_deal),
                 Step::FirstCommission => done(has_commission),
@@ -290,7 +293,7 @@ mod tests {
         let empty = pipeline(Vec::new());
         let steps = checklist(false, Some(&empty), None);
         assert!(steps.iter().all(|(step, s)| match step {
-            Step::Training | Step::ReferralLink => *s == Standing::NotYet,
+            Step::ReferralLink => *s == Standing::NotYet,
             _ => *s == Standing::ToDo,
         }));
         assert!(unfinished(&steps));

@@ -150,8 +150,8 @@ fn step_text(step: Step) -> (&'static str, &'static str, &'static str) {
         ),
         Step::Training => (
             "Complete a training module",
-            "",
-            "Training arrives in a coming version",
+            "#training",
+            "Lessons and quizzes, offline too",
         ),
         Step::ReferralLink => (
             "Create a referral link",

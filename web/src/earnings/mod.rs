@@ -26,6 +26,16 @@ mod tier;
 
 pub use pages::earnings;
 
+/// A training module not completed yet, as the tier screen links it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleToDo {
+    pub title: String,
+    /// Its track, by title.
+    pub track: String,
+    /// Its track's page, as the location's hash.
+    pub hash: String,
+}
+
 /// The module's pages: `#earnings`, `#tier`, `#statement-12`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Page {

@@ -1,4 +1,6 @@
-//! A printable statement: what it paid, line by line, and its total.
+//! A printable statement: what it paid, line by line, and its total; and
+//! the same as a PDF the server lays out (kept on the device once opened,
+//! by the service worker, so it opens offline too).
 
 use model::{AccountView, EarningLine, Money};
 use web_common::show::{self, day};
@@ -33,6 +35,7 @@ pub fn statement(view: &AccountView, id: i64) -> Html {
             }
             <div class="row no-print">
                 <a class="button" href="#earnings">{ "Back" }</a>
+                <a class="button" id="statement-pdf" href={format!("/statements/{}/statement.pdf", s.id)} target="_blank" rel="noopener" download={format!("statement-{}.pdf", s.id)}>{ "PDF" }</a>
                 <button class="primary" onclick={Callback::from(|_| { let _ = web_sys::window().map(|w| w.print()); })}>{ "Print" }</button>
             </div>
         </main>

@@ -5,9 +5,11 @@ use model::{AccountView, ProgressComponent};
 use web_common::show::{rate, tier_name};
 use yew::prelude::*;
 
-use super::as_of::as_of;
+use super::{ModuleToDo, as_of::as_of};
 
-pub fn tier(view: &AccountView) -> Html {
+/// The tier screen; `to_do` are the training modules still to complete,
+/// each a link to its track.
+pub fn tier(view: &AccountView, to_do: &[ModuleToDo]) -> Html {
     let p = &view.progress;
     let next = match &p.next_tier {
         Some(next) => format!(
@@ -31,6 +33,16 @@ pub fn tier(view: &AccountView) -> Html {
                             <span class="hint">{ format!("{} · {} of {} points", component_figure(c), c.points, c.max_points) }</span>
                         </div>
                         <progress max={c.max_points.to_string()} value={c.points.to_string()}></progress>
+                        if c.name == "training" && c.counted < c.target && !to_do.is_empty() {
+                            <details class="to-do">
+                                <summary>{ format!("Modules to complete ({})", to_do.len()) }</summary>
+                                <ul class="plain">
+                                    { for to_do.iter().map(|m| html! {
+                                        <li><a href={m.hash.clone()}>{ &m.title }<span class="hint">{ format!(" · {}", m.track) }</span></a></li>
+                                    }) }
+                                </ul>
+                            </details>
+                        }
                     </li>
                 }) }
             </ul>

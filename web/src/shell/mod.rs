@@ -389,6 +389,7 @@ pub fn app() -> Html {
                     state.view.as_deref(),
                     state.view_missing || me.account_view().is_none(),
                     &customers(&state, read_only),
+                    &modules_to_do(&state),
                     &on_signed_out,
                 ),
             )
@@ -460,6 +461,34 @@ fn customers(state: &AppState, read_only: bool) -> HashMap<LeadId, String> {
                 format!("{} ({})", lead.contact_name, lead.company)
             };
             (lead.id.clone(), who)
+        })
+        .collect()
+}
+
+/// The training modules on the device the account view does not count as
+/// done, for the tier screen to link.
+fn modules_to_do(state: &AppState) -> Vec<earnings::ModuleToDo> {
+    let done = |track: &str, module: &str| {
+        state.view.as_ref().is_some_and(|v| {
+            v.modules_done
+                .iter()
+                .any(|m| m.track == track && m.module == module)
+        })
+    };
+    state
+        .training
+        .tracks()
+        .into_iter()
+        .flat_map(|p| {
+            p.track
+                .modules
+                .iter()
+                .filter(|m| !done(&p.track.id, &m.id))
+                .map(|m| earnings::ModuleToDo {
+                    title: m.title.clone(),
+                    track: p.track.title.clone(),
+                    hash: format!("#training-{}", p.track.id),
+                })
         })
         .collect()
 }

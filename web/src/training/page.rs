@@ -263,6 +263,8 @@ fn outcome_text(outcome: &ExamOutcome) -> Html {
                 { format!("Passed{score}. ") }
                 if let Some(id) = &outcome.certificate {
                     <a href={format!("/verify/{id}")} target="_blank" rel="noopener">{ format!("Certificate {id}") }</a>
+                    { " · " }
+                    <a class="certificate-pdf" href={format!("/verify/{id}/certificate.pdf")} target="_blank" rel="noopener">{ "PDF" }</a>
                 }
             </>
         },
