@@ -152,10 +152,11 @@ async function blob(request, url) {
     start = Math.max(0, size - Number(m[2]));
     end = size - 1;
   }
-  if (start === undefined || Number.isNaN(start) || Number.isNaN(end) || end < start) return hit;
+  if (start === undefined || Number.isNaN(start) || Number.isNaN(end)) return hit;
   if (start >= size) {
     return new Response(null, { status: 416, headers: { "Content-Range": `bytes */${size}` } });
   }
+  if (end < start) return hit;
   const headers = new Headers(hit.headers);
   headers.set("Content-Range", `bytes ${start}-${end}/${size}`);
   headers.set("Content-Length", String(end - start + 1));

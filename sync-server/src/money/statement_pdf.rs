@@ -1,8 +1,8 @@
 //! A payout statement as a PDF (`GET /statements/{id}/statement.pdf`, the
 //! partner it pays or an admin): laid out by typst from the statement's
 //! frozen data (the statement and the ledger lines it paid, which never
-//! change), so it is the same file every time and a device may keep it
-//! for offline (long private cache headers, an ETag of its hash).
+//! change), so it is the same file every time (an ETag of its hash) and
+//! the app's service worker may keep it for offline.
 //! Amounts and dates are written as an English reader reads them.
 
 use axum::{
@@ -115,7 +115,10 @@ pub async fn statement_pdf(
             format!("inline; filename=\"statement-{id}.pdf\""),
         )
         .header(header::ETAG, etag)
-        .header(header::CACHE_CONTROL, "private, max-age=31536000")
+        // Asked again each time (a shared device's next account must not
+        // get it from the browser's cache); the app's service worker keeps
+        // a copy for offline, which signing out drops.
+        .header(header::CACHE_CONTROL, "private, no-cache")
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .body(Body::from(bytes))
         .map_err(|e| AppError::Internal(e.into()))

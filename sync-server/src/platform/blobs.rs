@@ -271,35 +271,41 @@ impl BlobStore {
         if received != size {
             return Err(BlobError::Incomplete { received, size });
         }
+        // One pass: hashed as it is copied, so what is checked is what is
+        // kept (a part replaced meanwhile cannot slip in between a check
+        // and a copy). The object appears only when the copy completes,
+        // and a copy whose hash is not the declared one is aborted.
+        let target = self.store.put_multipart(&Self::blob_path(expected)).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(target, COPY_CHUNK);
         let mut hash = Sha256::new();
         for (offset, _) in &run {
-            let mut part = self
-                .store
-                .get(&Self::part_path(upload, *offset))
-                .await?
-                .into_stream();
-            while let Some(bytes) = part.try_next().await? {
-                hash.update(&bytes);
+            let part = self.store.get(&Self::part_path(upload, *offset)).await;
+            let mut part = match part {
+                Ok(part) => part.into_stream(),
+                Err(e) => {
+                    writer.abort().await.ok();
+                    return Err(e.into());
+                }
+            };
+            loop {
+                match part.try_next().await {
+                    Ok(Some(bytes)) => {
+                        hash.update(&bytes);
+                        writer.wait_for_capacity(2).await?;
+                        writer.put(bytes);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        writer.abort().await.ok();
+                        return Err(e.into());
+                    }
+                }
             }
         }
         let found = BlobId(hash.finalize().into());
         if found != *expected {
+            writer.abort().await?;
             return Err(BlobError::Hash { found });
-        }
-        // Copied part by part: the object appears whole when the copy
-        // completes, never a prefix of it.
-        let target = self.store.put_multipart(&Self::blob_path(expected)).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(target, COPY_CHUNK);
-        for (offset, _) in &run {
-            let mut part = self
-                .store
-                .get(&Self::part_path(upload, *offset))
-                .await?
-                .into_stream();
-            while let Some(bytes) = part.try_next().await? {
-                writer.wait_for_capacity(2).await?;
-                writer.put(bytes);
-            }
         }
         writer.finish().await?;
         self.discard(upload).await

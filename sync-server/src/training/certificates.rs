@@ -155,12 +155,18 @@ pub async fn pdf_file(
             .bind(&certificate.id)
             .fetch_one(&state.pool)
             .await?;
-    let bytes = match kept.as_deref().and_then(BlobId::parse) {
-        Some(blob) => state
-            .blobs
-            .read_all(&blob)
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?,
+    // Kept, unless the blob store lost it (then it is made again: the same
+    // bytes, from the same data).
+    let kept = match kept.as_deref().and_then(BlobId::parse) {
+        Some(blob) => match state.blobs.read_all(&blob).await {
+            Ok(bytes) => Some(bytes),
+            Err(crate::platform::blobs::BlobError::NotFound) => None,
+            Err(e) => return Err(AppError::Internal(e.into())),
+        },
+        None => None,
+    };
+    let bytes = match kept {
+        Some(bytes) => bytes,
         None => {
             let verify = format!("{}/verify/{}", state.public_origin, certificate.id);
             let made = pdf::render(

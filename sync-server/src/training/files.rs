@@ -279,7 +279,8 @@ pub fn byte_range(
     }
 }
 
-/// Whether `who` may fetch `sha256`.
+/// Whether `who` may fetch `sha256`: by the audience the track was
+/// published for (its catalog's readers), not its draft's.
 async fn may_read(
     state: &TrainingState,
     who: &Authenticated,
@@ -293,7 +294,8 @@ async fn may_read(
         "SELECT EXISTS (
             SELECT 1 FROM training_version_blobs b
             JOIN training_tracks t ON t.id = b.track_id
-            WHERE b.sha256 = $1 AND (t.audience = 'everyone' OR $2))",
+            JOIN documents d ON d.doc_id = t.doc_id
+            WHERE b.sha256 = $1 AND (d.readers IS NULL OR $2))",
     )
     .bind(sha256)
     .bind(leader)

@@ -12,8 +12,10 @@
 //!
 //! Times a device writes are its clock's; the server takes none from the
 //! future: a completion or a submission is counted at the earlier of the
-//! device's time and the moment the server read it. A retake's cooldown
-//! is measured on those times, so a clock set forward gains nothing.
+//! device's time and the moment the server read it. The retake policy
+//! reads no device time at all: every graded attempt counts, and the wait
+//! after a failure runs from when the server graded it to when it reads
+//! the next attempt, so a clock set back or forward gains nothing.
 
 use std::{collections::BTreeSet, time::Duration};
 
@@ -185,7 +187,7 @@ pub async fn project(
             > 0;
         moved |= inserted;
         if inserted && attempt.exam {
-            grade(&mut tx, policy, &partner, attempt, submitted_at, now).await?;
+            grade(&mut tx, policy, &partner, attempt, now).await?;
         }
     }
     sqlx::query(
@@ -230,7 +232,6 @@ async fn grade(
     policy: &ExamPolicy,
     partner: &str,
     attempt: &Attempt,
-    submitted_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let keys: Vec<(String, Vec<String>)> = sqlx::query_as(
@@ -253,29 +254,41 @@ async fn grade(
     .bind(&attempt.quiz)
     .fetch_optional(&mut *tx)
     .await?;
+    // Every graded attempt counts, whenever the device says it was taken,
+    // and the wait runs from when the server graded the last failure to
+    // now: a device's clock, set back or forward, changes neither.
     let (graded, last_failure): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT count(*), max(submitted_at) FILTER (WHERE outcome = 'failed')
+        "SELECT count(*), max(graded_at) FILTER (WHERE outcome = 'failed')
          FROM quiz_attempts
          WHERE partner_id = $1 AND track_id = $2 AND quiz_id = $3 AND kind = 'exam'
-           AND outcome IN ('passed', 'failed') AND id <> $4 AND submitted_at <= $5",
+           AND outcome IN ('passed', 'failed') AND id <> $4",
     )
     .bind(partner)
     .bind(&attempt.track)
     .bind(&attempt.quiz)
     .bind(&attempt.id)
-    .bind(submitted_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    // Only a track published for this partner (a track for team leaders
+    // is theirs alone), as the share policy gives its catalog.
+    let readable: bool = sqlx::query_scalar(
+        "SELECT EXISTS (
+            SELECT 1 FROM training_tracks t JOIN documents d ON d.doc_id = t.doc_id
+            WHERE t.id = $1 AND (d.readers IS NULL OR EXISTS (
+                SELECT 1 FROM accounts a WHERE a.partner_id = $2 AND a.role = 'team_leader')))",
+    )
+    .bind(&attempt.track)
+    .bind(partner)
     .fetch_one(&mut *tx)
     .await?;
     let retry_at = last_failure.map(|t| t + policy.cooldown);
     let (outcome, percent, retry_after) = match pass_percent {
-        _ if keys.is_empty() => (AttemptOutcome::Unknown, None, None),
+        _ if keys.is_empty() || !readable => (AttemptOutcome::Unknown, None, None),
         None => (AttemptOutcome::Unknown, None, None),
         Some(_) if graded >= i64::from(policy.attempts) => {
             (AttemptOutcome::NoAttemptsLeft, None, None)
         }
-        Some(_) if retry_at.is_some_and(|t| submitted_at < t) => {
-            (AttemptOutcome::TooSoon, None, retry_at)
-        }
+        Some(_) if retry_at.is_some_and(|t| now < t) => (AttemptOutcome::TooSoon, None, retry_at),
         Some(pass) => {
             let percent = score(&keys, &attempt.answers);
             let outcome = if i32::from(percent) >= pass {
@@ -283,8 +296,7 @@ async fn grade(
             } else {
                 AttemptOutcome::Failed
             };
-            let retry_after =
-                (outcome == AttemptOutcome::Failed).then(|| submitted_at + policy.cooldown);
+            let retry_after = (outcome == AttemptOutcome::Failed).then(|| now + policy.cooldown);
             (outcome, Some(percent), retry_after)
         }
     };

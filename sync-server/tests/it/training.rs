@@ -575,6 +575,29 @@ async fn a_partner_learns_offline_and_the_server_grades_the_exam_into_a_certific
             ("third".into(), Some("too_soon".into())),
         ]
     );
+    // A device that says it took one long ago, before any failure, gains
+    // nothing: the wait runs on the server's clock.
+    mine.with_document(|doc| {
+        let mut backdated = attempt("backdated", &[("q1", &["b"]), ("q2", &["a", "c"])]);
+        backdated.started_at = Timestamp(0);
+        backdated.submitted_at = Timestamp(1);
+        TrainingDoc::submit(doc, &backdated)
+    })
+    .unwrap();
+    let backdated: Option<String> = wait_for(
+        "the backdated attempt read",
+        Duration::from_secs(30),
+        || async {
+            sqlx::query_scalar::<_, Option<String>>(
+                "SELECT outcome FROM quiz_attempts WHERE partner_id = 'p-ben' AND id = 'backdated'",
+            )
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+        },
+    )
+    .await;
+    assert_eq!(backdated.as_deref(), Some("too_soon"));
 
     // The answer key reached Ben nowhere: not his API answers, not any
     // version of the catalog document in its history.
