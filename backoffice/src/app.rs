@@ -137,17 +137,18 @@ pub fn app() -> Html {
             Callback::from(move |why| failed.dispatch(Action::Outcome(Err(why)))),
         )
     };
-    let change = {
+    let report = {
         let dispatch = state.dispatcher();
-        forms::sender(Callback::from(move |sent: Sent<Html>| {
+        Callback::from(move |sent: Sent<Html>| {
             match sent.outcome {
                 Err(ApiError::SignedOut) => dispatch.dispatch(Action::SessionEnded),
                 // Show what it is now, and let the admin decide again.
                 Err(ApiError::Changed(why)) => dispatch.dispatch(Action::Stale(why)),
                 outcome => dispatch.dispatch(Action::Outcome(outcome.map_err(|e| e.to_string()))),
             }
-        }))
+        })
     };
+    let change = forms::sender(report.clone());
     let outcome = forms::outcome(state.outcome.as_ref());
     let (answers, failed) = match &state.answers {
         Some(Ok(answers)) => (Some(&**answers), None),
@@ -177,6 +178,7 @@ pub fn app() -> Html {
             move |id| dispatch.dispatch(Action::Reasoning(id))
         }),
         change,
+        report,
         invalid: Callback::from(move |why| dispatch.dispatch(Action::Outcome(Err(why)))),
     });
     html! {

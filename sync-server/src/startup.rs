@@ -30,6 +30,11 @@ pub struct Settings {
     /// Demo data to load at start when its partners are not there yet.
     #[arg(long, env = "SEED_FIXTURES")]
     pub seed: Option<PathBuf>,
+    /// A demo training catalog to publish at start (a directory with
+    /// `catalog.json` and its files; see `training/seed.rs`); tracks there
+    /// are already are left alone.
+    #[arg(long, env = "SEED_TRAINING")]
+    pub seed_training: Option<PathBuf>,
     /// Largest WebSocket message accepted on /sync, in bytes. The largest
     /// a real client sends is a first sync of a whole document made
     /// offline: a pipeline of 1,000 leads with notes is 68 KiB
@@ -293,6 +298,12 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         earnings_tx.clone(),
     )
     .await?;
+    if let Some(dir) = &settings.seed_training {
+        let published = training::seed::load(&training, dir)
+            .await
+            .with_context(|| format!("publishing the demo catalog of {}", dir.display()))?;
+        tracing::info!(published, "seeded the demo training catalog");
+    }
     let ledger = Arc::new(money::LedgerSettings {
         rules: rules::RulesConfig::default(),
         hold: chrono::Duration::days(settings.commission_hold_days.into()),

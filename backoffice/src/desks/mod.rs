@@ -3,7 +3,8 @@
 //! joins the programme and in which team (`applications`), partners
 //! with their tiers, balances and Elite terms (`partners`), payout runs
 //! (`payouts`), referral orders and their refunds (`orders`), reports
-//! (`reports`); what they share is in `parts`.
+//! (`reports`), training tracks (`training`); what they share is in
+//! `parts`.
 //!
 //! They read and change the server's ledger, which is never on a device, so
 //! they work online only. The desk on screen is fetched when it opens and
@@ -23,6 +24,7 @@ mod partners;
 mod parts;
 mod payouts;
 mod reports;
+mod training;
 
 use yew::prelude::*;
 
@@ -86,6 +88,7 @@ desks! {
     Payouts => payouts,
     Orders => orders,
     Reports => reports,
+    Training => training,
 }
 
 /// The approval queue's answers of these deals, with no previews: what
@@ -142,6 +145,9 @@ pub struct Ctx<'a> {
     pub reason: Callback<Option<String>>,
     /// Sends a change; its answer, in words, is shown and the desk reloads.
     pub change: Callback<web_common::forms::Change>,
+    /// Hears how a change sent by the desk itself went (the training
+    /// editor's save, which opens the track it made): as `change` does.
+    pub report: Callback<web_common::forms::Sent<Html>>,
     /// Says why what was typed cannot be sent.
     pub invalid: Callback<String>,
 }
@@ -208,7 +214,8 @@ mod tests {
                 "Partners",
                 "Payouts",
                 "Orders",
-                "Reports"
+                "Reports",
+                "Training"
             ]
         );
     }

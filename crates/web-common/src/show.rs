@@ -203,9 +203,38 @@ pub fn from_local_input(value: &str) -> Option<i64> {
     (ms.is_finite() && at.get_date() == d).then_some(ms as i64)
 }
 
+/// What a lesson's file is, in words.
+pub fn media_word(kind: wire::MediaKind) -> &'static str {
+    match kind {
+        wire::MediaKind::Video => "Video",
+        wire::MediaKind::Pdf => "PDF",
+        wire::MediaKind::Image => "Image",
+        wire::MediaKind::Audio => "Audio",
+    }
+}
+
+/// A file's size as people read it: "950 KB", "12.4 MB".
+pub fn file_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1_000 => format!("{b} bytes"),
+        b if b < 1_000_000 => format!("{} KB", b.div_ceil(1_000)),
+        b if b < 1_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b => format!("{:.1} GB", b as f64 / 1e9),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_sizes_read_in_the_unit_that_fits() {
+        assert_eq!(file_size(950), "950 bytes");
+        assert_eq!(file_size(66_501), "67 KB");
+        assert_eq!(file_size(12_400_000), "12.4 MB");
+        assert_eq!(file_size(3_200_000_000), "3.2 GB");
+        assert_eq!(media_word(wire::MediaKind::Pdf), "PDF");
+    }
 
     #[test]
     fn amounts_read_with_their_currency_digits_and_tiers_by_name() {

@@ -5,6 +5,7 @@
 //! binaries, Chromium, the wasm toolchain) is installed here, and everything
 //! it starts (a private Postgres cluster) it also stops.
 
+mod demo_media;
 mod load;
 mod pg;
 mod system;
@@ -22,8 +23,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
   run          build the PWA and the server, start a private Postgres (unless
-               DATABASE_URL is set), load the demo data, serve on
-               http://127.0.0.1:8080 (LISTEN_ADDR overrides)
+               DATABASE_URL is set), load the demo data and publish the
+               demo training catalog, serve on http://127.0.0.1:8080
+               (LISTEN_ADDR overrides)
   test         fmt --check, clippy -D warnings, every Rust test against a real
                Postgres, the web crate's wasm tests and the browser
                end-to-end test in Chromium
@@ -52,6 +54,8 @@ usage: cargo xtask <command>
                reporting the time from approval to the partner's device
   wasm-size    the partner app's wasm by crate: the 15 largest, in raw bytes
                of the optimised module (also in target/wasm/size-by-crate.txt)
+  demo-media   make the demo training catalog's videos, sounds, PDFs and
+               images (ffmpeg, espeak-ng) into target/demo-training
   pg-start     start the private Postgres cluster used by `run` and print its URL
   pg-stop      stop it
 ";
@@ -65,6 +69,10 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("test-web") => web::browser_tests(&root),
         Some("build-web") => web::build(&root),
+        Some("demo-media") => {
+            system::ensure_packages(&system::RUN_PACKAGES)?;
+            demo_media::make(&root).map(drop)
+        }
         Some("fuzz") => {
             let cases = args.get(1).map(String::as_str).unwrap_or("1000000");
             let started = std::time::Instant::now();
@@ -131,6 +139,7 @@ fn cargo() -> Command {
 fn run(root: &Path) -> Result<()> {
     system::ensure_packages(&system::RUN_PACKAGES)?;
     web::build(root)?;
+    let training = demo_media::make(root)?;
     exec(cargo().args(["build", "--release", "-p", "sync-server"]))?;
     let database_url = match std::env::var("DATABASE_URL") {
         Ok(url) => url,
@@ -148,7 +157,8 @@ fn run(root: &Path) -> Result<()> {
             .env("DATABASE_URL", database_url)
             .env("LISTEN_ADDR", &listen)
             .env("WEB_DIR", root.join("web/dist"))
-            .env("SEED_FIXTURES", root.join("fixtures/demo.json")),
+            .env("SEED_FIXTURES", root.join("fixtures/demo.json"))
+            .env("SEED_TRAINING", training),
     )
 }
 
@@ -212,6 +222,8 @@ fn test(root: &Path) -> Result<()> {
     web::browser_tests(root)?;
     // The JS automerge-repo client of sync-server's interop test.
     web::npm_install(&root.join("tests/interop"))?;
+    // The demo catalog's files, which `training::demo_catalog` publishes.
+    let training = demo_media::make(root)?;
 
     let cluster = pg::Cluster::test(root);
     cluster.start()?;
@@ -222,7 +234,8 @@ fn test(root: &Path) -> Result<()> {
             cargo()
                 .args(["test", "--workspace"])
                 .env("TEST_DATABASE_URL", &admin_url)
-                .env("PG_TEST_CLUSTER_DIR", cluster.data_dir()),
+                .env("PG_TEST_CLUSTER_DIR", cluster.data_dir())
+                .env("DEMO_TRAINING_DIR", &training),
         )?;
         web::e2e(root, &admin_url)?;
         // Once, against the debug server, failing only far beyond its goals:

@@ -62,8 +62,16 @@ const ESPEAK: Package = Package {
     provides: "/usr/bin/espeak-ng",
 };
 
-pub const RUN_PACKAGES: [Package; 6] =
-    [POSTGRES, RUSTC_WEB, CARGO_WEB, RUST_WEB_SRC, LLD, BINARYEN];
+pub const RUN_PACKAGES: [Package; 8] = [
+    POSTGRES,
+    RUSTC_WEB,
+    CARGO_WEB,
+    RUST_WEB_SRC,
+    LLD,
+    BINARYEN,
+    FFMPEG,
+    ESPEAK,
+];
 pub const LOAD_PACKAGES: [Package; 1] = [POSTGRES];
 pub const TEST_PACKAGES: [Package; 11] = [
     POSTGRES,

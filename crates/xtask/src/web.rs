@@ -55,8 +55,10 @@ const WASM_BROTLI_BUDGET: usize = 400 * 1024;
 /// is what it weighs today with a little room; most of it is automerge.
 const ENGINE_BROTLI_BUDGET: usize = 480 * 1024;
 
-/// The back-office's (admins, on a desk) may not grow past this.
-const BACKOFFICE_BROTLI_BUDGET: usize = 160 * 1024;
+/// The back-office's (admins, on a desk) may not grow past this. Raised
+/// from 160 KiB for the training editor (185 KB with it): admins open it
+/// on a desk's connection, and partners' phones never download it.
+const BACKOFFICE_BROTLI_BUDGET: usize = 208 * 1024;
 
 /// A wasm app after wasm-bindgen and wasm-opt, its files written with
 /// content-hashed names.
@@ -659,6 +661,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
         "onboarding.mjs",
         "notifications.mjs",
         "training.mjs",
+        "authoring.mjs",
     ] {
         exec(
             Command::new("node")

@@ -332,7 +332,17 @@ pub async fn put(
     ApiJson(track): ApiJson<Track>,
 ) -> Result<Json<TrackDraft<DateTime<Utc>>>, AppError> {
     who.require_admin()?;
-    if track_id(&id).is_err() {
+    save(&state, &id, track, &who.account_id).await.map(Json)
+}
+
+/// Saves `track` as the draft of the track `id`, by the admin `by`.
+pub async fn save(
+    state: &TrainingState,
+    id: &str,
+    track: Track,
+    by: &str,
+) -> Result<TrackDraft<DateTime<Utc>>, AppError> {
+    if track_id(id).is_err() {
         return Err(bad(
             "a track id is 1 to 40 of a-z, 0-9 and -, not starting with -".to_owned(),
         ));
@@ -355,14 +365,14 @@ pub async fn put(
     .bind(&track.id)
     .bind(sqlx::types::Json(&track))
     .bind(track.audience.as_str())
-    .bind(&who.account_id)
+    .bind(by)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Json(TrackDraft {
+    Ok(TrackDraft {
         track,
         updated_at,
         published_version: version.map(|v| v as u32),
-    }))
+    })
 }
 
 /// `POST /api/admin/training/tracks/{id}/publish`: the draft becomes the
@@ -373,10 +383,19 @@ pub async fn publish(
     Path(id): Path<String>,
 ) -> Result<Json<Publication<DateTime<Utc>>>, AppError> {
     who.require_admin()?;
+    publish_track(&state, &id, &who.account_id).await.map(Json)
+}
+
+/// Publishes the draft of the track `id` as its next version, by `by`.
+pub async fn publish_track(
+    state: &TrainingState,
+    id: &str,
+    by: &str,
+) -> Result<Publication<DateTime<Utc>>, AppError> {
     let mut tx = state.pool.begin().await?;
     let row: Option<(sqlx::types::Json<Track>, Option<String>)> =
         sqlx::query_as("SELECT draft, doc_id FROM training_tracks WHERE id = $1 FOR UPDATE")
-            .bind(track_id(&id)?)
+            .bind(track_id(id)?)
             .fetch_optional(&mut *tx)
             .await?;
     let (draft, doc_id) = row.ok_or(AppError::NotFound)?;
@@ -399,7 +418,7 @@ pub async fn publish(
     .bind(&track.id)
     .bind(version)
     .bind(sqlx::types::Json(&published))
-    .bind(&who.account_id)
+    .bind(by)
     .fetch_one(&mut *tx)
     .await?;
     for module in &track.modules {
@@ -478,7 +497,7 @@ pub async fn publish(
     };
     tx.commit().await?;
     if existing {
-        write_catalog(&state, &doc_id, &catalog).await?;
+        write_catalog(state, &doc_id, &catalog).await?;
     }
     tracing::info!(
         track = track.id,
@@ -486,12 +505,12 @@ pub async fn publish(
         doc_id,
         "training track published"
     );
-    Ok(Json(Publication {
+    Ok(Publication {
         track_id: track.id,
         version: version as u32,
         published_at,
         doc_id,
-    }))
+    })
 }
 
 fn catalog_of(published: &Published, at: DateTime<Utc>) -> Result<Catalog, AppError> {

@@ -16,7 +16,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use wire::{NewUpload, Role, UploadState};
+use wire::{MediaKind, NewUpload, Role, UploadState};
 
 use super::TrainingState;
 use crate::{
@@ -37,6 +37,24 @@ pub const CONTENT_TYPES: &[&str] = &[
     "image/jpeg",
     "image/webp",
 ];
+
+/// What a file of this name is, by its extension, of the
+/// [`CONTENT_TYPES`]: for files named rather than uploaded (the demo
+/// catalog).
+pub fn by_extension(name: &str) -> Option<(MediaKind, &'static str)> {
+    let extension = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "mp4" => (MediaKind::Video, "video/mp4"),
+        "webm" => (MediaKind::Video, "video/webm"),
+        "mp3" => (MediaKind::Audio, "audio/mpeg"),
+        "m4a" => (MediaKind::Audio, "audio/mp4"),
+        "pdf" => (MediaKind::Pdf, "application/pdf"),
+        "png" => (MediaKind::Image, "image/png"),
+        "jpg" | "jpeg" => (MediaKind::Image, "image/jpeg"),
+        "webp" => (MediaKind::Image, "image/webp"),
+        _ => return None,
+    })
+}
 
 /// A part sent in one request, at most.
 pub const MAX_PART_BYTES: usize = 8 * 1024 * 1024;
@@ -63,7 +81,8 @@ fn upload_id(id: &str) -> Result<&str, AppError> {
 }
 
 /// `POST /api/admin/blobs/uploads` (admins): declares a blob to send.
-/// A blob kept already answers at once with nothing to send.
+/// A blob kept already answers at once with nothing to send; one being
+/// sent already, with where it stands.
 pub async fn begin(
     State(state): State<TrainingState>,
     who: Authenticated,
@@ -97,6 +116,30 @@ pub async fn begin(
                 sha256: id.hex(),
                 bytes: bytes as u64,
                 received: bytes as u64,
+            }),
+        ));
+    }
+    // An upload of these bytes begun before (the page was closed, the
+    // laptop slept) goes on where it stands rather than from nothing.
+    let open: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM blob_uploads
+          WHERE sha256 = $1 AND bytes = $2 AND content_type = $3
+          ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(id.hex())
+    .bind(body.bytes as i64)
+    .bind(&body.content_type)
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(upload) = open {
+        let received = state.blobs.received(&upload).await.map_err(blob_error)?;
+        return Ok((
+            StatusCode::OK,
+            Json(UploadState {
+                upload: Some(upload),
+                sha256: id.hex(),
+                bytes: body.bytes,
+                received,
             }),
         ));
     }

@@ -14,6 +14,7 @@ pub mod certificates;
 pub mod documents;
 pub mod files;
 pub mod projection;
+pub mod seed;
 pub mod standing;
 
 use std::sync::Arc;

@@ -211,6 +211,19 @@ async fn upload(server: &TestServer, admin: &str, bytes: &[u8], content_type: &s
     let (status, body) = put(0, &bytes[..half]).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["current"]["received"], half);
+    // Declared again (the page was closed halfway): the same upload, where
+    // it stands.
+    let (status, again) = api(
+        server,
+        admin,
+        "POST",
+        "/api/admin/blobs/uploads",
+        Some(json!({ "sha256": sha, "bytes": bytes.len(), "content_type": content_type })),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["upload"].as_str(), Some(id.as_str()));
+    assert_eq!(again["received"], half);
     let (status, body) = put(half, &bytes[half..]).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = api(
@@ -788,4 +801,134 @@ async fn tracks_and_uploads_refuse_what_they_cannot_keep() {
         404
     );
     server.stop().await;
+}
+
+/// The demo catalog's directory: the one `cargo xtask test` made
+/// (`DEMO_TRAINING_DIR`, real videos, sounds, PDFs and an image), or else
+/// the catalog with stand-in bytes for its files.
+fn demo_training_dir() -> (std::path::PathBuf, bool) {
+    if let Some(dir) = std::env::var_os("DEMO_TRAINING_DIR") {
+        return (dir.into(), false);
+    }
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/training/catalog.json");
+    let text = std::fs::read_to_string(source).unwrap();
+    let dir = std::env::temp_dir().join(format!("demo-training-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("catalog.json"), &text).unwrap();
+    let catalog: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for track in catalog["tracks"].as_array().unwrap() {
+        for module in track["modules"].as_array().unwrap() {
+            for lesson in module["lessons"].as_array().unwrap() {
+                if let Some(name) = lesson["file"]["name"].as_str() {
+                    std::fs::write(dir.join(name), format!("stand-in for {name}")).unwrap();
+                }
+            }
+        }
+    }
+    (dir, true)
+}
+
+/// The demo catalog publishes at start through an admin's checks: three
+/// tracks of eight modules in all, each file a blob the partners who may
+/// read the track can fetch, the exam's key on the server only; a start
+/// after that changes nothing.
+#[tokio::test]
+async fn the_demo_catalog_is_published_once_at_start() {
+    let (dir, stand_ins) = demo_training_dir();
+    let db = TestDb::new().await;
+    let dir_arg = dir.to_str().unwrap();
+    let server = TestServer::start_with_args(&db.url, &["--seed-training", dir_arg]).await;
+    let pool = db.pool().await;
+    let versions: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("SELECT track_id, manifest FROM training_versions ORDER BY track_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let tracks: Vec<&str> = versions.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        tracks,
+        ["leading-a-team", "product-essentials", "selling-to-clinics"]
+    );
+    let modules: usize = versions
+        .iter()
+        .map(|(_, m)| m["track"]["modules"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(modules, 8);
+    let keys: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM training_exam_keys WHERE quiz_id = 'clinic-exam'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(keys, 5);
+    let manifests = serde_json::to_string(&versions).unwrap();
+    let exam = versions[2].1["track"]["modules"][3]["quiz"].clone();
+    assert_eq!(exam["kind"], "exam");
+    assert!(
+        exam["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q.get("correct").is_none()),
+        "{exam}"
+    );
+    assert!(
+        manifests.contains("\"correct\":[\"a\",\"b\"]"),
+        "practice keys stay"
+    );
+
+    // Every file is kept, with its type; Ben fetches the ones of his tracks.
+    let files: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT b.sha256, b.content_type, b.bytes FROM blobs b ORDER BY b.content_type",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let types: Vec<&str> = files.iter().map(|(_, t, _)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "application/pdf",
+            "application/pdf",
+            "audio/mp4",
+            "image/png",
+            "video/mp4",
+            "video/mp4",
+            "video/mp4",
+            "video/mp4"
+        ]
+    );
+    let ben = session_for(&db.url, "a-ben").await;
+    let ana = session_for(&db.url, "a-ana").await;
+    let (_, me) = api(&server, &ben, "GET", "/api/me", None).await;
+    assert_eq!(me["catalogs"].as_array().unwrap().len(), 2);
+    let (_, me) = api(&server, &ana, "GET", "/api/me", None).await;
+    assert_eq!(me["catalogs"].as_array().unwrap().len(), 3);
+    let coaching: String = sqlx::query_scalar(
+        "SELECT sha256 FROM training_version_blobs WHERE track_id = 'leading-a-team'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(get_blob(&server, &ben, &coaching, None).await.0, 404);
+    assert_eq!(get_blob(&server, &ana, &coaching, None).await.0, 200);
+    let (sha, _, bytes) = files.iter().find(|(_, t, _)| t == "audio/mp4").unwrap();
+    let (status, _, body) = get_blob(&server, &ben, sha, None).await;
+    assert_eq!((status, body.len() as i64), (200, *bytes));
+    if !stand_ins {
+        // What `xtask demo-media` made is what its name says.
+        assert_eq!(&body[4..8], b"ftyp", "an MP4 container");
+    }
+    server.stop().await;
+
+    let again = TestServer::start_with_args(&db.url, &["--seed-training", dir_arg]).await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM training_versions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 3, "nothing published again");
+    again.stop().await;
+    if stand_ins {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use model::Training;
-use web_common::api::{Lesson, MediaKind, Module, Published, Question, Quiz, Track};
+use web_common::api::{Lesson, Module, Published, Question, Quiz, Track};
 
 /// The tracks, by channel (channels and tracks in alphabetical order).
 pub fn by_channel(tracks: &[&Published]) -> BTreeMap<String, Vec<Track>> {
@@ -171,30 +171,10 @@ pub fn score(quiz: &Quiz, answers: &BTreeMap<String, Vec<String>>) -> u8 {
     (right * 100 / quiz.questions.len()) as u8
 }
 
-/// What a lesson's file is, in words.
-pub fn media_word(kind: MediaKind) -> &'static str {
-    match kind {
-        MediaKind::Video => "Video",
-        MediaKind::Pdf => "PDF",
-        MediaKind::Image => "Image",
-        MediaKind::Audio => "Audio",
-    }
-}
-
-/// A size as people read it: "950 KB", "12.4 MB".
-pub fn size(bytes: u64) -> String {
-    match bytes {
-        b if b < 1_000 => format!("{b} bytes"),
-        b if b < 1_000_000 => format!("{} KB", b.div_ceil(1_000)),
-        b if b < 1_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
-        b => format!("{:.1} GB", b as f64 / 1e9),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use model::{Completion, PartnerId, Timestamp};
-    use web_common::api::{Audience, Choice, Media, QuizKind};
+    use web_common::api::{Audience, Choice, Media, MediaKind, QuizKind};
 
     use super::*;
 
@@ -330,7 +310,5 @@ mod tests {
         );
         assert_eq!(score(quiz, &answers(&[("1", &["x"]), ("2", &["x"])])), 50);
         assert_eq!(score(quiz, &answers(&[])), 0);
-        assert_eq!(size(950), "950 bytes");
-        assert_eq!(size(12_400_000), "12.4 MB");
     }
 }

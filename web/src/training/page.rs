@@ -166,10 +166,10 @@ fn storage_card() -> Html {
     let used = match (s.used, s.quota) {
         (Some(used), Some(quota)) => format!(
             "On this device: {} used of {} available.",
-            catalog::size(used as u64),
-            catalog::size(quota as u64)
+            show::file_size(used as u64),
+            show::file_size(quota as u64)
         ),
-        (Some(used), None) => format!("On this device: {} used.", catalog::size(used as u64)),
+        (Some(used), None) => format!("On this device: {} used.", show::file_size(used as u64)),
         _ => "This browser does not say how much it keeps.".to_owned(),
     };
     html! {
@@ -221,7 +221,7 @@ fn track_page(props: &TrackProps) -> Html {
 }
 
 fn lesson_link(track: &str, lesson: &Lesson, done: bool) -> Html {
-    let kind = lesson.media.as_ref().map(|m| catalog::media_word(m.kind));
+    let kind = lesson.media.as_ref().map(|m| show::media_word(m.kind));
     html! {
         <li class={classes!(done.then_some("done"))}>
             <a href={catalog::lesson_hash(track, &lesson.id)}>
@@ -383,7 +383,7 @@ fn download(props: &DownloadProps) -> Html {
             });
         })
     };
-    let size = catalog::size(total);
+    let size = show::file_size(total);
     html! {
         <div class="download" aria-live="polite">
             { match &*kept {
@@ -393,7 +393,7 @@ fn download(props: &DownloadProps) -> Html {
                 },
                 Kept::Downloading(done) => html! {
                     <p class="hint" role="status">
-                        { format!("Downloading… {} of {size}", catalog::size(*done)) }
+                        { format!("Downloading… {} of {size}", show::file_size(*done)) }
                         <progress max={total.to_string()} value={done.to_string()} aria-label="Download progress"></progress>
                     </p>
                 },
@@ -460,7 +460,7 @@ fn lesson_page(
             MediaKind::Pdf => html! {
                 <div class="pdf">
                     <p class="hint">{ if m.caption.is_empty() { "A PDF document.".to_owned() } else { m.caption.clone() } }</p>
-                    <a id="lesson-pdf" class="button primary" href={url} target="_blank" rel="noopener">{ format!("Open the PDF ({})", catalog::size(m.bytes)) }</a>
+                    <a id="lesson-pdf" class="button primary" href={url} target="_blank" rel="noopener">{ format!("Open the PDF ({})", show::file_size(m.bytes)) }</a>
                 </div>
             },
         }
