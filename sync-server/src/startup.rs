@@ -287,6 +287,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
             .unwrap_or("")
             .trim_end_matches('/')
             .into(),
+        figures: earnings_tx.clone(),
     };
     training::start(
         &training,

@@ -3,7 +3,10 @@
 // 5 MB PDF whose first part is cut off on the way (the upload asks the
 // server where it stands and goes on), writes a certification exam, saves,
 // publishes, and Ben finds the track in his app's catalog on his phone.
-// The exam's answer key stays on the server.
+// The exam's answer key stays on the server. Ana, his team leader,
+// assigns him the module from her phone; his dashboard lists it and his
+// phone, on Wi-Fi, downloads it by itself; the admin assigns it to Cleo
+// from the back-office and sees where both stand.
 //
 // With SHOTS_DIR set, screenshots land there.
 
@@ -137,12 +140,59 @@ async function main() {
     assert((await adminPhone.locator(".track-list").count()) === 0, "on a phone the editor is alone");
     await shot(adminPhone, "authoring-editor-phone");
 
-    // 6. Ben finds it in his catalog.
-    const ben = await openPage(await browser.newContext(PHONE), errors);
+    // 6. Ben finds it in his catalog. His phone is on Wi-Fi, as the
+    // browser says (navigator.connection, as Chrome on Android has it).
+    const benContext = await browser.newContext(PHONE);
+    await benContext.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, "connection", {
+        get: () => ({ type: "wifi", saveData: false, addEventListener() {} }),
+      });
+    });
+    const ben = await openPage(benContext, errors);
     await ben.goto(server.url);
     await fillSignIn(ben, "ben@okafor.example", "demo-ben-password");
     await ben.goto(`${server.url}/#training`);
     await ben.locator(".tracks .track", { hasText: "Visit reports" }).waitFor();
+    const kept = () => ben.evaluate(async (url) => {
+      const cache = await caches.open("training-files-v1");
+      return (await cache.match(url)) !== undefined;
+    }, `/blobs/${sha}`);
+    assert(!await kept(), "nothing downloaded before it is assigned");
+
+    // 7. Ana, his team leader, assigns him the module from the track's
+    // page on her phone, and sees where he stands.
+    const ana = await openPage(await browser.newContext(PHONE), errors);
+    await ana.goto(server.url);
+    await fillSignIn(ana, "ana@souza.example", "demo-ana-password");
+    await ana.goto(`${server.url}/#training-visit-reports`);
+    await ana.locator(".team-panel summary").click();
+    await ana.locator('.team-panel input[name=member][value="p-ben"]').check();
+    await ana.locator(".team-panel button[type=submit]").click();
+    await ana.locator("#assign-done").waitFor();
+    await ana.locator('.team-progress li[data-partner="p-ben"]', { hasText: "0 of 2 lessons" }).waitFor();
+    await shot(ana, "authoring-team-panel-phone");
+
+    // 8. Ben's dashboard lists it, and his phone downloads it by itself.
+    await ben.goto(`${server.url}/#home`);
+    await ben.locator(".assigned .due-item", { hasText: "Writing a visit report" }).waitFor();
+    assert((await ben.locator(".assigned .due-item .hint").textContent()).includes("from Ana Souza"),
+      "the card says who asked");
+    await waitFor("the assigned module on Ben's phone", kept);
+    await shot(ben, "authoring-dashboard-assigned-phone");
+    const notice = (await db.query(
+      "SELECT title FROM notifications WHERE account_id = 'a-ben' AND kind = 'training_assigned'")).rows[0];
+    assert(notice && notice.title === "Training to do: Writing a visit report", `Ben is notified: ${JSON.stringify(notice)}`);
+
+    // 9. The admin assigns it to Cleo from the back-office.
+    await admin.reload();
+    await admin.click('.track-row[data-id="visit-reports"] button.open-row');
+    await admin.locator("#assign-form").waitFor();
+    await admin.locator('#assign-form input[name=partner][value="p-cleo"]').check();
+    await admin.locator("#assign-form button[type=submit]").click();
+    await admin.locator("#assigned", { hasText: "Assigned to 1 partner," }).waitFor();
+    await admin.locator('.assignments tr[data-partner="p-cleo"]').waitFor();
+    await admin.locator('.assignments tr[data-partner="p-ben"]').waitFor();
+    await shot(admin, "authoring-assign-desk");
 
     await waitFor("no page errors", async () => errors.length === 0, 1000).catch(() => {
       throw new Error(`page errors: ${errors.join("\n")}`);

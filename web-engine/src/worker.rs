@@ -310,7 +310,9 @@ fn apply(edit: &Edit, kind: DocKind, doc: &mut Automerge) -> Result<(), model::M
 fn read(kind: DocKind, doc: &Automerge) -> Result<Box<Reading>, String> {
     let reading = match kind {
         DocKind::Pipeline => PipelineDoc::read(doc).map(Reading::Pipeline),
-        DocKind::AccountView => AccountViewDoc::read(doc).map(Reading::AccountView),
+        DocKind::AccountView => {
+            AccountViewDoc::read(doc).map(|v| Reading::AccountView(Box::new(v)))
+        }
         DocKind::Inbox => InboxDoc::read(doc).map(Reading::Inbox),
         DocKind::Training => TrainingDoc::read(doc).map(Reading::Training),
         DocKind::Catalog => CatalogDoc::read(doc).map(Reading::Catalog),

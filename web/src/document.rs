@@ -42,7 +42,7 @@ impl Document for AccountView {
     const KIND: DocKind = DocKind::AccountView;
     fn from_reading(reading: Reading) -> Option<Self> {
         match reading {
-            Reading::AccountView(view) => Some(view),
+            Reading::AccountView(view) => Some(*view),
             _ => None,
         }
     }

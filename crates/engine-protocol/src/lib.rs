@@ -174,7 +174,8 @@ pub enum DocNews {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reading {
     Pipeline(Pipeline),
-    AccountView(AccountView),
+    /// Boxed: the largest reading by far.
+    AccountView(Box<AccountView>),
     Inbox(Inbox),
     Training(Training),
     Catalog(Catalog),

@@ -25,8 +25,9 @@ mod values;
 #[cfg(feature = "doc")]
 pub use account_view::AccountViewDoc;
 pub use account_view::{
-    ACCOUNT_VIEW_KIND, AccountView, Balance, DealOutcome, DealPricing, DealStatus, EarningLine,
-    ExamOutcome, LineStatus, ModuleDone, ProgressComponent, RECENT_LINES, Statement, TierProgress,
+    ACCOUNT_VIEW_KIND, AccountView, Assignment, Balance, DealOutcome, DealPricing, DealStatus,
+    EarningLine, ExamOutcome, LineStatus, ModuleDone, ProgressComponent, RECENT_LINES, Statement,
+    TierProgress,
 };
 pub use amount::NumberFormat;
 #[cfg(feature = "doc")]

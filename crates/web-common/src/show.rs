@@ -135,6 +135,35 @@ pub fn day(ms: f64) -> String {
         .into()
 }
 
+/// A day written `YYYY-MM-DD` (a due day) as the reader writes days;
+/// anything else as it is.
+pub fn calendar_day(day: &str) -> String {
+    let mut parts = day.split('-').map(|p| p.parse::<i32>().ok());
+    match (
+        parts.next().flatten(),
+        parts.next().flatten(),
+        parts.next().flatten(),
+    ) {
+        (Some(y), Some(m), Some(d)) if y > 0 => {
+            self::day(js_sys::Date::new_with_year_month_day(y as u32, m - 1, d).get_time())
+        }
+        _ => day.to_owned(),
+    }
+}
+
+/// The day `offset` days from today on the device's calendar,
+/// `YYYY-MM-DD` (as a date field holds it).
+pub fn local_day(offset: i32) -> String {
+    let day = js_sys::Date::new_0();
+    day.set_date((day.get_date() as i32 + offset) as u32);
+    format!(
+        "{:04}-{:02}-{:02}",
+        day.get_full_year(),
+        day.get_month() + 1,
+        day.get_date()
+    )
+}
+
 /// A count as the reader groups digits: "10,000" in English, "10.000" in
 /// German.
 pub fn count(n: u64) -> String {

@@ -454,6 +454,7 @@ async fn compute(
     // (and the components still show what they would be worth).
     let modules_done = training::standing::modules_done(pool, partner).await?;
     let exams = training::standing::exams(pool, partner).await?;
+    let assignments = training::standing::assignments(pool, partner).await?;
     let progress = rules::progress(
         &ProgressInputs {
             deals: deals_in_window,
@@ -601,6 +602,7 @@ async fn compute(
         statements,
         modules_done,
         exams,
+        assignments,
     }
     .sorted();
     Ok((view, next_due))

@@ -1,14 +1,16 @@
 //! Training: tracks admins author and publish (`authoring`), the files
 //! they show (`files`, over the platform's blob store), each partner's
 //! training document (`documents`) and its projection, where exams are
-//! graded (`projection`), and certificates anyone can verify
-//! (`certificates`).
+//! graded (`projection`), certificates anyone can verify
+//! (`certificates`), modules assigned by a date (`assignments`), and the
+//! demo catalog (`seed`).
 //!
 //! Content is published, not co-edited: a published version is frozen in
 //! Postgres and read by partners from a read-only catalog document per
 //! track (exam keys kept out); only learner state is a CRDT, written by
 //! the learner alone.
 
+pub mod assignments;
 pub mod authoring;
 pub mod certificates;
 pub mod documents;
@@ -45,6 +47,8 @@ pub struct TrainingState {
     /// Where the app is reached (`--public-origin`), which a certificate
     /// prints as where to check it; empty when not set.
     pub public_origin: std::sync::Arc<str>,
+    /// Partners whose account view must be written again (an assignment).
+    pub figures: Outbox<FiguresMoved>,
 }
 
 /// The largest JSON body: a whole track with its texts.
@@ -74,6 +78,14 @@ where
         .route(
             "/api/admin/training/tracks/{id}/publish",
             post(authoring::publish),
+        )
+        .route(
+            "/api/admin/training/assignments",
+            get(assignments::list).post(assignments::assign),
+        )
+        .route(
+            "/api/team/training/assignments",
+            get(assignments::list).post(assignments::assign),
         )
         .route("/api/certificates/{id}", get(certificates::json))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,9 +1,10 @@
 //! Where a partner stands in training, for their account view: the
 //! modules they completed (every lesson of the module, in its latest
-//! published version) and what the server made of their exams.
+//! published version), what the server made of their exams, and the
+//! modules they were asked to complete.
 
 use chrono::{DateTime, Utc};
-use model::{ExamOutcome, ModuleDone, Timestamp};
+use model::{Assignment, ExamOutcome, ModuleDone, Timestamp};
 use sqlx::PgPool;
 
 /// The modules `partner` completed, oldest first.
@@ -71,5 +72,28 @@ pub async fn exams(pool: &PgPool, partner: &str) -> Result<Vec<ExamOutcome>, sql
                 }
             },
         )
+        .collect())
+}
+
+/// The modules `partner` was assigned, with who assigned each.
+pub async fn assignments(pool: &PgPool, partner: &str) -> Result<Vec<Assignment>, sqlx::Error> {
+    let rows: Vec<(String, String, chrono::NaiveDate, String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT a.track_id, a.module_id, a.due_on, b.name, a.assigned_at
+         FROM training_assignments a JOIN accounts b ON b.id = a.assigned_by
+         WHERE a.partner_id = $1
+         ORDER BY a.track_id, a.module_id",
+    )
+    .bind(partner)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(track, module, due_on, by, at)| Assignment {
+            track,
+            module,
+            due_on: due_on.format("%Y-%m-%d").to_string(),
+            assigned_by: by,
+            assigned_at: Timestamp(at.timestamp_millis()),
+        })
         .collect())
 }

@@ -932,3 +932,220 @@ async fn the_demo_catalog_is_published_once_at_start() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// Assignments: Ana assigns a module to Ben, her team member, by a day;
+/// she may not assign Cleo (not in her team), Ben may not assign at all,
+/// a day that is not one or is past is refused, and a track for team
+/// leaders is not assigned to a partner. Ben is notified and his account
+/// view carries it (his dashboard reads it offline); Ana reads where he
+/// stands, and it is complete once his lessons are.
+#[tokio::test]
+async fn a_team_leader_assigns_a_module_and_sees_where_each_member_stands() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let admin = session_for(&db.url, "a-admin").await;
+    let ana = session_for(&db.url, "a-ana").await;
+    let ben = session_for(&db.url, "a-ben").await;
+    let video = sample(2_000);
+    let sha = upload(&server, &admin, &video, "video/mp4").await;
+    publish(
+        &server,
+        &admin,
+        track("selling", "everyone", &sha, video.len()),
+    )
+    .await;
+    publish(
+        &server,
+        &admin,
+        track("leading", "team_leaders", &sha, video.len()),
+    )
+    .await;
+    let due = (chrono::Utc::now() + chrono::Duration::days(7))
+        .format("%Y-%m-%d")
+        .to_string();
+    let assign = |token: &str,
+                  path: &str,
+                  partners: &[&str],
+                  track: &str,
+                  module: &str,
+                  due: &str| {
+        let body = json!({ "partner_ids": partners, "track_id": track, "module_id": module, "due_on": due });
+        let (token, path) = (token.to_owned(), path.to_owned());
+        let server = &server;
+        async move { api(server, &token, "POST", &path, Some(body)).await }
+    };
+    const TEAM: &str = "/api/team/training/assignments";
+    const ADMIN: &str = "/api/admin/training/assignments";
+
+    for (token, partners, track, module, day, status, said) in [
+        (
+            &ana,
+            vec!["p-cleo"],
+            "selling",
+            "selling-m1",
+            due.as_str(),
+            400,
+            "p-cleo",
+        ),
+        (
+            &ana,
+            vec!["p-ben", "p-nobody"],
+            "selling",
+            "selling-m1",
+            &due,
+            400,
+            "p-nobody",
+        ),
+        (
+            &ben,
+            vec!["p-ben"],
+            "selling",
+            "selling-m1",
+            &due,
+            403,
+            "team leaders",
+        ),
+        (
+            &ana,
+            vec!["p-ben"],
+            "selling",
+            "selling-m1",
+            "2026-02-30",
+            400,
+            "YYYY-MM-DD",
+        ),
+        (
+            &ana,
+            vec!["p-ben"],
+            "selling",
+            "selling-m1",
+            "2020-01-01",
+            400,
+            "past",
+        ),
+        (
+            &ana,
+            vec!["p-ben"],
+            "selling",
+            "nowhere",
+            &due,
+            400,
+            "no module",
+        ),
+        (
+            &ana,
+            vec!["p-ben"],
+            "leading",
+            "leading-m1",
+            &due,
+            400,
+            "team leaders",
+        ),
+        (&ana, vec![], "selling", "selling-m1", &due, 400, "1 to"),
+    ] {
+        let (got, answer) = assign(token, TEAM, &partners, track, module, day).await;
+        assert_eq!(got, status, "{partners:?} {track} {module} {day}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap_or_default().contains(said),
+            "{answer}"
+        );
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM training_assignments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "a refused request assigns nobody");
+
+    let (status, assigned) = assign(&ana, TEAM, &["p-ben"], "selling", "selling-m1", &due).await;
+    assert_eq!(status, 200, "{assigned}");
+    assert_eq!(assigned[0]["partner_id"], "p-ben");
+    assert_eq!(assigned[0]["module_title"], "Basics");
+    assert_eq!(
+        (
+            assigned[0]["lessons_done"].as_u64(),
+            assigned[0]["lessons"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+    assert_eq!(assigned[0]["completed_at"], serde_json::Value::Null);
+    let (status, _) = assign(&admin, ADMIN, &["p-cleo"], "selling", "selling-m1", &due).await;
+    assert_eq!(status, 200);
+
+    // Ben is told, and his account view carries it.
+    let (kind, screen): (String, String) = sqlx::query_as(
+        "SELECT kind, screen FROM notifications WHERE account_id = 'a-ben'
+          AND kind = 'training_assigned'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (kind.as_str(), screen.as_str()),
+        ("training_assigned", "#training-selling")
+    );
+    let device = client("a-ben").await;
+    let _dialer = connect(&device, &server).await;
+    let view = open(&device, &account_view_doc(&pool, "p-ben").await).await;
+    let seen = wait_for(
+        "the assignment in Ben's view",
+        Duration::from_secs(30),
+        || {
+            let view = view.clone();
+            async move {
+                let read = view
+                    .with_document(|doc| model::AccountViewDoc::read(doc))
+                    .ok()?;
+                (!read.assignments.is_empty()).then_some(read.assignments)
+            }
+        },
+    )
+    .await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        (
+            seen[0].track.as_str(),
+            seen[0].module.as_str(),
+            seen[0].due_on.as_str()
+        ),
+        ("selling", "selling-m1", due.as_str())
+    );
+    assert_eq!(seen[0].assigned_by, "Ana Souza");
+
+    // Ana reads her team only; the admin reads everyone.
+    let (_, team) = api(&server, &ana, "GET", TEAM, None).await;
+    let partners: Vec<&str> = team
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["partner_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(partners, ["p-ben"]);
+    let (_, all) = api(&server, &admin, "GET", ADMIN, None).await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert_eq!(api(&server, &ben, "GET", TEAM, None).await.0, 403);
+
+    // Once Ben's lessons are done (as his training document's projection
+    // writes them), the assignment is complete.
+    sqlx::query(
+        "INSERT INTO training_progress (partner_id, track_id, lesson_id, completed_at)
+         VALUES ('p-ben', 'selling', 'selling-l1', now()), ('p-ben', 'selling', 'selling-l2', now())",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (_, team) = api(&server, &ana, "GET", TEAM, None).await;
+    assert_eq!(team[0]["lessons_done"], 2);
+    assert!(team[0]["completed_at"].is_string(), "{team}");
+
+    // Assigned again: the day moves, nothing is added.
+    let later = (chrono::Utc::now() + chrono::Duration::days(14))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (status, again) = assign(&ana, TEAM, &["p-ben"], "selling", "selling-m1", &later).await;
+    assert_eq!(status, 200);
+    assert_eq!(again[0]["due_on"], later);
+    let (_, team) = api(&server, &ana, "GET", TEAM, None).await;
+    assert_eq!(team.as_array().unwrap().len(), 1);
+    server.stop().await;
+}

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use model::{AccountView, Currency, Lead, Money, Pipeline, Stage, Timestamp};
 
+use super::Assigned;
+
 /// The stages a lead is still open in, in pipeline order.
 pub const OPEN: [Stage; 4] = [
     Stage::New,
@@ -169,6 +171,19 @@ pub fn unfinished(steps: &[(Step, Standing)]) -> bool {
     steps.iter().any(|(_, s)| *s == Standing::ToDo)
 }
 
+/// The assigned modules still to do, the soonest due first, each with
+/// whether it is overdue on `today` (`YYYY-MM-DD`: such days compare as
+/// text), and how many are done.
+pub fn assigned<'a>(list: &'a [Assigned], today: &str) -> (Vec<(&'a Assigned, bool)>, usize) {
+    let mut to_do: Vec<(&Assigned, bool)> = list
+        .iter()
+        .filter(|a| !a.done)
+        .map(|a| (a, a.due_on.as_str() < today))
+        .collect();
+    to_do.sort_by(|(a, _), (b, _)| (&a.due_on, &a.title).cmp(&(&b.due_on, &b.title)));
+    (to_do, list.iter().filter(|a| a.done).count())
+}
+
 #[cfg(test)]
 mod tests {
     use model::{Activity, FollowUp, LeadId, PartnerId};
@@ -304,5 +319,32 @@ mod tests {
         assert_eq!(standing(Step::FirstLead), Standing::Done);
         assert_eq!(standing(Step::FirstDeal), Standing::Done);
         assert_eq!(standing(Step::FirstCommission), Standing::ToDo);
+    }
+
+    #[test]
+    fn assigned_modules_list_the_soonest_first_and_say_which_are_late() {
+        let a = |title: &str, due: &str, done: bool| Assigned {
+            title: title.into(),
+            hash: "#training-t".into(),
+            due_on: due.into(),
+            by: "Ana".into(),
+            done,
+        };
+        let list = [
+            a("Closing", "2026-12-20", false),
+            a("Opening", "2026-12-01", false),
+            a("Pricing", "2026-11-01", true),
+            a("Qualifying", "2026-12-03", false),
+        ];
+        let (to_do, done) = assigned(&list, "2026-12-03");
+        let seen: Vec<(&str, bool)> = to_do
+            .iter()
+            .map(|(a, late)| (a.title.as_str(), *late))
+            .collect();
+        assert_eq!(
+            seen,
+            [("Opening", true), ("Qualifying", false), ("Closing", false)]
+        );
+        assert_eq!(done, 1);
     }
 }

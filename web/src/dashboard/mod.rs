@@ -2,7 +2,8 @@
 //! way to the next), what to do first (the first-run checklist, ticked
 //! from real data), what is due (today's and overdue follow-ups), the
 //! figures (pipeline value by stage, deals won this month, commission
-//! pending and available, close rate) and the latest notices. Everything
+//! pending and available, close rate), the training assigned to the
+//! partner with its due days, and the latest notices. Everything
 //! comes from documents on the device: it works offline, and what the
 //! server computes says when it was computed.
 
@@ -51,6 +52,48 @@ pub struct Input<'a> {
     pub pipeline: Option<&'a Pipeline>,
     pub view: Option<&'a AccountView>,
     pub inbox: Option<&'a Inbox>,
+    /// Training modules the partner was asked to complete.
+    pub assigned: &'a [Assigned],
+}
+
+/// A module assigned to the partner, as the dashboard lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assigned {
+    pub title: String,
+    /// The track's page: `#training-<track>`.
+    pub hash: String,
+    /// `YYYY-MM-DD`.
+    pub due_on: String,
+    pub by: String,
+    pub done: bool,
+}
+
+fn assigned(list: &[Assigned]) -> Html {
+    if list.is_empty() {
+        return Html::default();
+    }
+    let today = show::local_day(0);
+    let (to_do, done) = figures::assigned(list, &today);
+    html! {
+        <section class="card assigned" aria-labelledby="assigned-title">
+            <h2 id="assigned-title">{ "Training assigned to you" }</h2>
+            if to_do.is_empty() {
+                <p class="hint">{ "All done. Well done!" }</p>
+            }
+            <ul class="plain">
+                { for to_do.iter().map(|(a, late)| html! {
+                    <li class={classes!("due-item", late.then_some("overdue"))}>
+                        <a href={a.hash.clone()}>{ &a.title }</a>
+                        <span class="hint">{ format!("{} {} · from {}",
+                            if *late { "overdue since" } else { "due" }, show::calendar_day(&a.due_on), a.by) }</span>
+                    </li>
+                }) }
+            </ul>
+            if done > 0 && !to_do.is_empty() {
+                <p class="hint">{ format!("{done} done") }</p>
+            }
+        </section>
+    }
 }
 
 /// Midnight today, midnight tomorrow and the first of this month, on the
@@ -94,6 +137,7 @@ pub fn view(input: Input) -> Html {
                 <div class="home-main">
                     { tier(input.view) }
                     if figures::unfinished(&steps) { { checklist(&steps) } }
+                    { assigned(input.assigned) }
                     { follow_ups(input.pipeline, today, tomorrow) }
                     { stats(input.pipeline, input.view, month) }
                 </div>

@@ -127,6 +127,7 @@ mod tests {
             statements,
             modules_done: Vec::new(),
             exams: Vec::new(),
+            assignments: Vec::new(),
         }
         .sorted()
     }

@@ -149,6 +149,24 @@ pub fn app() -> Html {
         to_state(&dispatch, Action::Training),
     );
 
+    // Assigned modules download by themselves on Wi-Fi.
+    let assigned_to_do: Vec<(String, String)> = state
+        .view
+        .as_ref()
+        .map(|v| {
+            v.assignments
+                .iter()
+                .filter(|a| {
+                    !v.modules_done
+                        .iter()
+                        .any(|m| m.track == a.track && m.module == a.module)
+                })
+                .map(|a| (a.track.clone(), a.module.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    training::use_assigned_downloads(&state.training, assigned_to_do);
+
     // The inbox: the bell counts on every screen.
     let inbox_doc = state
         .me
@@ -319,6 +337,7 @@ pub fn app() -> Html {
                     pipeline: own.map(|p| &**p),
                     view: state.view.as_deref(),
                     inbox: state.notifications.inbox.as_deref(),
+                    assigned: &assigned(&state),
                 }),
             )
         }
@@ -374,6 +393,7 @@ pub fn app() -> Html {
                 state: &state.training,
                 view: state.view.clone(),
                 on_edit: on_training_edit.clone(),
+                team: std::rc::Rc::new(me.team.clone()),
             }),
         ),
         Screen::Earnings(page) => {
@@ -489,6 +509,31 @@ fn modules_to_do(state: &AppState) -> Vec<earnings::ModuleToDo> {
                     track: p.track.title.clone(),
                     hash: format!("#training-{}", p.track.id),
                 })
+        })
+        .collect()
+}
+
+/// The modules assigned to the partner (the account view's), named from
+/// the catalogs on the device.
+fn assigned(state: &AppState) -> Vec<dashboard::Assigned> {
+    let Some(view) = state.view.as_ref() else {
+        return Vec::new();
+    };
+    view.assignments
+        .iter()
+        .map(|a| dashboard::Assigned {
+            title: state
+                .training
+                .track(&a.track)
+                .and_then(|p| p.track.modules.iter().find(|m| m.id == a.module))
+                .map_or_else(|| a.module.clone(), |m| m.title.clone()),
+            hash: format!("#training-{}", a.track),
+            due_on: a.due_on.clone(),
+            by: a.assigned_by.clone(),
+            done: view
+                .modules_done
+                .iter()
+                .any(|m| m.track == a.track && m.module == a.module),
         })
         .collect()
 }

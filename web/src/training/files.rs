@@ -76,6 +76,31 @@ pub async fn download(files: &[(String, u64)], progress: impl Fn(u64)) -> Result
     Ok(())
 }
 
+/// Whether the browser says the connection costs nothing to use (Wi-Fi or
+/// a cable, and no data saver): `navigator.connection`, which only some
+/// browsers have (Chrome on Android does). Where it says nothing, the
+/// answer is no: nothing is downloaded unasked on a connection that may
+/// be metered.
+pub fn unmetered() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let Ok(connection) = Reflect::get(&window.navigator(), &"connection".into()) else {
+        return false;
+    };
+    if connection.is_undefined() || connection.is_null() {
+        return false;
+    }
+    let kind = Reflect::get(&connection, &"type".into())
+        .ok()
+        .and_then(|t| t.as_string());
+    let saving = Reflect::get(&connection, &"saveData".into())
+        .ok()
+        .and_then(|s| s.as_bool())
+        .unwrap_or(false);
+    matches!(kind.as_deref(), Some("wifi" | "ethernet")) && !saving
+}
+
 /// Takes `urls` off the device.
 pub async fn remove(urls: &[String]) -> Result<(), String> {
     let cache = cache().await?;

@@ -12,6 +12,7 @@ mod catalog;
 mod files;
 mod markup;
 mod page;
+mod team;
 
 use std::{collections::BTreeMap, rc::Rc};
 
@@ -216,6 +217,39 @@ pub fn use_training(
         on.emit(Action::Shown(edit.clone()));
         doc.change(edit);
     })
+}
+
+/// Downloads the files of `assigned` (modules assigned and not done,
+/// by track and module) by themselves, once the catalogs name them, when
+/// the browser says the connection is Wi-Fi ([`files::unmetered`]); a
+/// module on the device already costs nothing.
+#[hook]
+pub fn use_assigned_downloads(state: &State, assigned: Vec<(String, String)>) {
+    let wanted: Vec<(String, u64)> = assigned
+        .iter()
+        .filter_map(|(track, module)| {
+            let published = state.track(track)?;
+            let module = published.track.modules.iter().find(|m| m.id == *module)?;
+            Some(catalog::files(module))
+        })
+        .flatten()
+        .collect();
+    use_effect_with(wanted, |wanted| {
+        if !wanted.is_empty() && files::unmetered() {
+            let wanted = wanted.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match files::download(&wanted, |_| {}).await {
+                    Ok(()) => {
+                        files::persist().await;
+                    }
+                    Err(e) => web_sys::console::warn_1(
+                        &format!("assigned training not downloaded: {e}").into(),
+                    ),
+                }
+            });
+        }
+        || ()
+    });
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, rc::Rc};
 use model::{AccountView, Attempt, ExamOutcome, Timestamp, TrainingEdit};
 use wasm_bindgen_futures::spawn_local;
 use web_common::{
-    api::{Lesson, MediaKind, Module, Published, QuizKind, Track},
+    api::{Audience, Lesson, MediaKind, Module, Published, QuizKind, TeamMember, Track},
     show,
 };
 use yew::prelude::*;
@@ -20,6 +20,8 @@ pub struct Input<'a> {
     pub state: &'a State,
     pub view: Option<Rc<AccountView>>,
     pub on_edit: Callback<TrainingEdit>,
+    /// A team leader's team (empty for everyone else).
+    pub team: Rc<Vec<TeamMember>>,
 }
 
 pub fn view(input: Input) -> Html {
@@ -28,7 +30,7 @@ pub fn view(input: Input) -> Html {
         Page::Catalog => html! { <CatalogPage state={state} view={input.view} /> },
         Page::Track(id) => match input.state.track(id) {
             Some(published) => html! {
-                <TrackPage published={Rc::new(published.clone())} state={state} view={input.view} />
+                <TrackPage published={Rc::new(published.clone())} state={state} view={input.view} team={input.team} />
             },
             None => missing(input.state, "This track"),
         },
@@ -189,6 +191,7 @@ struct TrackProps {
     published: Rc<Published>,
     state: State,
     view: Option<Rc<AccountView>>,
+    team: Rc<Vec<TeamMember>>,
 }
 
 #[function_component(TrackPage)]
@@ -200,6 +203,9 @@ fn track_page(props: &TrackProps) -> Html {
             <p class="crumbs"><a href="#training">{ "Training" }</a>{ " › " }{ &track.channel }</p>
             <h2>{ &track.title }</h2>
             if !track.summary.is_empty() { <p>{ &track.summary }</p> }
+            if !props.team.is_empty() && track.audience == Audience::Everyone {
+                <super::team::TeamPanel published={props.published.clone()} team={props.team.clone()} />
+            }
             { for track.modules.iter().map(|module| {
                 let (done, all) = catalog::lessons_done(record, &track.id, module);
                 let heading = format!("module-{}", module.id);

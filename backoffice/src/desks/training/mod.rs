@@ -18,7 +18,14 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::{Ctx, parts::day_of};
-use web_common::api::{self, ApiError, TrackDraft, TrackSummary};
+use wasm_bindgen::JsCast;
+use web_common::{
+    api::{
+        self, ApiError, AssignmentStatus, NewAssignment, PartnerEntry, TrackDraft, TrackSummary,
+    },
+    forms::Change,
+    show,
+};
 
 pub const NAME: &str = "training";
 pub const TITLE: &str = "Training";
@@ -26,27 +33,46 @@ pub const TITLE: &str = "Training";
 /// The choice of a track not saved yet.
 const NEW: &str = "new";
 
+const ASSIGNMENTS: &str = "/api/admin/training/assignments";
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answers {
     pub tracks: Vec<TrackSummary>,
     /// The track open in the editor, as saved.
     pub draft: Option<TrackDraft>,
+    /// With a track open: the partners it may be assigned to, and where
+    /// those it was assigned to stand.
+    pub partners: Vec<PartnerEntry>,
+    pub assignments: Vec<AssignmentStatus>,
 }
 
 pub async fn fetch(choice: &str) -> Result<Answers, ApiError> {
     let tracks = api::get("/api/admin/training/tracks");
-    let draft = async {
+    let opened = async {
         match choice {
-            "" | NEW => Ok(None),
-            id => api::get(&format!("/api/admin/training/tracks/{id}"))
-                .await
-                .map(Some),
+            "" | NEW => Ok((None, Vec::new(), Vec::new())),
+            id => {
+                let path = format!("/api/admin/training/tracks/{id}");
+                let (draft, partners, assignments) = futures::join!(
+                    api::get(&path),
+                    api::get("/api/admin/partners"),
+                    api::get::<Vec<AssignmentStatus>>(ASSIGNMENTS),
+                );
+                let assignments = assignments?
+                    .into_iter()
+                    .filter(|a| a.track_id == id)
+                    .collect();
+                Ok((Some(draft?), partners?, assignments))
+            }
         }
     };
-    let (tracks, draft) = futures::join!(tracks, draft);
+    let (tracks, opened) = futures::join!(tracks, opened);
+    let (draft, partners, assignments) = opened?;
     Ok(Answers {
         tracks: tracks?,
-        draft: draft?,
+        draft,
+        partners,
+        assignments,
     })
 }
 
@@ -125,8 +151,100 @@ pub fn view(answers: &Answers, ctx: &Ctx) -> Html {
                         <button class="link" onclick={back}>{ "← All tracks" }</button>
                     }
                     { editor }
+                    if let Some(draft) = answers.draft.as_ref().filter(|d| d.published_version.is_some()) {
+                        { assign(draft, answers, ctx) }
+                    }
                 </section>
             }
         </div>
+    }
+}
+
+/// Assigning a module of the open track (as published) to partners by a
+/// day, and where those it was assigned to stand.
+fn assign(draft: &TrackDraft, answers: &Answers, ctx: &Ctx) -> Html {
+    let track = draft.track.id.clone();
+    let send = ctx.change.reform(move |e: SubmitEvent| {
+        e.prevent_default();
+        let data = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+            .and_then(|f| web_sys::FormData::new_with_form(&f).ok());
+        let field = |name: &str| {
+            data.as_ref()
+                .and_then(|d| d.get(name).as_string())
+                .unwrap_or_default()
+        };
+        let body = NewAssignment {
+            partner_ids: data
+                .as_ref()
+                .map(|d| {
+                    d.get_all("partner")
+                        .iter()
+                        .filter_map(|v| v.as_string())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            track_id: track.clone(),
+            module_id: field("module"),
+            due_on: field("due"),
+        };
+        Change::new("POST", ASSIGNMENTS.to_owned(), Some(&body), |v| {
+            super::parts::answer(v, |done: Vec<AssignmentStatus>| {
+                html! { <span id="assigned">{ match done.len() {
+                    1 => "Assigned to 1 partner, who is notified.".to_owned(),
+                    n => format!("Assigned to {n} partners; each is notified."),
+                } }</span> }
+            })
+        })
+    });
+    let partners: Vec<&PartnerEntry> = answers
+        .partners
+        .iter()
+        .filter(|p| p.account_id.is_some())
+        .collect();
+    html! {
+        <section class="card assign-desk" aria-labelledby="assign-title">
+            <h3 id="assign-title">{ "Assign a module" }</h3>
+            <p class="hint">{ "Partners are notified, see it on their dashboard, and their phones download it on Wi-Fi." }</p>
+            <form id="assign-form" class="track-form" onsubmit={send}>
+                <div class="row two">
+                    <label for="assign-module">{ "Module (as published)" }
+                        <select id="assign-module" name="module">
+                            { for draft.track.modules.iter().map(|m| html! { <option value={m.id.clone()}>{ &m.title }</option> }) }
+                        </select>
+                    </label>
+                    <label for="assign-due">{ "Due by" }
+                        <input id="assign-due" name="due" type="date" value={show::local_day(14)} required=true />
+                    </label>
+                </div>
+                <fieldset class="members">
+                    <legend>{ "Partners" }</legend>
+                    { for partners.iter().map(|p| html! {
+                        <label class="choice">
+                            <input type="checkbox" name="partner" value={p.partner_id.clone()} />
+                            { if p.company.is_empty() { p.name.clone() } else { format!("{} ({})", p.name, p.company) } }
+                        </label>
+                    }) }
+                </fieldset>
+                <button type="submit" class="primary">{ "Assign" }</button>
+            </form>
+            if !answers.assignments.is_empty() {
+                <table class="desk-table assignments">
+                    <caption class="visually-hidden">{ "Where each assigned partner stands" }</caption>
+                    <thead><tr><th scope="col">{ "Partner" }</th><th scope="col">{ "Module" }</th><th scope="col">{ "Due" }</th><th scope="col">{ "Done" }</th></tr></thead>
+                    <tbody>
+                        { for answers.assignments.iter().map(|a| html! {
+                            <tr data-partner={a.partner_id.clone()}>
+                                <td>{ &a.partner_name }</td>
+                                <td>{ &a.module_title }</td>
+                                <td>{ show::calendar_day(&a.due_on) }</td>
+                                <td>{ if a.completed_at.is_some() { "✓ complete".to_owned() } else { format!("{} of {} lessons", a.lessons_done, a.lessons) } }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            }
+        </section>
     }
 }

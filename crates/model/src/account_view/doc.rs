@@ -130,6 +130,16 @@ impl AccountViewDoc {
                 certificate: e.opt_str("certificate")?,
             })
         })?;
+        let assignments = entries_if_any(doc, "assignments", |key, a| {
+            let (track, module) = key.split_once('/').ok_or(bad("assignments"))?;
+            Ok(Assignment {
+                track: track.to_owned(),
+                module: module.to_owned(),
+                due_on: a.str("due_on")?,
+                assigned_by: a.str("assigned_by")?,
+                assigned_at: a.time("assigned_at")?,
+            })
+        })?;
         let statements = entries(doc, "statements", |key, s| {
             Ok(Statement {
                 id: key.parse().map_err(|_| bad("statements"))?,
@@ -169,6 +179,7 @@ impl AccountViewDoc {
             statements,
             modules_done,
             exams,
+            assignments,
         }
         .sorted())
     }
@@ -336,6 +347,20 @@ fn write_view<T: Transactable>(tx: &mut T, view: &AccountView) -> Result<(), Aut
                     e.retry_after.map_or(S::Null, |t| S::Timestamp(t.0)),
                 )?;
                 put(tx, obj, "certificate", opt_str(e.certificate.as_deref()))
+            },
+        )?;
+    }
+    if !view.assignments.is_empty() || tx.get(&ROOT, "assignments")?.is_some() {
+        write_entries(
+            tx,
+            "assignments",
+            view.assignments
+                .iter()
+                .map(|a| (format!("{}/{}", a.track, a.module), a)),
+            |tx, obj, a| {
+                put(tx, obj, "due_on", S::from(a.due_on.as_str()))?;
+                put(tx, obj, "assigned_by", S::from(a.assigned_by.as_str()))?;
+                put(tx, obj, "assigned_at", S::Timestamp(a.assigned_at.0))
             },
         )?;
     }
@@ -645,6 +670,13 @@ mod tests {
                 retry_after: None,
                 certificate: Some("0123456789ABCDEF".into()),
             }],
+            assignments: vec![Assignment {
+                track: "selling".into(),
+                module: "closing".into(),
+                due_on: "2025-07-01".into(),
+                assigned_by: "Ana Souza".into(),
+                assigned_at: Timestamp(450),
+            }],
         }
     }
 
@@ -654,10 +686,12 @@ mod tests {
         let before = AccountView {
             modules_done: vec![],
             exams: vec![],
+            assignments: vec![],
             ..view()
         };
         AccountViewDoc::write(&mut doc, &before).unwrap();
         assert!(doc.get(ROOT, "exams").unwrap().is_none());
+        assert!(doc.get(ROOT, "assignments").unwrap().is_none());
         assert_eq!(AccountViewDoc::read(&doc).unwrap(), before);
         AccountViewDoc::write(&mut doc, &view()).unwrap();
         assert_eq!(AccountViewDoc::read(&doc).unwrap(), view());

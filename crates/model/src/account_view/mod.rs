@@ -99,6 +99,22 @@ pub struct AccountView {
     /// What the server made of the partner's exams, newest first.
     #[serde(default)]
     pub exams: Vec<ExamOutcome>,
+    /// Modules the partner was asked to complete (by their team leader or
+    /// an admin), by track and module; whether each is done is in
+    /// `modules_done`.
+    pub assignments: Vec<Assignment>,
+}
+
+/// A training module a partner was asked to complete by a day.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Assignment {
+    pub track: String,
+    pub module: String,
+    /// `YYYY-MM-DD`, in the programme's calendar.
+    pub due_on: String,
+    /// Who asked: a name to show.
+    pub assigned_by: String,
+    pub assigned_at: Timestamp,
 }
 
 /// A training module completed: every lesson of its latest version.
@@ -301,6 +317,8 @@ impl AccountView {
             .sort_by(|a, b| (&a.track, &a.module).cmp(&(&b.track, &b.module)));
         self.exams
             .sort_by(|a, b| (b.graded_at, &b.attempt).cmp(&(a.graded_at, &a.attempt)));
+        self.assignments
+            .sort_by(|a, b| (&a.track, &a.module).cmp(&(&b.track, &b.module)));
         self
     }
 
@@ -320,6 +338,7 @@ impl AccountView {
             statements,
             modules_done,
             exams,
+            assignments,
         } = self;
         *partner_id == other.partner_id
             && *tier == other.tier
@@ -332,6 +351,7 @@ impl AccountView {
             && *statements == other.statements
             && *modules_done == other.modules_done
             && *exams == other.exams
+            && *assignments == other.assignments
     }
 
     /// The outcome of the deal of `lead`, if the partner marked it won.
