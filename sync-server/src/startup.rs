@@ -153,10 +153,37 @@ pub struct Settings {
     /// Where the server keeps files (blobs) on disk.
     #[arg(long, env = "DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
-    /// Where blobs live: `fs` (under `--data-dir`), or `memory` (gone at
-    /// exit: tests and trials).
+    /// Where blobs live: `fs` (under `--data-dir`), `memory` (gone at
+    /// exit: tests and trials), or `s3` (a bucket, `--s3-bucket`).
     #[arg(long, env = "BLOB_STORE", default_value = "fs")]
     pub blob_store: BlobStoreKind,
+    /// With `--blob-store s3`: the bucket.
+    #[arg(long, env = "S3_BUCKET", default_value = "")]
+    pub s3_bucket: String,
+    /// With `--blob-store s3`: the bucket's region; else as the AWS tools
+    /// find it.
+    #[arg(long, env = "AWS_REGION", default_value = "")]
+    pub s3_region: String,
+    /// With `--blob-store s3`: credentials; else as the AWS tools find
+    /// them (a role's included).
+    #[arg(
+        long,
+        env = "AWS_ACCESS_KEY_ID",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub s3_access_key_id: String,
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub s3_secret_access_key: String,
+    /// With `--blob-store s3`: an S3-compatible service's URL (MinIO,
+    /// Ceph...); empty for AWS. Plain http only on loopback.
+    #[arg(long, env = "S3_ENDPOINT", default_value = "")]
+    pub s3_endpoint: String,
     /// The largest file an admin may upload, in MiB.
     #[arg(long, env = "MAX_BLOB_MIB", default_value_t = 512)]
     pub max_blob_mib: u64,
@@ -173,6 +200,8 @@ pub struct Settings {
 pub enum BlobStoreKind {
     Fs,
     Memory,
+    /// An S3-compatible bucket: `--s3-bucket`, `--s3-endpoint`.
+    S3,
 }
 
 /// A started server: bound, migrated, seeded, serving.
@@ -278,6 +307,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
                     .with_context(|| format!("blob store under {}", settings.data_dir.display()))?
             }
             BlobStoreKind::Memory => platform::blobs::BlobStore::in_memory(),
+            BlobStoreKind::S3 => platform::blobs::BlobStore::s3(&platform::blobs::S3Config {
+                bucket: settings.s3_bucket.clone(),
+                endpoint: settings.s3_endpoint.clone(),
+                region: settings.s3_region.clone(),
+                access_key_id: settings.s3_access_key_id.clone(),
+                secret_access_key: settings.s3_secret_access_key.clone(),
+            })
+            .with_context(|| format!("the S3 bucket {:?}", settings.s3_bucket))?,
         },
         residency: residency.clone(),
         max_blob_bytes: settings.max_blob_mib.saturating_mul(1024 * 1024),

@@ -126,12 +126,19 @@ pub struct TrackSummary<Time = String> {
 }
 
 /// `GET /api/admin/training/tracks/{id}`, and the answer to `PUT` (the
-/// body of which is a [`Track`]).
+/// body of which is a [`Track`]; `?new=true` makes a track and refuses an
+/// id taken, `?base=<updated_at>` saves over that draft only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackDraft<Time = String> {
     pub track: Track,
+    /// What a save sends back as `?base=`, so that it does not overwrite
+    /// a save made since (a 409 with the draft as it is now).
     pub updated_at: Time,
     pub published_version: Option<u32>,
+    /// The latest published version as partners read it: what may be
+    /// assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Track>,
 }
 
 /// The answer to `POST /api/admin/training/tracks/{id}/publish`.

@@ -222,8 +222,10 @@ fn test(root: &Path) -> Result<()> {
     web::browser_tests(root)?;
     // The JS automerge-repo client of sync-server's interop test.
     web::npm_install(&root.join("tests/interop"))?;
-    // The demo catalog's files, which `training::demo_catalog` publishes.
+    // The demo catalog's files, which `training::the_demo_catalog_*`
+    // publishes, and the S3 stand-in the blob store's tests run against.
     let training = demo_media::make(root)?;
+    let moto = system::moto(root)?;
 
     let cluster = pg::Cluster::test(root);
     cluster.start()?;
@@ -235,7 +237,8 @@ fn test(root: &Path) -> Result<()> {
                 .args(["test", "--workspace"])
                 .env("TEST_DATABASE_URL", &admin_url)
                 .env("PG_TEST_CLUSTER_DIR", cluster.data_dir())
-                .env("DEMO_TRAINING_DIR", &training),
+                .env("DEMO_TRAINING_DIR", &training)
+                .env("MOTO_SERVER", &moto),
         )?;
         web::e2e(root, &admin_url)?;
         // Once, against the debug server, failing only far beyond its goals:

@@ -72,9 +72,17 @@ pub const RUN_PACKAGES: [Package; 8] = [
     FFMPEG,
     ESPEAK,
 ];
+/// Python's virtual environments, for moto (the S3 the blob store's
+/// tests run against).
+const PYTHON_VENV: Package = Package {
+    name: "python3-venv",
+    provides: "/usr/lib/python3.11/ensurepip/__init__.py",
+};
+
 pub const LOAD_PACKAGES: [Package; 1] = [POSTGRES];
-pub const TEST_PACKAGES: [Package; 11] = [
+pub const TEST_PACKAGES: [Package; 12] = [
     POSTGRES,
+    PYTHON_VENV,
     FFMPEG,
     ESPEAK,
     CHROMIUM,
@@ -117,4 +125,28 @@ pub fn ensure_packages(packages: &[Package]) -> Result<()> {
     };
     // A fresh machine may have no package lists yet.
     install(false).or_else(|_| install(true))
+}
+
+/// moto, the AWS services' stand-in, in a virtual environment of its own
+/// under `target/moto` (made once, pinned): its `moto_server` is an
+/// S3-compatible service on loopback for the blob store's conformance
+/// test. Answers the program's path.
+pub fn moto(root: &Path) -> Result<std::path::PathBuf> {
+    const VERSION: &str = "moto[server]==5.2.5";
+    let venv = root.join("target/moto");
+    let program = venv.join("bin/moto_server");
+    let stamp = venv.join("installed");
+    if program.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == VERSION) {
+        return Ok(program);
+    }
+    println!("installing {VERSION} into {}", venv.display());
+    exec(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    exec(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        VERSION,
+    ]))?;
+    std::fs::write(&stamp, VERSION)?;
+    Ok(program)
 }

@@ -111,6 +111,45 @@ impl fmt::Debug for BlobStore {
     }
 }
 
+/// Where an S3-compatible bucket is (`--blob-store s3`).
+#[derive(Clone, Debug, Default)]
+pub struct S3Config {
+    pub bucket: String,
+    /// The service's URL; empty for AWS itself.
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+/// Whether `endpoint` may be spoken to in plain HTTP: only on loopback
+/// (a test's or a sidecar's S3); anything else must be HTTPS.
+fn plain_http_allowed(endpoint: &str) -> anyhow::Result<bool> {
+    let (scheme, rest) = endpoint
+        .split_once("://")
+        .ok_or_else(|| anyhow::anyhow!("the S3 endpoint {endpoint:?} is not a URL"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    match scheme {
+        "https" => Ok(false),
+        "http" if matches!(host, "127.0.0.1" | "localhost" | "::1") => Ok(true),
+        "http" => anyhow::bail!(
+            "the S3 endpoint {endpoint:?} must be https:// (plain http only on loopback)"
+        ),
+        _ => anyhow::bail!("the S3 endpoint {endpoint:?} is neither http:// nor https://"),
+    }
+}
+
+/// Makes ring the process's TLS provider (once; later calls do nothing):
+/// object_store's HTTP client is built without one, so that the server
+/// carries one cryptography library, not two.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// How many bytes a copy holds in memory at once while finishing.
 const COPY_CHUNK: usize = 5 * 1024 * 1024;
 
@@ -124,6 +163,31 @@ impl BlobStore {
         std::fs::create_dir_all(dir)?;
         let store = LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true);
         Ok(BlobStore::new(Arc::new(store)))
+    }
+
+    /// Blobs in an S3-compatible bucket (AWS S3, MinIO, Ceph, R2...).
+    pub fn s3(config: &S3Config) -> anyhow::Result<BlobStore> {
+        install_tls_provider();
+        // What the settings leave empty comes from the environment as
+        // every AWS tool reads it (a role's credentials included).
+        let mut builder =
+            object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&config.bucket);
+        if !config.region.is_empty() {
+            builder = builder.with_region(&config.region);
+        }
+        if !config.access_key_id.is_empty() {
+            builder = builder
+                .with_access_key_id(&config.access_key_id)
+                .with_secret_access_key(&config.secret_access_key);
+        }
+        if !config.endpoint.is_empty() {
+            builder = builder
+                .with_endpoint(&config.endpoint)
+                // Path-style addresses: what every S3-compatible service takes.
+                .with_virtual_hosted_style_request(false)
+                .with_allow_http(plain_http_allowed(&config.endpoint)?);
+        }
+        Ok(BlobStore::new(Arc::new(builder.build()?)))
     }
 
     /// Blobs in memory: tests, and a server started without a data
@@ -347,5 +411,22 @@ mod tests {
         assert_eq!(BlobId::parse(&"g".repeat(64)), None);
         assert_eq!(BlobId::parse("../../../../etc/passwd"), None);
         assert_eq!(BlobId::parse(&"é".repeat(32)), None);
+    }
+
+    #[test]
+    fn plain_http_reaches_only_a_bucket_on_this_machine() {
+        assert!(!plain_http_allowed("https://s3.example.com").unwrap());
+        assert!(plain_http_allowed("http://127.0.0.1:9000").unwrap());
+        assert!(plain_http_allowed("http://localhost:9000/").unwrap());
+        assert!(plain_http_allowed("http://[::1]:9000").unwrap());
+        for refused in [
+            "http://s3.example.com",
+            "http://127.0.0.1.example.com:9000",
+            "http://localhost@evil.example",
+            "ftp://127.0.0.1",
+            "127.0.0.1:9000",
+        ] {
+            assert!(plain_http_allowed(refused).is_err(), "{refused}");
+        }
     }
 }

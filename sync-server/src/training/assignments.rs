@@ -30,7 +30,13 @@ enum Scope {
     Team(String),
 }
 
-fn scope(who: &Authenticated) -> Result<Scope, AppError> {
+/// Whose assignments `who` reaches: at `/api/admin/...` (`admin_path`)
+/// only an admin, everyone's; at `/api/team/...` a team leader their
+/// members' (and an admin everyone's).
+fn scope(who: &Authenticated, admin_path: bool) -> Result<Scope, AppError> {
+    if admin_path {
+        who.require_admin()?;
+    }
     match who.role {
         Role::Admin => Ok(Scope::All),
         Role::TeamLeader => Ok(Scope::Team(who.account_id.clone())),
@@ -49,14 +55,32 @@ impl Scope {
     }
 }
 
-/// `POST /api/admin/training/assignments` and
-/// `POST /api/team/training/assignments`.
-pub async fn assign(
+/// `POST /api/admin/training/assignments`.
+pub async fn assign_admin(
     State(state): State<TrainingState>,
     who: Authenticated,
     ApiJson(body): ApiJson<NewAssignment>,
 ) -> Result<Json<Vec<AssignmentStatus<DateTime<Utc>>>>, AppError> {
-    let scope = scope(&who)?;
+    let scope = scope(&who, true)?;
+    assign(&state, &who, scope, body).await.map(Json)
+}
+
+/// `POST /api/team/training/assignments`.
+pub async fn assign_team(
+    State(state): State<TrainingState>,
+    who: Authenticated,
+    ApiJson(body): ApiJson<NewAssignment>,
+) -> Result<Json<Vec<AssignmentStatus<DateTime<Utc>>>>, AppError> {
+    let scope = scope(&who, false)?;
+    assign(&state, &who, scope, body).await.map(Json)
+}
+
+async fn assign(
+    state: &TrainingState,
+    who: &Authenticated,
+    scope: Scope,
+    body: NewAssignment,
+) -> Result<Vec<AssignmentStatus<DateTime<Utc>>>, AppError> {
     let due_on = NaiveDate::parse_from_str(&body.due_on, "%Y-%m-%d")
         .ok()
         .filter(|d| d.format("%Y-%m-%d").to_string() == body.due_on)
@@ -179,27 +203,30 @@ pub async fn assign(
         %due_on,
         "training assigned"
     );
-    let all = statuses(&state, &scope).await?;
-    Ok(Json(
-        all.into_iter()
-            .filter(|s| {
-                s.track_id == track.id
-                    && s.module_id == module.id
-                    && partners.contains(&s.partner_id)
-            })
-            .collect(),
-    ))
+    let all = statuses(state, &scope, Some((&track.id, &module.id))).await?;
+    Ok(all
+        .into_iter()
+        .filter(|s| partners.contains(&s.partner_id))
+        .collect())
 }
 
-/// `GET /api/admin/training/assignments` and
-/// `GET /api/team/training/assignments`: where each assigned partner
+/// `GET /api/admin/training/assignments`: where each assigned partner
 /// stands, the soonest due first.
-pub async fn list(
+pub async fn list_admin(
     State(state): State<TrainingState>,
     who: Authenticated,
 ) -> Result<Json<Vec<AssignmentStatus<DateTime<Utc>>>>, AppError> {
-    let scope = scope(&who)?;
-    Ok(Json(statuses(&state, &scope).await?))
+    let scope = scope(&who, true)?;
+    Ok(Json(statuses(&state, &scope, None).await?))
+}
+
+/// `GET /api/team/training/assignments`: the same, of the team.
+pub async fn list_team(
+    State(state): State<TrainingState>,
+    who: Authenticated,
+) -> Result<Json<Vec<AssignmentStatus<DateTime<Utc>>>>, AppError> {
+    let scope = scope(&who, false)?;
+    Ok(Json(statuses(&state, &scope, None).await?))
 }
 
 type StatusRow = (
@@ -214,9 +241,14 @@ type StatusRow = (
     Option<DateTime<Utc>>,
 );
 
+/// Where each assignment in `scope` stands (of one module, with `only`).
+/// An assignment whose module the track's latest version no longer has,
+/// or whose track its partner may no longer read, is left out: nobody
+/// can complete it.
 async fn statuses(
     state: &TrainingState,
     scope: &Scope,
+    only: Option<(&str, &str)>,
 ) -> Result<Vec<AssignmentStatus<DateTime<Utc>>>, AppError> {
     let rows: Vec<StatusRow> = sqlx::query_as(
         "SELECT a.partner_id, p.name, a.track_id, a.module_id,
@@ -237,11 +269,16 @@ async fn statuses(
               AND tp.lesson_id = tl.lesson_id
              WHERE tl.track_id = a.track_id AND tl.version = v.version
                AND tl.module_id = a.module_id) l ON true
-         WHERE $1::text IS NULL OR acc.team_leader_id = $1
-         ORDER BY a.due_on, p.name, a.track_id, a.module_id
-         LIMIT 5000",
+         JOIN training_tracks t ON t.id = a.track_id
+         WHERE ($1::text IS NULL OR acc.team_leader_id = $1)
+           AND ($2::text IS NULL OR (a.track_id = $2 AND a.module_id = $3))
+           AND coalesce(l.lessons, 0) > 0
+           AND (t.audience = 'everyone' OR acc.role = 'team_leader')
+         ORDER BY a.due_on, p.name, a.track_id, a.module_id",
     )
     .bind(scope.leader())
+    .bind(only.map(|(track, _)| track))
+    .bind(only.map(|(_, module)| module))
     .fetch_all(&state.pool)
     .await?;
     Ok(rows

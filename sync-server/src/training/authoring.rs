@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::{Path, Query, State},
 };
 use chrono::{DateTime, Utc};
 use model::{Catalog, CatalogDoc, Timestamp, valid_id};
@@ -308,20 +308,52 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<TrackDraft<DateTime<Utc>>>, AppError> {
     who.require_admin()?;
-    let row: Option<(sqlx::types::Json<Track>, DateTime<Utc>, Option<i32>)> = sqlx::query_as(
-        "SELECT draft, updated_at,
-                (SELECT max(version) FROM training_versions WHERE track_id = t.id)
-         FROM training_tracks t WHERE id = $1",
+    Ok(Json(
+        draft_of(&state, track_id(&id)?)
+            .await?
+            .ok_or(AppError::NotFound)?,
+    ))
+}
+
+/// The draft of the track `id`, with its latest published version.
+async fn draft_of(
+    state: &TrainingState,
+    id: &str,
+) -> Result<Option<TrackDraft<DateTime<Utc>>>, AppError> {
+    type Row = (
+        sqlx::types::Json<Track>,
+        DateTime<Utc>,
+        Option<i32>,
+        Option<sqlx::types::Json<Published>>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT t.draft, t.updated_at, v.version, v.manifest
+         FROM training_tracks t
+         LEFT JOIN LATERAL (SELECT version, manifest FROM training_versions
+                            WHERE track_id = t.id ORDER BY version DESC LIMIT 1) v ON true
+         WHERE t.id = $1",
     )
-    .bind(track_id(&id)?)
+    .bind(id)
     .fetch_optional(&state.pool)
     .await?;
-    let (draft, updated_at, version) = row.ok_or(AppError::NotFound)?;
-    Ok(Json(TrackDraft {
-        track: draft.0,
-        updated_at,
-        published_version: version.map(|v| v as u32),
-    }))
+    Ok(
+        row.map(|(draft, updated_at, version, published)| TrackDraft {
+            track: draft.0,
+            updated_at,
+            published_version: version.map(|v| v as u32),
+            published: published.map(|p| p.0.track),
+        }),
+    )
+}
+
+/// What a save may overwrite (`PUT ...?new=true`, `?base=`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Expect {
+    /// Make the track; an id taken is refused.
+    #[serde(default)]
+    pub new: bool,
+    /// Save over this draft only (its `updated_at`).
+    pub base: Option<DateTime<Utc>>,
 }
 
 /// `PUT /api/admin/training/tracks/{id}`: saves the draft (made if new).
@@ -329,18 +361,23 @@ pub async fn put(
     State(state): State<TrainingState>,
     who: Authenticated,
     Path(id): Path<String>,
+    Query(expect): Query<Expect>,
     ApiJson(track): ApiJson<Track>,
 ) -> Result<Json<TrackDraft<DateTime<Utc>>>, AppError> {
     who.require_admin()?;
-    save(&state, &id, track, &who.account_id).await.map(Json)
+    save(&state, &id, track, &who.account_id, &expect)
+        .await
+        .map(Json)
 }
 
-/// Saves `track` as the draft of the track `id`, by the admin `by`.
+/// Saves `track` as the draft of the track `id`, by the admin `by`, over
+/// what `expect` says it may.
 pub async fn save(
     state: &TrainingState,
     id: &str,
     track: Track,
     by: &str,
+    expect: &Expect,
 ) -> Result<TrackDraft<DateTime<Utc>>, AppError> {
     if track_id(id).is_err() {
         return Err(bad(
@@ -355,24 +392,39 @@ pub async fn save(
     }
     let mut conn = state.pool.acquire().await?;
     let track = checked(&mut conn, track).await?;
-    let (updated_at, version): (DateTime<Utc>, Option<i32>) = sqlx::query_as(
+    // A new track takes no id taken; a save from a draft read earlier
+    // writes over that draft only.
+    let saved: Option<DateTime<Utc>> = sqlx::query_scalar(
         "INSERT INTO training_tracks (id, draft, audience, updated_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE
             SET draft = EXCLUDED.draft, audience = EXCLUDED.audience,
                 updated_by = EXCLUDED.updated_by, updated_at = now()
-         RETURNING updated_at, (SELECT max(version) FROM training_versions WHERE track_id = $1)",
+            WHERE NOT $5 AND ($6::timestamptz IS NULL OR training_tracks.updated_at = $6)
+         RETURNING updated_at",
     )
     .bind(&track.id)
     .bind(sqlx::types::Json(&track))
     .bind(track.audience.as_str())
     .bind(by)
-    .fetch_one(&mut *conn)
+    .bind(expect.new)
+    .bind(expect.base)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(TrackDraft {
-        track,
-        updated_at,
-        published_version: version.map(|v| v as u32),
-    })
+    drop(conn);
+    if saved.is_none() {
+        let current = draft_of(state, id).await?;
+        return Err(if expect.new {
+            AppError::Conflict(format!(
+                "a track with the id {id:?} exists already: give this one another id"
+            ))
+        } else {
+            AppError::Stale {
+                message: "another admin saved this track since you opened it: what you typed is kept here; look at theirs, then save again".to_owned(),
+                current: serde_json::to_value(current).map_err(|e| AppError::Internal(e.into()))?,
+            }
+        });
+    }
+    draft_of(state, id).await?.ok_or(AppError::NotFound)
 }
 
 /// `POST /api/admin/training/tracks/{id}/publish`: the draft becomes the
@@ -498,6 +550,19 @@ pub async fn publish_track(
     tx.commit().await?;
     if existing {
         write_catalog(state, &doc_id, &catalog).await?;
+    }
+    // What counts as done, and which assignments can be done, follows the
+    // latest version: the account views of those it concerns are written
+    // again.
+    let concerned: Vec<String> = sqlx::query_scalar(
+        "SELECT partner_id FROM training_progress WHERE track_id = $1
+         UNION SELECT partner_id FROM training_assignments WHERE track_id = $1",
+    )
+    .bind(&track.id)
+    .fetch_all(&state.pool)
+    .await?;
+    for partner in concerned {
+        state.figures.send(crate::events::FiguresMoved(partner));
     }
     tracing::info!(
         track = track.id,

@@ -81,11 +81,11 @@ where
         )
         .route(
             "/api/admin/training/assignments",
-            get(assignments::list).post(assignments::assign),
+            get(assignments::list_admin).post(assignments::assign_admin),
         )
         .route(
             "/api/team/training/assignments",
-            get(assignments::list).post(assignments::assign),
+            get(assignments::list_team).post(assignments::assign_team),
         )
         .route("/api/certificates/{id}", get(certificates::json))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -48,26 +48,40 @@ pub async fn load(state: &TrainingState, dir: &Path) -> anyhow::Result<usize> {
             .get("id")
             .and_then(Value::as_str)
             .context("a track with no id")?;
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM training_tracks WHERE id = $1)")
-                .bind(id)
-                .fetch_one(&state.pool)
-                .await?;
-        if exists {
+        // (saved, published): a track saved but never published (a start
+        // cut short between the two) is published as it is now.
+        let (saved, was_published): (bool, bool) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM training_tracks WHERE id = $1),
+                    EXISTS (SELECT 1 FROM training_versions WHERE track_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&state.pool)
+        .await?;
+        if was_published {
             continue;
         }
-        let track = with_files(state, dir, &admin, track.clone()).await?;
-        let track: Track = serde_json::from_value(track)
-            .with_context(|| format!("track {id:?} is not a track"))?;
-        authoring::save(state, id, track, &admin)
-            .await
-            .map_err(|e| anyhow::anyhow!("saving track {id:?}: {e}"))?;
+        if !saved {
+            let track = with_files(state, dir, &admin, track.clone()).await?;
+            let track: Track = serde_json::from_value(track)
+                .with_context(|| format!("track {id:?} is not a track"))?;
+            authoring::save(state, id, track, &admin, &authoring::Expect::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("saving track {id:?}: {e}"))?;
+        }
         authoring::publish_track(state, id, &admin)
             .await
             .map_err(|e| anyhow::anyhow!("publishing track {id:?}: {e}"))?;
         published += 1;
     }
     Ok(published)
+}
+
+/// A file's name, not a path: the catalog reads only beside itself.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\', '\0'])
+        && name.len() <= 255
 }
 
 /// `track` with each lesson's named `file` replaced by its `media`, the
@@ -93,8 +107,7 @@ async fn with_files(
             .get("name")
             .and_then(Value::as_str)
             .context("a lesson's file with no name")?;
-        // A name, not a path: the catalog reads only beside itself.
-        if name.contains(['/', '\\']) || name.starts_with('.') {
+        if !plain_name(name) {
             bail!("the file {name:?} is not a plain name");
         }
         let (kind, content_type) = by_extension(name)
@@ -125,4 +138,27 @@ async fn with_files(
         });
     }
     Ok(track)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_catalog_names_files_beside_it_only() {
+        assert!(plain_name("first-call.mp4"));
+        for path in [
+            "",
+            "../secret.pdf",
+            "..",
+            ".hidden.png",
+            "dir/file.mp4",
+            "/etc/passwd",
+            "a\\b.pdf",
+            "nul\0.pdf",
+        ] {
+            assert!(!plain_name(path), "{path:?}");
+        }
+        assert!(!plain_name(&"a".repeat(256)));
+    }
 }

@@ -75,12 +75,21 @@ pub async fn exams(pool: &PgPool, partner: &str) -> Result<Vec<ExamOutcome>, sql
         .collect())
 }
 
-/// The modules `partner` was assigned, with who assigned each.
+/// The modules `partner` was assigned, with who assigned each; one the
+/// track's latest version dropped, or of a track they may no longer read,
+/// is left out (it could never be completed).
 pub async fn assignments(pool: &PgPool, partner: &str) -> Result<Vec<Assignment>, sqlx::Error> {
     let rows: Vec<(String, String, chrono::NaiveDate, String, DateTime<Utc>)> = sqlx::query_as(
         "SELECT a.track_id, a.module_id, a.due_on, b.name, a.assigned_at
          FROM training_assignments a JOIN accounts b ON b.id = a.assigned_by
+         JOIN training_tracks t ON t.id = a.track_id
+         JOIN accounts me ON me.partner_id = a.partner_id
          WHERE a.partner_id = $1
+           AND (t.audience = 'everyone' OR me.role = 'team_leader')
+           AND EXISTS (SELECT 1 FROM training_lessons l
+                       WHERE l.track_id = a.track_id AND l.module_id = a.module_id
+                         AND l.version = (SELECT max(version) FROM training_versions v
+                                           WHERE v.track_id = a.track_id))
          ORDER BY a.track_id, a.module_id",
     )
     .bind(partner)

@@ -151,6 +151,77 @@ async fn the_in_memory_blob_store_conforms() {
     conformance(BlobStore::in_memory()).await;
 }
 
+/// An S3-compatible service on loopback: moto's server (`MOTO_SERVER`,
+/// the `moto_server` program `cargo xtask test` installs), on a port of
+/// its choosing, ended when dropped.
+struct Moto {
+    child: tokio::process::Child,
+    endpoint: String,
+}
+
+impl Moto {
+    async fn start() -> Moto {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let program = std::env::var("MOTO_SERVER").expect(
+            "MOTO_SERVER names moto's server (`cargo xtask test` installs it in target/moto)",
+        );
+        let mut child = tokio::process::Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("moto_server starts");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let endpoint = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(at) = line.find("http://127.0.0.1:") {
+                    return line[at..].trim().to_owned();
+                }
+            }
+            panic!("moto_server ended before saying where it listens");
+        })
+        .await
+        .expect("moto_server listening within 60 s");
+        // Its log goes on: read and dropped, so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Moto { child, endpoint }
+    }
+
+    /// Makes a bucket (moto takes an unsigned request).
+    async fn bucket(&self, name: &str) {
+        let addr: std::net::SocketAddr = self.endpoint["http://".len()..].parse().unwrap();
+        let (status, _, body) =
+            http_request(addr, "PUT", &format!("/{name}"), &[], Some(b"")).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    }
+}
+
+#[tokio::test]
+async fn an_s3_compatible_blob_store_conforms() {
+    let moto = Moto::start().await;
+    moto.bucket("portal-blobs").await;
+    let config = sync_server::platform::blobs::S3Config {
+        bucket: "portal-blobs".to_owned(),
+        endpoint: moto.endpoint.clone(),
+        region: "us-east-1".to_owned(),
+        access_key_id: "test".to_owned(),
+        secret_access_key: "test".to_owned(),
+    };
+    conformance(BlobStore::s3(&config).unwrap()).await;
+    // A bucket that is not there fails as an error, not as "no blob".
+    let missing = BlobStore::s3(&sync_server::platform::blobs::S3Config {
+        bucket: "no-such-bucket".to_owned(),
+        ..config
+    })
+    .unwrap();
+    assert!(matches!(
+        missing.put(Bytes::from_static(b"x")).await,
+        Err(BlobError::Store(_))
+    ));
+    drop(moto.child);
+}
+
 #[tokio::test]
 async fn the_filesystem_blob_store_conforms() {
     let dir = std::env::temp_dir().join(format!("blobs-{:016x}", rand::random::<u64>()));
@@ -1147,5 +1218,107 @@ async fn a_team_leader_assigns_a_module_and_sees_where_each_member_stands() {
     assert_eq!(again[0]["due_on"], later);
     let (_, team) = api(&server, &ana, "GET", TEAM, None).await;
     assert_eq!(team.as_array().unwrap().len(), 1);
+    assert_eq!(api(&server, &ana, "GET", ADMIN, None).await.0, 403);
+    assert_eq!(
+        assign(&ana, ADMIN, &["p-ben"], "selling", "selling-m1", &later)
+            .await
+            .0,
+        403
+    );
+
+    // A version without the module: nobody can complete it any more, so
+    // it is listed nowhere, and Ben's view drops it.
+    let mut next = track("selling", "everyone", &sha, video.len());
+    next["modules"][0]["id"] = json!("selling-m9");
+    publish(&server, &admin, next).await;
+    let (_, team) = api(&server, &ana, "GET", TEAM, None).await;
+    assert_eq!(team, json!([]));
+    wait_for(
+        "Ben's view to drop the assignment",
+        Duration::from_secs(30),
+        || {
+            let view = view.clone();
+            async move {
+                let read = view
+                    .with_document(|doc| model::AccountViewDoc::read(doc))
+                    .ok()?;
+                read.assignments.is_empty().then_some(())
+            }
+        },
+    )
+    .await;
+    server.stop().await;
+}
+
+/// A save does not overwrite what its author did not read: a new track
+/// takes no id taken, and a save from a draft read earlier is refused
+/// (409, with the draft as it is now) once another save came between.
+#[tokio::test]
+async fn a_save_never_overwrites_a_draft_it_did_not_read() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let admin = session_for(&db.url, "a-admin").await;
+    let video = sample(1_000);
+    let sha = upload(&server, &admin, &video, "video/mp4").await;
+    let body = track("clinics", "everyone", &sha, video.len());
+    let put = |path: String, body: serde_json::Value| {
+        let (server, admin) = (&server, admin.clone());
+        async move { api(server, &admin, "PUT", &path, Some(body)).await }
+    };
+    let (status, made) = put(
+        "/api/admin/training/tracks/clinics?new=true".into(),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{made}");
+    assert_eq!(made["published"], serde_json::Value::Null);
+    let (status, taken) = put(
+        "/api/admin/training/tracks/clinics?new=true".into(),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(
+        taken["error"].as_str().unwrap().contains("exists already"),
+        "{taken}"
+    );
+
+    let read_at = made["updated_at"].as_str().unwrap().to_owned();
+    let mut mine = body.clone();
+    mine["title"] = json!("Mine");
+    let (status, saved) = put(
+        format!("/api/admin/training/tracks/clinics?base={read_at}"),
+        mine.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["track"]["title"], "Mine");
+    // Another admin's save from the first reading is refused, saying what
+    // the draft is now.
+    let mut theirs = body.clone();
+    theirs["title"] = json!("Theirs");
+    let (status, stale) = put(
+        format!("/api/admin/training/tracks/clinics?base={read_at}"),
+        theirs,
+    )
+    .await;
+    assert_eq!(status, 409, "{stale}");
+    assert_eq!(stale["current"]["track"]["title"], "Mine");
+    // Published, the draft says what may be assigned.
+    publish(&server, &admin, mine).await;
+    let (_, draft) = api(
+        &server,
+        &admin,
+        "GET",
+        "/api/admin/training/tracks/clinics",
+        None,
+    )
+    .await;
+    assert_eq!(draft["published"]["modules"][0]["id"], "clinics-m1");
+    assert!(
+        draft["published"]["modules"][0]["quiz"]["questions"][0]
+            .get("correct")
+            .is_none()
+    );
     server.stop().await;
 }

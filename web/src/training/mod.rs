@@ -18,6 +18,7 @@ use std::{collections::BTreeMap, rc::Rc};
 
 use engine_protocol::{DocKind, DocNews, Reading};
 use model::{Training, TrainingEdit};
+use wasm_bindgen::JsCast;
 use web_common::api::Published;
 use yew::prelude::*;
 
@@ -234,7 +235,36 @@ pub fn use_assigned_downloads(state: &State, assigned: Vec<(String, String)>) {
         })
         .flatten()
         .collect();
-    use_effect_with(wanted, |wanted| {
+    // The connection changing (the phone joins Wi-Fi) looks again.
+    let changes = use_state(|| 0u32);
+    {
+        let (changes, seen) = (
+            changes.clone(),
+            std::rc::Rc::new(std::cell::Cell::new(0u32)),
+        );
+        use_effect_with((), move |_| {
+            let target = web_sys::window()
+                .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"connection".into()).ok())
+                .and_then(|c| c.dyn_into::<web_sys::EventTarget>().ok());
+            let listener = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+                seen.set(seen.get() + 1);
+                changes.set(seen.get());
+            });
+            if let Some(target) = &target {
+                let _ = target
+                    .add_event_listener_with_callback("change", listener.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(target) = &target {
+                    let _ = target.remove_event_listener_with_callback(
+                        "change",
+                        listener.as_ref().unchecked_ref(),
+                    );
+                }
+            }
+        });
+    }
+    use_effect_with((wanted, *changes), |(wanted, _)| {
         if !wanted.is_empty() && files::unmetered() {
             let wanted = wanted.clone();
             wasm_bindgen_futures::spawn_local(async move {

@@ -163,8 +163,19 @@ pub fn media_kind(content_type: &str) -> Option<MediaKind> {
     }
 }
 
+/// Whether the server takes `id` as a track's: 1 to 40 of a–z, 0–9 and
+/// `-`, not starting with `-` (it is in addresses).
+pub fn valid_track_id(id: &str) -> bool {
+    (1..=40).contains(&id.len())
+        && !id.starts_with('-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// An id of a–z, 0–9 and `-` made from a title ("Selling to clinics" →
-/// `selling-to-clinics`), for a new track whose author left its id empty.
+/// `selling-to-clinics`), at most 40 long, for a new track whose author
+/// left its id empty; empty when the title has none of those.
 pub fn slug(title: &str) -> String {
     let mut out = String::new();
     for c in title.chars().flat_map(char::to_lowercase) {
@@ -174,7 +185,7 @@ pub fn slug(title: &str) -> String {
             out.push('-');
         }
     }
-    let mut out: String = out.trim_end_matches('-').chars().take(64).collect();
+    let mut out: String = out.trim_end_matches('-').chars().take(40).collect();
     while out.ends_with('-') {
         out.pop();
     }
@@ -618,7 +629,12 @@ mod tests {
         assert_eq!(slug("Selling to clinics"), "selling-to-clinics");
         assert_eq!(slug("  Ünïcode & More!! "), "n-code-more");
         assert_eq!(slug("!!!"), "");
-        assert_eq!(slug(&"a".repeat(100)).len(), 64);
+        assert_eq!(slug(&"a".repeat(100)).len(), 40);
+        assert!(valid_track_id(&slug(&"Long words ".repeat(10))));
+        assert!(valid_track_id("selling-to-clinics"));
+        for refused in ["", "-x", "Caps", "a_b", "é", &"a".repeat(41)] {
+            assert!(!valid_track_id(refused), "{refused}");
+        }
         assert_eq!(media_kind("video/mp4"), Some(MediaKind::Video));
         assert_eq!(media_kind("application/pdf"), Some(MediaKind::Pdf));
         assert_eq!(media_kind("text/html"), None);

@@ -40,6 +40,11 @@ pub struct Props {
 
 #[derive(Clone, PartialEq)]
 struct Working {
+    /// Where the working copy is kept in the tab's session storage, so
+    /// that a session ending, another track opened or the page reloaded
+    /// loses nothing typed: `training-draft:<track id>` (`new` for one not
+    /// saved yet). Removed once saved.
+    kept_as: String,
     track: Track,
     /// Uploads under way, by lesson id.
     uploads: BTreeMap<String, Progress>,
@@ -50,9 +55,48 @@ struct Working {
 
 enum Action {
     Edit(Edit),
+    /// Saved as `sent`, which the server answered as `saved` (texts
+    /// trimmed): the working copy becomes that, unless typed into since.
+    Saved {
+        sent: Box<Track>,
+        saved: Box<Track>,
+    },
     Upload(String, Option<Progress>),
     Saving,
     Refused(String),
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// Keeps `track` as the working copy under `key`, or forgets it.
+fn keep(key: &str, track: Option<&Track>) {
+    let Some(storage) = session_storage() else {
+        return;
+    };
+    match track.and_then(|t| serde_json::to_string(t).ok()) {
+        Some(json) => {
+            let _ = storage.set_item(key, &json);
+        }
+        None => {
+            let _ = storage.remove_item(key);
+        }
+    }
+}
+
+/// The working copy kept under `key`, if any.
+fn kept(key: &str) -> Option<Track> {
+    let json = session_storage()?.get_item(key).ok().flatten()?;
+    serde_json::from_str(&json).ok()
+}
+
+/// Asks before a removal (`what` in words): it is undone only by not
+/// saving.
+fn confirmed(what: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(&format!("Remove {what}?")).ok())
+        .unwrap_or(true)
 }
 
 /// An id for a new part: its kind and six random hex digits.
@@ -72,6 +116,22 @@ impl Reducible for Working {
             Action::Edit(e) => {
                 edit::apply(&mut next.track, e, &mut fresh);
                 next.refused = None;
+                // Uploads of lessons removed are no one's any more.
+                let lessons: Vec<&str> = next
+                    .track
+                    .modules
+                    .iter()
+                    .flat_map(|m| m.lessons.iter().map(|l| l.id.as_str()))
+                    .collect();
+                next.uploads.retain(|id, _| lessons.contains(&id.as_str()));
+                keep(&next.kept_as, Some(&next.track));
+            }
+            Action::Saved { sent, saved } => {
+                next.saving = false;
+                if next.track == *sent {
+                    next.track = *saved;
+                    keep(&next.kept_as, None);
+                }
             }
             Action::Upload(lesson, Some(progress)) => {
                 next.uploads.insert(lesson, progress);
@@ -104,6 +164,19 @@ impl Edits {
     fn on(&self, e: Edit) -> Callback<MouseEvent> {
         let edits = self.clone();
         Callback::from(move |_| edits.send(e.clone()))
+    }
+
+    /// A removal, asked first.
+    fn remove(&self, at: At, quiz: bool, what: String) -> Callback<MouseEvent> {
+        let edits = self.clone();
+        Callback::from(move |_| {
+            if confirmed(&what) {
+                edits.send(Edit::Remove {
+                    at: at.clone(),
+                    quiz,
+                });
+            }
+        })
     }
 
     /// A text field's `oninput`.
@@ -156,17 +229,14 @@ fn area(label: &str, id: String, value: &str, rows: u32, oninput: Callback<Input
 
 /// Up, down and remove for a part named `what` ("module 2").
 fn tools(edits: &Edits, at: At, what: &str) -> Html {
-    let remove = Edit::Remove {
-        at: at.clone(),
-        quiz: false,
-    };
+    let remove = edits.remove(at.clone(), false, what.to_owned());
     html! {
         <div class="row tools">
             <button type="button" class="quiet" aria-label={format!("Move {what} up")}
                 onclick={edits.on(Edit::Move { at: at.clone(), up: true })}>{ "↑" }</button>
             <button type="button" class="quiet" aria-label={format!("Move {what} down")}
                 onclick={edits.on(Edit::Move { at, up: false })}>{ "↓" }</button>
-            <button type="button" class="quiet danger" onclick={edits.on(remove)}>{ format!("Remove {what}") }</button>
+            <button type="button" class="quiet danger" onclick={remove}>{ format!("Remove {what}") }</button>
         </div>
     }
 }
@@ -242,7 +312,7 @@ fn lesson_view(
         }
     };
     html! {
-        <li class="lesson-edit" data-id={lesson.id.clone()}>
+        <li class="lesson-edit" key={lesson.id.clone()} data-id={lesson.id.clone()}>
             <h4>{ format!("Lesson {n}") }</h4>
             { line("Title", key("title"), &lesson.title, edits.typed(at.clone(), Field::LessonTitle)) }
             { area("Text", key("body"), &lesson.body, 5, edits.typed(at.clone(), Field::Body)) }
@@ -286,7 +356,7 @@ fn quiz_view(edits: &Edits, module: &str, quiz: &api::Quiz) -> Html {
             </ol>
             <div class="row">
                 <button type="button" onclick={edits.on(Edit::AddQuestion(at.clone()))}>{ "Add a question" }</button>
-                <button type="button" class="quiet danger" onclick={edits.on(Edit::Remove { at, quiz: true })}>
+                <button type="button" class="quiet danger" onclick={edits.remove(at, true, "the quiz and its questions".to_owned())}>
                     { if quiz.kind == QuizKind::Exam { "Remove the exam" } else { "Remove the quiz" } }
                 </button>
             </div>
@@ -302,7 +372,7 @@ fn question_view(edits: &Edits, module: &str, n: usize, q: &api::Question) -> Ht
         edits.checked(move |on| Edit::Multiple(at.clone(), on))
     };
     html! {
-        <li class="question-edit" data-id={q.id.clone()}>
+        <li class="question-edit" key={q.id.clone()} data-id={q.id.clone()}>
             { area(&format!("Question {n}"), key("prompt"), &q.prompt, 2, edits.typed(at.clone(), Field::Prompt)) }
             <label class="choice">
                 <input type="checkbox" checked={q.multiple} onchange={multiple} />
@@ -318,10 +388,12 @@ fn question_view(edits: &Edits, module: &str, n: usize, q: &api::Question) -> Ht
                     };
                     let letter = char::from(b'A' + (i as u8 % 26));
                     html! {
-                        <div class="choice-edit" data-id={c.id.clone()}>
-                            <input type={if q.multiple { "checkbox" } else { "radio" }} name={key("right")}
-                                checked={q.correct.contains(&c.id)} onchange={right}
-                                aria-label={format!("Answer {letter} is right")} />
+                        <div class="choice-edit" key={c.id.clone()} data-id={c.id.clone()}>
+                            <label class="right" title={format!("Answer {letter} is right")}>
+                                <input type={if q.multiple { "checkbox" } else { "radio" }} name={key("right")}
+                                    checked={q.correct.contains(&c.id)} onchange={right}
+                                    aria-label={format!("Answer {letter} is right")} />
+                            </label>
                             <input value={c.text.clone()} oninput={edits.typed(at.clone(), Field::ChoiceText)}
                                 aria-label={format!("Answer {letter}")} autocomplete="off" />
                             <button type="button" class="quiet" aria-label={format!("Remove answer {letter}")}
@@ -333,7 +405,7 @@ fn question_view(edits: &Edits, module: &str, n: usize, q: &api::Question) -> Ht
             </fieldset>
             { area("Explanation (shown after a practice answer; never sent with an exam)", key("why"),
                 q.explanation.as_deref().unwrap_or_default(), 2, edits.typed(at.clone(), Field::Explanation)) }
-            <button type="button" class="quiet danger" onclick={edits.on(Edit::Remove { at, quiz: false })}>
+            <button type="button" class="quiet danger" onclick={edits.remove(at, false, format!("question {n}"))}>
                 { format!("Remove question {n}") }
             </button>
         </li>
@@ -350,7 +422,7 @@ fn module_view(
     let key = |what: &str| format!("{what}-{}", m.id);
     let what = format!("module {n}");
     html! {
-        <fieldset class="card module-edit" data-id={m.id.clone()}>
+        <fieldset class="card module-edit" key={m.id.clone()} data-id={m.id.clone()}>
             <legend>{ format!("Module {n}") }</legend>
             <div class="row two">
                 { line("Title", key("title"), &m.title, edits.typed(at.clone(), Field::ModuleTitle)) }
@@ -379,21 +451,32 @@ fn module_view(
 
 #[function_component(Editor)]
 pub fn editor(props: &Props) -> Html {
-    let state = use_reducer(|| Working {
-        track: props
-            .draft
-            .as_ref()
-            .map(|d| d.track.clone())
-            .unwrap_or_else(|| edit::new_track(&mut fresh)),
-        uploads: BTreeMap::new(),
-        saving: false,
-        refused: None,
+    let state = use_reducer(|| {
+        let kept_as = format!(
+            "training-draft:{}",
+            props.draft.as_ref().map_or("new", |d| d.track.id.as_str())
+        );
+        let track = kept(&kept_as).unwrap_or_else(|| {
+            props
+                .draft
+                .as_ref()
+                .map(|d| d.track.clone())
+                .unwrap_or_else(|| edit::new_track(&mut fresh))
+        });
+        Working {
+            kept_as,
+            track,
+            uploads: BTreeMap::new(),
+            saving: false,
+            refused: None,
+        }
     });
     let edits = Edits(state.dispatcher());
     let track = &state.track;
     let new = props.draft.is_none();
     let unsaved = props.draft.as_ref().is_none_or(|d| d.track != *track);
 
+    let base = props.draft.as_ref().map(|d| d.updated_at.clone());
     let save = {
         let (state, props_taken) = (state.clone(), props.taken.clone());
         let (report, choose) = (props.report.clone(), props.choose.clone());
@@ -404,8 +487,14 @@ pub fn editor(props: &Props) -> Html {
                 track.id = edit::slug(&track.title);
             }
             track.id = track.id.trim().to_owned();
-            let refusal = if !state.uploads.is_empty() {
+            let uploading = state
+                .uploads
+                .values()
+                .any(|p| !matches!(p, Progress::Failed(_)));
+            let refusal = if uploading {
                 Some("A file is still uploading: save once it is done.".to_owned())
+            } else if new && !edit::valid_track_id(&track.id) {
+                Some("The track needs an id of 1 to 40 of a–z, 0–9 and - (not starting with -): type one.".to_owned())
             } else if new && props_taken.contains(&track.id) {
                 Some(format!(
                     "A track with the id {:?} exists already: give this one another id.",
@@ -420,13 +509,28 @@ pub fn editor(props: &Props) -> Html {
             }
             state.dispatch(Action::Saving);
             let (dispatch, report, choose) = (state.dispatcher(), report.clone(), choose.clone());
+            let base = base.clone();
             spawn_local(async move {
                 let at = js_sys::Date::now();
-                let path = format!("/api/admin/training/tracks/{}", track.id);
+                let path = match &base {
+                    None => format!("/api/admin/training/tracks/{}?new=true", track.id),
+                    Some(base) => format!(
+                        "/api/admin/training/tracks/{}?base={}",
+                        track.id,
+                        js_sys::encode_uri_component(base)
+                    ),
+                };
                 let body = serde_json::to_string(&track).ok();
                 match api::call("PUT", &path, body).await {
-                    Ok(_) => {
+                    Ok(answer) => {
+                        if let Ok(saved) = serde_json::from_value::<TrackDraft>(answer) {
+                            dispatch.dispatch(Action::Saved {
+                                sent: Box::new(track.clone()),
+                                saved: Box::new(saved.track),
+                            });
+                        }
                         if new {
+                            keep("training-draft:new", None);
                             choose.emit(track.id.clone());
                         }
                         report.emit(Sent {
@@ -434,10 +538,15 @@ pub fn editor(props: &Props) -> Html {
                             at,
                         });
                     }
-                    Err(ApiError::SignedOut) => report.emit(Sent {
-                        outcome: Err(ApiError::SignedOut),
-                        at,
-                    }),
+                    // The session ended, or another admin saved since: the
+                    // desk says so; what was typed stays kept.
+                    Err(e @ (ApiError::SignedOut | ApiError::Changed(_))) => {
+                        dispatch.dispatch(Action::Refused(e.to_string()));
+                        report.emit(Sent {
+                            outcome: Err(e),
+                            at,
+                        });
+                    }
                     Err(e) => dispatch.dispatch(Action::Refused(e.to_string())),
                 }
             });

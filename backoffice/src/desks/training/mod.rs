@@ -21,7 +21,8 @@ use super::{Ctx, parts::day_of};
 use wasm_bindgen::JsCast;
 use web_common::{
     api::{
-        self, ApiError, AssignmentStatus, NewAssignment, PartnerEntry, TrackDraft, TrackSummary,
+        self, ApiError, AssignmentStatus, NewAssignment, PartnerEntry, Track, TrackDraft,
+        TrackSummary,
     },
     forms::Change,
     show,
@@ -39,7 +40,7 @@ const ASSIGNMENTS: &str = "/api/admin/training/assignments";
 pub struct Answers {
     pub tracks: Vec<TrackSummary>,
     /// The track open in the editor, as saved.
-    pub draft: Option<TrackDraft>,
+    pub draft: Option<Box<TrackDraft>>,
     /// With a track open: the partners it may be assigned to, and where
     /// those it was assigned to stand.
     pub partners: Vec<PartnerEntry>,
@@ -62,7 +63,7 @@ pub async fn fetch(choice: &str) -> Result<Answers, ApiError> {
                     .into_iter()
                     .filter(|a| a.track_id == id)
                     .collect();
-                Ok((Some(draft?), partners?, assignments))
+                Ok((Some(Box::new(draft?)), partners?, assignments))
             }
         }
     };
@@ -131,8 +132,10 @@ pub fn view(answers: &Answers, ctx: &Ctx) -> Html {
         .is_none_or(|t| t.unpublished_changes);
     let editor = match (&answers.draft, ctx.choice) {
         (Some(draft), _) => html! {
-            <editor::Editor key={format!("{}@{}", draft.track.id, draft.updated_at)}
-                draft={Some(draft.clone())} taken={taken.clone()} unpublished={unpublished} report={ctx.report.clone()} choose={ctx.choose.clone()}
+            // Keyed by the track only: a save or another admin's change
+            // read again keeps what is being typed.
+            <editor::Editor key={draft.track.id.clone()}
+                draft={Some((**draft).clone())} taken={taken.clone()} unpublished={unpublished} report={ctx.report.clone()} choose={ctx.choose.clone()}
                 change={ctx.change.clone()} />
         },
         (None, NEW) => html! {
@@ -151,8 +154,8 @@ pub fn view(answers: &Answers, ctx: &Ctx) -> Html {
                         <button class="link" onclick={back}>{ "← All tracks" }</button>
                     }
                     { editor }
-                    if let Some(draft) = answers.draft.as_ref().filter(|d| d.published_version.is_some()) {
-                        { assign(draft, answers, ctx) }
+                    if let Some(published) = answers.draft.as_ref().and_then(|d| d.published.as_ref()) {
+                        { assign(published, answers, ctx) }
                     }
                 </section>
             }
@@ -162,8 +165,8 @@ pub fn view(answers: &Answers, ctx: &Ctx) -> Html {
 
 /// Assigning a module of the open track (as published) to partners by a
 /// day, and where those it was assigned to stand.
-fn assign(draft: &TrackDraft, answers: &Answers, ctx: &Ctx) -> Html {
-    let track = draft.track.id.clone();
+fn assign(published: &Track, answers: &Answers, ctx: &Ctx) -> Html {
+    let track = published.id.clone();
     let send = ctx.change.reform(move |e: SubmitEvent| {
         e.prevent_default();
         let data = e
@@ -211,7 +214,7 @@ fn assign(draft: &TrackDraft, answers: &Answers, ctx: &Ctx) -> Html {
                 <div class="row two">
                     <label for="assign-module">{ "Module (as published)" }
                         <select id="assign-module" name="module">
-                            { for draft.track.modules.iter().map(|m| html! { <option value={m.id.clone()}>{ &m.title }</option> }) }
+                            { for published.modules.iter().map(|m| html! { <option value={m.id.clone()}>{ &m.title }</option> }) }
                         </select>
                     </label>
                     <label for="assign-due">{ "Due by" }

@@ -121,25 +121,38 @@ pub async fn send(file: web_sys::File, report: impl Fn(Progress)) -> Result<Medi
         content_type: content_type.clone(),
     };
     let body = serde_json::to_string(&declared).map_err(|e| e.to_string())?;
-    let mut state: UploadState = with_retries(size, 0, &report, || {
+    let declare = || {
         let body = body.clone();
         async move {
             let value = api::call("POST", "/api/admin/blobs/uploads", Some(body)).await?;
-            serde_json::from_value(value).map_err(|e| ApiError::Unexpected(e.to_string()))
+            serde_json::from_value::<UploadState>(value)
+                .map_err(|e| ApiError::Unexpected(e.to_string()))
         }
-    })
-    .await?;
+    };
+    let mut state: UploadState = with_retries(size, 0, &report, declare).await?;
     while let Some(id) = state.upload.clone() {
         if state.received >= size {
             let path = format!("/api/admin/blobs/uploads/{id}/finish");
-            state = with_retries(size, size, &report, || {
+            let finished = with_retries(size, size, &report, || {
                 let path = path.clone();
                 async move {
                     let value = api::call("POST", &path, None).await?;
                     serde_json::from_value(value).map_err(|e| ApiError::Unexpected(e.to_string()))
                 }
             })
-            .await?;
+            .await;
+            state = match finished {
+                Ok(state) => state,
+                // A finish whose answer was lost, tried again, finds no
+                // upload: declared again, the blob says whether it is kept.
+                Err(why) => {
+                    let again: UploadState = declare().await.map_err(|_| why.clone())?;
+                    if again.upload.is_some() && again.received < size {
+                        return Err(why);
+                    }
+                    again
+                }
+            };
             continue;
         }
         report(Progress::Sending {
