@@ -325,6 +325,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
             .trim_end_matches('/')
             .into(),
         figures: earnings_tx.clone(),
+        signer: training::badges::Signer::load(&pool)
+            .await
+            .context("the certificates' signing key")?,
     };
     training::start(
         &training,

@@ -209,6 +209,12 @@ fn bench_push(root: &Path) -> Result<()> {
 fn test(root: &Path) -> Result<()> {
     let started = std::time::Instant::now();
     system::ensure_packages(&system::TEST_PACKAGES)?;
+    // moto comes from PyPI while the builds below take the cores: the
+    // network's time, not theirs.
+    let moto = {
+        let root = root.to_path_buf();
+        std::thread::spawn(move || system::moto(&root))
+    };
     exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
     exec(cargo().args([
         "clippy",
@@ -225,7 +231,9 @@ fn test(root: &Path) -> Result<()> {
     // The demo catalog's files, which `training::the_demo_catalog_*`
     // publishes, and the S3 stand-in the blob store's tests run against.
     let training = demo_media::make(root)?;
-    let moto = system::moto(root)?;
+    let moto = moto
+        .join()
+        .map_err(|_| anyhow::anyhow!("installing moto panicked"))??;
 
     let cluster = pg::Cluster::test(root);
     cluster.start()?;

@@ -6,7 +6,7 @@
 //! is asked for, kept as a blob by its hash (`certificates.pdf_sha256`),
 //! and the same bytes every time after, since the certificate never
 //! changes. An id is 16 random letters and digits (80 bits), so ids cannot
-//! be walked.
+//! be walked. The same certificate is a signed Open Badge (`badges.rs`).
 
 use axum::{
     Json,
@@ -107,7 +107,10 @@ pub async fn page(
                  <dt>Score</dt><dd>{}%</dd>\
                  <dt>Issued</dt><dd><time datetime=\"{}\">{}</time></dd>\
                  <dt>Certificate</dt><dd>{}</dd></dl>\
-                 <p><a href=\"{}\">Download the certificate (PDF)</a></p>",
+                 <p><a href=\"{}\">Download the certificate (PDF)</a></p>\
+                 <p class=\"fine\">Also as an <a href=\"/verify/{}/badge.json\">Open Badge</a>: \
+                 a credential signed by the programme (Ed25519), which badge backpacks and \
+                 verifiers check against <a href=\"/issuer\">the programme's key</a>.</p>",
                 escape(&c.recipient),
                 escape(&c.track_title),
                 c.score_percent,
@@ -115,6 +118,7 @@ pub async fn page(
                 c.issued_at.format("%-d %B %Y"),
                 escape(&c.id),
                 escape(&c.pdf),
+                escape(&c.id),
             ),
         ),
         None => (
@@ -134,6 +138,7 @@ pub async fn page(
          .ok{{background:#e6f4ea;border-left:4px solid #1e7e34;padding:.75rem}}\
          .no{{background:#fdecea;border-left:4px solid #b3261e;padding:.75rem}}\
          a{{display:inline-block;min-height:44px;line-height:44px;color:#0b57d0}}\
+         .fine{{font-size:.9rem;color:#4a5261}}.fine a{{min-height:0;line-height:inherit}}\
          </style></head><body><main><h1>{title}</h1>{body}</main></body></html>"
     );
     let mut response = (status, Html(html)).into_response();

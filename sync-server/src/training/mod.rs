@@ -2,7 +2,7 @@
 //! they show (`files`, over the platform's blob store), each partner's
 //! training document (`documents`) and its projection, where exams are
 //! graded (`projection`), certificates anyone can verify
-//! (`certificates`), modules assigned by a date (`assignments`), and the
+//! (`certificates`) as signed Open Badges too (`badges`), modules assigned by a date (`assignments`), and the
 //! demo catalog (`seed`).
 //!
 //! Content is published, not co-edited: a published version is frozen in
@@ -12,6 +12,7 @@
 
 pub mod assignments;
 pub mod authoring;
+pub mod badges;
 pub mod certificates;
 pub mod documents;
 pub mod files;
@@ -49,6 +50,8 @@ pub struct TrainingState {
     pub public_origin: std::sync::Arc<str>,
     /// Partners whose account view must be written again (an assignment).
     pub figures: Outbox<FiguresMoved>,
+    /// Signs certificates' credentials.
+    pub signer: Arc<badges::Signer>,
 }
 
 /// The largest JSON body: a whole track with its texts.
@@ -99,6 +102,8 @@ where
         .route("/blobs/{sha256}", get(files::serve))
         .route("/verify/{id}", get(certificates::page))
         .route("/verify/{id}/certificate.pdf", get(certificates::pdf_file))
+        .route("/verify/{id}/badge.json", get(badges::badge))
+        .route("/issuer", get(badges::issuer))
 }
 
 /// Makes the documents partners lack, refreshes catalogs, and starts the

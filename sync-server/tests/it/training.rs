@@ -629,6 +629,44 @@ async fn a_partner_learns_offline_and_the_server_grades_the_exam_into_a_certific
             .0,
         404
     );
+    // And as a signed Open Badge, checked against the issuer's published
+    // key; the key survives a restart (it is in Postgres), and a badge
+    // changed by anyone no longer verifies.
+    let badge_path = format!("/verify/{certificate}/badge.json");
+    let (status, headers, badge) = http_get(server.addr(), &badge_path, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
+    let badge: serde_json::Value = serde_json::from_slice(&badge).unwrap();
+    assert_eq!(badge["type"][1], "OpenBadgeCredential");
+    assert_eq!(
+        badge["credentialSubject"]["identifier"][0]["identityHash"],
+        "Ben Okafor"
+    );
+    let (_, _, issuer) = http_get(server.addr(), "/issuer", &[]).await;
+    let issuer: serde_json::Value = serde_json::from_slice(&issuer).unwrap();
+    let key = issuer["verificationMethod"][0]["publicKeyMultibase"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        badge["proof"]["verificationMethod"],
+        issuer["verificationMethod"][0]["id"]
+    );
+    assert!(sync_server::training::badges::verify(&badge, &key));
+    let mut forged = badge.clone();
+    forged["credentialSubject"]["achievement"]["name"] = json!("Something else");
+    assert!(!sync_server::training::badges::verify(&forged, &key));
+    assert_eq!(
+        http_get(server.addr(), "/verify/0000000000000000/badge.json", &[])
+            .await
+            .0,
+        404
+    );
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(keys, 1);
 
     // A failed attempt, then one too soon: graded, then refused by the
     // cooldown (24 h by default).

@@ -61,10 +61,12 @@ pub fn use_remembered(me: Option<std::rc::Rc<Me>>, ended: bool) {
 /// Forgets who was signed in, at once (the page is about to start again).
 pub fn forget() {
     engine::local_remove(SESSION_CACHE);
-    // The statements kept for offline are this account's money: gone with
-    // it (the service worker's cache, `static/sw.js`).
+    // The statements kept for offline are this account's money, and the
+    // training it downloaded may be for its eyes only (a track for team
+    // leaders): gone with it (the service worker's caches, `static/sw.js`).
     if let Some(Ok(caches)) = web_sys::window().map(|w| w.caches()) {
         let _ = caches.delete("statements-v1");
+        let _ = caches.delete("training-files-v1");
     }
 }
 

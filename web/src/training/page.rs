@@ -271,6 +271,9 @@ fn outcome_text(outcome: &ExamOutcome) -> Html {
                     <a href={format!("/verify/{id}")} target="_blank" rel="noopener">{ format!("Certificate {id}") }</a>
                     { " · " }
                     <a class="certificate-pdf" href={format!("/verify/{id}/certificate.pdf")} target="_blank" rel="noopener">{ "PDF" }</a>
+                    { " · " }
+                    <a class="certificate-badge" href={format!("/verify/{id}/badge.json")} target="_blank" rel="noopener"
+                        title="A signed Open Badges 3.0 credential, for badge backpacks">{ "Open Badge" }</a>
                 }
             </>
         },
