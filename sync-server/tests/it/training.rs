@@ -1160,6 +1160,24 @@ async fn a_team_leader_assigns_a_module_and_sees_where_each_member_stands() {
             "{answer}"
         );
     }
+    // Too many at once, or a body of the wrong shape.
+    let many: Vec<String> = (0..501).map(|i| format!("p-{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let (status, answer) = assign(&ana, TEAM, &many, "selling", "selling-m1", &due).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("1 to 500"),
+        "{answer}"
+    );
+    for body in [
+        json!({ "partner_ids": "p-ben", "track_id": "selling", "module_id": "selling-m1", "due_on": due }),
+        json!({ "partner_ids": ["p-ben"], "track_id": 7, "module_id": "selling-m1", "due_on": due }),
+        json!({ "partner_ids": ["p-ben"], "track_id": "selling", "module_id": "selling-m1", "due_on": due, "extra": 1 }),
+        json!({ "partner_ids": ["p-ben"], "track_id": "x".repeat(10_000), "module_id": "m", "due_on": due }),
+    ] {
+        let (status, answer) = api(&server, &ana, "POST", TEAM, Some(body)).await;
+        assert!((400..500).contains(&status), "{status} {answer}");
+    }
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM training_assignments")
         .fetch_one(&pool)
         .await
