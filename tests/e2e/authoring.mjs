@@ -16,16 +16,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import {
-  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer,
-  stopServer, waitFor, watchdog,
+  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer, stopServer, waitFor, watchdog, shot, DESK,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e authoring", 240);
-const DESK = { viewport: { width: 1280, height: 800 }, locale: "en-US" };
-const shots = process.env.SHOTS_DIR;
-const shot = async (page, name) => {
-  if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-};
 
 // A PDF of a little over 5 MB: a page of text and a long comment after it,
 // so that it takes two parts to send.

@@ -105,6 +105,17 @@ export const EXPECTED_CONSOLE =
 // pinned: the apps read typed amounts by the browser's language (the tests
 // type "1,234.50", which is 1234.50 only where a comma groups digits), so
 // the tests must not depend on the machine's.
+// A desk's window, as the tests that look at a desktop width open it.
+export const DESK = { viewport: { width: 1280, height: 800 }, locale: "en-US" };
+
+// With SHOTS_DIR set, the tests save screenshots (and files) there.
+export const SHOTS = process.env.SHOTS_DIR;
+
+// A full-page screenshot of `page` as `<name>.png` in SHOTS_DIR, if set.
+export async function shot(page, name) {
+  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
 export const PHONE = {
   viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, locale: "en-US",
 };

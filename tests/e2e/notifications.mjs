@@ -9,15 +9,10 @@
 
 import pg from "pg";
 import {
-  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer,
-  stopServer, waitFor, watchdog,
+  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer, stopServer, waitFor, watchdog, SHOTS as shots, shot,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e notifications");
-const shots = process.env.SHOTS_DIR;
-const shot = async (page, name) => {
-  if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-};
 
 async function main() {
   const databaseUrl = await freshDatabase("notifications");

@@ -10,16 +10,10 @@
 
 import pg from "pg";
 import {
-  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, moveLead, openPage,
-  startServer, stopServer, waitFor, watchdog,
+  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, startServer, stopServer, waitFor, watchdog, SHOTS as shots, shot, DESK,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e onboarding");
-const DESK = { viewport: { width: 1280, height: 800 }, locale: "en-US" };
-const shots = process.env.SHOTS_DIR;
-const shot = async (page, name) => {
-  if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-};
 
 async function main() {
   const databaseUrl = await freshDatabase("onboarding");

@@ -18,16 +18,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import {
-  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer,
-  stopServer, waitFor, watchdog,
+  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer, stopServer, waitFor, watchdog, SHOTS as shots, shot, DESK,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e training", 300);
-const DESK = { viewport: { width: 1280, height: 800 }, locale: "en-US" };
-const shots = process.env.SHOTS_DIR;
-const shot = async (page, name) => {
-  if (shots) await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-};
 const MARKER = "only-the-server-knows";
 
 // A six-second faststart MP4 (H.264 and AAC): ffmpeg's test pattern with

@@ -198,14 +198,8 @@ pub async fn pdf_file(
                 .await
                 .map_err(|e| AppError::Internal(e.into()))?;
             let mut tx = state.pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO blobs (sha256, bytes, content_type) VALUES ($1, $2, 'application/pdf')
-                 ON CONFLICT (sha256) DO NOTHING",
-            )
-            .bind(blob.hex())
-            .bind(bytes.len() as i64)
-            .execute(&mut *tx)
-            .await?;
+            super::files::register(&mut tx, &blob, bytes.len() as u64, "application/pdf", None)
+                .await?;
             sqlx::query("UPDATE certificates SET pdf_sha256 = $2 WHERE id = $1")
                 .bind(&certificate.id)
                 .bind(blob.hex())

@@ -56,6 +56,29 @@ pub fn by_extension(name: &str) -> Option<(MediaKind, &'static str)> {
     })
 }
 
+/// Lists a blob the store keeps (`blobs`, the registry serving reads):
+/// once, whoever keeps the same bytes again. `by` is the admin who sent
+/// it; `None` for what the server made itself (a certificate).
+pub async fn register(
+    conn: &mut sqlx::PgConnection,
+    id: &BlobId,
+    bytes: u64,
+    content_type: &str,
+    by: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO blobs (sha256, bytes, content_type, created_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(id.hex())
+    .bind(bytes as i64)
+    .bind(content_type)
+    .bind(by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A part sent in one request, at most.
 pub const MAX_PART_BYTES: usize = 8 * 1024 * 1024;
 
@@ -260,15 +283,13 @@ pub async fn finish(
         Err(e) => return Err(blob_error(e)),
     }
     let mut tx = state.pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO blobs (sha256, bytes, content_type, created_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (sha256) DO NOTHING",
+    register(
+        &mut tx,
+        &upload.sha256,
+        upload.bytes,
+        &upload.content_type,
+        Some(&who.account_id),
     )
-    .bind(upload.sha256.hex())
-    .bind(upload.bytes as i64)
-    .bind(&upload.content_type)
-    .bind(&who.account_id)
-    .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM blob_uploads WHERE id = $1")
         .bind(&id)

@@ -15,7 +15,10 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use wire::Track;
 
-use super::{TrainingState, authoring, files::by_extension};
+use super::{
+    TrainingState, authoring,
+    files::{self, by_extension},
+};
 
 /// The largest catalog file read.
 const MAX_CATALOG_BYTES: u64 = 1024 * 1024;
@@ -119,16 +122,8 @@ async fn with_files(
         }
         let size = bytes.len();
         let id = state.blobs.put(Bytes::from(bytes)).await?;
-        sqlx::query(
-            "INSERT INTO blobs (sha256, bytes, content_type, created_by) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (sha256) DO NOTHING",
-        )
-        .bind(id.hex())
-        .bind(size as i64)
-        .bind(content_type)
-        .bind(admin)
-        .execute(&state.pool)
-        .await?;
+        let mut conn = state.pool.acquire().await?;
+        files::register(&mut conn, &id, size as u64, content_type, Some(admin)).await?;
         lesson["media"] = json!({
             "sha256": id.hex(),
             "kind": kind,
