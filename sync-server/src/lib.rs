@@ -13,12 +13,13 @@
 //! The modules form layers, each importing only those below it
 //! (`docs/architecture.md`, "sync-server"; `tests/it/layout.rs` checks it):
 //! [`events`], [`platform`], [`http`], then the product modules
-//! ([`accounts`], [`notifications`], [`pipeline`], [`training`], [`money`],
+//! ([`accounts`], [`notifications`], [`pipeline`], [`training`], [`chat`], [`money`],
 //! [`account_view`]), then the
 //! composition root ([`seed`], [`state`], [`startup`]).
 
 pub mod account_view;
 pub mod accounts;
+pub mod chat;
 pub mod events;
 pub mod http;
 pub mod money;

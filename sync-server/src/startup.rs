@@ -10,7 +10,7 @@ use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::net::TcpListener;
 
 use crate::{
-    account_view, accounts, events, http, money, notifications, pipeline, platform, seed,
+    account_view, accounts, chat, events, http, money, notifications, pipeline, platform, seed,
     state::AppState, training,
 };
 
@@ -193,6 +193,10 @@ pub struct Settings {
     /// Hours after a failed exam before the next attempt is graded.
     #[arg(long, env = "EXAM_COOLDOWN_HOURS", default_value_t = 24)]
     pub exam_cooldown_hours: u32,
+    /// Seconds between two passes keeping channels in step with accounts
+    /// (a team's members, next month's message documents).
+    #[arg(long, env = "CHAT_SWEEP_SECS", default_value_t = 5)]
+    pub chat_sweep_secs: u64,
 }
 
 /// Where blobs live (`--blob-store`).
@@ -268,7 +272,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     });
     let policy = platform::policy::AccessPolicy::new(
         pool.clone(),
-        Arc::new(accounts::directory::PgDirectory { pool: pool.clone() }),
+        Arc::new(chat::directory::ChatDirectory {
+            accounts: accounts::directory::PgDirectory { pool: pool.clone() },
+        }),
     );
     let residency = platform::residency::Residency::start(
         storage,
@@ -345,6 +351,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
             .with_context(|| format!("publishing the demo catalog of {}", dir.display()))?;
         tracing::info!(published, "seeded the demo training catalog");
     }
+    let chat = chat::ChatState {
+        pool: pool.clone(),
+        residency: residency.clone(),
+    };
+    chat::start(&chat, Duration::from_secs(settings.chat_sweep_secs.max(1)))
+        .await
+        .context("the chat's channels")?;
     let ledger = Arc::new(money::LedgerSettings {
         rules: rules::RulesConfig::default(),
         hold: chrono::Duration::days(settings.commission_hold_days.into()),
@@ -410,6 +423,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         },
         notifications,
         training,
+        chat,
         sync: http::sync::SyncState {
             pool: pool.clone(),
             policy,
@@ -443,6 +457,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         .merge(accounts::router())
         .merge(notifications::router())
         .merge(training::router())
+        .merge(chat::router())
         .merge(money::router());
     let router = http::router(modules, state, &settings.web_dir);
     let listener = TcpListener::bind(settings.listen)

@@ -38,4 +38,5 @@ app_state! {
     money: MoneyState,
     notifications: NotificationsState,
     training: crate::training::TrainingState,
+    chat: crate::chat::ChatState,
 }

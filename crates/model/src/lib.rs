@@ -13,8 +13,7 @@
 mod account_view;
 mod amount;
 mod catalog;
-#[cfg(feature = "doc")]
-mod channel;
+mod chat;
 mod inbox;
 mod pipeline;
 #[cfg(feature = "doc")]
@@ -30,8 +29,12 @@ pub use account_view::{
     TierProgress,
 };
 pub use amount::NumberFormat;
+pub use chat::{
+    Bucket, CHANNEL_KIND, ChannelForm, ChannelIndex, ChatEdit, ChatMessage, MESSAGES_KIND, Member,
+    Messages, Reaction, limits as chat_limits, month_of, valid_message_id,
+};
 #[cfg(feature = "doc")]
-pub use channel::{CHANNEL_KIND, Channel, ChannelDoc, Message};
+pub use chat::{ChannelIndexDoc, MessagesDoc, actor_for, author_of};
 #[cfg(feature = "doc")]
 pub use inbox::InboxDoc;
 pub use inbox::{INBOX_KIND, INBOX_SIZE, Inbox, Notice};

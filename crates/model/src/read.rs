@@ -92,6 +92,13 @@ impl<'a> Entries<'a> {
         }
     }
 
+    pub(crate) fn boolean(&self, key: &str) -> Option<bool> {
+        match &self.item(key)?.value {
+            ValueRef::Scalar(ScalarValueRef::Boolean(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
     /// An integer, and only that (an amount is never a time).
     pub(crate) fn integer(&self, key: &str) -> Option<i64> {
         match &self.item(key)?.value {

@@ -116,14 +116,18 @@ pub enum DocKind {
     AccountView,
     /// Written by admins, read by every signed-in account.
     Catalog,
-    /// Written by its members, each change checked by the server.
+    /// A channel's index (name, members, its message documents), written
+    /// by the server only; its members read it.
     Channel,
     /// One per partner, written by the server only: their notifications.
     Inbox,
+    /// A channel's messages of one period: written by its members, each
+    /// change checked by the server.
+    Messages,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 7] = [
+    pub const ALL: [DocKind; 8] = [
         DocKind::Pipeline,
         DocKind::Training,
         DocKind::Note,
@@ -131,6 +135,7 @@ impl DocKind {
         DocKind::Catalog,
         DocKind::Channel,
         DocKind::Inbox,
+        DocKind::Messages,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -142,6 +147,7 @@ impl DocKind {
             DocKind::Catalog => "catalog",
             DocKind::Channel => "channel",
             DocKind::Inbox => "inbox",
+            DocKind::Messages => "messages",
         }
     }
 

@@ -315,20 +315,6 @@ pub struct Reason {
 
 /// `POST /api/admin/channels`: a channel document for these approved
 /// accounts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewChannel {
-    pub name: String,
-    /// Account ids of its members.
-    pub members: Vec<String>,
-}
-
-/// The 201 answer to `POST /api/admin/channels`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelCreated {
-    pub doc_id: String,
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -549,17 +535,5 @@ mod tests {
     #[test]
     fn requests_refuse_fields_the_server_does_not_know() {
         assert!(serde_json::from_value::<Reason>(json!({"reason": "r", "x": 1})).is_err());
-        assert!(
-            serde_json::from_value::<NewChannel>(json!({"name": "n", "members": [], "x": 1}))
-                .is_err()
-        );
-        assert_eq!(
-            serde_json::to_string(&NewChannel {
-                name: "Team".to_owned(),
-                members: vec!["a-1".to_owned()]
-            })
-            .unwrap(),
-            r#"{"name":"Team","members":["a-1"]}"#
-        );
     }
 }

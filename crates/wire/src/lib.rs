@@ -30,6 +30,7 @@
 //! web-sys; builds for wasm32.
 
 mod accounts;
+mod chat;
 mod deals;
 mod error;
 mod ledger;
@@ -43,6 +44,7 @@ mod training;
 mod vocabulary;
 
 pub use accounts::*;
+pub use chat::*;
 pub use deals::*;
 pub use error::*;
 pub use ledger::*;

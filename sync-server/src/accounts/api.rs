@@ -1,4 +1,4 @@
-//! The accounts API: signing in and out, who am I, and team channels.
+//! The accounts API: signing in and out, who am I.
 //! JSON in and out; every error is an [`AppError`] with a message that
 //! says what was wrong. Applications are `applications.rs`'.
 //!
@@ -7,7 +7,6 @@
 //! | `POST /api/sessions`                         | anybody        |
 //! | `DELETE /api/sessions/current`               | signed in      |
 //! | `GET /api/me`                                | signed in      |
-//! | `POST /api/admin/channels`                   | admin          |
 
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
@@ -20,20 +19,18 @@ use axum::{
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use sync::DocKind;
-use wire::{
-    Access, ChannelCreated, Me, MyDocument, MySession, NewChannel, SignIn, SignedIn, TeamMember,
-};
+use wire::{Access, Me, MyDocument, MySession, SignIn, SignedIn, TeamMember};
 
 use crate::{
     accounts::{
         email::Email,
         limits::{self, ApplicationLimiter, Attempt, SignInLimiter},
-        partners::{PartnerSetup, create_channel as create_channel_doc},
+        partners::PartnerSetup,
         passwords::{self, HashFor, Hashing},
     },
     events::{DocumentStored, FiguresMoved, Outbox},
     http::error::AppError,
-    http::extract::{ApiJson, bounded_text},
+    http::extract::ApiJson,
     http::live_sessions::LiveSessions,
     http::session::{self, Authenticated, SessionKind, SessionSettings},
     platform::policy::{self, AccessPolicy, Role},
@@ -348,7 +345,7 @@ pub(super) async fn me(
         let doc = policy::DocFacts {
             kind,
             owner: Some(partner_id.clone()),
-            members: Default::default(),
+            channel: Default::default(),
             readers: None,
         };
         let access = match policy::decide(&who.account_id, facts, &doc) {
@@ -376,7 +373,7 @@ pub(super) async fn me(
             let doc = policy::DocFacts {
                 kind: DocKind::Catalog,
                 owner: None,
-                members: Default::default(),
+                channel: Default::default(),
                 readers: readers.as_deref().map(policy::readers_role),
             };
             if policy::decide(&who.account_id, facts, &doc) != policy::Access::None {
@@ -404,37 +401,4 @@ pub(super) async fn me(
         has_photo,
         catalogs,
     }))
-}
-
-/// Makes a channel document for the given approved accounts.
-pub(super) async fn create_channel(
-    State(state): State<AccountsState>,
-    who: Authenticated,
-    ApiJson(channel): ApiJson<NewChannel>,
-) -> Result<Response, AppError> {
-    who.require_admin()?;
-    let name = bounded_text(&channel.name, "a channel", "name", 80)?;
-    let name = name.as_str();
-    let mut members = channel.members;
-    members.sort();
-    members.dedup();
-    if members.is_empty() || members.len() > 500 {
-        return Err(AppError::BadRequest(
-            "a channel needs 1 to 500 members".to_owned(),
-        ));
-    }
-    let known: Vec<String> =
-        sqlx::query_scalar("SELECT id FROM accounts WHERE id = ANY($1) AND status = 'approved'")
-            .bind(&members)
-            .fetch_all(&state.pool)
-            .await?;
-    if let Some(unknown) = members.iter().find(|m| !known.contains(m)) {
-        return Err(AppError::BadRequest(format!(
-            "no approved account {unknown:?}"
-        )));
-    }
-    let mut tx = state.pool.begin().await?;
-    let doc_id = create_channel_doc(&mut tx, name, &members).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(ChannelCreated { doc_id })).into_response())
 }

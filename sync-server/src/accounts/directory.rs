@@ -1,13 +1,14 @@
-//! The accounts module's answer to the share policy's questions
-//! ([`Directory`]): an approved account's role, partner and team, and the
-//! members of a channel, from its tables.
+//! The accounts module's answer to the share policy's question about an
+//! account: an approved account's role, partner and team, from its tables
+//! (the chat module answers about channels and composes the two into the
+//! policy's `Directory`).
 
 use std::collections::HashSet;
 
 use futures::future::BoxFuture;
 use sqlx::PgPool;
 
-use crate::platform::policy::{AccountFacts, Directory, Role, readable_role};
+use crate::platform::policy::{AccountFacts, Role, readable_role};
 
 pub struct PgDirectory {
     pub pool: PgPool,
@@ -32,10 +33,10 @@ impl PgDirectory {
     }
 }
 
-impl Directory for PgDirectory {
+impl PgDirectory {
     /// Approved accounts only: a session outliving its account's approval
     /// reads nothing.
-    fn account<'a>(
+    pub fn account<'a>(
         &'a self,
         account_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<AccountFacts>, sqlx::Error>> {
@@ -69,16 +70,5 @@ impl Directory for PgDirectory {
             };
             Ok(facts)
         })
-    }
-
-    fn members<'a>(
-        &'a self,
-        doc_id: &'a str,
-    ) -> BoxFuture<'a, Result<HashSet<String>, sqlx::Error>> {
-        Box::pin(self.ids_if(
-            true,
-            "SELECT account_id FROM channel_members WHERE doc_id = $1",
-            doc_id,
-        ))
     }
 }

@@ -1,6 +1,6 @@
 //! Accounts: applications (`applications`: applying, invite links, the
 //! admin's decisions on applicants), sign-in (passwords, email addresses,
-//! the limiters), who am I, and team channels (`api`), and a person's
+//! the limiters), who am I (`api`), and a person's
 //! profile (`profile`). Sessions themselves
 //! are read by every module, so they live below, in `http::session`.
 
@@ -70,7 +70,6 @@ where
         .route("/api/invites/{code}", get(applications::read_invite))
         .route("/api/team/invite", post(applications::my_invite))
         .route("/api/admin/teams", get(applications::list_teams))
-        .route("/api/admin/channels", post(api::create_channel))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Answers carry tokens and personal data: no cache may keep them.
         .layer(SetResponseHeaderLayer::overriding(

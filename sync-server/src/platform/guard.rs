@@ -14,7 +14,7 @@
 //! - identity: the connection joins as `<account id>/<device>` for the
 //!   account its session signed in, and never speaks under another peer id
 //!   (samod's share policy trusts the account a peer id names);
-//! - validated shared writes: the changes to a `channel` document are
+//! - validated shared writes: the changes to a `messages` document are
 //!   checked change by change (`shared_writes.rs`);
 //! - the session: when it ends (sign-out, expiry, revocation) the
 //!   connection is closed with 4401.
@@ -644,8 +644,9 @@ pub fn transport(
 enum Writes {
     Unchecked,
     /// A shared document the peer may use; with the repo's handle, once it
-    /// is found.
-    Checked(Option<samod::DocHandle>),
+    /// is found, and whether the peer may only read it (then any change it
+    /// sends is refused, not silently dropped as samod would).
+    Checked(Option<samod::DocHandle>, bool),
 }
 
 /// At most this many decisions are kept per connection; past it, a
@@ -690,8 +691,8 @@ async fn admit(
             Some(decided) => decided,
             None => decide(peer.as_deref().unwrap_or_default(), gate, doc_id).await,
         };
-        if let Writes::Checked(handle) = &mut decided {
-            check_shared_write(gate, doc_id, handle, data).await?;
+        if let Writes::Checked(handle, read_only) = &mut decided {
+            check_shared_write(gate, doc_id, handle, *read_only, data).await?;
         }
         if writes.len() < MAX_DECISIONS {
             writes.insert(doc_id.to_owned(), decided);
@@ -710,10 +711,13 @@ async fn decide(peer: &str, gate: &Gate, doc_id: &str) -> Writes {
     // A peer who may not read the document is answered by samod as if it
     // did not exist; checking its changes here would tell it that it is a
     // channel.
-    if kind == Some(DocKind::Channel) && gate.policy.access(doc_id, peer).await != Access::None {
-        Writes::Checked(None)
-    } else {
-        Writes::Unchecked
+    if kind != Some(DocKind::Messages) {
+        return Writes::Unchecked;
+    }
+    match gate.policy.access(doc_id, peer).await {
+        Access::None => Writes::Unchecked,
+        Access::Read => Writes::Checked(None, true),
+        Access::ReadWrite => Writes::Checked(None, false),
     }
 }
 
@@ -725,6 +729,7 @@ async fn check_shared_write(
     gate: &Gate,
     doc_id: &str,
     handle: &mut Option<samod::DocHandle>,
+    read_only: bool,
     data: &[u8],
 ) -> Result<(), Violation> {
     let mut changes = IncomingChanges::decode(data)?;
@@ -745,6 +750,9 @@ async fn check_shared_write(
     }
     if changes.is_empty() {
         return Ok(());
+    }
+    if read_only {
+        return Err(WriteViolation::ReadOnly.into());
     }
     let actors: Vec<Vec<u8>> = changes
         .actors()

@@ -15,10 +15,13 @@
 //! | `note`         | read-write     | none                 |                | none   | read-write |
 //! | `account_view` | read           | none                 |                | none   | read-write |
 //! | `catalog`      | (no owner)     |                      |                | read (1) | read-write |
-//! | `channel`      | (no owner)     |                      | read-write     | none   | read-write |
+//! | `channel`      | (no owner)     |                      | read (2)       | none (2) | read-write |
+//! | `messages`     | (no owner)     |                      | read-write (3) | none (2) | read-write |
 //!
 //! (1) A catalog may be for one role only (`documents.readers`: a track
 //! for team leaders); others get none.
+//! (2) The programme's announcements are read by every account.
+//! (3) Read only where members do not post (the announcements).
 //!
 //! An account whose role this server cannot read gets "none" everywhere
 //! (and a warning in the log), never a partner's access by default.
@@ -73,11 +76,29 @@ pub struct DocFacts {
     pub kind: DocKind,
     /// The owning partner; `None` for catalogs and channels.
     pub owner: Option<String>,
-    /// The accounts of a channel.
-    pub members: HashSet<String>,
+    /// For a channel's index and messages: who belongs and who posts.
+    pub channel: ChannelAccess,
     /// For a catalog kept for some readers only (`documents.readers`),
     /// the role they have; `None`: every signed-in account.
     pub readers: Option<Role>,
+}
+
+/// Who reads and who writes a channel's documents (its index and its
+/// messages), as its module keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelAccess {
+    /// The accounts listed as its members.
+    pub members: HashSet<String>,
+    /// Every approved account reads it (the announcements).
+    pub everyone_reads: bool,
+    /// Members write its messages; otherwise admins alone do.
+    pub members_post: bool,
+}
+
+impl ChannelAccess {
+    fn reads(&self, account_id: &str) -> bool {
+        self.everyone_reads || self.members.contains(account_id)
+    }
 }
 
 /// Read-write, read-only or nothing, for one account and one document.
@@ -118,7 +139,13 @@ pub fn decide(account_id: &str, account: &AccountFacts, doc: &DocFacts) -> Acces
         DocKind::Note if owns => Access::ReadWrite,
         DocKind::AccountView | DocKind::Inbox if owns => Access::Read,
         DocKind::Catalog if doc.readers.is_none_or(|role| role == account.role) => Access::Read,
-        DocKind::Channel if doc.members.contains(account_id) => Access::ReadWrite,
+        DocKind::Channel if doc.channel.reads(account_id) => Access::Read,
+        DocKind::Messages
+            if doc.channel.members_post && doc.channel.members.contains(account_id) =>
+        {
+            Access::ReadWrite
+        }
+        DocKind::Messages if doc.channel.reads(account_id) => Access::Read,
         _ => Access::None,
     }
 }
@@ -189,11 +216,9 @@ pub trait Directory: Send + Sync + 'static {
         &'a self,
         account_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<AccountFacts>, sqlx::Error>>;
-    /// The accounts of a channel document.
-    fn members<'a>(
-        &'a self,
-        doc_id: &'a str,
-    ) -> BoxFuture<'a, Result<HashSet<String>, sqlx::Error>>;
+    /// Who reads and writes a channel's document (its index, or one of
+    /// its messages documents); nobody for a document of no channel.
+    fn channel<'a>(&'a self, doc_id: &'a str) -> BoxFuture<'a, Result<ChannelAccess, sqlx::Error>>;
 }
 
 /// The share policy over the document registry and a [`Directory`], with
@@ -320,7 +345,7 @@ impl AccessPolicy {
         let facts = DocFacts {
             kind: DocKind::Note,
             owner: Some(partner.clone()),
-            members: HashSet::new(),
+            channel: ChannelAccess::default(),
             readers: None,
         };
         self.remember(doc_id, &facts);
@@ -344,15 +369,15 @@ impl AccessPolicy {
                     None
                 }
                 Ok(kind) => {
-                    let members = if kind == DocKind::Channel {
-                        self.directory.members(doc_id).await?
+                    let channel = if matches!(kind, DocKind::Channel | DocKind::Messages) {
+                        self.directory.channel(doc_id).await?
                     } else {
-                        HashSet::new()
+                        ChannelAccess::default()
                     };
                     Some(DocFacts {
                         kind,
                         owner,
-                        members,
+                        channel,
                         readers: readers.as_deref().map(readers_role),
                     })
                 }
@@ -429,7 +454,11 @@ mod tests {
         DocFacts {
             kind,
             owner: owner.map(str::to_owned),
-            members: members.iter().map(|s| s.to_string()).collect(),
+            channel: ChannelAccess {
+                members: members.iter().map(|s| s.to_string()).collect(),
+                everyone_reads: false,
+                members_post: true,
+            },
             readers: None,
         }
     }
@@ -502,10 +531,34 @@ mod tests {
         let cleo = account(Role::Partner, Some("p-cleo"), &[]);
         assert_eq!(decide("a-cleo", &cleo, &inbox), Access::None);
         assert_eq!(decide("a-ben", &ben, &catalog), Access::Read);
-        assert_eq!(decide("a-ben", &ben, &channel), Access::ReadWrite);
+        // A channel's index is the server's; its messages are its
+        // members'.
+        let messages = doc(DocKind::Messages, None, &["a-ben"]);
+        assert_eq!(decide("a-ben", &ben, &channel), Access::Read);
+        assert_eq!(decide("a-ben", &ben, &messages), Access::ReadWrite);
         assert_eq!(decide("a-cleo", &ben, &channel), Access::None);
-        for d in [&view, &catalog, &channel] {
+        assert_eq!(decide("a-cleo", &ben, &messages), Access::None);
+        for d in [&view, &catalog, &channel, &messages] {
             assert_eq!(decide("a-admin", &admin, d), Access::ReadWrite);
+        }
+    }
+
+    #[test]
+    fn announcements_are_read_by_everyone_and_written_by_admins() {
+        let ben = account(Role::Partner, Some("p-ben"), &[]);
+        let leader = account(Role::TeamLeader, Some("p-ana"), &["p-ben"]);
+        let admin = account(Role::Admin, None, &[]);
+        let rules = ChannelAccess {
+            members: HashSet::new(),
+            everyone_reads: true,
+            members_post: false,
+        };
+        for kind in [DocKind::Channel, DocKind::Messages] {
+            let mut d = doc(kind, None, &[]);
+            d.channel = rules.clone();
+            assert_eq!(decide("a-ben", &ben, &d), Access::Read);
+            assert_eq!(decide("a-ana", &leader, &d), Access::Read);
+            assert_eq!(decide("a-admin", &admin, &d), Access::ReadWrite);
         }
     }
 }

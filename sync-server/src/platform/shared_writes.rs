@@ -11,7 +11,10 @@
 //! that actor is. A member may
 //!
 //! - write only under actors of their own account (a new actor is claimed
-//!   for them and registered before the message goes on);
+//!   for them and registered before the message goes on), and a new actor
+//!   must name that account (`model::actor_for`: the account id, a zero
+//!   byte, random bytes), so every reader tells who wrote what from the
+//!   document alone;
 //! - do anything inside objects their actors made (their message, its text);
 //! - add elements to a list or text the server made (the channel's
 //!   `messages`), and edit or delete only the elements they added;
@@ -65,6 +68,10 @@ pub enum WriteViolation {
     Undecodable,
     #[error("change by an actor registered to another user")]
     ForeignActor,
+    #[error("a new actor must start with your account id and a zero byte")]
+    UnnamedActor,
+    #[error("you may only read this document")]
+    ReadOnly,
     #[error("edits the document's structure")]
     EditsStructure,
     #[error("edits an object another user authored")]
@@ -159,6 +166,9 @@ impl IncomingChanges {
                 Some(ActorOwner::Account(owner)) if owner == account => {}
                 Some(_) => return Err(WriteViolation::ForeignActor),
                 None if claimed.contains(&change.actor_id) => {}
+                None if model::author_of(&change.actor_id) != Some(account) => {
+                    return Err(WriteViolation::UnnamedActor);
+                }
                 None => claimed.push(change.actor_id.clone()),
             }
         }
@@ -386,10 +396,10 @@ mod tests {
         ActorId::from(b"server")
     }
     fn ann_phone() -> ActorId {
-        ActorId::from(b"ann-phone")
+        model::actor_for(ANN, [1; 16])
     }
     fn ben_phone() -> ActorId {
-        ActorId::from(b"ben-phone")
+        model::actor_for(BEN, [2; 16])
     }
 
     /// The server's copy of a channel and its actor registry.
@@ -594,6 +604,25 @@ mod tests {
         assert_eq!(
             channel.write(&mut ben_as_ann, BEN),
             Err(WriteViolation::ForeignActor)
+        );
+    }
+
+    #[test]
+    fn a_new_actor_that_does_not_name_the_account_is_refused() {
+        let (mut channel, _ann, _ben) = ann_posted();
+        // Ben's, but random: nobody could read who wrote it.
+        let mut anonymous = channel.join(ActorId::from(b"ben-phone"));
+        post(&mut anonymous, BEN, "who am I");
+        assert_eq!(
+            channel.write(&mut anonymous, BEN),
+            Err(WriteViolation::UnnamedActor)
+        );
+        // Named for Ann, sent by Ben: not his to claim.
+        let mut as_ann = channel.join(model::actor_for(ANN, [9; 16]));
+        post(&mut as_ann, BEN, "I am Ann");
+        assert_eq!(
+            channel.write(&mut as_ann, BEN),
+            Err(WriteViolation::UnnamedActor)
         );
     }
 

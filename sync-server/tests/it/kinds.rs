@@ -58,5 +58,6 @@ fn documents_name_their_registry_kind() {
     assert_eq!(model::PIPELINE_KIND, DocKind::Pipeline.as_str());
     assert_eq!(model::ACCOUNT_VIEW_KIND, DocKind::AccountView.as_str());
     assert_eq!(model::CHANNEL_KIND, DocKind::Channel.as_str());
+    assert_eq!(model::MESSAGES_KIND, DocKind::Messages.as_str());
     assert_eq!(model::INBOX_KIND, DocKind::Inbox.as_str());
 }

@@ -25,6 +25,7 @@ const LAYERS: &[&str] = &[
     "notifications",
     "pipeline",
     "training",
+    "chat",
     "money",
     "account_view",
     // The composition root: knows every module.

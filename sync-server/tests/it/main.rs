@@ -9,6 +9,7 @@
 mod access;
 mod auth;
 mod bad_input;
+mod chat;
 mod deals;
 mod faults;
 mod flaky;

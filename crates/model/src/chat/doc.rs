@@ -1,0 +1,558 @@
+//! Channels and messages over Automerge (see the module's doc).
+
+use std::collections::{BTreeMap, HashSet};
+
+use automerge::{
+    ActorId, Automerge, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue,
+    transaction::Transactable,
+};
+
+use super::{
+    Bucket, CHANNEL_KIND, ChannelForm, ChannelIndex, ChatEdit, ChatMessage, MESSAGES_KIND, Member,
+    Messages, add_reaction, sort,
+};
+use crate::{
+    ModelError, Timestamp,
+    read::{Entries, check_kind},
+};
+
+const INDEX_SCHEMA: u64 = 1;
+const MESSAGES_SCHEMA: u64 = 1;
+
+/// A member's actor id: their account id, a zero byte, then `random`
+/// (16 bytes from the device's generator, fresh for every opening, as
+/// Automerge's own actors are). The server accepts a new actor in a shared
+/// document only from the account it names.
+pub fn actor_for(account_id: &str, random: [u8; 16]) -> ActorId {
+    let mut bytes = Vec::with_capacity(account_id.len() + 17);
+    bytes.extend_from_slice(account_id.as_bytes());
+    bytes.push(0);
+    bytes.extend_from_slice(&random);
+    ActorId::from(bytes)
+}
+
+/// The account an actor writes for, if it is a member's (see
+/// [`actor_for`]); the server's own actors name nobody.
+pub fn author_of(actor: &ActorId) -> Option<&str> {
+    let bytes = actor.to_bytes();
+    let at = bytes.iter().position(|b| *b == 0)?;
+    if bytes.len() - at - 1 < 8 {
+        return None;
+    }
+    std::str::from_utf8(&bytes[..at])
+        .ok()
+        .filter(|a| !a.is_empty())
+}
+
+fn author_of_obj(obj: &ObjId) -> Option<&str> {
+    match obj {
+        ObjId::Id(_, actor, _) => author_of(actor),
+        ObjId::Root => None,
+    }
+}
+
+pub struct ChannelIndexDoc;
+
+impl ChannelIndexDoc {
+    /// Makes `doc` hold `index`, writing only what differs (an empty
+    /// document becomes an index).
+    pub fn write(doc: &mut Automerge, index: &ChannelIndex) -> Result<(), ModelError> {
+        let fresh = doc.keys(ROOT).next().is_none();
+        if !fresh {
+            check_kind(doc, CHANNEL_KIND, INDEX_SCHEMA)?;
+            if ChannelIndexDoc::read(doc).is_ok_and(|held| held == *index) {
+                return Ok(());
+            }
+        }
+        let members_held = map_of(doc, "members");
+        let buckets_held = map_of(doc, "buckets");
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            if fresh {
+                tx.put(ROOT, "schema", INDEX_SCHEMA)?;
+                tx.put(ROOT, "kind", CHANNEL_KIND)?;
+            }
+            if crate::read::string(tx, &ROOT, "name").as_deref() != Some(index.name.as_str()) {
+                tx.put(ROOT, "name", index.name.as_str())?;
+            }
+            if crate::read::string(tx, &ROOT, "form").as_deref() != Some(index.form.as_str()) {
+                tx.put(ROOT, "form", index.form.as_str())?;
+            }
+            let wanted_members: BTreeMap<&str, &str> = index
+                .members
+                .iter()
+                .map(|m| (m.account_id.as_str(), m.name.as_str()))
+                .collect();
+            let wanted_buckets: BTreeMap<&str, &str> = index
+                .buckets
+                .iter()
+                .map(|b| (b.period.as_str(), b.doc_id.as_str()))
+                .collect();
+            for (key, wanted, held) in [
+                ("members", wanted_members, &members_held),
+                ("buckets", wanted_buckets, &buckets_held),
+            ] {
+                let map = match held {
+                    Some((id, _)) => id.clone(),
+                    None => tx.put_object(ROOT, key, ObjType::Map)?,
+                };
+                let held: BTreeMap<String, String> =
+                    held.as_ref().map(|(_, h)| h.clone()).unwrap_or_default();
+                for gone in held.keys().filter(|k| !wanted.contains_key(k.as_str())) {
+                    tx.delete(&map, gone.as_str())?;
+                }
+                for (k, v) in &wanted {
+                    if held.get(*k).map(String::as_str) != Some(*v) {
+                        tx.put(&map, *k, *v)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .map_err(|failure| ModelError::from(failure.error))?;
+        Ok(())
+    }
+
+    pub fn read(doc: &impl ReadDoc) -> Result<ChannelIndex, ModelError> {
+        check_kind(doc, CHANNEL_KIND, INDEX_SCHEMA)?;
+        let root = Entries::of(doc, &ROOT);
+        let bad = |field| ModelError::BadField { field };
+        let form = root
+            .str("form")
+            .and_then(|f| ChannelForm::parse(&f))
+            .ok_or(bad("form"))?;
+        let mut members: Vec<Member> = map_of(doc, "members")
+            .ok_or(bad("members"))?
+            .1
+            .into_iter()
+            .map(|(account_id, name)| Member { account_id, name })
+            .collect();
+        members.sort_by(|a, b| a.name.cmp(&b.name).then(a.account_id.cmp(&b.account_id)));
+        let buckets = map_of(doc, "buckets")
+            .ok_or(bad("buckets"))?
+            .1
+            .into_iter()
+            .map(|(period, doc_id)| Bucket { period, doc_id })
+            .collect();
+        Ok(ChannelIndex {
+            name: root.str("name").ok_or(bad("name"))?,
+            form,
+            members,
+            buckets,
+        })
+    }
+}
+
+/// A root map of strings, with its id (keys in order).
+fn map_of(doc: &impl ReadDoc, key: &str) -> Option<(ObjId, BTreeMap<String, String>)> {
+    let id = Entries::of(doc, &ROOT).obj(key, ObjType::Map)?;
+    let values = doc
+        .map_range(&id, ..)
+        .filter_map(|item| match item.value {
+            automerge::ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => {
+                Some((item.key.to_string(), s.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    Some((id, values))
+}
+
+pub struct MessagesDoc;
+
+impl MessagesDoc {
+    /// The structure, written once by the server.
+    pub fn init(doc: &mut Automerge, channel: &str, period: &str) -> Result<(), ModelError> {
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(ROOT, "schema", MESSAGES_SCHEMA)?;
+            tx.put(ROOT, "kind", MESSAGES_KIND)?;
+            tx.put(ROOT, "channel", channel)?;
+            tx.put(ROOT, "period", period)?;
+            tx.put_object(ROOT, "messages", ObjType::List)?;
+            tx.put_object(ROOT, "reactions", ObjType::List)?;
+            Ok(())
+        })
+        .map_err(|failure| ModelError::from(failure.error))?;
+        Ok(())
+    }
+
+    /// How the document reads. `unconfirmed`: the changes the server has
+    /// not confirmed yet; `me`'s messages made in one of them read as
+    /// unsent.
+    pub fn read(
+        doc: &Automerge,
+        me: Option<&str>,
+        synced: Option<&[ChangeHash]>,
+    ) -> Result<Messages, ModelError> {
+        check_kind(doc, MESSAGES_KIND, MESSAGES_SCHEMA)?;
+        let root = Entries::of(doc, &ROOT);
+        let bad = |field| ModelError::BadField { field };
+        let list = root.obj("messages", ObjType::List).ok_or(bad("messages"))?;
+        let reactions_list = root
+            .obj("reactions", ObjType::List)
+            .ok_or(bad("reactions"))?;
+        // The op ranges of the changes the server has not confirmed.
+        let unconfirmed: Vec<(ActorId, u64, u64)> = match (me, synced) {
+            (Some(_), Some(synced)) => doc
+                .get_changes(synced)
+                .iter()
+                .map(|c| {
+                    let start = c.start_op().get();
+                    (c.actor_id().clone(), start, start + c.len() as u64)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let is_unsent = |obj: &ObjId| match obj {
+            ObjId::Id(counter, actor, _) => unconfirmed
+                .iter()
+                .any(|(a, from, to)| a == actor && (*from..*to).contains(counter)),
+            ObjId::Root => false,
+        };
+        let mut messages = Vec::new();
+        let mut seen = HashSet::new();
+        for item in doc.list_range(&list, ..) {
+            let automerge::ValueRef::Object(ObjType::Map) = item.value else {
+                continue;
+            };
+            let obj = item.id();
+            // A message whose author cannot be told is no message.
+            let Some(author) = author_of_obj(&obj) else {
+                continue;
+            };
+            let fields = Entries::of(doc, &obj);
+            let (Some(id), Some(at)) = (fields.str("id"), fields.int("at")) else {
+                continue;
+            };
+            // Ids are the author's; the first one written counts.
+            if !super::valid_message_id(&id) || !seen.insert(id.clone()) {
+                continue;
+            }
+            let removed_by = fields.str("removed_by");
+            let deleted = fields.boolean("deleted") == Some(true);
+            let body = if deleted || removed_by.is_some() {
+                String::new()
+            } else {
+                fields.str("body").unwrap_or_default()
+            };
+            messages.push(ChatMessage {
+                unsent: me == Some(author) && is_unsent(&obj),
+                id,
+                author: author.to_owned(),
+                at: Timestamp(at),
+                body,
+                reply_to: fields.str("reply_to"),
+                edited_at: fields.int("edited_at").map(Timestamp),
+                deleted,
+                removed_by,
+                reactions: Vec::new(),
+            });
+        }
+        sort(&mut messages);
+        for item in doc.list_range(&reactions_list, ..) {
+            let automerge::ValueRef::Object(ObjType::Map) = item.value else {
+                continue;
+            };
+            let obj = item.id();
+            let Some(author) = author_of_obj(&obj) else {
+                continue;
+            };
+            let fields = Entries::of(doc, &obj);
+            let (Some(message), Some(emoji)) = (fields.str("message"), fields.str("emoji")) else {
+                continue;
+            };
+            if let Some(m) = messages.iter_mut().find(|m| m.id == message) {
+                add_reaction(&mut m.reactions, &emoji, author);
+            }
+        }
+        Ok(Messages {
+            channel: root.str("channel").ok_or(bad("channel"))?,
+            period: root.str("period").ok_or(bad("period"))?,
+            messages,
+        })
+    }
+}
+
+impl ChatEdit {
+    /// Writes the edit as the account of `doc`'s actor (which must be a
+    /// member's, [`actor_for`]): only what the server will take from that
+    /// account is written, so a change made here is never refused there.
+    pub fn apply(&self, doc: &mut Automerge) -> Result<(), ModelError> {
+        self.check()?;
+        check_kind(doc, MESSAGES_KIND, MESSAGES_SCHEMA)?;
+        let me = author_of(doc.get_actor())
+            .ok_or_else(|| super::invalid("change", "is not written as a member"))?
+            .to_owned();
+        let root = Entries::of(doc, &ROOT);
+        let bad = |field| ModelError::BadField { field };
+        let list = root.obj("messages", ObjType::List).ok_or(bad("messages"))?;
+        let reactions = root
+            .obj("reactions", ObjType::List)
+            .ok_or(bad("reactions"))?;
+        drop(root);
+        // One's own message, by id; `None` if it is not there or not one's.
+        let own = |doc: &Automerge, id: &str| -> Option<(ObjId, bool)> {
+            doc.list_range(&list, ..).find_map(|item| {
+                let obj = item.id();
+                let fields = Entries::of(doc, &obj);
+                (fields.str("id").as_deref() == Some(id)).then(|| {
+                    let mine = author_of_obj(&obj) == Some(me.as_str());
+                    (obj, mine && fields.str("removed_by").is_none())
+                })
+            })
+        };
+        let result = match self {
+            ChatEdit::Post {
+                id,
+                at,
+                body,
+                reply_to,
+            } => {
+                if own(doc, id).is_some() {
+                    return Err(super::invalid("message", "with that id exists"));
+                }
+                doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                    let end = tx.length(&list);
+                    let m = tx.insert_object(&list, end, ObjType::Map)?;
+                    tx.put(&m, "id", id.as_str())?;
+                    tx.put(&m, "at", ScalarValue::Timestamp(at.0))?;
+                    tx.put(&m, "body", body.as_str())?;
+                    if let Some(parent) = reply_to {
+                        tx.put(&m, "reply_to", parent.as_str())?;
+                    }
+                    Ok(())
+                })
+            }
+            ChatEdit::Change { id, at, body } => {
+                let Some((m, true)) = own(doc, id) else {
+                    return Err(super::invalid("message", "is not yours to change"));
+                };
+                doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                    tx.put(&m, "body", body.as_str())?;
+                    tx.put(&m, "edited_at", ScalarValue::Timestamp(at.0))?;
+                    Ok(())
+                })
+            }
+            ChatEdit::Delete { id, at } => {
+                let Some((m, true)) = own(doc, id) else {
+                    return Err(super::invalid("message", "is not yours to delete"));
+                };
+                doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                    tx.put(&m, "deleted", true)?;
+                    tx.put(&m, "body", "")?;
+                    tx.put(&m, "edited_at", ScalarValue::Timestamp(at.0))?;
+                    Ok(())
+                })
+            }
+            ChatEdit::React { message, emoji, at } => {
+                if own_reactions(doc, &reactions, &me, message, emoji)
+                    .next()
+                    .is_some()
+                {
+                    return Ok(());
+                }
+                doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                    let end = tx.length(&reactions);
+                    let r = tx.insert_object(&reactions, end, ObjType::Map)?;
+                    tx.put(&r, "message", message.as_str())?;
+                    tx.put(&r, "emoji", emoji.as_str())?;
+                    tx.put(&r, "at", ScalarValue::Timestamp(at.0))?;
+                    Ok(())
+                })
+            }
+            ChatEdit::Unreact { message, emoji } => {
+                let mut at: Vec<usize> =
+                    own_reactions(doc, &reactions, &me, message, emoji).collect();
+                if at.is_empty() {
+                    return Ok(());
+                }
+                at.sort_unstable();
+                doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                    for i in at.into_iter().rev() {
+                        tx.delete(&reactions, i)?;
+                    }
+                    Ok(())
+                })
+            }
+        };
+        result.map_err(|failure| ModelError::from(failure.error))?;
+        Ok(())
+    }
+}
+
+/// The positions of `me`'s reactions `emoji` to `message`.
+fn own_reactions<'a>(
+    doc: &'a Automerge,
+    reactions: &'a ObjId,
+    me: &'a str,
+    message: &'a str,
+    emoji: &'a str,
+) -> impl Iterator<Item = usize> + 'a {
+    doc.list_range(reactions, ..).filter_map(move |item| {
+        let obj = item.id();
+        let fields = Entries::of(doc, &obj);
+        (author_of_obj(&obj) == Some(me)
+            && fields.str("message").as_deref() == Some(message)
+            && fields.str("emoji").as_deref() == Some(emoji))
+        .then_some(item.index)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn as_member(doc: &Automerge, account: &str, n: u8) -> Automerge {
+        doc.fork().with_actor(actor_for(account, [n; 16]))
+    }
+
+    fn bucket() -> Automerge {
+        let mut doc = Automerge::new();
+        MessagesDoc::init(&mut doc, "chan", "2026-12").unwrap();
+        doc
+    }
+
+    fn post(id: &str, at: i64, body: &str) -> ChatEdit {
+        ChatEdit::Post {
+            id: id.into(),
+            at: Timestamp(at),
+            body: body.into(),
+            reply_to: None,
+        }
+    }
+
+    #[test]
+    fn authors_are_read_from_actors() {
+        assert_eq!(author_of(&actor_for("a-ben", [7; 16])), Some("a-ben"));
+        assert_eq!(author_of(&ActorId::random()), None);
+        assert_eq!(author_of(&ActorId::from(b"a-ben\0short".to_vec())), None);
+    }
+
+    #[test]
+    fn messages_written_apart_interleave_by_time_then_id() {
+        let server = bucket();
+        let mut ana = as_member(&server, "a-ana", 1);
+        let mut ben = as_member(&server, "a-ben", 2);
+        post("b1", 10, "Ben first").apply(&mut ben).unwrap();
+        post("a1", 20, "Ana second").apply(&mut ana).unwrap();
+        post("b2", 30, "Ben third").apply(&mut ben).unwrap();
+        post("a0", 30, "Ana, same instant").apply(&mut ana).unwrap();
+        let mut one = ana.fork();
+        one.merge(&mut ben.clone()).unwrap();
+        let mut two = ben.fork();
+        two.merge(&mut ana.clone()).unwrap();
+        let read = |d: &Automerge| {
+            MessagesDoc::read(d, None, None)
+                .unwrap()
+                .messages
+                .into_iter()
+                .map(|m| (m.id, m.author))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(read(&one), read(&two));
+        let ids: Vec<String> = read(&one).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["b1", "a1", "a0", "b2"]);
+        assert_eq!(read(&one)[0].1, "a-ben");
+    }
+
+    #[test]
+    fn only_ones_own_message_changes_and_reactions_are_per_person() {
+        let server = bucket();
+        let mut ana = as_member(&server, "a-ana", 1);
+        post("a1", 1, "Kick-off at nine").apply(&mut ana).unwrap();
+        let mut ben = as_member(&ana, "a-ben", 2);
+        let change = ChatEdit::Change {
+            id: "a1".into(),
+            at: Timestamp(2),
+            body: "Kick-off at ten".into(),
+        };
+        assert!(change.apply(&mut ben).is_err(), "not Ben's");
+        change.apply(&mut ana).unwrap();
+        let react = |emoji: &str| ChatEdit::React {
+            message: "a1".into(),
+            emoji: emoji.into(),
+            at: Timestamp(3),
+        };
+        react("👍").apply(&mut ben).unwrap();
+        react("👍").apply(&mut ben).unwrap();
+        react("👍").apply(&mut ana).unwrap();
+        ana.merge(&mut ben).unwrap();
+        let m = &MessagesDoc::read(&ana, None, None).unwrap().messages[0];
+        assert_eq!(m.body, "Kick-off at ten");
+        assert_eq!(m.edited_at, Some(Timestamp(2)));
+        assert_eq!(m.reactions.len(), 1);
+        assert_eq!(m.reactions[0].by.len(), 2);
+        ChatEdit::Unreact {
+            message: "a1".into(),
+            emoji: "👍".into(),
+        }
+        .apply(&mut ben)
+        .unwrap();
+        ChatEdit::Delete {
+            id: "a1".into(),
+            at: Timestamp(4),
+        }
+        .apply(&mut ana)
+        .unwrap();
+        ana.merge(&mut ben).unwrap();
+        let m = &MessagesDoc::read(&ana, None, None).unwrap().messages[0];
+        assert!(m.deleted && m.body.is_empty());
+        assert_eq!(m.reactions[0].by, ["a-ana"]);
+    }
+
+    #[test]
+    fn a_message_is_unsent_until_the_server_has_its_change() {
+        let server = bucket();
+        let mut ben = as_member(&server, "a-ben", 2);
+        let synced = ben.get_heads();
+        post("b1", 1, "hello").apply(&mut ben).unwrap();
+        let m = MessagesDoc::read(&ben, Some("a-ben"), Some(&synced)).unwrap();
+        assert!(m.messages[0].unsent);
+        let now = ben.get_heads();
+        let m = MessagesDoc::read(&ben, Some("a-ben"), Some(&now)).unwrap();
+        assert!(!m.messages[0].unsent);
+    }
+
+    #[test]
+    fn a_server_actor_cannot_write_as_a_member() {
+        let mut doc = bucket();
+        assert!(post("x", 1, "hi").apply(&mut doc).is_err());
+    }
+
+    #[test]
+    fn an_index_is_written_as_a_difference_and_reads_back() {
+        let mut index = ChannelIndex {
+            name: "Team Ana".into(),
+            form: ChannelForm::Team,
+            members: vec![
+                Member {
+                    account_id: "a-ben".into(),
+                    name: "Ben".into(),
+                },
+                Member {
+                    account_id: "a-ana".into(),
+                    name: "Ana".into(),
+                },
+            ],
+            buckets: vec![Bucket {
+                period: "2026-12".into(),
+                doc_id: "d1".into(),
+            }],
+        };
+        let mut doc = Automerge::new();
+        ChannelIndexDoc::write(&mut doc, &index).unwrap();
+        let read = ChannelIndexDoc::read(&doc).unwrap();
+        assert_eq!(read.members[0].name, "Ana");
+        let heads = doc.get_heads();
+        ChannelIndexDoc::write(&mut doc, &read).unwrap();
+        assert_eq!(doc.get_heads(), heads, "nothing changed, nothing written");
+        index.members.retain(|m| m.account_id != "a-ben");
+        index.buckets.push(Bucket {
+            period: "2027-01".into(),
+            doc_id: "d2".into(),
+        });
+        ChannelIndexDoc::write(&mut doc, &index).unwrap();
+        let read = ChannelIndexDoc::read(&doc).unwrap();
+        assert_eq!(read.members.len(), 1);
+        assert_eq!(read.latest(1)[0].doc_id, "d2");
+    }
+}

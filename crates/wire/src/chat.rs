@@ -1,0 +1,32 @@
+//! Team collaboration: the channels an account belongs to and the
+//! back-office's channel making.
+
+use serde::{Deserialize, Serialize};
+
+/// The body of `POST /api/admin/channels`: a topic channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewChannel {
+    pub name: String,
+    /// Account ids of its members.
+    pub members: Vec<String>,
+}
+
+/// The 201 answer to `POST /api/admin/channels`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelCreated {
+    /// Its index document.
+    pub doc_id: String,
+}
+
+/// One channel of `GET /api/chat/channels`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyChannel {
+    /// Its index document, which names its messages documents.
+    pub doc_id: String,
+    pub name: String,
+    /// `team`, `announcements`, `topic` or `direct` (`model::ChannelForm`).
+    pub form: String,
+    /// Whether this account may post in it.
+    pub posts: bool,
+}

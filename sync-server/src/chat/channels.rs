@@ -1,0 +1,263 @@
+//! Channels, their members and their documents, kept in step with the
+//! accounts by [`reconcile`]: it runs at start and then on a timer, each
+//! step an idempotent statement, so a run cut short is finished by the
+//! next (and two servers running it at once make nothing twice: every
+//! row it adds has a unique key).
+//!
+//! - the programme's announcements channel exists (admins listed as its
+//!   members, so the index names them; everyone reads it anyway);
+//! - each approved team leader has a team channel whose members are the
+//!   leader and the team's approved partners, no one else;
+//! - every channel has a messages document for this month and the next,
+//!   so a device offline at the turn of a month has one to write into;
+//! - an index whose members or documents changed is written again.
+
+use automerge::Automerge;
+use chrono::{Datelike, Utc};
+use model::{Bucket, ChannelForm, ChannelIndex, ChannelIndexDoc, Member, MessagesDoc};
+use sqlx::{PgConnection, PgPool};
+use sync::DocKind;
+
+use super::ChatState;
+use crate::platform::{server_docs, storage};
+
+/// One pass (see the module's doc).
+pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
+    let pool = &state.pool;
+    let has_announcements: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM channels WHERE form = 'announcements')")
+            .fetch_one(pool)
+            .await?;
+    if !has_announcements {
+        let mut tx = pool.begin().await?;
+        create(
+            &mut tx,
+            ChannelForm::Announcements,
+            "Announcements",
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    let leaders: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.id, a.name FROM accounts a
+         WHERE a.role = 'team_leader' AND a.status = 'approved'
+           AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.team_leader_id = a.id)",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (leader, name) in leaders {
+        let mut tx = pool.begin().await?;
+        let name: String = format!("Team {name}").chars().take(80).collect();
+        create(&mut tx, ChannelForm::Team, &name, Some(&leader), None).await?;
+        tx.commit().await?;
+    }
+    // Who belongs: a team's leader and approved partners; the admins in
+    // the announcements. Topic and direct channels keep their own lists.
+    let belongs = "SELECT c.doc_id, a.id FROM channels c JOIN accounts a
+         ON a.status = 'approved'
+        AND ((c.form = 'team' AND (a.id = c.team_leader_id OR a.team_leader_id = c.team_leader_id))
+          OR (c.form = 'announcements' AND a.role = 'admin'))";
+    sqlx::query(&format!(
+        "WITH added AS (
+             INSERT INTO channel_members (doc_id, account_id) {belongs}
+             ON CONFLICT DO NOTHING RETURNING doc_id)
+         UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM added)"
+    ))
+    .execute(pool)
+    .await?;
+    sqlx::query(&format!(
+        "WITH gone AS (
+             DELETE FROM channel_members m USING channels c
+             WHERE m.doc_id = c.doc_id AND c.form IN ('team', 'announcements')
+               AND (m.doc_id, m.account_id) NOT IN ({belongs})
+             RETURNING m.doc_id)
+         UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM gone)"
+    ))
+    .execute(pool)
+    .await?;
+    // This month's and the next month's documents.
+    let now = Utc::now();
+    let this_month = format!("{:04}-{:02}", now.year(), now.month());
+    let next = now
+        .date_naive()
+        .with_day(1)
+        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        .unwrap_or(now.date_naive());
+    let next_month = format!("{:04}-{:02}", next.year(), next.month());
+    for period in [this_month, next_month] {
+        let missing: Vec<String> = sqlx::query_scalar(
+            "SELECT doc_id FROM channels c WHERE NOT EXISTS
+               (SELECT 1 FROM channel_buckets b WHERE b.channel_id = c.doc_id AND b.period = $1)",
+        )
+        .bind(&period)
+        .fetch_all(pool)
+        .await?;
+        for channel in missing {
+            let mut tx = pool.begin().await?;
+            open_bucket(&mut tx, &channel, &period).await?;
+            tx.commit().await?;
+        }
+    }
+    write_stale_indexes(state).await
+}
+
+/// Makes a channel: its index document (written in full by the next
+/// [`reconcile`]), its registry and `channels` rows, its listed members.
+pub async fn create(
+    conn: &mut PgConnection,
+    form: ChannelForm,
+    name: &str,
+    team_leader: Option<&str>,
+    members: Option<(&str, &[String])>,
+) -> anyhow::Result<String> {
+    let mut doc = Automerge::new();
+    ChannelIndexDoc::write(
+        &mut doc,
+        &ChannelIndex {
+            name: name.to_owned(),
+            form,
+            members: Vec::new(),
+            buckets: Vec::new(),
+        },
+    )?;
+    let doc_id = storage::insert_new_document(&mut *conn, &doc)
+        .await?
+        .to_string();
+    sqlx::query("INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, $2, NULL)")
+        .bind(&doc_id)
+        .bind(DocKind::Channel.as_str())
+        .execute(&mut *conn)
+        .await?;
+    let created_by = members.map(|(by, _)| by);
+    sqlx::query(
+        "INSERT INTO channels (doc_id, form, name, team_leader_id, created_by)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&doc_id)
+    .bind(form.as_str())
+    .bind(name)
+    .bind(team_leader)
+    .bind(created_by)
+    .execute(&mut *conn)
+    .await?;
+    if let Some((_, members)) = members {
+        sqlx::query(
+            "INSERT INTO channel_members (doc_id, account_id) SELECT $1, unnest($2::text[])
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&doc_id)
+        .bind(members)
+        .execute(&mut *conn)
+        .await?;
+    }
+    tracing::info!(%doc_id, form = form.as_str(), name, "channel created");
+    Ok(doc_id)
+}
+
+/// Opens the messages document of `channel` for `period`: its structure
+/// written by the server, whose actor is registered as the server's, so no
+/// member can claim it.
+async fn open_bucket(conn: &mut PgConnection, channel: &str, period: &str) -> anyhow::Result<()> {
+    let mut doc = Automerge::new();
+    MessagesDoc::init(&mut doc, channel, period)?;
+    sqlx::query("INSERT INTO actors (actor, account_id) VALUES ($1, NULL)")
+        .bind(doc.get_actor().to_bytes())
+        .execute(&mut *conn)
+        .await?;
+    let doc_id = storage::insert_new_document(&mut *conn, &doc)
+        .await?
+        .to_string();
+    sqlx::query("INSERT INTO documents (doc_id, kind, owner_id) VALUES ($1, $2, NULL)")
+        .bind(&doc_id)
+        .bind(DocKind::Messages.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO channel_buckets (doc_id, channel_id, period) VALUES ($1, $2, $3)
+         ON CONFLICT (channel_id, period) DO NOTHING",
+    )
+    .bind(&doc_id)
+    .bind(channel)
+    .bind(period)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE channels SET index_stale = true WHERE doc_id = $1")
+        .bind(channel)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// What a channel's index should say, from the tables.
+pub async fn index_of(pool: &PgPool, channel: &str) -> anyhow::Result<Option<ChannelIndex>> {
+    let Some((name, form)): Option<(String, String)> =
+        sqlx::query_as("SELECT name, form FROM channels WHERE doc_id = $1")
+            .bind(channel)
+            .fetch_optional(pool)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let form = ChannelForm::parse(&form).ok_or_else(|| anyhow::anyhow!("form {form:?}"))?;
+    let members = sqlx::query_as::<_, (String, String)>(
+        "SELECT a.id, a.name FROM channel_members m JOIN accounts a ON a.id = m.account_id
+         WHERE m.doc_id = $1 AND a.status = 'approved' ORDER BY a.name, a.id",
+    )
+    .bind(channel)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|(account_id, name)| Member { account_id, name })
+    .collect();
+    let buckets = sqlx::query_as::<_, (String, String)>(
+        "SELECT period, doc_id FROM channel_buckets WHERE channel_id = $1 ORDER BY period",
+    )
+    .bind(channel)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|(period, doc_id)| Bucket { period, doc_id })
+    .collect();
+    Ok(Some(ChannelIndex {
+        name,
+        form,
+        members,
+        buckets,
+    }))
+}
+
+/// Writes every index the tables moved away from, as a difference stored
+/// outside the repos (the devices holding it get it from the bus).
+async fn write_stale_indexes(state: &ChatState) -> anyhow::Result<()> {
+    let stale: Vec<String> =
+        sqlx::query_scalar("SELECT doc_id FROM channels WHERE index_stale ORDER BY doc_id")
+            .fetch_all(&state.pool)
+            .await?;
+    for channel in stale {
+        // Cleared first: a change after this read sets it again.
+        sqlx::query("UPDATE channels SET index_stale = false WHERE doc_id = $1")
+            .bind(&channel)
+            .execute(&state.pool)
+            .await?;
+        let Some(index) = index_of(&state.pool, &channel).await? else {
+            continue;
+        };
+        let mut doc = storage::load_document(&state.pool, &channel)
+            .await
+            .map_err(|e| anyhow::anyhow!("channel {channel} does not load: {e}"))?;
+        let before = doc.get_heads();
+        ChannelIndexDoc::write(&mut doc, &index)?;
+        if let Err(error) =
+            server_docs::store_changes_since(&state.residency, &channel, &doc, &before).await
+        {
+            sqlx::query("UPDATE channels SET index_stale = true WHERE doc_id = $1")
+                .bind(&channel)
+                .execute(&state.pool)
+                .await?;
+            anyhow::bail!("channel {channel}: {error}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Team collaboration: channels (a team's, the programme's announcements,
+//! topics) and their messages.
+//!
+//! A channel is an index document the server writes (`channel`: name,
+//! form, members with their names, its messages documents by period) and
+//! message documents its members write (`messages`, one per channel and
+//! month), every change checked by the platform's validated shared writes
+//! before samod sees it: a member adds only their own messages and
+//! reactions and changes only what they wrote; who wrote what is the
+//! actor of the change, whose bytes name the account (`model::actor_for`).
+//! `channels.rs` keeps channels, their members and their documents in step
+//! with the accounts (a worker: the announcements channel, one channel per
+//! team, the next month's document opened ahead); `directory.rs` answers
+//! the share policy; `api.rs` the routes.
+
+pub mod api;
+pub mod channels;
+pub mod directory;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, FromRef},
+    http::{HeaderValue, header},
+    routing::{get, post},
+};
+use sqlx::PgPool;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::{http::session::SessionSettings, platform::residency::Residency};
+
+/// What the chat routes and worker need.
+#[derive(Clone)]
+pub struct ChatState {
+    pub pool: PgPool,
+    pub residency: std::sync::Arc<Residency>,
+}
+
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    ChatState: FromRef<S>,
+    PgPool: FromRef<S>,
+    SessionSettings: FromRef<S>,
+{
+    Router::new()
+        .route("/api/chat/channels", get(api::my_channels))
+        .route("/api/admin/channels", post(api::create_topic))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+/// Keeps channels in step with the accounts now, then every `every`.
+pub async fn start(state: &ChatState, every: Duration) -> anyhow::Result<()> {
+    channels::reconcile(state).await?;
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(error) = channels::reconcile(&state).await {
+                tracing::warn!(%error, "chat: keeping channels in step failed; tried again");
+            }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! Team collaboration through the real server: channels kept in step with
+//! the accounts, and every write to a channel's messages checked change by
+//! change (forgeries refused with an error, nothing stored).
+
+use std::time::Duration;
+
+use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc, transaction::Transactable};
+use model::{ChannelIndexDoc, ChatEdit, MessagesDoc, Timestamp};
+
+use crate::{
+    access::{Raw, Reply, find, sync_data_with_new_changes},
+    helpers::*,
+};
+
+fn post(id: &str, body: &str, at: i64) -> ChatEdit {
+    ChatEdit::Post {
+        id: id.into(),
+        at: Timestamp(at),
+        body: body.into(),
+        reply_to: None,
+    }
+}
+
+/// Writes `edit` as `account` on a fresh actor of theirs.
+fn write_as(doc: &mut Automerge, account: &str, edit: &ChatEdit) {
+    if model::author_of(doc.get_actor()) != Some(account) {
+        doc.set_actor(model::actor_for(account, rand::random()));
+    }
+    edit.apply(doc).unwrap();
+}
+
+async fn channel_of(pool: &sqlx::PgPool, form: &str) -> String {
+    sqlx::query_scalar("SELECT doc_id FROM channels WHERE form = $1 ORDER BY created_at LIMIT 1")
+        .bind(form)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+fn bodies(doc: &Automerge) -> Vec<(String, String)> {
+    MessagesDoc::read(doc, None, None)
+        .map(|m| m.messages.into_iter().map(|m| (m.author, m.body)).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_team_has_its_channel_and_the_programme_its_announcements() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let team = channel_of(&pool, "team").await;
+    let index = ChannelIndexDoc::read(&stored(&pool, &team).await).unwrap();
+    assert_eq!(index.name, "Team Ana Souza");
+    let members: Vec<&str> = index
+        .members
+        .iter()
+        .map(|m| m.account_id.as_str())
+        .collect();
+    assert!(
+        members.contains(&"a-ana") && members.contains(&"a-ben"),
+        "{members:?}"
+    );
+    assert!(!members.contains(&"a-cleo"), "Cleo is in no team");
+    // This month's and next month's messages documents.
+    assert_eq!(index.buckets.len(), 2);
+    assert_eq!(
+        index.buckets[0].period,
+        model::month_of(Timestamp(chrono::Utc::now().timestamp_millis()))
+    );
+    // Ben lists his team's channel and the announcements, which he reads
+    // and does not post in.
+    let ben = session_for(&server.database_url, "a-ben").await;
+    let (status, list) = api(&server, &ben, "GET", "/api/chat/channels", None).await;
+    assert_eq!(status, 200, "{list}");
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["form"], "announcements");
+    assert_eq!(list[0]["posts"], false);
+    assert_eq!(list[1]["doc_id"], team.as_str());
+    assert_eq!(list[1]["posts"], true);
+    let cleo = session_for(&server.database_url, "a-cleo").await;
+    let (_, list) = api(&server, &cleo, "GET", "/api/chat/channels", None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "only the announcements");
+}
+
+/// Ana and Ben post through samod as the app does; what Ben might send by
+/// hand is refused with an error naming why, and stores nothing.
+#[tokio::test]
+async fn forged_channel_writes_are_refused_and_store_nothing() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let team = channel_of(&pool, "team").await;
+    let bucket = crate::access::bucket_of(&pool, &team).await;
+
+    let ana = client("a-ana").await;
+    let _ana_link = connect(&ana, &server).await;
+    let on_ana = find(&ana, &bucket).await.unwrap();
+    on_ana.with_document(|d| write_as(d, "a-ana", &post("ana-1", "Kick-off at nine", 1)));
+    on_ana.with_document(|d| {
+        write_as(
+            d,
+            "a-ana",
+            &ChatEdit::React {
+                message: "ana-1".into(),
+                emoji: "🎉".into(),
+                at: Timestamp(2),
+            },
+        )
+    });
+    let ana_actor: ActorId = on_ana.with_document(|d| d.get_actor().clone());
+    let ben = client("a-ben").await;
+    let _ben_link = connect(&ben, &server).await;
+    let on_ben = find(&ben, &bucket).await.unwrap();
+    wait_for(
+        "Ana's message on Ben's side",
+        Duration::from_secs(20),
+        || async { (on_ben.with_document(|d| bodies(d)).len() == 1).then_some(()) },
+    )
+    .await;
+    on_ben.with_document(|d| write_as(d, "a-ben", &post("ben-1", "On my way", 3)));
+    let legit = wait_for("both messages stored", Duration::from_secs(20), || async {
+        let doc = stored(&pool, &bucket).await;
+        (bodies(&doc).len() == 2).then_some(doc)
+    })
+    .await;
+    assert_eq!(
+        bodies(&legit),
+        [
+            ("a-ana".to_owned(), "Kick-off at nine".to_owned()),
+            ("a-ben".to_owned(), "On my way".to_owned())
+        ]
+    );
+    let heads = legit.get_heads();
+
+    // The n-th element of a list at the root.
+    fn nth(d: &Automerge, list: &str, n: usize) -> (automerge::ObjId, automerge::ObjId) {
+        let (_, list) = d.get(ROOT, list).unwrap().unwrap();
+        let (_, item) = d.get(&list, n).unwrap().unwrap();
+        (list, item)
+    }
+    type Forgery = Box<dyn Fn(&mut Automerge)>;
+    let ben_actor = || model::actor_for("a-ben", rand::random());
+    let attempts: Vec<(&str, Forgery, &str)> = vec![
+        (
+            "change Ana's message",
+            Box::new(move |d: &mut Automerge| {
+                d.set_actor(ben_actor());
+                let (_, m) = nth(d, "messages", 0);
+                d.transact::<_, _, automerge::AutomergeError>(|tx| {
+                    tx.put(&m, "body", "Cancelled")?;
+                    Ok(())
+                })
+                .unwrap();
+            }),
+            "another user",
+        ),
+        (
+            "delete Ana's message",
+            Box::new(move |d: &mut Automerge| {
+                d.set_actor(ben_actor());
+                let (list, _) = nth(d, "messages", 0);
+                d.transact::<_, _, automerge::AutomergeError>(|tx| {
+                    tx.delete(&list, 0)?;
+                    Ok(())
+                })
+                .unwrap();
+            }),
+            "another user",
+        ),
+        (
+            "take back Ana's reaction",
+            Box::new(move |d: &mut Automerge| {
+                d.set_actor(ben_actor());
+                let (list, _) = nth(d, "reactions", 0);
+                d.transact::<_, _, automerge::AutomergeError>(|tx| {
+                    tx.delete(&list, 0)?;
+                    Ok(())
+                })
+                .unwrap();
+            }),
+            "another user",
+        ),
+        (
+            "move the document to another channel",
+            Box::new(move |d: &mut Automerge| {
+                d.set_actor(ben_actor());
+                d.transact::<_, _, automerge::AutomergeError>(|tx| {
+                    tx.put(ROOT, "channel", "elsewhere")?;
+                    tx.put_object(ROOT, "extra", ObjType::Map)?;
+                    Ok(())
+                })
+                .unwrap();
+            }),
+            "structure",
+        ),
+        (
+            "post under Ana's actor",
+            Box::new(move |d: &mut Automerge| {
+                d.set_actor(ana_actor.clone());
+                post("ana-2", "I quit", 4).apply(d).unwrap();
+            }),
+            "registered to another user",
+        ),
+        (
+            "post as Ana on a new actor",
+            Box::new(|d: &mut Automerge| {
+                d.set_actor(model::actor_for("a-ana", rand::random()));
+                post("ana-3", "I quit", 4).apply(d).unwrap();
+            }),
+            "account id",
+        ),
+    ];
+    for (what, forge, expected) in attempts {
+        let base = stored(&pool, &bucket).await;
+        let mut forged = base.fork();
+        forge(&mut forged);
+        let (mut raw, refused) = Raw::join(&server, "a-ben", &peer_id_of("a-ben")).await;
+        assert_eq!(refused, None);
+        raw.sync(&bucket, sync_data_with_new_changes(forged, &base))
+            .await;
+        let reply = raw.reply_about(&bucket).await;
+        assert!(
+            matches!(&reply, Reply::Error(m) if m.contains(expected)),
+            "{what}: {reply:?}"
+        );
+        assert_eq!(raw.close_code().await, Some(1008), "{what}");
+        assert_eq!(stored(&pool, &bucket).await.get_heads(), heads, "{what}");
+    }
+
+    // Posting to the announcements as a partner: refused too.
+    let announcements = channel_of(&pool, "announcements").await;
+    let news = crate::access::bucket_of(&pool, &announcements).await;
+    let base = stored(&pool, &news).await;
+    let news_heads = base.get_heads();
+    let mut forged = base.fork();
+    write_as(&mut forged, "a-ben", &post("ben-news", "Free money", 5));
+    let (mut raw, _) = Raw::join(&server, "a-ben", &peer_id_of("a-ben")).await;
+    raw.sync(&news, sync_data_with_new_changes(forged, &base))
+        .await;
+    let reply = raw.reply_about(&news).await;
+    assert!(
+        matches!(&reply, Reply::Error(m) if m.contains("only read")),
+        "announcement: {reply:?}"
+    );
+    assert_eq!(stored(&pool, &news).await.get_heads(), news_heads);
+
+    // Ben, well-behaved again, still posts.
+    on_ben.with_document(|d| write_as(d, "a-ben", &post("ben-2", "Sorry, wrong button", 6)));
+    wait_for(
+        "Ben's next message stored",
+        Duration::from_secs(20),
+        || async { (bodies(&stored(&pool, &bucket).await).len() == 3).then_some(()) },
+    )
+    .await;
+}
