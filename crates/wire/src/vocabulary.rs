@@ -477,7 +477,8 @@ mod tests {
                 "account_view",
                 "catalog",
                 "channel",
-                "inbox"
+                "inbox",
+                "messages"
             ]
         );
     }

@@ -395,8 +395,12 @@ mod tests {
     fn server() -> ActorId {
         ActorId::from(b"server")
     }
+    // The actors are fixed, so the changes' hashes are too: with `[1; 16]`
+    // for Ann, the server's bloom filter happens to claim her first change
+    // (a false positive, which the next round of a real sync repairs), and
+    // the first message would carry nothing to check.
     fn ann_phone() -> ActorId {
-        model::actor_for(ANN, [1; 16])
+        model::actor_for(ANN, [3; 16])
     }
     fn ben_phone() -> ActorId {
         model::actor_for(BEN, [2; 16])
