@@ -26,7 +26,10 @@ use automerge::{Automerge, ChangeHash};
 use engine_protocol::Edit;
 use engine_protocol::{DocKind, DocNews, FollowId, FromEngine, Reading, ToEngine, decode, encode};
 use futures::StreamExt;
-use model::{AccountViewDoc, CatalogDoc, Heads, InboxDoc, PipelineDoc, TrainingDoc};
+use model::{
+    AccountViewDoc, CatalogDoc, ChannelIndexDoc, Heads, InboxDoc, MessagesDoc, PipelineDoc,
+    TrainingDoc,
+};
 use samod::DocHandle;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use wasm_bindgen_futures::spawn_local;
@@ -58,6 +61,7 @@ pub fn run() {
     let worker = Rc::new(Worker {
         post: post.clone(),
         engine: RefCell::new(None),
+        account: RefCell::new(None),
         follows: RefCell::new(HashMap::new()),
     });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -78,6 +82,9 @@ pub fn run() {
 struct Worker {
     post: Post,
     engine: RefCell<Option<Rc<Engine>>>,
+    /// The account the engine started for: what it writes into a channel
+    /// as (its actors name it, `model::actor_for`).
+    account: RefCell<Option<Rc<str>>>,
     follows: RefCell<HashMap<FollowId, Rc<Follow>>>,
 }
 
@@ -85,6 +92,8 @@ struct Worker {
 struct Follow {
     id: FollowId,
     kind: DocKind,
+    /// Whom the engine writes as.
+    me: Option<Rc<str>>,
     post: Post,
     /// Until the engine stops, or the screens stop following it and no
     /// change of theirs waits for it to open.
@@ -153,6 +162,7 @@ impl Worker {
             });
             return;
         }
+        *self.account.borrow_mut() = Some(Rc::from(account_id.as_str()));
         let this = self.clone();
         spawn_local(async move {
             let on_event: Rc<dyn Fn(EngineEvent)> = {
@@ -179,6 +189,7 @@ impl Worker {
         let followed = Rc::new(Follow {
             id,
             kind,
+            me: self.account.borrow().clone(),
             post: self.post.clone(),
             alive: Cell::new(true),
             listening: Cell::new(true),
@@ -246,7 +257,8 @@ impl Worker {
             (state.handle.clone(), state.failed.clone())
         };
         let news = match (handle, failed) {
-            (Some(handle), _) => match handle.with_document(|doc| apply(&edit, followed.kind, doc))
+            (Some(handle), _) => match handle
+                .with_document(|doc| apply(&edit, followed.kind, doc, followed.me.as_deref()))
             {
                 Ok(()) => DocNews::Written,
                 Err(e) => DocNews::Refused { why: e.to_string() },
@@ -293,12 +305,30 @@ fn watch_connection(engine: Rc<Engine>, post: Post) {
     });
 }
 
-/// Writes `edit` into `doc`, a document of `kind`: an edit for another
-/// kind of document is refused, not tried.
-fn apply(edit: &Edit, kind: DocKind, doc: &mut Automerge) -> Result<(), model::ModelError> {
+/// Writes `edit` into `doc`, a document of `kind`, as `me`: an edit for
+/// another kind of document is refused, not tried.
+fn apply(
+    edit: &Edit,
+    kind: DocKind,
+    doc: &mut Automerge,
+    me: Option<&str>,
+) -> Result<(), model::ModelError> {
     match (edit, kind) {
         (Edit::Pipeline(edit), DocKind::Pipeline) => edit.apply(doc, clock::now()),
         (Edit::Training(edit), DocKind::Training) => edit.apply(doc),
+        (Edit::Chat(edit), DocKind::Messages) => {
+            let me = me.ok_or_else(|| model::ModelError::Invalid {
+                what: "change",
+                why: "is made before the engine knows whose it is".into(),
+            })?;
+            // A channel is written by an actor named for the account (the
+            // server refuses any other); a fresh one each opening, as
+            // Automerge's own are.
+            if model::author_of(doc.get_actor()) != Some(me) {
+                doc.set_actor(model::actor_for(me, uuid::Uuid::new_v4().into_bytes()));
+            }
+            edit.apply(doc)
+        }
         _ => Err(model::ModelError::Invalid {
             what: "change",
             why: format!("is for a {:?} document, not this {kind:?}", edit.kind()),
@@ -306,8 +336,14 @@ fn apply(edit: &Edit, kind: DocKind, doc: &mut Automerge) -> Result<(), model::M
     }
 }
 
-/// How a document of `kind` reads.
-fn read(kind: DocKind, doc: &Automerge) -> Result<Box<Reading>, String> {
+/// How a document of `kind` reads; for messages, those `me` wrote past
+/// what the server is known to share (`synced`) read as unsent.
+fn read(
+    kind: DocKind,
+    doc: &Automerge,
+    me: Option<&str>,
+    synced: &[ChangeHash],
+) -> Result<Box<Reading>, String> {
     let reading = match kind {
         DocKind::Pipeline => PipelineDoc::read(doc).map(Reading::Pipeline),
         DocKind::AccountView => {
@@ -316,6 +352,8 @@ fn read(kind: DocKind, doc: &Automerge) -> Result<Box<Reading>, String> {
         DocKind::Inbox => InboxDoc::read(doc).map(Reading::Inbox),
         DocKind::Training => TrainingDoc::read(doc).map(Reading::Training),
         DocKind::Catalog => CatalogDoc::read(doc).map(Reading::Catalog),
+        DocKind::Channel => ChannelIndexDoc::read(doc).map(Reading::Channel),
+        DocKind::Messages => MessagesDoc::read(doc, me, Some(synced)).map(Reading::Messages),
     };
     reading.map(Box::new).map_err(|e| e.to_string())
 }
@@ -351,7 +389,7 @@ impl Follow {
         if waiting.is_empty() {
             return;
         }
-        if handle.with_document(|doc| read(self.kind, doc).is_err()) {
+        if handle.with_document(|doc| read(self.kind, doc, None, &[]).is_err()) {
             // One answer per change, as for every change.
             let why = format!(
                 "{} change(s) made while it opened were not saved: this app cannot read it",
@@ -363,7 +401,9 @@ impl Follow {
             return;
         }
         for edit in waiting {
-            let news = match handle.with_document(|doc| apply(&edit, self.kind, doc)) {
+            let news = match handle
+                .with_document(|doc| apply(&edit, self.kind, doc, self.me.as_deref()))
+            {
                 Ok(()) => DocNews::Written,
                 Err(e) => DocNews::Refused {
                     why: format!("a change made while it opened was refused: {e}"),
@@ -381,20 +421,22 @@ impl Follow {
     /// for one written here, what the server has confirmed.
     fn follow_changes(self: &Rc<Self>, handle: DocHandle) {
         let counted = self.kind.written_here();
-        let publish = {
+        let publish: Rc<dyn Fn()> = {
             let (this, handle) = (self.clone(), handle.clone());
-            move || {
-                let reading = handle.with_document(|doc| read(this.kind, doc));
+            Rc::new(move || {
+                let synced = this.state.borrow().synced.clone();
+                let reading =
+                    handle.with_document(|doc| read(this.kind, doc, this.me.as_deref(), &synced));
                 let pending = match &reading {
                     Ok(_) if counted => this.pending(&handle),
                     _ => 0,
                 };
                 this.news(DocNews::Read { reading, pending });
-            }
+            })
         };
         publish();
         {
-            let this = self.clone();
+            let (this, publish) = (self.clone(), publish.clone());
             let mut changes = handle.changes();
             spawn_local(async move {
                 while changes.next().await.is_some() && this.alive.get() {
@@ -429,6 +471,10 @@ impl Follow {
                             this.news(DocNews::Synced {
                                 heads: Heads(shared.iter().map(|h| h.to_string()).collect()),
                             });
+                            // Messages read "sent" once the server has them.
+                            if this.kind == DocKind::Messages {
+                                publish();
+                            }
                         }
                     }
                 }

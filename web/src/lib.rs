@@ -37,6 +37,7 @@ mod layout;
 mod page;
 pub mod view_cache;
 
+mod chat;
 mod dashboard;
 mod earnings;
 mod notifications;

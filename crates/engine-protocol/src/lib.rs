@@ -11,7 +11,10 @@
 //! record's), which the engine checks and writes. Every message crosses as JSON text, read back with a
 //! bound on its size ([`decode`]).
 
-use model::{AccountView, Catalog, Heads, Inbox, Pipeline, PipelineEdit, Training, TrainingEdit};
+use model::{
+    AccountView, Catalog, ChannelIndex, ChatEdit, Heads, Inbox, Messages, Pipeline, PipelineEdit,
+    Training, TrainingEdit,
+};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Which follow of a document a message is about: the screens number
@@ -64,6 +67,14 @@ pub enum ToEngine {
 pub enum Edit {
     Pipeline(PipelineEdit),
     Training(TrainingEdit),
+    /// A message, reaction, change or deletion in a channel's messages.
+    Chat(ChatEdit),
+}
+
+impl From<ChatEdit> for Edit {
+    fn from(edit: ChatEdit) -> Edit {
+        Edit::Chat(edit)
+    }
 }
 
 impl From<PipelineEdit> for Edit {
@@ -84,6 +95,7 @@ impl Edit {
         match self {
             Edit::Pipeline(_) => DocKind::Pipeline,
             Edit::Training(_) => DocKind::Training,
+            Edit::Chat(_) => DocKind::Messages,
         }
     }
 }
@@ -103,12 +115,20 @@ pub enum DocKind {
     Training,
     /// A published training track, written by the server alone.
     Catalog,
+    /// A channel's index, written by the server alone.
+    Channel,
+    /// A channel's messages of one period: written here (as the account's
+    /// own actor) and by the other members.
+    Messages,
 }
 
 impl DocKind {
     /// Whether this device writes it, so that its unconfirmed changes count.
     pub fn written_here(self) -> bool {
-        matches!(self, DocKind::Pipeline | DocKind::Training)
+        matches!(
+            self,
+            DocKind::Pipeline | DocKind::Training | DocKind::Messages
+        )
     }
 }
 
@@ -179,6 +199,10 @@ pub enum Reading {
     Inbox(Inbox),
     Training(Training),
     Catalog(Catalog),
+    Channel(ChannelIndex),
+    /// Messages in order, those written here and not yet confirmed by the
+    /// server marked `unsent`.
+    Messages(Messages),
 }
 
 /// What the server accepts on either side of a peer id's slash

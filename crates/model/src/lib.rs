@@ -31,7 +31,8 @@ pub use account_view::{
 pub use amount::NumberFormat;
 pub use chat::{
     Bucket, CHANNEL_KIND, ChannelForm, ChannelIndex, ChatEdit, ChatMessage, MESSAGES_KIND, Member,
-    Messages, Reaction, limits as chat_limits, month_of, valid_message_id,
+    Messages, Reaction, check_body as check_chat_body, limits as chat_limits, month_of,
+    valid_message_id,
 };
 #[cfg(feature = "doc")]
 pub use chat::{ChannelIndexDoc, MessagesDoc, actor_for, author_of};

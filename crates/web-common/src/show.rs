@@ -184,6 +184,23 @@ pub fn when(ms: i64) -> String {
         .into()
 }
 
+/// A moment, shortest: the time of day if it is today on the device's
+/// calendar ("10:30", "10:30 AM"), else the day and time.
+pub fn short_time(ms: i64) -> String {
+    let at = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    let today = js_sys::Date::new_0();
+    let same_day = at.get_full_year() == today.get_full_year()
+        && at.get_month() == today.get_month()
+        && at.get_date() == today.get_date();
+    if !same_day {
+        return when(ms);
+    }
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
+    at.to_locale_time_string_with_options(&language(), &options)
+        .into()
+}
+
 /// A moment as a `datetime-local` field holds it: `2026-12-03T10:30`, in
 /// the device's time zone.
 pub fn local_input(ms: i64) -> String {

@@ -53,7 +53,10 @@ const WASM_BROTLI_BUDGET: usize = 400 * 1024;
 /// in a worker: fetched when someone is signed in, while the screens are
 /// already drawn (from the view cache for a returning partner). Its budget
 /// is what it weighs today with a little room; most of it is automerge.
-const ENGINE_BROTLI_BUDGET: usize = 480 * 1024;
+/// Raised from 480 KiB for the chat (issue 17: a channel's index and its
+/// messages read, written as the account's own actor, and told "sent" from
+/// the server's heads: 9.5 KB), the engine's eighth kind of document.
+const ENGINE_BROTLI_BUDGET: usize = 488 * 1024;
 
 /// The back-office's (admins, on a desk) may not grow past this. Raised
 /// from 160 KiB for the training editor (202 KB with it): admins open it
@@ -662,6 +665,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
         "notifications.mjs",
         "training.mjs",
         "authoring.mjs",
+        "chat.mjs",
     ] {
         exec(
             Command::new("node")

@@ -43,7 +43,7 @@ use self::{
     tabs::tabs,
 };
 use crate::{
-    dashboard,
+    chat, dashboard,
     document::{DocEvent, Followed, use_document},
     earnings, notifications, pipeline, profile, training,
 };
@@ -147,6 +147,17 @@ pub fn app() -> Html {
         catalogs,
         record_doc,
         to_state(&dispatch, Action::Training),
+    );
+
+    // The channels and their latest messages, followed on every screen so
+    // that what arrives while elsewhere is there when the chat opens.
+    let online = state.connection == Some(state::Connection::Online);
+    let on_chat_edit = chat::use_chat(
+        engine.clone(),
+        account.clone(),
+        online,
+        state.chat.wanted(),
+        to_state(&dispatch, Action::Chat),
     );
 
     // Assigned modules download by themselves on Wi-Fi.
@@ -394,6 +405,16 @@ pub fn app() -> Html {
                 view: state.view.clone(),
                 on_edit: on_training_edit.clone(),
                 team: std::rc::Rc::new(me.team.clone()),
+            }),
+        ),
+        Screen::Chat(page) => (
+            Html::default(),
+            chat::view(chat::Input {
+                page: &page,
+                state: &state.chat,
+                me: &me.account_id,
+                online,
+                on_edit: on_chat_edit.clone(),
             }),
         ),
         Screen::Earnings(page) => {

@@ -3,7 +3,7 @@
 //! and this list, in the order the hash is tried, is the one place that
 //! knows them all.
 
-use crate::{dashboard, earnings, notifications, page::Page, pipeline, profile, training};
+use crate::{chat, dashboard, earnings, notifications, page::Page, pipeline, profile, training};
 
 /// Declares `Screen`, one variant per module holding that module's page,
 /// with what the router needs of it: from the hash, to the hash, a title.
@@ -47,6 +47,7 @@ screens! {
     Notifications(notifications::Page),
     Profile(profile::Page),
     Training(training::Page),
+    Chat(chat::Page),
 }
 
 /// The dashboard: where the app opens, and where an address it does not

@@ -11,7 +11,7 @@ use web_common::api::{Me, Role};
 use yew::prelude::*;
 
 use super::screen::Screen;
-use crate::{notifications, pipeline, training};
+use crate::{chat, notifications, pipeline, training};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Connection {
@@ -47,6 +47,8 @@ pub struct AppState {
     pub notifications: notifications::State,
     /// The published tracks and the partner's training record.
     pub training: training::State,
+    /// The channels and their messages on the device.
+    pub chat: chat::State,
 }
 
 pub enum Action {
@@ -72,6 +74,7 @@ pub enum Action {
     Pipeline(pipeline::Action),
     Notifications(notifications::Action),
     Training(training::Action),
+    Chat(chat::Action),
 }
 
 impl AppState {
@@ -168,6 +171,7 @@ impl Reducible for AppState {
             Action::Pipeline(action) => next.pipeline.reduce(action),
             Action::Notifications(action) => next.notifications.reduce(action),
             Action::Training(action) => next.training.reduce(action),
+            Action::Chat(action) => next.chat.reduce(action),
         }
         Rc::new(next)
     }

@@ -4,7 +4,7 @@
 use yew::prelude::*;
 
 use super::screen::Screen;
-use crate::{dashboard, earnings, pipeline, training};
+use crate::{chat, dashboard, earnings, pipeline, training};
 
 /// The links, `current` marked; `tier` is the partner's tier once known:
 /// the tier tab is the tier badge.
@@ -13,6 +13,7 @@ pub fn tabs(current: &Screen, tier: Option<&str>) -> Html {
     let tabs = [
         (Screen::Dashboard(dashboard::Page::Home), "Home"),
         (Screen::Pipeline(pipeline::Page::Board), "Pipeline"),
+        (Screen::Chat(chat::Page::List), "Chat"),
         (Screen::Training(training::Page::Catalog), "Training"),
         (Screen::Earnings(earnings::Page::Earnings), "Earnings"),
         (Screen::Earnings(earnings::Page::Tier), tier),
@@ -32,6 +33,7 @@ fn here(to: &Screen, current: &Screen) -> bool {
     match (to, current) {
         (Screen::Pipeline(_), Screen::Pipeline(_)) => true,
         (Screen::Training(_), Screen::Training(_)) => true,
+        (Screen::Chat(_), Screen::Chat(_)) => true,
         _ => to == current,
     }
 }

@@ -193,7 +193,14 @@ impl MessagesDoc {
         // The op ranges of the changes the server has not confirmed.
         let unconfirmed: Vec<(ActorId, u64, u64)> = match (me, synced) {
             (Some(_), Some(synced)) => doc
-                .get_changes(synced)
+                .get_changes(
+                    // Heads the device has not got back yet count as none.
+                    &synced
+                        .iter()
+                        .filter(|h| doc.get_change_by_hash(h).is_some())
+                        .copied()
+                        .collect::<Vec<_>>(),
+                )
                 .iter()
                 .map(|c| {
                     let start = c.start_op().get();

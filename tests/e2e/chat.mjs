@@ -1,0 +1,157 @@
+// Team chat in two browsers, on phones: Ben and Ana in their team's
+// channel. A message, a reaction, a reply in a thread and an edit cross
+// live; both go offline and write, Ben's app is closed and opened again
+// offline (his messages are still there, "sending"), both come back, and
+// both see the same messages in the same order, "sent". The announcements
+// are read-only for partners.
+//
+// Prints how long a message takes from Ana's send to Ben's screen. With
+// SHOTS_DIR set, screenshots land there.
+
+import {
+  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer, stopServer, waitFor, watchdog, shot, DESK,
+} from "./harness.mjs";
+
+const timer = watchdog("e2e chat", 240);
+
+async function signIn(browser, server, errors, email, password) {
+  const context = await browser.newContext(PHONE);
+  const page = await openPage(context, errors);
+  await page.goto(`${server.url}/#chat`);
+  await fillSignIn(page, email, password);
+  await waitFor("the app to be online", async () =>
+    (await page.locator("#sync-status").getAttribute("data-connection")) === "online");
+  return { context, page };
+}
+
+const bodies = (page) => page.locator("ol.messages > li.message .body").allTextContents();
+
+async function send(page, text) {
+  const box = page.locator("form.composer textarea");
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+async function main() {
+  const databaseUrl = await freshDatabase("chat");
+  const server = await startServer(databaseUrl);
+  const browser = await launchChromium();
+  const errors = [];
+  try {
+    const ben = await signIn(browser, server, errors, "ben@okafor.example", "demo-ben-password");
+    const ana = await signIn(browser, server, errors, "ana@souza.example", "demo-ana-password");
+    for (const { page } of [ben, ana]) {
+      await page.goto(`${server.url}/#chat`);
+      const team = page.locator("a.channel-row", { hasText: "Team Ana Souza" });
+      await team.waitFor();
+      assert(await page.locator("a.channel-row", { hasText: "Announcements" }).isVisible(), "the announcements are listed");
+      await team.click();
+      await page.locator("form.composer textarea").waitFor();
+    }
+    await shot(ben.page, "chat-empty-phone");
+
+    // 1. Live: a message, timed to the other phone.
+    const sentAt = Date.now();
+    await send(ana.page, "Kick-off at nine, @Ben. Agenda: https://example.com/agenda");
+    const onBen = ben.page.locator("li.message", { hasText: "Kick-off at" });
+    await onBen.waitFor();
+    console.log(`e2e chat: Ana's message on Ben's screen in ${Date.now() - sentAt} ms`);
+    assert((await onBen.locator(".author").textContent()) === "Ana Souza", "the author is read from the document");
+    assert(await onBen.locator(".mention").isVisible(), "the mention is marked");
+    assert((await onBen.locator("a[href='https://example.com/agenda']").getAttribute("rel")).includes("noopener"), "the link opens safely");
+    await waitFor("Ana's message to read sent", async () =>
+      (await ana.page.locator("li.message.mine .status.sent").count()) === 1);
+
+    // A reaction, both ways.
+    await onBen.locator("summary", { hasText: "☺+" }).click();
+    await onBen.locator("button[aria-label='React 🎉']").click();
+    const onAna = ana.page.locator("li.message", { hasText: "Kick-off at" });
+    await waitFor("Ben's reaction on Ana's phone", async () =>
+      (await onAna.locator("button.reaction").textContent())?.trim() === "🎉 1");
+
+    // A reply in a thread.
+    await onBen.locator("a", { hasText: "Reply" }).click();
+    await ben.page.waitForURL((u) => u.hash.startsWith("#thread-"));
+    await send(ben.page, "On my way");
+    await ben.page.locator("ol.messages li.message", { hasText: "On my way" }).waitFor();
+    await shot(ben.page, "chat-thread-phone");
+    await waitFor("the reply counted on Ana's phone", async () =>
+      (await onAna.locator("a", { hasText: "1 reply" }).count()) === 1);
+    assert((await ana.page.locator("ol.messages > li.message", { hasText: "On my way" }).count()) === 0,
+      "a reply stays in its thread");
+    await ben.page.goBack();
+    await ben.page.locator("form.composer textarea").waitFor();
+
+    // An edit of one's own message.
+    await onAna.locator("button", { hasText: "Edit" }).click();
+    const box = ana.page.locator("form.composer textarea");
+    await waitFor("the box to hold the message", async () => (await box.inputValue()).startsWith("Kick-off"));
+    await box.fill("Kick-off at ten, @Ben. Agenda: https://example.com/agenda");
+    await box.press("Enter");
+    await waitFor("the edit on Ben's phone", async () =>
+      /Kick-off at ten/.test(await onBen.textContent()) && /\(edited\)/.test(await onBen.textContent()));
+
+    // 2. Both offline; each writes; Ben's app closes and opens again.
+    await ben.context.setOffline(true);
+    await ana.context.setOffline(true);
+    await send(ben.page, "Ben offline one");
+    await send(ana.page, "Ana offline one");
+    await send(ben.page, "Ben offline two");
+    const pending = ben.page.locator("li.message", { hasText: "Ben offline two" }).locator(".status.sending");
+    await pending.waitFor();
+    await waitFor("an unsent message to say it waits for the network", async () =>
+      (await pending.textContent()) === "Sending when online");
+    await shot(ben.page, "chat-offline-phone");
+    await ben.page.reload();
+    await ben.page.locator("li.message", { hasText: "Ben offline one" }).locator(".status.sending").waitFor();
+    assert((await ben.page.locator("li.message", { hasText: "Ben offline two" }).count()) === 1,
+      "messages written offline survive the app's restart");
+
+    // 3. Back online: the same messages in the same order on both, sent.
+    await ben.context.setOffline(false);
+    await ana.context.setOffline(false);
+    const expected = 5; // the kick-off, three written offline and nothing else at the top level
+    const same = await waitFor("both phones to agree", async () => {
+      const [b, a] = [await bodies(ben.page), await bodies(ana.page)];
+      return b.length === expected - 1 && JSON.stringify(a) === JSON.stringify(b) && b;
+    }, 45_000);
+    for (const text of ["Ben offline one", "Ana offline one", "Ben offline two"]) {
+      assert(same.includes(text), `${text} arrived: ${same}`);
+    }
+    assert(same.indexOf("Ben offline one") < same.indexOf("Ben offline two"), "Ben's messages keep their order");
+    await waitFor("nothing left sending", async () =>
+      (await ben.page.locator(".status.sending").count()) === 0 && (await ana.page.locator(".status.sending").count()) === 0, 45_000);
+    await shot(ben.page, "chat-channel-phone");
+
+    // 4. The announcements: read, not written, by a partner.
+    await ben.page.goto(`${server.url}/#chat`);
+    await ben.page.locator("a.channel-row", { hasText: "Announcements" }).click();
+    await ben.page.locator("p.read-only", { hasText: "Only the programme team posts here." }).waitFor();
+    assert((await ben.page.locator("form.composer").count()) === 0, "no box to write in");
+    await shot(ben.page, "chat-list-phone");
+
+    // 5. A desktop: the channels beside the conversation.
+    const desk = await browser.newContext(DESK);
+    const wide = await openPage(desk, errors);
+    await wide.goto(`${server.url}/#chat`);
+    await fillSignIn(wide, "ana@souza.example", "demo-ana-password");
+    await wide.locator("a.channel-row", { hasText: "Team Ana Souza" }).click();
+    await wide.locator("li.message", { hasText: "Ben offline two" }).waitFor();
+    assert(await wide.locator("nav.channel-side").isVisible(), "the channel list is beside the conversation");
+    await shot(wide, "chat-desktop");
+    await desk.close();
+
+    assert(errors.length === 0, `no page errors: ${errors.join(" | ")}`);
+    console.log("e2e chat: ok");
+  } finally {
+    await browser.close();
+    await stopServer(server);
+    await dropDatabase(databaseUrl);
+    clearTimeout(timer);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,365 @@
+//! Team chat: the channels a person belongs to (their team's, the
+//! programme's announcements, topics), each an index document the server
+//! writes and messages documents by month that members write, all kept on
+//! the device. A message is written into the local document at once, so it
+//! is on the device (IndexedDB) before anything is sent: it shows
+//! "sending" until the server's shared heads cover it, survives a restart,
+//! and goes by itself when the network comes back. Who wrote a message is
+//! read from the document (the actor of its change), never from a field.
+//!
+//! The list of channels is asked of the server when online and kept on
+//! the device (localStorage, per account), so the chat opens offline.
+
+mod page;
+
+use std::{cell::RefCell, collections::BTreeMap, collections::HashMap, rc::Rc};
+
+use engine_protocol::{DocKind, DocNews, FollowId, Reading};
+use model::{ChannelIndex, ChatEdit, ChatMessage, Messages};
+use wasm_bindgen_futures::spawn_local;
+use web_common::api::{self, MyChannel};
+use yew::prelude::*;
+
+use crate::engine::EngineRef;
+
+pub use page::{Input, view};
+
+/// The module's pages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Page {
+    /// `#chat`: the channels.
+    List,
+    /// `#chat-<index doc>`: a channel's conversation.
+    Channel(String),
+    /// `#thread-<index doc>_<message>`: a message and its replies.
+    Thread(String, String),
+}
+
+/// A document id as samod makes them (base58): letters and digits.
+fn doc_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+impl crate::page::Page for Page {
+    fn parse(name: &str) -> Option<Page> {
+        if name == "chat" {
+            return Some(Page::List);
+        }
+        if let Some(id) = name.strip_prefix("chat-") {
+            return doc_id(id).then(|| Page::Channel(id.to_owned()));
+        }
+        let (channel, message) = name.strip_prefix("thread-")?.split_once('_')?;
+        (doc_id(channel) && model::valid_message_id(message))
+            .then(|| Page::Thread(channel.to_owned(), message.to_owned()))
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Page::List => "chat".to_owned(),
+            Page::Channel(id) => format!("chat-{id}"),
+            Page::Thread(id, m) => format!("thread-{id}_{m}"),
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Page::Thread(..) => "Thread",
+            _ => "Chat",
+        }
+    }
+}
+
+/// The module's part of the app's state.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct State {
+    /// The channels this account reads, as the server last listed them.
+    pub channels: Rc<Vec<MyChannel>>,
+    /// Whether that list came from the server since the app started.
+    pub listed: bool,
+    /// Channel indexes, by document.
+    pub indexes: BTreeMap<String, Rc<ChannelIndex>>,
+    /// Messages documents, by document.
+    pub buckets: BTreeMap<String, Rc<Messages>>,
+    /// The last change the engine refused, in words.
+    pub refused: Option<String>,
+}
+
+pub enum Action {
+    Channels {
+        channels: Vec<MyChannel>,
+        fresh: bool,
+    },
+    Index {
+        doc_id: String,
+        index: ChannelIndex,
+    },
+    Bucket {
+        doc_id: String,
+        messages: Messages,
+    },
+    /// A change made here, shown before the document has taken it.
+    Shown {
+        bucket: String,
+        edit: ChatEdit,
+        me: String,
+    },
+    Refused(String),
+}
+
+/// How many of a channel's newest messages documents are followed live:
+/// this month's, the one before, and next month's (opened ahead).
+const LIVE_BUCKETS: usize = 3;
+
+impl State {
+    pub fn reduce(&mut self, action: Action) {
+        match action {
+            Action::Channels { channels, fresh } => {
+                self.channels = Rc::new(channels);
+                self.listed |= fresh;
+            }
+            Action::Index { doc_id, index } => {
+                self.indexes.insert(doc_id, Rc::new(index));
+            }
+            Action::Bucket { doc_id, messages } => {
+                self.buckets.insert(doc_id, Rc::new(messages));
+                self.refused = None;
+            }
+            Action::Shown { bucket, edit, me } => {
+                let mut messages = self
+                    .buckets
+                    .get(&bucket)
+                    .map(|m| (**m).clone())
+                    .unwrap_or_default();
+                messages.shown_with(&edit, &me);
+                self.buckets.insert(bucket, Rc::new(messages));
+            }
+            Action::Refused(why) => self.refused = Some(why),
+        }
+    }
+
+    /// The documents to follow: every index, and each one's live buckets.
+    pub fn wanted(&self) -> Vec<(String, DocKind)> {
+        let mut wanted: Vec<(String, DocKind)> = self
+            .channels
+            .iter()
+            .map(|c| (c.doc_id.clone(), DocKind::Channel))
+            .collect();
+        for c in self.channels.iter() {
+            if let Some(index) = self.indexes.get(&c.doc_id) {
+                wanted.extend(
+                    index
+                        .latest(LIVE_BUCKETS)
+                        .iter()
+                        .map(|b| (b.doc_id.clone(), DocKind::Messages)),
+                );
+            }
+        }
+        wanted
+    }
+
+    /// A channel's messages on the device, in order, each with the
+    /// document it is in (where its reactions and changes go).
+    pub fn messages(&self, channel: &str) -> Vec<(String, ChatMessage)> {
+        let Some(index) = self.indexes.get(channel) else {
+            return Vec::new();
+        };
+        let mut all: Vec<(String, ChatMessage)> = index
+            .latest(LIVE_BUCKETS)
+            .iter()
+            .filter_map(|b| Some((b.doc_id.clone(), self.buckets.get(&b.doc_id)?)))
+            .flat_map(|(doc, m)| m.messages.iter().map(move |m| (doc.clone(), m.clone())))
+            .collect();
+        all.sort_by(|(_, a), (_, b)| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        all
+    }
+}
+
+fn kept_key(account: &str) -> String {
+    format!("chat-channels:{account}")
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Follows the channels of `account` on `engine` (the list asked again
+/// whenever `online` turns true) and tells `on` how they read; gives the
+/// callback that writes a change into a messages document.
+#[hook]
+pub fn use_chat(
+    engine: Option<EngineRef>,
+    account: Option<String>,
+    online: bool,
+    wanted: Vec<(String, DocKind)>,
+    on: Callback<Action>,
+) -> Callback<(String, ChatEdit)> {
+    // The list: what the device kept, then the server's.
+    {
+        let on = on.clone();
+        use_effect_with((account.clone(), online), move |(account, online)| {
+            if let Some(account) = account.clone() {
+                let kept = storage()
+                    .and_then(|s| s.get_item(&kept_key(&account)).ok().flatten())
+                    .and_then(|text| serde_json::from_str::<Vec<MyChannel>>(&text).ok());
+                if let Some(channels) = kept {
+                    on.emit(Action::Channels {
+                        channels,
+                        fresh: false,
+                    });
+                }
+                if *online {
+                    spawn_local(async move {
+                        if let Ok(channels) = api::get::<Vec<MyChannel>>("/api/chat/channels").await
+                        {
+                            if let Some(s) = storage() {
+                                let _ = s.set_item(
+                                    &kept_key(&account),
+                                    &serde_json::to_string(&channels).unwrap_or_default(),
+                                );
+                            }
+                            on.emit(Action::Channels {
+                                channels,
+                                fresh: true,
+                            });
+                        }
+                    });
+                }
+            }
+        });
+    }
+    // The follows, kept across renders: a document stays followed while it
+    // is wanted, and all go with the engine.
+    let follows = use_mut_ref(Follows::default);
+    {
+        let on = on.clone();
+        let follows = follows.clone();
+        use_effect_with((engine.clone(), wanted), move |(engine, wanted)| {
+            follows.borrow_mut().update(engine.clone(), wanted, &on);
+        });
+    }
+    {
+        let follows = follows.clone();
+        use_effect_with((), move |_| {
+            move || follows.borrow_mut().update(None, &[], &Callback::noop())
+        });
+    }
+    use_callback(
+        account,
+        move |(bucket, edit): (String, ChatEdit), account| {
+            let Some(me) = account.clone() else { return };
+            on.emit(Action::Shown {
+                bucket: bucket.clone(),
+                edit: edit.clone(),
+                me,
+            });
+            follows.borrow_mut().edit(&bucket, edit);
+        },
+    )
+}
+
+#[derive(Default)]
+struct Follows {
+    engine: Option<EngineRef>,
+    by_doc: HashMap<String, FollowId>,
+    /// Changes made before their document was followed.
+    waiting: Vec<(String, ChatEdit)>,
+}
+
+impl Follows {
+    fn update(
+        &mut self,
+        engine: Option<EngineRef>,
+        wanted: &[(String, DocKind)],
+        on: &Callback<Action>,
+    ) {
+        if self.engine != engine {
+            if let Some(EngineRef(old)) = &self.engine {
+                for (_, id) in self.by_doc.drain() {
+                    old.unfollow(id);
+                }
+            }
+            self.by_doc.clear();
+            self.engine = engine;
+        }
+        let Some(EngineRef(engine)) = self.engine.clone() else {
+            return;
+        };
+        let gone: Vec<String> = self
+            .by_doc
+            .keys()
+            .filter(|d| !wanted.iter().any(|(w, _)| w == *d))
+            .cloned()
+            .collect();
+        for doc in gone {
+            if let Some(id) = self.by_doc.remove(&doc) {
+                engine.unfollow(id);
+            }
+        }
+        for (doc, kind) in wanted {
+            if self.by_doc.contains_key(doc) {
+                continue;
+            }
+            let id = engine.follow(doc, *kind, hear(doc.clone(), on.clone()));
+            self.by_doc.insert(doc.clone(), id);
+        }
+        let waiting = std::mem::take(&mut self.waiting);
+        for (bucket, edit) in waiting {
+            self.edit(&bucket, edit);
+        }
+    }
+
+    fn edit(&mut self, bucket: &str, edit: ChatEdit) {
+        match (&self.engine, self.by_doc.get(bucket)) {
+            (Some(EngineRef(engine)), Some(id)) => engine.edit(*id, edit.into()),
+            _ => self.waiting.push((bucket.to_owned(), edit)),
+        }
+    }
+}
+
+fn hear(doc_id: String, on: Callback<Action>) -> Rc<dyn Fn(DocNews)> {
+    let last = RefCell::new(None::<String>);
+    Rc::new(move |news| match news {
+        DocNews::Read {
+            reading: Ok(reading),
+            ..
+        } => match *reading {
+            Reading::Channel(index) => on.emit(Action::Index {
+                doc_id: doc_id.clone(),
+                index,
+            }),
+            Reading::Messages(messages) => on.emit(Action::Bucket {
+                doc_id: doc_id.clone(),
+                messages,
+            }),
+            _ => {}
+        },
+        DocNews::Read {
+            reading: Err(why), ..
+        } if last.borrow().as_deref() != Some(why.as_str()) => {
+            web_sys::console::warn_1(&format!("chat {doc_id}: {why}").into());
+            *last.borrow_mut() = Some(why);
+        }
+        DocNews::Refused { why } => on.emit(Action::Refused(why)),
+        _ => {}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::page::Page as _;
+
+    #[test]
+    fn pages_round_trip_through_the_hash() {
+        for page in [
+            Page::List,
+            Page::Channel("2cUvHkqX".into()),
+            Page::Thread("2cUvHkqX".into(), "19a2b3c4d5e-0a1b2c3d".into()),
+        ] {
+            assert_eq!(Page::parse(&page.name()), Some(page));
+        }
+        assert_eq!(Page::parse("chat-../x"), None);
+        assert_eq!(Page::parse("thread-abc"), None);
+        assert_eq!(Page::parse("thread-abc_a b"), None);
+    }
+}

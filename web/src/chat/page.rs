@@ -1,0 +1,598 @@
+//! The chat pages: the channel list, a channel's conversation and a
+//! thread. Everything is drawn from the documents on the device, so the
+//! pages work offline; a message written offline shows "sending" and goes
+//! when the connection is back.
+
+use std::rc::Rc;
+
+use model::{ChannelForm, ChannelIndex, ChatEdit, ChatMessage, Timestamp};
+use web_common::{api::MyChannel, show};
+use yew::prelude::*;
+
+use super::{Page, State};
+
+/// What the pages are drawn from.
+pub struct Input<'a> {
+    pub page: &'a Page,
+    pub state: &'a State,
+    pub me: &'a str,
+    pub online: bool,
+    pub on_edit: Callback<(String, ChatEdit)>,
+}
+
+/// The reactions offered with one tap.
+const REACTIONS: [&str; 6] = ["👍", "🎉", "❤️", "😂", "🙏", "👀"];
+
+pub fn view(input: Input) -> Html {
+    html! {
+        <ChatPage page={input.page.clone()} state={input.state.clone()}
+            me={AttrValue::from(input.me.to_owned())} online={input.online}
+            on_edit={input.on_edit} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct Props {
+    page: Page,
+    state: State,
+    me: AttrValue,
+    online: bool,
+    on_edit: Callback<(String, ChatEdit)>,
+}
+
+fn now() -> Timestamp {
+    Timestamp(js_sys::Date::now() as i64)
+}
+
+/// A new message's id: the time in hex and random digits, so ids sort
+/// roughly by time and two devices never pick the same.
+fn new_id() -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{:x}-{}", now().0, &random[..8])
+}
+
+#[function_component(ChatPage)]
+fn chat_page(props: &Props) -> Html {
+    let editing = use_state(|| None::<String>);
+    // A conversation opens at its latest message.
+    use_effect_with(props.page.clone(), |_| {
+        if let Some(w) = web_sys::window() {
+            w.scroll_to_with_x_and_y(0.0, 1e7);
+        }
+    });
+    let state = &props.state;
+    let channel = match &props.page {
+        Page::List => None,
+        Page::Channel(id) | Page::Thread(id, _) => Some(id.clone()),
+    };
+    let list = channel_list(state, channel.as_deref(), &props.me);
+    let Some(channel) = channel else {
+        return html! {
+            <main class="chat chat-list-page">
+                <h2 class="section">{ "Channels" }</h2>
+                { list }
+            </main>
+        };
+    };
+    let Some(index) = state.indexes.get(&channel).cloned() else {
+        return html! {
+            <main class="chat">
+                <p class="card hint" role="status">{
+                    if state.channels.iter().any(|c| c.doc_id == channel) {
+                        "This channel is opening. Its messages appear once this device has been online."
+                    } else {
+                        "This channel is not on this device, or you are not one of its members."
+                    }
+                }</p>
+                <p><a class="button" href="#chat">{ "All channels" }</a></p>
+            </main>
+        };
+    };
+    let listed = state.channels.iter().find(|c| c.doc_id == channel);
+    let posts = listed.map_or(index.form != ChannelForm::Announcements, |c| c.posts);
+    let all = state.messages(&channel);
+    let thread = match &props.page {
+        Page::Thread(_, root) => Some(root.clone()),
+        _ => None,
+    };
+    let ctx = Ctx {
+        index: index.clone(),
+        channel: channel.clone(),
+        me: props.me.to_string(),
+        on_edit: props.on_edit.clone(),
+        editing: editing.clone(),
+        online: props.online,
+        posts,
+        in_thread: thread.is_some(),
+    };
+    let conversation = match &thread {
+        None => {
+            let top: Vec<&(String, ChatMessage)> =
+                all.iter().filter(|(_, m)| m.reply_to.is_none()).collect();
+            let replies = |id: &str| {
+                all.iter()
+                    .filter(|(_, m)| m.reply_to.as_deref() == Some(id))
+                    .count()
+            };
+            html! {
+                <section class="conversation" aria-labelledby="channel-name">
+                    <header class="conversation-head">
+                        <a class="button back" href="#chat" aria-label="All channels">{ "←" }</a>
+                        <div>
+                            <h2 id="channel-name">{ &index.name }</h2>
+                            <p class="hint">{ members_line(&index) }</p>
+                        </div>
+                    </header>
+                    { messages_list(&ctx, &top, &replies, None) }
+                    { composer(&ctx, None, &all) }
+                </section>
+            }
+        }
+        Some(root) => {
+            let parent = all.iter().find(|(_, m)| m.id == *root);
+            let replies: Vec<&(String, ChatMessage)> = all
+                .iter()
+                .filter(|(_, m)| m.reply_to.as_deref() == Some(root.as_str()))
+                .collect();
+            html! {
+                <section class="conversation thread" aria-labelledby="thread-name">
+                    <header class="conversation-head">
+                        <a class="button back" href={format!("#chat-{channel}")} aria-label={format!("Back to {}", index.name)}>{ "←" }</a>
+                        <div>
+                            <h2 id="thread-name">{ "Thread" }</h2>
+                            <p class="hint">{ &index.name }</p>
+                        </div>
+                    </header>
+                    {
+                        match parent {
+                            Some(p) => messages_list(&ctx, &[p], &|_| 0, Some("thread-root")),
+                            None => html! { <p class="hint">{ "The message this thread answers is not on this device." }</p> },
+                        }
+                    }
+                    <h3 class="section">{ match replies.len() { 0 => "No replies yet".to_owned(), 1 => "1 reply".to_owned(), n => format!("{n} replies") } }</h3>
+                    { messages_list(&ctx, &replies, &|_| 0, None) }
+                    { composer(&ctx, Some(root.clone()), &all) }
+                </section>
+            }
+        }
+    };
+    html! {
+        <main class="chat chat-page">
+            <nav class="channel-side" aria-label="Channels">{ list }</nav>
+            { conversation }
+            if let Some(why) = &state.refused {
+                <p class="error" role="alert">{ format!("Not sent: {why}") }</p>
+            }
+        </main>
+    }
+}
+
+/// What a conversation's parts need.
+struct Ctx {
+    index: Rc<ChannelIndex>,
+    channel: String,
+    me: String,
+    on_edit: Callback<(String, ChatEdit)>,
+    editing: UseStateHandle<Option<String>>,
+    online: bool,
+    posts: bool,
+    /// On a thread's page: its messages offer no thread of their own.
+    in_thread: bool,
+}
+
+fn members_line(index: &ChannelIndex) -> String {
+    match index.form {
+        ChannelForm::Announcements => "From the programme team; everyone reads it".to_owned(),
+        _ => match index.members.len() {
+            1 => "1 member".to_owned(),
+            n => format!("{n} members"),
+        },
+    }
+}
+
+fn icon(form: &str) -> &'static str {
+    match form {
+        "announcements" => "📣",
+        "team" => "👥",
+        "direct" => "💬",
+        _ => "#",
+    }
+}
+
+fn channel_list(state: &State, current: Option<&str>, me: &str) -> Html {
+    if state.channels.is_empty() {
+        return html! {
+            <p class="card hint" role="status">{
+                if state.listed {
+                    "You are in no channel yet."
+                } else {
+                    "Your channels appear once this device has been online."
+                }
+            }</p>
+        };
+    }
+    html! {
+        <ul class="plain channel-list">
+            { for state.channels.iter().map(|c| channel_row(state, c, current, me)) }
+        </ul>
+    }
+}
+
+fn channel_row(state: &State, c: &MyChannel, current: Option<&str>, me: &str) -> Html {
+    let last = state
+        .messages(&c.doc_id)
+        .into_iter()
+        .rev()
+        .find(|(_, m)| !m.is_gone());
+    let preview = match (&last, state.indexes.get(&c.doc_id)) {
+        (Some((_, m)), Some(index)) => {
+            let who = if m.author == me {
+                "You"
+            } else {
+                index.name_of(&m.author)
+            };
+            format!("{who}: {}", m.body.lines().next().unwrap_or_default())
+        }
+        _ => "No messages yet".to_owned(),
+    };
+    html! {
+        <li>
+            <a class="channel-row" href={format!("#chat-{}", c.doc_id)}
+                aria-current={(current == Some(c.doc_id.as_str())).then_some("page")}>
+                <span class="channel-icon" aria-hidden="true">{ icon(&c.form) }</span>
+                <span class="channel-text">
+                    <strong>{ &c.name }</strong>
+                    <span class="preview">{ preview }</span>
+                </span>
+                if let Some((_, m)) = &last {
+                    <time class="hint">{ show::short_time(m.at.0) }</time>
+                }
+            </a>
+        </li>
+    }
+}
+
+/// A list of messages, with a day heading where the day changes.
+fn messages_list(
+    ctx: &Ctx,
+    messages: &[&(String, ChatMessage)],
+    replies: &dyn Fn(&str) -> usize,
+    class: Option<&'static str>,
+) -> Html {
+    let mut day = String::new();
+    let mut items = Vec::new();
+    let last_mine = messages
+        .iter()
+        .rev()
+        .find(|(_, m)| m.author == ctx.me && !m.unsent)
+        .map(|(_, m)| m.id.clone());
+    for (bucket, m) in messages {
+        let this_day = show::day(m.at.0 as f64);
+        if this_day != day {
+            items.push(
+                html! { <li class="day" role="presentation"><span>{ &this_day }</span></li> },
+            );
+            day = this_day;
+        }
+        items.push(message(
+            ctx,
+            bucket,
+            m,
+            replies(&m.id),
+            last_mine.as_deref() == Some(m.id.as_str()),
+        ));
+    }
+    if items.is_empty() {
+        return html! { <p class="hint empty-chat">{ "No messages yet. Say hello." }</p> };
+    }
+    html! { <ol class={classes!("plain", "messages", class)} role="log" aria-live="polite">{ for items }</ol> }
+}
+
+fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: bool) -> Html {
+    let mine = m.author == ctx.me;
+    let author = if mine {
+        "You".to_owned()
+    } else {
+        ctx.index.name_of(&m.author).to_owned()
+    };
+    let react = |emoji: &'static str, on: bool| {
+        let (on_edit, bucket, id) = (ctx.on_edit.clone(), bucket.to_owned(), m.id.clone());
+        Callback::from(move |_| {
+            let edit = if on {
+                ChatEdit::Unreact {
+                    message: id.clone(),
+                    emoji: emoji.to_owned(),
+                }
+            } else {
+                ChatEdit::React {
+                    message: id.clone(),
+                    emoji: emoji.to_owned(),
+                    at: now(),
+                }
+            };
+            on_edit.emit((bucket.clone(), edit));
+        })
+    };
+    let reacted = |emoji: &str| {
+        m.reactions
+            .iter()
+            .any(|r| r.emoji == emoji && r.by.contains(&ctx.me))
+    };
+    let status = if !mine {
+        Html::default()
+    } else if m.unsent {
+        html! { <span class="status sending">{ if ctx.online { "Sending…" } else { "Sending when online" } }</span> }
+    } else if last_sent {
+        html! { <span class="status sent">{ "✓ Sent" }</span> }
+    } else {
+        Html::default()
+    };
+    let body = if m.removed_by.is_some() {
+        html! { <p class="gone">{ "Removed by an admin" }</p> }
+    } else if m.deleted {
+        html! { <p class="gone">{ "Message deleted" }</p> }
+    } else {
+        html! { <p class="body">{ rich(&m.body, &ctx.index) }</p> }
+    };
+    let gone = m.is_gone();
+    let on_delete = {
+        let (on_edit, bucket, id) = (ctx.on_edit.clone(), bucket.to_owned(), m.id.clone());
+        Callback::from(move |_| {
+            let sure = web_sys::window()
+                .and_then(|w| {
+                    w.confirm_with_message("Delete this message for everyone?")
+                        .ok()
+                })
+                .unwrap_or(false);
+            if sure {
+                on_edit.emit((
+                    bucket.clone(),
+                    ChatEdit::Delete {
+                        id: id.clone(),
+                        at: now(),
+                    },
+                ));
+            }
+        })
+    };
+    let on_start_edit = {
+        let (editing, id) = (ctx.editing.clone(), m.id.clone());
+        Callback::from(move |_| editing.set(Some(id.clone())))
+    };
+    html! {
+        <li class={classes!("message", mine.then_some("mine"), m.unsent.then_some("unsent"))} id={format!("m-{}", m.id)}>
+            <div class="meta">
+                <strong class="author">{ author }</strong>
+                <time>{ show::short_time(m.at.0) }</time>
+                if m.edited_at.is_some() && !gone { <span class="hint">{ "(edited)" }</span> }
+                { status }
+            </div>
+            { body }
+            if !m.reactions.is_empty() {
+                <div class="reactions">
+                    { for m.reactions.iter().map(|r| {
+                        let on = reacted(&r.emoji);
+                        let names: Vec<&str> = r.by.iter().map(|b| if *b == ctx.me { "you" } else { ctx.index.name_of(b) }).collect();
+                        let emoji: &'static str = REACTIONS.iter().copied().find(|e| *e == r.emoji).unwrap_or("");
+                        html! {
+                            <button type="button" class="reaction" aria-pressed={on.to_string()}
+                                aria-label={format!("{} {}: {}", r.emoji, r.by.len(), names.join(", "))}
+                                disabled={emoji.is_empty() || gone}
+                                onclick={react(emoji, on)}>
+                                { format!("{} {}", r.emoji, r.by.len()) }
+                            </button>
+                        }
+                    }) }
+                </div>
+            }
+            if !gone {
+                <div class="message-actions">
+                    if (replies > 0 || m.reply_to.is_none()) && !ctx.in_thread {
+                        <a class="button quiet" href={format!("#thread-{}_{}", ctx.channel, m.id)}>{
+                            match replies { 0 => "Reply".to_owned(), 1 => "1 reply".to_owned(), n => format!("{n} replies") }
+                        }</a>
+                    }
+                    if ctx.posts {
+                        <details class="react-menu">
+                            <summary class="button quiet" aria-label="Add a reaction">{ "☺+" }</summary>
+                            <div class="react-choices">
+                                { for REACTIONS.iter().map(|e| html! {
+                                    <button type="button" class="quiet" aria-label={format!("React {e}")}
+                                        aria-pressed={reacted(e).to_string()} onclick={react(e, reacted(e))}>{ *e }</button>
+                                }) }
+                            </div>
+                        </details>
+                    }
+                    if mine {
+                        <button type="button" class="quiet" onclick={on_start_edit}>{ "Edit" }</button>
+                        <button type="button" class="quiet" onclick={on_delete}>{ "Delete" }</button>
+                    }
+                </div>
+            }
+        </li>
+    }
+}
+
+/// A message's text with its links and mentions marked; never as HTML.
+fn rich(body: &str, index: &ChannelIndex) -> Html {
+    let mut out = Vec::new();
+    for (n, line) in body.split('\n').enumerate() {
+        if n > 0 {
+            out.push(html! { <br /> });
+        }
+        for (i, word) in line.split(' ').enumerate() {
+            if i > 0 {
+                out.push(html! { " " });
+            }
+            let trimmed = word.trim_end_matches(['.', ',', ')', '!', '?']);
+            if (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+                && trimmed.len() > 8
+            {
+                out.push(html! { <a href={trimmed.to_owned()} target="_blank" rel="noopener noreferrer">{ trimmed }</a> });
+                out.push(html! { { &word[trimmed.len()..] } });
+            } else if let Some(name) = word.strip_prefix('@')
+                && !name.is_empty()
+                && index.members.iter().any(|m| {
+                    m.name.split(' ').next().is_some_and(|first| {
+                        name.trim_end_matches(['.', ',', '!', '?', ':'])
+                            .eq_ignore_ascii_case(first)
+                    })
+                })
+            {
+                out.push(html! { <span class="mention">{ word }</span> });
+            } else {
+                out.push(html! { { word } });
+            }
+        }
+    }
+    html! { for out }
+}
+
+/// The box a message is written in (a reply in a thread), or where one's
+/// own message is changed.
+fn composer(ctx: &Ctx, reply_to: Option<String>, all: &[(String, ChatMessage)]) -> Html {
+    if !ctx.posts {
+        return html! { <p class="read-only">{ "Only the programme team posts here." }</p> };
+    }
+    let editing = (*ctx.editing).as_ref().and_then(|id| {
+        all.iter()
+            .find(|(_, m)| m.id == *id && m.author == ctx.me)
+            .cloned()
+    });
+    let label = match (&editing, &reply_to) {
+        (Some(_), _) => "Change your message".to_owned(),
+        (None, Some(_)) => "Reply in thread".to_owned(),
+        (None, None) => format!("Message {}", ctx.index.name),
+    };
+    let key = editing
+        .as_ref()
+        .map_or_else(|| "new".to_owned(), |(_, m)| format!("edit-{}", m.id));
+    let on_send = {
+        let (on_edit, index, editing_state) =
+            (ctx.on_edit.clone(), ctx.index.clone(), ctx.editing.clone());
+        let editing = editing.clone();
+        Callback::from(move |text: String| {
+            let at = now();
+            match &editing {
+                Some((bucket, m)) => {
+                    if text.trim() != m.body.trim() {
+                        on_edit.emit((
+                            bucket.clone(),
+                            ChatEdit::Change {
+                                id: m.id.clone(),
+                                at,
+                                body: text,
+                            },
+                        ));
+                    }
+                    editing_state.set(None);
+                }
+                None => {
+                    let Some(bucket) = index.bucket_for(at) else {
+                        return;
+                    };
+                    on_edit.emit((
+                        bucket.doc_id.clone(),
+                        ChatEdit::Post {
+                            id: new_id(),
+                            at,
+                            body: text,
+                            reply_to: reply_to.clone(),
+                        },
+                    ));
+                }
+            }
+        })
+    };
+    let on_cancel = editing.is_some().then(|| {
+        let editing = ctx.editing.clone();
+        Callback::from(move |_| editing.set(None))
+    });
+    html! {
+        <Composer key={key} label={label} start={editing.map(|(_, m)| AttrValue::from(m.body))}
+            on_send={on_send} on_cancel={on_cancel} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ComposerProps {
+    label: String,
+    /// What the box holds as it opens (a message being changed).
+    start: Option<AttrValue>,
+    on_send: Callback<String>,
+    on_cancel: Option<Callback<()>>,
+}
+
+#[function_component(Composer)]
+fn composer_box(props: &ComposerProps) -> Html {
+    let field = use_node_ref();
+    let error = use_state(|| None::<String>);
+    {
+        // Filled once as it opens, never with `value=` (see the
+        // architecture's rule on fields people type in).
+        let (field, start) = (field.clone(), props.start.clone());
+        use_effect_with((), move |_| {
+            if let (Some(area), Some(start)) = (field.cast::<web_sys::HtmlTextAreaElement>(), start)
+            {
+                area.set_value(&start);
+                let _ = area.focus();
+            }
+        });
+    }
+    let send = {
+        let (field, on_send, error) = (field.clone(), props.on_send.clone(), error.clone());
+        move || {
+            let Some(area) = field.cast::<web_sys::HtmlTextAreaElement>() else {
+                return;
+            };
+            let text = area.value();
+            if text.trim().is_empty() {
+                return;
+            }
+            match model::check_chat_body(&text) {
+                Ok(()) => {
+                    error.set(None);
+                    area.set_value("");
+                    on_send.emit(text.trim_end().to_owned());
+                    let _ = area.focus();
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        }
+    };
+    let onsubmit = {
+        let send = send.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            send();
+        })
+    };
+    // Enter sends, Shift+Enter starts a new line (as chat apps do).
+    let onkeydown = Callback::from(move |e: KeyboardEvent| {
+        if e.key() == "Enter" && !e.shift_key() && !e.is_composing() {
+            e.prevent_default();
+            send();
+        }
+    });
+    let onescape = props.on_cancel.clone().map(|cancel| {
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                cancel.emit(());
+            }
+        })
+    });
+    html! {
+        <form class="composer" {onsubmit} onkeyup={onescape}>
+            <textarea ref={field} rows="1" aria-label={props.label.clone()} placeholder={props.label.clone()}
+                maxlength="4000" {onkeydown} aria-invalid={error.is_some().then_some("true")}
+                aria-describedby={error.is_some().then_some("composer-error")}></textarea>
+            <button type="submit" class="primary">{ if props.start.is_some() { "Save" } else { "Send" } }</button>
+            if let Some(cancel) = props.on_cancel.clone() {
+                <button type="button" onclick={move |_| cancel.emit(())}>{ "Cancel" }</button>
+            }
+            if let Some(e) = &*error {
+                <p id="composer-error" class="error" role="alert">{ e }</p>
+            }
+        </form>
+    }
+}
