@@ -50,6 +50,18 @@ async function main() {
     }
     await shot(ben.page, "chat-empty-phone");
 
+    // Presence: each sees the other here, and Ana typing (ephemeral
+    // messages, lossy by design: the app says "here" again every 15 s and
+    // "typing" every 3 s while keys go down).
+    await waitFor("Ben to see Ana here", async () =>
+      /Ana here/.test(await ben.page.locator("p.presence").textContent()), 40_000);
+    await waitFor("Ben to see Ana typing", async () => {
+      await ana.page.locator("form.composer textarea").pressSequentially("K", { delay: 10 });
+      await ana.page.locator("form.composer textarea").fill("");
+      return /Ana is typing…/.test(await ben.page.locator("p.presence").textContent());
+    }, 20_000);
+    await shot(ben.page, "chat-typing-phone");
+
     // 1. Live: a message, timed to the other phone.
     const sentAt = Date.now();
     await send(ana.page, "Kick-off at nine, @Ben. Agenda: https://example.com/agenda");

@@ -24,7 +24,9 @@ use std::{
 
 use automerge::{Automerge, ChangeHash};
 use engine_protocol::Edit;
-use engine_protocol::{DocKind, DocNews, FollowId, FromEngine, Reading, ToEngine, decode, encode};
+use engine_protocol::{
+    DocKind, DocNews, FollowId, FromEngine, PresenceState, Reading, ToEngine, decode, encode,
+};
 use futures::StreamExt;
 use model::{
     AccountViewDoc, CatalogDoc, ChannelIndexDoc, Heads, InboxDoc, MessagesDoc, PipelineDoc,
@@ -62,6 +64,7 @@ pub fn run() {
         post: post.clone(),
         engine: RefCell::new(None),
         account: RefCell::new(None),
+        device: RefCell::new(Rc::from("")),
         follows: RefCell::new(HashMap::new()),
     });
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -85,6 +88,8 @@ struct Worker {
     /// The account the engine started for: what it writes into a channel
     /// as (its actors name it, `model::actor_for`).
     account: RefCell<Option<Rc<str>>>,
+    /// This device, as the peer id names it: presence says it.
+    device: RefCell<Rc<str>>,
     follows: RefCell<HashMap<FollowId, Rc<Follow>>>,
 }
 
@@ -151,6 +156,7 @@ impl Worker {
                 }
             }
             ToEngine::Edit { follow, edit } => self.edit(follow, edit),
+            ToEngine::Presence { follow, state } => self.presence(follow, state),
             ToEngine::Stop => self.stop(),
         }
     }
@@ -163,6 +169,9 @@ impl Worker {
             return;
         }
         *self.account.borrow_mut() = Some(Rc::from(account_id.as_str()));
+        if let Ok(device) = engine_protocol::device_of(&account_id, &peer_id) {
+            *self.device.borrow_mut() = Rc::from(device);
+        }
         let this = self.clone();
         spawn_local(async move {
             let on_event: Rc<dyn Fn(EngineEvent)> = {
@@ -272,6 +281,23 @@ impl Worker {
             }
         };
         followed.news(news);
+    }
+
+    /// Says where this device is to the others holding the channel.
+    fn presence(&self, id: FollowId, state: PresenceState) {
+        let followed = self.follows.borrow().get(&id).cloned();
+        let (Some(followed), Some(user)) = (followed, self.account.borrow().clone()) else {
+            return;
+        };
+        let handle = followed.state.borrow().handle.clone();
+        if let (DocKind::Channel, Some(handle)) = (followed.kind, handle) {
+            let message = sync::presence::Presence {
+                user: user.to_string(),
+                device: self.device.borrow().to_string(),
+                state: state.as_str().to_owned(),
+            };
+            handle.broadcast(message.encode());
+        }
     }
 
     fn stop(self: &Rc<Self>) {
@@ -441,6 +467,27 @@ impl Follow {
             spawn_local(async move {
                 while changes.next().await.is_some() && this.alive.get() {
                     publish();
+                }
+            });
+        }
+        if self.kind == DocKind::Channel {
+            let this = self.clone();
+            let mut ephemera = handle.ephemera();
+            spawn_local(async move {
+                while let Some(bytes) = ephemera.next().await {
+                    if !this.alive.get() {
+                        break;
+                    }
+                    let Ok(p) = sync::presence::Presence::decode(&bytes) else {
+                        continue;
+                    };
+                    if let Some(state) = PresenceState::parse(&p.state) {
+                        this.news(DocNews::Presence {
+                            user: p.user,
+                            device: p.device,
+                            state,
+                        });
+                    }
                 }
             });
         }

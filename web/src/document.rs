@@ -243,6 +243,8 @@ fn hear<T: Document>(doc_id: String, doc: Doc, on: Callback<Followed<T>>) -> Rc<
             }
             // Kept by the engine's side (`engine::remember_synced`).
             DocNews::Synced { .. } => return,
+            // Only channels speak of presence; their module hears it.
+            DocNews::Presence { .. } => return,
         };
         let read = matches!(event, DocEvent::Read { .. });
         on.emit(Followed {

@@ -276,6 +276,11 @@ impl Engine {
         self.send(&ToEngine::Edit { follow, edit });
     }
 
+    /// Tells the others in the followed channel where this device is.
+    pub fn presence(&self, follow: FollowId, state: engine_protocol::PresenceState) {
+        self.send(&ToEngine::Presence { follow, state });
+    }
+
     /// Stops the engine once its storage writes are done, then the worker.
     pub fn stop(self: &Rc<Self>) -> impl Future<Output = ()> + 'static {
         self.stopped.set(true);

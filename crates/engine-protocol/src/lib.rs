@@ -56,9 +56,46 @@ pub enum ToEngine {
     /// as it is open. Answered with [`DocNews::Written`], [`DocNews::Queued`]
     /// or [`DocNews::Refused`].
     Edit { follow: FollowId, edit: Edit },
+    /// Tell the others in the followed channel (an index) where this device
+    /// is; not kept, not answered.
+    Presence {
+        follow: FollowId,
+        state: PresenceState,
+    },
     /// Stop dialing and stop once every write has reached IndexedDB;
     /// answered with [`FromEngine::Stopped`].
     Stop,
+}
+
+/// Where a person is in a channel, as their devices say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PresenceState {
+    /// The channel is open on a screen.
+    Here,
+    Typing,
+    /// The channel was left.
+    Away,
+}
+
+impl PresenceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresenceState::Here => "here",
+            PresenceState::Typing => "typing",
+            PresenceState::Away => "away",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PresenceState> {
+        [
+            PresenceState::Here,
+            PresenceState::Typing,
+            PresenceState::Away,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
 }
 
 /// A change to a document the device writes, as data.
@@ -187,6 +224,13 @@ pub enum DocNews {
     Queued,
     /// An edit was not written, and why.
     Refused { why: String },
+    /// Someone in the followed channel says where they are (the server
+    /// checked that they are who they say).
+    Presence {
+        user: String,
+        device: String,
+        state: PresenceState,
+    },
 }
 
 /// A document read into plain data.

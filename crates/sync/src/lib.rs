@@ -8,6 +8,7 @@
 //! that flattening so both sides agree on it.
 
 pub mod fault;
+pub mod presence;
 
 use std::{future::Future, time::Duration};
 

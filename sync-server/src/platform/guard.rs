@@ -127,6 +127,8 @@ pub struct Envelope<'a> {
     pub doc_id: Option<&'a str>,
     /// The Automerge sync message of a `sync` or `request`.
     pub data: Option<&'a [u8]>,
+    /// What an `ephemeral` message carries (presence).
+    pub payload: Option<&'a [u8]>,
 }
 
 /// The most entries a message's map may have: the protocol's messages
@@ -251,6 +253,7 @@ pub fn check_message<'a>(
         sender,
         doc_id,
         data: data.filter(|_| matches!(kind, "sync" | "request")),
+        payload: data.filter(|_| kind == "ephemeral"),
     })
 }
 
@@ -586,7 +589,7 @@ pub fn transport(
                             }
                             Err(violation) => Err(violation),
                         }
-                        .map(|()| bytes.to_vec())
+                        .map(|pass| (pass == Pass::Forward).then(|| bytes.to_vec()))
                     }
                 }
                 Ok(Message::Text(text)) if text.as_str() == sync::HEARTBEAT => {
@@ -610,10 +613,11 @@ pub fn transport(
                 }
             };
             match verdict {
-                Ok(bytes) => {
+                Ok(Some(bytes)) => {
                     st.greeted = true;
                     return Some((Ok::<_, Closed>(bytes), st));
                 }
+                Ok(None) => continue,
                 Err(violation) => {
                     let _ = st.outbox.send(Outgoing::Reject(violation));
                     // The client is still sending (it hit the rate or size
@@ -653,14 +657,24 @@ enum Writes {
 /// document is decided again each time (as the policy's cache allows).
 const MAX_DECISIONS: usize = 4096;
 
-/// Who may say what: the peer id is the session's account's, and a change
-/// to a shared document passes [`check_shared_write`].
+/// What becomes of a message the guard admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Forward,
+    /// Left out, the connection kept: an ephemeral message naming someone
+    /// else, or not saying who (see [`sync::presence`]).
+    Drop,
+}
+
+/// Who may say what: the peer id is the session's account's, a change
+/// to a shared document passes [`check_shared_write`], and an ephemeral
+/// message names the connection's own account and device.
 async fn admit(
     peer: &mut Option<String>,
     writes: &mut HashMap<String, Writes>,
     gate: &Gate,
     envelope: Envelope<'_>,
-) -> Result<(), Violation> {
+) -> Result<Pass, Violation> {
     match (envelope.kind, envelope.sender, peer.as_deref()) {
         ("join", Some(sender), None) => {
             if policy::account_of_peer(sender) != Some(gate.account.as_str()) {
@@ -679,6 +693,10 @@ async fn admit(
             )));
         }
         (_, Some(sender), Some(joined)) if sender == joined => {}
+        // A client's samod passes on the ephemeral messages it hears to its
+        // other connections, so another member's presence comes back to us
+        // under its first sender's id: an echo, not an impersonation.
+        ("ephemeral", Some(_), Some(_)) => return Ok(Pass::Drop),
         (_, Some(_), _) => {
             return Err(Violation::Impersonation(
                 "`senderId` is not the peer id this connection joined with".to_owned(),
@@ -698,7 +716,21 @@ async fn admit(
             writes.insert(doc_id.to_owned(), decided);
         }
     }
-    Ok(())
+    if envelope.kind == "ephemeral" {
+        let device = peer
+            .as_deref()
+            .and_then(|p| p.split_once('/'))
+            .map(|(_, device)| device);
+        let own = envelope
+            .payload
+            .and_then(|bytes| sync::presence::Presence::decode(bytes).ok())
+            .is_some_and(|p| p.user == gate.account && Some(p.device.as_str()) == device);
+        if !own {
+            tracing::debug!(account = %gate.account, "guard: ephemeral message not its sender's own; dropped");
+            return Ok(Pass::Drop);
+        }
+    }
+    Ok(Pass::Forward)
 }
 
 async fn decide(peer: &str, gate: &Gate, doc_id: &str) -> Writes {

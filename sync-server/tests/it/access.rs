@@ -99,6 +99,7 @@ fn cbor_map(entries: &[(&str, CborValue)]) -> Vec<u8> {
         match value {
             CborValue::Text(s) => e.str(s).unwrap(),
             CborValue::Bytes(b) => e.bytes(b).unwrap(),
+            CborValue::Uint(n) => e.u64(*n).unwrap(),
             CborValue::Texts(items) => {
                 e.array(items.len() as u64).unwrap();
                 for item in items {
@@ -114,6 +115,7 @@ fn cbor_map(entries: &[(&str, CborValue)]) -> Vec<u8> {
 enum CborValue {
     Text(String),
     Bytes(Vec<u8>),
+    Uint(u64),
     Texts(Vec<String>),
 }
 
@@ -184,6 +186,42 @@ impl Raw {
             ("type", CborValue::Text(kind.into())),
             ("senderId", CborValue::Text(sender.into())),
             ("targetId", CborValue::Text(self.server_peer.clone())),
+            ("documentId", CborValue::Text(doc_id.into())),
+            ("data", CborValue::Bytes(data)),
+        ]);
+        self.ws.send(Message::Binary(message.into())).await.unwrap();
+    }
+
+    /// An ephemeral message about `doc_id` carrying `data`, the `count`-th
+    /// of session `session`.
+    pub(crate) async fn ephemeral(
+        &mut self,
+        doc_id: &str,
+        session: &str,
+        count: u64,
+        data: Vec<u8>,
+    ) {
+        let peer = self.peer.clone();
+        self.ephemeral_from(&peer, doc_id, session, count, data)
+            .await;
+    }
+
+    /// The same, as passed on from `sender` (what a client's samod does
+    /// with what it hears).
+    pub(crate) async fn ephemeral_from(
+        &mut self,
+        sender: &str,
+        doc_id: &str,
+        session: &str,
+        count: u64,
+        data: Vec<u8>,
+    ) {
+        let message = cbor_map(&[
+            ("type", CborValue::Text("ephemeral".into())),
+            ("senderId", CborValue::Text(sender.into())),
+            ("targetId", CborValue::Text(self.server_peer.clone())),
+            ("count", CborValue::Uint(count)),
+            ("sessionId", CborValue::Text(session.into())),
             ("documentId", CborValue::Text(doc_id.into())),
             ("data", CborValue::Bytes(data)),
         ]);

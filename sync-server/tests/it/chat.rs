@@ -254,3 +254,115 @@ async fn forged_channel_writes_are_refused_and_store_nothing() {
     )
     .await;
 }
+
+/// Presence crosses between the members holding a channel, but only as
+/// the connection's own account and device: a message naming someone else
+/// is dropped by the server, and the connection goes on.
+#[tokio::test]
+async fn presence_is_relayed_only_as_its_senders_own() {
+    use futures::StreamExt;
+    use sync::presence::Presence;
+
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let team = channel_of(&pool, "team").await;
+
+    let ana = client("a-ana").await;
+    let _ana_link = connect(&ana, &server).await;
+    let on_ana = find(&ana, &team).await.unwrap();
+    let mut heard = on_ana.ephemera();
+
+    let peer = peer_id_of("a-ben");
+    let device = peer.split_once('/').unwrap().1.to_owned();
+    let (mut raw, refused) = Raw::join(&server, "a-ben", &peer).await;
+    assert_eq!(refused, None);
+    // A share decision first: samod drops ephemera about a document the
+    // connection has not asked for.
+    let mut nothing = Automerge::new();
+    let hello = automerge::sync::SyncDoc::generate_sync_message(
+        &mut nothing,
+        &mut automerge::sync::State::new(),
+    )
+    .unwrap()
+    .encode();
+    raw.sync(&team, hello).await;
+    assert!(matches!(raw.reply_about(&team).await, Reply::Sync(_)));
+
+    let say = |user: &str, device: &str, state: &str| {
+        Presence {
+            user: user.into(),
+            device: device.into(),
+            state: state.into(),
+        }
+        .encode()
+    };
+    // Spoofed: as Ana, as another of Ben's devices, not a presence at all;
+    // and Cleo, in no team, about Ana's team's channel.
+    raw.ephemeral(&team, "s1", 1, say("a-ana", &device, "typing"))
+        .await;
+    raw.ephemeral(&team, "s1", 2, say("a-ben", "other-device", "typing"))
+        .await;
+    raw.ephemeral(&team, "s1", 3, b"not cbor".to_vec()).await;
+    let cleo_peer = peer_id_of("a-cleo");
+    let cleo_device = cleo_peer.split_once('/').unwrap().1.to_owned();
+    let (mut cleo, _) = Raw::join(&server, "a-cleo", &cleo_peer).await;
+    cleo.ephemeral(&team, "s2", 1, say("a-cleo", &cleo_device, "here"))
+        .await;
+    // Another member's presence passed back on (as every client's samod
+    // does with what it hears): an echo, dropped, not an impersonation.
+    raw.ephemeral_from(
+        &peer_id_of("a-ana"),
+        &team,
+        "s3",
+        1,
+        say("a-ana", "x", "here"),
+    )
+    .await;
+    // The connection was not closed for any of them: it still syncs.
+    raw.sync(&team, hello_again()).await;
+    assert!(matches!(raw.reply_about(&team).await, Reply::Sync(_)));
+
+    // Then Ben's phone, as the app does, says where it is, twice.
+    let ben = client("a-ben").await;
+    let _ben_link = connect(&ben, &server).await;
+    let on_ben = find(&ben, &team).await.unwrap();
+    let ben_peer = ben.peer_id();
+    let ben_device = ben_peer.as_str().split_once('/').unwrap().1;
+    // Ephemeral messages are best-effort (samod may drop one), so the
+    // phone says it again until heard, as the app's heartbeat does; every
+    // message Ana hears must be Ben's own.
+    for state in ["here", "typing"] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "Ben's {state} never reached Ana"
+            );
+            on_ben.broadcast(say("a-ben", ben_device, state));
+            let Ok(Some(bytes)) =
+                tokio::time::timeout(Duration::from_millis(500), heard.next()).await
+            else {
+                continue;
+            };
+            let p = Presence::decode(&bytes).unwrap();
+            assert_eq!(
+                (p.user.as_str(), p.device.as_str()),
+                ("a-ben", ben_device),
+                "a spoofed presence was relayed: {p:?}"
+            );
+            if p.state == state {
+                break;
+            }
+        }
+    }
+}
+
+fn hello_again() -> Vec<u8> {
+    automerge::sync::SyncDoc::generate_sync_message(
+        &mut Automerge::new(),
+        &mut automerge::sync::State::new(),
+    )
+    .unwrap()
+    .encode()
+}

@@ -14,7 +14,7 @@ mod page;
 
 use std::{cell::RefCell, collections::BTreeMap, collections::HashMap, rc::Rc};
 
-use engine_protocol::{DocKind, DocNews, FollowId, Reading};
+use engine_protocol::{DocKind, DocNews, FollowId, PresenceState, Reading};
 use model::{ChannelIndex, ChatEdit, ChatMessage, Messages};
 use wasm_bindgen_futures::spawn_local;
 use web_common::api::{self, MyChannel};
@@ -82,6 +82,8 @@ pub struct State {
     pub buckets: BTreeMap<String, Rc<Messages>>,
     /// The last change the engine refused, in words.
     pub refused: Option<String>,
+    /// Who said where they are, by channel: what and when (ms).
+    pub presence: BTreeMap<String, BTreeMap<String, (PresenceState, i64)>>,
 }
 
 pub enum Action {
@@ -104,7 +106,24 @@ pub enum Action {
         me: String,
     },
     Refused(String),
+    Presence {
+        channel: String,
+        user: String,
+        state: PresenceState,
+    },
 }
+
+/// Who is in a channel now, and who of them is typing (`me` left out).
+pub struct Present {
+    pub here: Vec<String>,
+    pub typing: Vec<String>,
+}
+
+/// The times of presence, as `sync::presence` has them (the screens'
+/// module does not depend on the sync crate, which brings samod).
+pub const HEARTBEAT_MS: i64 = 15_000;
+const HERE_FOR_MS: i64 = 45_000;
+const TYPING_FOR_MS: i64 = 6_000;
 
 /// How many of a channel's newest messages documents are followed live:
 /// this month's, the one before, and next month's (opened ahead).
@@ -134,7 +153,38 @@ impl State {
                 self.buckets.insert(bucket, Rc::new(messages));
             }
             Action::Refused(why) => self.refused = Some(why),
+            Action::Presence {
+                channel,
+                user,
+                state,
+            } => {
+                let at = js_sys::Date::now() as i64;
+                self.presence
+                    .entry(channel)
+                    .or_default()
+                    .insert(user, (state, at));
+            }
         }
+    }
+
+    /// Who is in `channel` at `now`: heard from within the times of
+    /// presence, and not gone away.
+    pub fn present(&self, channel: &str, me: &str, now: i64) -> Present {
+        let mut present = Present {
+            here: Vec::new(),
+            typing: Vec::new(),
+        };
+        for (user, (state, at)) in self.presence.get(channel).into_iter().flatten() {
+            let age = now - at;
+            if user == me || *state == PresenceState::Away || age > HERE_FOR_MS {
+                continue;
+            }
+            present.here.push(user.clone());
+            if *state == PresenceState::Typing && age <= TYPING_FOR_MS {
+                present.typing.push(user.clone());
+            }
+        }
+        present
     }
 
     /// The documents to follow: every index, and each one's live buckets.
@@ -182,9 +232,18 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
+/// What the chat's pages send: changes to a messages document, and this
+/// device's presence in a channel.
+#[derive(Clone, PartialEq)]
+pub struct Senders {
+    pub edit: Callback<(String, ChatEdit)>,
+    pub presence: Callback<(String, PresenceState)>,
+}
+
 /// Follows the channels of `account` on `engine` (the list asked again
 /// whenever `online` turns true) and tells `on` how they read; gives the
-/// callback that writes a change into a messages document.
+/// callbacks that write into a messages document and say where this
+/// device is.
 #[hook]
 pub fn use_chat(
     engine: Option<EngineRef>,
@@ -192,7 +251,7 @@ pub fn use_chat(
     online: bool,
     wanted: Vec<(String, DocKind)>,
     on: Callback<Action>,
-) -> Callback<(String, ChatEdit)> {
+) -> Senders {
     // The list: what the device kept, then the server's.
     {
         let on = on.clone();
@@ -243,7 +302,13 @@ pub fn use_chat(
             move || follows.borrow_mut().update(None, &[], &Callback::noop())
         });
     }
-    use_callback(
+    let presence = {
+        let follows = follows.clone();
+        use_callback((), move |(channel, state): (String, PresenceState), _| {
+            follows.borrow().presence(&channel, state);
+        })
+    };
+    let edit = use_callback(
         account,
         move |(bucket, edit): (String, ChatEdit), account| {
             let Some(me) = account.clone() else { return };
@@ -254,7 +319,8 @@ pub fn use_chat(
             });
             follows.borrow_mut().edit(&bucket, edit);
         },
-    )
+    );
+    Senders { edit, presence }
 }
 
 #[derive(Default)]
@@ -308,6 +374,12 @@ impl Follows {
         }
     }
 
+    fn presence(&self, channel: &str, state: PresenceState) {
+        if let (Some(EngineRef(engine)), Some(id)) = (&self.engine, self.by_doc.get(channel)) {
+            engine.presence(*id, state);
+        }
+    }
+
     fn edit(&mut self, bucket: &str, edit: ChatEdit) {
         match (&self.engine, self.by_doc.get(bucket)) {
             (Some(EngineRef(engine)), Some(id)) => engine.edit(*id, edit.into()),
@@ -340,6 +412,11 @@ fn hear(doc_id: String, on: Callback<Action>) -> Rc<dyn Fn(DocNews)> {
             *last.borrow_mut() = Some(why);
         }
         DocNews::Refused { why } => on.emit(Action::Refused(why)),
+        DocNews::Presence { user, state, .. } => on.emit(Action::Presence {
+            channel: doc_id.clone(),
+            user,
+            state,
+        }),
         _ => {}
     })
 }

@@ -9,7 +9,9 @@ use model::{ChannelForm, ChannelIndex, ChatEdit, ChatMessage, Timestamp};
 use web_common::{api::MyChannel, show};
 use yew::prelude::*;
 
-use super::{Page, State};
+use engine_protocol::PresenceState;
+
+use super::{HEARTBEAT_MS, Page, Senders, State};
 
 /// What the pages are drawn from.
 pub struct Input<'a> {
@@ -17,7 +19,7 @@ pub struct Input<'a> {
     pub state: &'a State,
     pub me: &'a str,
     pub online: bool,
-    pub on_edit: Callback<(String, ChatEdit)>,
+    pub senders: Senders,
 }
 
 /// The reactions offered with one tap.
@@ -27,7 +29,7 @@ pub fn view(input: Input) -> Html {
     html! {
         <ChatPage page={input.page.clone()} state={input.state.clone()}
             me={AttrValue::from(input.me.to_owned())} online={input.online}
-            on_edit={input.on_edit} />
+            senders={input.senders} />
     }
 }
 
@@ -37,7 +39,7 @@ struct Props {
     state: State,
     me: AttrValue,
     online: bool,
-    on_edit: Callback<(String, ChatEdit)>,
+    senders: Senders,
 }
 
 fn now() -> Timestamp {
@@ -54,6 +56,39 @@ fn new_id() -> String {
 #[function_component(ChatPage)]
 fn chat_page(props: &Props) -> Html {
     let editing = use_state(|| None::<String>);
+    // Presence ages: the page is drawn again every few seconds.
+    let tick = use_state(|| 0u32);
+    let channel_shown = match &props.page {
+        Page::List => None,
+        Page::Channel(id) | Page::Thread(id, _) => Some(id.clone()),
+    };
+    {
+        // While a channel is on screen: "here" now and every heartbeat,
+        // "away" as it goes.
+        let (presence, tick) = (props.senders.presence.clone(), tick.clone());
+        use_effect_with(channel_shown.clone(), move |channel| {
+            let channel = channel.clone();
+            let mut beat = None;
+            if let Some(channel) = channel.clone() {
+                presence.emit((channel.clone(), PresenceState::Here));
+                let (presence, mut n) = (presence.clone(), 0u32);
+                let every = 5_000u32;
+                beat = Some(gloo_timers::callback::Interval::new(every, move || {
+                    n += 1;
+                    tick.set(n);
+                    if i64::from(n * every) % HEARTBEAT_MS == 0 {
+                        presence.emit((channel.clone(), PresenceState::Here));
+                    }
+                }));
+            }
+            move || {
+                drop(beat);
+                if let Some(channel) = channel {
+                    presence.emit((channel, PresenceState::Away));
+                }
+            }
+        });
+    }
     // A conversation opens at its latest message.
     use_effect_with(props.page.clone(), |_| {
         if let Some(w) = web_sys::window() {
@@ -99,7 +134,8 @@ fn chat_page(props: &Props) -> Html {
         index: index.clone(),
         channel: channel.clone(),
         me: props.me.to_string(),
-        on_edit: props.on_edit.clone(),
+        on_edit: props.senders.edit.clone(),
+        presence: props.senders.presence.clone(),
         editing: editing.clone(),
         online: props.online,
         posts,
@@ -121,6 +157,7 @@ fn chat_page(props: &Props) -> Html {
                         <div>
                             <h2 id="channel-name">{ &index.name }</h2>
                             <p class="hint">{ members_line(&index) }</p>
+                            { presence_line(state, &channel, &index, &props.me) }
                         </div>
                     </header>
                     { messages_list(&ctx, &top, &replies, None) }
@@ -173,6 +210,7 @@ struct Ctx {
     channel: String,
     me: String,
     on_edit: Callback<(String, ChatEdit)>,
+    presence: Callback<(String, PresenceState)>,
     editing: UseStateHandle<Option<String>>,
     online: bool,
     posts: bool,
@@ -187,6 +225,36 @@ fn members_line(index: &ChannelIndex) -> String {
             1 => "1 member".to_owned(),
             n => format!("{n} members"),
         },
+    }
+}
+
+/// Who else is here, and who is typing, said as it changes.
+fn presence_line(state: &State, channel: &str, index: &ChannelIndex, me: &str) -> Html {
+    let present = state.present(channel, me, now().0);
+    let names = |ids: &[String]| {
+        ids.iter()
+            .map(|id| {
+                index
+                    .name_of(id)
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let text = match (present.typing.len(), present.here.len()) {
+        (0, 0) => String::new(),
+        (0, _) => format!("{} here", names(&present.here)),
+        (1, _) => format!("{} is typing…", names(&present.typing)),
+        _ => format!("{} are typing…", names(&present.typing)),
+    };
+    html! {
+        <p class="presence" role="status" aria-live="polite">
+            if !present.here.is_empty() { <span class="dot" aria-hidden="true"></span> }
+            { text }
+        </p>
     }
 }
 
@@ -467,6 +535,10 @@ fn composer(ctx: &Ctx, reply_to: Option<String>, all: &[(String, ChatMessage)]) 
     let key = editing
         .as_ref()
         .map_or_else(|| "new".to_owned(), |(_, m)| format!("edit-{}", m.id));
+    let on_typing = {
+        let (presence, channel) = (ctx.presence.clone(), ctx.channel.clone());
+        Callback::from(move |state: PresenceState| presence.emit((channel.clone(), state)))
+    };
     let on_send = {
         let (on_edit, index, editing_state) =
             (ctx.on_edit.clone(), ctx.index.clone(), ctx.editing.clone());
@@ -510,7 +582,7 @@ fn composer(ctx: &Ctx, reply_to: Option<String>, all: &[(String, ChatMessage)]) 
     });
     html! {
         <Composer key={key} label={label} start={editing.map(|(_, m)| AttrValue::from(m.body))}
-            on_send={on_send} on_cancel={on_cancel} />
+            on_send={on_send} on_cancel={on_cancel} on_typing={on_typing} />
     }
 }
 
@@ -521,6 +593,8 @@ struct ComposerProps {
     start: Option<AttrValue>,
     on_send: Callback<String>,
     on_cancel: Option<Callback<()>>,
+    /// Typing, and done typing (sent): told to the others.
+    on_typing: Callback<PresenceState>,
 }
 
 #[function_component(Composer)]
@@ -539,8 +613,10 @@ fn composer_box(props: &ComposerProps) -> Html {
             }
         });
     }
+    let typed_at = use_mut_ref(|| 0f64);
     let send = {
         let (field, on_send, error) = (field.clone(), props.on_send.clone(), error.clone());
+        let (on_typing, typed_at) = (props.on_typing.clone(), typed_at.clone());
         move || {
             let Some(area) = field.cast::<web_sys::HtmlTextAreaElement>() else {
                 return;
@@ -554,6 +630,8 @@ fn composer_box(props: &ComposerProps) -> Html {
                     error.set(None);
                     area.set_value("");
                     on_send.emit(text.trim_end().to_owned());
+                    on_typing.emit(PresenceState::Here);
+                    *typed_at.borrow_mut() = 0.0;
                     let _ = area.focus();
                 }
                 Err(e) => error.set(Some(e.to_string())),
@@ -574,6 +652,17 @@ fn composer_box(props: &ComposerProps) -> Html {
             send();
         }
     });
+    // "Typing" is said at most every 3 s while keys go down.
+    let oninput = {
+        let on_typing = props.on_typing.clone();
+        Callback::from(move |_: InputEvent| {
+            let now = js_sys::Date::now();
+            if now - *typed_at.borrow() > 3_000.0 {
+                *typed_at.borrow_mut() = now;
+                on_typing.emit(PresenceState::Typing);
+            }
+        })
+    };
     let onescape = props.on_cancel.clone().map(|cancel| {
         Callback::from(move |e: KeyboardEvent| {
             if e.key() == "Escape" {
@@ -584,7 +673,7 @@ fn composer_box(props: &ComposerProps) -> Html {
     html! {
         <form class="composer" {onsubmit} onkeyup={onescape}>
             <textarea ref={field} rows="1" aria-label={props.label.clone()} placeholder={props.label.clone()}
-                maxlength="4000" {onkeydown} aria-invalid={error.is_some().then_some("true")}
+                maxlength="4000" {onkeydown} {oninput} aria-invalid={error.is_some().then_some("true")}
                 aria-describedby={error.is_some().then_some("composer-error")}></textarea>
             <button type="submit" class="primary">{ if props.start.is_some() { "Save" } else { "Send" } }</button>
             if let Some(cancel) = props.on_cancel.clone() {

@@ -152,7 +152,7 @@ pub fn app() -> Html {
     // The channels and their latest messages, followed on every screen so
     // that what arrives while elsewhere is there when the chat opens.
     let online = state.connection == Some(state::Connection::Online);
-    let on_chat_edit = chat::use_chat(
+    let chat_senders = chat::use_chat(
         engine.clone(),
         account.clone(),
         online,
@@ -414,7 +414,7 @@ pub fn app() -> Html {
                 state: &state.chat,
                 me: &me.account_id,
                 online,
-                on_edit: on_chat_edit.clone(),
+                senders: chat_senders.clone(),
             }),
         ),
         Screen::Earnings(page) => {
