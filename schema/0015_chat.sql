@@ -4,7 +4,11 @@
 -- checked by the server (platform/shared_writes.rs).
 ALTER TABLE documents DROP CONSTRAINT documents_kind_known;
 ALTER TABLE documents ADD CONSTRAINT documents_kind_known
-    CHECK (kind IN ('pipeline', 'training', 'note', 'account_view', 'catalog', 'channel', 'inbox', 'messages'));
+    CHECK (kind IN ('pipeline', 'training', 'note', 'account_view', 'catalog', 'channel', 'inbox', 'messages', 'reads'));
+-- Each partner's read markers (`reads`), written on their devices: one each.
+DROP INDEX documents_one_per_kind_and_owner;
+CREATE UNIQUE INDEX documents_one_per_kind_and_owner ON documents (kind, owner_id)
+    WHERE kind IN ('pipeline', 'training', 'account_view', 'inbox', 'reads');
 ALTER TABLE documents DROP CONSTRAINT documents_owned_kinds_have_owner;
 ALTER TABLE documents ADD CONSTRAINT documents_owned_kinds_have_owner
     CHECK ((kind IN ('catalog', 'channel', 'messages')) = (owner_id IS NULL));

@@ -412,6 +412,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
                     pipeline::documents::setup_partner,
                     notifications::inbox::setup_partner,
                     training::documents::setup_partner,
+                    chat::reads::setup_partner,
                 ],
             }),
             live_sessions: live_sessions.clone(),

@@ -3,7 +3,8 @@
 // live; both go offline and write, Ben's app is closed and opened again
 // offline (his messages are still there, "sending"), both come back, and
 // both see the same messages in the same order, "sent". The announcements
-// are read-only for partners.
+// are read-only for partners. Presence and typing cross between them, and
+// what Ben has not read is counted until he opens the channel.
 //
 // Prints how long a message takes from Ana's send to Ben's screen. With
 // SHOTS_DIR set, screenshots land there.
@@ -141,6 +142,21 @@ async function main() {
     await ben.page.locator("p.read-only", { hasText: "Only the programme team posts here." }).waitFor();
     assert((await ben.page.locator("form.composer").count()) === 0, "no box to write in");
     await shot(ben.page, "chat-list-phone");
+
+    // Unread: Ana writes while Ben reads the announcements; his Chat tab
+    // and the team's row count it, and opening the channel reads it (the
+    // marker is his own document, kept for his other devices too).
+    await send(ana.page, "Who takes the Lisbon lead?");
+    const tab = ben.page.locator("a.tab", { hasText: "Chat" });
+    await waitFor("Ben's Chat tab to count the unread message", async () =>
+      (await tab.getAttribute("aria-label")) === "Chat, 1 unread");
+    await ben.page.goto(`${server.url}/#chat`);
+    const teamRow = ben.page.locator("a.channel-row", { hasText: "Team Ana Souza" });
+    await teamRow.locator(".unread[aria-label='1 unread']").waitFor();
+    await shot(ben.page, "chat-unread-phone");
+    await teamRow.click();
+    await ben.page.locator("li.message", { hasText: "Who takes the Lisbon lead?" }).waitFor();
+    await waitFor("the unread count to clear", async () => (await tab.getAttribute("aria-label")) === null);
 
     // 5. A desktop: the channels beside the conversation.
     const desk = await browser.newContext(DESK);

@@ -30,7 +30,7 @@ use engine_protocol::{
 use futures::StreamExt;
 use model::{
     AccountViewDoc, CatalogDoc, ChannelIndexDoc, Heads, InboxDoc, MessagesDoc, PipelineDoc,
-    TrainingDoc,
+    ReadsDoc, TrainingDoc,
 };
 use samod::DocHandle;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
@@ -342,6 +342,7 @@ fn apply(
     match (edit, kind) {
         (Edit::Pipeline(edit), DocKind::Pipeline) => edit.apply(doc, clock::now()),
         (Edit::Training(edit), DocKind::Training) => edit.apply(doc),
+        (Edit::Reads(edit), DocKind::Reads) => edit.apply(doc),
         (Edit::Chat(edit), DocKind::Messages) => {
             let me = me.ok_or_else(|| model::ModelError::Invalid {
                 what: "change",
@@ -380,6 +381,7 @@ fn read(
         DocKind::Catalog => CatalogDoc::read(doc).map(Reading::Catalog),
         DocKind::Channel => ChannelIndexDoc::read(doc).map(Reading::Channel),
         DocKind::Messages => MessagesDoc::read(doc, me, Some(synced)).map(Reading::Messages),
+        DocKind::Reads => ReadsDoc::read(doc).map(Reading::Reads),
     };
     reading.map(Box::new).map_err(|e| e.to_string())
 }

@@ -13,7 +13,7 @@
 
 use model::{
     AccountView, Catalog, ChannelIndex, ChatEdit, Heads, Inbox, Messages, Pipeline, PipelineEdit,
-    Training, TrainingEdit,
+    Reads, ReadsEdit, Training, TrainingEdit,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -106,6 +106,14 @@ pub enum Edit {
     Training(TrainingEdit),
     /// A message, reaction, change or deletion in a channel's messages.
     Chat(ChatEdit),
+    /// How far the person read a channel.
+    Reads(ReadsEdit),
+}
+
+impl From<ReadsEdit> for Edit {
+    fn from(edit: ReadsEdit) -> Edit {
+        Edit::Reads(edit)
+    }
 }
 
 impl From<ChatEdit> for Edit {
@@ -133,6 +141,7 @@ impl Edit {
             Edit::Pipeline(_) => DocKind::Pipeline,
             Edit::Training(_) => DocKind::Training,
             Edit::Chat(_) => DocKind::Messages,
+            Edit::Reads(_) => DocKind::Reads,
         }
     }
 }
@@ -157,6 +166,8 @@ pub enum DocKind {
     /// A channel's messages of one period: written here (as the account's
     /// own actor) and by the other members.
     Messages,
+    /// The person's read markers: written here.
+    Reads,
 }
 
 impl DocKind {
@@ -164,7 +175,7 @@ impl DocKind {
     pub fn written_here(self) -> bool {
         matches!(
             self,
-            DocKind::Pipeline | DocKind::Training | DocKind::Messages
+            DocKind::Pipeline | DocKind::Training | DocKind::Messages | DocKind::Reads
         )
     }
 }
@@ -247,6 +258,7 @@ pub enum Reading {
     /// Messages in order, those written here and not yet confirmed by the
     /// server marked `unsent`.
     Messages(Messages),
+    Reads(Reads),
 }
 
 /// What the server accepts on either side of a peer id's slash

@@ -31,11 +31,11 @@ pub use account_view::{
 pub use amount::NumberFormat;
 pub use chat::{
     Bucket, CHANNEL_KIND, ChannelForm, ChannelIndex, ChatEdit, ChatMessage, MESSAGES_KIND, Member,
-    Messages, Reaction, check_body as check_chat_body, limits as chat_limits, month_of,
-    valid_message_id,
+    Messages, READS_KIND, Reaction, Reads, ReadsEdit, check_body as check_chat_body,
+    limits as chat_limits, month_of, valid_message_id,
 };
 #[cfg(feature = "doc")]
-pub use chat::{ChannelIndexDoc, MessagesDoc, actor_for, author_of};
+pub use chat::{ChannelIndexDoc, MessagesDoc, ReadsDoc, actor_for, author_of};
 #[cfg(feature = "doc")]
 pub use inbox::InboxDoc;
 pub use inbox::{INBOX_KIND, INBOX_SIZE, Inbox, Notice};

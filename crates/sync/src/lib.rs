@@ -125,10 +125,13 @@ pub enum DocKind {
     /// A channel's messages of one period: written by its members, each
     /// change checked by the server.
     Messages,
+    /// One per partner, written on their devices: how far they read each
+    /// channel.
+    Reads,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 8] = [
+    pub const ALL: [DocKind; 9] = [
         DocKind::Pipeline,
         DocKind::Training,
         DocKind::Note,
@@ -137,6 +140,7 @@ impl DocKind {
         DocKind::Channel,
         DocKind::Inbox,
         DocKind::Messages,
+        DocKind::Reads,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +153,7 @@ impl DocKind {
             DocKind::Channel => "channel",
             DocKind::Inbox => "inbox",
             DocKind::Messages => "messages",
+            DocKind::Reads => "reads",
         }
     }
 

@@ -12,6 +12,7 @@ use crate::{AccountStatus, Role, SessionKind, vocabulary::Access};
 const PIPELINE: &str = "pipeline";
 const ACCOUNT_VIEW: &str = "account_view";
 const INBOX: &str = "inbox";
+const READS: &str = "reads";
 const TRAINING: &str = "training";
 
 /// `POST /api/applications`: a partner applies; an admin decides later.
@@ -212,6 +213,13 @@ impl<Time> Me<Time> {
         self.documents.iter().find(|d| d.kind == ACCOUNT_VIEW)
     }
 
+    /// The account's own read markers of the chat.
+    pub fn reads(&self) -> Option<&MyDocument> {
+        self.documents
+            .iter()
+            .find(|d| d.kind == READS && d.access == Access::ReadWrite)
+    }
+
     /// The account's own inbox (its notifications); admins have none.
     pub fn inbox(&self) -> Option<&MyDocument> {
         self.documents.iter().find(|d| d.kind == INBOX)
@@ -326,6 +334,7 @@ mod tests {
         assert_eq!(PIPELINE, model::PIPELINE_KIND);
         assert_eq!(ACCOUNT_VIEW, model::ACCOUNT_VIEW_KIND);
         assert_eq!(INBOX, model::INBOX_KIND);
+        assert_eq!(READS, model::READS_KIND);
     }
 
     #[test]

@@ -478,7 +478,8 @@ mod tests {
                 "catalog",
                 "channel",
                 "inbox",
-                "messages"
+                "messages",
+                "reads"
             ]
         );
     }

@@ -8,7 +8,8 @@
 //! before samod sees it: a member adds only their own messages and
 //! reactions and changes only what they wrote; who wrote what is the
 //! actor of the change, whose bytes name the account (`model::actor_for`).
-//! `channels.rs` keeps channels, their members and their documents in step
+//! `reads.rs` is each partner's read markers (their own document, written
+//! on their devices). `channels.rs` keeps channels, their members and their documents in step
 //! with the accounts (a worker: the announcements channel, one channel per
 //! team, the next month's document opened ahead); `directory.rs` answers
 //! the share policy; `api.rs` the routes.
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod channels;
 pub mod directory;
+pub mod reads;
 
 use std::time::Duration;
 
@@ -56,6 +58,7 @@ where
 
 /// Keeps channels in step with the accounts now, then every `every`.
 pub async fn start(state: &ChatState, every: Duration) -> anyhow::Result<()> {
+    reads::catch_up(&state.pool).await?;
     channels::reconcile(state).await?;
     let state = state.clone();
     tokio::spawn(async move {

@@ -17,6 +17,7 @@
 //! | `catalog`      | (no owner)     |                      |                | read (1) | read-write |
 //! | `channel`      | (no owner)     |                      | read (2)       | none (2) | read-write |
 //! | `messages`     | (no owner)     |                      | read-write (3) | none (2) | read-write |
+//! | `reads`        | read-write     | none                 |                | none   | read-write |
 //!
 //! (1) A catalog may be for one role only (`documents.readers`: a track
 //! for team leaders); others get none.
@@ -136,7 +137,7 @@ pub fn decide(account_id: &str, account: &AccountFacts, doc: &DocFacts) -> Acces
     match doc.kind {
         DocKind::Pipeline | DocKind::Training if owns => Access::ReadWrite,
         DocKind::Pipeline | DocKind::Training if leads_owner => Access::Read,
-        DocKind::Note if owns => Access::ReadWrite,
+        DocKind::Note | DocKind::Reads if owns => Access::ReadWrite,
         DocKind::AccountView | DocKind::Inbox if owns => Access::Read,
         DocKind::Catalog if doc.readers.is_none_or(|role| role == account.role) => Access::Read,
         DocKind::Channel if doc.channel.reads(account_id) => Access::Read,

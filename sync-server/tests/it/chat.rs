@@ -81,6 +81,26 @@ async fn a_team_has_its_channel_and_the_programme_its_announcements() {
     let cleo = session_for(&server.database_url, "a-cleo").await;
     let (_, list) = api(&server, &cleo, "GET", "/api/chat/channels", None).await;
     assert_eq!(list.as_array().unwrap().len(), 1, "only the announcements");
+    // Ben's read markers are his own document, listed for his devices;
+    // his team leader is not given them.
+    let (_, me) = api(&server, &ben, "GET", "/api/me", None).await;
+    let reads: Vec<&serde_json::Value> = me["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "reads")
+        .collect();
+    assert_eq!(reads.len(), 1, "{me}");
+    assert_eq!(reads[0]["access"], "read_write");
+    let ana = session_for(&server.database_url, "a-ana").await;
+    let (_, me) = api(&server, &ana, "GET", "/api/me", None).await;
+    let theirs = me["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "reads")
+        .count();
+    assert_eq!(theirs, 1, "Ana lists her own read markers only: {me}");
 }
 
 /// Ana and Ben post through samod as the app does; what Ben might send by
@@ -279,13 +299,7 @@ async fn presence_is_relayed_only_as_its_senders_own() {
     assert_eq!(refused, None);
     // A share decision first: samod drops ephemera about a document the
     // connection has not asked for.
-    let mut nothing = Automerge::new();
-    let hello = automerge::sync::SyncDoc::generate_sync_message(
-        &mut nothing,
-        &mut automerge::sync::State::new(),
-    )
-    .unwrap()
-    .encode();
+    let hello = hello_again();
     raw.sync(&team, hello).await;
     assert!(matches!(raw.reply_about(&team).await, Reply::Sync(_)));
 
@@ -360,7 +374,7 @@ async fn presence_is_relayed_only_as_its_senders_own() {
 
 fn hello_again() -> Vec<u8> {
     automerge::sync::SyncDoc::generate_sync_message(
-        &mut Automerge::new(),
+        &Automerge::new(),
         &mut automerge::sync::State::new(),
     )
     .unwrap()

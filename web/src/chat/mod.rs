@@ -14,8 +14,8 @@ mod page;
 
 use std::{cell::RefCell, collections::BTreeMap, collections::HashMap, rc::Rc};
 
-use engine_protocol::{DocKind, DocNews, FollowId, PresenceState, Reading};
-use model::{ChannelIndex, ChatEdit, ChatMessage, Messages};
+use engine_protocol::{DocKind, DocNews, Edit, FollowId, PresenceState, Reading};
+use model::{ChannelIndex, ChatEdit, ChatMessage, Messages, Reads, ReadsEdit, Timestamp};
 use wasm_bindgen_futures::spawn_local;
 use web_common::api::{self, MyChannel};
 use yew::prelude::*;
@@ -84,6 +84,8 @@ pub struct State {
     pub refused: Option<String>,
     /// Who said where they are, by channel: what and when (ms).
     pub presence: BTreeMap<String, BTreeMap<String, (PresenceState, i64)>>,
+    /// How far this person read each channel (their own document).
+    pub reads: Rc<Reads>,
 }
 
 pub enum Action {
@@ -110,6 +112,12 @@ pub enum Action {
         channel: String,
         user: String,
         state: PresenceState,
+    },
+    Reads(Reads),
+    /// Read up to a message, shown before the document has taken it.
+    ReadTo {
+        channel: String,
+        to: Timestamp,
     },
 }
 
@@ -153,6 +161,13 @@ impl State {
                 self.buckets.insert(bucket, Rc::new(messages));
             }
             Action::Refused(why) => self.refused = Some(why),
+            Action::Reads(reads) => self.reads = Rc::new(reads),
+            Action::ReadTo { channel, to } => {
+                let mut reads = (*self.reads).clone();
+                let at = reads.read_to.entry(channel).or_insert(to);
+                *at = (*at).max(to);
+                self.reads = Rc::new(reads);
+            }
             Action::Presence {
                 channel,
                 user,
@@ -207,6 +222,21 @@ impl State {
         wanted
     }
 
+    /// Messages of others in `channel` not read yet.
+    pub fn unread(&self, channel: &str, me: &str) -> usize {
+        let messages = self.messages(channel);
+        self.reads
+            .unread(channel, me, messages.iter().map(|(_, m)| m))
+    }
+
+    /// Unread messages in every channel.
+    pub fn unread_total(&self, me: &str) -> usize {
+        self.channels
+            .iter()
+            .map(|c| self.unread(&c.doc_id, me))
+            .sum()
+    }
+
     /// A channel's messages on the device, in order, each with the
     /// document it is in (where its reactions and changes go).
     pub fn messages(&self, channel: &str) -> Vec<(String, ChatMessage)> {
@@ -238,6 +268,8 @@ fn storage() -> Option<web_sys::Storage> {
 pub struct Senders {
     pub edit: Callback<(String, ChatEdit)>,
     pub presence: Callback<(String, PresenceState)>,
+    /// Read a channel up to the message written then.
+    pub read: Callback<(String, Timestamp)>,
 }
 
 /// Follows the channels of `account` on `engine` (the list asked again
@@ -250,8 +282,13 @@ pub fn use_chat(
     account: Option<String>,
     online: bool,
     wanted: Vec<(String, DocKind)>,
+    reads_doc: Option<String>,
     on: Callback<Action>,
 ) -> Senders {
+    let mut wanted = wanted;
+    if let Some(doc) = &reads_doc {
+        wanted.push((doc.clone(), DocKind::Reads));
+    }
     // The list: what the device kept, then the server's.
     {
         let on = on.clone();
@@ -308,6 +345,22 @@ pub fn use_chat(
             follows.borrow().presence(&channel, state);
         })
     };
+    let read = {
+        let (follows, on) = (follows.clone(), on.clone());
+        use_callback(
+            reads_doc,
+            move |(channel, to): (String, Timestamp), reads_doc| {
+                let Some(doc) = reads_doc.clone() else { return };
+                on.emit(Action::ReadTo {
+                    channel: channel.clone(),
+                    to,
+                });
+                follows
+                    .borrow_mut()
+                    .edit(&doc, ReadsEdit::Read { channel, to }.into());
+            },
+        )
+    };
     let edit = use_callback(
         account,
         move |(bucket, edit): (String, ChatEdit), account| {
@@ -317,10 +370,14 @@ pub fn use_chat(
                 edit: edit.clone(),
                 me,
             });
-            follows.borrow_mut().edit(&bucket, edit);
+            follows.borrow_mut().edit(&bucket, edit.into());
         },
     );
-    Senders { edit, presence }
+    Senders {
+        edit,
+        presence,
+        read,
+    }
 }
 
 #[derive(Default)]
@@ -328,7 +385,7 @@ struct Follows {
     engine: Option<EngineRef>,
     by_doc: HashMap<String, FollowId>,
     /// Changes made before their document was followed.
-    waiting: Vec<(String, ChatEdit)>,
+    waiting: Vec<(String, Edit)>,
 }
 
 impl Follows {
@@ -380,9 +437,9 @@ impl Follows {
         }
     }
 
-    fn edit(&mut self, bucket: &str, edit: ChatEdit) {
+    fn edit(&mut self, bucket: &str, edit: Edit) {
         match (&self.engine, self.by_doc.get(bucket)) {
-            (Some(EngineRef(engine)), Some(id)) => engine.edit(*id, edit.into()),
+            (Some(EngineRef(engine)), Some(id)) => engine.edit(*id, edit),
             _ => self.waiting.push((bucket.to_owned(), edit)),
         }
     }
@@ -403,6 +460,7 @@ fn hear(doc_id: String, on: Callback<Action>) -> Rc<dyn Fn(DocNews)> {
                 doc_id: doc_id.clone(),
                 messages,
             }),
+            Reading::Reads(reads) => on.emit(Action::Reads(reads)),
             _ => {}
         },
         DocNews::Read {

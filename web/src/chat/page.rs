@@ -89,6 +89,33 @@ fn chat_page(props: &Props) -> Html {
             }
         });
     }
+    // What is on screen is read: the marker moves to the latest message
+    // of others (on this device, and on the person's others once synced).
+    let latest_other = channel_shown.as_ref().and_then(|c| {
+        props
+            .state
+            .messages(c)
+            .iter()
+            .rev()
+            .find(|(_, m)| m.author != *props.me)
+            .map(|(_, m)| m.at)
+    });
+    let marker = channel_shown
+        .as_ref()
+        .and_then(|c| props.state.reads.read_to.get(c).copied());
+    {
+        let read = props.senders.read.clone();
+        use_effect_with(
+            (channel_shown.clone(), latest_other, marker),
+            move |(channel, latest, marker)| {
+                if let (Some(channel), Some(latest)) = (channel, latest)
+                    && marker.is_none_or(|m| m < *latest)
+                {
+                    read.emit((channel.clone(), *latest));
+                }
+            },
+        );
+    }
     // A conversation opens at its latest message.
     use_effect_with(props.page.clone(), |_| {
         if let Some(w) = web_sys::window() {
@@ -292,6 +319,7 @@ fn channel_row(state: &State, c: &MyChannel, current: Option<&str>, me: &str) ->
         .into_iter()
         .rev()
         .find(|(_, m)| !m.is_gone());
+    let unread = state.unread(&c.doc_id, me);
     let preview = match (&last, state.indexes.get(&c.doc_id)) {
         (Some((_, m)), Some(index)) => {
             let who = if m.author == me {
@@ -314,6 +342,9 @@ fn channel_row(state: &State, c: &MyChannel, current: Option<&str>, me: &str) ->
                 </span>
                 if let Some((_, m)) = &last {
                     <time class="hint">{ show::short_time(m.at.0) }</time>
+                }
+                if unread > 0 {
+                    <span class="unread" aria-label={format!("{unread} unread")}>{ unread.min(99) }</span>
                 }
             </a>
         </li>

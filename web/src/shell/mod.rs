@@ -157,6 +157,11 @@ pub fn app() -> Html {
         account.clone(),
         online,
         state.chat.wanted(),
+        state
+            .me
+            .as_ref()
+            .and_then(|me| me.reads())
+            .map(|d| d.doc_id.clone()),
         to_state(&dispatch, Action::Chat),
     );
 
@@ -449,7 +454,7 @@ pub fn app() -> Html {
                             to_state(&dispatch, |why| Action::Error(Some(why))),
                         ) }
                     </div>
-                    { tabs(&screen, state.view.as_ref().map(|v| tier_name(&v.tier))) }
+                    { tabs(&screen, state.view.as_ref().map(|v| tier_name(&v.tier)), state.chat.unread_total(&me.account_id)) }
                     { tools }
                     <SyncBadge connection={state.connection} pending={state.pipeline.pending} signed_out={ended} />
                 </header>

@@ -8,7 +8,7 @@ use crate::{chat, dashboard, earnings, pipeline, training};
 
 /// The links, `current` marked; `tier` is the partner's tier once known:
 /// the tier tab is the tier badge.
-pub fn tabs(current: &Screen, tier: Option<&str>) -> Html {
+pub fn tabs(current: &Screen, tier: Option<&str>, chat_unread: usize) -> Html {
     let tier = tier.unwrap_or("Tier");
     let tabs = [
         (Screen::Dashboard(dashboard::Page::Home), "Home"),
@@ -20,8 +20,15 @@ pub fn tabs(current: &Screen, tier: Option<&str>) -> Html {
     ];
     html! {
         <nav class="tabs no-print">
-            { for tabs.into_iter().map(|(to, label)| html! {
-                <a class="tab" href={to.hash()} aria-current={here(&to, current).then_some("page")}>{ label }</a>
+            { for tabs.into_iter().map(|(to, label)| {
+                let unread = (matches!(to, Screen::Chat(_)) && chat_unread > 0).then_some(chat_unread);
+                html! {
+                    <a class="tab" href={to.hash()} aria-current={here(&to, current).then_some("page")}
+                        aria-label={unread.map(|n| format!("{label}, {n} unread"))}>
+                        { label }
+                        if let Some(n) = unread { <span class="unread" aria-hidden="true">{ n.min(99) }</span> }
+                    </a>
+                }
             }) }
         </nav>
     }

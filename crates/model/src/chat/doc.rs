@@ -9,7 +9,7 @@ use automerge::{
 
 use super::{
     Bucket, CHANNEL_KIND, ChannelForm, ChannelIndex, ChatEdit, ChatMessage, MESSAGES_KIND, Member,
-    Messages, add_reaction, sort,
+    Messages, READS_KIND, Reads, ReadsEdit, add_reaction, sort,
 };
 use crate::{
     ModelError, Timestamp,
@@ -404,6 +404,73 @@ fn own_reactions<'a>(
     })
 }
 
+const READS_SCHEMA: u64 = 1;
+
+pub struct ReadsDoc;
+
+impl ReadsDoc {
+    /// A person's empty read markers (the server makes one per partner).
+    pub fn create() -> Result<Automerge, ModelError> {
+        let mut doc = Automerge::new();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(ROOT, "schema", READS_SCHEMA)?;
+            tx.put(ROOT, "kind", READS_KIND)?;
+            tx.put_object(ROOT, "read_to", ObjType::Map)?;
+            Ok(())
+        })
+        .map_err(|failure| ModelError::from(failure.error))?;
+        Ok(doc)
+    }
+
+    pub fn read(doc: &Automerge) -> Result<Reads, ModelError> {
+        check_kind(doc, READS_KIND, READS_SCHEMA)?;
+        let map = Entries::of(doc, &ROOT)
+            .obj("read_to", ObjType::Map)
+            .ok_or(ModelError::BadField { field: "read_to" })?;
+        let mut read_to = std::collections::BTreeMap::new();
+        for key in doc.keys(&map) {
+            // Two devices marking apart leave both values: the later wins.
+            let best = doc
+                .get_all(&map, key.as_str())?
+                .into_iter()
+                .filter_map(|(value, _)| match value {
+                    automerge::Value::Scalar(s) => match s.as_ref() {
+                        ScalarValue::Int(n) | ScalarValue::Timestamp(n) => Some(*n),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .max();
+            if let Some(at) = best {
+                read_to.insert(key, Timestamp(at));
+            }
+        }
+        Ok(Reads { read_to })
+    }
+}
+
+impl ReadsEdit {
+    pub fn apply(&self, doc: &mut Automerge) -> Result<(), ModelError> {
+        let ReadsEdit::Read { channel, to } = self;
+        if channel.is_empty() || channel.len() > 64 {
+            return Err(super::invalid("channel", "is not a channel id"));
+        }
+        let held = ReadsDoc::read(doc)?;
+        if held.read_to.get(channel).is_some_and(|at| at >= to) {
+            return Ok(());
+        }
+        let map = Entries::of(doc, &ROOT)
+            .obj("read_to", ObjType::Map)
+            .ok_or(ModelError::BadField { field: "read_to" })?;
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(&map, channel.as_str(), ScalarValue::Timestamp(to.0))?;
+            Ok(())
+        })
+        .map_err(|failure| ModelError::from(failure.error))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,6 +590,49 @@ mod tests {
     fn a_server_actor_cannot_write_as_a_member() {
         let mut doc = bucket();
         assert!(post("x", 1, "hi").apply(&mut doc).is_err());
+    }
+
+    #[test]
+    fn read_markers_only_move_forward_and_the_later_wins_a_merge() {
+        let mut phone = ReadsDoc::create().unwrap();
+        let mut laptop = phone.fork();
+        let read = |c: &str, to: i64| ReadsEdit::Read {
+            channel: c.into(),
+            to: Timestamp(to),
+        };
+        read("team", 20).apply(&mut phone).unwrap();
+        read("team", 10).apply(&mut phone).unwrap();
+        assert_eq!(
+            ReadsDoc::read(&phone).unwrap().read_to["team"],
+            Timestamp(20)
+        );
+        read("team", 30).apply(&mut laptop).unwrap();
+        phone.merge(&mut laptop).unwrap();
+        laptop.merge(&mut phone.clone()).unwrap();
+        for doc in [&phone, &laptop] {
+            assert_eq!(ReadsDoc::read(doc).unwrap().read_to["team"], Timestamp(30));
+        }
+        let reads = ReadsDoc::read(&phone).unwrap();
+        let m = |author: &str, at: i64| ChatMessage {
+            id: format!("{author}{at}"),
+            author: author.into(),
+            at: Timestamp(at),
+            body: "x".into(),
+            reply_to: None,
+            edited_at: None,
+            deleted: false,
+            removed_by: None,
+            reactions: vec![],
+            unsent: false,
+        };
+        let list = [
+            m("a-ana", 25),
+            m("a-ana", 35),
+            m("a-ben", 40),
+            m("a-ana", 50),
+        ];
+        assert_eq!(reads.unread("team", "a-ben", &list), 2);
+        assert_eq!(reads.unread("other", "a-ben", &list), 3);
     }
 
     #[test]

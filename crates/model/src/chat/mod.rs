@@ -41,7 +41,7 @@ mod doc;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "doc")]
-pub use doc::{ChannelIndexDoc, MessagesDoc, actor_for, author_of};
+pub use doc::{ChannelIndexDoc, MessagesDoc, ReadsDoc, actor_for, author_of};
 
 use crate::{ModelError, Timestamp};
 
@@ -470,4 +470,42 @@ mod tests {
             .is_err()
         );
     }
+}
+
+/// The root `kind` of a person's read markers.
+pub const READS_KIND: &str = "reads";
+
+/// How far a person has read each channel: the time written of the last
+/// message they saw there, by channel index. Their own document, synced
+/// across their devices; the largest time wins when two devices marked
+/// apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Reads {
+    pub read_to: std::collections::BTreeMap<String, Timestamp>,
+}
+
+impl Reads {
+    /// Messages of others in `messages` written after the marker of
+    /// `channel` (deleted ones not counted).
+    pub fn unread<'a>(
+        &self,
+        channel: &str,
+        me: &str,
+        messages: impl IntoIterator<Item = &'a ChatMessage>,
+    ) -> usize {
+        let seen = self.read_to.get(channel).copied().unwrap_or(Timestamp(0));
+        messages
+            .into_iter()
+            .filter(|m| m.author != me && m.at > seen && !m.is_gone())
+            .count()
+    }
+}
+
+/// A change to one's read markers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ReadsEdit {
+    /// Read `channel` up to the message written at `to`: a marker only
+    /// moves forward.
+    Read { channel: String, to: Timestamp },
 }
