@@ -264,8 +264,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     // Stored documents go to each projection (the pipeline's, training's).
     let (pipeline_changed_tx, pipeline_changed_rx) = events::channel();
     let (training_changed_tx, training_changed_rx) = events::channel();
+    let (chat_changed_tx, chat_changed_rx) = events::channel();
     tokio::spawn(async move {
         while let Some(stored) = changed_rx.recv().await {
+            chat_changed_tx.send(stored.clone());
             training_changed_tx.send(stored.clone());
             pipeline_changed_tx.send(stored);
         }
@@ -355,9 +357,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         pool: pool.clone(),
         residency: residency.clone(),
     };
-    chat::start(&chat, Duration::from_secs(settings.chat_sweep_secs.max(1)))
-        .await
-        .context("the chat's channels")?;
+    chat::start(
+        &chat,
+        Duration::from_secs(settings.chat_sweep_secs.max(1)),
+        chat_changed_rx,
+    )
+    .await
+    .context("the chat's channels")?;
     let ledger = Arc::new(money::LedgerSettings {
         rules: rules::RulesConfig::default(),
         hold: chrono::Duration::days(settings.commission_hold_days.into()),

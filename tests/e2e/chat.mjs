@@ -27,10 +27,12 @@ async function signIn(browser, server, errors, email, password) {
 
 const bodies = (page) => page.locator("ol.messages > li.message .body").allTextContents();
 
+// On a phone, Enter is a new line (its keyboard has no Shift+Enter): the
+// button sends.
 async function send(page, text) {
-  const box = page.locator("form.composer textarea");
-  await box.fill(text);
-  await box.press("Enter");
+  const form = page.locator("form.composer");
+  await form.locator("textarea").fill(text);
+  await form.locator("button[type=submit]").click();
 }
 
 async function main() {
@@ -100,7 +102,7 @@ async function main() {
     const box = ana.page.locator("form.composer textarea");
     await waitFor("the box to hold the message", async () => (await box.inputValue()).startsWith("Kick-off"));
     await box.fill("Kick-off at ten, @Ben. Agenda: https://example.com/agenda");
-    await box.press("Enter");
+    await ana.page.locator("form.composer button[type=submit]", { hasText: "Save" }).click();
     await waitFor("the edit on Ben's phone", async () =>
       /Kick-off at ten/.test(await onBen.textContent()) && /\(edited\)/.test(await onBen.textContent()));
 
@@ -152,11 +154,28 @@ async function main() {
       (await tab.getAttribute("aria-label")) === "Chat, 1 unread");
     await ben.page.goto(`${server.url}/#chat`);
     const teamRow = ben.page.locator("a.channel-row", { hasText: "Team Ana Souza" });
-    await teamRow.locator(".unread[aria-label='1 unread']").waitFor();
+    await teamRow.locator(".unread", { hasText: "1 unread" }).waitFor();
     await shot(ben.page, "chat-unread-phone");
     await teamRow.click();
     await ben.page.locator("li.message", { hasText: "Who takes the Lisbon lead?" }).waitFor();
     await waitFor("the unread count to clear", async () => (await tab.getAttribute("aria-label")) === null);
+
+    // Search: the server's when online, the device's offline.
+    await ben.page.goto(`${server.url}/#chat`);
+    const search = ben.page.locator("#chat-search");
+    await waitFor("Lisbon to be found on the server", async () => {
+      await search.fill("lisbon");
+      await search.press("Enter");
+      await ben.page.locator(".chat-search [role=status] p.hint", { hasText: "found" }).waitFor();
+      return /^1 found$/.test(await ben.page.locator(".chat-search [role=status] p.hint").textContent());
+    });
+    await ben.context.setOffline(true);
+    await search.fill("offline");
+    await search.press("Enter");
+    await waitFor("the device's own search offline", async () =>
+      /3 found on this device \(offline\)/.test(await ben.page.locator(".chat-search [role=status] p.hint").textContent()));
+    await shot(ben.page, "chat-search-phone");
+    await ben.context.setOffline(false);
 
     // 5. A desktop: the channels beside the conversation.
     const desk = await browser.newContext(DESK);

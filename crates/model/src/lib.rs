@@ -32,7 +32,7 @@ pub use amount::NumberFormat;
 pub use chat::{
     Bucket, CHANNEL_KIND, ChannelForm, ChannelIndex, ChatEdit, ChatMessage, MESSAGES_KIND, Member,
     Messages, READS_KIND, Reaction, Reads, ReadsEdit, check_body as check_chat_body,
-    limits as chat_limits, month_of, valid_message_id,
+    limits as chat_limits, mentioned, mentions, month_of, valid_message_id,
 };
 #[cfg(feature = "doc")]
 pub use chat::{ChannelIndexDoc, MessagesDoc, ReadsDoc, actor_for, author_of};

@@ -30,3 +30,17 @@ pub struct MyChannel {
     /// Whether this account may post in it.
     pub posts: bool,
 }
+
+/// One message found by `GET /api/chat/search?q=`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatHit<Time = String> {
+    /// The channel's index document.
+    pub channel: String,
+    pub channel_name: String,
+    pub id: String,
+    pub author_name: String,
+    pub written_at: Time,
+    pub body: String,
+    /// The message it answers in a thread.
+    pub reply_to: Option<String>,
+}

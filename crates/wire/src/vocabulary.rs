@@ -158,6 +158,8 @@ vocabulary! {
         TrainingAssigned = "training_assigned",
         /// An exam the server graded: passed (a certificate) or not.
         ExamGraded = "exam_graded",
+        /// Someone named the person (`@Ana`) in a channel.
+        ChatMention = "chat_mention",
     }
 }
 
@@ -173,6 +175,8 @@ vocabulary! {
         Reminders = "reminders",
         /// Training assigned, an exam graded.
         Training = "training",
+        /// A mention in the chat.
+        Chat = "chat",
     }
 }
 
@@ -189,6 +193,7 @@ impl NotificationKind {
             NotificationKind::TrainingAssigned | NotificationKind::ExamGraded => {
                 NotificationCategory::Training
             }
+            NotificationKind::ChatMention => NotificationCategory::Chat,
         }
     }
 }
@@ -319,6 +324,7 @@ mod tests {
                 "follow_up_due",
                 "training_assigned",
                 "exam_graded",
+                "chat_mention",
             ],
         );
         assert_eq!(
@@ -331,7 +337,7 @@ mod tests {
         );
         spelled(
             NotificationCategory::ALL,
-            &["deals", "money", "reminders", "training"],
+            &["deals", "money", "reminders", "training", "chat"],
         );
         assert_eq!(
             sorted(NotificationCategory::ALL.iter().map(|c| c.as_str())),

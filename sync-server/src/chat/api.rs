@@ -3,16 +3,18 @@
 //! | route                        | who            |
 //! |------------------------------|----------------|
 //! | `GET /api/chat/channels`     | signed in      |
+//! | `GET /api/chat/search?q=`    | signed in      |
 //! | `POST /api/admin/channels`   | admin          |
 
 use axum::{
     Json,
-    extract::State,
+    extract::{Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use chrono::{DateTime, Utc};
 use model::ChannelForm;
-use wire::{ChannelCreated, MyChannel, NewChannel, Role};
+use wire::{ChannelCreated, ChatHit, MyChannel, NewChannel, Role};
 
 use super::{ChatState, channels};
 use crate::http::{
@@ -45,6 +47,66 @@ pub(super) async fn my_channels(
                 name,
                 form,
             })
+            .collect(),
+    ))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct SearchQuery {
+    q: String,
+}
+
+/// The 30 newest messages matching every word of `q`, in the channels
+/// the account reads (an admin: every channel).
+pub(super) async fn search(
+    State(state): State<ChatState>,
+    who: Authenticated,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<Vec<ChatHit<DateTime<Utc>>>>, AppError> {
+    let q = bounded_text(&query.q, "a search", "q", 200)?;
+    if q.trim().is_empty() {
+        return Ok(Json(Vec::new()));
+    }
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        String,
+        String,
+        String,
+        String,
+        DateTime<Utc>,
+        String,
+        Option<String>,
+    )> = sqlx::query_as(
+        "SELECT m.channel_id, c.name, m.id, a.name, m.written_at, m.body, m.reply_to
+             FROM chat_messages m
+             JOIN channels c ON c.doc_id = m.channel_id
+             JOIN accounts a ON a.id = m.author_id
+             WHERE NOT m.gone
+               AND m.search @@ plainto_tsquery('simple', $2)
+               AND ($3 OR c.form = 'announcements'
+                    OR EXISTS (SELECT 1 FROM channel_members cm
+                               WHERE cm.doc_id = m.channel_id AND cm.account_id = $1))
+             ORDER BY m.written_at DESC, m.id DESC
+             LIMIT 30",
+    )
+    .bind(&who.account_id)
+    .bind(q.trim())
+    .bind(who.role == Role::Admin)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(
+                |(channel, channel_name, id, author_name, written_at, body, reply_to)| ChatHit {
+                    channel,
+                    channel_name,
+                    id,
+                    author_name,
+                    written_at,
+                    body,
+                    reply_to,
+                },
+            )
             .collect(),
     ))
 }

@@ -96,8 +96,10 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
         .await?;
         for channel in missing {
             let mut tx = pool.begin().await?;
-            open_bucket(&mut tx, &channel, &period).await?;
-            tx.commit().await?;
+            match open_bucket(&mut tx, &channel, &period).await {
+                Ok(()) => tx.commit().await?,
+                Err(error) => tracing::debug!(%error, "chat: no new messages document"),
+            }
         }
     }
     write_stale_indexes(state).await
@@ -174,7 +176,7 @@ async fn open_bucket(conn: &mut PgConnection, channel: &str, period: &str) -> an
         .bind(DocKind::Messages.as_str())
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
+    let opened = sqlx::query(
         "INSERT INTO channel_buckets (doc_id, channel_id, period) VALUES ($1, $2, $3)
          ON CONFLICT (channel_id, period) DO NOTHING",
     )
@@ -182,7 +184,13 @@ async fn open_bucket(conn: &mut PgConnection, channel: &str, period: &str) -> an
     .bind(channel)
     .bind(period)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if opened == 0 {
+        // Another pass opened it first: this document is nobody's; the
+        // caller's transaction is dropped with it.
+        anyhow::bail!("{channel} has its {period} document already");
+    }
     sqlx::query("UPDATE channels SET index_stale = true WHERE doc_id = $1")
         .bind(channel)
         .execute(&mut *conn)
@@ -228,6 +236,20 @@ pub async fn index_of(pool: &PgPool, channel: &str) -> anyhow::Result<Option<Cha
     }))
 }
 
+async fn write_index(state: &ChatState, channel: &str) -> anyhow::Result<()> {
+    let Some(index) = index_of(&state.pool, channel).await? else {
+        return Ok(());
+    };
+    let mut doc = storage::load_document(&state.pool, channel)
+        .await
+        .map_err(|e| anyhow::anyhow!("it does not load: {e}"))?;
+    let before = doc.get_heads();
+    ChannelIndexDoc::write(&mut doc, &index)?;
+    server_docs::store_changes_since(&state.residency, channel, &doc, &before)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// Writes every index the tables moved away from, as a difference stored
 /// outside the repos (the devices holding it get it from the bus).
 async fn write_stale_indexes(state: &ChatState) -> anyhow::Result<()> {
@@ -241,17 +263,8 @@ async fn write_stale_indexes(state: &ChatState) -> anyhow::Result<()> {
             .bind(&channel)
             .execute(&state.pool)
             .await?;
-        let Some(index) = index_of(&state.pool, &channel).await? else {
-            continue;
-        };
-        let mut doc = storage::load_document(&state.pool, &channel)
-            .await
-            .map_err(|e| anyhow::anyhow!("channel {channel} does not load: {e}"))?;
-        let before = doc.get_heads();
-        ChannelIndexDoc::write(&mut doc, &index)?;
-        if let Err(error) =
-            server_docs::store_changes_since(&state.residency, &channel, &doc, &before).await
-        {
+        if let Err(error) = write_index(state, &channel).await {
+            // Written again at the next pass.
             sqlx::query("UPDATE channels SET index_stale = true WHERE doc_id = $1")
                 .bind(&channel)
                 .execute(&state.pool)

@@ -17,6 +17,7 @@
 pub mod api;
 pub mod channels;
 pub mod directory;
+pub mod projection;
 pub mod reads;
 
 use std::time::Duration;
@@ -48,6 +49,7 @@ where
 {
     Router::new()
         .route("/api/chat/channels", get(api::my_channels))
+        .route("/api/chat/search", get(api::search))
         .route("/api/admin/channels", post(api::create_topic))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
@@ -56,8 +58,14 @@ where
         ))
 }
 
-/// Keeps channels in step with the accounts now, then every `every`.
-pub async fn start(state: &ChatState, every: Duration) -> anyhow::Result<()> {
+/// Keeps channels in step with the accounts now, then every `every`, and
+/// projects the messages documents stored (`changed`).
+pub async fn start(
+    state: &ChatState,
+    every: Duration,
+    changed: crate::events::Inbox<crate::events::DocumentStored>,
+) -> anyhow::Result<()> {
+    tokio::spawn(projection::run(state.pool.clone(), changed));
     reads::catch_up(&state.pool).await?;
     channels::reconcile(state).await?;
     let state = state.clone();

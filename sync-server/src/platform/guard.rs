@@ -647,10 +647,9 @@ pub fn transport(
 /// through by samod unchecked.
 enum Writes {
     Unchecked,
-    /// A shared document the peer may use; with the repo's handle, once it
-    /// is found, and whether the peer may only read it (then any change it
-    /// sends is refused, not silently dropped as samod would).
-    Checked(Option<samod::DocHandle>, bool),
+    /// A shared document the peer may write; with the repo's handle, once
+    /// it is found.
+    Checked(Option<samod::DocHandle>),
 }
 
 /// At most this many decisions are kept per connection; past it, a
@@ -709,8 +708,8 @@ async fn admit(
             Some(decided) => decided,
             None => decide(peer.as_deref().unwrap_or_default(), gate, doc_id).await,
         };
-        if let Writes::Checked(handle, read_only) = &mut decided {
-            check_shared_write(gate, doc_id, handle, *read_only, data).await?;
+        if let Writes::Checked(handle) = &mut decided {
+            check_shared_write(gate, doc_id, handle, data).await?;
         }
         if writes.len() < MAX_DECISIONS {
             writes.insert(doc_id.to_owned(), decided);
@@ -747,9 +746,12 @@ async fn decide(peer: &str, gate: &Gate, doc_id: &str) -> Writes {
         return Writes::Unchecked;
     }
     match gate.policy.access(doc_id, peer).await {
-        Access::None => Writes::Unchecked,
-        Access::Read => Writes::Checked(None, true),
-        Access::ReadWrite => Writes::Checked(None, false),
+        // samod drops a read-only peer's changes (nothing is stored); a
+        // refusal here would close the connection for a change the device
+        // keeps and sends again at every reconnect, and its other
+        // documents would never sync again.
+        Access::None | Access::Read => Writes::Unchecked,
+        Access::ReadWrite => Writes::Checked(None),
     }
 }
 
@@ -761,7 +763,6 @@ async fn check_shared_write(
     gate: &Gate,
     doc_id: &str,
     handle: &mut Option<samod::DocHandle>,
-    read_only: bool,
     data: &[u8],
 ) -> Result<(), Violation> {
     let mut changes = IncomingChanges::decode(data)?;
@@ -782,9 +783,6 @@ async fn check_shared_write(
     }
     if changes.is_empty() {
         return Ok(());
-    }
-    if read_only {
-        return Err(WriteViolation::ReadOnly.into());
     }
     let actors: Vec<Vec<u8>> = changes
         .actors()

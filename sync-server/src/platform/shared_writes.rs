@@ -70,8 +70,6 @@ pub enum WriteViolation {
     ForeignActor,
     #[error("a new actor must start with your account id and a zero byte")]
     UnnamedActor,
-    #[error("you may only read this document")]
-    ReadOnly,
     #[error("edits the document's structure")]
     EditsStructure,
     #[error("edits an object another user authored")]
@@ -163,7 +161,11 @@ impl IncomingChanges {
         let mut claimed = Vec::new();
         for change in &self.changes {
             match owners.get(&change.actor_id) {
-                Some(ActorOwner::Account(owner)) if owner == account => {}
+                // Registered to the account, and naming it: an actor
+                // registered under an older rule that names someone else
+                // would let its owner write as them.
+                Some(ActorOwner::Account(owner))
+                    if owner == account && model::author_of(&change.actor_id) == Some(account) => {}
                 Some(_) => return Err(WriteViolation::ForeignActor),
                 None if claimed.contains(&change.actor_id) => {}
                 None if model::author_of(&change.actor_id) != Some(account) => {

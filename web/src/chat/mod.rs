@@ -135,7 +135,7 @@ const TYPING_FOR_MS: i64 = 6_000;
 
 /// How many of a channel's newest messages documents are followed live:
 /// this month's, the one before, and next month's (opened ahead).
-const LIVE_BUCKETS: usize = 3;
+pub const LIVE_BUCKETS: usize = 3;
 
 impl State {
     pub fn reduce(&mut self, action: Action) {

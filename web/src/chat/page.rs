@@ -11,7 +11,7 @@ use yew::prelude::*;
 
 use engine_protocol::PresenceState;
 
-use super::{HEARTBEAT_MS, Page, Senders, State};
+use super::{HEARTBEAT_MS, LIVE_BUCKETS, Page, Senders, State};
 
 /// What the pages are drawn from.
 pub struct Input<'a> {
@@ -98,7 +98,9 @@ fn chat_page(props: &Props) -> Html {
             .iter()
             .rev()
             .find(|(_, m)| m.author != *props.me)
-            .map(|(_, m)| m.at)
+            // A device's clock ahead of this one's must not mark later
+            // messages read before they are written.
+            .map(|(_, m)| m.at.min(now()))
     });
     let marker = channel_shown
         .as_ref()
@@ -131,6 +133,7 @@ fn chat_page(props: &Props) -> Html {
     let Some(channel) = channel else {
         return html! {
             <main class="chat chat-list-page">
+                <Search state={state.clone()} online={props.online} />
                 <h2 class="section">{ "Channels" }</h2>
                 { list }
             </main>
@@ -255,6 +258,143 @@ fn members_line(index: &ChannelIndex) -> String {
     }
 }
 
+#[derive(Properties, PartialEq)]
+struct SearchProps {
+    state: State,
+    online: bool,
+}
+
+/// One message found.
+struct Hit {
+    channel: String,
+    channel_name: String,
+    id: String,
+    author: String,
+    at: i64,
+    body: String,
+    reply_to: Option<String>,
+}
+
+/// Search: every channel's messages on the server when online (older
+/// ones too), the ones on the device otherwise.
+#[function_component(Search)]
+fn search(props: &SearchProps) -> Html {
+    let field = use_node_ref();
+    let found = use_state(|| None::<(String, Result<Vec<Hit>, String>, bool)>);
+    let onsubmit = {
+        let (field, found, state, online) = (
+            field.clone(),
+            found.clone(),
+            props.state.clone(),
+            props.online,
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(input) = field.cast::<web_sys::HtmlInputElement>() else {
+                return;
+            };
+            let q = input.value().trim().to_owned();
+            if q.is_empty() {
+                found.set(None);
+                return;
+            }
+            if !online {
+                found.set(Some((q.clone(), Ok(search_here(&state, &q)), false)));
+                return;
+            }
+            let (found, state) = (found.clone(), state.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let path = format!("/api/chat/search?q={}", js_sys::encode_uri_component(&q));
+                let answer =
+                    match web_common::api::get::<Vec<web_common::api::ChatHit>>(&path).await {
+                        Ok(hits) => (
+                            q,
+                            Ok(hits
+                                .into_iter()
+                                .map(|h| Hit {
+                                    at: js_sys::Date::parse(&h.written_at) as i64,
+                                    channel: h.channel,
+                                    channel_name: h.channel_name,
+                                    id: h.id,
+                                    author: h.author_name,
+                                    body: h.body,
+                                    reply_to: h.reply_to,
+                                })
+                                .collect()),
+                            true,
+                        ),
+                        // Offline after all: what is on the device.
+                        Err(_) => {
+                            let hits = search_here(&state, &q);
+                            (q, Ok(hits), false)
+                        }
+                    };
+                found.set(Some(answer));
+            });
+        })
+    };
+    html! {
+        <section class="chat-search" aria-label="Search messages">
+            <form role="search" {onsubmit}>
+                <label for="chat-search" class="visually-hidden">{ "Search messages" }</label>
+                <input id="chat-search" ref={field} type="search" placeholder="Search messages" maxlength="200" />
+                <button type="submit">{ "Search" }</button>
+            </form>
+            if let Some((q, hits, everywhere)) = &*found {
+                <div role="status">
+                    { match hits {
+                        Ok(hits) if hits.is_empty() => html! { <p class="hint">{ format!("Nothing found for “{q}”.") }</p> },
+                        Ok(hits) => html! {
+                            <>
+                                <p class="hint">{ if *everywhere { format!("{} found", hits.len()) } else { format!("{} found on this device (offline)", hits.len()) } }</p>
+                                <ul class="plain hits">
+                                    { for hits.iter().map(|h| html! {
+                                        <li>
+                                            <a class="hit" href={match &h.reply_to { Some(root) => format!("#thread-{}_{}", h.channel, root), None => format!("#thread-{}_{}", h.channel, h.id) }}>
+                                                <span class="hint">{ format!("{} · {} · {}", h.channel_name, h.author, show::short_time(h.at)) }</span>
+                                                <span class="body">{ &h.body }</span>
+                                            </a>
+                                        </li>
+                                    }) }
+                                </ul>
+                            </>
+                        },
+                        Err(why) => html! { <p class="error">{ why }</p> },
+                    } }
+                </div>
+            }
+        </section>
+    }
+}
+
+/// The messages on the device holding every word of `q` (any case).
+fn search_here(state: &State, q: &str) -> Vec<Hit> {
+    let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
+    let mut hits = Vec::new();
+    for c in state.channels.iter() {
+        let Some(index) = state.indexes.get(&c.doc_id) else {
+            continue;
+        };
+        for (_, m) in state.messages(&c.doc_id) {
+            let body = m.body.to_lowercase();
+            if !m.is_gone() && words.iter().all(|w| body.contains(w.as_str())) {
+                hits.push(Hit {
+                    channel: c.doc_id.clone(),
+                    channel_name: c.name.clone(),
+                    id: m.id.clone(),
+                    author: index.name_of(&m.author).to_owned(),
+                    at: m.at.0,
+                    body: m.body.clone(),
+                    reply_to: m.reply_to.clone(),
+                });
+            }
+        }
+    }
+    hits.sort_by_key(|h| std::cmp::Reverse(h.at));
+    hits.truncate(30);
+    hits
+}
+
 /// Who else is here, and who is typing, said as it changes.
 fn presence_line(state: &State, channel: &str, index: &ChannelIndex, me: &str) -> Html {
     let present = state.present(channel, me, now().0);
@@ -344,7 +484,7 @@ fn channel_row(state: &State, c: &MyChannel, current: Option<&str>, me: &str) ->
                     <time class="hint">{ show::short_time(m.at.0) }</time>
                 }
                 if unread > 0 {
-                    <span class="unread" aria-label={format!("{unread} unread")}>{ unread.min(99) }</span>
+                    <span class="unread"><span aria-hidden="true">{ unread.min(99) }</span><span class="visually-hidden">{ format!("{unread} unread") }</span></span>
                 }
             </a>
         </li>
@@ -460,7 +600,7 @@ fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: 
     };
     html! {
         <li class={classes!("message", mine.then_some("mine"), m.unsent.then_some("unsent"))} id={format!("m-{}", m.id)}>
-            <div class="meta">
+            <div class="meta" id={format!("m-{}-meta", m.id)}>
                 <strong class="author">{ author }</strong>
                 <time>{ show::short_time(m.at.0) }</time>
                 if m.edited_at.is_some() && !gone { <span class="hint">{ "(edited)" }</span> }
@@ -476,7 +616,7 @@ fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: 
                         html! {
                             <button type="button" class="reaction" aria-pressed={on.to_string()}
                                 aria-label={format!("{} {}: {}", r.emoji, r.by.len(), names.join(", "))}
-                                disabled={emoji.is_empty() || gone}
+                                disabled={emoji.is_empty() || gone || !ctx.posts}
                                 onclick={react(emoji, on)}>
                                 { format!("{} {}", r.emoji, r.by.len()) }
                             </button>
@@ -503,8 +643,8 @@ fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: 
                         </details>
                     }
                     if mine {
-                        <button type="button" class="quiet" onclick={on_start_edit}>{ "Edit" }</button>
-                        <button type="button" class="quiet" onclick={on_delete}>{ "Delete" }</button>
+                        <button type="button" class="quiet" onclick={on_start_edit} aria-describedby={format!("m-{}-meta", m.id)}>{ "Edit" }</button>
+                        <button type="button" class="quiet" onclick={on_delete} aria-describedby={format!("m-{}-meta", m.id)}>{ "Delete" }</button>
                     }
                 </div>
             }
@@ -529,15 +669,7 @@ fn rich(body: &str, index: &ChannelIndex) -> Html {
             {
                 out.push(html! { <a href={trimmed.to_owned()} target="_blank" rel="noopener noreferrer">{ trimmed }</a> });
                 out.push(html! { { &word[trimmed.len()..] } });
-            } else if let Some(name) = word.strip_prefix('@')
-                && !name.is_empty()
-                && index.members.iter().any(|m| {
-                    m.name.split(' ').next().is_some_and(|first| {
-                        name.trim_end_matches(['.', ',', '!', '?', ':'])
-                            .eq_ignore_ascii_case(first)
-                    })
-                })
-            {
+            } else if model::mentioned(word, &index.members).is_some() {
                 out.push(html! { <span class="mention">{ word }</span> });
             } else {
                 out.push(html! { { word } });
@@ -591,7 +723,7 @@ fn composer(ctx: &Ctx, reply_to: Option<String>, all: &[(String, ChatMessage)]) 
                     editing_state.set(None);
                 }
                 None => {
-                    let Some(bucket) = index.bucket_for(at) else {
+                    let Some(bucket) = index.bucket_for(at, LIVE_BUCKETS) else {
                         return;
                     };
                     on_edit.emit((
@@ -676,9 +808,14 @@ fn composer_box(props: &ComposerProps) -> Html {
             send();
         })
     };
-    // Enter sends, Shift+Enter starts a new line (as chat apps do).
+    // With a keyboard, Enter sends and Shift+Enter starts a new line (as
+    // chat apps do); on a touch screen, whose keyboard has no Shift+Enter,
+    // Enter is a new line and the button sends.
+    let touch = web_sys::window()
+        .and_then(|w| w.match_media("(pointer: coarse)").ok().flatten())
+        .is_some_and(|m| m.matches());
     let onkeydown = Callback::from(move |e: KeyboardEvent| {
-        if e.key() == "Enter" && !e.shift_key() && !e.is_composing() {
+        if e.key() == "Enter" && !e.shift_key() && !e.is_composing() && !touch {
             e.prevent_default();
             send();
         }

@@ -117,7 +117,7 @@ fn push_card() -> Html {
     }
 }
 
-const CATEGORIES: [(NotificationCategory, &str); 4] = [
+const CATEGORIES: [(NotificationCategory, &str); 5] = [
     (NotificationCategory::Deals, "Decisions on your deals"),
     (
         NotificationCategory::Money,
@@ -128,6 +128,7 @@ const CATEGORIES: [(NotificationCategory, &str); 4] = [
         NotificationCategory::Training,
         "Training assigned, exams graded",
     ),
+    (NotificationCategory::Chat, "Mentions in the chat"),
 ];
 
 /// Which categories are pushed (to every device of the account); the list

@@ -1,6 +1,6 @@
 //! Channels and messages over Automerge (see the module's doc).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use automerge::{
     ActorId, Automerge, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, ScalarValue,
@@ -39,9 +39,12 @@ pub fn author_of(actor: &ActorId) -> Option<&str> {
     if bytes.len() - at - 1 < 8 {
         return None;
     }
-    std::str::from_utf8(&bytes[..at])
-        .ok()
-        .filter(|a| !a.is_empty())
+    // An account id as the server makes them and peer ids carry them.
+    std::str::from_utf8(&bytes[..at]).ok().filter(|a| {
+        (1..=64).contains(&a.len())
+            && a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
 }
 
 fn author_of_obj(obj: &ObjId) -> Option<&str> {
@@ -216,7 +219,22 @@ impl MessagesDoc {
             ObjId::Root => false,
         };
         let mut messages = Vec::new();
-        let mut seen = HashSet::new();
+        // Two messages with one id (someone copying another's, to shadow
+        // it): the one made first, by op id, counts wherever it sits in
+        // the list, so a later copy never hides the original.
+        let mut first: HashMap<String, (u64, Vec<u8>)> = HashMap::new();
+        for item in doc.list_range(&list, ..) {
+            let obj = item.id();
+            if let (ObjId::Id(counter, actor, _), Some(id)) =
+                (&obj, Entries::of(doc, &obj).str("id"))
+            {
+                let key = (*counter, actor.to_bytes().to_vec());
+                let entry = first.entry(id).or_insert_with(|| key.clone());
+                if key < *entry {
+                    *entry = key;
+                }
+            }
+        }
         for item in doc.list_range(&list, ..) {
             let automerge::ValueRef::Object(ObjType::Map) = item.value else {
                 continue;
@@ -230,24 +248,34 @@ impl MessagesDoc {
             let (Some(id), Some(at)) = (fields.str("id"), fields.int("at")) else {
                 continue;
             };
-            // Ids are the author's; the first one written counts.
-            if !super::valid_message_id(&id) || !seen.insert(id.clone()) {
+            let ObjId::Id(counter, actor, _) = &obj else {
+                continue;
+            };
+            if !super::valid_message_id(&id)
+                || first.get(&id) != Some(&(*counter, actor.to_bytes().to_vec()))
+            {
                 continue;
             }
-            let removed_by = fields.str("removed_by");
+            // What the author wrote is read as the app would let them
+            // write it: a body that does not pass is not shown, a
+            // `reply_to` that is no id is no thread. Moderation is not
+            // built yet, so nothing a member writes reads as an admin's.
+            let removed_by = None;
             let deleted = fields.boolean("deleted") == Some(true);
-            let body = if deleted || removed_by.is_some() {
-                String::new()
-            } else {
-                fields.str("body").unwrap_or_default()
-            };
+            let body = fields.str("body").unwrap_or_default();
+            if !deleted && super::check_body(&body).is_err() {
+                continue;
+            }
+            let body = if deleted { String::new() } else { body };
             messages.push(ChatMessage {
                 unsent: me == Some(author) && is_unsent(&obj),
                 id,
                 author: author.to_owned(),
                 at: Timestamp(at),
                 body,
-                reply_to: fields.str("reply_to"),
+                reply_to: fields
+                    .str("reply_to")
+                    .filter(|r| super::valid_message_id(r)),
                 edited_at: fields.int("edited_at").map(Timestamp),
                 deleted,
                 removed_by,
@@ -255,6 +283,11 @@ impl MessagesDoc {
             });
         }
         sort(&mut messages);
+        let at: HashMap<String, usize> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i))
+            .collect();
         for item in doc.list_range(&reactions_list, ..) {
             let automerge::ValueRef::Object(ObjType::Map) = item.value else {
                 continue;
@@ -267,7 +300,10 @@ impl MessagesDoc {
             let (Some(message), Some(emoji)) = (fields.str("message"), fields.str("emoji")) else {
                 continue;
             };
-            if let Some(m) = messages.iter_mut().find(|m| m.id == message) {
+            if super::check_emoji(&emoji).is_err() {
+                continue;
+            }
+            if let Some(m) = at.get(&message).and_then(|&i| messages.get_mut(i)) {
                 add_reaction(&mut m.reactions, &emoji, author);
             }
         }
@@ -297,15 +333,20 @@ impl ChatEdit {
             .ok_or(bad("reactions"))?;
         drop(root);
         // One's own message, by id; `None` if it is not there or not one's.
+        // The message with that id (the first made, as reading counts it),
+        // and whether it is one's own.
         let own = |doc: &Automerge, id: &str| -> Option<(ObjId, bool)> {
-            doc.list_range(&list, ..).find_map(|item| {
-                let obj = item.id();
-                let fields = Entries::of(doc, &obj);
-                (fields.str("id").as_deref() == Some(id)).then(|| {
-                    let mine = author_of_obj(&obj) == Some(me.as_str());
-                    (obj, mine && fields.str("removed_by").is_none())
+            doc.list_range(&list, ..)
+                .map(|item| item.id())
+                .filter(|obj| Entries::of(doc, obj).str("id").as_deref() == Some(id))
+                .min_by_key(|obj| match obj {
+                    ObjId::Id(counter, actor, _) => (*counter, actor.to_bytes().to_vec()),
+                    ObjId::Root => (u64::MAX, Vec::new()),
                 })
-            })
+                .map(|obj| {
+                    let mine = author_of_obj(&obj) == Some(me.as_str());
+                    (obj, mine)
+                })
         };
         let result = match self {
             ChatEdit::Post {
@@ -497,7 +538,11 @@ mod tests {
     #[test]
     fn authors_are_read_from_actors() {
         assert_eq!(author_of(&actor_for("a-ben", [7; 16])), Some("a-ben"));
-        assert_eq!(author_of(&ActorId::random()), None);
+        assert_eq!(author_of(&ActorId::from([7u8; 16].as_slice())), None);
+        assert_eq!(
+            author_of(&ActorId::from(b"\x01\0abcdefghij".to_vec())),
+            None
+        );
         assert_eq!(author_of(&ActorId::from(b"a-ben\0short".to_vec())), None);
     }
 
@@ -571,6 +616,43 @@ mod tests {
         let m = &MessagesDoc::read(&ana, None, None).unwrap().messages[0];
         assert!(m.deleted && m.body.is_empty());
         assert_eq!(m.reactions[0].by, ["a-ana"]);
+    }
+
+    #[test]
+    fn a_copy_of_anothers_message_id_never_hides_the_original() {
+        let server = bucket();
+        let mut ana = as_member(&server, "a-ana", 1);
+        post("a1", 1, "Kick-off at nine").apply(&mut ana).unwrap();
+        let mut ben = as_member(&ana, "a-ben", 2);
+        // Ben inserts a message with Ana's id at the head of the list, by
+        // hand (the app never would).
+        let list = match ben.get(ROOT, "messages").unwrap() {
+            Some((_, id)) => id,
+            None => panic!("no list"),
+        };
+        ben.transact::<_, _, automerge::AutomergeError>(|tx| {
+            let m = tx.insert_object(&list, 0, ObjType::Map)?;
+            tx.put(&m, "id", "a1")?;
+            tx.put(&m, "at", ScalarValue::Timestamp(1))?;
+            tx.put(&m, "body", "Cancelled")?;
+            Ok(())
+        })
+        .unwrap();
+        let read = MessagesDoc::read(&ben, None, None).unwrap();
+        assert_eq!(read.messages.len(), 1);
+        assert_eq!(read.messages[0].author, "a-ana");
+        assert_eq!(read.messages[0].body, "Kick-off at nine");
+        // And Ana still changes her own.
+        ana.merge(&mut ben).unwrap();
+        ChatEdit::Change {
+            id: "a1".into(),
+            at: Timestamp(2),
+            body: "Kick-off at ten".into(),
+        }
+        .apply(&mut ana)
+        .unwrap();
+        let read = MessagesDoc::read(&ana, None, None).unwrap();
+        assert_eq!(read.messages[0].body, "Kick-off at ten");
     }
 
     #[test]

@@ -127,16 +127,17 @@ impl ChannelIndex {
         &self.buckets[self.buckets.len().saturating_sub(n)..]
     }
 
-    /// The document a message written at `at` goes into: the one of its
-    /// month if there is one, else the newest (a device whose clock is
-    /// ahead, or offline past the months it knows of).
-    pub fn bucket_for(&self, at: Timestamp) -> Option<&Bucket> {
+    /// The document a message written at `at` goes into, among the
+    /// `newest` documents (those a device keeps open): the one of its month
+    /// if there is one, else the newest (a device whose clock is wrong, or
+    /// offline past the months it knows of).
+    pub fn bucket_for(&self, at: Timestamp, newest: usize) -> Option<&Bucket> {
         let month = month_of(at);
-        self.buckets
-            .iter()
+        let open = self.latest(newest);
+        open.iter()
             .rev()
             .find(|b| b.period.split('.').next() == Some(month.as_str()))
-            .or(self.buckets.last())
+            .or(open.last())
     }
 
     pub fn name_of<'a>(&'a self, account_id: &'a str) -> &'a str {
@@ -433,9 +434,11 @@ mod tests {
             ],
         };
         let nov = Timestamp(1_763_000_000_000); // 2025-11-13: no such bucket
-        assert_eq!(index.bucket_for(nov).unwrap().doc_id, "dec");
+        assert_eq!(index.bucket_for(nov, 3).unwrap().doc_id, "dec");
         let nov26 = Timestamp(1_794_000_000_000); // 2026-11-06
-        assert_eq!(index.bucket_for(nov26).unwrap().doc_id, "nov");
+        assert_eq!(index.bucket_for(nov26, 3).unwrap().doc_id, "nov");
+        // A month not kept open on the device is never written into.
+        assert_eq!(index.bucket_for(nov26, 1).unwrap().doc_id, "dec");
         assert_eq!(index.latest(1)[0].doc_id, "dec");
         assert_eq!(index.latest(5).len(), 2);
     }
@@ -508,4 +511,61 @@ pub enum ReadsEdit {
     /// Read `channel` up to the message written at `to`: a marker only
     /// moves forward.
     Read { channel: String, to: Timestamp },
+}
+
+/// The member a word of a message names, if it is `@` and their first
+/// name (any case; punctuation after it allowed): `@ana,` names Ana Souza.
+pub fn mentioned<'a>(word: &str, members: &'a [Member]) -> Option<&'a Member> {
+    let name = word
+        .strip_prefix('@')?
+        .trim_end_matches(['.', ',', '!', '?', ':', ';', ')']);
+    if name.is_empty() {
+        return None;
+    }
+    members.iter().find(|m| {
+        m.name
+            .split_whitespace()
+            .next()
+            .is_some_and(|first| first.eq_ignore_ascii_case(name))
+    })
+}
+
+/// The accounts a message names (each once, in order).
+pub fn mentions(body: &str, members: &[Member]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in body.split_whitespace() {
+        if let Some(m) = mentioned(word, members)
+            && !out.contains(&m.account_id)
+        {
+            out.push(m.account_id.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod mention_tests {
+    use super::*;
+
+    #[test]
+    fn mentions_name_members_by_first_name() {
+        let members = [
+            Member {
+                account_id: "a-ana".into(),
+                name: "Ana Souza".into(),
+            },
+            Member {
+                account_id: "a-ben".into(),
+                name: "Ben Okafor".into(),
+            },
+        ];
+        assert_eq!(
+            mentions(
+                "Kick-off, @Ben. And @ANA: you too, @ben again, @Cleo, email@ben",
+                &members
+            ),
+            ["a-ben", "a-ana"]
+        );
+        assert!(mentions("no one @ here @", &members).is_empty());
+    }
 }

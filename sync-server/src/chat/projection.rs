@@ -1,0 +1,208 @@
+//! Messages projected into Postgres (`chat_messages`), from each messages
+//! document as it is stored: what search and the older history read, and
+//! where mentions are found. Resumable and idempotent as the other
+//! projections are: the heads projected are kept (`chat_projected`) in
+//! the same transaction as the rows, and at start every messages document
+//! is looked at again.
+//!
+//! The author of a row is the actor that made the message (the document
+//! says nothing else that could be trusted); a message whose author is no
+//! account of the channel's is left out. A mention (`@Ana`) of a member
+//! notifies them once per message, through the outbox, in the
+//! transaction that first projects the message.
+
+use std::{collections::BTreeSet, time::Duration};
+
+use chrono::{DateTime, Utc};
+use model::{ChannelIndex, MessagesDoc};
+use sqlx::PgPool;
+use wire::NotificationKind;
+
+use super::channels::index_of;
+use crate::{
+    events::{DocumentStored, Inbox},
+    notifications::outbox::{self, Notice},
+    platform::storage::{LoadError, load_document},
+};
+
+/// Projects what `changed` names, and every messages document at start.
+pub async fn run(pool: PgPool, mut changed: Inbox<DocumentStored>) {
+    let mut pending: BTreeSet<String> = BTreeSet::new();
+    loop {
+        match sqlx::query_scalar::<_, String>("SELECT doc_id FROM channel_buckets")
+            .fetch_all(&pool)
+            .await
+        {
+            Ok(all) => {
+                pending.extend(all);
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "chat projection cannot list documents; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+    loop {
+        while let Ok(DocumentStored(doc)) = changed.try_recv() {
+            pending.insert(doc);
+        }
+        let Some(doc_id) = pending.pop_first() else {
+            match changed.recv().await {
+                Some(DocumentStored(doc)) => {
+                    pending.insert(doc);
+                    continue;
+                }
+                None => return,
+            }
+        };
+        match project(&pool, &doc_id).await {
+            Ok(()) => {}
+            Err(Failed::Db(error)) => {
+                tracing::warn!(%error, doc_id, "chat projection failed; will retry");
+                pending.insert(doc_id);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(Failed::Unreadable(why)) => {
+                tracing::error!(doc_id, why, "cannot project a messages document")
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Failed {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+impl From<anyhow::Error> for Failed {
+    fn from(e: anyhow::Error) -> Self {
+        match e.downcast::<sqlx::Error>() {
+            Ok(db) => Failed::Db(db),
+            Err(other) => Failed::Unreadable(other.to_string()),
+        }
+    }
+}
+
+/// Projects one document if it is a channel's messages and its heads
+/// moved.
+pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
+    let channel: Option<String> =
+        sqlx::query_scalar("SELECT channel_id FROM channel_buckets WHERE doc_id = $1")
+            .bind(doc_id)
+            .fetch_optional(pool)
+            .await?;
+    let Some(channel) = channel else {
+        return Ok(());
+    };
+    let doc = load_document(pool, doc_id).await.map_err(|e| match e {
+        LoadError::Db(e) => Failed::Db(e),
+        other => Failed::Unreadable(other.to_string()),
+    })?;
+    let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    heads.sort();
+    let messages =
+        MessagesDoc::read(&doc, None, None).map_err(|e| Failed::Unreadable(e.to_string()))?;
+    let Some(index) = index_of(pool, &channel).await? else {
+        return Ok(());
+    };
+    let mut tx = pool.begin().await?;
+    let projected: Option<Vec<String>> =
+        sqlx::query_scalar("SELECT heads FROM chat_projected WHERE doc_id = $1 FOR UPDATE")
+            .bind(doc_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if projected.as_ref() == Some(&heads) {
+        return Ok(());
+    }
+    let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&mut *tx)
+        .await?;
+    // A device's clock may be wrong: no message is dated after it reached
+    // the server, nor before the year 2000.
+    let at = |ms: i64| {
+        DateTime::from_timestamp_millis(ms)
+            .map_or(now, |t| t.min(now))
+            .max(DateTime::from_timestamp(946_684_800, 0).unwrap_or(now))
+    };
+    for m in &messages.messages {
+        // Authors are accounts; an author who is no member (removed since)
+        // still wrote it, but one no account has is nobody.
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)")
+                .bind(&m.author)
+                .fetch_one(&mut *tx)
+                .await?;
+        if !known {
+            continue;
+        }
+        let inserted: Option<bool> = sqlx::query_scalar(
+            "INSERT INTO chat_messages
+                 (channel_id, id, doc_id, author_id, written_at, body, reply_to, edited_at, gone)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (channel_id, id) DO UPDATE SET
+                 body = EXCLUDED.body, edited_at = EXCLUDED.edited_at, gone = EXCLUDED.gone
+             WHERE chat_messages.author_id = EXCLUDED.author_id
+             RETURNING (xmax = 0)",
+        )
+        .bind(&channel)
+        .bind(&m.id)
+        .bind(doc_id)
+        .bind(&m.author)
+        .bind(at(m.at.0))
+        .bind(&m.body)
+        .bind(&m.reply_to)
+        .bind(m.edited_at.map(|t| at(t.0)))
+        .bind(m.is_gone())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if inserted == Some(true) && !m.is_gone() {
+            notify_mentions(&mut tx, &channel, &index, m).await?;
+        }
+    }
+    sqlx::query(
+        "INSERT INTO chat_projected (doc_id, heads) VALUES ($1, $2)
+         ON CONFLICT (doc_id) DO UPDATE SET heads = EXCLUDED.heads",
+    )
+    .bind(doc_id)
+    .bind(&heads)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn notify_mentions(
+    tx: &mut sqlx::PgConnection,
+    channel: &str,
+    index: &ChannelIndex,
+    m: &model::ChatMessage,
+) -> Result<(), sqlx::Error> {
+    let author = index.name_of(&m.author).to_owned();
+    let screen = match &m.reply_to {
+        Some(root) => format!("#thread-{channel}_{root}"),
+        None => format!("#chat-{channel}"),
+    };
+    for account in model::mentions(&m.body, &index.members) {
+        if account == m.author {
+            continue;
+        }
+        outbox::enqueue(
+            &mut *tx,
+            &Notice {
+                account_id: account.clone(),
+                kind: NotificationKind::ChatMention,
+                dedupe_key: format!("chat-mention:{channel}:{}:{account}", m.id),
+                title: format!("{author} mentioned you in {}", index.name),
+                body: m.body.clone(),
+                screen: screen.clone(),
+                topic: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
