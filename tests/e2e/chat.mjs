@@ -177,6 +177,23 @@ async function main() {
     await shot(ben.page, "chat-search-phone");
     await ben.context.setOffline(false);
 
+    // A direct conversation: Ben starts one with Ana (the server makes
+    // it), writes, and Ana finds it named after him, unread.
+    await ben.page.goto(`${server.url}/#chat`);
+    await ben.page.locator("details.new-conversation summary").click();
+    await ben.page.locator("details.new-conversation label", { hasText: "Ana Souza" }).locator("input").check();
+    await ben.page.locator("details.new-conversation button[type=submit]").click();
+    await ben.page.waitForURL((u) => u.hash.startsWith("#chat-"));
+    await waitFor("the conversation to open, named after Ana", async () =>
+      (await ben.page.locator("#channel-name").textContent()) === "Ana Souza");
+    await send(ben.page, "Just between us: the Lisbon deal is close");
+    await ben.page.locator("li.message", { hasText: "Just between us" }).waitFor();
+    await ana.page.goto(`${server.url}/#chat`);
+    const direct = ana.page.locator("a.channel-row", { hasText: "Ben Okafor" });
+    await waitFor("Ana to see Ben's conversation, unread", async () =>
+      (await direct.count()) === 1 && /1 unread/.test(await direct.textContent()), 20_000);
+    await shot(ana.page, "chat-direct-list-phone");
+
     // 5. A desktop: the channels beside the conversation.
     const desk = await browser.newContext(DESK);
     const wide = await openPage(desk, errors);

@@ -44,3 +44,11 @@ pub struct ChatHit<Time = String> {
     /// The message it answers in a thread.
     pub reply_to: Option<String>,
 }
+
+/// The body of `POST /api/chat/direct`: a conversation with these people
+/// (account ids, the caller left out), 1 to 7 of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewConversation {
+    pub with: Vec<String>,
+}

@@ -4,6 +4,7 @@
 //! |------------------------------|----------------|
 //! | `GET /api/chat/channels`     | signed in      |
 //! | `GET /api/chat/search?q=`    | signed in      |
+//! | `POST /api/chat/direct`      | signed in      |
 //! | `POST /api/admin/channels`   | admin          |
 
 use axum::{
@@ -14,7 +15,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use model::ChannelForm;
-use wire::{ChannelCreated, ChatHit, MyChannel, NewChannel, Role};
+use wire::{ChannelCreated, ChatHit, MyChannel, NewChannel, NewConversation, Role};
 
 use super::{ChatState, channels};
 use crate::http::{
@@ -109,6 +110,79 @@ pub(super) async fn search(
             )
             .collect(),
     ))
+}
+
+/// The most people in a direct conversation, its starter included.
+const MAX_DIRECT: usize = 8;
+
+/// A direct conversation between the caller and `with`, people they share
+/// a team channel with: the one they have already (200), or a new one
+/// (201). Starting one needs the server (it decides who may), writing in
+/// it does not.
+pub(super) async fn start_direct(
+    State(state): State<ChatState>,
+    who: Authenticated,
+    ApiJson(body): ApiJson<NewConversation>,
+) -> Result<Response, AppError> {
+    let mut members: Vec<String> = body.with;
+    members.retain(|m| *m != who.account_id);
+    members.sort();
+    members.dedup();
+    if members.is_empty() || members.len() >= MAX_DIRECT {
+        return Err(AppError::BadRequest(format!(
+            "a conversation is with 1 to {} people",
+            MAX_DIRECT - 1
+        )));
+    }
+    let teammates: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT theirs.account_id
+         FROM channel_members mine
+         JOIN channels c ON c.doc_id = mine.doc_id AND c.form = 'team'
+         JOIN channel_members theirs ON theirs.doc_id = c.doc_id
+         JOIN accounts a ON a.id = theirs.account_id AND a.status = 'approved'
+         WHERE mine.account_id = $1",
+    )
+    .bind(&who.account_id)
+    .fetch_all(&state.pool)
+    .await?;
+    if let Some(stranger) = members.iter().find(|m| !teammates.contains(m)) {
+        return Err(AppError::BadRequest(format!(
+            "{stranger:?} is not in a team of yours: you write to your team's people"
+        )));
+    }
+    members.push(who.account_id.clone());
+    members.sort();
+    let existing: Option<String> = sqlx::query_scalar(
+        "SELECT c.doc_id FROM channels c
+         WHERE c.form = 'direct'
+           AND (SELECT array_agg(m.account_id ORDER BY m.account_id)
+                FROM channel_members m WHERE m.doc_id = c.doc_id) = $1::text[]
+         ORDER BY c.created_at LIMIT 1",
+    )
+    .bind(&members)
+    .fetch_optional(&state.pool)
+    .await?;
+    if let Some(doc_id) = existing {
+        return Ok((StatusCode::OK, Json(ChannelCreated { doc_id })).into_response());
+    }
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM accounts WHERE id = ANY($1) ORDER BY name")
+            .bind(&members)
+            .fetch_all(&state.pool)
+            .await?;
+    let name: String = names.join(", ").chars().take(80).collect();
+    let mut tx = state.pool.begin().await?;
+    let doc_id = channels::create(
+        &mut tx,
+        ChannelForm::Direct,
+        &name,
+        None,
+        Some((&who.account_id, &members)),
+    )
+    .await?;
+    tx.commit().await?;
+    channels::reconcile(&state).await?;
+    Ok((StatusCode::CREATED, Json(ChannelCreated { doc_id })).into_response())
 }
 
 /// A topic channel for the given approved accounts.

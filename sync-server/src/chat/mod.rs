@@ -50,6 +50,7 @@ where
     Router::new()
         .route("/api/chat/channels", get(api::my_channels))
         .route("/api/chat/search", get(api::search))
+        .route("/api/chat/direct", post(api::start_direct))
         .route("/api/admin/channels", post(api::create_topic))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(SetResponseHeaderLayer::overriding(

@@ -510,3 +510,77 @@ async fn messages_are_projected_searched_and_mentions_notify() {
     )
     .await;
 }
+
+/// A direct conversation: with people of one's team, made once, private
+/// to its members.
+#[tokio::test]
+async fn direct_conversations_are_with_teammates_and_theirs_alone() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let ben = session_for(&server.database_url, "a-ben").await;
+    let start = |with: serde_json::Value| {
+        let (server, ben) = (&server, ben.clone());
+        async move {
+            api(
+                server,
+                &ben,
+                "POST",
+                "/api/chat/direct",
+                Some(serde_json::json!({ "with": with })),
+            )
+            .await
+        }
+    };
+    let (status, made) = start(serde_json::json!(["a-ana"])).await;
+    assert_eq!(status, 201, "{made}");
+    let dm = made["doc_id"].as_str().unwrap().to_owned();
+    let (status, again) = start(serde_json::json!(["a-ana", "a-ana", "a-ben"])).await;
+    assert_eq!(
+        (status, again["doc_id"].as_str()),
+        (200, Some(dm.as_str())),
+        "the same one"
+    );
+    for hostile in [
+        serde_json::json!(["a-cleo"]),
+        serde_json::json!([]),
+        serde_json::json!(["a-ben"]),
+        serde_json::json!(["a-nobody"]),
+        serde_json::json!(["x".repeat(10_000)]),
+    ] {
+        let (status, why) = start(hostile.clone()).await;
+        assert_eq!(status, 400, "{hostile}: {why}");
+    }
+    let (status, _) = api(
+        &server,
+        &ben,
+        "POST",
+        "/api/chat/direct",
+        Some(serde_json::json!({ "with": ["a-ana"], "name": "x" })),
+    )
+    .await;
+    assert_eq!(status, 400, "unknown fields are refused");
+
+    // Listed for both; its messages are theirs to write, Cleo's to nothing.
+    let ana = session_for(&server.database_url, "a-ana").await;
+    let (_, list) = api(&server, &ana, "GET", "/api/chat/channels", None).await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["doc_id"] == dm.as_str() && c["form"] == "direct"),
+        "{list}"
+    );
+    let bucket = crate::access::bucket_of(&pool, &dm).await;
+    let on_ana = {
+        let ana = client("a-ana").await;
+        let link = connect(&ana, &server).await;
+        let handle = find(&ana, &bucket).await;
+        (ana, link, handle)
+    };
+    assert!(on_ana.2.is_some(), "Ana reads it");
+    let cleo = client("a-cleo").await;
+    let _cleo_link = connect(&cleo, &server).await;
+    assert!(find(&cleo, &bucket).await.is_none(), "Cleo does not");
+    assert!(find(&cleo, &dm).await.is_none(), "nor its index");
+}

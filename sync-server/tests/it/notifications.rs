@@ -300,7 +300,8 @@ async fn an_approval_reaches_the_partner_s_device_and_inbox() {
             { "category": "deals", "push": true },
             { "category": "money", "push": false },
             { "category": "reminders", "push": true },
-            { "category": "training", "push": true }
+            { "category": "training", "push": true },
+            { "category": "chat", "push": true }
         ])
     );
     let mut tx = pool.begin().await.unwrap();
@@ -548,7 +549,8 @@ async fn a_subscription_must_be_a_push_service_s_and_a_device_s_keys() {
     for body in [
         json!({ "categories": [{ "category": "deals", "push": "no" }] }),
         json!({ "categories": "deals" }),
-        json!({ "categories": [same.clone(), same.clone(), same.clone(), same.clone(), same] }),
+        // More entries than there are categories.
+        json!({ "categories": vec![same; wire::NotificationCategory::ALL.len() + 1] }),
     ] {
         let (status, answer) = api(
             &server,

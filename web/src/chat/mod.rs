@@ -270,6 +270,8 @@ pub struct Senders {
     pub presence: Callback<(String, PresenceState)>,
     /// Read a channel up to the message written then.
     pub read: Callback<(String, Timestamp)>,
+    /// Ask the server for the list of channels again (one was made).
+    pub refresh: Callback<()>,
 }
 
 /// Follows the channels of `account` on `engine` (the list asked again
@@ -289,39 +291,44 @@ pub fn use_chat(
     if let Some(doc) = &reads_doc {
         wanted.push((doc.clone(), DocKind::Reads));
     }
-    // The list: what the device kept, then the server's.
+    // The list: what the device kept, then the server's (again when asked).
+    let asked = use_state(|| 0u32);
     {
         let on = on.clone();
-        use_effect_with((account.clone(), online), move |(account, online)| {
-            if let Some(account) = account.clone() {
-                let kept = storage()
-                    .and_then(|s| s.get_item(&kept_key(&account)).ok().flatten())
-                    .and_then(|text| serde_json::from_str::<Vec<MyChannel>>(&text).ok());
-                if let Some(channels) = kept {
-                    on.emit(Action::Channels {
-                        channels,
-                        fresh: false,
-                    });
-                }
-                if *online {
-                    spawn_local(async move {
-                        if let Ok(channels) = api::get::<Vec<MyChannel>>("/api/chat/channels").await
-                        {
-                            if let Some(s) = storage() {
-                                let _ = s.set_item(
-                                    &kept_key(&account),
-                                    &serde_json::to_string(&channels).unwrap_or_default(),
-                                );
+        use_effect_with(
+            (account.clone(), online, *asked),
+            move |(account, online, _)| {
+                if let Some(account) = account.clone() {
+                    let kept = storage()
+                        .and_then(|s| s.get_item(&kept_key(&account)).ok().flatten())
+                        .and_then(|text| serde_json::from_str::<Vec<MyChannel>>(&text).ok());
+                    if let Some(channels) = kept {
+                        on.emit(Action::Channels {
+                            channels,
+                            fresh: false,
+                        });
+                    }
+                    if *online {
+                        spawn_local(async move {
+                            if let Ok(channels) =
+                                api::get::<Vec<MyChannel>>("/api/chat/channels").await
+                            {
+                                if let Some(s) = storage() {
+                                    let _ = s.set_item(
+                                        &kept_key(&account),
+                                        &serde_json::to_string(&channels).unwrap_or_default(),
+                                    );
+                                }
+                                on.emit(Action::Channels {
+                                    channels,
+                                    fresh: true,
+                                });
                             }
-                            on.emit(Action::Channels {
-                                channels,
-                                fresh: true,
-                            });
-                        }
-                    });
+                        });
+                    }
                 }
-            }
-        });
+            },
+        );
     }
     // The follows, kept across renders: a document stays followed while it
     // is wanted, and all go with the engine.
@@ -373,10 +380,19 @@ pub fn use_chat(
             follows.borrow_mut().edit(&bucket, edit.into());
         },
     );
+    // Each ask a value of its own (the time), so that a second ask from
+    // the same render still changes it.
+    let refresh = {
+        let asked = asked.setter();
+        use_callback((), move |(), _| {
+            asked.set((js_sys::Date::now() as u64 % 4_000_000_000) as u32)
+        })
+    };
     Senders {
         edit,
         presence,
         read,
+        refresh,
     }
 }
 

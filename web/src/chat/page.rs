@@ -118,6 +118,19 @@ fn chat_page(props: &Props) -> Html {
             },
         );
     }
+    // The list asked for again each time it is opened (online): a
+    // conversation someone else started appears then.
+    {
+        let refresh = props.senders.refresh.clone();
+        use_effect_with(
+            (props.page == Page::List, props.online),
+            move |(list, online)| {
+                if *list && *online {
+                    refresh.emit(());
+                }
+            },
+        );
+    }
     // A conversation opens at its latest message.
     use_effect_with(props.page.clone(), |_| {
         if let Some(w) = web_sys::window() {
@@ -136,6 +149,8 @@ fn chat_page(props: &Props) -> Html {
                 <Search state={state.clone()} online={props.online} />
                 <h2 class="section">{ "Channels" }</h2>
                 { list }
+                <NewConversation state={state.clone()} me={props.me.clone()} online={props.online}
+                    refresh={props.senders.refresh.clone()} />
             </main>
         };
     };
@@ -185,7 +200,7 @@ fn chat_page(props: &Props) -> Html {
                     <header class="conversation-head">
                         <a class="button back" href="#chat" aria-label="All channels">{ "←" }</a>
                         <div>
-                            <h2 id="channel-name">{ &index.name }</h2>
+                            <h2 id="channel-name">{ title_of(&index.name, &index, &props.me) }</h2>
                             <p class="hint">{ members_line(&index) }</p>
                             { presence_line(state, &channel, &index, &props.me) }
                         </div>
@@ -255,6 +270,117 @@ fn members_line(index: &ChannelIndex) -> String {
             1 => "1 member".to_owned(),
             n => format!("{n} members"),
         },
+    }
+}
+
+/// A channel's name as its reader sees it: a direct conversation is
+/// named by the others in it.
+fn title_of(name: &str, index: &ChannelIndex, me: &str) -> String {
+    if index.form != ChannelForm::Direct {
+        return name.to_owned();
+    }
+    let others: Vec<&str> = index
+        .members
+        .iter()
+        .filter(|m| m.account_id != me)
+        .map(|m| m.name.as_str())
+        .collect();
+    if others.is_empty() {
+        name.to_owned()
+    } else {
+        others.join(", ")
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct NewConversationProps {
+    state: State,
+    me: AttrValue,
+    online: bool,
+    refresh: Callback<()>,
+}
+
+/// Starting a conversation with people of one's team: the server makes it
+/// (or finds the one there is), so it needs the network; writing in it
+/// does not.
+#[function_component(NewConversation)]
+fn new_conversation(props: &NewConversationProps) -> Html {
+    let problem = use_state(|| None::<String>);
+    let busy = use_state(|| false);
+    // Teammates: the members of the team channels on the device.
+    let mut people: Vec<(String, String)> = Vec::new();
+    for c in props.state.channels.iter().filter(|c| c.form == "team") {
+        if let Some(index) = props.state.indexes.get(&c.doc_id) {
+            for m in &index.members {
+                if m.account_id != *props.me && !people.iter().any(|(id, _)| *id == m.account_id) {
+                    people.push((m.account_id.clone(), m.name.clone()));
+                }
+            }
+        }
+    }
+    if people.is_empty() {
+        return Html::default();
+    }
+    let onsubmit = {
+        let (problem, busy, refresh) = (problem.clone(), busy.clone(), props.refresh.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(form) = e.target_dyn_into::<web_sys::HtmlFormElement>() else {
+                return;
+            };
+            let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+                return;
+            };
+            let with: Vec<String> = data
+                .get_all("with")
+                .iter()
+                .filter_map(|v| v.as_string())
+                .collect();
+            if with.is_empty() {
+                problem.set(Some("Choose who to write to.".to_owned()));
+                return;
+            }
+            busy.set(true);
+            let (problem, busy, refresh) = (problem.clone(), busy.clone(), refresh.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let body = serde_json::to_string(&web_common::api::NewConversation { with }).ok();
+                let made = web_common::api::call("POST", "/api/chat/direct", body)
+                    .await
+                    .map(serde_json::from_value::<web_common::api::ChannelCreated>);
+                match made {
+                    Ok(Ok(made)) => {
+                        problem.set(None);
+                        refresh.emit(());
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().set_hash(&format!("chat-{}", made.doc_id));
+                        }
+                    }
+                    Ok(Err(_)) => problem.set(Some("The server's answer did not read.".to_owned())),
+                    Err(e) => problem.set(Some(e.to_string())),
+                }
+                busy.set(false);
+            });
+        })
+    };
+    html! {
+        <details class="card new-conversation">
+            <summary class="button">{ "New conversation" }</summary>
+            <form {onsubmit}>
+                <fieldset>
+                    <legend>{ "With" }</legend>
+                    { for people.iter().map(|(id, name)| html! {
+                        <label class="check"><input type="checkbox" name="with" value={id.clone()} />{ name }</label>
+                    }) }
+                </fieldset>
+                <button type="submit" class="primary" disabled={*busy || !props.online}>{ "Start" }</button>
+                if !props.online {
+                    <p class="hint" role="status">{ "Starting a conversation needs a connection; writing in one does not." }</p>
+                }
+                if let Some(why) = &*problem {
+                    <p class="error" role="alert">{ why }</p>
+                }
+            </form>
+        </details>
     }
 }
 
@@ -477,7 +603,7 @@ fn channel_row(state: &State, c: &MyChannel, current: Option<&str>, me: &str) ->
                 aria-current={(current == Some(c.doc_id.as_str())).then_some("page")}>
                 <span class="channel-icon" aria-hidden="true">{ icon(&c.form) }</span>
                 <span class="channel-text">
-                    <strong>{ &c.name }</strong>
+                    <strong>{ match state.indexes.get(&c.doc_id) { Some(index) => title_of(&c.name, index, me), None => c.name.clone() } }</strong>
                     <span class="preview">{ preview }</span>
                 </span>
                 if let Some((_, m)) = &last {
