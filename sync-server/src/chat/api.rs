@@ -171,17 +171,23 @@ pub(super) async fn start_direct(
             .fetch_all(&state.pool)
             .await?;
     let name: String = names.join(", ").chars().take(80).collect();
+    open_channel(&state, ChannelForm::Direct, &name, &who, &members).await
+}
+
+/// Makes a channel of `members` started by `who`, and its documents and
+/// index at once, so the answer names a channel ready to use: 201.
+async fn open_channel(
+    state: &ChatState,
+    form: ChannelForm,
+    name: &str,
+    who: &Authenticated,
+    members: &[String],
+) -> Result<Response, AppError> {
     let mut tx = state.pool.begin().await?;
-    let doc_id = channels::create(
-        &mut tx,
-        ChannelForm::Direct,
-        &name,
-        None,
-        Some((&who.account_id, &members)),
-    )
-    .await?;
+    let doc_id =
+        channels::create(&mut tx, form, name, None, Some((&who.account_id, members))).await?;
     tx.commit().await?;
-    channels::reconcile(&state).await?;
+    channels::reconcile(state).await?;
     Ok((StatusCode::CREATED, Json(ChannelCreated { doc_id })).into_response())
 }
 
@@ -211,18 +217,5 @@ pub(super) async fn create_topic(
             "no approved account {unknown:?}"
         )));
     }
-    let mut tx = state.pool.begin().await?;
-    let doc_id = channels::create(
-        &mut tx,
-        ChannelForm::Topic,
-        &name,
-        None,
-        Some((&who.account_id, &members)),
-    )
-    .await?;
-    tx.commit().await?;
-    // Its documents and index now, so the answer names a channel ready
-    // to use.
-    channels::reconcile(&state).await?;
-    Ok((StatusCode::CREATED, Json(ChannelCreated { doc_id })).into_response())
+    open_channel(&state, ChannelForm::Topic, &name, &who, &members).await
 }

@@ -106,9 +106,6 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
     heads.sort();
     let messages =
         MessagesDoc::read(&doc, None, None).map_err(|e| Failed::Unreadable(e.to_string()))?;
-    let Some(index) = index_of(pool, &channel).await? else {
-        return Ok(());
-    };
     let mut tx = pool.begin().await?;
     let projected: Option<Vec<String>> =
         sqlx::query_scalar("SELECT heads FROM chat_projected WHERE doc_id = $1 FOR UPDATE")
@@ -118,6 +115,19 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
     if projected.as_ref() == Some(&heads) {
         return Ok(());
     }
+    let Some(index) = index_of(pool, &channel).await? else {
+        return Ok(());
+    };
+    // Authors are accounts; an author who is no member (removed since)
+    // still wrote it, but one no account has is nobody.
+    let authors: Vec<String> = messages.messages.iter().map(|m| m.author.clone()).collect();
+    let known: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT id FROM accounts WHERE id = ANY($1)")
+            .bind(&authors)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
     let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
         .fetch_one(&mut *tx)
         .await?;
@@ -128,17 +138,11 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
             .map_or(now, |t| t.min(now))
             .max(DateTime::from_timestamp(946_684_800, 0).unwrap_or(now))
     };
-    for m in &messages.messages {
-        // Authors are accounts; an author who is no member (removed since)
-        // still wrote it, but one no account has is nobody.
-        let known: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1)")
-                .bind(&m.author)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !known {
-            continue;
-        }
+    for m in messages
+        .messages
+        .iter()
+        .filter(|m| known.contains(&m.author))
+    {
         let inserted: Option<bool> = sqlx::query_scalar(
             "INSERT INTO chat_messages
                  (channel_id, id, doc_id, author_id, written_at, body, reply_to, edited_at, gone)

@@ -47,6 +47,15 @@ pub fn author_of(actor: &ActorId) -> Option<&str> {
     })
 }
 
+/// The op that made an object, as the order of making compares them
+/// (counter, then actor): which of two copies came first.
+fn made_by(obj: &ObjId) -> Option<(u64, Vec<u8>)> {
+    match obj {
+        ObjId::Id(counter, actor, _) => Some((*counter, actor.to_bytes().to_vec())),
+        ObjId::Root => None,
+    }
+}
+
 fn author_of_obj(obj: &ObjId) -> Option<&str> {
     match obj {
         ObjId::Id(_, actor, _) => author_of(actor),
@@ -225,10 +234,7 @@ impl MessagesDoc {
         let mut first: HashMap<String, (u64, Vec<u8>)> = HashMap::new();
         for item in doc.list_range(&list, ..) {
             let obj = item.id();
-            if let (ObjId::Id(counter, actor, _), Some(id)) =
-                (&obj, Entries::of(doc, &obj).str("id"))
-            {
-                let key = (*counter, actor.to_bytes().to_vec());
+            if let (Some(key), Some(id)) = (made_by(&obj), Entries::of(doc, &obj).str("id")) {
                 let entry = first.entry(id).or_insert_with(|| key.clone());
                 if key < *entry {
                     *entry = key;
@@ -248,12 +254,7 @@ impl MessagesDoc {
             let (Some(id), Some(at)) = (fields.str("id"), fields.int("at")) else {
                 continue;
             };
-            let ObjId::Id(counter, actor, _) = &obj else {
-                continue;
-            };
-            if !super::valid_message_id(&id)
-                || first.get(&id) != Some(&(*counter, actor.to_bytes().to_vec()))
-            {
+            if !super::valid_message_id(&id) || first.get(&id) != made_by(&obj).as_ref() {
                 continue;
             }
             // What the author wrote is read as the app would let them
@@ -339,10 +340,7 @@ impl ChatEdit {
             doc.list_range(&list, ..)
                 .map(|item| item.id())
                 .filter(|obj| Entries::of(doc, obj).str("id").as_deref() == Some(id))
-                .min_by_key(|obj| match obj {
-                    ObjId::Id(counter, actor, _) => (*counter, actor.to_bytes().to_vec()),
-                    ObjId::Root => (u64::MAX, Vec::new()),
-                })
+                .min_by_key(|obj| made_by(obj).unwrap_or((u64::MAX, Vec::new())))
                 .map(|obj| {
                     let mine = author_of_obj(&obj) == Some(me.as_str());
                     (obj, mine)
