@@ -356,6 +356,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     let chat = chat::ChatState {
         pool: pool.clone(),
         residency: residency.clone(),
+        policy: policy.clone(),
     };
     chat::start(
         &chat,

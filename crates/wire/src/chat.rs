@@ -52,3 +52,16 @@ pub struct ChatHit<Time = String> {
 pub struct NewConversation {
     pub with: Vec<String>,
 }
+
+/// One topic channel of `GET /api/chat/topics`: every topic of the
+/// programme, which any approved account may join.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicChannel {
+    /// Its index document.
+    pub doc_id: String,
+    pub name: String,
+    /// How many belong to it.
+    pub members: u32,
+    /// Whether the caller belongs to it.
+    pub joined: bool,
+}

@@ -5,17 +5,25 @@
 //! | `GET /api/chat/channels`     | signed in      |
 //! | `GET /api/chat/search?q=`    | signed in      |
 //! | `POST /api/chat/direct`      | signed in      |
+//! | `GET /api/chat/topics`       | signed in      |
+//! | `POST /api/chat/channels/{id}/join`  | signed in (a topic) |
+//! | `POST /api/chat/channels/{id}/leave` | a member (a topic or a conversation) |
 //! | `POST /api/admin/channels`   | admin          |
+//! | `DELETE /api/admin/channels/{id}/members/{account}` | admin (a topic or a conversation) |
+//!
+//! A change of members is committed, then said to the share policy, which
+//! decides the member's open connections again (a member removed stops
+//! receiving the channel at once), then written into the channel's index.
 
 use axum::{
     Json,
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
 use model::ChannelForm;
-use wire::{ChannelCreated, ChatHit, MyChannel, NewChannel, NewConversation, Role};
+use wire::{ChannelCreated, ChatHit, MyChannel, NewChannel, NewConversation, Role, TopicChannel};
 
 use super::{ChatState, channels};
 use crate::http::{
@@ -218,4 +226,132 @@ pub(super) async fn create_topic(
         )));
     }
     open_channel(&state, ChannelForm::Topic, &name, &who, &members).await
+}
+
+/// Every topic channel, with how many belong and whether the caller does.
+pub(super) async fn topics(
+    State(state): State<ChatState>,
+    who: Authenticated,
+) -> Result<Json<Vec<TopicChannel>>, AppError> {
+    let rows: Vec<(String, String, i64, bool)> = sqlx::query_as(
+        "SELECT c.doc_id, c.name,
+                (SELECT count(*) FROM channel_members m WHERE m.doc_id = c.doc_id),
+                EXISTS (SELECT 1 FROM channel_members m
+                        WHERE m.doc_id = c.doc_id AND m.account_id = $1)
+         FROM channels c WHERE c.form = 'topic'
+         ORDER BY lower(c.name), c.doc_id",
+    )
+    .bind(&who.account_id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(doc_id, name, members, joined)| TopicChannel {
+                doc_id,
+                name,
+                members: u32::try_from(members).unwrap_or(u32::MAX),
+                joined,
+            })
+            .collect(),
+    ))
+}
+
+/// The form of the channel `doc_id` names; 404 for none (an id of any
+/// length or shape is simply not found).
+async fn form_of(state: &ChatState, doc_id: &str) -> Result<ChannelForm, AppError> {
+    if doc_id.len() > 64 {
+        return Err(AppError::NotFound);
+    }
+    let form: Option<String> = sqlx::query_scalar("SELECT form FROM channels WHERE doc_id = $1")
+        .bind(doc_id)
+        .fetch_optional(&state.pool)
+        .await?;
+    form.as_deref()
+        .and_then(ChannelForm::parse)
+        .ok_or(AppError::NotFound)
+}
+
+/// The caller joins a topic channel (again: nothing changes): 204.
+pub(super) async fn join(
+    State(state): State<ChatState>,
+    who: Authenticated,
+    Path(doc_id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    if form_of(&state, &doc_id).await? != ChannelForm::Topic {
+        return Err(AppError::Conflict(
+            "only a topic channel is joined; a team's and a conversation's members are decided for them"
+                .to_owned(),
+        ));
+    }
+    let added = sqlx::query(
+        "INSERT INTO channel_members (doc_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(&doc_id)
+    .bind(&who.account_id)
+    .execute(&state.pool)
+    .await?
+    .rows_affected();
+    if added > 0 {
+        members_changed(&state, &doc_id, &who.account_id).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller leaves a topic channel or a conversation: 204.
+pub(super) async fn leave(
+    State(state): State<ChatState>,
+    who: Authenticated,
+    Path(doc_id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let account = who.account_id.clone();
+    remove_member(&state, &doc_id, &account).await
+}
+
+/// An admin removes `account` from a topic channel or a conversation: 204.
+pub(super) async fn remove(
+    State(state): State<ChatState>,
+    who: Authenticated,
+    Path((doc_id, account)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    who.require_admin()?;
+    remove_member(&state, &doc_id, &account).await
+}
+
+async fn remove_member(
+    state: &ChatState,
+    doc_id: &str,
+    account: &str,
+) -> Result<StatusCode, AppError> {
+    match form_of(state, doc_id).await? {
+        ChannelForm::Topic | ChannelForm::Direct => {}
+        ChannelForm::Team | ChannelForm::Announcements => {
+            return Err(AppError::Conflict(
+                "a team's channel follows the team, and everyone reads the announcements"
+                    .to_owned(),
+            ));
+        }
+    }
+    let removed = sqlx::query("DELETE FROM channel_members WHERE doc_id = $1 AND account_id = $2")
+        .bind(doc_id)
+        .bind(account)
+        .execute(&state.pool)
+        .await?
+        .rows_affected();
+    if removed == 0 {
+        return Err(AppError::NotFound);
+    }
+    members_changed(state, doc_id, account).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// After a change of `channel`'s members (committed): `account`'s open
+/// connections decided again, then the index written.
+async fn members_changed(state: &ChatState, channel: &str, account: &str) -> Result<(), AppError> {
+    state.policy.changed(&[account.to_owned()]);
+    sqlx::query("UPDATE channels SET index_stale = true WHERE doc_id = $1")
+        .bind(channel)
+        .execute(&state.pool)
+        .await?;
+    channels::write_stale_indexes(state).await?;
+    Ok(())
 }

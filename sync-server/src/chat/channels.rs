@@ -59,24 +59,35 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
          ON a.status = 'approved'
         AND ((c.form = 'team' AND (a.id = c.team_leader_id OR a.team_leader_id = c.team_leader_id))
           OR (c.form = 'announcements' AND a.role = 'admin'))";
-    sqlx::query(&format!(
+    // Whose access moved is said to the share policy, so their open
+    // connections follow (a partner moved out of a team stops receiving
+    // its channel at once).
+    let added: Vec<String> = sqlx::query_scalar(&format!(
         "WITH added AS (
              INSERT INTO channel_members (doc_id, account_id) {belongs}
-             ON CONFLICT DO NOTHING RETURNING doc_id)
-         UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM added)"
+             ON CONFLICT DO NOTHING RETURNING doc_id, account_id),
+         stale AS (
+             UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM added))
+         SELECT DISTINCT account_id FROM added"
     ))
-    .execute(pool)
+    .fetch_all(pool)
     .await?;
-    sqlx::query(&format!(
+    let gone: Vec<String> = sqlx::query_scalar(&format!(
         "WITH gone AS (
              DELETE FROM channel_members m USING channels c
              WHERE m.doc_id = c.doc_id AND c.form IN ('team', 'announcements')
                AND (m.doc_id, m.account_id) NOT IN ({belongs})
-             RETURNING m.doc_id)
-         UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM gone)"
+             RETURNING m.doc_id, m.account_id),
+         stale AS (
+             UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM gone))
+         SELECT DISTINCT account_id FROM gone"
     ))
-    .execute(pool)
+    .fetch_all(pool)
     .await?;
+    let moved: Vec<String> = added.into_iter().chain(gone).collect();
+    if !moved.is_empty() {
+        state.policy.changed(&moved);
+    }
     // This month's and the next month's documents.
     let now = Utc::now();
     let this_month = format!("{:04}-{:02}", now.year(), now.month());
@@ -252,7 +263,7 @@ async fn write_index(state: &ChatState, channel: &str) -> anyhow::Result<()> {
 
 /// Writes every index the tables moved away from, as a difference stored
 /// outside the repos (the devices holding it get it from the bus).
-async fn write_stale_indexes(state: &ChatState) -> anyhow::Result<()> {
+pub(super) async fn write_stale_indexes(state: &ChatState) -> anyhow::Result<()> {
     let stale: Vec<String> =
         sqlx::query_scalar("SELECT doc_id FROM channels WHERE index_stale ORDER BY doc_id")
             .fetch_all(&state.pool)

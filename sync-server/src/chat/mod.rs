@@ -26,18 +26,23 @@ use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef},
     http::{HeaderValue, header},
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 use sqlx::PgPool;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::{http::session::SessionSettings, platform::residency::Residency};
+use crate::{
+    http::session::SessionSettings,
+    platform::{policy::AccessPolicy, residency::Residency},
+};
 
 /// What the chat routes and worker need.
 #[derive(Clone)]
 pub struct ChatState {
     pub pool: PgPool,
     pub residency: std::sync::Arc<Residency>,
+    /// Told when members change, so open connections follow at once.
+    pub policy: AccessPolicy,
 }
 
 pub fn router<S>() -> Router<S>
@@ -51,7 +56,14 @@ where
         .route("/api/chat/channels", get(api::my_channels))
         .route("/api/chat/search", get(api::search))
         .route("/api/chat/direct", post(api::start_direct))
+        .route("/api/chat/topics", get(api::topics))
+        .route("/api/chat/channels/{id}/join", post(api::join))
+        .route("/api/chat/channels/{id}/leave", post(api::leave))
         .route("/api/admin/channels", post(api::create_topic))
+        .route(
+            "/api/admin/channels/{id}/members/{account}",
+            delete(api::remove),
+        )
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

@@ -38,11 +38,14 @@
 //! a document before its maker syncs it.) An id with chunks in storage but
 //! no registry row is nobody's and stays unreachable.
 //!
-//! Decisions are made once per (document, peer) pair and connection; a
-//! change of role or team applies to connections made after it. The
+//! A decision is made when samod first pairs a document with a peer, and
+//! made again, on the open connection, when a module says the account's
+//! access changed ([`AccessPolicy::changed`]: a member removed from a
+//! channel stops receiving it at once, not at their next reconnect). The
 //! account and document facts are cached for a few seconds: samod asks for
 //! every pair of resident document and connected peer, so asking Postgres
-//! each time would put the database in the path of every connection.
+//! each time would put the database in the path of every connection; a
+//! decision made again reads them afresh.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -54,6 +57,7 @@ use futures::future::BoxFuture;
 use samod::{DocumentId, PeerId, ShareConfig};
 use sqlx::PgPool;
 use sync::DocKind;
+use tokio::sync::broadcast;
 
 use crate::lock;
 
@@ -229,7 +233,13 @@ pub struct AccessPolicy {
     pool: PgPool,
     directory: Arc<dyn Directory>,
     cache: Arc<Mutex<Cache>>,
+    /// The accounts whose access just changed, to every open decision.
+    changes: broadcast::Sender<Arc<str>>,
 }
+
+/// Changes announced and not yet read before a decision's stream counts
+/// as behind (and decides again whatever they were).
+const CHANGES_KEPT: usize = 1024;
 
 impl AccessPolicy {
     pub fn new(pool: PgPool, directory: Arc<dyn Directory>) -> AccessPolicy {
@@ -237,6 +247,32 @@ impl AccessPolicy {
             pool,
             directory,
             cache: Arc::default(),
+            changes: broadcast::channel(CHANGES_KEPT).0,
+        }
+    }
+
+    /// Says that what `accounts` may read or write changed (a channel's
+    /// members, say): their facts and the channels' are forgotten, and
+    /// every open (document, peer) pair of theirs is decided again from
+    /// Postgres, which samod applies to the open connection. Call it after
+    /// the change is committed. This server's connections only: another
+    /// node's learn it when their cache expires and they reconnect.
+    pub fn changed(&self, accounts: &[String]) {
+        {
+            let mut cache = lock(&self.cache);
+            for account in accounts {
+                cache.accounts.remove(account);
+            }
+            // A channel's members are facts of its documents.
+            cache.docs.retain(|_, doc| {
+                doc.value
+                    .as_ref()
+                    .is_some_and(|d| !matches!(d.kind, DocKind::Channel | DocKind::Messages))
+            });
+        }
+        for account in accounts {
+            // No receiver: no open decision to change.
+            let _ = self.changes.send(Arc::from(account.as_str()));
         }
     }
 
@@ -244,11 +280,17 @@ impl AccessPolicy {
     /// database outage rather than answering "none": a denial would stand
     /// for the whole connection, long after the database came back.
     pub async fn access(&self, doc_id: &str, peer: &str) -> Access {
+        self.decide_now(doc_id, peer, false).await
+    }
+
+    /// [`Self::access`]; `fresh`: from Postgres, not from the cache (a
+    /// cached fact may have been read before the change was committed).
+    async fn decide_now(&self, doc_id: &str, peer: &str, fresh: bool) -> Access {
         let Some(account_id) = account_of_peer(peer) else {
             return Access::None;
         };
         let account = sync::retry_forever(
-            || self.account(account_id),
+            || self.account(account_id, fresh),
             tokio::time::sleep,
             |error, delay| tracing::warn!(%error, ?delay, "share policy: account lookup failed"),
         )
@@ -257,7 +299,7 @@ impl AccessPolicy {
             return Access::None;
         };
         let doc = sync::retry_forever(
-            || self.document(doc_id, account_id, &account),
+            || self.document(doc_id, account_id, &account, fresh),
             tokio::time::sleep,
             |error, delay| tracing::warn!(%error, ?delay, "share policy: document lookup failed"),
         )
@@ -271,7 +313,10 @@ impl AccessPolicy {
     /// The kind of a registered document (for the guard's checks of shared
     /// writes); `None` when unregistered.
     pub async fn kind(&self, doc_id: &str) -> Result<Option<DocKind>, sqlx::Error> {
-        Ok(self.document_facts(doc_id).await?.map(|doc| doc.kind))
+        Ok(self
+            .document_facts(doc_id, false)
+            .await?
+            .map(|doc| doc.kind))
     }
 
     /// The facts the policy decides `account_id`'s access from, read now
@@ -284,8 +329,12 @@ impl AccessPolicy {
 
     /// Approved accounts only: a session outliving its account's approval
     /// reads nothing.
-    async fn account(&self, account_id: &str) -> Result<Option<AccountFacts>, sqlx::Error> {
-        if let Some(hit) = self.cached(|c| &c.accounts, account_id) {
+    async fn account(
+        &self,
+        account_id: &str,
+        fresh: bool,
+    ) -> Result<Option<AccountFacts>, sqlx::Error> {
+        if !fresh && let Some(hit) = self.cached(|c| &c.accounts, account_id) {
             return Ok(hit);
         }
         let facts = self.directory.account(account_id).await?;
@@ -308,8 +357,9 @@ impl AccessPolicy {
         doc_id: &str,
         account_id: &str,
         account: &AccountFacts,
+        fresh: bool,
     ) -> Result<Option<DocFacts>, sqlx::Error> {
-        if let Some(doc) = self.document_facts(doc_id).await? {
+        if let Some(doc) = self.document_facts(doc_id, fresh).await? {
             return Ok(Some(doc));
         }
         let Some(partner) = &account.partner_id else {
@@ -340,7 +390,7 @@ impl AccessPolicy {
             == 1;
         if !claimed {
             // Someone else registered it meanwhile, or it has chunks.
-            return self.document_facts(doc_id).await;
+            return self.document_facts(doc_id, true).await;
         }
         tracing::info!(doc_id, account_id, "new document registered as a note");
         let facts = DocFacts {
@@ -353,8 +403,12 @@ impl AccessPolicy {
         Ok(Some(facts))
     }
 
-    async fn document_facts(&self, doc_id: &str) -> Result<Option<DocFacts>, sqlx::Error> {
-        if let Some(hit) = self.cached(|c| &c.docs, doc_id) {
+    async fn document_facts(
+        &self,
+        doc_id: &str,
+        fresh: bool,
+    ) -> Result<Option<DocFacts>, sqlx::Error> {
+        if !fresh && let Some(hit) = self.cached(|c| &c.docs, doc_id) {
             return Ok(hit);
         }
         let row: Option<(String, Option<String>, Option<String>)> =
@@ -426,12 +480,33 @@ impl samod::SharePolicy for AccessPolicy {
         doc_id: DocumentId,
         peer_id: PeerId,
     ) -> impl futures::Stream<Item = ShareConfig> + Send + 'static {
-        let policy = self.clone();
-        futures::stream::once(async move {
-            let access = policy.access(&doc_id.to_string(), peer_id.as_str()).await;
-            tracing::debug!(%doc_id, peer = peer_id.as_str(), ?access, "share policy");
-            access.share_config()
-        })
+        // Subscribed before the first decision, so a change committed
+        // while it is made is not missed.
+        let changes = self.changes.subscribe();
+        futures::stream::unfold(
+            (self.clone(), changes, true),
+            move |(policy, mut changes, first)| {
+                let doc_id = doc_id.to_string();
+                let peer = peer_id.clone();
+                async move {
+                    if !first {
+                        let account = account_of_peer(peer.as_str())?;
+                        loop {
+                            match changes.recv().await {
+                                Ok(changed) if *changed == *account => break,
+                                Ok(_) => {}
+                                // Behind: one of the missed may be ours.
+                                Err(broadcast::error::RecvError::Lagged(_)) => break,
+                                Err(broadcast::error::RecvError::Closed) => return None,
+                            }
+                        }
+                    }
+                    let access = policy.decide_now(&doc_id, peer.as_str(), !first).await;
+                    tracing::debug!(doc_id, peer = peer.as_str(), ?access, first, "share policy");
+                    Some((access.share_config(), (policy, changes, false)))
+                }
+            },
+        )
     }
 }
 

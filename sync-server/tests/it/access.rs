@@ -313,7 +313,7 @@ fn stray_write(account: &str) -> Vec<u8> {
     sync_data_with_new_changes(mine, &Automerge::new())
 }
 
-async fn admin_token(server: &TestServer) -> String {
+pub(crate) async fn admin_token(server: &TestServer) -> String {
     session_for(&server.database_url, "a-admin").await
 }
 

@@ -584,3 +584,199 @@ async fn direct_conversations_are_with_teammates_and_theirs_alone() {
     assert!(find(&cleo, &bucket).await.is_none(), "Cleo does not");
     assert!(find(&cleo, &dm).await.is_none(), "nor its index");
 }
+
+/// Topic channels are joined and left from the app; a member an admin
+/// removes while connected stops receiving the channel within a second
+/// (the share policy decides their open connection again), and what they
+/// write after is not stored.
+#[tokio::test]
+async fn a_member_removed_while_connected_stops_receiving_at_once() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let topic = crate::access::create_channel(&server, &["a-ana", "a-cleo"]).await;
+    let bucket = crate::access::bucket_of(&pool, &topic).await;
+    let team = channel_of(&pool, "team").await;
+    let announcements = channel_of(&pool, "announcements").await;
+    let ben = session_for(&server.database_url, "a-ben").await;
+    let admin = crate::access::admin_token(&server).await;
+
+    // Ben finds the topic, joins it (twice: nothing changes), and it is his.
+    let (status, topics) = api(&server, &ben, "GET", "/api/chat/topics", None).await;
+    assert_eq!(status, 200, "{topics}");
+    assert_eq!(topics[0]["doc_id"], topic.as_str(), "{topics}");
+    assert_eq!(
+        (topics[0]["members"].as_u64(), &topics[0]["joined"]),
+        (Some(2), &serde_json::json!(false))
+    );
+    let join = format!("/api/chat/channels/{topic}/join");
+    for _ in 0..2 {
+        let (status, why) = api(&server, &ben, "POST", &join, None).await;
+        assert_eq!(status, 204, "{why}");
+    }
+    let (_, topics) = api(&server, &ben, "GET", "/api/chat/topics", None).await;
+    assert_eq!(
+        (topics[0]["members"].as_u64(), &topics[0]["joined"]),
+        (Some(3), &serde_json::json!(true))
+    );
+    // What may not be joined, left or removed, and by whom.
+    let long = "x".repeat(10_000);
+    for (who, method, path, expected) in [
+        (&ben, "POST", format!("/api/chat/channels/{team}/join"), 409),
+        (
+            &ben,
+            "POST",
+            format!("/api/chat/channels/{announcements}/leave"),
+            409,
+        ),
+        (&ben, "POST", "/api/chat/channels/nope/join".to_owned(), 404),
+        (&ben, "POST", format!("/api/chat/channels/{long}/join"), 404),
+        (
+            &ben,
+            "POST",
+            format!("/api/chat/channels/{bucket}/join"),
+            404,
+        ),
+        (
+            &ben,
+            "DELETE",
+            format!("/api/admin/channels/{topic}/members/a-cleo"),
+            403,
+        ),
+        (
+            &admin,
+            "DELETE",
+            format!("/api/admin/channels/{topic}/members/a-nobody"),
+            404,
+        ),
+        (
+            &admin,
+            "DELETE",
+            format!("/api/admin/channels/{team}/members/a-ben"),
+            409,
+        ),
+    ] {
+        let (status, why) = api(&server, who, method, &path, None).await;
+        assert_eq!(
+            status,
+            expected,
+            "{method} {}: {why}",
+            &path[..path.len().min(80)]
+        );
+    }
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM channel_members WHERE doc_id = $1")
+        .bind(&topic)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(members, 3, "nothing refused changed the members");
+
+    let ana = client("a-ana").await;
+    let _ana_link = connect(&ana, &server).await;
+    let on_ana = find(&ana, &bucket).await.unwrap();
+    let readers = [client("a-ben").await, client("a-cleo").await];
+    let mut links = Vec::new();
+    let mut copies = Vec::new();
+    for reader in &readers {
+        links.push(connect(reader, &server).await);
+        copies.push(find(reader, &bucket).await.expect("a member reads it"));
+    }
+    on_ana.with_document(|d| write_as(d, "a-ana", &post("hello", "Welcome", 1)));
+    for copy in &copies {
+        wait_for("Ana's welcome on both", Duration::from_secs(20), || async {
+            (copy.with_document(|d| bodies(d)).len() == 1).then_some(())
+        })
+        .await;
+    }
+
+    // Cleo is removed while connected; Ana writes every 50 ms from then on.
+    let removed_at = tokio::time::Instant::now();
+    let path = format!("/api/admin/channels/{topic}/members/a-cleo");
+    let (status, why) = api(&server, &admin, "DELETE", &path, None).await;
+    assert_eq!(status, 204, "{why}");
+    const TICKS: usize = 30;
+    let mut written = Vec::new();
+    let mut pace = tokio::time::interval(Duration::from_millis(50));
+    for tick in 0..TICKS {
+        pace.tick().await;
+        written.push(removed_at.elapsed());
+        let id = format!("tick-{tick}");
+        on_ana.with_document(|d| write_as(d, "a-ana", &post(&id, &id, 10 + tick as i64)));
+    }
+    let on_ben = &copies[0];
+    wait_for(
+        "every tick on Ben's side",
+        Duration::from_secs(20),
+        || async { (on_ben.with_document(|d| bodies(d)).len() == 1 + TICKS).then_some(()) },
+    )
+    .await;
+    // What was on its way to Cleo has arrived once a round trip of hers
+    // (a document she still reads) is answered.
+    let on_cleo = &copies[1];
+    on_cleo.with_document(|d| write_as(d, "a-cleo", &post("cleo-after", "Still here?", 99)));
+    assert!(find(&readers[1], &announcements).await.is_some());
+    let got: Vec<String> = on_cleo
+        .with_document(|d| bodies(d))
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
+    let ticks = got.iter().filter(|b| b.starts_with("tick-")).count();
+    let expected: Vec<String> = std::iter::once("Welcome".to_owned())
+        .chain((0..ticks).map(|t| format!("tick-{t}")))
+        .chain(std::iter::once("Still here?".to_owned()))
+        .collect();
+    assert_eq!(
+        got, expected,
+        "what Cleo received is what was written before she stopped receiving"
+    );
+    assert!(ticks < TICKS, "Cleo stopped receiving: {got:?}");
+    println!(
+        "removal: Cleo's first message missed was written {:?} after the removal was asked",
+        written[ticks]
+    );
+    assert!(
+        written[ticks] < Duration::from_secs(1),
+        "Cleo received messages written up to {:?} after her removal",
+        written[ticks]
+    );
+    // Her own write after removal is not stored; she no longer lists it.
+    let stored_bodies: Vec<String> = bodies(&stored(&pool, &bucket).await)
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
+    assert!(
+        !stored_bodies.iter().any(|b| b == "Still here?"),
+        "{stored_bodies:?}"
+    );
+    let cleo = session_for(&server.database_url, "a-cleo").await;
+    let (_, list) = api(&server, &cleo, "GET", "/api/chat/channels", None).await;
+    assert!(
+        !list
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["doc_id"] == topic.as_str()),
+        "{list}"
+    );
+    // The channel's index no longer lists her.
+    let index = wait_for(
+        "the index without Cleo",
+        Duration::from_secs(20),
+        || async {
+            let index = ChannelIndexDoc::read(&stored(&pool, &topic).await).unwrap();
+            (!index.members.iter().any(|m| m.account_id == "a-cleo")).then_some(index)
+        },
+    )
+    .await;
+    assert_eq!(index.members.len(), 2);
+    // Ben leaves: a member may.
+    let (status, why) = api(
+        &server,
+        &ben,
+        "POST",
+        &format!("/api/chat/channels/{topic}/leave"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "{why}");
+}
