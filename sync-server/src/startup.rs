@@ -357,6 +357,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         pool: pool.clone(),
         residency: residency.clone(),
         policy: policy.clone(),
+        blobs: training.blobs.clone(),
     };
     chat::start(
         &chat,

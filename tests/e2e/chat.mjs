@@ -4,7 +4,8 @@
 // offline (his messages are still there, "sending"), both come back, and
 // both see the same messages in the same order, "sent". The announcements
 // are read-only for partners. Presence and typing cross between them, and
-// what Ben has not read is counted until he opens the channel.
+// what Ben has not read is counted until he opens the channel. He joins a
+// topic channel, and is removed from it by an admin.
 //
 // Prints how long a message takes from Ana's send to Ben's screen. With
 // SHOTS_DIR set, screenshots land there.
@@ -12,6 +13,7 @@
 import {
   PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer, stopServer, waitFor, watchdog, shot, DESK,
 } from "./harness.mjs";
+import zlib from "node:zlib";
 
 const timer = watchdog("e2e chat", 240);
 
@@ -23,6 +25,30 @@ async function signIn(browser, server, errors, email, password) {
   await waitFor("the app to be online", async () =>
     (await page.locator("#sync-status").getAttribute("data-connection")) === "online");
   return { context, page };
+}
+
+// A real picture, made here: a 64 x 48 gradient as a PNG.
+function gradientPng(w, h) {
+  const chunk = (type, data) => {
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(Buffer.concat([Buffer.from(type), data])));
+    return Buffer.concat([head, Buffer.from(type), data, crc]);
+  };
+  const rows = [];
+  for (let y = 0; y < h; y++) {
+    rows.push(0);
+    for (let x = 0; x < w; x++) rows.push(31 + x * 3, 79 + y * 2, 209 - x * 2);
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(w, 0);
+  header.writeUInt32BE(h, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header), chunk("IDAT", zlib.deflateSync(Buffer.from(rows))), chunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 const bodies = (page) => page.locator("ol.messages > li.message .body").allTextContents();
@@ -38,7 +64,8 @@ async function send(page, text) {
 async function main() {
   const databaseUrl = await freshDatabase("chat");
   const server = await startServer(databaseUrl);
-  const browser = await launchChromium();
+  // A microphone that plays a beep, allowed without asking.
+  const browser = await launchChromium(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]);
   const errors = [];
   try {
     const ben = await signIn(browser, server, errors, "ben@okafor.example", "demo-ben-password");
@@ -193,6 +220,104 @@ async function main() {
     await waitFor("Ana to see Ben's conversation, unread", async () =>
       (await direct.count()) === 1 && /1 unread/.test(await direct.textContent()), 20_000);
     await shot(ana.page, "chat-direct-list-phone");
+
+    // Files: Ben, offline in the team's channel, drops a picture and a
+    // PDF; they show on his phone at once, waiting; online again they
+    // upload, and Ana's phone shows the picture and offers the PDF. Then
+    // Ana records a voice clip (Chromium's fake microphone) that Ben's
+    // phone plays.
+    await ben.page.goto(`${server.url}/#chat`);
+    await ben.page.locator("a.channel-row", { hasText: "Team Ana Souza" }).click();
+    await ben.page.locator("form.composer textarea").waitFor();
+    await ben.context.setOffline(true);
+    await waitFor("Ben's app to know it is offline", async () =>
+      (await ben.page.locator("#sync-status").getAttribute("data-connection")) !== "online");
+    const png = gradientPng(64, 48);
+    const pdf = Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n");
+    await ben.page.locator("form.composer input[type=file]").setInputFiles([
+      { name: "Roof survey.png", mimeType: "image/png", buffer: png },
+      { name: "Quote 2027.pdf", mimeType: "application/pdf", buffer: pdf },
+    ]);
+    const benPicture = ben.page.locator("li.message.mine figure.file-image");
+    await benPicture.waitFor();
+    assert(/Uploads when online/.test(await benPicture.textContent()), "the picture waits, said so");
+    assert(await ben.page.locator("li.message.mine a.file-card", { hasText: "Quote 2027.pdf" }).isVisible(), "the PDF shows as a card");
+    await shot(ben.page, "chat-files-offline-phone");
+    await ben.context.setOffline(false);
+    await waitFor("both files to upload", async () =>
+      (await ben.page.locator("li.message.mine .status.sending").count()) === 0, 40_000);
+    await ana.page.goto(`${server.url}/#chat`);
+    await ana.page.locator("a.channel-row", { hasText: "Team Ana Souza" }).click();
+    const anaPicture = ana.page.locator("figure.file-image img[alt='Roof survey.png']");
+    await anaPicture.waitFor();
+    await waitFor("the picture to load on Ana's phone", async () =>
+      anaPicture.evaluate((img) => img.complete && img.naturalWidth === 64));
+    const card = ana.page.locator("a.file-card", { hasText: "Quote 2027.pdf" });
+    const fetched = await ana.page.evaluate(async (href) => {
+      const r = await fetch(href);
+      return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
+    }, await card.getAttribute("href"));
+    assert(fetched.status === 200 && fetched.type === "application/pdf" && fetched.text.startsWith("%PDF-"), `the PDF opens: ${JSON.stringify(fetched).slice(0, 200)}`);
+    await shot(ana.page, "chat-files-phone");
+    await ana.page.getByRole("button", { name: "Record a voice clip" }).click();
+    await ana.page.locator(".recorder .recording").waitFor();
+    await waitFor("two seconds of sound", async () =>
+      /Recording 0:0[2-9]/.test(await ana.page.locator(".recorder .recording").textContent()), 20_000);
+    await ana.page.getByRole("button", { name: "Send clip" }).click();
+    const clipOnBen = ben.page.locator("li.message .voice-clip audio");
+    await clipOnBen.waitFor({ timeout: 40_000 });
+    const played = await clipOnBen.evaluate(async (audio) => {
+      audio.muted = true;
+      await audio.play();
+      await new Promise((done) => setTimeout(done, 300));
+      return { time: audio.currentTime, duration: audio.duration, error: audio.error && audio.error.code };
+    });
+    assert(played.error === null && played.time > 0, `Ana's clip plays on Ben's phone: ${JSON.stringify(played)}`);
+    const bars = await ben.page.locator("li.message .voice-clip .waveform span").count();
+    assert(bars > 10, `the clip's waveform is drawn (${bars} bars)`);
+    await shot(ben.page, "chat-voice-phone");
+
+    // A topic channel the admin makes: Ben finds it under "Topic
+    // channels", joins it (it opens) and writes; Ana reads him there. The
+    // admin removes Ben: what Ana writes next is not his to see, and the
+    // channel leaves his list.
+    const { token } = await (await fetch(`${server.url}/api/sessions`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "admin@portal.example", password: "demo-admin-password", kind: "bearer" }),
+    })).json();
+    const asAdmin = (method, path, body) => fetch(`${server.url}${path}`, {
+      method, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: body && JSON.stringify(body),
+    });
+    const made = await asAdmin("POST", "/api/admin/channels", { name: "Solar installs", members: ["a-ana"] });
+    assert(made.status === 201, `the topic is made (${made.status})`);
+    const topic = (await made.json()).doc_id;
+    await ben.page.goto(`${server.url}/#chat`);
+    await ben.page.locator("details.topics summary").click();
+    const topicRow = ben.page.locator(".topic-list li", { hasText: "Solar installs" });
+    await topicRow.waitFor();
+    await shot(ben.page, "chat-topics-phone");
+    await topicRow.getByRole("button", { name: "Join Solar installs" }).click();
+    await ben.page.waitForURL((u) => u.hash === `#chat-${topic}`);
+    await ben.page.locator("form.composer textarea").waitFor();
+    await send(ben.page, "Who has done a flat roof?");
+    await ben.page.locator("li.message.mine .status.sent").waitFor();
+    // Her list is asked for again as it opens: the topic she was put in
+    // is there.
+    await ana.page.goto(`${server.url}/#chat-${topic}`);
+    await ana.page.goto(`${server.url}/#chat`);
+    await ana.page.locator("a.channel-row", { hasText: "Solar installs" }).click();
+    await ana.page.locator("li.message", { hasText: "flat roof" }).waitFor();
+    const removed = await asAdmin("DELETE", `/api/admin/channels/${topic}/members/a-ben`);
+    assert(removed.status === 204, `Ben is removed (${removed.status})`);
+    await send(ana.page, "Members only from here on");
+    await ana.page.locator("li.message.mine", { hasText: "Members only" }).locator(".status.sent").waitFor();
+    await ben.page.goto(`${server.url}/#chat`);
+    await waitFor("the topic to leave Ben's list", async () =>
+      (await ben.page.locator("a.channel-row", { hasText: "Solar installs" }).count()) === 0);
+    await ben.page.goto(`${server.url}/#chat-${topic}`);
+    await ben.page.locator("main.chat p.hint[role=status]").waitFor();
+    assert(await ben.page.getByText("Members only").count() === 0, "what was written after Ben's removal never reached him");
 
     // 5. A desktop: the channels beside the conversation.
     const desk = await browser.newContext(DESK);

@@ -120,13 +120,14 @@ export const PHONE = {
   viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, locale: "en-US",
 };
 
-export function launchChromium() {
+// `extra`: more flags (the chat's fake microphone, say).
+export function launchChromium(extra = []) {
   return chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
       "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
-      "--lang=en-US",
+      "--lang=en-US", ...extra,
     ],
   });
 }

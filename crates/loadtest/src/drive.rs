@@ -112,7 +112,7 @@ struct Shared {
 }
 
 #[derive(Default)]
-struct Tally {
+pub(crate) struct Tally {
     /// Edit-to-seen latencies, in microseconds.
     latencies: Mutex<Vec<u64>>,
     /// Every edit made: document index and change hash.
@@ -124,7 +124,7 @@ struct Tally {
     disconnect_reasons: Mutex<BTreeMap<String, u64>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -511,9 +511,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
 async fn wait_for_projections(pool: &PgPool, deadline: Duration) -> anyhow::Result<i64> {
     let started = Instant::now();
-    let documents: i64 = sqlx::query_scalar("SELECT count(*) FROM documents")
-        .fetch_one(pool)
-        .await?;
+    // The kinds the pipeline's projection records (the server's own
+    // documents, a channel's, are another module's).
+    let documents: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM documents WHERE kind IN ('pipeline', 'note')")
+            .fetch_one(pool)
+            .await?;
     loop {
         let projected: i64 = sqlx::query_scalar("SELECT count(*) FROM projections")
             .fetch_one(pool)
@@ -532,22 +535,22 @@ async fn wait_for_projections(pool: &PgPool, deadline: Duration) -> anyhow::Resu
 /// A client after coming online: its repo, whether it connected in time,
 /// the documents it found (by slot), and how long each find took. A client
 /// that did not connect in time keeps trying, as a device would.
-struct Opened {
+pub(crate) struct Opened {
     repo: Repo,
     _dialer: Option<DialerHandle<client::Refused>>,
     connected: bool,
-    docs: Vec<(usize, DocHandle)>,
+    pub(crate) docs: Vec<(usize, DocHandle)>,
     find_times: Vec<Duration>,
 }
 
 /// Who a client is: a device of its pair's partner, signed in with the
 /// partner's session.
-struct Device {
-    peer_id: PeerId,
-    dialer: Arc<client::BearerDialer>,
+pub(crate) struct Device {
+    pub(crate) peer_id: PeerId,
+    pub(crate) dialer: Arc<client::BearerDialer>,
 }
 
-async fn open_client(
+pub(crate) async fn open_client(
     device: Device,
     wanted: Vec<(usize, String)>,
     deadline: Instant,
@@ -615,14 +618,14 @@ async fn open_client(
 }
 
 /// A seeded partner: its account, a session token of it, its documents.
-struct Partner {
-    account: String,
-    token: String,
+pub(crate) struct Partner {
+    pub(crate) account: String,
+    pub(crate) token: String,
     docs: Vec<String>,
 }
 
 /// Reads the file `loadtest seed` wrote: `<account> <token> <doc id>...`.
-fn read_sessions(path: &std::path::Path) -> anyhow::Result<Vec<Partner>> {
+pub(crate) fn read_sessions(path: &std::path::Path) -> anyhow::Result<Vec<Partner>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading {} (written by `loadtest seed`)", path.display()))?;
     text.lines()

@@ -13,7 +13,10 @@
 //! to arrive. It prints a plain-text report
 //! on stdout; progress goes to stderr. `verify`, run once the server has
 //! stopped, counts which of the run's edits reached Postgres in the end.
+//! `chat` is the chat's load (`cargo xtask load-chat`): one channel of many
+//! members, and how long a message takes from one to the others' screens.
 
+mod chat;
 mod drive;
 mod seed;
 mod stats;
@@ -34,6 +37,8 @@ enum Command {
     Run(drive::Args),
     /// Count how many of a run's edits are in Postgres.
     Verify(verify::Args),
+    /// One channel of many members: send-to-display times of its messages.
+    Chat(chat::Args),
 }
 
 #[tokio::main]
@@ -42,5 +47,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed(args) => seed::run(args).await,
         Command::Run(args) => drive::run(args).await,
         Command::Verify(args) => verify::run(args).await,
+        Command::Chat(args) => chat::run(args).await,
     }
 }

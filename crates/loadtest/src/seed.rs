@@ -59,14 +59,14 @@ const BATCH: usize = 500;
 
 /// Marks the seeded accounts' password hash: not an argon2 PHC string, so
 /// no password verifies against it.
-const NO_PASSWORD: &str = "no password: seeded by loadtest";
+pub(crate) const NO_PASSWORD: &str = "no password: seeded by loadtest";
 
 /// A session token as the server makes one: base64url, without padding, of
 /// 32 random bytes; and what `sessions.token_hash` stores of it, the SHA-256
 /// of the token's text. This repeats `sync_server::http::session::{new_token,
 /// token_hash}` (two lines) because the driver must not depend on the
 /// server; a mismatch shows at once as every client refused with 401.
-fn new_token(rng: &mut impl RngCore) -> (String, [u8; 32]) {
+pub(crate) fn new_token(rng: &mut impl RngCore) -> (String, [u8; 32]) {
     let mut bytes = [0u8; 32];
     rng.fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -85,13 +85,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .connect(&args.database_url)
         .await
         .context("connecting to Postgres")?;
-    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM documents")
+    // The server makes documents of its own at its first start (the
+    // announcements channel's): a database is empty for seeding when it
+    // has no partner yet.
+    let existing: i64 = sqlx::query_scalar("SELECT count(*) FROM partners")
         .fetch_one(&pool)
         .await
-        .context("counting documents (has the server migrated this database?)")?;
+        .context("counting partners (has the server migrated this database?)")?;
     ensure!(
         existing == 0,
-        "the database already holds {existing} documents; seed an empty one"
+        "the database already holds {existing} partners; seed an empty one"
     );
     let mut sessions = open_private(&args.sessions_out)?;
     let now = Timestamp(

@@ -108,6 +108,14 @@ impl<'a> Entries<'a> {
         }
     }
 
+    /// Bytes, at most `max` of them (longer reads as none).
+    pub(crate) fn bytes(&self, key: &str, max: usize) -> Option<Vec<u8>> {
+        match &self.item(key)?.value {
+            ValueRef::Scalar(ScalarValueRef::Bytes(b)) if b.len() <= max => Some(b.to_vec()),
+            _ => None,
+        }
+    }
+
     /// Whether `key` holds values written concurrently (Automerge shows one).
     pub(crate) fn conflicted(&self, key: &str) -> bool {
         self.item(key).is_some_and(|item| item.conflict)

@@ -318,7 +318,9 @@ impl fmt::Display for ApiError {
 /// `wire` type, or a JSON value), or what went wrong.
 fn outcome<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ApiError> {
     match status {
-        200..=299 => serde_json::from_str(body).map_err(|e| ApiError::Unexpected(e.to_string())),
+        // 204, or any answer with nothing to say, reads as JSON's null.
+        200..=299 => serde_json::from_str(if body.is_empty() { "null" } else { body })
+            .map_err(|e| ApiError::Unexpected(e.to_string())),
         401 => Err(ApiError::SignedOut),
         409 if serde_json::from_str::<serde_json::Value>(body)
             .is_ok_and(|v| v.get("current").is_some()) =>
@@ -349,8 +351,7 @@ pub async fn call(
     outcome(reply.status, &reply.body)
 }
 
-/// `PUT path` with `body` (a blob, say) of `content_type`; an answer with
-/// no body is `Value::Null`.
+/// `PUT path` with `body` (a blob, say) of `content_type`.
 pub async fn put_bytes(
     path: &str,
     body: &JsValue,
@@ -361,9 +362,6 @@ pub async fn put_bytes(
         .map_err(|()| ApiError::Unreachable {
             offline: !browser_online(),
         })?;
-    if reply.body.is_empty() && (200..300).contains(&reply.status) {
-        return Ok(serde_json::Value::Null);
-    }
     outcome(reply.status, &reply.body)
 }
 
@@ -464,6 +462,11 @@ mod tests {
         assert_eq!(
             outcome::<Value>(201, r#"{"run_id": 3}"#),
             Ok(serde_json::json!({"run_id": 3}))
+        );
+        assert_eq!(outcome::<Value>(204, ""), Ok(Value::Null), "nothing to say");
+        assert!(
+            matches!(outcome::<Vec<u8>>(204, ""), Err(ApiError::Unexpected(_))),
+            "an empty answer where something was expected"
         );
         assert_eq!(outcome::<Value>(401, "{}"), Err(ApiError::SignedOut));
         let done = outcome::<Value>(409, r#"{"error":"the payout run for 2025-06 is done"}"#);

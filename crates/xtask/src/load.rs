@@ -11,6 +11,11 @@
 //! process on a free loopback port; the driver reads its memory and CPU time
 //! from /proc. Whatever happens, both are killed before the command returns,
 //! and everything after the build must finish within [`DEADLINE`].
+//!
+//! `cargo xtask load-chat` is the chat's load on the same footing: seeded
+//! partners (50 by default) in one topic channel, 10 messages a second for
+//! 60 s, and the time from a member's send to the message on every other
+//! member's device (`loadtest chat`, which says how it measures).
 
 use std::{
     fs::{File, OpenOptions},
@@ -34,9 +39,26 @@ const DEADLINE: Duration = Duration::from_secs(8 * 60);
 /// `loadtest run` (`target/release/loadtest run --help` lists them).
 const SEED_OPTIONS: [&str; 3] = ["--docs", "--docs-per-partner", "--leads-per-doc"];
 
-pub fn run(root: &Path, args: &[String]) -> Result<()> {
+/// Which load: the documents' (`load`) or the chat's (`load-chat`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    Sync,
+    Chat,
+}
+
+pub fn run(root: &Path, load: Load, args: &[String]) -> Result<()> {
     let started = Instant::now();
-    let (seed_args, run_args) = split_args(args)?;
+    let (mut seed_args, run_args) = split_args(args)?;
+    if load == Load::Chat {
+        // A partner (and their pipeline) for each member.
+        let members = run_args
+            .iter()
+            .position(|a| a == "--members")
+            .and_then(|i| run_args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| "50".to_owned());
+        seed_args = vec!["--docs".to_owned(), members];
+    }
     system::ensure_packages(&system::LOAD_PACKAGES)?;
     exec(cargo().args(["build", "--release", "-p", "sync-server", "-p", "loadtest"]))?;
     let built = started.elapsed();
@@ -62,7 +84,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             sessions: dir.join("sessions.txt"),
             deadline,
         };
-        measure(&setup, &seed_args, &run_args)
+        measure(&setup, load, &seed_args, &run_args)
     })();
     let stopped = if was_running { Ok(()) } else { cluster.stop() };
     let mut report = result?;
@@ -74,8 +96,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         built.as_secs_f64()
     ));
     let text = report.join("\n") + "\n";
-    std::fs::write(root.join("target/load-report.txt"), &text)?;
-    println!("\n{text}\nwritten to target/load-report.txt");
+    let file = match load {
+        Load::Sync => "target/load-report.txt",
+        Load::Chat => "target/load-chat-report.txt",
+    };
+    std::fs::write(root.join(file), &text)?;
+    println!("\n{text}\nwritten to {file}");
     Ok(())
 }
 
@@ -118,7 +144,12 @@ struct Setup {
     deadline: Instant,
 }
 
-fn measure(setup: &Setup, seed_args: &[String], run_args: &[String]) -> Result<Vec<String>> {
+fn measure(
+    setup: &Setup,
+    load: Load,
+    seed_args: &[String],
+    run_args: &[String],
+) -> Result<Vec<String>> {
     // A first start applies the migrations to the empty database.
     ServerProcess::start(setup)?.stop()?;
 
@@ -133,6 +164,26 @@ fn measure(setup: &Setup, seed_args: &[String], run_args: &[String]) -> Result<V
     let seeded = seeding.elapsed();
 
     let server = ServerProcess::start(setup)?;
+    if load == Load::Chat {
+        let mut drive = with_fd_limit(&setup.driver);
+        drive
+            .arg("chat")
+            .args(["--server", &server.addr])
+            .args(["--database-url", &setup.database_url])
+            .arg("--sessions")
+            .arg(&setup.sessions)
+            .args(run_args);
+        let driven = run_to_end(&mut drive, setup.deadline, true)?;
+        server.stop()?;
+        let cores = thread::available_parallelism().map_or(0, |n| n.get());
+        let command: String = run_args.iter().map(|arg| format!(" {arg}")).collect();
+        let mut report = vec![format!(
+            "cargo xtask load-chat{command}  ({cores} cores; server, Postgres and members share them)"
+        )];
+        report.extend(driven.lines().map(str::to_owned));
+        report.push(format!("{:<28}{}", "server log", log_summary(&setup.log)?));
+        return Ok(report);
+    }
     let mut drive = with_fd_limit(&setup.driver);
     drive
         .arg("run")

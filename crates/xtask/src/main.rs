@@ -37,6 +37,12 @@ usage: cargo xtask <command>
                changes/s accepted and edit-to-seen p50/p99 (also in
                target/load-report.txt). OPTS: --docs N, and the driver's
                (`target/release/loadtest run --help`), e.g. --clients 100
+  load-chat [OPTS]
+               the chat's load: 50 members in one channel, 10 messages a
+               second for 60 s against the release server; reports the
+               p50/p99 time from a member's send to the message on every
+               other member's device (also in target/load-chat-report.txt).
+               OPTS: `target/release/loadtest chat --help`, e.g. --members 20
   bench-load   first visit on a phone on 3G: the release build in Chromium
                under Regular 3G (300 ms, 700 kbit/s) with the CPU slowed 4x,
                375 x 812, five cold runs; reports the medians of first text,
@@ -96,7 +102,8 @@ fn main() -> Result<()> {
             );
             Ok(())
         }
-        Some("load") => load::run(&root, &args[1..]),
+        Some("load") => load::run(&root, load::Load::Sync, &args[1..]),
+        Some("load-chat") => load::run(&root, load::Load::Chat, &args[1..]),
         Some("bench-load") => bench(&root, "load"),
         Some("bench-board") => bench(&root, "board"),
         Some("bench-push") => bench_push(&root),
@@ -215,6 +222,12 @@ fn test(root: &Path) -> Result<()> {
         let root = root.to_path_buf();
         std::thread::spawn(move || system::moto(&root))
     };
+    // Each step's time, said as it ends: where the half hour goes.
+    let mut lap = std::time::Instant::now();
+    let mut step = |name: &str| {
+        println!("xtask test: {name} took {:.0?}", lap.elapsed());
+        lap = std::time::Instant::now();
+    };
     exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
     exec(cargo().args([
         "clippy",
@@ -224,8 +237,11 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    step("fmt and clippy");
     web::build(root)?;
+    step("the wasm build");
     web::browser_tests(root)?;
+    step("the wasm tests");
     // The JS automerge-repo client of sync-server's interop test.
     web::npm_install(&root.join("tests/interop"))?;
     // The demo catalog's files, which `training::the_demo_catalog_*`
@@ -248,7 +264,9 @@ fn test(root: &Path) -> Result<()> {
                 .env("DEMO_TRAINING_DIR", &training)
                 .env("MOTO_SERVER", &moto),
         )?;
+        step("cargo test (build and run)");
         web::e2e(root, &admin_url)?;
+        step("the end-to-end tests");
         // Once, against the debug server, failing only far beyond its goals:
         // to keep the measurement working, not to measure.
         let server = root.join("target/debug/sync-server");

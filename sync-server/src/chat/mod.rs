@@ -17,6 +17,7 @@
 pub mod api;
 pub mod channels;
 pub mod directory;
+pub mod files;
 pub mod projection;
 pub mod reads;
 
@@ -26,14 +27,14 @@ use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef},
     http::{HeaderValue, header},
-    routing::{delete, get, post},
+    routing::{delete, get, post, put},
 };
 use sqlx::PgPool;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{
     http::session::SessionSettings,
-    platform::{policy::AccessPolicy, residency::Residency},
+    platform::{blobs::BlobStore, policy::AccessPolicy, residency::Residency},
 };
 
 /// What the chat routes and worker need.
@@ -43,6 +44,8 @@ pub struct ChatState {
     pub residency: std::sync::Arc<Residency>,
     /// Told when members change, so open connections follow at once.
     pub policy: AccessPolicy,
+    /// Where attached files' bytes are kept.
+    pub blobs: BlobStore,
 }
 
 pub fn router<S>() -> Router<S>
@@ -69,6 +72,12 @@ where
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+        // Files: their own body limit, and their own cache headers.
+        .merge(
+            Router::new()
+                .route("/api/chat/files/{id}", put(files::put).get(files::get))
+                .layer(DefaultBodyLimit::max(files::BODY_LIMIT)),
+        )
 }
 
 /// Keeps channels in step with the accounts now, then every `every`, and

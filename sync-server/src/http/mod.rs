@@ -158,9 +158,12 @@ async fn metrics(State(state): State<OpsState>, headers: axum::http::HeaderMap) 
 /// What the browser may do with our pages: run our own scripts and wasm
 /// (`'wasm-unsafe-eval'` is what compiling WebAssembly needs; no inline or
 /// evaluated JavaScript), talk only to us (which covers the same-origin
-/// WebSocket), and never be framed.
+/// WebSocket), and never be framed. Pictures and sounds may also come
+/// from the device (`blob:`): a file attached in the chat is shown from
+/// there until it is uploaded.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; \
+    style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
+    worker-src 'self'; \
     manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
     frame-ancestors 'none'";
 

@@ -1,6 +1,6 @@
 //! The sync platform: what keeps documents and files and lets clients
 //! reach them, knowing no product module. Files kept by their hash
-//! ([`blobs`]). samod's storage over Postgres and the
+//! ([`blobs`]), served over HTTP ([`blob_http`]). samod's storage over Postgres and the
 //! document registry ([`storage`]), documents in memory by generations and
 //! shards ([`residency`]), the socket's gatekeeper ([`guard`], with the
 //! bounded measure of sync data in [`expansion`]), who may read and write
@@ -10,6 +10,7 @@
 //! Product modules build on it; it imports none of them (the layout test
 //! in `tests/it/layout.rs` holds it to that).
 
+pub mod blob_http;
 pub mod blobs;
 pub mod expansion;
 pub mod guard;

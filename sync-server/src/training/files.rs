@@ -10,10 +10,10 @@
 
 use axum::{
     Json,
-    body::{Body, Bytes},
+    body::Bytes,
     extract::{Path, Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, StatusCode},
+    response::Response,
 };
 use serde::Deserialize;
 use wire::{MediaKind, NewUpload, Role, UploadState};
@@ -21,7 +21,10 @@ use wire::{MediaKind, NewUpload, Role, UploadState};
 use super::TrainingState;
 use crate::{
     http::{error::AppError, extract::ApiJson, session::Authenticated},
-    platform::blobs::{BlobError, BlobId},
+    platform::{
+        blob_http::serve_blob,
+        blobs::{BlobError, BlobId},
+    },
 };
 
 /// What a lesson's file may be: what the app knows how to show. Anything
@@ -304,45 +307,6 @@ pub async fn finish(
     }))
 }
 
-/// A range that starts past the end of the blob (answered 416).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Unsatisfiable;
-
-/// A single range of `bytes=` (RFC 9110 §14.1.2) over a blob of `size`:
-/// `Ok(None)` for no header, a header that is not one byte range (served
-/// whole, as the RFC allows), `Err` for one that starts past the end.
-pub fn byte_range(
-    header: Option<&HeaderValue>,
-    size: u64,
-) -> Result<Option<(u64, u64)>, Unsatisfiable> {
-    let Some(spec) = header
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("bytes="))
-    else {
-        return Ok(None);
-    };
-    if spec.contains(',') {
-        return Ok(None);
-    }
-    let Some((first, last)) = spec.trim().split_once('-') else {
-        return Ok(None);
-    };
-    let number = |s: &str| -> Option<u64> {
-        (!s.is_empty() && s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    match (first.is_empty(), number(first), number(last)) {
-        // `-N`: the last N bytes.
-        (true, _, Some(n)) if n > 0 && size > 0 => Ok(Some((size.saturating_sub(n), size - 1))),
-        (true, _, _) => Ok(None),
-        (false, Some(start), _) if start >= size => Err(Unsatisfiable),
-        (false, Some(start), None) if last.is_empty() => Ok(Some((start, size - 1))),
-        (false, Some(start), Some(end)) if end >= start => Ok(Some((start, end.min(size - 1)))),
-        _ => Ok(None),
-    }
-}
-
 /// Whether `who` may fetch `sha256`: by the audience the track was
 /// published for (its catalog's readers), not its draft's.
 async fn may_read(
@@ -385,90 +349,14 @@ pub async fn serve(
             .fetch_optional(&state.pool)
             .await?;
     let (size, content_type) = row.ok_or(AppError::NotFound)?;
-    let size = size as u64;
-    let etag = format!("\"{}\"", id.hex());
-    let mut response = Response::builder()
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::ETAG, &etag)
-        // Only this person's browser may keep it (authorization), and for
-        // good: the name is the bytes' hash.
-        .header(
-            header::CACHE_CONTROL,
-            "private, max-age=31536000, immutable",
-        )
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-        .header(
-            header::CONTENT_SECURITY_POLICY,
-            "sandbox; default-src 'none'",
-        );
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| h.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-    {
-        return response
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Body::empty())
-            .map_err(|e| AppError::Internal(e.into()));
-    }
-    let (status, start, end) = match byte_range(headers.get(header::RANGE), size) {
-        Ok(Some((start, end))) => {
-            response =
-                response.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
-            (StatusCode::PARTIAL_CONTENT, start, end + 1)
-        }
-        Ok(None) => (StatusCode::OK, 0, size),
-        Err(Unsatisfiable) => {
-            return Ok((
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                [(header::CONTENT_RANGE, format!("bytes */{size}"))],
-            )
-                .into_response());
-        }
-    };
-    let body = if start == end {
-        Body::empty()
-    } else {
-        Body::from_stream(
-            state
-                .blobs
-                .read(&id, start..end)
-                .await
-                .map_err(blob_error)?,
-        )
-    };
-    response
-        .status(status)
-        .header(header::CONTENT_LENGTH, end - start)
-        .body(body)
-        .map_err(|e| AppError::Internal(e.into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn range(h: &str, size: u64) -> Result<Option<(u64, u64)>, Unsatisfiable> {
-        byte_range(Some(&HeaderValue::from_str(h).unwrap()), size)
-    }
-
-    #[test]
-    fn ranges_read_as_rfc_9110_says() {
-        assert_eq!(range("bytes=0-99", 1000), Ok(Some((0, 99))));
-        assert_eq!(range("bytes=500-", 1000), Ok(Some((500, 999))));
-        assert_eq!(range("bytes=-100", 1000), Ok(Some((900, 999))));
-        assert_eq!(range("bytes=-5000", 1000), Ok(Some((0, 999))));
-        assert_eq!(range("bytes=900-5000", 1000), Ok(Some((900, 999))));
-        assert_eq!(range("bytes=1000-", 1000), Err(Unsatisfiable));
-        assert_eq!(range("bytes=0-0", 1), Ok(Some((0, 0))));
-        // Not one range: the whole blob.
-        assert_eq!(range("bytes=0-1,5-6", 1000), Ok(None));
-        assert_eq!(range("bytes=5-1", 1000), Ok(None));
-        assert_eq!(range("items=0-1", 1000), Ok(None));
-        assert_eq!(range("bytes=-0", 1000), Ok(None));
-        assert_eq!(range("bytes=abc-", 1000), Ok(None));
-        assert_eq!(range("bytes=99999999999999999999999-", 1000), Ok(None));
-        assert_eq!(byte_range(None, 10), Ok(None));
-    }
+    serve_blob(
+        &state.blobs,
+        &id,
+        size as u64,
+        &content_type,
+        None,
+        &headers,
+    )
+    .await
+    .map_err(blob_error)
 }

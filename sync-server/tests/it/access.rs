@@ -38,6 +38,7 @@ fn write(handle: &DocHandle, kind: &str, account: &str) {
                 at: Timestamp(1),
                 body: "hello".into(),
                 reply_to: None,
+                file: None,
             }
             .apply(doc)
             .map_err(|e| e.to_string())

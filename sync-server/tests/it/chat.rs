@@ -18,6 +18,7 @@ fn post(id: &str, body: &str, at: i64) -> ChatEdit {
         at: Timestamp(at),
         body: body.into(),
         reply_to: None,
+        file: None,
     }
 }
 
@@ -779,4 +780,201 @@ async fn a_member_removed_while_connected_stops_receiving_at_once() {
     )
     .await;
     assert_eq!(status, 204, "{why}");
+}
+
+/// Files attached to messages: put under the id the message names, once
+/// whatever the retries, fetched by the channel's readers only, and
+/// refused when they are not what they claim or not the sender's to send.
+#[tokio::test]
+async fn a_channels_files_are_its_members_and_only_what_they_claim() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let team = channel_of(&pool, "team").await;
+    let announcements = channel_of(&pool, "announcements").await;
+    let ben = session_for(&server.database_url, "a-ben").await;
+    let ana = session_for(&server.database_url, "a-ana").await;
+    let cleo = session_for(&server.database_url, "a-cleo").await;
+    let put =
+        |token: &str, id: &str, channel: &str, name: &str, content_type: &str, bytes: &[u8]| {
+            let auth = format!("Bearer {token}");
+            let path = format!("/api/chat/files/{id}?channel={channel}&name={name}");
+            let (content_type, bytes) = (content_type.to_owned(), bytes.to_vec());
+            let addr = server.addr();
+            async move {
+                http_request(
+                    addr,
+                    "PUT",
+                    &path,
+                    &[("authorization", &auth), ("content-type", &content_type)],
+                    Some(&bytes),
+                )
+                .await
+                .0
+            }
+        };
+    let get = |token: &str, id: &str, range: Option<&str>| {
+        let auth = format!("Bearer {token}");
+        let path = format!("/api/chat/files/{id}");
+        let range = range.map(str::to_owned);
+        let addr = server.addr();
+        async move {
+            let mut headers = vec![("authorization", auth.as_str())];
+            if let Some(range) = &range {
+                headers.push(("range", range.as_str()));
+            }
+            http_request(addr, "GET", &path, &headers, None).await
+        }
+    };
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend((0..2000u32).map(|i| (i % 251) as u8));
+    let id = "00112233445566778899aabbccddeeff";
+    assert_eq!(
+        put(&ben, id, &team, "Roof.png", "image/png", &png).await,
+        201
+    );
+    assert_eq!(
+        put(&ben, id, &team, "Roof.png", "image/png", &png).await,
+        200,
+        "sent again after a cut connection: the same file"
+    );
+    let (status, headers, bytes) = get(&ana, id, None).await;
+    assert_eq!((status, bytes == png), (200, true));
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(header("content-type"), Some("image/png"));
+    assert_eq!(header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(header("content-disposition"), None, "a picture is shown");
+    let (status, _, part) = get(&ana, id, Some("bytes=8-15")).await;
+    assert_eq!((status, part.as_slice()), (206, &png[8..16]));
+    assert_eq!(get(&cleo, id, None).await.0, 404, "not Cleo's channel");
+    assert_eq!(
+        get(&ben, "ffffffffffffffffffffffffffffffff", None).await.0,
+        404
+    );
+    assert_eq!(get(&ben, "../../etc/passwd", None).await.0, 404);
+
+    // A CSV is offered as a download under its name.
+    let csv_id = "0123456789abcdef0123456789abcdef";
+    assert_eq!(
+        put(
+            &ben,
+            csv_id,
+            &team,
+            "Q4%20leads.csv",
+            "text/csv",
+            b"name,stage\nGrace,won\n"
+        )
+        .await,
+        201
+    );
+    let (status, headers, _) = get(&ana, csv_id, None).await;
+    assert_eq!(status, 200);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("content-disposition")
+                && v == "attachment; filename*=UTF-8''Q4%20leads.csv"),
+        "{headers:?}"
+    );
+
+    let fresh = |n: u8| format!("{n:02x}").repeat(16);
+    let too_big = vec![0u8; model::chat_limits::FILE_BYTES as usize + 1];
+    for (what, status, attempt) in [
+        (
+            "a page sent as a picture",
+            400,
+            put(
+                &ben,
+                &fresh(1),
+                &team,
+                "x.png",
+                "image/png",
+                b"<html><script>alert(1)</script>",
+            )
+            .await,
+        ),
+        (
+            "a type not shared",
+            400,
+            put(&ben, &fresh(2), &team, "x.html", "text/html", b"<html>").await,
+        ),
+        (
+            "an SVG",
+            400,
+            put(
+                &ben,
+                &fresh(3),
+                &team,
+                "x.svg",
+                "image/svg+xml",
+                b"<svg onload=alert(1)>",
+            )
+            .await,
+        ),
+        (
+            "a name with a slash",
+            400,
+            put(&ben, &fresh(4), &team, "..%2Fx.png", "image/png", &png).await,
+        ),
+        (
+            "no name",
+            400,
+            put(&ben, &fresh(5), &team, "", "image/png", &png).await,
+        ),
+        (
+            "an id of another shape",
+            400,
+            put(&ben, "ABC", &team, "x.png", "image/png", &png).await,
+        ),
+        (
+            "past the size limit",
+            413,
+            put(&ben, &fresh(6), &team, "x.png", "image/png", &too_big).await,
+        ),
+        (
+            "no such channel",
+            404,
+            put(&ben, &fresh(7), "nope", "x.png", "image/png", &png).await,
+        ),
+        (
+            "a channel not Cleo's",
+            403,
+            put(&cleo, &fresh(8), &team, "x.png", "image/png", &png).await,
+        ),
+        (
+            "the announcements, by a partner",
+            403,
+            put(&ben, &fresh(9), &announcements, "x.png", "image/png", &png).await,
+        ),
+        (
+            "other bytes under a taken id",
+            409,
+            put(
+                &ana,
+                id,
+                &team,
+                "Roof.png",
+                "image/png",
+                &[png.as_slice(), b"x"].concat(),
+            )
+            .await,
+        ),
+        (
+            "empty",
+            400,
+            put(&ben, &fresh(10), &team, "x.txt", "text/plain", b"").await,
+        ),
+    ] {
+        assert_eq!(attempt, status, "{what}");
+    }
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM chat_files")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 2, "nothing refused was kept");
 }

@@ -11,8 +11,14 @@
 //! the device (localStorage, per account), so the chat opens offline.
 
 mod page;
+mod uploads;
+mod voice;
 
-use std::{cell::RefCell, collections::BTreeMap, collections::HashMap, rc::Rc};
+use std::{
+    cell::{Cell, RefCell},
+    collections::{BTreeMap, BTreeSet, HashMap},
+    rc::Rc,
+};
 
 use engine_protocol::{DocKind, DocNews, Edit, FollowId, PresenceState, Reading};
 use model::{ChannelIndex, ChatEdit, ChatMessage, Messages, Reads, ReadsEdit, Timestamp};
@@ -86,6 +92,12 @@ pub struct State {
     pub presence: BTreeMap<String, BTreeMap<String, (PresenceState, i64)>>,
     /// How far this person read each channel (their own document).
     pub reads: Rc<Reads>,
+    /// Files attached on this device, shown from here (object URLs), by id.
+    pub local_files: Rc<BTreeMap<String, String>>,
+    /// Of those, the ones the server does not have yet.
+    pub uploading: Rc<BTreeSet<String>>,
+    /// The last file the server refused, and why.
+    pub upload_refused: Option<String>,
 }
 
 pub enum Action {
@@ -119,6 +131,15 @@ pub enum Action {
         channel: String,
         to: Timestamp,
     },
+    /// Files waiting on the device: id and where it is shown from.
+    Queued(Vec<(String, String)>),
+    /// The server has this file.
+    Uploaded(String),
+    /// The server refused this file, for this reason.
+    UploadRefused {
+        id: String,
+        why: String,
+    },
 }
 
 /// Who is in a channel now, and who of them is typing (`me` left out).
@@ -141,6 +162,19 @@ impl State {
     pub fn reduce(&mut self, action: Action) {
         match action {
             Action::Channels { channels, fresh } => {
+                if fresh {
+                    // A channel the server no longer lists (left, or a
+                    // removal by an admin) leaves the screens with its
+                    // messages; the server has stopped sending it anyway.
+                    self.indexes
+                        .retain(|id, _| channels.iter().any(|c| c.doc_id == *id));
+                    let kept: Vec<String> = self
+                        .indexes
+                        .values()
+                        .flat_map(|i| i.buckets.iter().map(|b| b.doc_id.clone()))
+                        .collect();
+                    self.buckets.retain(|id, _| kept.contains(id));
+                }
                 self.channels = Rc::new(channels);
                 self.listed |= fresh;
             }
@@ -161,6 +195,27 @@ impl State {
                 self.buckets.insert(bucket, Rc::new(messages));
             }
             Action::Refused(why) => self.refused = Some(why),
+            Action::Queued(files) => {
+                let mut local = (*self.local_files).clone();
+                let mut uploading = (*self.uploading).clone();
+                for (id, url) in files {
+                    uploading.insert(id.clone());
+                    local.entry(id).or_insert(url);
+                }
+                self.local_files = Rc::new(local);
+                self.uploading = Rc::new(uploading);
+            }
+            Action::Uploaded(id) => {
+                let mut uploading = (*self.uploading).clone();
+                uploading.remove(&id);
+                self.uploading = Rc::new(uploading);
+            }
+            Action::UploadRefused { id, why } => {
+                let mut uploading = (*self.uploading).clone();
+                uploading.remove(&id);
+                self.uploading = Rc::new(uploading);
+                self.upload_refused = Some(why);
+            }
             Action::Reads(reads) => self.reads = Rc::new(reads),
             Action::ReadTo { channel, to } => {
                 let mut reads = (*self.reads).clone();
@@ -272,6 +327,18 @@ pub struct Senders {
     pub read: Callback<(String, Timestamp)>,
     /// Ask the server for the list of channels again (one was made).
     pub refresh: Callback<()>,
+    /// A message with a file: kept on the device, then written, then
+    /// uploaded.
+    pub attach: Callback<Attach>,
+}
+
+/// A message that carries a file (see [`uploads`]).
+pub struct Attach {
+    pub channel: String,
+    pub bucket: String,
+    /// A `ChatEdit::Post` whose `file` names the blob.
+    pub post: ChatEdit,
+    pub blob: web_sys::Blob,
 }
 
 /// Follows the channels of `account` on `engine` (the list asked again
@@ -346,6 +413,44 @@ pub fn use_chat(
             move || follows.borrow_mut().update(None, &[], &Callback::noop())
         });
     }
+    // The upload queue: opened with the account, what waits shown, and
+    // sent each time the app is online.
+    let uploads = use_mut_ref(|| None::<uploads::Uploads>);
+    let draining = use_mut_ref(|| Rc::new(Cell::new(false)));
+    let draining = draining.borrow().clone();
+    let on_uploads = on.clone();
+    {
+        let (uploads, draining, on) = (uploads.clone(), draining.clone(), on.clone());
+        use_effect_with((account.clone(), online), move |(account, online)| {
+            let (account, online) = (account.clone(), *online);
+            spawn_local(async move {
+                let Some(account) = account else { return };
+                let opened = uploads.borrow().clone();
+                let store = match opened {
+                    Some(store) => store,
+                    None => {
+                        let Ok(store) = uploads::Uploads::open(&account).await else {
+                            return;
+                        };
+                        let waiting: Vec<(String, String)> = store
+                            .all()
+                            .await
+                            .iter()
+                            .map(|q| (q.id.clone(), object_url(&q.blob)))
+                            .collect();
+                        if !waiting.is_empty() {
+                            on.emit(Action::Queued(waiting));
+                        }
+                        *uploads.borrow_mut() = Some(store.clone());
+                        store
+                    }
+                };
+                if online {
+                    drain(store, draining, on);
+                }
+            });
+        });
+    }
     let presence = {
         let follows = follows.clone();
         use_callback((), move |(channel, state): (String, PresenceState), _| {
@@ -369,7 +474,7 @@ pub fn use_chat(
         )
     };
     let edit = use_callback(
-        account,
+        account.clone(),
         move |(bucket, edit): (String, ChatEdit), account| {
             let Some(me) = account.clone() else { return };
             on.emit(Action::Shown {
@@ -388,12 +493,90 @@ pub fn use_chat(
             asked.set((js_sys::Date::now() as u64 % 4_000_000_000) as u32)
         })
     };
+    let attach = {
+        let (uploads, draining, on, edit) = (
+            uploads.clone(),
+            draining.clone(),
+            on_uploads.clone(),
+            edit.clone(),
+        );
+        use_callback(online, move |attach: Attach, online| {
+            let Some(store) = uploads.borrow().clone() else {
+                on.emit(Action::Refused(
+                    "files cannot be kept on this device (its storage is not open)".to_owned(),
+                ));
+                return;
+            };
+            let ChatEdit::Post {
+                file: Some(file), ..
+            } = &attach.post
+            else {
+                return;
+            };
+            let queued = uploads::Queued {
+                id: file.id.clone(),
+                channel: attach.channel.clone(),
+                name: file.name.clone(),
+                content_type: file.content_type.clone(),
+                blob: attach.blob.clone(),
+            };
+            let (on, edit, draining, online) =
+                (on.clone(), edit.clone(), draining.clone(), *online);
+            spawn_local(async move {
+                if let Err(why) = store.add(&queued).await {
+                    on.emit(Action::Refused(format!("the file was not kept: {why}")));
+                    return;
+                }
+                on.emit(Action::Queued(vec![(
+                    queued.id.clone(),
+                    object_url(&queued.blob),
+                )]));
+                edit.emit((attach.bucket, attach.post));
+                if online {
+                    drain(store, draining, on);
+                }
+            });
+        })
+    };
     Senders {
         edit,
         presence,
         read,
         refresh,
+        attach,
     }
+}
+
+/// Where a blob on the device is shown from.
+fn object_url(blob: &web_sys::Blob) -> String {
+    web_sys::Url::create_object_url_with_blob(blob).unwrap_or_default()
+}
+
+/// Sends the queue, oldest first, until it is empty or the network fails
+/// (then the next time the app is online); one drain at a time.
+fn drain(store: uploads::Uploads, draining: Rc<Cell<bool>>, on: Callback<Action>) {
+    if draining.replace(true) {
+        return;
+    }
+    spawn_local(async move {
+        while let Some(file) = store.all().await.into_iter().next() {
+            match uploads::send(&file).await {
+                uploads::Sent::Done => {
+                    store.remove(&file.id).await;
+                    on.emit(Action::Uploaded(file.id));
+                }
+                uploads::Sent::Refused(why) => {
+                    store.remove(&file.id).await;
+                    on.emit(Action::UploadRefused {
+                        id: file.id,
+                        why: format!("{} was not uploaded: {why}", file.name),
+                    });
+                }
+                uploads::Sent::Later => break,
+            }
+        }
+        draining.set(false);
+    });
 }
 
 #[derive(Default)]

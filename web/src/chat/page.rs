@@ -11,7 +11,7 @@ use yew::prelude::*;
 
 use engine_protocol::PresenceState;
 
-use super::{HEARTBEAT_MS, LIVE_BUCKETS, Page, Senders, State};
+use super::{HEARTBEAT_MS, LIVE_BUCKETS, Page, Senders, State, voice::Recorder};
 
 /// What the pages are drawn from.
 pub struct Input<'a> {
@@ -151,6 +151,7 @@ fn chat_page(props: &Props) -> Html {
                 { list }
                 <NewConversation state={state.clone()} me={props.me.clone()} online={props.online}
                     refresh={props.senders.refresh.clone()} />
+                <Topics online={props.online} refresh={props.senders.refresh.clone()} />
             </main>
         };
     };
@@ -185,6 +186,9 @@ fn chat_page(props: &Props) -> Html {
         online: props.online,
         posts,
         in_thread: thread.is_some(),
+        attach: props.senders.attach.clone(),
+        local_files: state.local_files.clone(),
+        uploading: state.uploading.clone(),
     };
     let conversation = match &thread {
         None => {
@@ -245,6 +249,9 @@ fn chat_page(props: &Props) -> Html {
             if let Some(why) = &state.refused {
                 <p class="error" role="alert">{ format!("Not sent: {why}") }</p>
             }
+            if let Some(why) = &state.upload_refused {
+                <p class="error" role="alert">{ why }</p>
+            }
         </main>
     }
 }
@@ -261,6 +268,9 @@ struct Ctx {
     posts: bool,
     /// On a thread's page: its messages offer no thread of their own.
     in_thread: bool,
+    attach: Callback<super::Attach>,
+    local_files: Rc<std::collections::BTreeMap<String, String>>,
+    uploading: Rc<std::collections::BTreeSet<String>>,
 }
 
 fn members_line(index: &ChannelIndex) -> String {
@@ -380,6 +390,121 @@ fn new_conversation(props: &NewConversationProps) -> Html {
                     <p class="error" role="alert">{ why }</p>
                 }
             </form>
+        </details>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct TopicsProps {
+    online: bool,
+    refresh: Callback<()>,
+}
+
+/// The programme's topic channels, asked of the server when opened: any
+/// one is joined (it then opens) or left with a tap. Joining needs the
+/// server, which decides who reads what; the list is not kept offline.
+#[function_component(Topics)]
+fn topics(props: &TopicsProps) -> Html {
+    let topics = use_state(|| None::<Vec<web_common::api::TopicChannel>>);
+    let problem = use_state(|| None::<String>);
+    let busy = use_state(|| None::<String>);
+    let load = {
+        let (topics, problem) = (topics.clone(), problem.clone());
+        Callback::from(move |()| {
+            let (topics, problem) = (topics.clone(), problem.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                match web_common::api::call("GET", "/api/chat/topics", None)
+                    .await
+                    .map(serde_json::from_value::<Vec<web_common::api::TopicChannel>>)
+                {
+                    Ok(Ok(list)) => {
+                        problem.set(None);
+                        topics.set(Some(list));
+                    }
+                    Ok(Err(_)) => problem.set(Some("The server's answer did not read.".to_owned())),
+                    Err(e) => problem.set(Some(e.to_string())),
+                }
+            });
+        })
+    };
+    let ontoggle = {
+        let (load, online) = (load.clone(), props.online);
+        Callback::from(move |e: Event| {
+            let open = e
+                .target_dyn_into::<web_sys::HtmlDetailsElement>()
+                .is_some_and(|d| d.open());
+            if open && online {
+                load.emit(());
+            }
+        })
+    };
+    let act = |topic: &web_common::api::TopicChannel| {
+        let (load, busy, problem, refresh) = (
+            load.clone(),
+            busy.clone(),
+            problem.clone(),
+            props.refresh.clone(),
+        );
+        let (doc_id, joining) = (topic.doc_id.clone(), !topic.joined);
+        Callback::from(move |_: MouseEvent| {
+            let (load, busy, problem, refresh, doc_id) = (
+                load.clone(),
+                busy.clone(),
+                problem.clone(),
+                refresh.clone(),
+                doc_id.clone(),
+            );
+            busy.set(Some(doc_id.clone()));
+            wasm_bindgen_futures::spawn_local(async move {
+                let verb = if joining { "join" } else { "leave" };
+                let path = format!("/api/chat/channels/{doc_id}/{verb}");
+                match web_common::api::call("POST", &path, None).await {
+                    Ok(_) => {
+                        problem.set(None);
+                        refresh.emit(());
+                        load.emit(());
+                        if joining && let Some(w) = web_sys::window() {
+                            let _ = w.location().set_hash(&format!("chat-{doc_id}"));
+                        }
+                    }
+                    Err(e) => problem.set(Some(e.to_string())),
+                }
+                busy.set(None);
+            });
+        })
+    };
+    html! {
+        <details class="card topics" {ontoggle}>
+            <summary class="button">{ "Topic channels" }</summary>
+            if !props.online {
+                <p class="hint" role="status">{ "Topics are listed, joined and left with a connection." }</p>
+            } else if let Some(list) = &*topics {
+                if list.is_empty() {
+                    <p class="hint">{ "No topic channels yet." }</p>
+                } else {
+                    <ul class="topic-list">
+                        { for list.iter().map(|t| html! {
+                            <li>
+                                <span>
+                                    <strong>{ format!("# {}", t.name) }</strong>
+                                    <span class="hint">{ match t.members { 1 => " · 1 member".to_owned(), n => format!(" · {n} members") } }</span>
+                                </span>
+                                <button type="button" class={if t.joined { "" } else { "primary" }}
+                                    disabled={busy.as_deref() == Some(t.doc_id.as_str())}
+                                    aria-label={format!("{} {}", if t.joined { "Leave" } else { "Join" }, t.name)}
+                                    onclick={act(t)}>
+                                    { if t.joined { "Leave" } else { "Join" } }
+                                </button>
+                            </li>
+                        }) }
+                    </ul>
+                }
+            } else {
+                <p class="hint" role="status">{ "Asking the server…" }</p>
+            }
+            if let Some(why) = &*problem {
+                <p class="error" role="alert">{ why }</p>
+            }
         </details>
     }
 }
@@ -697,7 +822,12 @@ fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: 
     } else if m.deleted {
         html! { <p class="gone">{ "Message deleted" }</p> }
     } else {
-        html! { <p class="body">{ rich(&m.body, &ctx.index) }</p> }
+        html! {
+            <>
+                if !m.body.is_empty() { <p class="body">{ rich(&m.body, &ctx.index) }</p> }
+                if let Some(file) = &m.file { { attachment(ctx, file) } }
+            </>
+        }
     };
     let gone = m.is_gone();
     let on_delete = {
@@ -778,6 +908,62 @@ fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: 
     }
 }
 
+/// A file as a message shows it: a picture inline (a link to it whole), a
+/// voice clip with its waveform and a player, anything else as a card to
+/// open or save. Shown from the device while it waits to be uploaded.
+fn attachment(ctx: &Ctx, file: &model::ChatFile) -> Html {
+    let local = ctx.local_files.get(&file.id).cloned();
+    let waiting = ctx.uploading.contains(&file.id);
+    let src = local
+        .clone()
+        .unwrap_or_else(|| format!("/api/chat/files/{}", file.id));
+    let size = show::file_size(file.bytes);
+    let note = waiting.then(|| {
+        html! { <span class="status sending">{ if ctx.online { "Uploading…" } else { "Uploads when online" } }</span> }
+    });
+    if let Some(voice) = &file.voice {
+        // Rounded as the player rounds it.
+        let secs = (voice.duration_ms + 500) / 1000;
+        let length = format!("{}:{:02}", secs / 60, secs % 60);
+        return html! {
+            <div class="voice-clip">
+                <div class="waveform" aria-hidden="true">
+                    { for voice.waveform.iter().map(|v| html! {
+                        <span class={format!("h{}", v / 32)}></span>
+                    }) }
+                </div>
+                <audio controls=true preload="metadata" src={src}
+                    aria-label={format!("Voice clip, {length}")}></audio>
+                <span class="hint">{ length }</span>
+                { for note }
+            </div>
+        };
+    }
+    if file.is_image() {
+        return html! {
+            <figure class="file-image">
+                <a href={src.clone()} target="_blank" rel="noopener">
+                    <img src={src} alt={file.name.clone()} loading="lazy" decoding="async" />
+                </a>
+                <figcaption class="hint">{ format!("{} · {size}", file.name) }{ for note }</figcaption>
+            </figure>
+        };
+    }
+    let icon = if file.content_type == "application/pdf" {
+        "📄"
+    } else {
+        "📎"
+    };
+    html! {
+        <a class="file-card" href={src} target="_blank" rel="noopener" download={(!file.content_type.starts_with("application/pdf")).then(|| file.name.clone())}>
+            <span class="file-icon" aria-hidden="true">{ icon }</span>
+            <span class="file-name">{ &file.name }</span>
+            <span class="hint">{ size }</span>
+            { for note }
+        </a>
+    }
+}
+
 /// A message's text with its links and mentions marked; never as HTML.
 fn rich(body: &str, index: &ChannelIndex) -> Html {
     let mut out = Vec::new();
@@ -828,6 +1014,7 @@ fn composer(ctx: &Ctx, reply_to: Option<String>, all: &[(String, ChatMessage)]) 
         let (presence, channel) = (ctx.presence.clone(), ctx.channel.clone());
         Callback::from(move |state: PresenceState| presence.emit((channel.clone(), state)))
     };
+    let file_reply_to = reply_to.clone();
     let on_send = {
         let (on_edit, index, editing_state) =
             (ctx.on_edit.clone(), ctx.index.clone(), ctx.editing.clone());
@@ -859,6 +1046,7 @@ fn composer(ctx: &Ctx, reply_to: Option<String>, all: &[(String, ChatMessage)]) 
                             at,
                             body: text,
                             reply_to: reply_to.clone(),
+                            file: None,
                         },
                     ));
                 }
@@ -869,10 +1057,52 @@ fn composer(ctx: &Ctx, reply_to: Option<String>, all: &[(String, ChatMessage)]) 
         let editing = ctx.editing.clone();
         Callback::from(move |_| editing.set(None))
     });
+    // A file or a voice clip goes as a message of its own, into the
+    // thread when written there.
+    let on_file = editing.is_none().then(|| {
+        let (attach, index, channel) = (ctx.attach.clone(), ctx.index.clone(), ctx.channel.clone());
+        Callback::from(move |(blob, file): (web_sys::Blob, model::ChatFile)| {
+            let at = now();
+            let Some(bucket) = index.bucket_for(at, LIVE_BUCKETS) else {
+                return;
+            };
+            attach.emit(super::Attach {
+                channel: channel.clone(),
+                bucket: bucket.doc_id.clone(),
+                post: ChatEdit::Post {
+                    id: new_id(),
+                    at,
+                    body: String::new(),
+                    reply_to: file_reply_to.clone(),
+                    file: Some(file),
+                },
+                blob,
+            });
+        })
+    });
     html! {
         <Composer key={key} label={label} start={editing.map(|(_, m)| AttrValue::from(m.body))}
-            on_send={on_send} on_cancel={on_cancel} on_typing={on_typing} />
+            on_send={on_send} on_cancel={on_cancel} on_typing={on_typing} on_file={on_file} />
     }
+}
+
+/// A file id as the server takes them: 128 random bits in hex.
+fn new_file_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The file a person chose or dropped, as a message names it; or why it
+/// cannot be sent (checked here as the server checks it).
+fn file_of(file: &web_sys::File) -> Result<model::ChatFile, String> {
+    let chat_file = model::ChatFile {
+        id: new_file_id(),
+        name: file.name(),
+        content_type: file.type_(),
+        bytes: file.size() as u64,
+        voice: None,
+    };
+    model::check_chat_file(&chat_file).map_err(|e| format!("{}: {e}", file.name()))?;
+    Ok(chat_file)
 }
 
 #[derive(Properties, PartialEq)]
@@ -884,6 +1114,8 @@ struct ComposerProps {
     on_cancel: Option<Callback<()>>,
     /// Typing, and done typing (sent): told to the others.
     on_typing: Callback<PresenceState>,
+    /// A file chosen, dropped or recorded (not while changing a message).
+    on_file: Option<Callback<(web_sys::Blob, model::ChatFile)>>,
 }
 
 #[function_component(Composer)]
@@ -964,11 +1196,82 @@ fn composer_box(props: &ComposerProps) -> Html {
             }
         })
     });
+    let files = props.on_file.clone().map(|on_file| {
+        let error = error.clone();
+        move |list: Option<web_sys::FileList>| {
+            let Some(list) = list else { return };
+            for i in 0..list.length() {
+                let Some(file) = list.get(i) else { continue };
+                match file_of(&file) {
+                    Ok(chat_file) => {
+                        error.set(None);
+                        on_file.emit((file.into(), chat_file));
+                    }
+                    Err(why) => error.set(Some(why)),
+                }
+            }
+        }
+    });
+    let onchange = files.clone().map(|files| {
+        Callback::from(move |e: Event| {
+            if let Some(input) = e.target_dyn_into::<web_sys::HtmlInputElement>() {
+                files(input.files());
+                input.set_value("");
+            }
+        })
+    });
+    // Dropped on the box: files from the desktop.
+    let ondragover = Callback::from(|e: DragEvent| e.prevent_default());
+    let ondrop = files.map(|files| {
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            files(e.data_transfer().and_then(|d| d.files()));
+        })
+    });
+    let on_clip = props.on_file.clone().map(|on_file| {
+        let error = error.clone();
+        Callback::from(move |clip: super::voice::Clip| {
+            let file = model::ChatFile {
+                id: new_file_id(),
+                name: format!(
+                    "Voice clip.{}",
+                    if clip.content_type == "audio/mp4" {
+                        "m4a"
+                    } else if clip.content_type == "audio/ogg" {
+                        "ogg"
+                    } else {
+                        "webm"
+                    }
+                ),
+                content_type: clip.content_type,
+                bytes: clip.blob.size() as u64,
+                voice: Some(model::Voice {
+                    duration_ms: clip.duration_ms,
+                    waveform: clip.waveform,
+                }),
+            };
+            match model::check_chat_file(&file) {
+                Ok(()) => on_file.emit((clip.blob, file)),
+                Err(e) => error.set(Some(format!("The voice clip {e}"))),
+            }
+        })
+    });
+    let accept = model::CHAT_FILE_TYPES.join(",");
     html! {
-        <form class="composer" {onsubmit} onkeyup={onescape}>
+        <form class="composer" {onsubmit} onkeyup={onescape} {ondragover} ondrop={ondrop}>
             <textarea ref={field} rows="1" aria-label={props.label.clone()} placeholder={props.label.clone()}
                 maxlength="4000" {onkeydown} {oninput} aria-invalid={error.is_some().then_some("true")}
                 aria-describedby={error.is_some().then_some("composer-error")}></textarea>
+            if let Some(onchange) = onchange {
+                <label class="button icon attach" title="Attach a file">
+                    <span aria-hidden="true">{ "📎" }</span>
+                    <input type="file" class="visually-hidden" aria-label="Attach a file" multiple=true
+                        accept={accept} {onchange} />
+                </label>
+            }
+            if let Some(on_clip) = on_clip {
+                <Recorder {on_clip} />
+            }
             <button type="submit" class="primary">{ if props.start.is_some() { "Save" } else { "Send" } }</button>
             if let Some(cancel) = props.on_cancel.clone() {
                 <button type="button" onclick={move |_| cancel.emit(())}>{ "Cancel" }</button>

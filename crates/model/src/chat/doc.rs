@@ -264,7 +264,16 @@ impl MessagesDoc {
             let removed_by = None;
             let deleted = fields.boolean("deleted") == Some(true);
             let body = fields.str("body").unwrap_or_default();
-            if !deleted && super::check_body(&body).is_err() {
+            // A file that does not pass is no file; a message with neither
+            // a body nor a file is none.
+            let file = if deleted {
+                None
+            } else {
+                read_file(doc, &fields)
+            };
+            // A file's message may have no text.
+            let text_optional = body.is_empty() && file.is_some();
+            if !deleted && !text_optional && super::check_body(&body).is_err() {
                 continue;
             }
             let body = if deleted { String::new() } else { body };
@@ -281,6 +290,7 @@ impl MessagesDoc {
                 deleted,
                 removed_by,
                 reactions: Vec::new(),
+                file,
             });
         }
         sort(&mut messages);
@@ -352,6 +362,7 @@ impl ChatEdit {
                 at,
                 body,
                 reply_to,
+                file,
             } => {
                 if own(doc, id).is_some() {
                     return Err(super::invalid("message", "with that id exists"));
@@ -364,6 +375,21 @@ impl ChatEdit {
                     tx.put(&m, "body", body.as_str())?;
                     if let Some(parent) = reply_to {
                         tx.put(&m, "reply_to", parent.as_str())?;
+                    }
+                    if let Some(file) = file {
+                        let f = tx.put_object(&m, "file", ObjType::Map)?;
+                        tx.put(&f, "id", file.id.as_str())?;
+                        tx.put(&f, "name", file.name.as_str())?;
+                        tx.put(&f, "content_type", file.content_type.as_str())?;
+                        tx.put(&f, "bytes", ScalarValue::Uint(file.bytes))?;
+                        if let Some(voice) = &file.voice {
+                            tx.put(
+                                &f,
+                                "duration_ms",
+                                ScalarValue::Uint(voice.duration_ms.into()),
+                            )?;
+                            tx.put(&f, "waveform", ScalarValue::Bytes(voice.waveform.clone()))?;
+                        }
                     }
                     Ok(())
                 })
@@ -385,6 +411,9 @@ impl ChatEdit {
                 doc.transact::<_, _, automerge::AutomergeError>(|tx| {
                     tx.put(&m, "deleted", true)?;
                     tx.put(&m, "body", "")?;
+                    if tx.get(&m, "file")?.is_some() {
+                        tx.delete(&m, "file")?;
+                    }
                     tx.put(&m, "edited_at", ScalarValue::Timestamp(at.0))?;
                     Ok(())
                 })
@@ -510,6 +539,32 @@ impl ReadsEdit {
     }
 }
 
+/// A message's file as its author attached it, if it passes
+/// [`super::check_file`].
+fn read_file(doc: &Automerge, message: &Entries<'_>) -> Option<super::ChatFile> {
+    let obj = message.obj("file", ObjType::Map)?;
+    let f = Entries::of(doc, &obj);
+    // A voice clip's two fields come together; one without the other, or
+    // a waveform past its limit, is no file (checked below).
+    let voice = match (f.integer("duration_ms"), f.bytes("waveform", 4096)) {
+        (None, None) => None,
+        (Some(ms), Some(waveform)) => Some(super::Voice {
+            duration_ms: u32::try_from(ms).ok()?,
+            waveform,
+        }),
+        _ => return None,
+    };
+    let file = super::ChatFile {
+        id: f.str("id")?,
+        name: f.str("name")?,
+        content_type: f.str("content_type")?,
+        bytes: u64::try_from(f.integer("bytes")?).ok()?,
+        voice,
+    };
+    super::check_file(&file).ok()?;
+    Some(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,7 +585,90 @@ mod tests {
             at: Timestamp(at),
             body: body.into(),
             reply_to: None,
+            file: None,
         }
+    }
+
+    fn voice_clip() -> super::super::ChatFile {
+        super::super::ChatFile {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            name: "Voice clip.m4a".into(),
+            content_type: "audio/mp4".into(),
+            bytes: 18_000,
+            voice: Some(super::super::Voice {
+                duration_ms: 4_200,
+                waveform: vec![0, 40, 255, 90],
+            }),
+        }
+    }
+
+    #[test]
+    fn a_file_goes_with_its_message_and_one_that_does_not_pass_is_none() {
+        let server = bucket();
+        let mut ben = as_member(&server, "a-ben", 2);
+        let clip = ChatEdit::Post {
+            id: "v1".into(),
+            at: Timestamp(10),
+            body: String::new(),
+            reply_to: None,
+            file: Some(voice_clip()),
+        };
+        clip.check().unwrap();
+        clip.apply(&mut ben).unwrap();
+        let read = MessagesDoc::read(&ben, None, None).unwrap();
+        assert_eq!(
+            read.messages[0].file,
+            Some(voice_clip()),
+            "a body may be empty"
+        );
+        // Written by hand past the app's checks: an HTML file, a name with
+        // a slash, a waveform too long. The message shows without it, or
+        // not at all when it has no body either.
+        for (field, value) in [
+            ("content_type", ScalarValue::Str("text/html".into())),
+            ("name", ScalarValue::Str("../../etc/passwd".into())),
+            ("waveform", ScalarValue::Bytes(vec![1; 65])),
+            (
+                "bytes",
+                ScalarValue::Uint(super::super::limits::FILE_BYTES + 1),
+            ),
+        ] {
+            let mut forged = ben.fork().with_actor(actor_for("a-ben", [3; 16]));
+            forged
+                .transact::<_, _, automerge::AutomergeError>(|tx| {
+                    let (_, list) = tx.get(ROOT, "messages")?.unwrap();
+                    let (_, m) = tx.get(&list, 0)?.unwrap();
+                    let (_, f) = tx.get(&m, "file")?.unwrap();
+                    tx.put(&f, field, value.clone())?;
+                    Ok(())
+                })
+                .unwrap();
+            let read = MessagesDoc::read(&forged, None, None).unwrap();
+            assert!(read.messages.is_empty(), "{field}: {:?}", read.messages);
+        }
+        let refused = ChatEdit::Post {
+            id: "v2".into(),
+            at: Timestamp(11),
+            body: String::new(),
+            reply_to: None,
+            file: Some(super::super::ChatFile {
+                content_type: "image/svg+xml".into(),
+                ..voice_clip()
+            }),
+        };
+        assert!(refused.check().is_err(), "an SVG is not shared");
+        // Deleted, the message takes its file with it.
+        ChatEdit::Delete {
+            id: "v1".into(),
+            at: Timestamp(12),
+        }
+        .apply(&mut ben)
+        .unwrap();
+        let read = MessagesDoc::read(&ben, None, None).unwrap();
+        assert_eq!(
+            (read.messages[0].deleted, &read.messages[0].file),
+            (true, &None)
+        );
     }
 
     #[test]
@@ -703,6 +841,7 @@ mod tests {
             deleted: false,
             removed_by: None,
             reactions: vec![],
+            file: None,
             unsent: false,
         };
         let list = [

@@ -57,6 +57,120 @@ pub mod limits {
     pub const ID_LEN: usize = 40;
     /// Bytes of a reaction (one emoji, with its modifiers).
     pub const EMOJI_BYTES: usize = 32;
+    /// Characters of an attached file's name.
+    pub const FILE_NAME_CHARS: usize = 120;
+    /// Bytes of an attached file: a phone's photo, a brochure.
+    pub const FILE_BYTES: u64 = 10 * 1024 * 1024;
+    /// A voice clip's longest length: five minutes.
+    pub const VOICE_MS: u32 = 5 * 60 * 1000;
+    /// Bars of a voice clip's waveform.
+    pub const WAVEFORM_BARS: usize = 64;
+}
+
+/// What a file attached to a message may be: what every device shows
+/// (images inline, voice clips played) or offers as a card. Anything else
+/// (HTML, SVG, scripts) is refused on the device and by the server.
+pub const FILE_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/gif",
+    "application/pdf",
+    "audio/mp4",
+    "audio/webm",
+    "audio/ogg",
+    "text/plain",
+    "text/csv",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+];
+
+/// A file attached to a message: dropped in, or a voice clip recorded in
+/// the app. The message names it before it is uploaded (its id is made
+/// on the device), so a file dropped offline waits on the device and the
+/// message goes out at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatFile {
+    /// 32 lower-case hex digits: `/api/chat/files/<id>`.
+    pub id: String,
+    pub name: String,
+    /// One of [`FILE_TYPES`].
+    pub content_type: String,
+    pub bytes: u64,
+    /// A voice clip's length and loudness, computed as it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<Voice>,
+}
+
+/// A voice clip's length and its waveform: [`limits::WAVEFORM_BARS`] at
+/// most, each bar's peak 0 to 255.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Voice {
+    pub duration_ms: u32,
+    pub waveform: Vec<u8>,
+}
+
+impl ChatFile {
+    /// Whether it is shown as a picture.
+    pub fn is_image(&self) -> bool {
+        self.content_type.starts_with("image/")
+    }
+}
+
+/// A file id: 32 lower-case hex digits.
+pub fn valid_file_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A file as it may be attached (see [`ChatFile`]).
+pub fn check_file(file: &ChatFile) -> Result<(), ModelError> {
+    if !valid_file_id(&file.id) {
+        return Err(invalid("file", "has no valid id"));
+    }
+    let name = file.name.trim();
+    if name.is_empty()
+        || file.name.chars().count() > limits::FILE_NAME_CHARS
+        || file
+            .name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+    {
+        return Err(invalid(
+            "file",
+            format!(
+                "needs a name of 1 to {} characters, without slashes",
+                limits::FILE_NAME_CHARS
+            ),
+        ));
+    }
+    if !FILE_TYPES.contains(&file.content_type.as_str()) {
+        return Err(invalid(
+            "file",
+            "is of a type that is not shared here (pictures, PDFs, office documents, text and voice clips are)",
+        ));
+    }
+    if file.bytes == 0 || file.bytes > limits::FILE_BYTES {
+        return Err(invalid(
+            "file",
+            format!(
+                "must be 1 byte to {} MB",
+                limits::FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    if let Some(voice) = &file.voice {
+        if !file.content_type.starts_with("audio/") {
+            return Err(invalid("voice clip", "is not a sound"));
+        }
+        if voice.duration_ms == 0 || voice.duration_ms > limits::VOICE_MS {
+            return Err(invalid("voice clip", "is longer than five minutes"));
+        }
+        if voice.waveform.len() > limits::WAVEFORM_BARS {
+            return Err(invalid("voice clip", "has too long a waveform"));
+        }
+    }
+    Ok(())
 }
 
 /// What a channel is for, which decides who posts in it.
@@ -192,6 +306,9 @@ pub struct ChatMessage {
     pub removed_by: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// A file or voice clip attached; gone with the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<ChatFile>,
     /// Written here and not yet confirmed by the server.
     #[serde(default)]
     pub unsent: bool,
@@ -222,6 +339,9 @@ pub enum ChatEdit {
         body: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<String>,
+        /// With a file its body may be empty.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<ChatFile>,
     },
     /// A new text for one's own message.
     Change {
@@ -305,13 +425,27 @@ impl ChatEdit {
         };
         match self {
             ChatEdit::Post {
-                id, body, reply_to, ..
+                id,
+                body,
+                reply_to,
+                file,
+                ..
             } => {
                 id_ok(id)?;
                 if let Some(parent) = reply_to {
                     id_ok(parent)?;
                 }
-                check_body(body)
+                match file {
+                    Some(file) => {
+                        check_file(file)?;
+                        if body.is_empty() {
+                            Ok(())
+                        } else {
+                            check_body(body)
+                        }
+                    }
+                    None => check_body(body),
+                }
             }
             ChatEdit::Change { id, body, .. } => {
                 id_ok(id)?;
@@ -337,6 +471,7 @@ impl Messages {
                 at,
                 body,
                 reply_to,
+                file,
             } => {
                 if self.messages.iter().any(|m| m.id == *id) {
                     return;
@@ -351,6 +486,7 @@ impl Messages {
                     deleted: false,
                     removed_by: None,
                     reactions: Vec::new(),
+                    file: file.clone(),
                     unsent: true,
                 });
                 sort(&mut self.messages);
@@ -364,6 +500,7 @@ impl Messages {
             ChatEdit::Delete { id, .. } => {
                 if let Some(m) = self.messages.iter_mut().find(|m| mine(m, id)) {
                     m.body.clear();
+                    m.file = None;
                     m.deleted = true;
                 }
             }
@@ -450,6 +587,7 @@ mod tests {
             at: Timestamp(1),
             body: body.into(),
             reply_to: None,
+            file: None,
         };
         assert!(post("Kick-off at nine\nsee you").check().is_ok());
         assert!(post("  ").check().is_err());
