@@ -266,6 +266,10 @@ async function main() {
     await ana.page.getByRole("button", { name: "Send clip" }).click();
     const clipOnBen = ben.page.locator("li.message .voice-clip audio");
     await clipOnBen.waitFor({ timeout: 40_000 });
+    // The message may come before the clip's bytes: Ben's phone asks again
+    // until they are there.
+    await waitFor("the clip to load on Ben's phone", async () =>
+      clipOnBen.evaluate((audio) => audio.readyState >= 1), 40_000);
     const played = await clipOnBen.evaluate(async (audio) => {
       audio.muted = true;
       await audio.play();

@@ -201,7 +201,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             if model::author_of(doc.get_actor()) != Some(account.as_str()) {
                 doc.set_actor(model::actor_for(account, rand::random()));
             }
-            let at = Instant::now();
+            // From when it was due: a sender that falls behind counts its
+            // lag as the message's.
+            let at = started + every * k as u32;
             edit.apply(doc)?;
             // Noted before samod can send it: the closure holds the document.
             if let Some(change) = doc.get_last_local_change() {
@@ -270,6 +272,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ),
     );
     row("projected", format!("{stored} messages in chat_messages"));
+    let to_show = (0..total).filter(|k| k % members.len() != 1).count();
+    if on_screen.len() < to_show {
+        row(
+            "never shown",
+            format!(
+                "{} of the displaying member's {to_show} within {} s after the window",
+                to_show - on_screen.len(),
+                args.settle_secs
+            ),
+        );
+    }
     if all.len() < expected {
         // A figure, not a failure: what never showed within the settling
         // time is counted, and the report is still printed.

@@ -229,6 +229,19 @@ fn test(root: &Path) -> Result<()> {
         lap = std::time::Instant::now();
     };
     exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    // The bundles and their browser tests are built beside clippy and the
+    // native tests (another cargo, another target directory): each build
+    // has long stretches on one core (the bundles' link-time optimisation,
+    // the last crates of a test build), which the other fills.
+    let wasm = {
+        let root = root.to_path_buf();
+        std::thread::spawn(move || -> Result<std::time::Duration> {
+            let started = std::time::Instant::now();
+            web::build(&root)?;
+            web::browser_tests(&root)?;
+            Ok(started.elapsed())
+        })
+    };
     exec(cargo().args([
         "clippy",
         "--workspace",
@@ -237,11 +250,7 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    step("fmt and clippy");
-    web::build(root)?;
-    step("the wasm build");
-    web::browser_tests(root)?;
-    step("the wasm tests");
+    step("fmt and clippy (the wasm build beside it)");
     // The JS automerge-repo client of sync-server's interop test.
     web::npm_install(&root.join("tests/interop"))?;
     // The demo catalog's files, which `training::the_demo_catalog_*`
@@ -265,6 +274,11 @@ fn test(root: &Path) -> Result<()> {
                 .env("MOTO_SERVER", &moto),
         )?;
         step("cargo test (build and run)");
+        let wasm_took = wasm
+            .join()
+            .map_err(|_| anyhow::anyhow!("the wasm build panicked"))??;
+        println!("xtask test: the wasm build and its tests took {wasm_took:.0?}, beside the above");
+        step("waiting for the wasm build");
         web::e2e(root, &admin_url)?;
         step("the end-to-end tests");
         // Once, against the debug server, failing only far beyond its goals:

@@ -283,6 +283,18 @@ pub(super) async fn join(
                 .to_owned(),
         ));
     }
+    let removed: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM channel_removals WHERE doc_id = $1 AND account_id = $2)",
+    )
+    .bind(&doc_id)
+    .bind(&who.account_id)
+    .fetch_one(&state.pool)
+    .await?;
+    if removed {
+        return Err(AppError::Forbidden(
+            "an admin removed you from this channel".to_owned(),
+        ));
+    }
     let added = sqlx::query(
         "INSERT INTO channel_members (doc_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
@@ -304,7 +316,7 @@ pub(super) async fn leave(
     Path(doc_id): Path<String>,
 ) -> Result<StatusCode, AppError> {
     let account = who.account_id.clone();
-    remove_member(&state, &doc_id, &account).await
+    remove_member(&state, &doc_id, &account, None).await
 }
 
 /// An admin removes `account` from a topic channel or a conversation: 204.
@@ -314,13 +326,16 @@ pub(super) async fn remove(
     Path((doc_id, account)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     who.require_admin()?;
-    remove_member(&state, &doc_id, &account).await
+    remove_member(&state, &doc_id, &account, Some(&who.account_id)).await
 }
 
+/// `by`: the admin who removes them (they do not join again by
+/// themselves); `None`: they leave.
 async fn remove_member(
     state: &ChatState,
     doc_id: &str,
     account: &str,
+    by: Option<&str>,
 ) -> Result<StatusCode, AppError> {
     match form_of(state, doc_id).await? {
         ChannelForm::Topic | ChannelForm::Direct => {}
@@ -331,15 +346,28 @@ async fn remove_member(
             ));
         }
     }
+    let mut tx = state.pool.begin().await?;
     let removed = sqlx::query("DELETE FROM channel_members WHERE doc_id = $1 AND account_id = $2")
         .bind(doc_id)
         .bind(account)
-        .execute(&state.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
     if removed == 0 {
         return Err(AppError::NotFound);
     }
+    if let Some(admin) = by {
+        sqlx::query(
+            "INSERT INTO channel_removals (doc_id, account_id, removed_by) VALUES ($1, $2, $3)
+             ON CONFLICT (doc_id, account_id) DO NOTHING",
+        )
+        .bind(doc_id)
+        .bind(account)
+        .bind(admin)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     members_changed(state, doc_id, account).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -352,6 +380,10 @@ async fn members_changed(state: &ChatState, channel: &str, account: &str) -> Res
         .bind(channel)
         .execute(&state.pool)
         .await?;
-    channels::write_stale_indexes(state).await?;
+    // The change is made: an index not written now is written by the next
+    // sweep (it is marked stale), so the answer still says it is done.
+    if let Err(error) = channels::write_stale_indexes(state).await {
+        tracing::warn!(%error, channel, "chat: index left to the sweep");
+    }
     Ok(())
 }

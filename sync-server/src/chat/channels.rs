@@ -68,7 +68,9 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
              ON CONFLICT DO NOTHING RETURNING doc_id, account_id),
          stale AS (
              UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM added))
-         SELECT DISTINCT account_id FROM added"
+         SELECT account_id FROM added
+         UNION SELECT c.team_leader_id FROM added JOIN channels c USING (doc_id)
+         WHERE c.team_leader_id IS NOT NULL"
     ))
     .fetch_all(pool)
     .await?;
@@ -80,10 +82,13 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
              RETURNING m.doc_id, m.account_id),
          stale AS (
              UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM gone))
-         SELECT DISTINCT account_id FROM gone"
+         SELECT account_id FROM gone
+         UNION SELECT c.team_leader_id FROM gone JOIN channels c USING (doc_id)
+         WHERE c.team_leader_id IS NOT NULL"
     ))
     .fetch_all(pool)
     .await?;
+    // With the teams' leaders: a leader reads their team's pipelines.
     let moved: Vec<String> = added.into_iter().chain(gone).collect();
     if !moved.is_empty() {
         state.policy.changed(&moved);

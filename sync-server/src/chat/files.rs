@@ -4,9 +4,12 @@
 //! so a file dropped offline is named in a message that goes out at once,
 //! while its bytes wait in the device's upload queue. The device then puts
 //! the bytes under that id: `PUT /api/chat/files/{id}?channel=&name=`, the
-//! type in `Content-Type`. Putting the same bytes again (a retry after a
-//! cut connection) is answered as the first time; other bytes, or another
-//! person, under a taken id are refused. The bytes go to the blob store
+//! type in `Content-Type`. Ids are the sender's own: a file is fetched as
+//! `GET /api/chat/files/{author}/{id}`, the author being the message's
+//! (read from its actor), so a member who reads an id in someone's message
+//! before its bytes arrive cannot put theirs in its place. Putting the same
+//! bytes again (a retry after a cut connection) is answered as the first
+//! time; other bytes under one's own taken id are refused. The bytes go to the blob store
 //! (kept once by their hash, whoever sends them again); `chat_files` says
 //! which channel a file belongs to, which is who may fetch it: the
 //! channel's readers, as its documents'.
@@ -127,7 +130,7 @@ pub(super) async fn put(
     let stored = sqlx::query(
         "INSERT INTO chat_files (id, channel_id, sha256, name, content_type, bytes, uploaded_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (id) DO NOTHING",
+         ON CONFLICT (uploaded_by, id) DO NOTHING",
     )
     .bind(&id)
     .bind(&upload.channel)
@@ -143,7 +146,8 @@ pub(super) async fn put(
         return Ok(StatusCode::CREATED);
     }
     let same: bool = sqlx::query_scalar(
-        "SELECT sha256 = $2 AND uploaded_by = $3 AND channel_id = $4 FROM chat_files WHERE id = $1",
+        "SELECT sha256 = $2 AND channel_id = $4 FROM chat_files
+         WHERE id = $1 AND uploaded_by = $3",
     )
     .bind(&id)
     .bind(blob.hex())
@@ -155,26 +159,26 @@ pub(super) async fn put(
         Ok(StatusCode::OK)
     } else {
         Err(AppError::Conflict(
-            "another file has this id; a new file needs a new id".to_owned(),
+            "another file of yours has this id; a new file needs a new id".to_owned(),
         ))
     }
 }
 
-/// `GET /api/chat/files/{id}`: the file, or the range asked for, to those
-/// who read its channel; a 404 for anyone else, as for no file.
+/// `GET /api/chat/files/{author}/{id}`: the file, or the range asked for,
+/// to those who read its channel; a 404 for anyone else, as for no file.
 pub(super) async fn get(
     State(state): State<ChatState>,
     who: Authenticated,
-    Path(id): Path<String>,
+    Path((author, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    if !model::valid_file_id(&id) {
+    if !model::valid_file_id(&id) || author.len() > 64 {
         return Err(AppError::NotFound);
     }
     let row: Option<(String, String, String, i64)> = sqlx::query_as(
         "SELECT f.sha256, f.name, f.content_type, f.bytes FROM chat_files f
          JOIN channels c ON c.doc_id = f.channel_id
-         WHERE f.id = $1
+         WHERE f.id = $1 AND f.uploaded_by = $4
            AND ($3 OR c.form = 'announcements'
                 OR EXISTS (SELECT 1 FROM channel_members m
                            WHERE m.doc_id = c.doc_id AND m.account_id = $2))",
@@ -182,6 +186,7 @@ pub(super) async fn get(
     .bind(&id)
     .bind(&who.account_id)
     .bind(who.role == Role::Admin)
+    .bind(&author)
     .fetch_optional(&state.pool)
     .await?;
     let (sha256, name, content_type, bytes) = row.ok_or(AppError::NotFound)?;

@@ -75,7 +75,8 @@ where
         // Files: their own body limit, and their own cache headers.
         .merge(
             Router::new()
-                .route("/api/chat/files/{id}", put(files::put).get(files::get))
+                .route("/api/chat/files/{id}", put(files::put))
+                .route("/api/chat/files/{author}/{id}", get(files::get))
                 .layer(DefaultBodyLimit::max(files::BODY_LIMIT)),
         )
 }

@@ -208,6 +208,9 @@ struct Cached<T> {
 struct Cache {
     accounts: HashMap<String, Cached<AccountFacts>>,
     docs: HashMap<String, Cached<DocFacts>>,
+    /// Moved by every [`AccessPolicy::changed`]: facts read while it
+    /// moved may predate the change and are not kept.
+    generation: u64,
 }
 
 /// Who an account is and who belongs to a channel: the facts the policy
@@ -260,6 +263,7 @@ impl AccessPolicy {
     pub fn changed(&self, accounts: &[String]) {
         {
             let mut cache = lock(&self.cache);
+            cache.generation += 1;
             for account in accounts {
                 cache.accounts.remove(account);
             }
@@ -337,8 +341,14 @@ impl AccessPolicy {
         if !fresh && let Some(hit) = self.cached(|c| &c.accounts, account_id) {
             return Ok(hit);
         }
+        let since = lock(&self.cache).generation;
         let facts = self.directory.account(account_id).await?;
         let mut cache = lock(&self.cache);
+        if cache.generation != since {
+            // Read across a change: right for this decision, maybe not for
+            // the next (see `changed`).
+            return Ok(facts);
+        }
         sweep(&mut cache.accounts);
         cache.accounts.insert(
             account_id.to_owned(),
@@ -399,7 +409,9 @@ impl AccessPolicy {
             channel: ChannelAccess::default(),
             readers: None,
         };
-        self.remember(doc_id, &facts);
+        // A note: no channel's member list is among its facts.
+        let now = lock(&self.cache).generation;
+        self.remember(doc_id, &facts, now);
         Ok(Some(facts))
     }
 
@@ -411,6 +423,7 @@ impl AccessPolicy {
         if !fresh && let Some(hit) = self.cached(|c| &c.docs, doc_id) {
             return Ok(hit);
         }
+        let since = lock(&self.cache).generation;
         let row: Option<(String, Option<String>, Option<String>)> =
             sqlx::query_as("SELECT kind, owner_id, readers FROM documents WHERE doc_id = $1")
                 .bind(doc_id)
@@ -440,13 +453,18 @@ impl AccessPolicy {
         };
         // Unregistered ids are not cached: one may be registered any moment.
         if let Some(facts) = &facts {
-            self.remember(doc_id, facts);
+            self.remember(doc_id, facts, since);
         }
         Ok(facts)
     }
 
-    fn remember(&self, doc_id: &str, facts: &DocFacts) {
+    /// Keeps `facts` read at `since` (a generation) unless a change came
+    /// in between.
+    fn remember(&self, doc_id: &str, facts: &DocFacts, since: u64) {
         let mut cache = lock(&self.cache);
+        if cache.generation != since {
+            return;
+        }
         sweep(&mut cache.docs);
         cache.docs.insert(
             doc_id.to_owned(),

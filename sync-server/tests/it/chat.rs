@@ -770,6 +770,16 @@ async fn a_member_removed_while_connected_stops_receiving_at_once() {
     )
     .await;
     assert_eq!(index.members.len(), 2);
+    // Removed by an admin, she does not join again by herself.
+    let (status, why) = api(
+        &server,
+        &cleo,
+        "POST",
+        &format!("/api/chat/channels/{topic}/join"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "{why}");
     // Ben leaves: a member may.
     let (status, why) = api(
         &server,
@@ -815,7 +825,7 @@ async fn a_channels_files_are_its_members_and_only_what_they_claim() {
         };
     let get = |token: &str, id: &str, range: Option<&str>| {
         let auth = format!("Bearer {token}");
-        let path = format!("/api/chat/files/{id}");
+        let path = format!("/api/chat/files/a-ben/{id}");
         let range = range.map(str::to_owned);
         let addr = server.addr();
         async move {
@@ -952,10 +962,10 @@ async fn a_channels_files_are_its_members_and_only_what_they_claim() {
             put(&ben, &fresh(9), &announcements, "x.png", "image/png", &png).await,
         ),
         (
-            "other bytes under a taken id",
+            "other bytes under one's own taken id",
             409,
             put(
-                &ana,
+                &ben,
                 id,
                 &team,
                 "Roof.png",
@@ -977,4 +987,23 @@ async fn a_channels_files_are_its_members_and_only_what_they_claim() {
         .await
         .unwrap();
     assert_eq!(kept, 2, "nothing refused was kept");
+    // Ana read Ben's file id in his message before its bytes came, and put
+    // hers under it: they are hers, and his message still shows his.
+    let mut other = b"\x89PNG\r\n\x1a\n".to_vec();
+    other.extend(b"not Ben's roof");
+    let early = "ffeeddccbbaa99887766554433221100";
+    assert_eq!(
+        put(&ana, early, &team, "Roof.png", "image/png", &other).await,
+        201
+    );
+    assert_eq!(
+        put(&ben, early, &team, "Roof.png", "image/png", &png).await,
+        201
+    );
+    let (status, _, bytes) = get(&ana, early, None).await;
+    assert_eq!(
+        (status, bytes == png),
+        (200, true),
+        "Ben's message shows Ben's file"
+    );
 }

@@ -196,6 +196,7 @@ impl State {
             }
             Action::Refused(why) => self.refused = Some(why),
             Action::Queued(files) => {
+                self.upload_refused = None;
                 let mut local = (*self.local_files).clone();
                 let mut uploading = (*self.uploading).clone();
                 for (id, url) in files {
@@ -552,8 +553,9 @@ fn object_url(blob: &web_sys::Blob) -> String {
     web_sys::Url::create_object_url_with_blob(blob).unwrap_or_default()
 }
 
-/// Sends the queue, oldest first, until it is empty or the network fails
-/// (then the next time the app is online); one drain at a time.
+/// Sends the queue, oldest first, until it is empty; when the network or
+/// the server fails, again 30 s later (and whenever the app comes online);
+/// one drain at a time.
 fn drain(store: uploads::Uploads, draining: Rc<Cell<bool>>, on: Callback<Action>) {
     if draining.replace(true) {
         return;
@@ -572,7 +574,9 @@ fn drain(store: uploads::Uploads, draining: Rc<Cell<bool>>, on: Callback<Action>
                         why: format!("{} was not uploaded: {why}", file.name),
                     });
                 }
-                uploads::Sent::Later => break,
+                uploads::Sent::Later => {
+                    gloo_timers::future::TimeoutFuture::new(30_000).await;
+                }
             }
         }
         draining.set(false);

@@ -825,7 +825,7 @@ fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: 
         html! {
             <>
                 if !m.body.is_empty() { <p class="body">{ rich(&m.body, &ctx.index) }</p> }
-                if let Some(file) = &m.file { { attachment(ctx, file) } }
+                if let Some(file) = &m.file { { attachment(ctx, file, &m.author) } }
             </>
         }
     };
@@ -911,15 +911,37 @@ fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: 
 /// A file as a message shows it: a picture inline (a link to it whole), a
 /// voice clip with its waveform and a player, anything else as a card to
 /// open or save. Shown from the device while it waits to be uploaded.
-fn attachment(ctx: &Ctx, file: &model::ChatFile) -> Html {
+fn attachment(ctx: &Ctx, file: &model::ChatFile, author: &str) -> Html {
     let local = ctx.local_files.get(&file.id).cloned();
     let waiting = ctx.uploading.contains(&file.id);
     let src = local
         .clone()
-        .unwrap_or_else(|| format!("/api/chat/files/{}", file.id));
+        .unwrap_or_else(|| format!("/api/chat/files/{author}/{}", file.id));
     let size = show::file_size(file.bytes);
     let note = waiting.then(|| {
         html! { <span class="status sending">{ if ctx.online { "Uploading…" } else { "Uploads when online" } }</span> }
+    });
+    // A message may come before its file's bytes (its sender's upload
+    // waits for a network): the picture or sound is asked for again every
+    // 5 s, for a quarter of an hour, until it loads.
+    let onerror = Callback::from(|e: Event| {
+        let Some(element) = e.target_dyn_into::<web_sys::Element>() else {
+            return;
+        };
+        let tries: u32 = element
+            .get_attribute("data-tries")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        if tries >= 180 {
+            return;
+        }
+        let _ = element.set_attribute("data-tries", &(tries + 1).to_string());
+        gloo_timers::callback::Timeout::new(5_000, move || {
+            if let Some(src) = element.get_attribute("src") {
+                let _ = element.set_attribute("src", &src);
+            }
+        })
+        .forget();
     });
     if let Some(voice) = &file.voice {
         // Rounded as the player rounds it.
@@ -932,7 +954,7 @@ fn attachment(ctx: &Ctx, file: &model::ChatFile) -> Html {
                         <span class={format!("h{}", v / 32)}></span>
                     }) }
                 </div>
-                <audio controls=true preload="metadata" src={src}
+                <audio controls=true preload="metadata" src={src} onerror={onerror.clone()}
                     aria-label={format!("Voice clip, {length}")}></audio>
                 <span class="hint">{ length }</span>
                 { for note }
@@ -943,7 +965,7 @@ fn attachment(ctx: &Ctx, file: &model::ChatFile) -> Html {
         return html! {
             <figure class="file-image">
                 <a href={src.clone()} target="_blank" rel="noopener">
-                    <img src={src} alt={file.name.clone()} loading="lazy" decoding="async" />
+                    <img src={src} alt={file.name.clone()} loading="lazy" decoding="async" {onerror} />
                 </a>
                 <figcaption class="hint">{ format!("{} · {size}", file.name) }{ for note }</figcaption>
             </figure>

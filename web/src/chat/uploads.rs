@@ -150,6 +150,13 @@ pub async fn send(file: &Queued) -> Sent {
     match api::put_bytes(&path, file.blob.as_ref(), &file.content_type).await {
         Ok(_) => Sent::Done,
         Err(ApiError::Refused(why)) => Sent::Refused(why),
+        // A refusal with no words (a proxy's 413, say); not a session
+        // that ended, a timeout or a limit, which pass.
+        Err(ApiError::Server(status))
+            if (400..500).contains(&status) && ![401, 408, 429].contains(&status) =>
+        {
+            Sent::Refused(format!("the server refused it (error {status})"))
+        }
         Err(_) => Sent::Later,
     }
 }

@@ -202,14 +202,40 @@ pub fn recorder(props: &RecorderProps) -> Html {
     let problem = use_state(|| None::<String>);
     let tick = use_state(|| 0u32);
     {
-        // The time shown goes on while recording.
-        let tick = tick.clone();
+        // Leaving the page while recording lets go of the microphone and
+        // drops the clip.
+        let recording = recording.clone();
+        use_effect_with((), move |_| {
+            move || {
+                if let Some(r) = recording.borrow_mut().take() {
+                    r.stop(false, Callback::noop());
+                }
+            }
+        });
+    }
+    {
+        // The time shown goes on while recording; at the longest a clip
+        // may be, it is sent as it is.
+        let (tick, recording, since, done) = (
+            tick.clone(),
+            recording.clone(),
+            since.clone(),
+            props.on_clip.clone(),
+        );
         use_effect_with(since.is_some(), move |on| {
             let interval = on.then(|| {
                 let mut n = 0;
                 Interval::new(500, move || {
                     n += 1;
                     tick.set(n);
+                    let full = recording.borrow().as_ref().is_some_and(|r| {
+                        js_sys::Date::now() - r.started
+                            >= f64::from(model::chat_limits::VOICE_MS) - 1_000.0
+                    });
+                    if full && let Some(r) = recording.borrow_mut().take() {
+                        r.stop(true, done.clone());
+                        since.set(None);
+                    }
                 })
             });
             move || drop(interval)
@@ -244,7 +270,9 @@ pub fn recorder(props: &RecorderProps) -> Html {
     html! {
         <div class="recorder">
             if let Some(secs) = elapsed {
-                <span class="recording" role="status">{ format!("Recording {}:{:02}", secs / 60, secs % 60) }</span>
+                // Said once to a screen reader; the running time is for eyes.
+                <span class="recording" role="status">{ "Recording " }
+                    <span aria-hidden="true">{ format!("{}:{:02}", secs / 60, secs % 60) }</span></span>
                 <button type="button" class="primary" onclick={finish(true)}>{ "Send clip" }</button>
                 <button type="button" onclick={finish(false)}>{ "Discard" }</button>
             } else {
