@@ -376,10 +376,7 @@ async fn remove_member(
 /// connections decided again, then the index written.
 async fn members_changed(state: &ChatState, channel: &str, account: &str) -> Result<(), AppError> {
     state.policy.changed(&[account.to_owned()]);
-    sqlx::query("UPDATE channels SET index_stale = true WHERE doc_id = $1")
-        .bind(channel)
-        .execute(&state.pool)
-        .await?;
+    channels::mark_stale(&state.pool, channel).await?;
     // The change is made: an index not written now is written by the next
     // sweep (it is marked stale), so the answer still says it is done.
     if let Err(error) = channels::write_stale_indexes(state).await {

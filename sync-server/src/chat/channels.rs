@@ -62,33 +62,24 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
     // Whose access moved is said to the share policy, so their open
     // connections follow (a partner moved out of a team stops receiving
     // its channel at once).
-    let added: Vec<String> = sqlx::query_scalar(&format!(
-        "WITH added AS (
-             INSERT INTO channel_members (doc_id, account_id) {belongs}
-             ON CONFLICT DO NOTHING RETURNING doc_id, account_id),
-         stale AS (
-             UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM added))
-         SELECT account_id FROM added
-         UNION SELECT c.team_leader_id FROM added JOIN channels c USING (doc_id)
-         WHERE c.team_leader_id IS NOT NULL"
-    ))
-    .fetch_all(pool)
+    let added = members_moved(
+        pool,
+        &format!(
+            "INSERT INTO channel_members (doc_id, account_id) {belongs}
+             ON CONFLICT DO NOTHING RETURNING doc_id, account_id"
+        ),
+    )
     .await?;
-    let gone: Vec<String> = sqlx::query_scalar(&format!(
-        "WITH gone AS (
-             DELETE FROM channel_members m USING channels c
+    let gone = members_moved(
+        pool,
+        &format!(
+            "DELETE FROM channel_members m USING channels c
              WHERE m.doc_id = c.doc_id AND c.form IN ('team', 'announcements')
                AND (m.doc_id, m.account_id) NOT IN ({belongs})
-             RETURNING m.doc_id, m.account_id),
-         stale AS (
-             UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM gone))
-         SELECT account_id FROM gone
-         UNION SELECT c.team_leader_id FROM gone JOIN channels c USING (doc_id)
-         WHERE c.team_leader_id IS NOT NULL"
-    ))
-    .fetch_all(pool)
+             RETURNING m.doc_id, m.account_id"
+        ),
+    )
     .await?;
-    // With the teams' leaders: a leader reads their team's pipelines.
     let moved: Vec<String> = added.into_iter().chain(gone).collect();
     if !moved.is_empty() {
         state.policy.changed(&moved);
@@ -207,9 +198,35 @@ async fn open_bucket(conn: &mut PgConnection, channel: &str, period: &str) -> an
         // caller's transaction is dropped with it.
         anyhow::bail!("{channel} has its {period} document already");
     }
+    mark_stale(&mut *conn, channel).await?;
+    Ok(())
+}
+
+/// Runs `change`, a statement on `channel_members` returning `doc_id,
+/// account_id`, marks the channels it touched for their index to be
+/// written again, and says whose access moved: those members, and their
+/// teams' leaders (a leader reads their team's pipelines).
+async fn members_moved(pool: &PgPool, change: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "WITH moved AS ({change}),
+         stale AS (
+             UPDATE channels SET index_stale = true WHERE doc_id IN (SELECT doc_id FROM moved))
+         SELECT account_id FROM moved
+         UNION SELECT c.team_leader_id FROM moved JOIN channels c USING (doc_id)
+         WHERE c.team_leader_id IS NOT NULL"
+    ))
+    .fetch_all(pool)
+    .await
+}
+
+/// Marks `channel`'s index to be written again (by [`write_stale_indexes`]).
+pub(super) async fn mark_stale(
+    conn: impl sqlx::PgExecutor<'_>,
+    channel: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE channels SET index_stale = true WHERE doc_id = $1")
         .bind(channel)
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -281,10 +298,7 @@ pub(super) async fn write_stale_indexes(state: &ChatState) -> anyhow::Result<()>
             .await?;
         if let Err(error) = write_index(state, &channel).await {
             // Written again at the next pass.
-            sqlx::query("UPDATE channels SET index_stale = true WHERE doc_id = $1")
-                .bind(&channel)
-                .execute(&state.pool)
-                .await?;
+            mark_stale(&state.pool, &channel).await?;
             anyhow::bail!("channel {channel}: {error}");
         }
     }

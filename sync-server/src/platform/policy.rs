@@ -343,20 +343,7 @@ impl AccessPolicy {
         }
         let since = lock(&self.cache).generation;
         let facts = self.directory.account(account_id).await?;
-        let mut cache = lock(&self.cache);
-        if cache.generation != since {
-            // Read across a change: right for this decision, maybe not for
-            // the next (see `changed`).
-            return Ok(facts);
-        }
-        sweep(&mut cache.accounts);
-        cache.accounts.insert(
-            account_id.to_owned(),
-            Cached {
-                at: Instant::now(),
-                value: facts.clone(),
-            },
-        );
+        self.keep(|c| &mut c.accounts, account_id, facts.clone(), since);
         Ok(facts)
     }
 
@@ -411,7 +398,7 @@ impl AccessPolicy {
         };
         // A note: no channel's member list is among its facts.
         let now = lock(&self.cache).generation;
-        self.remember(doc_id, &facts, now);
+        self.keep(|c| &mut c.docs, doc_id, Some(facts.clone()), now);
         Ok(Some(facts))
     }
 
@@ -453,24 +440,32 @@ impl AccessPolicy {
         };
         // Unregistered ids are not cached: one may be registered any moment.
         if let Some(facts) = &facts {
-            self.remember(doc_id, facts, since);
+            self.keep(|c| &mut c.docs, doc_id, Some(facts.clone()), since);
         }
         Ok(facts)
     }
 
-    /// Keeps `facts` read at `since` (a generation) unless a change came
-    /// in between.
-    fn remember(&self, doc_id: &str, facts: &DocFacts, since: u64) {
+    /// Keeps `value`, read at `since` (a generation), unless a change came
+    /// in between: read across a change, it was right for the decision it
+    /// was read for, maybe not for the next (see `changed`).
+    fn keep<T>(
+        &self,
+        map: impl FnOnce(&mut Cache) -> &mut HashMap<String, Cached<T>>,
+        key: &str,
+        value: Option<T>,
+        since: u64,
+    ) {
         let mut cache = lock(&self.cache);
         if cache.generation != since {
             return;
         }
-        sweep(&mut cache.docs);
-        cache.docs.insert(
-            doc_id.to_owned(),
+        let map = map(&mut cache);
+        sweep(map);
+        map.insert(
+            key.to_owned(),
             Cached {
                 at: Instant::now(),
-                value: Some(facts.clone()),
+                value,
             },
         );
     }

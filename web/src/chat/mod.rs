@@ -15,7 +15,7 @@ mod uploads;
 mod voice;
 
 use std::{
-    cell::{Cell, RefCell},
+    cell::RefCell,
     collections::{BTreeMap, BTreeSet, HashMap},
     rc::Rc,
 };
@@ -417,8 +417,7 @@ pub fn use_chat(
     // The upload queue: opened with the account, what waits shown, and
     // sent each time the app is online.
     let uploads = use_mut_ref(|| None::<uploads::Uploads>);
-    let draining = use_mut_ref(|| Rc::new(Cell::new(false)));
-    let draining = draining.borrow().clone();
+    let draining = use_mut_ref(|| false);
     let on_uploads = on.clone();
     {
         let (uploads, draining, on) = (uploads.clone(), draining.clone(), on.clone());
@@ -556,7 +555,7 @@ fn object_url(blob: &web_sys::Blob) -> String {
 /// Sends the queue, oldest first, until it is empty; when the network or
 /// the server fails, again 30 s later (and whenever the app comes online);
 /// one drain at a time.
-fn drain(store: uploads::Uploads, draining: Rc<Cell<bool>>, on: Callback<Action>) {
+fn drain(store: uploads::Uploads, draining: Rc<RefCell<bool>>, on: Callback<Action>) {
     if draining.replace(true) {
         return;
     }
@@ -579,7 +578,7 @@ fn drain(store: uploads::Uploads, draining: Rc<Cell<bool>>, on: Callback<Action>
                 }
             }
         }
-        draining.set(false);
+        draining.replace(false);
     });
 }
 
