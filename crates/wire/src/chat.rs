@@ -65,3 +65,67 @@ pub struct TopicChannel {
     /// Whether the caller belongs to it.
     pub joined: bool,
 }
+
+/// One channel of `GET /api/admin/channels`: every channel of the
+/// programme, for the back-office's moderation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminChannel<Time = String> {
+    /// Its index document.
+    pub doc_id: String,
+    pub name: String,
+    /// `team`, `announcements`, `topic` or `direct`.
+    pub form: String,
+    /// How many are listed in it (the announcements list the admins).
+    pub members: u32,
+    /// Messages projected, removed and deleted ones included.
+    pub messages: u32,
+    pub last_at: Option<Time>,
+}
+
+/// A file attached to a message of the history, as its card shows it:
+/// fetched at `/api/chat/files/{author}/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryFile {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub bytes: u64,
+}
+
+/// One message of `GET /api/chat/channels/{id}/history`: the server's
+/// projection of a channel, for what is older than a device keeps and
+/// for the back-office. Newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryMessage<Time = String> {
+    pub id: String,
+    /// The author's account id.
+    pub author: String,
+    pub author_name: String,
+    pub written_at: Time,
+    /// Empty once deleted or removed.
+    pub body: String,
+    pub reply_to: Option<String>,
+    pub edited_at: Option<Time>,
+    /// Deleted by its author.
+    pub deleted: bool,
+    /// Removed by an admin (moderation): the admin's name.
+    pub removed_by: Option<String>,
+    pub file: Option<HistoryFile>,
+    /// The cursor of the next page (`?before=`), older than this one.
+    pub cursor: String,
+}
+
+/// The body of `POST /api/admin/channels/{id}/messages`: an admin's post
+/// (the programme's announcements, above all), written as theirs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminPost {
+    pub body: String,
+}
+
+/// The 201 answer to `POST /api/admin/channels/{id}/messages`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    /// The message's id.
+    pub id: String,
+}

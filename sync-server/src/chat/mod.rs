@@ -12,12 +12,15 @@
 //! on their devices). `channels.rs` keeps channels, their members and their documents in step
 //! with the accounts (a worker: the announcements channel, one channel per
 //! team, the next month's document opened ahead); `directory.rs` answers
-//! the share policy; `api.rs` the routes.
+//! the share policy; `api.rs` the routes; `moderation.rs` the older
+//! history and the back-office's (every channel, an admin's post, a
+//! removal, an export).
 
 pub mod api;
 pub mod channels;
 pub mod directory;
 pub mod files;
+pub mod moderation;
 pub mod projection;
 pub mod reads;
 
@@ -62,7 +65,17 @@ where
         .route("/api/chat/topics", get(api::topics))
         .route("/api/chat/channels/{id}/join", post(api::join))
         .route("/api/chat/channels/{id}/leave", post(api::leave))
-        .route("/api/admin/channels", post(api::create_topic))
+        .route("/api/chat/channels/{id}/history", get(moderation::history))
+        .route(
+            "/api/admin/channels",
+            get(moderation::all_channels).post(api::create_topic),
+        )
+        .route("/api/admin/channels/{id}/messages", post(moderation::post))
+        .route(
+            "/api/admin/channels/{id}/messages/{message}",
+            delete(moderation::remove_message),
+        )
+        .route("/api/admin/channels/{id}/export", get(moderation::export))
         .route(
             "/api/admin/channels/{id}/members/{account}",
             delete(api::remove),

@@ -128,6 +128,21 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
             .await?
             .into_iter()
             .collect();
+    let removers: Vec<String> = messages
+        .messages
+        .iter()
+        .filter_map(|m| m.removed_by.clone())
+        .collect();
+    let known_removers: std::collections::HashSet<String> = if removers.is_empty() {
+        Default::default()
+    } else {
+        sqlx::query_scalar("SELECT id FROM accounts WHERE id = ANY($1)")
+            .bind(&removers)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect()
+    };
     let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
         .fetch_one(&mut *tx)
         .await?;
@@ -145,10 +160,12 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
     {
         let inserted: Option<bool> = sqlx::query_scalar(
             "INSERT INTO chat_messages
-                 (channel_id, id, doc_id, author_id, written_at, body, reply_to, edited_at, gone)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 (channel_id, id, doc_id, author_id, written_at, body, reply_to, edited_at, gone,
+                  removed_by, file)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              ON CONFLICT (channel_id, id) DO UPDATE SET
-                 body = EXCLUDED.body, edited_at = EXCLUDED.edited_at, gone = EXCLUDED.gone
+                 body = EXCLUDED.body, edited_at = EXCLUDED.edited_at, gone = EXCLUDED.gone,
+                 removed_by = EXCLUDED.removed_by, file = EXCLUDED.file
              WHERE chat_messages.author_id = EXCLUDED.author_id
              RETURNING (xmax = 0)",
         )
@@ -161,6 +178,14 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
         .bind(&m.reply_to)
         .bind(m.edited_at.map(|t| at(t.0)))
         .bind(m.is_gone())
+        // Named by the server's own write, so an account; one that is not
+        // (an account gone) is said as nobody's.
+        .bind(
+            m.removed_by
+                .as_ref()
+                .filter(|by| known_removers.contains(*by)),
+        )
+        .bind(m.file.as_ref().map(sqlx::types::Json))
         .fetch_optional(&mut *tx)
         .await?;
         if inserted == Some(true) && !m.is_gone() {

@@ -11,7 +11,6 @@ use anyhow::Context;
 use axum::{
     Json,
     extract::{Path, State},
-    http::header,
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
@@ -21,7 +20,7 @@ use wire::{NewRun, NotificationKind, Run};
 
 use super::{LedgerSettings, MoneyState, error::LedgerError, partner_of};
 use crate::{
-    http::error::AppError, http::extract::ApiJson, http::session::Authenticated,
+    http::csv, http::error::AppError, http::extract::ApiJson, http::session::Authenticated,
     notifications::outbox,
 };
 
@@ -286,36 +285,14 @@ pub async fn payout_export(pool: &PgPool, run_id: i64) -> Result<String, LedgerE
             "{},{},{},{},{},{},{}\n",
             row.id,
             row.period,
-            csv_field(&row.partner_id),
+            csv::field(&row.partner_id),
             row.currency,
             amount.to_decimal(),
-            csv_field(row.holder.as_deref().unwrap_or("")),
-            csv_field(row.method.as_deref().unwrap_or("missing"))
+            csv::field(row.holder.as_deref().unwrap_or("")),
+            csv::field(row.method.as_deref().unwrap_or("missing"))
         ));
     }
     Ok(csv)
-}
-
-/// A CSV field, quoted when it must be; text with a leading `=`, `+`, `-`
-/// or `@` is defused so a spreadsheet never runs it as a formula (a
-/// negative number is left alone).
-pub fn csv_field(value: &str) -> String {
-    let number = value
-        .strip_prefix('-')
-        .unwrap_or(value)
-        .bytes()
-        .all(|b| b.is_ascii_digit() || b == b'.')
-        && !value.is_empty();
-    let value = if !number && value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
 }
 
 /// A partner's statements, newest first.
@@ -375,17 +352,7 @@ pub(super) async fn handle_payout_export(
 ) -> Result<Response, AppError> {
     who.require_admin()?;
     let csv = payout_export(&state.pool, id).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"payout-run-{id}.csv\""),
-            ),
-        ],
-        csv,
-    )
-        .into_response())
+    Ok(csv::attachment(&format!("payout-run-{id}"), csv))
 }
 
 pub(super) async fn my_statements(
@@ -397,7 +364,7 @@ pub(super) async fn my_statements(
 
 #[cfg(test)]
 mod tests {
-    use super::{closed_month, csv_field};
+    use super::closed_month;
 
     #[test]
     fn a_payout_period_is_a_closed_month_since_2000() {
@@ -430,16 +397,5 @@ mod tests {
         // In January, the closed months end in December of the year before.
         assert!(closed_month("2026-12", at("2027-01-01T00:00:00Z")).is_ok());
         assert!(closed_month("2027-01", at("2027-01-31T23:59:59Z")).is_err());
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_field("-12.50"), "-12.50");
-        assert_eq!(csv_field("-cmd"), "'-cmd");
-        assert_eq!(csv_field(""), "");
     }
 }

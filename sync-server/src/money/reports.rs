@@ -7,15 +7,13 @@
 use axum::{
     Json,
     extract::{Path, Query, State},
-    http::header,
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use wire::Table;
 
 use super::MoneyState;
-use crate::money::payouts::csv_field;
-use crate::{http::error::AppError, http::session::Authenticated};
+use crate::http::{csv, error::AppError, session::Authenticated};
 
 /// The report views of `schema/0005_reports.sql`, by the name the API uses.
 const REPORTS: [&str; 7] = [
@@ -79,26 +77,11 @@ pub(super) async fn report(
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(Table { columns, rows }).into_response()),
         Some("csv") => {
-            let line = |fields: Vec<String>| fields.join(",") + "\n";
-            let mut csv = line(columns.iter().map(|c| csv_field(c)).collect());
+            let mut out = csv::line(&columns);
             for row in rows {
-                csv.push_str(&line(
-                    row.iter()
-                        .map(|v| csv_field(v.as_deref().unwrap_or("")))
-                        .collect(),
-                ));
+                out.push_str(&csv::line(row.iter().map(|v| v.as_deref().unwrap_or(""))));
             }
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        format!("attachment; filename=\"{name}.csv\""),
-                    ),
-                ],
-                csv,
-            )
-                .into_response())
+            Ok(csv::attachment(name, out))
         }
         Some(other) => Err(AppError::BadRequest(format!(
             "format must be json or csv, not {other:?}"

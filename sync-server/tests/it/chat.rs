@@ -1007,3 +1007,291 @@ async fn a_channels_files_are_its_members_and_only_what_they_claim() {
         "Ben's message shows Ben's file"
     );
 }
+
+/// The back-office's moderation and the older history: members page
+/// through the projection, an admin lists every channel, posts to the
+/// announcements as themselves, removes a message (every device sees it
+/// removed, by an admin) and exports a channel.
+#[tokio::test]
+async fn admins_moderate_post_and_export_and_members_page_the_history() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let team = channel_of(&pool, "team").await;
+    let bucket = crate::access::bucket_of(&pool, &team).await;
+    let admin = crate::access::admin_token(&server).await;
+    let ben_token = session_for(&server.database_url, "a-ben").await;
+    let cleo_token = session_for(&server.database_url, "a-cleo").await;
+
+    let ben = client("a-ben").await;
+    let _ben_link = connect(&ben, &server).await;
+    let on_ben = find(&ben, &bucket).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    on_ben.with_document(|d| {
+        write_as(d, "a-ben", &post("ben-1", "Morning all", now - 3000));
+        write_as(
+            d,
+            "a-ben",
+            &post("ben-2", "Cheap watches, =cmd", now - 2000),
+        );
+        write_as(
+            d,
+            "a-ben",
+            &post("ben-3", "=1+1 Lisbon went well", now - 1000),
+        );
+    });
+    let history = format!("/api/chat/channels/{team}/history");
+    let page = wait_for(
+        "three messages projected",
+        Duration::from_secs(20),
+        || async {
+            let (_, page) = api(
+                &server,
+                &ben_token,
+                "GET",
+                &format!("{history}?limit=2"),
+                None,
+            )
+            .await;
+            (page.as_array().map(Vec::len) == Some(2)).then_some(page)
+        },
+    )
+    .await;
+    assert_eq!(page[0]["id"], "ben-3", "newest first: {page}");
+    assert_eq!(page[1]["id"], "ben-2");
+    assert_eq!(page[0]["author_name"], "Ben Okafor");
+    let cursor = page[1]["cursor"].as_str().unwrap();
+    let (status, older) = api(
+        &server,
+        &ben_token,
+        "GET",
+        &format!("{history}?before={cursor}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{older}");
+    let ids: Vec<&str> = older
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ben-1"], "the page after the cursor");
+    // Not a reader of the team: no such channel. A cursor the history did
+    // not give, a page past its limits: said so.
+    for (who, path, expected) in [
+        (&cleo_token, history.clone(), 404),
+        (&ben_token, format!("{history}?before=yesterday"), 400),
+        (&ben_token, format!("{history}?before=12.a%20b"), 400),
+        (&ben_token, format!("{history}?limit=0"), 400),
+        (&ben_token, format!("{history}?limit=100000"), 400),
+        (
+            &ben_token,
+            "/api/chat/channels/nonesuch/history".to_owned(),
+            404,
+        ),
+    ] {
+        let (status, body) = api(&server, who, "GET", &path, None).await;
+        assert_eq!(status, expected, "{path}: {body}");
+    }
+
+    // Every channel, for an admin only.
+    let (status, all) = api(&server, &admin, "GET", "/api/admin/channels", None).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all[0]["form"], "announcements");
+    let listed = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["doc_id"] == team.as_str())
+        .unwrap();
+    assert_eq!(listed["messages"], 3, "{listed}");
+    assert_eq!(
+        api(&server, &ben_token, "GET", "/api/admin/channels", None)
+            .await
+            .0,
+        403
+    );
+
+    // Ben cannot remove his teammates' messages, nor his own as an admin.
+    let remove = format!("/api/admin/channels/{team}/messages/ben-2");
+    assert_eq!(
+        api(&server, &ben_token, "DELETE", &remove, None).await.0,
+        403
+    );
+    let (status, body) = api(&server, &admin, "DELETE", &remove, None).await;
+    assert_eq!(status, 204, "{body}");
+    // Said again, nothing changes; a message nobody wrote is not found.
+    let heads = stored(&pool, &bucket).await.get_heads();
+    assert_eq!(api(&server, &admin, "DELETE", &remove, None).await.0, 204);
+    assert_eq!(stored(&pool, &bucket).await.get_heads(), heads);
+    for path in [
+        format!("/api/admin/channels/{team}/messages/ben-9"),
+        format!("/api/admin/channels/{team}/messages/a%20b"),
+        "/api/admin/channels/nonesuch/messages/ben-2".to_owned(),
+    ] {
+        assert_eq!(
+            api(&server, &admin, "DELETE", &path, None).await.0,
+            404,
+            "{path}"
+        );
+    }
+    // A removal is the server's word: Ben writing one is refused.
+    let base = stored(&pool, &bucket).await;
+    let mut forged = base.fork();
+    forged.set_actor(model::actor_for("a-ben", rand::random()));
+    forged
+        .transact::<_, _, automerge::AutomergeError>(|tx| {
+            let removed = tx.put_object(ROOT, "removed", ObjType::Map)?;
+            let entry = tx.put_object(&removed, "ben-1", ObjType::Map)?;
+            tx.put(&entry, "by", "a-admin")?;
+            Ok(())
+        })
+        .unwrap();
+    let (mut raw, _) = Raw::join(&server, "a-ben", &peer_id_of("a-ben")).await;
+    raw.sync(&bucket, sync_data_with_new_changes(forged, &base))
+        .await;
+    let reply = raw.reply_about(&bucket).await;
+    assert!(
+        matches!(&reply, Reply::Error(m) if m.contains("structure")),
+        "{reply:?}"
+    );
+    assert_eq!(stored(&pool, &bucket).await.get_heads(), base.get_heads());
+    // Ben's connected device shows it removed by an admin, its text gone.
+    let shown = wait_for(
+        "the removal on Ben's device",
+        Duration::from_secs(20),
+        || async {
+            let read = on_ben.with_document(|d| MessagesDoc::read(d, None, None).unwrap());
+            let m = read.messages.into_iter().find(|m| m.id == "ben-2")?;
+            m.removed_by.is_some().then_some(m)
+        },
+    )
+    .await;
+    assert_eq!(shown.removed_by.as_deref(), Some("a-admin"));
+    assert_eq!(shown.body, "");
+    let (_, page) = api(&server, &ben_token, "GET", &history, None).await;
+    assert_eq!(page[1]["id"], "ben-2");
+    assert_eq!(page[1]["removed_by"], "Portal Admin", "{page}");
+    assert_eq!(page[1]["body"], "");
+    assert_eq!(page[1]["deleted"], false, "removed, not deleted by Ben");
+    let (_, found) = api(
+        &server,
+        &ben_token,
+        "GET",
+        "/api/chat/search?q=watches",
+        None,
+    )
+    .await;
+    assert_eq!(
+        found,
+        serde_json::json!([]),
+        "a removed message is not found"
+    );
+
+    // An admin posts to the announcements, as themselves.
+    let announcements = channel_of(&pool, "announcements").await;
+    let news = crate::access::bucket_of(&pool, &announcements).await;
+    let say = |body: &str| serde_json::json!({ "body": body });
+    let path = format!("/api/admin/channels/{announcements}/messages");
+    let (status, posted) = api(
+        &server,
+        &admin,
+        "POST",
+        &path,
+        Some(say("Q1 targets are out")),
+    )
+    .await;
+    assert_eq!(status, 201, "{posted}");
+    let doc = stored(&pool, &news).await;
+    assert_eq!(
+        bodies(&doc),
+        [("a-admin".to_owned(), "Q1 targets are out".to_owned())]
+    );
+    assert_eq!(
+        MessagesDoc::read(&doc, None, None).unwrap().messages[0].id,
+        posted["id"].as_str().unwrap()
+    );
+    let heads = doc.get_heads();
+    assert_eq!(
+        api(&server, &ben_token, "POST", &path, Some(say("Free money")))
+            .await
+            .0,
+        403
+    );
+    for body in [
+        say(""),
+        say("   "),
+        say(&"x".repeat(4001)),
+        say("bell\u{7}"),
+    ] {
+        let (status, why) = api(&server, &admin, "POST", &path, Some(body.clone())).await;
+        assert_eq!(status, 400, "{body}: {why}");
+    }
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        &path,
+        Some(serde_json::json!({ "body": "x", "as": "a-ben" })),
+    )
+    .await;
+    assert_eq!(status, 400, "no field but the body");
+    assert_eq!(
+        stored(&pool, &news).await.get_heads(),
+        heads,
+        "nothing refused was stored"
+    );
+    // Not in people's conversations.
+    let (_, direct) = api(
+        &server,
+        &ben_token,
+        "POST",
+        "/api/chat/direct",
+        Some(serde_json::json!({ "with": ["a-ana"] })),
+    )
+    .await;
+    let direct = direct["doc_id"].as_str().unwrap();
+    let path = format!("/api/admin/channels/{direct}/messages");
+    assert_eq!(
+        api(&server, &admin, "POST", &path, Some(say("Hi"))).await.0,
+        403
+    );
+
+    // The export: every message, oldest first, the removal said, a
+    // formula defused.
+    let export = format!("/api/admin/channels/{team}/export");
+    assert_eq!(api(&server, &ben_token, "GET", &export, None).await.0, 403);
+    let auth = format!("Bearer {admin}");
+    let (status, headers, csv) =
+        http_get(server.addr(), &export, &[("authorization", &auth)]).await;
+    assert_eq!(status, 200);
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v.starts_with("text/csv"))
+    );
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[0].starts_with("written_at,id,author_id,author,"),
+        "{csv}"
+    );
+    assert!(
+        lines[1].contains(",ben-1,a-ben,Ben Okafor,,Morning all,"),
+        "{csv}"
+    );
+    assert!(
+        lines[2].contains(",ben-2,") && lines[2].contains("removed by Portal Admin"),
+        "{csv}"
+    );
+    assert!(
+        !csv.contains("watches"),
+        "a removed message's text is not exported: {csv}"
+    );
+    assert!(
+        lines[3].contains(",ben-3,a-ben,Ben Okafor,,'=1+1 Lisbon"),
+        "{csv}"
+    );
+}

@@ -187,6 +187,44 @@ impl MessagesDoc {
         Ok(())
     }
 
+    /// An admin's removal of message `id` (moderation), written by the
+    /// server (its actor names no member: a device cannot call this and
+    /// have the server take it). The message reads as removed, by whom,
+    /// on every device, whatever its author writes after. `false`: it was
+    /// removed already.
+    pub fn remove(
+        doc: &mut Automerge,
+        id: &str,
+        by: &str,
+        at: Timestamp,
+    ) -> Result<bool, ModelError> {
+        check_kind(doc, MESSAGES_KIND, MESSAGES_SCHEMA)?;
+        if author_of(doc.get_actor()).is_some() {
+            return Err(super::invalid("removal", "is the server's to write"));
+        }
+        if !super::valid_message_id(id) {
+            return Err(super::invalid("message", "is no message id"));
+        }
+        let removed = Entries::of(doc, &ROOT).obj("removed", ObjType::Map);
+        if let Some(map) = &removed
+            && doc.get(map, id).ok().flatten().is_some()
+        {
+            return Ok(false);
+        }
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            let map = match &removed {
+                Some(map) => map.clone(),
+                None => tx.put_object(ROOT, "removed", ObjType::Map)?,
+            };
+            let entry = tx.put_object(&map, id, ObjType::Map)?;
+            tx.put(&entry, "by", by)?;
+            tx.put(&entry, "at", ScalarValue::Timestamp(at.0))?;
+            Ok(())
+        })
+        .map_err(|failure| ModelError::from(failure.error))?;
+        Ok(true)
+    }
+
     /// How the document reads. `unconfirmed`: the changes the server has
     /// not confirmed yet; `me`'s messages made in one of them read as
     /// unsent.
@@ -227,6 +265,23 @@ impl MessagesDoc {
                 .any(|(a, from, to)| a == actor && (*from..*to).contains(counter)),
             ObjId::Root => false,
         };
+        // Removals by an admin, in a root map only the server writes (a
+        // member's change to the root is refused), so whatever it holds
+        // was decided there: message id -> { by, at }.
+        let removed: HashMap<String, String> = root
+            .obj("removed", ObjType::Map)
+            .map(|map| {
+                doc.map_range(&map, ..)
+                    .filter_map(|item| {
+                        let automerge::ValueRef::Object(ObjType::Map) = item.value else {
+                            return None;
+                        };
+                        let by = Entries::of(doc, &item.id()).str("by")?;
+                        Some((item.key.to_string(), by))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut messages = Vec::new();
         // Two messages with one id (someone copying another's, to shadow
         // it): the one made first, by op id, counts wherever it sits in
@@ -259,24 +314,21 @@ impl MessagesDoc {
             }
             // What the author wrote is read as the app would let them
             // write it: a body that does not pass is not shown, a
-            // `reply_to` that is no id is no thread. Moderation is not
-            // built yet, so nothing a member writes reads as an admin's.
-            let removed_by = None;
+            // `reply_to` that is no id is no thread. A removal is the
+            // server's word, never the author's.
+            let removed_by = removed.get(&id).cloned();
             let deleted = fields.boolean("deleted") == Some(true);
+            let gone = deleted || removed_by.is_some();
             let body = fields.str("body").unwrap_or_default();
             // A file that does not pass is no file; a message with neither
             // a body nor a file is none.
-            let file = if deleted {
-                None
-            } else {
-                read_file(doc, &fields)
-            };
+            let file = if gone { None } else { read_file(doc, &fields) };
             // A file's message may have no text.
             let text_optional = body.is_empty() && file.is_some();
-            if !deleted && !text_optional && super::check_body(&body).is_err() {
+            if !gone && !text_optional && super::check_body(&body).is_err() {
                 continue;
             }
-            let body = if deleted { String::new() } else { body };
+            let body = if gone { String::new() } else { body };
             messages.push(ChatMessage {
                 unsent: me == Some(author) && is_unsent(&obj),
                 id,
@@ -600,6 +652,40 @@ mod tests {
                 waveform: vec![0, 40, 255, 90],
             }),
         }
+    }
+
+    #[test]
+    fn an_admins_removal_is_the_servers_word_and_hides_the_message_everywhere() {
+        let mut server = bucket();
+        let mut ben = as_member(&server, "a-ben", 2);
+        post("m1", 10, "buy my thing").apply(&mut ben).unwrap();
+        post("m2", 11, "hello").apply(&mut ben).unwrap();
+        server.merge(&mut ben).unwrap();
+        // A member cannot write a removal, not even of their own message.
+        let mut ana = as_member(&server, "a-ana", 3);
+        assert!(MessagesDoc::remove(&mut ana, "m1", "a-ana", Timestamp(12)).is_err());
+        assert!(MessagesDoc::remove(&mut server, "no such", "a-admin", Timestamp(12)).is_err());
+        assert!(MessagesDoc::remove(&mut server, "m1", "a-admin", Timestamp(12)).unwrap());
+        assert!(
+            !MessagesDoc::remove(&mut server, "m1", "a-other", Timestamp(13)).unwrap(),
+            "once is enough; the first admin stays the one named"
+        );
+        // Ben edits it offline, concurrently: it stays removed once merged.
+        ChatEdit::Change {
+            id: "m1".into(),
+            at: Timestamp(14),
+            body: "buy it now".into(),
+        }
+        .apply(&mut ben)
+        .unwrap();
+        ben.merge(&mut server).unwrap();
+        let read = MessagesDoc::read(&ben, None, None).unwrap();
+        let m1 = &read.messages[0];
+        assert_eq!(m1.removed_by.as_deref(), Some("a-admin"));
+        assert!(m1.is_gone() && !m1.deleted, "removed, not deleted by Ben");
+        assert_eq!(m1.body, "", "its text is not shown");
+        assert_eq!(read.messages[1].body, "hello", "the others stay");
+        assert_eq!(read.messages[1].removed_by, None);
     }
 
     #[test]
