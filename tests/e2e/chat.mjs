@@ -5,7 +5,10 @@
 // both see the same messages in the same order, "sent". The announcements
 // are read-only for partners. Presence and typing cross between them, and
 // what Ben has not read is counted until he opens the channel. He joins a
-// topic channel, and is removed from it by an admin.
+// topic channel, and is removed from it by an admin. In the back-office,
+// an admin posts to the announcements (Ben reads it as the admin's),
+// removes one of Ben's messages (Ana's phone shows it removed) and
+// exports the channel; Ben loads history older than his phone keeps.
 //
 // Prints how long a message takes from Ana's send to Ben's screen. With
 // SHOTS_DIR set, screenshots land there.
@@ -14,6 +17,7 @@ import {
   PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer, stopServer, waitFor, watchdog, shot, DESK,
 } from "./harness.mjs";
 import zlib from "node:zlib";
+import pg from "pg";
 
 const timer = watchdog("e2e chat", 240);
 
@@ -323,7 +327,76 @@ async function main() {
     await ben.page.locator("main.chat p.hint[role=status]").waitFor();
     assert(await ben.page.getByText("Members only").count() === 0, "what was written after Ben's removal never reached him");
 
-    // 5. A desktop: the channels beside the conversation.
+    // 5. The back-office, at a desk: the admin posts an announcement,
+    // which Ben's phone shows as the admin's; removes one of Ben's
+    // messages, which Ana's phone shows removed; and exports the channel.
+    const office = await browser.newContext(DESK);
+    const admin = await openPage(office, errors);
+    await admin.goto(server.url);
+    await fillSignIn(admin, "admin@portal.example", "demo-admin-password");
+    await admin.waitForURL((u) => u.pathname === "/admin/");
+    await admin.click('nav.tabs a[href="#channels"]');
+    await admin.locator("button.channel-pick", { hasText: "Announcements" }).click();
+    await admin.locator("#post-form textarea").fill("Q1 targets are out: see Resources.");
+    await admin.locator("#post-form button[type=submit]").click();
+    await admin.locator("li.admin-message", { hasText: "Q1 targets are out" }).waitFor();
+    await ben.page.goto(`${server.url}/#chat`);
+    await ben.page.locator("a.channel-row", { hasText: "Announcements" }).click();
+    const news = ben.page.locator("li.message", { hasText: "Q1 targets are out" });
+    await news.waitFor();
+    assert((await news.locator(".author").textContent()) === "Portal Admin", "the announcement is the admin's");
+    await shot(ben.page, "chat-announcement-phone");
+
+    await ana.page.goto(`${server.url}/#chat`);
+    await ana.page.locator("a.channel-row", { hasText: "Team Ana Souza" }).click();
+    await ana.page.locator("li.message", { hasText: "Ben offline one" }).waitFor();
+    await admin.locator("button.channel-pick", { hasText: "Team Ana Souza" }).click();
+    const found = admin.locator("li.admin-message", { hasText: "Ben offline one" });
+    // Found by its id: once removed, its text is gone.
+    const target = admin.locator(`li.admin-message[data-id="${await found.getAttribute("data-id")}"]`);
+    await target.getByRole("button", { name: "Remove…" }).click();
+    await shot(admin, "chat-desk-remove-desktop");
+    await target.getByRole("button", { name: "Remove", exact: true }).click();
+    await target.locator(".gone", { hasText: "Removed by Portal Admin" }).waitFor();
+    await waitFor("the removal on Ana's phone", async () =>
+      (await ana.page.locator("li.message .gone", { hasText: "Removed by an admin" }).count()) === 1
+        && (await ana.page.locator("li.message", { hasText: "Ben offline one" }).count()) === 0);
+    await shot(ana.page, "chat-removed-phone");
+    const csv = await admin.evaluate(async (href) => {
+      const r = await fetch(href);
+      return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
+    }, await admin.locator("a", { hasText: "Export CSV" }).getAttribute("href"));
+    assert(csv.status === 200 && csv.type.startsWith("text/csv"), `the export downloads (${csv.status})`);
+    assert(/removed by Portal Admin/.test(csv.text) && /Ben offline two/.test(csv.text) && !/Ben offline one/.test(csv.text),
+      `the export says what was removed, not what it said: ${csv.text.slice(0, 400)}`);
+    await shot(admin, "chat-desk-desktop");
+    await admin.setViewportSize({ width: 375, height: 812 });
+    await shot(admin, "chat-desk-phone");
+    await office.close();
+
+    // Older than the phone keeps (two months): a message of last spring,
+    // in the server's projection, loads on demand, online.
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    await db.query(
+      `INSERT INTO chat_messages (channel_id, id, doc_id, author_id, written_at, body)
+       SELECT b.channel_id, 'spring-1', b.doc_id, 'a-ana', now() - interval '200 days', 'Spring kick-off notes'
+       FROM channel_buckets b JOIN channels c ON c.doc_id = b.channel_id
+       WHERE c.form = 'team' ORDER BY b.period LIMIT 1`);
+    await db.end();
+    await ben.page.goto(`${server.url}/#chat`);
+    await ben.page.locator("a.channel-row", { hasText: "Team Ana Souza" }).click();
+    await ben.page.getByRole("button", { name: "Earlier messages" }).click();
+    const spring = ben.page.locator(".earlier li.message", { hasText: "Spring kick-off notes" });
+    await spring.waitFor();
+    assert((await spring.locator(".author").textContent()) === "Ana Souza", "an older message names its author");
+    assert(await spring.locator(".message-actions").count() === 0, "older history is read only");
+    await ben.page.locator(".earlier p.hint", { hasText: "No earlier messages." }).waitFor();
+    assert((await ben.page.locator(".earlier li.message").count()) === 1, "what the phone has is not shown twice");
+    await spring.scrollIntoViewIfNeeded();
+    await shot(ben.page, "chat-earlier-phone");
+
+    // 6. A desktop: the channels beside the conversation.
     const desk = await browser.newContext(DESK);
     const wide = await openPage(desk, errors);
     await wide.goto(`${server.url}/#chat`);

@@ -3,7 +3,8 @@
 //! joins the programme and in which team (`applications`), partners
 //! with their tiers, balances and Elite terms (`partners`), payout runs
 //! (`payouts`), referral orders and their refunds (`orders`), reports
-//! (`reports`), training tracks (`training`); what they share is in
+//! (`reports`), training tracks (`training`), the chat's channels and
+//! their moderation (`channels`); what they share is in
 //! `parts`.
 //!
 //! They read and change the server's ledger, which is never on a device, so
@@ -19,6 +20,7 @@
 
 mod applications;
 mod approvals;
+mod channels;
 mod orders;
 mod partners;
 mod parts;
@@ -89,6 +91,7 @@ desks! {
     Orders => orders,
     Reports => reports,
     Training => training,
+    Channels => channels,
 }
 
 /// The approval queue's answers of these deals, with no previews: what
@@ -215,7 +218,8 @@ mod tests {
                 "Payouts",
                 "Orders",
                 "Reports",
-                "Training"
+                "Training",
+                "Chat"
             ]
         );
     }

@@ -300,6 +300,11 @@ pub(super) async fn post(
     .map_err(|e| AppError::Internal(anyhow::anyhow!("an admin's post: {e}")))?;
     store(&state, &bucket, &doc, &before).await?;
     tx.commit().await?;
+    // Projected now rather than when the bus says so, so the back-office
+    // that reloads on this answer lists it.
+    if let Err(error) = super::projection::project(&state.pool, &bucket).await {
+        tracing::warn!(%error, bucket, "an admin's post waits for the projection");
+    }
     tracing::info!(channel, id, by = who.account_id, "an admin posted");
     Ok((StatusCode::CREATED, Json(Posted { id })))
 }

@@ -53,9 +53,81 @@ fn new_id() -> String {
     format!("{:x}-{}", now().0, &random[..8])
 }
 
+/// A channel's history older than the device keeps (two months), from
+/// the server's projection: pages asked for on demand, online, kept while
+/// the channel is on screen.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Earlier {
+    channel: String,
+    /// Oldest first.
+    messages: Vec<(String, ChatMessage)>,
+    /// Where the next page starts (`?before=`).
+    cursor: Option<String>,
+    /// The server has no older one.
+    done: bool,
+    loading: bool,
+    failed: Option<String>,
+}
+
+/// Messages in a page of the history.
+const EARLIER_PAGE: usize = 50;
+
+/// The history's page before `from` (the device's oldest message, or the
+/// page's cursor), added to what `earlier` holds.
+fn load_earlier(earlier: UseStateHandle<Earlier>, mut now: Earlier, from: Option<String>) {
+    now.loading = true;
+    now.failed = None;
+    earlier.set(now.clone());
+    wasm_bindgen_futures::spawn_local(async move {
+        let path = format!(
+            "/api/chat/channels/{}/history?limit={EARLIER_PAGE}{}",
+            now.channel,
+            from.map(|c| format!("&before={c}")).unwrap_or_default()
+        );
+        now.loading = false;
+        match web_common::api::get::<Vec<web_common::api::HistoryMessage>>(&path).await {
+            Ok(page) => {
+                now.done = page.len() < EARLIER_PAGE;
+                now.cursor = page.last().map(|m| m.cursor.clone()).or(now.cursor);
+                let older = page.into_iter().rev().map(|h| {
+                    let file = h.file.map(|f| model::ChatFile {
+                        id: f.id,
+                        name: f.name,
+                        content_type: f.content_type,
+                        bytes: f.bytes,
+                        voice: None,
+                    });
+                    let m = ChatMessage {
+                        at: Timestamp(js_sys::Date::parse(&h.written_at) as i64),
+                        edited_at: h
+                            .edited_at
+                            .map(|t| Timestamp(js_sys::Date::parse(&t) as i64)),
+                        id: h.id,
+                        author: h.author,
+                        body: h.body,
+                        reply_to: h.reply_to,
+                        deleted: h.deleted,
+                        removed_by: h.removed_by,
+                        reactions: Vec::new(),
+                        file,
+                        unsent: false,
+                    };
+                    (String::new(), m)
+                });
+                let mut messages: Vec<(String, ChatMessage)> = older.collect();
+                messages.append(&mut now.messages);
+                now.messages = messages;
+            }
+            Err(e) => now.failed = Some(e.to_string()),
+        }
+        earlier.set(now);
+    });
+}
+
 #[function_component(ChatPage)]
 fn chat_page(props: &Props) -> Html {
     let editing = use_state(|| None::<String>);
+    let earlier = use_state(Earlier::default);
     // Presence ages: the page is drawn again every few seconds.
     let tick = use_state(|| 0u32);
     let channel_shown = match &props.page {
@@ -189,6 +261,61 @@ fn chat_page(props: &Props) -> Html {
         attach: props.senders.attach.clone(),
         local_files: state.local_files.clone(),
         uploading: state.uploading.clone(),
+        archived: false,
+    };
+    let earlier_here = if earlier.channel == channel {
+        (*earlier).clone()
+    } else {
+        Earlier {
+            channel: channel.clone(),
+            ..Earlier::default()
+        }
+    };
+    let history = {
+        // From the device's oldest message, in the cursor's form
+        // (`<microseconds>.<id>`), then from the page's.
+        let oldest = all
+            .first()
+            .map(|(_, m)| format!("{}.{}", m.at.0.saturating_mul(1000), m.id));
+        let from = earlier_here.cursor.clone().or(oldest);
+        let (handle, now) = (earlier.clone(), earlier_here.clone());
+        let on_more =
+            Callback::from(move |_| load_earlier(handle.clone(), now.clone(), from.clone()));
+        let on_device: std::collections::HashSet<&str> =
+            all.iter().map(|(_, m)| m.id.as_str()).collect();
+        let shown: Vec<&(String, ChatMessage)> = earlier_here
+            .messages
+            .iter()
+            .filter(|(_, m)| !on_device.contains(m.id.as_str()))
+            .collect();
+        let archive = Ctx {
+            archived: true,
+            posts: false,
+            in_thread: true,
+            ..ctx.clone()
+        };
+        html! {
+            <div class="earlier">
+                if earlier_here.done {
+                    <p class="hint" role="status">{ "No earlier messages." }</p>
+                } else if !props.online {
+                    <p class="hint">{ "Earlier messages load when you are online." }</p>
+                } else {
+                    <button type="button" class="quiet earlier-more" onclick={on_more}
+                        disabled={earlier_here.loading}>
+                        { if earlier_here.loading { "Loading…" } else { "Earlier messages" } }
+                    </button>
+                }
+                if let Some(why) = &earlier_here.failed {
+                    <p class="error" role="alert">{ format!("Earlier messages did not load: {why}") }</p>
+                }
+                // A page loaded goes above what was there: the button
+                // stays on top, where the next one will go.
+                if !shown.is_empty() {
+                    { messages_list(&archive, &shown, &|_| 0, Some("earlier-messages")) }
+                }
+            </div>
+        }
     };
     let conversation = match &thread {
         None => {
@@ -209,6 +336,7 @@ fn chat_page(props: &Props) -> Html {
                             { presence_line(state, &channel, &index, &props.me) }
                         </div>
                     </header>
+                    { history }
                     { messages_list(&ctx, &top, &replies, None) }
                     { composer(&ctx, None, &all) }
                 </section>
@@ -257,6 +385,7 @@ fn chat_page(props: &Props) -> Html {
 }
 
 /// What a conversation's parts need.
+#[derive(Clone)]
 struct Ctx {
     index: Rc<ChannelIndex>,
     channel: String,
@@ -271,6 +400,8 @@ struct Ctx {
     attach: Callback<super::Attach>,
     local_files: Rc<std::collections::BTreeMap<String, String>>,
     uploading: Rc<std::collections::BTreeSet<String>>,
+    /// The server's older history: read only, shown as it was.
+    archived: bool,
 }
 
 fn members_line(index: &ChannelIndex) -> String {
@@ -775,6 +906,10 @@ fn messages_list(
     if items.is_empty() {
         return html! { <p class="hint empty-chat">{ "No messages yet. Say hello." }</p> };
     }
+    if ctx.archived {
+        // Asked for, not arriving: not read out as news.
+        return html! { <ol class={classes!("plain", "messages", class)} aria-label="Earlier messages">{ for items }</ol> };
+    }
     html! { <ol class={classes!("plain", "messages", class)} role="log" aria-live="polite">{ for items }</ol> }
 }
 
@@ -808,7 +943,7 @@ fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: 
             .iter()
             .any(|r| r.emoji == emoji && r.by.contains(&ctx.me))
     };
-    let status = if !mine {
+    let status = if !mine || ctx.archived {
         Html::default()
     } else if m.unsent {
         html! { <span class="status sending">{ if ctx.online { "Sending…" } else { "Sending when online" } }</span> }
@@ -860,6 +995,7 @@ fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: 
                 <strong class="author">{ author }</strong>
                 <time>{ show::short_time(m.at.0) }</time>
                 if m.edited_at.is_some() && !gone { <span class="hint">{ "(edited)" }</span> }
+                if ctx.archived && m.reply_to.is_some() { <span class="hint">{ "in a thread" }</span> }
                 { status }
             </div>
             { body }
@@ -880,7 +1016,7 @@ fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: 
                     }) }
                 </div>
             }
-            if !gone {
+            if !gone && !ctx.archived {
                 <div class="message-actions">
                     if (replies > 0 || m.reply_to.is_none()) && !ctx.in_thread {
                         <a class="button quiet" href={format!("#thread-{}_{}", ctx.channel, m.id)}>{
