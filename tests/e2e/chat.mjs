@@ -55,6 +55,11 @@ function gradientPng(w, h) {
   ]);
 }
 
+// A channel's row (or pick, in the back-office) by its exact name: the
+// programme's "Announcements" and a team's "… team announcements" differ.
+const row = (page, name, selector = "a.channel-row") =>
+  page.locator(selector).filter({ has: page.locator("strong", { hasText: new RegExp(`^${name}$`) }) });
+
 const bodies = (page) => page.locator("ol.messages > li.message .body").allTextContents();
 
 // On a phone, Enter is a new line (its keyboard has no Shift+Enter): the
@@ -78,7 +83,7 @@ async function main() {
       await page.goto(`${server.url}/#chat`);
       const team = page.locator("a.channel-row", { hasText: "Team Ana Souza" });
       await team.waitFor();
-      assert(await page.locator("a.channel-row", { hasText: "Announcements" }).isVisible(), "the announcements are listed");
+      assert(await row(page, "Announcements").isVisible(), "the announcements are listed");
       await team.click();
       await page.locator("form.composer textarea").waitFor();
     }
@@ -171,10 +176,21 @@ async function main() {
 
     // 4. The announcements: read, not written, by a partner.
     await ben.page.goto(`${server.url}/#chat`);
-    await ben.page.locator("a.channel-row", { hasText: "Announcements" }).click();
+    await row(ben.page, "Announcements").click();
     await ben.page.locator("p.read-only", { hasText: "Only the programme team posts here." }).waitFor();
     assert((await ben.page.locator("form.composer").count()) === 0, "no box to write in");
     await shot(ben.page, "chat-list-phone");
+    // The team's announcements: Ana, its leader, posts; Ben reads.
+    await ana.page.goto(`${server.url}/#chat`);
+    await row(ana.page, "Ana Souza's team announcements").click();
+    await send(ana.page, "Team call moves to Thursdays");
+    await ben.page.goto(`${server.url}/#chat`);
+    await row(ben.page, "Ana Souza's team announcements").click();
+    await ben.page.locator("li.message", { hasText: "Team call moves to Thursdays" }).waitFor();
+    await ben.page.locator("p.read-only", { hasText: "Only your team leader posts here." }).waitFor();
+    await ana.page.goto(`${server.url}/#chat`);
+    await row(ana.page, "Team Ana Souza").click();
+    await ana.page.locator("form.composer textarea").waitFor();
 
     // Unread: Ana writes while Ben reads the announcements; his Chat tab
     // and the team's row count it, and opening the channel reads it (the
@@ -336,12 +352,12 @@ async function main() {
     await fillSignIn(admin, "admin@portal.example", "demo-admin-password");
     await admin.waitForURL((u) => u.pathname === "/admin/");
     await admin.click('nav.tabs a[href="#channels"]');
-    await admin.locator("button.channel-pick", { hasText: "Announcements" }).click();
+    await row(admin, "Announcements", "button.channel-pick").click();
     await admin.locator("#post-form textarea").fill("Q1 targets are out: see Resources.");
     await admin.locator("#post-form button[type=submit]").click();
     await admin.locator("li.admin-message", { hasText: "Q1 targets are out" }).waitFor();
     await ben.page.goto(`${server.url}/#chat`);
-    await ben.page.locator("a.channel-row", { hasText: "Announcements" }).click();
+    await row(ben.page, "Announcements").click();
     const news = ben.page.locator("li.message", { hasText: "Q1 targets are out" });
     await news.waitFor();
     assert((await news.locator(".author").textContent()) === "Portal Admin", "the announcement is the admin's");

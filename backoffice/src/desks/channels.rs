@@ -50,6 +50,7 @@ fn form_word(form: &str) -> &'static str {
     match form {
         "announcements" => "Announcements",
         "team" => "Team",
+        "team_announcements" => "Team announcements",
         "topic" => "Topic",
         "direct" => "Conversation",
         _ => "Channel",

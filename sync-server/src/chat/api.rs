@@ -37,21 +37,25 @@ pub(super) async fn my_channels(
     State(state): State<ChatState>,
     who: Authenticated,
 ) -> Result<Json<Vec<MyChannel>>, AppError> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT c.doc_id, c.name, c.form FROM channels c
+    let rows: Vec<(String, String, String, Option<String>, bool)> = sqlx::query_as(
+        "SELECT c.doc_id, c.name, c.form, c.team_leader_id,
+                EXISTS (SELECT 1 FROM channel_members m
+                        WHERE m.doc_id = c.doc_id AND m.account_id = $1) AS member
+         FROM channels c
          WHERE c.form = 'announcements'
             OR EXISTS (SELECT 1 FROM channel_members m
                        WHERE m.doc_id = c.doc_id AND m.account_id = $1)
-         ORDER BY c.form <> 'announcements', c.form <> 'team', lower(c.name), c.doc_id",
+         ORDER BY c.form <> 'announcements', c.form <> 'team', c.form <> 'team_announcements',
+                  lower(c.name), c.doc_id",
     )
     .bind(&who.account_id)
     .fetch_all(&state.pool)
     .await?;
     Ok(Json(
         rows.into_iter()
-            .map(|(doc_id, name, form)| MyChannel {
-                posts: who.role == Role::Admin
-                    || ChannelForm::parse(&form) != Some(ChannelForm::Announcements),
+            .map(|(doc_id, name, form, leader, member)| MyChannel {
+                posts: ChannelForm::parse(&form)
+                    .is_some_and(|f| super::posts(&who, f, member, leader.as_deref())),
                 doc_id,
                 name,
                 form,
@@ -339,9 +343,9 @@ async fn remove_member(
 ) -> Result<StatusCode, AppError> {
     match form_of(state, doc_id).await? {
         ChannelForm::Topic | ChannelForm::Direct => {}
-        ChannelForm::Team | ChannelForm::Announcements => {
+        ChannelForm::Team | ChannelForm::TeamAnnouncements | ChannelForm::Announcements => {
             return Err(AppError::Conflict(
-                "a team's channel follows the team, and everyone reads the announcements"
+                "a team's channels follow the team, and everyone reads the announcements"
                     .to_owned(),
             ));
         }

@@ -6,8 +6,9 @@
 //!
 //! - the programme's announcements channel exists (admins listed as its
 //!   members, so the index names them; everyone reads it anyway);
-//! - each approved team leader has a team channel whose members are the
-//!   leader and the team's approved partners, no one else;
+//! - each approved team leader has a team channel and the team's
+//!   announcements (the leader posts, the team reads), whose members are
+//!   the leader and the team's approved partners, no one else;
 //! - every channel has a messages document for this month and the next,
 //!   so a device offline at the turn of a month has one to write into;
 //! - an index whose members or documents changed is written again.
@@ -40,24 +41,35 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
         .await?;
         tx.commit().await?;
     }
-    let leaders: Vec<(String, String)> = sqlx::query_as(
-        "SELECT a.id, a.name FROM accounts a
-         WHERE a.role = 'team_leader' AND a.status = 'approved'
-           AND NOT EXISTS (SELECT 1 FROM channels c WHERE c.team_leader_id = a.id)",
-    )
-    .fetch_all(pool)
-    .await?;
-    for (leader, name) in leaders {
-        let mut tx = pool.begin().await?;
-        let name: String = format!("Team {name}").chars().take(80).collect();
-        create(&mut tx, ChannelForm::Team, &name, Some(&leader), None).await?;
-        tx.commit().await?;
+    // A team's channel, and its announcements.
+    for form in [ChannelForm::Team, ChannelForm::TeamAnnouncements] {
+        let leaders: Vec<(String, String)> = sqlx::query_as(
+            "SELECT a.id, a.name FROM accounts a
+             WHERE a.role = 'team_leader' AND a.status = 'approved'
+               AND NOT EXISTS (SELECT 1 FROM channels c
+                               WHERE c.team_leader_id = a.id AND c.form = $1)",
+        )
+        .bind(form.as_str())
+        .fetch_all(pool)
+        .await?;
+        for (leader, name) in leaders {
+            let mut tx = pool.begin().await?;
+            let name = match form {
+                ChannelForm::TeamAnnouncements => format!("{name}'s team announcements"),
+                _ => format!("Team {name}"),
+            };
+            let name: String = name.chars().take(80).collect();
+            create(&mut tx, form, &name, Some(&leader), None).await?;
+            tx.commit().await?;
+        }
     }
-    // Who belongs: a team's leader and approved partners; the admins in
-    // the announcements. Topic and direct channels keep their own lists.
+    // Who belongs: a team's leader and approved partners in its channels;
+    // the admins in the announcements. Topic and direct channels keep
+    // their own lists.
     let belongs = "SELECT c.doc_id, a.id FROM channels c JOIN accounts a
          ON a.status = 'approved'
-        AND ((c.form = 'team' AND (a.id = c.team_leader_id OR a.team_leader_id = c.team_leader_id))
+        AND ((c.form IN ('team', 'team_announcements')
+              AND (a.id = c.team_leader_id OR a.team_leader_id = c.team_leader_id))
           OR (c.form = 'announcements' AND a.role = 'admin'))";
     // Whose access moved is said to the share policy, so their open
     // connections follow (a partner moved out of a team stops receiving
@@ -74,7 +86,7 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
         pool,
         &format!(
             "DELETE FROM channel_members m USING channels c
-             WHERE m.doc_id = c.doc_id AND c.form IN ('team', 'announcements')
+             WHERE m.doc_id = c.doc_id AND c.form IN ('team', 'team_announcements', 'announcements')
                AND (m.doc_id, m.account_id) NOT IN ({belongs})
              RETURNING m.doc_id, m.account_id"
         ),

@@ -28,15 +28,15 @@ impl Directory for ChatDirectory {
     fn channel<'a>(&'a self, doc_id: &'a str) -> BoxFuture<'a, Result<ChannelAccess, sqlx::Error>> {
         Box::pin(async move {
             let pool = &self.accounts.pool;
-            let channel: Option<(String, String)> = sqlx::query_as(
-                "SELECT c.doc_id, c.form FROM channels c
+            let channel: Option<(String, String, Option<String>)> = sqlx::query_as(
+                "SELECT c.doc_id, c.form, c.team_leader_id FROM channels c
                  WHERE c.doc_id = $1
                     OR c.doc_id = (SELECT channel_id FROM channel_buckets WHERE doc_id = $1)",
             )
             .bind(doc_id)
             .fetch_optional(pool)
             .await?;
-            let Some((channel, form)) = channel else {
+            let Some((channel, form, leader)) = channel else {
                 return Ok(ChannelAccess::default());
             };
             let members: Vec<String> = sqlx::query_scalar(
@@ -47,11 +47,17 @@ impl Directory for ChatDirectory {
             .bind(&channel)
             .fetch_all(pool)
             .await?;
-            let announcements = ChannelForm::parse(&form) == Some(ChannelForm::Announcements);
+            let form = ChannelForm::parse(&form);
+            // A team's announcements: its leader posts.
+            let posters = match form {
+                Some(ChannelForm::TeamAnnouncements) => leader.into_iter().collect(),
+                _ => HashSet::new(),
+            };
             Ok(ChannelAccess {
                 members: members.into_iter().collect::<HashSet<_>>(),
-                everyone_reads: announcements,
-                members_post: !announcements,
+                everyone_reads: form == Some(ChannelForm::Announcements),
+                members_post: form.is_some_and(ChannelForm::members_post),
+                posters,
             })
         })
     }

@@ -62,18 +62,18 @@ async fn posts_in(
     if channel.len() > 64 {
         return Ok(None);
     }
-    let row: Option<(String, bool)> = sqlx::query_as(
-        "SELECT c.form, EXISTS (SELECT 1 FROM channel_members m
-                                WHERE m.doc_id = c.doc_id AND m.account_id = $2)
+    let row: Option<(String, Option<String>, bool)> = sqlx::query_as(
+        "SELECT c.form, c.team_leader_id,
+                EXISTS (SELECT 1 FROM channel_members m
+                        WHERE m.doc_id = c.doc_id AND m.account_id = $2)
          FROM channels c WHERE c.doc_id = $1",
     )
     .bind(channel)
     .bind(&who.account_id)
     .fetch_optional(&state.pool)
     .await?;
-    Ok(row.map(|(form, member)| {
-        who.role == Role::Admin
-            || (member && ChannelForm::parse(&form) != Some(ChannelForm::Announcements))
+    Ok(row.map(|(form, leader, member)| {
+        ChannelForm::parse(&form).is_some_and(|f| super::posts(who, f, member, leader.as_deref()))
     }))
 }
 

@@ -40,6 +40,23 @@ use crate::{
     platform::{blobs::BlobStore, policy::AccessPolicy, residency::Residency},
 };
 
+/// Whether `who` posts in a channel of `form`: an admin anywhere; a
+/// member where members post, and in a team's announcements its leader
+/// (`leader`). The share policy decides the same for documents
+/// (`directory.rs`).
+pub(crate) fn posts(
+    who: &crate::http::session::Authenticated,
+    form: model::ChannelForm,
+    member: bool,
+    leader: Option<&str>,
+) -> bool {
+    who.role == wire::Role::Admin
+        || (member
+            && (form.members_post()
+                || (form == model::ChannelForm::TeamAnnouncements
+                    && leader == Some(who.account_id.as_str()))))
+}
+
 /// What the chat routes and worker need.
 #[derive(Clone)]
 pub struct ChatState {

@@ -96,8 +96,11 @@ pub struct ChannelAccess {
     pub members: HashSet<String>,
     /// Every approved account reads it (the announcements).
     pub everyone_reads: bool,
-    /// Members write its messages; otherwise admins alone do.
+    /// Members write its messages; otherwise admins do, and `posters`.
     pub members_post: bool,
+    /// Members who post where the others read (a team's announcements:
+    /// its leader).
+    pub posters: HashSet<String>,
 }
 
 impl ChannelAccess {
@@ -146,7 +149,8 @@ pub fn decide(account_id: &str, account: &AccountFacts, doc: &DocFacts) -> Acces
         DocKind::Catalog if doc.readers.is_none_or(|role| role == account.role) => Access::Read,
         DocKind::Channel if doc.channel.reads(account_id) => Access::Read,
         DocKind::Messages
-            if doc.channel.members_post && doc.channel.members.contains(account_id) =>
+            if (doc.channel.members_post || doc.channel.posters.contains(account_id))
+                && doc.channel.members.contains(account_id) =>
         {
             Access::ReadWrite
         }
@@ -547,6 +551,7 @@ mod tests {
                 members: members.iter().map(|s| s.to_string()).collect(),
                 everyone_reads: false,
                 members_post: true,
+                posters: HashSet::new(),
             },
             readers: None,
         }
@@ -641,6 +646,7 @@ mod tests {
             members: HashSet::new(),
             everyone_reads: true,
             members_post: false,
+            posters: HashSet::new(),
         };
         for kind in [DocKind::Channel, DocKind::Messages] {
             let mut d = doc(kind, None, &[]);
@@ -649,5 +655,21 @@ mod tests {
             assert_eq!(decide("a-ana", &leader, &d), Access::Read);
             assert_eq!(decide("a-admin", &admin, &d), Access::ReadWrite);
         }
+    }
+
+    #[test]
+    fn a_teams_announcements_are_posted_by_its_leader_and_read_by_the_team() {
+        let ben = account(Role::Partner, Some("p-ben"), &[]);
+        let ana = account(Role::TeamLeader, Some("p-ana"), &["p-ben"]);
+        let cleo = account(Role::Partner, Some("p-cleo"), &[]);
+        let mut news = doc(DocKind::Messages, None, &["a-ana", "a-ben"]);
+        news.channel.members_post = false;
+        news.channel.posters = HashSet::from(["a-ana".to_owned()]);
+        assert_eq!(decide("a-ana", &ana, &news), Access::ReadWrite);
+        assert_eq!(decide("a-ben", &ben, &news), Access::Read);
+        assert_eq!(decide("a-cleo", &cleo, &news), Access::None);
+        // A leader moved out of the team (no longer a member) posts no more.
+        news.channel.members.remove("a-ana");
+        assert_eq!(decide("a-ana", &ana, &news), Access::None);
     }
 }

@@ -74,11 +74,14 @@ async fn a_team_has_its_channel_and_the_programme_its_announcements() {
     let (status, list) = api(&server, &ben, "GET", "/api/chat/channels", None).await;
     assert_eq!(status, 200, "{list}");
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list.len(), 3, "{list:?}");
     assert_eq!(list[0]["form"], "announcements");
     assert_eq!(list[0]["posts"], false);
     assert_eq!(list[1]["doc_id"], team.as_str());
     assert_eq!(list[1]["posts"], true);
+    assert_eq!(list[2]["form"], "team_announcements");
+    assert_eq!(list[2]["name"], "Ana Souza's team announcements");
+    assert_eq!(list[2]["posts"], false, "the leader posts, the team reads");
     let cleo = session_for(&server.database_url, "a-cleo").await;
     let (_, list) = api(&server, &cleo, "GET", "/api/chat/channels", None).await;
     assert_eq!(list.as_array().unwrap().len(), 1, "only the announcements");
@@ -1294,4 +1297,85 @@ async fn admins_moderate_post_and_export_and_members_page_the_history() {
         lines[3].contains(",ben-3,a-ben,Ben Okafor,,'=1+1 Lisbon"),
         "{csv}"
     );
+}
+
+/// A team's announcements: its leader posts (a message and a file), the
+/// team reads; a member's post is not stored, nor a file of theirs taken.
+#[tokio::test]
+async fn a_teams_announcements_are_its_leaders_to_post() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let news = channel_of(&pool, "team_announcements").await;
+    let bucket = crate::access::bucket_of(&pool, &news).await;
+    let index = ChannelIndexDoc::read(&stored(&pool, &news).await).unwrap();
+    let mut members: Vec<&str> = index
+        .members
+        .iter()
+        .map(|m| m.account_id.as_str())
+        .collect();
+    members.sort();
+    assert_eq!(members, ["a-ana", "a-ben"], "the team, as its channel");
+    let ana_token = session_for(&server.database_url, "a-ana").await;
+    let (_, list) = api(&server, &ana_token, "GET", "/api/chat/channels", None).await;
+    let mine = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["doc_id"] == news.as_str())
+        .unwrap();
+    assert_eq!(mine["posts"], true, "Ana leads the team: {mine}");
+
+    let ana = client("a-ana").await;
+    let _ana_link = connect(&ana, &server).await;
+    let on_ana = find(&ana, &bucket).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    on_ana
+        .with_document(|d| write_as(d, "a-ana", &post("ana-news", "Targets for Q1 are set", now)));
+    wait_for(
+        "Ana's announcement stored",
+        Duration::from_secs(20),
+        || async { (bodies(&stored(&pool, &bucket).await).len() == 1).then_some(()) },
+    )
+    .await;
+
+    // Ben's post goes nowhere: samod drops a read-only peer's changes.
+    let base = stored(&pool, &bucket).await;
+    let heads = base.get_heads();
+    let mut forged = base.fork();
+    write_as(&mut forged, "a-ben", &post("ben-news", "Free money", now));
+    let (mut raw, _) = Raw::join(&server, "a-ben", &peer_id_of("a-ben")).await;
+    raw.sync(&bucket, sync_data_with_new_changes(forged, &base))
+        .await;
+    assert!(matches!(raw.reply_about(&bucket).await, Reply::Sync(_)));
+    raw.sync(&bucket, hello_again()).await;
+    assert!(matches!(raw.reply_about(&bucket).await, Reply::Sync(_)));
+    assert_eq!(
+        stored(&pool, &bucket).await.get_heads(),
+        heads,
+        "Ben's post is not stored"
+    );
+
+    // Files follow the same rule.
+    let png = b"\x89PNG\r\n\x1a\n0000000000000000";
+    let path = |id: &str| format!("/api/chat/files/{id}?channel={news}&name=plan.png");
+    for (token, id, expected) in [
+        (
+            session_for(&server.database_url, "a-ben").await,
+            "b".repeat(32),
+            403,
+        ),
+        (ana_token.clone(), "a".repeat(32), 201),
+    ] {
+        let auth = format!("Bearer {token}");
+        let (status, _, body) = http_request(
+            server.addr(),
+            "PUT",
+            &path(&id),
+            &[("authorization", &auth), ("content-type", "image/png")],
+            Some(png),
+        )
+        .await;
+        assert_eq!(status, expected, "{}", String::from_utf8_lossy(&body));
+    }
 }

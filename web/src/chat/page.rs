@@ -242,7 +242,8 @@ fn chat_page(props: &Props) -> Html {
         };
     };
     let listed = state.channels.iter().find(|c| c.doc_id == channel);
-    let posts = listed.map_or(index.form != ChannelForm::Announcements, |c| c.posts);
+    // Before the list has come (offline at first start): as members do.
+    let posts = listed.map_or(index.form.members_post(), |c| c.posts);
     let all = state.messages(&channel);
     let thread = match &props.page {
         Page::Thread(_, root) => Some(root.clone()),
@@ -407,6 +408,9 @@ struct Ctx {
 fn members_line(index: &ChannelIndex) -> String {
     match index.form {
         ChannelForm::Announcements => "From the programme team; everyone reads it".to_owned(),
+        ChannelForm::TeamAnnouncements => {
+            format!("From your team leader; {} read it", index.members.len())
+        }
         _ => match index.members.len() {
             1 => "1 member".to_owned(),
             n => format!("{n} members"),
@@ -809,7 +813,7 @@ fn presence_line(state: &State, channel: &str, index: &ChannelIndex, me: &str) -
 
 fn icon(form: &str) -> &'static str {
     match form {
-        "announcements" => "📣",
+        "announcements" | "team_announcements" => "📣",
         "team" => "👥",
         "direct" => "💬",
         _ => "#",
@@ -1153,7 +1157,12 @@ fn rich(body: &str, index: &ChannelIndex) -> Html {
 /// own message is changed.
 fn composer(ctx: &Ctx, reply_to: Option<String>, all: &[(String, ChatMessage)]) -> Html {
     if !ctx.posts {
-        return html! { <p class="read-only">{ "Only the programme team posts here." }</p> };
+        let who = if ctx.index.form == ChannelForm::TeamAnnouncements {
+            "Only your team leader posts here."
+        } else {
+            "Only the programme team posts here."
+        };
+        return html! { <p class="read-only">{ who }</p> };
     }
     let editing = (*ctx.editing).as_ref().and_then(|id| {
         all.iter()

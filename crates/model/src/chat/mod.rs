@@ -181,6 +181,8 @@ pub enum ChannelForm {
     Team,
     /// The programme's announcements: admins post, everyone reads.
     Announcements,
+    /// A team's announcements: its leader posts, the team reads.
+    TeamAnnouncements,
     /// A channel about a subject, which people join.
     Topic,
     /// A conversation between two to eight people.
@@ -188,9 +190,10 @@ pub enum ChannelForm {
 }
 
 impl ChannelForm {
-    pub const ALL: [ChannelForm; 4] = [
+    pub const ALL: [ChannelForm; 5] = [
         ChannelForm::Team,
         ChannelForm::Announcements,
+        ChannelForm::TeamAnnouncements,
         ChannelForm::Topic,
         ChannelForm::Direct,
     ];
@@ -199,6 +202,7 @@ impl ChannelForm {
         match self {
             ChannelForm::Team => "team",
             ChannelForm::Announcements => "announcements",
+            ChannelForm::TeamAnnouncements => "team_announcements",
             ChannelForm::Topic => "topic",
             ChannelForm::Direct => "direct",
         }
@@ -206,6 +210,20 @@ impl ChannelForm {
 
     pub fn parse(s: &str) -> Option<ChannelForm> {
         ChannelForm::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
+    /// Whether every member posts; otherwise admins do, and in a team's
+    /// announcements its leader.
+    pub fn members_post(self) -> bool {
+        matches!(
+            self,
+            ChannelForm::Team | ChannelForm::Topic | ChannelForm::Direct
+        )
+    }
+
+    /// Whether its members are a team's, kept in step with the team.
+    pub fn of_team(self) -> bool {
+        matches!(self, ChannelForm::Team | ChannelForm::TeamAnnouncements)
     }
 }
 
