@@ -31,8 +31,9 @@ async function signIn(browser, server, errors, email, password) {
   return { context, page };
 }
 
-// A real picture, made here: a 64 x 48 gradient as a PNG.
-function gradientPng(w, h) {
+// A real picture, made here: a gradient as a PNG, or with `noise` one
+// that does not compress (a photo's weight).
+function gradientPng(w, h, noise = false) {
   const chunk = (type, data) => {
     const head = Buffer.alloc(4);
     head.writeUInt32BE(data.length);
@@ -43,7 +44,10 @@ function gradientPng(w, h) {
   const rows = [];
   for (let y = 0; y < h; y++) {
     rows.push(0);
-    for (let x = 0; x < w; x++) rows.push(31 + x * 3, 79 + y * 2, 209 - x * 2);
+    for (let x = 0; x < w; x++) {
+      const n = noise ? ((x * 7919 + y * 104729) ^ (x * y)) % 97 : 0;
+      rows.push((31 + x * 3 + n) & 255, (79 + y * 2 + n * 2) & 255, (209 - x * 2 + n * 3) & 255);
+    }
   }
   const header = Buffer.alloc(13);
   header.writeUInt32BE(w, 0);
@@ -253,12 +257,15 @@ async function main() {
     await waitFor("Ben's app to know it is offline", async () =>
       (await ben.page.locator("#sync-status").getAttribute("data-connection")) !== "online");
     const png = gradientPng(64, 48);
+    const photo = gradientPng(800, 600, true);
+    assert(photo.length > 64 * 1024, `the photo weighs (${photo.length} bytes)`);
     const pdf = Buffer.from("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n");
     await ben.page.locator("form.composer input[type=file]").setInputFiles([
       { name: "Roof survey.png", mimeType: "image/png", buffer: png },
       { name: "Quote 2027.pdf", mimeType: "application/pdf", buffer: pdf },
+      { name: "Site photo.png", mimeType: "image/png", buffer: photo },
     ]);
-    const benPicture = ben.page.locator("li.message.mine figure.file-image");
+    const benPicture = ben.page.locator("li.message.mine figure.file-image", { hasText: "Roof survey.png" });
     await benPicture.waitFor();
     assert(/Uploads when online/.test(await benPicture.textContent()), "the picture waits, said so");
     assert(await ben.page.locator("li.message.mine a.file-card", { hasText: "Quote 2027.pdf" }).isVisible(), "the PDF shows as a card");
@@ -278,6 +285,22 @@ async function main() {
       return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
     }, await card.getAttribute("href"));
     assert(fetched.status === 200 && fetched.type === "application/pdf" && fetched.text.startsWith("%PDF-"), `the PDF opens: ${JSON.stringify(fetched).slice(0, 200)}`);
+    // The photo shows as its thumbnail, made on Ben's phone: a JPEG of
+    // its own, sized in the page; the photo whole is a tap away.
+    const thumb = ana.page.locator("figure.file-image img[alt='Site photo.png']");
+    await thumb.waitFor();
+    await waitFor("the thumbnail to load on Ana's phone", async () =>
+      thumb.evaluate((img) => img.complete && img.naturalWidth === 480));
+    assert((await thumb.getAttribute("width")) === "480" && (await thumb.getAttribute("height")) === "360", "the thumbnail's size is known");
+    const [thumbSrc, whole] = [await thumb.getAttribute("src"), await thumb.evaluate((img) => img.closest("a").getAttribute("href"))];
+    assert(thumbSrc !== whole, `the thumbnail is not the photo (${thumbSrc})`);
+    const sizes = await ana.page.evaluate(async ([t, w]) => {
+      const [a, b] = [await fetch(t), await fetch(w)];
+      return { thumb: [a.headers.get("content-type"), (await a.arrayBuffer()).byteLength], whole: [b.headers.get("content-type"), (await b.arrayBuffer()).byteLength] };
+    }, [thumbSrc, whole]);
+    assert(sizes.thumb[0] === "image/jpeg" && sizes.whole[0] === "image/png" && sizes.thumb[1] * 3 < sizes.whole[1],
+      `the thumbnail is a small JPEG: ${JSON.stringify(sizes)}`);
+    console.log(`e2e chat: photo ${sizes.whole[1]} bytes, its thumbnail ${sizes.thumb[1]} bytes`);
     await shot(ana.page, "chat-files-phone");
     await ana.page.getByRole("button", { name: "Record a voice clip" }).click();
     await ana.page.locator(".recorder .recording").waitFor();

@@ -35,6 +35,7 @@ mod engine;
 mod focus;
 mod layout;
 mod page;
+mod picture;
 pub mod view_cache;
 
 mod chat;

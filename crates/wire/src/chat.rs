@@ -90,6 +90,16 @@ pub struct HistoryFile {
     pub name: String,
     pub content_type: String,
     pub bytes: u64,
+    /// A picture's thumbnail, a file of its own.
+    pub thumb: Option<HistoryThumb>,
+}
+
+/// A picture's thumbnail: its file id and its size in pixels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryThumb {
+    pub id: String,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// One message of `GET /api/chat/channels/{id}/history`: the server's

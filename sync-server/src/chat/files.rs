@@ -118,6 +118,7 @@ pub(super) async fn put(
         content_type: content_type.clone(),
         bytes: body.len() as u64,
         voice: None,
+        thumb: None,
     };
     model::check_chat_file(&file).map_err(|e| AppError::BadRequest(e.to_string()))?;
     if !looks_like(&content_type, &body) {

@@ -35,7 +35,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use model::{ChannelForm, ChatEdit, ChatFile, MessagesDoc, Timestamp};
-use wire::{AdminChannel, AdminPost, HistoryFile, HistoryMessage, Posted, Role};
+use wire::{AdminChannel, AdminPost, HistoryFile, HistoryMessage, HistoryThumb, Posted, Role};
 
 use super::ChatState;
 use crate::{
@@ -134,6 +134,11 @@ fn history_message(row: HistoryRow) -> HistoryMessage<DateTime<Utc>> {
             name: f.name,
             content_type: f.content_type,
             bytes: f.bytes,
+            thumb: f.thumb.map(|t| HistoryThumb {
+                id: t.id,
+                width: t.width,
+                height: t.height,
+            }),
         });
     HistoryMessage {
         cursor: cursor(written_at, &id),

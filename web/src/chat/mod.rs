@@ -340,6 +340,8 @@ pub struct Attach {
     /// A `ChatEdit::Post` whose `file` names the blob.
     pub post: ChatEdit,
     pub blob: web_sys::Blob,
+    /// A picture's thumbnail, named by the file's `thumb`.
+    pub thumb: Option<web_sys::Blob>,
 }
 
 /// Follows the channels of `account` on `engine` (the list asked again
@@ -513,24 +515,44 @@ pub fn use_chat(
             else {
                 return;
             };
-            let queued = uploads::Queued {
-                id: file.id.clone(),
-                channel: attach.channel.clone(),
-                name: file.name.clone(),
-                content_type: file.content_type.clone(),
-                blob: attach.blob.clone(),
-            };
+            // The thumbnail first: queued first, it is sent first, and the
+            // others see the picture small before it is there whole.
+            let thumb = file
+                .thumb
+                .as_ref()
+                .zip(attach.thumb.clone())
+                .map(|(t, blob)| uploads::Queued {
+                    id: t.id.clone(),
+                    channel: attach.channel.clone(),
+                    name: "Thumbnail.jpg".to_owned(),
+                    content_type: "image/jpeg".to_owned(),
+                    blob,
+                });
+            let queued: Vec<uploads::Queued> = thumb
+                .into_iter()
+                .chain([uploads::Queued {
+                    id: file.id.clone(),
+                    channel: attach.channel.clone(),
+                    name: file.name.clone(),
+                    content_type: file.content_type.clone(),
+                    blob: attach.blob.clone(),
+                }])
+                .collect();
             let (on, edit, draining, online) =
                 (on.clone(), edit.clone(), draining.clone(), *online);
             spawn_local(async move {
-                if let Err(why) = store.add(&queued).await {
-                    on.emit(Action::Refused(format!("the file was not kept: {why}")));
-                    return;
+                for file in &queued {
+                    if let Err(why) = store.add(file).await {
+                        on.emit(Action::Refused(format!("the file was not kept: {why}")));
+                        return;
+                    }
                 }
-                on.emit(Action::Queued(vec![(
-                    queued.id.clone(),
-                    object_url(&queued.blob),
-                )]));
+                on.emit(Action::Queued(
+                    queued
+                        .iter()
+                        .map(|q| (q.id.clone(), object_url(&q.blob)))
+                        .collect(),
+                ));
                 edit.emit((attach.bucket, attach.post));
                 if online {
                     drain(store, draining, on);

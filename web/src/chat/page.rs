@@ -96,6 +96,11 @@ fn load_earlier(earlier: UseStateHandle<Earlier>, mut now: Earlier, from: Option
                         content_type: f.content_type,
                         bytes: f.bytes,
                         voice: None,
+                        thumb: f.thumb.map(|t| model::Thumb {
+                            id: t.id,
+                            width: t.width,
+                            height: t.height,
+                        }),
                     });
                     let m = ChatMessage {
                         at: Timestamp(js_sys::Date::parse(&h.written_at) as i64),
@@ -1102,10 +1107,23 @@ fn attachment(ctx: &Ctx, file: &model::ChatFile, author: &str) -> Html {
         };
     }
     if file.is_image() {
+        // The thumbnail when there is one (sized, so the message keeps its
+        // place as it loads), the picture whole a tap away.
+        let (shown, width, height) = match &file.thumb {
+            Some(t) => (
+                ctx.local_files
+                    .get(&t.id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("/api/chat/files/{author}/{}", t.id)),
+                Some(t.width.to_string()),
+                Some(t.height.to_string()),
+            ),
+            None => (src.clone(), None, None),
+        };
         return html! {
             <figure class="file-image">
                 <a href={src.clone()} target="_blank" rel="noopener">
-                    <img src={src} alt={file.name.clone()} loading="lazy" decoding="async" {onerror} />
+                    <img src={shown} alt={file.name.clone()} {width} {height} loading="lazy" decoding="async" {onerror} />
                 </a>
                 <figcaption class="hint">{ format!("{} · {size}", file.name) }{ for note }</figcaption>
             </figure>
@@ -1228,24 +1246,27 @@ fn composer(ctx: &Ctx, reply_to: Option<String>, all: &[(String, ChatMessage)]) 
     // thread when written there.
     let on_file = editing.is_none().then(|| {
         let (attach, index, channel) = (ctx.attach.clone(), ctx.index.clone(), ctx.channel.clone());
-        Callback::from(move |(blob, file): (web_sys::Blob, model::ChatFile)| {
-            let at = now();
-            let Some(bucket) = index.bucket_for(at, LIVE_BUCKETS) else {
-                return;
-            };
-            attach.emit(super::Attach {
-                channel: channel.clone(),
-                bucket: bucket.doc_id.clone(),
-                post: ChatEdit::Post {
-                    id: new_id(),
-                    at,
-                    body: String::new(),
-                    reply_to: file_reply_to.clone(),
-                    file: Some(file),
-                },
-                blob,
-            });
-        })
+        Callback::from(
+            move |(blob, file, thumb): (web_sys::Blob, model::ChatFile, Option<web_sys::Blob>)| {
+                let at = now();
+                let Some(bucket) = index.bucket_for(at, LIVE_BUCKETS) else {
+                    return;
+                };
+                attach.emit(super::Attach {
+                    channel: channel.clone(),
+                    bucket: bucket.doc_id.clone(),
+                    post: ChatEdit::Post {
+                        id: new_id(),
+                        at,
+                        body: String::new(),
+                        reply_to: file_reply_to.clone(),
+                        file: Some(file),
+                    },
+                    blob,
+                    thumb,
+                });
+            },
+        )
     });
     html! {
         <Composer key={key} label={label} start={editing.map(|(_, m)| AttrValue::from(m.body))}
@@ -1267,9 +1288,40 @@ fn file_of(file: &web_sys::File) -> Result<model::ChatFile, String> {
         content_type: file.type_(),
         bytes: file.size() as u64,
         voice: None,
+        thumb: None,
     };
     model::check_chat_file(&chat_file).map_err(|e| format!("{}: {e}", file.name()))?;
     Ok(chat_file)
+}
+
+/// A picture worth a thumbnail (one of more than 64 KB, not an animated
+/// GIF) goes with one made on the device; anything else goes at once. A
+/// picture the browser cannot draw goes without.
+fn with_thumb(
+    blob: web_sys::Blob,
+    mut file: model::ChatFile,
+    on_file: Callback<(web_sys::Blob, model::ChatFile, Option<web_sys::Blob>)>,
+) {
+    if !file.is_image() || file.content_type == "image/gif" || file.bytes <= 64 * 1024 {
+        on_file.emit((blob, file, None));
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        let edge = model::chat_limits::THUMB_EDGE;
+        let thumb = match crate::picture::jpeg(&blob, crate::picture::Fit::Within(edge), 0.72).await
+        {
+            Ok(made) => {
+                file.thumb = Some(model::Thumb {
+                    id: new_file_id(),
+                    width: made.width,
+                    height: made.height,
+                });
+                Some(made.blob)
+            }
+            Err(_) => None,
+        };
+        on_file.emit((blob, file, thumb));
+    });
 }
 
 #[derive(Properties, PartialEq)]
@@ -1282,7 +1334,7 @@ struct ComposerProps {
     /// Typing, and done typing (sent): told to the others.
     on_typing: Callback<PresenceState>,
     /// A file chosen, dropped or recorded (not while changing a message).
-    on_file: Option<Callback<(web_sys::Blob, model::ChatFile)>>,
+    on_file: Option<Callback<(web_sys::Blob, model::ChatFile, Option<web_sys::Blob>)>>,
 }
 
 #[function_component(Composer)]
@@ -1372,7 +1424,7 @@ fn composer_box(props: &ComposerProps) -> Html {
                 match file_of(&file) {
                     Ok(chat_file) => {
                         error.set(None);
-                        on_file.emit((file.into(), chat_file));
+                        with_thumb(file.into(), chat_file, on_file.clone());
                     }
                     Err(why) => error.set(Some(why)),
                 }
@@ -1416,9 +1468,10 @@ fn composer_box(props: &ComposerProps) -> Html {
                     duration_ms: clip.duration_ms,
                     waveform: clip.waveform,
                 }),
+                thumb: None,
             };
             match model::check_chat_file(&file) {
-                Ok(()) => on_file.emit((clip.blob, file)),
+                Ok(()) => on_file.emit((clip.blob, file, None)),
                 Err(e) => error.set(Some(format!("The voice clip {e}"))),
             }
         })

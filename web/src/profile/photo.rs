@@ -4,11 +4,9 @@
 //! to `/api/me/photo`. Shown from there; initials when there is none or
 //! it cannot be fetched (offline).
 
-use js_sys::{Function, Promise};
-use wasm_bindgen::{JsCast, JsValue, closure::Closure};
-use wasm_bindgen_futures::{JsFuture, spawn_local};
+use wasm_bindgen_futures::spawn_local;
 use web_common::api;
-use web_sys::{Blob, CanvasRenderingContext2d, HtmlCanvasElement, HtmlInputElement, ImageBitmap};
+use web_sys::{Blob, HtmlInputElement};
 use yew::prelude::*;
 
 /// The side of the square sent, in pixels.
@@ -16,63 +14,9 @@ const SIDE: u32 = 256;
 
 /// `file` as a `SIDE`-pixel square JPEG, cropped to its middle.
 async fn shrink(file: &Blob) -> Result<Blob, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let bitmap: ImageBitmap = JsFuture::from(
-        window
-            .create_image_bitmap_with_blob(file)
-            .map_err(|_| "this file is not an image the browser can read")?,
-    )
-    .await
-    .map_err(|_| "this file is not an image the browser can read")?
-    .unchecked_into();
-    let (w, h) = (f64::from(bitmap.width()), f64::from(bitmap.height()));
-    let side = w.min(h);
-    let canvas: HtmlCanvasElement = window
-        .document()
-        .ok_or("no document")?
-        .create_element("canvas")
-        .map_err(|_| "no canvas")?
-        .unchecked_into();
-    canvas.set_width(SIDE);
-    canvas.set_height(SIDE);
-    let context: CanvasRenderingContext2d = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .ok_or("no canvas")?
-        .unchecked_into();
-    context
-        .draw_image_with_image_bitmap_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
-            &bitmap,
-            (w - side) / 2.0,
-            (h - side) / 2.0,
-            side,
-            side,
-            0.0,
-            0.0,
-            f64::from(SIDE),
-            f64::from(SIDE),
-        )
-        .map_err(|_| "the image could not be drawn")?;
-    // `toBlob` answers by callback: made a promise here.
-    let made = Promise::new(&mut |resolve: Function, reject: Function| {
-        let done = Closure::once_into_js(move |blob: JsValue| {
-            if blob.is_null() {
-                let _ = reject.call0(&JsValue::NULL);
-            } else {
-                let _ = resolve.call1(&JsValue::NULL, &blob);
-            }
-        });
-        let _ = canvas.to_blob_with_type_and_encoder_options(
-            done.unchecked_ref(),
-            "image/jpeg",
-            &JsValue::from_f64(0.85),
-        );
-    });
-    JsFuture::from(made)
+    crate::picture::jpeg(file, crate::picture::Fit::Square(SIDE), 0.85)
         .await
-        .map(|b| b.unchecked_into())
-        .map_err(|_| "the photo could not be made smaller".to_owned())
+        .map(|made| made.blob)
 }
 
 #[derive(Properties, PartialEq)]

@@ -442,6 +442,11 @@ impl ChatEdit {
                             )?;
                             tx.put(&f, "waveform", ScalarValue::Bytes(voice.waveform.clone()))?;
                         }
+                        if let Some(thumb) = &file.thumb {
+                            tx.put(&f, "thumb_id", thumb.id.as_str())?;
+                            tx.put(&f, "thumb_width", ScalarValue::Uint(thumb.width.into()))?;
+                            tx.put(&f, "thumb_height", ScalarValue::Uint(thumb.height.into()))?;
+                        }
                     }
                     Ok(())
                 })
@@ -606,12 +611,27 @@ fn read_file(doc: &Automerge, message: &Entries<'_>) -> Option<super::ChatFile> 
         }),
         _ => return None,
     };
+    // A thumbnail's three fields come together too.
+    let thumb = match (
+        f.str("thumb_id"),
+        f.integer("thumb_width"),
+        f.integer("thumb_height"),
+    ) {
+        (None, None, None) => None,
+        (Some(id), Some(width), Some(height)) => Some(super::Thumb {
+            id,
+            width: u32::try_from(width).ok()?,
+            height: u32::try_from(height).ok()?,
+        }),
+        _ => return None,
+    };
     let file = super::ChatFile {
         id: f.str("id")?,
         name: f.str("name")?,
         content_type: f.str("content_type")?,
         bytes: u64::try_from(f.integer("bytes")?).ok()?,
         voice,
+        thumb,
     };
     super::check_file(&file).ok()?;
     Some(file)
@@ -651,6 +671,94 @@ mod tests {
                 duration_ms: 4_200,
                 waveform: vec![0, 40, 255, 90],
             }),
+            thumb: None,
+        }
+    }
+
+    fn photo() -> super::super::ChatFile {
+        super::super::ChatFile {
+            id: "00000000000000000000000000000001".into(),
+            name: "Roof.jpg".into(),
+            content_type: "image/jpeg".into(),
+            bytes: 3_000_000,
+            voice: None,
+            thumb: Some(super::super::Thumb {
+                id: "00000000000000000000000000000002".into(),
+                width: 480,
+                height: 360,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_pictures_thumbnail_goes_with_it_and_one_that_does_not_pass_is_none() {
+        let server = bucket();
+        let mut ben = as_member(&server, "a-ben", 2);
+        let shared = ChatEdit::Post {
+            id: "p1".into(),
+            at: Timestamp(10),
+            body: String::new(),
+            reply_to: None,
+            file: Some(photo()),
+        };
+        shared.check().unwrap();
+        shared.apply(&mut ben).unwrap();
+        let read = MessagesDoc::read(&ben, None, None).unwrap();
+        assert_eq!(read.messages[0].file, Some(photo()));
+        // A thumbnail on a sound, under the picture's own id, larger than
+        // a thumbnail is: refused on the device.
+        let thumb = photo().thumb.unwrap();
+        for bad in [
+            super::super::ChatFile {
+                thumb: Some(thumb.clone()),
+                ..voice_clip()
+            },
+            super::super::ChatFile {
+                thumb: Some(super::super::Thumb {
+                    id: photo().id,
+                    ..thumb.clone()
+                }),
+                ..photo()
+            },
+            super::super::ChatFile {
+                thumb: Some(super::super::Thumb {
+                    width: 4000,
+                    ..thumb.clone()
+                }),
+                ..photo()
+            },
+            super::super::ChatFile {
+                thumb: Some(super::super::Thumb {
+                    height: 0,
+                    ..thumb.clone()
+                }),
+                ..photo()
+            },
+        ] {
+            assert!(super::super::check_file(&bad).is_err(), "{bad:?}");
+        }
+        // Written by hand: a thumbnail with a field missing, or too big,
+        // is no file, and the message with no body is none.
+        for (field, value) in [
+            ("thumb_height", None),
+            ("thumb_width", Some(ScalarValue::Uint(100_000))),
+            ("thumb_id", Some(ScalarValue::Str("../x".into()))),
+        ] {
+            let mut forged = ben.fork().with_actor(actor_for("a-ben", [3; 16]));
+            forged
+                .transact::<_, _, automerge::AutomergeError>(|tx| {
+                    let (_, list) = tx.get(ROOT, "messages")?.unwrap();
+                    let (_, m) = tx.get(&list, 0)?.unwrap();
+                    let (_, f) = tx.get(&m, "file")?.unwrap();
+                    match &value {
+                        Some(v) => tx.put(&f, field, v.clone())?,
+                        None => tx.delete(&f, field)?,
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            let read = MessagesDoc::read(&forged, None, None).unwrap();
+            assert!(read.messages.is_empty(), "{field}: {:?}", read.messages);
         }
     }
 

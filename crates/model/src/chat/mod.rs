@@ -65,6 +65,10 @@ pub mod limits {
     pub const VOICE_MS: u32 = 5 * 60 * 1000;
     /// Bars of a voice clip's waveform.
     pub const WAVEFORM_BARS: usize = 64;
+    /// A thumbnail's longer side, in pixels: sharp at the 240 points a
+    /// message shows a picture in, on a phone's screen of two pixels a
+    /// point, and some 30 KB where the photo was megabytes.
+    pub const THUMB_EDGE: u32 = 480;
 }
 
 /// What a file attached to a message may be: what every device shows
@@ -101,6 +105,20 @@ pub struct ChatFile {
     /// A voice clip's length and loudness, computed as it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice: Option<Voice>,
+    /// A picture's thumbnail, made on the device as it was dropped: what
+    /// the message shows, the picture whole a tap away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumb: Option<Thumb>,
+}
+
+/// A picture's thumbnail: a JPEG of its own file id (uploaded before the
+/// picture, from the same queue), at most [`limits::THUMB_EDGE`] pixels
+/// a side, its size known so the message keeps its place as it loads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thumb {
+    pub id: String,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// A voice clip's length and its waveform: [`limits::WAVEFORM_BARS`] at
@@ -168,6 +186,17 @@ pub fn check_file(file: &ChatFile) -> Result<(), ModelError> {
         }
         if voice.waveform.len() > limits::WAVEFORM_BARS {
             return Err(invalid("voice clip", "has too long a waveform"));
+        }
+    }
+    if let Some(thumb) = &file.thumb {
+        let side = 1..=limits::THUMB_EDGE;
+        if !file.is_image()
+            || !valid_file_id(&thumb.id)
+            || thumb.id == file.id
+            || !side.contains(&thumb.width)
+            || !side.contains(&thumb.height)
+        {
+            return Err(invalid("thumbnail", "is not a picture's"));
         }
     }
     Ok(())
