@@ -197,6 +197,12 @@ pub struct Settings {
     /// (a team's members, next month's message documents).
     #[arg(long, env = "CHAT_SWEEP_SECS", default_value_t = 5)]
     pub chat_sweep_secs: u64,
+    /// Messages in a channel's document of the month past which the next
+    /// ones go into a new document of that month, so that a busy channel
+    /// syncs documents of a few thousand messages, not one that grows all
+    /// month.
+    #[arg(long, env = "CHAT_SPLIT_AT", default_value_t = 3000)]
+    pub chat_split_at: u32,
 }
 
 /// Where blobs live (`--blob-store`).
@@ -358,6 +364,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         residency: residency.clone(),
         policy: policy.clone(),
         blobs: training.blobs.clone(),
+        split_at: settings.chat_split_at.max(1),
     };
     chat::start(
         &chat,

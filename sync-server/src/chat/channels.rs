@@ -11,6 +11,10 @@
 //!   the leader and the team's approved partners, no one else;
 //! - every channel has a messages document for this month and the next,
 //!   so a device offline at the turn of a month has one to write into;
+//! - a month's document holding `split_at` messages is followed by
+//!   another of that month (`2026-12.2`, `.3` ...), which devices write
+//!   into as soon as the index names it (one that has not heard yet goes
+//!   on writing into the full one, which takes it);
 //! - an index whose members or documents changed is written again.
 
 use automerge::Automerge;
@@ -105,7 +109,7 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
         .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
         .unwrap_or(now.date_naive());
     let next_month = format!("{:04}-{:02}", next.year(), next.month());
-    for period in [this_month, next_month] {
+    for period in [this_month.clone(), next_month] {
         let missing: Vec<String> = sqlx::query_scalar(
             "SELECT doc_id FROM channels c WHERE NOT EXISTS
                (SELECT 1 FROM channel_buckets b WHERE b.channel_id = c.doc_id AND b.period = $1)",
@@ -114,12 +118,24 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
         .fetch_all(pool)
         .await?;
         for channel in missing {
-            let mut tx = pool.begin().await?;
-            match open_bucket(&mut tx, &channel, &period).await {
-                Ok(()) => tx.commit().await?,
-                Err(error) => tracing::debug!(%error, "chat: no new messages document"),
-            }
+            open_bucket_once(pool, &channel, &period).await?;
         }
+    }
+    // This month's newest document of each channel, where it is full.
+    let full: Vec<(String, String)> = sqlx::query_as(
+        "WITH newest AS (
+             SELECT DISTINCT ON (channel_id) channel_id, doc_id, period
+             FROM channel_buckets WHERE split_part(period, '.', 1) = $1
+             ORDER BY channel_id, coalesce(nullif(split_part(period, '.', 2), '')::int, 1) DESC)
+         SELECT n.channel_id, n.period FROM newest n
+         WHERE (SELECT count(*) FROM chat_messages m WHERE m.doc_id = n.doc_id) >= $2",
+    )
+    .bind(&this_month)
+    .bind(i64::from(state.split_at))
+    .fetch_all(pool)
+    .await?;
+    for (channel, period) in full {
+        open_bucket_once(pool, &channel, &next_split(&period)).await?;
     }
     write_stale_indexes(state).await
 }
@@ -175,6 +191,24 @@ pub async fn create(
     }
     tracing::info!(%doc_id, form = form.as_str(), name, "channel created");
     Ok(doc_id)
+}
+
+/// The period after `period` in the same month: `2026-12` → `2026-12.2`
+/// → `2026-12.3`.
+fn next_split(period: &str) -> String {
+    let (month, n) = period.split_once('.').unwrap_or((period, "1"));
+    format!("{month}.{}", n.parse::<u32>().unwrap_or(1) + 1)
+}
+
+/// [`open_bucket`] in a transaction of its own; another pass having
+/// opened it first is no failure.
+async fn open_bucket_once(pool: &PgPool, channel: &str, period: &str) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    match open_bucket(&mut tx, channel, period).await {
+        Ok(()) => tx.commit().await?,
+        Err(error) => tracing::debug!(%error, "chat: no new messages document"),
+    }
+    Ok(())
 }
 
 /// Opens the messages document of `channel` for `period`: its structure
@@ -265,7 +299,10 @@ pub async fn index_of(pool: &PgPool, channel: &str) -> anyhow::Result<Option<Cha
     .map(|(account_id, name)| Member { account_id, name })
     .collect();
     let buckets = sqlx::query_as::<_, (String, String)>(
-        "SELECT period, doc_id FROM channel_buckets WHERE channel_id = $1 ORDER BY period",
+        // A month's splits in their order (`.10` after `.9`).
+        "SELECT period, doc_id FROM channel_buckets WHERE channel_id = $1
+         ORDER BY split_part(period, '.', 1),
+                  coalesce(nullif(split_part(period, '.', 2), '')::int, 1)",
     )
     .bind(channel)
     .fetch_all(pool)

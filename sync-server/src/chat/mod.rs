@@ -66,6 +66,8 @@ pub struct ChatState {
     pub policy: AccessPolicy,
     /// Where attached files' bytes are kept.
     pub blobs: BlobStore,
+    /// Messages in a document past which its month goes on in another.
+    pub split_at: u32,
 }
 
 pub fn router<S>() -> Router<S>

@@ -1379,3 +1379,87 @@ async fn a_teams_announcements_are_its_leaders_to_post() {
         assert_eq!(status, expected, "{}", String::from_utf8_lossy(&body));
     }
 }
+
+/// A month's document that fills is followed by another of that month,
+/// named in the index, which members write into; the history reads both.
+#[tokio::test]
+async fn a_full_months_document_is_followed_by_another() {
+    let db = TestDb::new().await;
+    let server =
+        TestServer::start_with_args(&db.url, &["--chat-split-at", "3", "--chat-sweep-secs", "1"])
+            .await;
+    let pool = db.pool().await;
+    let team = channel_of(&pool, "team").await;
+    let first = crate::access::bucket_of(&pool, &team).await;
+    let month = model::month_of(Timestamp(chrono::Utc::now().timestamp_millis()));
+
+    let ben = client("a-ben").await;
+    let _ben_link = connect(&ben, &server).await;
+    let on_ben = find(&ben, &first).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    on_ben.with_document(|d| {
+        for i in 0..3 {
+            write_as(
+                d,
+                "a-ben",
+                &post(&format!("ben-{i}"), "Filling up", now + i),
+            );
+        }
+    });
+    let split = format!("{month}.2");
+    let second: String = wait_for(
+        "the month's second document",
+        Duration::from_secs(20),
+        || async {
+            sqlx::query_scalar::<_, String>(
+                "SELECT doc_id FROM channel_buckets WHERE channel_id = $1 AND period = $2",
+            )
+            .bind(&team)
+            .bind(&split)
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+        },
+    )
+    .await;
+    let index = wait_for("the index to name it", Duration::from_secs(20), || async {
+        let index = ChannelIndexDoc::read(&stored(&pool, &team).await).unwrap();
+        index
+            .buckets
+            .iter()
+            .any(|b| b.period == split)
+            .then_some(index)
+    })
+    .await;
+    assert_eq!(
+        index
+            .bucket_for(Timestamp(now), 3)
+            .map(|b| b.doc_id.as_str()),
+        Some(second.as_str()),
+        "this month's messages go into the new one"
+    );
+    // Not split again until it fills too.
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM channel_buckets WHERE channel_id = $1 AND period LIKE $2",
+    )
+    .bind(&team)
+    .bind(format!("{month}%"))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(count, 2);
+    let on_second = find(&ben, &second).await.unwrap();
+    on_second.with_document(|d| write_as(d, "a-ben", &post("ben-3", "A new page", now + 3)));
+    let token = session_for(&server.database_url, "a-ben").await;
+    let history = format!("/api/chat/channels/{team}/history");
+    let page = wait_for(
+        "four messages in the history",
+        Duration::from_secs(20),
+        || async {
+            let (_, page) = api(&server, &token, "GET", &history, None).await;
+            (page.as_array().map(Vec::len) == Some(4)).then_some(page)
+        },
+    )
+    .await;
+    assert_eq!(page[0]["id"], "ben-3");
+}

@@ -139,12 +139,13 @@ impl ChannelIndexDoc {
             .map(|(account_id, name)| Member { account_id, name })
             .collect();
         members.sort_by(|a, b| a.name.cmp(&b.name).then(a.account_id.cmp(&b.account_id)));
-        let buckets = map_of(doc, "buckets")
+        let mut buckets: Vec<Bucket> = map_of(doc, "buckets")
             .ok_or(bad("buckets"))?
             .1
             .into_iter()
             .map(|(period, doc_id)| Bucket { period, doc_id })
             .collect();
+        buckets.sort_by(|a, b| super::period_order(&a.period).cmp(&super::period_order(&b.period)));
         Ok(ChannelIndex {
             name: root.str("name").ok_or(bad("name"))?,
             form,
@@ -1084,5 +1085,36 @@ mod tests {
         let read = ChannelIndexDoc::read(&doc).unwrap();
         assert_eq!(read.members.len(), 1);
         assert_eq!(read.latest(1)[0].doc_id, "d2");
+    }
+
+    #[test]
+    fn a_month_split_early_reads_in_order_and_takes_its_months_messages() {
+        let bucket = |period: &str| Bucket {
+            period: period.into(),
+            doc_id: format!("d{period}"),
+        };
+        let index = ChannelIndex {
+            name: "Announcements".into(),
+            form: ChannelForm::Announcements,
+            members: Vec::new(),
+            buckets: ["2027-01", "2026-12.10", "2026-12", "2026-12.9", "2026-12.2"]
+                .map(bucket)
+                .to_vec(),
+        };
+        let mut doc = Automerge::new();
+        ChannelIndexDoc::write(&mut doc, &index).unwrap();
+        let read = ChannelIndexDoc::read(&doc).unwrap();
+        let periods: Vec<&str> = read.buckets.iter().map(|b| b.period.as_str()).collect();
+        assert_eq!(
+            periods,
+            ["2026-12", "2026-12.2", "2026-12.9", "2026-12.10", "2027-01"]
+        );
+        // 2026-12-20 goes into December's newest split; January's into
+        // January's.
+        let december = Timestamp(1_797_724_800_000);
+        assert_eq!(crate::month_of(december), "2026-12");
+        assert_eq!(read.bucket_for(december, 3).unwrap().period, "2026-12.10");
+        let january = Timestamp(1_798_848_000_000);
+        assert_eq!(read.bucket_for(january, 3).unwrap().period, "2027-01");
     }
 }

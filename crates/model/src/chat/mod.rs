@@ -266,7 +266,8 @@ pub struct Member {
 /// One messages document of a channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
-    /// `2026-12`; a period split early is `2026-12.2`. Sorted as text.
+    /// `2026-12`; a period split early is `2026-12.2`, `2026-12.3` ...
+    /// (ordered by [`period_order`]).
     pub period: String,
     pub doc_id: String,
 }
@@ -306,6 +307,15 @@ impl ChannelIndex {
             .iter()
             .find(|m| m.account_id == account_id)
             .map_or(account_id, |m| m.name.as_str())
+    }
+}
+
+/// How periods are ordered: by month, then by split (`2026-12` is the
+/// month's first, `2026-12.10` comes after `2026-12.9`).
+pub fn period_order(period: &str) -> (&str, u32) {
+    match period.split_once('.') {
+        Some((month, n)) => (month, n.parse().unwrap_or(u32::MAX)),
+        None => (period, 1),
     }
 }
 
