@@ -179,7 +179,7 @@ pub(super) async fn get(
     let row: Option<(String, String, String, i64)> = sqlx::query_as(
         "SELECT f.sha256, f.name, f.content_type, f.bytes FROM chat_files f
          JOIN channels c ON c.doc_id = f.channel_id
-         WHERE f.id = $1 AND f.uploaded_by = $4
+         WHERE f.id = $1 AND f.uploaded_by = $4 AND f.withdrawn_at IS NULL
            AND ($3 OR c.form = 'announcements'
                 OR EXISTS (SELECT 1 FROM channel_members m
                            WHERE m.doc_id = c.doc_id AND m.account_id = $2))",
@@ -206,6 +206,30 @@ pub(super) async fn get(
     )
     .await
     .map_err(blob_error)
+}
+
+/// Withdraws the file (and thumbnail) of `message`, as the projection
+/// last read it, which is gone now: deleted by its author or removed by
+/// an admin. Called before the projection forgets the file. Its bytes
+/// stay in the blob store (kept by content, maybe another's too); no one
+/// is served them again.
+pub(super) async fn withdraw(
+    conn: &mut sqlx::PgConnection,
+    channel: &str,
+    message: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE chat_files f SET withdrawn_at = now()
+         FROM chat_messages m
+         WHERE m.channel_id = $1 AND m.id = $2 AND m.file IS NOT NULL
+           AND f.uploaded_by = m.author_id AND f.withdrawn_at IS NULL
+           AND f.id IN (m.file->>'id', m.file->'thumb'->>'id')",
+    )
+    .bind(channel)
+    .bind(message)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 /// The most a file's request body may be: the largest file.

@@ -344,7 +344,8 @@ pub(super) async fn remove_message(
     if removed {
         store(&state, &bucket, &doc, &before).await?;
         // The projection says so too when it reads the document again;
-        // said here at once, for the history and search.
+        // said here at once, for the history, search and its file.
+        super::files::withdraw(&mut tx, &channel, &message).await?;
         sqlx::query(
             "UPDATE chat_messages SET gone = true, body = '', file = NULL, removed_by = $3
              WHERE channel_id = $1 AND id = $2",

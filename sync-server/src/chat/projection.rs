@@ -158,6 +158,9 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
         .iter()
         .filter(|m| known.contains(&m.author))
     {
+        if m.is_gone() {
+            super::files::withdraw(&mut tx, &channel, &m.id).await?;
+        }
         let inserted: Option<bool> = sqlx::query_scalar(
             "INSERT INTO chat_messages
                  (channel_id, id, doc_id, author_id, written_at, body, reply_to, edited_at, gone,

@@ -1463,3 +1463,139 @@ async fn a_full_months_document_is_followed_by_another() {
     .await;
     assert_eq!(page[0]["id"], "ben-3");
 }
+
+/// A file goes with its message: deleted by its author or removed by an
+/// admin, it is served to no one again, its thumbnail neither.
+#[tokio::test]
+async fn a_gone_messages_file_is_served_no_more() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let team = channel_of(&pool, "team").await;
+    let bucket = crate::access::bucket_of(&pool, &team).await;
+    let ben_token = session_for(&server.database_url, "a-ben").await;
+    let ana_token = session_for(&server.database_url, "a-ana").await;
+    let admin = crate::access::admin_token(&server).await;
+    let png = b"\x89PNG\r\n\x1a\nroof".to_vec();
+    let jpeg = b"\xff\xd8\xff\xe0small".to_vec();
+    let request = |token: &str,
+                   method: &'static str,
+                   path: String,
+                   body: Option<Vec<u8>>,
+                   kind: &'static str| {
+        let auth = format!("Bearer {token}");
+        let addr = server.addr();
+        async move {
+            http_request(
+                addr,
+                method,
+                &path,
+                &[("authorization", &auth), ("content-type", kind)],
+                body.as_deref(),
+            )
+            .await
+            .0
+        }
+    };
+    let file = |id: u8, thumb: Option<u8>| model::ChatFile {
+        id: format!("{id:032x}"),
+        name: "Roof.png".into(),
+        content_type: "image/png".into(),
+        bytes: png.len() as u64,
+        voice: None,
+        thumb: thumb.map(|t| model::Thumb {
+            id: format!("{t:032x}"),
+            width: 4,
+            height: 3,
+        }),
+    };
+    for (id, bytes, kind) in [
+        (1u8, &png, "image/png"),
+        (2, &jpeg, "image/jpeg"),
+        (3, &png, "image/png"),
+    ] {
+        let path = format!("/api/chat/files/{id:032x}?channel={team}&name=Roof.png");
+        assert_eq!(
+            request(&ben_token, "PUT", path, Some(bytes.clone()), kind).await,
+            201
+        );
+    }
+    let ben = client("a-ben").await;
+    let _ben_link = connect(&ben, &server).await;
+    let on_ben = find(&ben, &bucket).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    on_ben.with_document(|d| {
+        for (message, f) in [("with-thumb", file(1, Some(2))), ("plain", file(3, None))] {
+            let edit = ChatEdit::Post {
+                id: message.into(),
+                at: Timestamp(now),
+                body: String::new(),
+                reply_to: None,
+                file: Some(f),
+            };
+            write_as(d, "a-ben", &edit);
+        }
+    });
+    let served = |id: u8| {
+        request(
+            &ana_token,
+            "GET",
+            format!("/api/chat/files/a-ben/{id:032x}"),
+            None,
+            "text/plain",
+        )
+    };
+    wait_for(
+        "both messages projected",
+        Duration::from_secs(20),
+        || async {
+            let n: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE file IS NOT NULL")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            (n == 2).then_some(())
+        },
+    )
+    .await;
+    for id in [1, 2, 3] {
+        assert_eq!(served(id).await, 200, "file {id} before");
+    }
+    // Ben deletes the first: the picture and its thumbnail go with it.
+    on_ben.with_document(|d| {
+        write_as(
+            d,
+            "a-ben",
+            &ChatEdit::Delete {
+                id: "with-thumb".into(),
+                at: Timestamp(now + 1),
+            },
+        )
+    });
+    wait_for(
+        "the deleted message's files withdrawn",
+        Duration::from_secs(20),
+        || async { (served(1).await == 404 && served(2).await == 404).then_some(()) },
+    )
+    .await;
+    assert_eq!(served(3).await, 200, "the other message's file stays");
+    // An admin removes the second.
+    let remove = format!("/api/admin/channels/{team}/messages/plain");
+    assert_eq!(
+        request(&admin, "DELETE", remove, None, "text/plain").await,
+        204
+    );
+    assert_eq!(served(3).await, 404, "the removed message's file, at once");
+    assert_eq!(
+        request(
+            &admin,
+            "GET",
+            "/api/chat/files/a-ben/00000000000000000000000000000003".into(),
+            None,
+            "text/plain"
+        )
+        .await,
+        404,
+        "to no one"
+    );
+}
