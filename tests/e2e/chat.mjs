@@ -244,6 +244,16 @@ async function main() {
     await waitFor("Ana to see Ben's conversation, unread", async () =>
       (await direct.count()) === 1 && /1 unread/.test(await direct.textContent()), 20_000);
     await shot(ana.page, "chat-direct-list-phone");
+    // Ana reads it, then leaves it: it goes from her list, not from Ben's.
+    await direct.click();
+    await ana.page.locator("li.message", { hasText: "Just between us" }).waitFor();
+    ana.page.once("dialog", (d) => d.accept());
+    await ana.page.locator(".conversation-head .leave button", { hasText: "Leave" }).click();
+    await ana.page.waitForURL((u) => u.hash === "#chat");
+    await waitFor("the conversation to leave Ana's list", async () =>
+      (await ana.page.locator("a.channel-row", { hasText: "Ben Okafor" }).count()) === 0);
+    await ben.page.goto(`${server.url}/#chat`);
+    await ben.page.locator("a.channel-row", { hasText: "Ana Souza" }).filter({ hasNotText: "team" }).waitFor();
 
     // Files: Ben, offline in the team's channel, drops a picture and a
     // PDF; they show on his phone at once, waiting; online again they

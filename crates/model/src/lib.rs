@@ -33,7 +33,8 @@ pub use chat::{
     Bucket, CHANNEL_KIND, ChannelForm, ChannelIndex, ChatEdit, ChatFile, ChatMessage,
     FILE_TYPES as CHAT_FILE_TYPES, MESSAGES_KIND, Member, Messages, READS_KIND, Reaction, Reads,
     ReadsEdit, Thumb, Voice, check_body as check_chat_body, check_file as check_chat_file,
-    limits as chat_limits, mentioned, mentions, month_of, valid_file_id, valid_message_id,
+    limits as chat_limits, mentioned, mentions, month_of, period_order, valid_file_id,
+    valid_message_id,
 };
 #[cfg(feature = "doc")]
 pub use chat::{ChannelIndexDoc, MessagesDoc, ReadsDoc, actor_for, author_of};

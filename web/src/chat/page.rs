@@ -341,6 +341,10 @@ fn chat_page(props: &Props) -> Html {
                             <p class="hint">{ members_line(&index) }</p>
                             { presence_line(state, &channel, &index, &props.me) }
                         </div>
+                        if matches!(index.form, ChannelForm::Direct | ChannelForm::Topic) {
+                            <Leave channel={channel.clone()} online={props.online}
+                                refresh={props.senders.refresh.clone()} />
+                        }
                     </header>
                     { history }
                     { messages_list(&ctx, &top, &replies, None) }
@@ -387,6 +391,69 @@ fn chat_page(props: &Props) -> Html {
                 <p class="error" role="alert">{ why }</p>
             }
         </main>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct LeaveProps {
+    channel: String,
+    online: bool,
+    refresh: Callback<()>,
+}
+
+/// Leaving a conversation or a topic (online: the server decides), after
+/// a second thought; the channel then goes from the list.
+#[function_component(Leave)]
+fn leave(props: &LeaveProps) -> Html {
+    let problem = use_state(|| None::<String>);
+    let busy = use_state(|| false);
+    let onclick = {
+        let (channel, refresh, problem, busy) = (
+            props.channel.clone(),
+            props.refresh.clone(),
+            problem.clone(),
+            busy.clone(),
+        );
+        Callback::from(move |_: MouseEvent| {
+            let sure = web_sys::window()
+                .and_then(|w| {
+                    w.confirm_with_message(
+                        "Leave it? It goes from your channels; the others keep it.",
+                    )
+                    .ok()
+                })
+                .unwrap_or(false);
+            if !sure {
+                return;
+            }
+            let (channel, refresh, problem, busy) = (
+                channel.clone(),
+                refresh.clone(),
+                problem.clone(),
+                busy.clone(),
+            );
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                let path = format!("/api/chat/channels/{channel}/leave");
+                match web_common::api::call("POST", &path, None).await {
+                    Ok(_) => {
+                        refresh.emit(());
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().set_hash("chat");
+                        }
+                    }
+                    Err(e) => problem.set(Some(e.to_string())),
+                }
+                busy.set(false);
+            });
+        })
+    };
+    html! {
+        <div class="leave">
+            <button type="button" class="quiet" {onclick} disabled={!props.online || *busy}
+                title={(!props.online).then_some("Online only")}>{ "Leave" }</button>
+            if let Some(why) = &*problem { <p class="error" role="alert">{ why }</p> }
+        </div>
     }
 }
 
