@@ -221,12 +221,25 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for watcher in watchers {
         watcher.abort();
     }
-    let stored: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE channel_id = $1")
-            .bind(&channel)
-            .fetch_one(&pool)
-            .await
-            .unwrap_or(-1);
+    // The projection (search, mentions, older history) follows the
+    // documents: how long after the last arrival it holds every message.
+    let delivered = Instant::now();
+    let project_until = delivered + Duration::from_secs(args.settle_secs);
+    let (stored, caught_up) = loop {
+        let stored: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE channel_id = $1")
+                .bind(&channel)
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(-1);
+        if stored >= total as i64 || Instant::now() >= project_until {
+            break (
+                stored,
+                (stored >= total as i64).then(|| delivered.elapsed()),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
 
     let mut all = lock(&latencies).clone();
     all.sort_unstable();
@@ -271,7 +284,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             on_screen.len()
         ),
     );
-    row("projected", format!("{stored} messages in chat_messages"));
+    row(
+        "projected",
+        match caught_up {
+            Some(after) => format!(
+                "{stored} of {total} messages in chat_messages, {} ms after the last arrival",
+                after.as_millis()
+            ),
+            None => format!(
+                "{stored} of {total} messages in chat_messages within {} s",
+                args.settle_secs
+            ),
+        },
+    );
     let to_show = (0..total).filter(|k| k % members.len() != 1).count();
     if on_screen.len() < to_show {
         row(

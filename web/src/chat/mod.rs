@@ -596,7 +596,13 @@ fn drain(store: uploads::Uploads, draining: Rc<RefCell<bool>>, on: Callback<Acti
                     });
                 }
                 uploads::Sent::Later => {
-                    gloo_timers::future::TimeoutFuture::new(30_000).await;
+                    // Again in 30 s, or at once when the app is online
+                    // again: the flag is down while it waits, so the
+                    // drain that coming online starts is not turned away.
+                    draining.replace(false);
+                    gloo_timers::callback::Timeout::new(30_000, move || drain(store, draining, on))
+                        .forget();
+                    return;
                 }
             }
         }
