@@ -67,6 +67,9 @@ pub async fn jpeg(file: &Blob, fit: Fit, quality: f64) -> Result<Smaller, String
         .flatten()
         .ok_or("no canvas")?
         .unchecked_into();
+    // A JPEG has no transparency: what was clear is white, not black.
+    context.set_fill_style_str("#fff");
+    context.fill_rect(0.0, 0.0, f64::from(width), f64::from(height));
     context
         .draw_image_with_image_bitmap_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
             &bitmap,

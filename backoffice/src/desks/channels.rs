@@ -1,6 +1,6 @@
 //! Chat: every channel of the programme, and one opened beside them (or
 //! under them on a phone) with its messages newest first, the admin's
-//! post (the announcements, above all; never in people's conversations),
+//! post (in the programme's announcements),
 //! a message removed for everyone (moderation, recorded as the admin's),
 //! and the channel exported as CSV.
 //!
@@ -77,7 +77,7 @@ pub fn view(Answers { channels, messages }: &Answers, ctx: &Ctx) -> Html {
     html! {
         <div class={classes!("chat-desk", ctx.wide.then_some("desk-split"))}>
             { list }
-            <section class="channel-opened" aria-live="polite">{ opened }</section>
+            <section class="channel-opened">{ opened }</section>
         </div>
     }
 }
@@ -120,7 +120,8 @@ fn pick(c: &AdminChannel, ctx: &Ctx) -> Html {
 }
 
 fn channel(c: &AdminChannel, messages: &[HistoryMessage], ctx: &Ctx) -> Html {
-    let post = (c.form != "direct").then(|| {
+    // Admins post in the programme's announcements (see the route).
+    let post = (c.form == "announcements").then(|| {
         let (change, path) = (
             ctx.change.clone(),
             format!("/api/admin/channels/{}/messages", c.doc_id),
@@ -139,11 +140,7 @@ fn channel(c: &AdminChannel, messages: &[HistoryMessage], ctx: &Ctx) -> Html {
                 },
             ));
         });
-        let label = if c.form == "announcements" {
-            "An announcement to everyone".to_owned()
-        } else {
-            format!("A message to {}", c.name)
-        };
+        let label = "An announcement to everyone";
         html! {
             <form id="post-form" class="card" {onsubmit}>
                 <label>{ label }
@@ -169,6 +166,36 @@ fn channel(c: &AdminChannel, messages: &[HistoryMessage], ctx: &Ctx) -> Html {
                 <p class="hint">{ format!("The {SHOWN} newest messages; the export has every one.") }</p>
             }
         </>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ConfirmProps {
+    keep: Callback<MouseEvent>,
+    remove: Callback<MouseEvent>,
+    described_by: String,
+}
+
+/// The second thought before a removal: a component, so that "Keep"
+/// takes the focus the "Remove…" button had as it appears.
+#[function_component(Confirm)]
+fn confirm(props: &ConfirmProps) -> Html {
+    let keep = use_node_ref();
+    {
+        let keep = keep.clone();
+        use_effect_with((), move |_| {
+            if let Some(button) = keep.cast::<web_sys::HtmlElement>() {
+                let _ = button.focus();
+            }
+        });
+    }
+    html! {
+        <div class="row confirm" role="group" aria-label="Remove this message?">
+            <span>{ "Remove it for everyone?" }</span>
+            <button type="button" ref={keep} onclick={props.keep.clone()}>{ "Keep" }</button>
+            <button type="button" class="danger" onclick={props.remove.clone()}
+                aria-describedby={props.described_by.clone()}>{ "Remove" }</button>
+        </div>
     }
 }
 
@@ -200,11 +227,7 @@ fn message(channel: &str, m: &HistoryMessage, ctx: &Ctx) -> Html {
             })
         });
         html! {
-            <div class="row confirm" role="group" aria-label="Remove this message?">
-                <span>{ "Remove it for everyone?" }</span>
-                <button type="button" onclick={ctx.reason.reform(|_| None)}>{ "Keep" }</button>
-                <button type="button" class="danger" onclick={remove} aria-describedby={meta_id.clone()}>{ "Remove" }</button>
-            </div>
+            <Confirm keep={ctx.reason.reform(|_| None)} {remove} described_by={meta_id.clone()} />
         }
     } else {
         html! {

@@ -128,7 +128,7 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
              FROM channel_buckets WHERE split_part(period, '.', 1) = $1
              ORDER BY channel_id, coalesce(nullif(split_part(period, '.', 2), '')::int, 1) DESC)
          SELECT n.channel_id, n.period FROM newest n
-         WHERE (SELECT count(*) FROM chat_messages m WHERE m.doc_id = n.doc_id) >= $2",
+         JOIN chat_projected p ON p.doc_id = n.doc_id AND p.messages >= $2",
     )
     .bind(&this_month)
     .bind(i64::from(state.split_at))

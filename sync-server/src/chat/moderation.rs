@@ -260,7 +260,10 @@ async fn store(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))
 }
 
-/// An admin's message, in this month's document of the channel.
+/// An admin's message, in this month's newest document of the
+/// programme's announcements. Only there: a channel's index names its
+/// members, and an admin is a member of the announcements alone, so a
+/// post elsewhere would read on devices as someone unnamed.
 pub(super) async fn post(
     State(state): State<ChatState>,
     who: Authenticated,
@@ -269,16 +272,21 @@ pub(super) async fn post(
 ) -> Result<(StatusCode, Json<Posted>), AppError> {
     who.require_admin()?;
     model::check_chat_body(&body.body).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    if readable(&state, &who, &channel).await? == ChannelForm::Direct {
+    if readable(&state, &who, &channel).await? != ChannelForm::Announcements {
         return Err(AppError::Forbidden(
-            "an admin does not post in people's conversations".to_owned(),
+            "admins post in the programme's announcements; in other channels their members do"
+                .to_owned(),
         ));
     }
     let at = Timestamp(Utc::now().timestamp_millis());
     let period = model::month_of(at);
     let mut tx = state.pool.begin().await?;
+    // The month's newest split, where devices write too.
     let bucket: Option<String> = sqlx::query_scalar(
-        "SELECT doc_id FROM channel_buckets WHERE channel_id = $1 AND period = $2",
+        "SELECT doc_id FROM channel_buckets
+         WHERE channel_id = $1 AND split_part(period, '.', 1) = $2
+         ORDER BY coalesce(nullif(split_part(period, '.', 2), '')::int, 1) DESC
+         LIMIT 1",
     )
     .bind(&channel)
     .bind(&period)
@@ -335,7 +343,9 @@ pub(super) async fn remove_message(
     let Some(bucket) = bucket else {
         return Err(AppError::NotFound);
     };
-    let server = automerge::ActorId::random();
+    // A server actor names nobody: it starts with the zero byte that
+    // ends an account id in a member's (`model::actor_for`).
+    let server = automerge::ActorId::from([[0u8].as_slice(), &rand::random::<[u8; 16]>()].concat());
     let mut doc = hold_bucket(&mut tx, &state, &bucket, server, None).await?;
     let before = doc.get_heads();
     let at = Timestamp(Utc::now().timestamp_millis());

@@ -98,6 +98,14 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
     let Some(channel) = channel else {
         return Ok(());
     };
+    // One projection of a document at a time (the worker's, an admin's
+    // post's), each loading it only once it holds the lock: one that
+    // loaded first could otherwise write an older state over a newer one.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('chat_projected'), hashtext($1))")
+        .bind(doc_id)
+        .execute(&mut *tx)
+        .await?;
     let doc = load_document(pool, doc_id).await.map_err(|e| match e {
         LoadError::Db(e) => Failed::Db(e),
         other => Failed::Unreadable(other.to_string()),
@@ -106,7 +114,6 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
     heads.sort();
     let messages =
         MessagesDoc::read(&doc, None, None).map_err(|e| Failed::Unreadable(e.to_string()))?;
-    let mut tx = pool.begin().await?;
     let projected: Option<Vec<String>> =
         sqlx::query_scalar("SELECT heads FROM chat_projected WHERE doc_id = $1 FOR UPDATE")
             .bind(doc_id)
@@ -196,11 +203,12 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
         }
     }
     sqlx::query(
-        "INSERT INTO chat_projected (doc_id, heads) VALUES ($1, $2)
-         ON CONFLICT (doc_id) DO UPDATE SET heads = EXCLUDED.heads",
+        "INSERT INTO chat_projected (doc_id, heads, messages) VALUES ($1, $2, $3)
+         ON CONFLICT (doc_id) DO UPDATE SET heads = EXCLUDED.heads, messages = EXCLUDED.messages",
     )
     .bind(doc_id)
     .bind(&heads)
+    .bind(i32::try_from(messages.messages.len()).unwrap_or(i32::MAX))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -6,9 +6,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-/// A CSV field, quoted when it must be; text with a leading `=`, `+`, `-`
-/// or `@` is defused so a spreadsheet never runs it as a formula (a
-/// negative number is left alone).
+/// A CSV field, quoted when it must be; text with a leading `=`, `+`, `-`,
+/// `@`, tab or carriage return is defused so a spreadsheet never runs it
+/// as a formula (a negative number is left alone).
 pub fn field(value: &str) -> String {
     let number = value
         .strip_prefix('-')
@@ -16,7 +16,7 @@ pub fn field(value: &str) -> String {
         .bytes()
         .all(|b| b.is_ascii_digit() || b == b'.')
         && !value.is_empty();
-    let value = if !number && value.starts_with(['=', '+', '-', '@']) {
+    let value = if !number && value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {
         value.to_owned()
@@ -67,6 +67,8 @@ mod tests {
         assert_eq!(field("-12.50"), "-12.50");
         assert_eq!(field("-cmd"), "'-cmd");
         assert_eq!(field(""), "");
+        assert_eq!(field("\t=1+1"), "'\t=1+1");
+        assert_eq!(field("\r=1+1"), "\"'\r=1+1\"");
         assert_eq!(line(["a", "b,c", "@x"]), "a,\"b,c\",'@x\n");
     }
 }

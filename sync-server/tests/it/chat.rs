@@ -1160,6 +1160,39 @@ async fn admins_moderate_post_and_export_and_members_page_the_history() {
         "{reply:?}"
     );
     assert_eq!(stored(&pool, &bucket).await.get_heads(), base.get_heads());
+    // Nor into the map the server made: un-removing his message, or
+    // removing Ana's... his own first.
+    let base = stored(&pool, &bucket).await;
+    for forge in ["undo", "add"] {
+        let mut forged = base.fork();
+        forged.set_actor(model::actor_for("a-ben", rand::random()));
+        forged
+            .transact::<_, _, automerge::AutomergeError>(|tx| {
+                let (_, removed) = tx.get(ROOT, "removed")?.unwrap();
+                match forge {
+                    "undo" => tx.delete(&removed, "ben-2")?,
+                    _ => {
+                        let entry = tx.put_object(&removed, "ben-1", ObjType::Map)?;
+                        tx.put(&entry, "by", "a-admin")?;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        let (mut raw, _) = Raw::join(&server, "a-ben", &peer_id_of("a-ben")).await;
+        raw.sync(&bucket, sync_data_with_new_changes(forged, &base))
+            .await;
+        let reply = raw.reply_about(&bucket).await;
+        assert!(
+            matches!(&reply, Reply::Error(m) if m.contains("structure") || m.contains("another user")),
+            "{forge}: {reply:?}"
+        );
+        assert_eq!(
+            stored(&pool, &bucket).await.get_heads(),
+            base.get_heads(),
+            "{forge}"
+        );
+    }
     // Ben's connected device shows it removed by an admin, its text gone.
     let shown = wait_for(
         "the removal on Ben's device",
@@ -1245,7 +1278,7 @@ async fn admins_moderate_post_and_export_and_members_page_the_history() {
         heads,
         "nothing refused was stored"
     );
-    // Not in people's conversations.
+    // Not in other channels.
     let (_, direct) = api(
         &server,
         &ben_token,
@@ -1255,11 +1288,14 @@ async fn admins_moderate_post_and_export_and_members_page_the_history() {
     )
     .await;
     let direct = direct["doc_id"].as_str().unwrap();
-    let path = format!("/api/admin/channels/{direct}/messages");
-    assert_eq!(
-        api(&server, &admin, "POST", &path, Some(say("Hi"))).await.0,
-        403
-    );
+    for elsewhere in [direct, team.as_str()] {
+        let path = format!("/api/admin/channels/{elsewhere}/messages");
+        assert_eq!(
+            api(&server, &admin, "POST", &path, Some(say("Hi"))).await.0,
+            403,
+            "admins post in the announcements"
+        );
+    }
 
     // The export: every message, oldest first, the removal said, a
     // formula defused.
@@ -1438,16 +1474,6 @@ async fn a_full_months_document_is_followed_by_another() {
         Some(second.as_str()),
         "this month's messages go into the new one"
     );
-    // Not split again until it fills too.
-    let count: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM channel_buckets WHERE channel_id = $1 AND period LIKE $2",
-    )
-    .bind(&team)
-    .bind(format!("{month}%"))
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(count, 2);
     let on_second = find(&ben, &second).await.unwrap();
     on_second.with_document(|d| write_as(d, "a-ben", &post("ben-3", "A new page", now + 3)));
     let token = session_for(&server.database_url, "a-ben").await;
@@ -1462,6 +1488,31 @@ async fn a_full_months_document_is_followed_by_another() {
     )
     .await;
     assert_eq!(page[0]["id"], "ben-3");
+    // The new one fills in its turn and is followed by a third: the month's
+    // newest is the one counted.
+    on_second.with_document(|d| {
+        for i in 4..6 {
+            write_as(d, "a-ben", &post(&format!("ben-{i}"), "More", now + i));
+        }
+    });
+    let third = format!("{month}.3");
+    let periods = wait_for(
+        "the month's third document",
+        Duration::from_secs(20),
+        || async {
+            let periods: Vec<String> = sqlx::query_scalar(
+                "SELECT period FROM channel_buckets WHERE channel_id = $1 AND period LIKE $2",
+            )
+            .bind(&team)
+            .bind(format!("{month}%"))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            periods.contains(&third).then_some(periods)
+        },
+    )
+    .await;
+    assert_eq!(periods.len(), 3, "{periods:?}");
 }
 
 /// A file goes with its message: deleted by its author or removed by an

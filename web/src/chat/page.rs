@@ -65,6 +65,8 @@ struct Earlier {
     cursor: Option<String>,
     /// The server has no older one.
     done: bool,
+    /// Their authors' names, as the server knows them.
+    names: Rc<std::collections::HashMap<String, String>>,
     loading: bool,
     failed: Option<String>,
 }
@@ -89,6 +91,12 @@ fn load_earlier(earlier: UseStateHandle<Earlier>, mut now: Earlier, from: Option
             Ok(page) => {
                 now.done = page.len() < EARLIER_PAGE;
                 now.cursor = page.last().map(|m| m.cursor.clone()).or(now.cursor);
+                let mut names = (*now.names).clone();
+                names.extend(
+                    page.iter()
+                        .map(|h| (h.author.clone(), h.author_name.clone())),
+                );
+                now.names = Rc::new(names);
                 let older = page.into_iter().rev().map(|h| {
                     let file = h.file.map(|f| model::ChatFile {
                         id: f.id,
@@ -268,6 +276,7 @@ fn chat_page(props: &Props) -> Html {
         local_files: state.local_files.clone(),
         uploading: state.uploading.clone(),
         archived: false,
+        names: Rc::default(),
     };
     let earlier_here = if earlier.channel == channel {
         (*earlier).clone()
@@ -298,6 +307,7 @@ fn chat_page(props: &Props) -> Html {
             archived: true,
             posts: false,
             in_thread: true,
+            names: earlier_here.names.clone(),
             ..ctx.clone()
         };
         html! {
@@ -451,7 +461,8 @@ fn leave(props: &LeaveProps) -> Html {
     html! {
         <div class="leave">
             <button type="button" class="quiet" {onclick} disabled={!props.online || *busy}
-                title={(!props.online).then_some("Online only")}>{ "Leave" }</button>
+                aria-describedby={(!props.online).then_some("leave-offline")}>{ "Leave" }</button>
+            if !props.online { <p class="hint" id="leave-offline">{ "Online only" }</p> }
             if let Some(why) = &*problem { <p class="error" role="alert">{ why }</p> }
         </div>
     }
@@ -475,13 +486,18 @@ struct Ctx {
     uploading: Rc<std::collections::BTreeSet<String>>,
     /// The server's older history: read only, shown as it was.
     archived: bool,
+    /// Authors' names as the server gave them with the older history.
+    names: Rc<std::collections::HashMap<String, String>>,
 }
 
 fn members_line(index: &ChannelIndex) -> String {
     match index.form {
         ChannelForm::Announcements => "From the programme team; everyone reads it".to_owned(),
         ChannelForm::TeamAnnouncements => {
-            format!("From your team leader; {} read it", index.members.len())
+            format!(
+                "From the team's leader, to its {} members",
+                index.members.len()
+            )
         }
         _ => match index.members.len() {
             1 => "1 member".to_owned(),
@@ -991,10 +1007,15 @@ fn messages_list(
 
 fn message(ctx: &Ctx, bucket: &str, m: &ChatMessage, replies: usize, last_sent: bool) -> Html {
     let mine = m.author == ctx.me;
+    // The server's name for an older message's author (a former member
+    // the index no longer names), else the index's.
     let author = if mine {
         "You".to_owned()
     } else {
-        ctx.index.name_of(&m.author).to_owned()
+        ctx.names
+            .get(&m.author)
+            .cloned()
+            .unwrap_or_else(|| ctx.index.name_of(&m.author).to_owned())
     };
     let react = |emoji: &'static str, on: bool| {
         let (on_edit, bucket, id) = (ctx.on_edit.clone(), bucket.to_owned(), m.id.clone());
