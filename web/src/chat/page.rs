@@ -941,7 +941,15 @@ fn channel_row(state: &State, c: &MyChannel, current: Option<&str>, me: &str) ->
             } else {
                 index.name_of(&m.author)
             };
-            format!("{who}: {}", m.body.lines().next().unwrap_or_default())
+            // A file's message may have no words: what it carries, then.
+            let what = match (m.body.lines().next(), &m.file) {
+                (Some(line), _) if !line.trim().is_empty() => line.to_owned(),
+                (_, Some(f)) if f.voice.is_some() => "🎤 Voice clip".to_owned(),
+                (_, Some(f)) if f.is_image() => format!("🖼 {}", f.name),
+                (_, Some(f)) => format!("📎 {}", f.name),
+                _ => String::new(),
+            };
+            format!("{who}: {what}")
         }
         _ => "No messages yet".to_owned(),
     };
