@@ -13,8 +13,8 @@
 //! The modules form layers, each importing only those below it
 //! (`docs/architecture.md`, "sync-server"; `tests/it/layout.rs` checks it):
 //! [`events`], [`platform`], [`http`], then the product modules
-//! ([`accounts`], [`notifications`], [`pipeline`], [`training`], [`chat`], [`money`],
-//! [`account_view`]), then the
+//! ([`accounts`], [`notifications`], [`pipeline`], [`training`], [`chat`], [`referrals`],
+//! [`money`], [`shop`], [`account_view`]), then the
 //! composition root ([`seed`], [`state`], [`startup`]).
 
 pub mod account_view;
@@ -26,7 +26,9 @@ pub mod money;
 pub mod notifications;
 pub mod pipeline;
 pub mod platform;
+pub mod referrals;
 pub mod seed;
+pub mod shop;
 pub mod startup;
 pub mod state;
 pub mod training;

@@ -10,8 +10,8 @@ use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::net::TcpListener;
 
 use crate::{
-    account_view, accounts, chat, events, http, money, notifications, pipeline, platform, seed,
-    state::AppState, training,
+    account_view, accounts, chat, events, http, money, notifications, pipeline, platform,
+    referrals, seed, shop, state::AppState, training,
 };
 
 /// Every setting of the server; each is a flag and an environment variable.
@@ -35,6 +35,23 @@ pub struct Settings {
     /// are already are left alone.
     #[arg(long, env = "SEED_TRAINING")]
     pub seed_training: Option<PathBuf>,
+    /// A storefront catalog to load at start (a directory with
+    /// `catalog.json` and its pictures; `fixtures/shop`).
+    #[arg(long, env = "SEED_SHOP")]
+    pub seed_shop: Option<PathBuf>,
+    /// Days a click on a referral link can win an order (and the life of
+    /// the cookie that remembers it).
+    #[arg(long, env = "REFERRAL_WINDOW_DAYS", default_value_t = 30)]
+    pub referral_window_days: u32,
+    /// Which click wins an order when a buyer clicked several partners'
+    /// links: the first or the last (a coupon typed wins over both).
+    #[arg(
+        long,
+        env = "ATTRIBUTION_MODEL",
+        value_enum,
+        default_value = "last-click"
+    )]
+    pub attribution_model: referrals::attribution::Model,
     /// Largest WebSocket message accepted on /sync, in bytes. The largest
     /// a real client sends is a first sync of a whole document made
     /// offline: a pipeline of 1,000 leads with notes is 68 KiB
@@ -271,9 +288,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     let (pipeline_changed_tx, pipeline_changed_rx) = events::channel();
     let (training_changed_tx, training_changed_rx) = events::channel();
     let (chat_changed_tx, chat_changed_rx) = events::channel();
+    let (referrals_changed_tx, referrals_changed_rx) = events::channel();
     tokio::spawn(async move {
         while let Some(stored) = changed_rx.recv().await {
             chat_changed_tx.send(stored.clone());
+            referrals_changed_tx.send(stored.clone());
             training_changed_tx.send(stored.clone());
             pipeline_changed_tx.send(stored);
         }
@@ -373,6 +392,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     )
     .await
     .context("the chat's channels")?;
+    referrals::start(&pool, referrals_changed_rx, earnings_tx.clone())
+        .await
+        .context("the referral links")?;
     let ledger = Arc::new(money::LedgerSettings {
         rules: rules::RulesConfig::default(),
         hold: chrono::Duration::days(settings.commission_hold_days.into()),
@@ -410,6 +432,30 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         pool.clone(),
         Duration::from_secs(settings.session_sweep_secs.max(1)),
     );
+    let attribution = referrals::attribution::Settings {
+        window: chrono::Duration::days(settings.referral_window_days.into()),
+        model: settings.attribution_model,
+    };
+    let click_key = Arc::new(
+        referrals::clicks::ClickKey::load(&pool)
+            .await
+            .context("the referral clicks' key")?,
+    );
+    if let Some(dir) = &settings.seed_shop {
+        let loaded = shop::catalog::load(&pool, &training.blobs, dir)
+            .await
+            .with_context(|| format!("loading the shop's catalog of {}", dir.display()))?;
+        tracing::info!(loaded, "loaded the shop's catalog");
+    }
+    let shop = shop::ShopState {
+        pool: pool.clone(),
+        blobs: training.blobs.clone(),
+        ledger: ledger.clone(),
+        attribution,
+        key: click_key.clone(),
+        provider: Arc::new(shop::payment::TestProvider::default()),
+        secure_cookies: settings.secure_cookies,
+    };
     let state = AppState {
         pool: pool.clone(),
         sessions,
@@ -428,6 +474,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
                     notifications::inbox::setup_partner,
                     training::documents::setup_partner,
                     chat::reads::setup_partner,
+                    referrals::documents::setup_partner,
                 ],
             }),
             live_sessions: live_sessions.clone(),
@@ -440,6 +487,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         notifications,
         training,
         chat,
+        referrals: referrals::ReferralsState {
+            pool: pool.clone(),
+            key: click_key.clone(),
+            attribution,
+            secure_cookies: settings.secure_cookies,
+        },
+        shop,
         sync: http::sync::SyncState {
             pool: pool.clone(),
             policy,
@@ -474,6 +528,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         .merge(notifications::router())
         .merge(training::router())
         .merge(chat::router())
+        .merge(referrals::router())
+        .merge(shop::router())
         .merge(money::router());
     let router = http::router(modules, state, &settings.web_dir);
     let listener = TcpListener::bind(settings.listen)

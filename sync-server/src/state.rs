@@ -39,4 +39,6 @@ app_state! {
     notifications: NotificationsState,
     training: crate::training::TrainingState,
     chat: crate::chat::ChatState,
+    referrals: crate::referrals::ReferralsState,
+    shop: crate::shop::ShopState,
 }

@@ -4,7 +4,7 @@
 
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import net from "node:net";
 import { createInterface } from "node:readline";
 import pg from "pg";
@@ -74,7 +74,10 @@ export function startServer(databaseUrl, listen = "127.0.0.1:0", extra = []) {
   const dataDir = join(tmpdir(), `portal-data-${new URL(databaseUrl).pathname.slice(1)}`);
   const child = spawn(
     env("SERVER_BIN"),
-    ["--listen", listen, "--web-dir", env("WEB_DIR"), "--seed", env("FIXTURES"), "--data-dir", dataDir, ...extra],
+    [
+      "--listen", listen, "--web-dir", env("WEB_DIR"), "--seed", env("FIXTURES"),
+      "--seed-shop", join(dirname(env("FIXTURES")), "shop"), "--data-dir", dataDir, ...extra,
+    ],
     { env: { ...process.env, DATABASE_URL: databaseUrl, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
   );
   return new Promise((resolve, reject) => {

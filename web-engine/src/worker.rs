@@ -30,7 +30,7 @@ use engine_protocol::{
 use futures::StreamExt;
 use model::{
     AccountViewDoc, CatalogDoc, ChannelIndexDoc, Heads, InboxDoc, MessagesDoc, PipelineDoc,
-    ReadsDoc, TrainingDoc,
+    ReadsDoc, ReferralsDoc, TrainingDoc,
 };
 use samod::DocHandle;
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
@@ -343,6 +343,7 @@ fn apply(
         (Edit::Pipeline(edit), DocKind::Pipeline) => edit.apply(doc, clock::now()),
         (Edit::Training(edit), DocKind::Training) => edit.apply(doc),
         (Edit::Reads(edit), DocKind::Reads) => edit.apply(doc),
+        (Edit::Referrals(edit), DocKind::Referrals) => edit.apply(doc),
         (Edit::Chat(edit), DocKind::Messages) => {
             let me = me.ok_or_else(|| model::ModelError::Invalid {
                 what: "change",
@@ -382,6 +383,7 @@ fn read(
         DocKind::Channel => ChannelIndexDoc::read(doc).map(Reading::Channel),
         DocKind::Messages => MessagesDoc::read(doc, me, Some(synced)).map(Reading::Messages),
         DocKind::Reads => ReadsDoc::read(doc).map(Reading::Reads),
+        DocKind::Referrals => ReferralsDoc::read(doc).map(Reading::Referrals),
     };
     reading.map(Box::new).map_err(|e| e.to_string())
 }

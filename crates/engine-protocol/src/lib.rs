@@ -13,7 +13,7 @@
 
 use model::{
     AccountView, Catalog, ChannelIndex, ChatEdit, Heads, Inbox, Messages, Pipeline, PipelineEdit,
-    Reads, ReadsEdit, Training, TrainingEdit,
+    Reads, ReadsEdit, Referrals, ReferralsEdit, Training, TrainingEdit,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
@@ -108,6 +108,14 @@ pub enum Edit {
     Chat(ChatEdit),
     /// How far the person read a channel.
     Reads(ReadsEdit),
+    /// A referral link made or renamed.
+    Referrals(ReferralsEdit),
+}
+
+impl From<ReferralsEdit> for Edit {
+    fn from(edit: ReferralsEdit) -> Edit {
+        Edit::Referrals(edit)
+    }
 }
 
 impl From<ReadsEdit> for Edit {
@@ -142,6 +150,7 @@ impl Edit {
             Edit::Training(_) => DocKind::Training,
             Edit::Chat(_) => DocKind::Messages,
             Edit::Reads(_) => DocKind::Reads,
+            Edit::Referrals(_) => DocKind::Referrals,
         }
     }
 }
@@ -168,6 +177,8 @@ pub enum DocKind {
     Messages,
     /// The person's read markers: written here.
     Reads,
+    /// The partner's referral links: written here.
+    Referrals,
 }
 
 impl DocKind {
@@ -175,7 +186,11 @@ impl DocKind {
     pub fn written_here(self) -> bool {
         matches!(
             self,
-            DocKind::Pipeline | DocKind::Training | DocKind::Messages | DocKind::Reads
+            DocKind::Pipeline
+                | DocKind::Training
+                | DocKind::Messages
+                | DocKind::Reads
+                | DocKind::Referrals
         )
     }
 }
@@ -259,6 +274,7 @@ pub enum Reading {
     /// server marked `unsent`.
     Messages(Messages),
     Reads(Reads),
+    Referrals(Referrals),
 }
 
 /// What the server accepts on either side of a peer id's slash

@@ -18,6 +18,7 @@ mod inbox;
 mod pipeline;
 #[cfg(feature = "doc")]
 mod read;
+mod referrals;
 mod training;
 mod values;
 
@@ -50,6 +51,13 @@ pub use pipeline::PipelineDoc;
 pub use pipeline::{
     Activity, Conflict, ConflictValue, FollowUp, Lead, LeadDraft, LeadField, LogKind,
     PIPELINE_KIND, Pipeline, PipelineEdit, SCHEMA_VERSION, limits,
+};
+#[cfg(feature = "doc")]
+pub use referrals::ReferralsDoc;
+pub use referrals::{
+    CODE_ALPHABET, REFERRALS_KIND, ReferralLink, Referrals, ReferralsEdit,
+    check_label as check_link_label, limits as referral_limits, new_code as new_referral_code,
+    valid_code as valid_referral_code,
 };
 #[cfg(feature = "doc")]
 pub use training::TrainingDoc;

@@ -128,10 +128,12 @@ pub enum DocKind {
     /// One per partner, written on their devices: how far they read each
     /// channel.
     Reads,
+    /// One per partner, written on their devices: their referral links.
+    Referrals,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 9] = [
+    pub const ALL: [DocKind; 10] = [
         DocKind::Pipeline,
         DocKind::Training,
         DocKind::Note,
@@ -141,6 +143,7 @@ impl DocKind {
         DocKind::Inbox,
         DocKind::Messages,
         DocKind::Reads,
+        DocKind::Referrals,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -154,6 +157,7 @@ impl DocKind {
             DocKind::Inbox => "inbox",
             DocKind::Messages => "messages",
             DocKind::Reads => "reads",
+            DocKind::Referrals => "referrals",
         }
     }
 

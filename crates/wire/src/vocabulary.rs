@@ -485,7 +485,8 @@ mod tests {
                 "channel",
                 "inbox",
                 "messages",
-                "reads"
+                "reads",
+                "referrals"
             ]
         );
     }

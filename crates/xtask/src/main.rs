@@ -165,6 +165,7 @@ fn run(root: &Path) -> Result<()> {
             .env("LISTEN_ADDR", &listen)
             .env("WEB_DIR", root.join("web/dist"))
             .env("SEED_FIXTURES", root.join("fixtures/demo.json"))
+            .env("SEED_SHOP", root.join("fixtures/shop"))
             .env("SEED_TRAINING", training),
     )
 }

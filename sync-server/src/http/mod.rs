@@ -3,6 +3,7 @@
 pub mod csv;
 pub mod error;
 pub mod extract;
+pub mod html;
 pub mod live_sessions;
 pub mod session;
 pub mod sync;
@@ -58,6 +59,7 @@ where
         .route("/sync", get(sync::sync_socket))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/page.css", get(html::stylesheet))
         .merge(modules)
         // An API path that does not exist is a JSON 404, not the app's page.
         .route(

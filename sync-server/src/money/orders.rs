@@ -13,7 +13,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use model::Money;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use wire::{NewOrder, OrderEntry};
 
 use super::{LedgerSettings, MoneyState, error::LedgerError};
@@ -33,6 +33,8 @@ use crate::{
 pub struct RecordedOrder {
     pub order_id: i64,
     pub line: Option<Line>,
+    /// Why a partner's order earned no line (their tier), for the partner.
+    pub no_line: Option<String>,
 }
 
 pub async fn record_order(
@@ -45,6 +47,34 @@ pub async fn record_order(
     now: DateTime<Utc>,
 ) -> Result<RecordedOrder, LedgerError> {
     let mut tx = pool.begin().await?;
+    let recorded = record_order_on(
+        &mut tx,
+        settings,
+        reference,
+        partner_id,
+        amount,
+        Some(admin),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    settings.tell(partner_id.map(str::to_owned));
+    Ok(recorded)
+}
+
+/// Records an order on `tx`, which the caller commits (the storefront's
+/// checkout, with its attribution, in one transaction), and then tells the
+/// ledger's listeners about `partner_id`. `recorded_by` is the admin who
+/// typed it, none for the storefront's.
+pub async fn record_order_on(
+    tx: &mut PgConnection,
+    settings: &LedgerSettings,
+    reference: &str,
+    partner_id: Option<&str>,
+    amount: Money,
+    recorded_by: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<RecordedOrder, LedgerError> {
     let order_id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO orders (reference, partner_id, amount_minor, currency, recorded_by, recorded_at)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -54,7 +84,7 @@ pub async fn record_order(
     .bind(partner_id)
     .bind(amount.minor)
     .bind(amount.currency.as_str())
-    .bind(admin)
+    .bind(recorded_by)
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
@@ -62,21 +92,28 @@ pub async fn record_order(
         .ok_or_else(|| LedgerError::Conflict(format!("order {reference:?} is recorded already")))?;
     let Some(partner_id) = partner_id else {
         // A direct sale: revenue for the reports, nobody's commission.
-        tx.commit().await?;
         return Ok(RecordedOrder {
             order_id,
             line: None,
+            no_line: None,
         });
     };
     let rules = &settings.rules;
-    let (tier, _) = tier_at(&mut tx, partner_id, now, rules).await?;
-    let line = match rules::referral_share(amount, tier, rules).map_err(anyhow::Error::from)? {
-        None => None,
-        Some(share) => {
-            let rate = rules.referral.rate;
-            Some(
-                append(
-                    &mut tx,
+    let (tier, _) = tier_at(&mut *tx, partner_id, now, rules).await?;
+    let (line, no_line) =
+        match rules::referral_share(amount, tier, rules).map_err(anyhow::Error::from)? {
+            None => (
+                None,
+                Some(format!(
+                    "{} earns no referral share: it starts at {}",
+                    capitalised(&tier.to_string()),
+                    capitalised(&rules.referral.min_tier.to_string())
+                )),
+            ),
+            Some(share) => {
+                let rate = rules.referral.rate;
+                let line = append(
+                    &mut *tx,
                     NewLine {
                         key: format!("order:{order_id}:referral"),
                         partner_id,
@@ -94,13 +131,23 @@ pub async fn record_order(
                         ),
                     },
                 )
-                .await?,
-            )
-        }
-    };
-    tx.commit().await?;
-    settings.tell([partner_id.to_owned()]);
-    Ok(RecordedOrder { order_id, line })
+                .await?;
+                (Some(line), None)
+            }
+        };
+    Ok(RecordedOrder {
+        order_id,
+        line,
+        no_line,
+    })
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// A refunded order: marked refunded (which takes it out of the revenue

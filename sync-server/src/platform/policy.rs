@@ -144,7 +144,7 @@ pub fn decide(account_id: &str, account: &AccountFacts, doc: &DocFacts) -> Acces
     match doc.kind {
         DocKind::Pipeline | DocKind::Training if owns => Access::ReadWrite,
         DocKind::Pipeline | DocKind::Training if leads_owner => Access::Read,
-        DocKind::Note | DocKind::Reads if owns => Access::ReadWrite,
+        DocKind::Note | DocKind::Reads | DocKind::Referrals if owns => Access::ReadWrite,
         DocKind::AccountView | DocKind::Inbox if owns => Access::Read,
         DocKind::Catalog if doc.readers.is_none_or(|role| role == account.role) => Access::Read,
         DocKind::Channel if doc.channel.reads(account_id) => Access::Read,

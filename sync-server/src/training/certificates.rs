@@ -12,15 +12,18 @@ use axum::{
     Json,
     body::Body,
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, header},
-    response::{Html, IntoResponse, Response},
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
 use wire::Certificate;
 
 use super::TrainingState;
 use crate::{
-    http::error::AppError,
+    http::{
+        error::AppError,
+        html::{escape, page as html_page},
+    },
     platform::{blobs::BlobId, pdf},
 };
 
@@ -77,19 +80,6 @@ pub async fn json(
     find(&state, &id).await?.map(Json).ok_or(AppError::NotFound)
 }
 
-fn escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
 /// `GET /verify/{id}` (public): a page a person reads, on a phone too.
 pub async fn page(
     State(state): State<TrainingState>,
@@ -129,23 +119,15 @@ pub async fn page(
                 .to_owned(),
         ),
     };
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>\
-         body{{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:40rem;padding:1.5rem;color:#1b1f24}}\
-         h1{{font-size:1.4rem}}dt{{font-weight:600;margin-top:.75rem}}dd{{margin:0}}\
-         .ok{{background:#e6f4ea;border-left:4px solid #1e7e34;padding:.75rem}}\
-         .no{{background:#fdecea;border-left:4px solid #b3261e;padding:.75rem}}\
-         a{{display:inline-block;min-height:44px;line-height:44px;color:#0b57d0}}\
-         .fine{{font-size:.9rem;color:#4a5261}}.fine a{{min-height:0;line-height:inherit}}\
-         </style></head><body><main><h1>{title}</h1>{body}</main></body></html>"
-    );
-    let mut response = (status, Html(html)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok(html_page(
+        status,
+        &title,
+        "",
+        &format!(
+            "<main class=\"narrow\"><h1>{}</h1>{body}</main>",
+            escape(&title)
+        ),
+    ))
 }
 
 /// `GET /verify/{id}/certificate.pdf` (public).

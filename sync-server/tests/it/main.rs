@@ -25,6 +25,7 @@ mod onboarding;
 mod projection;
 mod residency;
 mod shards;
+mod shop;
 mod storage;
 mod sync;
 mod training;

@@ -1,0 +1,502 @@
+//! Checkout: the buyer's details, the payment, the order, its
+//! attribution and the partner's referral line, and the confirmation.
+//!
+//! Each checkout page carries an idempotency key of 128 random bits. A
+//! submit stores the checkout under it (amount and lines as priced then)
+//! before the payment provider is asked, and asks with the same key every
+//! time; the order is then made in one transaction with the checkout
+//! locked, so a double submit, a retry after a lost answer, or two tabs
+//! make one charge and one order, and the second is shown the first's
+//! confirmation. A key whose payment was declined is done with: the page
+//! comes back with a new one.
+
+use axum::{
+    Form,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use chrono::Utc;
+use model::{Currency, Money};
+use serde::Deserialize;
+
+use super::{
+    ShopState,
+    cart::{self, Cart},
+    pages::{bar, cart_cookie, currency_of, left_out, number_format, price, priced, see_other},
+    payment::{Charge, Outcome},
+};
+use crate::{
+    accounts::email::Email,
+    http::{
+        error::AppError,
+        html::{escape, page},
+    },
+    money::orders::record_order_on,
+    referrals::{
+        attribution::{self, Buyer},
+        clicks::{self, cookie},
+        coupons,
+    },
+};
+
+fn new_key() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn valid_key(key: &str) -> bool {
+    key.len() == 32 && key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CheckoutForm {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    coupon: String,
+    #[serde(default)]
+    card: String,
+}
+
+/// `GET /shop/checkout`.
+pub async fn show(
+    State(state): State<ShopState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    form_page(
+        &state,
+        &headers,
+        &CheckoutForm::default(),
+        &new_key(),
+        &[],
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn form_page(
+    state: &ShopState,
+    headers: &HeaderMap,
+    form: &CheckoutForm,
+    key: &str,
+    errors: &[(&str, String)],
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let currency = currency_of(state, headers).await?;
+    let format = number_format(headers);
+    let cart = Cart::parse(cookie(headers, cart::COOKIE));
+    let priced = priced(state, &cart, currency).await?;
+    if priced.lines.is_empty() {
+        return Ok(see_other("/shop/cart", None));
+    }
+    let summary: String = priced
+        .lines
+        .iter()
+        .map(|(p, q, line)| {
+            format!(
+                "<tr><td>{} × {q}</td><td class=\"num\">{}</td></tr>",
+                escape(&p.name),
+                price(*line, currency, format)
+            )
+        })
+        .collect();
+    let error_of = |field: &str| errors.iter().find(|(f, _)| *f == field).map(|(_, e)| e);
+    // A value comes back as typed, cut to what the field takes.
+    let field = |name: &str, label: &str, kind: &str, value: &str, max: usize, extra: &str| {
+        let error = error_of(name);
+        let value: String = value.chars().take(max).collect();
+        format!(
+            "<label for=\"{name}\">{label}</label>\
+             <input id=\"{name}\" name=\"{name}\" type=\"{kind}\" value=\"{}\" maxlength=\"{max}\" {extra}{}>{}",
+            escape(&value),
+            if error.is_some() {
+                format!(" aria-invalid=\"true\" aria-describedby=\"{name}-error\"")
+            } else {
+                String::new()
+            },
+            error.map_or_else(String::new, |e| format!(
+                "<p class=\"no\" id=\"{name}-error\">{}</p>",
+                escape(e)
+            )),
+        )
+    };
+    let general = error_of("payment").map_or_else(String::new, |e| {
+        format!("<p class=\"no\" role=\"alert\">{}</p>", escape(e))
+    });
+    let body = format!(
+        "{}<main class=\"narrow\"><h1>Check out</h1>{general}\
+         <table><tbody>{summary}</tbody><tfoot><tr><th>Total</th><th class=\"num\">{}</th></tr></tfoot></table>{}\
+         <form method=\"post\" action=\"/shop/checkout\">\
+         <input type=\"hidden\" name=\"key\" value=\"{key}\">\
+         {}{}{}\
+         <p class=\"fine\">A partner gave you a code? It makes sure they are thanked for this order.</p>\
+         {}<p class=\"fine\">A test shop: no money moves. Pay with 4242 4242 4242 4242.</p>\
+         <p><button type=\"submit\">Pay {}</button></p></form></main>",
+        bar(&cart),
+        price(priced.total_minor, currency, format),
+        left_out(&priced.left_out, currency),
+        field(
+            "name",
+            "Your name",
+            "text",
+            &form.name,
+            100,
+            "autocomplete=\"name\" required"
+        ),
+        field(
+            "email",
+            "Email",
+            "email",
+            &form.email,
+            254,
+            "autocomplete=\"email\" required"
+        ),
+        field(
+            "coupon",
+            "Partner code (if you have one)",
+            "text",
+            &form.coupon,
+            24,
+            "autocapitalize=\"characters\""
+        ),
+        field(
+            "card",
+            "Card number",
+            "text",
+            &form.card,
+            23,
+            "autocomplete=\"cc-number\" inputmode=\"numeric\" required"
+        ),
+        price(priced.total_minor, currency, format),
+        key = escape(key),
+    );
+    Ok(page(status, "Check out", "", &body))
+}
+
+/// `POST /shop/checkout`.
+pub async fn submit(
+    State(state): State<ShopState>,
+    headers: HeaderMap,
+    Form(form): Form<CheckoutForm>,
+) -> Result<Response, AppError> {
+    if !valid_key(&form.key) {
+        // A page of ours always carries a key: this one is not ours.
+        return Err(AppError::BadRequest(
+            "this checkout has no valid key; open the checkout again".to_owned(),
+        ));
+    }
+    // A key already paid: the order it made, whatever this submit says.
+    if let Some(done) = paid(&state, &form.key).await? {
+        return Ok(see_other(
+            &done,
+            Some(cart_cookie(&Cart::default(), state.secure_cookies)),
+        ));
+    }
+    let mut errors: Vec<(&str, String)> = Vec::new();
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        errors.push(("name", "Give your name (up to 100 characters).".to_owned()));
+    }
+    let email = Email::parse(form.email.trim());
+    if email.is_err() {
+        errors.push((
+            "email",
+            "Give an email address such as name@example.com.".to_owned(),
+        ));
+    }
+    let coupon = match form.coupon.trim() {
+        "" => None,
+        typed => match coupons::normalise(typed) {
+            None => {
+                errors.push((
+                    "coupon",
+                    "That is not a partner code: they are letters, digits and a dash.".to_owned(),
+                ));
+                None
+            }
+            Some(code) => {
+                let known: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM partner_coupons WHERE code = $1)",
+                )
+                .bind(&code)
+                .fetch_one(&state.pool)
+                .await?;
+                if !known {
+                    errors.push((
+                        "coupon",
+                        format!("No partner has the code {code}. Check it, or leave it empty."),
+                    ));
+                }
+                Some(code)
+            }
+        },
+    };
+    let card: String = form
+        .card
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if !(12..=19).contains(&card.len()) || !card.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push((
+            "card",
+            "Give the card's number: 12 to 19 digits.".to_owned(),
+        ));
+    }
+    if !errors.is_empty() {
+        return form_page(
+            &state,
+            &headers,
+            &form,
+            &form.key,
+            &errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let email = email.map_err(AppError::BadRequest)?;
+    let currency = currency_of(&state, &headers).await?;
+    let cart = Cart::parse(cookie(&headers, cart::COOKIE));
+    let priced = priced(&state, &cart, currency).await?;
+    if priced.lines.is_empty() {
+        return Ok(see_other("/shop/cart", None));
+    }
+    let items = serde_json::Value::Array(
+        priced
+            .lines
+            .iter()
+            .map(|(p, q, line)| serde_json::json!({"slug": p.slug, "name": p.name, "quantity": q, "amount_minor": line}))
+            .collect(),
+    );
+    // Stored before the provider is asked. A checkout under this key that
+    // is still pending (a retry after a lost answer, a second tab) is
+    // charged as it was stored, not as this cart says now.
+    sqlx::query(
+        "INSERT INTO checkouts (key, currency, amount_minor, items, email, name, status)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending') ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(&form.key)
+    .bind(currency.as_str())
+    .bind(priced.total_minor)
+    .bind(&items)
+    .bind(email.as_str())
+    .bind(name)
+    .execute(&state.pool)
+    .await?;
+    let (status, stored_currency, amount_minor): (String, String, i64) =
+        sqlx::query_as("SELECT status, currency::text, amount_minor FROM checkouts WHERE key = $1")
+            .bind(&form.key)
+            .fetch_one(&state.pool)
+            .await?;
+    if status == "declined" {
+        let errors = [(
+            "payment",
+            "That payment was declined. Check the card and try again.".to_owned(),
+        )];
+        return form_page(
+            &state,
+            &headers,
+            &form,
+            &new_key(),
+            &errors,
+            StatusCode::PAYMENT_REQUIRED,
+        )
+        .await;
+    }
+    let currency = Currency::parse(&stored_currency)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    let amount = Money::new(amount_minor, currency);
+    let outcome = state
+        .provider
+        .charge(Charge {
+            key: &form.key,
+            amount,
+            card: &card,
+        })
+        .await;
+    let payment_ref = match outcome {
+        Ok(Outcome::Paid(reference)) => reference,
+        Ok(Outcome::Declined(why)) => {
+            sqlx::query("UPDATE checkouts SET status = 'declined', declined = $2 WHERE key = $1 AND status = 'pending'")
+                .bind(&form.key)
+                .bind(&why)
+                .execute(&state.pool)
+                .await?;
+            let errors = [("payment", why)];
+            return form_page(
+                &state,
+                &headers,
+                &form,
+                &new_key(),
+                &errors,
+                StatusCode::PAYMENT_REQUIRED,
+            )
+            .await;
+        }
+        Err(unavailable) => {
+            tracing::warn!(%unavailable, "checkout: the payment provider did not answer");
+            // The same key: trying again is the same payment, never a second.
+            let errors = [("payment", "We could not reach the payment service, and nothing was charged. Try again: you will not pay twice.".to_owned())];
+            return form_page(
+                &state,
+                &headers,
+                &form,
+                &form.key,
+                &errors,
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+            .await;
+        }
+    };
+    let visitor = cookie(&headers, clicks::COOKIE).and_then(|v| state.key.verify(v));
+    let partner = place_order(
+        &state,
+        &form.key,
+        &payment_ref,
+        visitor,
+        coupon.as_deref(),
+        email.as_str(),
+        amount,
+    )
+    .await?;
+    state.ledger.tell(partner);
+    Ok(see_other(
+        &format!("/shop/orders/{}", form.key),
+        Some(cart_cookie(&Cart::default(), state.secure_cookies)),
+    ))
+}
+
+async fn paid(state: &ShopState, key: &str) -> Result<Option<String>, AppError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM checkouts WHERE key = $1")
+        .bind(key)
+        .fetch_optional(&state.pool)
+        .await?;
+    Ok((status.as_deref() == Some("paid")).then(|| format!("/shop/orders/{key}")))
+}
+
+/// The order of a paid checkout, made once: the checkout is locked, and a
+/// checkout that has its order already is left as it is. Attribution is
+/// decided in this transaction, so the clicks it reads are those there
+/// were when the order was made. The partner whose figures moved.
+async fn place_order(
+    state: &ShopState,
+    key: &str,
+    payment_ref: &str,
+    visitor: Option<i64>,
+    coupon: Option<&str>,
+    email: &str,
+    amount: Money,
+) -> Result<Option<String>, AppError> {
+    let mut tx = state.pool.begin().await?;
+    let order: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT order_id FROM checkouts WHERE key = $1 FOR UPDATE")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    match order {
+        None => return Err(AppError::NotFound),
+        Some(Some(_)) => return Ok(None),
+        Some(None) => {}
+    }
+    let now = Utc::now();
+    let decision = attribution::decide(
+        &mut tx,
+        &state.attribution,
+        &Buyer {
+            visitor,
+            coupon,
+            email,
+        },
+        now,
+    )
+    .await?;
+    let partner = decision.winner.as_ref().map(|w| w.partner.clone());
+    let recorded = record_order_on(
+        &mut tx,
+        &state.ledger,
+        &format!("shop-{key}"),
+        partner.as_deref(),
+        amount,
+        None,
+        now,
+    )
+    .await?;
+    let mut record = serde_json::to_value(&decision).map_err(|e| AppError::Internal(e.into()))?;
+    if let Some(note) = &recorded.no_line {
+        record["commission"] = serde_json::Value::String(note.clone());
+    }
+    sqlx::query(
+        "UPDATE orders SET checkout_key = $2, link_code = $3, attribution = $4 WHERE id = $1",
+    )
+    .bind(recorded.order_id)
+    .bind(key)
+    .bind(decision.winner.as_ref().and_then(|w| w.code.as_deref()))
+    .bind(&record)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE checkouts SET status = 'paid', payment_ref = $2, order_id = $3 WHERE key = $1",
+    )
+    .bind(key)
+    .bind(payment_ref)
+    .bind(recorded.order_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(partner)
+}
+
+/// `GET /shop/orders/{key}`: the confirmation, for whoever holds the key
+/// (128 random bits, in the buyer's history only).
+pub async fn confirmation(
+    State(state): State<ShopState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    if !valid_key(&key) {
+        return Err(AppError::NotFound);
+    }
+    let row: Option<(String, i64, serde_json::Value, String, String, Option<i64>)> =
+        sqlx::query_as(
+            "SELECT currency::text, amount_minor, items, email, name, order_id FROM checkouts
+         WHERE key = $1 AND status = 'paid'",
+        )
+        .bind(&key)
+        .fetch_optional(&state.pool)
+        .await?;
+    let Some((currency, amount_minor, items, email, name, order_id)) = row else {
+        return Err(AppError::NotFound);
+    };
+    let currency =
+        Currency::parse(&currency).map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    let format = number_format(&headers);
+    let rows: String = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            format!(
+                "<tr><td>{} × {}</td><td class=\"num\">{}</td></tr>",
+                escape(item["name"].as_str().unwrap_or("")),
+                item["quantity"].as_u64().unwrap_or(0),
+                price(item["amount_minor"].as_i64().unwrap_or(0), currency, format),
+            )
+        })
+        .collect();
+    let body = format!(
+        "{}<main class=\"narrow\"><h1>Thank you, {}</h1>\
+         <p class=\"ok\" role=\"status\">Your order {} is paid. A receipt goes to {}.</p>\
+         <table><tbody>{rows}</tbody><tfoot><tr><th>Paid</th><th class=\"num\">{}</th></tr></tfoot></table>\
+         <p><a class=\"button quiet\" href=\"/shop\">Back to the shop</a></p></main>",
+        bar(&Cart::default()),
+        escape(&name),
+        order_id.map_or_else(String::new, |id| format!("no. {id}")),
+        escape(&email),
+        price(amount_minor, currency, format),
+    );
+    Ok(page(StatusCode::OK, "Thank you", "", &body))
+}
