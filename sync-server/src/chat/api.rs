@@ -89,19 +89,18 @@ pub(super) async fn search(
         DateTime<Utc>,
         String,
         Option<String>,
-    )> = sqlx::query_as(
+    )> = sqlx::query_as(&format!(
         "SELECT m.channel_id, c.name, m.id, a.name, m.written_at, m.body, m.reply_to
              FROM chat_messages m
              JOIN channels c ON c.doc_id = m.channel_id
              JOIN accounts a ON a.id = m.author_id
              WHERE NOT m.gone
                AND m.search @@ plainto_tsquery('simple', $2)
-               AND ($3 OR c.form = 'announcements'
-                    OR EXISTS (SELECT 1 FROM channel_members cm
-                               WHERE cm.doc_id = m.channel_id AND cm.account_id = $1))
+               AND {}
              ORDER BY m.written_at DESC, m.id DESC
              LIMIT 30",
-    )
+        super::reads_channel("m.channel_id", "$1", "$3")
+    ))
     .bind(&who.account_id)
     .bind(q.trim())
     .bind(who.role == Role::Admin)

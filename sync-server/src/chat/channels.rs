@@ -23,7 +23,7 @@ use model::{Bucket, ChannelForm, ChannelIndex, ChannelIndexDoc, Member, Messages
 use sqlx::{PgConnection, PgPool};
 use sync::DocKind;
 
-use super::ChatState;
+use super::{ChatState, SPLIT_ORDER};
 use crate::platform::{server_docs, storage};
 
 /// One pass (see the module's doc).
@@ -122,14 +122,14 @@ pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
         }
     }
     // This month's newest document of each channel, where it is full.
-    let full: Vec<(String, String)> = sqlx::query_as(
+    let full: Vec<(String, String)> = sqlx::query_as(&format!(
         "WITH newest AS (
              SELECT DISTINCT ON (channel_id) channel_id, doc_id, period
              FROM channel_buckets WHERE split_part(period, '.', 1) = $1
-             ORDER BY channel_id, coalesce(nullif(split_part(period, '.', 2), '')::int, 1) DESC)
+             ORDER BY channel_id, {SPLIT_ORDER} DESC)
          SELECT n.channel_id, n.period FROM newest n
-         JOIN chat_projected p ON p.doc_id = n.doc_id AND p.messages >= $2",
-    )
+         JOIN chat_projected p ON p.doc_id = n.doc_id AND p.messages >= $2"
+    ))
     .bind(&this_month)
     .bind(i64::from(state.split_at))
     .fetch_all(pool)
@@ -298,12 +298,11 @@ pub async fn index_of(pool: &PgPool, channel: &str) -> anyhow::Result<Option<Cha
     .into_iter()
     .map(|(account_id, name)| Member { account_id, name })
     .collect();
-    let buckets = sqlx::query_as::<_, (String, String)>(
+    let buckets = sqlx::query_as::<_, (String, String)>(&format!(
         // A month's splits in their order (`.10` after `.9`).
         "SELECT period, doc_id FROM channel_buckets WHERE channel_id = $1
-         ORDER BY split_part(period, '.', 1),
-                  coalesce(nullif(split_part(period, '.', 2), '')::int, 1)",
-    )
+         ORDER BY split_part(period, '.', 1), {SPLIT_ORDER}"
+    ))
     .bind(channel)
     .fetch_all(pool)
     .await?

@@ -176,14 +176,13 @@ pub(super) async fn get(
     if !model::valid_file_id(&id) || author.len() > 64 {
         return Err(AppError::NotFound);
     }
-    let row: Option<(String, String, String, i64)> = sqlx::query_as(
+    let row: Option<(String, String, String, i64)> = sqlx::query_as(&format!(
         "SELECT f.sha256, f.name, f.content_type, f.bytes FROM chat_files f
          JOIN channels c ON c.doc_id = f.channel_id
          WHERE f.id = $1 AND f.uploaded_by = $4 AND f.withdrawn_at IS NULL
-           AND ($3 OR c.form = 'announcements'
-                OR EXISTS (SELECT 1 FROM channel_members m
-                           WHERE m.doc_id = c.doc_id AND m.account_id = $2))",
-    )
+           AND {}",
+        super::reads_channel("c.doc_id", "$2", "$3")
+    ))
     .bind(&id)
     .bind(&who.account_id)
     .bind(who.role == Role::Admin)

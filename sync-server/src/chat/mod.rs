@@ -44,6 +44,23 @@ use crate::{
 /// member where members post, and in a team's announcements its leader
 /// (`leader`). The share policy decides the same for documents
 /// (`directory.rs`).
+/// The SQL that orders a month's documents by their split (`2026-12`,
+/// `2026-12.2`, ... `2026-12.10`), as `model::period_order` does.
+pub(crate) const SPLIT_ORDER: &str = "coalesce(nullif(split_part(period, '.', 2), '')::int, 1)";
+
+/// The SQL condition "the account reads the channel": an admin reads every
+/// channel, everyone the programme's announcements, a member their
+/// channel. The channel's row in `channels` is `c`; `channel` is the
+/// column holding its doc id, `account` and `admin` the query's
+/// parameters (`$2`, a boolean).
+pub(crate) fn reads_channel(channel: &str, account: &str, admin: &str) -> String {
+    format!(
+        "({admin} OR c.form = 'announcements'
+          OR EXISTS (SELECT 1 FROM channel_members cm
+                     WHERE cm.doc_id = {channel} AND cm.account_id = {account}))"
+    )
+}
+
 pub(crate) fn posts(
     who: &crate::http::session::Authenticated,
     form: model::ChannelForm,

@@ -83,13 +83,10 @@ async fn readable(
     who: &Authenticated,
     channel: &str,
 ) -> Result<ChannelForm, AppError> {
-    let form: Option<String> = sqlx::query_scalar(
-        "SELECT c.form FROM channels c
-         WHERE c.doc_id = $1
-           AND ($3 OR c.form = 'announcements'
-                OR EXISTS (SELECT 1 FROM channel_members m
-                           WHERE m.doc_id = c.doc_id AND m.account_id = $2))",
-    )
+    let form: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT c.form FROM channels c WHERE c.doc_id = $1 AND {}",
+        super::reads_channel("c.doc_id", "$2", "$3")
+    ))
     .bind(channel)
     .bind(&who.account_id)
     .bind(who.role == Role::Admin)
@@ -282,12 +279,12 @@ pub(super) async fn post(
     let period = model::month_of(at);
     let mut tx = state.pool.begin().await?;
     // The month's newest split, where devices write too.
-    let bucket: Option<String> = sqlx::query_scalar(
+    let bucket: Option<String> = sqlx::query_scalar(&format!(
         "SELECT doc_id FROM channel_buckets
          WHERE channel_id = $1 AND split_part(period, '.', 1) = $2
-         ORDER BY coalesce(nullif(split_part(period, '.', 2), '')::int, 1) DESC
-         LIMIT 1",
-    )
+         ORDER BY {} DESC LIMIT 1",
+        super::SPLIT_ORDER
+    ))
     .bind(&channel)
     .bind(&period)
     .fetch_optional(&mut *tx)

@@ -42,7 +42,7 @@ pub fn page(status: StatusCode, title: &str, head: &str, body: &str) -> Response
 }
 
 /// Moves with every change of [`STYLE`], so a page never reads an old one.
-const STYLE_VERSION: &str = "1";
+const STYLE_VERSION: &str = "2";
 
 /// `GET /page.css`.
 pub async fn stylesheet() -> Response {
@@ -73,6 +73,7 @@ dt{font-weight:600;margin-top:.75rem}dd{margin:0}\
 .ok{background:#e6f4ea;border-left:4px solid #1e7e34;padding:.75rem}\
 .no{background:#fdecea;border-left:4px solid #b3261e;padding:.75rem}\
 .fine{font-size:.9rem;color:#4a5261}\
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}\
 .bar{display:flex;align-items:center;justify-content:space-between;gap:1rem;padding:.5rem 1rem;\
 border-bottom:1px solid #e3e6ea;max-width:64rem;margin:0 auto}\
 .bar a{min-height:44px;display:inline-flex;align-items:center;font-weight:600}\

@@ -65,10 +65,7 @@ pub fn bar(cart: &Cart) -> String {
         if units == 0 {
             String::new()
         } else {
-            format!(
-                " ({units}<span class=\"fine\"> item{}</span>)",
-                if units == 1 { "" } else { "s" }
-            )
+            format!(" ({units} item{})", if units == 1 { "" } else { "s" })
         }
     )
 }
@@ -350,7 +347,7 @@ pub async fn show_cart(
                     "<tr><td><a href=\"/shop/p/{slug}\">{}</a></td>\
                      <td><form method=\"post\" action=\"/shop/cart\" class=\"row\">\
                      <input type=\"hidden\" name=\"slug\" value=\"{slug}\">\
-                     <label><span class=\"fine\">Quantity of {name}</span>\
+                     <label><span class=\"sr\">Quantity of {name}</span>\
                      <input type=\"number\" name=\"quantity\" value=\"{q}\" min=\"0\" max=\"{}\" inputmode=\"numeric\"></label>\
                      <button class=\"quiet\" type=\"submit\">Update</button></form></td>\
                      <td class=\"num\">{}</td></tr>",
