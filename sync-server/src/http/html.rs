@@ -42,7 +42,7 @@ pub fn page(status: StatusCode, title: &str, head: &str, body: &str) -> Response
 }
 
 /// Moves with every change of [`STYLE`], so a page never reads an old one.
-const STYLE_VERSION: &str = "2";
+const STYLE_VERSION: &str = "3";
 
 /// `GET /page.css`.
 pub async fn stylesheet() -> Response {
@@ -64,7 +64,7 @@ a.button,button{display:inline-flex;align-items:center;justify-content:center;mi
 min-width:44px;padding:0 1rem;border-radius:8px;border:1px solid #0b57d0;background:#0b57d0;\
 color:#fff;font:inherit;font-weight:600;text-decoration:none;cursor:pointer}\
 button.quiet,a.quiet{background:#fff;color:#0b57d0}\
-:focus-visible{outline:3px solid #f29900;outline-offset:2px}\
+:focus-visible{outline:3px solid #b35c00;outline-offset:2px}\
 label{display:block;font-weight:600;margin-top:.75rem}\
 input,select{font:inherit;min-height:44px;width:100%;padding:.4rem .6rem;border:1px solid #6b7280;\
 border-radius:6px;margin-top:.25rem}\

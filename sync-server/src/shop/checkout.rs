@@ -13,7 +13,7 @@
 use axum::{
     Form,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::Response,
 };
 use chrono::Utc;
@@ -23,7 +23,10 @@ use serde::Deserialize;
 use super::{
     ShopState,
     cart::{self, Cart},
-    pages::{bar, cart_cookie, currency_of, left_out, number_format, price, priced, see_other},
+    pages::{
+        bar, cart_cookie, currency_of, left_out, number_format, price, priced, refuse_other_sites,
+        see_other,
+    },
     payment::{Charge, Outcome},
 };
 use crate::{
@@ -63,20 +66,45 @@ pub struct CheckoutForm {
     card: String,
 }
 
-/// `GET /shop/checkout`.
+/// The cookie that keeps the checkout's key while it is unpaid, so a
+/// reload or a second tab is the same checkout (one charge), not another.
+const KEY_COOKIE: &str = "checkout";
+
+/// `GET /shop/checkout`: the key of this browser's unpaid checkout, or a
+/// new one.
 pub async fn show(
     State(state): State<ShopState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let kept = match cookie(&headers, KEY_COOKIE).filter(|k| valid_key(k)) {
+        Some(key) => {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM checkouts WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&state.pool)
+                    .await?;
+            matches!(status.as_deref(), None | Some("pending")).then(|| key.to_owned())
+        }
+        None => None,
+    };
     form_page(
         &state,
         &headers,
         &CheckoutForm::default(),
-        &new_key(),
+        &kept.unwrap_or_else(new_key),
         &[],
         StatusCode::OK,
     )
     .await
+}
+
+fn key_cookie(key: Option<&str>, secure: bool) -> String {
+    format!(
+        "{KEY_COOKIE}={}; Path=/shop; Max-Age={}; HttpOnly; SameSite=Lax{}",
+        key.unwrap_or(""),
+        if key.is_some() { 86_400 } else { 0 },
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 async fn form_page(
@@ -168,14 +196,19 @@ async fn form_page(
             "card",
             "Card number",
             "text",
-            &form.card,
+            // A card number is never written back into a page.
+            "",
             23,
             "autocomplete=\"cc-number\" inputmode=\"numeric\" required"
         ),
         price(priced.total_minor, currency, format),
         key = escape(key),
     );
-    Ok(page(status, "Check out", "", &body))
+    let mut response = page(status, "Check out", "", &body);
+    if let Ok(value) = HeaderValue::from_str(&key_cookie(Some(key), state.secure_cookies)) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(response)
 }
 
 /// `POST /shop/checkout`.
@@ -184,6 +217,7 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<CheckoutForm>,
 ) -> Result<Response, AppError> {
+    refuse_other_sites(&headers, state.secure_cookies)?;
     if !valid_key(&form.key) {
         // A page of ours always carries a key: this one is not ours.
         return Err(AppError::BadRequest(
@@ -194,7 +228,7 @@ pub async fn submit(
     if let Some(done) = paid(&state, &form.key).await? {
         return Ok(see_other(
             &done,
-            Some(cart_cookie(&Cart::default(), state.secure_cookies)),
+            Some(key_cookie(None, state.secure_cookies)),
         ));
     }
     let mut errors: Vec<(&str, String)> = Vec::new();
@@ -292,6 +326,26 @@ pub async fn submit(
             .bind(&form.key)
             .fetch_one(&state.pool)
             .await?;
+    if status == "pending"
+        && (stored_currency.as_str(), amount_minor) != (currency.as_str(), priced.total_minor)
+    {
+        // The cart moved since this checkout was stored (and perhaps
+        // asked for): it is not charged for what the page no longer shows.
+        let errors = [(
+            "payment",
+            "Your cart changed since you opened the checkout. Check the total, then pay."
+                .to_owned(),
+        )];
+        return form_page(
+            &state,
+            &headers,
+            &form,
+            &new_key(),
+            &errors,
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
     if status == "declined" {
         let errors = [(
             "payment",
@@ -364,10 +418,14 @@ pub async fn submit(
     )
     .await?;
     state.ledger.tell(partner);
-    Ok(see_other(
+    let mut done = see_other(
         &format!("/shop/orders/{}", form.key),
         Some(cart_cookie(&Cart::default(), state.secure_cookies)),
-    ))
+    );
+    if let Ok(value) = HeaderValue::from_str(&key_cookie(None, state.secure_cookies)) {
+        done.headers_mut().append(header::SET_COOKIE, value);
+    }
+    Ok(done)
 }
 
 async fn paid(state: &ShopState, key: &str) -> Result<Option<String>, AppError> {
@@ -418,7 +476,9 @@ async fn place_order(
     let recorded = record_order_on(
         &mut tx,
         &state.ledger,
-        &format!("shop-{key}"),
+        // Not the key: the reference is shown to the partner and the
+        // back-office, the key opens the buyer's confirmation.
+        &format!("shop-{}", &new_key()[..16]),
         partner.as_deref(),
         amount,
         None,

@@ -21,6 +21,7 @@ use crate::{
     http::{
         error::AppError,
         html::{escape, page},
+        session::same_site_request,
     },
     platform::blob_http::serve_blob,
     referrals::clicks::cookie,
@@ -209,6 +210,7 @@ pub async fn change_cart(
     headers: HeaderMap,
     Form(change): Form<CartChange>,
 ) -> Result<Response, AppError> {
+    refuse_other_sites(&headers, state.secure_cookies)?;
     let mut cart = Cart::parse(cookie(&headers, cart::COOKIE));
     let quantity: u32 = change
         .quantity
@@ -244,6 +246,20 @@ pub fn cart_cookie(cart: &Cart, secure: bool) -> String {
     )
 }
 
+/// A form posted from another site (its `Origin` not ours, or the
+/// browser's `Sec-Fetch-Site` says so): refused, so a page elsewhere cannot
+/// fill or empty a buyer's cart, or pay. A request with neither header is
+/// no browser's, and no buyer's cookies ride on it by surprise.
+pub fn refuse_other_sites(headers: &HeaderMap, secure: bool) -> Result<(), AppError> {
+    let cross = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site");
+    if cross || (headers.contains_key(header::ORIGIN) && !same_site_request(headers, secure)) {
+        return Err(AppError::Forbidden("a form from another site".to_owned()));
+    }
+    Ok(())
+}
+
 pub fn see_other(to: &str, cookie: Option<String>) -> Response {
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();
     if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
@@ -262,8 +278,10 @@ pub struct CurrencyChoice {
 /// `POST /shop/currency`.
 pub async fn choose_currency(
     State(state): State<ShopState>,
+    headers: HeaderMap,
     Form(choice): Form<CurrencyChoice>,
 ) -> Result<Response, AppError> {
+    refuse_other_sites(&headers, state.secure_cookies)?;
     let sold = catalog::currencies(&state.pool).await?;
     if !sold.contains(&choice.currency) {
         return Err(AppError::BadRequest(format!(

@@ -503,6 +503,26 @@ async fn the_checkout_refuses_hostile_input_and_loses_nothing() {
         assert!(bad.body.contains(said), "{said}: {}", bad.body);
     }
     assert!(bad.body.contains(&key), "the same checkout");
+    assert!(
+        !bad.body.contains("value=\"42\""),
+        "a card number is never written back"
+    );
+    // A reload, a second tab: the same checkout, so one charge.
+    let again = buyer.get(&server, "/shop/checkout").await;
+    assert!(again.body.contains(&key), "a reload made another checkout");
+    // A form posted from another site changes nothing.
+    let (status, _, _) = http_request(
+        server.addr(),
+        "POST",
+        "/shop/cart",
+        &[
+            ("origin", "https://elsewhere.example"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        Some(b"slug=card-terminal&quantity=5"),
+    )
+    .await;
+    assert_eq!(status, 403);
     assert!(bad.body.contains("aria-invalid=\"true\""));
     let long = "x".repeat(10_000);
     let bad = buyer
