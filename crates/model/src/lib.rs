@@ -52,13 +52,14 @@ pub use pipeline::{
     Activity, Conflict, ConflictValue, FollowUp, Lead, LeadDraft, LeadField, LogKind,
     PIPELINE_KIND, Pipeline, PipelineEdit, SCHEMA_VERSION, limits,
 };
-#[cfg(feature = "doc")]
-pub use referrals::ReferralsDoc;
 pub use referrals::{
     CODE_ALPHABET, REFERRALS_KIND, ReferralLink, Referrals, ReferralsEdit,
     check_label as check_link_label, limits as referral_limits, new_code as new_referral_code,
-    valid_code as valid_referral_code,
+    nonce_of as referral_nonce_of, valid_code as valid_referral_code,
+    valid_nonce as valid_referral_nonce,
 };
+#[cfg(feature = "doc")]
+pub use referrals::{ReferralsDoc, code_for as referral_code_for};
 #[cfg(feature = "doc")]
 pub use training::TrainingDoc;
 pub use training::{

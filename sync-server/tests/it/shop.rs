@@ -40,11 +40,13 @@ async fn make_link(
     .fetch_one(pool)
     .await
     .unwrap();
-    let code = model::new_referral_code(random);
     let device = client(account).await;
     let _dialer = connect(&device, server).await;
     let doc = open(&device, &doc_id).await;
-    doc.with_document(|d| ReferralsDoc::create_link(d, &code, label, Timestamp(1)))
+    let code = doc
+        .with_document(|d| {
+            ReferralsDoc::create_link(d, &model::referral_nonce_of(random), label, Timestamp(1))
+        })
         .unwrap();
     wait_for(
         "the link to be confirmed",

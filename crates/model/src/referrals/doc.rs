@@ -2,7 +2,9 @@
 
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, transaction::Transactable};
 
-use super::{REFERRALS_KIND, ReferralLink, Referrals, check_label, limits, valid_code};
+use super::{
+    REFERRALS_KIND, ReferralLink, Referrals, check_label, code_for, limits, valid_code, valid_nonce,
+};
 use crate::{
     ModelError, PartnerId, Timestamp,
     read::{Entries, check_kind},
@@ -41,19 +43,27 @@ impl ReferralsDoc {
         Ok(doc)
     }
 
-    /// Adds a link. A code already there is refused: a link is made once.
+    /// Adds the link of `nonce` (its code is the document's partner's and
+    /// the nonce's); its code. A nonce already used is refused: a link is
+    /// made once.
     pub fn create_link(
         doc: &mut automerge::Automerge,
-        code: &str,
+        nonce: &str,
         label: &str,
         at: Timestamp,
-    ) -> Result<(), ModelError> {
+    ) -> Result<String, ModelError> {
         check_kind(doc, REFERRALS_KIND, SCHEMA)?;
-        if !valid_code(code) {
-            return Err(invalid("code", format!("{code:?} is not a link's code")));
+        if !valid_nonce(nonce) {
+            return Err(invalid("nonce", format!("{nonce:?} is not 16 hex digits")));
         }
         let label = check_label(label)?;
         let held = ReferralsDoc::read(doc)?;
+        let partner = held
+            .partner_id
+            .clone()
+            .ok_or_else(|| invalid("document", "names no partner"))?;
+        let code = code_for(&partner, nonce);
+        let code = code.as_str();
         if held.link(code).is_some() || held.unreadable.iter().any(|k| k == code) {
             return Err(invalid("code", format!("{code} is a link already")));
         }
@@ -63,12 +73,13 @@ impl ReferralsDoc {
         doc.transact::<_, _, automerge::AutomergeError>(|tx| {
             let links = links_at(tx)?;
             let entry = tx.put_object(&links, code, ObjType::Map)?;
+            tx.put(&entry, "nonce", nonce)?;
             tx.put(&entry, "label", label.as_str())?;
             tx.put(&entry, "created_at", ScalarValue::Timestamp(at.0))?;
             Ok(())
         })
         .map_err(|failure| ModelError::from(failure.error))?;
-        Ok(())
+        Ok(code.to_owned())
     }
 
     /// Renames a link the document holds.
@@ -108,7 +119,7 @@ impl ReferralsDoc {
         if let Some(links) = root.obj("links", ObjType::Map) {
             for item in doc.map_range(&links, ..).take(limits::LINKS) {
                 let code = item.key.to_string();
-                match link(doc, &code, &item.id()) {
+                match link(doc, referrals.partner_id.as_ref(), &code, &item.id()) {
                     Some(l) => referrals.links.push(l),
                     None => referrals.unreadable.push(code),
                 }
@@ -121,11 +132,22 @@ impl ReferralsDoc {
     }
 }
 
-fn link(doc: &impl ReadDoc, code: &str, obj: &ObjId) -> Option<ReferralLink> {
+/// A link reads when its code is its partner's and nonce's: a code copied
+/// from another partner's does not.
+fn link(
+    doc: &impl ReadDoc,
+    partner: Option<&PartnerId>,
+    code: &str,
+    obj: &ObjId,
+) -> Option<ReferralLink> {
     if !valid_code(code) {
         return None;
     }
     let e = Entries::of(doc, obj);
+    let nonce = e.str("nonce").filter(|n| valid_nonce(n))?;
+    if code_for(partner?, &nonce) != code {
+        return None;
+    }
     Some(ReferralLink {
         code: code.to_owned(),
         label: check_label(&e.str("label")?).ok()?,
@@ -138,31 +160,34 @@ mod tests {
     use super::*;
     use crate::ReferralsEdit;
 
-    fn ben() -> PartnerId {
-        PartnerId::parse("p-ben").unwrap()
+    fn partner(id: &str) -> PartnerId {
+        PartnerId::parse(id).unwrap()
     }
 
     #[test]
     fn a_link_made_reads_back_and_is_renamed() {
-        let mut doc = ReferralsDoc::create(&ben()).unwrap();
-        let code = super::super::new_code(42);
+        let mut doc = ReferralsDoc::create(&partner("p-ben")).unwrap();
+        let nonce = super::super::nonce_of(42);
         let edit = ReferralsEdit::Create {
-            code: code.clone(),
+            nonce: nonce.clone(),
             label: " Spring fair ".into(),
             at: Timestamp(1_000),
         };
-        let mut shown = ReferralsDoc::read(&doc).unwrap();
-        shown.shown_with(&edit);
         edit.apply(&mut doc).unwrap();
         let read = ReferralsDoc::read(&doc).unwrap();
-        assert_eq!(read, shown);
-        assert_eq!(read.partner_id, Some(ben()));
-        assert_eq!(read.links[0].label, "Spring fair");
-        assert!(edit.apply(&mut doc).is_err(), "a code is made once");
+        let code = code_for(&partner("p-ben"), &nonce);
+        assert_eq!(read.partner_id, Some(partner("p-ben")));
+        assert_eq!(read.links.len(), 1);
+        assert_eq!(
+            (read.links[0].code.as_str(), read.links[0].label.as_str()),
+            (code.as_str(), "Spring fair")
+        );
+        assert!(edit.apply(&mut doc).is_err(), "a link is made once");
         let rename = ReferralsEdit::Rename {
             code: code.clone(),
             label: "Autumn fair".into(),
         };
+        let mut shown = read.clone();
         shown.shown_with(&rename);
         rename.apply(&mut doc).unwrap();
         assert_eq!(ReferralsDoc::read(&doc).unwrap(), shown);
@@ -170,14 +195,41 @@ mod tests {
     }
 
     #[test]
+    fn a_code_is_its_partners_alone() {
+        let nonce = super::super::nonce_of(7);
+        let ana = code_for(&partner("p-ana"), &nonce);
+        assert_ne!(ana, code_for(&partner("p-ben"), &nonce));
+        assert_ne!(ana, code_for(&partner("p-ana"), &super::super::nonce_of(8)));
+        assert!(valid_code(&ana));
+        // Ben copies Ana's code and nonce into his own document: it does
+        // not read, so it is never confirmed as his.
+        let mut doc = ReferralsDoc::create(&partner("p-ben")).unwrap();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            let links = links_at(tx)?;
+            let copied = tx.put_object(&links, ana.as_str(), ObjType::Map)?;
+            tx.put(&copied, "nonce", nonce.as_str())?;
+            tx.put(&copied, "label", "mine now")?;
+            tx.put(&copied, "created_at", ScalarValue::Timestamp(1))?;
+            Ok(())
+        })
+        .unwrap();
+        let read = ReferralsDoc::read(&doc).unwrap();
+        assert!(read.links.is_empty());
+        assert_eq!(read.unreadable, [ana]);
+    }
+
+    #[test]
     fn entries_out_of_shape_are_named_not_read() {
-        let mut doc = ReferralsDoc::create(&ben()).unwrap();
+        let mut doc = ReferralsDoc::create(&partner("p-ben")).unwrap();
+        let nonce = super::super::nonce_of(1);
+        let code = code_for(&partner("p-ben"), &nonce);
         doc.transact::<_, _, automerge::AutomergeError>(|tx| {
             let links = links_at(tx)?;
             let bad = tx.put_object(&links, "NOT-A-CODE", ObjType::Map)?;
             tx.put(&bad, "label", "x")?;
             tx.put(&bad, "created_at", ScalarValue::Timestamp(1))?;
-            let empty = tx.put_object(&links, "000000000000", ObjType::Map)?;
+            let empty = tx.put_object(&links, code.as_str(), ObjType::Map)?;
+            tx.put(&empty, "nonce", nonce.as_str())?;
             tx.put(&empty, "label", "")?;
             tx.put(&empty, "created_at", ScalarValue::Timestamp(1))?;
             Ok(())
@@ -185,9 +237,11 @@ mod tests {
         .unwrap();
         let read = ReferralsDoc::read(&doc).unwrap();
         assert!(read.links.is_empty());
-        assert_eq!(read.unreadable, ["000000000000", "NOT-A-CODE"]);
+        let mut expected = vec![code.clone(), "NOT-A-CODE".to_owned()];
+        expected.sort();
+        assert_eq!(read.unreadable, expected);
         assert!(
-            ReferralsDoc::create_link(&mut doc, "000000000000", "x", Timestamp(2)).is_err(),
+            ReferralsDoc::create_link(&mut doc, &nonce, "x", Timestamp(2)).is_err(),
             "an unreadable entry's code is not made again over it"
         );
     }

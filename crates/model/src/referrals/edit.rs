@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ReferralLink, Referrals, check_label, limits, valid_code};
+use super::{Referrals, check_label, valid_code, valid_nonce};
 use crate::{ModelError, Timestamp};
 #[cfg(feature = "doc")]
 use {super::ReferralsDoc, automerge::Automerge};
@@ -10,9 +10,10 @@ use {super::ReferralsDoc, automerge::Automerge};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ReferralsEdit {
-    /// A new link, its code made on the device.
+    /// A new link: its code is the partner's and the nonce's
+    /// (`code_for`), made as the document takes it.
     Create {
-        code: String,
+        nonce: String,
         label: String,
         at: Timestamp,
     },
@@ -24,15 +25,26 @@ impl ReferralsEdit {
     /// Refuses what no document should hold: a code out of shape, a label
     /// empty or too long.
     pub fn checked(&self) -> Result<(), ModelError> {
-        let (ReferralsEdit::Create { code, label, .. } | ReferralsEdit::Rename { code, label }) =
-            self;
-        if !valid_code(code) {
-            return Err(ModelError::Invalid {
-                what: "code",
-                why: "is not 12 of 0-9 and a-z without i, l, o and u".into(),
-            });
+        match self {
+            ReferralsEdit::Create { nonce, label, .. } => {
+                if !valid_nonce(nonce) {
+                    return Err(ModelError::Invalid {
+                        what: "nonce",
+                        why: "is not 16 hex digits".into(),
+                    });
+                }
+                check_label(label).map(drop)
+            }
+            ReferralsEdit::Rename { code, label } => {
+                if !valid_code(code) {
+                    return Err(ModelError::Invalid {
+                        what: "code",
+                        why: "is not 12 of 0-9 and a-z without i, l, o and u".into(),
+                    });
+                }
+                check_label(label).map(drop)
+            }
         }
-        check_label(label).map(drop)
     }
 
     /// Writes the edit into `doc`.
@@ -40,8 +52,8 @@ impl ReferralsEdit {
     pub fn apply(&self, doc: &mut Automerge) -> Result<(), ModelError> {
         self.checked()?;
         match self {
-            ReferralsEdit::Create { code, label, at } => {
-                ReferralsDoc::create_link(doc, code, &check_label(label)?, *at)
+            ReferralsEdit::Create { nonce, label, at } => {
+                ReferralsDoc::create_link(doc, nonce, &check_label(label)?, *at).map(drop)
             }
             ReferralsEdit::Rename { code, label } => {
                 ReferralsDoc::rename(doc, code, &check_label(label)?)
@@ -58,17 +70,9 @@ impl Referrals {
             return;
         }
         match edit {
-            ReferralsEdit::Create { code, label, at } => {
-                if self.link(code).is_none() && self.links.len() < limits::LINKS {
-                    self.links.push(ReferralLink {
-                        code: code.clone(),
-                        label: check_label(label).unwrap_or_default(),
-                        created_at: *at,
-                    });
-                    self.links
-                        .sort_by(|a, b| (a.created_at, &a.code).cmp(&(b.created_at, &b.code)));
-                }
-            }
+            // Its code is a hash the screens' module does not carry: the
+            // link shows with the engine's reading, a moment later.
+            ReferralsEdit::Create { .. } => {}
             ReferralsEdit::Rename { code, label } => {
                 if let Some(link) = self.links.iter_mut().find(|l| &l.code == code) {
                     link.label = check_label(label).unwrap_or_default();

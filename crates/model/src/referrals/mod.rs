@@ -5,17 +5,19 @@
 //!
 //! ```text
 //! ROOT { schema: 1, kind: "referrals", partner_id: "p-ben",
-//!        links: { <code>: { label: str, created_at: ts } } }
+//!        links: { <code>: { nonce: str, label: str, created_at: ts } } }
 //! ```
 //!
-//! The code is made on the device ([`new_code`] from 60 random bits), so a
-//! link exists at once, offline too, and a printed QR code never changes.
-//! The server confirms it: it projects the link into its table, where a
-//! code is one partner's, and a code another partner holds already (a
-//! device that chose it on purpose: 60 random bits do not meet by chance)
-//! is refused there and shown refused through the account view. Only the
-//! partner writes the document; a label is theirs to rename (the last
-//! writer's stands). Links are never removed: a code that was shared keeps
+//! The code is made on the device, so a link exists at once, offline too,
+//! and a printed QR code never changes: the device draws a nonce (64
+//! random bits) and the code is the partner's and the nonce's hash
+//! (`code_for`: 60 bits of SHA-256, 12 characters). So a code is its
+//! partner's by construction: another partner who copies a code seen on a
+//! flyer into their own document cannot give it a nonce that hashes to it
+//! under their name (2^60 tries), and the entry does not read. The server
+//! confirms a link by projecting it into its table; only the partner
+//! writes the document; a label is theirs to rename (the last writer's
+//! stands). Links are never removed: a code that was shared keeps
 //! attributing.
 
 #[cfg(feature = "doc")]
@@ -73,13 +75,40 @@ impl Referrals {
     }
 }
 
+/// A nonce as links carry: 16 lower-case hex digits.
+pub fn valid_nonce(nonce: &str) -> bool {
+    nonce.len() == 16
+        && nonce
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A nonce from 64 random bits (the caller draws them).
+pub fn nonce_of(random: u64) -> String {
+    format!("{random:016x}")
+}
+
+/// The code of `partner`'s link with `nonce`.
+#[cfg(feature = "doc")]
+pub fn code_for(partner: &PartnerId, nonce: &str) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(b"portal referral link\0");
+    hash.update(partner.as_str().as_bytes());
+    hash.update(b"\0");
+    hash.update(nonce.as_bytes());
+    let digest = hash.finalize();
+    let mut bits = [0u8; 8];
+    bits.copy_from_slice(&digest[..8]);
+    new_code(u64::from_le_bytes(bits))
+}
+
 /// A code as links carry: exactly [`limits::CODE_LEN`] of [`CODE_ALPHABET`].
 pub fn valid_code(code: &str) -> bool {
     code.len() == limits::CODE_LEN && code.bytes().all(|b| CODE_ALPHABET.contains(&b))
 }
 
-/// The code 60 random bits make (the caller draws them: this crate has no
-/// randomness of its own, as it has no clock).
+/// The code 60 bits make (the low 60 of `random`).
 pub fn new_code(random: u64) -> String {
     (0..limits::CODE_LEN)
         .map(|i| CODE_ALPHABET[((random >> (5 * i)) & 31) as usize] as char)
