@@ -17,7 +17,7 @@
 use std::{cell::RefCell, rc::Rc};
 
 use engine_protocol::{DocKind, DocNews, Edit, FollowId, Reading};
-use model::{AccountView, Inbox, Pipeline, Training};
+use model::{AccountView, Inbox, Pipeline, Referrals, Training};
 use yew::prelude::*;
 
 use crate::engine::{Engine, EngineRef};
@@ -43,6 +43,16 @@ impl Document for AccountView {
     fn from_reading(reading: Reading) -> Option<Self> {
         match reading {
             Reading::AccountView(view) => Some(*view),
+            _ => None,
+        }
+    }
+}
+
+impl Document for Referrals {
+    const KIND: DocKind = DocKind::Referrals;
+    fn from_reading(reading: Reading) -> Option<Self> {
+        match reading {
+            Reading::Referrals(links) => Some(links),
             _ => None,
         }
     }

@@ -23,7 +23,7 @@
 //!   the screens see it), `document` (follow a document and write into it),
 //!   `view_cache` (the last readings, kept), `clock`, `page` (how a module
 //!   names its pages), `focus` and `layout` (where focus goes, which layout
-//!   the screen has).
+//!   the screen has), `share` (the share sheet, the clipboard).
 //!
 //! The server's JSON API, the sign-in form and how figures read are shared
 //! with the back-office (a bundle of its own, for admins) in `web-common`.
@@ -36,6 +36,7 @@ mod focus;
 mod layout;
 mod page;
 mod picture;
+mod share;
 pub mod view_cache;
 
 mod chat;
@@ -44,6 +45,7 @@ mod earnings;
 mod notifications;
 mod pipeline;
 mod profile;
+mod referrals;
 mod training;
 
 mod shell;

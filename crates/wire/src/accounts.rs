@@ -14,6 +14,7 @@ const ACCOUNT_VIEW: &str = "account_view";
 const INBOX: &str = "inbox";
 const READS: &str = "reads";
 const TRAINING: &str = "training";
+const REFERRALS: &str = "referrals";
 
 /// `POST /api/applications`: a partner applies; an admin decides later.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +232,13 @@ impl<Time> Me<Time> {
         self.documents
             .iter()
             .find(|d| d.kind == TRAINING && d.access == Access::ReadWrite)
+    }
+
+    /// The account's own referral links.
+    pub fn referrals(&self) -> Option<&MyDocument> {
+        self.documents
+            .iter()
+            .find(|d| d.kind == REFERRALS && d.access == Access::ReadWrite)
     }
 
     /// The pipeline to show first: the account's own.

@@ -46,8 +46,12 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// History: one module of 611 KB, cut to 516 KB (issue 13), grown to 571 KB
 /// by the lead pages, the view cache and the board; then the sync engine
 /// went to a worker of its own (`web-engine`), and the screens' module was
-/// left with the screens.
-const WASM_BROTLI_BUDGET: usize = 400 * 1024;
+/// left with the screens. Raised from 400 KiB to 420 KiB for referral
+/// links (issue 18, 26.7 KB: the links screen, 14.6 KB, most of it its
+/// markup and the server's figures read; the QR encoder, 12 KB, which the
+/// issue wants drawn on the device). A QR encoder of our own for the few
+/// versions a link needs would give back most of the encoder's part.
+const WASM_BROTLI_BUDGET: usize = 420 * 1024;
 
 /// The sync engine's module (automerge, samod, the IndexedDB storage), run
 /// in a worker: fetched when someone is signed in, while the screens are
@@ -672,6 +676,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
         "training.mjs",
         "authoring.mjs",
         "chat.mjs",
+        "referrals.mjs",
     ] {
         let started = std::time::Instant::now();
         exec(

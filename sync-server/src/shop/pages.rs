@@ -246,15 +246,21 @@ pub fn cart_cookie(cart: &Cart, secure: bool) -> String {
     )
 }
 
-/// A form posted from another site (its `Origin` not ours, or the
-/// browser's `Sec-Fetch-Site` says so): refused, so a page elsewhere cannot
-/// fill or empty a buyer's cart, or pay. A request with neither header is
-/// no browser's, and no buyer's cookies ride on it by surprise.
+/// A form posted from elsewhere: refused, so a page of another site
+/// cannot fill or empty a buyer's cart, or pay. The browser's
+/// `Sec-Fetch-Site` says where a form came from (only `same-origin`, and
+/// `none` for one the person sent themselves, pass); a browser without
+/// it is judged by `Origin` (our pages' `Referrer-Policy: no-referrer`
+/// makes a form's Origin `null`, which says nothing). A request with
+/// neither is no browser's, and no buyer's cookies ride on it by surprise.
 pub fn refuse_other_sites(headers: &HeaderMap, secure: bool) -> Result<(), AppError> {
-    let cross = headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site");
-    if cross || (headers.contains_key(header::ORIGIN) && !same_site_request(headers, secure)) {
+    let elsewhere = match headers.get("sec-fetch-site") {
+        Some(site) => !matches!(site.as_bytes(), b"same-origin" | b"none"),
+        None => headers
+            .get(header::ORIGIN)
+            .is_some_and(|o| o.as_bytes() != b"null" && !same_site_request(headers, secure)),
+    };
+    if elsewhere {
         return Err(AppError::Forbidden("a form from another site".to_owned()));
     }
     Ok(())

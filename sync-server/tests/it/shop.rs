@@ -525,6 +525,19 @@ async fn the_checkout_refuses_hostile_input_and_loses_nothing() {
     )
     .await;
     assert_eq!(status, 403);
+    let (status, _, _) = http_request(
+        server.addr(),
+        "POST",
+        "/shop/cart",
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "null"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        Some(b"slug=card-terminal&quantity=5"),
+    )
+    .await;
+    assert_eq!(status, 403);
     assert!(bad.body.contains("aria-invalid=\"true\""));
     let long = "x".repeat(10_000);
     let bad = buyer

@@ -121,8 +121,6 @@ pub enum Step {
 pub enum Standing {
     Done,
     ToDo,
-    /// The part of the product it needs is not here yet.
-    NotYet,
 }
 
 pub const STEPS: [Step; 6] = [
@@ -141,6 +139,7 @@ pub const STEPS: [Step; 6] = [
 /// training module completed (the account view's `modules_done`).
 pub fn checklist(
     profile_done: bool,
+    has_link: bool,
     pipeline: Option<&Pipeline>,
     view: Option<&AccountView>,
 ) -> Vec<(Step, Standing)> {
@@ -156,7 +155,7 @@ pub fn checklist(
             let standing = match step {
                 Step::Profile => done(profile_done),
                 Step::Training => done(has_module),
-                Step::ReferralLink => Standing::NotYet,
+                Step::ReferralLink => done(has_link),
                 Step::FirstLead => done(has_lead),
                 Step::FirstDeal => done(has_deal),
                 Step::FirstCommission => done(has_commission),
@@ -306,16 +305,14 @@ mod tests {
     #[test]
     fn the_checklist_ticks_from_the_data() {
         let empty = pipeline(Vec::new());
-        let steps = checklist(false, Some(&empty), None);
-        assert!(steps.iter().all(|(step, s)| match step {
-            Step::ReferralLink => *s == Standing::NotYet,
-            _ => *s == Standing::ToDo,
-        }));
+        let steps = checklist(false, false, Some(&empty), None);
+        assert!(steps.iter().all(|(_, s)| *s == Standing::ToDo));
         assert!(unfinished(&steps));
         let one = pipeline(vec![lead("a", Stage::Won, 1, "USD")]);
-        let steps = checklist(true, Some(&one), None);
+        let steps = checklist(true, true, Some(&one), None);
         let standing = |step| steps.iter().find(|(s, _)| *s == step).unwrap().1;
         assert_eq!(standing(Step::Profile), Standing::Done);
+        assert_eq!(standing(Step::ReferralLink), Standing::Done);
         assert_eq!(standing(Step::FirstLead), Standing::Done);
         assert_eq!(standing(Step::FirstDeal), Standing::Done);
         assert_eq!(standing(Step::FirstCommission), Standing::ToDo);

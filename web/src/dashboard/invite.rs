@@ -4,13 +4,11 @@
 //! link is the server's (one per leader, the same every time), asked for
 //! once online and kept on the device, so it can be shared offline after.
 
-use js_sys::{Function, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{JsFuture, spawn_local};
+use wasm_bindgen_futures::spawn_local;
 use web_common::api::{self, Invite};
 use yew::prelude::*;
 
-use crate::engine;
+use crate::{engine, share};
 
 fn kept_key(account: &str) -> String {
     format!("invite-code:{account}")
@@ -22,34 +20,6 @@ fn link(code: &str) -> String {
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default();
     format!("{origin}/?invite={code}")
-}
-
-/// Calls `navigator.<object>.<method>(arg)` (or `navigator.<method>` when
-/// `object` is empty) if the browser has it; whether it did.
-async fn navigator_call(object: &str, method: &str, arg: &JsValue) -> bool {
-    let Some(window) = web_sys::window() else {
-        return false;
-    };
-    let mut target: JsValue = window.navigator().into();
-    if !object.is_empty() {
-        target = match Reflect::get(&target, &object.into()) {
-            Ok(t) if !t.is_undefined() => t,
-            _ => return false,
-        };
-    }
-    let Some(f) = Reflect::get(&target, &method.into())
-        .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
-    else {
-        return false;
-    };
-    match f.call1(&target, arg) {
-        Ok(promise) => match promise.dyn_into::<js_sys::Promise>() {
-            Ok(promise) => JsFuture::from(promise).await.is_ok(),
-            Err(_) => true,
-        },
-        Err(_) => false,
-    }
 }
 
 #[derive(Properties, PartialEq)]
@@ -86,17 +56,8 @@ pub fn invite_card(props: &InviteProps) -> Html {
             let Some(code) = (*code).clone() else { return };
             let said = said.clone();
             spawn_local(async move {
-                let url = link(&code);
-                let data = js_sys::Object::new();
-                let _ = Reflect::set(&data, &"title".into(), &"Join my team".into());
-                let _ = Reflect::set(&data, &"url".into(), &url.clone().into());
-                if navigator_call("", "share", &data).await {
-                    return;
-                }
-                if navigator_call("clipboard", "writeText", &url.into()).await {
-                    said.set(Some("Link copied.".to_owned()));
-                } else {
-                    said.set(Some("Select the link and copy it.".to_owned()));
+                if let Some(told) = share::share("Join my team", &link(&code)).await {
+                    said.set(Some(told.to_owned()));
                 }
             });
         })

@@ -48,6 +48,9 @@ pub struct Input<'a> {
     pub leads_team: bool,
     /// The profile has what the programme needs (`#profile`).
     pub profile_done: bool,
+    /// Whether the partner made a referral link (as the links screen
+    /// last read them on this device).
+    pub has_link: bool,
     /// The partner's own pipeline, once read.
     pub pipeline: Option<&'a Pipeline>,
     pub view: Option<&'a AccountView>,
@@ -129,7 +132,12 @@ fn amounts(list: &[model::Money]) -> String {
 
 pub fn view(input: Input) -> Html {
     let (today, tomorrow, month) = calendar();
-    let steps = figures::checklist(input.profile_done, input.pipeline, input.view);
+    let steps = figures::checklist(
+        input.profile_done,
+        input.has_link,
+        input.pipeline,
+        input.view,
+    );
     html! {
         <main id="home" class="home">
             <p class="hello">{ format!("Hello, {}", input.name.split_whitespace().next().unwrap_or(input.name)) }</p>
@@ -199,8 +207,8 @@ fn step_text(step: Step) -> (&'static str, &'static str, &'static str) {
         ),
         Step::ReferralLink => (
             "Create a referral link",
-            "",
-            "Referral links arrive in a coming version",
+            "#links",
+            "Share the shop with a link of your own",
         ),
         Step::FirstLead => ("Add your first lead", "#pipeline", "Who could buy from us?"),
         Step::FirstDeal => ("Submit your first deal", "#pipeline", "Move a lead to Won"),
@@ -214,23 +222,21 @@ fn step_text(step: Step) -> (&'static str, &'static str, &'static str) {
 
 fn checklist(steps: &[(Step, Standing)]) -> Html {
     let done = steps.iter().filter(|(_, s)| *s == Standing::Done).count();
-    let open = steps.iter().filter(|(_, s)| *s != Standing::NotYet).count();
+    let open = steps.len();
     html! {
         <section class="card checklist" aria-labelledby="checklist-title">
             <h2 id="checklist-title">{ "Get started" }</h2>
-            <p class="hint">{ format!("{done} of {open} done") }{ if open < steps.len() { " (the others come with the next versions of the app)" } else { "" } }</p>
+            <p class="hint">{ format!("{done} of {open} done") }</p>
             <ol class="plain">
                 { for steps.iter().map(|&(step, standing)| {
                     let (title, href, hint) = step_text(step);
                     let mark = match standing {
                         Standing::Done => "✓",
                         Standing::ToDo => "",
-                        Standing::NotYet => "–",
                     };
                     let state = match standing {
                         Standing::Done => "done",
                         Standing::ToDo => "to-do",
-                        Standing::NotYet => "not-yet",
                     };
                     html! {
                         <li class={classes!("step", state)} data-state={state}>
@@ -244,7 +250,6 @@ fn checklist(steps: &[(Step, Standing)]) -> Html {
                                 <span class="visually-hidden">{ match standing {
                                     Standing::Done => ": done",
                                     Standing::ToDo => ": to do",
-                                    Standing::NotYet => ": not available yet",
                                 } }</span>
                                 <span class="hint">{ hint }</span>
                             </span>

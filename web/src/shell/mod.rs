@@ -45,7 +45,7 @@ use self::{
 use crate::{
     chat, dashboard,
     document::{DocEvent, Followed, use_document},
-    earnings, notifications, pipeline, profile, training,
+    earnings, engine, notifications, pipeline, profile, referrals, training,
 };
 
 /// Where admins work: the back-office's own bundle.
@@ -205,6 +205,7 @@ pub fn app() -> Html {
             }
         })
     };
+    let links_engine = engine.clone();
     use_document(engine, inbox_doc, on_inbox);
     notifications::use_push(account.clone());
     // On the notifications page, what is listed is seen; what was new when
@@ -350,6 +351,7 @@ pub fn app() -> Html {
                     account_id: &me.account_id,
                     leads_team: me.role == web_common::api::Role::TeamLeader,
                     profile_done: me.profile_done(),
+                    has_link: engine::local_get(&referrals::made_key(&me.account_id)).is_some(),
                     pipeline: own.map(|p| &**p),
                     view: state.view.as_deref(),
                     inbox: state.notifications.inbox.as_deref(),
@@ -411,6 +413,17 @@ pub fn app() -> Html {
                 on_edit: on_training_edit.clone(),
                 team: std::rc::Rc::new(me.team.clone()),
             }),
+        ),
+        Screen::Referrals(_) => (
+            Html::default(),
+            html! {
+                <referrals::LinksPage
+                    engine={links_engine.clone()}
+                    doc_id={me.referrals().map(|d| d.doc_id.clone())}
+                    account_id={me.account_id.clone()}
+                    online={online}
+                    tier={state.view.as_ref().map(|v| AttrValue::from(v.tier.clone()))} />
+            },
         ),
         Screen::Chat(page) => (
             Html::default(),

@@ -3,7 +3,9 @@
 //! and this list, in the order the hash is tried, is the one place that
 //! knows them all.
 
-use crate::{chat, dashboard, earnings, notifications, page::Page, pipeline, profile, training};
+use crate::{
+    chat, dashboard, earnings, notifications, page::Page, pipeline, profile, referrals, training,
+};
 
 /// Declares `Screen`, one variant per module holding that module's page,
 /// with what the router needs of it: from the hash, to the hash, a title.
@@ -48,6 +50,7 @@ screens! {
     Profile(profile::Page),
     Training(training::Page),
     Chat(chat::Page),
+    Referrals(referrals::Page),
 }
 
 /// The dashboard: where the app opens, and where an address it does not
