@@ -42,7 +42,7 @@ pub fn page(status: StatusCode, title: &str, head: &str, body: &str) -> Response
 }
 
 /// Moves with every change of [`STYLE`], so a page never reads an old one.
-const STYLE_VERSION: &str = "3";
+const STYLE_VERSION: &str = "4";
 
 /// `GET /page.css`.
 pub async fn stylesheet() -> Response {
@@ -87,6 +87,8 @@ border-bottom:1px solid #e3e6ea;max-width:64rem;margin:0 auto}\
 table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:.5rem .25rem;\
 border-bottom:1px solid #e3e6ea;vertical-align:middle}td.num,th.num{text-align:right;\
 font-variant-numeric:tabular-nums}\
+td a{display:inline-flex;align-items:center;min-height:44px}\
+.no ul{margin:0;padding-left:1.1rem}.no li a{min-height:44px;display:inline-flex;align-items:center}\
 .row{display:flex;gap:.5rem;align-items:flex-end;flex-wrap:wrap}\
 .row label{margin-top:0}\
 form.inline{display:inline}\

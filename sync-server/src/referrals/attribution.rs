@@ -89,9 +89,12 @@ pub struct CouponUse {
     pub refused: Option<&'static str>,
 }
 
-/// Clicks of one visitor looked at, newest first: a browser that clicked
-/// more is a robot, and its oldest clicks are long out of the window.
-const CANDIDATES: i64 = 50;
+/// Clicks of one visitor looked at: the oldest this many inside the window
+/// that are not the buyer's own (the first click's), and the newest this
+/// many (the last click's, and what the record shows). Bounded, as a
+/// browser can be made to click without end; and neither model's winner
+/// can be pushed out of the reading by clicks stuffed after it.
+const CANDIDATES: i64 = 25;
 
 /// Decides, on `tx` (the order's transaction), whose order it is.
 pub async fn decide(
@@ -111,16 +114,23 @@ pub async fn decide(
     let clicks: Vec<(i64, String, String, DateTime<Utc>)> = match buyer.visitor {
         None => Vec::new(),
         Some(visitor) => {
-            let mut rows: Vec<(i64, String, String, DateTime<Utc>)> = sqlx::query_as(
-                "SELECT id, code, partner_id, clicked_at FROM referral_clicks
-                 WHERE visitor = $1 ORDER BY clicked_at DESC, id DESC LIMIT $2",
+            sqlx::query_as(
+                "(SELECT id, code, partner_id, clicked_at FROM referral_clicks
+                  WHERE visitor = $1 AND clicked_at >= $3 AND clicked_at <= $4
+                    AND partner_id <> ALL($5)
+                  ORDER BY clicked_at, id LIMIT $2)
+                 UNION
+                 (SELECT id, code, partner_id, clicked_at FROM referral_clicks
+                  WHERE visitor = $1 ORDER BY clicked_at DESC, id DESC LIMIT $2)
+                 ORDER BY clicked_at, id",
             )
             .bind(visitor)
             .bind(CANDIDATES)
+            .bind(now - settings.window)
+            .bind(now)
+            .bind(&own)
             .fetch_all(&mut *tx)
-            .await?;
-            rows.reverse();
-            rows
+            .await?
         }
     };
     let coupon = match buyer.coupon {

@@ -45,9 +45,13 @@ pub async fn run(pool: PgPool, mut changed: Inbox<DocumentStored>, figures: Outb
             }
         }
     }
+    let mut later: Vec<String> = Vec::new();
     loop {
         while let Ok(DocumentStored(doc)) = changed.try_recv() {
             pending.insert(doc);
+        }
+        if pending.is_empty() {
+            pending.extend(later.drain(..));
         }
         let Some(doc_id) = pending.pop_first() else {
             match changed.recv().await {
@@ -63,7 +67,9 @@ pub async fn run(pool: PgPool, mut changed: Inbox<DocumentStored>, figures: Outb
             Ok(None) => {}
             Err(Failure::Db(error)) => {
                 tracing::warn!(%error, doc_id, "referrals projection failed; will retry");
-                pending.insert(doc_id);
+                // After the others: one document that keeps failing does
+                // not hold up those behind it.
+                later.push(doc_id);
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(Failure::Unreadable(why)) => {

@@ -135,17 +135,35 @@ async fn form_page(
         .collect();
     let error_of = |field: &str| errors.iter().find(|(f, _)| *f == field).map(|(_, e)| e);
     // A value comes back as typed, cut to what the field takes.
+    // A field's hint (said before it, as its description) and error.
     let field = |name: &str, label: &str, kind: &str, value: &str, max: usize, extra: &str| {
         let error = error_of(name);
         let value: String = value.chars().take(max).collect();
+        let hint = (name == "coupon")
+            .then_some("A partner gave you a code? It makes sure they are thanked for this order.");
+        let described: Vec<String> = [
+            hint.map(|_| format!("{name}-hint")),
+            error.map(|_| format!("{name}-error")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         format!(
-            "<label for=\"{name}\">{label}</label>\
-             <input id=\"{name}\" name=\"{name}\" type=\"{kind}\" value=\"{}\" maxlength=\"{max}\" {extra}{}>{}",
+            "<label for=\"{name}\">{label}</label>{}\
+             <input id=\"{name}\" name=\"{name}\" type=\"{kind}\" value=\"{}\" maxlength=\"{max}\" {extra}{}{}>{}",
+            hint.map_or_else(String::new, |h| format!(
+                "<p class=\"fine\" id=\"{name}-hint\">{h}</p>"
+            )),
             escape(&value),
             if error.is_some() {
-                format!(" aria-invalid=\"true\" aria-describedby=\"{name}-error\"")
+                " aria-invalid=\"true\""
             } else {
+                ""
+            },
+            if described.is_empty() {
                 String::new()
+            } else {
+                format!(" aria-describedby=\"{}\"", described.join(" "))
             },
             error.map_or_else(String::new, |e| format!(
                 "<p class=\"no\" id=\"{name}-error\">{}</p>",
@@ -153,16 +171,26 @@ async fn form_page(
             )),
         )
     };
-    let general = error_of("payment").map_or_else(String::new, |e| {
-        format!("<p class=\"no\" role=\"alert\">{}</p>", escape(e))
-    });
+    // What went wrong, said first (and read out), each field's error a
+    // link to the field.
+    let general = if errors.is_empty() {
+        String::new()
+    } else {
+        let items: String = errors
+            .iter()
+            .map(|(field, e)| match *field {
+                "payment" => format!("<li>{}</li>", escape(e)),
+                field => format!("<li><a href=\"#{field}\">{}</a></li>", escape(e)),
+            })
+            .collect();
+        format!("<div class=\"no\" role=\"alert\"><ul>{items}</ul></div>")
+    };
     let body = format!(
         "{}<main class=\"narrow\"><h1>Check out</h1>{general}\
          <table><tbody>{summary}</tbody><tfoot><tr><th>Total</th><th class=\"num\">{}</th></tr></tfoot></table>{}\
          <form method=\"post\" action=\"/shop/checkout\">\
          <input type=\"hidden\" name=\"key\" value=\"{key}\">\
          {}{}{}\
-         <p class=\"fine\">A partner gave you a code? It makes sure they are thanked for this order.</p>\
          {}<p class=\"fine\">A test shop: no money moves. Pay with 4242 4242 4242 4242.</p>\
          <p><button type=\"submit\">Pay {}</button></p></form></main>",
         bar(&cart),
@@ -204,7 +232,12 @@ async fn form_page(
         price(priced.total_minor, currency, format),
         key = escape(key),
     );
-    let mut response = page(status, "Check out", "", &body);
+    let title = if errors.is_empty() {
+        "Check out"
+    } else {
+        "Error: check out"
+    };
+    let mut response = page(status, title, "", &body);
     if let Ok(value) = HeaderValue::from_str(&key_cookie(Some(key), state.secure_cookies)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
@@ -321,11 +354,20 @@ pub async fn submit(
     .bind(name)
     .execute(&state.pool)
     .await?;
-    let (status, stored_currency, amount_minor): (String, String, i64) =
-        sqlx::query_as("SELECT status, currency::text, amount_minor FROM checkouts WHERE key = $1")
-            .bind(&form.key)
-            .fetch_one(&state.pool)
-            .await?;
+    // The checkout is locked from here until its outcome is written, the
+    // provider's answer included: a second submit of it (a double tap, a
+    // second tab) waits, then finds it paid, and is shown the order.
+    let mut tx = state.pool.begin().await?;
+    let (status, stored_currency, amount_minor): (String, String, i64) = sqlx::query_as(
+        "SELECT status, currency::text, amount_minor FROM checkouts WHERE key = $1 FOR UPDATE",
+    )
+    .bind(&form.key)
+    .fetch_one(&mut *tx)
+    .await?;
+    if status == "paid" {
+        tx.commit().await?;
+        return Ok(paid_page(&state, &form.key));
+    }
     if status == "pending"
         && (stored_currency.as_str(), amount_minor) != (currency.as_str(), priced.total_minor)
     {
@@ -375,11 +417,12 @@ pub async fn submit(
     let payment_ref = match outcome {
         Ok(Outcome::Paid(reference)) => reference,
         Ok(Outcome::Declined(why)) => {
-            sqlx::query("UPDATE checkouts SET status = 'declined', declined = $2 WHERE key = $1 AND status = 'pending'")
+            sqlx::query("UPDATE checkouts SET status = 'declined', declined = $2 WHERE key = $1")
                 .bind(&form.key)
                 .bind(&why)
-                .execute(&state.pool)
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             let errors = [("payment", why)];
             return form_page(
                 &state,
@@ -393,8 +436,9 @@ pub async fn submit(
         }
         Err(unavailable) => {
             tracing::warn!(%unavailable, "checkout: the payment provider did not answer");
+            drop(tx);
             // The same key: trying again is the same payment, never a second.
-            let errors = [("payment", "We could not reach the payment service, and nothing was charged. Try again: you will not pay twice.".to_owned())];
+            let errors = [("payment", "We could not confirm the payment with the payment service. Try again: you will not pay twice.".to_owned())];
             return form_page(
                 &state,
                 &headers,
@@ -408,6 +452,7 @@ pub async fn submit(
     };
     let visitor = cookie(&headers, clicks::COOKIE).and_then(|v| state.key.verify(v));
     let partner = place_order(
+        &mut tx,
         &state,
         &form.key,
         &payment_ref,
@@ -417,15 +462,21 @@ pub async fn submit(
         amount,
     )
     .await?;
+    tx.commit().await?;
     state.ledger.tell(partner);
+    Ok(paid_page(&state, &form.key))
+}
+
+/// Off to the confirmation, the cart and the checkout's key done with.
+fn paid_page(state: &ShopState, key: &str) -> Response {
     let mut done = see_other(
-        &format!("/shop/orders/{}", form.key),
+        &format!("/shop/orders/{key}"),
         Some(cart_cookie(&Cart::default(), state.secure_cookies)),
     );
     if let Ok(value) = HeaderValue::from_str(&key_cookie(None, state.secure_cookies)) {
         done.headers_mut().append(header::SET_COOKIE, value);
     }
-    Ok(done)
+    done
 }
 
 async fn paid(state: &ShopState, key: &str) -> Result<Option<String>, AppError> {
@@ -436,11 +487,13 @@ async fn paid(state: &ShopState, key: &str) -> Result<Option<String>, AppError> 
     Ok((status.as_deref() == Some("paid")).then(|| format!("/shop/orders/{key}")))
 }
 
-/// The order of a paid checkout, made once: the checkout is locked, and a
-/// checkout that has its order already is left as it is. Attribution is
-/// decided in this transaction, so the clicks it reads are those there
-/// were when the order was made. The partner whose figures moved.
+/// The order of a paid checkout, on `tx`, which holds the checkout locked
+/// (so it is made once). Attribution is decided in this transaction, so
+/// the clicks it reads are those there were when the order was made. The
+/// partner whose figures moved.
+#[allow(clippy::too_many_arguments)]
 async fn place_order(
+    tx: &mut sqlx::PgConnection,
     state: &ShopState,
     key: &str,
     payment_ref: &str,
@@ -449,20 +502,9 @@ async fn place_order(
     email: &str,
     amount: Money,
 ) -> Result<Option<String>, AppError> {
-    let mut tx = state.pool.begin().await?;
-    let order: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT order_id FROM checkouts WHERE key = $1 FOR UPDATE")
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-    match order {
-        None => return Err(AppError::NotFound),
-        Some(Some(_)) => return Ok(None),
-        Some(None) => {}
-    }
     let now = Utc::now();
     let decision = attribution::decide(
-        &mut tx,
+        &mut *tx,
         &state.attribution,
         &Buyer {
             visitor,
@@ -474,7 +516,7 @@ async fn place_order(
     .await?;
     let partner = decision.winner.as_ref().map(|w| w.partner.clone());
     let recorded = record_order_on(
-        &mut tx,
+        &mut *tx,
         &state.ledger,
         // Not the key: the reference is shown to the partner and the
         // back-office, the key opens the buyer's confirmation.
@@ -506,7 +548,6 @@ async fn place_order(
     .bind(recorded.order_id)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(partner)
 }
 

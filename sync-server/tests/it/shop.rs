@@ -595,6 +595,23 @@ async fn the_checkout_refuses_hostile_input_and_loses_nothing() {
         .await
         .unwrap();
     assert_eq!(orders, 0);
+    // Two submits of one checkout at once: one waits for the other, both
+    // see the one order.
+    let mut twin = buyer.clone();
+    let key = buyer.checkout_key(&server, "card-terminal", "1").await;
+    twin.cookies = buyer.cookies.clone();
+    let (a, b) = tokio::join!(
+        buyer.pay(&server, &key, "d@client.example", ""),
+        twin.pay(&server, &key, "d@client.example", "")
+    );
+    assert_eq!((a.status, b.status), (303, 303), "{} {}", a.body, b.body);
+    assert_eq!(a.location, b.location);
+    let orders: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE checkout_key = $1")
+        .bind(&key)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(orders, 1);
     // A product or picture that is not there.
     assert_eq!(
         buyer.get(&server, "/shop/p/no-such-thing").await.status,
