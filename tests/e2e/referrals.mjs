@@ -3,7 +3,8 @@
 // Ana (a Performer: her referral share is 5%) makes a link on her phone
 // with no network; back online, the server confirms it. A client opens the
 // link on another phone, browses the shop, buys; Ana's link shows the
-// click and the order, and her Earnings the referral line. The back-office
+// click and the order, and her Earnings the referral line. The order is
+// delivered and the client rates Ana on its confirmation. The back-office
 // refunds the order; the commission is clawed back. Ben, a Starter, makes
 // a link; an order through it is recorded with no commission, and his
 // links screen says why. The shop page downloads none of the app.
@@ -115,6 +116,16 @@ async function main() {
     await admin.waitForURL((u) => u.pathname === "/admin/");
     await admin.click('nav.tabs a[href="#orders"]');
     const listed = admin.locator(`#orders article[data-key="${order.reference}"]`);
+    // Delivered first: the client rates Ana on the order's confirmation.
+    await listed.locator("button.deliver").click();
+    await listed.locator("p.delivered").waitFor();
+    const confirmation = client.url();
+    await client.goto(confirmation);
+    await client.locator("legend", { hasText: "How well did Ana Souza help you?" }).waitFor();
+    await client.check('input[name=stars][value="5"]');
+    await client.click("button:has-text('Send my rating')");
+    await client.locator("text=You rated Ana Souza 5 of 5").waitFor();
+    await shot(client, "rating-phone");
     await listed.locator("button.refund").click();
     await listed.locator(".reason-form input[name=reason]").fill("Returned unopened");
     await listed.locator(".reason-form button[type=submit]").click();

@@ -118,9 +118,32 @@ fn row(o: &OrderEntry, ctx: &Ctx) -> Html {
                 })
             },
         ),
-        (None, false) => html! {
-            <button class="refund" onclick={ctx.ask_why(&id)}>{ "Refund…" }</button>
-        },
+        (None, false) => {
+            // A delivered order's client may rate the partner who brought it.
+            let delivered = match &o.delivered_at {
+                Some(at) => {
+                    html! { <p class="notes delivered">{ format!("Delivered {}", day_of(at)) }</p> }
+                }
+                None => {
+                    let change = ctx.change.clone();
+                    let deliver = Callback::from(move |_| {
+                        change.emit(Change::new(
+                            "POST",
+                            format!("/api/admin/orders/{id}/delivered"),
+                            None::<&()>,
+                            |_| html! { "Order marked delivered: its client may rate the partner." },
+                        ))
+                    });
+                    html! { <button class="deliver" onclick={deliver}>{ "Mark delivered" }</button> }
+                }
+            };
+            html! {
+                <>
+                    { delivered }
+                    <button class="refund" onclick={ctx.ask_why(&id)}>{ "Refund…" }</button>
+                </>
+            }
+        }
     };
     card(
         id.to_string(),

@@ -42,6 +42,8 @@ pub struct OrderEntry<Time = String> {
     pub currency: String,
     pub recorded_at: Time,
     pub refunded_at: Option<Time>,
+    /// When an admin marked it delivered: its client may rate the partner.
+    pub delivered_at: Option<Time>,
 }
 
 #[cfg(test)]
@@ -87,13 +89,14 @@ mod tests {
             currency: "USD".to_owned(),
             recorded_at: "2030-01-01T00:00:00Z".to_owned(),
             refunded_at: None,
+            delivered_at: None,
         };
         assert_eq!(
             serde_json::to_string(&entry).unwrap(),
             concat!(
                 r#"{"id":4,"reference":"SO-1","partner_id":null,"partner_name":null,"#,
                 r#""amount_minor":125000,"currency":"USD","recorded_at":"2030-01-01T00:00:00Z","#,
-                r#""refunded_at":null}"#
+                r#""refunded_at":null,"delivered_at":null}"#
             )
         );
     }

@@ -376,6 +376,28 @@ fn currency_parses(code: &str, partner: &str, row: impl FnOnce() -> String) -> b
 
 /// The view of `partner` at `now`, and the next instant after `now` at
 /// which time alone changes it.
+/// The average of clients' ratings of the partner's orders over the last
+/// `days`, in hundredths of a star (0 when none); a refunded order's
+/// rating no longer counts.
+async fn satisfaction_centi(
+    pool: &PgPool,
+    partner: &str,
+    now: DateTime<Utc>,
+    days: u32,
+) -> Result<u32, sqlx::Error> {
+    let average: Option<i64> = sqlx::query_scalar(
+        "SELECT round(avg(r.stars) * 100)::bigint FROM order_ratings r
+         JOIN orders o ON o.id = r.order_id AND o.refunded_at IS NULL
+         WHERE r.partner_id = $1 AND r.rated_at > $2 - make_interval(days => $3)",
+    )
+    .bind(partner)
+    .bind(now)
+    .bind(i32::try_from(days).unwrap_or(i32::MAX))
+    .fetch_one(pool)
+    .await?;
+    Ok(average.map_or(0, |a| u32::try_from(a).unwrap_or(0)))
+}
+
 async fn compute(
     pool: &PgPool,
     rules: &RulesConfig,
@@ -449,9 +471,10 @@ async fn compute(
         base_bps: rules::base_rate(next_tier, rules).bps(),
         extra_bps: extra.bps(),
     };
-    // Deals and training have a source; support engagement and
-    // satisfaction are not recorded anywhere yet, so they count as zero
-    // (and the components still show what they would be worth).
+    // Deals, training and satisfaction (clients' ratings of the orders the
+    // partner brought, over the deal window) have a source; support
+    // engagement is not recorded anywhere yet, so it counts as zero (and
+    // its component still shows what it would be worth).
     let modules_done = training::standing::modules_done(pool, partner).await?;
     let exams = training::standing::exams(pool, partner).await?;
     let assignments = training::standing::assignments(pool, partner).await?;
@@ -460,7 +483,8 @@ async fn compute(
             deals: deals_in_window,
             training_modules: u32::try_from(modules_done.len()).unwrap_or(u32::MAX),
             support_engagements: 0,
-            satisfaction_centi: 0,
+            satisfaction_centi: satisfaction_centi(pool, partner, now, rules.deal_window_days)
+                .await?,
         },
         rules,
     );

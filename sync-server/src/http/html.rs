@@ -42,7 +42,7 @@ pub fn page(status: StatusCode, title: &str, head: &str, body: &str) -> Response
 }
 
 /// Moves with every change of [`STYLE`], so a page never reads an old one.
-const STYLE_VERSION: &str = "4";
+const STYLE_VERSION: &str = "5";
 
 /// `GET /page.css`.
 pub async fn stylesheet() -> Response {
@@ -89,6 +89,10 @@ border-bottom:1px solid #e3e6ea;vertical-align:middle}td.num,th.num{text-align:r
 font-variant-numeric:tabular-nums}\
 td a{display:inline-flex;align-items:center;min-height:44px}\
 .no ul{margin:0;padding-left:1.1rem}.no li a{min-height:44px;display:inline-flex;align-items:center}\
+fieldset{border:1px solid #e3e6ea;border-radius:8px;margin:1rem 0 0}\
+legend{font-weight:600;padding:0 .25rem}\
+label.star{display:inline-flex;align-items:center;gap:.35rem;min-height:44px;min-width:44px;margin:0;font-weight:600}\
+label.star input{width:auto;min-height:0;margin:0}\
 .row{display:flex;gap:.5rem;align-items:flex-end;flex-wrap:wrap}\
 .row label{margin-top:0}\
 form.inline{display:inline}\

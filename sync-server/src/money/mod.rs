@@ -101,6 +101,10 @@ where
             "/api/admin/orders/{id}/refund",
             post(orders::handle_refund_order),
         )
+        .route(
+            "/api/admin/orders/{id}/delivered",
+            post(orders::handle_delivered),
+        )
         .route("/api/admin/payouts/preview", get(payouts::payout_preview))
         .route("/api/admin/payouts", post(payouts::handle_run_payouts))
         .route(

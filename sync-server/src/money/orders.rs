@@ -5,6 +5,7 @@
 //! | `GET /api/admin/orders`              | admin |
 //! | `POST /api/admin/orders`             | admin |
 //! | `POST /api/admin/orders/{id}/refund` | admin |
+//! | `POST /api/admin/orders/{id}/delivered` | admin |
 
 use axum::{
     Json,
@@ -195,6 +196,7 @@ struct OrderRow {
     currency: String,
     recorded_at: DateTime<Utc>,
     refunded_at: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
 }
 
 /// The most recent orders (newest first, at most 200), with the partner
@@ -206,7 +208,7 @@ pub(super) async fn list_orders(
     who.require_admin()?;
     let rows = sqlx::query_as::<_, OrderRow>(
         "SELECT o.id, o.reference, o.partner_id, p.name AS partner_name, o.amount_minor,
-                o.currency::text AS currency, o.recorded_at, o.refunded_at
+                o.currency::text AS currency, o.recorded_at, o.refunded_at, o.delivered_at
          FROM orders o LEFT JOIN partners p ON p.id = o.partner_id
          ORDER BY o.recorded_at DESC, o.id DESC
          LIMIT 200",
@@ -224,6 +226,7 @@ pub(super) async fn list_orders(
             currency: row.currency,
             recorded_at: row.recorded_at,
             refunded_at: row.refunded_at,
+            delivered_at: row.delivered_at,
         })
         .collect();
     Ok(Json(orders))
@@ -270,6 +273,40 @@ pub(super) async fn handle_record_order(
         line: recorded.line.as_ref().map(Line::to_wire).transpose()?,
     };
     Ok((axum::http::StatusCode::CREATED, Json(recorded)).into_response())
+}
+
+/// `POST /api/admin/orders/{id}/delivered`: the order reached its client,
+/// who may now rate the partner who brought it. Once: a second time
+/// changes nothing; a refunded order is not delivered.
+pub(super) async fn handle_delivered(
+    State(state): State<MoneyState>,
+    who: Authenticated,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    who.require_admin()?;
+    let row: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+        "UPDATE orders SET delivered_at = coalesce(delivered_at, now())
+         WHERE id = $1 AND refunded_at IS NULL
+         RETURNING delivered_at",
+    )
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?;
+    match row {
+        Some(delivered) => Ok(Json(serde_json::json!({ "delivered_at": delivered }))),
+        None => {
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1)")
+                    .bind(id)
+                    .fetch_one(&state.pool)
+                    .await?;
+            Err(if exists {
+                AppError::Conflict("a refunded order is not delivered".to_owned())
+            } else {
+                AppError::NotFound
+            })
+        }
+    }
 }
 
 pub(super) async fn handle_refund_order(

@@ -588,11 +588,15 @@ pub async fn confirmation(
             )
         })
         .collect();
+    let rating = match order_id {
+        Some(order) => rating_part(&state, &key, order).await?,
+        None => String::new(),
+    };
     let body = format!(
         "{}<main class=\"narrow\"><h1>Thank you, {}</h1>\
          <p class=\"ok\" role=\"status\">Your order {} is paid. A receipt goes to {}.</p>\
          <table><tbody>{rows}</tbody><tfoot><tr><th>Paid</th><th class=\"num\">{}</th></tr></tfoot></table>\
-         <p><a class=\"button quiet\" href=\"/shop\">Back to the shop</a></p></main>",
+         {rating}<p><a class=\"button quiet\" href=\"/shop\">Back to the shop</a></p></main>",
         bar(&Cart::default()),
         escape(&name),
         order_id.map_or_else(String::new, |id| format!("no. {id}")),
@@ -600,4 +604,92 @@ pub async fn confirmation(
         price(amount_minor, currency, format),
     );
     Ok(page(StatusCode::OK, "Thank you", "", &body))
+}
+
+/// The rating of the partner who brought an order, on its confirmation:
+/// asked for once the order is delivered (and not refunded), one per
+/// order, changed by rating again.
+async fn rating_part(state: &ShopState, key: &str, order: i64) -> Result<String, AppError> {
+    let row: Option<(Option<String>, Option<i16>)> = sqlx::query_as(
+        "SELECT p.name, r.stars FROM orders o
+         JOIN partners p ON p.id = o.partner_id
+         LEFT JOIN order_ratings r ON r.order_id = o.id
+         WHERE o.id = $1 AND o.delivered_at IS NOT NULL AND o.refunded_at IS NULL",
+    )
+    .bind(order)
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some((name, stars)) = row else {
+        return Ok(String::new());
+    };
+    let name = escape(name.as_deref().unwrap_or("your partner"));
+    let choices: String = (1..=5)
+        .map(|n| {
+            format!(
+                "<label class=\"star\"><input type=\"radio\" name=\"stars\" value=\"{n}\" required{}> {n}</label>",
+                if stars == Some(n) { " checked" } else { "" }
+            )
+        })
+        .collect();
+    Ok(format!(
+        "<form method=\"post\" action=\"/shop/orders/{key}/rating\" class=\"rating\">\
+         <fieldset><legend>How well did {name} help you? (1 poor, 5 excellent)</legend>\
+         <div class=\"row\">{choices}</div></fieldset>{}\
+         <p><button type=\"submit\">{}</button></p></form>",
+        stars.map_or_else(String::new, |s| format!(
+            "<p class=\"fine\" role=\"status\">You rated {name} {s} of 5. Thank you.</p>"
+        )),
+        if stars.is_some() {
+            "Change my rating"
+        } else {
+            "Send my rating"
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct RatingForm {
+    #[serde(default)]
+    stars: String,
+}
+
+/// `POST /shop/orders/{key}/rating`: 1 to 5 stars for the partner who
+/// brought the delivered order the key opens.
+pub async fn rate(
+    State(state): State<ShopState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RatingForm>,
+) -> Result<Response, AppError> {
+    refuse_other_sites(&headers, state.secure_cookies)?;
+    if !valid_key(&key) {
+        return Err(AppError::NotFound);
+    }
+    let stars: i16 = match form.stars.trim().parse() {
+        Ok(n) if (1..=5).contains(&n) => n,
+        _ => return Err(AppError::BadRequest("a rating is 1 to 5 stars".to_owned())),
+    };
+    let order: Option<(i64, Option<String>, bool)> = sqlx::query_as(
+        "SELECT o.id, o.partner_id, o.delivered_at IS NOT NULL AND o.refunded_at IS NULL
+         FROM checkouts c JOIN orders o ON o.id = c.order_id WHERE c.key = $1",
+    )
+    .bind(&key)
+    .fetch_optional(&state.pool)
+    .await?;
+    let Some((order, Some(partner), true)) = order else {
+        return Err(AppError::Conflict(
+            "this order cannot be rated: it names no partner, or is not delivered".to_owned(),
+        ));
+    };
+    sqlx::query(
+        "INSERT INTO order_ratings (order_id, partner_id, stars) VALUES ($1, $2, $3)
+         ON CONFLICT (order_id) DO UPDATE SET stars = $3, rated_at = now()",
+    )
+    .bind(order)
+    .bind(&partner)
+    .bind(stars)
+    .execute(&state.pool)
+    .await?;
+    state.ledger.tell([partner]);
+    Ok(see_other(&format!("/shop/orders/{key}"), None))
 }

@@ -11,7 +11,8 @@
 //! | `GET, POST /shop/cart`      | the cart; a product added or a quantity changed |
 //! | `POST /shop/currency`       | the prices' currency |
 //! | `GET, POST /shop/checkout`  | the checkout form; paying |
-//! | `GET /shop/orders/{key}`    | the confirmation |
+//! | `GET /shop/orders/{key}`    | the confirmation (and, once delivered, the partner's rating) |
+//! | `POST /shop/orders/{key}/rating` | 1 to 5 stars for the partner |
 
 pub mod cart;
 pub mod catalog;
@@ -59,4 +60,5 @@ where
         .route("/shop/currency", post(pages::choose_currency))
         .route("/shop/checkout", get(checkout::show).post(checkout::submit))
         .route("/shop/orders/{key}", get(checkout::confirmation))
+        .route("/shop/orders/{key}/rating", post(checkout::rate))
 }

@@ -294,8 +294,94 @@ async fn a_link_a_click_and_a_checkout_pay_the_partner_and_a_refund_claws_it_bac
         "{mine}"
     );
 
-    // A refund: the order leaves the revenue, its line is clawed back.
+    // Delivered, the client rates Ana: her satisfaction, in her account view.
     let admin = session_for(&server.database_url, "a-admin").await;
+    let thanks = phone.get(&server, &format!("/shop/orders/{key}")).await;
+    assert!(
+        !thanks.body.contains("How well did"),
+        "no rating before delivery"
+    );
+    let early = phone
+        .post(
+            &server,
+            &format!("/shop/orders/{key}/rating"),
+            &[("stars", "5")],
+        )
+        .await;
+    assert_eq!(early.status, 409, "{}", early.body);
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/orders/{order_id}/delivered"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let thanks = phone.get(&server, &format!("/shop/orders/{key}")).await;
+    assert!(
+        thanks.body.contains("How well did Ana Souza help you?"),
+        "{}",
+        thanks.body
+    );
+    for bad in ["0", "6", "", "4.5", "-1"] {
+        let refused = phone
+            .post(
+                &server,
+                &format!("/shop/orders/{key}/rating"),
+                &[("stars", bad)],
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{bad:?}");
+    }
+    let rated = phone
+        .post(
+            &server,
+            &format!("/shop/orders/{key}/rating"),
+            &[("stars", "4")],
+        )
+        .await;
+    assert_eq!(rated.status, 303);
+    let rated = phone
+        .post(
+            &server,
+            &format!("/shop/orders/{key}/rating"),
+            &[("stars", "5")],
+        )
+        .await;
+    assert_eq!(rated.status, 303, "a rating is changed by rating again");
+    let thanks = phone.get(&server, &format!("/shop/orders/{key}")).await;
+    assert!(
+        thanks.body.contains("You rated Ana Souza 5 of 5"),
+        "{}",
+        thanks.body
+    );
+    let view_doc = account_view_doc(&pool, "p-ana").await;
+    let device = client("a-ana").await;
+    let _dialer = connect(&device, &server).await;
+    let view = open(&device, &view_doc).await;
+    wait_for(
+        "Ana's satisfaction in her view",
+        Duration::from_secs(30),
+        || {
+            let view = view.clone();
+            async move {
+                let read = view
+                    .with_document(|d| model::AccountViewDoc::read(d))
+                    .ok()?;
+                let c = read
+                    .progress
+                    .components
+                    .iter()
+                    .find(|c| c.name == "satisfaction")?;
+                // 5 stars, counted up to the 4.5 that counts in full.
+                (c.counted == 450).then_some(())
+            }
+        },
+    )
+    .await;
+
+    // A refund: the order leaves the revenue, its line is clawed back.
     let (status, _) = api(
         &server,
         &admin,

@@ -12,11 +12,28 @@ pub fn code(text: &str, label: &str) -> Html {
     let width = qr.width();
     // The quiet zone readers need: four modules round the code.
     let size = width + 8;
+    // One rectangle per run of dark modules in a row: a fifth of the
+    // path a square per module makes.
+    let colors = qr.to_colors();
     let mut path = String::new();
-    for (i, colour) in qr.to_colors().into_iter().enumerate() {
-        if colour == qrcode::Color::Dark {
-            let (x, y) = (i % width + 4, i / width + 4);
-            path.push_str(&format!("M{x} {y}h1v1h-1z"));
+    for (y, row) in colors.chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            if row[x] == qrcode::Color::Dark {
+                let start = x;
+                while x < width && row[x] == qrcode::Color::Dark {
+                    x += 1;
+                }
+                path.push_str(&format!(
+                    "M{} {}h{}v1h-{}z",
+                    start + 4,
+                    y + 4,
+                    x - start,
+                    x - start
+                ));
+            } else {
+                x += 1;
+            }
         }
     }
     html! {
