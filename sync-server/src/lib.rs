@@ -14,7 +14,7 @@
 //! (`docs/architecture.md`, "sync-server"; `tests/it/layout.rs` checks it):
 //! [`events`], [`platform`], [`http`], then the product modules
 //! ([`accounts`], [`notifications`], [`pipeline`], [`training`], [`chat`], [`referrals`],
-//! [`money`], [`shop`], [`account_view`]), then the
+//! [`money`], [`shop`], [`resources`], [`account_view`]), then the
 //! composition root ([`seed`], [`state`], [`startup`]).
 
 pub mod account_view;
@@ -27,6 +27,7 @@ pub mod notifications;
 pub mod pipeline;
 pub mod platform;
 pub mod referrals;
+pub mod resources;
 pub mod seed;
 pub mod shop;
 pub mod startup;

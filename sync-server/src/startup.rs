@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     account_view, accounts, chat, events, http, money, notifications, pipeline, platform,
-    referrals, seed, shop, state::AppState, training,
+    referrals, resources, seed, shop, state::AppState, training,
 };
 
 /// Every setting of the server; each is a flag and an environment variable.
@@ -39,6 +39,10 @@ pub struct Settings {
     /// `catalog.json` and its pictures; `fixtures/shop`).
     #[arg(long, env = "SEED_SHOP")]
     pub seed_shop: Option<PathBuf>,
+    /// A resources library to load at start (a directory with
+    /// `catalog.json` and its files; `fixtures/resources`).
+    #[arg(long, env = "SEED_RESOURCES")]
+    pub seed_resources: Option<PathBuf>,
     /// Days a click on a referral link can win an order (and the life of
     /// the cookie that remembers it).
     #[arg(long, env = "REFERRAL_WINDOW_DAYS", default_value_t = 30)]
@@ -447,6 +451,18 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
             .with_context(|| format!("loading the shop's catalog of {}", dir.display()))?;
         tracing::info!(loaded, "loaded the shop's catalog");
     }
+    if let Some(dir) = &settings.seed_resources {
+        let loaded = resources::library::load(&pool, &training.blobs, dir)
+            .await
+            .with_context(|| format!("loading the resources of {}", dir.display()))?;
+        tracing::info!(loaded, "loaded the resources library");
+    }
+    let resources = resources::ResourcesState {
+        pool: pool.clone(),
+        blobs: training.blobs.clone(),
+        public_origin: training.public_origin.clone(),
+        secure_cookies: settings.secure_cookies,
+    };
     let shop = shop::ShopState {
         pool: pool.clone(),
         blobs: training.blobs.clone(),
@@ -494,6 +510,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
             secure_cookies: settings.secure_cookies,
         },
         shop,
+        resources,
         sync: http::sync::SyncState {
             pool: pool.clone(),
             policy,
@@ -530,6 +547,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         .merge(chat::router())
         .merge(referrals::router())
         .merge(shop::router())
+        .merge(resources::router())
         .merge(money::router());
     let router = http::router(modules, state, &settings.web_dir);
     let listener = TcpListener::bind(settings.listen)

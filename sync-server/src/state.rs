@@ -41,4 +41,5 @@ app_state! {
     chat: crate::chat::ChatState,
     referrals: crate::referrals::ReferralsState,
     shop: crate::shop::ShopState,
+    resources: crate::resources::ResourcesState,
 }

@@ -76,7 +76,8 @@ export function startServer(databaseUrl, listen = "127.0.0.1:0", extra = []) {
     env("SERVER_BIN"),
     [
       "--listen", listen, "--web-dir", env("WEB_DIR"), "--seed", env("FIXTURES"),
-      "--seed-shop", join(dirname(env("FIXTURES")), "shop"), "--data-dir", dataDir, ...extra,
+      "--seed-shop", join(dirname(env("FIXTURES")), "shop"),
+      "--seed-resources", join(dirname(env("FIXTURES")), "resources"), "--data-dir", dataDir, ...extra,
     ],
     { env: { ...process.env, DATABASE_URL: databaseUrl, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
   );

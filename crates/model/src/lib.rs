@@ -16,6 +16,8 @@ mod catalog;
 mod chat;
 mod inbox;
 mod pipeline;
+#[cfg(feature = "qr")]
+pub mod qr;
 #[cfg(feature = "doc")]
 mod read;
 mod referrals;

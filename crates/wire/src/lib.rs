@@ -41,6 +41,7 @@ mod payouts;
 mod programme;
 mod referrals;
 mod reports;
+mod resources;
 mod training;
 mod vocabulary;
 
@@ -56,5 +57,6 @@ pub use payouts::*;
 pub use programme::*;
 pub use referrals::*;
 pub use reports::*;
+pub use resources::*;
 pub use training::*;
 pub use vocabulary::*;

@@ -166,6 +166,7 @@ fn run(root: &Path) -> Result<()> {
             .env("WEB_DIR", root.join("web/dist"))
             .env("SEED_FIXTURES", root.join("fixtures/demo.json"))
             .env("SEED_SHOP", root.join("fixtures/shop"))
+            .env("SEED_RESOURCES", root.join("fixtures/resources"))
             .env("SEED_TRAINING", training),
     )
 }

@@ -29,6 +29,7 @@ const LAYERS: &[&str] = &[
     "referrals",
     "money",
     "shop",
+    "resources",
     "account_view",
     // The composition root: knows every module.
     "seed",

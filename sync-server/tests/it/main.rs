@@ -24,6 +24,7 @@ mod notifications;
 mod onboarding;
 mod projection;
 mod residency;
+mod resources;
 mod shards;
 mod shop;
 mod storage;

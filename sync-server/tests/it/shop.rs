@@ -16,7 +16,7 @@ fn shop_dir() -> String {
     format!("{}/../fixtures/shop", env!("CARGO_MANIFEST_DIR"))
 }
 
-async fn start(db: &TestDb, extra: &[&str]) -> TestServer {
+pub(crate) async fn start(db: &TestDb, extra: &[&str]) -> TestServer {
     let dir = shop_dir();
     let mut args = vec!["--seed-shop", dir.as_str(), "--commission-hold-days", "0"];
     args.extend_from_slice(extra);
@@ -25,7 +25,7 @@ async fn start(db: &TestDb, extra: &[&str]) -> TestServer {
 
 /// A link made on the partner's device (offline, as far as the server
 /// knows, until it syncs), then waited for until the server confirms it.
-async fn make_link(
+pub(crate) async fn make_link(
     server: &TestServer,
     pool: &PgPool,
     account: &str,
@@ -66,15 +66,15 @@ async fn make_link(
 
 /// A browser: its cookies, kept as a server sets them.
 #[derive(Default, Clone)]
-struct Browser {
-    cookies: Vec<(String, String)>,
+pub(crate) struct Browser {
+    pub(crate) cookies: Vec<(String, String)>,
 }
 
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    set_cookies: Vec<String>,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) set_cookies: Vec<String>,
+    pub(crate) body: String,
 }
 
 impl Browser {
@@ -140,7 +140,7 @@ impl Browser {
         answer
     }
 
-    async fn get(&mut self, server: &TestServer, path: &str) -> Answer {
+    pub(crate) async fn get(&mut self, server: &TestServer, path: &str) -> Answer {
         self.request(server, "GET", path, None).await
     }
 
@@ -149,7 +149,12 @@ impl Browser {
     }
 
     /// The checkout page's key, with `slug` in the cart.
-    async fn checkout_key(&mut self, server: &TestServer, slug: &str, quantity: &str) -> String {
+    pub(crate) async fn checkout_key(
+        &mut self,
+        server: &TestServer,
+        slug: &str,
+        quantity: &str,
+    ) -> String {
         let added = self
             .post(
                 server,
@@ -168,7 +173,13 @@ impl Browser {
         page.body[at..at + 32].to_owned()
     }
 
-    async fn pay(&mut self, server: &TestServer, key: &str, email: &str, coupon: &str) -> Answer {
+    pub(crate) async fn pay(
+        &mut self,
+        server: &TestServer,
+        key: &str,
+        email: &str,
+        coupon: &str,
+    ) -> Answer {
         self.post(
             server,
             "/shop/checkout",

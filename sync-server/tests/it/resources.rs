@@ -1,0 +1,309 @@
+//! The resources library through the real server: the library listed, an
+//! asset served as published, a partner's co-branded copies (SVG, PNG,
+//! PDF) carrying their name and a link of theirs that attributes to them,
+//! kept and served again; the device's records of use kept once; and the
+//! admin's figures tying use to clicks and revenue.
+
+use std::io::Read;
+
+use crate::{helpers::*, shop::Browser};
+
+fn resources_dir() -> String {
+    format!("{}/../fixtures/resources", env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn get(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    http_get(
+        server.addr(),
+        path,
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Whether `needle` is in the PDF, in its text or inside a compressed stream.
+fn pdf_holds(pdf: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    if pdf.windows(needle.len()).any(|w| w == needle) {
+        return true;
+    }
+    let mut at = 0;
+    while let Some(start) = pdf[at..].windows(6).position(|w| w == b"stream") {
+        let from = at + start + 6;
+        let from = from
+            + pdf[from..]
+                .iter()
+                .take_while(|b| **b == b'\r' || **b == b'\n')
+                .count();
+        let Some(len) = pdf[from..].windows(9).position(|w| w == b"endstream") else {
+            break;
+        };
+        let mut out = Vec::new();
+        if flate2::read::ZlibDecoder::new(&pdf[from..from + len])
+            .read_to_end(&mut out)
+            .is_ok()
+            && out.windows(needle.len()).any(|w| w == needle)
+        {
+            return true;
+        }
+        at = from + len;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_partners_co_branded_copies_carry_them_and_their_link_brings_orders() {
+    let db = TestDb::new().await;
+    let dir = resources_dir();
+    let server = crate::shop::start(&db, &["--seed-resources", dir.as_str()]).await;
+    let pool = db.pool().await;
+    let ana = session_for(&server.database_url, "a-ana").await;
+    let ben = session_for(&server.database_url, "a-ben").await;
+    let admin = session_for(&server.database_url, "a-admin").await;
+
+    // The library, by category; a template offers Ana her copies.
+    let (status, library) = api(&server, &ana, "GET", "/api/resources", None).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = library["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Social posts and flyers", "Sales kit", "Brand"]);
+    let flyer = &library["categories"][0]["resources"][0];
+    assert_eq!(flyer["kind"], "template");
+    assert_eq!(
+        flyer["cobranded"]["png"],
+        "/api/resources/terminal-flyer/cobranded/png"
+    );
+    let (_, admins) = api(&server, &admin, "GET", "/api/resources", None).await;
+    assert!(
+        admins["categories"][0]["resources"][0]["cobranded"].is_null(),
+        "an admin has no copy"
+    );
+    // An asset as published: the brochure laid out into a PDF at load.
+    let (status, headers, pdf) = get(&server, &ana, "/api/resources/brochure/file").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("application/pdf"));
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(
+        header(&headers, "content-disposition")
+            .unwrap()
+            .contains("brochure.pdf")
+    );
+    assert_eq!(
+        header(&headers, "content-security-policy"),
+        Some("sandbox; default-src 'none'"),
+        "a stored file keeps its own policy, not the app's"
+    );
+    let (status, _, _) = http_get(server.addr(), "/api/resources/brochure/file", &[]).await;
+    assert_eq!(status, 401, "the library is the programme's");
+
+    // Ana's SVG copy: her name, her company, a link of hers for the flyer.
+    let (status, headers, svg) =
+        get(&server, &ana, "/api/resources/terminal-flyer/cobranded/svg").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&svg));
+    assert!(
+        header(&headers, "content-security-policy")
+            .unwrap()
+            .contains("sandbox")
+    );
+    let svg = String::from_utf8(svg).unwrap();
+    let code: String = sqlx::query_scalar(
+        "SELECT code FROM referral_links WHERE partner_id = 'p-ana' AND resource_id = 'terminal-flyer'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let link = format!("http://{}/r/{code}", server.addr());
+    for carried in [
+        "Ana Souza",
+        "Souza Consulting",
+        link.as_str(),
+        "data:image/svg+xml;base64,",
+    ] {
+        assert!(svg.contains(carried), "the copy lacks {carried}");
+    }
+    // The PNG: drawn at the template's size, and Ben's is not Ana's.
+    let (status, _, png) = get(&server, &ana, "/api/resources/terminal-flyer/cobranded/png").await;
+    assert_eq!(status, 200);
+    assert!(png.starts_with(b"\x89PNG"));
+    let side = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    assert_eq!((side(16), side(20)), (1080, 1350));
+    let (_, _, bens) = get(&server, &ben, "/api/resources/terminal-flyer/cobranded/png").await;
+    assert!(bens.starts_with(b"\x89PNG"));
+    assert_ne!(png, bens);
+    // Asked again: the copy kept, the same bytes, made once.
+    let (_, _, again) = get(&server, &ana, "/api/resources/terminal-flyer/cobranded/png").await;
+    assert_eq!(png, again);
+    let copies: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM cobranded_copies WHERE partner_id = 'p-ana'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(copies, 2, "the SVG and the PNG, once each");
+    // The PDF: her name as its author, her link live on the page.
+    let (status, headers, pdf) =
+        get(&server, &ana, "/api/resources/terminal-flyer/cobranded/pdf").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("application/pdf"));
+    assert!(
+        pdf_holds(&pdf, &format!("/r/{code}")),
+        "the PDF carries Ana's link"
+    );
+    assert!(pdf_holds(&pdf, "Ana Souza"), "the PDF names Ana");
+    for bad in [
+        "/api/resources/terminal-flyer/cobranded/exe",
+        "/api/resources/brochure/cobranded/png",
+        "/api/resources/nothing/cobranded/png",
+    ] {
+        assert_eq!(get(&server, &ana, bad).await.0, 404, "{bad}");
+    }
+    assert_eq!(
+        get(
+            &server,
+            &admin,
+            "/api/resources/terminal-flyer/cobranded/png"
+        )
+        .await
+        .0,
+        403
+    );
+
+    // The copy's link attributes to Ana, and the flyer's figures show it.
+    let mut client = Browser::default();
+    let click = client.get(&server, &format!("/r/{code}")).await;
+    assert_eq!(click.status, 302);
+    let key = client.checkout_key(&server, "card-terminal", "1").await;
+    assert_eq!(
+        client
+            .pay(&server, &key, "zoe@client.example", "")
+            .await
+            .status,
+        303
+    );
+    let partner: Option<String> =
+        sqlx::query_scalar("SELECT partner_id FROM orders WHERE checkout_key = $1")
+            .bind(&key)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(partner.as_deref(), Some("p-ana"));
+
+    // What Ana's device recorded, sent twice (a lost answer): kept once.
+    let events = serde_json::json!({"events": [
+        {"id": "01J-view-1", "resource_id": "terminal-flyer", "kind": "view", "at_ms": 1_700_000_000_000_i64},
+        {"id": "01J-down-1", "resource_id": "terminal-flyer", "kind": "download", "at_ms": 1_700_000_000_001_i64},
+        {"id": "01J-share-1", "resource_id": "terminal-flyer", "kind": "share", "at_ms": 4_000_000_000_000_i64},
+        {"id": "01J-gone-1", "resource_id": "no-such-thing", "kind": "view", "at_ms": 1}
+    ]});
+    let (status, taken) = api(
+        &server,
+        &ana,
+        "POST",
+        "/api/resources/events",
+        Some(events.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{taken}");
+    assert_eq!(
+        (taken["kept"].as_i64(), taken["already"].as_i64()),
+        (Some(3), Some(1))
+    );
+    let (_, taken) = api(&server, &ana, "POST", "/api/resources/events", Some(events)).await;
+    assert_eq!(
+        (taken["kept"].as_i64(), taken["already"].as_i64()),
+        (Some(0), Some(4))
+    );
+    let future: bool =
+        sqlx::query_scalar("SELECT at <= now() FROM resource_events WHERE id = '01J-share-1'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        future,
+        "a device's clock ahead records nothing in the future"
+    );
+    // Hostile batches are refused whole.
+    let one = |id: &str, kind: &str| serde_json::json!({"id": id, "resource_id": "logo", "kind": kind, "at_ms": 1});
+    let too_many: Vec<_> = (0..501).map(|i| one(&format!("e{i}"), "view")).collect();
+    for (body, why) in [
+        (serde_json::json!({"events": too_many}), "too many"),
+        (
+            serde_json::json!({"events": [one("ok", "delete")]}),
+            "a kind",
+        ),
+        (
+            serde_json::json!({"events": [one("no spaces", "view")]}),
+            "an id",
+        ),
+        (
+            serde_json::json!({"events": [one(&"x".repeat(65), "view")]}),
+            "a long id",
+        ),
+        (
+            serde_json::json!({"events": [], "more": 1}),
+            "an unknown field",
+        ),
+    ] {
+        let (status, _) = api(&server, &ana, "POST", "/api/resources/events", Some(body)).await;
+        assert!(matches!(status, 400 | 422), "{why}: {status}");
+    }
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/resources/events",
+        Some(serde_json::json!({"events": []})),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // The admin's figures: use, clicks and revenue per asset and partner.
+    let (status, figures) = api(
+        &server,
+        &admin,
+        "GET",
+        "/api/admin/resources/analytics",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{figures}");
+    let row = figures
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource_id"] == "terminal-flyer" && r["partner_id"] == "p-ana")
+        .expect("Ana's flyer");
+    assert_eq!(
+        (
+            row["views"].as_i64(),
+            row["downloads"].as_i64(),
+            row["shares"].as_i64(),
+            row["clicks"].as_i64(),
+            row["orders"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1), Some(1)),
+        "{row}"
+    );
+    assert_eq!(row["revenue"][0]["revenue_minor"], 24_900);
+    assert_eq!(
+        api(&server, &ana, "GET", "/api/admin/resources/analytics", None)
+            .await
+            .0,
+        403
+    );
+    server.stop().await;
+}
