@@ -120,11 +120,13 @@ fn row(o: &OrderEntry, ctx: &Ctx) -> Html {
         ),
         (None, false) => {
             // A delivered order's client may rate the partner who brought it.
-            let delivered = match &o.delivered_at {
-                Some(at) => {
+            let delivered = match (&o.delivered_at, &o.partner_id) {
+                (Some(at), _) => {
                     html! { <p class="notes delivered">{ format!("Delivered {}", day_of(at)) }</p> }
                 }
-                None => {
+                // A direct sale has no partner to rate.
+                (None, None) => Html::default(),
+                (None, Some(_)) => {
                     let change = ctx.change.clone();
                     let deliver = Callback::from(move |_| {
                         change.emit(Change::new(
@@ -134,7 +136,10 @@ fn row(o: &OrderEntry, ctx: &Ctx) -> Html {
                             |_| html! { "Order marked delivered: its client may rate the partner." },
                         ))
                     });
-                    html! { <button class="deliver" onclick={deliver}>{ "Mark delivered" }</button> }
+                    html! {
+                        <button class="deliver" onclick={deliver}
+                            aria-label={format!("Mark order {} delivered", o.reference)}>{ "Mark delivered" }</button>
+                    }
                 }
             };
             html! {

@@ -69,6 +69,9 @@ pub struct EventsTaken {
     pub kept: usize,
     /// Events kept before (the same ids).
     pub already: usize,
+    /// Events of a resource the library no longer has: not kept, and
+    /// never will be (the device drops them too).
+    pub unknown: usize,
 }
 
 /// `GET /api/admin/resources/analytics`: one row per resource and partner
@@ -85,6 +88,7 @@ pub struct ResourceFigures {
     pub cobrands: i64,
     /// Clicks on the links in the partner's co-branded copies.
     pub clicks: i64,
+    /// Orders those links won, refunded ones left out.
     pub orders: i64,
     /// Revenue of those orders not refunded, and the referral commission
     /// they earned, per currency.

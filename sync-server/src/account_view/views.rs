@@ -376,9 +376,10 @@ fn currency_parses(code: &str, partner: &str, row: impl FnOnce() -> String) -> b
 
 /// The view of `partner` at `now`, and the next instant after `now` at
 /// which time alone changes it.
-/// The average of clients' ratings of the partner's orders over the last
-/// `days`, in hundredths of a star (0 when none); a refunded order's
-/// rating no longer counts.
+/// The average of clients' ratings of the partner's orders delivered over
+/// the last `days`, in hundredths of a star (0 when none); a refunded
+/// order's rating no longer counts. The window runs on the delivery, which
+/// rating again does not move.
 async fn satisfaction_centi(
     pool: &PgPool,
     partner: &str,
@@ -388,7 +389,7 @@ async fn satisfaction_centi(
     let average: Option<i64> = sqlx::query_scalar(
         "SELECT round(avg(r.stars) * 100)::bigint FROM order_ratings r
          JOIN orders o ON o.id = r.order_id AND o.refunded_at IS NULL
-         WHERE r.partner_id = $1 AND r.rated_at > $2 - make_interval(days => $3)",
+         WHERE r.partner_id = $1 AND o.delivered_at > $2 - make_interval(days => $3)",
     )
     .bind(partner)
     .bind(now)

@@ -84,10 +84,29 @@ pub fn fill(template: &str, branding: &Branding) -> String {
         .replace("{{qr}}", &qr)
 }
 
-/// The filled template drawn as PNG.
+/// One PNG drawn at a time (each takes a core and up to 64 MB).
+static DRAWING: LazyLock<Arc<tokio::sync::Semaphore>> =
+    LazyLock::new(|| Arc::new(tokio::sync::Semaphore::new(1)));
+
+/// The filled template drawn as PNG. Its images may only be SVG given in
+/// the document itself (the QR code's `data:` address): usvg would
+/// otherwise read any path on the server's disk an `href` names, and
+/// decode raster images of any size.
 pub fn png(svg: &str) -> anyhow::Result<Vec<u8>> {
+    if svg.len() > 2 * MAX_TEMPLATE_BYTES {
+        anyhow::bail!("a filled template of {} bytes is not drawn", svg.len());
+    }
+    let data = usvg::ImageHrefResolver::default_data_resolver();
     let options = usvg::Options {
         fontdb: FONTS.clone(),
+        image_href_resolver: usvg::ImageHrefResolver {
+            resolve_data: Box::new(move |mime, bytes, options| {
+                (mime == "image/svg+xml")
+                    .then(|| data(mime, bytes, options))
+                    .flatten()
+            }),
+            resolve_string: Box::new(|_, _| None),
+        },
         ..usvg::Options::default()
     };
     let tree = usvg::Tree::from_str(svg, &options)?;
@@ -181,14 +200,18 @@ pub async fn copy(
         company,
         link: format!("{}/r/{code}", origin(&state, &headers)),
     };
+    // Keyed by the code, not the whole address: the address's host is the
+    // request's when no public origin is set, and a request must not make
+    // a copy again by naming another host.
     let fingerprint = hex(&Sha256::digest(
         [
             MAKING,
             &sha,
             &format,
+            &title,
             &branding.name,
             &branding.company,
-            &branding.link,
+            &code,
         ]
         .join("\u{0}")
         .as_bytes(),
@@ -231,9 +254,16 @@ pub async fn copy(
             let svg = fill(&template, &branding);
             let made = match format.as_str() {
                 "svg" => svg.into_bytes(),
-                "png" => tokio::task::spawn_blocking(move || png(&svg))
-                    .await
-                    .map_err(|e| AppError::Internal(e.into()))??,
+                "png" => {
+                    let _turn = DRAWING
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|e| AppError::Internal(e.into()))?;
+                    tokio::task::spawn_blocking(move || png(&svg))
+                        .await
+                        .map_err(|e| AppError::Internal(e.into()))??
+                }
                 _ => {
                     pdf::render(
                         COBRANDED_PDF,
@@ -331,6 +361,32 @@ mod tests {
         assert_ne!(drawn, other, "the text is drawn");
         let huge = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100000\" height=\"10\"/>";
         assert!(png(huge).is_err());
+        // An image naming a file on the server's disk draws nothing of it.
+        let dir = std::env::temp_dir().join(format!("cobrand-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("secret.svg");
+        std::fs::write(&secret, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><rect width=\"10\" height=\"10\" fill=\"#f00\"/></svg>").unwrap();
+        let reads = |href: &str| {
+            png(&format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><image width=\"10\" height=\"10\" href=\"{href}\"/></svg>"
+            ))
+            .unwrap()
+        };
+        let blank =
+            png("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>").unwrap();
+        assert_eq!(
+            reads(&secret.display().to_string()),
+            blank,
+            "a file was read"
+        );
+        assert_ne!(
+            reads(
+                "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHdpZHRoPSIxMCIgaGVpZ2h0PSIxMCI+PHJlY3Qgd2lkdGg9IjEwIiBoZWlnaHQ9IjEwIi8+PC9zdmc+"
+            ),
+            blank,
+            "an SVG given in the document is drawn"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
         assert!(png("<not svg").is_err());
     }
 }

@@ -57,7 +57,7 @@ pub async fn record(
         }
     }
     let mut tx = state.pool.begin().await?;
-    let mut kept = 0;
+    let (mut kept, mut unknown) = (0, 0);
     for event in &batch.events {
         // A device's clock is its own: nothing is kept as done later than
         // it arrived.
@@ -74,12 +74,22 @@ pub async fn record(
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        kept += inserted.rows_affected() as usize;
+        if inserted.rows_affected() == 1 {
+            kept += 1;
+        } else {
+            let known: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM resources WHERE id = $1)")
+                    .bind(&event.resource_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            unknown += usize::from(!known);
+        }
     }
     tx.commit().await?;
     Ok(Json(EventsTaken {
         kept,
-        already: batch.events.len() - kept,
+        already: batch.events.len() - kept - unknown,
+        unknown,
     }))
 }
 
@@ -112,7 +122,7 @@ pub async fn analytics(
     let links: Vec<(String, String, i64, i64)> = sqlx::query_as(
         "SELECT l.resource_id, l.partner_id,
                 (SELECT count(*) FROM referral_clicks c WHERE c.code = l.code),
-                (SELECT count(*) FROM orders o WHERE o.link_code = l.code)
+                (SELECT count(*) FROM orders o WHERE o.link_code = l.code AND o.refunded_at IS NULL)
          FROM referral_links l WHERE l.resource_id IS NOT NULL",
     )
     .fetch_all(&state.pool)
@@ -120,7 +130,7 @@ pub async fn analytics(
     let revenue: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
         "SELECT l.resource_id, l.partner_id, o.currency::text, sum(o.amount_minor)::bigint,
                 coalesce(sum((SELECT sum(ll.amount_minor) FROM ledger_lines ll
-                              WHERE ll.order_id = o.id)), 0)::bigint
+                              WHERE ll.order_id = o.id AND ll.partner_id = l.partner_id)), 0)::bigint
          FROM referral_links l JOIN orders o ON o.link_code = l.code AND o.refunded_at IS NULL
          WHERE l.resource_id IS NOT NULL
          GROUP BY l.resource_id, l.partner_id, o.currency ORDER BY o.currency",

@@ -626,8 +626,9 @@ async fn rating_part(state: &ShopState, key: &str, order: i64) -> Result<String,
     let choices: String = (1..=5)
         .map(|n| {
             format!(
-                "<label class=\"star\"><input type=\"radio\" name=\"stars\" value=\"{n}\" required{}> {n}</label>",
-                if stars == Some(n) { " checked" } else { "" }
+                "<label class=\"star\"><input type=\"radio\" name=\"stars\" value=\"{n}\" required{}> {n}<span class=\"sr\"> star{}</span></label>",
+                if stars == Some(n) { " checked" } else { "" },
+                if n == 1 { "" } else { "s" }
             )
         })
         .collect();
@@ -683,7 +684,7 @@ pub async fn rate(
     };
     sqlx::query(
         "INSERT INTO order_ratings (order_id, partner_id, stars) VALUES ($1, $2, $3)
-         ON CONFLICT (order_id) DO UPDATE SET stars = $3, rated_at = now()",
+         ON CONFLICT (order_id) DO UPDATE SET stars = $3",
     )
     .bind(order)
     .bind(&partner)

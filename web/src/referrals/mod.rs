@@ -93,7 +93,10 @@ pub struct LinksProps {
 #[function_component(LinksPage)]
 pub fn links_page(props: &LinksProps) -> Html {
     let reading = use_state(|| None::<Referrals>);
+    // The label's error (said at the field) and what a share or a copy did
+    // (said politely, apart).
     let said = use_state(|| None::<String>);
+    let told = use_state(|| None::<String>);
     let figures = use_state(|| {
         engine::local_get(&kept_key(&props.account_id))
             .and_then(|json| serde_json::from_str::<(f64, MyReferrals)>(&json).ok())
@@ -190,11 +193,14 @@ pub fn links_page(props: &LinksProps) -> Html {
             <form class="card link-form" onsubmit={make}>
                 <label for="link-label">{ "A new link for" }</label>
                 <div class="link-make">
-                    <input id="link-label" ref={label_ref} maxlength="80" placeholder="e.g. Spring fair, newsletter" autocomplete="off" />
+                    <input id="link-label" ref={label_ref} maxlength="80" placeholder="e.g. Spring fair, newsletter" autocomplete="off"
+                        aria-invalid={said.is_some().then_some("true")}
+                        aria-describedby={said.is_some().then_some("link-label-error")} />
                     <button type="submit" class="primary">{ "Make link" }</button>
                 </div>
-                if let Some(said) = &*said { <p class="field-error" role="alert">{ said }</p> }
+                if let Some(said) = &*said { <p id="link-label-error" class="field-error" role="alert">{ said }</p> }
             </form>
+            <p class="hint" role="status">{ told.as_deref().unwrap_or("") }</p>
             if let Some(coupon) = server.and_then(|f| f.coupon.clone()) {
                 <p class="card coupon">{ "Your partner code: " }<strong>{ coupon }</strong>
                     <span class="hint">{ " A client buying on another device types it at checkout." }</span></p>
@@ -214,22 +220,22 @@ pub fn links_page(props: &LinksProps) -> Html {
                         (None, None) => "Made on this device: it goes live when you are back online.".to_owned(),
                     };
                     let share_it = {
-                        let (url, said) = (url.clone(), said.clone());
+                        let (url, told) = (url.clone(), told.clone());
                         let title = link.label.clone();
                         Callback::from(move |_| {
-                            let (url, said, title) = (url.clone(), said.clone(), title.clone());
+                            let (url, told, title) = (url.clone(), told.clone(), title.clone());
                             spawn_local(async move {
-                                if let Some(told) = share::share(&title, &url).await {
-                                    said.set(Some(told.to_owned()));
+                                if let Some(said) = share::share(&title, &url).await {
+                                    told.set(Some(said.to_owned()));
                                 }
                             });
                         })
                     };
                     let copy_it = {
-                        let (url, said) = (url.clone(), said.clone());
+                        let (url, told) = (url.clone(), told.clone());
                         Callback::from(move |_| {
-                            let (url, said) = (url.clone(), said.clone());
-                            spawn_local(async move { said.set(Some(share::copy(&url).await.to_owned())) });
+                            let (url, told) = (url.clone(), told.clone());
+                            spawn_local(async move { told.set(Some(share::copy(&url).await.to_owned())) });
                         })
                     };
                     let shown = open_qr.as_deref() == Some(link.code.as_str());
@@ -240,12 +246,12 @@ pub fn links_page(props: &LinksProps) -> Html {
                     html! {
                         <li class="card link" data-code={link.code.clone()}>
                             <h2>{ &link.label }</h2>
-                            <p class={classes!("link-status", confirmed.is_some().then_some("live"))}>{ status }</p>
+                            <p class={classes!("link-status", confirmed.is_some().then_some("live"))} aria-live="polite">{ status }</p>
                             <input class="link-url" readonly=true value={url.clone()} aria-label={format!("Address of {}", link.label)} />
                             <div class="link-actions">
-                                <button class="primary" onclick={share_it}>{ "Share" }</button>
-                                <button onclick={copy_it}>{ "Copy" }</button>
-                                <button aria-expanded={shown.to_string()} onclick={toggle_qr}>{ "QR code" }</button>
+                                <button class="primary" onclick={share_it} aria-label={format!("Share {}", link.label)}>{ "Share" }</button>
+                                <button onclick={copy_it} aria-label={format!("Copy {}", link.label)}>{ "Copy" }</button>
+                                <button aria-expanded={shown.to_string()} onclick={toggle_qr} aria-label={format!("QR code of {}", link.label)}>{ "QR code" }</button>
                             </div>
                             if shown { { qr::code(&url, &format!("QR code of {}", link.label)) } }
                             if let Some(f) = confirmed {
