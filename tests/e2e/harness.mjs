@@ -3,6 +3,7 @@
 // server binary, and Debian's Chromium.
 
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import net from "node:net";
@@ -70,14 +71,21 @@ export async function dropDatabase(databaseUrl) {
 // it says where it listens.
 // Its files go to a data directory of its own, named after the database,
 // so a restarted server finds them again.
+function seedDir(flag, name) {
+  const dir = join(dirname(env("FIXTURES")), name);
+  return existsSync(dir) ? [flag, dir] : [];
+}
+
 export function startServer(databaseUrl, listen = "127.0.0.1:0", extra = []) {
   const dataDir = join(tmpdir(), `portal-data-${new URL(databaseUrl).pathname.slice(1)}`);
   const child = spawn(
     env("SERVER_BIN"),
     [
       "--listen", listen, "--web-dir", env("WEB_DIR"), "--seed", env("FIXTURES"),
-      "--seed-shop", join(dirname(env("FIXTURES")), "shop"),
-      "--seed-resources", join(dirname(env("FIXTURES")), "resources"), "--data-dir", dataDir, ...extra,
+      // The shop's catalog and the resources beside the fixtures, where
+      // they are (a measurement's own fixtures have neither).
+      ...seedDir("--seed-shop", "shop"), ...seedDir("--seed-resources", "resources"),
+      "--data-dir", dataDir, ...extra,
     ],
     { env: { ...process.env, DATABASE_URL: databaseUrl, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
   );
