@@ -123,7 +123,7 @@ pub fn device_cookie(token: &str, secure: bool) -> String {
 }
 
 /// The value of cookie `name` in a request.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()

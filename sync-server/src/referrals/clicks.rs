@@ -80,17 +80,9 @@ fn hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The value of the cookie `name` among a request's cookies.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
+/// The sessions' cookie reader, which the shop's pages read their
+/// cookies with too.
+pub use crate::http::session::cookie;
 
 /// `GET /r/{code}`.
 pub async fn follow(
