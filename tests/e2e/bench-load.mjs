@@ -146,6 +146,9 @@ async function shopRun(browser, server) {
   page.on("request", (r) => fetched.push(new URL(r.url()).pathname));
   await page.goto(`${link.url}/shop/p/card-terminal`, { waitUntil: "load", timeout: 60_000 });
   const loaded = await page.evaluate(() => performance.getEntriesByType("navigation")[0].loadEventStart);
+  // The first paint is told after the load event on a page this small.
+  await waitFor("the shop's first paint", () =>
+    page.evaluate(() => window.__bench.firstText !== undefined), 30_000);
   const marks = await page.evaluate(() => ({ ...window.__bench }));
   const bytes = link.bytes();
   await context.close();
