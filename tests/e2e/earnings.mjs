@@ -22,7 +22,7 @@
 
 import pg from "pg";
 import {
-  DEADLINE_MS, PHONE, assert, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, showStage, startServer, swipe,
+  DEADLINE_MS, PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, showStage, startServer, swipe,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -352,7 +352,8 @@ async function main() {
   } finally {
     await browser.close();
     await db.end();
-    server.child.kill("SIGTERM");
+    await stopServer(server);
+    await dropDatabase(databaseUrl);
     clearTimeout(timer);
   }
 }

@@ -100,6 +100,7 @@ export function startServer(databaseUrl, listen = "127.0.0.1:0", extra = []) {
 }
 
 export async function stopServer(server) {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
   const stopped = new Promise((resolve) => server.child.once("exit", resolve));
   server.child.kill("SIGTERM");
   await stopped;

@@ -14,7 +14,7 @@
 
 import pg from "pg";
 import {
-  PHONE, assert, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, showStage, startProxy, startServer,
+  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, moveLead, openPage, showStage, startProxy, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -380,7 +380,8 @@ async function main() {
   } finally {
     await browser.close();
     await db.end();
-    server.child.kill("SIGTERM");
+    await stopServer(server);
+    await dropDatabase(databaseUrl);
     clearTimeout(timer);
   }
 }

@@ -13,7 +13,7 @@
 
 import pg from "pg";
 import {
-  DESK, PHONE, assert, fillSignIn, freshDatabase, launchChromium, openPage, shot, startServer,
+  DESK, PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, shot, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -173,6 +173,7 @@ async function main() {
     await browser.close();
     await db.end();
     await stopServer(server);
+    await dropDatabase(databaseUrl);
   }
 }
 

@@ -189,7 +189,10 @@ pub async fn values_round_trip<B: Backend>(backend: &B) {
 /// prefix of `[doc1, "snapshots", ..]`, nor `[doc1]` of `[doc10, ..]`, even
 /// though their flattened strings start alike.
 pub async fn prefix_loads_take_whole_components<B: Backend>(backend: &B) {
-    let storage = backend.open(&backend.place().await).await;
+    // The place lives as long as the storage: a backend may take its
+    // place away when it is dropped (a test database is).
+    let place = backend.place().await;
+    let storage = backend.open(&place).await;
     let stored = put_all(
         &storage,
         &[
@@ -230,7 +233,10 @@ pub async fn prefix_loads_take_whole_components<B: Backend>(backend: &B) {
 /// by a language's collation (which skips punctuation at first and folds
 /// case) instead of by bytes misplaces some of them.
 pub async fn prefix_loads_follow_byte_order<B: Backend>(backend: &B) {
-    let storage = backend.open(&backend.place().await).await;
+    // The place lives as long as the storage: a backend may take its
+    // place away when it is dropped (a test database is).
+    let place = backend.place().await;
+    let storage = backend.open(&place).await;
     let under: [&[&str]; 13] = [
         &["p", "-"],
         &["p", "."],

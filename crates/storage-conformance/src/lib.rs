@@ -44,7 +44,8 @@ pub use keys::{
 /// A storage under test, and what the suite needs around it.
 pub trait Backend {
     /// Where a storage keeps its data (a database). Storages opened over
-    /// the same place see each other's writes.
+    /// the same place see each other's writes. The checks keep a place as
+    /// long as a storage over it: dropping it may take the data away.
     type Place;
     type Storage: LocalStorage;
     /// What samod's repos run on in the checks that need one.

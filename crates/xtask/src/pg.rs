@@ -93,7 +93,8 @@ impl Cluster {
             return Ok(());
         }
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 \
+             -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=256MB",
             self.port,
             self.dir.display()
         );
