@@ -34,9 +34,11 @@ mod document;
 mod engine;
 mod focus;
 mod layout;
+mod offline_files;
 mod page;
 mod picture;
 mod share;
+mod text_search;
 pub mod view_cache;
 
 mod chat;
@@ -46,6 +48,7 @@ mod notifications;
 mod pipeline;
 mod profile;
 mod referrals;
+mod resources;
 mod training;
 
 mod shell;

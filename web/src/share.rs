@@ -54,3 +54,61 @@ pub async fn share(title: &str, url: &str) -> Option<&'static str> {
     }
     Some(copy(url).await)
 }
+
+/// Shares the file at `url` (this origin's: a saved file comes from the
+/// device) by the share sheet, as `name`: a flyer goes into a chat or a
+/// post as a picture, not as an address the client cannot open. `Err` is
+/// what to tell the person when it was not shared.
+pub async fn share_file(title: &str, url: &str, name: &str) -> Result<(), &'static str> {
+    const CANNOT: &str =
+        "This browser cannot share files: download it, then share it from your files.";
+    let Some(window) = web_sys::window() else {
+        return Err(CANNOT);
+    };
+    let navigator: JsValue = window.navigator().into();
+    let can_share = Reflect::get(&navigator, &"canShare".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok());
+    let Some(can_share) = can_share else {
+        return Err(CANNOT);
+    };
+    let response: web_sys::Response = match JsFuture::from(window.fetch_with_str(url)).await {
+        Ok(r) => r.dyn_into().map_err(|_| CANNOT)?,
+        Err(_) => return Err("The file is not on this device: share it when you are online."),
+    };
+    if !response.ok() {
+        return Err("The file is not on this device: share it when you are online.");
+    }
+    let blob: web_sys::Blob = match response.blob() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .map_err(|_| CANNOT)?
+            .dyn_into()
+            .map_err(|_| CANNOT)?,
+        Err(_) => return Err(CANNOT),
+    };
+    let options = web_sys::FilePropertyBag::new();
+    options.set_type(&blob.type_());
+    let file = web_sys::File::new_with_blob_sequence_and_options(
+        &js_sys::Array::of1(&blob),
+        name,
+        &options,
+    )
+    .map_err(|_| CANNOT)?;
+    let data = js_sys::Object::new();
+    let _ = Reflect::set(&data, &"files".into(), &js_sys::Array::of1(&file));
+    let _ = Reflect::set(&data, &"title".into(), &title.into());
+    if !can_share
+        .call1(&navigator, &data)
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+    {
+        return Err(CANNOT);
+    }
+    if navigator_call("", "share", &data).await {
+        Ok(())
+    } else {
+        Err("Not shared.")
+    }
+}

@@ -7,6 +7,10 @@ const CACHE = `shell-${VERSION}`;
 // Training files a partner downloaded for offline use (`/blobs/<sha256>`),
 // put there whole by the app (web/static/files.js).
 const FILES = "training-files-v1";
+// Resources a partner saved for offline use: each under its address in
+// the library, which names its version (`?v=`), so a kept copy is never
+// stale; put there whole by the app (web/src/resources).
+const RESOURCES = "resources-v1";
 // Payout statements as PDFs, kept once opened (each is made from frozen
 // data: the same file every time), so they open offline.
 const STATEMENTS = "statements-v1";
@@ -23,7 +27,8 @@ self.addEventListener("activate", (event) => {
       // Old shells go; downloaded training files stay (they are named by
       // their hash, so never stale).
       .then((keys) => Promise.all(
-        keys.filter((k) => k !== CACHE && k !== FILES && k !== STATEMENTS).map((k) => caches.delete(k))
+        keys.filter((k) => k !== CACHE && k !== FILES && k !== RESOURCES && k !== STATEMENTS)
+          .map((k) => caches.delete(k))
       ))
       .then(() => self.clients.claim())
   );
@@ -33,6 +38,11 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  // A saved resource's file or co-branded copy: from the device.
+  if (/^\/api\/resources\/[^/]+\/(file|cobranded\/(png|pdf|svg))$/.test(url.pathname)) {
+    event.respondWith(kept(request, url.pathname + url.search, RESOURCES));
+    return;
+  }
   // Live data is never served from the cache.
   if (url.pathname.startsWith("/api/") || url.pathname === "/sync" || url.pathname === "/healthz") return;
   // The back-office (admins, online only) is not part of the shell.
@@ -62,7 +72,7 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (url.pathname.startsWith("/blobs/")) {
-    event.respondWith(blob(request, url));
+    event.respondWith(kept(request, url.pathname, FILES));
     return;
   }
   if (request.mode === "navigate") {
@@ -131,13 +141,14 @@ self.addEventListener("notificationclick", (event) => {
   }
 });
 
-// A training file: from the downloads when it is there, the range asked
-// for cut from the whole file (a cached response is whole: the Cache API
-// refuses 206s, and Safari plays and seeks a video only through ranges);
+// A file the app kept (a training module's, a saved resource's): from
+// the cache `name` under `key` when it is there, the range asked for cut
+// from the whole file (a cached response is whole: the Cache API refuses
+// 206s, and Safari plays and seeks a video only through ranges);
 // otherwise from the network, as it answers.
-async function blob(request, url) {
-  const cache = await caches.open(FILES);
-  const hit = await cache.match(url.pathname);
+async function kept(request, key, name) {
+  const cache = await caches.open(name);
+  const hit = await cache.match(key);
   if (!hit) return fetch(request);
   const range = request.headers.get("Range");
   if (!range) return hit;

@@ -51,7 +51,10 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// markup and the server's figures read; the QR encoder, 12 KB, which the
 /// issue wants drawn on the device). A QR encoder of our own for the few
 /// versions a link needs would give back most of the encoder's part.
-const WASM_BROTLI_BUDGET: usize = 420 * 1024;
+/// Raised to 428 KiB for the resources library (issue 18, 16.7 KB: its
+/// screen, most of it markup of six actions per resource; the library's
+/// list read; the events kept and sent; a file shared by the share sheet).
+const WASM_BROTLI_BUDGET: usize = 428 * 1024;
 
 /// The sync engine's module (automerge, samod, the IndexedDB storage), run
 /// in a worker: fetched when someone is signed in, while the screens are
@@ -680,6 +683,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
         "authoring.mjs",
         "chat.mjs",
         "referrals.mjs",
+        "resources.mjs",
     ] {
         let started = std::time::Instant::now();
         exec(

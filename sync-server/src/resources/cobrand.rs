@@ -63,6 +63,20 @@ fn xml_text(text: &str) -> String {
     crate::http::html::escape(text)
 }
 
+/// What a partner's copies of a template are made of, short: it names
+/// them in the library's addresses (`?v=`), so a copy kept on a device is
+/// known stale once the template, the partner's name or company, or the
+/// making changes. (Their link is made once per template and never
+/// changes.)
+pub fn version(template_sha: &str, name: &str, company: &str) -> String {
+    let digest = Sha256::digest(
+        [MAKING, template_sha, name, company]
+            .join("\u{0}")
+            .as_bytes(),
+    );
+    hex(&digest[..8])
+}
+
 /// The branding a copy is made with.
 pub struct Branding {
     pub name: String,

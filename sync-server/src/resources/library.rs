@@ -140,6 +140,7 @@ struct Row {
     kind: String,
     content_type: String,
     bytes: i64,
+    sha256: String,
 }
 
 /// `GET /api/resources`.
@@ -149,12 +150,21 @@ pub async fn list(
 ) -> Result<Json<Library>, AppError> {
     let rows = sqlx::query_as::<_, Row>(
         "SELECT c.id AS category_id, c.name AS category_name, r.id, r.title, r.description,
-                r.kind, r.content_type, r.bytes
+                r.kind, r.content_type, r.bytes, r.sha256
          FROM resources r JOIN resource_categories c ON c.id = r.category_id
          ORDER BY c.position, c.id, r.position, r.id",
     )
     .fetch_all(&state.pool)
     .await?;
+    let branding: Option<(String, String)> = match &who.partner_id {
+        Some(partner) => {
+            sqlx::query_as("SELECT name, company FROM partners WHERE id = $1")
+                .bind(partner.as_str())
+                .fetch_optional(&state.pool)
+                .await?
+        }
+        None => None,
+    };
     let mut categories: Vec<ResourceCategory> = Vec::new();
     for row in rows {
         if categories.last().is_none_or(|c| c.id != row.category_id) {
@@ -164,16 +174,25 @@ pub async fn list(
                 resources: Vec::new(),
             });
         }
+        // Each address names what it serves (`?v=`, which the routes
+        // ignore): a device keeps a file under its address, and a changed
+        // file is a new address, never a stale copy read offline.
         let base = format!("/api/resources/{}", row.id);
         let cobranded =
-            (row.kind == "template" && who.partner_id.is_some()).then(|| CobrandedCopies {
-                png: format!("{base}/cobranded/png"),
-                pdf: format!("{base}/cobranded/pdf"),
-                svg: format!("{base}/cobranded/svg"),
-            });
+            branding
+                .as_ref()
+                .filter(|_| row.kind == "template")
+                .map(|(name, company)| {
+                    let v = super::cobrand::version(&row.sha256, name, company);
+                    CobrandedCopies {
+                        png: format!("{base}/cobranded/png?v={v}"),
+                        pdf: format!("{base}/cobranded/pdf?v={v}"),
+                        svg: format!("{base}/cobranded/svg?v={v}"),
+                    }
+                });
         if let Some(category) = categories.last_mut() {
             category.resources.push(ResourceEntry {
-                file: format!("{base}/file"),
+                file: format!("{base}/file?v={}", &row.sha256[..16.min(row.sha256.len())]),
                 id: row.id,
                 title: row.title,
                 description: row.description,

@@ -84,9 +84,43 @@ async fn a_partners_co_branded_copies_carry_them_and_their_link_brings_orders() 
     assert_eq!(names, ["Social posts and flyers", "Sales kit", "Brand"]);
     let flyer = &library["categories"][0]["resources"][0];
     assert_eq!(flyer["kind"], "template");
+    // Each address names what it serves: a copy kept on a device under
+    // one is stale once the branding changes, and the address does too.
+    let png = flyer["cobranded"]["png"].as_str().unwrap().to_owned();
+    assert!(
+        png.starts_with("/api/resources/terminal-flyer/cobranded/png?v="),
+        "{png}"
+    );
+    assert!(
+        flyer["file"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/resources/terminal-flyer/file?v="),
+        "{}",
+        flyer["file"]
+    );
+    let company: String = sqlx::query_scalar("SELECT company FROM partners WHERE id = 'p-ana'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE partners SET company = 'Renamed Ltd' WHERE id = 'p-ana'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, renamed) = api(&server, &ana, "GET", "/api/resources", None).await;
+    let renamed_png = renamed["categories"][0]["resources"][0]["cobranded"]["png"]
+        .as_str()
+        .unwrap();
+    assert_ne!(renamed_png, png, "a new branding is a new address");
+    sqlx::query("UPDATE partners SET company = $1 WHERE id = 'p-ana'")
+        .bind(&company)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, again) = api(&server, &ana, "GET", "/api/resources", None).await;
     assert_eq!(
-        flyer["cobranded"]["png"],
-        "/api/resources/terminal-flyer/cobranded/png"
+        again["categories"][0]["resources"][0]["cobranded"]["png"],
+        png.as_str()
     );
     let (_, admins) = api(&server, &admin, "GET", "/api/resources", None).await;
     assert!(

@@ -45,7 +45,7 @@ use self::{
 use crate::{
     chat, dashboard,
     document::{DocEvent, Followed, use_document},
-    earnings, engine, notifications, pipeline, profile, referrals, training,
+    earnings, engine, notifications, pipeline, profile, referrals, resources, training,
 };
 
 /// Where admins work: the back-office's own bundle.
@@ -164,6 +164,10 @@ pub fn app() -> Html {
             .map(|d| d.doc_id.clone()),
         to_state(&dispatch, Action::Chat),
     );
+
+    // What the partner did with resources offline reaches the server once
+    // online, whatever the screen.
+    resources::use_event_sender(account.clone(), online);
 
     // Assigned modules download by themselves on Wi-Fi.
     let assigned_to_do: Vec<(String, String)> = state
@@ -423,6 +427,12 @@ pub fn app() -> Html {
                     account_id={me.account_id.clone()}
                     online={online}
                     tier={state.view.as_ref().map(|v| AttrValue::from(v.tier.clone()))} />
+            },
+        ),
+        Screen::Resources(_) => (
+            Html::default(),
+            html! {
+                <resources::LibraryPage account_id={me.account_id.clone()} online={online} />
             },
         ),
         Screen::Chat(page) => (

@@ -4,7 +4,8 @@
 //! knows them all.
 
 use crate::{
-    chat, dashboard, earnings, notifications, page::Page, pipeline, profile, referrals, training,
+    chat, dashboard, earnings, notifications, page::Page, pipeline, profile, referrals, resources,
+    training,
 };
 
 /// Declares `Screen`, one variant per module holding that module's page,
@@ -51,6 +52,7 @@ screens! {
     Training(training::Page),
     Chat(chat::Page),
     Referrals(referrals::Page),
+    Resources(resources::Page),
 }
 
 /// The dashboard: where the app opens, and where an address it does not
@@ -88,6 +90,8 @@ mod tests {
             (Screen::Dashboard(dashboard::Page::Home), "#home"),
             (Screen::Profile(profile::Page::Edit), "#profile"),
             (Screen::Training(training::Page::Catalog), "#training"),
+            (Screen::Resources(resources::Page::Library), "#resources"),
+            (Screen::Referrals(referrals::Page::Links), "#links"),
             (
                 Screen::Training(training::Page::Lesson("t".into(), "l".into())),
                 "#lesson-t_l",

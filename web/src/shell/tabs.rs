@@ -4,7 +4,7 @@
 use yew::prelude::*;
 
 use super::screen::Screen;
-use crate::{chat, dashboard, earnings, pipeline, training};
+use crate::{chat, dashboard, earnings, pipeline, resources, training};
 
 /// The links, `current` marked; `tier` is the partner's tier once known:
 /// the tier tab is the tier badge.
@@ -15,6 +15,7 @@ pub fn tabs(current: &Screen, tier: Option<&str>, chat_unread: usize) -> Html {
         (Screen::Pipeline(pipeline::Page::Board), "Pipeline"),
         (Screen::Chat(chat::Page::List), "Chat"),
         (Screen::Training(training::Page::Catalog), "Training"),
+        (Screen::Resources(resources::Page::Library), "Resources"),
         (Screen::Earnings(earnings::Page::Earnings), "Earnings"),
         (Screen::Earnings(earnings::Page::Tier), tier),
     ];
@@ -41,6 +42,8 @@ fn here(to: &Screen, current: &Screen) -> bool {
         (Screen::Pipeline(_), Screen::Pipeline(_)) => true,
         (Screen::Training(_), Screen::Training(_)) => true,
         (Screen::Chat(_), Screen::Chat(_)) => true,
+        // The referral links are the resources' other half.
+        (Screen::Resources(_), Screen::Referrals(_) | Screen::Resources(_)) => true,
         _ => to == current,
     }
 }

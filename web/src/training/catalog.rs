@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use model::Training;
 use web_common::api::{Lesson, Module, Published, Question, Quiz, Track};
 
+use crate::text_search::Query;
+
 /// The tracks, by channel (channels and tracks in alphabetical order).
 pub fn by_channel(tracks: &[&Published]) -> BTreeMap<String, Vec<Track>> {
     let mut channels: BTreeMap<String, Vec<Track>> = BTreeMap::new();
@@ -35,21 +37,14 @@ pub struct Found {
     pub hash: String,
 }
 
-fn folded(text: &str) -> String {
-    text.to_lowercase()
-}
-
 /// Tracks, modules and lessons whose texts hold every word of `query`
 /// (case ignored), tracks first, at most `limit`.
 pub fn search(tracks: &[&Published], query: &str, limit: usize) -> Vec<Found> {
-    let words: Vec<String> = query.split_whitespace().map(folded).collect();
-    if words.is_empty() {
+    let query = Query::new(query);
+    if query.is_empty() {
         return Vec::new();
     }
-    let holds = |texts: &[&str]| {
-        let all = folded(&texts.join(" "));
-        words.iter().all(|w| all.contains(w.as_str()))
-    };
+    let holds = |texts: &[&str]| query.holds(texts);
     let mut found = Vec::new();
     for published in tracks {
         let track = &published.track;

@@ -9,7 +9,6 @@
 //! account view.
 
 mod catalog;
-mod files;
 mod markup;
 mod page;
 mod team;
@@ -25,7 +24,12 @@ use yew::prelude::*;
 use crate::{
     document::{DocEvent, Followed, use_document},
     engine::EngineRef,
+    offline_files as files,
 };
+
+/// The cache downloaded modules' files are kept in (`static/sw.js` answers
+/// `/blobs/` from it).
+const FILES: &str = "training-files-v1";
 
 pub use page::{Input, view};
 
@@ -268,7 +272,7 @@ pub fn use_assigned_downloads(state: &State, assigned: Vec<(String, String)>) {
         if !wanted.is_empty() && files::unmetered() {
             let wanted = wanted.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                match files::download(&wanted, |_| {}).await {
+                match files::download(FILES, &wanted, |_| {}).await {
                     Ok(()) => {
                         files::persist().await;
                     }

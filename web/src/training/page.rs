@@ -12,7 +12,8 @@ use web_common::{
 };
 use yew::prelude::*;
 
-use super::{Page, State, catalog, files, markup};
+use super::{FILES, Page, State, catalog, markup};
+use crate::offline_files as files;
 
 /// What the pages are drawn from.
 pub struct Input<'a> {
@@ -345,7 +346,7 @@ fn download(props: &DownloadProps) -> Html {
         use_effect_with(urls, move |urls| {
             let urls = urls.clone();
             spawn_local(async move {
-                match files::kept(&urls).await {
+                match files::kept(FILES, &urls).await {
                     Ok(all) if all.iter().all(|k| *k) => kept.set(Kept::Yes),
                     Ok(_) => kept.set(Kept::No),
                     Err(e) => kept.set(Kept::Failed(e)),
@@ -372,7 +373,7 @@ fn download(props: &DownloadProps) -> Html {
                     let kept = kept.clone();
                     move |done| kept.set(Kept::Downloading(done))
                 };
-                match files::download(&files, progress).await {
+                match files::download(FILES, &files, progress).await {
                     Ok(()) => kept.set(Kept::Yes),
                     Err(e) => kept.set(Kept::Failed(e)),
                 }
@@ -385,7 +386,7 @@ fn download(props: &DownloadProps) -> Html {
             let kept = kept.clone();
             let urls = urls.clone();
             spawn_local(async move {
-                match files::remove(&urls).await {
+                match files::remove(FILES, &urls).await {
                     Ok(()) => kept.set(Kept::No),
                     Err(e) => kept.set(Kept::Failed(e)),
                 }

@@ -1,17 +1,15 @@
-//! Downloads for offline use: a module's files put whole into the Cache
-//! Storage (`training-files-v1`), which the service worker answers from
-//! (ranges cut from the whole file, so a video seeks offline; see
-//! `static/sw.js`), the storage they take, and asking the browser to keep
-//! them (`navigator.storage.persist()`), so it does not evict them when
-//! space runs short.
+//! Downloads for offline use: files put whole into a cache of the Cache
+//! Storage that the service worker answers from (ranges cut from the whole
+//! file, so a video seeks offline; see `static/sw.js`), each module its
+//! own cache (training's modules, the resources a partner saved); the
+//! storage they take, and asking the browser to keep them
+//! (`navigator.storage.persist()`), so it does not evict them when space
+//! runs short.
 
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, Response};
-
-/// The cache the service worker reads downloads from (`static/sw.js`).
-pub const CACHE: &str = "training-files-v1";
 
 fn js_error(e: JsValue) -> String {
     e.as_string()
@@ -23,16 +21,16 @@ fn js_error(e: JsValue) -> String {
         .unwrap_or_else(|| "the browser refused".to_owned())
 }
 
-async fn cache() -> Result<Cache, String> {
+async fn cache(name: &str) -> Result<Cache, String> {
     let window = web_sys::window().ok_or("no window")?;
     let caches = window.caches().map_err(js_error)?;
-    let cache = JsFuture::from(caches.open(CACHE)).await.map_err(js_error)?;
+    let cache = JsFuture::from(caches.open(name)).await.map_err(js_error)?;
     cache.dyn_into::<Cache>().map_err(js_error)
 }
 
-/// Which of `urls` are on the device.
-pub async fn kept(urls: &[String]) -> Result<Vec<bool>, String> {
-    let cache = cache().await?;
+/// Which of `urls` are on the device, in the cache `name`.
+pub async fn kept(name: &str, urls: &[String]) -> Result<Vec<bool>, String> {
+    let cache = cache(name).await?;
     let mut kept = Vec::with_capacity(urls.len());
     for url in urls {
         let hit = JsFuture::from(cache.match_with_str(url))
@@ -43,11 +41,15 @@ pub async fn kept(urls: &[String]) -> Result<Vec<bool>, String> {
     Ok(kept)
 }
 
-/// Downloads each of `files` (URL, bytes) not on the device yet, whole,
-/// telling `progress` the bytes on the device after each. A file is kept
-/// only once it arrived whole (a 200, never a 206).
-pub async fn download(files: &[(String, u64)], progress: impl Fn(u64)) -> Result<(), String> {
-    let cache = cache().await?;
+/// Downloads each of `files` (URL, bytes) not in the cache `name` yet,
+/// whole, telling `progress` the bytes on the device after each. A file is
+/// kept only once it arrived whole (a 200, never a 206).
+pub async fn download(
+    name: &str,
+    files: &[(String, u64)],
+    progress: impl Fn(u64),
+) -> Result<(), String> {
+    let cache = cache(name).await?;
     let window = web_sys::window().ok_or("no window")?;
     let mut done = 0;
     for (url, bytes) in files {
@@ -62,7 +64,7 @@ pub async fn download(files: &[(String, u64)], progress: impl Fn(u64)) -> Result
                 .map_err(js_error)?;
             if response.status() != 200 {
                 return Err(format!(
-                    "the server answered {} for a file of this module",
+                    "the server answered {} for a file to keep",
                     response.status()
                 ));
             }
@@ -101,9 +103,9 @@ pub fn unmetered() -> bool {
     matches!(kind.as_deref(), Some("wifi" | "ethernet")) && !saving
 }
 
-/// Takes `urls` off the device.
-pub async fn remove(urls: &[String]) -> Result<(), String> {
-    let cache = cache().await?;
+/// Takes `urls` out of the cache `name`.
+pub async fn remove(name: &str, urls: &[String]) -> Result<(), String> {
+    let cache = cache(name).await?;
     for url in urls {
         JsFuture::from(cache.delete_with_str(url))
             .await

@@ -1,0 +1,196 @@
+// Browser end to end of the resources library, online and offline.
+//
+// Ana opens the library on her phone, searches it, and saves the flyer
+// (a template: her own copy, PNG and PDF) and the brochure (a PDF) for
+// offline use. With no network, the app opens again from a reload, lists
+// the library "as of", previews her flyer and downloads the brochure from
+// the device; the logo, never saved, says it needs the network. What she
+// did offline is recorded on the phone and reaches the server once she is
+// back online, kept once even when sent again. Prints the figures the
+// closing notes report (`resources offline:`).
+// Real Chromium, the real server binary, real Postgres; every wait has a
+// deadline.
+
+import pg from "pg";
+import {
+  DESK, PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, shot, startServer,
+  stopServer, waitFor, watchdog,
+} from "./harness.mjs";
+
+const timer = watchdog("e2e resources");
+
+// The bytes kept in the resources' cache, and how many files.
+const cached = (page) => page.evaluate(async () => {
+  const cache = await caches.open("resources-v1");
+  let bytes = 0;
+  const keys = await cache.keys();
+  for (const request of keys) bytes += (await (await cache.match(request)).blob()).size;
+  return { files: keys.length, bytes };
+});
+
+const card = (page, id) => page.locator(`li.resource[data-id="${id}"]`);
+
+async function main() {
+  const databaseUrl = await freshDatabase("e2e_resources");
+  const server = await startServer(databaseUrl);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  const browser = await launchChromium();
+  const errors = [];
+  const figures = {};
+  try {
+    const context = await browser.newContext({ ...PHONE, acceptDownloads: true });
+    const ana = await openPage(context, errors);
+    await ana.goto(`${server.url}/#resources`);
+    await fillSignIn(ana, "ana@souza.example", "demo-ana-password");
+    const status = ana.locator("#sync-status");
+    await waitFor("Ana's app to be online", async () =>
+      (await status.getAttribute("data-connection")) === "online");
+    await ana.evaluate(() => navigator.serviceWorker.ready);
+    await waitFor("the service worker to control the page", () =>
+      ana.evaluate(() => navigator.serviceWorker.controller !== null), 60_000);
+    await ana.goto(`${server.url}/#resources`);
+
+    // 1. The library, by category; the flyer is Ana's own copy.
+    await waitFor("the library's three resources", async () => (await ana.locator("li.resource").count()) === 3);
+    const headings = await ana.locator(".resource-category h2").allTextContents();
+    assert(headings.join("|") === "Social posts and flyers|Sales kit|Brand", `the categories: ${headings}`);
+    const flyer = card(ana, "terminal-flyer");
+    await waitFor("Ana's copy of the flyer to show", () =>
+      flyer.locator(".resource-thumb img").evaluate((img) => img.complete && img.naturalWidth > 0));
+    const tabs = await ana.locator("nav.tabs a[aria-current=page]").textContent();
+    assert(tabs.trim() === "Resources", `the Resources tab is the current one: ${tabs}`);
+    await shot(ana, "resources-phone");
+
+    // 2. A search on the device.
+    await ana.fill("#resource-search", "LOGO transparent");
+    await waitFor("the search to leave the logo", async () => (await ana.locator("li.resource").count()) === 1);
+    assert(await card(ana, "logo").count() === 1, "the logo is what was found");
+    await ana.fill("#resource-search", "nothing like this");
+    await ana.getByText("Nothing in the library matches").waitFor();
+    await ana.fill("#resource-search", "");
+    await waitFor("every resource back", async () => (await ana.locator("li.resource").count()) === 3);
+
+    // 3. Saved for offline: the flyer (her PNG and PDF) and the brochure.
+    for (const id of ["terminal-flyer", "brochure"]) {
+      const started = Date.now();
+      await card(ana, id).locator("button[aria-pressed]").click();
+      await waitFor(`${id} to be saved`, async () =>
+        (await card(ana, id).locator("button[aria-pressed]").getAttribute("aria-pressed")) === "true", 60_000);
+      figures[`save_${id}_ms`] = Date.now() - started;
+    }
+    const kept = await cached(ana);
+    assert(kept.files === 3, `three files kept: ${JSON.stringify(kept)}`);
+    figures.saved_files = kept.files;
+    figures.saved_bytes = kept.bytes;
+
+    // 4. Offline, the app opens again from a reload, the library as of
+    //    when it was read.
+    await context.setOffline(true);
+    const reloaded = Date.now();
+    await ana.reload();
+    await waitFor("the library offline", async () => (await ana.locator("li.resource").count()) === 3);
+    figures.library_offline_ms = Date.now() - reloaded;
+    await ana.locator(".resources-page .note", { hasText: "Offline: the library as of" }).waitFor();
+    // The logo was never saved: it says so, and offers nothing that would fail.
+    const logo = card(ana, "logo");
+    await logo.getByText("Not saved on this device").waitFor();
+    assert(await logo.locator(".resource-actions").count() === 0, "nothing offered for the logo offline that would fail");
+
+    // Her flyer previews from the device.
+    const opening = Date.now();
+    await flyer.locator("button", { hasText: "Preview" }).click();
+    await waitFor("the flyer's preview offline", () =>
+      flyer.locator(".resource-preview img").evaluate((img) => img.complete && img.naturalWidth > 0));
+    figures.preview_offline_ms = Date.now() - opening;
+    const size = await flyer.locator(".resource-preview img").evaluate((img) => [img.naturalWidth, img.naturalHeight]);
+    assert(size[0] >= 300, `the preview is Ana's whole flyer: ${size}`);
+    await shot(ana, "resources-offline-phone");
+
+    // The brochure downloads from the device, whole.
+    const brochure = card(ana, "brochure");
+    const downloadStarted = Date.now();
+    const [download] = await Promise.all([
+      ana.waitForEvent("download"),
+      brochure.locator("a.button", { hasText: "Download" }).click(),
+    ]);
+    const path = await download.path();
+    figures.download_offline_ms = Date.now() - downloadStarted;
+    assert(download.suggestedFilename() === "brochure.pdf", `the file's name: ${download.suggestedFilename()}`);
+    const { readFileSync } = await import("node:fs");
+    const pdf = readFileSync(path);
+    assert(pdf.subarray(0, 5).toString() === "%PDF-", "the brochure downloaded offline is a PDF");
+    figures.brochure_bytes = pdf.length;
+    // Her PDF copy of the flyer too, with her name in it.
+    const [copy] = await Promise.all([
+      ana.waitForEvent("download"),
+      flyer.locator("a.button", { hasText: "Download PDF" }).click(),
+    ]);
+    const copyPdf = readFileSync(await copy.path());
+    assert(copyPdf.subarray(0, 5).toString() === "%PDF-", "Ana's copy downloaded offline is a PDF");
+
+    // What she did offline waits on the phone: a view, two downloads.
+    const waiting = () => ana.evaluate(() => {
+      const key = Object.keys(localStorage).find((k) => k.startsWith("resource-events:"));
+      return key ? JSON.parse(localStorage.getItem(key)) : [];
+    });
+    const offlineEvents = await waiting();
+    const kinds = offlineEvents.map((e) => e.kind).sort().join(",");
+    assert(kinds === "cobrand,download,view", `the events waiting: ${kinds}`);
+    const before = Number((await db.query(
+      "SELECT count(*) FROM resource_events WHERE partner_id = 'p-ana'")).rows[0].count);
+
+    // 5. Online again: the events reach the server, once.
+    await context.setOffline(false);
+    const back = Date.now();
+    await waitFor("the events to leave the phone", async () => (await waiting()).length === 0, 60_000);
+    figures.events_sent_after_reconnect_ms = Date.now() - back;
+    const rows = (await db.query(
+      "SELECT kind, resource_id FROM resource_events WHERE partner_id = 'p-ana' ORDER BY kind")).rows;
+    assert(rows.length === before + 3, `the server kept the offline events: ${JSON.stringify(rows)}`);
+    const again = await ana.evaluate(async (events) => {
+      const r = await fetch("/api/resources/events", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Requested-With": "fetch" },
+        body: JSON.stringify({ events }),
+      });
+      return r.json();
+    }, offlineEvents);
+    assert(again.kept === 0 && again.already === 3, `sent again, kept once: ${JSON.stringify(again)}`);
+    figures.events_recorded_offline = offlineEvents.length;
+
+    // 6. Taken off the device.
+    await brochure.locator("button[aria-pressed=true]").click();
+    await waitFor("the brochure off the device", async () =>
+      (await brochure.locator("button[aria-pressed]").getAttribute("aria-pressed")) === "false");
+    assert((await cached(ana)).files === 2, "only the flyer's two files stay");
+
+    // A desk's width.
+    const desk = await openPage(await browser.newContext(DESK), errors);
+    await desk.goto(`${server.url}/#resources`);
+    await fillSignIn(desk, "ana@souza.example", "demo-ana-password");
+    await desk.goto(`${server.url}/#resources`);
+    await waitFor("the library at a desk", async () => (await desk.locator("li.resource").count()) === 3);
+    await card(desk, "terminal-flyer").locator("button", { hasText: "Preview" }).click();
+    await waitFor("the flyer's preview at a desk", () =>
+      card(desk, "terminal-flyer").locator(".resource-preview img")
+        .evaluate((img) => img.complete && img.naturalWidth > 0));
+    await shot(desk, "resources-desk");
+
+    assert(errors.length === 0, `console errors: ${errors.join("\n")}`);
+    console.log(`resources offline: ${JSON.stringify(figures)}`);
+    console.log("e2e resources: passed");
+  } finally {
+    await browser.close();
+    await db.end();
+    await stopServer(server);
+    await dropDatabase(databaseUrl);
+  }
+}
+
+main()
+  .then(() => { clearTimeout(timer); })
+  .catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
