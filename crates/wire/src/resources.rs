@@ -94,3 +94,28 @@ pub struct ResourceFigures {
     /// they earned, per currency.
     pub revenue: Vec<LinkAmount>,
 }
+
+/// `POST /api/admin/resources` (admins): a file uploaded before (`POST
+/// /api/admin/blobs/uploads`) published into the library. Its kind is
+/// the file's: a PNG, JPEG or WebP is an image, a PDF a PDF, an MP4 a
+/// video, and an SVG a template with slots (`{{partner_name}}`,
+/// `{{company}}`, `{{link}}`, `{{qr}}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewResource {
+    /// A category's name: the one of that name, or a new one.
+    pub category: String,
+    pub title: String,
+    pub description: String,
+    pub sha256: String,
+    /// The name it is downloaded under.
+    pub file_name: String,
+}
+
+/// The answer to `POST /api/admin/resources`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedResource {
+    pub id: String,
+    pub kind: String,
+    pub category_id: String,
+}

@@ -107,6 +107,49 @@ static DRAWING: LazyLock<Arc<tokio::sync::Semaphore>> =
 /// otherwise read any path on the server's disk an `href` names, and
 /// decode raster images of any size.
 pub fn png(svg: &str) -> anyhow::Result<Vec<u8>> {
+    let tree = parse(svg)?;
+    let size = tree.size().to_int_size();
+    let (w, h) = (size.width(), size.height());
+    let mut pixmap =
+        tiny_skia::Pixmap::new(w, h).ok_or_else(|| anyhow::anyhow!("no {w} x {h} image"))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    Ok(pixmap.encode_png()?)
+}
+
+/// The slots a template may carry.
+const SLOTS: [&str; 4] = ["{{partner_name}}", "{{company}}", "{{link}}", "{{qr}}"];
+
+/// Whether `template` is one copies can be made of: text, at most
+/// [`MAX_TEMPLATE_BYTES`], with at least one slot (else it is an image,
+/// the same for every partner), and drawn once filled (its images only
+/// its own SVG, at most [`MAX_SIDE`] a side). What is wrong, in words.
+pub fn check_template(template: &[u8]) -> Result<(), String> {
+    if template.len() > MAX_TEMPLATE_BYTES {
+        return Err(format!(
+            "a template is at most {MAX_TEMPLATE_BYTES} bytes; this one is {}",
+            template.len()
+        ));
+    }
+    let text = std::str::from_utf8(template).map_err(|_| "a template is SVG text (UTF-8)")?;
+    if !SLOTS.iter().any(|slot| text.contains(slot)) {
+        return Err(format!(
+            "an SVG template names at least one slot of {}; an SVG without one is not published",
+            SLOTS.join(", ")
+        ));
+    }
+    let sample = Branding {
+        name: "Partner name".to_owned(),
+        company: "Company".to_owned(),
+        link: "https://portal.example/r/0000000000000".to_owned(),
+    };
+    parse(&fill(text, &sample))
+        .map(|_| ())
+        .map_err(|e| format!("the template cannot be drawn: {e}"))
+}
+
+/// A filled template read as usvg reads it, within the bounds.
+fn parse(svg: &str) -> anyhow::Result<usvg::Tree> {
     if svg.len() > 2 * MAX_TEMPLATE_BYTES {
         anyhow::bail!("a filled template of {} bytes is not drawn", svg.len());
     }
@@ -129,11 +172,7 @@ pub fn png(svg: &str) -> anyhow::Result<Vec<u8>> {
     if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
         anyhow::bail!("a template of {w} x {h} is not drawn (at most {MAX_SIDE} a side)");
     }
-    let mut pixmap =
-        tiny_skia::Pixmap::new(w, h).ok_or_else(|| anyhow::anyhow!("no {w} x {h} image"))?;
-    pixmap.fill(tiny_skia::Color::WHITE);
-    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
-    Ok(pixmap.encode_png()?)
+    Ok(tree)
 }
 
 /// The partner's link for `resource`, made if it is not there yet.

@@ -11,10 +11,12 @@
 //! | `GET /api/resources/{id}/cobranded/{format}`   | a partner: their copy (`png`, `pdf`, `svg`) |
 //! | `POST /api/resources/events`                   | a partner: what their device recorded |
 //! | `GET /api/admin/resources/analytics`           | admin: use, clicks and revenue per asset and partner |
+//! | `POST /api/admin/resources`                    | admin: an uploaded file published into a category |
 
 pub mod cobrand;
 pub mod events;
 pub mod library;
+pub mod publish;
 
 use std::sync::Arc;
 
@@ -51,4 +53,5 @@ where
         .route("/api/resources/{id}/file", get(library::file))
         .route("/api/resources/{id}/cobranded/{format}", get(cobrand::copy))
         .route("/api/admin/resources/analytics", get(events::analytics))
+        .route("/api/admin/resources", post(publish::publish))
 }

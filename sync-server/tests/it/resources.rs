@@ -6,6 +6,8 @@
 
 use std::io::Read;
 
+use serde_json::json;
+
 use crate::{helpers::*, shop::Browser};
 
 fn resources_dir() -> String {
@@ -346,6 +348,148 @@ async fn a_partners_co_branded_copies_carry_them_and_their_link_brings_orders() 
             .await
             .0,
         403
+    );
+    server.stop().await;
+}
+
+/// An admin uploads an SVG template and a PDF and publishes them, one into
+/// a category made for it; a partner's copy of the new template carries
+/// their name at once. What cannot be published is refused with why, and
+/// nothing is left half made.
+#[tokio::test]
+async fn admins_publish_uploads_into_the_library_and_refuse_what_cannot_be_used() {
+    let db = TestDb::new().await;
+    let dir = resources_dir();
+    let server = crate::shop::start(&db, &["--seed-resources", dir.as_str()]).await;
+    let ana = session_for(&server.database_url, "a-ana").await;
+    let admin = session_for(&server.database_url, "a-admin").await;
+    let template = br##"<svg xmlns="http://www.w3.org/2000/svg" width="400" height="200">
+        <rect width="400" height="200" fill="#fff"/>
+        <text x="20" y="60" font-size="28">Meet {{partner_name}}</text>
+        <image x="280" y="80" width="100" height="100" href="{{qr}}"/>
+    </svg>"##;
+    let sha = crate::training::upload(&server, &admin, template, "image/svg+xml").await;
+    let publish = |body: serde_json::Value| {
+        let admin = admin.clone();
+        let server = &server;
+        async move { api(server, &admin, "POST", "/api/admin/resources", Some(body)).await }
+    };
+    let (status, made) = publish(json!({
+        "category": "Trade fairs", "title": "Fair badge", "description": "Wear it at the stand.",
+        "sha256": sha, "file_name": "badge.svg",
+    }))
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        (
+            made["id"].as_str(),
+            made["kind"].as_str(),
+            made["category_id"].as_str()
+        ),
+        (Some("fair-badge"), Some("template"), Some("trade-fairs"))
+    );
+    // The same title again: a resource of its own.
+    let (status, again) = publish(json!({
+        "category": "trade FAIRS", "title": "Fair badge", "description": "",
+        "sha256": sha, "file_name": "badge.svg",
+    }))
+    .await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["id"], "fair-badge-2");
+    assert_eq!(
+        again["category_id"], "trade-fairs",
+        "the category's name, any case"
+    );
+
+    let (_, library) = api(&server, &ana, "GET", "/api/resources", None).await;
+    let fairs = library["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "trade-fairs")
+        .expect("the new category, listed");
+    assert_eq!(fairs["name"], "Trade fairs");
+    assert_eq!(fairs["resources"][0]["title"], "Fair badge");
+    let png = fairs["resources"][0]["cobranded"]["png"].as_str().unwrap();
+    let (status, headers, bytes) = get(&server, &ana, png).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("image/png"));
+    assert!(bytes.starts_with(b"\x89PNG"));
+    let svg = fairs["resources"][0]["cobranded"]["svg"].as_str().unwrap();
+    let (_, _, filled) = get(&server, &ana, svg).await;
+    assert!(String::from_utf8_lossy(&filled).contains("Meet Ana Souza"));
+
+    // Refused, each with why, and nothing published.
+    let before = library["categories"].as_array().unwrap().len();
+    let no_slot = crate::training::upload(
+        &server,
+        &admin,
+        br#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>"#,
+        "image/svg+xml",
+    )
+    .await;
+    let broken = crate::training::upload(&server, &admin, b"<svg {{qr}}", "image/svg+xml").await;
+    let huge = crate::training::upload(
+        &server,
+        &admin,
+        br#"<svg xmlns="http://www.w3.org/2000/svg" width="90000" height="10">{{qr}}</svg>"#,
+        "image/svg+xml",
+    )
+    .await;
+    for (body, why) in [
+        (
+            json!({ "category": "X", "title": "No slot", "description": "", "sha256": no_slot, "file_name": "a.svg" }),
+            "at least one slot",
+        ),
+        (
+            json!({ "category": "X", "title": "Broken", "description": "", "sha256": broken, "file_name": "a.svg" }),
+            "cannot be drawn",
+        ),
+        (
+            json!({ "category": "X", "title": "Huge", "description": "", "sha256": huge, "file_name": "a.svg" }),
+            "cannot be drawn",
+        ),
+        (
+            json!({ "category": "X", "title": "Missing", "description": "", "sha256": "ab".repeat(32), "file_name": "a.svg" }),
+            "upload it first",
+        ),
+        (
+            json!({ "category": "X", "title": "Bad hash", "description": "", "sha256": "../etc", "file_name": "a.svg" }),
+            "sha256",
+        ),
+        (
+            json!({ "category": "X", "title": "  ", "description": "", "sha256": sha, "file_name": "a.svg" }),
+            "title is empty",
+        ),
+        (
+            json!({ "category": "X", "title": "t".repeat(121), "description": "", "sha256": sha, "file_name": "a.svg" }),
+            "at most 120",
+        ),
+        (
+            json!({ "category": "X\u{7}", "title": "Nul", "description": "", "sha256": sha, "file_name": "a.svg" }),
+            "control characters",
+        ),
+    ] {
+        let (status, answer) = publish(body).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"].as_str().unwrap().contains(why), "{answer}");
+    }
+    let (status, _) = publish(json!({ "category": "X", "title": "T", "description": "", "sha256": sha, "file_name": "a.svg", "extra": 1 })).await;
+    assert_eq!(status, 400, "unknown fields are refused");
+    let (status, _) = api(
+        &server,
+        &ana,
+        "POST",
+        "/api/admin/resources",
+        Some(json!({ "category": "X", "title": "T", "description": "", "sha256": sha, "file_name": "a.svg" })),
+    )
+    .await;
+    assert_eq!(status, 403, "a partner publishes nothing");
+    let (_, library) = api(&server, &ana, "GET", "/api/resources", None).await;
+    assert_eq!(
+        library["categories"].as_array().unwrap().len(),
+        before,
+        "no category X was left behind"
     );
     server.stop().await;
 }

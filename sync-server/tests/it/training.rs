@@ -238,7 +238,12 @@ async fn the_filesystem_blob_store_conforms() {
 
 /// Uploads `bytes` as the admin, in two parts, with a part sent at a
 /// wrong offset in between (answered 409 with where to go on).
-async fn upload(server: &TestServer, admin: &str, bytes: &[u8], content_type: &str) -> String {
+pub(crate) async fn upload(
+    server: &TestServer,
+    admin: &str,
+    bytes: &[u8],
+    content_type: &str,
+) -> String {
     let sha = hex(bytes);
     let (status, state) = api(
         server,
