@@ -165,12 +165,48 @@ async function main() {
       (await brochure.locator("button[aria-pressed]").getAttribute("aria-pressed")) === "false");
     assert((await cached(ana)).files === 2, "only the flyer's two files stay");
 
+    // 7. The back-office publishes a template into a new category; Ana's
+    //    library has it, as her own copy, when it is read again.
+    const adminContext = await browser.newContext(DESK);
+    const admin = await openPage(adminContext, errors);
+    await admin.goto(`${server.url}/#resources`);
+    await fillSignIn(admin, "admin@portal.example", "demo-admin-password");
+    await admin.waitForURL((u) => u.pathname === "/admin/");
+    await admin.click('nav.tabs a[href="#resources"]');
+    await admin.locator("#resource-form").waitFor();
+    // Her uses so far are counted on the flyer's row.
+    const flyerRow = admin.locator('#resources tr[data-id="terminal-flyer"]');
+    await flyerRow.waitFor();
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="300">
+      <rect width="600" height="300" fill="#1d4ed8"/>
+      <text x="30" y="80" font-size="40" fill="#fff">See you at the fair</text>
+      <text x="30" y="140" font-size="28" fill="#fff">{{partner_name}}, {{company}}</text>
+      <image x="440" y="130" width="140" height="140" href="{{qr}}"/></svg>`;
+    await admin.setInputFiles('#resource-form input[type=file]',
+      { name: "fair.svg", mimeType: "image/svg+xml", buffer: Buffer.from(svg) });
+    await admin.fill("#resource-form input[maxlength='120']", "Fair invitation");
+    await admin.fill("#resource-form textarea", "Invite clients to the stand.");
+    await admin.fill("#resource-form input[list=resource-categories]", "Trade fairs");
+    await shot(admin, "resources-backoffice-desk");
+    await admin.click("#resource-form button[type=submit]");
+    await admin.getByText("Published “Fair invitation”").waitFor({ timeout: 60_000 });
+    await admin.locator('#resources tr[data-id="fair-invitation"]').waitFor();
+    await shot(admin, "resources-backoffice-published-desk");
+    await adminContext.close();
+    await ana.reload();
+    const fair = card(ana, "fair-invitation");
+    await fair.waitFor({ timeout: 30_000 });
+    await waitFor("Ana's copy of the new template", () =>
+      fair.locator(".resource-thumb img").evaluate((img) => img.complete && img.naturalWidth > 0));
+    const headingsNow = await ana.locator(".resource-category h2").allTextContents();
+    assert(headingsNow.includes("Trade fairs"), `the new category: ${headingsNow}`);
+
     // A desk's width.
     const desk = await openPage(await browser.newContext(DESK), errors);
     await desk.goto(`${server.url}/#resources`);
     await fillSignIn(desk, "ana@souza.example", "demo-ana-password");
     await desk.goto(`${server.url}/#resources`);
-    await waitFor("the library at a desk", async () => (await desk.locator("li.resource").count()) === 3);
+    await waitFor("the library at a desk", async () => (await desk.locator("li.resource").count()) === 4);
     await card(desk, "terminal-flyer").locator("button", { hasText: "Preview" }).click();
     await waitFor("the flyer's preview at a desk", () =>
       card(desk, "terminal-flyer").locator(".resource-preview img")

@@ -3,7 +3,8 @@
 //! joins the programme and in which team (`applications`), partners
 //! with their tiers, balances and Elite terms (`partners`), payout runs
 //! (`payouts`), referral orders and their refunds (`orders`), reports
-//! (`reports`), training tracks (`training`), the chat's channels and
+//! (`reports`), training tracks (`training`), the resources library and
+//! what it brought (`resources`), the chat's channels and
 //! their moderation (`channels`); what they share is in
 //! `parts`.
 //!
@@ -26,7 +27,9 @@ mod partners;
 mod parts;
 mod payouts;
 mod reports;
+mod resources;
 mod training;
+mod upload;
 
 use yew::prelude::*;
 
@@ -91,6 +94,7 @@ desks! {
     Orders => orders,
     Reports => reports,
     Training => training,
+    Resources => resources,
     Channels => channels,
 }
 

@@ -11,11 +11,11 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use super::{
-    edit::{self, At, Edit, Field},
+use super::edit::{self, At, Edit, Field, media_kind};
+use crate::desks::{
+    parts::answer,
     upload::{self, Progress},
 };
-use crate::desks::parts::answer;
 use web_common::{
     api::{self, ApiError, Audience, Publication, QuizKind, Track, TrackDraft},
     forms::{Change, Sent},
@@ -293,8 +293,28 @@ fn lesson_view(
                         let (dispatch, id) = (dispatch.clone(), id.clone());
                         move |p: Progress| dispatch.dispatch(Action::Upload(id.clone(), Some(p)))
                     };
-                    match upload::send(file, &report).await {
-                        Ok(media) => {
+                    let content_type = file.type_();
+                    let Some(kind) = media_kind(&content_type) else {
+                        report(Progress::Failed(format!(
+                            "{} is {}: a lesson's file is a video (MP4, WebM), a sound (MP3, M4A), an image (PNG, JPEG, WebP) or a PDF.",
+                            file.name(),
+                            if content_type.is_empty() {
+                                "of no known type".to_owned()
+                            } else {
+                                content_type
+                            }
+                        )));
+                        return;
+                    };
+                    match upload::send(&file, &report).await {
+                        Ok(sent) => {
+                            let media = api::Media {
+                                sha256: sent.sha256,
+                                kind,
+                                content_type: sent.content_type,
+                                bytes: sent.bytes,
+                                caption: String::new(),
+                            };
                             dispatch.dispatch(Action::Upload(id.clone(), None));
                             dispatch.dispatch(Action::Edit(Edit::Media(at, Some(media))));
                         }

@@ -11,7 +11,6 @@
 
 mod edit;
 mod editor;
-mod upload;
 
 use std::rc::Rc;
 

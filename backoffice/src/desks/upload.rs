@@ -1,5 +1,5 @@
-//! Sending a lesson's file: hashed on the page, then sent in parts that
-//! survive a dropped connection.
+//! Sending a file (a lesson's, a resource's): hashed on the page, then
+//! sent in parts that survive a dropped connection.
 //!
 //! The server names a blob by the SHA-256 of its bytes, so the page hashes
 //! the file first, a slice at a time (a 500 MB video is never in memory
@@ -16,9 +16,7 @@ use js_sys::Uint8Array;
 use sha2::{Digest, Sha256};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_common::api::{self, ApiError, Media, NewUpload, UploadState};
-
-use super::edit::media_kind;
+use web_common::api::{self, ApiError, NewUpload, UploadState};
 
 /// Bytes hashed at a time.
 const HASH_SLICE: f64 = 2.0 * 1024.0 * 1024.0;
@@ -103,18 +101,19 @@ async fn sha256(file: &web_sys::File, report: &impl Fn(Progress)) -> Result<Stri
     Ok(hex(&hasher.finalize()))
 }
 
-/// Sends `file`, reporting how it goes, and answers the lesson's media.
-pub async fn send(file: web_sys::File, report: impl Fn(Progress)) -> Result<Media, String> {
+/// A file the server keeps now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Uploaded {
+    pub sha256: String,
+    pub bytes: u64,
+    pub content_type: String,
+}
+
+/// Sends `file`, reporting how it goes (the caller checked its type).
+pub async fn send(file: &web_sys::File, report: impl Fn(Progress)) -> Result<Uploaded, String> {
     let content_type = file.type_();
-    let kind = media_kind(&content_type).ok_or_else(|| {
-        format!(
-            "{} is {}: a lesson's file is a video (MP4, WebM), a sound (MP3, M4A), an image (PNG, JPEG, WebP) or a PDF.",
-            file.name(),
-            if content_type.is_empty() { "of no known type".to_owned() } else { content_type.clone() }
-        )
-    })?;
     let size = file.size() as u64;
-    let sha256 = sha256(&file, &report).await?;
+    let sha256 = sha256(file, &report).await?;
     let declared = NewUpload {
         sha256: sha256.clone(),
         bytes: size,
@@ -183,12 +182,10 @@ pub async fn send(file: web_sys::File, report: impl Fn(Progress)) -> Result<Medi
         done: size,
         of: size,
     });
-    Ok(Media {
+    Ok(Uploaded {
         sha256,
-        kind,
-        content_type,
         bytes: size,
-        caption: String::new(),
+        content_type,
     })
 }
 
