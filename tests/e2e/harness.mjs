@@ -106,6 +106,19 @@ export async function stopServer(server) {
   await stopped;
 }
 
+// A client's purchase of one `product` (its slug) in the shop at `origin`,
+// on `page`, paid with the test provider's card that pays.
+export async function buyInShop(page, origin, product, { name, email }) {
+  await page.goto(`${origin}/shop/p/${product}`);
+  await page.click("button:has-text('Add to cart')");
+  await page.click("a:has-text('Check out')");
+  await page.fill("#name", name);
+  await page.fill("#email", email);
+  await page.fill("#card", "4242424242424242");
+  await page.click("button:has-text('Pay')");
+  await page.locator("h1", { hasText: "Thank you" }).waitFor();
+}
+
 // Errors a page may log without anything being wrong: resources refused
 // while offline or signed out (a 401 from /api/me, a WebSocket upgrade
 // refused, sockets refused while the server restarts), which the apps

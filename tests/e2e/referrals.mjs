@@ -13,7 +13,7 @@
 
 import pg from "pg";
 import {
-  DESK, PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, shot, startServer,
+  DESK, PHONE, assert, buyInShop, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, shot, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -149,14 +149,7 @@ async function main() {
       (await benLink.locator(".link-status").textContent()) === "Live", 60_000);
     const other = await (await browser.newContext(PHONE)).newPage();
     await other.goto(await benLink.locator("input.link-url").inputValue());
-    await other.goto(`${server.url}/shop/p/field-starter-kit`);
-    await other.click("button:has-text('Add to cart')");
-    await other.click("a:has-text('Check out')");
-    await other.fill("#name", "Eve");
-    await other.fill("#email", "eve@client.example");
-    await other.fill("#card", "4242424242424242");
-    await other.click("button:has-text('Pay')");
-    await other.locator("h1", { hasText: "Thank you" }).waitFor();
+    await buyInShop(other, server.url, "field-starter-kit", { name: "Eve", email: "eve@client.example" });
     await waitFor("Ben to be told why his order earned nothing", async () =>
       /No commission: Starter earns no referral share: it starts at Active/.test(
         (await ben.locator(".link-orders").textContent().catch(() => "")) ?? ""), 30_000);

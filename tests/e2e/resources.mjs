@@ -13,7 +13,7 @@
 
 import pg from "pg";
 import {
-  DESK, PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, shot, startServer,
+  DESK, PHONE, assert, buyInShop, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, shot, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -165,7 +165,25 @@ async function main() {
       (await brochure.locator("button[aria-pressed]").getAttribute("aria-pressed")) === "false");
     assert((await cached(ana)).files === 2, "only the flyer's two files stay");
 
-    // 7. The back-office publishes a template into a new category; Ana's
+    // 7. A client opens the link in Ana's flyer and buys: the order is
+    //    hers, and the flyer's figures say so.
+    const flyerSvg = await ana.evaluate(async () => {
+      const list = await (await fetch("/api/resources")).json();
+      const flyer = list.categories.flatMap((c) => c.resources).find((r) => r.id === "terminal-flyer");
+      return (await fetch(flyer.cobranded.svg)).text();
+    });
+    const flyerLink = flyerSvg.match(/https?:\/\/[^<"\s]+\/r\/[0-9a-z]{12}/)?.[0];
+    assert(flyerLink, "Ana's flyer carries a link of hers");
+    assert(flyerSvg.includes("Ana Souza"), "and her name");
+    const client = await (await browser.newContext(PHONE)).newPage();
+    await client.goto(flyerLink);
+    await client.waitForURL((u) => u.pathname === "/shop");
+    await buyInShop(client, server.url, "field-starter-kit", { name: "Flyer Reader", email: "reader@client.example" });
+    const code = flyerLink.split("/r/")[1];
+    const order = (await db.query("SELECT partner_id FROM orders WHERE link_code = $1", [code])).rows[0];
+    assert(order?.partner_id === "p-ana", `the flyer's order is Ana's: ${JSON.stringify(order)}`);
+
+    // 8. The back-office publishes a template into a new category; Ana's
     //    library has it, as her own copy, when it is read again.
     const adminContext = await browser.newContext(DESK);
     const admin = await openPage(adminContext, errors);
@@ -174,9 +192,12 @@ async function main() {
     await admin.waitForURL((u) => u.pathname === "/admin/");
     await admin.click('nav.tabs a[href="#resources"]');
     await admin.locator("#resource-form").waitFor();
-    // Her uses so far are counted on the flyer's row.
+    // Her uses, and the click and the order her flyer brought, are on its row.
     const flyerRow = admin.locator('#resources tr[data-id="terminal-flyer"]');
     await flyerRow.waitFor();
+    const cells = await flyerRow.locator("td").allTextContents();
+    assert(cells.slice(0, 6).join(",") === "1,0,0,1,1,1", `views, downloads, shares, copies, clicks, orders: ${cells}`);
+    assert(cells[6] !== "–", `the flyer's revenue: ${cells[6]}`);
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="600" height="300">
       <rect width="600" height="300" fill="#1d4ed8"/>
       <text x="30" y="80" font-size="40" fill="#fff">See you at the fair</text>

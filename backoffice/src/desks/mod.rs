@@ -223,6 +223,7 @@ mod tests {
                 "Orders",
                 "Reports",
                 "Training",
+                "Resources",
                 "Chat"
             ]
         );

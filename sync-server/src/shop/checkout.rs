@@ -666,9 +666,22 @@ pub async fn rate(
     if !valid_key(&key) {
         return Err(AppError::NotFound);
     }
+    // What went wrong is said on a page of the shop's, with the way back:
+    // the client posted a form, and a bare error is no answer to them.
+    let refused = |status: StatusCode, why: &str| {
+        Ok(page(
+            status,
+            "Rating not sent",
+            "",
+            &format!(
+                "<main><h1>Your rating was not sent</h1><p>{}</p>                 <p><a href=\"/shop/orders/{key}\">Back to your order</a></p></main>",
+                escape(why)
+            ),
+        ))
+    };
     let stars: i16 = match form.stars.trim().parse() {
         Ok(n) if (1..=5).contains(&n) => n,
-        _ => return Err(AppError::BadRequest("a rating is 1 to 5 stars".to_owned())),
+        _ => return refused(StatusCode::BAD_REQUEST, "Choose 1 to 5 stars."),
     };
     let order: Option<(i64, Option<String>, bool)> = sqlx::query_as(
         "SELECT o.id, o.partner_id, o.delivered_at IS NOT NULL AND o.refunded_at IS NULL
@@ -678,9 +691,10 @@ pub async fn rate(
     .fetch_optional(&state.pool)
     .await?;
     let Some((order, Some(partner), true)) = order else {
-        return Err(AppError::Conflict(
-            "this order cannot be rated: it names no partner, or is not delivered".to_owned(),
-        ));
+        return refused(
+            StatusCode::CONFLICT,
+            "This order cannot be rated: it names no partner, or it is not delivered (or was refunded).",
+        );
     };
     sqlx::query(
         "INSERT INTO order_ratings (order_id, partner_id, stars) VALUES ($1, $2, $3)

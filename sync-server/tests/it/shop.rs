@@ -320,6 +320,12 @@ async fn a_link_a_click_and_a_checkout_pay_the_partner_and_a_refund_claws_it_bac
         )
         .await;
     assert_eq!(early.status, 409, "{}", early.body);
+    assert!(
+        early.body.contains("<h1>Your rating was not sent</h1>")
+            && early.body.contains(&format!("href=\"/shop/orders/{key}\"")),
+        "a page that says why, with the way back: {}",
+        early.body
+    );
     let (status, _) = api(
         &server,
         &admin,
@@ -344,6 +350,11 @@ async fn a_link_a_click_and_a_checkout_pay_the_partner_and_a_refund_claws_it_bac
             )
             .await;
         assert_eq!(refused.status, 400, "{bad:?}");
+        assert!(
+            refused.body.contains("Choose 1 to 5 stars."),
+            "{}",
+            refused.body
+        );
     }
     let rated = phone
         .post(

@@ -178,10 +178,24 @@ pub fn links_page(props: &LinksProps) -> Html {
         })
     };
     let server = figures.as_ref().map(|(_, f)| f);
-    let links = reading
+    // The links made on devices, newest first, then those the server made
+    // for the partner (the one in each co-branded copy of a resource),
+    // which no device wrote: (code, label).
+    let mut links: Vec<(String, String)> = reading
         .as_ref()
-        .map(|r| r.links.clone())
+        .map(|r| {
+            r.links
+                .iter()
+                .rev()
+                .map(|l| (l.code.clone(), l.label.clone()))
+                .collect()
+        })
         .unwrap_or_default();
+    for made in server.map(|f| f.links.as_slice()).unwrap_or_default() {
+        if !links.iter().any(|(code, _)| *code == made.code) {
+            links.push((made.code.clone(), made.label.clone()));
+        }
+    }
     let starter = props.tier.as_deref() == Some("starter");
     html! {
         <section class="links-page">
@@ -209,10 +223,10 @@ pub fn links_page(props: &LinksProps) -> Html {
                 <p class="hint">{ "No links yet." }</p>
             }
             <ul class="link-list">
-                { for links.iter().rev().map(|link| {
-                    let url = address(&link.code);
-                    let confirmed = server.and_then(|f| f.links.iter().find(|l| l.code == link.code));
-                    let refused = server.and_then(|f| f.refused.iter().find(|l| l.code == link.code));
+                { for links.iter().map(|(code, label)| {
+                    let url = address(code);
+                    let confirmed = server.and_then(|f| f.links.iter().find(|l| l.code == *code));
+                    let refused = server.and_then(|f| f.refused.iter().find(|l| l.code == *code));
                     let status = match (confirmed, refused) {
                         (_, Some(r)) => r.reason.clone(),
                         (Some(_), None) => "Live".to_owned(),
@@ -221,7 +235,7 @@ pub fn links_page(props: &LinksProps) -> Html {
                     };
                     let share_it = {
                         let (url, told) = (url.clone(), told.clone());
-                        let title = link.label.clone();
+                        let title = label.clone();
                         Callback::from(move |_| {
                             let (url, told, title) = (url.clone(), told.clone(), title.clone());
                             spawn_local(async move {
@@ -238,22 +252,22 @@ pub fn links_page(props: &LinksProps) -> Html {
                             spawn_local(async move { told.set(Some(share::copy(&url).await.to_owned())) });
                         })
                     };
-                    let shown = open_qr.as_deref() == Some(link.code.as_str());
+                    let shown = open_qr.as_deref() == Some(code.as_str());
                     let toggle_qr = {
-                        let (open_qr, code) = (open_qr.clone(), link.code.clone());
+                        let (open_qr, code) = (open_qr.clone(), code.clone());
                         Callback::from(move |_| open_qr.set((!shown).then(|| code.clone())))
                     };
                     html! {
-                        <li class="card link" data-code={link.code.clone()}>
-                            <h2>{ &link.label }</h2>
+                        <li class="card link" data-code={code.clone()}>
+                            <h2>{ label }</h2>
                             <p class={classes!("link-status", confirmed.is_some().then_some("live"))} aria-live="polite">{ status }</p>
-                            <input class="link-url" readonly=true value={url.clone()} aria-label={format!("Address of {}", link.label)} />
+                            <input class="link-url" readonly=true value={url.clone()} aria-label={format!("Address of {label}")} />
                             <div class="link-actions">
-                                <button class="primary" onclick={share_it} aria-label={format!("Share {}", link.label)}>{ "Share" }</button>
-                                <button onclick={copy_it} aria-label={format!("Copy {}", link.label)}>{ "Copy" }</button>
-                                <button aria-expanded={shown.to_string()} onclick={toggle_qr} aria-label={format!("QR code of {}", link.label)}>{ "QR code" }</button>
+                                <button class="primary" onclick={share_it} aria-label={format!("Share {label}")}>{ "Share" }</button>
+                                <button onclick={copy_it} aria-label={format!("Copy {label}")}>{ "Copy" }</button>
+                                <button aria-expanded={shown.to_string()} onclick={toggle_qr} aria-label={format!("QR code of {label}")}>{ "QR code" }</button>
                             </div>
-                            if shown { { qr::code(&url, &format!("QR code of {}", link.label)) } }
+                            if shown { { qr::code(&url, &format!("QR code of {label}")) } }
                             if let Some(f) = confirmed {
                                 <dl class="link-figures">
                                     <div><dt>{ "Clicks" }</dt><dd>{ f.clicks }</dd></div>

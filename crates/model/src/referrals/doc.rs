@@ -67,7 +67,9 @@ impl ReferralsDoc {
         if held.link(code).is_some() || held.unreadable.iter().any(|k| k == code) {
             return Err(invalid("code", format!("{code} is a link already")));
         }
-        if held.links.len() >= limits::LINKS {
+        // Entries count, read or not: a document another client filled
+        // past the bound is not added to.
+        if held.links.len() + held.unreadable.len() >= limits::LINKS {
             return Err(invalid("links", "are too many"));
         }
         doc.transact::<_, _, automerge::AutomergeError>(|tx| {
@@ -216,6 +218,53 @@ mod tests {
         let read = ReferralsDoc::read(&doc).unwrap();
         assert!(read.links.is_empty());
         assert_eq!(read.unreadable, [ana]);
+    }
+
+    /// A document written past the app's bounds by another client (more
+    /// links than a partner may make, a label of 20,000 characters, a
+    /// created_at of the wrong type) reads within the bounds: at most
+    /// `LINKS` entries looked at, the bad ones named.
+    #[test]
+    fn a_hostile_document_reads_within_the_bounds() {
+        let ben = partner("p-ben");
+        let mut doc = ReferralsDoc::create(&ben).unwrap();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            let links = links_at(tx)?;
+            for i in 0..(limits::LINKS as u64 + 40) {
+                let nonce = super::super::nonce_of(i);
+                let code = code_for(&ben, &nonce);
+                let entry = tx.put_object(&links, code.as_str(), ObjType::Map)?;
+                tx.put(&entry, "nonce", nonce.as_str())?;
+                match i {
+                    0 => tx.put(&entry, "label", "x".repeat(20_000))?,
+                    1 => tx.put(&entry, "created_at", "yesterday")?,
+                    _ => tx.put(&entry, "label", format!("link {i}"))?,
+                }
+                if i != 1 {
+                    tx.put(&entry, "created_at", ScalarValue::Timestamp(i as i64))?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        let read = ReferralsDoc::read(&doc).unwrap();
+        assert_eq!(read.links.len() + read.unreadable.len(), limits::LINKS);
+        assert!(
+            read.links
+                .iter()
+                .all(|l| l.label.chars().count() <= limits::LABEL_CHARS)
+        );
+        assert!(read.unreadable.len() <= 2, "{:?}", read.unreadable);
+        assert!(
+            ReferralsDoc::create_link(
+                &mut doc,
+                &super::super::nonce_of(9_999),
+                "more",
+                Timestamp(1)
+            )
+            .is_err(),
+            "no link is made past the bound"
+        );
     }
 
     #[test]
