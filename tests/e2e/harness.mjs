@@ -106,6 +106,18 @@ export async function stopServer(server) {
   await stopped;
 }
 
+// Ten deals approved ten days ago for Ana, which make her a Performer
+// (her referral share 5%); the server writes account views as it starts,
+// so a server started after this knows it.
+export async function makeAnaAPerformer(db) {
+  await db.query(
+    `INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status, decided_at)
+     SELECT 'p-ana', 'history-' || g,
+            (SELECT doc_id FROM documents WHERE owner_id = 'p-ana' AND kind = 'pipeline'),
+            1000, 'USD', 'approved', now() - interval '10 days'
+     FROM generate_series(1, 10) g`);
+}
+
 // A client's purchase of one `product` (its slug) in the shop at `origin`,
 // on `page`, paid with the test provider's card that pays.
 export async function buyInShop(page, origin, product, { name, email }) {

@@ -13,7 +13,7 @@
 
 import pg from "pg";
 import {
-  DESK, PHONE, assert, buyInShop, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, shot, startServer,
+  DESK, PHONE, assert, buyInShop, dropDatabase, fillSignIn, freshDatabase, launchChromium, makeAnaAPerformer, openPage, shot, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -26,12 +26,7 @@ async function main() {
   await db.connect();
   // Ana's history makes her a Performer; a restart writes every account
   // view again, so her app knows it.
-  await db.query(
-    `INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status, decided_at)
-     SELECT 'p-ana', 'history-' || g,
-            (SELECT doc_id FROM documents WHERE owner_id = 'p-ana' AND kind = 'pipeline'),
-            1000, 'USD', 'approved', now() - interval '10 days'
-     FROM generate_series(1, 10) g`);
+  await makeAnaAPerformer(db);
   await stopServer(server);
   server = await startServer(databaseUrl);
   const browser = await launchChromium();

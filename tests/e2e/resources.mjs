@@ -13,7 +13,7 @@
 
 import pg from "pg";
 import {
-  DESK, PHONE, assert, buyInShop, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, shot, startServer,
+  DESK, PHONE, assert, buyInShop, dropDatabase, fillSignIn, freshDatabase, launchChromium, makeAnaAPerformer, openPage, shot, startServer,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -32,9 +32,13 @@ const card = (page, id) => page.locator(`li.resource[data-id="${id}"]`);
 
 async function main() {
   const databaseUrl = await freshDatabase("e2e_resources");
-  const server = await startServer(databaseUrl);
+  let server = await startServer(databaseUrl);
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
+  // A Performer, so what her flyer sells earns her a commission.
+  await makeAnaAPerformer(db);
+  await stopServer(server);
+  server = await startServer(databaseUrl);
   const browser = await launchChromium();
   const errors = [];
   const figures = {};
@@ -182,6 +186,22 @@ async function main() {
     const code = flyerLink.split("/r/")[1];
     const order = (await db.query("SELECT partner_id FROM orders WHERE link_code = $1", [code])).rows[0];
     assert(order?.partner_id === "p-ana", `the flyer's order is Ana's: ${JSON.stringify(order)}`);
+    // Her links list the flyer's, with its click, its order and her
+    // commission; her earnings, the referral line.
+    await ana.click(".resources-links a");
+    const flyerLinkCard = ana.locator(`li.link[data-code="${code}"]`);
+    await flyerLinkCard.waitFor({ timeout: 30_000 });
+    const linkFigure = (name) => flyerLinkCard.locator(`.link-figures div:has(dt:text-is("${name}")) dd`);
+    await waitFor("the flyer link's click and order", async () =>
+      (await linkFigure("Clicks").count()) === 1 && (await linkFigure("Clicks").textContent()) === "1" &&
+      (await linkFigure("Orders").textContent()) === "1", 30_000);
+    assert(/\d/.test(await linkFigure("Commission").textContent()), "a commission on the flyer's order");
+    assert((await flyerLinkCard.locator("h2").textContent()).includes("Card terminal flyer"), "named after the flyer");
+    await shot(ana, "links-from-flyer-phone");
+    await ana.click('nav.tabs a[href="#earnings"]');
+    await waitFor("the flyer's referral line in Ana's earnings", async () =>
+      /referral share \(performer\) of order shop-/.test(await ana.locator("#earnings").textContent()), 30_000);
+    await ana.goto(`${server.url}/#resources`);
 
     // 8. The back-office publishes a template into a new category; Ana's
     //    library has it, as her own copy, when it is read again.
