@@ -106,16 +106,25 @@ export async function stopServer(server) {
   await stopped;
 }
 
-// Ten deals approved ten days ago for Ana, which make her a Performer
-// (her referral share 5%); the server writes account views as it starts,
-// so a server started after this knows it.
-export async function makeAnaAPerformer(db) {
+// A fresh database and the server on it, with ten deals approved ten
+// days ago for Ana, which make her a Performer (her referral share 5%):
+// the server is started again after they are written, since it writes
+// account views as it starts. Resolves to the database's URL, the server
+// and a client connected to the database.
+export async function startWithAnaAPerformer(prefix) {
+  const databaseUrl = await freshDatabase(prefix);
+  let server = await startServer(databaseUrl);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
   await db.query(
     `INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status, decided_at)
      SELECT 'p-ana', 'history-' || g,
             (SELECT doc_id FROM documents WHERE owner_id = 'p-ana' AND kind = 'pipeline'),
             1000, 'USD', 'approved', now() - interval '10 days'
      FROM generate_series(1, 10) g`);
+  await stopServer(server);
+  server = await startServer(databaseUrl);
+  return { databaseUrl, server, db };
 }
 
 // A client's purchase of one `product` (its slug) in the shop at `origin`,

@@ -11,24 +11,16 @@
 // Real Chromium, the real server binary, real Postgres; every wait has a
 // deadline.
 
-import pg from "pg";
 import {
-  DESK, PHONE, assert, buyInShop, dropDatabase, fillSignIn, freshDatabase, launchChromium, makeAnaAPerformer, openPage, shot, startServer,
+  DESK, PHONE, assert, buyInShop, dropDatabase, fillSignIn, launchChromium, startWithAnaAPerformer, openPage, shot,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e referrals");
 
 async function main() {
-  const databaseUrl = await freshDatabase("e2e_referrals");
-  let server = await startServer(databaseUrl);
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
-  // Ana's history makes her a Performer; a restart writes every account
-  // view again, so her app knows it.
-  await makeAnaAPerformer(db);
-  await stopServer(server);
-  server = await startServer(databaseUrl);
+  // Ana's history makes her a Performer.
+  const { databaseUrl, server, db } = await startWithAnaAPerformer("e2e_referrals");
   const browser = await launchChromium();
   const errors = [];
   try {

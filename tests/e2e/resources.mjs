@@ -11,9 +11,8 @@
 // Real Chromium, the real server binary, real Postgres; every wait has a
 // deadline.
 
-import pg from "pg";
 import {
-  DESK, PHONE, assert, buyInShop, dropDatabase, fillSignIn, freshDatabase, launchChromium, makeAnaAPerformer, openPage, shot, startServer,
+  DESK, PHONE, assert, buyInShop, dropDatabase, fillSignIn, launchChromium, startWithAnaAPerformer, openPage, shot,
   stopServer, waitFor, watchdog,
 } from "./harness.mjs";
 
@@ -31,14 +30,8 @@ const cached = (page) => page.evaluate(async () => {
 const card = (page, id) => page.locator(`li.resource[data-id="${id}"]`);
 
 async function main() {
-  const databaseUrl = await freshDatabase("e2e_resources");
-  let server = await startServer(databaseUrl);
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
   // A Performer, so what her flyer sells earns her a commission.
-  await makeAnaAPerformer(db);
-  await stopServer(server);
-  server = await startServer(databaseUrl);
+  const { databaseUrl, server, db } = await startWithAnaAPerformer("e2e_resources");
   const browser = await launchChromium();
   const errors = [];
   const figures = {};

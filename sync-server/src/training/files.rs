@@ -41,20 +41,10 @@ pub const CONTENT_TYPES: &[&str] = &[
     "image/webp",
 ];
 
-/// What may be uploaded: a lesson's files, and the resources library's
+/// What may be uploaded besides a lesson's files: the resources library's
 /// SVG templates (`resources::publish` checks each before it is
 /// published; served, a blob is sandboxed whatever it holds).
-const UPLOAD_TYPES: &[&str] = &[
-    "video/mp4",
-    "video/webm",
-    "audio/mpeg",
-    "audio/mp4",
-    "application/pdf",
-    "image/png",
-    "image/jpeg",
-    "image/webp",
-    "image/svg+xml",
-];
+const TEMPLATE_TYPE: &str = "image/svg+xml";
 
 /// What a file of this name is, by its extension, of the
 /// [`CONTENT_TYPES`]: for files named rather than uploaded (the demo
@@ -133,10 +123,10 @@ pub async fn begin(
     let id = BlobId::parse(&body.sha256).ok_or_else(|| {
         AppError::BadRequest("sha256 must be 64 lower-case hex digits".to_owned())
     })?;
-    if !UPLOAD_TYPES.contains(&body.content_type.as_str()) {
+    if !CONTENT_TYPES.contains(&body.content_type.as_str()) && body.content_type != TEMPLATE_TYPE {
         return Err(AppError::BadRequest(format!(
-            "content_type must be one of {}",
-            UPLOAD_TYPES.join(", ")
+            "content_type must be one of {}, {TEMPLATE_TYPE}",
+            CONTENT_TYPES.join(", ")
         )));
     }
     if body.bytes == 0 || body.bytes > state.max_blob_bytes {
