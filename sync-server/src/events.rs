@@ -21,6 +21,12 @@ pub struct DocumentStored(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FiguresMoved(pub String);
 
+/// A partner's work was projected (their pipeline's leads, their
+/// training): what others are shown of them (their team leader's team
+/// view) is computed again. Carries the partner id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ActivitySeen(pub String);
+
 /// Where events of type `E` are sent.
 #[derive(Debug)]
 pub struct Outbox<E>(UnboundedSender<E>);

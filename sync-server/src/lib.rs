@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod chat;
 pub mod events;
 pub mod http;
+pub mod leaderboards;
 pub mod money;
 pub mod notifications;
 pub mod pipeline;
@@ -32,6 +33,7 @@ pub mod seed;
 pub mod shop;
 pub mod startup;
 pub mod state;
+pub mod team;
 pub mod training;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};

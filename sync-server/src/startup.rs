@@ -10,8 +10,8 @@ use sqlx::{PgPool, postgres::PgPoolOptions};
 use tokio::net::TcpListener;
 
 use crate::{
-    account_view, accounts, chat, events, http, money, notifications, pipeline, platform,
-    referrals, resources, seed, shop, state::AppState, training,
+    account_view, accounts, chat, events, http, leaderboards, money, notifications, pipeline,
+    platform, referrals, resources, seed, shop, state::AppState, team, training,
 };
 
 /// Every setting of the server; each is a flag and an environment variable.
@@ -122,6 +122,10 @@ pub struct Settings {
     /// Days a session lasts after sign-in.
     #[arg(long, env = "SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
+    /// The programme's time zone (an IANA name): where its months,
+    /// quarters and years begin, for every figure "in the period".
+    #[arg(long, env = "PROGRAMME_TIME_ZONE", default_value = "UTC")]
+    pub programme_time_zone: String,
     /// Days a commission line is held (pending) before it is available.
     #[arg(long, env = "COMMISSION_HOLD_DAYS", default_value_t = 30)]
     pub commission_hold_days: u32,
@@ -285,6 +289,9 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     let pool = connect_db(&settings.database_url).await?;
     migrate(&pool).await?;
+    let zone = platform::periods::Zone::parse(&pool, &settings.programme_time_zone)
+        .await
+        .context("--programme-time-zone")?;
 
     let (changed_tx, mut changed_rx) = events::channel::<events::DocumentStored>();
     let storage = platform::storage::PgStorage::new(pool.clone(), changed_tx.clone());
@@ -331,10 +338,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     let (earnings_tx, earnings_rx) = events::channel();
     let figures_tx = earnings_tx.clone();
     tokio::spawn(pipeline::reminders::run(pool.clone()));
+    // Whose work was projected or whose figures moved: the team views
+    // that show them are computed again.
+    let (activity_tx, activity_rx) = events::channel();
     tokio::spawn(pipeline::projection::run(
         pool.clone(),
         pipeline_changed_rx,
         earnings_tx.clone(),
+        activity_tx.clone(),
     ));
     let training = training::TrainingState {
         pool: pool.clone(),
@@ -405,13 +416,42 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         payout_minimum_minor: settings.payout_minimum_minor,
         changed: earnings_tx,
     });
+    // Every figure moved reaches the account views, the team views and the
+    // leaderboards.
+    let (views_tx, views_rx) = events::channel();
+    let (boards_tx, boards_rx) = events::channel();
+    tokio::spawn(async move {
+        let mut earnings_rx = earnings_rx;
+        while let Some(events::FiguresMoved(partner)) = earnings_rx.recv().await {
+            activity_tx.send(events::ActivitySeen(partner.clone()));
+            boards_tx.send(events::FiguresMoved(partner.clone()));
+            views_tx.send(events::FiguresMoved(partner));
+        }
+    });
+    tokio::spawn(leaderboards::standings::run(
+        leaderboards::standings::StandingsWriter {
+            pool: pool.clone(),
+            residency: residency.clone(),
+            zone: zone.clone(),
+        },
+        boards_rx,
+    ));
     tokio::spawn(account_view::views::run(
         account_view::views::Views {
             pool: pool.clone(),
             residency: residency.clone(),
             rules: ledger.rules.clone(),
         },
-        earnings_rx,
+        views_rx,
+    ));
+    tokio::spawn(team::views::run(
+        team::views::TeamViews {
+            pool: pool.clone(),
+            residency: residency.clone(),
+            rules: ledger.rules.clone(),
+            zone: zone.clone(),
+        },
+        activity_rx,
     ));
     let notifications = notifications::start(
         pool.clone(),

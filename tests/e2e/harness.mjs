@@ -127,6 +127,30 @@ export async function startWithAnaAPerformer(prefix) {
   return { databaseUrl, server, db };
 }
 
+// A JSON API call to `server` with a bearer `token`: its status and its
+// body (JSON when it reads as JSON, else the text).
+export async function api(server, token, method, path, body, contentType = "application/json") {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": contentType },
+    body: body === undefined ? undefined : contentType === "application/json" ? JSON.stringify(body) : body,
+  });
+  const text = await response.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { json = text; }
+  return { status: response.status, json };
+}
+
+// A bearer token of the demo admin's.
+export async function adminToken(server) {
+  const signIn = await fetch(`${server.url}/api/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "admin@portal.example", password: "demo-admin-password", kind: "bearer" }),
+  });
+  return (await signIn.json()).token;
+}
+
 // A client's purchase of one `product` (its slug) in the shop at `origin`,
 // on `page`, paid with the test provider's card that pays.
 export async function buyInShop(page, origin, product, { name, email }) {

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import {
-  PHONE, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer, stopServer, waitFor, watchdog, SHOTS as shots, shot, DESK,
+  PHONE, adminToken, api, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium, openPage, startServer, stopServer, waitFor, watchdog, SHOTS as shots, shot, DESK,
 } from "./harness.mjs";
 
 const timer = watchdog("e2e training", 300);
@@ -64,18 +64,6 @@ function makePdf(text) {
 
 const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 
-async function api(server, token, method, path, body, contentType = "application/json") {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": contentType },
-    body: body === undefined ? undefined : contentType === "application/json" ? JSON.stringify(body) : body,
-  });
-  const text = await response.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { json = text; }
-  return { status: response.status, json };
-}
-
 async function upload(server, token, bytes, contentType) {
   const sha = sha256(bytes);
   const begun = await api(server, token, "POST", "/api/admin/blobs/uploads",
@@ -99,12 +87,7 @@ async function main() {
   const errors = [];
   try {
     // 0. The admin publishes a track.
-    const signIn = await fetch(`${server.url}/api/sessions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email: "admin@portal.example", password: "demo-admin-password", kind: "bearer" }),
-    });
-    const admin = (await signIn.json()).token;
+    const admin = await adminToken(server);
     const video = makeVideo(dir);
     const pdf = makePdf("Clinic pitch: three questions to open with.");
     const videoSha = await upload(server, admin, video, "video/mp4");

@@ -384,6 +384,16 @@ fn read(
         DocKind::Messages => MessagesDoc::read(doc, me, Some(synced)).map(Reading::Messages),
         DocKind::Reads => ReadsDoc::read(doc).map(Reading::Reads),
         DocKind::Referrals => ReferralsDoc::read(doc).map(Reading::Referrals),
+        DocKind::Team => model::json_doc::read(doc, model::TEAM_KIND).map(|view| Reading::Team {
+            computed_at: view.computed_at,
+            body: view.body,
+        }),
+        DocKind::Standings => {
+            model::json_doc::read(doc, model::STANDINGS_KIND).map(|view| Reading::Standings {
+                computed_at: view.computed_at,
+                body: view.body,
+            })
+        }
     };
     reading.map(Box::new).map_err(|e| e.to_string())
 }

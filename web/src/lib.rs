@@ -44,11 +44,13 @@ pub mod view_cache;
 mod chat;
 mod dashboard;
 mod earnings;
+mod leaderboard;
 mod notifications;
 mod pipeline;
 mod profile;
 mod referrals;
 mod resources;
+mod team;
 mod training;
 
 mod shell;

@@ -179,6 +179,11 @@ pub enum DocKind {
     Reads,
     /// The partner's referral links: written here.
     Referrals,
+    /// A team leader's team figures, written by the server alone.
+    Team,
+    /// The partner's places on the leaderboards, written by the server
+    /// alone.
+    Standings,
 }
 
 impl DocKind {
@@ -275,6 +280,17 @@ pub enum Reading {
     Messages(Messages),
     Reads(Reads),
     Referrals(Referrals),
+    /// A server-written JSON view (`model::json_doc`), passed on as read:
+    /// the screens read it as their type (`model::TeamView`).
+    Team {
+        computed_at: model::Timestamp,
+        body: serde_json::Value,
+    },
+    /// The same, of a partner's standings (`model::Standings`).
+    Standings {
+        computed_at: model::Timestamp,
+        body: serde_json::Value,
+    },
 }
 
 /// What the server accepts on either side of a peer id's slash

@@ -15,12 +15,16 @@ mod amount;
 mod catalog;
 mod chat;
 mod inbox;
+#[cfg(feature = "doc")]
+pub mod json_doc;
 mod pipeline;
 #[cfg(feature = "qr")]
 pub mod qr;
 #[cfg(feature = "doc")]
 mod read;
 mod referrals;
+mod standings;
+mod team;
 mod training;
 mod values;
 
@@ -62,6 +66,14 @@ pub use referrals::{
 };
 #[cfg(feature = "doc")]
 pub use referrals::{ReferralsDoc, code_for as referral_code_for};
+pub use standings::{
+    BOARD_NEIGHBOURS, BOARD_TOP, Board, Entry as BoardEntry, Place, STANDINGS_KIND, Standings,
+    board_id, excerpt as board_excerpt,
+};
+pub use team::{
+    INVITEES, Invitee, MEMBER_DEALS, MemberDeal, MemberFigures, MissedOverrides, OVERRIDE_LINES,
+    OverrideLine, OverrideReview, StageTotal, TEAM_KIND, TeamPeriod, TeamView,
+};
 #[cfg(feature = "doc")]
 pub use training::TrainingDoc;
 pub use training::{

@@ -55,6 +55,7 @@
 mod commission;
 mod config;
 mod progress;
+mod ranking;
 mod rate;
 mod tier;
 
@@ -63,6 +64,7 @@ pub use commission::{
 };
 pub use config::{ProgressConfig, ProgressWeights, RulesConfig, ShareRule, TierRule, TierTable};
 pub use progress::{Component, ComponentScore, Progress, ProgressInputs, progress};
+pub use ranking::{Ranked, Score, rank, top_percent};
 pub use rate::Rate;
 pub use tier::{MS_PER_DAY, Tier, base_rate, deals_in_window};
 

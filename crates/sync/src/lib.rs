@@ -130,10 +130,16 @@ pub enum DocKind {
     Reads,
     /// One per partner, written on their devices: their referral links.
     Referrals,
+    /// One per team leader, written by the server only: their team's
+    /// figures and their overrides.
+    Team,
+    /// One per partner, written by the server only: where they rank on
+    /// the leaderboards.
+    Standings,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 10] = [
+    pub const ALL: [DocKind; 12] = [
         DocKind::Pipeline,
         DocKind::Training,
         DocKind::Note,
@@ -144,6 +150,8 @@ impl DocKind {
         DocKind::Messages,
         DocKind::Reads,
         DocKind::Referrals,
+        DocKind::Team,
+        DocKind::Standings,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -158,6 +166,8 @@ impl DocKind {
             DocKind::Messages => "messages",
             DocKind::Reads => "reads",
             DocKind::Referrals => "referrals",
+            DocKind::Team => "team",
+            DocKind::Standings => "standings",
         }
     }
 

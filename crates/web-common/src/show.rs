@@ -135,6 +135,28 @@ pub fn day(ms: f64) -> String {
         .into()
 }
 
+/// A month of the programme's calendar, keyed `YYYY-MM`, in the reader's
+/// language ("December 2026", "dezembro de 2026"); anything else as it is.
+/// Drawn from the key, not an instant: the programme's zone decides which
+/// month an instant is in, and the device's zone must not move it.
+pub fn month(key: &str) -> String {
+    let mut parts = key.split('-').map(|p| p.parse::<u32>().ok());
+    let (Some(Some(y)), Some(Some(m)), None) = (parts.next(), parts.next(), parts.next()) else {
+        return key.to_owned();
+    };
+    if !(1..=12).contains(&m) {
+        return key.to_owned();
+    }
+    let options = js_sys::Object::new();
+    for (k, v) in [("month", "long"), ("year", "numeric"), ("timeZone", "UTC")] {
+        let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+    }
+    let mid = js_sys::Date::utc(f64::from(y), f64::from(m - 1)) + 14.0 * 86_400_000.0;
+    js_sys::Date::new(&JsValue::from_f64(mid))
+        .to_locale_date_string(&language(), &options)
+        .into()
+}
+
 /// A day written `YYYY-MM-DD` (a due day) as the reader writes days;
 /// anything else as it is.
 pub fn calendar_day(day: &str) -> String {

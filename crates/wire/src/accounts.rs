@@ -15,6 +15,8 @@ const INBOX: &str = "inbox";
 const READS: &str = "reads";
 const TRAINING: &str = "training";
 const REFERRALS: &str = "referrals";
+const TEAM: &str = "team";
+const STANDINGS: &str = "standings";
 
 /// `POST /api/applications`: a partner applies; an admin decides later.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +234,19 @@ impl<Time> Me<Time> {
         self.documents
             .iter()
             .find(|d| d.kind == TRAINING && d.access == Access::ReadWrite)
+    }
+
+    /// The account's places on the leaderboards (the server writes them).
+    pub fn standings(&self) -> Option<&MyDocument> {
+        self.documents
+            .iter()
+            .find(|d| d.kind == STANDINGS && d.access == Access::ReadOnly)
+    }
+
+    /// The team figures of a team leader (the server writes them); nobody
+    /// else has one.
+    pub fn team_view(&self) -> Option<&MyDocument> {
+        self.documents.iter().find(|d| d.kind == TEAM)
     }
 
     /// The account's own referral links.

@@ -486,7 +486,9 @@ mod tests {
                 "inbox",
                 "messages",
                 "reads",
-                "referrals"
+                "referrals",
+                "team",
+                "standings"
             ]
         );
     }

@@ -51,8 +51,11 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// markup and the server's figures read; the QR encoder, 12 KB, which the
 /// issue wants drawn on the device). The resources library's screen
 /// (16.7 KB) then fitted in it once the QR encoder was one of our own for
-/// what a link needs (`model::qr`, 8 KB given back).
-const WASM_BROTLI_BUDGET: usize = 420 * 1024;
+/// what a link needs (`model::qr`, 8 KB given back). Raised to 464 KiB
+/// for the team leader's loop (issue 19, 29 KB: two screens, the team's
+/// and the leaderboards', with their markup and the 14 types of the
+/// server's two views they read, each a serde reader of its own).
+const WASM_BROTLI_BUDGET: usize = 464 * 1024;
 
 /// The sync engine's module (automerge, samod, the IndexedDB storage), run
 /// in a worker: fetched when someone is signed in, while the screens are
@@ -685,6 +688,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
         "chat.mjs",
         "referrals.mjs",
         "resources.mjs",
+        "team.mjs",
     ] {
         let started = std::time::Instant::now();
         exec(

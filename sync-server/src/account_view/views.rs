@@ -374,8 +374,6 @@ fn currency_parses(code: &str, partner: &str, row: impl FnOnce() -> String) -> b
     }
 }
 
-/// The view of `partner` at `now`, and the next instant after `now` at
-/// which time alone changes it.
 /// The average of clients' ratings of the partner's orders delivered over
 /// the last `days`, in hundredths of a star (0 when none); a refunded
 /// order's rating no longer counts. The window runs on the delivery, which
@@ -399,6 +397,36 @@ async fn satisfaction_centi(
     Ok(average.map_or(0, |a| u32::try_from(a).unwrap_or(0)))
 }
 
+/// A partner's progress towards their next tier at `now`, from their
+/// approved deals in the window and modules completed (which the caller
+/// has read): their account view shows it, and so does their team
+/// leader's team view.
+pub async fn progress(
+    pool: &PgPool,
+    rules: &RulesConfig,
+    partner: &str,
+    deals_in_window: u32,
+    modules_done: u32,
+    now: DateTime<Utc>,
+) -> Result<rules::Progress, sqlx::Error> {
+    // Deals, training and satisfaction (clients' ratings of the orders the
+    // partner brought, over the deal window) have a source; support
+    // engagement is not recorded anywhere yet, so it counts as zero (and
+    // its component still shows what it would be worth).
+    Ok(rules::progress(
+        &ProgressInputs {
+            deals: deals_in_window,
+            training_modules: modules_done,
+            support_engagements: 0,
+            satisfaction_centi: satisfaction_centi(pool, partner, now, rules.deal_window_days)
+                .await?,
+        },
+        rules,
+    ))
+}
+
+/// The view of `partner` at `now`, and the next instant after `now` at
+/// which time alone changes it.
 async fn compute(
     pool: &PgPool,
     rules: &RulesConfig,
@@ -472,23 +500,18 @@ async fn compute(
         base_bps: rules::base_rate(next_tier, rules).bps(),
         extra_bps: extra.bps(),
     };
-    // Deals, training and satisfaction (clients' ratings of the orders the
-    // partner brought, over the deal window) have a source; support
-    // engagement is not recorded anywhere yet, so it counts as zero (and
-    // its component still shows what it would be worth).
     let modules_done = training::standing::modules_done(pool, partner).await?;
     let exams = training::standing::exams(pool, partner).await?;
     let assignments = training::standing::assignments(pool, partner).await?;
-    let progress = rules::progress(
-        &ProgressInputs {
-            deals: deals_in_window,
-            training_modules: u32::try_from(modules_done.len()).unwrap_or(u32::MAX),
-            support_engagements: 0,
-            satisfaction_centi: satisfaction_centi(pool, partner, now, rules.deal_window_days)
-                .await?,
-        },
+    let progress = progress(
+        pool,
         rules,
-    );
+        partner,
+        deals_in_window,
+        u32::try_from(modules_done.len()).unwrap_or(u32::MAX),
+        now,
+    )
+    .await?;
 
     let balances = lines::balances(pool, partner, now)
         .await?

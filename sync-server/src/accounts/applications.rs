@@ -156,6 +156,9 @@ pub(super) async fn apply(
             Err(e) => return Err(e.into()),
         }
     };
+    if inserted {
+        tell_inviter(&state, email.as_str()).await;
+    }
     if !inserted {
         tracing::info!(address = %peer.ip(), "application for an email that has an account; answered as any other");
     }
@@ -322,6 +325,7 @@ pub(super) async fn approve(
         .accounts
         .figures
         .send(FiguresMoved(partner_id.to_string()));
+    tell_inviter(&state, &id).await;
     tracing::info!(account = %id, partner = %partner_id, team = ?team_leader_id, by = %who.account_id, "application approved");
     Ok(Json(Decision {
         id,
@@ -353,6 +357,7 @@ pub(super) async fn reject(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    tell_inviter(&state, &id).await;
     tracing::info!(account = %id, by = %who.account_id, "application rejected");
     Ok(Json(Decision {
         id,
@@ -477,4 +482,23 @@ fn invite_code() -> Result<String, AppError> {
         .collect::<String>();
     debug_assert!(Invite::is_code(&code));
     Ok(code)
+}
+
+/// Tells the team leader whose invite link `account` (an id or an email)
+/// came by that where their invitees stand moved (their team view lists
+/// them): an application, an approval or a rejection. Best effort: a
+/// database error here loses only that refresh, never the decision.
+async fn tell_inviter(state: &AccountsState, account: &str) {
+    let leader: Result<Option<String>, sqlx::Error> = sqlx::query_scalar(
+        "SELECT l.partner_id FROM accounts a JOIN accounts l ON l.id = a.invited_by
+         WHERE (a.id = $1 OR a.email = $1) AND l.partner_id IS NOT NULL",
+    )
+    .bind(account)
+    .fetch_optional(&state.pool)
+    .await;
+    match leader {
+        Ok(Some(partner)) => state.accounts.figures.send(FiguresMoved(partner)),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "cannot tell the inviting team leader"),
+    }
 }

@@ -23,7 +23,7 @@ use std::{
     time::Duration,
 };
 
-use crate::events::{DocumentStored, FiguresMoved, Inbox, Outbox};
+use crate::events::{ActivitySeen, DocumentStored, FiguresMoved, Inbox, Outbox};
 use chrono::{DateTime, Datelike, Utc};
 use model::{Lead, Pipeline, PipelineDoc, Stage, limits};
 use sqlx::PgPool;
@@ -61,9 +61,15 @@ pub enum ProjectionError {
     Kind(#[from] sync::UnknownKind),
 }
 
-/// Projects what `changed` names; tells `owners` whose pipeline it
-/// projected, once the projection is committed.
-pub async fn run(pool: PgPool, mut changed: Inbox<DocumentStored>, owners: Outbox<FiguresMoved>) {
+/// Projects what `changed` names; once a projection is committed, tells
+/// `owners` whose deals it changed and `activity` whose pipeline it
+/// projected (what others see of them: their team leader's view).
+pub async fn run(
+    pool: PgPool,
+    mut changed: Inbox<DocumentStored>,
+    owners: Outbox<FiguresMoved>,
+    activity: Outbox<ActivitySeen>,
+) {
     let mut pending: BTreeSet<String> = BTreeSet::new();
     // Catch up with whatever moved while we were not running.
     loop {
@@ -100,8 +106,11 @@ pub async fn run(pool: PgPool, mut changed: Inbox<DocumentStored>, owners: Outbo
         match project_and_name_owner(&pool, &doc_id).await {
             Ok((Outcome::Projected { rows }, pipeline_owner)) => {
                 tracing::debug!(doc_id, rows, "projected");
-                if let Some(owner) = pipeline_owner {
-                    owners.send(FiguresMoved(owner));
+                if let Some((owner, deals_changed)) = pipeline_owner {
+                    if deals_changed {
+                        owners.send(FiguresMoved(owner.clone()));
+                    }
+                    activity.send(ActivitySeen(owner));
                 }
             }
             Ok(_) => {}
@@ -121,12 +130,12 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Outcome, ProjectionE
     Ok(project_and_name_owner(pool, doc_id).await?.0)
 }
 
-/// [`project`], and the owner of the pipeline it projected if that changed
-/// their deals (what their account view shows of a pipeline).
+/// [`project`], and the owner of the pipeline it projected with whether
+/// that changed their deals (what their account view shows of a pipeline).
 async fn project_and_name_owner(
     pool: &PgPool,
     doc_id: &str,
-) -> Result<(Outcome, Option<String>), ProjectionError> {
+) -> Result<(Outcome, Option<(String, bool)>), ProjectionError> {
     let Some((kind, owner)): Option<(String, Option<String>)> =
         sqlx::query_as("SELECT kind, owner_id FROM documents WHERE doc_id = $1")
             .bind(doc_id)
@@ -163,7 +172,7 @@ async fn project_and_name_owner(
             let leads = Leads::of(&pipeline);
             let rows = write_leads(&mut tx, doc_id, &owner, &leads).await?;
             let filed = file_deals(&mut tx, doc_id, &owner, &leads).await?;
-            (rows, filed.then_some(owner))
+            (rows, Some((owner, filed)))
         }
         // Nothing relational is read from a note yet; its heads are still
         // recorded, so "projected up to" means the same for both kinds.

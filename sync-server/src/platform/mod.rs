@@ -15,6 +15,7 @@ pub mod blobs;
 pub mod expansion;
 pub mod guard;
 pub mod pdf;
+pub mod periods;
 pub mod policy;
 pub mod residency;
 pub mod server_docs;

@@ -18,6 +18,8 @@
 //! | `channel`      | (no owner)     |                      | read (2)       | none (2) | read-write |
 //! | `messages`     | (no owner)     |                      | read-write (3) | none (2) | read-write |
 //! | `reads`        | read-write     | none                 |                | none   | read-write |
+//! | `referrals`    | read-write     | none                 |                | none   | read-write |
+//! | `inbox`, `team`, `standings` | read | none                 |                | none   | read-write |
 //!
 //! (1) A catalog may be for one role only (`documents.readers`: a track
 //! for team leaders); others get none.
@@ -145,7 +147,9 @@ pub fn decide(account_id: &str, account: &AccountFacts, doc: &DocFacts) -> Acces
         DocKind::Pipeline | DocKind::Training if owns => Access::ReadWrite,
         DocKind::Pipeline | DocKind::Training if leads_owner => Access::Read,
         DocKind::Note | DocKind::Reads | DocKind::Referrals if owns => Access::ReadWrite,
-        DocKind::AccountView | DocKind::Inbox if owns => Access::Read,
+        DocKind::AccountView | DocKind::Inbox | DocKind::Team | DocKind::Standings if owns => {
+            Access::Read
+        }
         DocKind::Catalog if doc.readers.is_none_or(|role| role == account.role) => Access::Read,
         DocKind::Channel if doc.channel.reads(account_id) => Access::Read,
         DocKind::Messages

@@ -374,6 +374,11 @@ async fn the_authorization_matrix() {
             id: account_view_doc(&pool, "p-ben").await,
         },
         MatrixDoc {
+            label: "Ana's team view",
+            kind: "team",
+            id: team_doc(&pool, "p-ana").await,
+        },
+        MatrixDoc {
             label: "Ben's training",
             kind: "training",
             id: sqlx::query_scalar(
@@ -433,9 +438,10 @@ async fn the_authorization_matrix() {
 
     let subjects = ["a-ben", "a-ana", "a-cleo", "a-admin"];
     #[rustfmt::skip]
-    let table: [(&str, [Access; 4]); 8] = [
+    let table: [(&str, [Access; 4]); 9] = [
         //                       Ben  Ana  Cleo Admin
         ("Ben's pipeline",      [RW,  R,   N,   RW]),
+        ("Ana's team view",     [N,   R,   N,   RW]),
         ("Ben's training",      [RW,  R,   N,   RW]),
         ("Ben's note",          [RW,  N,   N,   RW]),
         ("Ben's account view",  [R,   N,   N,   RW]),

@@ -31,6 +31,8 @@ const LAYERS: &[&str] = &[
     "shop",
     "resources",
     "account_view",
+    "team",
+    "leaderboards",
     // The composition root: knows every module.
     "seed",
     "state",

@@ -28,7 +28,7 @@ async fn anonymous(
     )
 }
 
-async fn apply(server: &TestServer, email: &str, invite: Option<&str>) -> String {
+pub(crate) async fn apply(server: &TestServer, email: &str, invite: Option<&str>) -> String {
     let mut application = json!({
         "name": "Eli Moss", "email": email, "company": "Moss Ltd",
         "password": "correct horse battery"

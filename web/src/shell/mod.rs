@@ -45,7 +45,8 @@ use self::{
 use crate::{
     chat, dashboard,
     document::{DocEvent, Followed, use_document},
-    earnings, engine, notifications, pipeline, profile, referrals, resources, training,
+    earnings, engine, leaderboard, notifications, pipeline, profile, referrals, resources, team,
+    training,
 };
 
 /// Where admins work: the back-office's own bundle.
@@ -429,6 +430,41 @@ pub fn app() -> Html {
                     tier={state.view.as_ref().map(|v| AttrValue::from(v.tier.clone()))} />
             },
         ),
+        Screen::Leaderboard(_) => (
+            Html::default(),
+            html! {
+                <leaderboard::LeaderboardPage engine={links_engine.clone()}
+                    doc_id={me.standings().map(|d| d.doc_id.clone())}
+                    me={me.partner_id.clone().unwrap_or_default()} />
+            },
+        ),
+        Screen::Team(page) => {
+            // A member's pipeline opens on the board, read-only.
+            let open_pipeline = {
+                let (dispatch, pipelines) = (dispatch.clone(), me.documents.clone());
+                Callback::from(move |partner: String| {
+                    if let Some(doc) = pipelines
+                        .iter()
+                        .find(|d| d.is_pipeline() && d.partner_id == partner)
+                    {
+                        dispatch.dispatch(Action::Pipeline(pipeline::Action::Select(
+                            doc.doc_id.clone(),
+                        )));
+                        // Through the address, so Back returns to the team.
+                        if let Some(window) = web_sys::window() {
+                            let _ = window.location().set_hash("pipeline");
+                        }
+                    }
+                })
+            };
+            (
+                Html::default(),
+                html! {
+                    <team::TeamPage page={page} engine={links_engine.clone()}
+                        doc_id={me.team_view().map(|d| d.doc_id.clone())} {open_pipeline} />
+                },
+            )
+        }
         Screen::Resources(_) => (
             Html::default(),
             html! {
@@ -477,7 +513,7 @@ pub fn app() -> Html {
                             to_state(&dispatch, |why| Action::Error(Some(why))),
                         ) }
                     </div>
-                    { tabs(&screen, state.view.as_ref().map(|v| tier_name(&v.tier)), state.chat.unread_total(&me.account_id)) }
+                    { tabs(&screen, state.view.as_ref().map(|v| tier_name(&v.tier)), state.chat.unread_total(&me.account_id), me.team_view().is_some()) }
                     { tools }
                     <SyncBadge connection={state.connection} pending={state.pipeline.pending} signed_out={ended} />
                 </header>

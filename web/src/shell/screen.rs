@@ -4,8 +4,8 @@
 //! knows them all.
 
 use crate::{
-    chat, dashboard, earnings, notifications, page::Page, pipeline, profile, referrals, resources,
-    training,
+    chat, dashboard, earnings, leaderboard, notifications, page::Page, pipeline, profile,
+    referrals, resources, team, training,
 };
 
 /// Declares `Screen`, one variant per module holding that module's page,
@@ -53,6 +53,8 @@ screens! {
     Chat(chat::Page),
     Referrals(referrals::Page),
     Resources(resources::Page),
+    Team(team::Page),
+    Leaderboard(leaderboard::Page),
 }
 
 /// The dashboard: where the app opens, and where an address it does not
@@ -92,6 +94,15 @@ mod tests {
             (Screen::Training(training::Page::Catalog), "#training"),
             (Screen::Resources(resources::Page::Library), "#resources"),
             (Screen::Referrals(referrals::Page::Links), "#links"),
+            (Screen::Team(team::Page::Team), "#team"),
+            (
+                Screen::Leaderboard(leaderboard::Page::Board),
+                "#leaderboard",
+            ),
+            (
+                Screen::Team(team::Page::Member("p-ben".into())),
+                "#member-p-ben",
+            ),
             (
                 Screen::Training(training::Page::Lesson("t".into(), "l".into())),
                 "#lesson-t_l",

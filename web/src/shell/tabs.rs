@@ -4,21 +4,25 @@
 use yew::prelude::*;
 
 use super::screen::Screen;
-use crate::{chat, dashboard, earnings, pipeline, resources, training};
+use crate::{chat, dashboard, earnings, pipeline, resources, team, training};
 
 /// The links, `current` marked; `tier` is the partner's tier once known:
-/// the tier tab is the tier badge.
-pub fn tabs(current: &Screen, tier: Option<&str>, chat_unread: usize) -> Html {
+/// the tier tab is the tier badge. A team leader has a Team tab.
+pub fn tabs(current: &Screen, tier: Option<&str>, chat_unread: usize, leads_team: bool) -> Html {
     let tier = tier.unwrap_or("Tier");
+    let team = leads_team.then_some((Screen::Team(team::Page::Team), "Team"));
     let tabs = [
-        (Screen::Dashboard(dashboard::Page::Home), "Home"),
-        (Screen::Pipeline(pipeline::Page::Board), "Pipeline"),
-        (Screen::Chat(chat::Page::List), "Chat"),
-        (Screen::Training(training::Page::Catalog), "Training"),
-        (Screen::Resources(resources::Page::Library), "Resources"),
-        (Screen::Earnings(earnings::Page::Earnings), "Earnings"),
-        (Screen::Earnings(earnings::Page::Tier), tier),
-    ];
+        Some((Screen::Dashboard(dashboard::Page::Home), "Home")),
+        Some((Screen::Pipeline(pipeline::Page::Board), "Pipeline")),
+        team,
+        Some((Screen::Chat(chat::Page::List), "Chat")),
+        Some((Screen::Training(training::Page::Catalog), "Training")),
+        Some((Screen::Resources(resources::Page::Library), "Resources")),
+        Some((Screen::Earnings(earnings::Page::Earnings), "Earnings")),
+        Some((Screen::Earnings(earnings::Page::Tier), tier)),
+    ]
+    .into_iter()
+    .flatten();
     html! {
         <nav class="tabs no-print">
             { for tabs.into_iter().map(|(to, label)| {
@@ -42,6 +46,9 @@ fn here(to: &Screen, current: &Screen) -> bool {
         (Screen::Pipeline(_), Screen::Pipeline(_)) => true,
         (Screen::Training(_), Screen::Training(_)) => true,
         (Screen::Chat(_), Screen::Chat(_)) => true,
+        (Screen::Team(_), Screen::Team(_)) => true,
+        // The leaderboards are the tier's other half.
+        (Screen::Earnings(earnings::Page::Tier), Screen::Leaderboard(_)) => true,
         // The referral links are the resources' other half.
         (Screen::Resources(_), Screen::Referrals(_) | Screen::Resources(_)) => true,
         _ => to == current,

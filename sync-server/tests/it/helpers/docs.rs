@@ -14,17 +14,32 @@ use sqlx::PgPool;
 
 /// The id of `partner`'s account view, once the server has made it.
 pub async fn account_view_doc(pool: &PgPool, partner: &str) -> String {
+    server_doc(pool, partner, "account_view").await
+}
+
+/// The id of team leader `partner`'s team view, once the server has made it.
+pub async fn team_doc(pool: &PgPool, partner: &str) -> String {
+    server_doc(pool, partner, "team").await
+}
+
+/// The id of `partner`'s standings on the leaderboards, once made.
+pub async fn standings_doc(pool: &PgPool, partner: &str) -> String {
+    server_doc(pool, partner, "standings").await
+}
+
+/// The id of `partner`'s document of `kind` that the server makes, once it
+/// has.
+async fn server_doc(pool: &PgPool, partner: &str, kind: &str) -> String {
     wait_for(
-        &format!("the account view of {partner}"),
+        &format!("the {kind} document of {partner}"),
         Duration::from_secs(30),
         || async {
-            sqlx::query_scalar(
-                "SELECT doc_id FROM documents WHERE owner_id = $1 AND kind = 'account_view'",
-            )
-            .bind(partner)
-            .fetch_optional(pool)
-            .await
-            .unwrap()
+            sqlx::query_scalar("SELECT doc_id FROM documents WHERE owner_id = $1 AND kind = $2")
+                .bind(partner)
+                .bind(kind)
+                .fetch_optional(pool)
+                .await
+                .unwrap()
         },
     )
     .await

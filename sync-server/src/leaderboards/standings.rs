@@ -1,0 +1,285 @@
+//! The standings writer: ranks every board and keeps each partner's
+//! `standings` document (model `Standings`) equal to their places on them.
+//!
+//! Boards: for each span of the programme's calendar (month, quarter,
+//! year) the current period, live, and the one before, frozen
+//! (`boards::frozen`); for each metric (`boards.rs`); across the programme
+//! and within each team. Ranks are `rules::rank`'s: by score, then by who
+//! reached it first, a shared rank when both tie. Each partner is shown the
+//! top and their neighbours (`model::board_excerpt`).
+//!
+//! A pass ranks everything and writes the documents whose boards moved
+//! (only what differs, `model::json_doc`). Passes run at start, after
+//! `FiguresMoved` (a decision, a deal filed, a lesson done: what scores
+//! are made of; ids that arrive during a pass make one more pass, and
+//! passes are at least [`MIN_GAP`] apart, so a burst of decisions is one
+//! or two passes, not one per decision), and when a period ends.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use model::{Board, BoardEntry, Place, Standings};
+use sqlx::PgPool;
+
+use super::boards::{self, Metric, Row};
+use crate::{
+    events::{FiguresMoved, Inbox},
+    platform::{
+        periods::{self, Period, Span, Zone},
+        residency::Residency,
+        server_docs::{self, WriteError},
+    },
+};
+
+/// The shortest time between two passes.
+const MIN_GAP: Duration = Duration::from_secs(1);
+/// The longest the worker sleeps before looking at the clock again.
+const MAX_NAP: Duration = Duration::from_secs(3600);
+
+#[derive(Clone)]
+pub struct StandingsWriter {
+    pub pool: PgPool,
+    pub residency: Arc<Residency>,
+    pub zone: Zone,
+}
+
+/// Runs the worker: a pass at start, then after figures move and when a
+/// period ends.
+pub async fn run(writer: StandingsWriter, mut moved: Inbox<FiguresMoved>) {
+    // The fingerprint of what each document holds (a retried pass keeps
+    // what the failed one wrote).
+    let written: Mutex<HashMap<String, u64>> = Mutex::new(HashMap::new());
+    loop {
+        let started = Instant::now();
+        let next_end = sync::retry_forever(
+            || pass(&writer, &written),
+            tokio::time::sleep,
+            |error, delay| tracing::warn!(%error, ?delay, "leaderboard pass failed; retrying"),
+        )
+        .await;
+        let nap = (next_end - Utc::now())
+            .to_std()
+            .unwrap_or_default()
+            .min(MAX_NAP);
+        tokio::select! {
+            received = moved.recv() => {
+                if received.is_none() {
+                    return;
+                }
+                // What else arrives meanwhile rides on the same pass.
+                tokio::time::sleep(MIN_GAP.saturating_sub(started.elapsed())).await;
+                while moved.try_recv().is_ok() {}
+            }
+            () = tokio::time::sleep(nap) => {}
+        }
+    }
+}
+
+/// One ranked board, before it is cut for a partner.
+struct Ranked {
+    span: Span,
+    which: &'static str,
+    period: Period,
+    closed: bool,
+    metric: Metric,
+    /// `None` for the programme; a team's key for a team board.
+    team: Option<String>,
+    ranked: Vec<rules::Ranked>,
+}
+
+fn scores(rows: &[Row]) -> Vec<rules::Score> {
+    rows.iter()
+        .map(|r| rules::Score {
+            partner: r.partner.clone(),
+            score: r.score,
+            reached_at: r.reached_at.timestamp_millis(),
+        })
+        .collect()
+}
+
+/// Ranks every board of `which` period.
+fn rank_all(
+    out: &mut Vec<Ranked>,
+    span: Span,
+    which: &'static str,
+    period: &Period,
+    closed: bool,
+    metrics: &BTreeMap<Metric, Vec<Row>>,
+    teams: &BTreeMap<String, String>,
+) {
+    let team_keys: std::collections::BTreeSet<&String> = teams.values().collect();
+    for (metric, rows) in metrics {
+        let board = |team: Option<String>, ranked| Ranked {
+            span,
+            which,
+            period: period.clone(),
+            closed,
+            metric: metric.clone(),
+            team,
+            ranked,
+        };
+        out.push(board(None, rules::rank(scores(rows))));
+        for team in &team_keys {
+            let in_team: Vec<Row> = rows
+                .iter()
+                .filter(|r| teams.get(&r.partner) == Some(*team))
+                .cloned()
+                .collect();
+            out.push(board(Some((*team).clone()), rules::rank(scores(&in_team))));
+        }
+    }
+}
+
+/// One pass: every board ranked, every partner's document written where
+/// it moved. Returns when the earliest current period ends.
+async fn pass(
+    writer: &StandingsWriter,
+    written: &Mutex<HashMap<String, u64>>,
+) -> Result<DateTime<Utc>, WriteError> {
+    let pool = &writer.pool;
+    let now = Utc::now();
+    let partners: Vec<(String, String)> = sqlx::query_as(
+        "SELECT partner_id, name FROM accounts
+         WHERE status = 'approved' AND partner_id IS NOT NULL ORDER BY partner_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let names: HashMap<&str, &str> = partners
+        .iter()
+        .map(|(p, n)| (p.as_str(), n.as_str()))
+        .collect();
+    let teams_now = boards::teams(pool).await?;
+    let mut all = Vec::new();
+    let mut next_end = now + chrono::Duration::hours(1);
+    for span in Span::ALL {
+        let current = periods::period_of(pool, &writer.zone, span, now).await?;
+        let previous = periods::period_of(
+            pool,
+            &writer.zone,
+            span,
+            current.starts_at - chrono::Duration::milliseconds(1),
+        )
+        .await?;
+        next_end = next_end.min(current.ends_at);
+        let live = boards::live(pool, &current).await?;
+        rank_all(
+            &mut all, span, "current", &current, false, &live, &teams_now,
+        );
+        let (frozen, teams_then) = boards::frozen(pool, span, &previous).await?;
+        rank_all(
+            &mut all,
+            span,
+            "previous",
+            &previous,
+            true,
+            &frozen,
+            &teams_then,
+        );
+    }
+    let computed_at = model::Timestamp(now.timestamp_millis());
+    for (partner, _) in &partners {
+        let standings = standings_of(partner, &all, &teams_now, &names);
+        let body = serde_json::to_value(&standings)
+            .map_err(|e| WriteError::GiveUp(format!("standings of {partner}: {e}")))?;
+        let mut hasher = DefaultHasher::new();
+        body.to_string().hash(&mut hasher);
+        let figures = hasher.finish();
+        if written.lock().expect("not poisoned").get(partner) == Some(&figures) {
+            continue;
+        }
+        server_docs::write_owned(
+            pool,
+            &writer.residency,
+            sync::DocKind::Standings,
+            partner,
+            |doc| model::json_doc::write(doc, model::STANDINGS_KIND, partner, computed_at, &body),
+        )
+        .await?;
+        written
+            .lock()
+            .expect("not poisoned")
+            .insert(partner.clone(), figures);
+    }
+    Ok(next_end)
+}
+
+/// `partner`'s boards: every programme board, and their own team's (the
+/// team they were in when a closed period was frozen, for its boards).
+fn standings_of(
+    partner: &str,
+    all: &[Ranked],
+    teams_now: &BTreeMap<String, String>,
+    names: &HashMap<&str, &str>,
+) -> Standings {
+    let mut boards = BTreeMap::new();
+    for board in all {
+        let scope = match &board.team {
+            None => "programme",
+            Some(team) => {
+                // A team's board is its members'; which team a partner was
+                // in for a frozen period is read from who is ranked on it,
+                // else from now.
+                let mine = board.ranked.iter().any(|r| r.score.partner == partner)
+                    || (board.ranked.iter().all(|r| r.score.partner != partner)
+                        && teams_now.get(partner) == Some(team));
+                if !mine {
+                    continue;
+                }
+                "team"
+            }
+        };
+        let me = board.ranked.iter().position(|r| r.score.partner == partner);
+        let shown = model::board_excerpt(board.ranked.len(), me);
+        let entries = shown
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| {
+                let r = &board.ranked[i];
+                BoardEntry {
+                    gap_before: n > 0 && shown[n - 1] + 1 < i,
+                    name: names
+                        .get(r.score.partner.as_str())
+                        .map_or_else(|| r.score.partner.clone(), |n| (*n).to_owned()),
+                    partner: r.score.partner.clone(),
+                    rank: r.rank,
+                    score: r.score.score,
+                }
+            })
+            .collect();
+        let ranked = u32::try_from(board.ranked.len()).unwrap_or(u32::MAX);
+        let id = model::board_id(
+            board.span.as_str(),
+            board.which,
+            board.metric.name,
+            board.metric.currency.as_deref(),
+            scope,
+        );
+        boards.insert(
+            id,
+            Board {
+                span: board.span.as_str().to_owned(),
+                period: board.period.key.clone(),
+                closed: board.closed,
+                metric: board.metric.name.to_owned(),
+                currency: board.metric.currency.clone(),
+                scope: scope.to_owned(),
+                ranked,
+                me: me.map(|i| {
+                    let r = &board.ranked[i];
+                    Place {
+                        rank: r.rank,
+                        score: r.score.score,
+                        top_percent: rules::top_percent(r.rank, board.ranked.len()),
+                    }
+                }),
+                entries,
+            },
+        );
+    }
+    Standings { boards }
+}

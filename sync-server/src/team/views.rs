@@ -1,0 +1,192 @@
+//! The team view writer: keeps each team leader's `team` document equal to
+//! what `figures::compute` says of their team.
+//!
+//! It hears partner ids (`ActivitySeen`): from the pipeline projection when
+//! it projected a partner's pipeline, and from every sender of
+//! `FiguresMoved` (a decision, a deal filed, a lesson or an exam, an
+//! assignment, an application approved), which the composition root passes
+//! on. A partner's team leader is refreshed, and the partner's own view if
+//! they lead a team (their overrides). Ids that arrive while it works are
+//! coalesced, so a burst of edits is one refresh. Time alone moves a view
+//! when a month of the programme's calendar ends ("in the period"): every
+//! leader is refreshed then, and at start (the catch-up).
+//!
+//! A view is written only when it differs from the one last written (a
+//! fingerprint), and then only what differs (`model::json_doc`), through
+//! `platform::server_docs` as the account view is. A database or storage
+//! failure is retried with capped backoff; nothing is lost meanwhile.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use rules::RulesConfig;
+use sqlx::PgPool;
+
+use crate::{
+    events::{ActivitySeen, Inbox},
+    platform::{
+        periods::{self, Span, Zone},
+        residency::Residency,
+        server_docs::{self, WriteError},
+    },
+};
+
+use super::figures;
+
+/// The longest the worker sleeps before looking at the clock again.
+const MAX_NAP: Duration = Duration::from_secs(3600);
+
+/// What the worker needs.
+#[derive(Clone)]
+pub struct TeamViews {
+    pub pool: PgPool,
+    pub residency: Arc<Residency>,
+    pub rules: RulesConfig,
+    pub zone: Zone,
+}
+
+/// Every approved team leader's partner id.
+async fn leaders(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT partner_id FROM accounts
+         WHERE role = 'team_leader' AND status = 'approved' AND partner_id IS NOT NULL",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The leaders whose views show `partner`: their team leader, and
+/// themselves if they lead a team.
+async fn leaders_of(pool: &PgPool, partner: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT l.partner_id FROM accounts m JOIN accounts l ON l.id = m.team_leader_id
+         WHERE m.partner_id = $1 AND l.partner_id IS NOT NULL
+         UNION
+         SELECT partner_id FROM accounts WHERE partner_id = $1 AND role = 'team_leader'",
+    )
+    .bind(partner)
+    .fetch_all(pool)
+    .await
+}
+
+/// Runs the worker: catch-up, then ids from `seen` and the calendar.
+pub async fn run(views: TeamViews, mut seen: Inbox<ActivitySeen>) {
+    // Partners heard of, and the leaders whose views show them.
+    let mut partners: BTreeSet<String> = BTreeSet::new();
+    let mut pending: BTreeSet<String> = BTreeSet::new();
+    let mut written: HashMap<String, u64> = HashMap::new();
+    let mut open = true;
+    // When the current month ends: every view's "in the period" moves.
+    let mut month_ends: Option<DateTime<Utc>> = None;
+    loop {
+        let now = Utc::now();
+        if month_ends.is_none_or(|end| end <= now) {
+            let everyone = sync::retry_forever(
+                || async {
+                    let end = periods::period_of(&views.pool, &views.zone, Span::Month, now)
+                        .await?
+                        .ends_at;
+                    Ok::<_, sqlx::Error>((end, leaders(&views.pool).await?))
+                },
+                tokio::time::sleep,
+                |error, delay| tracing::warn!(%error, ?delay, "team views cannot list leaders"),
+            )
+            .await;
+            month_ends = Some(everyone.0);
+            pending.extend(everyone.1);
+        }
+        while let Ok(ActivitySeen(partner)) = seen.try_recv() {
+            partners.insert(partner);
+        }
+        for partner in std::mem::take(&mut partners) {
+            let of = sync::retry_forever(
+                || leaders_of(&views.pool, &partner),
+                tokio::time::sleep,
+                |error, delay| tracing::warn!(%error, ?delay, "team views cannot find a leader"),
+            )
+            .await;
+            pending.extend(of);
+        }
+        if let Some(leader) = pending.pop_first() {
+            let known = written.get(&leader).copied();
+            let (views, who) = (&views, leader.as_str());
+            let outcome = sync::retry_forever(
+                || async move {
+                    match refresh(views, who, known).await {
+                        Err(WriteError::Retry(error)) => Err(error),
+                        other => Ok(other),
+                    }
+                },
+                tokio::time::sleep,
+                |error, delay| {
+                    tracing::warn!(%error, ?delay, leader, "team view refresh failed; retrying");
+                },
+            )
+            .await;
+            match outcome {
+                Ok(Some(figures)) => {
+                    written.insert(leader, figures);
+                }
+                Ok(None) => {
+                    written.remove(&leader);
+                }
+                Err(error) => {
+                    written.remove(&leader);
+                    tracing::error!(%error, leader, "cannot write the team view");
+                }
+            }
+            continue;
+        }
+        if !open {
+            return;
+        }
+        let nap = month_ends
+            .map(|end| (end - now).to_std().unwrap_or_default().min(MAX_NAP))
+            .unwrap_or(MAX_NAP);
+        tokio::select! {
+            received = seen.recv() => match received {
+                // Back through the loop, which finds its leaders.
+                Some(ActivitySeen(partner)) => { partners.insert(partner); }
+                None => open = false,
+            },
+            () = tokio::time::sleep(nap) => {}
+        }
+    }
+}
+
+/// Computes `leader`'s view and makes their document hold it; the
+/// fingerprint of what it holds, or `None` when they lead no team.
+async fn refresh(
+    views: &TeamViews,
+    leader: &str,
+    known: Option<u64>,
+) -> Result<Option<u64>, WriteError> {
+    let now = Utc::now();
+    let Some(view) = figures::compute(&views.pool, &views.rules, &views.zone, leader, now).await?
+    else {
+        return Ok(None);
+    };
+    let body = serde_json::to_value(&view)
+        .map_err(|e| WriteError::GiveUp(format!("team view of {leader}: {e}")))?;
+    let mut hasher = DefaultHasher::new();
+    body.to_string().hash(&mut hasher);
+    let figures = hasher.finish();
+    if known == Some(figures) {
+        return Ok(Some(figures));
+    }
+    let computed_at = model::Timestamp(now.timestamp_millis());
+    server_docs::write_owned(
+        &views.pool,
+        &views.residency,
+        sync::DocKind::Team,
+        leader,
+        |doc| model::json_doc::write(doc, model::TEAM_KIND, leader, computed_at, &body),
+    )
+    .await?;
+    Ok(Some(figures))
+}

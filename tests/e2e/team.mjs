@@ -1,0 +1,201 @@
+// Browser end to end of the team leader's loop.
+//
+// Ana, a team leader and a Starter, opens her Team screen on her phone:
+// Ben's figures, and a note that overrides start at Performer. She assigns
+// Ben a module from the training hub; Ben completes it offline, and once
+// his phone is back online Ana's screen shows it done. Ben wins a deal and
+// it is approved: Ana's screen says what it would have paid her at
+// Performer. Once she is a Performer, Ben's next approved deal pays her an
+// override, listed with Ben and the customer it comes from. Ben finds his
+// place on the leaderboards. Ana's screen reads offline too, "as of", and
+// opens Ben's pipeline read-only. Real
+// Chromium, the real server binary, real Postgres; every wait has a
+// deadline.
+
+import pg from "pg";
+import {
+  DESK, PHONE, adminToken, api, assert, dropDatabase, fillSignIn, freshDatabase, launchChromium,
+  moveLead, openPage, shot, showStage, startServer, stopServer, waitFor, watchdog,
+} from "./harness.mjs";
+
+const timer = watchdog("e2e team", 300);
+
+// An admin's approval of `partner`'s deal for `lead`, once filed, with the
+// figures the back-office shows.
+async function approve(server, admin, db, partner, lead) {
+  const id = await waitFor(`the deal of ${lead}`, async () =>
+    (await db.query("SELECT id FROM deals WHERE partner_id = $1 AND lead_id = $2 AND status = 'submitted'",
+      [partner, lead])).rows[0]?.id);
+  const listed = (await api(server, admin, "GET", "/api/admin/deals?status=all")).json
+    .find((d) => String(d.id) === String(id));
+  const r = await api(server, admin, "POST", `/api/admin/deals/${id}/approve`,
+    { amount_minor: listed.amount_minor, currency: listed.currency, version: listed.version });
+  assert(r.status === 200, `approved: ${JSON.stringify(r)}`);
+}
+
+async function main() {
+  const databaseUrl = await freshDatabase("e2e_team");
+  const server = await startServer(databaseUrl);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  const browser = await launchChromium();
+  const errors = [];
+  try {
+    // A published track of one short module, to assign.
+    const admin = await adminToken(server);
+    const track = {
+      id: "team-basics", channel: "Selling", title: "Team basics", audience: "everyone",
+      summary: "What every new partner reads first.",
+      modules: [{
+        id: "first-week", title: "Your first week", minutes: 5,
+        lessons: [{ id: "hello", title: "Hello", body: "Call three customers you already know." }],
+      }],
+    };
+    let r = await api(server, admin, "PUT", "/api/admin/training/tracks/team-basics", track);
+    assert(r.status === 200, `track saved: ${JSON.stringify(r)}`);
+    r = await api(server, admin, "POST", "/api/admin/training/tracks/team-basics/publish");
+    assert(r.status === 200, `track published: ${JSON.stringify(r)}`);
+
+    // 1. Ana's Team screen on her phone: Ben, and the override note.
+    const anaContext = await browser.newContext(PHONE);
+    const ana = await openPage(anaContext, errors);
+    await ana.goto(server.url);
+    await fillSignIn(ana, "ana@souza.example", "demo-ana-password");
+    await ana.locator("a.tab", { hasText: "Team" }).click();
+    const benCard = ana.locator('li.member[data-member="p-ben"]');
+    await benCard.waitFor();
+    assert((await ana.locator("li.member").count()) === 1, "Ben is Ana's one member");
+    await benCard.locator(".training", { hasText: "0 modules done" }).waitFor();
+    const note = ana.locator("#overrides .callout");
+    await note.waitFor();
+    const said = await note.textContent();
+    assert(said.includes("Overrides start at Performer") && said.includes("10 more approved deals"),
+      `a Starter is told where overrides start: ${said}`);
+    await shot(ana, "team-phone");
+
+    // 2. Ana assigns Ben the module from the training hub: her Team
+    // screen shows it assigned.
+    await ana.goto(`${server.url}/#training-team-basics`);
+    await ana.locator(".team-panel summary").click();
+    await ana.locator('.team-panel input[name=member][value="p-ben"]').check();
+    await ana.locator(".team-panel button[type=submit]").click();
+    await ana.locator("#assign-done").waitFor();
+    await ana.goto(`${server.url}/#team`);
+    await benCard.locator(".training", { hasText: "1 assigned" }).waitFor();
+
+    // 3. Ben completes it offline; back online, Ana's screen shows it.
+    const benContext = await browser.newContext(PHONE);
+    const ben = await openPage(benContext, errors);
+    await ben.goto(server.url);
+    await fillSignIn(ben, "ben@okafor.example", "demo-ben-password");
+    await ben.goto(`${server.url}/#training-team-basics`);
+    await ben.locator("text=Your first week").first().waitFor();
+    await benContext.setOffline(true);
+    await ben.goto(`${server.url}/#lesson-team-basics_hello`);
+    await ben.click("#lesson-done");
+    await ben.locator(".lesson .done").waitFor();
+    const progress = async () => Number((await db.query(
+      "SELECT count(*) FROM training_progress WHERE partner_id = 'p-ben'")).rows[0].count);
+    assert(await progress() === 0, "nothing reached the server while Ben was offline");
+    await benContext.setOffline(false);
+    await benCard.locator(".training", { hasText: "1 module done" }).waitFor();
+    assert(!(await benCard.locator(".training").textContent()).includes("assigned"), "nothing left assigned");
+
+    // 4. Ben wins ben-4 on his phone and it is approved: Ana, a Starter,
+    // is told what it would have paid her at Performer (10% of Ben's 20%
+    // of 1,750.00 USD).
+    await ben.goto(`${server.url}/#pipeline`);
+    await showStage(ben, "proposal");
+    await ben.locator('article.lead[data-lead="ben-4"]').waitFor();
+    await moveLead(ben, "ben-4", "won");
+    await approve(server, admin, db, "p-ben", "ben-4");
+    await ana.locator("#overrides .missed", { hasText: "35.00 USD" }).waitFor();
+    await benCard.locator(".won", { hasText: "2" }).waitFor();
+
+    // 5. Ana reaches Performer (ten deals of her own approved lately);
+    // Ben's next approved deal pays her an override, listed with its
+    // source: Ben, and Grace Kim, the customer.
+    await db.query(
+      `INSERT INTO deals (partner_id, lead_id, doc_id, amount_minor, currency, status, decided_at)
+       SELECT 'p-ana', 'history-' || g,
+              (SELECT doc_id FROM documents WHERE owner_id = 'p-ana' AND kind = 'pipeline'),
+              1000, 'USD', 'approved', now() - interval '10 days'
+       FROM generate_series(1, 10) g`);
+    await approve(server, admin, db, "p-ben", "ben-5");
+    const line = ana.locator('#overrides li.override-line[data-member="p-ben"][data-lead="ben-5"]');
+    await line.waitFor();
+    const text = await line.textContent();
+    // 20% of 900.00 USD is Ben's 180.00; Ana's 10% of it is 18.00.
+    assert(text.includes("Ben Okafor") && text.includes("Grace Kim") && text.includes("18.00 USD"),
+      `the override line names its source: ${text}`);
+    assert((await ana.locator("#overrides .callout").count()) === 0, "a Performer earns: no note");
+    await shot(ana, "team-overrides-phone");
+
+    // 6. Ben's place on the leaderboards, ranked by the server: his two
+    // deals approved this month, his line marked as his.
+    await ben.goto(`${server.url}/#tier`);
+    await ben.locator("a", { hasText: "See the leaderboards" }).click();
+    const mine = ben.locator('#leaderboard li.board-line.mine[data-partner="p-ben"]');
+    await waitFor("Ben's two approved deals on the board", async () =>
+      (await mine.count()) === 1 && (await mine.locator(".score").textContent()) === "2");
+    assert((await ben.locator("#leaderboard .board-me").textContent()).startsWith("You are "),
+      "Ben is told his place");
+    await shot(ben, "leaderboard-phone");
+    await ben.locator("#leaderboard button.toggle", { hasText: "My team" }).click();
+    await ben.locator('#leaderboard section.board[data-board$="-team"]').waitFor();
+    await ben.locator("#board-metric").selectOption("revenue.USD");
+    await ben.locator('#leaderboard section.board[data-board="month-revenue.USD-team"] li.mine .score',
+      { hasText: "2,650.00 USD" }).waitFor();
+
+    // 7. Offline, the team screen reads from the device, "as of".
+    await anaContext.setOffline(true);
+    await ana.reload();
+    await ana.locator('#overrides li.override-line[data-lead="ben-5"]').waitFor();
+    await ana.locator("#team .as-of").waitFor();
+    await shot(ana, "team-offline-phone");
+    await anaContext.setOffline(false);
+
+    // 8. Ben's page, and his pipeline read-only on the board.
+    await benCard.locator("a.member-link").click();
+    await ana.locator('.member-page li.deal[data-lead="ben-5"][data-status="approved"]').waitFor();
+    await shot(ana, "team-member-phone");
+    await ana.locator(".member-page button", { hasText: "Open Ben Okafor's pipeline" }).click();
+    await ana.waitForURL((u) => u.hash === "#pipeline");
+    const shown = await ana.locator("#pipeline-switch").inputValue();
+    const benPipeline = (await db.query(
+      "SELECT doc_id FROM documents WHERE owner_id = 'p-ben' AND kind = 'pipeline'")).rows[0].doc_id;
+    assert(shown === benPipeline, `Ben's pipeline is shown: ${shown}`);
+    await showStage(ana, "new");
+    await ana.locator('article.lead[data-lead="ben-1"]').waitFor();
+
+    // 9. The same screens on a desktop.
+    const desk = await openPage(await browser.newContext(DESK), errors);
+    await desk.goto(server.url);
+    await fillSignIn(desk, "ana@souza.example", "demo-ana-password");
+    await desk.goto(`${server.url}/#team`);
+    await desk.locator('li.member[data-member="p-ben"]').waitFor();
+    await desk.locator("#overrides li.override-line").first().waitFor();
+    await shot(desk, "team-desk");
+    await desk.goto(`${server.url}/#member-p-ben`);
+    await desk.locator(".member-page table.stages").waitFor();
+    await shot(desk, "team-member-desk");
+    await desk.goto(`${server.url}/#leaderboard`);
+    await desk.locator("#leaderboard section.board").waitFor();
+    await shot(desk, "leaderboard-desk");
+
+    assert(errors.length === 0, `no page errors: ${errors.join("\n")}`);
+    console.log("e2e team: passed");
+  } finally {
+    await browser.close();
+    await db.end();
+    await stopServer(server);
+    await dropDatabase(databaseUrl);
+  }
+}
+
+main()
+  .then(() => { clearTimeout(timer); })
+  .catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
