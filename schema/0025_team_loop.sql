@@ -53,3 +53,52 @@ CREATE TRIGGER leaderboard_scores_frozen BEFORE UPDATE OR DELETE ON leaderboard_
     FOR EACH ROW EXECUTE FUNCTION leaderboards_are_frozen();
 CREATE TRIGGER leaderboard_periods_frozen BEFORE UPDATE OR DELETE ON leaderboard_periods
     FOR EACH ROW EXECUTE FUNCTION leaderboards_are_frozen();
+
+-- Challenges admins define as data: a metric of the leaderboards, an
+-- operator and a target, over a span of the programme's calendar, and a
+-- reward (a badge, or a bonus an admin approves). The server evaluates
+-- them from its own figures only; an achievement is awarded once per
+-- partner and period, whoever evaluates it and however often.
+CREATE TABLE challenges (
+    id          bigserial PRIMARY KEY,
+    title       text NOT NULL,
+    description text NOT NULL DEFAULT '',
+    metric      text NOT NULL CONSTRAINT challenges_metric_known
+                CHECK (metric IN ('deals', 'training', 'revenue')),
+    currency    char(3) NOT NULL DEFAULT '',
+    operator    text NOT NULL CONSTRAINT challenges_operator_known
+                CHECK (operator IN ('at_least', 'more_than')),
+    target      bigint NOT NULL CONSTRAINT challenges_target_positive CHECK (target > 0),
+    span        text NOT NULL CONSTRAINT challenges_span_known
+                CHECK (span IN ('month', 'quarter', 'year')),
+    reward      text NOT NULL CONSTRAINT challenges_reward_known
+                CHECK (reward IN ('badge', 'bonus')),
+    bonus_minor bigint,
+    bonus_currency char(3),
+    active      boolean NOT NULL DEFAULT true,
+    created_by  text NOT NULL REFERENCES accounts (id),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT challenges_revenue_has_currency CHECK ((metric = 'revenue') = (currency <> '')),
+    CONSTRAINT challenges_bonus_has_amount
+        CHECK ((reward = 'bonus') = (bonus_minor IS NOT NULL AND bonus_minor > 0
+                                     AND bonus_currency IS NOT NULL))
+);
+CREATE TABLE achievements (
+    id           bigserial PRIMARY KEY,
+    challenge_id bigint NOT NULL REFERENCES challenges (id),
+    partner_id   text NOT NULL REFERENCES partners (id),
+    period_key   text NOT NULL,
+    score        bigint NOT NULL,
+    achieved_at  timestamptz NOT NULL DEFAULT now(),
+    -- A bonus waits for an admin's approval, as a deal does.
+    bonus_status text NOT NULL DEFAULT 'none' CONSTRAINT achievements_bonus_status_known
+                 CHECK (bonus_status IN ('none', 'pending', 'approved', 'rejected')),
+    CONSTRAINT achievements_once UNIQUE (challenge_id, partner_id, period_key)
+);
+CREATE INDEX achievements_by_partner ON achievements (partner_id, achieved_at);
+
+ALTER TABLE notifications DROP CONSTRAINT notifications_kind_known;
+ALTER TABLE notifications ADD CONSTRAINT notifications_kind_known
+    CHECK (kind IN ('deal_approved', 'deal_rejected', 'commission_available',
+                    'payout_made', 'follow_up_due', 'training_assigned', 'exam_graded',
+                    'chat_mention', 'achievement'));

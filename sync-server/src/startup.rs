@@ -588,7 +588,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         .merge(referrals::router())
         .merge(shop::router())
         .merge(resources::router())
-        .merge(money::router());
+        .merge(money::router())
+        .merge(leaderboards::router());
     let router = http::router(modules, state, &settings.web_dir);
     let listener = TcpListener::bind(settings.listen)
         .await

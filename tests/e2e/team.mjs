@@ -7,7 +7,8 @@
 // it is approved: Ana's screen says what it would have paid her at
 // Performer. Once she is a Performer, Ben's next approved deal pays her an
 // override, listed with Ben and the customer it comes from. Ben finds his
-// place on the leaderboards. Ana's screen reads offline too, "as of", and
+// place on the leaderboards and meets the admin's challenge of two deals
+// in a month, once. Ana's screen reads offline too, "as of", and
 // opens Ben's pipeline read-only. Real
 // Chromium, the real server binary, real Postgres; every wait has a
 // deadline.
@@ -55,6 +56,27 @@ async function main() {
     assert(r.status === 200, `track saved: ${JSON.stringify(r)}`);
     r = await api(server, admin, "POST", "/api/admin/training/tracks/team-basics/publish");
     assert(r.status === 200, `track published: ${JSON.stringify(r)}`);
+
+    // The admin defines a challenge on the back-office's desk: two deals
+    // approved in a month, for a badge. A target that is not a number is
+    // refused before anything is sent.
+    const desk0 = await openPage(await browser.newContext(DESK), errors);
+    await desk0.goto(server.url);
+    await fillSignIn(desk0, "admin@portal.example", "demo-admin-password");
+    await desk0.waitForURL((u) => u.pathname === "/admin/");
+    await desk0.goto(`${server.url}/admin/#challenges`);
+    const challengeForm = desk0.locator("#challenge-form");
+    await challengeForm.waitFor();
+    await challengeForm.locator("input[name=title]").fill("Two deals this month");
+    await challengeForm.locator("textarea[name=description]").fill("Close two deals in a calendar month.");
+    await challengeForm.locator("input[name=target]").fill("two");
+    await challengeForm.locator("button[type=submit]").click();
+    await desk0.locator("text=Target: a whole number").waitFor();
+    assert(Number((await db.query("SELECT count(*) FROM challenges")).rows[0].count) === 0, "nothing was sent");
+    await challengeForm.locator("input[name=target]").fill("2");
+    await challengeForm.locator("button[type=submit]").click();
+    await desk0.locator("#challenge-done", { hasText: "At least 2 deals approved each month" }).waitFor();
+    await shot(desk0, "challenges-desk");
 
     // 1. Ana's Team screen on her phone: Ben, and the override note.
     const anaContext = await browser.newContext(PHONE);
@@ -134,12 +156,19 @@ async function main() {
     // 6. Ben's place on the leaderboards, ranked by the server: his two
     // deals approved this month, his line marked as his.
     await ben.goto(`${server.url}/#tier`);
-    await ben.locator("a", { hasText: "See the leaderboards" }).click();
+    await ben.locator("a", { hasText: "Leaderboards, challenges and achievements" }).click();
     const mine = ben.locator('#leaderboard li.board-line.mine[data-partner="p-ben"]');
     await waitFor("Ben's two approved deals on the board", async () =>
       (await mine.count()) === 1 && (await mine.locator(".score").textContent()) === "2");
     assert((await ben.locator("#leaderboard .board-me").textContent()).startsWith("You are "),
       "Ben is told his place");
+    // Two deals this month: the challenge met, its achievement listed.
+    await ben.locator("#challenges li.challenge.met", { hasText: "Two deals this month" }).waitFor();
+    await ben.locator("#achievements li.achievement", { hasText: "Two deals this month" }).waitFor();
+    const notice = (await db.query(
+      "SELECT title FROM notifications WHERE account_id = 'a-ben' AND kind = 'achievement'")).rows;
+    assert(notice.length === 1 && notice[0].title === "Challenge met: Two deals this month",
+      `Ben is told once: ${JSON.stringify(notice)}`);
     await shot(ben, "leaderboard-phone");
     await ben.locator("#leaderboard button.toggle", { hasText: "My team" }).click();
     await ben.locator('#leaderboard section.board[data-board$="-team"]').waitFor();
@@ -182,6 +211,9 @@ async function main() {
     await desk.goto(`${server.url}/#leaderboard`);
     await desk.locator("#leaderboard section.board").waitFor();
     await shot(desk, "leaderboard-desk");
+    await desk0.reload();
+    await desk0.locator("article.card[data-id]", { hasText: "1 met" }).waitFor();
+    await shot(desk0, "challenges-met-desk");
 
     assert(errors.length === 0, `no page errors: ${errors.join("\n")}`);
     console.log("e2e team: passed");

@@ -4,7 +4,8 @@
 //! with their tiers, balances and Elite terms (`partners`), payout runs
 //! (`payouts`), referral orders and their refunds (`orders`), reports
 //! (`reports`), training tracks (`training`), the resources library and
-//! what it brought (`resources`), the chat's channels and
+//! what it brought (`resources`), challenges and how many met them
+//! (`challenges`), the chat's channels and
 //! their moderation (`channels`); what they share is in
 //! `parts`.
 //!
@@ -21,6 +22,7 @@
 
 mod applications;
 mod approvals;
+mod challenges;
 mod channels;
 mod orders;
 mod partners;
@@ -95,6 +97,7 @@ desks! {
     Reports => reports,
     Training => training,
     Resources => resources,
+    Challenges => challenges,
     Channels => channels,
 }
 
@@ -224,6 +227,7 @@ mod tests {
                 "Reports",
                 "Training",
                 "Resources",
+                "Challenges",
                 "Chat"
             ]
         );

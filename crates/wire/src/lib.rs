@@ -30,6 +30,7 @@
 //! web-sys; builds for wasm32.
 
 mod accounts;
+mod challenges;
 mod chat;
 mod deals;
 mod error;
@@ -46,6 +47,7 @@ mod training;
 mod vocabulary;
 
 pub use accounts::*;
+pub use challenges::*;
 pub use chat::*;
 pub use deals::*;
 pub use error::*;

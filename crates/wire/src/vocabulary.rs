@@ -160,6 +160,8 @@ vocabulary! {
         ExamGraded = "exam_graded",
         /// Someone named the person (`@Ana`) in a channel.
         ChatMention = "chat_mention",
+        /// A challenge met: an achievement awarded.
+        Achievement = "achievement",
     }
 }
 
@@ -167,7 +169,7 @@ vocabulary! {
     /// The kinds of notification a person can choose not to have pushed
     /// (`notification_preferences.category`).
     NotificationCategory {
-        /// A deal approved or rejected.
+        /// A deal approved or rejected; a challenge met.
         Deals = "deals",
         /// A commission available, a payout made.
         Money = "money",
@@ -183,9 +185,9 @@ vocabulary! {
 impl NotificationKind {
     pub fn category(self) -> NotificationCategory {
         match self {
-            NotificationKind::DealApproved | NotificationKind::DealRejected => {
-                NotificationCategory::Deals
-            }
+            NotificationKind::DealApproved
+            | NotificationKind::DealRejected
+            | NotificationKind::Achievement => NotificationCategory::Deals,
             NotificationKind::CommissionAvailable | NotificationKind::PayoutMade => {
                 NotificationCategory::Money
             }
@@ -325,6 +327,7 @@ mod tests {
                 "training_assigned",
                 "exam_graded",
                 "chat_mention",
+                "achievement",
             ],
         );
         assert_eq!(
@@ -491,6 +494,18 @@ mod tests {
                 "standings"
             ]
         );
+    }
+
+    #[test]
+    fn challenge_words_match_the_schema() {
+        for (constraint, words) in [
+            ("challenges_metric_known", &crate::CHALLENGE_METRICS[..]),
+            ("challenges_operator_known", &crate::CHALLENGE_OPERATORS[..]),
+            ("challenges_span_known", &crate::CHALLENGE_SPANS[..]),
+            ("challenges_reward_known", &crate::CHALLENGE_REWARDS[..]),
+        ] {
+            assert_eq!(check_constraint(constraint), words, "{constraint}");
+        }
     }
 
     #[test]

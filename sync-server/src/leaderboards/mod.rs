@@ -9,7 +9,30 @@
 //! board.
 //!
 //! `boards.rs` computes scores and freezes them; `standings.rs` ranks and
-//! writes.
+//! writes, and evaluates `challenges.rs`: challenges admins define as
+//! data, each met awarding an achievement once per partner and period.
 
 pub mod boards;
+pub mod challenges;
 pub mod standings;
+
+use axum::{
+    Router,
+    extract::FromRef,
+    routing::{get, post},
+};
+use sqlx::PgPool;
+
+use crate::http::session::SessionSettings;
+
+/// The admins' challenges API.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    PgPool: FromRef<S>,
+    SessionSettings: FromRef<S>,
+{
+    Router::new()
+        .route("/api/admin/challenges", get(challenges::list))
+        .route("/api/admin/challenges", post(challenges::create))
+}

@@ -26,7 +26,10 @@ use chrono::{DateTime, Utc};
 use model::{Board, BoardEntry, Place, Standings};
 use sqlx::PgPool;
 
-use super::boards::{self, Metric, Row};
+use super::{
+    boards::{self, Metric, Row},
+    challenges,
+};
 use crate::{
     events::{FiguresMoved, Inbox},
     platform::{
@@ -154,6 +157,9 @@ async fn pass(
         .map(|(p, n)| (p.as_str(), n.as_str()))
         .collect();
     let teams_now = boards::teams(pool).await?;
+    let challenges = challenges::active(pool).await?;
+    // Each active challenge's period and scores, after its awards.
+    let mut evaluated: Vec<(&challenges::Challenge, Period, Vec<Row>)> = Vec::new();
     let mut all = Vec::new();
     let mut next_end = now + chrono::Duration::hours(1);
     for span in Span::ALL {
@@ -167,6 +173,11 @@ async fn pass(
         .await?;
         next_end = next_end.min(current.ends_at);
         let live = boards::live(pool, &current).await?;
+        for challenge in challenges.iter().filter(|c| c.span == span.as_str()) {
+            let rows = challenges::scores_for(challenge, &live);
+            challenges::award(pool, challenge, &current, rows).await?;
+            evaluated.push((challenge, current.clone(), rows.to_vec()));
+        }
         rank_all(
             &mut all, span, "current", &current, false, &live, &teams_now,
         );
@@ -181,9 +192,55 @@ async fn pass(
             &teams_then,
         );
     }
+    let held =
+        challenges::held(pool, i64::try_from(model::ACHIEVEMENTS).unwrap_or(i64::MAX)).await?;
+    // Who met which active challenge in which period.
+    let met: std::collections::HashSet<(i64, String, String)> = sqlx::query_as(
+        "SELECT challenge_id, partner_id, period_key FROM achievements WHERE challenge_id = ANY($1)",
+    )
+    .bind(challenges.iter().map(|c| c.id).collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .collect();
     let computed_at = model::Timestamp(now.timestamp_millis());
     for (partner, _) in &partners {
-        let standings = standings_of(partner, &all, &teams_now, &names);
+        let mut standings = standings_of(partner, &all, &teams_now, &names);
+        for (challenge, period, rows) in &evaluated {
+            let score = rows
+                .iter()
+                .find(|r| r.partner == *partner)
+                .map_or(0, |r| r.score);
+            standings.challenges.insert(
+                challenge.id.to_string(),
+                model::ChallengeProgress {
+                    title: challenge.title.clone(),
+                    description: challenge.description.clone(),
+                    metric: challenge.metric.clone(),
+                    currency: (!challenge.currency.is_empty()).then(|| challenge.currency.clone()),
+                    operator: challenge.operator.clone(),
+                    target: challenge.target,
+                    span: challenge.span.clone(),
+                    period: period.key.clone(),
+                    score,
+                    met: met.contains(&(challenge.id, partner.clone(), period.key.clone())),
+                    reward: challenge.reward.clone(),
+                    bonus_minor: challenge.bonus_minor,
+                    bonus_currency: challenge.bonus_currency.clone(),
+                },
+            );
+        }
+        for a in held.iter().filter(|a| a.partner_id == *partner) {
+            standings.achievements.insert(
+                a.id.to_string(),
+                model::Achievement {
+                    title: a.title.clone(),
+                    period: a.period_key.clone(),
+                    reward: a.reward.clone(),
+                    achieved_at: a.achieved_at.timestamp_millis(),
+                },
+            );
+        }
         let body = serde_json::to_value(&standings)
             .map_err(|e| WriteError::GiveUp(format!("standings of {partner}: {e}")))?;
         let mut hasher = DefaultHasher::new();
@@ -281,5 +338,8 @@ fn standings_of(
             },
         );
     }
-    Standings { boards }
+    Standings {
+        boards,
+        ..Standings::default()
+    }
 }

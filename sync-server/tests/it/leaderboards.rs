@@ -208,3 +208,152 @@ async fn a_closed_period_is_frozen_once_and_late_data_does_not_move_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_challenge_met_twice_in_a_period_awards_once_even_concurrently() {
+    use sync_server::leaderboards::challenges;
+
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let admin = session_for(&server.database_url, "a-admin").await;
+    let ben_token = session_for(&server.database_url, "a-ben").await;
+
+    // Admins only, and every field checked, with a message naming it.
+    let good = serde_json::json!({
+        "title": "Two deals this month", "description": "Close two deals.",
+        "metric": "deals", "operator": "at_least", "target": 2, "span": "month",
+        "reward": "bonus", "bonus_minor": 5_000, "bonus_currency": "USD",
+    });
+    let (status, _) = api(
+        &server,
+        &ben_token,
+        "POST",
+        "/api/admin/challenges",
+        Some(good.clone()),
+    )
+    .await;
+    assert_eq!(status, 403);
+    for (field, value, says) in [
+        ("metric", serde_json::json!("hugs"), "metric"),
+        ("operator", serde_json::json!("gte"), "operator"),
+        ("target", serde_json::json!(0), "target"),
+        ("target", serde_json::json!(i64::MAX), "target"),
+        ("span", serde_json::json!("week"), "span"),
+        ("reward", serde_json::json!("cash"), "reward"),
+        ("bonus_minor", serde_json::json!(-5), "bonus_minor"),
+        (
+            "bonus_currency",
+            serde_json::json!("XXXX"),
+            "bonus_currency",
+        ),
+        ("currency", serde_json::json!("USD"), "currency"),
+        ("title", serde_json::json!("Two\u{1b}[31m deals"), "title"),
+        ("title", serde_json::json!(" "), "title"),
+        ("title", serde_json::json!("x".repeat(121)), "title"),
+        ("surprise", serde_json::json!(true), "surprise"),
+    ] {
+        let mut body = good.clone();
+        body[field] = value;
+        let (status, answer) =
+            api(&server, &admin, "POST", "/api/admin/challenges", Some(body)).await;
+        assert!(status == 400 || status == 422, "{field}: {status} {answer}");
+        assert!(answer.to_string().contains(says), "{field}: {answer}");
+    }
+    let revenue_without_currency = serde_json::json!({
+        "title": "Revenue", "metric": "revenue", "operator": "at_least", "target": 1,
+        "span": "month", "reward": "badge",
+    });
+    let (status, answer) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/challenges",
+        Some(revenue_without_currency),
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM challenges")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing refused was stored");
+
+    let (status, created) = api(&server, &admin, "POST", "/api/admin/challenges", Some(good)).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+
+    // Ben makes two deals approved this month: two evaluations at once
+    // award him once, and notify him once.
+    let now = Utc::now();
+    for i in 0..2 {
+        approved_at(
+            &pool,
+            "p-ben",
+            &format!("quick-{i}"),
+            1_000,
+            now - chrono::Duration::seconds(1),
+        )
+        .await;
+    }
+    let zone = Zone::parse(&pool, "UTC").await.unwrap();
+    let month = periods::period_of(&pool, &zone, Span::Month, now)
+        .await
+        .unwrap();
+    let live = boards::live(&pool, &month).await.unwrap();
+    let challenge = challenges::active(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap();
+    let rows = challenges::scores_for(&challenge, &live).to_vec();
+    let (a, b) = tokio::join!(
+        challenges::award(&pool, &challenge, &month, &rows),
+        challenges::award(&pool, &challenge, &month, &rows)
+    );
+    let mut awarded = a.unwrap();
+    awarded.extend(b.unwrap());
+    assert_eq!(awarded, ["p-ben"]);
+
+    // A third deal, through the server: met again, in the same month,
+    // awards nothing more. His standings show the challenge met, the
+    // achievement, and the bonus waiting for approval.
+    let deal = deal_of(&pool, "p-ben", "ben-5", "submitted").await;
+    let (status, body) = approve(&server, &admin, deal).await;
+    assert_eq!(status, 200, "{body}");
+    let ben = standings(&pool, "p-ben", |s| {
+        s.challenges
+            .get(&id.to_string())
+            .is_some_and(|c| c.score == 3 && c.met)
+    })
+    .await;
+    assert_eq!(ben.achievements.len(), 1, "{:?}", ben.achievements);
+    let held = ben.achievements.values().next().unwrap();
+    assert_eq!(
+        (held.title.as_str(), held.period.as_str()),
+        ("Two deals this month", month.key.as_str())
+    );
+    let (count, bonus): (i64, String) = sqlx::query_as(
+        "SELECT count(*), min(bonus_status) FROM achievements WHERE partner_id = 'p-ben'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((count, bonus.as_str()), (1, "pending"));
+    let notices: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM notifications WHERE account_id = 'a-ben' AND kind = 'achievement'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(notices, 1);
+    // Cleo has not met it: it shows with her score of nothing.
+    let cleo = standings(&pool, "p-cleo", |s| {
+        s.challenges.contains_key(&id.to_string())
+    })
+    .await;
+    let hers = &cleo.challenges[&id.to_string()];
+    assert_eq!((hers.score, hers.met, hers.target), (0, false, 2));
+    assert!(cleo.achievements.is_empty());
+}

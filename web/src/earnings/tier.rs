@@ -46,7 +46,7 @@ pub fn tier(view: &AccountView, to_do: &[ModuleToDo]) -> Html {
                     </li>
                 }) }
             </ul>
-            <p><a class="button" href="#leaderboard">{ "See the leaderboards" }</a></p>
+            <p><a class="button" href="#leaderboard">{ "Leaderboards, challenges and achievements" }</a></p>
             { as_of(view.computed_at) }
         </main>
     }

@@ -110,11 +110,7 @@ fn ordinal(n: u32) -> String {
 }
 
 fn period_label(board: &Board) -> String {
-    if board.span == "month" {
-        show::month(&board.period)
-    } else {
-        board.period.replace('-', " ")
-    }
+    period_name(&board.span, &board.period)
 }
 
 #[function_component(LeaderboardPage)]
@@ -222,11 +218,103 @@ pub fn leaderboard_page(props: &Props) -> Html {
                 Some(board) => board_view(&board, &props.me),
                 None => html! { <p>{ "Nobody is ranked on this board." }</p> },
             } }
+            { challenges(&read.standings) }
+            { achievements(&read.standings) }
             <p class="hint">{ "Ties go to whoever got there first. A period closes at midnight in the programme's time zone; a closed period's board never changes." }</p>
             <p class="hint as-of" data-computed-at={read.computed_at.0.to_string()}>
                 { format!("As of {}", show::when(read.computed_at.0)) }
             </p>
         </main>
+    }
+}
+
+/// The active challenges, each with the partner's progress this period.
+fn challenges(standings: &Standings) -> Html {
+    if standings.challenges.is_empty() {
+        return Html::default();
+    }
+    let mut all: Vec<(&String, &model::ChallengeProgress)> = standings.challenges.iter().collect();
+    all.sort_by(|a, b| a.1.title.cmp(&b.1.title).then(a.0.cmp(b.0)));
+    html! {
+        <section id="challenges" aria-labelledby="challenges-title">
+            <h2 id="challenges-title">{ "Challenges" }</h2>
+            <ul class="plain challenge-list">
+                { for all.into_iter().map(|(id, c)| {
+                    let unit = |n: i64| match &c.currency {
+                        Some(cur) => show::money(n, cur),
+                        None => show::count(u64::try_from(n).unwrap_or(0)),
+                    };
+                    let what = match c.metric.as_str() {
+                        "deals" => "deals approved",
+                        "training" => "modules completed",
+                        _ => "revenue",
+                    };
+                    let goal = match c.operator.as_str() {
+                        "more_than" => format!("More than {} {what}", unit(c.target)),
+                        _ => format!("At least {} {what}", unit(c.target)),
+                    };
+                    let reward = match (c.bonus_minor, &c.bonus_currency) {
+                        (Some(minor), Some(cur)) => format!("Bonus of {}", show::money(minor, cur)),
+                        _ => "A badge".to_owned(),
+                    };
+                    let shown = c.score.clamp(0, c.target);
+                    html! {
+                        <li class={classes!("challenge", c.met.then_some("met"))} data-challenge={id.clone()}>
+                            <div class="lead-head">
+                                <span class="who">{ &c.title }</span>
+                                <span class="hint">{ if c.met { "Met".to_owned() } else { format!("{} of {}", unit(c.score), unit(c.target)) } }</span>
+                            </div>
+                            <progress max={c.target.to_string()} value={shown.to_string()}
+                                aria-label={format!("{}: {} of {}", c.title, unit(c.score), unit(c.target))}></progress>
+                            <span class="hint">{ format!("{goal} in {} · {reward}", period_name(&c.span, &c.period)) }</span>
+                            if !c.description.is_empty() { <p class="hint">{ &c.description }</p> }
+                        </li>
+                    }
+                }) }
+            </ul>
+        </section>
+    }
+}
+
+/// What the partner achieved, the most recent first.
+fn achievements(standings: &Standings) -> Html {
+    let mut all: Vec<&model::Achievement> = standings.achievements.values().collect();
+    if all.is_empty() {
+        return Html::default();
+    }
+    all.sort_by_key(|a| std::cmp::Reverse(a.achieved_at));
+    html! {
+        <section id="achievements" aria-labelledby="achievements-title">
+            <h2 id="achievements-title">{ format!("Achievements ({})", all.len()) }</h2>
+            <ul class="plain achievement-list">
+                { for all.into_iter().map(|a| html! {
+                    <li class="achievement">
+                        <span class="medal" aria-hidden="true">{ "★" }</span>
+                        <span class="who">{ &a.title }</span>
+                        <span class="hint">{ format!("{} · {}", period_key_name(&a.period), show::day(a.achieved_at as f64)) }</span>
+                    </li>
+                }) }
+            </ul>
+        </section>
+    }
+}
+
+/// A period named by its key alone: `2026-12` is a month, `2026-Q4` a
+/// quarter, `2026` a year.
+fn period_key_name(key: &str) -> String {
+    let span = if key.contains('Q') || !key.contains('-') {
+        "other"
+    } else {
+        "month"
+    };
+    period_name(span, key)
+}
+
+fn period_name(span: &str, key: &str) -> String {
+    if span == "month" {
+        show::month(key)
+    } else {
+        key.replace('-', " ")
     }
 }
 

@@ -25,6 +25,48 @@ pub const BOARD_NEIGHBOURS: usize = 2;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Standings {
     pub boards: BTreeMap<String, Board>,
+    /// The active challenges, by id, with where the partner stands on each
+    /// in its current period.
+    #[serde(default)]
+    pub challenges: BTreeMap<String, ChallengeProgress>,
+    /// What the partner achieved, by achievement id, the most recent
+    /// [`ACHIEVEMENTS`].
+    #[serde(default)]
+    pub achievements: BTreeMap<String, Achievement>,
+}
+
+/// The most achievements a standings document lists.
+pub const ACHIEVEMENTS: usize = 50;
+
+/// A challenge and the partner's score on it this period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeProgress {
+    pub title: String,
+    pub description: String,
+    /// `deals`, `training` or `revenue` (in `currency`).
+    pub metric: String,
+    pub currency: Option<String>,
+    /// `at_least` or `more_than`.
+    pub operator: String,
+    pub target: i64,
+    pub span: String,
+    pub period: String,
+    pub score: i64,
+    /// Met this period (an achievement awarded).
+    pub met: bool,
+    /// `badge`, or `bonus` of `bonus_minor` in `bonus_currency`.
+    pub reward: String,
+    pub bonus_minor: Option<i64>,
+    pub bonus_currency: Option<String>,
+}
+
+/// A challenge met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Achievement {
+    pub title: String,
+    pub period: String,
+    pub reward: String,
+    pub achieved_at: i64,
 }
 
 /// One leaderboard as one partner sees it.
