@@ -404,6 +404,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         &chat,
         Duration::from_secs(settings.chat_sweep_secs.max(1)),
         chat_changed_rx,
+        earnings_tx.clone(),
     )
     .await
     .context("the chat's channels")?;

@@ -6,7 +6,8 @@
 // his phone is back online Ana's screen shows it done. Ben wins a deal and
 // it is approved: Ana's screen says what it would have paid her at
 // Performer. Once she is a Performer, Ben's next approved deal pays her an
-// override, listed with Ben and the customer it comes from. Ben finds his
+// override, listed with Ben and the customer it comes from; she celebrates
+// Ben's win in the team's channel and he reacts. Ben finds his
 // place on the leaderboards and meets the admin's challenge of two deals
 // in a month, once. Ana's screen reads offline too, "as of", and
 // opens Ben's pipeline read-only. Real
@@ -188,6 +189,25 @@ async function main() {
     await benCard.locator("a.member-link").click();
     await ana.locator('.member-page li.deal[data-lead="ben-5"][data-status="approved"]').waitFor();
     await shot(ana, "team-member-phone");
+
+    // Ana celebrates Ben's win: a win card in the team's channel, which
+    // opens; Ben sees it on his phone and reacts, and Ana sees his
+    // reaction.
+    await ana.locator('.member-page li.deal[data-lead="ben-4"] button.celebrate').click();
+    await ana.waitForURL((u) => u.hash.startsWith("#chat-"));
+    const channelHash = new URL(ana.url()).hash;
+    const card = ana.locator("li.message", { hasText: "Win! Ben Okafor closed Luis Vega" });
+    await card.waitFor();
+    assert((await card.textContent()).includes("1,750.00 USD"), "the card says the amount");
+    await ben.goto(`${server.url}/${channelHash}`);
+    const onBen = ben.locator("li.message", { hasText: "Win! Ben Okafor closed Luis Vega" });
+    await onBen.waitFor();
+    await onBen.locator("summary", { hasText: "☺+" }).click();
+    await onBen.locator("button[aria-label='React 🎉']").click();
+    await waitFor("Ben's reaction on Ana's phone", async () =>
+      (await card.locator("button.reaction").textContent())?.trim() === "🎉 1");
+    await shot(ana, "team-celebrated-phone");
+    await ana.goto(`${server.url}/#member-p-ben`);
     await ana.locator(".member-page button", { hasText: "Open Ben Okafor's pipeline" }).click();
     await ana.waitForURL((u) => u.hash === "#pipeline");
     const shown = await ana.locator("#pipeline-switch").inputValue();

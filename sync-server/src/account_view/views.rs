@@ -409,15 +409,17 @@ pub async fn progress(
     modules_done: u32,
     now: DateTime<Utc>,
 ) -> Result<rules::Progress, sqlx::Error> {
-    // Deals, training and satisfaction (clients' ratings of the orders the
-    // partner brought, over the deal window) have a source; support
-    // engagement is not recorded anywhere yet, so it counts as zero (and
-    // its component still shows what it would be worth).
+    // The four signals: deals approved in the window; training modules
+    // completed; support engagement, the questions the partner answered in
+    // the chat over the window (`chat::engagement`); satisfaction, the
+    // clients' ratings of the orders the partner brought, over the window.
+    let window = chrono::Duration::days(i64::from(rules.deal_window_days));
     Ok(rules::progress(
         &ProgressInputs {
             deals: deals_in_window,
             training_modules: modules_done,
-            support_engagements: 0,
+            support_engagements: crate::chat::engagement::answers(pool, partner, now - window)
+                .await?,
             satisfaction_centi: satisfaction_centi(pool, partner, now, rules.deal_window_days)
                 .await?,
         },

@@ -19,6 +19,7 @@
 pub mod api;
 pub mod channels;
 pub mod directory;
+pub mod engagement;
 pub mod files;
 pub mod moderation;
 pub mod projection;
@@ -136,8 +137,9 @@ pub async fn start(
     state: &ChatState,
     every: Duration,
     changed: crate::events::Inbox<crate::events::DocumentStored>,
+    figures: crate::events::Outbox<crate::events::FiguresMoved>,
 ) -> anyhow::Result<()> {
-    tokio::spawn(projection::run(state.pool.clone(), changed));
+    tokio::spawn(projection::run(state.pool.clone(), changed, figures));
     reads::catch_up(&state.pool).await?;
     channels::reconcile(state).await?;
     let state = state.clone();

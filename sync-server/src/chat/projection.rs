@@ -20,13 +20,13 @@ use wire::NotificationKind;
 
 use super::channels::index_of;
 use crate::{
-    events::{DocumentStored, Inbox},
+    events::{DocumentStored, FiguresMoved, Inbox, Outbox},
     notifications::outbox::{self, Notice},
     platform::storage::{LoadError, load_document},
 };
 
 /// Projects what `changed` names, and every messages document at start.
-pub async fn run(pool: PgPool, mut changed: Inbox<DocumentStored>) {
+pub async fn run(pool: PgPool, mut changed: Inbox<DocumentStored>, figures: Outbox<FiguresMoved>) {
     let mut pending: BTreeSet<String> = BTreeSet::new();
     loop {
         match sqlx::query_scalar::<_, String>("SELECT doc_id FROM channel_buckets")
@@ -57,7 +57,13 @@ pub async fn run(pool: PgPool, mut changed: Inbox<DocumentStored>) {
             }
         };
         match project(&pool, &doc_id).await {
-            Ok(()) => {}
+            // Those who answered a question: their support engagement
+            // (`engagement.rs`) moved, and with it their tier progress.
+            Ok(answered) => {
+                for partner in answered {
+                    figures.send(FiguresMoved(partner));
+                }
+            }
             Err(Failed::Db(error)) => {
                 tracing::warn!(%error, doc_id, "chat projection failed; will retry");
                 pending.insert(doc_id);
@@ -88,15 +94,15 @@ impl From<anyhow::Error> for Failed {
 }
 
 /// Projects one document if it is a channel's messages and its heads
-/// moved.
-pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
+/// moved; the partners who wrote a reply it added or removed.
+pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Vec<String>, Failed> {
     let channel: Option<String> =
         sqlx::query_scalar("SELECT channel_id FROM channel_buckets WHERE doc_id = $1")
             .bind(doc_id)
             .fetch_optional(pool)
             .await?;
     let Some(channel) = channel else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     // One projection of a document at a time (the worker's, an admin's
     // post's), each loading it only once it holds the lock: one that
@@ -120,10 +126,10 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
             .fetch_optional(&mut *tx)
             .await?;
     if projected.as_ref() == Some(&heads) {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let Some(index) = index_of(pool, &channel).await? else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     // Authors are accounts; an author who is no member (removed since)
     // still wrote it, but one no account has is nobody.
@@ -160,6 +166,7 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
             .map_or(now, |t| t.min(now))
             .max(DateTime::from_timestamp(946_684_800, 0).unwrap_or(now))
     };
+    let mut repliers: BTreeSet<String> = BTreeSet::new();
     for m in messages
         .messages
         .iter()
@@ -201,6 +208,9 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
         if inserted == Some(true) && !m.is_gone() {
             notify_mentions(&mut tx, &channel, &index, m).await?;
         }
+        if m.reply_to.is_some() && (inserted == Some(true) || m.is_gone()) {
+            repliers.insert(m.author.clone());
+        }
     }
     sqlx::query(
         "INSERT INTO chat_projected (doc_id, heads, messages) VALUES ($1, $2, $3)
@@ -212,7 +222,15 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<(), Failed> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(())
+    if repliers.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT partner_id FROM accounts WHERE id = ANY($1) AND partner_id IS NOT NULL",
+    )
+    .bind(repliers.into_iter().collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?)
 }
 
 async fn notify_mentions(

@@ -346,3 +346,112 @@ async fn periods_are_the_programmes_calendar_in_its_time_zone() {
     .unwrap();
     assert_eq!(before.key, "2026-03");
 }
+
+/// Writes `edit` into a messages document as `account`, on a fresh actor
+/// of theirs.
+fn chat_as(handle: &DocHandle, account: &str, edit: model::ChatEdit) {
+    handle.with_document(|doc| {
+        doc.set_actor(model::actor_for(account, rand::random()));
+        edit.apply(doc).unwrap();
+    });
+}
+
+fn said(id: &str, body: &str, reply_to: Option<&str>) -> model::ChatEdit {
+    model::ChatEdit::Post {
+        id: id.into(),
+        at: model::Timestamp(chrono::Utc::now().timestamp_millis()),
+        body: body.into(),
+        reply_to: reply_to.map(Into::into),
+        file: None,
+    }
+}
+
+#[tokio::test]
+async fn support_engagement_counts_the_questions_a_partner_answered() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let channel: String =
+        sqlx::query_scalar("SELECT doc_id FROM channels WHERE form = 'team' LIMIT 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let bucket = crate::access::bucket_of(&pool, &channel).await;
+    let ana = client("a-ana").await;
+    let _ana_link = connect(&ana, &server).await;
+    let ben = client("a-ben").await;
+    let _ben_link = connect(&ben, &server).await;
+    let on_ana = open(&ana, &bucket).await;
+    let on_ben = open(&ben, &bucket).await;
+
+    // Ana asks two questions; Ben answers the first twice (one question
+    // answered), and replies to a note of his own (no question of
+    // anyone's).
+    chat_as(
+        &on_ana,
+        "a-ana",
+        said("q1", "How do I price a clinic?", None),
+    );
+    chat_as(
+        &on_ana,
+        "a-ana",
+        said("q2", "Who has the new brochure?", None),
+    );
+    chat_as(&on_ben, "a-ben", said("mine", "Note to self", None));
+    wait_for("Ana's questions on Ben's device", DEADLINE, || async {
+        let n = on_ben.with_document(|doc| {
+            model::MessagesDoc::read(doc, None, None).map_or(0, |m| m.messages.len())
+        });
+        (n == 3).then_some(())
+    })
+    .await;
+    chat_as(
+        &on_ben,
+        "a-ben",
+        said("a1", "Per seat, see the sheet.", Some("q1")),
+    );
+    chat_as(
+        &on_ben,
+        "a-ben",
+        said("a2", "And ask about volume.", Some("q1")),
+    );
+    chat_as(&on_ben, "a-ben", said("a3", "Done.", Some("mine")));
+
+    let view_id = account_view_doc(&pool, "p-ben").await;
+    let support = || async {
+        let doc = stored(&pool, &view_id).await;
+        let view = model::AccountViewDoc::read(&doc).ok()?;
+        view.progress
+            .components
+            .iter()
+            .find(|c| c.name == "support")
+            .map(|c| (c.counted, c.points))
+    };
+    let (counted, points) = wait_for("Ben's answer counted", DEADLINE, || async {
+        support().await.filter(|(counted, _)| *counted >= 1)
+    })
+    .await;
+    assert_eq!(counted, 1, "one question answered, however many replies");
+    assert!(points > 0, "it earns progress points");
+
+    // Ben answers the second question: two.
+    chat_as(
+        &on_ben,
+        "a-ben",
+        said("a4", "I do, I'll share it.", Some("q2")),
+    );
+    wait_for("Ben's second answer counted", DEADLINE, || async {
+        support().await.filter(|(counted, _)| *counted == 2)
+    })
+    .await;
+    // Ana asked; she answered nothing.
+    let ana_view = stored(&pool, &account_view_doc(&pool, "p-ana").await).await;
+    let ana_support = model::AccountViewDoc::read(&ana_view)
+        .unwrap()
+        .progress
+        .components
+        .into_iter()
+        .find(|c| c.name == "support")
+        .map(|c| c.counted);
+    assert_eq!(ana_support, Some(0));
+}

@@ -21,7 +21,9 @@ use std::{
 };
 
 use engine_protocol::{DocKind, DocNews, Edit, FollowId, PresenceState, Reading};
-use model::{ChannelIndex, ChatEdit, ChatMessage, Messages, Reads, ReadsEdit, Timestamp};
+use model::{
+    ChannelForm, ChannelIndex, ChatEdit, ChatMessage, Messages, Reads, ReadsEdit, Timestamp,
+};
 use wasm_bindgen_futures::spawn_local;
 use web_common::api::{self, MyChannel};
 use yew::prelude::*;
@@ -316,6 +318,31 @@ fn kept_key(account: &str) -> String {
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
+}
+
+/// Posts `body` in the account's team channel (a win celebrated from the
+/// Team screen) as a message written on this device, offline too, to be
+/// sent when online; the channel's index document, to open it, or `None`
+/// when this device knows no team channel it may post in yet.
+pub fn post_in_team(state: &State, senders: &Senders, body: String) -> Option<String> {
+    let channel = state
+        .channels
+        .iter()
+        .find(|c| c.form == ChannelForm::Team.as_str() && c.posts)?;
+    let index = state.indexes.get(&channel.doc_id)?;
+    let at = Timestamp(js_sys::Date::now() as i64);
+    let bucket = index.bucket_for(at, LIVE_BUCKETS)?;
+    senders.edit.emit((
+        bucket.doc_id.clone(),
+        ChatEdit::Post {
+            id: page::new_id(),
+            at,
+            body,
+            reply_to: None,
+            file: None,
+        },
+    ));
+    Some(channel.doc_id.clone())
 }
 
 /// What the chat's pages send: changes to a messages document, and this

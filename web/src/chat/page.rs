@@ -48,7 +48,7 @@ fn now() -> Timestamp {
 
 /// A new message's id: the time in hex and random digits, so ids sort
 /// roughly by time and two devices never pick the same.
-fn new_id() -> String {
+pub(super) fn new_id() -> String {
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("{:x}-{}", now().0, &random[..8])
 }

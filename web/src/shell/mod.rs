@@ -457,11 +457,27 @@ pub fn app() -> Html {
                     }
                 })
             };
+            // A win card goes into the team's channel, which then opens.
+            let has_channel = state.chat.channels.iter().any(|c| {
+                c.form == model::ChannelForm::Team.as_str()
+                    && c.posts
+                    && state.chat.indexes.contains_key(&c.doc_id)
+            });
+            let celebrate = has_channel.then(|| {
+                let (chat_state, senders) = (state.chat.clone(), chat_senders.clone());
+                Callback::from(move |card: String| {
+                    if let Some(channel) = chat::post_in_team(&chat_state, &senders, card)
+                        && let Some(window) = web_sys::window()
+                    {
+                        let _ = window.location().set_hash(&format!("chat-{channel}"));
+                    }
+                })
+            });
             (
                 Html::default(),
                 html! {
                     <team::TeamPage page={page} engine={links_engine.clone()}
-                        doc_id={me.team_view().map(|d| d.doc_id.clone())} {open_pipeline} />
+                        doc_id={me.team_view().map(|d| d.doc_id.clone())} {open_pipeline} {celebrate} />
                 },
             )
         }

@@ -86,6 +86,9 @@ pub struct Props {
     pub doc_id: Option<String>,
     /// Opens a member's pipeline (read-only) on the board, by partner id.
     pub open_pipeline: Callback<String>,
+    /// Posts a win card in the team's channel; `None` until this device
+    /// knows the channel.
+    pub celebrate: Option<Callback<String>>,
 }
 
 #[function_component(TeamPage)]
@@ -122,7 +125,13 @@ pub fn team_page(props: &Props) -> Html {
     match &props.page {
         Page::Team => overview(&team),
         Page::Member(id) => match team.view.members.get(id) {
-            Some(member) => member_page(&team, id, member, &props.open_pipeline),
+            Some(member) => member_page(
+                &team,
+                id,
+                member,
+                &props.open_pipeline,
+                props.celebrate.as_ref(),
+            ),
             None => html! {
                 <main id="team" class="card">
                     <p>{ "This person is not in your team." }</p>
@@ -285,7 +294,22 @@ fn invitee_status(i: &model::Invitee) -> String {
     }
 }
 
-fn member_page(team: &Team, id: &str, m: &MemberFigures, open: &Callback<String>) -> Html {
+/// The win card a leader posts in the team's channel for a deal.
+fn win_card(member: &str, d: &model::MemberDeal) -> String {
+    format!(
+        "🎉 Win! {member} closed {}: {}. Congratulations!",
+        customer(&d.contact, &d.company),
+        show::money(d.amount_minor, &d.currency)
+    )
+}
+
+fn member_page(
+    team: &Team,
+    id: &str,
+    m: &MemberFigures,
+    open: &Callback<String>,
+    celebrate: Option<&Callback<String>>,
+) -> Html {
     let onclick = {
         let (open, id) = (open.clone(), id.to_owned());
         Callback::from(move |_: MouseEvent| open.emit(id.clone()))
@@ -344,6 +368,14 @@ fn member_page(team: &Team, id: &str, m: &MemberFigures, open: &Callback<String>
                                 <span class="amount">{ show::money(d.amount_minor, &d.currency) }</span>
                             </div>
                             <span class="hint">{ format!("{} · {}", deal_status(&d.status), show::day(d.at as f64)) }</span>
+                            if d.status == "approved" {
+                                if let Some(celebrate) = celebrate {
+                                    <button type="button" class="celebrate" onclick={
+                                        let (celebrate, card) = (celebrate.clone(), win_card(&m.name, d));
+                                        Callback::from(move |_: MouseEvent| celebrate.emit(card.clone()))
+                                    }>{ "Celebrate in the team channel" }</button>
+                                }
+                            }
                         </li>
                     }) }
                 </ul>
