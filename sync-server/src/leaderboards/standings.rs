@@ -16,7 +16,7 @@
 //! or two passes, not one per decision), and when a period ends.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     hash::{DefaultHasher, Hash, Hasher},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -93,6 +93,8 @@ struct Ranked {
     /// `None` for the programme; a team's key for a team board.
     team: Option<String>,
     ranked: Vec<rules::Ranked>,
+    /// Each ranked partner's place in `ranked`.
+    at: HashMap<String, usize>,
 }
 
 fn scores(rows: &[Row]) -> Vec<rules::Score> {
@@ -117,13 +119,18 @@ fn rank_all(
 ) {
     let team_keys: std::collections::BTreeSet<&String> = teams.values().collect();
     for (metric, rows) in metrics {
-        let board = |team: Option<String>, ranked| Ranked {
+        let board = |team: Option<String>, ranked: Vec<rules::Ranked>| Ranked {
             span,
             which,
             period: period.clone(),
             closed,
             metric: metric.clone(),
             team,
+            at: ranked
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.score.partner.clone(), i))
+                .collect(),
             ranked,
         };
         out.push(board(None, rules::rank(scores(rows))));
@@ -161,6 +168,15 @@ async fn pass(
     // Each active challenge's period and scores, after its awards.
     let mut evaluated: Vec<(&challenges::Challenge, Period, Vec<Row>)> = Vec::new();
     let mut all = Vec::new();
+    // The teams each partner's team boards may be of: now, and when each
+    // closed period froze.
+    let mut partner_teams: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for (partner, team) in &teams_now {
+        partner_teams
+            .entry(partner.clone())
+            .or_default()
+            .insert(team.clone());
+    }
     let mut next_end = now + chrono::Duration::hours(1);
     for span in Span::ALL {
         let current = periods::period_of(pool, &writer.zone, span, now).await?;
@@ -182,6 +198,18 @@ async fn pass(
             &mut all, span, "current", &current, false, &live, &teams_now,
         );
         let (frozen, teams_then) = boards::frozen(pool, span, &previous).await?;
+        // A challenge met in the period's last moments, before a pass saw
+        // it, is awarded from the frozen scores (once: a unique key).
+        for challenge in challenges.iter().filter(|c| c.span == span.as_str()) {
+            let rows = challenges::scores_for(challenge, &frozen);
+            challenges::award(pool, challenge, &previous, rows).await?;
+        }
+        for (partner, team) in &teams_then {
+            partner_teams
+                .entry(partner.clone())
+                .or_default()
+                .insert(team.clone());
+        }
         rank_all(
             &mut all,
             span,
@@ -203,14 +231,39 @@ async fn pass(
     .await?
     .into_iter()
     .collect();
+    // Looked up by partner, so a pass is linear in partners and boards.
+    let mut programme_boards = Vec::new();
+    let mut team_boards: HashMap<&str, Vec<&Ranked>> = HashMap::new();
+    for board in &all {
+        match &board.team {
+            None => programme_boards.push(board),
+            Some(team) => team_boards.entry(team.as_str()).or_default().push(board),
+        }
+    }
+    let scores_of: Vec<HashMap<&str, i64>> = evaluated
+        .iter()
+        .map(|(_, _, rows)| rows.iter().map(|r| (r.partner.as_str(), r.score)).collect())
+        .collect();
+    let mut held_by: HashMap<&str, Vec<&challenges::Held>> = HashMap::new();
+    for a in &held {
+        held_by.entry(a.partner_id.as_str()).or_default().push(a);
+    }
     let computed_at = model::Timestamp(now.timestamp_millis());
-    for (partner, _) in &partners {
-        let mut standings = standings_of(partner, &all, &teams_now, &names);
-        for (challenge, period, rows) in &evaluated {
-            let score = rows
-                .iter()
-                .find(|r| r.partner == *partner)
-                .map_or(0, |r| r.score);
+    for (n, (partner, _)) in partners.iter().enumerate() {
+        // A pass over many partners lets the other tasks run.
+        if n % 100 == 99 {
+            tokio::task::yield_now().await;
+        }
+        let teams = partner_teams.get(partner);
+        let boards = programme_boards.iter().copied().chain(
+            teams
+                .into_iter()
+                .flatten()
+                .flat_map(|t| team_boards.get(t.as_str()).into_iter().flatten().copied()),
+        );
+        let mut standings = standings_of(partner, boards, &teams_now, &names);
+        for ((challenge, period, _), scores) in evaluated.iter().zip(&scores_of) {
+            let score = scores.get(partner.as_str()).copied().unwrap_or(0);
             standings.challenges.insert(
                 challenge.id.to_string(),
                 model::ChallengeProgress {
@@ -230,7 +283,7 @@ async fn pass(
                 },
             );
         }
-        for a in held.iter().filter(|a| a.partner_id == *partner) {
+        for a in held_by.get(partner.as_str()).into_iter().flatten() {
             standings.achievements.insert(
                 a.id.to_string(),
                 model::Achievement {
@@ -241,56 +294,69 @@ async fn pass(
                 },
             );
         }
-        let body = serde_json::to_value(&standings)
-            .map_err(|e| WriteError::GiveUp(format!("standings of {partner}: {e}")))?;
+        let body = match serde_json::to_value(&standings) {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::error!(%error, partner, "standings do not serialize; left");
+                continue;
+            }
+        };
         let mut hasher = DefaultHasher::new();
         body.to_string().hash(&mut hasher);
         let figures = hasher.finish();
         if written.lock().expect("not poisoned").get(partner) == Some(&figures) {
             continue;
         }
-        server_docs::write_owned(
+        let stored = server_docs::write_owned(
             pool,
             &writer.residency,
             sync::DocKind::Standings,
             partner,
             |doc| model::json_doc::write(doc, model::STANDINGS_KIND, partner, computed_at, &body),
         )
-        .await?;
-        written
-            .lock()
-            .expect("not poisoned")
-            .insert(partner.clone(), figures);
+        .await;
+        match stored {
+            Ok(()) => {
+                written
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(partner.clone(), figures);
+            }
+            // The database or storage: the pass is tried again.
+            Err(WriteError::Retry(error)) => return Err(WriteError::Retry(error)),
+            // One document that cannot be written (not a standings
+            // document) stops nobody else's.
+            Err(WriteError::GiveUp(error)) => {
+                tracing::error!(%error, partner, "cannot write the standings; left");
+            }
+        }
     }
     Ok(next_end)
 }
 
 /// `partner`'s boards: every programme board, and their own team's (the
 /// team they were in when a closed period was frozen, for its boards).
-fn standings_of(
+fn standings_of<'a>(
     partner: &str,
-    all: &[Ranked],
+    candidates: impl Iterator<Item = &'a Ranked>,
     teams_now: &BTreeMap<String, String>,
     names: &HashMap<&str, &str>,
 ) -> Standings {
     let mut boards = BTreeMap::new();
-    for board in all {
+    for board in candidates {
+        let me = board.at.get(partner).copied();
         let scope = match &board.team {
             None => "programme",
             Some(team) => {
                 // A team's board is its members'; which team a partner was
                 // in for a frozen period is read from who is ranked on it,
                 // else from now.
-                let mine = board.ranked.iter().any(|r| r.score.partner == partner)
-                    || (board.ranked.iter().all(|r| r.score.partner != partner)
-                        && teams_now.get(partner) == Some(team));
-                if !mine {
+                if me.is_none() && teams_now.get(partner) != Some(team) {
                     continue;
                 }
                 "team"
             }
         };
-        let me = board.ranked.iter().position(|r| r.score.partner == partner);
         let shown = model::board_excerpt(board.ranked.len(), me);
         let entries = shown
             .iter()

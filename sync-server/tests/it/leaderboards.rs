@@ -70,7 +70,8 @@ async fn partners_see_their_ranks_with_ties_across_the_programme_and_their_team(
 
     // Ana and Cleo each have two deals approved at the same instant; Ben
     // one then, and his fixtures' deal approved now, later.
-    let then = Utc::now() - chrono::Duration::seconds(1);
+    // Now, not a moment ago: a moment ago may be last month.
+    let then = Utc::now();
     for (partner, n) in [("p-ana", 2), ("p-cleo", 2), ("p-ben", 1)] {
         for i in 0..n {
             approved_at(&pool, partner, &format!("history-{i}"), 1_000, then).await;
@@ -287,14 +288,7 @@ async fn a_challenge_met_twice_in_a_period_awards_once_even_concurrently() {
     // award him once, and notify him once.
     let now = Utc::now();
     for i in 0..2 {
-        approved_at(
-            &pool,
-            "p-ben",
-            &format!("quick-{i}"),
-            1_000,
-            now - chrono::Duration::seconds(1),
-        )
-        .await;
+        approved_at(&pool, "p-ben", &format!("quick-{i}"), 1_000, now).await;
     }
     let zone = Zone::parse(&pool, "UTC").await.unwrap();
     let month = periods::period_of(&pool, &zone, Span::Month, now)

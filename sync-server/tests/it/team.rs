@@ -444,14 +444,44 @@ async fn support_engagement_counts_the_questions_a_partner_answered() {
         support().await.filter(|(counted, _)| *counted == 2)
     })
     .await;
-    // Ana asked; she answered nothing.
-    let ana_view = stored(&pool, &account_view_doc(&pool, "p-ana").await).await;
-    let ana_support = model::AccountViewDoc::read(&ana_view)
-        .unwrap()
-        .progress
-        .components
-        .into_iter()
-        .find(|c| c.name == "support")
-        .map(|c| c.counted);
-    assert_eq!(ana_support, Some(0));
+    // Ana follows up on her own question (not an answer), then answers
+    // Ben's note: one.
+    chat_as(&on_ana, "a-ana", said("q1-more", "Anyone?", Some("q1")));
+    chat_as(&on_ana, "a-ana", said("a5", "Nice note.", Some("mine")));
+    let ana_view = account_view_doc(&pool, "p-ana").await;
+    let ana_support = || async {
+        let doc = stored(&pool, &ana_view).await;
+        model::AccountViewDoc::read(&doc)
+            .ok()?
+            .progress
+            .components
+            .into_iter()
+            .find(|c| c.name == "support")
+            .map(|c| c.counted)
+    };
+    wait_for("Ana's answer counted", DEADLINE, || async {
+        ana_support().await.filter(|n| *n >= 1)
+    })
+    .await;
+    // Ben answers once more (a new thread of Ana's): once his view shows
+    // it, every write before it was projected, and Ana's stands at one.
+    chat_as(&on_ana, "a-ana", said("q3", "Lunch?", None));
+    wait_for("Ana's third question on Ben's device", DEADLINE, || async {
+        let has = on_ben.with_document(|doc| {
+            model::MessagesDoc::read(doc, None, None)
+                .is_ok_and(|m| m.messages.iter().any(|m| m.id == "q3"))
+        });
+        has.then_some(())
+    })
+    .await;
+    chat_as(&on_ben, "a-ben", said("a6", "Yes.", Some("q3")));
+    wait_for("Ben's third answer counted", DEADLINE, || async {
+        support().await.filter(|(counted, _)| *counted == 3)
+    })
+    .await;
+    assert_eq!(
+        ana_support().await,
+        Some(1),
+        "her own follow-up is no answer"
+    );
 }
