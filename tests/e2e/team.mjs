@@ -226,7 +226,7 @@ async function main() {
     await desk.locator("#overrides li.override-line").first().waitFor();
     await shot(desk, "team-desk");
     await desk.goto(`${server.url}/#member-p-ben`);
-    await desk.locator(".member-page table.stages").waitFor();
+    await desk.locator(".member-page table.stage-totals").waitFor();
     await shot(desk, "team-member-desk");
     await desk.goto(`${server.url}/#leaderboard`);
     await desk.locator("#leaderboard section.board").waitFor();

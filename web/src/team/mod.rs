@@ -341,7 +341,7 @@ fn member_page(
                 if m.pipeline.is_empty() {
                     <p>{ "No open leads." }</p>
                 } else {
-                    <table class="stages">
+                    <table class="stage-totals">
                         <thead><tr><th scope="col">{ "Stage" }</th><th scope="col">{ "Leads" }</th><th scope="col">{ "Value" }</th></tr></thead>
                         <tbody>
                             { for m.pipeline.iter().map(|s| html! {
