@@ -27,6 +27,11 @@ pub struct FiguresMoved(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ActivitySeen(pub String);
 
+/// Challenges were defined or ended (the back-office): every partner's
+/// standings are ranked and evaluated again, whoever's figures moved.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChallengesChanged;
+
 /// Where events of type `E` are sent.
 #[derive(Debug)]
 pub struct Outbox<E>(UnboundedSender<E>);

@@ -421,6 +421,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     // leaderboards.
     let (views_tx, views_rx) = events::channel();
     let (boards_tx, boards_rx) = events::channel();
+    let (challenges_changed_tx, challenges_changed_rx) = events::channel();
     tokio::spawn(async move {
         let mut earnings_rx = earnings_rx;
         while let Some(events::FiguresMoved(partner)) = earnings_rx.recv().await {
@@ -436,6 +437,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
             zone: zone.clone(),
         },
         boards_rx,
+        challenges_changed_rx,
     ));
     tokio::spawn(account_view::views::run(
         account_view::views::Views {
@@ -540,6 +542,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         money: money::MoneyState {
             pool: pool.clone(),
             ledger,
+        },
+        leaderboards: leaderboards::LeaderboardsState {
+            pool: pool.clone(),
+            changed: challenges_changed_tx,
         },
         notifications,
         training,

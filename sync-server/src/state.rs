@@ -42,4 +42,5 @@ app_state! {
     referrals: crate::referrals::ReferralsState,
     shop: crate::shop::ShopState,
     resources: crate::resources::ResourcesState,
+    leaderboards: crate::leaderboards::LeaderboardsState,
 }

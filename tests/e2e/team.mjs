@@ -59,7 +59,7 @@ async function main() {
     assert(r.status === 200, `track published: ${JSON.stringify(r)}`);
 
     // The admin defines a challenge on the back-office's desk: two deals
-    // approved in a month, for a badge. A target that is not a number is
+    // approved in a month, for a bonus of 25.00 USD. A target that is not a number is
     // refused before anything is sent.
     const desk0 = await openPage(await browser.newContext(DESK), errors);
     await desk0.goto(server.url);
@@ -70,6 +70,8 @@ async function main() {
     await challengeForm.waitFor();
     await challengeForm.locator("input[name=title]").fill("Two deals this month");
     await challengeForm.locator("textarea[name=description]").fill("Close two deals in a calendar month.");
+    await challengeForm.locator("select[name=reward]").selectOption("bonus");
+    await challengeForm.locator("input[name=bonus]").fill("25.00");
     await challengeForm.locator("input[name=target]").fill("two");
     await challengeForm.locator("button[type=submit]").click();
     await desk0.locator("text=Target: a whole number").waitFor();
@@ -176,6 +178,27 @@ async function main() {
     await ben.locator("#board-metric").selectOption("revenue.USD");
     await ben.locator('#leaderboard section.board[data-board="month-revenue.USD-team"] li.mine .score',
       { hasText: "2,650.00 USD" }).waitFor();
+    // Offline, the leaderboard reads from the device.
+    await benContext.setOffline(true);
+    await ben.reload();
+    await ben.locator("#leaderboard section.board li.mine").waitFor();
+    await ben.locator("#leaderboard .as-of").waitFor();
+    await shot(ben, "leaderboard-offline-phone");
+    await benContext.setOffline(false);
+    // His Tier screen and his dashboard show the achievement, its bonus
+    // waiting for an admin.
+    await ben.goto(`${server.url}/#tier`);
+    const waiting = ben.locator('#tier .highlights li.achievement[data-bonus="pending"]',
+      { hasText: "Two deals this month" });
+    await waiting.waitFor();
+    assert((await waiting.textContent()).includes("Bonus of 25.00 USD: waiting for approval"),
+      `the bonus waits: ${await waiting.textContent()}`);
+    await shot(ben, "tier-achievements-phone");
+    await ben.goto(`${server.url}/#home`);
+    await ben.locator("#home .highlights li.achievement", { hasText: "Two deals this month" }).waitFor();
+    assert((await ben.locator("#home .highlights .board-me").textContent()).includes("in deals approved this month"),
+      "the dashboard says his rank");
+    await shot(ben, "home-achievements-phone");
 
     // 7. Offline, the team screen reads from the device, "as of".
     await anaContext.setOffline(true);
@@ -233,7 +256,24 @@ async function main() {
     await shot(desk, "leaderboard-desk");
     await desk0.reload();
     await desk0.locator("article.card[data-id]", { hasText: "1 met" }).waitFor();
+    // 10. The admin approves Ben's bonus as a deal: one line in his
+    // ledger, which his earnings list, and his achievement says so.
+    const bonus = desk0.locator("#bonuses article.card", { hasText: "Ben Okafor" });
+    await bonus.waitFor();
+    assert((await bonus.textContent()).includes("25.00 USD"), "the bonus says its amount");
     await shot(desk0, "challenges-met-desk");
+    await bonus.locator("button.approve").click();
+    await desk0.locator("#bonus-done").waitFor();
+    const paid = (await db.query(
+      "SELECT amount_minor, currency FROM ledger_lines WHERE partner_id = 'p-ben' AND kind = 'bonus'")).rows;
+    assert(paid.length === 1 && Number(paid[0].amount_minor) === 2500 && paid[0].currency === "USD",
+      `one bonus line: ${JSON.stringify(paid)}`);
+    await waitFor("the bonus queue to empty", async () => (await desk0.locator("#bonuses").count()) === 0);
+    await ben.goto(`${server.url}/#earnings`);
+    await ben.locator("li.line", { hasText: "Challenge bonus" }).waitFor();
+    await ben.goto(`${server.url}/#tier`);
+    await ben.locator('#tier .highlights li.achievement[data-bonus="approved"]',
+      { hasText: "in your earnings" }).waitFor();
 
     assert(errors.length === 0, `no page errors: ${errors.join("\n")}`);
     console.log("e2e team: passed");

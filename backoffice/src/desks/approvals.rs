@@ -78,6 +78,7 @@ fn preview(preview: Option<&Preview>) -> Html {
         LineKind::Override => "team leader's override",
         LineKind::Referral => "referral share",
         LineKind::Clawback => "clawback",
+        LineKind::Bonus => "challenge bonus",
     };
     html! {
         <div class="preview">

@@ -1,16 +1,18 @@
 //! Challenges: what admins ask of partners, as data (a metric, an
 //! operator and a target, each month, quarter or year, and a reward),
 //! and how many met each. The server evaluates them from its own figures
-//! and awards each partner once per period.
+//! and awards each partner once per period. A bonus a challenge earned
+//! waits here for an admin, as a deal does: approving it appends one
+//! `bonus` line to the partner's ledger; rejecting it says why.
 
 use yew::prelude::*;
 
 use super::{
     Ctx,
-    parts::{answer, card},
+    parts::{answer, card, reason_form},
 };
 use web_common::{
-    api::{self, ApiError, Challenge, NewChallenge},
+    api::{self, ApiError, BonusEntry, Challenge, NewChallenge},
     forms::{CURRENCIES, Change, form},
     show,
 };
@@ -18,10 +20,65 @@ use web_common::{
 pub const NAME: &str = "challenges";
 pub const TITLE: &str = "Challenges";
 
-pub type Answers = Vec<Challenge>;
+/// The challenges, newest first, and the bonuses waiting for a decision,
+/// oldest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answers {
+    pub challenges: Vec<Challenge>,
+    pub bonuses: Vec<BonusEntry>,
+}
 
 pub async fn fetch(_choice: &str) -> Result<Answers, ApiError> {
-    api::get("/api/admin/challenges").await
+    let (challenges, bonuses) = futures::future::join(
+        api::get("/api/admin/challenges"),
+        api::get("/api/admin/bonuses?status=pending"),
+    )
+    .await;
+    Ok(Answers {
+        challenges: challenges?,
+        bonuses: bonuses?,
+    })
+}
+
+/// A bonus waiting: who met which challenge in which period, the amount
+/// promised, and the decision.
+fn bonus(b: &BonusEntry, ctx: &Ctx) -> Html {
+    let id = b.id;
+    let approve = ctx.change.reform(move |_| {
+        Change::new(
+            "POST",
+            format!("/api/admin/bonuses/{id}/approve"),
+            None::<&()>,
+            |l| answer(l, |line: api::Line| html! { <span id="bonus-done">{ format!("Bonus approved: line #{} in the ledger.", line.id) }</span> }),
+        )
+    });
+    let actions = if ctx.reasoning_about(&id) {
+        reason_form(
+            ctx,
+            "partner",
+            "Reject bonus",
+            format!("/api/admin/bonuses/{id}/reject"),
+            None,
+            |_| html! { "Bonus rejected." },
+        )
+    } else {
+        html! {
+            <div class="row">
+                <button class="reject" onclick={ctx.ask_why(&id)}>{ "Reject…" }</button>
+                <button class="primary approve" onclick={approve}>{ "Approve bonus" }</button>
+            </div>
+        }
+    };
+    card(
+        id.to_string(),
+        b.period.clone(),
+        b.partner_name.clone(),
+        show::money(b.amount_minor, &b.currency),
+        html! { <>
+            <div class="company">{ format!("Met \u{201c}{}\u{201d} in {} (score {})", b.challenge, b.period, b.score) }</div>
+            { actions }
+        </> },
+    )
 }
 
 fn metric_words(metric: &str) -> &'static str {
@@ -93,7 +150,26 @@ fn typed(field: &dyn Fn(&str) -> String) -> Result<NewChallenge, String> {
     })
 }
 
-pub fn view(challenges: &Answers, ctx: &Ctx) -> Html {
+/// Ends a challenge: evaluated no more, gone from partners' standings;
+/// what it awarded stays.
+fn end_button(id: i64, ctx: &Ctx) -> Html {
+    let end = ctx.change.reform(move |_| {
+        Change::new(
+            "POST",
+            format!("/api/admin/challenges/{id}/end"),
+            None::<&()>,
+            |c| answer(c, |c: Challenge| html! { format!("Challenge ended: {}. What it awarded stays.", c.title) }),
+        )
+    });
+    html! {
+        <div class="row">
+            <button class="end" onclick={end} aria-label={format!("End challenge #{id}")}>{ "End challenge" }</button>
+        </div>
+    }
+}
+
+pub fn view(answers: &Answers, ctx: &Ctx) -> Html {
+    let challenges = &answers.challenges;
     let define = {
         let (change, invalid) = (ctx.change.clone(), ctx.invalid.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -120,8 +196,34 @@ pub fn view(challenges: &Answers, ctx: &Ctx) -> Html {
             </label>
         }
     };
+    // What waits for a decision and what is defined, then the form; side
+    // by side at a desk's width.
     html! {
-        <>
+        <div class="desk-columns">
+        <div>
+        if !answers.bonuses.is_empty() {
+            <section id="bonuses" aria-labelledby="bonuses-title">
+                <h2 id="bonuses-title" class="section">{ format!("Bonuses to approve ({})", answers.bonuses.len()) }</h2>
+                { for answers.bonuses.iter().map(|b| bonus(b, ctx)) }
+            </section>
+        }
+        <section aria-labelledby="challenges-title">
+        <h2 id="challenges-title" class="section">{ "Challenges" }</h2>
+        if challenges.is_empty() { <p class="hint">{ "None yet." }</p> }
+        { for challenges.iter().map(|c| card(
+            c.id.to_string(), c.span.clone(), c.title.clone(),
+            format!("{} met", c.achieved),
+            html! { <>
+                <div class="company">{ goal(c) }</div>
+                <div class="company">{ match (c.bonus_minor, &c.bonus_currency) {
+                    (Some(minor), Some(cur)) => format!("Reward: a bonus of {}", show::money(minor, cur)),
+                    _ => "Reward: a badge".to_owned(),
+                } }{ if c.active { "" } else { " · ended" } }</div>
+                if c.active { { end_button(c.id, ctx) } }
+            </> },
+        )) }
+        </section>
+        </div>
         <form id="challenge-form" class="card" onsubmit={define}>
             <h2>{ "Define a challenge" }</h2>
             <label>{ "Title" }<input name="title" maxlength="120" required=true /></label>
@@ -147,19 +249,6 @@ pub fn view(challenges: &Answers, ctx: &Ctx) -> Html {
             <p class="hint">{ "Periods are the programme's calendar. A partner meets a challenge once per period; the server decides, from approved deals and completed modules." }</p>
             <button type="submit" class="primary">{ "Define challenge" }</button>
         </form>
-        <h2 class="section">{ "Challenges" }</h2>
-        if challenges.is_empty() { <p class="hint">{ "None yet." }</p> }
-        { for challenges.iter().map(|c| card(
-            c.id.to_string(), c.span.clone(), c.title.clone(),
-            format!("{} met", c.achieved),
-            html! { <>
-                <div class="company">{ goal(c) }</div>
-                <div class="company">{ match (c.bonus_minor, &c.bonus_currency) {
-                    (Some(minor), Some(cur)) => format!("Reward: a bonus of {}", show::money(minor, cur)),
-                    _ => "Reward: a badge".to_owned(),
-                } }{ if c.active { "" } else { " · ended" } }</div>
-            </> },
-        )) }
-        </>
+        </div>
     }
 }

@@ -67,8 +67,9 @@ pub use referrals::{
 #[cfg(feature = "doc")]
 pub use referrals::{ReferralsDoc, code_for as referral_code_for};
 pub use standings::{
-    ACHIEVEMENTS, Achievement, BOARD_NEIGHBOURS, BOARD_TOP, Board, ChallengeProgress,
-    Entry as BoardEntry, Place, STANDINGS_KIND, Standings, board_id, excerpt as board_excerpt,
+    ACHIEVEMENTS, Achievement, AchievementBonus, BOARD_NEIGHBOURS, BOARD_TOP, Board,
+    ChallengeProgress, Entry as BoardEntry, Place, STANDINGS_KIND, Standings, board_id,
+    excerpt as board_excerpt,
 };
 pub use team::{
     INVITEES, Invitee, MEMBER_DEALS, MemberDeal, MemberFigures, MissedOverrides, OVERRIDE_LINES,

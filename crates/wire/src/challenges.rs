@@ -10,6 +10,9 @@ pub const CHALLENGE_METRICS: [&str; 3] = ["deals", "training", "revenue"];
 pub const CHALLENGE_OPERATORS: [&str; 2] = ["at_least", "more_than"];
 pub const CHALLENGE_SPANS: [&str; 3] = ["month", "quarter", "year"];
 pub const CHALLENGE_REWARDS: [&str; 2] = ["badge", "bonus"];
+/// Where an achievement's bonus stands (`achievements.bonus_status`):
+/// `none` for a badge.
+pub const BONUS_STATUSES: [&str; 4] = ["none", "pending", "approved", "rejected"];
 
 /// `POST /api/admin/challenges`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,4 +59,29 @@ pub struct Challenge {
     pub active: bool,
     /// Achievements awarded, over every period.
     pub achieved: i64,
+}
+
+/// A bonus a met challenge earned, as the back-office lists it (`GET
+/// /api/admin/bonuses`): the amount was frozen when it was awarded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BonusEntry {
+    /// The achievement's id, which `approve` and `reject` name.
+    pub id: i64,
+    pub partner_id: String,
+    pub partner_name: String,
+    pub challenge: String,
+    /// The period it was met in: `2026-12`, `2026-Q4`, `2026`.
+    pub period: String,
+    /// The partner's score when it was awarded.
+    pub score: i64,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    /// RFC 3339.
+    pub achieved_at: String,
+    /// Why it was not approved.
+    pub reason: Option<String>,
+    /// The ledger line an approval appended.
+    pub line_id: Option<i64>,
 }

@@ -111,6 +111,8 @@ vocabulary! {
         Referral = "referral",
         /// The reversal of another line (a refund, a cancellation).
         Clawback = "clawback",
+        /// A met challenge's bonus, approved by an admin.
+        Bonus = "bonus",
     }
 }
 
@@ -431,7 +433,7 @@ mod tests {
     fn line_kinds_are_the_ledger_s() {
         spelled(
             LineKind::ALL,
-            &["base", "elite", "override", "referral", "clawback"],
+            &["base", "elite", "override", "referral", "clawback", "bonus"],
         );
         assert_eq!(
             sorted(LineKind::ALL.iter().map(|k| k.as_str())),
@@ -503,6 +505,10 @@ mod tests {
             ("challenges_operator_known", &crate::CHALLENGE_OPERATORS[..]),
             ("challenges_span_known", &crate::CHALLENGE_SPANS[..]),
             ("challenges_reward_known", &crate::CHALLENGE_REWARDS[..]),
+            (
+                "achievements_bonus_status_known",
+                &crate::BONUS_STATUSES[..],
+            ),
         ] {
             assert_eq!(check_constraint(constraint), words, "{constraint}");
         }

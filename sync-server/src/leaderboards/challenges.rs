@@ -14,12 +14,19 @@
 
 use std::collections::BTreeMap;
 
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::{Path, State},
+};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::boards::{Metric, Row};
+use super::{
+    LeaderboardsState,
+    boards::{Metric, Row},
+};
 use crate::{
+    events::ChallengesChanged,
     http::{
         error::AppError,
         extract::{ApiJson, Lines, bounded_text, plain_text},
@@ -76,6 +83,16 @@ impl From<ChallengeRow> for Challenge {
     }
 }
 
+async fn read_challenges_where(pool: &PgPool, id: i64) -> Result<Vec<Challenge>, sqlx::Error> {
+    let rows: Vec<ChallengeRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM challenges c WHERE c.id = $1"
+    ))
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Challenge::from).collect())
+}
+
 async fn read_challenges(pool: &PgPool, filter: &str) -> Result<Vec<Challenge>, sqlx::Error> {
     let rows: Vec<ChallengeRow> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM challenges c {filter}"))
@@ -123,8 +140,9 @@ pub async fn award(
     {
         let mut tx = pool.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO achievements (challenge_id, partner_id, period_key, score, bonus_status)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO achievements (challenge_id, partner_id, period_key, score, bonus_status,
+                                       bonus_minor, bonus_currency)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT ON CONSTRAINT achievements_once DO NOTHING
              RETURNING id",
         )
@@ -137,6 +155,10 @@ pub async fn award(
         } else {
             "none"
         })
+        // The bonus promised now is the bonus paid, whatever the
+        // challenge says later.
+        .bind(challenge.bonus_minor)
+        .bind(challenge.bonus_currency.as_deref())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
@@ -183,13 +205,20 @@ pub struct Held {
     pub period_key: String,
     pub reward: String,
     pub achieved_at: DateTime<Utc>,
+    pub bonus_minor: Option<i64>,
+    pub bonus_currency: Option<String>,
+    pub bonus_status: String,
+    pub reason: Option<String>,
 }
 
 /// Every partner's achievements, the most recent first, at most `per` each.
 pub async fn held(pool: &PgPool, per: i64) -> Result<Vec<Held>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, partner_id, title, period_key, reward, achieved_at FROM (
+        "SELECT id, partner_id, title, period_key, reward, achieved_at, bonus_minor,
+                bonus_currency, bonus_status, reason FROM (
              SELECT a.id, a.partner_id, c.title, a.period_key, c.reward, a.achieved_at,
+                    a.bonus_minor, a.bonus_currency::text AS bonus_currency, a.bonus_status,
+                    a.reason,
                     row_number() OVER (PARTITION BY a.partner_id
                                        ORDER BY a.achieved_at DESC, a.id DESC) AS n
              FROM achievements a JOIN challenges c ON c.id = a.challenge_id
@@ -211,7 +240,7 @@ const MAX_TARGET: i64 = model::Money::MAX_MINOR;
 /// `POST /api/admin/challenges`: checks every field, with a message that
 /// names it, then stores the challenge, active.
 pub async fn create(
-    State(pool): State<PgPool>,
+    State(state): State<LeaderboardsState>,
     who: Authenticated,
     ApiJson(new): ApiJson<wire::NewChallenge>,
 ) -> Result<(axum::http::StatusCode, Json<Challenge>), AppError> {
@@ -282,16 +311,42 @@ pub async fn create(
     .bind(bonus_minor)
     .bind(bonus_currency)
     .bind(&who.account_id)
-    .fetch_one(&pool)
+    .fetch_one(&state.pool)
     .await?;
+    // Partners see it, with their score, without waiting for a deal.
+    state.changed.send(ChallengesChanged);
     Ok((axum::http::StatusCode::CREATED, Json(row.into())))
 }
 
 /// `GET /api/admin/challenges`: every challenge, the newest first.
 pub async fn list(
-    State(pool): State<PgPool>,
+    State(state): State<LeaderboardsState>,
     who: Authenticated,
 ) -> Result<Json<Vec<Challenge>>, AppError> {
     who.require_admin()?;
-    Ok(Json(read_challenges(&pool, "ORDER BY c.id DESC").await?))
+    Ok(Json(
+        read_challenges(&state.pool, "ORDER BY c.id DESC").await?,
+    ))
+}
+
+/// `POST /api/admin/challenges/{id}/end`: the challenge is evaluated no
+/// more and leaves partners' standings; what it awarded stays (an
+/// achievement, and a bonus waiting, are the partner's). Ending it again
+/// answers it as it is.
+pub async fn end(
+    State(state): State<LeaderboardsState>,
+    who: Authenticated,
+    Path(id): Path<i64>,
+) -> Result<Json<Challenge>, AppError> {
+    who.require_admin()?;
+    let ended = sqlx::query("UPDATE challenges SET active = false WHERE id = $1")
+        .bind(id)
+        .execute(&state.pool)
+        .await?;
+    if ended.rows_affected() == 0 {
+        return Err(AppError::NotFound);
+    }
+    state.changed.send(ChallengesChanged);
+    let mut found = read_challenges_where(&state.pool, id).await?;
+    found.pop().map(Json).ok_or(AppError::NotFound)
 }

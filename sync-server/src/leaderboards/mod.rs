@@ -23,16 +23,31 @@ use axum::{
 };
 use sqlx::PgPool;
 
-use crate::http::session::SessionSettings;
+use crate::{
+    events::{ChallengesChanged, Outbox},
+    http::session::SessionSettings,
+};
+
+/// What the challenges routes read: the database, and the standings
+/// writer to tell when the challenges changed.
+#[derive(Clone)]
+pub struct LeaderboardsState {
+    pub pool: PgPool,
+    pub changed: Outbox<ChallengesChanged>,
+}
 
 /// The admins' challenges API.
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
+    LeaderboardsState: FromRef<S>,
     PgPool: FromRef<S>,
     SessionSettings: FromRef<S>,
 {
     Router::new()
-        .route("/api/admin/challenges", get(challenges::list))
-        .route("/api/admin/challenges", post(challenges::create))
+        .route(
+            "/api/admin/challenges",
+            get(challenges::list).post(challenges::create),
+        )
+        .route("/api/admin/challenges/{id}/end", post(challenges::end))
 }

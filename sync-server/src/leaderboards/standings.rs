@@ -13,7 +13,8 @@
 //! `FiguresMoved` (a decision, a deal filed, a lesson done: what scores
 //! are made of; ids that arrive during a pass make one more pass, and
 //! passes are at least [`MIN_GAP`] apart, so a burst of decisions is one
-//! or two passes, not one per decision), and when a period ends.
+//! or two passes, not one per decision), after `ChallengesChanged` (one
+//! defined or ended), and when a period ends.
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -31,7 +32,7 @@ use super::{
     challenges,
 };
 use crate::{
-    events::{FiguresMoved, Inbox},
+    events::{ChallengesChanged, FiguresMoved, Inbox},
     platform::{
         periods::{self, Period, Span, Zone},
         residency::Residency,
@@ -53,7 +54,11 @@ pub struct StandingsWriter {
 
 /// Runs the worker: a pass at start, then after figures move and when a
 /// period ends.
-pub async fn run(writer: StandingsWriter, mut moved: Inbox<FiguresMoved>) {
+pub async fn run(
+    writer: StandingsWriter,
+    mut moved: Inbox<FiguresMoved>,
+    mut challenges_changed: Inbox<ChallengesChanged>,
+) {
     // The fingerprint of what each document holds (a retried pass keeps
     // what the failed one wrote).
     let written: Mutex<HashMap<String, u64>> = Mutex::new(HashMap::new());
@@ -77,6 +82,10 @@ pub async fn run(writer: StandingsWriter, mut moved: Inbox<FiguresMoved>) {
                 // What else arrives meanwhile rides on the same pass.
                 tokio::time::sleep(MIN_GAP.saturating_sub(started.elapsed())).await;
                 while moved.try_recv().is_ok() {}
+            }
+            Some(ChallengesChanged) = challenges_changed.recv() => {
+                tokio::time::sleep(MIN_GAP.saturating_sub(started.elapsed())).await;
+                while challenges_changed.try_recv().is_ok() {}
             }
             () = tokio::time::sleep(nap) => {}
         }
@@ -291,6 +300,15 @@ async fn pass(
                     period: a.period_key.clone(),
                     reward: a.reward.clone(),
                     achieved_at: a.achieved_at.timestamp_millis(),
+                    bonus: match (a.bonus_minor, &a.bonus_currency) {
+                        (Some(amount_minor), Some(currency)) => Some(model::AchievementBonus {
+                            amount_minor,
+                            currency: currency.clone(),
+                            status: a.bonus_status.clone(),
+                            reason: a.reason.clone(),
+                        }),
+                        _ => None,
+                    },
                 },
             );
         }

@@ -309,7 +309,7 @@ async fn approve_locked(
 }
 
 /// An amount as the server's English messages write it: "1,500.00 USD".
-fn english_amount(money: Money) -> String {
+pub(super) fn english_amount(money: Money) -> String {
     let english = model::NumberFormat::for_language("en");
     format!("{} {}", money.format_grouped_in(english), money.currency)
 }

@@ -152,6 +152,16 @@ pub async fn lines_of_deal(tx: &mut PgConnection, deal_id: i64) -> Result<Vec<Li
     .await?)
 }
 
+/// One line, by id.
+pub(super) async fn line(tx: &mut PgConnection, id: i64) -> Result<Line, LedgerError> {
+    Ok(sqlx::query_as::<_, Line>(&format!(
+        "SELECT {LINE_COLUMNS} FROM ledger_lines WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?)
+}
+
 /// A partner's lines, newest first.
 pub async fn lines_of_partner(pool: &PgPool, partner_id: &str) -> Result<Vec<Line>, LedgerError> {
     Ok(sqlx::query_as::<_, Line>(&format!(

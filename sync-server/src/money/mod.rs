@@ -1,6 +1,6 @@
 //! Money: a partner proposes, the server decides. One file per subdomain,
 //! each with its SQL and its handlers (the route table is here): [`decisions`] on deals (and their
-//! clawback), the ledger's [`lines`] and balances, [`tiers`] standing,
+//! clawback), challenge [`bonuses`], the ledger's [`lines`] and balances, [`tiers`] standing,
 //! referral [`orders`], [`payouts`] and statements (and their PDF, [`statement_pdf`]), [`payout_methods`],
 //! [`reports`], the back-office's [`partners`] and the public
 //! [`programme`]. Errors are the
@@ -9,6 +9,7 @@
 //! Dependencies inside run one way: `lines` and `tiers` first, the
 //! others build on them.
 
+pub mod bonuses;
 pub mod decisions;
 pub mod error;
 pub mod lines;
@@ -90,6 +91,15 @@ where
         .route(
             "/api/admin/deals/{id}/clawback",
             post(decisions::handle_claw_back),
+        )
+        .route("/api/admin/bonuses", get(bonuses::list))
+        .route(
+            "/api/admin/bonuses/{id}/approve",
+            post(bonuses::handle_approve),
+        )
+        .route(
+            "/api/admin/bonuses/{id}/reject",
+            post(bonuses::handle_reject),
         )
         .route("/api/me/ledger", get(lines::my_ledger))
         .route("/api/me/balances", get(lines::my_balances))

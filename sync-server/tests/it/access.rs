@@ -379,6 +379,11 @@ async fn the_authorization_matrix() {
             id: team_doc(&pool, "p-ana").await,
         },
         MatrixDoc {
+            label: "Ben's standings",
+            kind: "standings",
+            id: standings_doc(&pool, "p-ben").await,
+        },
+        MatrixDoc {
             label: "Ben's training",
             kind: "training",
             id: sqlx::query_scalar(
@@ -438,13 +443,15 @@ async fn the_authorization_matrix() {
 
     let subjects = ["a-ben", "a-ana", "a-cleo", "a-admin"];
     #[rustfmt::skip]
-    let table: [(&str, [Access; 4]); 9] = [
+    let table: [(&str, [Access; 4]); 10] = [
         //                       Ben  Ana  Cleo Admin
         ("Ben's pipeline",      [RW,  R,   N,   RW]),
         ("Ana's team view",     [N,   R,   N,   RW]),
         ("Ben's training",      [RW,  R,   N,   RW]),
         ("Ben's note",          [RW,  N,   N,   RW]),
         ("Ben's account view",  [R,   N,   N,   RW]),
+        // His place on the leaderboards is his alone, even to his leader.
+        ("Ben's standings",     [R,   N,   N,   RW]),
         ("the catalog",         [R,   R,   R,   RW]),
         ("Team Ana's channel",  [R,   R,   N,   RW]),
         ("Team Ana's messages", [RW,  RW,  N,   RW]),

@@ -351,3 +351,318 @@ async fn a_challenge_met_twice_in_a_period_awards_once_even_concurrently() {
     assert_eq!((hers.score, hers.met, hers.target), (0, false, 2));
     assert!(cleo.achievements.is_empty());
 }
+
+#[tokio::test]
+async fn a_bonus_is_approved_into_the_ledger_once_and_a_rejection_says_why() {
+    use sync_server::leaderboards::challenges;
+
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let admin = session_for(&server.database_url, "a-admin").await;
+    let ben_token = session_for(&server.database_url, "a-ben").await;
+
+    let define = |title: &str, reward: &str| {
+        let mut body = serde_json::json!({
+            "title": title, "metric": "deals", "operator": "at_least", "target": 1,
+            "span": "month", "reward": reward,
+        });
+        if reward == "bonus" {
+            body["bonus_minor"] = serde_json::json!(2_500);
+            body["bonus_currency"] = serde_json::json!("EUR");
+        }
+        body
+    };
+    let mut ids = Vec::new();
+    for (title, reward) in [("First deal", "bonus"), ("First badge", "badge")] {
+        let (status, created) = api(
+            &server,
+            &admin,
+            "POST",
+            "/api/admin/challenges",
+            Some(define(title, reward)),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        ids.push(created["id"].as_i64().unwrap());
+    }
+
+    // Ben and Cleo each have a deal approved this month: both meet both.
+    let now = Utc::now();
+    approved_at(&pool, "p-ben", "bonus-ben", 1_000, now).await;
+    approved_at(&pool, "p-cleo", "bonus-cleo", 1_000, now).await;
+    let zone = Zone::parse(&pool, "UTC").await.unwrap();
+    let month = periods::period_of(&pool, &zone, Span::Month, now)
+        .await
+        .unwrap();
+    let live = boards::live(&pool, &month).await.unwrap();
+    for challenge in challenges::active(&pool).await.unwrap() {
+        let rows = challenges::scores_for(&challenge, &live).to_vec();
+        challenges::award(&pool, &challenge, &month, &rows)
+            .await
+            .unwrap();
+    }
+    // What was promised is what is paid: the challenge's terms changing
+    // after it was met move nothing.
+    sqlx::query("UPDATE challenges SET bonus_minor = 999999 WHERE id = $1")
+        .bind(ids[0])
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // The queue lists the two bonuses, not the badges; partners may not
+    // read it.
+    let (status, _) = api(&server, &ben_token, "GET", "/api/admin/bonuses", None).await;
+    assert_eq!(status, 403);
+    let (status, queue) = api(&server, &admin, "GET", "/api/admin/bonuses", None).await;
+    assert_eq!(status, 200, "{queue}");
+    let queue: Vec<wire::BonusEntry> = serde_json::from_value(queue).unwrap();
+    let mut who: Vec<(&str, i64, &str, &str)> = queue
+        .iter()
+        .map(|b| {
+            (
+                b.partner_id.as_str(),
+                b.amount_minor,
+                b.currency.as_str(),
+                b.status.as_str(),
+            )
+        })
+        .collect();
+    who.sort();
+    assert_eq!(
+        who,
+        [
+            ("p-ben", 2_500, "EUR", "pending"),
+            ("p-cleo", 2_500, "EUR", "pending")
+        ]
+    );
+    let ben_bonus = queue.iter().find(|b| b.partner_id == "p-ben").unwrap().id;
+    let cleo_bonus = queue.iter().find(|b| b.partner_id == "p-cleo").unwrap().id;
+
+    // Two admins approve Ben's at once: one line, the same answered to both.
+    let path = format!("/api/admin/bonuses/{ben_bonus}/approve");
+    let ((s1, l1), (s2, l2)) = tokio::join!(
+        api(&server, &admin, "POST", &path, None),
+        api(&server, &admin, "POST", &path, None)
+    );
+    assert_eq!((s1, s2), (200, 200), "{l1} {l2}");
+    assert_eq!(l1["id"], l2["id"]);
+    assert_eq!(
+        (&l1["kind"], &l1["amount_minor"], &l1["currency"]),
+        (
+            &serde_json::json!("bonus"),
+            &serde_json::json!(2_500),
+            &serde_json::json!("EUR")
+        )
+    );
+    let lines: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT kind, amount_minor FROM ledger_lines WHERE partner_id = 'p-ben' AND kind = 'bonus'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(lines, [("bonus".to_owned(), 2_500)]);
+    // Available at once: nothing can refund a bonus.
+    let (status, balances) = api(&server, &ben_token, "GET", "/api/me/balances", None).await;
+    assert_eq!(status, 200);
+    let eur = balances
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["currency"] == "EUR")
+        .unwrap_or_else(|| panic!("no EUR balance in {balances}"));
+    assert_eq!(eur["available_minor"], 2_500, "{balances}");
+
+    // An approved bonus is not rejected afterwards; a badge has nothing to
+    // approve; an unknown one is not found; a rejection needs a reason.
+    let reject = |id: i64, reason: &str| {
+        (
+            format!("/api/admin/bonuses/{id}/reject"),
+            serde_json::json!({ "reason": reason }),
+        )
+    };
+    let (p, body) = reject(ben_bonus, "changed my mind");
+    let (status, answer) = api(&server, &admin, "POST", &p, Some(body)).await;
+    assert_eq!(status, 409, "{answer}");
+    let badge: i64 = sqlx::query_scalar(
+        "SELECT id FROM achievements WHERE partner_id = 'p-ben' AND bonus_status = 'none'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let (status, answer) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/bonuses/{badge}/approve"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(answer.to_string().contains("badge"), "{answer}");
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/bonuses/987654/approve",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    for hostile in ["", " ", "why\u{1b}[2J", &"x".repeat(1001)] {
+        let (p, body) = reject(cleo_bonus, hostile);
+        let (status, answer) = api(&server, &admin, "POST", &p, Some(body)).await;
+        assert_eq!(status, 400, "{hostile:?}: {answer}");
+    }
+    let (status, answer) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/bonuses/{cleo_bonus}/reject"),
+        Some(serde_json::json!({ "reason": "no", "extra": 1 })),
+    )
+    .await;
+    assert!(status == 400 || status == 422, "{status} {answer}");
+    let (status, answer) = api(
+        &server,
+        &admin,
+        "GET",
+        "/api/admin/bonuses?status=paid",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+
+    // Cleo's is rejected, with why; approving it afterwards is refused,
+    // and her ledger has no bonus.
+    let (p, body) = reject(cleo_bonus, "The deal was a test order.");
+    let (status, answer) = api(&server, &admin, "POST", &p, Some(body)).await;
+    assert_eq!(status, 204, "{answer}");
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        &format!("/api/admin/bonuses/{cleo_bonus}/approve"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
+    let cleo_lines: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ledger_lines WHERE partner_id = 'p-cleo' AND kind = 'bonus'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(cleo_lines, 0);
+    let (_, queue) = api(&server, &admin, "GET", "/api/admin/bonuses", None).await;
+    assert_eq!(queue, serde_json::json!([]), "nothing waits");
+
+    // Each is told, and each one's standings show where their bonus stands.
+    let told: Vec<(String, String)> = sqlx::query_as(
+        "SELECT account_id, title FROM notifications WHERE title LIKE 'Bonus%' ORDER BY account_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        told,
+        [
+            ("a-ben".to_owned(), "Bonus approved: First deal".to_owned()),
+            (
+                "a-cleo".to_owned(),
+                "Bonus not approved: First deal".to_owned()
+            )
+        ]
+    );
+    let bonus_of = |s: &Standings| {
+        s.achievements
+            .values()
+            .find_map(|a| a.bonus.clone())
+            .map(|b| (b.amount_minor, b.status, b.reason))
+    };
+    let ben = standings(&pool, "p-ben", |s| {
+        bonus_of(s).is_some_and(|b| b.1 == "approved")
+    })
+    .await;
+    assert_eq!(ben.achievements.len(), 2, "the badge and the bonus");
+    let cleo = standings(&pool, "p-cleo", |s| {
+        bonus_of(s).is_some_and(|b| b.1 == "rejected")
+    })
+    .await;
+    assert_eq!(
+        bonus_of(&cleo),
+        Some((
+            2_500,
+            "rejected".to_owned(),
+            Some("The deal was a test order.".to_owned())
+        ))
+    );
+}
+
+#[tokio::test]
+async fn a_challenge_defined_reaches_standings_at_once_and_ending_it_keeps_its_awards() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let admin = session_for(&server.database_url, "a-admin").await;
+    let ben_token = session_for(&server.database_url, "a-ben").await;
+
+    // Ben's deal is approved, and ranked, before the challenge exists, and
+    // nothing of his moves afterwards: defining it alone has it evaluated
+    // and shown.
+    let deal = deal_of(&pool, "p-ben", "ben-5", "submitted").await;
+    let (status, body) = approve(&server, &admin, deal).await;
+    assert_eq!(status, 200, "{body}");
+    standings(&pool, "p-ben", |s| {
+        s.boards
+            .values()
+            .any(|b| b.span == "month" && !b.closed && b.metric == "deals" && b.me.is_some())
+    })
+    .await;
+    let (status, created) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/challenges",
+        Some(serde_json::json!({
+            "title": "Open the month", "metric": "deals", "operator": "at_least",
+            "target": 1, "span": "month", "reward": "badge",
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let key = id.to_string();
+    let ben = standings(&pool, "p-ben", |s| {
+        s.challenges.get(&key).is_some_and(|c| c.met) && !s.achievements.is_empty()
+    })
+    .await;
+    assert_eq!(ben.achievements.len(), 1);
+
+    // Ending it: admins only, an unknown one is not found.
+    let path = format!("/api/admin/challenges/{id}/end");
+    let (status, _) = api(&server, &ben_token, "POST", &path, None).await;
+    assert_eq!(status, 403);
+    let (status, _) = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/admin/challenges/987654/end",
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    for _ in 0..2 {
+        let (status, ended) = api(&server, &admin, "POST", &path, None).await;
+        assert_eq!(status, 200, "{ended}");
+        assert_eq!(ended["active"], false);
+        assert_eq!(ended["achieved"], 1);
+    }
+    // It leaves Ben's standings; his achievement stays.
+    let ben = standings(&pool, "p-ben", |s| !s.challenges.contains_key(&key)).await;
+    assert_eq!(ben.achievements.len(), 1, "{:?}", ben.achievements);
+    assert_eq!(
+        ben.achievements.values().next().unwrap().title,
+        "Open the month"
+    );
+}

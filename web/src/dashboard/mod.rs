@@ -57,6 +57,8 @@ pub struct Input<'a> {
     pub inbox: Option<&'a Inbox>,
     /// Training modules the partner was asked to complete.
     pub assigned: &'a [Assigned],
+    /// Their rank and achievements (`leaderboard::Highlights`).
+    pub highlights: Html,
 }
 
 /// A module assigned to the partner, as the dashboard lists it.
@@ -144,6 +146,7 @@ pub fn view(input: Input) -> Html {
             <div class="home-grid">
                 <div class="home-main">
                     { tier(input.view) }
+                    { input.highlights }
                     if figures::unfinished(&steps) { { checklist(&steps) } }
                     { assigned(input.assigned) }
                     { follow_ups(input.pipeline, today, tomorrow) }

@@ -38,6 +38,7 @@ fn kind_name(kind: &str) -> &str {
         "override" => "Team override",
         "referral" => "Referral share",
         "clawback" => "Clawback",
+        "bonus" => "Challenge bonus",
         other => other,
     }
 }

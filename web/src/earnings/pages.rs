@@ -15,20 +15,22 @@ use super::{
 /// made it). `on_signed_out` hears that a change sent from here found the
 /// session over, with when it was sent (ms since the epoch).
 /// `customers` names the partner's leads ("Ada Obi (Obi Health)");
-/// `to_do` the training modules not completed, which the tier links.
+/// `to_do` the training modules not completed, which the tier links;
+/// `highlights` the partner's achievements, which it shows.
 pub fn earnings(
     page: Page,
     view: Option<&AccountView>,
     missing: bool,
     customers: &HashMap<LeadId, String>,
     to_do: &[ModuleToDo],
+    highlights: Html,
     on_signed_out: &Callback<f64>,
 ) -> Html {
     let Some(view) = view else {
         return not_here(missing);
     };
     match page {
-        Page::Tier => tier(view, to_do),
+        Page::Tier => tier(view, to_do, highlights),
         Page::Statement(id) => statement(view, id),
         Page::Earnings => summary(view, customers, on_signed_out),
     }

@@ -9,7 +9,7 @@ use super::{ModuleToDo, as_of::as_of};
 
 /// The tier screen; `to_do` are the training modules still to complete,
 /// each a link to its track.
-pub fn tier(view: &AccountView, to_do: &[ModuleToDo]) -> Html {
+pub fn tier(view: &AccountView, to_do: &[ModuleToDo], highlights: Html) -> Html {
     let p = &view.progress;
     let next = match &p.next_tier {
         Some(next) => format!(
@@ -46,6 +46,7 @@ pub fn tier(view: &AccountView, to_do: &[ModuleToDo]) -> Html {
                     </li>
                 }) }
             </ul>
+            { highlights }
             <p><a class="button" href="#leaderboard">{ "Leaderboards, challenges and achievements" }</a></p>
             { as_of(view.computed_at) }
         </main>

@@ -240,10 +240,7 @@ fn challenges(standings: &Standings) -> Html {
             <h2 id="challenges-title">{ "Challenges" }</h2>
             <ul class="plain challenge-list">
                 { for all.into_iter().map(|(id, c)| {
-                    let unit = |n: i64| match &c.currency {
-                        Some(cur) => show::money(n, cur),
-                        None => show::count(u64::try_from(n).unwrap_or(0)),
-                    };
+                    let unit = |n: i64| challenge_unit(c, n);
                     let what = match c.metric.as_str() {
                         "deals" => "deals approved",
                         "training" => "modules completed",
@@ -287,15 +284,122 @@ fn achievements(standings: &Standings) -> Html {
         <section id="achievements" aria-labelledby="achievements-title">
             <h2 id="achievements-title">{ format!("Achievements ({})", all.len()) }</h2>
             <ul class="plain achievement-list">
-                { for all.into_iter().map(|a| html! {
-                    <li class="achievement">
-                        <span class="medal" aria-hidden="true">{ "★" }</span>
-                        <span class="who">{ &a.title }</span>
-                        <span class="hint">{ format!("{} · {}", period_key_name(&a.period), show::day(a.achieved_at as f64)) }</span>
-                    </li>
-                }) }
+                { for all.into_iter().map(achievement) }
             </ul>
         </section>
+    }
+}
+
+/// One achievement: the challenge, when, and its bonus's fate.
+fn achievement(a: &model::Achievement) -> Html {
+    let bonus = a.bonus.as_ref().map(|b| {
+        let amount = show::money(b.amount_minor, &b.currency);
+        match (b.status.as_str(), &b.reason) {
+            ("approved", _) => format!("Bonus of {amount}: in your earnings"),
+            ("rejected", Some(why)) => format!("Bonus of {amount}: not approved ({why})"),
+            ("rejected", None) => format!("Bonus of {amount}: not approved"),
+            _ => format!("Bonus of {amount}: waiting for approval"),
+        }
+    });
+    html! {
+        <li class="achievement" data-bonus={a.bonus.as_ref().map(|b| b.status.clone())}>
+            <span class="medal" aria-hidden="true">{ "★" }</span>
+            <span class="who">{ &a.title }</span>
+            <span class="hint">{ format!("{} · {}", period_key_name(&a.period), show::day(a.achieved_at as f64)) }</span>
+            if let Some(bonus) = bonus { <span class="hint bonus">{ bonus }</span> }
+        </li>
+    }
+}
+
+/// Achievements shown outside the leaderboard (the dashboard, the Tier
+/// screen): the latest few.
+const HIGHLIGHTED: usize = 3;
+
+/// The partner's standing at a glance, for the dashboard and the Tier
+/// screen: their rank this month, their latest achievements, or the
+/// challenge nearest to being met. It reads the same `standings`
+/// document as the leaderboard, from the device, offline too.
+#[derive(Properties, PartialEq)]
+pub struct HighlightsProps {
+    pub engine: Option<EngineRef>,
+    pub doc_id: Option<String>,
+    /// Whether to link the leaderboard (the Tier screen has its own).
+    #[prop_or(true)]
+    pub link: bool,
+}
+
+#[function_component(Highlights)]
+pub fn highlights(props: &HighlightsProps) -> Html {
+    let reading = use_state(|| None::<Rc<Read>>);
+    let on = {
+        let reading = reading.clone();
+        Callback::from(move |followed: Followed<Read>| {
+            if let DocEvent::Read {
+                value: Ok(value), ..
+            } = followed.event
+            {
+                reading.set(Some(Rc::new(value)));
+            }
+        })
+    };
+    use_document::<Read>(props.engine.clone(), props.doc_id.clone(), on);
+    // Nothing to say until there is something: the dashboard is not the
+    // place for "opening".
+    let Some(read) = (*reading).clone() else {
+        return Html::default();
+    };
+    let standings = &read.standings;
+    let month = standings
+        .boards
+        .values()
+        .find(|b| b.span == "month" && !b.closed && b.scope == "programme" && b.metric == "deals");
+    let rank = month.and_then(|b| b.me.as_ref().map(|p| (b, p)));
+    let mut held: Vec<&model::Achievement> = standings.achievements.values().collect();
+    held.sort_by_key(|a| std::cmp::Reverse(a.achieved_at));
+    // The challenge nearest to being met, by the share of its target done.
+    let nearest = standings
+        .challenges
+        .values()
+        .filter(|c| !c.met && c.target > 0)
+        .max_by_key(|c| {
+            (
+                c.score.clamp(0, c.target) * 1000 / c.target,
+                std::cmp::Reverse(c.title.clone()),
+            )
+        });
+    if rank.is_none() && held.is_empty() && nearest.is_none() {
+        return Html::default();
+    }
+    html! {
+        <section class="card highlights" aria-labelledby="highlights-title">
+            <h2 id="highlights-title">{ "Achievements" }</h2>
+            if let Some((board, place)) = rank {
+                <p class="board-me">{ format!("{} of {} in deals approved this month · top {}%",
+                    ordinal(place.rank), board.ranked, place.top_percent) }</p>
+            }
+            if held.is_empty() {
+                <p class="hint">{ "None yet: meet a challenge to earn one." }</p>
+            } else {
+                <ul class="plain achievement-list">
+                    { for held.iter().take(HIGHLIGHTED).map(|a| achievement(a)) }
+                </ul>
+                if held.len() > HIGHLIGHTED {
+                    <p class="hint">{ format!("and {} more", held.len() - HIGHLIGHTED) }</p>
+                }
+            }
+            if let Some(c) = nearest {
+                <p class="hint next-challenge">{ format!("Next: {}, {} of {}", c.title, challenge_unit(c, c.score), challenge_unit(c, c.target)) }</p>
+            }
+            if props.link { <p><a href="#leaderboard">{ "Leaderboards and challenges" }</a></p> }
+        </section>
+    }
+}
+
+/// A challenge's score or target in its unit: a count, or an amount.
+fn challenge_unit(c: &model::ChallengeProgress, n: i64) -> String {
+    match &c.currency {
+        Some(cur) => show::money(n, cur),
+        None => show::count(u64::try_from(n).unwrap_or(0)),
     }
 }
 

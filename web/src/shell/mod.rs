@@ -298,6 +298,13 @@ pub fn app() -> Html {
     let ended = state.session_ended;
     let screen = state.screen.clone();
     // Each module's screen, and what it adds to the header.
+    // The partner's rank and achievements, on the dashboard and the Tier
+    // screen, from their standings document.
+    let highlights = html! {
+        <leaderboard::Highlights engine={links_engine.clone()}
+            doc_id={me.standings().map(|d| d.doc_id.clone())}
+            link={!matches!(screen, Screen::Earnings(_))} />
+    };
     let (tools, main) = match screen.clone() {
         Screen::Pipeline(pipeline::Page::Board) => (
             pipeline::switch(
@@ -361,6 +368,7 @@ pub fn app() -> Html {
                     view: state.view.as_deref(),
                     inbox: state.notifications.inbox.as_deref(),
                     assigned: &assigned(&state),
+                    highlights: highlights.clone(),
                 }),
             )
         }
@@ -511,6 +519,7 @@ pub fn app() -> Html {
                     state.view_missing || me.account_view().is_none(),
                     &customers(&state, read_only),
                     &modules_to_do(&state),
+                    highlights.clone(),
                     &on_signed_out,
                 ),
             )

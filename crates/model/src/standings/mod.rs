@@ -67,6 +67,23 @@ pub struct Achievement {
     pub period: String,
     pub reward: String,
     pub achieved_at: i64,
+    /// A bonus reward: its amount, frozen when it was met, and where the
+    /// admin's decision stands. Absent for a badge (and in documents
+    /// written before bonuses were decided).
+    #[serde(default)]
+    pub bonus: Option<AchievementBonus>,
+}
+
+/// A met challenge's bonus, as the partner follows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AchievementBonus {
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    /// Why it was not approved.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// One leaderboard as one partner sees it.
