@@ -341,6 +341,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     // Whose work was projected or whose figures moved: the team views
     // that show them are computed again.
     let (activity_tx, activity_rx) = events::channel();
+    let applicants_tx = activity_tx.clone();
     tokio::spawn(pipeline::projection::run(
         pool.clone(),
         pipeline_changed_rx,
@@ -526,6 +527,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
                 applications: accounts::limits::ApplicationLimiter::new(Default::default()),
                 changed: changed_tx,
                 figures: figures_tx,
+                activity: applicants_tx,
                 // Each module that gives a new partner a document: one line.
                 hashing,
                 partner_setups: vec![

@@ -28,7 +28,7 @@ use crate::{
         partners::PartnerSetup,
         passwords::{self, HashFor, Hashing},
     },
-    events::{DocumentStored, FiguresMoved, Outbox},
+    events::{ActivitySeen, DocumentStored, FiguresMoved, Outbox},
     http::error::AppError,
     http::extract::ApiJson,
     http::live_sessions::LiveSessions,
@@ -45,6 +45,9 @@ pub struct Accounts {
     pub changed: Outbox<DocumentStored>,
     /// Has a new partner's account view written.
     pub figures: Outbox<FiguresMoved>,
+    /// Has the team view of whoever invited an applicant computed again
+    /// (their Recruiting list).
+    pub activity: Outbox<ActivitySeen>,
     /// The queue for the cores that hash passwords.
     pub hashing: Arc<Hashing>,
     /// What every new partner gets from each module (its documents).

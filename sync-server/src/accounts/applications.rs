@@ -36,7 +36,7 @@ use crate::{
         partners::create_partner,
         passwords::{self, HashFor, NewPassword},
     },
-    events::{DocumentStored, FiguresMoved},
+    events::{ActivitySeen, DocumentStored, FiguresMoved},
     http::error::AppError,
     http::extract::{ApiJson, Lines, decision_reason, plain_text},
     http::session::Authenticated,
@@ -497,7 +497,7 @@ async fn tell_inviter(state: &AccountsState, account: &str) {
     .fetch_optional(&state.pool)
     .await;
     match leader {
-        Ok(Some(partner)) => state.accounts.figures.send(FiguresMoved(partner)),
+        Ok(Some(partner)) => state.accounts.activity.send(ActivitySeen(partner)),
         Ok(None) => {}
         Err(error) => tracing::warn!(%error, "cannot tell the inviting team leader"),
     }

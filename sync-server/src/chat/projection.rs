@@ -184,6 +184,11 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Vec<String>, Failed>
                  body = EXCLUDED.body, edited_at = EXCLUDED.edited_at, gone = EXCLUDED.gone,
                  removed_by = EXCLUDED.removed_by, file = EXCLUDED.file
              WHERE chat_messages.author_id = EXCLUDED.author_id
+               AND (chat_messages.body, chat_messages.edited_at, chat_messages.gone,
+                    chat_messages.removed_by, chat_messages.file)
+                   IS DISTINCT FROM
+                   (EXCLUDED.body, EXCLUDED.edited_at, EXCLUDED.gone, EXCLUDED.removed_by,
+                    EXCLUDED.file)
              RETURNING (xmax = 0)",
         )
         .bind(&channel)
@@ -208,7 +213,10 @@ pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Vec<String>, Failed>
         if inserted == Some(true) && !m.is_gone() {
             notify_mentions(&mut tx, &channel, &index, m).await?;
         }
-        if m.reply_to.is_some() && (inserted == Some(true) || m.is_gone()) {
+        // A row comes back only when inserted (true) or changed (false):
+        // a message projected again unchanged writes nothing and moves
+        // nobody's figures, and a reply deleted moves them once.
+        if m.reply_to.is_some() && (inserted == Some(true) || (inserted.is_some() && m.is_gone())) {
             repliers.insert(m.author.clone());
         }
     }

@@ -174,8 +174,9 @@ async fn pass(
         .collect();
     let teams_now = boards::teams(pool).await?;
     let challenges = challenges::active(pool).await?;
-    // Each active challenge's period and scores, after its awards.
-    let mut evaluated: Vec<(&challenges::Challenge, Period, Vec<Row>)> = Vec::new();
+    // Each active challenge's period and each partner's score on it, after
+    // its awards.
+    let mut evaluated: Vec<(&challenges::Challenge, Period, HashMap<String, i64>)> = Vec::new();
     let mut all = Vec::new();
     // The teams each partner's team boards may be of: now, and when each
     // closed period froze.
@@ -201,7 +202,8 @@ async fn pass(
         for challenge in challenges.iter().filter(|c| c.span == span.as_str()) {
             let rows = challenges::scores_for(challenge, &live);
             challenges::award(pool, challenge, &current, rows).await?;
-            evaluated.push((challenge, current.clone(), rows.to_vec()));
+            let scores = rows.iter().map(|r| (r.partner.clone(), r.score)).collect();
+            evaluated.push((challenge, current.clone(), scores));
         }
         rank_all(
             &mut all, span, "current", &current, false, &live, &teams_now,
@@ -249,10 +251,6 @@ async fn pass(
             Some(team) => team_boards.entry(team.as_str()).or_default().push(board),
         }
     }
-    let scores_of: Vec<HashMap<&str, i64>> = evaluated
-        .iter()
-        .map(|(_, _, rows)| rows.iter().map(|r| (r.partner.as_str(), r.score)).collect())
-        .collect();
     let mut held_by: HashMap<&str, Vec<&challenges::Held>> = HashMap::new();
     for a in &held {
         held_by.entry(a.partner_id.as_str()).or_default().push(a);
@@ -271,8 +269,8 @@ async fn pass(
                 .flat_map(|t| team_boards.get(t.as_str()).into_iter().flatten().copied()),
         );
         let mut standings = standings_of(partner, boards, &teams_now, &names);
-        for ((challenge, period, _), scores) in evaluated.iter().zip(&scores_of) {
-            let score = scores.get(partner.as_str()).copied().unwrap_or(0);
+        for (challenge, period, scores) in &evaluated {
+            let score = scores.get(partner).copied().unwrap_or(0);
             standings.challenges.insert(
                 challenge.id.to_string(),
                 model::ChallengeProgress {

@@ -26,6 +26,16 @@ fn count(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// A length as a count in the view.
+fn count_of(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A bound as SQL's LIMIT reads it.
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The approvals of deals still standing, by partner, of `partners`.
 async fn approvals(
     pool: &PgPool,
@@ -92,7 +102,7 @@ pub async fn compute(
             rules,
             partner,
             deals_in_window,
-            count(i64::try_from(modules.len()).unwrap_or(i64::MAX)),
+            count_of(modules.len()),
             now,
         )
         .await?;
@@ -117,9 +127,9 @@ pub async fn compute(
                 pipeline: pipeline(pool, partner).await?,
                 won_in_period: won_in(pool, partner, &month).await?,
                 lost_in_period: lost_in(pool, partner, &month).await?,
-                modules_done: count(i64::try_from(modules.len()).unwrap_or(i64::MAX)),
-                assignments_open: count(i64::try_from(open.len()).unwrap_or(i64::MAX)),
-                assignments_overdue: count(i64::try_from(overdue).unwrap_or(i64::MAX)),
+                modules_done: count_of(modules.len()),
+                assignments_open: count_of(open.len()),
+                assignments_overdue: count_of(overdue),
                 last_active_at: last_active(pool, partner, now).await?,
                 deals: deals(pool, partner).await?,
             },
@@ -181,7 +191,7 @@ async fn invitees(
              ORDER BY created_at DESC, id LIMIT $2",
     )
     .bind(leader_account)
-    .bind(i64::try_from(INVITEES).unwrap_or(i64::MAX))
+    .bind(limit(INVITEES))
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -314,7 +324,7 @@ async fn deals(pool: &PgPool, partner: &str) -> Result<BTreeMap<String, MemberDe
          LIMIT $2",
     )
     .bind(partner)
-    .bind(i64::try_from(MEMBER_DEALS).unwrap_or(i64::MAX))
+    .bind(limit(MEMBER_DEALS))
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -375,24 +385,20 @@ async fn override_lines(
          LIMIT $2",
     )
     .bind(leader)
-    .bind(i64::try_from(OVERRIDE_LINES).unwrap_or(i64::MAX))
+    .bind(limit(OVERRIDE_LINES))
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
         .map(|r| {
-            let customer = match (r.contact.unwrap_or_default(), r.company.unwrap_or_default()) {
-                (contact, company) if company.is_empty() => contact,
-                (contact, company) if contact.is_empty() => company,
-                (contact, company) => format!("{contact} ({company})"),
-            };
             (
                 r.id.to_string(),
                 OverrideLine {
                     member_name: r.member_name.unwrap_or_else(|| r.member.clone()),
                     member: r.member,
                     lead_id: r.lead_id,
-                    customer,
+                    contact: r.contact.unwrap_or_default(),
+                    company: r.company.unwrap_or_default(),
                     amount_minor: r.amount_minor,
                     currency: r.currency,
                     accrued_at: ms(r.accrued_at),

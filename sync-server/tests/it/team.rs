@@ -259,7 +259,7 @@ async fn a_team_leader_sees_her_members_figures_and_where_her_overrides_come_fro
         ("p-ben", "Ben Okafor", Some("ben-4"))
     );
     assert_eq!((line.amount_minor, line.currency.as_str()), (3_500, "USD"));
-    assert!(line.customer.starts_with("Luis Vega"), "{line:?}");
+    assert_eq!(line.contact, "Luis Vega", "{line:?}");
     assert!(!line.reversed);
     // The line is Ana's own in the ledger, with that base line as source.
     let (kind, source_partner): (String, String) = sqlx::query_as(
@@ -484,4 +484,27 @@ async fn support_engagement_counts_the_questions_a_partner_answered() {
         Some(1),
         "her own follow-up is no answer"
     );
+    // Ben deletes his one answer to the second question: it no longer
+    // counts (an edit of another answer moves nothing).
+    chat_as(
+        &on_ben,
+        "a-ben",
+        model::ChatEdit::Change {
+            id: "a6".into(),
+            at: model::Timestamp(chrono::Utc::now().timestamp_millis()),
+            body: "Yes, at one.".into(),
+        },
+    );
+    chat_as(
+        &on_ben,
+        "a-ben",
+        model::ChatEdit::Delete {
+            id: "a4".into(),
+            at: model::Timestamp(chrono::Utc::now().timestamp_millis()),
+        },
+    );
+    wait_for("Ben's deleted answer uncounted", DEADLINE, || async {
+        support().await.filter(|(counted, _)| *counted == 2)
+    })
+    .await;
 }

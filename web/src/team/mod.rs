@@ -237,16 +237,7 @@ fn overview(team: &Team) -> Html {
                             <a class="member-link" href={format!("#member-{id}")}>
                                 <span class="member-name">{ &m.name }</span>
                                 { tier(m) }
-                                <dl class="member-figures">
-                                    <div><dt>{ "Pipeline" }</dt><dd>{ pipeline_total(m) }</dd></div>
-                                    <div><dt>{ format!("Won in {month}") }</dt><dd class="won">{ m.won_in_period }</dd></div>
-                                    <div><dt>{ "Win rate" }</dt><dd>{ win_rate(m) }</dd></div>
-                                    <div><dt>{ "Training" }</dt><dd class="training">{ training_line(m) }
-                                        if m.assignments_overdue > 0 {
-                                            <span class="overdue">{ format!(" · {} overdue", m.assignments_overdue) }</span>
-                                        }
-                                    </dd></div>
-                                </dl>
+                                { member_figures(m, &month, Shown::Card) }
                                 <span class="hint">{ last_active(m) }</span>
                             </a>
                         </li>
@@ -258,6 +249,36 @@ fn overview(team: &Team) -> Html {
             { recruits(view) }
             { as_of(team) }
         </main>
+    }
+}
+
+/// Where a member's figures are shown: their card in the list (with the
+/// pipeline's total; the page has it by stage) or their page (with the
+/// leads lost).
+#[derive(Clone, Copy, PartialEq)]
+enum Shown {
+    Card,
+    Page,
+}
+
+/// A member's month in figures.
+fn member_figures(m: &MemberFigures, month: &str, shown: Shown) -> Html {
+    html! {
+        <dl class="member-figures">
+            if shown == Shown::Card {
+                <div><dt>{ "Pipeline" }</dt><dd>{ pipeline_total(m) }</dd></div>
+            }
+            <div><dt>{ format!("Won in {month}") }</dt><dd class="won">{ m.won_in_period }</dd></div>
+            if shown == Shown::Page {
+                <div><dt>{ "Lost" }</dt><dd>{ m.lost_in_period }</dd></div>
+            }
+            <div><dt>{ "Win rate" }</dt><dd>{ win_rate(m) }</dd></div>
+            <div><dt>{ "Training" }</dt><dd class="training">{ training_line(m) }
+                if m.assignments_overdue > 0 {
+                    <span class="overdue">{ format!(" · {} overdue", m.assignments_overdue) }</span>
+                }
+            </dd></div>
+        </dl>
     }
 }
 
@@ -320,16 +341,7 @@ fn member_page(
                 <a class="back" href="#team">{ "← Your team" }</a>
                 <h2>{ &m.name }</h2>
                 { tier(m) }
-                <dl class="member-figures">
-                    <div><dt>{ format!("Won in {}", show::month(&team.view.period.key)) }</dt><dd class="won">{ m.won_in_period }</dd></div>
-                    <div><dt>{ "Lost" }</dt><dd>{ m.lost_in_period }</dd></div>
-                    <div><dt>{ "Win rate" }</dt><dd>{ win_rate(m) }</dd></div>
-                    <div><dt>{ "Training" }</dt><dd class="training">{ training_line(m) }
-                        if m.assignments_overdue > 0 {
-                            <span class="overdue">{ format!(" · {} overdue", m.assignments_overdue) }</span>
-                        }
-                    </dd></div>
-                </dl>
+                { member_figures(m, &show::month(&team.view.period.key), Shown::Page) }
                 <p class="hint">{ last_active(m) }</p>
                 <div class="actions">
                     <button type="button" {onclick}>{ format!("Open {}'s pipeline", m.name) }</button>
@@ -442,7 +454,7 @@ fn overrides(view: &TeamView) -> Html {
                                 <a href={format!("#member-{}", l.member)}>{ &l.member_name }</a>
                                 <span class="amount">{ show::money(l.amount_minor, &l.currency) }</span>
                             </div>
-                            <span class="hint">{ format!("{} · {}", l.customer, show::day(l.accrued_at as f64)) }
+                            <span class="hint">{ format!("{} · {}", customer(&l.contact, &l.company), show::day(l.accrued_at as f64)) }
                                 if l.reversed { <span class="overdue">{ " · clawed back" }</span> }
                             </span>
                         </li>

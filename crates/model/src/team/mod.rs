@@ -177,8 +177,13 @@ pub struct OverrideLine {
     pub member: String,
     pub member_name: String,
     pub lead_id: Option<String>,
-    /// The customer of the deal, as its lead names them.
-    pub customer: String,
+    /// The customer of the deal, as its lead names them (either may be
+    /// empty: a lead the member deleted names neither; absent in a view
+    /// written before they were two fields).
+    #[serde(default)]
+    pub contact: String,
+    #[serde(default)]
+    pub company: String,
     pub amount_minor: i64,
     pub currency: String,
     pub accrued_at: i64,
