@@ -99,6 +99,22 @@ pub async fn period_of(
     })
 }
 
+/// The first instant of the day after the one holding `at` in `zone`:
+/// when "today" moves (an assignment becomes overdue, a month may end).
+pub async fn next_midnight(
+    pool: &PgPool,
+    zone: &Zone,
+    at: DateTime<Utc>,
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT (date_trunc('day', $1 AT TIME ZONE $2) + interval '1 day') AT TIME ZONE $2",
+    )
+    .bind(at)
+    .bind(zone.name())
+    .fetch_one(pool)
+    .await
+}
+
 /// The day holding `at` in `zone`, `YYYY-MM-DD` (what an assignment's due
 /// day is compared with).
 pub async fn today(pool: &PgPool, zone: &Zone, at: DateTime<Utc>) -> Result<String, sqlx::Error> {

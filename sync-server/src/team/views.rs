@@ -8,8 +8,9 @@
 //! on. A partner's team leader is refreshed, and the partner's own view if
 //! they lead a team (their overrides). Ids that arrive while it works are
 //! coalesced, so a burst of edits is one refresh. Time alone moves a view
-//! when a month of the programme's calendar ends ("in the period"): every
-//! leader is refreshed then, and at start (the catch-up).
+//! when a day of the programme's calendar ends (an assignment falls
+//! overdue, a deal leaves the window, a month closes "in the period"):
+//! every leader is refreshed then, and at start (the catch-up).
 //!
 //! A view is written only when it differs from the one last written (a
 //! fingerprint), and then only what differs (`model::json_doc`), through
@@ -30,7 +31,7 @@ use sqlx::PgPool;
 use crate::{
     events::{ActivitySeen, Inbox},
     platform::{
-        periods::{self, Span, Zone},
+        periods::{self, Zone},
         residency::Residency,
         server_docs::{self, WriteError},
     },
@@ -81,23 +82,23 @@ pub async fn run(views: TeamViews, mut seen: Inbox<ActivitySeen>) {
     let mut pending: BTreeSet<String> = BTreeSet::new();
     let mut written: HashMap<String, u64> = HashMap::new();
     let mut open = true;
-    // When the current month ends: every view's "in the period" moves.
-    let mut month_ends: Option<DateTime<Utc>> = None;
+    // When the programme's day ends: every view is computed again, as
+    // assignments fall overdue, deals leave the window, and a month (which
+    // ends at a midnight) closes.
+    let mut day_ends: Option<DateTime<Utc>> = None;
     loop {
         let now = Utc::now();
-        if month_ends.is_none_or(|end| end <= now) {
+        if day_ends.is_none_or(|end| end <= now) {
             let everyone = sync::retry_forever(
                 || async {
-                    let end = periods::period_of(&views.pool, &views.zone, Span::Month, now)
-                        .await?
-                        .ends_at;
+                    let end = periods::next_midnight(&views.pool, &views.zone, now).await?;
                     Ok::<_, sqlx::Error>((end, leaders(&views.pool).await?))
                 },
                 tokio::time::sleep,
                 |error, delay| tracing::warn!(%error, ?delay, "team views cannot list leaders"),
             )
             .await;
-            month_ends = Some(everyone.0);
+            day_ends = Some(everyone.0);
             pending.extend(everyone.1);
         }
         while let Ok(ActivitySeen(partner)) = seen.try_recv() {
@@ -145,7 +146,7 @@ pub async fn run(views: TeamViews, mut seen: Inbox<ActivitySeen>) {
         if !open {
             return;
         }
-        let nap = month_ends
+        let nap = day_ends
             .map(|end| (end - now).to_std().unwrap_or_default().min(MAX_NAP))
             .unwrap_or(MAX_NAP);
         tokio::select! {

@@ -320,6 +320,20 @@ async fn periods_are_the_programmes_calendar_in_its_time_zone() {
         periods::today(&pool, &auckland, instant).await.unwrap(),
         "2027-01-01"
     );
+    // Its next day begins at 11:00 UTC; Lisbon's, in summer time, at
+    // 23:00 UTC.
+    assert_eq!(
+        periods::next_midnight(&pool, &auckland, instant)
+            .await
+            .unwrap(),
+        at(2027, 1, 1, 11, 0)
+    );
+    assert_eq!(
+        periods::next_midnight(&pool, &lisbon, at(2026, 3, 31, 12, 0))
+            .await
+            .unwrap(),
+        at(2026, 3, 31, 23, 0)
+    );
 
     // Lisbon's March begins at UTC+0 and ends at UTC+1 (summer time from
     // the last Sunday): the month is an hour short, as its clocks say.
