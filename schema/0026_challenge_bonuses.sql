@@ -4,9 +4,12 @@
 -- promised then is what is paid), and approval appends one `bonus` line
 -- keyed by the achievement, so approving twice, or from two sessions at
 -- once, pays once.
+-- Added NOT VALID and validated after: the scan of the ledger then holds
+-- a lock that lets payouts and decisions go on.
 ALTER TABLE ledger_lines DROP CONSTRAINT ledger_lines_kind_known;
 ALTER TABLE ledger_lines ADD CONSTRAINT ledger_lines_kind_known
-    CHECK (kind IN ('base', 'elite', 'override', 'referral', 'clawback', 'bonus'));
+    CHECK (kind IN ('base', 'elite', 'override', 'referral', 'clawback', 'bonus')) NOT VALID;
+ALTER TABLE ledger_lines VALIDATE CONSTRAINT ledger_lines_kind_known;
 
 ALTER TABLE achievements
     ADD COLUMN bonus_minor bigint CONSTRAINT achievements_bonus_positive CHECK (bonus_minor > 0),

@@ -52,6 +52,8 @@ fn bonus(b: &BonusEntry, ctx: &Ctx) -> Html {
             |l| answer(l, |line: api::Line| html! { <span id="bonus-done">{ format!("Bonus approved: line #{} in the ledger.", line.id) }</span> }),
         )
     });
+    // Each card's buttons say whose bonus, for a screen reader.
+    let what = format!("bonus-{id}-what");
     let actions = if ctx.reasoning_about(&id) {
         reason_form(
             ctx,
@@ -64,8 +66,8 @@ fn bonus(b: &BonusEntry, ctx: &Ctx) -> Html {
     } else {
         html! {
             <div class="row">
-                <button class="reject" onclick={ctx.ask_why(&id)}>{ "Reject…" }</button>
-                <button class="primary approve" onclick={approve}>{ "Approve bonus" }</button>
+                <button class="reject" onclick={ctx.ask_why(&id)} aria-describedby={what.clone()}>{ "Reject…" }</button>
+                <button class="primary approve" onclick={approve} aria-describedby={what.clone()}>{ "Approve bonus" }</button>
             </div>
         }
     };
@@ -75,7 +77,7 @@ fn bonus(b: &BonusEntry, ctx: &Ctx) -> Html {
         b.partner_name.clone(),
         show::money(b.amount_minor, &b.currency),
         html! { <>
-            <div class="company">{ format!("Met \u{201c}{}\u{201d} in {} (score {})", b.challenge, b.period, b.score) }</div>
+            <div class="company" id={what}>{ format!("{}: met \u{201c}{}\u{201d} in {} (score {})", b.partner_name, b.challenge, b.period, b.score) }</div>
             { actions }
         </> },
     )
@@ -152,7 +154,8 @@ fn typed(field: &dyn Fn(&str) -> String) -> Result<NewChallenge, String> {
 
 /// Ends a challenge: evaluated no more, gone from partners' standings;
 /// what it awarded stays.
-fn end_button(id: i64, ctx: &Ctx) -> Html {
+fn end_button(c: &Challenge, ctx: &Ctx) -> Html {
+    let id = c.id;
     let end = ctx.change.reform(move |_| {
         Change::new(
             "POST",
@@ -161,10 +164,13 @@ fn end_button(id: i64, ctx: &Ctx) -> Html {
             |c| answer(c, |c: Challenge| html! { format!("Challenge ended: {}. What it awarded stays.", c.title) }),
         )
     });
+    // Ending cannot be undone: asked once more, with what it does.
     html! {
-        <div class="row">
-            <button class="end" onclick={end} aria-label={format!("End challenge #{id}")}>{ "End challenge" }</button>
-        </div>
+        <details class="end-challenge">
+            <summary>{ "End challenge…" }</summary>
+            <p class="hint">{ "Partners stop seeing it and nobody meets it again; what it awarded stays." }</p>
+            <button class="end" onclick={end}>{ format!("End \u{201c}{}\u{201d}", c.title) }</button>
+        </details>
     }
 }
 
@@ -219,7 +225,7 @@ pub fn view(answers: &Answers, ctx: &Ctx) -> Html {
                     (Some(minor), Some(cur)) => format!("Reward: a bonus of {}", show::money(minor, cur)),
                     _ => "Reward: a badge".to_owned(),
                 } }{ if c.active { "" } else { " · ended" } }</div>
-                if c.active { { end_button(c.id, ctx) } }
+                if c.active { { end_button(c, ctx) } }
             </> },
         )) }
         </section>

@@ -134,6 +134,12 @@ pub async fn teams(pool: &PgPool) -> Result<BTreeMap<String, String>, sqlx::Erro
     Ok(rows.into_iter().collect())
 }
 
+/// How long after its end a period is frozen: a decision is stamped
+/// (`decided_at`) before its transaction commits, so one stamped in the
+/// last moments may become visible a little after the end. A minute is
+/// far longer than any decision's transaction.
+pub const SETTLING: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
 /// The scores of the closed `period`, frozen the first time this is
 /// asked (its scores then, with each partner's team then); afterwards
 /// always those. Returns them with the teams they were frozen with.

@@ -140,9 +140,13 @@ pub async fn award(
     {
         let mut tx = pool.begin().await?;
         let id: Option<i64> = sqlx::query_scalar(
+            // Only while the challenge is active, read under a share lock:
+            // an admin ending it mid-pass waits for this award, or this
+            // award sees it ended.
             "INSERT INTO achievements (challenge_id, partner_id, period_key, score, bonus_status,
                                        bonus_minor, bonus_currency)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             SELECT $1, $2, $3, $4, $5, $6, $7 FROM challenges WHERE id = $1 AND active
+             FOR SHARE
              ON CONFLICT ON CONSTRAINT achievements_once DO NOTHING
              RETURNING id",
         )

@@ -208,7 +208,16 @@ async fn pass(
         rank_all(
             &mut all, span, "current", &current, false, &live, &teams_now,
         );
-        let (frozen, teams_then) = boards::frozen(pool, span, &previous).await?;
+        // A decision stamped in the period's last moments may commit just
+        // after it ends: the closed period is frozen once that has settled,
+        // and read live (the teams now) until then.
+        let settled = previous.ends_at + boards::SETTLING;
+        let (frozen, teams_then) = if now < settled {
+            next_end = next_end.min(settled);
+            (boards::live(pool, &previous).await?, teams_now.clone())
+        } else {
+            boards::frozen(pool, span, &previous).await?
+        };
         // A challenge met in the period's last moments, before a pass saw
         // it, is awarded from the frozen scores (once: a unique key).
         for challenge in challenges.iter().filter(|c| c.span == span.as_str()) {

@@ -323,9 +323,11 @@ const HIGHLIGHTED: usize = 3;
 pub struct HighlightsProps {
     pub engine: Option<EngineRef>,
     pub doc_id: Option<String>,
-    /// Whether to link the leaderboard (the Tier screen has its own).
-    #[prop_or(true)]
-    pub link: bool,
+    /// Inside another screen's card (the Tier screen, which links the
+    /// leaderboard itself): a part of it, headed one level down, and no
+    /// link of its own.
+    #[prop_or(false)]
+    pub nested: bool,
 }
 
 #[function_component(Highlights)]
@@ -372,7 +374,11 @@ pub fn highlights(props: &HighlightsProps) -> Html {
     }
     html! {
         <section class="card highlights" aria-labelledby="highlights-title">
-            <h2 id="highlights-title">{ "Achievements" }</h2>
+            if props.nested {
+                <h3 id="highlights-title">{ "Achievements" }</h3>
+            } else {
+                <h2 id="highlights-title">{ "Achievements" }</h2>
+            }
             if let Some((board, place)) = rank {
                 <p class="board-me">{ format!("{} of {} in deals approved this month · top {}%",
                     ordinal(place.rank), board.ranked, place.top_percent) }</p>
@@ -390,7 +396,7 @@ pub fn highlights(props: &HighlightsProps) -> Html {
             if let Some(c) = nearest {
                 <p class="hint next-challenge">{ format!("Next: {}, {} of {}", c.title, challenge_unit(c, c.score), challenge_unit(c, c.target)) }</p>
             }
-            if props.link { <p><a href="#leaderboard">{ "Leaderboards and challenges" }</a></p> }
+            if !props.nested { <p><a class="more" href="#leaderboard">{ "Leaderboards and challenges" }</a></p> }
         </section>
     }
 }

@@ -303,7 +303,7 @@ pub fn app() -> Html {
     let highlights = html! {
         <leaderboard::Highlights engine={links_engine.clone()}
             doc_id={me.standings().map(|d| d.doc_id.clone())}
-            link={!matches!(screen, Screen::Earnings(_))} />
+            nested={matches!(screen, Screen::Earnings(_))} />
     };
     let (tools, main) = match screen.clone() {
         Screen::Pipeline(pipeline::Page::Board) => (
