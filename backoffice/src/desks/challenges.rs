@@ -77,7 +77,11 @@ fn bonus(b: &BonusEntry, ctx: &Ctx) -> Html {
         b.partner_name.clone(),
         show::money(b.amount_minor, &b.currency),
         html! { <>
-            <div class="company" id={what}>{ format!("{}: met \u{201c}{}\u{201d} in {} (score {})", b.partner_name, b.challenge, b.period, b.score) }</div>
+            <div class="company" id={what}>
+                // The name is the card's heading; said again for the buttons.
+                <span class="visually-hidden">{ format!("{}: ", b.partner_name) }</span>
+                { format!("Met \u{201c}{}\u{201d} in {} (score {})", b.challenge, b.period, b.score) }
+            </div>
             { actions }
         </> },
     )
