@@ -50,9 +50,28 @@ pub struct Args {
     #[arg(long)]
     server_pid: Option<u32>,
     /// The server's database, to wait for its projections and to check
-    /// what it stored.
+    /// what it stored (not with `--reference`).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    database_url: String,
+    database_url: Option<String>,
+    /// The server is the reference JavaScript sync server
+    /// (`tests/bench-sync`), not ours: no accounts (pairs are devices of
+    /// made-up partners), no database (the documents are created through
+    /// the server by a client that leaves before the others come), and
+    /// what it stored is not read back.
+    #[arg(long)]
+    reference: bool,
+    /// Leads in each document `--reference` creates (as `loadtest seed
+    /// --leads-per-doc`).
+    #[arg(long, default_value_t = 3)]
+    leads_per_doc: usize,
+    /// The Postgres postmaster's process id: its CPU time and its
+    /// backends' over the window are reported beside the server's.
+    #[arg(long)]
+    postgres_pid: Option<u32>,
+    /// Where to write the run's figures as `<name> <value>` lines, for
+    /// `cargo xtask bench-sync`.
+    #[arg(long)]
+    summary_out: Option<std::path::PathBuf>,
     /// Connected clients (an even number: they come in pairs).
     #[arg(long, default_value_t = 500)]
     clients: usize,
@@ -64,8 +83,9 @@ pub struct Args {
     /// The file `loadtest seed --sessions-out` wrote: each partner's
     /// account, session token and documents. Pairs take partners in its
     /// order (again from the first when there are more pairs than partners).
+    /// Not with `--reference`.
     #[arg(long)]
-    sessions: std::path::PathBuf,
+    sessions: Option<std::path::PathBuf>,
     /// Seconds during which clients edit.
     #[arg(long, default_value_t = 60)]
     duration_secs: u64,
@@ -146,25 +166,39 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "--docs-per-client must be at least 1"
     );
     let server_pid = args.server_pid.map(|pid| pid.to_string());
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
-        .connect(&args.database_url)
-        .await
-        .context("connecting to Postgres")?;
+    let postgres_pid = args.postgres_pid.map(|pid| pid.to_string());
+    let url = samod::Url::parse(&format!("ws://{}/sync", args.server))?;
     let mut report = Vec::new();
-
-    // The server projects every stored document when it starts; wait, so
-    // that the window measures edits and not the catch-up.
-    let waited = Instant::now();
-    let stored = wait_for_projections(&pool, Duration::from_secs(args.catch_up_secs)).await?;
-    let catch_up = waited.elapsed();
-    eprintln!(
-        "server projected all {stored} stored documents (waited {:.1?})",
-        waited.elapsed()
-    );
-    let partners = read_sessions(&args.sessions)?;
-    ensure!(!partners.is_empty(), "no partners seeded; seed first");
     let k = args.docs_per_client;
+    let pairs = args.clients / 2;
+
+    let (pool, partners, stored, catch_up) = if args.reference {
+        let partners = reference_partners(&url, pairs, k, args.leads_per_doc).await?;
+        (None, partners, pairs * k, Duration::ZERO)
+    } else {
+        let database_url = args
+            .database_url
+            .as_deref()
+            .context("--database-url is needed (or --reference)")?;
+        let sessions = args
+            .sessions
+            .as_deref()
+            .context("--sessions is needed (or --reference)")?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect(database_url)
+            .await
+            .context("connecting to Postgres")?;
+        // The server projects every stored document when it starts; wait,
+        // so that the window measures edits and not the catch-up.
+        let waited = Instant::now();
+        let stored = wait_for_projections(&pool, Duration::from_secs(args.catch_up_secs)).await?;
+        let catch_up = waited.elapsed();
+        eprintln!("server projected all {stored} stored documents (waited {catch_up:.1?})");
+        let partners = read_sessions(sessions)?;
+        (Some(pool), partners, usize::try_from(stored)?, catch_up)
+    };
+    ensure!(!partners.is_empty(), "no partners seeded; seed first");
     ensure!(
         partners.iter().all(|p| p.docs.len() >= k),
         "--docs-per-client {k} needs {k} documents per partner: seed with \
@@ -180,7 +214,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let rss_before = server_pid.as_deref().and_then(stats::memory);
 
     let tally = Arc::new(Tally::default());
-    let pairs = args.clients / 2;
     let shared: Vec<Arc<Shared>> = (0..pairs * k)
         .map(|slot| {
             Arc::new(Shared {
@@ -193,7 +226,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // Clients come online as devices do: connect, then ask for their
     // documents. The phase is bounded: what is not open by the deadline
     // stays out of the window.
-    let url = samod::Url::parse(&format!("ws://{}/sync", args.server))?;
     let started = Instant::now();
     let open_deadline = started + Duration::from_secs(args.open_secs);
     let progress = tokio::spawn({
@@ -282,6 +314,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("editing for {window:?}, one edit per client every {interval:?} on average");
     let run: u32 = rand::random();
     let cpu_start = server_pid.as_deref().and_then(stats::cpu_time);
+    let pg_cpu_start = postgres_pid.as_deref().and_then(stats::tree_cpu_time);
     let driver_cpu_start = stats::cpu_time("self");
     let start = Instant::now();
     let end = start + window;
@@ -300,11 +333,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .and_then(stats::cpu_time)
         .zip(cpu_start)
         .map(|(end, start)| end.saturating_sub(start));
+    let pg_cpu_window = postgres_pid
+        .as_deref()
+        .and_then(stats::tree_cpu_time)
+        .zip(pg_cpu_start)
+        .map(|(end, start)| end.saturating_sub(start));
     let driver_cpu_window = stats::cpu_time("self")
         .zip(driver_cpu_start)
         .map(|(end, start)| end.saturating_sub(start));
     let rss_window = server_pid.as_deref().and_then(stats::memory);
-    let metrics = server_metrics(args.server, args.metrics_token.clone()).await;
+    let metrics = if args.reference {
+        Err(anyhow!("the reference server has none"))
+    } else {
+        server_metrics(args.server, args.metrics_token.clone()).await
+    };
     let edits: Vec<(usize, ChangeHash)> = std::mem::take(&mut *lock(&tally.edits));
     eprintln!("window closed: {} edits made", edits.len());
     if let Some(path) = &args.edits_out {
@@ -330,9 +372,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let all_seen_after = closed.elapsed();
-    let (unstored, all_stored_after) =
-        wait_stored(&pool, &doc_ids, &edits, closed + settle).await?;
-    let all_stored_after = all_stored_after.map(|at| at.duration_since(closed));
+    // The reference server's files are not read back: its own tests say
+    // what it keeps.
+    let (unstored, all_stored_after) = match &pool {
+        Some(pool) => {
+            let (unstored, after) = wait_stored(pool, &doc_ids, &edits, closed + settle).await?;
+            (Some(unstored), after.map(|at| at.duration_since(closed)))
+        }
+        None => (None, None),
+    };
     for watcher in &watchers {
         watcher.abort();
     }
@@ -340,7 +388,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     // The report.
     let made = edits.len();
-    let stored_count = made - unstored;
+    let stored_count = unstored.map(|u| made - u);
     let mut latencies = std::mem::take(&mut *lock(&tally.latencies));
     latencies.sort_unstable();
     let ms = |us: Option<u64>| match us {
@@ -354,10 +402,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut line = |label: &str, value: String| report.push(format!("{label:<28}{value}"));
     line(
         "documents stored",
-        format!(
-            "{stored} (the server projected them all {:.1} s after it was started)",
-            catch_up.as_secs_f64()
-        ),
+        if args.reference {
+            format!("{stored} (created through the reference server before the clients came)")
+        } else {
+            format!(
+                "{stored} (the server projected them all {:.1} s after it was started)",
+                catch_up.as_secs_f64()
+            )
+        },
     );
     line(
         "clients",
@@ -406,21 +458,24 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     line(
         "edits stored",
-        match all_stored_after {
-            Some(after) => format!(
+        match (stored_count, all_stored_after) {
+            (None, _) => "not read (the reference server's files)".to_owned(),
+            (Some(stored_count), Some(after)) => format!(
                 "{stored_count} of {made}, all in Postgres {:.1} s after the window",
                 after.as_secs_f64()
             ),
-            None => format!(
+            (Some(stored_count), None) => format!(
                 "{stored_count} of {made} in Postgres {} s after the window",
                 settle.as_secs()
             ),
         },
     );
-    line(
-        "changes/s accepted",
-        format!("{:.1}", stored_count as f64 / window_secs),
-    );
+    if let Some(stored_count) = stored_count {
+        line(
+            "changes/s accepted",
+            format!("{:.1}", stored_count as f64 / window_secs),
+        );
+    }
     // Over every edit made: one never seen took longer than any seen one
     // (more than the settle time), so it ranks last.
     let of_all = |p: f64| match nearest_rank(latencies.len() + unseen, p) {
@@ -487,6 +542,51 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             cores(driver_cpu_window)
         ),
     );
+    if postgres_pid.is_some() {
+        line(
+            "Postgres CPU in window",
+            format!(
+                "{} (the postmaster and every backend)",
+                cores(pg_cpu_window)
+            ),
+        );
+    }
+    // Per edit made: what a change costs the server, and its database.
+    let per_edit = |cpu: Option<Duration>| {
+        cpu.filter(|_| made > 0)
+            .map(|cpu| cpu.as_secs_f64() * 1000.0 / made as f64)
+    };
+    let server_per_edit = per_edit(cpu_window);
+    let pg_per_edit = per_edit(pg_cpu_window);
+    let per = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3} ms"));
+    line(
+        "CPU per edit",
+        if postgres_pid.is_some() {
+            format!(
+                "server {}, Postgres {}, both {}",
+                per(server_per_edit),
+                per(pg_per_edit),
+                per(server_per_edit.zip(pg_per_edit).map(|(a, b)| a + b))
+            )
+        } else {
+            format!("server {}", per(server_per_edit))
+        },
+    );
+    // What each connection with its documents open holds on the server.
+    let per_connection =
+        rss_before
+            .zip(rss_open)
+            .filter(|_| connected > 0)
+            .map(|(before, open)| {
+                open.rss.saturating_sub(before.rss) as f64 / 1024.0 / connected as f64
+            });
+    line(
+        "memory per connection",
+        per_connection.map_or_else(
+            || "n/a".to_owned(),
+            |kib| format!("{kib:.0} KiB (RSS with documents open less before, per client)"),
+        ),
+    );
     line(
         "server /metrics",
         metrics.unwrap_or_else(|e| format!("no answer ({e})")),
@@ -502,11 +602,118 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         println!("{row}");
     }
     std::io::stdout().flush()?;
+    if let Some(path) = &args.summary_out {
+        // Over every edit made, an unseen one ranking last (as above).
+        let rank_ms = |p: f64| match nearest_rank(latencies.len() + unseen, p) {
+            Some(rank) if rank <= latencies.len() => {
+                format!("{:.3}", latencies[rank - 1] as f64 / 1000.0)
+            }
+            _ => "unseen".to_owned(),
+        };
+        let number = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.4}"));
+        let summary = [
+            (
+                "server",
+                if args.reference { "reference" } else { "ours" }.to_owned(),
+            ),
+            ("clients", args.clients.to_string()),
+            ("connected", connected.to_string()),
+            ("documents_open", open_docs.to_string()),
+            ("edits_made", made.to_string()),
+            ("edits_seen", latencies.len().to_string()),
+            (
+                "edits_stored",
+                stored_count.map_or_else(|| "n/a".to_owned(), |n| n.to_string()),
+            ),
+            ("seen_p50_ms", rank_ms(50.0)),
+            ("seen_p99_ms", rank_ms(99.0)),
+            ("server_cpu_ms_per_edit", number(server_per_edit)),
+            ("postgres_cpu_ms_per_edit", number(pg_per_edit)),
+            ("server_peak_rss_mib", number(rss_end.map(|m| mib(m.peak)))),
+            ("kib_per_connection", number(per_connection)),
+            ("disconnects", disconnects.to_string()),
+        ]
+        .iter()
+        .map(|(name, value)| format!("{name} {value}\n"))
+        .collect::<String>();
+        std::fs::write(path, summary).with_context(|| format!("writing {}", path.display()))?;
+    }
 
     // Leave politely; the process exiting would close the sockets anyway.
     let stopping = futures::future::join_all(opened.iter().map(|o| o.repo.stop()));
     let _ = tokio::time::timeout(Duration::from_secs(10), stopping).await;
     Ok(())
+}
+
+/// The reference server's side of seeding: `pairs` made-up partners, each
+/// with `k` documents created through the server by one client, which
+/// waits until the server has each and then leaves, so that the window
+/// has only the pairs' clients on it. The documents hold what `loadtest
+/// seed` writes into Postgres for ours.
+async fn reference_partners(
+    url: &samod::Url,
+    pairs: usize,
+    k: usize,
+    leads: usize,
+) -> anyhow::Result<Vec<Partner>> {
+    let repo = Repo::build_tokio()
+        .with_peer_id(PeerId::from("bench-seeder".to_owned()))
+        .load()
+        .await;
+    let dialer = repo
+        .dial(
+            BackoffConfig::default(),
+            Arc::new(client::BearerDialer::new(url.clone(), "none")),
+        )
+        .map_err(|e| anyhow!("{e:?}"))?;
+    tokio::time::timeout(Duration::from_secs(30), dialer.established())
+        .await
+        .context("the reference server did not accept a connection within 30 s")?
+        .map_err(|e| anyhow!("connecting to the reference server: {e:?}"))?;
+    let conn = dialer
+        .connection_id()
+        .context("connected, yet no connection id")?;
+    let now = Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as i64,
+    );
+    let mut partners = Vec::with_capacity(pairs);
+    for p in 0..pairs {
+        let account = format!("bench-{p:05}");
+        let partner = model::PartnerId::parse(&account)?;
+        let mut docs = Vec::with_capacity(k);
+        for _ in 0..k {
+            let doc = crate::seed::pipeline(&partner, leads, now)?;
+            let handle = repo
+                .create(doc)
+                .await
+                .map_err(|e| anyhow!("creating a document: {e:?}"))?;
+            docs.push(handle);
+        }
+        partners.push((account, docs));
+    }
+    let acknowledged = futures::future::join_all(
+        partners
+            .iter()
+            .flat_map(|(_, docs)| docs)
+            .map(|h| h.they_have_our_changes(conn)),
+    );
+    tokio::time::timeout(Duration::from_secs(120), acknowledged)
+        .await
+        .context("the reference server did not take every document within 120 s")?;
+    let partners = partners
+        .into_iter()
+        .map(|(account, docs)| Partner {
+            account,
+            token: "none".to_owned(),
+            docs: docs.iter().map(|h| h.document_id().to_string()).collect(),
+        })
+        .collect();
+    dialer.close();
+    repo.stop().await;
+    Ok(partners)
 }
 
 async fn wait_for_projections(pool: &PgPool, deadline: Duration) -> anyhow::Result<i64> {

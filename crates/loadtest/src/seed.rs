@@ -213,7 +213,11 @@ fn open_private(path: &std::path::Path) -> anyhow::Result<std::io::BufWriter<std
 }
 
 /// A pipeline with `leads` leads, created a day apart, some already moved on.
-fn pipeline(partner: &PartnerId, leads: usize, now: Timestamp) -> anyhow::Result<Automerge> {
+pub(crate) fn pipeline(
+    partner: &PartnerId,
+    leads: usize,
+    now: Timestamp,
+) -> anyhow::Result<Automerge> {
     let mut doc = Automerge::new();
     PipelineDoc::init(&mut doc, partner)?;
     let eur = Currency::parse("EUR")?;

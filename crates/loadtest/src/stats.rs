@@ -54,6 +54,54 @@ pub fn cpu_time(pid: &str) -> Option<Duration> {
     Some(Duration::from_millis((utime + stime) * 10))
 }
 
+/// The CPU time of a process and of all its children so far: its own,
+/// what its children that ended left it (`cutime`, `cstime`), and that of
+/// the children still running. Over a window this counts every backend of
+/// a Postgres cluster, those that came and went included, when given the
+/// postmaster's id.
+pub fn tree_cpu_time(pid: &str) -> Option<Duration> {
+    let ticks = |stat: &str, from: usize, count: usize| -> Option<u64> {
+        let after_name = &stat[stat.rfind(')')? + 2..];
+        after_name
+            .split_whitespace()
+            .skip(from)
+            .take(count)
+            .map(|f| f.parse::<u64>().ok())
+            .sum()
+    };
+    // Children name their parent by number.
+    let pid = if pid == "self" {
+        std::process::id().to_string()
+    } else {
+        pid.to_owned()
+    };
+    let pid = pid.as_str();
+    let own = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // utime, stime, cutime, cstime: fields 12 to 15 after the name and
+    // state, in USER_HZ (100 a second).
+    let mut total = ticks(&own, 11, 4)?;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(child) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // The parent's id is the second field after the name.
+        let parent = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 2..].split_whitespace().nth(1));
+        if parent == Some(pid) {
+            total += ticks(&stat, 11, 2).unwrap_or(0);
+        }
+    }
+    Some(Duration::from_millis(total * 10))
+}
+
 pub fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -76,6 +124,19 @@ mod tests {
         assert_eq!(percentile(&[7], 50.0), Some(7));
         assert_eq!(percentile::<u32>(&[], 50.0), None);
         assert_eq!(nearest_rank(200, 99.0), Some(198));
+    }
+
+    #[test]
+    fn a_process_tree_counts_its_children() {
+        // A child that burns some CPU and ends: its time moves into ours.
+        let before = tree_cpu_time("self").unwrap();
+        let status = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let after = tree_cpu_time("self").unwrap();
+        assert!(after > before, "{before:?} then {after:?}");
     }
 
     #[test]

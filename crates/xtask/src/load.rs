@@ -130,18 +130,18 @@ fn split_args(args: &[String]) -> Result<(Vec<String>, Vec<String>)> {
 /// as long as the throwaway load database.
 const METRICS_TOKEN: &str = "load-test-metrics";
 
-struct Setup {
-    server: PathBuf,
-    driver: PathBuf,
-    database_url: String,
-    web_dir: PathBuf,
-    log: PathBuf,
+pub(crate) struct Setup {
+    pub(crate) server: PathBuf,
+    pub(crate) driver: PathBuf,
+    pub(crate) database_url: String,
+    pub(crate) web_dir: PathBuf,
+    pub(crate) log: PathBuf,
     /// Where the driver lists the edits it made, for `loadtest verify`.
-    edits: PathBuf,
+    pub(crate) edits: PathBuf,
     /// Where `loadtest seed` hands `loadtest run` the partners' session
     /// tokens (only their hashes are in the database).
-    sessions: PathBuf,
-    deadline: Instant,
+    pub(crate) sessions: PathBuf,
+    pub(crate) deadline: Instant,
 }
 
 fn measure(
@@ -238,7 +238,7 @@ fn measure(
 
 /// Spawns `program` through `sh` with the soft open-files limit raised to
 /// the hard one: hundreds of WebSockets need more than the usual 1024.
-fn with_fd_limit(program: &Path) -> Command {
+pub(crate) fn with_fd_limit(program: &Path) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@""#)
@@ -247,7 +247,7 @@ fn with_fd_limit(program: &Path) -> Command {
 }
 
 /// A child that is killed if it is still running when dropped.
-struct Reaped(Child);
+pub(crate) struct Reaped(pub(crate) Child);
 
 impl Drop for Reaped {
     fn drop(&mut self) {
@@ -261,7 +261,7 @@ impl Drop for Reaped {
 /// Runs a driver step to its end or the deadline; returns its stdout when
 /// `capture` (otherwise it goes to the terminal). Its stderr, the progress,
 /// always goes to the terminal.
-fn run_to_end(cmd: &mut Command, deadline: Instant, capture: bool) -> Result<String> {
+pub(crate) fn run_to_end(cmd: &mut Command, deadline: Instant, capture: bool) -> Result<String> {
     if capture {
         cmd.stdout(Stdio::piped());
     }
@@ -298,14 +298,13 @@ fn wait_until(child: &mut Child, deadline: Instant) -> Result<Option<ExitStatus>
 
 /// The release `sync-server` on a free loopback port, its output appended
 /// to the log.
-struct ServerProcess {
-    child: Reaped,
-    addr: String,
+pub(crate) struct ServerProcess {
+    pub(crate) child: Reaped,
+    pub(crate) addr: String,
 }
 
 impl ServerProcess {
-    fn start(setup: &Setup) -> Result<ServerProcess> {
-        let mut log = OpenOptions::new().append(true).open(&setup.log)?;
+    pub(crate) fn start(setup: &Setup) -> Result<ServerProcess> {
         let mut cmd = with_fd_limit(&setup.server);
         cmd.args(["--listen", "127.0.0.1:0", "--blob-store", "memory"])
             .arg("--web-dir")
@@ -316,10 +315,17 @@ impl ServerProcess {
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .env("NO_COLOR", "1")
-            .env("METRICS_TOKEN", METRICS_TOKEN)
-            .stdout(Stdio::piped())
-            .stderr(log.try_clone()?);
-        let mut child = Reaped(cmd.spawn().context("starting sync-server")?);
+            .env("METRICS_TOKEN", METRICS_TOKEN);
+        ServerProcess::spawn(cmd, &setup.log)
+    }
+
+    /// Starts a server that prints `listening on http://<addr>` once it
+    /// listens (sync-server, and the reference server of `bench-sync`),
+    /// its output appended to `log`.
+    pub(crate) fn spawn(mut cmd: Command, log: &Path) -> Result<ServerProcess> {
+        let mut log = OpenOptions::new().append(true).open(log)?;
+        cmd.stdout(Stdio::piped()).stderr(log.try_clone()?);
+        let mut child = Reaped(cmd.spawn().with_context(|| format!("starting {cmd:?}"))?);
         let stdout = child.0.stdout.take().context("server stdout")?;
         let (tx, rx) = mpsc::channel();
         // Reads the bound address from the server's first line, then keeps
@@ -333,23 +339,20 @@ impl ServerProcess {
                 let _ = writeln!(log, "{line}");
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(60)).with_context(|| {
-            format!(
-                "sync-server did not report its address; see {}",
-                setup.log.display()
-            )
-        })?;
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .context("the server did not report its address; see its log")?;
         Ok(ServerProcess { child, addr })
     }
 
     /// SIGTERM, as an operator would stop it; returns how long it took.
-    fn stop(mut self) -> Result<Duration> {
+    pub(crate) fn stop(mut self) -> Result<Duration> {
         let started = Instant::now();
         exec(Command::new("kill").args(["-TERM", &self.child.0.id().to_string()]))?;
         match wait_until(&mut self.child.0, Instant::now() + Duration::from_secs(30))? {
             Some(status) if status.success() => Ok(started.elapsed()),
-            Some(status) => bail!("sync-server exited with {status} after SIGTERM"),
-            None => bail!("sync-server did not stop within 30 s of SIGTERM"),
+            Some(status) => bail!("the server exited with {status} after SIGTERM"),
+            None => bail!("the server did not stop within 30 s of SIGTERM"),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! binaries, Chromium, the wasm toolchain) is installed here, and everything
 //! it starts (a private Postgres cluster) it also stops.
 
+mod bench_sync;
 mod demo_media;
 mod load;
 mod pg;
@@ -43,6 +44,14 @@ usage: cargo xtask <command>
                p50/p99 time from a member's send to the message on every
                other member's device (also in target/load-chat-report.txt).
                OPTS: `target/release/loadtest chat --help`, e.g. --members 20
+  bench-sync [OPTS]
+               our sync server beside the reference JavaScript one
+               (automerge-repo 2.5 with its WebSocket server and filesystem
+               storage), the same driver and workload one after the other:
+               edits seen, edit-to-seen p50/p99, server CPU per edit (and
+               Postgres's), peak RSS and memory per connection, and the
+               ratios (also in target/bench-sync.txt). OPTS: --clients
+               50,200,400 --duration-secs 30 --edit-interval-ms 2000
   bench-load   first visit on a phone on 3G: the release build in Chromium
                under Regular 3G (300 ms, 700 kbit/s) with the CPU slowed 4x,
                375 x 812, five cold runs; reports the medians of first text,
@@ -104,6 +113,7 @@ fn main() -> Result<()> {
         }
         Some("load") => load::run(&root, load::Load::Sync, &args[1..]),
         Some("load-chat") => load::run(&root, load::Load::Chat, &args[1..]),
+        Some("bench-sync") => bench_sync::run(&root, &args[1..]),
         Some("bench-load") => bench(&root, "load"),
         Some("bench-board") => bench(&root, "board"),
         Some("bench-push") => bench_push(&root),
