@@ -295,17 +295,39 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
 
     let (changed_tx, mut changed_rx) = events::channel::<events::DocumentStored>();
     let storage = platform::storage::PgStorage::new(pool.clone(), changed_tx.clone());
-    // Stored documents go to each projection (the pipeline's, training's).
+    // A stored document goes to the projection of its kind; one whose kind
+    // is not known (not registered yet, or the database could not say) to
+    // every projection, each of which checks. The kinds the server writes
+    // itself are projected by nobody.
     let (pipeline_changed_tx, pipeline_changed_rx) = events::channel();
     let (training_changed_tx, training_changed_rx) = events::channel();
     let (chat_changed_tx, chat_changed_rx) = events::channel();
     let (referrals_changed_tx, referrals_changed_rx) = events::channel();
+    let kinds = platform::doc_kinds::DocKinds::new(pool.clone());
     tokio::spawn(async move {
+        use sync::DocKind;
         while let Some(stored) = changed_rx.recv().await {
-            chat_changed_tx.send(stored.clone());
-            referrals_changed_tx.send(stored.clone());
-            training_changed_tx.send(stored.clone());
-            pipeline_changed_tx.send(stored);
+            match kinds.of(&stored.0).await {
+                Some(DocKind::Pipeline | DocKind::Note) => pipeline_changed_tx.send(stored),
+                Some(DocKind::Training) => training_changed_tx.send(stored),
+                Some(DocKind::Messages) => chat_changed_tx.send(stored),
+                Some(DocKind::Referrals) => referrals_changed_tx.send(stored),
+                Some(
+                    DocKind::AccountView
+                    | DocKind::Catalog
+                    | DocKind::Channel
+                    | DocKind::Inbox
+                    | DocKind::Reads
+                    | DocKind::Team
+                    | DocKind::Standings,
+                ) => {}
+                None => {
+                    chat_changed_tx.send(stored.clone());
+                    referrals_changed_tx.send(stored.clone());
+                    training_changed_tx.send(stored.clone());
+                    pipeline_changed_tx.send(stored);
+                }
+            }
         }
     });
     let policy = platform::policy::AccessPolicy::new(

@@ -32,7 +32,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::{
     cargo, exec,
-    load::{ServerProcess, Setup, run_to_end, with_fd_limit},
+    load::{METRICS_TOKEN, ServerProcess, Setup, run_to_end, with_fd_limit},
     pg, system, web,
 };
 
@@ -202,6 +202,7 @@ fn ours(
     let summary = dir.join(format!("ours-{clients}.summary"));
     let mut drive = driver(root, clients, options, &summary);
     drive
+        .env("METRICS_TOKEN", METRICS_TOKEN)
         .args(["--server", &server.addr])
         .args(["--server-pid", &server.child.0.id().to_string()])
         .args(["--postgres-pid", &postmaster_pid(cluster.data_dir())?])

@@ -128,7 +128,7 @@ fn split_args(args: &[String]) -> Result<(Vec<String>, Vec<String>)> {
 
 /// The load run's server serves its gauges to whoever has this; it lives
 /// as long as the throwaway load database.
-const METRICS_TOKEN: &str = "load-test-metrics";
+pub(crate) const METRICS_TOKEN: &str = "load-test-metrics";
 
 pub(crate) struct Setup {
     pub(crate) server: PathBuf,

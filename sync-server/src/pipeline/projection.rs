@@ -487,40 +487,88 @@ async fn write_leads(
     owner: &str,
     leads: &Leads<'_>,
 ) -> Result<usize, sqlx::Error> {
-    for row in &leads.rows {
-        let lead = row.lead;
-        sqlx::query(
-            "INSERT INTO leads (partner_id, lead_id, doc_id, stage, contact_name, company, email,
-                                phone, notes, value_minor, currency, created_at, updated_at,
-                                archived_at, follow_up_at, follow_up_note)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-             ON CONFLICT (partner_id, lead_id) DO UPDATE SET
-                stage = EXCLUDED.stage, contact_name = EXCLUDED.contact_name,
-                company = EXCLUDED.company, email = EXCLUDED.email, phone = EXCLUDED.phone,
-                notes = EXCLUDED.notes, value_minor = EXCLUDED.value_minor,
-                currency = EXCLUDED.currency, updated_at = EXCLUDED.updated_at,
-                archived_at = EXCLUDED.archived_at, follow_up_at = EXCLUDED.follow_up_at,
-                follow_up_note = EXCLUDED.follow_up_note",
-        )
-        .bind(owner)
-        .bind(lead.id.as_str())
-        .bind(doc_id)
-        .bind(lead.stage.as_str())
-        .bind(&lead.contact_name)
-        .bind(&lead.company)
-        .bind(&lead.email)
-        .bind(&lead.phone)
-        .bind(&lead.notes)
-        .bind(lead.value.minor)
-        .bind(lead.value.currency.as_str())
-        .bind(row.created_at)
-        .bind(row.updated_at)
-        .bind(row.archived_at)
-        .bind(row.follow_up_at)
-        .bind(lead.follow_up.as_ref().map(|f| f.note.as_str()))
-        .execute(&mut *tx)
-        .await?;
-    }
+    // One statement for every lead (not one per lead: a statement's round
+    // trip costs Postgres more than its row), and a row is written only
+    // where it differs, so an edit of one lead rewrites one row.
+    let rows = &leads.rows;
+    sqlx::query(
+        "INSERT INTO leads (partner_id, lead_id, doc_id, stage, contact_name, company, email,
+                            phone, notes, value_minor, currency, created_at, updated_at,
+                            archived_at, follow_up_at, follow_up_note)
+         SELECT $1, l.lead_id, $2, l.stage, l.contact_name, l.company, l.email, l.phone,
+                l.notes, l.value_minor, l.currency, l.created_at, l.updated_at, l.archived_at,
+                l.follow_up_at, l.follow_up_note
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::text[], $10::bigint[], $11::text[], $12::timestamptz[],
+                     $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::text[])
+              AS l (lead_id, stage, contact_name, company, email, phone, notes, value_minor,
+                    currency, created_at, updated_at, archived_at, follow_up_at, follow_up_note)
+         ON CONFLICT (partner_id, lead_id) DO UPDATE SET
+            stage = EXCLUDED.stage, contact_name = EXCLUDED.contact_name,
+            company = EXCLUDED.company, email = EXCLUDED.email, phone = EXCLUDED.phone,
+            notes = EXCLUDED.notes, value_minor = EXCLUDED.value_minor,
+            currency = EXCLUDED.currency, updated_at = EXCLUDED.updated_at,
+            archived_at = EXCLUDED.archived_at, follow_up_at = EXCLUDED.follow_up_at,
+            follow_up_note = EXCLUDED.follow_up_note
+         WHERE (leads.stage, leads.contact_name, leads.company, leads.email, leads.phone,
+                leads.notes, leads.value_minor, leads.currency, leads.updated_at,
+                leads.archived_at, leads.follow_up_at, leads.follow_up_note)
+               IS DISTINCT FROM
+               (EXCLUDED.stage, EXCLUDED.contact_name, EXCLUDED.company, EXCLUDED.email,
+                EXCLUDED.phone, EXCLUDED.notes, EXCLUDED.value_minor, EXCLUDED.currency,
+                EXCLUDED.updated_at, EXCLUDED.archived_at, EXCLUDED.follow_up_at,
+                EXCLUDED.follow_up_note)",
+    )
+    .bind(owner)
+    .bind(doc_id)
+    .bind(rows.iter().map(|r| r.lead.id.as_str()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.lead.stage.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.lead.contact_name.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.lead.company.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.lead.email.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.lead.phone.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.lead.notes.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.lead.value.minor).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.lead.value.currency.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.archived_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.follow_up_at).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.lead.follow_up.as_ref().map(|f| f.note.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut *tx)
+    .await?;
     // Rows of leads the document no longer holds go too: the table mirrors
     // the document. A rejected lead is still held: its row stays.
     sqlx::query("DELETE FROM leads WHERE doc_id = $1 AND NOT (lead_id = ANY($2))")

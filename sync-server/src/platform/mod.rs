@@ -1,7 +1,8 @@
 //! The sync platform: what keeps documents and files and lets clients
 //! reach them, knowing no product module. Files kept by their hash
 //! ([`blobs`]), served over HTTP ([`blob_http`]). samod's storage over Postgres and the
-//! document registry ([`storage`]), documents in memory by generations and
+//! document registry ([`storage`]), each document's kind remembered
+//! ([`doc_kinds`]), documents in memory by generations and
 //! shards ([`residency`]), the socket's gatekeeper ([`guard`], with the
 //! bounded measure of sync data in [`expansion`]), who may read and write
 //! what ([`policy`]), authorship of shared writes ([`shared_writes`]) and
@@ -12,6 +13,7 @@
 
 pub mod blob_http;
 pub mod blobs;
+pub mod doc_kinds;
 pub mod expansion;
 pub mod guard;
 pub mod pdf;

@@ -61,16 +61,17 @@ async fn leaders(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     .await
 }
 
-/// The leaders whose views show `partner`: their team leader, and
-/// themselves if they lead a team.
-async fn leaders_of(pool: &PgPool, partner: &str) -> Result<Vec<String>, sqlx::Error> {
+/// The leaders whose views show any of `partners`: their team leaders,
+/// and those of them who lead a team. One query for all the partners heard
+/// of since the last look, not one each.
+async fn leaders_of(pool: &PgPool, partners: &[String]) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT l.partner_id FROM accounts m JOIN accounts l ON l.id = m.team_leader_id
-         WHERE m.partner_id = $1 AND l.partner_id IS NOT NULL
+         WHERE m.partner_id = ANY($1) AND l.partner_id IS NOT NULL
          UNION
-         SELECT partner_id FROM accounts WHERE partner_id = $1 AND role = 'team_leader'",
+         SELECT partner_id FROM accounts WHERE partner_id = ANY($1) AND role = 'team_leader'",
     )
-    .bind(partner)
+    .bind(partners)
     .fetch_all(pool)
     .await
 }
@@ -104,9 +105,10 @@ pub async fn run(views: TeamViews, mut seen: Inbox<ActivitySeen>) {
         while let Ok(ActivitySeen(partner)) = seen.try_recv() {
             partners.insert(partner);
         }
-        for partner in std::mem::take(&mut partners) {
+        if !partners.is_empty() {
+            let heard: Vec<String> = std::mem::take(&mut partners).into_iter().collect();
             let of = sync::retry_forever(
-                || leaders_of(&views.pool, &partner),
+                || leaders_of(&views.pool, &heard),
                 tokio::time::sleep,
                 |error, delay| tracing::warn!(%error, ?delay, "team views cannot find a leader"),
             )
