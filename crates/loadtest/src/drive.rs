@@ -173,8 +173,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let pairs = args.clients / 2;
 
     let (pool, partners, stored, catch_up) = if args.reference {
-        let partners = reference_partners(&url, pairs, k, args.leads_per_doc).await?;
-        (None, partners, pairs * k, Duration::ZERO)
+        // Seeded beforehand (and the server restarted, so that it starts
+        // cold as ours does), or created now.
+        let partners = match &args.sessions {
+            Some(sessions) => read_sessions(sessions)?,
+            None => reference_partners(&url, pairs, k, args.leads_per_doc).await?,
+        };
+        let stored = partners.iter().map(|p| p.docs.len()).sum();
+        (None, partners, stored, Duration::ZERO)
     } else {
         let database_url = args
             .database_url
@@ -642,6 +648,46 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // Leave politely; the process exiting would close the sockets anyway.
     let stopping = futures::future::join_all(opened.iter().map(|o| o.repo.stop()));
     let _ = tokio::time::timeout(Duration::from_secs(10), stopping).await;
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SeedReferenceArgs {
+    /// The reference server's address.
+    #[arg(long)]
+    server: SocketAddr,
+    /// Pairs of clients to make documents for.
+    #[arg(long)]
+    pairs: usize,
+    /// Documents per pair.
+    #[arg(long, default_value_t = 1)]
+    docs_per_pair: usize,
+    #[arg(long, default_value_t = 3)]
+    leads_per_doc: usize,
+    /// Where to list the partners and their documents (`<account> none
+    /// <doc id>...`), for `run --reference --sessions`.
+    #[arg(long)]
+    sessions_out: std::path::PathBuf,
+}
+
+/// `loadtest seed-reference`: the documents of a reference run, created
+/// through the server, listed for `run`.
+pub async fn seed_reference(args: SeedReferenceArgs) -> anyhow::Result<()> {
+    let url = samod::Url::parse(&format!("ws://{}/sync", args.server))?;
+    let started = Instant::now();
+    let partners =
+        reference_partners(&url, args.pairs, args.docs_per_pair, args.leads_per_doc).await?;
+    let lines: String = partners
+        .iter()
+        .map(|p| format!("{} {} {}\n", p.account, p.token, p.docs.join(" ")))
+        .collect();
+    std::fs::write(&args.sessions_out, lines)
+        .with_context(|| format!("writing {}", args.sessions_out.display()))?;
+    eprintln!(
+        "created {} documents through the reference server in {:.1?}",
+        partners.iter().map(|p| p.docs.len()).sum::<usize>(),
+        started.elapsed()
+    );
     Ok(())
 }
 

@@ -33,6 +33,9 @@ enum Command {
     /// Write pipeline documents (and their partners, accounts and sessions)
     /// straight into an empty, migrated database.
     Seed(seed::Args),
+    /// Create the documents of `run --reference` through a running
+    /// reference server, and list them as `seed` lists ours.
+    SeedReference(drive::SeedReferenceArgs),
     /// Connect clients to a running server, edit for a while, report.
     Run(drive::Args),
     /// Count how many of a run's edits are in Postgres.
@@ -45,6 +48,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     match Command::parse() {
         Command::Seed(args) => seed::run(args).await,
+        Command::SeedReference(args) => drive::seed_reference(args).await,
         Command::Run(args) => drive::run(args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::Chat(args) => chat::run(args).await,

@@ -58,7 +58,9 @@ pub fn cpu_time(pid: &str) -> Option<Duration> {
 /// what its children that ended left it (`cutime`, `cstime`), and that of
 /// the children still running. Over a window this counts every backend of
 /// a Postgres cluster, those that came and went included, when given the
-/// postmaster's id.
+/// postmaster's id. A child that ends between reading the parent and
+/// listing the children is missed in that one reading (with the server's
+/// long-lived pool of connections, rare).
 pub fn tree_cpu_time(pid: &str) -> Option<Duration> {
     let ticks = |stat: &str, from: usize, count: usize| -> Option<u64> {
         let after_name = &stat[stat.rfind(')')? + 2..];

@@ -11,8 +11,10 @@
 //! servers): clients in pairs sharing one pipeline document, one small
 //! edit per client every 2 s on average, the peer timing each edit's
 //! arrival. Ours starts with its documents seeded into Postgres; the
-//! reference with the same documents created through it by one client that
-//! leaves before the pairs come.
+//! reference with the same documents created through it by one client
+//! (`loadtest seed-reference`), then is started again on its files, so
+//! both start cold: memory per connection counts the documents each opens
+//! on both.
 //!
 //! For each number of clients it prints, per server: edits made and seen,
 //! edit-to-seen median and 99th percentile, the server's CPU per edit (and
@@ -84,7 +86,7 @@ type Summary = BTreeMap<String, String>;
 
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let options = options(args)?;
-    system::ensure_packages(&system::LOAD_PACKAGES)?;
+    system::ensure_packages(&system::BENCH_SYNC_PACKAGES)?;
     exec(cargo().args(["build", "--release", "-p", "sync-server", "-p", "loadtest"]))?;
     web::npm_install(&root.join("tests/bench-sync"))?;
     let dir = root.join("target/bench-sync");
@@ -101,6 +103,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             eprintln!("\n== {clients} clients: ours ==");
             let ours = ours(root, &dir, &cluster, clients, &options)?;
             runs.push((clients, reference, ours));
+            // What is measured is kept, whatever happens to the next run.
+            std::fs::write(root.join("target/bench-sync.txt"), report(&options, &runs))?;
         }
         Ok::<_, anyhow::Error>(runs)
     })();
@@ -145,25 +149,53 @@ fn reference(root: &Path, dir: &Path, clients: usize, options: &Options) -> Resu
     }
     let log = dir.join(format!("reference-{clients}.log"));
     File::create(&log)?;
-    let mut cmd = Command::new("sh");
-    // Node's own limit on open files is the shell's: raised as for ours.
-    cmd.arg("-c")
-        .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec node reference-server.mjs"#)
-        .current_dir(root.join("tests/bench-sync"))
-        .env("STORAGE_DIR", &store)
-        .env("PORT", "0");
-    let server = ServerProcess::spawn(cmd, &log)?;
+    // The documents are created through it, then it is started again on
+    // its files, so that it starts cold, as ours does after seeding.
+    let seeder = ServerProcess::spawn(reference_command(root, &store), &log)?;
+    let sessions = dir.join("reference-sessions.txt");
+    let mut seed = with_fd_limit(&root.join("target/release/loadtest"));
+    seed.arg("seed-reference")
+        .args(["--server", &seeder.addr])
+        .args(["--pairs", &(clients / 2).to_string()])
+        .arg("--sessions-out")
+        .arg(&sessions);
+    run_to_end(&mut seed, deadline, false)?;
+    stopped("the reference server", seeder.stop());
+    let server = ServerProcess::spawn(reference_command(root, &store), &log)?;
     let summary = dir.join(format!("reference-{clients}.summary"));
     let mut drive = driver(root, clients, options, &summary);
     drive
         .arg("--reference")
+        .arg("--sessions")
+        .arg(&sessions)
         .args(["--server", &server.addr])
         .args(["--server-pid", &server.child.0.id().to_string()]);
     let report = run_to_end(&mut drive, deadline, true)?;
     std::fs::write(dir.join(format!("reference-{clients}.txt")), &report)?;
     eprint!("{report}");
-    server.stop()?;
+    stopped("the reference server", server.stop());
     read_summary(&summary)
+}
+
+/// The reference server on `store`, on any free port.
+fn reference_command(root: &Path, store: &Path) -> Command {
+    let mut cmd = Command::new("sh");
+    // Node's own limit on open files is the shell's: raised as for ours.
+    cmd.arg("-c")
+        .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec node reference-server.mjs"#)
+        .current_dir(root.join("tests/bench-sync"))
+        .env("STORAGE_DIR", store)
+        .env("PORT", "0");
+    cmd
+}
+
+/// A server slow to stop is a figure to note, not a reason to throw the
+/// measurement away (it is killed when dropped).
+fn stopped(what: &str, stop: Result<Duration>) {
+    match stop {
+        Ok(took) => eprintln!("{what} stopped in {:.1} s", took.as_secs_f64()),
+        Err(error) => eprintln!("{what}: {error:#}; killed"),
+    }
 }
 
 fn ours(
@@ -212,7 +244,7 @@ fn ours(
     let report = run_to_end(&mut drive, deadline, true)?;
     std::fs::write(dir.join(format!("ours-{clients}.txt")), &report)?;
     eprint!("{report}");
-    server.stop()?;
+    stopped("sync-server", server.stop());
     read_summary(&summary)
 }
 

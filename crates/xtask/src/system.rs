@@ -80,6 +80,8 @@ const PYTHON_VENV: Package = Package {
 };
 
 pub const LOAD_PACKAGES: [Package; 1] = [POSTGRES];
+/// `bench-sync` runs the reference server on Node.js too.
+pub const BENCH_SYNC_PACKAGES: [Package; 2] = [POSTGRES, NODE];
 pub const TEST_PACKAGES: [Package; 12] = [
     POSTGRES,
     PYTHON_VENV,
