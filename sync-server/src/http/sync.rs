@@ -66,6 +66,12 @@ pub async fn sync_socket(
     let session_end = state.live_sessions.watch(who.session.token_hash);
     ws.max_message_size(state.max_sync_message_bytes)
         .max_frame_size(state.max_sync_message_bytes)
+        // tungstenite's defaults are 128 KiB each way, held for the
+        // socket's life: most of what a connection cost. Sync messages
+        // are a few hundred bytes; a larger one is read in several reads
+        // and written as it is sent.
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             // A team meets in one shard. Any shard would be correct (the
             // residency bus carries writes between them), so a failed
@@ -95,6 +101,9 @@ pub async fn sync_socket(
             }
         })
 }
+
+/// Each sync socket's read and write buffers.
+const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 
 /// What an account's connections are sharded by: its team leader's id, or
 /// its own when it leads or belongs to no team. An unknown account (its
