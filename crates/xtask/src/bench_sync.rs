@@ -205,31 +205,16 @@ fn ours(
     clients: usize,
     options: &Options,
 ) -> Result<Summary> {
-    let deadline = Instant::now() + DEADLINE;
-    cluster.drop_database("bench")?;
-    cluster.create_database("bench")?;
-    let log = dir.join(format!("ours-{clients}.log"));
-    File::create(&log)?;
-    let setup = Setup {
-        server: root.join("target/release/sync-server"),
-        driver: root.join("target/release/loadtest"),
-        database_url: cluster.database_url("bench"),
-        web_dir: dir.join("web"),
-        log,
-        edits: dir.join("edits.txt"),
-        sessions: dir.join("sessions.txt"),
-        deadline,
-    };
-    // A first start applies the migrations; then one document per pair,
-    // as the reference gets.
-    ServerProcess::start(&setup)?.stop()?;
-    let mut seed = with_fd_limit(&setup.driver);
-    seed.arg("seed")
-        .args(["--database-url", &setup.database_url])
-        .arg("--sessions-out")
-        .arg(&setup.sessions)
-        .args(["--docs", &(clients / 2).to_string()]);
-    run_to_end(&mut seed, deadline, false)?;
+    let setup = Setup::fresh(
+        root,
+        cluster,
+        "bench",
+        dir,
+        dir.join(format!("ours-{clients}.log")),
+        Instant::now() + DEADLINE,
+    )?;
+    // One document per pair, as the reference gets.
+    setup.migrate_and_seed(&["--docs".to_owned(), (clients / 2).to_string()])?;
     let server = ServerProcess::start(&setup)?;
     let summary = dir.join(format!("ours-{clients}.summary"));
     let mut drive = driver(root, clients, options, &summary);
@@ -241,7 +226,7 @@ fn ours(
         .args(["--database-url", &setup.database_url])
         .arg("--sessions")
         .arg(&setup.sessions);
-    let report = run_to_end(&mut drive, deadline, true)?;
+    let report = run_to_end(&mut drive, setup.deadline, true)?;
     std::fs::write(dir.join(format!("ours-{clients}.txt")), &report)?;
     eprint!("{report}");
     stopped("sync-server", server.stop());

@@ -68,22 +68,15 @@ pub fn run(root: &Path, load: Load, args: &[String]) -> Result<()> {
     let was_running = cluster.is_running();
     cluster.start()?;
     let result = (|| {
-        cluster.drop_database("load")?;
-        cluster.create_database("load")?;
         let dir = root.join("target/load");
-        std::fs::create_dir_all(dir.join("web"))?;
-        let log = dir.join("server.log");
-        File::create(&log)?;
-        let setup = Setup {
-            server: root.join("target/release/sync-server"),
-            driver: root.join("target/release/loadtest"),
-            database_url: cluster.database_url("load"),
-            web_dir: dir.join("web"),
-            log,
-            edits: dir.join("edits.txt"),
-            sessions: dir.join("sessions.txt"),
+        let setup = Setup::fresh(
+            root,
+            &cluster,
+            "load",
+            &dir,
+            dir.join("server.log"),
             deadline,
-        };
+        )?;
         measure(&setup, load, &seed_args, &run_args)
     })();
     let stopped = if was_running { Ok(()) } else { cluster.stop() };
@@ -144,24 +137,58 @@ pub(crate) struct Setup {
     pub(crate) deadline: Instant,
 }
 
+impl Setup {
+    /// A fresh, empty database `db` in `cluster`, the release server and
+    /// driver, and the run's files under `dir` (the server's output in
+    /// `log`).
+    pub(crate) fn fresh(
+        root: &Path,
+        cluster: &pg::Cluster,
+        db: &str,
+        dir: &Path,
+        log: PathBuf,
+        deadline: Instant,
+    ) -> Result<Setup> {
+        cluster.drop_database(db)?;
+        cluster.create_database(db)?;
+        std::fs::create_dir_all(dir.join("web"))?;
+        File::create(&log)?;
+        Ok(Setup {
+            server: root.join("target/release/sync-server"),
+            driver: root.join("target/release/loadtest"),
+            database_url: cluster.database_url(db),
+            web_dir: dir.join("web"),
+            log,
+            edits: dir.join("edits.txt"),
+            sessions: dir.join("sessions.txt"),
+            deadline,
+        })
+    }
+
+    /// A first start applies the migrations to the empty database; then
+    /// `loadtest seed` with `seed_args` writes the documents and sessions.
+    /// Returns how long the seeding took.
+    pub(crate) fn migrate_and_seed(&self, seed_args: &[String]) -> Result<Duration> {
+        ServerProcess::start(self)?.stop()?;
+        let seeding = Instant::now();
+        let mut seed = with_fd_limit(&self.driver);
+        seed.arg("seed")
+            .args(["--database-url", &self.database_url])
+            .arg("--sessions-out")
+            .arg(&self.sessions)
+            .args(seed_args);
+        run_to_end(&mut seed, self.deadline, false)?;
+        Ok(seeding.elapsed())
+    }
+}
+
 fn measure(
     setup: &Setup,
     load: Load,
     seed_args: &[String],
     run_args: &[String],
 ) -> Result<Vec<String>> {
-    // A first start applies the migrations to the empty database.
-    ServerProcess::start(setup)?.stop()?;
-
-    let seeding = Instant::now();
-    let mut seed = with_fd_limit(&setup.driver);
-    seed.arg("seed")
-        .args(["--database-url", &setup.database_url])
-        .arg("--sessions-out")
-        .arg(&setup.sessions)
-        .args(seed_args);
-    run_to_end(&mut seed, setup.deadline, false)?;
-    let seeded = seeding.elapsed();
+    let seeded = setup.migrate_and_seed(seed_args)?;
 
     let server = ServerProcess::start(setup)?;
     if load == Load::Chat {
