@@ -366,6 +366,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     let applicants_tx = activity_tx.clone();
     tokio::spawn(pipeline::projection::run(
         pool.clone(),
+        residency.clone(),
         pipeline_changed_rx,
         earnings_tx.clone(),
         activity_tx.clone(),

@@ -265,10 +265,13 @@ fn measure(
 
 /// Spawns `program` through `sh` with the soft open-files limit raised to
 /// the hard one: hundreds of WebSockets need more than the usual 1024.
+/// `LOAD_SERVER_PREFIX`, when set, runs before it (a profiler:
+/// `LOAD_SERVER_PREFIX="heaptrack -o target/heap"`, see
+/// docs/performance.md).
 pub(crate) fn with_fd_limit(program: &Path) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@""#)
+        .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec $LOAD_SERVER_PREFIX "$0" "$@""#)
         .arg(program);
     cmd
 }

@@ -315,10 +315,12 @@ async fn sweep(pool: &PgPool) -> Result<(), sqlx::Error> {
 }
 
 /// How long until the next delivery is due, if any is waiting (by the
-/// database's clock, which set the times).
-async fn next_due_in(pool: &PgPool) -> Option<Duration> {
+/// database's clock, which set the times). `None` when nothing waits:
+/// `greatest` skips a NULL, so `greatest(min(…) - now(), '0')` over no rows
+/// said "due now" and the sender looked again every 20 ms, forever.
+pub async fn next_due_in(pool: &PgPool) -> Option<Duration> {
     let wait: Option<f64> = sqlx::query_scalar(
-        "SELECT extract(epoch FROM greatest(min(next_attempt_at) - now(), interval '0'))::float8
+        "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8
          FROM push_deliveries WHERE delivered_at IS NULL AND dropped IS NULL",
     )
     .fetch_one(pool)

@@ -20,6 +20,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
+    sync::Arc,
     time::Duration,
 };
 
@@ -29,7 +30,8 @@ use model::{Lead, Pipeline, PipelineDoc, Stage, limits};
 use sqlx::PgPool;
 use sync::DocKind;
 
-use crate::platform::storage::{LoadError, load_document};
+use crate::platform::{residency::Residency, storage::LoadError};
+use samod::storage::StorageKey;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -61,11 +63,23 @@ pub enum ProjectionError {
     Kind(#[from] sync::UnknownKind),
 }
 
+/// How long the worker gathers what moved before projecting it. A
+/// document is edited in bursts (one lead's fields, a move and its log
+/// entry, the other device's echo): gathered, a burst is projected once,
+/// and the documents of many partners share one transaction, whose few
+/// statements cost Postgres far more than their rows do. Nothing waits on
+/// a projection but the back-office's queue and the team views.
+const GATHER: Duration = Duration::from_millis(200);
+
+/// Documents projected in one transaction at most.
+const BATCH: usize = 256;
+
 /// Projects what `changed` names; once a projection is committed, tells
 /// `owners` whose deals it changed and `activity` whose pipeline it
 /// projected (what others see of them: their team leader's view).
 pub async fn run(
     pool: PgPool,
+    resident: Arc<Residency>,
     mut changed: Inbox<DocumentStored>,
     owners: Outbox<FiguresMoved>,
     activity: Outbox<ActivitySeen>,
@@ -89,105 +103,396 @@ pub async fn run(
             }
         }
     }
-    loop {
-        // Coalesce bursts: many chunk writes of one document, one projection.
+    let mut open = true;
+    while open || !pending.is_empty() {
+        if pending.is_empty() {
+            match changed.recv().await {
+                Some(DocumentStored(doc)) => pending.insert(doc),
+                None => return,
+            };
+            let until = tokio::time::Instant::now() + GATHER;
+            while open {
+                tokio::select! {
+                    stored = changed.recv() => match stored {
+                        Some(DocumentStored(doc)) => { pending.insert(doc); }
+                        None => open = false,
+                    },
+                    () = tokio::time::sleep_until(until) => break,
+                }
+            }
+        }
         while let Ok(DocumentStored(doc)) = changed.try_recv() {
             pending.insert(doc);
         }
-        let Some(doc_id) = pending.pop_first() else {
-            match changed.recv().await {
-                Some(DocumentStored(doc)) => {
-                    pending.insert(doc);
-                    continue;
-                }
-                None => return,
-            }
-        };
-        match project_and_name_owner(&pool, &doc_id).await {
-            Ok((Outcome::Projected { rows }, pipeline_owner)) => {
-                tracing::debug!(doc_id, rows, "projected");
-                if let Some((owner, deals_changed)) = pipeline_owner {
-                    if deals_changed {
-                        owners.send(FiguresMoved(owner.clone()));
+        let mut batch = Vec::with_capacity(BATCH.min(pending.len()));
+        while batch.len() < BATCH {
+            let Some(doc) = pending.pop_first() else {
+                break;
+            };
+            batch.push(doc);
+        }
+        match project_batch(&pool, Some(&resident), &batch).await {
+            Ok(done) => {
+                for (doc_id, outcome) in &done.outcomes {
+                    match outcome {
+                        Ok(Outcome::Projected { rows }) => {
+                            tracing::debug!(doc_id, rows, "projected");
+                        }
+                        Ok(_) => {}
+                        Err(error) => tracing::error!(%error, doc_id, "cannot project document"),
                     }
+                }
+                for owner in done.deals_changed {
+                    owners.send(FiguresMoved(owner));
+                }
+                for owner in done.projected_owners {
                     activity.send(ActivitySeen(owner));
                 }
             }
-            Ok(_) => {}
-            Err(ProjectionError::Db(error)) => {
-                // The database is away; keep the document and try again.
-                tracing::warn!(%error, doc_id, "projection failed; will retry");
-                pending.insert(doc_id);
+            Err(error) => {
+                // The database is away; keep the documents and try again.
+                tracing::warn!(%error, docs = batch.len(), "projection failed; will retry");
+                pending.extend(batch);
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            Err(error) => tracing::error!(%error, doc_id, "cannot project document"),
         }
     }
 }
 
 /// Projects one document if its stored heads moved since the last projection.
 pub async fn project(pool: &PgPool, doc_id: &str) -> Result<Outcome, ProjectionError> {
-    Ok(project_and_name_owner(pool, doc_id).await?.0)
+    let mut done = project_batch(pool, None, &[doc_id.to_owned()]).await?;
+    done.outcomes
+        .remove(doc_id)
+        .unwrap_or(Ok(Outcome::Unregistered))
 }
 
-/// [`project`], and the owner of the pipeline it projected with whether
-/// that changed their deals (what their account view shows of a pipeline).
-async fn project_and_name_owner(
+/// What one transaction projected.
+#[derive(Debug, Default)]
+struct Projected {
+    /// Each document asked for, and what became of it. A document that
+    /// cannot be read says why here; the others are committed all the same.
+    outcomes: BTreeMap<String, Result<Outcome, ProjectionError>>,
+    /// Owners whose deals or conflicts changed (their account view shows
+    /// them).
+    deals_changed: BTreeSet<String>,
+    /// Owners whose pipeline was projected (their team leader's view).
+    projected_owners: BTreeSet<String>,
+}
+
+/// A document this transaction writes.
+struct Loaded {
+    doc_id: String,
+    owner: Option<String>,
+    heads: Vec<String>,
+    pipeline: Option<Pipeline>,
+}
+
+/// Projects the documents of `doc_ids` whose stored heads moved, in one
+/// transaction of a handful of statements whatever their number: their
+/// registry rows, their chunks, their projected heads, every lead of all of
+/// them, and their new heads are each one statement. Only a document where
+/// a lead entered, left or changed while "won" (or a won lead went) files
+/// its deals, which takes a few statements of its own. `Err` only when the
+/// database fails, and then nothing is committed.
+async fn project_batch(
     pool: &PgPool,
-    doc_id: &str,
-) -> Result<(Outcome, Option<(String, bool)>), ProjectionError> {
-    let Some((kind, owner)): Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT kind, owner_id FROM documents WHERE doc_id = $1")
+    resident: Option<&Residency>,
+    doc_ids: &[String],
+) -> Result<Projected, sqlx::Error> {
+    let mut done = Projected::default();
+    let registry: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT doc_id, kind, owner_id FROM documents
+         WHERE doc_id = ANY($1) AND kind IN ('pipeline', 'note')",
+    )
+    .bind(doc_ids)
+    .fetch_all(pool)
+    .await?;
+    let registered: BTreeSet<&str> = registry.iter().map(|(doc, _, _)| doc.as_str()).collect();
+    for doc_id in doc_ids {
+        if !registered.contains(doc_id.as_str()) {
+            // Not registered, or another module's kind (the router sends a
+            // document whose kind it could not read to every projection).
+            let outcome = match sqlx::query_scalar::<_, String>(
+                "SELECT kind FROM documents WHERE doc_id = $1",
+            )
             .bind(doc_id)
             .fetch_optional(pool)
             .await?
-    else {
-        return Ok((Outcome::Unregistered, None));
-    };
-    let kind = DocKind::parse(&kind)?;
-    // Pipelines, and the notes a partner makes on a device (which hold a
-    // pipeline's shape in the load test): their heads are recorded.
-    if !matches!(kind, DocKind::Pipeline | DocKind::Note) {
-        return Ok((Outcome::NotMine, None));
-    }
-    let doc = load_document(pool, doc_id).await?;
-    let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
-    heads.sort();
-
-    let mut tx = pool.begin().await?;
-    let projected: Option<Vec<String>> =
-        sqlx::query_scalar("SELECT heads FROM projections WHERE doc_id = $1 FOR UPDATE")
-            .bind(doc_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if projected.as_ref() == Some(&heads) {
-        return Ok((Outcome::Unchanged, None));
-    }
-    let (rows, deals_changed_for) = match (kind, owner) {
-        (DocKind::Pipeline, Some(owner)) => {
-            let pipeline = PipelineDoc::read(&doc).map_err(|source| ProjectionError::Model {
-                kind: "pipeline",
-                source,
-            })?;
-            let leads = Leads::of(&pipeline);
-            let rows = write_leads(&mut tx, doc_id, &owner, &leads).await?;
-            let filed = file_deals(&mut tx, doc_id, &owner, &leads).await?;
-            (rows, Some((owner, filed)))
+            {
+                None => Outcome::Unregistered,
+                Some(_) => Outcome::NotMine,
+            };
+            done.outcomes.insert(doc_id.clone(), Ok(outcome));
         }
-        // Nothing relational is read from a note yet; its heads are still
-        // recorded, so "projected up to" means the same for both kinds.
-        _ => (0, None),
+    }
+    if registry.is_empty() {
+        return Ok(done);
+    }
+    // Read from a repo's copy when one holds the document (it is in memory,
+    // and decoding it from its chunks again was most of a projection's
+    // CPU), else from storage.
+    let mut loaded = Vec::with_capacity(registry.len());
+    let mut from_storage = Vec::new();
+    let mut from_memory = Vec::new();
+    for (doc_id, kind, owner) in registry {
+        let kind = match DocKind::parse(&kind) {
+            Ok(kind) => kind,
+            Err(error) => {
+                done.outcomes.insert(doc_id, Err(error.into()));
+                continue;
+            }
+        };
+        let read = match resident {
+            Some(resident) => {
+                resident
+                    .read_resident(&doc_id, |doc| read_doc(kind, owner.as_deref(), doc))
+                    .await
+            }
+            None => None,
+        };
+        match read {
+            Some(read) => from_memory.push((doc_id, kind, owner, read)),
+            None => from_storage.push((doc_id, kind, owner)),
+        }
+    }
+    // A repo applies a change before storing it. What is projected must be
+    // stored (a projection ahead of storage would file a deal from a change
+    // a crash could lose), so a copy read in memory is used only when each
+    // of its heads is stored as a change of its own; otherwise (a head
+    // saved inside a snapshot, or not stored yet) the document is read
+    // from storage. One statement for all of them.
+    let head_keys: Vec<String> = from_memory
+        .iter()
+        .filter_map(|(doc_id, _, _, read)| Some((doc_id, read.as_ref().ok()?)))
+        .flat_map(|(doc_id, (heads, _))| {
+            heads
+                .iter()
+                .map(move |head| format!("{doc_id}/incremental/{head}"))
+        })
+        .collect();
+    let stored: BTreeSet<String> = if head_keys.is_empty() {
+        BTreeSet::new()
+    } else {
+        sqlx::query_scalar::<_, String>("SELECT key FROM doc_chunks WHERE key = ANY($1)")
+            .bind(&head_keys)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect()
     };
+    for (doc_id, kind, owner, read) in from_memory {
+        let durable = match &read {
+            Ok((heads, _)) => {
+                !heads.is_empty()
+                    && heads
+                        .iter()
+                        .all(|head| stored.contains(&format!("{doc_id}/incremental/{head}")))
+            }
+            // What does not read in memory would not read from storage.
+            Err(_) => true,
+        };
+        if durable {
+            match read {
+                Ok((heads, pipeline)) => loaded.push(Loaded {
+                    doc_id,
+                    owner,
+                    heads,
+                    pipeline,
+                }),
+                Err(error) => {
+                    done.outcomes.insert(doc_id, Err(error));
+                }
+            }
+        } else {
+            from_storage.push((doc_id, kind, owner));
+        }
+    }
+    let mut chunks = load_documents(
+        pool,
+        &from_storage
+            .iter()
+            .map(|(doc, _, _)| doc.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    for (doc_id, kind, owner) in from_storage {
+        let read = chunks
+            .remove(&doc_id)
+            .unwrap_or_else(|| Ok(automerge::Automerge::new()))
+            .and_then(|doc| read_doc(kind, owner.as_deref(), &doc));
+        match read {
+            Ok((heads, pipeline)) => loaded.push(Loaded {
+                doc_id,
+                owner,
+                heads,
+                pipeline,
+            }),
+            Err(error) => {
+                done.outcomes.insert(doc_id, Err(error));
+            }
+        }
+    }
+
+    // Rows are locked in document order, so two workers cannot deadlock.
+    loaded.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
+    let mut tx = pool.begin().await?;
+    // Locked in one order, so two workers cannot deadlock on them.
+    let projected: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "SELECT doc_id, heads FROM projections WHERE doc_id = ANY($1)
+         ORDER BY doc_id FOR UPDATE",
+    )
+    .bind(
+        loaded
+            .iter()
+            .map(|doc| doc.doc_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let projected: BTreeMap<String, Vec<String>> = projected.into_iter().collect();
+    loaded.retain(|doc| {
+        let same = projected.get(&doc.doc_id) == Some(&doc.heads);
+        if same {
+            done.outcomes
+                .insert(doc.doc_id.clone(), Ok(Outcome::Unchanged));
+        }
+        !same
+    });
+    if loaded.is_empty() {
+        return Ok(done);
+    }
+    let pipelines: Vec<Owned<'_>> = loaded
+        .iter()
+        .filter_map(|doc| {
+            let owner = doc.owner.as_deref()?;
+            let pipeline = doc.pipeline.as_ref()?;
+            Some(Owned {
+                doc_id: &doc.doc_id,
+                owner,
+                leads: Leads::of(pipeline),
+            })
+        })
+        .collect();
+    let to_file = write_leads(&mut tx, &pipelines).await?;
+    for pipeline in &pipelines {
+        if to_file.contains(pipeline.doc_id)
+            && file_deals(&mut tx, pipeline.doc_id, pipeline.owner, &pipeline.leads).await?
+        {
+            done.deals_changed.insert(pipeline.owner.to_owned());
+        }
+        done.projected_owners.insert(pipeline.owner.to_owned());
+    }
     sqlx::query(
-        "INSERT INTO projections (doc_id, heads) VALUES ($1, $2)
+        "INSERT INTO projections (doc_id, heads)
+         SELECT doc_id, string_to_array(heads, ',')
+         FROM unnest($1::text[], $2::text[]) AS p (doc_id, heads)
          ON CONFLICT (doc_id) DO UPDATE SET heads = EXCLUDED.heads, projected_at = now()",
     )
-    .bind(doc_id)
-    .bind(&heads)
+    .bind(
+        loaded
+            .iter()
+            .map(|doc| doc.doc_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    // Postgres has no arrays of arrays of uneven length: each document's
+    // heads go as one comma-separated text (hashes are hex).
+    .bind(
+        loaded
+            .iter()
+            .map(|doc| doc.heads.join(","))
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok((Outcome::Projected { rows }, deals_changed_for))
+    let rows: BTreeMap<&str, usize> = pipelines
+        .iter()
+        .map(|p| (p.doc_id, p.leads.rows.len()))
+        .collect();
+    for doc in &loaded {
+        let rows = rows.get(doc.doc_id.as_str()).copied().unwrap_or(0);
+        done.outcomes
+            .insert(doc.doc_id.clone(), Ok(Outcome::Projected { rows }));
+    }
+    Ok(done)
+}
+
+/// A document's heads (sorted, as `projections` holds them) and, for an
+/// owned pipeline, its leads. Nothing relational is read from a note yet;
+/// its heads are still recorded, so "projected up to" means the same for
+/// both kinds.
+fn read_doc(
+    kind: DocKind,
+    owner: Option<&str>,
+    doc: &automerge::Automerge,
+) -> Result<(Vec<String>, Option<Pipeline>), ProjectionError> {
+    let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    heads.sort();
+    let pipeline = match (kind, owner) {
+        (DocKind::Pipeline, Some(_)) => {
+            Some(
+                PipelineDoc::read(doc).map_err(|source| ProjectionError::Model {
+                    kind: "pipeline",
+                    source,
+                })?,
+            )
+        }
+        _ => None,
+    };
+    Ok((heads, pipeline))
+}
+
+/// A pipeline's leads, with the document and the owner its rows follow.
+struct Owned<'a> {
+    doc_id: &'a str,
+    owner: &'a str,
+    leads: Leads<'a>,
+}
+
+/// Every stored chunk of each of `doc_ids` in one statement, loaded as
+/// Automerge documents; a document whose chunks do not decode says why.
+async fn load_documents(
+    pool: &PgPool,
+    doc_ids: &[&str],
+) -> Result<BTreeMap<String, Result<automerge::Automerge, ProjectionError>>, sqlx::Error> {
+    let mut ids = Vec::with_capacity(doc_ids.len());
+    let mut los = Vec::with_capacity(doc_ids.len());
+    let mut his = Vec::with_capacity(doc_ids.len());
+    for doc_id in doc_ids {
+        let Ok(prefix) = StorageKey::from_parts([*doc_id]) else {
+            continue;
+        };
+        let (lo, hi) = sync::prefix_range(&prefix);
+        ids.push(*doc_id);
+        los.push(lo);
+        his.push(hi);
+    }
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT r.doc_id, c.data
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS r (doc_id, lo, hi)
+         JOIN doc_chunks c ON c.key >= r.lo AND c.key < r.hi
+         ORDER BY r.doc_id, c.key",
+    )
+    .bind(&ids)
+    .bind(&los)
+    .bind(&his)
+    .fetch_all(pool)
+    .await?;
+    let mut docs: BTreeMap<String, Result<automerge::Automerge, ProjectionError>> = doc_ids
+        .iter()
+        .map(|id| ((*id).to_owned(), Ok(automerge::Automerge::new())))
+        .collect();
+    for (doc_id, chunk) in rows {
+        if let Some(Ok(doc)) = docs.get_mut(&doc_id) {
+            // Snapshots and incrementals overlap while samod compacts;
+            // loading a change twice is harmless.
+            if let Err(error) = doc.load_incremental(&chunk) {
+                docs.insert(doc_id, Err(LoadError::Decode(error).into()));
+            }
+        }
+    }
+    Ok(docs)
 }
 
 /// A lead as its row holds it: what the document says, checked.
@@ -479,107 +784,163 @@ async fn file_deals(
     Ok(changed > 0)
 }
 
+/// Writes the rows of every pipeline of `pipelines`, and returns the
+/// documents whose deals must be filed again: those where a lead entered,
+/// left or changed while "won", or a won lead's row went.
+///
 /// Rows follow the owner recorded in the registry, not the `partner_id`
 /// the document claims: documents are written by clients.
-async fn write_leads(
+async fn write_leads<'a>(
     tx: &mut sqlx::PgConnection,
-    doc_id: &str,
-    owner: &str,
-    leads: &Leads<'_>,
-) -> Result<usize, sqlx::Error> {
-    // One statement for every lead (not one per lead: a statement's round
-    // trip costs Postgres more than its row), and a row is written only
-    // where it differs, so an edit of one lead rewrites one row.
-    let rows = &leads.rows;
-    sqlx::query(
-        "INSERT INTO leads (partner_id, lead_id, doc_id, stage, contact_name, company, email,
-                            phone, notes, value_minor, currency, created_at, updated_at,
-                            archived_at, follow_up_at, follow_up_note)
-         SELECT $1, l.lead_id, $2, l.stage, l.contact_name, l.company, l.email, l.phone,
-                l.notes, l.value_minor, l.currency, l.created_at, l.updated_at, l.archived_at,
-                l.follow_up_at, l.follow_up_note
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                     $9::text[], $10::bigint[], $11::text[], $12::timestamptz[],
-                     $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::text[])
-              AS l (lead_id, stage, contact_name, company, email, phone, notes, value_minor,
-                    currency, created_at, updated_at, archived_at, follow_up_at, follow_up_note)
-         ON CONFLICT (partner_id, lead_id) DO UPDATE SET
-            stage = EXCLUDED.stage, contact_name = EXCLUDED.contact_name,
-            company = EXCLUDED.company, email = EXCLUDED.email, phone = EXCLUDED.phone,
-            notes = EXCLUDED.notes, value_minor = EXCLUDED.value_minor,
-            currency = EXCLUDED.currency, updated_at = EXCLUDED.updated_at,
-            archived_at = EXCLUDED.archived_at, follow_up_at = EXCLUDED.follow_up_at,
-            follow_up_note = EXCLUDED.follow_up_note
-         WHERE (leads.stage, leads.contact_name, leads.company, leads.email, leads.phone,
-                leads.notes, leads.value_minor, leads.currency, leads.updated_at,
-                leads.archived_at, leads.follow_up_at, leads.follow_up_note)
-               IS DISTINCT FROM
-               (EXCLUDED.stage, EXCLUDED.contact_name, EXCLUDED.company, EXCLUDED.email,
-                EXCLUDED.phone, EXCLUDED.notes, EXCLUDED.value_minor, EXCLUDED.currency,
-                EXCLUDED.updated_at, EXCLUDED.archived_at, EXCLUDED.follow_up_at,
-                EXCLUDED.follow_up_note)",
+    pipelines: &[Owned<'a>],
+) -> Result<BTreeSet<&'a str>, sqlx::Error> {
+    let rows: Vec<(&Owned<'a>, &LeadRow<'_>)> = pipelines
+        .iter()
+        .flat_map(|p| p.leads.rows.iter().map(move |row| (p, row)))
+        .collect();
+    // One statement for every lead of every document (not one per lead: a
+    // statement's round trip costs Postgres more than its row), and a row
+    // is written only where it differs, so an edit of one lead rewrites one
+    // row. `old` reads the rows as they were before this statement (all of
+    // a statement's parts see one snapshot), so the deals to file are
+    // known without another statement.
+    let moved: Vec<String> = sqlx::query_scalar(
+        "WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                 $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[],
+                                 $11::text[], $12::timestamptz[], $13::timestamptz[],
+                                 $14::timestamptz[], $15::timestamptz[], $16::text[])
+            AS l (partner_id, doc_id, lead_id, stage, contact_name, company, email, phone,
+                  notes, value_minor, currency, created_at, updated_at, archived_at,
+                  follow_up_at, follow_up_note)
+         ), old AS (
+            SELECT o.partner_id, o.lead_id, o.stage, o.value_minor, o.currency
+            FROM leads o JOIN input i USING (partner_id, lead_id)
+         ), written AS (
+            INSERT INTO leads (partner_id, lead_id, doc_id, stage, contact_name, company, email,
+                               phone, notes, value_minor, currency, created_at, updated_at,
+                               archived_at, follow_up_at, follow_up_note)
+            SELECT partner_id, lead_id, doc_id, stage, contact_name, company, email, phone,
+                   notes, value_minor, currency, created_at, updated_at, archived_at,
+                   follow_up_at, follow_up_note
+            FROM input
+            ON CONFLICT (partner_id, lead_id) DO UPDATE SET
+               stage = EXCLUDED.stage, contact_name = EXCLUDED.contact_name,
+               company = EXCLUDED.company, email = EXCLUDED.email, phone = EXCLUDED.phone,
+               notes = EXCLUDED.notes, value_minor = EXCLUDED.value_minor,
+               currency = EXCLUDED.currency, updated_at = EXCLUDED.updated_at,
+               archived_at = EXCLUDED.archived_at, follow_up_at = EXCLUDED.follow_up_at,
+               follow_up_note = EXCLUDED.follow_up_note
+            WHERE (leads.stage, leads.contact_name, leads.company, leads.email, leads.phone,
+                   leads.notes, leads.value_minor, leads.currency, leads.updated_at,
+                   leads.archived_at, leads.follow_up_at, leads.follow_up_note)
+                  IS DISTINCT FROM
+                  (EXCLUDED.stage, EXCLUDED.contact_name, EXCLUDED.company,
+                   EXCLUDED.email, EXCLUDED.phone, EXCLUDED.notes, EXCLUDED.value_minor,
+                   EXCLUDED.currency, EXCLUDED.updated_at, EXCLUDED.archived_at,
+                   EXCLUDED.follow_up_at, EXCLUDED.follow_up_note)
+            RETURNING partner_id, lead_id, doc_id, stage, value_minor, currency
+         )
+         SELECT DISTINCT w.doc_id FROM written w
+         LEFT JOIN old o USING (partner_id, lead_id)
+         WHERE (w.stage = 'won' OR o.stage = 'won')
+           AND (o.stage, o.value_minor, o.currency)
+               IS DISTINCT FROM (w.stage, w.value_minor, w.currency)",
     )
-    .bind(owner)
-    .bind(doc_id)
-    .bind(rows.iter().map(|r| r.lead.id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(p, _)| p.owner).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(p, _)| p.doc_id).collect::<Vec<_>>())
     .bind(
         rows.iter()
-            .map(|r| r.lead.stage.as_str())
+            .map(|(_, r)| r.lead.id.as_str())
             .collect::<Vec<_>>(),
     )
     .bind(
         rows.iter()
-            .map(|r| r.lead.contact_name.as_str())
+            .map(|(_, r)| r.lead.stage.as_str())
             .collect::<Vec<_>>(),
     )
     .bind(
         rows.iter()
-            .map(|r| r.lead.company.as_str())
+            .map(|(_, r)| r.lead.contact_name.as_str())
             .collect::<Vec<_>>(),
     )
     .bind(
         rows.iter()
-            .map(|r| r.lead.email.as_str())
+            .map(|(_, r)| r.lead.company.as_str())
             .collect::<Vec<_>>(),
     )
     .bind(
         rows.iter()
-            .map(|r| r.lead.phone.as_str())
+            .map(|(_, r)| r.lead.email.as_str())
             .collect::<Vec<_>>(),
     )
     .bind(
         rows.iter()
-            .map(|r| r.lead.notes.as_str())
+            .map(|(_, r)| r.lead.phone.as_str())
             .collect::<Vec<_>>(),
     )
-    .bind(rows.iter().map(|r| r.lead.value.minor).collect::<Vec<_>>())
     .bind(
         rows.iter()
-            .map(|r| r.lead.value.currency.as_str())
+            .map(|(_, r)| r.lead.notes.as_str())
             .collect::<Vec<_>>(),
     )
-    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.archived_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.follow_up_at).collect::<Vec<_>>())
     .bind(
         rows.iter()
-            .map(|r| r.lead.follow_up.as_ref().map(|f| f.note.as_str()))
+            .map(|(_, r)| r.lead.value.minor)
             .collect::<Vec<_>>(),
     )
-    .execute(&mut *tx)
+    .bind(
+        rows.iter()
+            .map(|(_, r)| r.lead.value.currency.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|(_, r)| r.created_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, r)| r.updated_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, r)| r.archived_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|(_, r)| r.follow_up_at).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|(_, r)| r.lead.follow_up.as_ref().map(|f| f.note.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .fetch_all(&mut *tx)
     .await?;
-    // Rows of leads the document no longer holds go too: the table mirrors
-    // the document. A rejected lead is still held: its row stays.
-    sqlx::query("DELETE FROM leads WHERE doc_id = $1 AND NOT (lead_id = ANY($2))")
-        .bind(doc_id)
-        .bind(leads.kept())
-        .execute(&mut *tx)
-        .await?;
-    if !leads.rejected.is_empty() {
-        record_rejects(tx, doc_id, &leads.rejected).await?;
+    // Rows of leads a document no longer holds go too: the table mirrors
+    // the documents. A rejected lead is still held: its row stays.
+    let (kept_docs, kept_leads): (Vec<&str>, Vec<&str>) = pipelines
+        .iter()
+        .flat_map(|p| p.leads.kept().into_iter().map(move |lead| (p.doc_id, lead)))
+        .unzip();
+    // A won lead's row gone: its deal is withdrawn.
+    let gone: Vec<(String, String)> = sqlx::query_as(
+        "DELETE FROM leads l
+         WHERE l.doc_id = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS k (doc_id, lead_id)
+                           WHERE k.doc_id = l.doc_id AND k.lead_id = l.lead_id)
+         RETURNING l.doc_id, l.stage",
+    )
+    .bind(pipelines.iter().map(|p| p.doc_id).collect::<Vec<_>>())
+    .bind(&kept_docs)
+    .bind(&kept_leads)
+    .fetch_all(&mut *tx)
+    .await?;
+    for pipeline in pipelines {
+        if !pipeline.leads.rejected.is_empty() {
+            record_rejects(tx, pipeline.doc_id, &pipeline.leads.rejected).await?;
+        }
     }
-    Ok(leads.rows.len())
+    // Back to the callers' borrows: the ids Postgres returned name
+    // documents of `pipelines`.
+    let gone = gone
+        .into_iter()
+        .filter(|(_, stage)| stage == Stage::Won.as_str())
+        .map(|(doc, _)| doc);
+    let to_file: BTreeSet<String> = moved.into_iter().chain(gone).collect();
+    Ok(pipelines
+        .iter()
+        .map(|p| p.doc_id)
+        .filter(|doc| to_file.contains(*doc))
+        .collect())
 }
 
 #[cfg(test)]

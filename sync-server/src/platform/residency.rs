@@ -456,6 +456,33 @@ impl Residency {
         }));
     }
 
+    /// Reads `doc_id` as a repo holding it has it in memory now, loading it
+    /// nowhere: `None` when no repo holds it (or the one that does cannot
+    /// hand it over now). A repo applies a change before it stores it, so
+    /// what this reads may be ahead of storage by the writes in flight.
+    pub async fn read_resident<T>(
+        &self,
+        doc_id: &str,
+        read: impl FnOnce(&automerge::Automerge) -> T,
+    ) -> Option<T> {
+        let id: DocumentId = doc_id.parse().ok()?;
+        let holder = self.shards.iter().find_map(|shard| {
+            let current = lock(&shard.current).clone();
+            if lock(&current.docs).contains(doc_id) {
+                return Some(current);
+            }
+            lock(&shard.draining)
+                .iter()
+                .find(|g| lock(&g.docs).contains(doc_id))
+                .cloned()
+        })?;
+        let handle = match tokio::time::timeout(FIND_TIMEOUT, holder.repo.find(id)).await {
+            Ok(Ok(Some(handle))) => handle,
+            _ => return None,
+        };
+        Some(handle.with_document(|doc| read(doc)))
+    }
+
     /// Hands a guarded connection to the current generation of the shard of
     /// `key` (a team: see `http::sync::shard_key`). `make` builds the transport around the
     /// repo it will sync with and the generation's farewell signal.

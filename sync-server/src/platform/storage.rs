@@ -9,22 +9,115 @@
 //!
 //! Every write of a document chunk also tells the projection worker which
 //! document moved.
+//!
+//! # Group commit
+//!
+//! Writes (puts and deletes) go through one writer task, which commits
+//! everything queued while its previous commit was in flight as one
+//! statement. Under load a commit carries the chunks of many documents, so
+//! Postgres parses, plans and commits once for all of them; when the
+//! server is quiet a write is still committed at once, alone. A write is
+//! acknowledged to samod only once its commit returns. Writes are applied in
+//! the order samod issued them: within one commit only the last write of
+//! each key counts (which is what applying them one by one would leave),
+//! and commits follow one another.
 
 use std::{collections::HashMap, future::Future};
 
 use crate::events::{DocumentStored, Outbox};
 use samod::storage::StorageKey;
 use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
 
 #[derive(Clone)]
 pub struct PgStorage {
     pool: PgPool,
-    changed: Outbox<DocumentStored>,
+    writes: mpsc::UnboundedSender<Write>,
 }
 
+/// One put (`Some` bytes) or delete (`None`), and who waits for it.
+struct Write {
+    key: String,
+    data: Option<Vec<u8>>,
+    done: oneshot::Sender<()>,
+}
+
+/// Writes committed together at most: a commit's arrays stay a few MiB
+/// even of whole snapshots.
+const MAX_GROUP: usize = 512;
+
 impl PgStorage {
+    /// Storage over `pool`, whose committed chunk writes are told to
+    /// `changed`. Starts the writer task on the current runtime; it ends
+    /// when the last clone of the storage is dropped.
     pub fn new(pool: PgPool, changed: Outbox<DocumentStored>) -> Self {
-        Self { pool, changed }
+        let (writes, queue) = mpsc::unbounded_channel();
+        tokio::spawn(write_groups(pool.clone(), queue, changed));
+        Self { pool, writes }
+    }
+
+    /// Queues one write and waits until it is committed.
+    async fn write(&self, key: String, data: Option<Vec<u8>>) {
+        let (done, committed) = oneshot::channel();
+        if self.writes.send(Write { key, data, done }).is_err() {
+            // The writer runs while any storage does; gone only if the
+            // runtime is shutting down, when nothing waits for this.
+            return;
+        }
+        let _ = committed.await;
+    }
+}
+
+/// The writer: takes whatever is queued, commits it as one group, answers
+/// every waiter, tells the projection, and again.
+async fn write_groups(
+    pool: PgPool,
+    mut queue: mpsc::UnboundedReceiver<Write>,
+    changed: Outbox<DocumentStored>,
+) {
+    let mut group: Vec<Write> = Vec::new();
+    loop {
+        if queue.recv_many(&mut group, MAX_GROUP).await == 0 {
+            return;
+        }
+        // Last write of each key, in the order first seen.
+        let mut last: HashMap<&str, Option<&[u8]>> = HashMap::with_capacity(group.len());
+        for write in &group {
+            last.insert(&write.key, write.data.as_deref());
+        }
+        let (mut put_keys, mut put_data, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
+        for (key, data) in last {
+            match data {
+                Some(data) => {
+                    put_keys.push(key);
+                    put_data.push(data);
+                }
+                None => deleted.push(key),
+            }
+        }
+        let first = group[0].key.clone();
+        retry("write", &first, || {
+            sqlx::query(
+                "WITH deleted AS (DELETE FROM doc_chunks WHERE key = ANY($3))
+                 INSERT INTO doc_chunks (key, data) SELECT * FROM unnest($1::text[], $2::bytea[])
+                 ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, written_at = now()",
+            )
+            .bind(&put_keys)
+            .bind(&put_data)
+            .bind(&deleted)
+            .execute(&pool)
+        })
+        .await;
+        for write in group.drain(..) {
+            if write.data.is_some()
+                && let Some(doc) = sync::key_from_string(&write.key)
+                    .and_then(|k| sync::document_of_key(&k).map(str::to_owned))
+            {
+                // The worker may be gone during shutdown; nothing to tell then.
+                changed.send(DocumentStored(doc));
+            }
+            let _ = write.done.send(());
+        }
     }
 }
 
@@ -75,38 +168,13 @@ impl samod::storage::Storage for PgStorage {
     }
 
     fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send {
-        let pool = self.pool.clone();
-        let changed = self.changed.clone();
-        async move {
-            let k = sync::key_to_string(&key);
-            retry("put", &k, || {
-                sqlx::query(
-                    "INSERT INTO doc_chunks (key, data) VALUES ($1, $2)
-                     ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, written_at = now()",
-                )
-                .bind(&k)
-                .bind(&data)
-                .execute(&pool)
-            })
-            .await;
-            if let Some(doc) = sync::document_of_key(&key) {
-                // The worker may be gone during shutdown; nothing to tell then.
-                changed.send(DocumentStored(doc.to_owned()));
-            }
-        }
+        let this = self.clone();
+        async move { this.write(sync::key_to_string(&key), Some(data)).await }
     }
 
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {
-        let pool = self.pool.clone();
-        async move {
-            let k = sync::key_to_string(&key);
-            retry("delete", &k, || {
-                sqlx::query("DELETE FROM doc_chunks WHERE key = $1")
-                    .bind(&k)
-                    .execute(&pool)
-            })
-            .await;
-        }
+        let this = self.clone();
+        async move { this.write(sync::key_to_string(&key), None).await }
     }
 }
 

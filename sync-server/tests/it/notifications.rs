@@ -601,3 +601,49 @@ async fn a_subscription_must_be_a_push_service_s_and_a_device_s_keys() {
     assert_eq!(count().await, 20);
     server.stop().await;
 }
+
+/// With nothing waiting, the sender is told nothing is due (and naps a
+/// second, woken by the next notice); it once read "due now" from an
+/// empty queue and looked again every 20 ms, three statements each time.
+#[tokio::test]
+async fn an_empty_queue_has_nothing_due_and_a_waiting_delivery_says_when() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    sync_server::migrate(&pool).await.unwrap();
+    let next_due_in = sync_server::notifications::push::next_due_in;
+    assert_eq!(next_due_in(&pool).await, None);
+
+    sqlx::query(
+        "INSERT INTO accounts (id, email, name, role, status, password_hash)
+         VALUES ('a-due', 'due@example.com', 'Due', 'admin', 'approved', 'x')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO notifications (account_id, kind, dedupe_key, title, body, screen)
+         VALUES ('a-due', 'deal_approved', 'k', 't', 'b', '#') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO push_deliveries (notification_id, endpoint, next_attempt_at, expires_at)
+         VALUES ($1, 'https://push.example/1', now() + interval '30 seconds',
+                 now() + interval '1 day')",
+    )
+    .bind(id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let due = next_due_in(&pool).await.expect("a delivery waits");
+    assert!(
+        (Duration::from_secs(20)..=Duration::from_secs(30)).contains(&due),
+        "{due:?}"
+    );
+    sqlx::query("UPDATE push_deliveries SET next_attempt_at = now() - interval '5 seconds'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(next_due_in(&pool).await, Some(Duration::ZERO));
+}
