@@ -328,6 +328,7 @@ async fn write_index(state: &ChatState, channel: &str) -> anyhow::Result<()> {
     ChannelIndexDoc::write(&mut doc, &index)?;
     server_docs::store_changes_since(&state.residency, channel, &doc, &before)
         .await
+        .map(drop)
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 

@@ -254,6 +254,7 @@ async fn store(
 ) -> Result<(), AppError> {
     server_docs::store_changes_since(&state.residency, bucket, doc, before)
         .await
+        .map(drop)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))
 }
 

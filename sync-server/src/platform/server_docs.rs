@@ -41,6 +41,14 @@ impl From<sqlx::Error> for WriteError {
 /// it yet; the first device that asks for it loads it from storage.
 /// Afterwards each write is a fresh load, so a new actor, which costs a few
 /// bytes per change and can never reuse a sequence number.
+///
+/// No repo compacts such a document (a repo saves only what it holds, and
+/// nobody may have it open), so every write would add a chunk that every
+/// later write loads again: a partner's account view, rewritten whenever
+/// their figures move, would be thousands of chunks within a year. Once a
+/// document has [`COMPACT_AFTER`] chunks, the write also stores it whole as
+/// one snapshot, keyed as samod keys its own (by its heads), and deletes the
+/// chunks the snapshot holds.
 pub async fn write_owned<E: std::fmt::Display>(
     pool: &PgPool,
     residency: &Residency,
@@ -74,7 +82,7 @@ pub async fn write_owned<E: std::fmt::Display>(
         tracing::info!(%doc_id, owner, kind = kind.as_str(), "server-written document created");
         return Ok(());
     };
-    let mut doc = storage::load_document(pool, &doc_id)
+    let (mut doc, keys) = storage::load_document_and_keys(pool, &doc_id)
         .await
         .map_err(|error| match error {
             storage::LoadError::Db(e) => WriteError::from(e),
@@ -82,26 +90,76 @@ pub async fn write_owned<E: std::fmt::Display>(
         })?;
     let before = doc.get_heads();
     write(&mut doc).map_err(|e| give_up(format_args!("{doc_id}: {e}")))?;
-    store_changes_since(residency, &doc_id, &doc, &before).await
+    let written = store_changes_since(residency, &doc_id, &doc, &before).await?;
+    if keys.len() + written.len() > COMPACT_AFTER {
+        compact(
+            pool,
+            residency,
+            &doc_id,
+            &doc,
+            keys.into_iter().chain(written),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Chunks a server-written document may have before a write compacts it.
+pub const COMPACT_AFTER: usize = 16;
+
+/// Stores `doc` whole as one snapshot of `doc_id`, then deletes `held`,
+/// the chunks it holds. A chunk another writer stored meanwhile is not in
+/// `held`, so it stays.
+async fn compact(
+    pool: &PgPool,
+    residency: &Residency,
+    doc_id: &str,
+    doc: &Automerge,
+    held: impl Iterator<Item = String>,
+) -> Result<(), WriteError> {
+    let id: DocumentId = doc_id
+        .parse()
+        .map_err(|_| WriteError::GiveUp(format!("{doc_id:?} is not a document id")))?;
+    // samod's name for a snapshot: the SHA-256 of its heads, in hex.
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    for head in doc.get_heads() {
+        sha2::Digest::update(&mut hasher, head.as_ref());
+    }
+    let name: String = sha2::Digest::finalize(hasher)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let key = StorageKey::from_parts([doc_id, "snapshot", name.as_str()])
+        .map_err(|e| WriteError::GiveUp(format!("snapshot key of {id}: {e:?}")))?;
+    let snapshot = sync::key_to_string(&key);
+    residency.put_outside(doc_id, key, doc.save()).await;
+    let held: Vec<String> = held.filter(|k| *k != snapshot).collect();
+    sqlx::query("DELETE FROM doc_chunks WHERE key = ANY($1)")
+        .bind(&held)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// Stores what `doc` changed since `before` as the document `doc_id`
 /// (registered already), outside every repo: the repos holding it take the
-/// changes from the bus, and so do their devices.
+/// changes from the bus, and so do their devices. Returns the keys written.
 pub async fn store_changes_since(
     residency: &Residency,
     doc_id: &str,
     doc: &Automerge,
     before: &[automerge::ChangeHash],
-) -> Result<(), WriteError> {
+) -> Result<Vec<String>, WriteError> {
     let id: DocumentId = doc_id
         .parse()
         .map_err(|_| WriteError::GiveUp(format!("{doc_id:?} is not a document id")))?;
+    let mut written = Vec::new();
     for change in doc.get_changes(before) {
         let key = StorageKey::incremental_path(&id, change.hash());
+        written.push(sync::key_to_string(&key));
         residency
             .put_outside(doc_id, key, change.raw_bytes().to_vec())
             .await;
     }
-    Ok(())
+    Ok(written)
 }

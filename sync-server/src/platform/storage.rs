@@ -180,21 +180,30 @@ impl samod::storage::Storage for PgStorage {
 
 /// Every stored chunk of one document, as bytes Automerge can load.
 pub async fn load_document(pool: &PgPool, doc_id: &str) -> Result<automerge::Automerge, LoadError> {
+    Ok(load_document_and_keys(pool, doc_id).await?.0)
+}
+
+/// [`load_document`], and the keys of the chunks it was loaded from.
+pub async fn load_document_and_keys(
+    pool: &PgPool,
+    doc_id: &str,
+) -> Result<(automerge::Automerge, Vec<String>), LoadError> {
     let prefix = StorageKey::from_parts([doc_id]).map_err(|_| LoadError::BadId)?;
     let (lo, hi) = sync::prefix_range(&prefix);
-    let chunks: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT data FROM doc_chunks WHERE key >= $1 AND key < $2 ORDER BY key")
-            .bind(&lo)
-            .bind(&hi)
-            .fetch_all(pool)
-            .await?;
+    let chunks: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT key, data FROM doc_chunks WHERE key >= $1 AND key < $2 ORDER BY key",
+    )
+    .bind(&lo)
+    .bind(&hi)
+    .fetch_all(pool)
+    .await?;
     let mut doc = automerge::Automerge::new();
     // Snapshots and incrementals overlap while samod compacts; loading a
     // change twice is harmless.
-    for chunk in &chunks {
+    for (_, chunk) in &chunks {
         doc.load_incremental(chunk)?;
     }
-    Ok(doc)
+    Ok((doc, chunks.into_iter().map(|(key, _)| key).collect()))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -600,6 +600,7 @@ async fn write_catalog(
     CatalogDoc::write(&mut doc, catalog).map_err(|e| AppError::Internal(e.into()))?;
     server_docs::store_changes_since(&state.residency, doc_id, &doc, &before)
         .await
+        .map(drop)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))
 }
 

@@ -647,3 +647,74 @@ async fn an_empty_queue_has_nothing_due_and_a_waiting_delivery_says_when() {
         .unwrap();
     assert_eq!(next_due_in(&pool).await, Some(Duration::ZERO));
 }
+
+/// A document only the server writes (here Ben's inbox, rewritten at each
+/// notice) is compacted by the writer, since no repo does: it stays a
+/// handful of chunks however often it is written, and reads the same.
+#[tokio::test]
+async fn a_server_written_document_stays_a_few_chunks_however_often_it_is_written() {
+    const NOTICES: usize = 2 * sync_server::platform::server_docs::COMPACT_AFTER + 3;
+    let db = TestDb::new().await;
+    let _server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    for i in 0..NOTICES {
+        let mut tx = pool.begin().await.unwrap();
+        outbox::enqueue(
+            &mut tx,
+            &Notice {
+                account_id: "a-ben".into(),
+                kind: NotificationKind::DealApproved,
+                dedupe_key: format!("compaction-{i}"),
+                title: format!("Notice {i}"),
+                body: String::new(),
+                screen: "#".into(),
+                topic: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        tx.commit().await.unwrap();
+        // Each notice its own write: wait until the inbox holds it.
+        wait_for("the notice in Ben's inbox", Duration::from_secs(20), || {
+            let pool = pool.clone();
+            async move {
+                let doc: String = sqlx::query_scalar(
+                    "SELECT doc_id FROM documents WHERE kind = 'inbox' AND owner_id = 'p-ben'",
+                )
+                .fetch_optional(&pool)
+                .await
+                .unwrap()?;
+                let inbox = model::InboxDoc::read(&stored(&pool, &doc).await).ok()?;
+                (inbox.notices.first()?.title == format!("Notice {i}")).then_some(())
+            }
+        })
+        .await;
+    }
+    let doc: String = sqlx::query_scalar(
+        "SELECT doc_id FROM documents WHERE kind = 'inbox' AND owner_id = 'p-ben'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM doc_chunks WHERE key LIKE $1")
+        .bind(format!("{doc}/%"))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(
+        keys.len() <= sync_server::platform::server_docs::COMPACT_AFTER,
+        "{} chunks after {NOTICES} writes: {keys:?}",
+        keys.len()
+    );
+    assert!(
+        keys.iter().any(|k| k.contains("/snapshot/")),
+        "no snapshot: {keys:?}"
+    );
+    let inbox = model::InboxDoc::read(&stored(&pool, &doc).await).unwrap();
+    assert_eq!(
+        inbox.notices.first().map(|n| n.title.as_str()),
+        Some(format!("Notice {}", NOTICES - 1).as_str())
+    );
+    assert_eq!(inbox.notices.len(), NOTICES.min(model::INBOX_SIZE));
+}
