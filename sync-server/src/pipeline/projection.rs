@@ -308,6 +308,11 @@ async fn project_batch(
             from_storage.push((doc_id, kind, owner));
         }
     }
+    tracing::debug!(
+        in_memory = loaded.len(),
+        from_storage = from_storage.len(),
+        "projection batch read"
+    );
     let mut chunks = load_documents(
         pool,
         &from_storage
@@ -456,6 +461,9 @@ async fn load_documents(
     pool: &PgPool,
     doc_ids: &[&str],
 ) -> Result<BTreeMap<String, Result<automerge::Automerge, ProjectionError>>, sqlx::Error> {
+    if doc_ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     let mut ids = Vec::with_capacity(doc_ids.len());
     let mut los = Vec::with_capacity(doc_ids.len());
     let mut his = Vec::with_capacity(doc_ids.len());
