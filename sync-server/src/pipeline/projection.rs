@@ -229,6 +229,25 @@ async fn project_batch(
     if registry.is_empty() {
         return Ok(done);
     }
+    // What was projected last: a copy in memory that lacks any of it is
+    // behind, and projecting it would move rows backwards.
+    let projected_before: BTreeMap<String, Vec<String>> = if resident.is_some() {
+        sqlx::query_as::<_, (String, Vec<String>)>(
+            "SELECT doc_id, heads FROM projections WHERE doc_id = ANY($1)",
+        )
+        .bind(
+            registry
+                .iter()
+                .map(|(doc, _, _)| doc.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .collect()
+    } else {
+        BTreeMap::new()
+    };
     // Read from a repo's copy when one holds the document (it is in memory,
     // and decoding it from its chunks again was most of a projection's
     // CPU), else from storage.
@@ -243,12 +262,20 @@ async fn project_batch(
                 continue;
             }
         };
+        let before = projected_before.get(&doc_id);
         let read = match resident {
-            Some(resident) => {
-                resident
-                    .read_resident(&doc_id, |doc| read_doc(kind, owner.as_deref(), doc))
-                    .await
-            }
+            Some(resident) => resident
+                .read_resident(&doc_id, |doc| {
+                    let holds_all = before.is_none_or(|heads| {
+                        heads.iter().all(|head| {
+                            head.parse::<automerge::ChangeHash>()
+                                .is_ok_and(|head| doc.get_change_meta_by_hash(&head).is_some())
+                        })
+                    });
+                    holds_all.then(|| read_doc(kind, owner.as_deref(), doc))
+                })
+                .await
+                .flatten(),
             None => None,
         };
         match read {
@@ -794,7 +821,8 @@ async fn file_deals(
 
 /// Writes the rows of every pipeline of `pipelines`, and returns the
 /// documents whose deals must be filed again: those where a lead entered,
-/// left or changed while "won", or a won lead's row went.
+/// left or changed while "won", or moved while its approved deal records
+/// a conflict, or a won lead's row went.
 ///
 /// Rows follow the owner recorded in the registry, not the `partner_id`
 /// the document claims: documents are written by clients.
@@ -851,9 +879,14 @@ async fn write_leads<'a>(
          )
          SELECT DISTINCT w.doc_id FROM written w
          LEFT JOIN old o USING (partner_id, lead_id)
-         WHERE (w.stage = 'won' OR o.stage = 'won')
-           AND (o.stage, o.value_minor, o.currency)
-               IS DISTINCT FROM (w.stage, w.value_minor, w.currency)",
+         WHERE (o.stage, o.value_minor, o.currency)
+               IS DISTINCT FROM (w.stage, w.value_minor, w.currency)
+           AND (w.stage = 'won' OR o.stage = 'won'
+                -- A lead whose approved deal it left: the conflict
+                -- records the stage it is in now.
+                OR EXISTS (SELECT 1 FROM deals d JOIN deal_conflicts c ON c.deal_id = d.id
+                           WHERE d.partner_id = w.partner_id AND d.lead_id = w.lead_id
+                             AND c.resolved_at IS NULL))",
     )
     .bind(rows.iter().map(|(p, _)| p.owner).collect::<Vec<_>>())
     .bind(rows.iter().map(|(p, _)| p.doc_id).collect::<Vec<_>>())

@@ -453,8 +453,8 @@ impl Residency {
     }
 
     /// Reads `doc_id` as a repo holding it has it in memory now, loading it
-    /// nowhere: `None` when no repo holds it (or the one that does cannot
-    /// hand it over now). A repo applies a change before it stores it, so
+    /// nowhere: `None` when no repo holds it, or several do, or the one that
+    /// does cannot hand it over now. A repo applies a change before it stores it, so
     /// what this reads may be ahead of storage by the writes in flight.
     pub async fn read_resident<T>(
         &self,
@@ -462,16 +462,19 @@ impl Residency {
         read: impl FnOnce(&automerge::Automerge) -> T,
     ) -> Option<T> {
         let id: DocumentId = doc_id.parse().ok()?;
-        let holder = self.shards.iter().find_map(|shard| {
-            let current = lock(&shard.current).clone();
-            if lock(&current.docs).contains(doc_id) {
-                return Some(current);
-            }
-            lock(&shard.draining)
-                .iter()
-                .find(|g| lock(&g.docs).contains(doc_id))
-                .cloned()
-        })?;
+        // Only from the one repo holding it: where several do, one may be
+        // behind what another stored (its bus queue not drained yet).
+        let mut holders = self.shards.iter().flat_map(|shard| {
+            let mut generations = vec![lock(&shard.current).clone()];
+            generations.extend(lock(&shard.draining).iter().cloned());
+            generations
+                .into_iter()
+                .filter(|g| lock(&g.docs).contains(doc_id))
+        });
+        let holder = holders.next()?;
+        if holders.next().is_some() {
+            return None;
+        }
         let handle = match tokio::time::timeout(FIND_TIMEOUT, holder.repo.find(id)).await {
             Ok(Ok(Some(handle))) => handle,
             _ => return None,

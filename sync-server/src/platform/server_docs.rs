@@ -133,7 +133,9 @@ async fn compact(
         .map_err(|e| WriteError::GiveUp(format!("snapshot key of {id}: {e:?}")))?;
     let snapshot = sync::key_to_string(&key);
     residency.put_outside(doc_id, key, doc.save()).await;
-    let held: Vec<String> = held.filter(|k| *k != snapshot).collect();
+    // In key order, as the storage writer locks rows (see `storage.rs`).
+    let mut held: Vec<String> = held.filter(|k| *k != snapshot).collect();
+    held.sort();
     sqlx::query("DELETE FROM doc_chunks WHERE key = ANY($1)")
         .bind(&held)
         .execute(pool)

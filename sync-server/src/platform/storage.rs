@@ -22,7 +22,10 @@
 //! each key counts (which is what applying them one by one would leave),
 //! and commits follow one another.
 
-use std::{collections::HashMap, future::Future};
+use std::{
+    collections::{BTreeMap, HashMap},
+    future::Future,
+};
 
 use crate::events::{DocumentStored, Outbox};
 use samod::storage::StorageKey;
@@ -42,9 +45,11 @@ struct Write {
     done: oneshot::Sender<()>,
 }
 
-/// Writes committed together at most: a commit's arrays stay a few MiB
-/// even of whole snapshots.
+/// Writes committed together at most, and their bytes at most (one write
+/// alone may be larger): a commit's bind message stays a few MiB even of
+/// whole snapshots.
 const MAX_GROUP: usize = 512;
+const MAX_GROUP_BYTES: usize = 8 << 20;
 
 impl PgStorage {
     /// Storage over `pool`, whose committed chunk writes are told to
@@ -59,12 +64,15 @@ impl PgStorage {
     /// Queues one write and waits until it is committed.
     async fn write(&self, key: String, data: Option<Vec<u8>>) {
         let (done, committed) = oneshot::channel();
-        if self.writes.send(Write { key, data, done }).is_err() {
-            // The writer runs while any storage does; gone only if the
-            // runtime is shutting down, when nothing waits for this.
-            return;
+        let queued = self.writes.send(Write { key, data, done }).is_ok();
+        if !(queued && committed.await.is_ok()) {
+            // The writer is gone: it runs while any storage does, so the
+            // runtime is shutting down, or it panicked. Either way this
+            // write is not committed, and returning would tell samod it is
+            // (and samod would tell peers): never return.
+            tracing::error!("the storage writer is gone; a write waits for ever");
+            std::future::pending::<()>().await;
         }
-        let _ = committed.await;
     }
 }
 
@@ -77,11 +85,20 @@ async fn write_groups(
 ) {
     let mut group: Vec<Write> = Vec::new();
     loop {
-        if queue.recv_many(&mut group, MAX_GROUP).await == 0 {
+        let Some(first) = queue.recv().await else {
             return;
+        };
+        let mut bytes = first.data.as_ref().map_or(0, Vec::len);
+        group.push(first);
+        while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
+            let Ok(next) = queue.try_recv() else { break };
+            bytes += next.data.as_ref().map_or(0, Vec::len);
+            group.push(next);
         }
-        // Last write of each key, in the order first seen.
-        let mut last: HashMap<&str, Option<&[u8]>> = HashMap::with_capacity(group.len());
+        // Last write of each key. By key, so every commit locks rows in
+        // one order and two (a group and a compaction's delete) cannot
+        // deadlock.
+        let mut last: BTreeMap<&str, Option<&[u8]>> = BTreeMap::new();
         for write in &group {
             last.insert(&write.key, write.data.as_deref());
         }

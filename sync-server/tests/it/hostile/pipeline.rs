@@ -148,6 +148,22 @@ async fn a_lead_moved_out_of_won_after_approval_keeps_its_deal_and_the_card_says
     )
     .await;
 
+    // Moved on again, still out of "won": the conflict follows the stage
+    // (the projection files deals only where something concerns them).
+    move_to(&pipeline, "ben-5", Stage::Proposal);
+    wait_for("the conflict to say Proposal", DEADLINE, || async {
+        conflict()
+            .await
+            .filter(|(stage, resolved)| stage == "proposal" && !resolved)
+    })
+    .await;
+    wait_for(
+        "the view to say ben-5 moved to Proposal after approval",
+        DEADLINE,
+        deal_in_view(Some(Stage::Proposal)),
+    )
+    .await;
+
     // Won again on a device: resolved, the record kept, the note gone.
     move_to(&pipeline, "ben-5", Stage::Won);
     wait_for("the conflict to be resolved", DEADLINE, || async {
