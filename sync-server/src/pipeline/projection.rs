@@ -201,29 +201,25 @@ async fn project_batch(
     doc_ids: &[String],
 ) -> Result<Projected, sqlx::Error> {
     let mut done = Projected::default();
-    let registry: Vec<(String, String, Option<String>)> = sqlx::query_as(
-        "SELECT doc_id, kind, owner_id FROM documents
-         WHERE doc_id = ANY($1) AND kind IN ('pipeline', 'note')",
+    let (registry, others): (Vec<Registered>, Vec<Registered>) = sqlx::query_as::<_, Registered>(
+        "SELECT doc_id, kind, owner_id FROM documents WHERE doc_id = ANY($1)",
     )
     .bind(doc_ids)
     .fetch_all(pool)
-    .await?;
+    .await?
+    .into_iter()
+    .partition(|(_, kind, _)| matches!(kind.as_str(), "pipeline" | "note"));
+    // Another module's kind (the router sends a document whose kind it
+    // could not read to every projection), or not registered at all.
+    for (doc_id, _, _) in others {
+        done.outcomes.insert(doc_id, Ok(Outcome::NotMine));
+    }
     let registered: BTreeSet<&str> = registry.iter().map(|(doc, _, _)| doc.as_str()).collect();
     for doc_id in doc_ids {
         if !registered.contains(doc_id.as_str()) {
-            // Not registered, or another module's kind (the router sends a
-            // document whose kind it could not read to every projection).
-            let outcome = match sqlx::query_scalar::<_, String>(
-                "SELECT kind FROM documents WHERE doc_id = $1",
-            )
-            .bind(doc_id)
-            .fetch_optional(pool)
-            .await?
-            {
-                None => Outcome::Unregistered,
-                Some(_) => Outcome::NotMine,
-            };
-            done.outcomes.insert(doc_id.clone(), Ok(outcome));
+            done.outcomes
+                .entry(doc_id.clone())
+                .or_insert(Ok(Outcome::Unregistered));
         }
     }
     if registry.is_empty() {
@@ -320,17 +316,7 @@ async fn project_batch(
             Err(_) => true,
         };
         if durable {
-            match read {
-                Ok((heads, pipeline)) => loaded.push(Loaded {
-                    doc_id,
-                    owner,
-                    heads,
-                    pipeline,
-                }),
-                Err(error) => {
-                    done.outcomes.insert(doc_id, Err(error));
-                }
-            }
+            take(&mut loaded, &mut done, doc_id, owner, read);
         } else {
             from_storage.push((doc_id, kind, owner));
         }
@@ -353,23 +339,12 @@ async fn project_batch(
             .remove(&doc_id)
             .unwrap_or_else(|| Ok(automerge::Automerge::new()))
             .and_then(|doc| read_doc(kind, owner.as_deref(), &doc));
-        match read {
-            Ok((heads, pipeline)) => loaded.push(Loaded {
-                doc_id,
-                owner,
-                heads,
-                pipeline,
-            }),
-            Err(error) => {
-                done.outcomes.insert(doc_id, Err(error));
-            }
-        }
+        take(&mut loaded, &mut done, doc_id, owner, read);
     }
 
     // Rows are locked in document order, so two workers cannot deadlock.
     loaded.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
     let mut tx = pool.begin().await?;
-    // Locked in one order, so two workers cannot deadlock on them.
     let projected: Vec<(String, Vec<String>)> = sqlx::query_as(
         "SELECT doc_id, heads FROM projections WHERE doc_id = ANY($1)
          ORDER BY doc_id FOR UPDATE",
@@ -448,6 +423,30 @@ async fn project_batch(
             .insert(doc.doc_id.clone(), Ok(Outcome::Projected { rows }));
     }
     Ok(done)
+}
+
+/// A registry row: document, kind, owner.
+type Registered = (String, String, Option<String>);
+
+/// A document read: to be written (`loaded`), or why it cannot be.
+fn take(
+    loaded: &mut Vec<Loaded>,
+    done: &mut Projected,
+    doc_id: String,
+    owner: Option<String>,
+    read: Result<(Vec<String>, Option<Pipeline>), ProjectionError>,
+) {
+    match read {
+        Ok((heads, pipeline)) => loaded.push(Loaded {
+            doc_id,
+            owner,
+            heads,
+            pipeline,
+        }),
+        Err(error) => {
+            done.outcomes.insert(doc_id, Err(error));
+        }
+    }
 }
 
 /// A document's heads (sorted, as `projections` holds them) and, for an

@@ -42,6 +42,8 @@ pub struct PgStorage {
 struct Write {
     key: String,
     data: Option<Vec<u8>>,
+    /// The document a put's chunk belongs to: told to the projection.
+    stored: Option<String>,
     done: oneshot::Sender<()>,
 }
 
@@ -62,9 +64,18 @@ impl PgStorage {
     }
 
     /// Queues one write and waits until it is committed.
-    async fn write(&self, key: String, data: Option<Vec<u8>>) {
+    async fn write(&self, key: &StorageKey, data: Option<Vec<u8>>) {
         let (done, committed) = oneshot::channel();
-        let queued = self.writes.send(Write { key, data, done }).is_ok();
+        let stored = data
+            .as_ref()
+            .and_then(|_| sync::document_of_key(key).map(str::to_owned));
+        let write = Write {
+            key: sync::key_to_string(key),
+            data,
+            stored,
+            done,
+        };
+        let queued = self.writes.send(write).is_ok();
         if !(queued && committed.await.is_ok()) {
             // The writer is gone: it runs while any storage does, so the
             // runtime is shutting down, or it panicked. Either way this
@@ -126,10 +137,7 @@ async fn write_groups(
         })
         .await;
         for write in group.drain(..) {
-            if write.data.is_some()
-                && let Some(doc) = sync::key_from_string(&write.key)
-                    .and_then(|k| sync::document_of_key(&k).map(str::to_owned))
-            {
+            if let Some(doc) = write.stored {
                 // The worker may be gone during shutdown; nothing to tell then.
                 changed.send(DocumentStored(doc));
             }
@@ -186,12 +194,12 @@ impl samod::storage::Storage for PgStorage {
 
     fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send {
         let this = self.clone();
-        async move { this.write(sync::key_to_string(&key), Some(data)).await }
+        async move { this.write(&key, Some(data)).await }
     }
 
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {
         let this = self.clone();
-        async move { this.write(sync::key_to_string(&key), None).await }
+        async move { this.write(&key, None).await }
     }
 }
 
