@@ -42,7 +42,7 @@
 //! written.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeSet, HashMap, HashSet},
     hash::{DefaultHasher, Hash, Hasher},
     sync::Arc,
     time::Duration,
@@ -51,9 +51,9 @@ use std::{
 use crate::events::{FiguresMoved, Inbox};
 use chrono::{DateTime, Utc};
 use model::{
-    AccountView, AccountViewDoc, Balance, Currency, DealOutcome, DealPricing, DealStatus,
-    EarningLine, LeadId, LineStatus, PartnerId, ProgressComponent, RECENT_LINES, Stage, Statement,
-    TierProgress, Timestamp,
+    AccountView, AccountViewDoc, Assignment, Balance, Currency, DealOutcome, DealPricing,
+    DealStatus, EarningLine, ExamOutcome, LeadId, LineStatus, ModuleDone, PartnerId,
+    ProgressComponent, RECENT_LINES, Stage, Statement, TierProgress, Timestamp,
 };
 use rules::{Component, ProgressInputs, RulesConfig};
 use sqlx::PgPool;
@@ -68,6 +68,15 @@ use crate::{
 /// The longest the timer sleeps before looking at the clock again, so a
 /// wall clock that jumps (the schedule is in wall-clock time) is noticed.
 const MAX_NAP: Duration = Duration::from_secs(3600);
+
+/// The most partners one refresh reads together.
+const BATCH: usize = 64;
+
+/// How long partners moved by a change gather before their refresh: a
+/// burst (one projection batch, a payout run) is then read with one query
+/// per kind of fact rather than a dozen statements per partner, and a
+/// partner sees their figures this much later, which nobody can tell.
+const GATHER: Duration = Duration::from_millis(100);
 
 /// What the worker needs.
 #[derive(Clone)]
@@ -151,37 +160,54 @@ pub async fn run(views: Views, mut changed: Inbox<FiguresMoved>) {
             due_of.remove(&partner);
             pending.insert(partner);
         }
-        if let Some(partner) = pending.pop_first().or_else(|| catch_up.pop_first()) {
-            catch_up.remove(&partner);
-            let known = written.get(&partner).copied();
-            let (views, who) = (&views, partner.as_str());
-            let outcome = sync::retry_forever(
-                || async move {
-                    match refresh(views, who, known).await {
-                        Err(RefreshError::Retry(error)) => Err(error),
-                        other => Ok(other),
+        if !pending.is_empty() || !catch_up.is_empty() {
+            // A change comes in a burst (a pipeline edit, then its deals'
+            // decisions; many partners' edits in one projection batch):
+            // let it gather, so the partners it moved are read together.
+            if !pending.is_empty() && open {
+                let deadline = tokio::time::Instant::now() + GATHER;
+                while pending.len() < BATCH {
+                    tokio::select! {
+                        received = changed.recv() => match received {
+                            Some(FiguresMoved(partner)) => { pending.insert(partner); }
+                            None => { open = false; break; }
+                        },
+                        () = tokio::time::sleep_until(deadline) => break,
                     }
-                },
+                }
+            }
+            let mut batch: Vec<String> = Vec::new();
+            while batch.len() < BATCH
+                && let Some(partner) = pending.pop_first().or_else(|| catch_up.pop_first())
+            {
+                catch_up.remove(&partner);
+                batch.push(partner);
+            }
+            let (views, batch_ref, known) = (&views, batch.as_slice(), &written);
+            let outcomes = sync::retry_forever(
+                || refresh(views, batch_ref, known),
                 tokio::time::sleep,
                 |error, delay| {
-                    tracing::warn!(%error, ?delay, partner, "account view refresh failed; retrying");
+                    tracing::warn!(%error, ?delay, partners = batch_ref.len(), "account view refresh failed; retrying");
                 },
             )
             .await;
-            if let Some(at) = due_of.remove(&partner) {
-                schedule.remove(&(at, partner.clone()));
-            }
-            match outcome {
-                Ok(refreshed) => {
-                    written.insert(partner.clone(), refreshed.figures);
-                    if let Some(at) = refreshed.next_due {
-                        due_of.insert(partner.clone(), at);
-                        schedule.insert((at, partner));
-                    }
+            for (partner, outcome) in outcomes {
+                if let Some(at) = due_of.remove(&partner) {
+                    schedule.remove(&(at, partner.clone()));
                 }
-                Err(error) => {
-                    written.remove(&partner);
-                    tracing::error!(%error, partner, "cannot write the account view");
+                match outcome {
+                    Ok(refreshed) => {
+                        written.insert(partner.clone(), refreshed.figures);
+                        if let Some(at) = refreshed.next_due {
+                            due_of.insert(partner.clone(), at);
+                            schedule.insert((at, partner));
+                        }
+                    }
+                    Err(error) => {
+                        written.remove(&partner);
+                        tracing::error!(%error, partner, "cannot write the account view");
+                    }
                 }
             }
             continue;
@@ -203,27 +229,80 @@ pub async fn run(views: Views, mut changed: Inbox<FiguresMoved>) {
     }
 }
 
-/// Computes `partner`'s view and makes their document hold it. `known` is
-/// the fingerprint of the figures last written, if any.
+/// Computes the views of `partners` (read together: one query per kind of
+/// fact for the whole batch) and makes each partner's document hold
+/// theirs. `known` holds the fingerprints of the figures last written.
+/// What only one partner's data causes (an id that names no partner, a
+/// row that does not parse) is that partner's outcome; a database or
+/// storage failure is the batch's, which is tried again whole (writing is
+/// idempotent: figures a document holds are not written again, and a
+/// notice goes out once).
 async fn refresh(
     views: &Views,
-    partner: &str,
-    known: Option<u64>,
-) -> Result<Refreshed, RefreshError> {
+    partners: &[String],
+    known: &HashMap<String, u64>,
+) -> Result<Vec<(String, Result<Refreshed, String>)>, String> {
     let now = Utc::now();
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM partners WHERE id = $1)")
-        .bind(partner)
-        .fetch_one(&views.pool)
-        .await?;
-    if !exists {
-        return Err(give_up(format_args!("no partner {partner:?}")));
+    let present: HashSet<String> =
+        sqlx::query_scalar::<_, String>("SELECT id FROM partners WHERE id = ANY($1)")
+            .bind(partners)
+            .fetch_all(&views.pool)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .collect();
+    let (present, absent): (Vec<String>, Vec<String>) =
+        partners.iter().cloned().partition(|p| present.contains(p));
+    let mut outcomes: Vec<(String, Result<Refreshed, String>)> = absent
+        .into_iter()
+        .map(|partner| {
+            let error = format!("no partner {partner:?}");
+            (partner, Err(error))
+        })
+        .collect();
+    if present.is_empty() {
+        return Ok(outcomes);
     }
-    let (view, next_due) = compute(&views.pool, &views.rules, partner, now).await?;
-    let figures = fingerprint(&view);
-    if known == Some(figures) {
-        return Ok(Refreshed { figures, next_due });
+    let mut facts = match Facts::read(&views.pool, &views.rules, &present, now).await {
+        Ok(facts) => facts,
+        Err(RefreshError::Retry(error)) => return Err(error),
+        Err(RefreshError::GiveUp(error)) => {
+            outcomes.extend(present.into_iter().map(|p| (p, Err(error.clone()))));
+            return Ok(outcomes);
+        }
+    };
+    for partner in present {
+        let written = match facts.view(&views.rules, &partner, now) {
+            Ok((view, next_due)) => {
+                let figures = fingerprint(&view);
+                if known.get(&partner) == Some(&figures) {
+                    Ok(Refreshed { figures, next_due })
+                } else {
+                    write(views, &partner, &view, now)
+                        .await
+                        .map(|()| Refreshed { figures, next_due })
+                }
+            }
+            Err(error) => Err(error),
+        };
+        match written {
+            Ok(refreshed) => outcomes.push((partner, Ok(refreshed))),
+            Err(RefreshError::GiveUp(error)) => outcomes.push((partner, Err(error))),
+            Err(RefreshError::Retry(error)) => return Err(error),
+        }
     }
-    notify_available(&views.pool, partner, &view, now).await?;
+    Ok(outcomes)
+}
+
+/// Makes `partner`'s document hold `view`, telling them first of lines
+/// that became available.
+async fn write(
+    views: &Views,
+    partner: &str,
+    view: &AccountView,
+    now: DateTime<Utc>,
+) -> Result<(), RefreshError> {
+    notify_available(&views.pool, partner, view, now).await?;
     server_docs::write_owned(
         &views.pool,
         &views.residency,
@@ -231,18 +310,17 @@ async fn refresh(
         partner,
         |doc| {
             // Figures the document holds already are not written again.
-            if AccountViewDoc::read(doc).is_ok_and(|current| current.same_figures(&view)) {
+            if AccountViewDoc::read(doc).is_ok_and(|current| current.same_figures(view)) {
                 return Ok(());
             }
-            AccountViewDoc::write(doc, &view)
+            AccountViewDoc::write(doc, view)
         },
     )
     .await
     .map_err(|error| match error {
         server_docs::WriteError::Retry(e) => RefreshError::Retry(e),
         server_docs::WriteError::GiveUp(e) => RefreshError::GiveUp(e),
-    })?;
-    Ok(Refreshed { figures, next_due })
+    })
 }
 
 /// How far back a line that became available is still news.
@@ -309,6 +387,7 @@ fn fingerprint(view: &AccountView) -> u64 {
 
 #[derive(sqlx::FromRow)]
 struct DealRow {
+    partner_id: String,
     lead_id: String,
     status: String,
     amount_minor: i64,
@@ -322,6 +401,7 @@ struct DealRow {
 
 #[derive(sqlx::FromRow)]
 struct LineRow {
+    partner_id: String,
     id: i64,
     kind: String,
     amount_minor: i64,
@@ -338,6 +418,7 @@ struct LineRow {
 
 #[derive(sqlx::FromRow)]
 struct StatementRow {
+    partner_id: String,
     id: i64,
     period: String,
     currency: String,
@@ -374,27 +455,31 @@ fn currency_parses(code: &str, partner: &str, row: impl FnOnce() -> String) -> b
     }
 }
 
-/// The average of clients' ratings of the partner's orders delivered over
-/// the last `days`, in hundredths of a star (0 when none); a refunded
+/// The average of clients' ratings of each partner's orders delivered over
+/// the last `days`, in hundredths of a star (absent when none); a refunded
 /// order's rating no longer counts. The window runs on the delivery, which
 /// rating again does not move.
-async fn satisfaction_centi(
+async fn satisfaction_of(
     pool: &PgPool,
-    partner: &str,
+    partners: &[String],
     now: DateTime<Utc>,
     days: u32,
-) -> Result<u32, sqlx::Error> {
-    let average: Option<i64> = sqlx::query_scalar(
-        "SELECT round(avg(r.stars) * 100)::bigint FROM order_ratings r
+) -> Result<HashMap<String, u32>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.partner_id, round(avg(r.stars) * 100)::bigint FROM order_ratings r
          JOIN orders o ON o.id = r.order_id AND o.refunded_at IS NULL
-         WHERE r.partner_id = $1 AND o.delivered_at > $2 - make_interval(days => $3)",
+         WHERE r.partner_id = ANY($1) AND o.delivered_at > $2 - make_interval(days => $3)
+         GROUP BY r.partner_id",
     )
-    .bind(partner)
+    .bind(partners)
     .bind(now)
     .bind(i32::try_from(days).unwrap_or(i32::MAX))
-    .fetch_one(pool)
+    .fetch_all(pool)
     .await?;
-    Ok(average.map_or(0, |a| u32::try_from(a).unwrap_or(0)))
+    Ok(rows
+        .into_iter()
+        .map(|(partner, average)| (partner, u32::try_from(average).unwrap_or(0)))
+        .collect())
 }
 
 /// A partner's progress towards their next tier at `now`, from their
@@ -409,253 +494,359 @@ pub async fn progress(
     modules_done: u32,
     now: DateTime<Utc>,
 ) -> Result<rules::Progress, sqlx::Error> {
-    // The four signals: deals approved in the window; training modules
-    // completed; support engagement, the questions the partner answered in
-    // the chat over the window (`chat::engagement`); satisfaction, the
-    // clients' ratings of the orders the partner brought, over the window.
-    let window = chrono::Duration::days(i64::from(rules.deal_window_days));
-    Ok(rules::progress(
-        &ProgressInputs {
-            deals: deals_in_window,
-            training_modules: modules_done,
-            support_engagements: crate::chat::engagement::answers(pool, partner, now - window)
-                .await?,
-            satisfaction_centi: satisfaction_centi(pool, partner, now, rules.deal_window_days)
-                .await?,
-        },
+    let one = [partner.to_owned()];
+    let (answers, satisfaction) = signals(pool, rules, &one, now).await?;
+    Ok(progress_of(
         rules,
+        deals_in_window,
+        modules_done,
+        answers.get(partner).copied().unwrap_or(0),
+        satisfaction.get(partner).copied().unwrap_or(0),
     ))
 }
 
-/// The view of `partner` at `now`, and the next instant after `now` at
-/// which time alone changes it.
-async fn compute(
+/// The signals of `partners`' progress read from other modules: questions
+/// answered in the chat and clients' satisfaction, over the deal window.
+async fn signals(
     pool: &PgPool,
     rules: &RulesConfig,
-    partner: &str,
+    partners: &[String],
     now: DateTime<Utc>,
-) -> Result<(AccountView, Option<DateTime<Utc>>), RefreshError> {
-    let partner_id = PartnerId::parse(partner).map_err(give_up)?;
+) -> Result<(HashMap<String, u32>, HashMap<String, u32>), sqlx::Error> {
+    let window = chrono::Duration::days(i64::from(rules.deal_window_days));
+    let answers = crate::chat::engagement::answers_of(pool, partners, now - window).await?;
+    let satisfaction = satisfaction_of(pool, partners, now, rules.deal_window_days).await?;
+    Ok((answers, satisfaction))
+}
 
-    let deal_rows = sqlx::query_as::<_, DealRow>(
-        // An open conflict of a deal still standing: a refunded deal no
-        // longer stands, whatever its lead says.
-        "SELECT d.lead_id, d.status, d.amount_minor, d.currency::text AS currency, d.reason,
-                d.decided_at, d.reversed_at, c.stage AS moved_to
-         FROM deals d
-         LEFT JOIN deal_conflicts c
-                ON c.deal_id = d.id AND c.resolved_at IS NULL AND d.reversed_at IS NULL
-         WHERE d.partner_id = $1",
-    )
-    .bind(partner)
-    .fetch_all(pool)
-    .await?;
-    // A clawed-back deal no longer counts toward the tier.
-    let approvals: Vec<DateTime<Utc>> = deal_rows
-        .iter()
-        .filter(|d| d.status == "approved" && d.reversed_at.is_none())
-        .filter_map(|d| d.decided_at)
-        .collect();
-    let deals = deal_rows
-        .into_iter()
-        .filter(|d| {
-            currency_parses(&d.currency, partner, || {
-                format!("deal of lead {}", d.lead_id)
-            })
-        })
-        .map(|d| {
-            Ok(DealOutcome {
-                lead_id: LeadId::parse(&d.lead_id).map_err(give_up)?,
-                status: DealStatus::parse(&d.status)
-                    .ok_or_else(|| give_up(format_args!("deal status {:?}", d.status)))?,
-                amount_minor: d.amount_minor,
-                currency: currency(&d.currency)?,
-                reason: d.reason,
-                decided_at: d.decided_at.map(ts),
-                moved_to: d
-                    .moved_to
-                    .map(|stage| Stage::parse(&stage))
-                    .transpose()
-                    .map_err(give_up)?,
-            })
-        })
-        .collect::<Result<Vec<_>, RefreshError>>()?;
-
-    // The same tier the ledger prices a deal at.
-    let (tier, deals_in_window) = tiers::standing(&approvals, now, rules);
-    // A deal approved now counts itself (`rules::deals_in_window`): its
-    // rates are the next count's, as `money::decisions` prices it.
-    let next_tier = rules::Tier::for_deals(deals_in_window.saturating_add(1), rules);
-    let custom: Option<i32> =
-        sqlx::query_scalar("SELECT elite_custom_bps FROM partner_terms WHERE partner_id = $1")
-            .bind(partner)
-            .fetch_optional(pool)
-            .await?;
-    let extra = match next_tier {
-        rules::Tier::Elite => custom
-            .and_then(|bps| rules::Rate::from_bps(u32::try_from(bps).ok()?).ok())
-            .unwrap_or(rules.elite_custom_default),
-        _ => rules::Rate::ZERO,
-    };
-    let next_deal = DealPricing {
-        tier: next_tier.as_str().to_owned(),
-        base_bps: rules::base_rate(next_tier, rules).bps(),
-        extra_bps: extra.bps(),
-    };
-    let modules_done = training::standing::modules_done(pool, partner).await?;
-    let exams = training::standing::exams(pool, partner).await?;
-    let assignments = training::standing::assignments(pool, partner).await?;
-    let progress = progress(
-        pool,
-        rules,
-        partner,
-        deals_in_window,
-        u32::try_from(modules_done.len()).unwrap_or(u32::MAX),
-        now,
-    )
-    .await?;
-
-    let balances = lines::balances(pool, partner, now)
-        .await?
-        .into_iter()
-        .filter(|b| {
-            currency_parses(&b.currency, partner, || {
-                format!("balance in {}", b.currency)
-            })
-        })
-        .map(|b| {
-            Ok(Balance {
-                currency: currency(&b.currency)?,
-                pending_minor: b.pending_minor,
-                available_minor: b.available_minor,
-                paid_minor: b.paid_minor,
-            })
-        })
-        .collect::<Result<Vec<_>, RefreshError>>()?;
-
-    let lines = sqlx::query_as::<_, LineRow>(
-        "SELECT l.id, l.kind, l.amount_minor, l.currency::text AS currency, l.rate_bps, l.tier,
-                l.deal_id, d.lead_id, l.accrued_at, l.available_at, l.explanation,
-                s.statement_id
-         FROM ledger_lines l
-         LEFT JOIN deals d ON d.id = l.deal_id
-         LEFT JOIN statement_lines s ON s.line_id = l.id
-         WHERE l.partner_id = $1
-         ORDER BY l.accrued_at DESC, l.id DESC
-         LIMIT $2",
-    )
-    .bind(partner)
-    .bind(i64::try_from(RECENT_LINES).unwrap_or(i64::MAX))
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .filter(|l| currency_parses(&l.currency, partner, || format!("ledger line {}", l.id)))
-    .map(|l| {
-        let status = if l.statement_id.is_some() {
-            LineStatus::Paid
-        } else if l.available_at <= now {
-            LineStatus::Available
-        } else {
-            LineStatus::Pending
-        };
-        Ok(EarningLine {
-            id: l.id,
-            kind: l.kind,
-            amount_minor: l.amount_minor,
-            currency: currency(&l.currency)?,
-            rate_bps: l.rate_bps.and_then(|r| u32::try_from(r).ok()),
-            tier: l.tier,
-            deal_id: l.deal_id,
-            lead_id: l
-                .lead_id
-                .map(|id| LeadId::parse(&id))
-                .transpose()
-                .map_err(give_up)?,
-            accrued_at: ts(l.accrued_at),
-            available_at: ts(l.available_at),
-            status,
-            statement_id: l.statement_id,
-            explanation: l.explanation,
-        })
-    })
-    .collect::<Result<Vec<_>, RefreshError>>()?;
-
-    let statements = sqlx::query_as::<_, StatementRow>(
-        "SELECT s.id, r.period, s.currency::text AS currency, s.total_minor, r.run_at,
-                (SELECT count(*) FROM statement_lines sl WHERE sl.statement_id = s.id) AS line_count
-         FROM statements s JOIN payout_runs r ON r.id = s.run_id
-         WHERE s.partner_id = $1",
-    )
-    .bind(partner)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .filter(|s| currency_parses(&s.currency, partner, || format!("statement {}", s.id)))
-    .map(|s| {
-        Ok(Statement {
-            id: s.id,
-            period: s.period,
-            currency: currency(&s.currency)?,
-            total_minor: s.total_minor,
-            run_at: ts(s.run_at),
-            line_count: u32::try_from(s.line_count).map_err(give_up)?,
-        })
-    })
-    .collect::<Result<Vec<_>, RefreshError>>()?;
-
-    // Time moves the figures when an unpaid line's hold ends (over all the
-    // partner's lines: the balances count them all) and when an approval
-    // leaves the window (`now - window < t` stops holding at `t + window`).
-    let next_hold: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT min(l.available_at) FROM ledger_lines l
-         WHERE l.partner_id = $1 AND l.available_at > $2
-           AND NOT EXISTS (SELECT 1 FROM statement_lines s WHERE s.line_id = l.id)",
-    )
-    .bind(partner)
-    .bind(now)
-    .fetch_one(pool)
-    .await?;
-    let window = chrono::Duration::milliseconds(
-        i64::from(rules.deal_window_days).saturating_mul(rules::MS_PER_DAY),
-    );
-    let next_expiry = approvals
-        .iter()
-        .filter_map(|t| t.checked_add_signed(window))
-        .filter(|t| *t > now)
-        .min();
-    let next_due = next_hold.into_iter().chain(next_expiry).min();
-
-    let view = AccountView {
-        partner_id,
-        computed_at: ts(now),
-        tier: tier.as_str().to_owned(),
-        deals_in_window,
-        next_deal: Some(next_deal),
-        progress: TierProgress {
-            per_mille: progress.per_mille,
-            next_tier: progress.next.map(|t| t.as_str().to_owned()),
-            components: progress
-                .components
-                .iter()
-                .map(|c| ProgressComponent {
-                    name: component_word(c.component).as_str().to_owned(),
-                    counted: c.counted,
-                    target: c.target,
-                    points: c.points,
-                    max_points: c.max_points,
-                })
-                .collect(),
+/// The four signals: deals approved in the window; training modules
+/// completed; support engagement, the questions the partner answered in
+/// the chat over the window (`chat::engagement`); satisfaction, the
+/// clients' ratings of the orders the partner brought, over the window.
+fn progress_of(
+    rules: &RulesConfig,
+    deals: u32,
+    modules_done: u32,
+    answers: u32,
+    satisfaction_centi: u32,
+) -> rules::Progress {
+    rules::progress(
+        &ProgressInputs {
+            deals,
+            training_modules: modules_done,
+            support_engagements: answers,
+            satisfaction_centi,
         },
-        balances,
-        lines,
-        deals,
-        statements,
-        modules_done,
-        exams,
-        assignments,
+        rules,
+    )
+}
+
+/// What the database says of a batch of partners, read with one query per
+/// kind of fact whatever the batch's size (a refresh of one partner used
+/// to be a dozen statements; the worker refreshes whoever moved in a burst
+/// together). Each map is by partner; a partner with none of a fact is
+/// absent from its map.
+struct Facts {
+    deals: HashMap<String, Vec<DealRow>>,
+    custom_bps: HashMap<String, i32>,
+    modules_done: HashMap<String, Vec<ModuleDone>>,
+    exams: HashMap<String, Vec<ExamOutcome>>,
+    assignments: HashMap<String, Vec<Assignment>>,
+    answers: HashMap<String, u32>,
+    satisfaction: HashMap<String, u32>,
+    balances: HashMap<String, Vec<wire::Balance>>,
+    lines: HashMap<String, Vec<LineRow>>,
+    statements: HashMap<String, Vec<StatementRow>>,
+    next_hold: HashMap<String, DateTime<Utc>>,
+}
+
+/// Rows by their partner.
+fn by_partner<T>(rows: Vec<T>, partner: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {
+    let mut of: HashMap<String, Vec<T>> = HashMap::new();
+    for row in rows {
+        of.entry(partner(&row).to_owned()).or_default().push(row);
     }
-    .sorted();
-    Ok((view, next_due))
+    of
+}
+
+impl Facts {
+    async fn read(
+        pool: &PgPool,
+        rules: &RulesConfig,
+        partners: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Facts, RefreshError> {
+        let deals = sqlx::query_as::<_, DealRow>(
+            // An open conflict of a deal still standing: a refunded deal no
+            // longer stands, whatever its lead says.
+            "SELECT d.partner_id, d.lead_id, d.status, d.amount_minor,
+                    d.currency::text AS currency, d.reason, d.decided_at, d.reversed_at,
+                    c.stage AS moved_to
+             FROM deals d
+             LEFT JOIN deal_conflicts c
+                    ON c.deal_id = d.id AND c.resolved_at IS NULL AND d.reversed_at IS NULL
+             WHERE d.partner_id = ANY($1)",
+        )
+        .bind(partners)
+        .fetch_all(pool)
+        .await?;
+        let custom_bps: Vec<(String, i32)> = sqlx::query_as(
+            "SELECT partner_id, elite_custom_bps FROM partner_terms
+             WHERE partner_id = ANY($1) AND elite_custom_bps IS NOT NULL",
+        )
+        .bind(partners)
+        .fetch_all(pool)
+        .await?;
+        let (answers, satisfaction) = signals(pool, rules, partners, now).await?;
+        let lines = sqlx::query_as::<_, LineRow>(
+            "SELECT me.id AS partner_id, l.*
+             FROM unnest($1::text[]) AS me (id)
+             CROSS JOIN LATERAL (
+                 SELECT l.id, l.kind, l.amount_minor, l.currency::text AS currency, l.rate_bps,
+                        l.tier, l.deal_id, d.lead_id, l.accrued_at, l.available_at,
+                        l.explanation, s.statement_id
+                 FROM ledger_lines l
+                 LEFT JOIN deals d ON d.id = l.deal_id
+                 LEFT JOIN statement_lines s ON s.line_id = l.id
+                 WHERE l.partner_id = me.id
+                 ORDER BY l.accrued_at DESC, l.id DESC
+                 LIMIT $2) l",
+        )
+        .bind(partners)
+        .bind(i64::try_from(RECENT_LINES).unwrap_or(i64::MAX))
+        .fetch_all(pool)
+        .await?;
+        let statements = sqlx::query_as::<_, StatementRow>(
+            "SELECT s.partner_id, s.id, r.period, s.currency::text AS currency, s.total_minor,
+                    r.run_at,
+                    (SELECT count(*) FROM statement_lines sl WHERE sl.statement_id = s.id)
+                        AS line_count
+             FROM statements s JOIN payout_runs r ON r.id = s.run_id
+             WHERE s.partner_id = ANY($1)",
+        )
+        .bind(partners)
+        .fetch_all(pool)
+        .await?;
+        // Time moves the figures when an unpaid line's hold ends (over all
+        // the partner's lines: the balances count them all).
+        let next_hold: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT l.partner_id, min(l.available_at) FROM ledger_lines l
+             WHERE l.partner_id = ANY($1) AND l.available_at > $2
+               AND NOT EXISTS (SELECT 1 FROM statement_lines s WHERE s.line_id = l.id)
+             GROUP BY l.partner_id",
+        )
+        .bind(partners)
+        .bind(now)
+        .fetch_all(pool)
+        .await?;
+        Ok(Facts {
+            deals: by_partner(deals, |d| &d.partner_id),
+            custom_bps: custom_bps.into_iter().collect(),
+            modules_done: training::standing::modules_done_of(pool, partners).await?,
+            exams: training::standing::exams_of(pool, partners).await?,
+            assignments: training::standing::assignments_of(pool, partners).await?,
+            answers,
+            satisfaction,
+            balances: lines::balances_by_partner(pool, Some(partners), now).await?,
+            lines: by_partner(lines, |l| &l.partner_id),
+            statements: by_partner(statements, |s| &s.partner_id),
+            next_hold: next_hold.into_iter().collect(),
+        })
+    }
+
+    /// The view of `partner` at `now` (taking their facts), and the next
+    /// instant after `now` at which time alone changes it.
+    fn view(
+        &mut self,
+        rules: &RulesConfig,
+        partner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(AccountView, Option<DateTime<Utc>>), RefreshError> {
+        let partner_id = PartnerId::parse(partner).map_err(give_up)?;
+        let deal_rows = self.deals.remove(partner).unwrap_or_default();
+        // A clawed-back deal no longer counts toward the tier.
+        let approvals: Vec<DateTime<Utc>> = deal_rows
+            .iter()
+            .filter(|d| d.status == "approved" && d.reversed_at.is_none())
+            .filter_map(|d| d.decided_at)
+            .collect();
+        let deals = deal_rows
+            .into_iter()
+            .filter(|d| {
+                currency_parses(&d.currency, partner, || {
+                    format!("deal of lead {}", d.lead_id)
+                })
+            })
+            .map(|d| {
+                Ok(DealOutcome {
+                    lead_id: LeadId::parse(&d.lead_id).map_err(give_up)?,
+                    status: DealStatus::parse(&d.status)
+                        .ok_or_else(|| give_up(format_args!("deal status {:?}", d.status)))?,
+                    amount_minor: d.amount_minor,
+                    currency: currency(&d.currency)?,
+                    reason: d.reason,
+                    decided_at: d.decided_at.map(ts),
+                    moved_to: d
+                        .moved_to
+                        .map(|stage| Stage::parse(&stage))
+                        .transpose()
+                        .map_err(give_up)?,
+                })
+            })
+            .collect::<Result<Vec<_>, RefreshError>>()?;
+
+        // The same tier the ledger prices a deal at.
+        let (tier, deals_in_window) = tiers::standing(&approvals, now, rules);
+        // A deal approved now counts itself (`rules::deals_in_window`): its
+        // rates are the next count's, as `money::decisions` prices it.
+        let next_tier = rules::Tier::for_deals(deals_in_window.saturating_add(1), rules);
+        let extra = match next_tier {
+            rules::Tier::Elite => self
+                .custom_bps
+                .get(partner)
+                .and_then(|bps| rules::Rate::from_bps(u32::try_from(*bps).ok()?).ok())
+                .unwrap_or(rules.elite_custom_default),
+            _ => rules::Rate::ZERO,
+        };
+        let next_deal = DealPricing {
+            tier: next_tier.as_str().to_owned(),
+            base_bps: rules::base_rate(next_tier, rules).bps(),
+            extra_bps: extra.bps(),
+        };
+        let modules_done = self.modules_done.remove(partner).unwrap_or_default();
+        let progress = progress_of(
+            rules,
+            deals_in_window,
+            u32::try_from(modules_done.len()).unwrap_or(u32::MAX),
+            self.answers.get(partner).copied().unwrap_or(0),
+            self.satisfaction.get(partner).copied().unwrap_or(0),
+        );
+
+        let balances = self
+            .balances
+            .remove(partner)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|b| {
+                currency_parses(&b.currency, partner, || {
+                    format!("balance in {}", b.currency)
+                })
+            })
+            .map(|b| {
+                Ok(Balance {
+                    currency: currency(&b.currency)?,
+                    pending_minor: b.pending_minor,
+                    available_minor: b.available_minor,
+                    paid_minor: b.paid_minor,
+                })
+            })
+            .collect::<Result<Vec<_>, RefreshError>>()?;
+
+        let lines = self
+            .lines
+            .remove(partner)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|l| currency_parses(&l.currency, partner, || format!("ledger line {}", l.id)))
+            .map(|l| {
+                let status = if l.statement_id.is_some() {
+                    LineStatus::Paid
+                } else if l.available_at <= now {
+                    LineStatus::Available
+                } else {
+                    LineStatus::Pending
+                };
+                Ok(EarningLine {
+                    id: l.id,
+                    kind: l.kind,
+                    amount_minor: l.amount_minor,
+                    currency: currency(&l.currency)?,
+                    rate_bps: l.rate_bps.and_then(|r| u32::try_from(r).ok()),
+                    tier: l.tier,
+                    deal_id: l.deal_id,
+                    lead_id: l
+                        .lead_id
+                        .map(|id| LeadId::parse(&id))
+                        .transpose()
+                        .map_err(give_up)?,
+                    accrued_at: ts(l.accrued_at),
+                    available_at: ts(l.available_at),
+                    status,
+                    statement_id: l.statement_id,
+                    explanation: l.explanation,
+                })
+            })
+            .collect::<Result<Vec<_>, RefreshError>>()?;
+
+        let statements = self
+            .statements
+            .remove(partner)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| currency_parses(&s.currency, partner, || format!("statement {}", s.id)))
+            .map(|s| {
+                Ok(Statement {
+                    id: s.id,
+                    period: s.period,
+                    currency: currency(&s.currency)?,
+                    total_minor: s.total_minor,
+                    run_at: ts(s.run_at),
+                    line_count: u32::try_from(s.line_count).map_err(give_up)?,
+                })
+            })
+            .collect::<Result<Vec<_>, RefreshError>>()?;
+
+        // Time moves the figures when an unpaid line's hold ends and when
+        // an approval leaves the window (`now - window < t` stops holding at
+        // `t + window`).
+        let window = chrono::Duration::milliseconds(
+            i64::from(rules.deal_window_days).saturating_mul(rules::MS_PER_DAY),
+        );
+        let next_expiry = approvals
+            .iter()
+            .filter_map(|t| t.checked_add_signed(window))
+            .filter(|t| *t > now)
+            .min();
+        let next_due = self
+            .next_hold
+            .get(partner)
+            .copied()
+            .into_iter()
+            .chain(next_expiry)
+            .min();
+
+        let view = AccountView {
+            partner_id,
+            computed_at: ts(now),
+            tier: tier.as_str().to_owned(),
+            deals_in_window,
+            next_deal: Some(next_deal),
+            progress: TierProgress {
+                per_mille: progress.per_mille,
+                next_tier: progress.next.map(|t| t.as_str().to_owned()),
+                components: progress
+                    .components
+                    .iter()
+                    .map(|c| ProgressComponent {
+                        name: component_word(c.component).as_str().to_owned(),
+                        counted: c.counted,
+                        target: c.target,
+                        points: c.points,
+                        max_points: c.max_points,
+                    })
+                    .collect(),
+            },
+            balances,
+            lines,
+            deals,
+            statements,
+            modules_done,
+            exams: self.exams.remove(partner).unwrap_or_default(),
+            assignments: self.assignments.remove(partner).unwrap_or_default(),
+        }
+        .sorted();
+        Ok((view, next_due))
+    }
 }
 
 /// The word the account view (and the API's vocabulary) uses for a

@@ -27,11 +27,12 @@ pub async fn balances(
     partner_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Balance>, LedgerError> {
-    Ok(balance_rows(pool, Some(partner_id), now)
-        .await?
-        .into_iter()
-        .map(|(_, balance)| balance)
-        .collect())
+    Ok(
+        balances_by_partner(pool, Some(&[partner_id.to_owned()]), now)
+            .await?
+            .remove(partner_id)
+            .unwrap_or_default(),
+    )
 }
 
 /// Every partner's balances, by partner: one query for the whole list.
@@ -39,17 +40,27 @@ pub async fn all_balances(
     pool: &PgPool,
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, Vec<Balance>>, LedgerError> {
+    balances_by_partner(pool, None, now).await
+}
+
+/// Balances by partner, of `partners` or (`None`) of all, in one query; a
+/// partner with no lines is absent.
+pub async fn balances_by_partner(
+    pool: &PgPool,
+    partners: Option<&[String]>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, Vec<Balance>>, LedgerError> {
     let mut by_partner: HashMap<String, Vec<Balance>> = HashMap::new();
-    for (partner, balance) in balance_rows(pool, None, now).await? {
+    for (partner, balance) in balance_rows(pool, partners, now).await? {
         by_partner.entry(partner).or_default().push(balance);
     }
     Ok(by_partner)
 }
 
-/// Balances by partner and currency, of one partner or of all.
-pub(super) async fn balance_rows(
+/// Balances by partner and currency, of some partners or of all.
+async fn balance_rows(
     pool: &PgPool,
-    partner_id: Option<&str>,
+    partners: Option<&[String]>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, Balance)>, LedgerError> {
     Ok(sqlx::query_as::<_, (String, String, i64, i64, i64)>(
@@ -58,10 +69,10 @@ pub(super) async fn balance_rows(
                 coalesce(sum(l.amount_minor) FILTER (WHERE s.line_id IS NULL AND l.available_at <= $2), 0)::bigint AS available_minor,
                 coalesce(sum(l.amount_minor) FILTER (WHERE s.line_id IS NOT NULL), 0)::bigint AS paid_minor
          FROM ledger_lines l LEFT JOIN statement_lines s ON s.line_id = l.id
-         WHERE $1::text IS NULL OR l.partner_id = $1
+         WHERE $1::text[] IS NULL OR l.partner_id = ANY($1)
          GROUP BY l.partner_id, l.currency ORDER BY l.partner_id, l.currency",
     )
-    .bind(partner_id)
+    .bind(partners)
     .bind(now)
     .fetch_all(pool)
     .await?

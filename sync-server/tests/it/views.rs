@@ -41,9 +41,17 @@ async fn a_partner_sees_the_decisions_on_his_deals_in_his_account_view() {
     let admin = session_for(&server.database_url, "a-admin").await;
     let ben_token = session_for(&server.database_url, "a-ben").await;
 
-    // Every partner has a view from the start.
-    for partner in ["p-ana", "p-cleo"] {
-        account_view_doc(&pool, partner).await;
+    // Every partner has a view from the start, of their own figures only:
+    // the views are computed in batches, one query per kind of fact for
+    // all the partners of a batch, and a row must reach its own partner.
+    for (partner, won) in [("p-ana", &["ana-5"][..]), ("p-cleo", &[][..])] {
+        let doc = account_view_doc(&pool, partner).await;
+        wait_for(&format!("{partner}'s view"), DEADLINE, || async {
+            let view = AccountViewDoc::read(&stored(&pool, &doc).await).ok()?;
+            let deals: Vec<&str> = view.deals.iter().map(|d| d.lead_id.as_str()).collect();
+            (view.partner_id.as_str() == partner && deals == won).then_some(())
+        })
+        .await;
     }
     let view_id = account_view_doc(&pool, "p-ben").await;
     // The app finds it in /api/me, read-only.
@@ -74,6 +82,7 @@ async fn a_partner_sees_the_decisions_on_his_deals_in_his_account_view() {
     assert_eq!((ben5.amount_minor, ben5.currency), (90_000, usd));
     assert_eq!((ben5.reason.as_deref(), ben5.decided_at), (None, None));
     assert_eq!(before.partner_id.as_str(), "p-ben");
+    assert_eq!(before.deals.len(), 1, "only his own deals: {before:?}");
     assert_eq!(
         (before.tier.as_str(), before.deals_in_window),
         ("starter", 0)
