@@ -19,7 +19,11 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let settings = Settings::parse();
     let server = sync_server::start(settings).await?;
-    // Tests and `cargo xtask run` read this line to learn the bound port.
-    println!("listening on http://{}", server.local_addr);
-    server.run_until_signal().await
+    server
+        .run_until_signal(|addr| {
+            // Tests and `cargo xtask run` read this line to learn the bound
+            // port.
+            println!("listening on http://{addr}");
+        })
+        .await
 }

@@ -115,8 +115,13 @@ pub struct Settings {
     /// team (see `residency.rs`): one repo's work on each event grows with
     /// its connections times its documents, and shards run in parallel.
     /// Each holds at least 1,000 documents of `--max-resident-docs`, so a
-    /// small cap runs fewer shards.
-    #[arg(long, env = "SYNC_SHARDS", default_value_t = 16,
+    /// small cap runs fewer shards. 32 rather than 16 (docs/performance.md,
+    /// 1,000 clients): samod's hub work per event is connections times
+    /// documents of its repo, 28% of the server's CPU at 16 shards, and
+    /// each connection holds a state per document of its repo; a document
+    /// opened across teams is held once per shard that opened it, which
+    /// is what stops us going higher.
+    #[arg(long, env = "SYNC_SHARDS", default_value_t = 32,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub sync_shards: u16,
     /// Days a session lasts after sign-in.
@@ -248,10 +253,16 @@ pub struct Server {
 
 impl Server {
     /// Serves until SIGINT or SIGTERM, then flushes documents to storage.
-    pub async fn run_until_signal(self) -> anyhow::Result<()> {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    /// `ready` runs once both signals are caught, so whoever it tells the
+    /// server is up (the "listening on" line, which scripts wait for before
+    /// stopping it) cannot kill it with a signal it does not handle yet.
+    pub async fn run_until_signal(self, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        ready(self.local_addr);
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
+            _ = interrupt.recv() => {},
             _ = term.recv() => {},
             res = self.serve => { res??; }
         }

@@ -30,7 +30,7 @@ use model::{Lead, Pipeline, PipelineDoc, Stage, limits};
 use sqlx::PgPool;
 use sync::DocKind;
 
-use crate::platform::{residency::Residency, storage::LoadError};
+use crate::platform::{residency::Residency, server_docs, storage::LoadError};
 use samod::storage::StorageKey;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -282,9 +282,11 @@ async fn project_batch(
     // A repo applies a change before storing it. What is projected must be
     // stored (a projection ahead of storage would file a deal from a change
     // a crash could lose), so a copy read in memory is used only when each
-    // of its heads is stored as a change of its own; otherwise (a head
-    // saved inside a snapshot, or not stored yet) the document is read
-    // from storage. One statement for all of them.
+    // of its heads is stored as a change of its own, or a snapshot of
+    // exactly its heads is stored (samod compacts a document's changes
+    // into one as they pile up); otherwise (heads not stored yet, or
+    // split between a snapshot and changes) the document is read from
+    // storage. One statement for all of them.
     let head_keys: Vec<String> = from_memory
         .iter()
         .filter_map(|(doc_id, _, _, read)| Some((doc_id, read.as_ref().ok()?)))
@@ -292,6 +294,7 @@ async fn project_batch(
             heads
                 .iter()
                 .map(move |head| format!("{doc_id}/incremental/{head}"))
+                .chain(snapshot_of(doc_id, heads))
         })
         .collect();
     let stored: BTreeSet<String> = if head_keys.is_empty() {
@@ -308,9 +311,10 @@ async fn project_batch(
         let durable = match &read {
             Ok((heads, _)) => {
                 !heads.is_empty()
-                    && heads
+                    && (heads
                         .iter()
                         .all(|head| stored.contains(&format!("{doc_id}/incremental/{head}")))
+                        || snapshot_of(&doc_id, heads).is_some_and(|key| stored.contains(&key)))
             }
             // What does not read in memory would not read from storage.
             Err(_) => true,
@@ -453,6 +457,16 @@ fn take(
 /// owned pipeline, its leads. Nothing relational is read from a note yet;
 /// its heads are still recorded, so "projected up to" means the same for
 /// both kinds.
+/// The key of a snapshot of `doc_id` holding exactly `heads` (as
+/// `read_doc` gives them: hex, sorted, which is the hashes' order).
+fn snapshot_of(doc_id: &str, heads: &[String]) -> Option<String> {
+    let heads = heads
+        .iter()
+        .map(|head| head.parse().ok())
+        .collect::<Option<Vec<automerge::ChangeHash>>>()?;
+    Some(server_docs::snapshot_key(doc_id, &heads))
+}
+
 fn read_doc(
     kind: DocKind,
     owner: Option<&str>,

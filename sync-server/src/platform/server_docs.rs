@@ -107,6 +107,22 @@ pub async fn write_owned<E: std::fmt::Display>(
 /// Chunks a server-written document may have before a write compacts it.
 pub const COMPACT_AFTER: usize = 16;
 
+/// The key samod stores a snapshot of `doc_id` under whose heads are
+/// `heads` (sorted, as `get_heads` gives them): its name is the SHA-256 of
+/// the heads, in hex. Who holds the heads can tell whether such a snapshot
+/// is stored without reading it.
+pub fn snapshot_key(doc_id: &str, heads: &[automerge::ChangeHash]) -> String {
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    for head in heads {
+        sha2::Digest::update(&mut hasher, head.as_ref());
+    }
+    let name: String = sha2::Digest::finalize(hasher)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("{doc_id}/snapshot/{name}")
+}
+
 /// Stores `doc` whole as one snapshot of `doc_id`, then deletes `held`,
 /// the chunks it holds. A chunk another writer stored meanwhile is not in
 /// `held`, so it stays.
@@ -120,18 +136,9 @@ async fn compact(
     let id: DocumentId = doc_id
         .parse()
         .map_err(|_| WriteError::GiveUp(format!("{doc_id:?} is not a document id")))?;
-    // samod's name for a snapshot: the SHA-256 of its heads, in hex.
-    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
-    for head in doc.get_heads() {
-        sha2::Digest::update(&mut hasher, head.as_ref());
-    }
-    let name: String = sha2::Digest::finalize(hasher)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    let key = StorageKey::from_parts([doc_id, "snapshot", name.as_str()])
-        .map_err(|e| WriteError::GiveUp(format!("snapshot key of {id}: {e:?}")))?;
-    let snapshot = sync::key_to_string(&key);
+    let snapshot = snapshot_key(doc_id, &doc.get_heads());
+    let key = sync::key_from_string(&snapshot)
+        .ok_or_else(|| WriteError::GiveUp(format!("no snapshot key for {id}")))?;
     residency.put_outside(doc_id, key, doc.save()).await;
     // In key order, as the storage writer locks rows (see `storage.rs`).
     let mut held: Vec<String> = held.filter(|k| *k != snapshot).collect();
@@ -164,4 +171,40 @@ pub async fn store_changes_since(
             .await;
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The projection trusts a copy in memory when `snapshot_key` of its
+    /// heads is stored; the key must be the one samod stores a compacted
+    /// document under, or no snapshot would ever be recognised.
+    #[test]
+    fn a_snapshot_key_is_the_one_samod_stores_it_under() {
+        let mut doc = Automerge::new();
+        let mut heads = Vec::new();
+        // Two concurrent changes: two heads, in samod's order.
+        for actor in [1u8, 2] {
+            let mut fork = doc.fork().with_actor(automerge::ActorId::from([actor; 16]));
+            let mut tx = fork.transaction();
+            automerge::transaction::Transactable::put(&mut tx, automerge::ROOT, "k", actor as i64)
+                .unwrap();
+            tx.commit();
+            heads.push(fork);
+        }
+        for fork in &mut heads {
+            doc.merge(fork).unwrap();
+        }
+        assert_eq!(doc.get_heads().len(), 2);
+        let id = DocumentId::new(&mut rand::rng());
+        let theirs = samod_core::StorageKey::snapshot_path(
+            &id,
+            &samod_core::CompactionHash::new(&doc.get_heads()),
+        );
+        assert_eq!(
+            snapshot_key(&id.to_string(), &doc.get_heads()),
+            sync::key_to_string(&theirs)
+        );
+    }
 }
