@@ -5,8 +5,11 @@
 //! partner's deals or lines, from the projection when a pipeline changed
 //! its owner's deals or their conflicts (a lead moved out of "won" after
 //! approval; not on every pipeline edit: nothing else of a pipeline is in
-//! the view), and when an application is approved. Ids that arrive while it works are coalesced, so a
-//! burst of changes is one refresh. A refresh computes the view from the
+//! the view), and when an application is approved. Ids that arrive while it
+//! works, or within `GATHER` of a change, are coalesced, and up to `BATCH`
+//! partners are refreshed together: one query per kind of fact for all of
+//! them (`Facts`), where one partner alone used to cost a dozen
+//! statements. A refresh computes the view from the
 //! database (deals, ledger lines, balances, statements, and tier and
 //! progress by the `rules` crate) and, if its figures differ from what the
 //! document holds, stores the difference and hands it to every repo holding
