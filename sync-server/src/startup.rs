@@ -124,6 +124,12 @@ pub struct Settings {
     #[arg(long, env = "SYNC_SHARDS", default_value_t = 32,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub sync_shards: u16,
+    /// Seconds between comparisons of the documents held in memory with
+    /// what is stored, which repair what a lost notice from another node
+    /// missed (`platform/cluster.rs`).
+    #[arg(long, env = "CLUSTER_REPAIR_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub cluster_repair_secs: u64,
     /// Days a session lasts after sign-in.
     #[arg(long, env = "SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
@@ -306,6 +312,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
 
     let (changed_tx, mut changed_rx) = events::channel::<events::DocumentStored>();
     let storage = platform::storage::PgStorage::new(pool.clone(), changed_tx.clone());
+    let node = storage.node();
     // A stored document goes to the projection of its kind; one whose kind
     // is not known (not registered yet, or the database could not say) to
     // every projection, each of which checks. The kinds the server writes
@@ -357,6 +364,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         },
     )
     .await;
+
+    platform::cluster::follow(
+        pool.clone(),
+        node,
+        &residency,
+        Duration::from_secs(settings.cluster_repair_secs),
+    );
 
     let hashing = accounts::passwords::Hashing::for_this_machine();
     if let Some(path) = &settings.seed {

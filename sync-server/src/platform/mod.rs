@@ -3,7 +3,8 @@
 //! ([`blobs`]), served over HTTP ([`blob_http`]). samod's storage over Postgres and the
 //! document registry ([`storage`]), each document's kind remembered
 //! ([`doc_kinds`]), documents in memory by generations and
-//! shards ([`residency`]), the socket's gatekeeper ([`guard`], with the
+//! shards ([`residency`]), the bus between nodes over one Postgres
+//! ([`cluster`]), the socket's gatekeeper ([`guard`], with the
 //! bounded measure of sync data in [`expansion`]), who may read and write
 //! what ([`policy`]), authorship of shared writes ([`shared_writes`]) and
 //! the cap on open sockets per account ([`sockets`]).
@@ -13,6 +14,7 @@
 
 pub mod blob_http;
 pub mod blobs;
+pub mod cluster;
 pub mod doc_kinds;
 pub mod expansion;
 pub mod guard;

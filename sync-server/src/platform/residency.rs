@@ -80,7 +80,10 @@ use samod::{
 };
 use tokio::sync::{Notify, mpsc, watch};
 
-use crate::{lock, platform::policy::AccessPolicy, platform::storage::PgStorage};
+use crate::{
+    lock,
+    platform::{policy::AccessPolicy, server_docs, storage::PgStorage},
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -452,6 +455,89 @@ impl Residency {
         });
     }
 
+    /// The generations holding `doc_id` now.
+    fn holders(&self, doc_id: &str) -> Vec<Arc<Generation>> {
+        self.shards
+            .iter()
+            .flat_map(|shard| {
+                let mut generations = vec![lock(&shard.current).clone()];
+                generations.extend(lock(&shard.draining).iter().cloned());
+                generations
+            })
+            .filter(|g| lock(&g.docs).contains(doc_id))
+            .collect()
+    }
+
+    /// Whether some repo here holds `doc_id`.
+    pub fn holds(&self, doc_id: &str) -> bool {
+        !self.holders(doc_id).is_empty()
+    }
+
+    /// Every document some repo here holds.
+    pub fn held(&self) -> Vec<String> {
+        let mut held = HashSet::new();
+        for shard in &self.shards {
+            held.extend(lock(&lock(&shard.current).docs).iter().cloned());
+            for generation in lock(&shard.draining).iter() {
+                held.extend(lock(&generation.docs).iter().cloned());
+            }
+        }
+        held.into_iter().collect()
+    }
+
+    /// Hands a chunk of `doc_id` that another node stored to every repo
+    /// here holding the document (`platform::cluster`).
+    pub fn apply_stored_elsewhere(&self, doc_id: &str, data: Vec<u8>) {
+        self.bus.send(Put {
+            doc: doc_id.to_owned(),
+            data,
+            origin: OUTSIDE,
+        });
+    }
+
+    /// Of `keys`, stored chunks of `doc_id`, those some copy here may
+    /// lack: a change (`<doc>/incremental/<hash>`) a copy does not have,
+    /// and a snapshot that is neither in `known` nor of exactly a copy's
+    /// heads (what else it holds cannot be told without loading it).
+    pub async fn lacking(
+        &self,
+        doc_id: &str,
+        keys: &[String],
+        known: &HashSet<String>,
+    ) -> Vec<String> {
+        let Ok(id) = doc_id.parse::<DocumentId>() else {
+            return Vec::new();
+        };
+        let mut lacking: HashSet<&String> = HashSet::new();
+        for holder in self.holders(doc_id) {
+            let handle =
+                match tokio::time::timeout(FIND_TIMEOUT, holder.repo.find(id.clone())).await {
+                    Ok(Ok(Some(handle))) => handle,
+                    // Stopping, or busy: the next comparison looks again.
+                    _ => continue,
+                };
+            handle.with_document(|doc| {
+                let heads_snapshot = server_docs::snapshot_key(doc_id, &doc.get_heads());
+                for key in keys {
+                    let mut parts = key.rsplitn(3, '/');
+                    let (last, kind) = (parts.next(), parts.next());
+                    let has = match (kind, last) {
+                        (Some("incremental"), Some(hash)) => hash
+                            .parse::<automerge::ChangeHash>()
+                            .is_ok_and(|hash| doc.get_change_meta_by_hash(&hash).is_some()),
+                        (Some("snapshot"), _) => known.contains(key) || *key == heads_snapshot,
+                        // Not a chunk samod writes: nothing to load.
+                        _ => true,
+                    };
+                    if !has {
+                        lacking.insert(key);
+                    }
+                }
+            });
+        }
+        lacking.into_iter().cloned().collect()
+    }
+
     /// Reads `doc_id` as a repo holding it has it in memory now, loading it
     /// nowhere: `None` when no repo holds it, or several do, or the one that
     /// does cannot hand it over now. A repo applies a change before it stores it, so
@@ -464,17 +550,7 @@ impl Residency {
         let id: DocumentId = doc_id.parse().ok()?;
         // Only from the one repo holding it: where several do, one may be
         // behind what another stored (its bus queue not drained yet).
-        let mut holders = self.shards.iter().flat_map(|shard| {
-            let mut generations = vec![lock(&shard.current).clone()];
-            generations.extend(lock(&shard.draining).iter().cloned());
-            generations
-                .into_iter()
-                .filter(|g| lock(&g.docs).contains(doc_id))
-        });
-        let holder = holders.next()?;
-        if holders.next().is_some() {
-            return None;
-        }
+        let [holder] = <[_; 1]>::try_from(self.holders(doc_id)).ok()?;
         let handle = match tokio::time::timeout(FIND_TIMEOUT, holder.repo.find(id)).await {
             Ok(Ok(Some(handle))) => handle,
             _ => return None,

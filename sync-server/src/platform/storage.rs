@@ -30,12 +30,14 @@ use std::{
 use crate::events::{DocumentStored, Outbox};
 use samod::storage::StorageKey;
 use sqlx::PgPool;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Clone)]
 pub struct PgStorage {
     pool: PgPool,
     writes: mpsc::UnboundedSender<Write>,
+    node: Arc<str>,
 }
 
 /// One put (`Some` bytes) or delete (`None`), and who waits for it.
@@ -53,14 +55,28 @@ struct Write {
 const MAX_GROUP: usize = 512;
 const MAX_GROUP_BYTES: usize = 8 << 20;
 
+/// The channel on which every stored chunk is noticed, as
+/// `<node> <key>`: under Postgres's 8,000-byte limit, a key being a
+/// document id and a hash.
+pub const NOTICES: &str = "doc_chunks";
+
 impl PgStorage {
     /// Storage over `pool`, whose committed chunk writes are told to
-    /// `changed`. Starts the writer task on the current runtime; it ends
-    /// when the last clone of the storage is dropped.
+    /// `changed`, and to the other nodes over the same database
+    /// (`platform::cluster`). Starts the writer task on the current
+    /// runtime; it ends when the last clone of the storage is dropped.
     pub fn new(pool: PgPool, changed: Outbox<DocumentStored>) -> Self {
         let (writes, queue) = mpsc::unbounded_channel();
-        tokio::spawn(write_groups(pool.clone(), queue, changed));
-        Self { pool, writes }
+        // This process among the nodes: its notices say it, so it can
+        // tell its own from others'.
+        let node: Arc<str> = format!("{:016x}", rand::random::<u64>()).into();
+        tokio::spawn(write_groups(pool.clone(), queue, changed, node.clone()));
+        Self { pool, writes, node }
+    }
+
+    /// The name this process signs its notices with.
+    pub fn node(&self) -> Arc<str> {
+        self.node.clone()
     }
 
     /// Queues one write and waits until it is committed.
@@ -93,6 +109,7 @@ async fn write_groups(
     pool: PgPool,
     mut queue: mpsc::UnboundedReceiver<Write>,
     changed: Outbox<DocumentStored>,
+    node: Arc<str>,
 ) {
     let mut group: Vec<Write> = Vec::new();
     loop {
@@ -126,13 +143,24 @@ async fn write_groups(
         let first = group[0].key.clone();
         retry("write", &first, || {
             sqlx::query(
-                "WITH deleted AS (DELETE FROM doc_chunks WHERE key = ANY($3))
-                 INSERT INTO doc_chunks (key, data) SELECT * FROM unnest($1::text[], $2::bytea[])
-                 ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, written_at = now()",
+                // Each chunk that is new or changed is noticed to the other
+                // nodes, on commit (`platform::cluster`). The same bytes
+                // again (a repo storing what it took from the bus) are
+                // neither written nor noticed: an echo ends here.
+                "WITH deleted AS (DELETE FROM doc_chunks WHERE key = ANY($3)),
+                 written AS (
+                     INSERT INTO doc_chunks (key, data)
+                     SELECT * FROM unnest($1::text[], $2::bytea[])
+                     ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, written_at = now()
+                     WHERE doc_chunks.data IS DISTINCT FROM EXCLUDED.data
+                     RETURNING key)
+                 SELECT count(pg_notify($5, $4 || ' ' || key)) FROM written",
             )
             .bind(&put_keys)
             .bind(&put_data)
             .bind(&deleted)
+            .bind(&*node)
+            .bind(NOTICES)
             .execute(&pool)
         })
         .await;

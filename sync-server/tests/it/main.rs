@@ -10,6 +10,7 @@ mod access;
 mod auth;
 mod bad_input;
 mod chat;
+mod cluster;
 mod deals;
 mod faults;
 mod flaky;
