@@ -69,6 +69,13 @@ pub async fn load_fixtures(
     let text = tokio::fs::read_to_string(path).await?;
     let fixtures: Fixtures = serde_json::from_str(&text).context("parsing fixtures")?;
     let now = Timestamp(chrono::Utc::now().timestamp_millis());
+    // Nodes started together seed one at a time (a lock held by a
+    // transaction of its own while the seeding writes through others):
+    // each skips what exists, so the later ones find everything there.
+    let mut turn = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('seed_fixtures'))")
+        .execute(&mut *turn)
+        .await?;
     let mut added = 0;
     for partner in &fixtures.partners {
         let exists: bool =
@@ -92,6 +99,7 @@ pub async fn load_fixtures(
             .await
             .with_context(|| format!("account {}", account.id))?;
     }
+    turn.rollback().await?;
     Ok(added)
 }
 

@@ -236,7 +236,9 @@ pub async fn run(views: Views, mut changed: Inbox<FiguresMoved>) {
 /// fact for the whole batch) and makes each partner's document hold
 /// theirs. `known` holds the fingerprints of the figures last written.
 /// What only one partner's data causes (an id that names no partner, a
-/// row that does not parse) is that partner's outcome; a database or
+/// row that does not parse) is that partner's outcome; an error reading
+/// the facts that retrying cannot mend (a schema's, which would hit every
+/// partner alike) is every partner's of the batch; a database or
 /// storage failure is the batch's, which is tried again whole (writing is
 /// idempotent: figures a document holds are not written again, and a
 /// notice goes out once).

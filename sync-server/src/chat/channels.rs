@@ -1,8 +1,10 @@
 //! Channels, their members and their documents, kept in step with the
 //! accounts by [`reconcile`]: it runs at start and then on a timer, each
 //! step an idempotent statement, so a run cut short is finished by the
-//! next (and two servers running it at once make nothing twice: every
-//! row it adds has a unique key).
+//! next. Nodes over one database take turns (an advisory lock held for
+//! the pass): every row it adds has a unique key, so two at once would
+//! make nothing twice, but the second would fail on the first's rows,
+//! and at start that stopped it booting.
 //!
 //! - the programme's announcements channel exists (admins listed as its
 //!   members, so the index names them; everyone reads it anyway);
@@ -26,8 +28,20 @@ use sync::DocKind;
 use super::{ChatState, SPLIT_ORDER};
 use crate::platform::{server_docs, storage};
 
-/// One pass (see the module's doc).
+/// One pass (see the module's doc), one node at a time.
 pub async fn reconcile(state: &ChatState) -> anyhow::Result<()> {
+    // Held by a transaction of its own for the pass, which writes through
+    // others: its end, or the connection's, releases it whatever happens.
+    let mut turn = state.pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('chat_reconcile'))")
+        .execute(&mut *turn)
+        .await?;
+    let pass = reconcile_pass(state).await;
+    turn.rollback().await?;
+    pass
+}
+
+async fn reconcile_pass(state: &ChatState) -> anyhow::Result<()> {
     let pool = &state.pool;
     let has_announcements: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM channels WHERE form = 'announcements')")

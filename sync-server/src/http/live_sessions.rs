@@ -1,12 +1,15 @@
 //! The sessions behind open `/sync` connections, so that a session's end
 //! closes its sockets.
 //!
-//! Signing out ends a session here at once. Anything else that ends one
-//! (expiry, a revocation or an account rejection written straight to
-//! Postgres, another server instance) is found by a sweep that asks
-//! Postgres, every few seconds, which of the sessions with open sockets are
-//! still valid. A socket whose session ended is closed with 4401, which
-//! clients read as "sign in again" (their local changes stay theirs).
+//! Signing out ends a session here at once. Whatever ends one in Postgres
+//! (a sign-out on another node, a revocation or an account rejection
+//! written straight to the database) is noticed by a trigger on
+//! `sessions_ended` (schema 0027), which every node listens to, so the
+//! sockets close at once on every node. Expiry by time, and whatever a
+//! lost notice missed, is found by a sweep that asks Postgres, every few
+//! seconds, which of the sessions with open sockets are still valid. A
+//! socket whose session ended is closed with 4401, which clients read as
+//! "sign in again" (their local changes stay theirs).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -38,6 +41,7 @@ impl LiveSessions {
             open: Mutex::default(),
         });
         tokio::spawn(sweep_forever(Arc::downgrade(&sessions), every));
+        tokio::spawn(listen_forever(Arc::downgrade(&sessions)));
         sessions
     }
 
@@ -86,6 +90,70 @@ impl LiveSessions {
     }
 }
 
+/// The channel schema 0027's triggers notify ended sessions on.
+const ENDED: &str = "sessions_ended";
+
+/// The session a notice names: 32 bytes in hex; anything else names none.
+fn ended_session(payload: &str) -> Option<[u8; 32]> {
+    if payload.len() != 64 {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    for (byte, pair) in hash.iter_mut().zip(payload.as_bytes().chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(hash)
+}
+
+/// Ends the sessions Postgres says ended, as it says so. Notices missed
+/// while the connection was down are made up by a sweep at once.
+async fn listen_forever(sessions: Weak<LiveSessions>) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let Some(pool) = sessions.upgrade().map(|s| s.pool.clone()) else {
+            return;
+        };
+        let listening = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            listener.listen(ENDED).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = match listening.await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, ?delay, "cannot listen for ended sessions; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        delay = Duration::from_millis(100);
+        loop {
+            let received = listener.try_recv().await;
+            let Some(sessions) = sessions.upgrade() else {
+                return;
+            };
+            match received {
+                Ok(Some(notice)) => {
+                    if let Some(hash) = ended_session(notice.payload()) {
+                        sessions.end(&hash);
+                    }
+                }
+                // Reconnected: what ended meanwhile was not heard.
+                Ok(None) => {
+                    if let Err(error) = sessions.sweep().await {
+                        tracing::warn!(%error, "session sweep failed");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "listening for ended sessions failed; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
+}
+
 async fn sweep_forever(sessions: Weak<LiveSessions>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -99,5 +167,26 @@ async fn sweep_forever(sessions: Weak<LiveSessions>, every: Duration) {
         if let Err(error) = sessions.sweep().await {
             tracing::warn!(%error, "session sweep failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_names_a_session_only_by_its_whole_hash() {
+        let hex = "00ff".repeat(16);
+        let mut expected = [0u8; 32];
+        for (i, byte) in expected.iter_mut().enumerate() {
+            *byte = if i % 2 == 0 { 0 } else { 0xff };
+        }
+        assert_eq!(ended_session(&hex), Some(expected));
+        // Hostile or broken payloads end nobody's session.
+        assert_eq!(ended_session(&hex[..62]), None);
+        assert_eq!(ended_session(&format!("{hex}00")), None);
+        assert_eq!(ended_session(&"zz".repeat(32)), None);
+        assert_eq!(ended_session(&"é".repeat(32)), None);
+        assert_eq!(ended_session(""), None);
     }
 }

@@ -201,6 +201,19 @@ async fn project_batch(
     doc_ids: &[String],
 ) -> Result<Projected, sqlx::Error> {
     let mut done = Projected::default();
+    // One projection of a document at a time, whichever worker or node
+    // runs it: each reads the document, and what was projected before,
+    // only once it holds the document's lock, so one that read first
+    // cannot write an older state over a newer one. Taken in the order of
+    // the locks' own keys, so two batches cannot deadlock.
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtext('projections'), h)
+         FROM (SELECT DISTINCT hashtext(d) AS h FROM unnest($1::text[]) AS d ORDER BY 1) AS locks",
+    )
+    .bind(doc_ids)
+    .execute(&mut *tx)
+    .await?;
     let (registry, others): (Vec<Registered>, Vec<Registered>) = sqlx::query_as::<_, Registered>(
         "SELECT doc_id, kind, owner_id FROM documents WHERE doc_id = ANY($1)",
     )
@@ -348,7 +361,6 @@ async fn project_batch(
 
     // Rows are locked in document order, so two workers cannot deadlock.
     loaded.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
-    let mut tx = pool.begin().await?;
     let projected: Vec<(String, Vec<String>)> = sqlx::query_as(
         "SELECT doc_id, heads FROM projections WHERE doc_id = ANY($1)
          ORDER BY doc_id FOR UPDATE",
@@ -453,10 +465,6 @@ fn take(
     }
 }
 
-/// A document's heads (sorted, as `projections` holds them) and, for an
-/// owned pipeline, its leads. Nothing relational is read from a note yet;
-/// its heads are still recorded, so "projected up to" means the same for
-/// both kinds.
 /// The key of a snapshot of `doc_id` holding exactly `heads` (as
 /// `read_doc` gives them: hex, sorted, which is the hashes' order).
 fn snapshot_of(doc_id: &str, heads: &[String]) -> Option<String> {
@@ -467,6 +475,10 @@ fn snapshot_of(doc_id: &str, heads: &[String]) -> Option<String> {
     Some(server_docs::snapshot_key(doc_id, &heads))
 }
 
+/// A document's heads (sorted, as `projections` holds them) and, for an
+/// owned pipeline, its leads. Nothing relational is read from a note yet;
+/// its heads are still recorded, so "projected up to" means the same for
+/// both kinds.
 fn read_doc(
     kind: DocKind,
     owner: Option<&str>,

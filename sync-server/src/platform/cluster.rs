@@ -5,25 +5,30 @@
 //! the other repos holding its document. Between processes the storage
 //! does the telling: the statement that commits a group of chunks also
 //! notifies each new or changed one on `storage::NOTICES` as
-//! `<node> <key>`, in the same transaction, so a notice goes out if and
-//! only if the chunk is stored. Each node listens; of a notice from
-//! another node about a document some repo of its own holds, it reads the
-//! chunk from Postgres (a payload is under 8,000 bytes, a chunk need not
-//! be) and hands it to those repos as the in-process bus would. What no
-//! repo here holds is left: a repo that loads the document later reads it
-//! from Postgres. A repo that applies such a chunk stores it again, the
-//! same bytes under the same key, which writes and notifies nothing, so
-//! the echo ends there.
+//! `<node> <key>`, in the same transaction, so no notice goes out for a
+//! chunk that is not stored. (Documents created straight in Postgres and
+//! deletions are not noticed: nobody elsewhere holds the first, and a
+//! deleted chunk's content is in the snapshot that replaced it, which is.)
+//! Each node listens; of a notice from another node about a document
+//! some repo of its own holds, it reads the chunk from Postgres (a
+//! payload is under 8,000 bytes, a chunk need not be) and hands it to
+//! those repos as the in-process bus would. What no repo here holds is
+//! left: a repo that loads the document later reads it from Postgres. A
+//! repo that applies a change stores it again, the same bytes under the
+//! same key, which writes and notifies nothing, so the echo ends there; a
+//! snapshot applied is stored as the changes that were new to the repo,
+//! which bounce once and are compacted again.
 //!
 //! Notices can be lost: Postgres drops them for a listener whose
 //! connection broke, and a node may be slow to read. So every
 //! `repair_every`, and at once after the listener reconnects, the node
 //! compares what its repos hold with what is stored: it lists the stored
 //! keys of every document held here (one statement per batch of
-//! documents) and reads the chunks a copy lacks, changes by their hash
-//! (the copy says whether it has the change) and snapshots it has not
-//! seen. Listing keys, not loading documents, keeps a comparison of
-//! thousands of resident documents to a few statements.
+//! documents) and reads the chunks a copy lacks: a change by its hash
+//! (the copy says whether it has it), a snapshot by its heads (read once
+//! when the snapshot is, and remembered while it is stored). Listing
+//! keys, not loading documents, keeps a comparison of thousands of
+//! resident documents to a few statements.
 //!
 //! Postgres `LISTEN/NOTIFY` rather than a broker: it needs nothing the
 //! server does not have already, the notice rides the commit that makes
@@ -47,10 +52,14 @@ use crate::{
 /// Documents whose keys one comparison statement lists.
 const COMPARE_BATCH: usize = 500;
 
+/// Snapshots read here, by key, with their heads.
+type Known = Mutex<HashMap<String, Vec<automerge::ChangeHash>>>;
+
 /// Starts following the other nodes: a listener, and the comparison every
-/// `repair_every`. Both end when the residency is dropped.
+/// `repair_every`. They run as long as the runtime does (the process);
+/// each ends at its next turn once the residency is gone.
 pub fn follow(pool: PgPool, node: Arc<str>, residency: &Arc<Residency>, repair_every: Duration) {
-    let known = Arc::new(Mutex::new(HashSet::new()));
+    let known = Arc::new(Known::default());
     let lost = Arc::new(Notify::new());
     tokio::spawn(listen(
         pool.clone(),
@@ -73,7 +82,7 @@ async fn listen(
     pool: PgPool,
     node: Arc<str>,
     residency: Weak<Residency>,
-    known: Arc<Mutex<HashSet<String>>>,
+    known: Arc<Known>,
     lost: Arc<Notify>,
 ) {
     let mut delay = Duration::from_millis(100);
@@ -150,7 +159,7 @@ fn other_nodes_key<'a>(payload: &'a str, node: &str) -> Option<&'a str> {
 async fn take(
     pool: &PgPool,
     residency: &Residency,
-    known: &Mutex<HashSet<String>>,
+    known: &Known,
     keys: HashSet<String>,
 ) -> Result<(), sqlx::Error> {
     if keys.is_empty() {
@@ -168,10 +177,17 @@ async fn take(
         else {
             continue;
         };
-        residency.apply_stored_elsewhere(&doc, data);
         if key.split('/').nth(1) == Some("snapshot") {
-            lock(known).insert(key);
+            // What it holds, so a later comparison can tell whether a copy
+            // has it (one that failed to apply it now is found then).
+            match automerge::Automerge::load(&data) {
+                Ok(snapshot) => {
+                    lock(known).insert(key, snapshot.get_heads());
+                }
+                Err(error) => tracing::warn!(%error, key, "a stored snapshot does not load"),
+            }
         }
+        residency.apply_stored_elsewhere(&doc, data);
     }
     Ok(())
 }
@@ -180,7 +196,7 @@ async fn take(
 async fn compare_every(
     pool: PgPool,
     residency: Weak<Residency>,
-    known: Arc<Mutex<HashSet<String>>>,
+    known: Arc<Known>,
     lost: Arc<Notify>,
     period: Duration,
 ) {
@@ -202,9 +218,10 @@ async fn compare_every(
 pub async fn compare(
     pool: &PgPool,
     residency: &Residency,
-    known: &Mutex<HashSet<String>>,
+    known: &Known,
 ) -> Result<usize, sqlx::Error> {
     let held = residency.held();
+    let seen = lock(known).clone();
     let mut taken = 0;
     let mut still_stored: HashSet<String> = HashSet::new();
     for docs in held.chunks(COMPARE_BATCH) {
@@ -228,7 +245,6 @@ pub async fn compare(
             }
         }
         let mut lacking = HashSet::new();
-        let seen = lock(known).clone();
         for (doc, keys) in &by_doc {
             lacking.extend(residency.lacking(doc, keys, &seen).await);
         }
@@ -238,7 +254,7 @@ pub async fn compare(
     }
     // Forget snapshots no longer stored (compacted again) or of documents
     // no longer held, so what is remembered stays what is held.
-    lock(known).retain(|key| still_stored.contains(key));
+    lock(known).retain(|key, _| still_stored.contains(key));
     if taken > 0 {
         tracing::info!(chunks = taken, "took chunks whose notices were missed");
     }

@@ -118,6 +118,10 @@ const MIN_SHARD_DOCS: usize = 1_000;
 /// The longest the bus waits for a repo to hand over a document it holds.
 const FIND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The longest a comparison with storage waits for one repo's copy: it
+/// looks at every document held, so one busy repo must not stall it.
+const COMPARE_FIND_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The shard (of `shards`) that serves `key`. FNV-1a: a hash that is the
 /// same in every process and release, unlike std's `RandomState`, so a
 /// team's shard can be known in advance (tests rely on it).
@@ -496,26 +500,29 @@ impl Residency {
     }
 
     /// Of `keys`, stored chunks of `doc_id`, those some copy here may
-    /// lack: a change (`<doc>/incremental/<hash>`) a copy does not have,
-    /// and a snapshot that is neither in `known` nor of exactly a copy's
-    /// heads (what else it holds cannot be told without loading it).
+    /// lack: a change (`<doc>/incremental/<hash>`) a copy does not have, a
+    /// snapshot in `known` (by key, with its heads) one of whose heads a
+    /// copy does not have, and a snapshot not in `known` unless it is of
+    /// exactly a copy's heads (what it holds cannot be told without
+    /// reading it). A repo that cannot hand its copy over within
+    /// `COMPARE_FIND_TIMEOUT` is passed over until the next comparison.
     pub async fn lacking(
         &self,
         doc_id: &str,
         keys: &[String],
-        known: &HashSet<String>,
+        known: &HashMap<String, Vec<automerge::ChangeHash>>,
     ) -> Vec<String> {
         let Ok(id) = doc_id.parse::<DocumentId>() else {
             return Vec::new();
         };
         let mut lacking: HashSet<&String> = HashSet::new();
         for holder in self.holders(doc_id) {
-            let handle =
-                match tokio::time::timeout(FIND_TIMEOUT, holder.repo.find(id.clone())).await {
-                    Ok(Ok(Some(handle))) => handle,
-                    // Stopping, or busy: the next comparison looks again.
-                    _ => continue,
-                };
+            let found = tokio::time::timeout(COMPARE_FIND_TIMEOUT, holder.repo.find(id.clone()));
+            let handle = match found.await {
+                Ok(Ok(Some(handle))) => handle,
+                // Stopping, or busy: the next comparison looks again.
+                _ => continue,
+            };
             handle.with_document(|doc| {
                 let heads_snapshot = server_docs::snapshot_key(doc_id, &doc.get_heads());
                 for key in keys {
@@ -525,7 +532,14 @@ impl Residency {
                         (Some("incremental"), Some(hash)) => hash
                             .parse::<automerge::ChangeHash>()
                             .is_ok_and(|hash| doc.get_change_meta_by_hash(&hash).is_some()),
-                        (Some("snapshot"), _) => known.contains(key) || *key == heads_snapshot,
+                        (Some("snapshot"), _) => {
+                            *key == heads_snapshot
+                                || known.get(key).is_some_and(|heads| {
+                                    heads
+                                        .iter()
+                                        .all(|h| doc.get_change_meta_by_hash(h).is_some())
+                                })
+                        }
                         // Not a chunk samod writes: nothing to load.
                         _ => true,
                     };

@@ -123,9 +123,11 @@ async fn write_groups(
             bytes += next.data.as_ref().map_or(0, Vec::len);
             group.push(next);
         }
-        // Last write of each key. By key, so every commit locks rows in
-        // one order and two (a group and a compaction's delete) cannot
-        // deadlock.
+        // Last write of each key. By key, so the rows a commit inserts are
+        // locked in one order; a group's deletes come after its inserts,
+        // so two groups (of two nodes) each deleting what the other
+        // inserts can still deadlock, which Postgres breaks and `retry`
+        // recovers from: rare, and it costs only latency.
         let mut last: BTreeMap<&str, Option<&[u8]>> = BTreeMap::new();
         for write in &group {
             last.insert(&write.key, write.data.as_deref());

@@ -23,8 +23,9 @@ fn stage_of(handle: &samod::DocHandle, lead: &str) -> Option<Stage> {
 #[tokio::test]
 async fn two_nodes_over_one_database_see_each_others_changes_live() {
     let db = TestDb::new().await;
-    let node_a = TestServer::start(&db.url).await;
-    let node_b = TestServer::start(&db.url).await;
+    // Started at once, as a deployment starts its nodes: each migrates,
+    // seeds and reconciles over the same database at the same time.
+    let (node_a, node_b) = tokio::join!(TestServer::start(&db.url), TestServer::start(&db.url));
     let pool = db.pool().await;
     let pipeline = pipeline_doc(&pool, "p-ben").await;
 
@@ -107,5 +108,68 @@ async fn a_change_whose_notice_never_came_reaches_the_node_by_the_comparison() {
         (stage_of(&on_phone, "ben-3") == Some(Stage::Contacted)).then_some(())
     })
     .await;
+
+    // The same for a change that only a snapshot holds (another node
+    // compacted the document before this one heard of the change).
+    let before = elsewhere.get_heads();
+    PipelineDoc::move_lead(
+        &mut elsewhere,
+        &model::LeadId::parse("ben-4").unwrap(),
+        Stage::Lost,
+        model::Timestamp(30),
+    )
+    .unwrap();
+    assert_ne!(elsewhere.get_heads(), before);
+    let key = sync_server::platform::server_docs::snapshot_key(&pipeline, &elsewhere.get_heads());
+    sqlx::query("INSERT INTO doc_chunks (key, data) VALUES ($1, $2)")
+        .bind(key)
+        .bind(elsewhere.save())
+        .execute(&pool)
+        .await
+        .unwrap();
+    wait_for(
+        "the change only a snapshot holds, on the phone",
+        DEADLINE,
+        || async { (stage_of(&on_phone, "ben-4") == Some(Stage::Lost)).then_some(()) },
+    )
+    .await;
     node.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_ended_anywhere_closes_its_sockets_on_every_node_at_once() {
+    let db = TestDb::new().await;
+    // Sweeps an hour apart: only the notice can close the sockets in time.
+    let node = TestServer::start_with_args(&db.url, &["--session-sweep-secs", "3600"]).await;
+    let pool = db.pool().await;
+
+    // Revoked by another node (its sign-out) or an admin's tool.
+    let (mut raw, refused) = crate::access::Raw::join(&node, "a-ben", &peer_id_of("a-ben")).await;
+    assert_eq!(refused, None);
+    sqlx::query("UPDATE sessions SET revoked_at = now() WHERE account_id = 'a-ben'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(closed(&mut raw).await, Some(4401));
+
+    // An account no longer approved: every session it has.
+    let (mut first, _) = crate::access::Raw::join(&node, "a-ana", &peer_id_of("a-ana")).await;
+    let (mut second, _) = crate::access::Raw::join(&node, "a-ana", &peer_id_of("a-ana")).await;
+    sqlx::query(
+        "UPDATE accounts SET status = 'rejected', reject_reason = 'Left the programme'
+         WHERE id = 'a-ana'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(closed(&mut first).await, Some(4401));
+    assert_eq!(closed(&mut second).await, Some(4401));
+    node.stop().await;
+}
+
+/// The close code of a socket that must close before the deadline.
+async fn closed(raw: &mut crate::access::Raw) -> Option<u16> {
+    tokio::time::timeout(DEADLINE, raw.close_code())
+        .await
+        .expect("the socket closes at once, not at the next sweep")
 }
