@@ -108,26 +108,11 @@ fn ended_session(payload: &str) -> Option<[u8; 32]> {
 /// Ends the sessions Postgres says ended, as it says so. Notices missed
 /// while the connection was down are made up by a sweep at once.
 async fn listen_forever(sessions: Weak<LiveSessions>) {
-    let mut delay = Duration::from_millis(100);
     loop {
         let Some(pool) = sessions.upgrade().map(|s| s.pool.clone()) else {
             return;
         };
-        let listening = async {
-            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-            listener.listen(ENDED).await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
-        let mut listener = match listening.await {
-            Ok(listener) => listener,
-            Err(error) => {
-                tracing::warn!(%error, ?delay, "cannot listen for ended sessions; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-                continue;
-            }
-        };
-        delay = Duration::from_millis(100);
+        let mut listener = crate::platform::cluster::listener_on(&pool, ENDED).await;
         loop {
             let received = listener.try_recv().await;
             let Some(sessions) = sessions.upgrade() else {

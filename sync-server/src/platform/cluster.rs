@@ -85,24 +85,9 @@ async fn listen(
     known: Arc<Known>,
     lost: Arc<Notify>,
 ) {
-    let mut delay = Duration::from_millis(100);
     let mut first = true;
     loop {
-        let listening = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(NOTICES).await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
-        let mut listener = match listening.await {
-            Ok(listener) => listener,
-            Err(error) => {
-                tracing::warn!(%error, ?delay, "cannot listen to the other nodes; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-                continue;
-            }
-        };
-        delay = Duration::from_millis(100);
+        let mut listener = listener_on(&pool, NOTICES).await;
         // Whatever was stored while nobody listened: compare now. (Before
         // the first listen nothing held here can be behind: a repo loads
         // from Postgres.)
@@ -142,6 +127,27 @@ async fn listen(
                     tracing::warn!(%error, "the listener to other nodes failed; reconnecting");
                     break;
                 }
+            }
+        }
+    }
+}
+
+/// A connection listening on `channel`, once Postgres gives one: retried
+/// with a capped backoff, since nothing here can go on without it.
+pub async fn listener_on(pool: &PgPool, channel: &str) -> PgListener {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let listening = async {
+            let mut listener = PgListener::connect_with(pool).await?;
+            listener.listen(channel).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match listening.await {
+            Ok(listener) => return listener,
+            Err(error) => {
+                tracing::warn!(%error, ?delay, channel, "cannot listen; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
             }
         }
     }

@@ -97,12 +97,12 @@ async fn a_change_whose_notice_never_came_reaches_the_node_by_the_comparison() {
     .unwrap();
     let change = elsewhere.get_changes(&before);
     assert_eq!(change.len(), 1);
-    sqlx::query("INSERT INTO doc_chunks (key, data) VALUES ($1, $2)")
-        .bind(format!("{pipeline}/incremental/{}", change[0].hash()))
-        .bind(elsewhere.save_after(&before))
-        .execute(&pool)
-        .await
-        .unwrap();
+    store_unnoticed(
+        &pool,
+        &format!("{pipeline}/incremental/{}", change[0].hash()),
+        &elsewhere.save_after(&before),
+    )
+    .await;
 
     wait_for("the unnoticed change on the phone", DEADLINE, || async {
         (stage_of(&on_phone, "ben-3") == Some(Stage::Contacted)).then_some(())
@@ -121,12 +121,7 @@ async fn a_change_whose_notice_never_came_reaches_the_node_by_the_comparison() {
     .unwrap();
     assert_ne!(elsewhere.get_heads(), before);
     let key = sync_server::platform::server_docs::snapshot_key(&pipeline, &elsewhere.get_heads());
-    sqlx::query("INSERT INTO doc_chunks (key, data) VALUES ($1, $2)")
-        .bind(key)
-        .bind(elsewhere.save())
-        .execute(&pool)
-        .await
-        .unwrap();
+    store_unnoticed(&pool, &key, &elsewhere.save()).await;
     wait_for(
         "the change only a snapshot holds, on the phone",
         DEADLINE,
@@ -172,4 +167,15 @@ async fn closed(raw: &mut crate::access::Raw) -> Option<u16> {
     tokio::time::timeout(DEADLINE, raw.close_code())
         .await
         .expect("the socket closes at once, not at the next sweep")
+}
+
+/// Stores a chunk as another node would, but with no notice: straight into
+/// the table.
+async fn store_unnoticed(pool: &sqlx::PgPool, key: &str, data: &[u8]) {
+    sqlx::query("INSERT INTO doc_chunks (key, data) VALUES ($1, $2)")
+        .bind(key)
+        .bind(data)
+        .execute(pool)
+        .await
+        .unwrap();
 }
