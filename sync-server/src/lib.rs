@@ -45,3 +45,15 @@ pub use startup::{Server, Settings, connect_db, migrate, start};
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// Rows of many partners (or any key) grouped by it, in their order: what
+/// a query for a batch returns, as each member of the batch reads it.
+pub(crate) fn grouped<T>(
+    rows: impl IntoIterator<Item = (String, T)>,
+) -> std::collections::HashMap<String, Vec<T>> {
+    let mut of = std::collections::HashMap::<String, Vec<T>>::new();
+    for (key, row) in rows {
+        of.entry(key).or_default().push(row);
+    }
+    of
+}

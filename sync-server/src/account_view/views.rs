@@ -62,6 +62,7 @@ use rules::{Component, ProgressInputs, RulesConfig};
 use sqlx::PgPool;
 
 use crate::{
+    grouped,
     money::{error::LedgerError, lines, tiers},
     notifications::outbox,
     platform::{residency::Residency, server_docs},
@@ -565,15 +566,6 @@ struct Facts {
     next_hold: HashMap<String, DateTime<Utc>>,
 }
 
-/// Rows by their partner.
-fn by_partner<T>(rows: Vec<T>, partner: impl Fn(&T) -> &str) -> HashMap<String, Vec<T>> {
-    let mut of: HashMap<String, Vec<T>> = HashMap::new();
-    for row in rows {
-        of.entry(partner(&row).to_owned()).or_default().push(row);
-    }
-    of
-}
-
 impl Facts {
     async fn read(
         pool: &PgPool,
@@ -645,7 +637,7 @@ impl Facts {
         .fetch_all(pool)
         .await?;
         Ok(Facts {
-            deals: by_partner(deals, |d| &d.partner_id),
+            deals: grouped(deals.into_iter().map(|d| (d.partner_id.clone(), d))),
             custom_bps: custom_bps.into_iter().collect(),
             modules_done: training::standing::modules_done_of(pool, partners).await?,
             exams: training::standing::exams_of(pool, partners).await?,
@@ -653,8 +645,8 @@ impl Facts {
             answers,
             satisfaction,
             balances: lines::balances_by_partner(pool, Some(partners), now).await?,
-            lines: by_partner(lines, |l| &l.partner_id),
-            statements: by_partner(statements, |s| &s.partner_id),
+            lines: grouped(lines.into_iter().map(|l| (l.partner_id.clone(), l))),
+            statements: grouped(statements.into_iter().map(|s| (s.partner_id.clone(), s))),
             next_hold: next_hold.into_iter().collect(),
         })
     }

@@ -50,11 +50,7 @@ pub async fn balances_by_partner(
     partners: Option<&[String]>,
     now: DateTime<Utc>,
 ) -> Result<HashMap<String, Vec<Balance>>, LedgerError> {
-    let mut by_partner: HashMap<String, Vec<Balance>> = HashMap::new();
-    for (partner, balance) in balance_rows(pool, partners, now).await? {
-        by_partner.entry(partner).or_default().push(balance);
-    }
-    Ok(by_partner)
+    Ok(crate::grouped(balance_rows(pool, partners, now).await?))
 }
 
 /// Balances by partner and currency, of some partners or of all.

@@ -461,30 +461,31 @@ impl Residency {
 
     /// The generations holding `doc_id` now.
     fn holders(&self, doc_id: &str) -> Vec<Arc<Generation>> {
-        self.shards
-            .iter()
-            .flat_map(|shard| {
-                let mut generations = vec![lock(&shard.current).clone()];
-                generations.extend(lock(&shard.draining).iter().cloned());
-                generations
-            })
+        self.generations()
             .filter(|g| lock(&g.docs).contains(doc_id))
             .collect()
     }
 
-    /// Whether some repo here holds `doc_id`.
+    /// Every generation of every shard, current and draining.
+    fn generations(&self) -> impl Iterator<Item = Arc<Generation>> + '_ {
+        self.shards.iter().flat_map(|shard| {
+            let mut generations = vec![lock(&shard.current).clone()];
+            generations.extend(lock(&shard.draining).iter().cloned());
+            generations
+        })
+    }
+
+    /// Whether some repo here holds `doc_id` (asked of every notice from
+    /// another node: no list is built).
     pub fn holds(&self, doc_id: &str) -> bool {
-        !self.holders(doc_id).is_empty()
+        self.generations().any(|g| lock(&g.docs).contains(doc_id))
     }
 
     /// Every document some repo here holds.
     pub fn held(&self) -> Vec<String> {
         let mut held = HashSet::new();
-        for shard in &self.shards {
-            held.extend(lock(&lock(&shard.current).docs).iter().cloned());
-            for generation in lock(&shard.draining).iter() {
-                held.extend(lock(&generation.docs).iter().cloned());
-            }
+        for generation in self.generations() {
+            held.extend(lock(&generation.docs).iter().cloned());
         }
         held.into_iter().collect()
     }

@@ -13,15 +13,22 @@ use chrono::{DateTime, Utc};
 use model::{Assignment, ExamOutcome, ModuleDone, Timestamp};
 use sqlx::PgPool;
 
+use crate::grouped;
+
 /// The most exams a partner's view lists, newest first.
 const EXAMS_SHOWN: i64 = 100;
 
+/// What a batch of one says of its partner.
+fn one<T>(mut of: HashMap<String, Vec<T>>, partner: &str) -> Vec<T> {
+    of.remove(partner).unwrap_or_default()
+}
+
 /// The modules `partner` completed, oldest first.
 pub async fn modules_done(pool: &PgPool, partner: &str) -> Result<Vec<ModuleDone>, sqlx::Error> {
-    Ok(modules_done_of(pool, &[partner.to_owned()])
-        .await?
-        .remove(partner)
-        .unwrap_or_default())
+    Ok(one(
+        modules_done_of(pool, &[partner.to_owned()]).await?,
+        partner,
+    ))
 }
 
 /// The modules each of `partners` completed, oldest first; a partner who
@@ -45,23 +52,21 @@ pub async fn modules_done_of(
     .bind(partners)
     .fetch_all(pool)
     .await?;
-    let mut of: HashMap<String, Vec<ModuleDone>> = HashMap::new();
-    for (partner, track, module, at) in rows {
-        of.entry(partner).or_default().push(ModuleDone {
-            track,
-            module,
-            completed_at: Timestamp(at.timestamp_millis()),
-        });
-    }
-    Ok(of)
+    Ok(grouped(rows.into_iter().map(
+        |(partner, track, module, at)| {
+            let done = ModuleDone {
+                track,
+                module,
+                completed_at: Timestamp(at.timestamp_millis()),
+            };
+            (partner, done)
+        },
+    )))
 }
 
 /// The exams the server graded (or refused to grade) for `partner`.
 pub async fn exams(pool: &PgPool, partner: &str) -> Result<Vec<ExamOutcome>, sqlx::Error> {
-    Ok(exams_of(pool, &[partner.to_owned()])
-        .await?
-        .remove(partner)
-        .unwrap_or_default())
+    Ok(one(exams_of(pool, &[partner.to_owned()]).await?, partner))
 }
 
 /// The exams graded for each of `partners`, newest first and at most
@@ -98,31 +103,31 @@ pub async fn exams_of(
     .bind(EXAMS_SHOWN)
     .fetch_all(pool)
     .await?;
-    let mut of: HashMap<String, Vec<ExamOutcome>> = HashMap::new();
-    for (partner, attempt, track, quiz, outcome, score, graded_at, retry_after, certificate) in rows
-    {
-        of.entry(partner).or_default().push(ExamOutcome {
-            attempt,
-            track,
-            quiz,
-            outcome,
-            score: score.map(|s| s.clamp(0, 100) as u8),
-            graded_at: Timestamp(graded_at.timestamp_millis()),
-            retry_after: retry_after.map(|t| Timestamp(t.timestamp_millis())),
-            certificate,
-        });
-    }
-    Ok(of)
+    Ok(grouped(rows.into_iter().map(
+        |(partner, attempt, track, quiz, outcome, score, graded_at, retry_after, certificate)| {
+            let exam = ExamOutcome {
+                attempt,
+                track,
+                quiz,
+                outcome,
+                score: score.map(|s| s.clamp(0, 100) as u8),
+                graded_at: Timestamp(graded_at.timestamp_millis()),
+                retry_after: retry_after.map(|t| Timestamp(t.timestamp_millis())),
+                certificate,
+            };
+            (partner, exam)
+        },
+    )))
 }
 
 /// The modules `partner` was assigned, with who assigned each; one the
 /// track's latest version dropped, or of a track they may no longer read,
 /// is left out (it could never be completed).
 pub async fn assignments(pool: &PgPool, partner: &str) -> Result<Vec<Assignment>, sqlx::Error> {
-    Ok(assignments_of(pool, &[partner.to_owned()])
-        .await?
-        .remove(partner)
-        .unwrap_or_default())
+    Ok(one(
+        assignments_of(pool, &[partner.to_owned()]).await?,
+        partner,
+    ))
 }
 
 /// [`assignments`] of each of `partners`.
@@ -154,15 +159,16 @@ pub async fn assignments_of(
     .bind(partners)
     .fetch_all(pool)
     .await?;
-    let mut of: HashMap<String, Vec<Assignment>> = HashMap::new();
-    for (partner, track, module, due_on, by, at) in rows {
-        of.entry(partner).or_default().push(Assignment {
-            track,
-            module,
-            due_on: due_on.format("%Y-%m-%d").to_string(),
-            assigned_by: by,
-            assigned_at: Timestamp(at.timestamp_millis()),
-        });
-    }
-    Ok(of)
+    Ok(grouped(rows.into_iter().map(
+        |(partner, track, module, due_on, by, at)| {
+            let assignment = Assignment {
+                track,
+                module,
+                due_on: due_on.format("%Y-%m-%d").to_string(),
+                assigned_by: by,
+                assigned_at: Timestamp(at.timestamp_millis()),
+            };
+            (partner, assignment)
+        },
+    )))
 }
