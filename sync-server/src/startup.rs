@@ -130,6 +130,13 @@ pub struct Settings {
     #[arg(long, env = "CLUSTER_REPAIR_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub cluster_repair_secs: u64,
+    /// Seconds between passes, on one node of those over the database,
+    /// that hand the projections every document written since the last:
+    /// what a node stored and died before projecting is projected by
+    /// another within this (`platform/cluster.rs`'s `rescan`).
+    #[arg(long, env = "CLUSTER_RESCAN_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub cluster_rescan_secs: u64,
     /// Days a session lasts after sign-in.
     #[arg(long, env = "SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
@@ -372,6 +379,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         Duration::from_secs(settings.cluster_repair_secs),
     );
 
+    {
+        let (pool, stored) = (pool.clone(), changed_tx.clone());
+        let every = Duration::from_secs(settings.cluster_rescan_secs);
+        tokio::spawn(platform::leader::while_leading(
+            pool.clone(),
+            "rescan",
+            move || platform::cluster::rescan(pool.clone(), stored.clone(), every),
+        ));
+    }
     let hashing = accounts::passwords::Hashing::for_this_machine();
     if let Some(path) = &settings.seed {
         let added = seed::load_fixtures(&pool, path, &changed_tx, &hashing)
@@ -384,7 +400,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     // by the projection): their account views are rewritten.
     let (earnings_tx, earnings_rx) = events::channel();
     let figures_tx = earnings_tx.clone();
-    tokio::spawn(pipeline::reminders::run(pool.clone()));
+    {
+        let pool = pool.clone();
+        tokio::spawn(platform::leader::while_leading(
+            pool.clone(),
+            "follow-up reminders",
+            move || pipeline::reminders::run(pool.clone()),
+        ));
+    }
     // Whose work was projected or whose figures moved: the team views
     // that show them are computed again.
     let (activity_tx, activity_rx) = events::channel();

@@ -17,6 +17,7 @@ use url::Url;
 pub struct BearerDialer {
     url: Url,
     token: String,
+    affinity: Option<String>,
 }
 
 impl BearerDialer {
@@ -24,7 +25,16 @@ impl BearerDialer {
         BearerDialer {
             url,
             token: token.into(),
+            affinity: None,
         }
+    }
+
+    /// Sends the session's affinity (`/api/me`'s `session.affinity`) as
+    /// the `portal_affinity` cookie, as a browser does: a proxy in front
+    /// of several server nodes routes by it, so a team meets on one node.
+    pub fn with_affinity(mut self, affinity: impl Into<String>) -> BearerDialer {
+        self.affinity = Some(affinity.into());
+        self
     }
 }
 
@@ -51,6 +61,7 @@ impl Dialer for BearerDialer {
     fn connect(&self) -> BoxFuture<'static, Result<Transport, DialError<Refused>>> {
         let url = self.url.clone();
         let token = self.token.clone();
+        let affinity = self.affinity.clone();
         Box::pin(async move {
             let bad = |e: &dyn std::fmt::Display| {
                 DialError::PermanentFailure(Refused::BadRequest(url.to_string(), e.to_string()))
@@ -61,6 +72,11 @@ impl Dialer for BearerDialer {
             request
                 .headers_mut()
                 .insert(http::header::AUTHORIZATION, value);
+            if let Some(affinity) = affinity {
+                let cookie = http::HeaderValue::from_str(&format!("portal_affinity={affinity}"))
+                    .map_err(|e| bad(&e))?;
+                request.headers_mut().insert(http::header::COOKIE, cookie);
+            }
             let (ws, _response) = match tokio_tungstenite::connect_async(request).await {
                 Ok(connected) => connected,
                 Err(tungstenite::Error::Http(response))

@@ -128,6 +128,13 @@ impl MyDocument {
 pub struct MySession<Time = String> {
     pub kind: SessionKind,
     pub expires_at: Time,
+    /// What a proxy in front of several server nodes routes `/sync` by,
+    /// so a team's devices meet on one node (the same for every member of
+    /// a team, opaque). A browser sends it by itself, as the
+    /// `portal_affinity` cookie this answer sets; a native client sends
+    /// that cookie on its `/sync` request. Empty from older servers.
+    #[serde(default)]
+    pub affinity: String,
 }
 
 /// `GET /api/me`: who is signed in.
@@ -435,6 +442,7 @@ mod tests {
             session: Some(MySession {
                 kind: SessionKind::Cookie,
                 expires_at: "2030-01-01T00:00:00Z".to_owned(),
+                affinity: "00c0ffee00c0ffee".to_owned(),
             }),
             phone: "+55 11 5555 0100".to_owned(),
             country: Some("BR".to_owned()),

@@ -6,6 +6,7 @@
 //! it starts (a private Postgres cluster) it also stops.
 
 mod bench_sync;
+mod cluster;
 mod demo_media;
 mod load;
 mod pg;
@@ -27,6 +28,11 @@ usage: cargo xtask <command>
                DATABASE_URL is set), load the demo data and publish the
                demo training catalog, serve on http://127.0.0.1:8080
                (LISTEN_ADDR overrides)
+  run --nodes N
+               the same with N server nodes over the one Postgres, on the
+               next N ports, behind HAProxy on http://127.0.0.1:8080
+               (deploy/haproxy.cfg): stop a node (its pid is printed) and
+               its clients move to the others
   test         fmt --check, clippy -D warnings, every Rust test against a real
                Postgres, the web crate's wasm tests and the browser
                end-to-end test in Chromium
@@ -80,7 +86,7 @@ fn main() -> Result<()> {
     let root = project_root();
     std::env::set_current_dir(&root)?;
     match args.first().map(String::as_str) {
-        Some("run") => run(&root),
+        Some("run") => run(&root, &args[1..]),
         Some("test") => test(&root),
         Some("test-web") => web::browser_tests(&root),
         Some("build-web") => web::build(&root),
@@ -153,8 +159,20 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn run(root: &Path) -> Result<()> {
+fn run(root: &Path, args: &[String]) -> Result<()> {
+    let nodes: usize = match args {
+        [] => 1,
+        [flag, n] if flag == "--nodes" => n
+            .parse()
+            .ok()
+            .filter(|n| (1..=16).contains(n))
+            .context("--nodes takes a number from 1 to 16")?,
+        _ => bail!("usage: cargo xtask run [--nodes N]"),
+    };
     system::ensure_packages(&system::RUN_PACKAGES)?;
+    if nodes > 1 {
+        system::ensure_packages(&[system::HAPROXY])?;
+    }
     web::build(root)?;
     let training = demo_media::make(root)?;
     exec(cargo().args(["build", "--release", "-p", "sync-server"]))?;
@@ -168,17 +186,23 @@ fn run(root: &Path) -> Result<()> {
         }
     };
     let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    println!("Starting the partner portal on http://{listen}  (Ctrl-C stops it)");
-    exec(
-        Command::new(root.join("target/release/sync-server"))
-            .env("DATABASE_URL", database_url)
-            .env("LISTEN_ADDR", &listen)
+    let server = |listen: &str| {
+        let mut command = Command::new(root.join("target/release/sync-server"));
+        command
+            .env("DATABASE_URL", &database_url)
+            .env("LISTEN_ADDR", listen)
             .env("WEB_DIR", root.join("web/dist"))
             .env("SEED_FIXTURES", root.join("fixtures/demo.json"))
             .env("SEED_SHOP", root.join("fixtures/shop"))
             .env("SEED_RESOURCES", root.join("fixtures/resources"))
-            .env("SEED_TRAINING", training),
-    )
+            .env("SEED_TRAINING", &training);
+        command
+    };
+    if nodes == 1 {
+        println!("Starting the partner portal on http://{listen}  (Ctrl-C stops it)");
+        return exec(&mut server(&listen));
+    }
+    cluster::run(root, &listen, nodes, server)
 }
 
 /// `cargo xtask bench-<name>`: five runs of a measurement (`web::bench`)

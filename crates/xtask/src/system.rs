@@ -62,6 +62,12 @@ const ESPEAK: Package = Package {
     provides: "/usr/bin/espeak-ng",
 };
 
+/// The proxy in front of several nodes (`run --nodes`, the cluster tests).
+pub const HAPROXY: Package = Package {
+    name: "haproxy",
+    provides: "/usr/sbin/haproxy",
+};
+
 pub const RUN_PACKAGES: [Package; 8] = [
     POSTGRES,
     RUSTC_WEB,
@@ -82,8 +88,9 @@ const PYTHON_VENV: Package = Package {
 pub const LOAD_PACKAGES: [Package; 1] = [POSTGRES];
 /// `bench-sync` runs the reference server on Node.js too.
 pub const BENCH_SYNC_PACKAGES: [Package; 2] = [POSTGRES, NODE];
-pub const TEST_PACKAGES: [Package; 12] = [
+pub const TEST_PACKAGES: [Package; 13] = [
     POSTGRES,
+    HAPROXY,
     PYTHON_VENV,
     FFMPEG,
     ESPEAK,

@@ -16,7 +16,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sqlx::PgPool;
 use sync::DocKind;
 use wire::{Access, Me, MyDocument, MySession, SignIn, SignedIn, TeamMember};
@@ -292,7 +292,7 @@ pub(super) async fn sign_out(
 pub(super) async fn me(
     State(state): State<AccountsState>,
     who: Authenticated,
-) -> Result<Json<Me<DateTime<Utc>>>, AppError> {
+) -> Result<Response, AppError> {
     #[allow(clippy::type_complexity)]
     let (email, name, company, team_leader_id, phone, country, currency, has_photo): (
         String,
@@ -384,7 +384,16 @@ pub(super) async fn me(
             }
         }
     }
-    Ok(Json(Me {
+    // Where a proxy sends this account's `/sync`: with its team. A
+    // browser is told by cookie, which its socket then carries.
+    let affinity =
+        crate::http::sync::affinity_of(team_leader_id.as_deref().unwrap_or(&who.account_id));
+    let cookie = (who.session.kind == SessionKind::Cookie).then(|| {
+        let settings = state.accounts.sessions;
+        let until = who.session.expires_at - Utc::now();
+        crate::http::sync::affinity_cookie(&affinity, until, settings.secure_cookies)
+    });
+    let me = Json(Me {
         account_id: who.account_id,
         email,
         name,
@@ -397,11 +406,16 @@ pub(super) async fn me(
         session: Some(MySession {
             kind: who.session.kind,
             expires_at: who.session.expires_at,
+            affinity: affinity.clone(),
         }),
         phone,
         country,
         currency,
         has_photo,
         catalogs,
-    }))
+    });
+    Ok(match cookie {
+        Some(cookie) => ([(header::SET_COOKIE, cookie)], me).into_response(),
+        None => me.into_response(),
+    })
 }

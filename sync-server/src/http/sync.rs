@@ -102,6 +102,32 @@ pub async fn sync_socket(
         })
 }
 
+/// The cookie a proxy in front of several nodes routes `/sync` by (see
+/// `deploy/haproxy.cfg`): the same for every account of a team, so a
+/// team's devices meet on one node, where the documents they share are
+/// held once and their changes pass between them without a trip through
+/// Postgres. Only routing hangs on it: a node serves any client, so a
+/// forged or stale value costs a team a hop between nodes, nothing more.
+pub const AFFINITY_COOKIE: &str = "portal_affinity";
+
+/// The affinity of a team (its [`shard_key`]): opaque, so a proxy's logs
+/// name no account.
+pub fn affinity_of(shard_key: &str) -> String {
+    format!(
+        "{:016x}",
+        crate::platform::residency::stable_hash(&format!("affinity:{shard_key}"))
+    )
+}
+
+/// The `Set-Cookie` value of [`AFFINITY_COOKIE`].
+pub fn affinity_cookie(affinity: &str, max_age: chrono::Duration, secure: bool) -> String {
+    format!(
+        "{AFFINITY_COOKIE}={affinity}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        max_age.num_seconds().max(0),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 /// Each sync socket's read and write buffers.
 const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 

@@ -45,12 +45,18 @@ use sqlx::{PgPool, postgres::PgListener};
 use tokio::sync::Notify;
 
 use crate::{
+    events::{DocumentStored, Outbox},
     lock,
     platform::{residency::Residency, storage::NOTICES},
 };
 
 /// Documents whose keys one comparison statement lists.
 const COMPARE_BATCH: usize = 500;
+
+/// How far before the last pass a [`rescan`] looks again: a chunk's
+/// `written_at` is its transaction's start, which may precede the commit
+/// that made it visible by the length of that transaction.
+const RESCAN_OVERLAP: Duration = Duration::from_secs(10);
 
 /// Snapshots read here, by key, with their heads.
 type Known = Mutex<HashMap<String, Vec<automerge::ChangeHash>>>;
@@ -196,6 +202,67 @@ async fn take(
         residency.apply_stored_elsewhere(&doc, data);
     }
     Ok(())
+}
+
+/// Tells `stored` of every document written since the last pass, every
+/// `period`, while this node leads the pass (`leader.rs`): a node that
+/// stored a change and died before its workers projected it leaves the
+/// work to this one. Each projection compares a document's heads with
+/// those it last projected, so a document already projected costs a read
+/// of its heads, not a second projection. The first pass after taking
+/// the lead looks back two periods (the last leader's last pass may have
+/// been one before it died).
+pub async fn rescan(pool: PgPool, stored: Outbox<DocumentStored>, period: Duration) {
+    let mut since: Option<chrono::DateTime<chrono::Utc>> = None;
+    loop {
+        let pass = written_since(&pool, since, period * 2 + RESCAN_OVERLAP).await;
+        match pass {
+            Ok((docs, now)) => {
+                if !docs.is_empty() {
+                    tracing::debug!(docs = docs.len(), "rescan: documents written lately");
+                }
+                for doc in docs {
+                    stored.send(DocumentStored(doc));
+                }
+                since = Some(now - RESCAN_OVERLAP);
+            }
+            Err(error) => tracing::warn!(%error, "cannot list documents written lately"),
+        }
+        tokio::time::sleep(period).await;
+    }
+}
+
+/// The documents with a chunk written after `since` (or within `first`
+/// before now, on the first pass), and the database's now: its clock, not
+/// this node's, is the one `written_at` was set by.
+async fn written_since(
+    pool: &PgPool,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    first: Duration,
+) -> Result<(Vec<String>, chrono::DateTime<chrono::Utc>), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let now: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&mut *tx)
+        .await?;
+    let since = since.unwrap_or_else(|| {
+        now - chrono::Duration::from_std(first).unwrap_or(chrono::Duration::days(1))
+    });
+    let keys: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT split_part(key, '/', 1) || '/' || split_part(key, '/', 2)
+         FROM doc_chunks WHERE written_at > $1",
+    )
+    .bind(since)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let docs = keys
+        .iter()
+        .filter_map(|key| {
+            let key = sync::key_from_string(key)?;
+            sync::document_of_key(&key).map(str::to_owned)
+        })
+        .collect();
+    Ok((docs, now))
 }
 
 /// Compares every `period`, and when told notices were lost.

@@ -4,7 +4,8 @@
 //! document registry ([`storage`]), each document's kind remembered
 //! ([`doc_kinds`]), documents in memory by generations and
 //! shards ([`residency`]), the bus between nodes over one Postgres
-//! ([`cluster`]), the socket's gatekeeper ([`guard`], with the
+//! ([`cluster`]), one node at a time for work only one should do
+//! ([`leader`]), the socket's gatekeeper ([`guard`], with the
 //! bounded measure of sync data in [`expansion`]), who may read and write
 //! what ([`policy`]), authorship of shared writes ([`shared_writes`]) and
 //! the cap on open sockets per account ([`sockets`]).
@@ -18,6 +19,7 @@ pub mod cluster;
 pub mod doc_kinds;
 pub mod expansion;
 pub mod guard;
+pub mod leader;
 pub mod pdf;
 pub mod periods;
 pub mod policy;

@@ -126,12 +126,17 @@ const COMPARE_FIND_TIMEOUT: Duration = Duration::from_secs(1);
 /// same in every process and release, unlike std's `RandomState`, so a
 /// team's shard can be known in advance (tests rely on it).
 pub fn shard_of(key: &str, shards: usize) -> usize {
+    (stable_hash(key) % shards.max(1) as u64) as usize
+}
+
+/// FNV-1a of `key`: the same in every process and release.
+pub fn stable_hash(key: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in key.bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    (hash % shards.max(1) as u64) as usize
+    hash
 }
 
 /// One repo: a generation of a shard.

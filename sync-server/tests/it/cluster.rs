@@ -179,3 +179,308 @@ async fn store_unnoticed(pool: &sqlx::PgPool, key: &str, data: &[u8]) {
         .await
         .unwrap();
 }
+
+/// HAProxy from Debian's package in front of the nodes, configured from
+/// the shipped `deploy/haproxy.cfg`, on a free loopback port.
+struct Haproxy {
+    child: tokio::process::Child,
+    addr: std::net::SocketAddr,
+    database_url: String,
+}
+
+impl Haproxy {
+    async fn start(nodes: &[std::net::SocketAddr], database_url: &str) -> Haproxy {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap();
+        let servers: Vec<String> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| format!("    server node{} {node}", i + 1))
+            .collect();
+        let config = include_str!("../../../deploy/haproxy.cfg")
+            .replace("{{listen}}", &addr.to_string())
+            .replace("{{servers}}", &servers.join("\n"));
+        let path = std::env::temp_dir().join(format!("portal-haproxy-{}.cfg", addr.port()));
+        std::fs::write(&path, config).unwrap();
+        let program = ["/usr/sbin/haproxy", "haproxy"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("haproxy");
+        let child = tokio::process::Command::new(program)
+            .arg("-db")
+            .arg("-f")
+            .arg(&path)
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("haproxy (cargo xtask test installs Debian's package)");
+        let proxy = Haproxy {
+            child,
+            addr,
+            database_url: database_url.to_owned(),
+        };
+        wait_for("HAProxy to pass requests on", DEADLINE, || async {
+            let up = tokio::net::TcpStream::connect(addr).await.is_ok();
+            (up && http_get(addr, "/healthz", &[]).await.0 == 200).then_some(())
+        })
+        .await;
+        proxy
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl ServerUnderTest for Haproxy {
+    fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    fn database_url(&self) -> &str {
+        &self.database_url
+    }
+}
+
+/// Open `/sync` connections on each node.
+async fn connections(nodes: &[ServerProcess]) -> Vec<u64> {
+    let mut counts = Vec::new();
+    for node in nodes {
+        counts.push(gauge(node, "portal_sync_connections").await);
+    }
+    counts
+}
+
+/// A device of `account` that reaches the nodes through `proxy` as a
+/// browser would, with the affinity `/api/me` gave, and the node it landed
+/// on (by the nodes' connection gauges).
+async fn through_proxy(
+    proxy: &Haproxy,
+    nodes: &[ServerProcess],
+    account: &str,
+) -> (samod::Repo, samod::DialerHandle<client::Refused>, usize) {
+    let token = session_for(&proxy.database_url, account).await;
+    let (status, me) = api(proxy, &token, "GET", "/api/me", None).await;
+    assert_eq!(status, 200, "{me}");
+    let affinity = me["session"]["affinity"].as_str().unwrap().to_owned();
+    let before = connections(nodes).await;
+    let device = client(account).await;
+    let dialer = device
+        .dial(
+            samod::BackoffConfig {
+                initial_delay: Duration::from_millis(50),
+                max_delay: Duration::from_millis(500),
+                max_retries: None,
+            },
+            std::sync::Arc::new(
+                client::BearerDialer::new(proxy.ws_url(), token).with_affinity(affinity),
+            ),
+        )
+        .unwrap();
+    tokio::time::timeout(DEADLINE, dialer.established())
+        .await
+        .expect("no connection through the proxy")
+        .expect("dial failed");
+    let landed = wait_for("the device's node to count it", DEADLINE, || async {
+        let after = connections(nodes).await;
+        after.iter().zip(&before).position(|(a, b)| a > b)
+    })
+    .await;
+    (device, dialer, landed)
+}
+
+/// Whether some session of the database holds the lead of `work`
+/// (`platform/leader.rs`).
+async fn led(pool: &sqlx::PgPool, work: &str) -> bool {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks
+         WHERE locktype = 'advisory' AND granted
+           AND classid::int = hashtext('leader') AND objid::int = hashtext($1))",
+    )
+    .bind(work)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Moves `lead` of a partner's pipeline as another node would store it and
+/// then die: the change is in `doc_chunks`, nobody was told.
+async fn stored_by_a_dead_node(pool: &sqlx::PgPool, doc: &str, lead: &str, stage: Stage) {
+    let mut elsewhere = stored(pool, doc).await;
+    let before = elsewhere.get_heads();
+    PipelineDoc::move_lead(
+        &mut elsewhere,
+        &model::LeadId::parse(lead).unwrap(),
+        stage,
+        model::Timestamp(40),
+    )
+    .unwrap();
+    let change = elsewhere.get_changes(&before);
+    store_unnoticed(
+        pool,
+        &format!("{doc}/incremental/{}", change[0].hash()),
+        &elsewhere.save_after(&before),
+    )
+    .await;
+}
+
+/// The stage the `leads` table gives a lead.
+async fn projected_stage(pool: &sqlx::PgPool, partner: &str, lead: &str) -> Option<String> {
+    lead_rows(pool, partner)
+        .await
+        .into_iter()
+        .find(|r| r.lead_id == lead)
+        .map(|r| r.stage)
+}
+
+#[tokio::test]
+async fn what_a_dead_node_stored_and_never_projected_is_projected_by_the_next_leader() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let args = ["--cluster-rescan-secs", "1"];
+    let first = TestServer::start_with_args(&db.url, &args).await;
+    wait_for("the first node to lead the rescan", DEADLINE, || async {
+        led(&pool, "rescan").await.then_some(())
+    })
+    .await;
+    let second = TestServer::start_with_args(&db.url, &args).await;
+    // The leader dies (its runtime ends at once, its connections close)...
+    drop(first);
+    // ... having stored a change it never projected. The second node
+    // caught up when it started, before this, and holds nothing of Cleo's.
+    let pipeline = pipeline_doc(&pool, "p-cleo").await;
+    stored_by_a_dead_node(&pool, &pipeline, "cleo-2", Stage::Lost).await;
+    wait_for("the orphaned change projected", DEADLINE, || async {
+        (projected_stage(&pool, "p-cleo", "cleo-2").await.as_deref() == Some("lost")).then_some(())
+    })
+    .await;
+    assert!(led(&pool, "rescan").await, "the second node leads now");
+    second.stop().await;
+}
+
+/// Partners' accounts and their pipelines' owners.
+const PARTNERS: [(&str, &str); 3] = [("a-ana", "p-ana"), ("a-ben", "p-ben"), ("a-cleo", "p-cleo")];
+
+#[tokio::test]
+async fn three_nodes_behind_haproxy_converge_and_survive_one_killed_mid_burst() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let args = ["--cluster-repair-secs", "1", "--cluster-rescan-secs", "1"];
+    let (a, b, c) = tokio::join!(
+        ServerProcess::start_with_args(&db.url, &args),
+        ServerProcess::start_with_args(&db.url, &args),
+        ServerProcess::start_with_args(&db.url, &args),
+    );
+    let mut nodes = vec![a, b, c];
+    let addrs: Vec<_> = nodes.iter().map(|n| n.addr).collect();
+    let proxy = Haproxy::start(&addrs, &db.url).await;
+
+    // Each partner's phone through the proxy: a team (Ana leads Ben) on
+    // one node.
+    let mut phones = Vec::new();
+    for (account, _) in PARTNERS {
+        phones.push(through_proxy(&proxy, &nodes, account).await);
+    }
+    assert_eq!(phones[0].2, phones[1].2, "Ana's team meets on one node");
+    let victim = phones[1].2;
+    // Each one's laptop straight to another node, never the one to die,
+    // so every partner's pipeline is open on two nodes.
+    let mut laptops = Vec::new();
+    for (i, (account, _)) in PARTNERS.iter().enumerate() {
+        let node = (0..3).find(|&n| n != victim && n != phones[i].2).unwrap();
+        let laptop = client(account).await;
+        let link = connect(&laptop, &nodes[node]).await;
+        laptops.push((laptop, link));
+    }
+    let mut docs = Vec::new();
+    for (i, (_, partner)) in PARTNERS.iter().enumerate() {
+        let pipeline = pipeline_doc(&pool, partner).await;
+        let on_phone = open(&phones[i].0, &pipeline).await;
+        let on_laptop = open(&laptops[i].0, &pipeline).await;
+        docs.push((pipeline, on_phone, on_laptop));
+    }
+    // Ana also follows Ben's pipeline, as a team leader does: a document
+    // of one partner open on another's device.
+    let bens_on_anas_phone = open(&phones[0].0, &docs[1].0).await;
+
+    // A burst on every device: the private pipelines, each edited on two
+    // nodes at once.
+    let stages = [Stage::Contacted, Stage::Proposal, Stage::Qualified];
+    for round in 0..8 {
+        for (i, (_, partner)) in PARTNERS.iter().enumerate() {
+            let lead = format!("{}-{}", &partner[2..], round % 3 + 1);
+            move_to(&docs[i].1, &lead, stages[round % 3]);
+            move_to(&docs[i].2, &lead, stages[(round + 1) % 3]);
+        }
+        tokio::task::yield_now().await;
+    }
+    for (i, (_, partner)) in PARTNERS.iter().enumerate() {
+        wait_converged(&[docs[i].1.clone(), docs[i].2.clone()], DEADLINE).await;
+        wait_for_rows(&pool, partner, &rows_of(&read(&docs[i].1))).await;
+    }
+    wait_converged(&[docs[1].1.clone(), bens_on_anas_phone.clone()], DEADLINE).await;
+
+    // Ben's tablet, also through the proxy (to the team's node), moves a
+    // lead nobody else touches; once Postgres has it, it is acknowledged,
+    // and the tablet is gone for good.
+    let (tablet, tablet_link, on) = through_proxy(&proxy, &nodes, "a-ben").await;
+    assert_eq!(on, victim);
+    let on_tablet = open(&tablet, &docs[1].0).await;
+    move_to(&on_tablet, "ben-6", Stage::Lost);
+    let acknowledged = heads(&on_tablet);
+    wait_for("the tablet's move stored", DEADLINE, || async {
+        (stored_heads(&pool, &docs[1].0).await.as_ref() == Some(&acknowledged)).then_some(())
+    })
+    .await;
+    tablet_link.close();
+    drop(tablet);
+
+    // The team's node is killed in the middle of a burst from Ben's phone;
+    // the phone goes on editing while it finds another node through the
+    // proxy.
+    let mut pace = tokio::time::interval(Duration::from_millis(10));
+    for round in 0..40 {
+        if round == 20 {
+            nodes.remove(victim).kill().await;
+        }
+        pace.tick().await;
+        move_to(
+            &docs[1].1,
+            &format!("ben-{}", round % 5 + 1),
+            stages[round % 3],
+        );
+    }
+    // And the dead node's unprojected work: a change it stored and never
+    // projected, nor told anyone of.
+    stored_by_a_dead_node(&pool, &docs[2].0, "cleo-3", Stage::Lost).await;
+
+    for (i, (_, partner)) in PARTNERS.iter().enumerate() {
+        let replicas = [docs[i].1.clone(), docs[i].2.clone()];
+        wait_converged(&replicas, DEADLINE).await;
+        wait_for("every device's changes stored", DEADLINE, || async {
+            (stored_heads(&pool, &docs[i].0).await == Some(heads(&replicas[0]))).then_some(())
+        })
+        .await;
+        wait_for_rows(&pool, partner, &rows_of(&read(&docs[i].1))).await;
+    }
+    wait_converged(&[docs[1].1.clone(), bens_on_anas_phone.clone()], DEADLINE).await;
+    assert_eq!(stage_of(&docs[2].1, "cleo-3"), Some(Stage::Lost));
+    // Nothing acknowledged was lost: a new device of Ben's, through the
+    // proxy, gets the gone tablet's move.
+    let (fresh, _fresh_link, landed) = through_proxy(&proxy, &nodes, "a-ben").await;
+    assert!(landed < nodes.len());
+    let on_fresh = open(&fresh, &docs[1].0).await;
+    wait_for(
+        "the acknowledged move on a new device",
+        DEADLINE,
+        || async { (stage_of(&on_fresh, "ben-6") == Some(Stage::Lost)).then_some(()) },
+    )
+    .await;
+    drop(proxy);
+    for node in nodes {
+        node.stop().await;
+    }
+}

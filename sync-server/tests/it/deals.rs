@@ -173,7 +173,9 @@ async fn a_won_lead_becomes_a_deal_and_its_approval_appends_lines() {
 #[tokio::test]
 async fn two_approvals_at_once_make_one_set_of_lines() {
     let db = TestDb::new().await;
-    let server = TestServer::start(&db.url).await;
+    // Two nodes over the one database, an approval sent to each: what
+    // keeps it to one set is Postgres's, not a process's.
+    let (server, other_node) = tokio::join!(TestServer::start(&db.url), TestServer::start(&db.url));
     let pool = db.pool().await;
     let (first, second) = (
         session_for(&server.database_url, "a-admin").await,
@@ -184,7 +186,7 @@ async fn two_approvals_at_once_make_one_set_of_lines() {
     let body = reviewed(&server, &first, deal).await;
     let ((s1, a1), (s2, a2)) = tokio::join!(
         api(&server, &first, "POST", &path, Some(body.clone())),
-        api(&server, &second, "POST", &path, Some(body)),
+        api(&other_node, &second, "POST", &path, Some(body)),
     );
     assert_eq!((s1, s2), (200, 200), "{a1} {a2}");
     assert_eq!(a1["lines"], a2["lines"]);
@@ -194,6 +196,8 @@ async fn two_approvals_at_once_make_one_set_of_lines() {
         .await
         .unwrap();
     assert_eq!(stored, 1, "one base line; Ana leads no one above her");
+    other_node.stop().await;
+    server.stop().await;
 }
 
 /// What the ledger must always satisfy, whatever happened: a partner's

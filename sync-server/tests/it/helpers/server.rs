@@ -191,18 +191,23 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn start(database_url: &str) -> ServerProcess {
-        Self::spawn(database_url, "127.0.0.1:0").await
+        Self::spawn(database_url, "127.0.0.1:0", &[]).await
+    }
+
+    /// Starts with extra command-line settings.
+    pub async fn start_with_args(database_url: &str, args: &[&str]) -> ServerProcess {
+        Self::spawn(database_url, "127.0.0.1:0", args).await
     }
 
     /// Starts again where a stopped or killed server listened, so clients'
     /// dialers find it at the same URL.
     pub async fn restart_on(database_url: &str, addr: SocketAddr) -> ServerProcess {
-        Self::spawn(database_url, &addr.to_string()).await
+        Self::spawn(database_url, &addr.to_string(), &[]).await
     }
 
-    async fn spawn(database_url: &str, listen: &str) -> ServerProcess {
+    async fn spawn(database_url: &str, listen: &str, extra: &[&str]) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-            .args(command_line(database_url, &empty_web_dir(), listen, &[]))
+            .args(command_line(database_url, &empty_web_dir(), listen, extra))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
