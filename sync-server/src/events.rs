@@ -10,6 +10,8 @@
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+pub mod relay;
+
 /// A document's chunks were stored (by samod, the seed or an API call):
 /// the projection worker reads it again. Sent by the platform's storage.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -248,6 +248,33 @@ pub struct Settings {
     pub chat_split_at: u32,
 }
 
+/// While this node leads the views: listens to every node's events,
+/// starts the workers (`start` spawns them into a set of its own), and
+/// hands on what it hears. Returns when the listening connection broke,
+/// and notices may have been lost: dropping the set ends the workers, and
+/// the next call starts them again, each with a pass over everyone.
+async fn lead_views(
+    pool: PgPool,
+    start: impl FnOnce(&mut tokio::task::JoinSet<()>) -> events::relay::Workers,
+) {
+    let mut listener = platform::cluster::listener_on(&pool, events::relay::CHANNEL).await;
+    let mut running = tokio::task::JoinSet::new();
+    let workers = start(&mut running);
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notice)) => match events::relay::Relayed::decode(notice.payload()) {
+                Some(relayed) => workers.hand_on(relayed),
+                None => tracing::warn!(payload = notice.payload(), "not an event notice"),
+            },
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "the events' listener failed; starting the views again");
+                return;
+            }
+        }
+    }
+}
+
 /// Where blobs live (`--blob-store`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BlobStoreKind {
@@ -489,45 +516,67 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         payout_minimum_minor: settings.payout_minimum_minor,
         changed: earnings_tx,
     });
-    // Every figure moved reaches the account views, the team views and the
-    // leaderboards.
-    let (views_tx, views_rx) = events::channel();
-    let (boards_tx, boards_rx) = events::channel();
+    // Every figure moved, on any node, reaches the account views, the team
+    // views and the leaderboards, which run on one node at a time: this
+    // node's events go to all of them through Postgres, and the leader
+    // hands on what it hears.
     let (challenges_changed_tx, challenges_changed_rx) = events::channel();
-    tokio::spawn(async move {
-        let mut earnings_rx = earnings_rx;
-        while let Some(events::FiguresMoved(partner)) = earnings_rx.recv().await {
-            activity_tx.send(events::ActivitySeen(partner.clone()));
-            boards_tx.send(events::FiguresMoved(partner.clone()));
-            views_tx.send(events::FiguresMoved(partner));
-        }
-    });
-    tokio::spawn(leaderboards::standings::run(
-        leaderboards::standings::StandingsWriter {
-            pool: pool.clone(),
-            residency: residency.clone(),
-            zone: zone.clone(),
+    tokio::spawn(events::relay::publish(
+        pool.clone(),
+        events::relay::Local {
+            figures: earnings_rx,
+            activity: activity_rx,
+            challenges: challenges_changed_rx,
         },
-        boards_rx,
-        challenges_changed_rx,
     ));
-    tokio::spawn(account_view::views::run(
-        account_view::views::Views {
-            pool: pool.clone(),
-            residency: residency.clone(),
-            rules: ledger.rules.clone(),
-        },
-        views_rx,
-    ));
-    tokio::spawn(team::views::run(
-        team::views::TeamViews {
-            pool: pool.clone(),
-            residency: residency.clone(),
-            rules: ledger.rules.clone(),
-            zone: zone.clone(),
-        },
-        activity_rx,
-    ));
+    {
+        let (workers_pool, residency, zone) = (pool.clone(), residency.clone(), zone.clone());
+        let rules = ledger.rules.clone();
+        let start = move |running: &mut tokio::task::JoinSet<()>| {
+            let pool = &workers_pool;
+            let (views_tx, views_rx) = events::channel();
+            let (boards_tx, boards_rx) = events::channel();
+            let (challenges_tx, challenges_rx) = events::channel();
+            let (activity_tx, activity_rx) = events::channel();
+            running.spawn(leaderboards::standings::run(
+                leaderboards::standings::StandingsWriter {
+                    pool: pool.clone(),
+                    residency: residency.clone(),
+                    zone: zone.clone(),
+                },
+                boards_rx,
+                challenges_rx,
+            ));
+            running.spawn(account_view::views::run(
+                account_view::views::Views {
+                    pool: pool.clone(),
+                    residency: residency.clone(),
+                    rules: rules.clone(),
+                },
+                views_rx,
+            ));
+            running.spawn(team::views::run(
+                team::views::TeamViews {
+                    pool: pool.clone(),
+                    residency: residency.clone(),
+                    rules: rules.clone(),
+                    zone: zone.clone(),
+                },
+                activity_rx,
+            ));
+            events::relay::Workers {
+                figures: vec![views_tx, boards_tx],
+                activity: activity_tx,
+                challenges: challenges_tx,
+            }
+        };
+        let pool = pool.clone();
+        tokio::spawn(platform::leader::while_leading(
+            pool.clone(),
+            "views",
+            move || lead_views(pool.clone(), start.clone()),
+        ));
+    }
     let notifications = notifications::start(
         pool.clone(),
         residency.clone(),

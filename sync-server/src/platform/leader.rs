@@ -24,8 +24,9 @@ pub const TRY_EVERY: Duration = Duration::from_secs(2);
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs `work` whenever this node leads `name`, for as long as it does;
-/// forever otherwise. `work` is started again when leadership comes back
-/// after being lost, so it should begin by catching up.
+/// forever. `work` is dropped when the lead is lost, and started again
+/// when it comes back or when it returns while this node still leads, so
+/// it should begin by catching up.
 pub async fn while_leading<F, Fut>(pool: PgPool, name: &'static str, mut work: F)
 where
     F: FnMut() -> Fut,
@@ -37,18 +38,18 @@ where
             continue;
         };
         tracing::info!(work = name, "leading");
-        let lost = async {
-            loop {
-                tokio::time::sleep(CHECK_EVERY).await;
-                let alive = tokio::time::timeout(CHECK_EVERY, conn.ping()).await;
-                if !matches!(alive, Ok(Ok(()))) {
-                    return;
+        let mut working = std::pin::pin!(work());
+        loop {
+            tokio::select! {
+                () = &mut working => working.set(work()),
+                () = tokio::time::sleep(CHECK_EVERY) => {
+                    let alive = tokio::time::timeout(CHECK_EVERY, conn.ping()).await;
+                    if !matches!(alive, Ok(Ok(()))) {
+                        tracing::warn!(work = name, "lost the lead (its connection broke)");
+                        break;
+                    }
                 }
             }
-        };
-        tokio::select! {
-            () = work() => return,
-            () = lost => tracing::warn!(work = name, "lost the lead (its connection broke)"),
         }
     }
 }

@@ -484,3 +484,58 @@ async fn three_nodes_behind_haproxy_converge_and_survive_one_killed_mid_burst() 
         node.stop().await;
     }
 }
+
+/// The status of `lead`'s deal in `partner`'s account view as stored.
+async fn view_status(pool: &sqlx::PgPool, partner: &str, lead: &str) -> Option<model::DealStatus> {
+    let doc = account_view_doc(pool, partner).await;
+    let view = model::AccountViewDoc::read(&stored(pool, &doc).await).ok()?;
+    view.deal(&model::LeadId::parse(lead).unwrap())
+        .map(|d| d.status)
+}
+
+#[tokio::test]
+async fn a_decision_on_one_node_reaches_the_views_that_another_leads() {
+    let db = TestDb::new().await;
+    let pool = db.pool().await;
+    let first = TestServer::start(&db.url).await;
+    wait_for("the first node to lead the views", DEADLINE, || async {
+        led(&pool, "views").await.then_some(())
+    })
+    .await;
+    let second = TestServer::start(&db.url).await;
+    let admin = session_for(&db.url, "a-admin").await;
+
+    // Ben's device is on the second node, and so is the admin: the first
+    // node, which writes the views, hears of the decision only through
+    // Postgres, and the device sees its view through the nodes' bus.
+    let ben = client("a-ben").await;
+    let _link = connect(&ben, &second).await;
+    let on_device = open(&ben, &account_view_doc(&pool, "p-ben").await).await;
+    let deal = deal_of(&pool, "p-ben", "ben-5", "submitted").await;
+    let (status, body) = approve(&second, &admin, deal).await;
+    assert_eq!(status, 200, "{body}");
+    wait_for(
+        "the approval in Ben's view on his device",
+        DEADLINE,
+        || async {
+            let view = on_device
+                .with_document(|doc| model::AccountViewDoc::read(doc))
+                .ok()?;
+            let deal = view.deal(&model::LeadId::parse("ben-5").unwrap())?;
+            (deal.status == model::DealStatus::Approved).then_some(())
+        },
+    )
+    .await;
+
+    // The leader dies; the other node takes the views over.
+    drop(first);
+    let deal = deal_of(&pool, "p-ana", "ana-5", "submitted").await;
+    let (status, body) = reject(&second, &admin, deal, "Duplicate of an older deal").await;
+    assert_eq!(status, 200, "{body}");
+    wait_for("the rejection in Ana's view", DEADLINE, || async {
+        (view_status(&pool, "p-ana", "ana-5").await == Some(model::DealStatus::Rejected))
+            .then_some(())
+    })
+    .await;
+    second.stop().await;
+}
