@@ -387,7 +387,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
         Arc::new(chat::directory::ChatDirectory {
             accounts: accounts::directory::PgDirectory { pool: pool.clone() },
         }),
+        node.clone(),
     );
+    policy.follow_other_nodes();
     let residency = platform::residency::Residency::start(
         storage,
         policy.clone(),

@@ -43,12 +43,16 @@ use crate::stats::{self, mib, nearest_rank, percentile};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The server's address; clients dial ws://<server>/sync.
+    /// The server's address; clients dial ws://<server>/sync. Given more
+    /// than once, the nodes of one cluster: the clients of half the pairs
+    /// meet on one node, the other half's two clients are on two nodes,
+    /// and the edit-to-seen times of each half are reported apart.
+    #[arg(long, required = true)]
+    server: Vec<SocketAddr>,
+    /// The server's process id, to read its memory and CPU time from /proc
+    /// (one per `--server`, in the same order).
     #[arg(long)]
-    server: SocketAddr,
-    /// The server's process id, to read its memory and CPU time from /proc.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    server_pid: Vec<u32>,
     /// The server's database, to wait for its projections and to check
     /// what it stored (not with `--reference`).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -129,12 +133,25 @@ struct Pending {
 struct Shared {
     doc: usize,
     pending: [Mutex<Vec<Pending>>; 2],
+    /// The pair's two clients are on different nodes.
+    across: bool,
+}
+
+/// The node (an index into `--server`) client `c` dials, of `nodes`: a
+/// pair's first client on its pair's node, the second on the same node
+/// for even pairs and on the next one for odd pairs.
+fn node_of(c: usize, nodes: usize) -> usize {
+    let pair = c / 2;
+    let across = c % 2 == 1 && pair % 2 == 1;
+    (pair + usize::from(across)) % nodes.max(1)
 }
 
 #[derive(Default)]
 pub(crate) struct Tally {
     /// Edit-to-seen latencies, in microseconds.
     latencies: Mutex<Vec<u64>>,
+    /// Those of them between clients on two nodes.
+    across: Mutex<Vec<u64>>,
     /// Every edit made: document index and change hash.
     edits: Mutex<Vec<(usize, ChangeHash)>>,
     failed_edits: AtomicU64,
@@ -165,9 +182,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.docs_per_client >= 1,
         "--docs-per-client must be at least 1"
     );
-    let server_pid = args.server_pid.map(|pid| pid.to_string());
+    let server_pids: Vec<String> = args.server_pid.iter().map(u32::to_string).collect();
+    let server_pid = server_pids.first().cloned();
     let postgres_pid = args.postgres_pid.map(|pid| pid.to_string());
-    let url = samod::Url::parse(&format!("ws://{}/sync", args.server))?;
+    let urls = args
+        .server
+        .iter()
+        .map(|server| samod::Url::parse(&format!("ws://{server}/sync")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let url = urls[0].clone();
+    let nodes = urls.len();
     let mut report = Vec::new();
     let k = args.docs_per_client;
     let pairs = args.clients / 2;
@@ -225,6 +249,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Arc::new(Shared {
                 doc: first_doc[(slot / k) % partners.len()] + slot % k,
                 pending: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
+                across: node_of(slot / k * 2, nodes) != node_of(slot / k * 2 + 1, nodes),
             })
         })
         .collect();
@@ -259,7 +284,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let partner = &partners[(c / 2) % partners.len()];
             let device = Device {
                 peer_id: PeerId::from(format!("{}/{c}", partner.account)),
-                dialer: Arc::new(client::BearerDialer::new(url.clone(), &partner.token)),
+                dialer: Arc::new(client::BearerDialer::new(
+                    urls[node_of(c, nodes)].clone(),
+                    &partner.token,
+                )),
             };
             let open = open_client(device, wanted, open_deadline, tally.clone());
             async move { (c, open.await) }
@@ -319,7 +347,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let interval = Duration::from_millis(args.edit_interval_ms);
     eprintln!("editing for {window:?}, one edit per client every {interval:?} on average");
     let run: u32 = rand::random();
-    let cpu_start = server_pid.as_deref().and_then(stats::cpu_time);
+    // Every node's CPU, summed.
+    let cpu_of_nodes = || {
+        server_pids
+            .iter()
+            .map(|pid| stats::cpu_time(pid))
+            .sum::<Option<Duration>>()
+    };
+    let cpu_start = cpu_of_nodes();
     let pg_cpu_start = postgres_pid.as_deref().and_then(stats::tree_cpu_time);
     let driver_cpu_start = stats::cpu_time("self");
     let start = Instant::now();
@@ -334,9 +369,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         editor.await?;
     }
     let window_secs = window.as_secs_f64();
-    let cpu_window = server_pid
-        .as_deref()
-        .and_then(stats::cpu_time)
+    let cpu_window = cpu_of_nodes()
         .zip(cpu_start)
         .map(|(end, start)| end.saturating_sub(start));
     let pg_cpu_window = postgres_pid
@@ -351,7 +384,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let metrics = if args.reference {
         Err(anyhow!("the reference server has none"))
     } else {
-        server_metrics(args.server, args.metrics_token.clone()).await
+        server_metrics(args.server[0], args.metrics_token.clone()).await
     };
     let edits: Vec<(usize, ChangeHash)> = std::mem::take(&mut *lock(&tally.edits));
     eprintln!("window closed: {} edits made", edits.len());
@@ -397,6 +430,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let stored_count = unstored.map(|u| made - u);
     let mut latencies = std::mem::take(&mut *lock(&tally.latencies));
     latencies.sort_unstable();
+    let mut across = std::mem::take(&mut *lock(&tally.across));
+    across.sort_unstable();
     let ms = |us: Option<u64>| match us {
         Some(us) => format!("{:.1} ms", us as f64 / 1000.0),
         None => "n/a".into(),
@@ -492,6 +527,42 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     line("edit-to-seen p50", of_all(50.0));
     line("edit-to-seen p99", of_all(99.0));
     line("edit-to-seen max", of_all(100.0));
+    // Of the edits seen (an unseen one has no side to count it on).
+    let within: Vec<u64> = {
+        let mut all = latencies.clone();
+        for l in &across {
+            if let Ok(i) = all.binary_search(l) {
+                all.remove(i);
+            }
+        }
+        all
+    };
+    let peaks: Vec<Option<f64>> = server_pids
+        .iter()
+        .map(|pid| stats::memory(pid).map(|m| mib(m.peak)))
+        .collect();
+    if nodes > 1 {
+        for (label, of) in [("  within a node", &within), ("  across nodes", &across)] {
+            line(
+                label,
+                format!(
+                    "p50 {}, p99 {} ({} edits seen)",
+                    ms(percentile(of, 50.0)),
+                    ms(percentile(of, 99.0)),
+                    of.len()
+                ),
+            );
+        }
+        let peaks: Vec<String> = peaks
+            .iter()
+            .enumerate()
+            .map(|(i, peak)| match peak {
+                Some(peak) => format!("node {} {peak:.1} MiB", i + 1),
+                None => format!("node {} n/a", i + 1),
+            })
+            .collect();
+        line("each node's peak RSS", peaks.join(", "));
+    }
     line(
         "edits seen by the peer",
         if unseen == 0 {
@@ -520,7 +591,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         },
     );
     line(
-        "server RSS",
+        // With several nodes, the first one's.
+        if nodes > 1 {
+            "node 1 RSS"
+        } else {
+            "server RSS"
+        },
         format!(
             "{} before clients, {} with documents open, {} at window end, {} at the end",
             memory(rss_before),
@@ -530,7 +606,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ),
     );
     line(
-        "server peak RSS",
+        if nodes > 1 {
+            "node 1 peak RSS"
+        } else {
+            "server peak RSS"
+        },
         match rss_end {
             Some(m) => format!("{:.1} MiB (VmHWM)", mib(m.peak)),
             None => "n/a".into(),
@@ -579,13 +659,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         },
     );
     // What each connection with its documents open holds on the server.
-    let per_connection =
-        rss_before
-            .zip(rss_open)
-            .filter(|_| connected > 0)
-            .map(|(before, open)| {
-                open.rss.saturating_sub(before.rss) as f64 / 1024.0 / connected as f64
-            });
+    let per_connection = rss_before
+        .zip(rss_open)
+        .filter(|_| connected > 0 && nodes == 1)
+        .map(|(before, open)| {
+            open.rss.saturating_sub(before.rss) as f64 / 1024.0 / connected as f64
+        });
     line(
         "memory per connection",
         per_connection.map_or_else(
@@ -617,6 +696,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             _ => "unseen".to_owned(),
         };
         let number = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.4}"));
+        let seen_ms = |us: Option<u64>| number(us.map(|us| us as f64 / 1000.0));
         let summary = [
             (
                 "server",
@@ -633,6 +713,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             ),
             ("seen_p50_ms", rank_ms(50.0)),
             ("seen_p99_ms", rank_ms(99.0)),
+            ("nodes", nodes.to_string()),
+            ("within_p50_ms", seen_ms(percentile(&within, 50.0))),
+            ("within_p99_ms", seen_ms(percentile(&within, 99.0))),
+            ("across_p50_ms", seen_ms(percentile(&across, 50.0))),
+            ("across_p99_ms", seen_ms(percentile(&across, 99.0))),
+            (
+                "changes_per_sec",
+                number(stored_count.map(|n| n as f64 / window_secs)),
+            ),
+            (
+                "node_peak_rss_mib",
+                peaks
+                    .iter()
+                    .map(|p| number(*p))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             ("server_cpu_ms_per_edit", number(server_per_edit)),
             ("postgres_cpu_ms_per_edit", number(pg_per_edit)),
             ("server_peak_rss_mib", number(rss_end.map(|m| mib(m.peak)))),
@@ -919,6 +1016,9 @@ async fn watch(handle: DocHandle, shared: Arc<Shared>, side: usize, tally: Arc<T
             });
         });
         if !seen.is_empty() {
+            if shared.across {
+                lock(&tally.across).extend(&seen);
+            }
             lock(&tally.latencies).extend(seen);
         }
     }

@@ -48,7 +48,11 @@ pub enum Load {
 
 pub fn run(root: &Path, load: Load, args: &[String]) -> Result<()> {
     let started = Instant::now();
-    let (mut seed_args, run_args) = split_args(args)?;
+    let (nodes, args) = nodes_of(args)?;
+    if nodes > 1 && load == Load::Chat {
+        bail!("--nodes is for `load` only");
+    }
+    let (mut seed_args, run_args) = split_args(&args)?;
     if load == Load::Chat {
         // A partner (and their pipeline) for each member.
         let members = run_args
@@ -69,15 +73,34 @@ pub fn run(root: &Path, load: Load, args: &[String]) -> Result<()> {
     cluster.start()?;
     let result = (|| {
         let dir = root.join("target/load");
-        let setup = Setup::fresh(
-            root,
-            &cluster,
-            "load",
-            &dir,
-            dir.join("server.log"),
-            deadline,
-        )?;
-        measure(&setup, load, &seed_args, &run_args)
+        // With --nodes, the same workload on one node first, then on the
+        // cluster, each on a fresh database, and the two side by side.
+        let mut report = Vec::new();
+        let mut summaries = Vec::new();
+        for nodes in if nodes > 1 { vec![1, nodes] } else { vec![1] } {
+            let setup = Setup::fresh(
+                root,
+                &cluster,
+                "load",
+                &dir,
+                dir.join(format!("server-{nodes}.log")),
+                deadline + DEADLINE * (u32::from(nodes > 1)),
+            )?;
+            let summary = dir.join(format!("summary-{nodes}.txt"));
+            if nodes > 1 {
+                report.push(String::new());
+                report.push(format!("--- {nodes} nodes over one Postgres ---"));
+            }
+            report.extend(measure(
+                &setup, load, &seed_args, &run_args, nodes, &summary,
+            )?);
+            summaries.push((nodes, summary));
+        }
+        if summaries.len() > 1 {
+            report.push(String::new());
+            report.extend(side_by_side(&summaries)?);
+        }
+        Ok::<_, anyhow::Error>(report)
     })();
     let stopped = if was_running { Ok(()) } else { cluster.stop() };
     let mut report = result?;
@@ -96,6 +119,93 @@ pub fn run(root: &Path, load: Load, args: &[String]) -> Result<()> {
     std::fs::write(root.join(file), &text)?;
     println!("\n{text}\nwritten to {file}");
     Ok(())
+}
+
+/// `--nodes N` taken out of `args` (1 without it).
+fn nodes_of(args: &[String]) -> Result<(usize, Vec<String>)> {
+    let mut rest = Vec::new();
+    let mut nodes = 1;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--nodes" {
+            nodes = args
+                .next()
+                .and_then(|n| n.parse().ok())
+                .filter(|n| (1..=8).contains(n))
+                .context("--nodes takes a number from 1 to 8")?;
+        } else {
+            rest.push(arg.clone());
+        }
+    }
+    Ok((nodes, rest))
+}
+
+/// The figures of the runs (`loadtest run --summary-out`) side by side.
+fn side_by_side(summaries: &[(usize, PathBuf)]) -> Result<Vec<String>> {
+    let read = |path: &Path| -> Result<std::collections::HashMap<String, String>> {
+        Ok(std::fs::read_to_string(path)?
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect())
+    };
+    let runs: Vec<_> = summaries
+        .iter()
+        .map(|(nodes, path)| Ok((*nodes, read(path)?)))
+        .collect::<Result<_>>()?;
+    let mut out = vec![format!(
+        "{:<34}{}",
+        "side by side",
+        runs.iter()
+            .map(|(n, _)| format!("{:>22}", format!("{n} node(s)")))
+            .collect::<String>()
+    )];
+    for (label, key) in [
+        ("changes/s accepted", "changes_per_sec"),
+        ("edits seen", "edits_seen"),
+        ("edit-to-seen p50 ms", "seen_p50_ms"),
+        ("edit-to-seen p99 ms", "seen_p99_ms"),
+        ("  within a node p50 / p99 ms", "within"),
+        ("  across nodes p50 / p99 ms", "across"),
+        (
+            "server CPU per edit ms (all nodes)",
+            "server_cpu_ms_per_edit",
+        ),
+        ("peak RSS MiB, each node", "node_peak_rss_mib"),
+        ("disconnects", "disconnects"),
+    ] {
+        // Figures rounded as they are read: ms to a tenth, MiB and
+        // changes to a whole.
+        let round = |value: Option<&String>, places: usize| match value.map(|v| v.parse::<f64>()) {
+            Some(Ok(v)) => format!("{v:.places$}"),
+            _ => value.cloned().unwrap_or_else(|| "n/a".into()),
+        };
+        let cell = |run: &std::collections::HashMap<String, String>| match key {
+            "within" | "across" => format!(
+                "{} / {}",
+                round(run.get(&format!("{key}_p50_ms")), 1),
+                round(run.get(&format!("{key}_p99_ms")), 1)
+            ),
+            "node_peak_rss_mib" => run.get(key).map_or_else(
+                || "n/a".into(),
+                |list| {
+                    list.split(',')
+                        .map(|v| round(Some(&v.to_owned()), 0))
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                },
+            ),
+            "changes_per_sec" | "edits_seen" | "disconnects" => round(run.get(key), 0),
+            _ => round(run.get(key), if key.ends_with("per_edit") { 2 } else { 1 }),
+        };
+        out.push(format!(
+            "{label:<34}{}",
+            runs.iter()
+                .map(|(_, run)| format!("{:>22}", cell(run)))
+                .collect::<String>()
+        ));
+    }
+    Ok(out)
 }
 
 fn split_args(args: &[String]) -> Result<(Vec<String>, Vec<String>)> {
@@ -187,10 +297,15 @@ fn measure(
     load: Load,
     seed_args: &[String],
     run_args: &[String],
+    nodes: usize,
+    summary: &Path,
 ) -> Result<Vec<String>> {
     let seeded = setup.migrate_and_seed(seed_args)?;
 
     let server = ServerProcess::start(setup)?;
+    let others = (1..nodes)
+        .map(|_| ServerProcess::start(setup))
+        .collect::<Result<Vec<_>>>()?;
     if load == Load::Chat {
         let mut drive = with_fd_limit(&setup.driver);
         drive
@@ -212,11 +327,15 @@ fn measure(
         return Ok(report);
     }
     let mut drive = with_fd_limit(&setup.driver);
+    drive.arg("run").env("METRICS_TOKEN", METRICS_TOKEN);
+    for node in std::iter::once(&server).chain(&others) {
+        drive
+            .args(["--server", &node.addr])
+            .args(["--server-pid", &node.child.0.id().to_string()]);
+    }
     drive
-        .arg("run")
-        .env("METRICS_TOKEN", METRICS_TOKEN)
-        .args(["--server", &server.addr])
-        .args(["--server-pid", &server.child.0.id().to_string()])
+        .arg("--summary-out")
+        .arg(summary)
         .args(["--database-url", &setup.database_url])
         .arg("--edits-out")
         .arg(&setup.edits)
@@ -224,6 +343,9 @@ fn measure(
         .arg(&setup.sessions)
         .args(run_args);
     let driven = run_to_end(&mut drive, setup.deadline, true)?;
+    for node in others {
+        node.stop()?;
+    }
     let stop = match server.stop() {
         Ok(took) => format!("SIGTERM, exited in {:.1} s", took.as_secs_f64()),
         // A figure, not a failure: an overloaded server may take long to

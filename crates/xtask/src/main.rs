@@ -42,7 +42,10 @@ usage: cargo xtask <command>
   load [OPTS]  the load test: 10,000 stored documents, 500 clients syncing
                edits for 60 s against the release server; reports peak RSS,
                changes/s accepted and edit-to-seen p50/p99 (also in
-               target/load-report.txt). OPTS: --docs N, and the driver's
+               target/load-report.txt). OPTS: --docs N, --nodes N (the
+               same workload on one node, then on N nodes over the one
+               Postgres, and the two side by side, edit-to-seen within a
+               node and across nodes apart), and the driver's
                (`target/release/loadtest run --help`), e.g. --clients 100
   load-chat [OPTS]
                the chat's load: 50 members in one channel, 10 messages a

@@ -242,6 +242,8 @@ pub trait Directory: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct AccessPolicy {
     pool: PgPool,
+    /// This node, in the notices of [`ACCESS_CHANGED`] it sends.
+    node: Arc<str>,
     directory: Arc<dyn Directory>,
     cache: Arc<Mutex<Cache>>,
     /// The accounts whose access just changed, to every open decision.
@@ -252,10 +254,24 @@ pub struct AccessPolicy {
 /// as behind (and decides again whatever they were).
 const CHANGES_KEPT: usize = 1024;
 
+/// The Postgres channel on which a node tells the others whose access
+/// changed: `<node> <JSON array of account ids>`.
+pub const ACCESS_CHANGED: &str = "access_changed";
+
+/// Account ids one notice carries at most (each is a short id; a notice
+/// must stay under Postgres's 8,000 bytes).
+const ACCOUNTS_PER_NOTICE: usize = 64;
+
+/// Account ids longer than this are not ids, and are dropped from a
+/// notice read.
+const MAX_ACCOUNT_ID: usize = 100;
+
 impl AccessPolicy {
-    pub fn new(pool: PgPool, directory: Arc<dyn Directory>) -> AccessPolicy {
+    /// The policy of `node` (see `storage::PgStorage::node`).
+    pub fn new(pool: PgPool, directory: Arc<dyn Directory>, node: Arc<str>) -> AccessPolicy {
         AccessPolicy {
             pool,
+            node,
             directory,
             cache: Arc::default(),
             changes: broadcast::channel(CHANGES_KEPT).0,
@@ -266,9 +282,76 @@ impl AccessPolicy {
     /// members, say): their facts and the channels' are forgotten, and
     /// every open (document, peer) pair of theirs is decided again from
     /// Postgres, which samod applies to the open connection. Call it after
-    /// the change is committed. This server's connections only: another
-    /// node's learn it when their cache expires and they reconnect.
+    /// the change is committed. Every other node over the database is told
+    /// too ([`ACCESS_CHANGED`]) and does the same for its connections.
     pub fn changed(&self, accounts: &[String]) {
+        self.changed_here(accounts);
+        let notices: Vec<String> = accounts
+            .chunks(ACCOUNTS_PER_NOTICE)
+            .map(|some| {
+                let ids = serde_json::to_string(some).expect("strings serialise");
+                format!("{} {ids}", self.node)
+            })
+            .collect();
+        let pool = self.pool.clone();
+        // After the caller's commit, and not in its way: a notice that
+        // cannot be sent leaves the other nodes to their caches' expiry.
+        tokio::spawn(async move {
+            for notice in notices {
+                let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(ACCESS_CHANGED)
+                    .bind(&notice)
+                    .execute(&pool)
+                    .await;
+                if let Err(error) = sent {
+                    tracing::warn!(%error, "cannot tell the other nodes of an access change");
+                }
+            }
+        });
+    }
+
+    /// Follows the access changes other nodes announce, for as long as
+    /// the process runs. A notice lost while the listener reconnected
+    /// costs at most [`FRESH_FOR`] of stale cached facts; the decisions
+    /// of open connections it would have reopened stand until they
+    /// reconnect.
+    pub fn follow_other_nodes(&self) {
+        let policy = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut listener = super::cluster::listener_on(&policy.pool, ACCESS_CHANGED).await;
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(notice)) => {
+                            if let Some(accounts) = accounts_changed(notice.payload(), &policy.node)
+                            {
+                                policy.changed_here(&accounts);
+                            }
+                        }
+                        Ok(None) => {
+                            policy.forget_everything();
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "the access changes' listener failed");
+                            policy.forget_everything();
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Drops every cached fact (notices may have been lost).
+    fn forget_everything(&self) {
+        let mut cache = lock(&self.cache);
+        cache.generation += 1;
+        cache.accounts.clear();
+        cache.docs.clear();
+    }
+
+    /// [`Self::changed`] for this node's connections only.
+    fn changed_here(&self, accounts: &[String]) {
         {
             let mut cache = lock(&self.cache);
             cache.generation += 1;
@@ -535,9 +618,39 @@ impl samod::SharePolicy for AccessPolicy {
 /// schema's CHECK on `accounts.role` spells the same (a test in `wire`).
 pub use wire::Role;
 
+/// The accounts a notice from another node names; `None` for this node's
+/// own notices and for anything that is not a notice.
+fn accounts_changed(payload: &str, node: &str) -> Option<Vec<String>> {
+    let (from, ids) = payload.split_once(' ')?;
+    if from == node {
+        return None;
+    }
+    let mut accounts: Vec<String> = serde_json::from_str(ids).ok()?;
+    accounts.retain(|id| !id.is_empty() && id.len() <= MAX_ACCOUNT_ID);
+    Some(accounts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_access_notice_names_accounts_only_from_another_node() {
+        assert_eq!(
+            accounts_changed(r#"n1 ["a-ben","a-ana"]"#, "n2"),
+            Some(vec!["a-ben".to_owned(), "a-ana".to_owned()])
+        );
+        assert_eq!(accounts_changed(r#"n1 ["a-ben"]"#, "n1"), None);
+        // Hostile or broken payloads name nothing, or only what can be ids.
+        for payload in ["", "n1", "n1 ", "n1 {}", "n1 [1]", "n1 \"a\"", "n1 [\"a\""] {
+            assert_eq!(accounts_changed(payload, "n2"), None, "{payload}");
+        }
+        let long = "x".repeat(MAX_ACCOUNT_ID + 1);
+        assert_eq!(
+            accounts_changed(&format!(r#"n1 ["", "{long}", "a-cleo"]"#), "n2"),
+            Some(vec!["a-cleo".to_owned()])
+        );
+    }
 
     fn account(role: Role, partner: Option<&str>, team: &[&str]) -> AccountFacts {
         AccountFacts {

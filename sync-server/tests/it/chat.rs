@@ -596,7 +596,9 @@ async fn direct_conversations_are_with_teammates_and_theirs_alone() {
 #[tokio::test]
 async fn a_member_removed_while_connected_stops_receiving_at_once() {
     let db = TestDb::new().await;
-    let server = TestServer::start(&db.url).await;
+    // The devices are on one node and the admin removes Cleo on another:
+    // the node that holds her connection learns it through Postgres.
+    let (server, other_node) = tokio::join!(TestServer::start(&db.url), TestServer::start(&db.url));
     let pool = db.pool().await;
     let topic = crate::access::create_channel(&server, &["a-ana", "a-cleo"]).await;
     let bucket = crate::access::bucket_of(&pool, &topic).await;
@@ -696,7 +698,7 @@ async fn a_member_removed_while_connected_stops_receiving_at_once() {
     // Cleo is removed while connected; Ana writes every 50 ms from then on.
     let removed_at = tokio::time::Instant::now();
     let path = format!("/api/admin/channels/{topic}/members/a-cleo");
-    let (status, why) = api(&server, &admin, "DELETE", &path, None).await;
+    let (status, why) = api(&other_node, &admin, "DELETE", &path, None).await;
     assert_eq!(status, 204, "{why}");
     const TICKS: usize = 30;
     let mut written = Vec::new();
@@ -793,6 +795,8 @@ async fn a_member_removed_while_connected_stops_receiving_at_once() {
     )
     .await;
     assert_eq!(status, 204, "{why}");
+    other_node.stop().await;
+    server.stop().await;
 }
 
 /// Files attached to messages: put under the id the message names, once
