@@ -137,6 +137,13 @@ pub struct Settings {
     #[arg(long, env = "CLUSTER_RESCAN_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub cluster_rescan_secs: u64,
+    /// Proxies in front of the server whose `X-Forwarded-For` says which
+    /// client a request comes from (comma-separated addresses, e.g.
+    /// `127.0.0.1` for the HAProxy of `deploy/haproxy.cfg` on the same
+    /// machine): the sign-in and application limits count by it. From
+    /// any other peer the header is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Days a session lasts after sign-in.
     #[arg(long, env = "SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
@@ -645,8 +652,12 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
             pool: pool.clone(),
             accounts: Arc::new(accounts::Accounts {
                 sessions,
-                limiter: accounts::limits::SignInLimiter::new(Default::default()),
-                applications: accounts::limits::ApplicationLimiter::new(Default::default()),
+                limits: accounts::shared_limits::SharedLimits::new(
+                    pool.clone(),
+                    Default::default(),
+                    Default::default(),
+                ),
+                trusted_proxies: settings.trusted_proxies.clone().into(),
                 changed: changed_tx,
                 figures: figures_tx,
                 activity: applicants_tx,

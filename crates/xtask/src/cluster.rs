@@ -49,6 +49,8 @@ pub fn run(
     let mut children = Children(Vec::new());
     for (i, addr) in addrs.iter().enumerate() {
         let child = server(&addr.to_string())
+            // The proxy connects from the address it listens on.
+            .env("TRUSTED_PROXIES", front.ip().to_string())
             .spawn()
             .with_context(|| format!("starting node {}", i + 1))?;
         println!("node {} on http://{addr} (pid {})", i + 1, child.id());

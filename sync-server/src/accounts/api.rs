@@ -8,7 +8,7 @@
 //! | `DELETE /api/sessions/current`               | signed in      |
 //! | `GET /api/me`                                | signed in      |
 
-use std::{net::SocketAddr, sync::Arc, time::Instant};
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Json,
@@ -24,11 +24,12 @@ use wire::{Access, Me, MyDocument, MySession, SignIn, SignedIn, TeamMember};
 use crate::{
     accounts::{
         email::Email,
-        limits::{self, ApplicationLimiter, Attempt, SignInLimiter},
+        limits::{self, Attempt},
         partners::PartnerSetup,
         passwords::{self, HashFor, Hashing},
     },
     events::{ActivitySeen, DocumentStored, FiguresMoved, Outbox},
+    http::client_address::client_address,
     http::error::AppError,
     http::extract::ApiJson,
     http::live_sessions::LiveSessions,
@@ -39,8 +40,11 @@ use crate::{
 /// What the accounts API needs besides the pool and the repo.
 pub struct Accounts {
     pub sessions: SessionSettings,
-    pub limiter: SignInLimiter,
-    pub applications: ApplicationLimiter,
+    /// The sign-in and application limits, shared by every node.
+    pub limits: super::shared_limits::SharedLimits,
+    /// Proxies whose `X-Forwarded-For` names the client
+    /// (`--trusted-proxies`): the limits count by the client's address.
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
     /// Tells the projection worker about a new partner's pipeline document.
     pub changed: Outbox<DocumentStored>,
     /// Has a new partner's account view written.
@@ -102,7 +106,8 @@ pub(super) async fn sign_in(
     let email = Email::parse(&sign_in.email).ok();
     let presented = session::presented_device(&headers);
     let device = presented.as_ref().map(|(_, hash)| *hash);
-    let limiter = &state.accounts.limiter;
+    let limits = &state.accounts.limits;
+    let client = client_address(peer.ip(), &headers, &state.accounts.trusted_proxies);
     let refused = |wait| AppError::TooManyRequests {
         retry_after_secs: limits::retry_after(wait),
         message: "too many failed sign-in attempts; try again later",
@@ -112,10 +117,10 @@ pub(super) async fn sign_in(
         // keys are known before the lookup, and a refusal costs nothing.
         let attempt = Attempt {
             email: email.as_ref(),
-            address: peer.ip(),
+            address: client,
             known_device: None,
         };
-        limiter.check(&attempt, Instant::now()).map_err(refused)?;
+        limits.check_sign_in(&attempt).await?.map_err(refused)?;
     }
     let account = match &email {
         Some(email) => {
@@ -138,18 +143,25 @@ pub(super) async fn sign_in(
     let known_device = device.filter(|_| account.as_ref().is_some_and(|a| a.known_device));
     let attempt = Attempt {
         email: email.as_ref(),
-        address: peer.ip(),
+        address: client,
         known_device,
     };
-    // The limiter's answer comes before the queue's, and the place in the
-    // queue before the attempt is counted: one turned away for a full
-    // queue checked no password, so it is no failure.
-    limiter.check(&attempt, Instant::now()).map_err(refused)?;
-    let place = state.accounts.hashing.queue(match known_device {
+    // The limiter's answer comes before the queue's. The attempt is
+    // counted first, in one step with the check (attempts sent at once
+    // take turns in Postgres, so they cannot all slip under the limit),
+    // and taken back when the queue turns it away: it checked no
+    // password, so it is no failure.
+    limits.begin_sign_in(&attempt).await?.map_err(refused)?;
+    let place = match state.accounts.hashing.queue(match known_device {
         Some(_) => HashFor::Trusted,
         None => HashFor::Anyone,
-    })?;
-    limiter.begin(&attempt, Instant::now()).map_err(refused)?;
+    }) {
+        Ok(place) => place,
+        Err(full) => {
+            limits.withdraw_sign_in(&attempt).await?;
+            return Err(full.into());
+        }
+    };
     let matches = passwords::verify_password(
         place,
         account.as_ref().map(|a| a.password_hash.clone()),
@@ -157,10 +169,10 @@ pub(super) async fn sign_in(
     )
     .await;
     let Some(account) = account.filter(|_| matches) else {
-        tracing::info!(address = %peer.ip(), "sign-in failed");
+        tracing::info!(address = %client, "sign-in failed");
         return Err(AppError::Unauthorized);
     };
-    limiter.succeeded(&attempt);
+    limits.sign_in_succeeded(&attempt).await?;
     // Only the password's owner learns how their application stands: the
     // reason of a rejection is theirs to read.
     match (account.status.as_str(), account.reject_reason.as_deref()) {

@@ -13,7 +13,7 @@
 //! | `POST /api/admin/applications/{id}/approve`  | admin          |
 //! | `POST /api/admin/applications/{id}/reject`   | admin          |
 
-use std::{net::SocketAddr, time::Instant};
+use std::net::SocketAddr;
 
 use axum::{
     Json,
@@ -60,6 +60,7 @@ pub(super) fn random_id(prefix: &str) -> Result<String, AppError> {
 pub(super) async fn apply(
     State(state): State<AccountsState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     ApiJson(application): ApiJson<Application>,
 ) -> Result<(StatusCode, Json<Applied>), AppError> {
     let name = application.name.trim();
@@ -85,10 +86,16 @@ pub(super) async fn apply(
             "invite is not the code of an invite link".to_owned(),
         ));
     }
+    let client = crate::http::client_address::client_address(
+        peer.ip(),
+        &headers,
+        &state.accounts.trusted_proxies,
+    );
     state
         .accounts
-        .applications
-        .take(peer.ip(), Instant::now())
+        .limits
+        .take_application(client)
+        .await?
         .map_err(|wait| AppError::TooManyRequests {
             retry_after_secs: retry_after(wait),
             message: "too many applications; try again later",

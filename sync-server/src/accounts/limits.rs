@@ -1,7 +1,11 @@
 //! The sign-in limiter (growing delays per email, address and pair, never
 //! a lock; a known device counts only its own failures) and the
 //! application limiter (token buckets per address and for everyone). Both
-//! sans-IO: time is an argument.
+//! sans-IO: time is an argument. What they remember lives in Postgres
+//! (`shared_limits.rs`), so every node over the database counts the same
+//! attempts: there, each attempt loads the rows of its keys into a limiter
+//! of its own ([`SignInLimiter::holding`]), asks it, and writes back what
+//! it changed.
 
 use std::{
     collections::HashMap,
@@ -35,9 +39,9 @@ pub struct Slowdown {
 /// What a key remembers: its failures, less what time has forgiven since
 /// the last one.
 #[derive(Debug, Clone, Copy)]
-struct Tally {
-    failures: f64,
-    last: Instant,
+pub(super) struct Tally {
+    pub(super) failures: f64,
+    pub(super) last: Instant,
 }
 
 impl Slowdown {
@@ -74,7 +78,7 @@ impl Slowdown {
     }
 
     /// How long until the key is wholly forgiven, and may be forgotten.
-    fn forgotten_in(&self, tally: &Tally, now: Instant) -> Duration {
+    pub(super) fn forgotten_in(&self, tally: &Tally, now: Instant) -> Duration {
         self.max_delay.mul_f64(self.failures(tally, now))
     }
 
@@ -141,7 +145,7 @@ pub struct Attempt<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum LimitKey {
+pub(super) enum LimitKey {
     /// Emails by their SHA-256, whether or not an account has them (so the
     /// limiter's answers do not tell which emails exist, and its memory
     /// holds no addresses and stays small).
@@ -152,9 +156,41 @@ enum LimitKey {
     Device([u8; 32]),
 }
 
+impl LimitKey {
+    /// The key as stored: a SHA-256 of what it is and of its parts, so
+    /// the table holds neither emails nor addresses.
+    pub(super) fn stored(&self) -> Vec<u8> {
+        let mut hash = Sha256::new();
+        let address = |hash: &mut Sha256, address: &IpAddr| match address {
+            IpAddr::V4(v4) => hash.update(v4.octets()),
+            IpAddr::V6(v6) => hash.update(v6.octets()),
+        };
+        match self {
+            LimitKey::Pair(email, ip) => {
+                hash.update(b"sign-in pair\0");
+                hash.update(email);
+                address(&mut hash, ip);
+            }
+            LimitKey::Address(ip) => {
+                hash.update(b"sign-in address\0");
+                address(&mut hash, ip);
+            }
+            LimitKey::Email(email) => {
+                hash.update(b"sign-in email\0");
+                hash.update(email);
+            }
+            LimitKey::Device(device) => {
+                hash.update(b"sign-in device\0");
+                hash.update(device);
+            }
+        }
+        hash.finalize().to_vec()
+    }
+}
+
 /// The network an address stands for: an IPv6 client usually holds a
 /// whole /64, so it counts as one.
-fn network(address: IpAddr) -> IpAddr {
+pub(super) fn network(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -173,11 +209,10 @@ fn network(address: IpAddr) -> IpAddr {
 /// account signed in from before (its `portal_device` cookie), which is
 /// limited only by its own failures. A device without the cookie (a new
 /// browser) shares the per-email slow-down with everyone guessing that
-/// email. In memory, per process: a restart forgets it and several server
-/// processes would each allow the limit, which is acceptable for one
-/// server; move it to Postgres when there are more. Bounded in memory, and
-/// failing closed when full ([`SignInLimits::max_keys`]). Sans-IO: the time
-/// is an argument.
+/// email. Bounded in memory, and failing closed when full
+/// ([`SignInLimits::max_keys`]). Sans-IO: the time is an argument. The
+/// server keeps the tallies in Postgres (`shared_limits.rs`) and asks a
+/// limiter [`holding`](Self::holding) an attempt's rows.
 #[derive(Debug, Default)]
 pub struct SignInLimiter {
     limits: SignInLimits,
@@ -210,7 +245,29 @@ impl SignInLimiter {
         }
     }
 
-    fn slowdown(&self, key: &LimitKey) -> Slowdown {
+    /// A limiter that knows only `rows`, the tallies of `attempt`'s keys as
+    /// stored.
+    pub(super) fn holding(
+        limits: SignInLimits,
+        attempt: &Attempt<'_>,
+        rows: impl IntoIterator<Item = (LimitKey, Tally)>,
+    ) -> Self {
+        let limiter = SignInLimiter::new(limits);
+        crate::lock(&limiter.tallies).of(attempt).extend(rows);
+        limiter
+    }
+
+    /// What it holds of `attempt`'s keys now: `None` for a key forgotten.
+    pub(super) fn held(&self, attempt: &Attempt<'_>) -> Vec<(LimitKey, Option<Tally>)> {
+        let mut tallies = crate::lock(&self.tallies);
+        let table = tallies.of(attempt);
+        Self::keys(attempt)
+            .into_iter()
+            .map(|key| (key, table.get(&key).copied()))
+            .collect()
+    }
+
+    pub(super) fn slowdown(&self, key: &LimitKey) -> Slowdown {
         match key {
             LimitKey::Pair(..) => self.limits.per_pair,
             LimitKey::Address(_) => self.limits.per_address,
@@ -219,7 +276,7 @@ impl SignInLimiter {
         }
     }
 
-    fn keys(attempt: &Attempt<'_>) -> Vec<LimitKey> {
+    pub(super) fn keys(attempt: &Attempt<'_>) -> Vec<LimitKey> {
         let address = network(attempt.address);
         let Some(email) = attempt.email else {
             return vec![LimitKey::Address(address)];
@@ -312,6 +369,20 @@ impl SignInLimiter {
     }
 }
 
+impl SignInLimiter {
+    /// The attempt begun was not tried after all (no password was
+    /// checked): it no longer counts against any of its keys.
+    pub fn withdraw(&self, attempt: &Attempt<'_>) {
+        let mut tallies = crate::lock(&self.tallies);
+        let table = tallies.of(attempt);
+        for key in Self::keys(attempt) {
+            if let Some(tally) = table.get_mut(&key) {
+                tally.failures = (tally.failures - 1.0).max(0.0);
+            }
+        }
+    }
+}
+
 /// A token bucket: `burst` at once, then one every `every`.
 #[derive(Debug, Clone, Copy)]
 pub struct Rate {
@@ -320,9 +391,9 @@ pub struct Rate {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+pub(super) struct Bucket {
+    pub(super) tokens: f64,
+    pub(super) at: Instant,
 }
 
 impl Rate {
@@ -374,7 +445,8 @@ impl Default for ApplicationLimits {
 }
 
 /// Applications per client address and from everyone, as token buckets.
-/// In memory like [`SignInLimiter`], sans-IO. The map of addresses stays
+/// Sans-IO like [`SignInLimiter`], and kept in Postgres the same way
+/// ([`holding`](Self::holding)). The map of addresses stays
 /// small without a cap of its own: an address gets a bucket only by taking
 /// a token from the global one, and is dropped once its bucket is full
 /// again, so it holds at most what the global rate lets in while one
@@ -391,6 +463,31 @@ impl ApplicationLimiter {
             limits,
             buckets: Mutex::default(),
         }
+    }
+
+    /// A limiter that knows only everyone's bucket and `address`'s, as
+    /// stored.
+    pub(super) fn holding(
+        limits: ApplicationLimits,
+        everyone: Option<Bucket>,
+        address: IpAddr,
+        mine: Option<Bucket>,
+    ) -> Self {
+        let limiter = ApplicationLimiter::new(limits);
+        {
+            let mut buckets = crate::lock(&limiter.buckets);
+            buckets.0 = everyone;
+            if let Some(mine) = mine {
+                buckets.1.insert(network(address), mine);
+            }
+        }
+        limiter
+    }
+
+    /// Everyone's bucket and `address`'s now.
+    pub(super) fn held(&self, address: IpAddr) -> (Option<Bucket>, Option<Bucket>) {
+        let buckets = crate::lock(&self.buckets);
+        (buckets.0, buckets.1.get(&network(address)).copied())
     }
 
     /// Takes one application's token from `address`'s bucket and the global
@@ -649,6 +746,11 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(l.check(&guess, t0), Err(Duration::from_secs(1)));
         }
+        assert_eq!(l.begin(&guess, t0), Err(Duration::from_secs(1)));
+        // An attempt withdrawn (the password queue was full) is as if it
+        // had never begun.
+        l.withdraw(&guess);
+        assert_eq!(l.begin(&guess, t0), Ok(()));
         assert_eq!(l.begin(&guess, t0), Err(Duration::from_secs(1)));
     }
 

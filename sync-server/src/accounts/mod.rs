@@ -12,6 +12,7 @@ pub mod limits;
 pub mod partners;
 pub mod passwords;
 pub mod profile;
+pub mod shared_limits;
 
 use axum::{
     Router,

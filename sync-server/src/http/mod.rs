@@ -1,5 +1,6 @@
 //! HTTP routes: `/sync` (WebSocket), health, the small JSON API, the PWA.
 
+pub mod client_address;
 pub mod csv;
 pub mod error;
 pub mod extract;

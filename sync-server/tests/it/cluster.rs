@@ -368,7 +368,14 @@ const PARTNERS: [(&str, &str); 3] = [("a-ana", "p-ana"), ("a-ben", "p-ben"), ("a
 async fn three_nodes_behind_haproxy_converge_and_survive_one_killed_mid_burst() {
     let db = TestDb::new().await;
     let pool = db.pool().await;
-    let args = ["--cluster-repair-secs", "1", "--cluster-rescan-secs", "1"];
+    let args = [
+        "--cluster-repair-secs",
+        "1",
+        "--cluster-rescan-secs",
+        "1",
+        "--trusted-proxies",
+        "127.0.0.1",
+    ];
     let (a, b, c) = tokio::join!(
         ServerProcess::start_with_args(&db.url, &args),
         ServerProcess::start_with_args(&db.url, &args),
@@ -537,5 +544,75 @@ async fn a_decision_on_one_node_reaches_the_views_that_another_leads() {
             .then_some(())
     })
     .await;
+    second.stop().await;
+}
+
+/// A bearer sign-in of Ben's from `from` (a loopback address standing for
+/// a client), with `forwarded` as what a proxy says of it: the status.
+async fn ben_signs_in(
+    node: &TestServer,
+    from: std::net::Ipv4Addr,
+    forwarded: Option<&str>,
+    password: &str,
+) -> u16 {
+    let body = serde_json::json!({
+        "email": "ben@okafor.example", "password": password, "kind": "bearer"
+    })
+    .to_string();
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(forwarded) = forwarded {
+        headers.push(("x-forwarded-for", forwarded));
+    }
+    let (status, _, _) = http_request_from(
+        from,
+        node.addr,
+        "POST",
+        "/api/sessions",
+        &headers,
+        Some(body.as_bytes()),
+    )
+    .await;
+    status
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_counted_once_across_nodes_by_the_client_a_proxy_names() {
+    let db = TestDb::new().await;
+    let args = ["--trusted-proxies", "127.0.0.1"];
+    let (first, second) = tokio::join!(
+        TestServer::start_with_args(&db.url, &args),
+        TestServer::start_with_args(&db.url, &args),
+    );
+    let proxy = std::net::Ipv4Addr::LOCALHOST;
+    // A guesser behind the proxy, its failures spread over both nodes: the
+    // pair (Ben's email, its address) has five free failures in all, not
+    // five on each node.
+    let guesser = Some("6.6.6.6, 203.0.113.7");
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &first } else { &second };
+        assert_eq!(ben_signs_in(node, proxy, guesser, "wrong").await, 401);
+    }
+    for node in [&first, &second] {
+        assert_eq!(ben_signs_in(node, proxy, guesser, "wrong").await, 429);
+    }
+    // Ben himself, through the same proxy from his own address, is not
+    // held up by the guesser's failures.
+    let ben = Some("198.51.100.2");
+    assert_eq!(
+        ben_signs_in(&second, proxy, ben, "demo-ben-password").await,
+        200
+    );
+    // A peer that is not the proxy names nobody but itself: its header is
+    // ignored. Claiming the guesser's address, its failures would be
+    // refused at once; they count as its own, five free.
+    let elsewhere = std::net::Ipv4Addr::new(127, 0, 0, 9);
+    for _ in 0..5 {
+        assert_eq!(ben_signs_in(&first, elsewhere, guesser, "wrong").await, 401);
+    }
+    assert_eq!(
+        ben_signs_in(&second, elsewhere, guesser, "wrong").await,
+        429
+    );
+    first.stop().await;
     second.stop().await;
 }
