@@ -690,6 +690,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
         "referrals.mjs",
         "resources.mjs",
         "team.mjs",
+        "cluster.mjs",
     ] {
         let started = std::time::Instant::now();
         exec(
