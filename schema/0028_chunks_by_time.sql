@@ -1,7 +1,7 @@
 -- When each chunk was written, for the pass that finds documents stored but
 -- perhaps never projected (a node died between the two;
--- `platform/cluster.rs`'s `rescan`). BRIN rather than a B-tree: chunks are
--- written in time order and rarely rewritten, so a block range summary
--- answers "written since" well, and it costs the storage's hot write path
--- next to nothing.
-CREATE INDEX doc_chunks_by_time ON doc_chunks USING brin (written_at);
+-- `platform/cluster.rs`'s `rescan`), which asks for the chunks written in
+-- the last half minute or so. A B-tree, not BRIN: compaction deletes chunks
+-- and later inserts reuse their space, so block ranges would come to span
+-- all times and a BRIN index would decay to a scan of the table.
+CREATE INDEX doc_chunks_by_time ON doc_chunks (written_at);

@@ -255,11 +255,17 @@ pub struct Settings {
     pub chat_split_at: u32,
 }
 
+/// How often the views' leader starts its workers again, each with a pass
+/// over everyone: what makes up for events a node had gathered and not
+/// yet published when it died.
+const VIEWS_CATCH_UP: Duration = Duration::from_secs(10 * 60);
+
 /// While this node leads the views: listens to every node's events,
 /// starts the workers (`start` spawns them into a set of its own), and
-/// hands on what it hears. Returns when the listening connection broke,
-/// and notices may have been lost: dropping the set ends the workers, and
-/// the next call starts them again, each with a pass over everyone.
+/// hands on what it hears. Returns when the listening connection broke
+/// (notices may have been lost), when a worker ended, and every
+/// [`VIEWS_CATCH_UP`]: dropping the set ends the workers, and the next call
+/// starts them again, each with a pass over everyone.
 async fn lead_views(
     pool: PgPool,
     start: impl FnOnce(&mut tokio::task::JoinSet<()>) -> events::relay::Workers,
@@ -267,8 +273,18 @@ async fn lead_views(
     let mut listener = platform::cluster::listener_on(&pool, events::relay::CHANNEL).await;
     let mut running = tokio::task::JoinSet::new();
     let workers = start(&mut running);
+    let catch_up = tokio::time::sleep(VIEWS_CATCH_UP);
+    tokio::pin!(catch_up);
     loop {
-        match listener.try_recv().await {
+        let heard = tokio::select! {
+            heard = listener.try_recv() => heard,
+            () = &mut catch_up => return,
+            ended = running.join_next() => {
+                tracing::error!(?ended, "a view worker ended; starting them again");
+                return;
+            }
+        };
+        match heard {
             Ok(Some(notice)) => match events::relay::Relayed::decode(notice.payload()) {
                 Some(relayed) => workers.hand_on(relayed),
                 None => tracing::warn!(payload = notice.payload(), "not an event notice"),

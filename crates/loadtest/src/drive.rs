@@ -150,8 +150,9 @@ fn node_of(c: usize, nodes: usize) -> usize {
 pub(crate) struct Tally {
     /// Edit-to-seen latencies, in microseconds.
     latencies: Mutex<Vec<u64>>,
-    /// Those of them between clients on two nodes.
+    /// Those of them between clients on two nodes, and on one.
     across: Mutex<Vec<u64>>,
+    within: Mutex<Vec<u64>>,
     /// Every edit made: document index and change hash.
     edits: Mutex<Vec<(usize, ChangeHash)>>,
     failed_edits: AtomicU64,
@@ -528,15 +529,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     line("edit-to-seen p99", of_all(99.0));
     line("edit-to-seen max", of_all(100.0));
     // Of the edits seen (an unseen one has no side to count it on).
-    let within: Vec<u64> = {
-        let mut all = latencies.clone();
-        for l in &across {
-            if let Ok(i) = all.binary_search(l) {
-                all.remove(i);
-            }
-        }
-        all
-    };
+    let mut within = std::mem::take(&mut *lock(&tally.within));
+    within.sort_unstable();
     let peaks: Vec<Option<f64>> = server_pids
         .iter()
         .map(|pid| stats::memory(pid).map(|m| mib(m.peak)))
@@ -1018,6 +1012,8 @@ async fn watch(handle: DocHandle, shared: Arc<Shared>, side: usize, tally: Arc<T
         if !seen.is_empty() {
             if shared.across {
                 lock(&tally.across).extend(&seen);
+            } else {
+                lock(&tally.within).extend(&seen);
             }
             lock(&tally.latencies).extend(seen);
         }

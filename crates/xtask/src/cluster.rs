@@ -49,8 +49,16 @@ pub fn run(
     let mut children = Children(Vec::new());
     for (i, addr) in addrs.iter().enumerate() {
         let child = server(&addr.to_string())
-            // The proxy connects from the address it listens on.
-            .env("TRUSTED_PROXIES", front.ip().to_string())
+            // The proxy connects from the address it listens on (from
+            // loopback when that is every address).
+            .env(
+                "TRUSTED_PROXIES",
+                if front.ip().is_unspecified() {
+                    "127.0.0.1".to_owned()
+                } else {
+                    front.ip().to_string()
+                },
+            )
             .spawn()
             .with_context(|| format!("starting node {}", i + 1))?;
         println!("node {} on http://{addr} (pid {})", i + 1, child.id());

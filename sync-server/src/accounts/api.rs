@@ -114,7 +114,8 @@ pub(super) async fn sign_in(
     };
     if device.is_none() {
         // Without a device cookie the attempt is no known device's, so its
-        // keys are known before the lookup, and a refusal costs nothing.
+        // keys are known before the lookup, and a refusal costs one read
+        // and no password check.
         let attempt = Attempt {
             email: email.as_ref(),
             address: client,

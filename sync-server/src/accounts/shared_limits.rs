@@ -10,10 +10,12 @@
 //! `now() - last_at`, read back as an `Instant` that long before this
 //! node's now, so nodes whose clocks differ agree.
 //!
-//! The tables stay small without a cap: a key is written only after an
-//! attempt took a place in the password queue (at most a few dozen a
-//! second), and every key records when it is wholly forgiven; one attempt
-//! in [`SWEEP_ONE_IN`] deletes the keys past that.
+//! The tables stay small without a cap: every key records when it is
+//! wholly forgiven, and one attempt in [`SWEEP_ONE_IN`] deletes the keys
+//! past that (after its own transaction, skipping rows another attempt
+//! holds, so the sweep never waits on one). A key is written only by an
+//! attempt the limiter let through, and those are as many as the password
+//! queue admits, or are taken back at once.
 
 use std::{
     net::IpAddr,
@@ -71,12 +73,16 @@ impl SharedLimits {
         if verdict.is_ok() {
             write_tallies(&mut tx, &limiter, attempt, now).await?;
         }
-        if rand::random_ratio(1, SWEEP_ONE_IN) {
-            sqlx::query("DELETE FROM sign_in_tallies WHERE forget_at < now()")
-                .execute(&mut *tx)
-                .await?;
-        }
         tx.commit().await?;
+        if rand::random_ratio(1, SWEEP_ONE_IN) {
+            sqlx::query(
+                "DELETE FROM sign_in_tallies WHERE key IN (
+                     SELECT key FROM sign_in_tallies WHERE forget_at < now()
+                     LIMIT 1000 FOR UPDATE SKIP LOCKED)",
+            )
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(verdict)
     }
 

@@ -115,14 +115,14 @@ fn notices(mut relayed: Relayed) -> Vec<String> {
             challenges: std::mem::take(&mut relayed.challenges),
             ..Relayed::default()
         };
-        // An id costs its length, quotes and a comma.
+        // An id costs what it takes in JSON (quotes, escapes) and a comma.
         let mut room = MAX_NOTICE - 32;
         for (from, to) in [
             (&mut relayed.figures, &mut notice.figures),
             (&mut relayed.activity, &mut notice.activity),
         ] {
             while let Some(id) = from.last() {
-                let cost = id.len() + 3;
+                let cost = serde_json::to_string(id).map_or(usize::MAX, |json| json.len() + 1);
                 if cost > room {
                     break;
                 }
@@ -207,6 +207,14 @@ mod tests {
         let long = "x".repeat(MAX_ID + 1);
         let read = Relayed::decode(&format!(r#"{{"f": ["p-1", "", "{long}"], "z": 1}}"#)).unwrap();
         assert_eq!(read.figures, ["p-1"]);
+        // Ids whose escapes make them long in JSON still fit.
+        let quoted = vec!["\"".repeat(150); 100];
+        for notice in notices(Relayed {
+            figures: quoted.clone(),
+            ..Relayed::default()
+        }) {
+            assert!(notice.len() <= MAX_NOTICE, "{}", notice.len());
+        }
         // An id too long for any notice is dropped, not looped over.
         let sent = notices(Relayed {
             figures: vec!["y".repeat(MAX_NOTICE), "p-2".into()],

@@ -19,7 +19,8 @@ const MAX_HOPS: usize = 16;
 /// the client's own and says nothing; an entry that is not an address
 /// stops the walk at the last trusted hop.
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
-    let mut client = peer;
+    // A server listening on `[::]` sees IPv4 peers as `::ffff:a.b.c.d`.
+    let mut client = peer.to_canonical();
     if !trusted.contains(&client) {
         return client;
     }
@@ -30,7 +31,7 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> 
         .flat_map(|value| value.to_str().unwrap_or("").rsplit(','))
         .take(MAX_HOPS);
     for entry in entries {
-        match entry.trim().parse::<IpAddr>() {
+        match entry.trim().parse::<IpAddr>().map(|a| a.to_canonical()) {
             Ok(address) => {
                 client = address;
                 if !trusted.contains(&address) {
@@ -83,6 +84,12 @@ mod tests {
         );
         // Nothing forwarded: the proxy itself.
         assert_eq!(client_address(proxy, &HeaderMap::new(), &trusted), proxy);
+        // The proxy seen by a server listening on [::].
+        let mapped = ip("::ffff:127.0.0.1");
+        assert_eq!(
+            client_address(mapped, &forwarded, &trusted),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]

@@ -247,21 +247,15 @@ async fn written_since(
     let since = since.unwrap_or_else(|| {
         now - chrono::Duration::from_std(first).unwrap_or(chrono::Duration::days(1))
     });
-    let keys: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT split_part(key, '/', 1) || '/' || split_part(key, '/', 2)
-         FROM doc_chunks WHERE written_at > $1",
+    // A document's chunks of both kinds name it once.
+    let docs: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT split_part(key, '/', 1) FROM doc_chunks
+         WHERE written_at > $1 AND split_part(key, '/', 2) IN ('incremental', 'snapshot')",
     )
     .bind(since)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let docs = keys
-        .iter()
-        .filter_map(|key| {
-            let key = sync::key_from_string(key)?;
-            sync::document_of_key(&key).map(str::to_owned)
-        })
-        .collect();
     Ok((docs, now))
 }
 

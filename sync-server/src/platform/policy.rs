@@ -266,6 +266,14 @@ const ACCOUNTS_PER_NOTICE: usize = 64;
 /// notice read.
 const MAX_ACCOUNT_ID: usize = 100;
 
+/// Said on the open decisions' channel when every account's access may
+/// have changed (notices were lost): no account id is a lone asterisk.
+const EVERYONE: &str = "*";
+
+/// Tries at sending one access notice before the other nodes are left to
+/// their caches' expiry.
+const NOTICE_TRIES: u32 = 5;
+
 impl AccessPolicy {
     /// The policy of `node` (see `storage::PgStorage::node`).
     pub fn new(pool: PgPool, directory: Arc<dyn Directory>, node: Arc<str>) -> AccessPolicy {
@@ -294,27 +302,37 @@ impl AccessPolicy {
             })
             .collect();
         let pool = self.pool.clone();
-        // After the caller's commit, and not in its way: a notice that
-        // cannot be sent leaves the other nodes to their caches' expiry.
+        // After the caller's commit, and not in its way; retried a few
+        // times (a database away for longer than that has the other nodes'
+        // listeners reconnecting, which re-decides everything there).
         tokio::spawn(async move {
             for notice in notices {
-                let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(ACCESS_CHANGED)
-                    .bind(&notice)
-                    .execute(&pool)
-                    .await;
-                if let Err(error) = sent {
-                    tracing::warn!(%error, "cannot tell the other nodes of an access change");
+                let mut delay = Duration::from_millis(100);
+                for attempt in 1..=NOTICE_TRIES {
+                    let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(ACCESS_CHANGED)
+                        .bind(&notice)
+                        .execute(&pool)
+                        .await;
+                    match sent {
+                        Ok(_) => break,
+                        Err(error) if attempt == NOTICE_TRIES => {
+                            tracing::warn!(%error, "cannot tell the other nodes of an access change");
+                        }
+                        Err(_) => {
+                            tokio::time::sleep(delay).await;
+                            delay *= 2;
+                        }
+                    }
                 }
             }
         });
     }
 
     /// Follows the access changes other nodes announce, for as long as
-    /// the process runs. A notice lost while the listener reconnected
-    /// costs at most [`FRESH_FOR`] of stale cached facts; the decisions
-    /// of open connections it would have reopened stand until they
-    /// reconnect.
+    /// the process runs. When notices may have been lost (the listener
+    /// reconnected), every cached fact is dropped and every open decision
+    /// of this node is made again.
     pub fn follow_other_nodes(&self) {
         let policy = self.clone();
         tokio::spawn(async move {
@@ -342,12 +360,16 @@ impl AccessPolicy {
         });
     }
 
-    /// Drops every cached fact (notices may have been lost).
+    /// Drops every cached fact and decides every open pair again
+    /// (notices may have been lost).
     fn forget_everything(&self) {
-        let mut cache = lock(&self.cache);
-        cache.generation += 1;
-        cache.accounts.clear();
-        cache.docs.clear();
+        {
+            let mut cache = lock(&self.cache);
+            cache.generation += 1;
+            cache.accounts.clear();
+            cache.docs.clear();
+        }
+        let _ = self.changes.send(Arc::from(EVERYONE));
     }
 
     /// [`Self::changed`] for this node's connections only.
@@ -597,7 +619,9 @@ impl samod::SharePolicy for AccessPolicy {
                         let account = account_of_peer(peer.as_str())?;
                         loop {
                             match changes.recv().await {
-                                Ok(changed) if *changed == *account => break,
+                                Ok(changed) if *changed == *account || &*changed == EVERYONE => {
+                                    break;
+                                }
                                 Ok(_) => {}
                                 // Behind: one of the missed may be ours.
                                 Err(broadcast::error::RecvError::Lagged(_)) => break,
