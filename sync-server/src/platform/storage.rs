@@ -23,7 +23,7 @@
 //! and commits follow one another.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     future::Future,
 };
 
@@ -143,8 +143,8 @@ async fn write_groups(
             }
         }
         let first = group[0].key.clone();
-        retry("write", &first, || {
-            sqlx::query(
+        let written: Vec<(String, String)> = retry("write", &first, || {
+            sqlx::query_as(
                 // Each chunk that is new or changed is noticed to the other
                 // nodes, on commit (`platform::cluster`). The same bytes
                 // again (a repo storing what it took from the bus) are
@@ -156,18 +156,26 @@ async fn write_groups(
                      ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, written_at = now()
                      WHERE doc_chunks.data IS DISTINCT FROM EXCLUDED.data
                      RETURNING key)
-                 SELECT count(pg_notify($5, $4 || ' ' || key)) FROM written",
+                 SELECT key, pg_notify($5, $4 || ' ' || key)::text FROM written",
             )
             .bind(&put_keys)
             .bind(&put_data)
             .bind(&deleted)
             .bind(&*node)
             .bind(NOTICES)
-            .execute(&pool)
+            .fetch_all(&pool)
         })
         .await;
+        // Only what this commit wrote is this node's to project: an echo
+        // of a chunk another node (or another repo here) stored first is
+        // projected by whoever stored it, and a node that dies before it
+        // does leaves it to the rescan (`cluster::rescan`).
+        let written: HashSet<&str> = written.iter().map(|(key, _)| key.as_str()).collect();
         for write in group.drain(..) {
-            if let Some(doc) = write.stored {
+            if let Some(doc) = write
+                .stored
+                .filter(|_| written.contains(write.key.as_str()))
+            {
                 // The worker may be gone during shutdown; nothing to tell then.
                 changed.send(DocumentStored(doc));
             }

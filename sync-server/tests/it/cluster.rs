@@ -615,3 +615,45 @@ async fn failed_sign_ins_are_counted_once_across_nodes_by_the_client_a_proxy_nam
     first.stop().await;
     second.stop().await;
 }
+
+#[tokio::test]
+async fn a_notice_a_dead_node_committed_is_delivered_by_another() {
+    let db = TestDb::new().await;
+    let node = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    // Committed by a node that died before its workers (or anyone's) heard
+    // of it: in the outbox, with no notice on the channel that wakes them.
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO notifications (account_id, kind, dedupe_key, title, body, screen)
+         VALUES ('a-ben', 'deal_approved', 'test:dead-node', 'Deal approved',
+                 'Left behind by a node that died', '#earnings')
+         RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let inbox = wait_for("the notice in Ben's inbox", DEADLINE, || async {
+        let doc: String = sqlx::query_scalar(
+            "SELECT doc_id FROM documents WHERE kind = 'inbox' AND owner_id = 'p-ben'",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap()?;
+        let inbox = model::InboxDoc::read(&stored(&pool, &doc).await).ok()?;
+        inbox
+            .notices
+            .iter()
+            .any(|n| n.body == "Left behind by a node that died")
+            .then_some(inbox)
+    })
+    .await;
+    assert_eq!(inbox.notices.len(), 1);
+    let in_app: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT in_app_at FROM notifications WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(in_app.is_some(), "marked as in the inbox");
+    node.stop().await;
+}
