@@ -375,6 +375,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     // every projection, each of which checks. The kinds the server writes
     // itself are projected by nobody.
     let (pipeline_changed_tx, pipeline_changed_rx) = events::channel();
+    let pipeline_catch_up = pipeline_changed_tx.clone();
     let (training_changed_tx, training_changed_rx) = events::channel();
     let (chat_changed_tx, chat_changed_rx) = events::channel();
     let (referrals_changed_tx, referrals_changed_rx) = events::channel();
@@ -464,6 +465,15 @@ pub async fn start(settings: Settings) -> anyhow::Result<Server> {
     // that show them are computed again.
     let (activity_tx, activity_rx) = events::channel();
     let applicants_tx = activity_tx.clone();
+    {
+        // Documents that moved while no node projected: one node looks.
+        let (pool, pipeline_changed) = (pool.clone(), pipeline_catch_up);
+        tokio::spawn(platform::leader::while_leading(
+            pool.clone(),
+            "pipeline catch-up",
+            move || pipeline::projection::catch_up(pool.clone(), pipeline_changed.clone()),
+        ));
+    }
     tokio::spawn(pipeline::projection::run(
         pool.clone(),
         residency.clone(),

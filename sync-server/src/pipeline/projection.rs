@@ -89,38 +89,6 @@ pub async fn run(
     activity: Outbox<ActivitySeen>,
 ) {
     let mut pending: BTreeSet<String> = BTreeSet::new();
-    // Catch up with whatever moved while we were not running: every
-    // document with no projection, or with a chunk written less than
-    // CAUGHT_UP_MARGIN before its projection began. A chunk's time is its
-    // transaction's start, and a projection can begin before a chunk
-    // whose transaction began earlier commits; no storage transaction
-    // lasts the margin, so a document projected longer than that after
-    // its last write was projected with it. Without the filter, each
-    // node that starts would read every document (10,000 on three nodes
-    // are 30,000 loads, docs/performance.md).
-    loop {
-        match sqlx::query_scalar::<_, String>(
-            "SELECT d.doc_id FROM documents d
-             LEFT JOIN projections p ON p.doc_id = d.doc_id
-             WHERE d.kind IN ('pipeline', 'note')
-               AND (p.projected_at IS NULL OR p.projected_at - $1 <= (
-                   SELECT max(c.written_at) FROM doc_chunks c
-                   WHERE c.key >= d.doc_id || '/' AND c.key < d.doc_id || '0'))",
-        )
-        .bind(CAUGHT_UP_MARGIN)
-        .fetch_all(&pool)
-        .await
-        {
-            Ok(all) => {
-                pending.extend(all);
-                break;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "projection catch-up cannot list documents; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
     let mut open = true;
     while open || !pending.is_empty() {
         if pending.is_empty() {
@@ -175,6 +143,43 @@ pub async fn run(
             }
         }
     }
+}
+
+/// Hands `stored` the documents that may have moved while no node was
+/// projecting them, then waits for ever: run by one node at a time
+/// (`platform::leader`, started again on each node that takes the lead),
+/// so nodes started together do not each read every document. Those are
+/// the documents with no projection, or with a chunk written less than
+/// [`CAUGHT_UP_MARGIN`] before their projection began: a chunk's time is
+/// its transaction's start, and a projection can begin before a chunk
+/// whose transaction began earlier commits; no storage transaction lasts
+/// the margin, so a document projected longer than that after its last
+/// write was projected with it. The rest (all of them after a quiet
+/// restart) cost nothing (10,000 documents on three nodes used to be
+/// 30,000 loads, docs/performance.md).
+pub async fn catch_up(pool: PgPool, stored: Outbox<DocumentStored>) {
+    let behind = sync::retry_forever(
+        || {
+            sqlx::query_scalar::<_, String>(
+                "SELECT d.doc_id FROM documents d
+                 LEFT JOIN projections p ON p.doc_id = d.doc_id
+                 WHERE d.kind IN ('pipeline', 'note')
+                   AND (p.projected_at IS NULL OR p.projected_at - $1 <= (
+                       SELECT max(c.written_at) FROM doc_chunks c
+                       WHERE c.key >= d.doc_id || '/' AND c.key < d.doc_id || '0'))",
+            )
+            .bind(CAUGHT_UP_MARGIN)
+            .fetch_all(&pool)
+        },
+        tokio::time::sleep,
+        |error, delay| tracing::warn!(%error, ?delay, "projection catch-up cannot list documents"),
+    )
+    .await;
+    tracing::info!(documents = behind.len(), "projection catch-up");
+    for doc in behind {
+        stored.send(DocumentStored(doc));
+    }
+    std::future::pending::<()>().await;
 }
 
 /// Projects one document if its stored heads moved since the last projection.

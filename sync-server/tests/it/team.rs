@@ -59,8 +59,10 @@ async fn a_team_leader_sees_her_members_figures_and_where_her_overrides_come_fro
     let ana = client("a-ana").await;
     let _link = connect(&ana, &server).await;
     let handle = open(&ana, &team_id).await;
-    let first = wait_view(&handle, "Ben in Ana's team view", |v| {
-        v.members.contains_key("p-ben")
+    // Once his pipeline is projected (a node that starts catches up
+    // while its views are first written).
+    let first = wait_view(&handle, "Ben and his pipeline in Ana's team view", |v| {
+        v.members.get("p-ben").is_some_and(|b| !b.pipeline.is_empty())
     })
     .await;
     // Ben is her one member (Cleo is solo).
