@@ -62,7 +62,9 @@ async fn a_team_leader_sees_her_members_figures_and_where_her_overrides_come_fro
     // Once his pipeline is projected (a node that starts catches up
     // while its views are first written).
     let first = wait_view(&handle, "Ben and his pipeline in Ana's team view", |v| {
-        v.members.get("p-ben").is_some_and(|b| !b.pipeline.is_empty())
+        v.members
+            .get("p-ben")
+            .is_some_and(|b| !b.pipeline.is_empty())
     })
     .await;
     // Ben is her one member (Cleo is solo).
