@@ -463,7 +463,8 @@ mod tests {
                 r#""team":[{"account_id":"a-ben","name":"Ben Okafor","partner_id":"p-ben"}],"#,
                 r#""documents":[{"doc_id":"d1","kind":"pipeline","partner_id":"p-ana","#,
                 r#""partner_name":"Ana Souza","access":"read_write"}],"#,
-                r#""session":{"kind":"cookie","expires_at":"2030-01-01T00:00:00Z"},"#,
+                r#""session":{"kind":"cookie","expires_at":"2030-01-01T00:00:00Z","#,
+                r#""affinity":"00c0ffee00c0ffee"},"#,
                 r#""phone":"+55 11 5555 0100","country":"BR","currency":null,"has_photo":false,"#,
                 r#""catalogs":[]}"#
             )
