@@ -161,19 +161,15 @@ impl LimitKey {
     /// the table holds neither emails nor addresses.
     pub(super) fn stored(&self) -> Vec<u8> {
         let mut hash = Sha256::new();
-        let address = |hash: &mut Sha256, address: &IpAddr| match address {
-            IpAddr::V4(v4) => hash.update(v4.octets()),
-            IpAddr::V6(v6) => hash.update(v6.octets()),
-        };
         match self {
             LimitKey::Pair(email, ip) => {
                 hash.update(b"sign-in pair\0");
                 hash.update(email);
-                address(&mut hash, ip);
+                hash.update(octets(*ip));
             }
             LimitKey::Address(ip) => {
                 hash.update(b"sign-in address\0");
-                address(&mut hash, ip);
+                hash.update(octets(*ip));
             }
             LimitKey::Email(email) => {
                 hash.update(b"sign-in email\0");
@@ -185,6 +181,14 @@ impl LimitKey {
             }
         }
         hash.finalize().to_vec()
+    }
+}
+
+/// An address's bytes, for the digests that stand for it in storage.
+pub(super) fn octets(address: IpAddr) -> Vec<u8> {
+    match address {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
     }
 }
 

@@ -26,7 +26,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::limits::{
     ApplicationLimiter, ApplicationLimits, Attempt, Bucket, LimitKey, SignInLimiter, SignInLimits,
-    Tally, network,
+    Tally, network, octets,
 };
 
 /// One begun sign-in in this many also sweeps forgiven keys.
@@ -88,19 +88,25 @@ impl SharedLimits {
 
     /// The sign-in begun succeeded ([`SignInLimiter::succeeded`]).
     pub async fn sign_in_succeeded(&self, attempt: &Attempt<'_>) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let (limiter, now) = self.sign_in_rows(&mut tx, attempt, true).await?;
-        limiter.succeeded(attempt);
-        write_tallies(&mut tx, &limiter, attempt, now).await?;
-        tx.commit().await
+        self.rewrite_sign_in(attempt, SignInLimiter::succeeded)
+            .await
     }
 
     /// The sign-in begun was not tried after all
     /// ([`SignInLimiter::withdraw`]).
     pub async fn withdraw_sign_in(&self, attempt: &Attempt<'_>) -> Result<(), sqlx::Error> {
+        self.rewrite_sign_in(attempt, SignInLimiter::withdraw).await
+    }
+
+    /// Applies `change` to `attempt`'s stored tallies, its keys locked.
+    async fn rewrite_sign_in(
+        &self,
+        attempt: &Attempt<'_>,
+        change: impl FnOnce(&SignInLimiter, &Attempt<'_>),
+    ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let (limiter, now) = self.sign_in_rows(&mut tx, attempt, true).await?;
-        limiter.withdraw(attempt);
+        change(&limiter, attempt);
         write_tallies(&mut tx, &limiter, attempt, now).await?;
         tx.commit().await
     }
@@ -219,10 +225,7 @@ fn application_key(address: IpAddr) -> Vec<u8> {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
     hash.update(b"applications: address\0");
-    match network(address) {
-        IpAddr::V4(v4) => hash.update(v4.octets()),
-        IpAddr::V6(v6) => hash.update(v6.octets()),
-    }
+    hash.update(octets(network(address)));
     hash.finalize().to_vec()
 }
 

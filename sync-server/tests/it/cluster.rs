@@ -633,13 +633,7 @@ async fn a_notice_a_dead_node_committed_is_delivered_by_another() {
     .await
     .unwrap();
     let inbox = wait_for("the notice in Ben's inbox", DEADLINE, || async {
-        let doc: String = sqlx::query_scalar(
-            "SELECT doc_id FROM documents WHERE kind = 'inbox' AND owner_id = 'p-ben'",
-        )
-        .fetch_optional(&pool)
-        .await
-        .unwrap()?;
-        let inbox = model::InboxDoc::read(&stored(&pool, &doc).await).ok()?;
+        let inbox = inbox_of(&pool, "p-ben").await?;
         inbox
             .notices
             .iter()

@@ -679,13 +679,7 @@ async fn a_server_written_document_stays_a_few_chunks_however_often_it_is_writte
         wait_for("the notice in Ben's inbox", Duration::from_secs(20), || {
             let pool = pool.clone();
             async move {
-                let doc: String = sqlx::query_scalar(
-                    "SELECT doc_id FROM documents WHERE kind = 'inbox' AND owner_id = 'p-ben'",
-                )
-                .fetch_optional(&pool)
-                .await
-                .unwrap()?;
-                let inbox = model::InboxDoc::read(&stored(&pool, &doc).await).ok()?;
+                let inbox = inbox_of(&pool, "p-ben").await?;
                 (inbox.notices.first()?.title == format!("Notice {i}")).then_some(())
             }
         })

@@ -45,6 +45,17 @@ async fn server_doc(pool: &PgPool, partner: &str, kind: &str) -> String {
     .await
 }
 
+/// A partner's inbox as stored, once the server has written one.
+pub async fn inbox_of(pool: &PgPool, partner: &str) -> Option<model::Inbox> {
+    let doc: String =
+        sqlx::query_scalar("SELECT doc_id FROM documents WHERE kind = 'inbox' AND owner_id = $1")
+            .bind(partner)
+            .fetch_optional(pool)
+            .await
+            .unwrap()?;
+    model::InboxDoc::read(&stored(pool, &doc).await).ok()
+}
+
 pub async fn pipeline_doc(pool: &PgPool, partner: &str) -> String {
     sqlx::query_scalar("SELECT doc_id FROM documents WHERE owner_id = $1 AND kind = 'pipeline'")
         .bind(partner)
