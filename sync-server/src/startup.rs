@@ -344,10 +344,17 @@ impl Server {
 }
 
 pub async fn connect_db(url: &str) -> anyhow::Result<PgPool> {
+    let options: sqlx::postgres::PgConnectOptions = url.parse().context("the database URL")?;
+    // No JIT compilation: every statement here is short, but the planner
+    // prices a join on key ranges (a batch of documents' chunks) at
+    // millions of rows, and above `jit_above_cost` Postgres spent 250 ms of
+    // CPU compiling each such statement to run it in 6 ms. Measured with
+    // `cargo xtask load --nodes 3` (docs/performance.md, 2026-12-05).
+    let options = options.options([("jit", "off")]);
     PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(url)
+        .connect_with(options)
         .await
         .context("connecting to Postgres")
 }

@@ -117,6 +117,13 @@ pub struct Args {
     /// (it catches up at start) before the clients begin.
     #[arg(long, default_value_t = 180)]
     catch_up_secs: u64,
+    /// Most seconds to wait, after the catch-up, for the servers' other
+    /// start-up work (the views of every partner, the documents each
+    /// partner is given) to end, so that the window measures the steady
+    /// state. The wait ends when the servers together use under a tenth of
+    /// a core for two seconds; its length is reported. 0: no wait.
+    #[arg(long, default_value_t = 300)]
+    start_up_secs: u64,
     /// The server's `--metrics-token`, to read its gauges.
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
@@ -229,6 +236,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let partners = read_sessions(sessions)?;
         (Some(pool), partners, usize::try_from(stored)?, catch_up)
     };
+    let settled = settle(&server_pids, Duration::from_secs(args.start_up_secs)).await;
+    match settled {
+        Some(took) => eprintln!("the servers' start-up work ended (waited {took:.1?})"),
+        None => eprintln!(
+            "the servers were still busy after {} s; the window starts anyway",
+            args.start_up_secs
+        ),
+    }
     ensure!(!partners.is_empty(), "no partners seeded; seed first");
     ensure!(
         partners.iter().all(|p| p.docs.len() >= k),
@@ -442,6 +457,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         None => "n/a".into(),
     };
     let mut line = |label: &str, value: String| report.push(format!("{label:<28}{value}"));
+    if args.start_up_secs > 0 && !server_pids.is_empty() {
+        line(
+            "start-up work",
+            match settled {
+                Some(took) => format!(
+                    "ended {:.1} s after the catch-up (the window came after it)",
+                    took.as_secs_f64()
+                ),
+                None => format!(
+                    "still running {} s after the catch-up, in the window",
+                    args.start_up_secs
+                ),
+            },
+        );
+    }
     line(
         "documents stored",
         if args.reference {
@@ -851,6 +881,32 @@ async fn reference_partners(
     dialer.close();
     repo.stop().await;
     Ok(partners)
+}
+
+/// Waits until the servers `pids` together use under a tenth of a core
+/// over two seconds, for at most `deadline`; how long that took, or `None`
+/// if they were still busy then (or no pid was given: nothing to wait on).
+async fn settle(pids: &[String], deadline: Duration) -> Option<Duration> {
+    const SPAN: Duration = Duration::from_secs(2);
+    if pids.is_empty() || deadline.is_zero() {
+        return None;
+    }
+    let used = || -> Duration { pids.iter().filter_map(|pid| stats::cpu_time(pid)).sum() };
+    let started = Instant::now();
+    let mut samples = std::collections::VecDeque::from([(Instant::now(), used())]);
+    while started.elapsed() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = (Instant::now(), used());
+        samples.push_back(now);
+        while samples.len() > 2 && now.0 - samples[1].0 >= SPAN {
+            samples.pop_front();
+        }
+        let (then, cpu) = samples[0];
+        if now.0 - then >= SPAN && (now.1 - cpu) < (now.0 - then) / 10 {
+            return Some(started.elapsed());
+        }
+    }
+    None
 }
 
 async fn wait_for_projections(pool: &PgPool, deadline: Duration) -> anyhow::Result<i64> {

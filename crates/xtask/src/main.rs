@@ -45,7 +45,8 @@ usage: cargo xtask <command>
                target/load-report.txt). OPTS: --docs N, --nodes N (the
                same workload on one node, then on N nodes over the one
                Postgres, and the two side by side, edit-to-seen within a
-               node and across nodes apart), and the driver's
+               node and across nodes apart; --cluster-only skips the one
+               node), and the driver's
                (`target/release/loadtest run --help`), e.g. --clients 100
   load-chat [OPTS]
                the chat's load: 50 members in one channel, 10 messages a

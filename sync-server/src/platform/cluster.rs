@@ -297,9 +297,14 @@ pub async fn compare(
             .filter_map(|doc| samod::storage::StorageKey::from_parts([doc.as_str()]).ok())
             .map(|prefix| sync::prefix_range(&prefix))
             .unzip();
+        // A range scan of the key index per document, forced as the
+        // projection's batch load is (`pipeline/projection.rs`): as a
+        // plain join it was a scan of every chunk.
         let keys: Vec<String> = sqlx::query_scalar(
             "SELECT c.key FROM unnest($1::text[], $2::text[]) AS r (lo, hi)
-             JOIN doc_chunks c ON c.key >= r.lo AND c.key < r.hi",
+             CROSS JOIN LATERAL (
+                 SELECT key FROM doc_chunks WHERE key >= r.lo AND key < r.hi OFFSET 0
+             ) AS c",
         )
         .bind(&lows)
         .bind(&highs)
