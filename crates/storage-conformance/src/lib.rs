@@ -27,6 +27,8 @@
 mod compaction;
 mod crashing;
 mod keys;
+#[cfg(feature = "tokio")]
+pub mod tokio_local;
 
 use std::{
     future::Future,

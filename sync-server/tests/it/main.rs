@@ -13,6 +13,7 @@ mod chat;
 mod cluster;
 mod deals;
 mod faults;
+mod field;
 mod flaky;
 mod helpers;
 mod hostile;

@@ -3,11 +3,11 @@
 //! and what only the server shows: compaction through the real server keeps
 //! a document's stored chunks bounded.
 
-use std::{future::Future, pin::Pin, time::Duration};
+use std::time::Duration;
 
 use model::{Currency, LeadDraft, LeadId, Money, PipelineDoc, Stage, Timestamp};
-use samod::runtime::LocalRuntimeHandle;
 use sqlx::PgPool;
+use storage_conformance::tokio_local::{TokioLocal, in_local_set};
 use sync_server::platform::storage::PgStorage;
 
 use crate::helpers::*;
@@ -44,26 +44,6 @@ impl storage_conformance::Backend for Postgres {
     fn runtime(&self) -> TokioLocal {
         TokioLocal
     }
-}
-
-/// samod on tokio with local tasks: the suite's repos may hold storages
-/// whose futures are not `Send` (its crash wrapper is one). Needs a
-/// [`tokio::task::LocalSet`], which [`in_local_set`] gives each check.
-#[derive(Clone)]
-struct TokioLocal;
-
-impl LocalRuntimeHandle for TokioLocal {
-    fn spawn(&self, task: Pin<Box<dyn Future<Output = ()>>>) {
-        tokio::task::spawn_local(task);
-    }
-
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()>>> {
-        Box::pin(tokio::time::sleep(duration))
-    }
-}
-
-async fn in_local_set<F: Future>(check: F) -> F::Output {
-    tokio::task::LocalSet::new().run_until(check).await
 }
 
 mod conformance {

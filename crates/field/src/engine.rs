@@ -1,0 +1,404 @@
+//! What the commands do: a samod repo over the local store, the partner's
+//! documents found in it (or fetched once from the server), edits made
+//! and projected into the local tables, and syncs with the server.
+//!
+//! Every edit is stored before the command returns: samod's `stop` waits
+//! for its storage tasks, and the store commits each write durably.
+
+use std::time::Duration;
+
+use automerge::ReadDoc;
+use futures::StreamExt;
+use model::{PipelineEdit, Timestamp};
+use rusqlite::OptionalExtension;
+use samod::{BackoffConfig, DocHandle, DocumentId, PeerId, Repo};
+
+use crate::{
+    local,
+    session::{Home, Session, create_private_dir},
+    store::Store,
+};
+
+/// The documents a field client keeps: the partner's pipeline (read and
+/// written) and account view (read).
+pub const PIPELINE: &str = "pipeline";
+pub const ACCOUNT_VIEW: &str = "account_view";
+const KEPT_KINDS: [&str; 2] = [PIPELINE, ACCOUNT_VIEW];
+
+/// How long a sync waits for the server to answer at all.
+const CONNECT_WITHIN: Duration = Duration::from_secs(15);
+/// How long a sync waits for one document to be exchanged.
+const EXCHANGE_WITHIN: Duration = Duration::from_secs(120);
+
+/// The local tables beyond the projection's: when each document was last
+/// synced, and at which heads.
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS synced (
+        doc_id TEXT PRIMARY KEY NOT NULL,
+        heads TEXT NOT NULL,
+        at TEXT NOT NULL
+    ) WITHOUT ROWID;
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum FieldError {
+    #[error(transparent)]
+    Session(#[from] crate::session::SessionError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the local store failed: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("this account has no {0} document; is it a partner account?")]
+    NoDocument(&'static str),
+    #[error("there is no local copy of your {0} yet: run `portal-field sync` once while online")]
+    NoLocalCopy(&'static str),
+    #[error("{0}")]
+    Model(#[from] model::ModelError),
+    #[error(transparent)]
+    Project(#[from] local::ProjectError),
+    #[error(
+        "the server at {server} cannot be reached ({why}); your changes are kept here and go out at the next sync"
+    )]
+    Unreachable { server: String, why: String },
+    #[error("the session has ended (the server said {0}): run `portal-field sign-in` again")]
+    SessionEnded(u16),
+    #[error("the server did not send {0} within {1:?}; run `portal-field sync` again")]
+    Slow(String, Duration),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The field client over its home: the session and the store.
+pub struct Field {
+    pub session: Session,
+    pub store: Store,
+}
+
+impl Field {
+    /// Opens the store of the signed-in session.
+    pub fn open(home: &Home) -> Result<Field, FieldError> {
+        let session = home.load()?;
+        create_private_dir(&home.data).map_err(|e| {
+            FieldError::Other(format!("cannot create {}: {e}", home.data.display()))
+        })?;
+        let schema = format!("{}{SCHEMA}", local::SCHEMA);
+        let store = Store::open(&home.store_file(), &schema)?;
+        Ok(Field { session, store })
+    }
+
+    fn owner(&self) -> Result<String, FieldError> {
+        self.session
+            .partner_id
+            .clone()
+            .ok_or(FieldError::NoDocument(PIPELINE))
+    }
+
+    async fn repo(&self) -> Repo {
+        Repo::build_tokio()
+            .with_storage(self.store.clone())
+            .with_peer_id(PeerId::from(self.session.peer_id()))
+            .load()
+            .await
+    }
+
+    fn document_id(&self, kind: &'static str) -> Result<DocumentId, FieldError> {
+        self.session
+            .document(kind)
+            .ok_or(FieldError::NoDocument(kind))?
+            .parse()
+            .map_err(|_| FieldError::NoDocument(kind))
+    }
+
+    /// The document of `kind` from the local store, with no network.
+    async fn local(&self, repo: &Repo, kind: &'static str) -> Result<DocHandle, FieldError> {
+        let id = self.document_id(kind)?;
+        match repo.find(id).await {
+            Ok(Some(handle)) => Ok(handle),
+            _ => Err(FieldError::NoLocalCopy(kind)),
+        }
+    }
+
+    /// Makes `edit` on the pipeline, stores it and projects it; works with
+    /// no network.
+    pub async fn edit(&self, edit: PipelineEdit) -> Result<(), FieldError> {
+        let repo = self.repo().await;
+        let result = async {
+            let handle = self.local(&repo, PIPELINE).await?;
+            let now = Timestamp(chrono::Utc::now().timestamp_millis());
+            handle.with_document(|doc| edit.apply(doc, now))?;
+            self.project(&handle).await
+        }
+        .await;
+        // Waits for every write to land, also when the edit was refused.
+        repo.stop().await;
+        result
+    }
+
+    /// Projects the pipeline in `handle` into the local tables.
+    async fn project(&self, handle: &DocHandle) -> Result<(), FieldError> {
+        let doc = handle.with_document(|doc| doc.clone());
+        let (doc_id, owner) = (handle.document_id().to_string(), self.owner()?);
+        let (_, rejected) = self
+            .store
+            .call(move |c| local::project_pipeline(c, &doc_id, &owner, &doc))
+            .await??;
+        for (key, why) in rejected.iter().take(10) {
+            eprintln!("portal-field: lead {key:.64} is not listed: {why}");
+        }
+        Ok(())
+    }
+
+    /// The account view from the local store.
+    pub async fn account_view(&self) -> Result<model::AccountView, FieldError> {
+        let repo = self.repo().await;
+        let result = async {
+            let handle = self.local(&repo, ACCOUNT_VIEW).await?;
+            Ok(handle.with_document(|doc| model::AccountViewDoc::read(doc))?)
+        }
+        .await;
+        repo.stop().await;
+        result
+    }
+
+    /// Syncs every kept document once with the server; with `watch`, stays
+    /// connected (redialing with backoff when the network drops) and
+    /// projects what arrives, until interrupted. `progress` hears what
+    /// happens, for the terminal.
+    pub async fn sync(&self, watch: bool, progress: impl Fn(&str)) -> Result<Synced, FieldError> {
+        let repo = self.repo().await;
+        let result = self.sync_with(&repo, watch, &progress).await;
+        repo.stop().await;
+        result
+    }
+
+    async fn sync_with(
+        &self,
+        repo: &Repo,
+        watch: bool,
+        progress: &impl Fn(&str),
+    ) -> Result<Synced, FieldError> {
+        let server = self.session.server.clone();
+        let mut url = url::Url::parse(&server)
+            .map_err(|e| FieldError::Other(format!("the server address {server}: {e}")))?;
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme)
+            .map_err(|()| FieldError::Other(format!("the server address {server}")))?;
+        url.set_path("/sync");
+        let mut dialer = client::BearerDialer::new(url, &self.session.token);
+        if !self.session.affinity.is_empty() {
+            dialer = dialer.with_affinity(&self.session.affinity);
+        }
+        // What waits to go out, counted before the connection can fetch
+        // anything.
+        let mut waiting = std::collections::HashMap::new();
+        for kind in KEPT_KINDS {
+            waiting.insert(kind, self.pending(repo, kind).await);
+        }
+        progress(&format!("connecting to {server}"));
+        let handle = repo
+            .dial(BackoffConfig::default(), std::sync::Arc::new(dialer))
+            .map_err(|_| FieldError::Other("the repo stopped".into()))?;
+        match tokio::time::timeout(CONNECT_WITHIN, handle.established()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(samod::DialerFailed::PermanentFailure(refused))) => {
+                if let client::Refused::Session(status) = *refused {
+                    return Err(FieldError::SessionEnded(status));
+                }
+                return Err(FieldError::Other(refused.to_string()));
+            }
+            Ok(Err(error)) => {
+                return Err(FieldError::Unreachable {
+                    server,
+                    why: error.to_string(),
+                });
+            }
+            Err(_) => {
+                return Err(FieldError::Unreachable {
+                    server,
+                    why: format!("no answer within {CONNECT_WITHIN:?}"),
+                });
+            }
+        }
+        let mut synced = Synced::default();
+        let mut handles = Vec::new();
+        for kind in KEPT_KINDS {
+            let Ok(id) = self.document_id(kind) else {
+                continue;
+            };
+            let before = waiting.get(kind).copied().unwrap_or(0);
+            progress(&format!("{kind}: exchanging ({before} change(s) to send)"));
+            let exchanged = tokio::time::timeout(EXCHANGE_WITHIN, async {
+                let doc = repo.find(id).await.ok().flatten()?;
+                let conn = loop {
+                    let (peers, mut changes) = doc.peers();
+                    if let Some(conn) = peers.keys().next() {
+                        break *conn;
+                    }
+                    changes.next().await?;
+                };
+                doc.we_have_their_changes(conn).await;
+                doc.they_have_our_changes(conn).await;
+                Some(doc)
+            })
+            .await;
+            let doc = match exchanged {
+                Ok(Some(doc)) => doc,
+                Ok(None) => {
+                    return Err(FieldError::Other(format!(
+                        "the server has no {kind} document for this account"
+                    )));
+                }
+                Err(_) => return Err(FieldError::Slow(kind.to_owned(), EXCHANGE_WITHIN)),
+            };
+            self.mark_synced(&doc).await?;
+            if kind == PIPELINE {
+                self.project(&doc).await?;
+            }
+            synced.sent += before;
+            synced.documents += 1;
+            progress(&format!("{kind}: in sync"));
+            handles.push((kind, doc));
+        }
+        if !watch {
+            return Ok(synced);
+        }
+        progress("watching for changes; Ctrl-C stops");
+        let mut streams = futures::stream::select_all(
+            handles
+                .iter()
+                .map(|(kind, doc)| doc.changes().map(move |_| (*kind, doc.clone()))),
+        );
+        let mut events = handle.events();
+        loop {
+            tokio::select! {
+                changed = streams.next() => {
+                    let Some((kind, doc)) = changed else { return Ok(synced) };
+                    if kind == PIPELINE {
+                        self.project(&doc).await?;
+                    }
+                    self.mark_synced(&doc).await?;
+                    progress(&format!("{kind}: changed"));
+                }
+                event = events.next() => match event {
+                    Some(samod::DialerEvent::Connected { .. }) => progress("connected"),
+                    Some(samod::DialerEvent::Disconnected { .. }) => {
+                        progress("disconnected; trying again with backoff");
+                    }
+                    Some(_) => {}
+                    None => return Ok(synced),
+                },
+                _ = tokio::signal::ctrl_c() => return Ok(synced),
+            }
+        }
+    }
+
+    /// Records `doc`'s heads as what the server has.
+    async fn mark_synced(&self, doc: &DocHandle) -> Result<(), FieldError> {
+        let heads = doc.with_document(|d| local::heads_of(d));
+        let id = doc.document_id().to_string();
+        let at = local::stamp(chrono::Utc::now());
+        self.store
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO synced (doc_id, heads, at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads, at = excluded.at",
+                    [&id, &heads, &at],
+                )
+            })
+            .await??;
+        Ok(())
+    }
+
+    /// The heads the server had at the last sync of `doc_id`, and when.
+    async fn last_sync(&self, doc_id: String) -> Result<Option<(String, String)>, FieldError> {
+        Ok(self
+            .store
+            .call(move |c| {
+                c.query_row(
+                    "SELECT heads, at FROM synced WHERE doc_id = ?1",
+                    [doc_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+            })
+            .await??)
+    }
+
+    /// Changes of the document of `kind` the server has not acknowledged.
+    async fn pending(&self, repo: &Repo, kind: &'static str) -> usize {
+        let Ok(handle) = self.local(repo, kind).await else {
+            return 0;
+        };
+        let synced = self
+            .last_sync(handle.document_id().to_string())
+            .await
+            .ok()
+            .flatten();
+        let heads: Vec<automerge::ChangeHash> = synced
+            .map(|(heads, _)| heads)
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|h| h.parse().ok())
+            .collect();
+        handle.with_document(|doc| {
+            // Heads the document does not hold (never synced): everything.
+            let known: Vec<_> = heads
+                .into_iter()
+                .filter(|h| doc.get_change_by_hash(h).is_some())
+                .collect();
+            doc.get_changes(&known).len()
+        })
+    }
+
+    /// What `status` shows.
+    pub async fn status(&self) -> Result<Status, FieldError> {
+        let repo = self.repo().await;
+        let mut status = Status {
+            account: self.session.account_id.clone(),
+            server: self.session.server.clone(),
+            session_expires_at: self.session.expires_at.clone(),
+            documents: Vec::new(),
+        };
+        for kind in KEPT_KINDS {
+            let Ok(id) = self.document_id(kind) else {
+                continue;
+            };
+            let held = self.local(&repo, kind).await.is_ok();
+            let pending = self.pending(&repo, kind).await;
+            let last_sync = self.last_sync(id.to_string()).await?.map(|(_, at)| at);
+            status.documents.push(DocumentStatus {
+                kind,
+                held,
+                changes_waiting: pending,
+                last_sync,
+            });
+        }
+        repo.stop().await;
+        Ok(status)
+    }
+}
+
+/// What one sync did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Synced {
+    pub documents: usize,
+    /// Local changes the server had not acknowledged before.
+    pub sent: usize,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Status {
+    pub account: String,
+    pub server: String,
+    pub session_expires_at: String,
+    pub documents: Vec<DocumentStatus>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct DocumentStatus {
+    pub kind: &'static str,
+    /// Whether a copy is kept here.
+    pub held: bool,
+    pub changes_waiting: usize,
+    pub last_sync: Option<String>,
+}

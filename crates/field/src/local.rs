@@ -1,0 +1,232 @@
+//! The tables the field client answers from, projected from its documents
+//! in the same SQLite file: `leads` holds each lead's row as the server's
+//! `leads` table does, made by the same code (`projection::pipeline`), so a
+//! query here and a report there can never disagree. A document is
+//! projected after every change made or received, in one transaction with
+//! the heads it was projected at.
+//!
+//! Times are kept as RFC 3339 text in UTC with milliseconds, which sorts
+//! as the times do.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use model::PipelineDoc;
+use projection::pipeline::Leads;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// The projected tables, applied when the store opens.
+pub const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS leads (
+        partner_id TEXT NOT NULL,
+        lead_id TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        contact_name TEXT NOT NULL,
+        company TEXT NOT NULL,
+        email TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        notes TEXT NOT NULL,
+        value_minor INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        archived_at TEXT,
+        follow_up_at TEXT,
+        follow_up_note TEXT,
+        PRIMARY KEY (partner_id, lead_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS leads_by_doc ON leads (doc_id);
+    CREATE TABLE IF NOT EXISTS projected (
+        doc_id TEXT PRIMARY KEY NOT NULL,
+        heads TEXT NOT NULL
+    ) WITHOUT ROWID;
+";
+
+/// A time as the tables keep it.
+pub fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A document's heads, sorted and joined, as `projected` keeps them.
+pub fn heads_of(doc: &automerge::Automerge) -> String {
+    let mut heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    heads.sort();
+    heads.join(",")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("the pipeline does not read: {0}")]
+    Model(#[from] model::ModelError),
+    #[error("the local store failed: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// Projects the pipeline `doc_id` of `owner` into `leads`, unless it was
+/// projected at these heads already. Returns whether rows were written,
+/// and the entries that could not be rows (with why), which keep whatever
+/// row they had, as on the server.
+pub fn project_pipeline(
+    connection: &mut Connection,
+    doc_id: &str,
+    owner: &str,
+    doc: &automerge::Automerge,
+) -> Result<(bool, Vec<(String, String)>), ProjectError> {
+    let heads = heads_of(doc);
+    let before: Option<String> = connection
+        .query_row(
+            "SELECT heads FROM projected WHERE doc_id = ?1",
+            [doc_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if before.as_deref() == Some(heads.as_str()) {
+        return Ok((false, Vec::new()));
+    }
+    let pipeline = PipelineDoc::read(doc)?;
+    let leads = Leads::of(&pipeline);
+    let tx = connection.transaction()?;
+    {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO leads (partner_id, lead_id, doc_id, stage, contact_name, company, email,
+                                phone, notes, value_minor, currency, created_at, updated_at,
+                                archived_at, follow_up_at, follow_up_note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (partner_id, lead_id) DO UPDATE SET
+                doc_id = excluded.doc_id, stage = excluded.stage,
+                contact_name = excluded.contact_name, company = excluded.company,
+                email = excluded.email, phone = excluded.phone, notes = excluded.notes,
+                value_minor = excluded.value_minor, currency = excluded.currency,
+                updated_at = excluded.updated_at, archived_at = excluded.archived_at,
+                follow_up_at = excluded.follow_up_at, follow_up_note = excluded.follow_up_note",
+        )?;
+        for row in &leads.rows {
+            let lead = row.lead;
+            upsert.execute(params![
+                owner,
+                lead.id.as_str(),
+                doc_id,
+                lead.stage.as_str(),
+                lead.contact_name,
+                lead.company,
+                lead.email,
+                lead.phone,
+                lead.notes,
+                lead.value.minor,
+                lead.value.currency.as_str(),
+                stamp(row.created_at),
+                stamp(row.updated_at),
+                row.archived_at.map(stamp),
+                row.follow_up_at.map(stamp),
+                row.follow_up_note(),
+            ])?;
+        }
+        // Rows of leads the document no longer holds go: the table mirrors
+        // the document. A rejected entry is still held; its row stays.
+        let kept: std::collections::HashSet<&str> = leads.kept().into_iter().collect();
+        let held: Vec<String> = {
+            let mut statement = tx.prepare_cached("SELECT lead_id FROM leads WHERE doc_id = ?1")?;
+            statement
+                .query_map([doc_id], |row| row.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut delete =
+            tx.prepare_cached("DELETE FROM leads WHERE doc_id = ?1 AND lead_id = ?2")?;
+        for lead in held.iter().filter(|l| !kept.contains(l.as_str())) {
+            delete.execute([doc_id, lead])?;
+        }
+        tx.execute(
+            "INSERT INTO projected (doc_id, heads) VALUES (?1, ?2)
+             ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads",
+            [doc_id, &heads],
+        )?;
+    }
+    tx.commit()?;
+    Ok((true, leads.rejected))
+}
+
+/// A lead as `leads` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeadLine {
+    pub lead_id: String,
+    pub stage: String,
+    pub contact_name: String,
+    pub company: String,
+    pub email: String,
+    pub phone: String,
+    pub notes: String,
+    pub value_minor: i64,
+    pub currency: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub archived_at: Option<String>,
+    pub follow_up_at: Option<String>,
+    pub follow_up_note: Option<String>,
+}
+
+const LEAD_COLUMNS: &str = "lead_id, stage, contact_name, company, email, phone, notes, \
+     value_minor, currency, created_at, updated_at, archived_at, follow_up_at, follow_up_note";
+
+fn lead_line(row: &rusqlite::Row<'_>) -> rusqlite::Result<LeadLine> {
+    Ok(LeadLine {
+        lead_id: row.get(0)?,
+        stage: row.get(1)?,
+        contact_name: row.get(2)?,
+        company: row.get(3)?,
+        email: row.get(4)?,
+        phone: row.get(5)?,
+        notes: row.get(6)?,
+        value_minor: row.get(7)?,
+        currency: row.get(8)?,
+        created_at: row.get(9)?,
+        updated_at: row.get(10)?,
+        archived_at: row.get(11)?,
+        follow_up_at: row.get(12)?,
+        follow_up_note: row.get(13)?,
+    })
+}
+
+/// What `leads` lists: `owner`'s leads, newest change first, in `stage`
+/// only when given, archived ones only when asked.
+pub fn list_leads(
+    connection: &Connection,
+    owner: &str,
+    stage: Option<&str>,
+    archived: bool,
+) -> rusqlite::Result<Vec<LeadLine>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {LEAD_COLUMNS} FROM leads
+         WHERE partner_id = ?1 AND (?2 IS NULL OR stage = ?2)
+           AND (?3 OR archived_at IS NULL)
+         ORDER BY updated_at DESC, lead_id"
+    ))?;
+    statement
+        .query_map(params![owner, stage, archived], lead_line)?
+        .collect()
+}
+
+/// One of `owner`'s leads by its id.
+pub fn lead(
+    connection: &Connection,
+    owner: &str,
+    lead_id: &str,
+) -> rusqlite::Result<Option<LeadLine>> {
+    connection
+        .query_row(
+            &format!("SELECT {LEAD_COLUMNS} FROM leads WHERE partner_id = ?1 AND lead_id = ?2"),
+            [owner, lead_id],
+            lead_line,
+        )
+        .optional()
+}
+
+/// `owner`'s follow-ups that are open (the lead not archived), soonest
+/// first.
+pub fn follow_ups(connection: &Connection, owner: &str) -> rusqlite::Result<Vec<LeadLine>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {LEAD_COLUMNS} FROM leads
+         WHERE partner_id = ?1 AND follow_up_at IS NOT NULL AND archived_at IS NULL
+         ORDER BY follow_up_at, lead_id"
+    ))?;
+    statement.query_map([owner], lead_line)?.collect()
+}
