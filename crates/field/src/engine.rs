@@ -126,21 +126,22 @@ impl Field {
             let handle = self.local(&repo, PIPELINE).await?;
             let now = Timestamp(chrono::Utc::now().timestamp_millis());
             handle.with_document(|doc| edit.apply(doc, now))?;
-            self.project(&handle).await
+            Ok::<_, FieldError>(())
         }
         .await;
         // Waits for every write to land, also when the edit was refused.
         repo.stop().await;
-        result
+        result?;
+        self.project().await
     }
 
-    /// Projects the pipeline in `handle` into the local tables.
-    async fn project(&self, handle: &DocHandle) -> Result<(), FieldError> {
-        let doc = handle.with_document(|doc| doc.clone());
-        let (doc_id, owner) = (handle.document_id().to_string(), self.owner()?);
-        let (_, rejected) = self
+    /// Projects the pipeline, as stored, into the local tables.
+    async fn project(&self) -> Result<(), FieldError> {
+        let doc_id = self.document_id(PIPELINE)?.to_string();
+        let owner = self.owner()?;
+        let rejected = self
             .store
-            .call(move |c| local::project_pipeline(c, &doc_id, &owner, &doc))
+            .call(move |c| local::project_stored_pipeline(c, &doc_id, &owner))
             .await??;
         for (key, why) in rejected.iter().take(10) {
             eprintln!("portal-field: lead {key:.64} is not listed: {why}");
@@ -168,6 +169,8 @@ impl Field {
         let repo = self.repo().await;
         let result = self.sync_with(&repo, watch, &progress).await;
         repo.stop().await;
+        // Everything received is stored now.
+        self.project().await?;
         result
     }
 
@@ -251,9 +254,6 @@ impl Field {
                 Err(_) => return Err(FieldError::Slow(kind.to_owned(), EXCHANGE_WITHIN)),
             };
             self.mark_synced(&doc).await?;
-            if kind == PIPELINE {
-                self.project(&doc).await?;
-            }
             synced.sent += before;
             synced.documents += 1;
             progress(&format!("{kind}: in sync"));
@@ -269,15 +269,21 @@ impl Field {
                 .map(|(kind, doc)| doc.changes().map(move |_| (*kind, doc.clone()))),
         );
         let mut events = handle.events();
+        let mut dirty = false;
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
             tokio::select! {
                 changed = streams.next() => {
                     let Some((kind, doc)) = changed else { return Ok(synced) };
-                    if kind == PIPELINE {
-                        self.project(&doc).await?;
-                    }
+                    // Projected at the next tick: samod stores a change
+                    // just after it is applied.
+                    dirty |= kind == PIPELINE;
                     self.mark_synced(&doc).await?;
                     progress(&format!("{kind}: changed"));
+                }
+                _ = tick.tick(), if dirty => {
+                    dirty = false;
+                    self.project().await?;
                 }
                 event = events.next() => match event {
                     Some(samod::DialerEvent::Connected { .. }) => progress("connected"),

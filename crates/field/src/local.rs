@@ -60,32 +60,42 @@ pub enum ProjectError {
     Model(#[from] model::ModelError),
     #[error("the local store failed: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("{0} is not a document id")]
+    Id(String),
 }
 
-/// Projects the pipeline `doc_id` of `owner` into `leads`, unless it was
-/// projected at these heads already. Returns whether rows were written,
-/// and the entries that could not be rows (with why), which keep whatever
-/// row they had, as on the server.
-pub fn project_pipeline(
+/// Projects the pipeline `doc_id` of `owner` into `leads` as it is
+/// stored, unless it was projected at these heads already. Returns the
+/// entries that could not be rows (with why), which keep whatever row they
+/// had, as on the server.
+///
+/// What is projected is read from the stored chunks inside the write
+/// transaction, never from a copy in memory: several processes may share
+/// the store (`sync --watch` and `lead add` at once), and one projecting
+/// its own copy, which lacks what another stored meanwhile, would delete
+/// that one's rows. The transaction takes SQLite's write lock first
+/// (`IMMEDIATE`), so projections of all processes take turns and each
+/// reads everything committed before it.
+pub fn project_stored_pipeline(
     connection: &mut Connection,
     doc_id: &str,
     owner: &str,
-    doc: &automerge::Automerge,
-) -> Result<(bool, Vec<(String, String)>), ProjectError> {
-    let heads = heads_of(doc);
-    let before: Option<String> = connection
+) -> Result<Vec<(String, String)>, ProjectError> {
+    let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let doc = stored_document(&tx, doc_id)?;
+    let heads = heads_of(&doc);
+    let before: Option<String> = tx
         .query_row(
             "SELECT heads FROM projected WHERE doc_id = ?1",
             [doc_id],
             |row| row.get(0),
         )
         .optional()?;
-    if before.as_deref() == Some(heads.as_str()) {
-        return Ok((false, Vec::new()));
+    if before.as_deref() == Some(heads.as_str()) || doc.get_heads().is_empty() {
+        return Ok(Vec::new());
     }
-    let pipeline = PipelineDoc::read(doc)?;
+    let pipeline = PipelineDoc::read(&doc)?;
     let leads = Leads::of(&pipeline);
-    let tx = connection.transaction()?;
     {
         let mut upsert = tx.prepare_cached(
             "INSERT INTO leads (partner_id, lead_id, doc_id, stage, contact_name, company, email,
@@ -142,7 +152,29 @@ pub fn project_pipeline(
         )?;
     }
     tx.commit()?;
-    Ok((true, leads.rejected))
+    Ok(leads.rejected)
+}
+
+/// The document `doc_id` as its chunks in the store make it.
+fn stored_document(
+    connection: &Connection,
+    doc_id: &str,
+) -> Result<automerge::Automerge, ProjectError> {
+    let prefix = samod::storage::StorageKey::from_parts([doc_id])
+        .map_err(|_| ProjectError::Id(doc_id.to_owned()))?;
+    let (lo, hi) = sync::prefix_range(&prefix);
+    let mut statement = connection
+        .prepare_cached("SELECT data FROM chunks WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
+    let mut rows = statement.query([lo, hi])?;
+    let mut doc = automerge::Automerge::new();
+    while let Some(row) = rows.next()? {
+        let chunk: Vec<u8> = row.get(0)?;
+        // Snapshots and changes overlap while samod compacts; loading a
+        // change twice is harmless.
+        doc.load_incremental(&chunk)
+            .map_err(|e| ProjectError::Model(model::ModelError::from(e)))?;
+    }
+    Ok(doc)
 }
 
 /// A lead as `leads` lists it.
