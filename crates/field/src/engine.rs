@@ -132,21 +132,54 @@ impl Field {
         // Waits for every write to land, also when the edit was refused.
         repo.stop().await;
         result?;
-        self.project().await
+        // The edit is kept from here on: a listing that cannot be brought
+        // up to date now is brought up to date by the next command, and
+        // the edit must not read as failed (it would be made twice).
+        if let Err(error) = self.project().await {
+            eprintln!("portal-field: the edit is kept, but the list is not updated yet: {error}");
+        }
+        Ok(())
     }
 
-    /// Projects the pipeline, as stored, into the local tables.
-    async fn project(&self) -> Result<(), FieldError> {
+    /// Projects the pipeline, as stored, into the local tables; the heads
+    /// projected.
+    async fn project(&self) -> Result<String, FieldError> {
         let doc_id = self.document_id(PIPELINE)?.to_string();
         let owner = self.owner()?;
-        let rejected = self
+        let (heads, rejected) = self
             .store
             .call(move |c| local::project_stored_pipeline(c, &doc_id, &owner))
             .await??;
         for (key, why) in rejected.iter().take(10) {
-            eprintln!("portal-field: lead {key:.64} is not listed: {why}");
+            eprintln!(
+                "portal-field: lead {} is not listed: {}",
+                crate::shown(key, 64),
+                crate::shown(why, 200)
+            );
         }
-        Ok(())
+        Ok(heads)
+    }
+
+    /// Takes into `doc` what other processes stored of it since it was
+    /// loaded (a `lead add` while this one watches); whether there was any.
+    async fn take_stored(&self, doc: &DocHandle) -> Result<bool, FieldError> {
+        let id = doc.document_id().to_string();
+        let mut stored = self
+            .store
+            .call(move |c| local::stored_document(c, &id))
+            .await??;
+        let news = doc.with_document(|held| {
+            let missing = stored
+                .get_heads()
+                .iter()
+                .any(|h| held.get_change_by_hash(h).is_none());
+            if missing {
+                held.merge(&mut stored).map(|_| true)
+            } else {
+                Ok(false)
+            }
+        });
+        news.map_err(|e| FieldError::Model(e.into()))
     }
 
     /// The account view from the local store.
@@ -169,9 +202,13 @@ impl Field {
         let repo = self.repo().await;
         let result = self.sync_with(&repo, watch, &progress).await;
         repo.stop().await;
-        // Everything received is stored now.
-        self.project().await?;
-        result
+        // Everything received is stored now. The sync's own failure says
+        // more than the listing's.
+        let synced = result?;
+        if self.document_id(PIPELINE).is_ok() {
+            self.project().await?;
+        }
+        Ok(synced)
     }
 
     async fn sync_with(
@@ -270,30 +307,68 @@ impl Field {
         );
         let mut events = handle.events();
         let mut dirty = false;
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let interrupted = tokio::signal::ctrl_c();
+        tokio::pin!(interrupted);
         loop {
             tokio::select! {
                 changed = streams.next() => {
                     let Some((kind, doc)) = changed else { return Ok(synced) };
-                    // Projected at the next tick: samod stores a change
-                    // just after it is applied.
+                    // Projected at a tick: samod stores a change just
+                    // after it is applied.
                     dirty |= kind == PIPELINE;
                     self.mark_synced(&doc).await?;
                     progress(&format!("{kind}: changed"));
                 }
-                _ = tick.tick(), if dirty => {
-                    dirty = false;
-                    self.project().await?;
+                _ = tick.tick() => {
+                    for (kind, doc) in &handles {
+                        if self.take_stored(doc).await? {
+                            progress(&format!("{kind}: a change made here goes out"));
+                        }
+                    }
+                    if dirty {
+                        // Until what is stored is what is held.
+                        let projected = self.project().await?;
+                        dirty = handles
+                            .iter()
+                            .find(|(kind, _)| *kind == PIPELINE)
+                            .is_some_and(|(_, doc)| {
+                                doc.with_document(|d| local::heads_of(d)) != projected
+                            });
+                    }
                 }
                 event = events.next() => match event {
                     Some(samod::DialerEvent::Connected { .. }) => progress("connected"),
                     Some(samod::DialerEvent::Disconnected { .. }) => {
                         progress("disconnected; trying again with backoff");
                     }
-                    Some(_) => {}
+                    Some(samod::DialerEvent::PermanentFailure) => {
+                        // The dialer keeps why; asking again says it.
+                        return Err(match handle.established().await {
+                            Err(samod::DialerFailed::PermanentFailure(refused)) => {
+                                match *refused {
+                                    client::Refused::Session(status) => {
+                                        FieldError::SessionEnded(status)
+                                    }
+                                    ref other => FieldError::Other(other.to_string()),
+                                }
+                            }
+                            _ => FieldError::Other("the connection was refused".into()),
+                        });
+                    }
+                    Some(samod::DialerEvent::Reconnecting { attempt }) => {
+                        progress(&format!("reconnecting (attempt {attempt})"));
+                    }
+                    Some(samod::DialerEvent::MaxRetriesReached) => {
+                        return Err(FieldError::Unreachable {
+                            server,
+                            why: "it stopped answering".into(),
+                        });
+                    }
                     None => return Ok(synced),
                 },
-                _ = tokio::signal::ctrl_c() => return Ok(synced),
+                _ = &mut interrupted => return Ok(synced),
             }
         }
     }

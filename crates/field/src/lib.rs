@@ -7,3 +7,13 @@ pub mod local;
 pub mod session;
 pub mod sign_in;
 pub mod store;
+
+/// `text` as a terminal may show it: control characters (which could move
+/// the cursor or recolour the screen; a lead's text is anyone's) as
+/// spaces, at most `max` characters.
+pub fn shown(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect()
+}

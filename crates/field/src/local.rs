@@ -66,8 +66,8 @@ pub enum ProjectError {
 
 /// Projects the pipeline `doc_id` of `owner` into `leads` as it is
 /// stored, unless it was projected at these heads already. Returns the
-/// entries that could not be rows (with why), which keep whatever row they
-/// had, as on the server.
+/// heads projected, and the entries that could not be rows (with why),
+/// which keep whatever row they had, as on the server.
 ///
 /// What is projected is read from the stored chunks inside the write
 /// transaction, never from a copy in memory: several processes may share
@@ -80,7 +80,7 @@ pub fn project_stored_pipeline(
     connection: &mut Connection,
     doc_id: &str,
     owner: &str,
-) -> Result<Vec<(String, String)>, ProjectError> {
+) -> Result<(String, Vec<(String, String)>), ProjectError> {
     let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let doc = stored_document(&tx, doc_id)?;
     let heads = heads_of(&doc);
@@ -92,7 +92,7 @@ pub fn project_stored_pipeline(
         )
         .optional()?;
     if before.as_deref() == Some(heads.as_str()) || doc.get_heads().is_empty() {
-        return Ok(Vec::new());
+        return Ok((heads, Vec::new()));
     }
     let pipeline = PipelineDoc::read(&doc)?;
     let leads = Leads::of(&pipeline);
@@ -152,11 +152,11 @@ pub fn project_stored_pipeline(
         )?;
     }
     tx.commit()?;
-    Ok(leads.rejected)
+    Ok((heads, leads.rejected))
 }
 
 /// The document `doc_id` as its chunks in the store make it.
-fn stored_document(
+pub fn stored_document(
     connection: &Connection,
     doc_id: &str,
 ) -> Result<automerge::Automerge, ProjectError> {

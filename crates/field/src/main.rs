@@ -406,7 +406,7 @@ fn show_lead(lead: &LeadLine, format: NumberFormat) {
     ];
     for (label, value) in rows {
         if !value.is_empty() {
-            println!("{label:>10}  {value}");
+            println!("{label:>10}  {}", portal_field::shown(&value, 10_000));
         }
     }
 }
@@ -415,12 +415,7 @@ fn show_lead(lead: &LeadLine, format: NumberFormat) {
 /// control characters shown as spaces so a lead's text cannot move the
 /// cursor.
 fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .take(60)
-            .collect()
-    };
+    let clean = |s: &str| portal_field::shown(s, 60);
     let rows: Vec<Vec<String>> = rows.map(|r| r.iter().map(|c| clean(c)).collect()).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &rows {

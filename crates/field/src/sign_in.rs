@@ -29,12 +29,32 @@ pub async fn sign_in(
     let server = server.trim_end_matches('/').to_owned();
     let base = url::Url::parse(&server)
         .map_err(|e| SignInError::Refused(format!("{server} is not a server address: {e}")))?;
-    if !matches!(base.scheme(), "http" | "https") {
-        return Err(SignInError::Refused(format!(
-            "{server} is not an http:// or https:// address"
-        )));
+    // The password, and the token on every sync after, would cross the
+    // network in clear over plain HTTP: only to this machine.
+    let loopback = match base.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    };
+    match base.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(SignInError::Refused(format!(
+                "{server} is plain HTTP: your password would cross the network unencrypted; \
+                 use its https:// address"
+            )));
+        }
+        _ => {
+            return Err(SignInError::Refused(format!(
+                "{server} is not an https:// address"
+            )));
+        }
     }
     let http = reqwest::Client::builder()
+        // A redirect would send the password on to wherever it points.
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(TIMEOUT)
         .build()
         .map_err(|e| SignInError::Unreachable(server.clone(), e.to_string()))?;

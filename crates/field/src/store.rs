@@ -39,10 +39,17 @@ use samod::storage::StorageKey;
 /// it fails as "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long a write that failed (the disk full, the file unwritable) waits
-/// before it is tried again. samod has no way to hear that a write failed;
-/// it is retried until it lands rather than dropped, and said on stderr.
+/// How long a statement that failed waits before it is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Tries of a statement that fails for another reason than another
+/// process's lock (the disk full, the file unwritable or damaged) before
+/// the process gives up. samod has no way to hear that a write or a load
+/// failed: a write cannot be dropped (it would be lost while the command
+/// says it was kept), nor a load answered empty (it would read as "no
+/// such document"). So the process says why on stderr and exits with a
+/// failure: nothing it did not store was acknowledged, and a user who
+/// frees the disk runs the command again.
+const TRIES: u32 = 10;
 
 /// The schema, applied when a store opens; each statement is idempotent.
 const SCHEMA: &str = "
@@ -68,6 +75,11 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error("cannot create the local store {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the local store failed: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("the local store's thread has stopped")]
@@ -78,6 +90,22 @@ impl Store {
     /// Opens (creating if need be) the store at `path`, with `schema`
     /// applied after the chunks' own (the projected tables).
     pub fn open(path: &Path, schema: &str) -> Result<Store, StoreError> {
+        // Owner-only from its creation: it holds contacts' names, emails and
+        // phones. SQLite gives its `-wal` and `-shm` files the same mode.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(|source| StoreError::Create {
+                    path: path.to_owned(),
+                    source,
+                })?;
+        }
         let opened = (|| {
             let connection = Connection::open(path)?;
             connection.busy_timeout(BUSY_TIMEOUT)?;
@@ -99,7 +127,12 @@ impl Store {
             .spawn(move || {
                 // Ends when every clone of the store is gone.
                 for job in inbox {
-                    job(&mut connection);
+                    // A job that panics (the projection runs document code
+                    // here) drops its answer, which its caller hears as
+                    // `Stopped`; the thread goes on serving the others.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        job(&mut connection);
+                    }));
                 }
             })
             .map_err(|_| StoreError::Stopped)?;
@@ -128,30 +161,29 @@ impl Store {
         rx.await.map_err(|_| StoreError::Stopped)
     }
 
-    /// Runs a write until it lands: see [`RETRY_AFTER`].
-    async fn write(
+    /// Runs a statement of samod's until it succeeds: see [`TRIES`].
+    async fn until_done<T: Send + 'static>(
         &self,
-        what: &'static str,
-        key: String,
-        op: fn(&Connection, &str, &[u8]) -> rusqlite::Result<()>,
-        data: Vec<u8>,
-    ) {
+        what: &str,
+        op: impl Fn(&Connection) -> rusqlite::Result<T> + Send + Sync + Clone + 'static,
+    ) -> T {
+        let mut failures = 0;
         loop {
-            let (written, data) = (key.clone(), data.clone());
-            match self
-                .call(move |connection| op(connection, &written, &data))
-                .await
-            {
-                Ok(Ok(())) => return,
+            let op = op.clone();
+            match self.call(move |connection| op(connection)).await {
+                Ok(Ok(value)) => return value,
+                // Another process's write: wait for it, however long.
+                Ok(Err(error)) if is_busy(&error) => {}
                 Ok(Err(error)) => {
-                    eprintln!(
-                        "portal-field: cannot {what} {key} in the local store ({error}); trying again"
-                    );
-                    futures_timer(RETRY_AFTER).await;
+                    failures += 1;
+                    eprintln!("portal-field: cannot {what} in the local store ({error})");
+                    if failures >= TRIES {
+                        give_up(what);
+                    }
                 }
-                // The thread is gone only when the process is ending.
-                Err(_) => return,
+                Err(_) => give_up(what),
             }
+            futures_timer(RETRY_AFTER).await;
         }
     }
 
@@ -184,34 +216,30 @@ impl Store {
         Ok(())
     }
 
-    fn delete_one(connection: &Connection, key: &str, _: &[u8]) -> rusqlite::Result<()> {
+    fn delete_one(connection: &Connection, key: &str) -> rusqlite::Result<()> {
         connection
             .prepare_cached("DELETE FROM chunks WHERE key = ?1")?
             .execute([key])?;
         Ok(())
     }
+}
 
-    /// Reads, retried as writes are: samod cannot be told a load failed,
-    /// and an empty answer would read as "no such document".
-    async fn read<T: Send + 'static>(
-        &self,
-        what: &'static str,
-        op: impl Fn(&Connection) -> rusqlite::Result<T> + Send + Sync + Clone + 'static,
-    ) -> Option<T> {
-        loop {
-            let op = op.clone();
-            match self.call(move |connection| op(connection)).await {
-                Ok(Ok(value)) => return Some(value),
-                Ok(Err(error)) => {
-                    eprintln!(
-                        "portal-field: cannot read {what} from the local store ({error}); trying again"
-                    );
-                    futures_timer(RETRY_AFTER).await;
-                }
-                Err(_) => return None,
-            }
-        }
-    }
+/// Whether `error` is another process holding the file's lock.
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Ends the process: see [`TRIES`].
+fn give_up(what: &str) -> ! {
+    eprintln!(
+        "portal-field: giving up: cannot {what} in the local store; nothing more was kept, \
+         and what was kept before is safe. Free the disk or fix the file's permissions, then \
+         run the command again."
+    );
+    std::process::exit(1)
 }
 
 /// A runtime-free sleep (the store serves tokio and the tests' local
@@ -230,9 +258,8 @@ impl samod::storage::Storage for Store {
         let this = self.clone();
         async move {
             let key = sync::key_to_string(&key);
-            this.read("a chunk", move |c| Store::load_one(c, &key))
+            this.until_done("read a chunk", move |c| Store::load_one(c, &key))
                 .await
-                .flatten()
         }
     }
 
@@ -244,9 +271,8 @@ impl samod::storage::Storage for Store {
         async move {
             let (lo, hi) = sync::prefix_range(&prefix);
             let rows = this
-                .read("a document", move |c| Store::load_between(c, &lo, &hi))
-                .await
-                .unwrap_or_default();
+                .until_done("read a document", move |c| Store::load_between(c, &lo, &hi))
+                .await;
             rows.into_iter()
                 .filter_map(|(key, data)| Some((sync::key_from_string(&key)?, data)))
                 .collect()
@@ -256,7 +282,8 @@ impl samod::storage::Storage for Store {
     fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send {
         let this = self.clone();
         async move {
-            this.write("store", sync::key_to_string(&key), Store::put_one, data)
+            let key = sync::key_to_string(&key);
+            this.until_done("store a chunk", move |c| Store::put_one(c, &key, &data))
                 .await;
         }
     }
@@ -264,13 +291,9 @@ impl samod::storage::Storage for Store {
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {
         let this = self.clone();
         async move {
-            this.write(
-                "delete",
-                sync::key_to_string(&key),
-                Store::delete_one,
-                Vec::new(),
-            )
-            .await;
+            let key = sync::key_to_string(&key);
+            this.until_done("delete a chunk", move |c| Store::delete_one(c, &key))
+                .await;
         }
     }
 }

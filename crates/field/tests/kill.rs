@@ -1,11 +1,10 @@
 //! The field client killed in the middle of a burst of writes: every edit
 //! it acknowledged is there after a restart, and the store still opens.
 //!
-//! Many `portal-field lead add` processes write to one store at once (the
-//! single-writer store makes them take turns through SQLite's busy
-//! timeout, not fail with "database is locked"); every third is SIGKILLed
-//! as soon as the one before it has answered, which is while the burst is
-//! writing. Offline throughout: the session names a server nobody serves.
+//! `portal-field lead add` processes write to one store four at a time
+//! (the single-writer store makes them take turns through SQLite's busy
+//! timeout, not fail with "database is locked"); the last of each four is
+//! SIGKILLed as soon as the first has answered, while the others write. Offline throughout: the session names a server nobody serves.
 
 use std::{
     collections::BTreeSet,
@@ -20,7 +19,8 @@ use portal_field::{
 };
 use samod::{PeerId, Repo};
 
-const PROCESSES: usize = 30;
+/// Waves of four `lead add` processes.
+const WAVES: usize = 10;
 
 fn add(home: &std::path::Path, i: usize) -> Child {
     Command::new(env!("CARGO_BIN_EXE_portal-field"))
@@ -33,6 +33,8 @@ fn add(home: &std::path::Path, i: usize) -> Child {
             "--value",
             "1,000.50",
         ])
+        // The amount as written in English, whatever the machine's locale.
+        .env("LC_ALL", "en_US.UTF-8")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -91,31 +93,39 @@ async fn a_field_client_killed_mid_burst_keeps_every_edit_it_acknowledged() {
     }
     home.save(&session).unwrap();
 
+    // Waves of four at once: when the first of a wave has answered, the
+    // last (started last, behind the others for the file's lock) is
+    // killed wherever it is in its run.
     let mut acked = BTreeSet::new();
     let mut killed = 0;
-    let mut children: Vec<Child> = (0..PROCESSES).map(|i| add(dir.path(), i)).collect();
-    let mut previous_done = false;
-    for (i, mut child) in children.drain(..).enumerate() {
-        if i % 3 == 2 && previous_done {
-            // The one before answered; this one is somewhere in its run.
-            let _ = child.kill();
-            let _ = child.wait();
-            killed += 1;
-            previous_done = false;
-            continue;
-        }
-        match acknowledged(child) {
-            Some(id) => {
-                acked.insert(id);
-                previous_done = true;
+    for wave in 0..WAVES {
+        let mut children: Vec<Child> = (0..4).map(|k| add(dir.path(), wave * 4 + k)).collect();
+        let mut last = children.pop().unwrap();
+        let mut children = children.into_iter();
+        acked.extend(acknowledged(children.next().unwrap()));
+        let _ = last.kill();
+        // Only a process the signal ended counts: one that had finished
+        // first was not killed mid-run.
+        match last.try_wait() {
+            Ok(Some(status)) if status.success() => acked.extend(acknowledged(last)),
+            _ => {
+                let status = last.wait().unwrap();
+                if std::os::unix::process::ExitStatusExt::signal(&status) == Some(9) {
+                    killed += 1;
+                }
             }
-            None => previous_done = false,
+        }
+        for child in children {
+            acked.extend(acknowledged(child));
         }
     }
-    assert!(killed >= 5, "only {killed} processes were killed");
     assert!(
-        acked.len() >= PROCESSES / 2,
-        "only {} of {PROCESSES} edits were acknowledged: the processes did not take turns",
+        killed >= WAVES / 3,
+        "only {killed} processes were killed mid-run"
+    );
+    assert!(
+        acked.len() >= WAVES * 3,
+        "only {} edits were acknowledged: the processes did not take turns",
         acked.len()
     );
 
