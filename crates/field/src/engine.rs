@@ -86,7 +86,9 @@ impl Field {
         Ok(Field { session, store })
     }
 
-    fn owner(&self) -> Result<String, FieldError> {
+    /// The partner whose pipeline this is (an account without one has no
+    /// leads to keep).
+    pub fn owner(&self) -> Result<String, FieldError> {
         self.session
             .partner_id
             .clone()

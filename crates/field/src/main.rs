@@ -5,7 +5,7 @@ use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 use clap::{Parser, Subcommand};
 use model::{LeadDraft, LeadId, LogKind, Money, NumberFormat, PipelineEdit, Stage};
 use portal_field::{
-    engine::{Field, FieldError},
+    engine::Field,
     local::{self, LeadLine},
     session::Home,
 };
@@ -166,7 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             archived,
         } => {
             let field = Field::open(&home)?;
-            let owner = owner(&field)?;
+            let owner = field.owner()?;
             if let Some(stage) = &stage {
                 Stage::parse(stage)?;
             }
@@ -230,7 +230,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::FollowUps => {
             let field = Field::open(&home)?;
-            let owner = owner(&field)?;
+            let owner = field.owner()?;
             let due = field
                 .store
                 .call(move |c| local::follow_ups(c, &owner))
@@ -323,14 +323,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn owner(field: &Field) -> Result<String, FieldError> {
-    field
-        .session
-        .partner_id
-        .clone()
-        .ok_or(FieldError::NoDocument("pipeline"))
 }
 
 /// The password: a line of standard input with `--password-stdin` (or when
