@@ -76,8 +76,10 @@ function handleOf(id) {
 
 const hexHeads = (handle) => decodeHeads(handle.heads());
 
-// A plain JSON copy of the document (automerge proxies and counters removed).
-const snapshot = (handle) => JSON.parse(JSON.stringify(handle.doc()));
+// A plain JSON copy of the document (automerge proxies and counters
+// removed; 64-bit integers, which automerge gives as BigInt, as numbers).
+const snapshot = (handle) =>
+  JSON.parse(JSON.stringify(handle.doc(), (_, v) => (typeof v === "bigint" ? Number(v) : v)));
 
 function attach() {
   adapter = new WebSocketClientAdapter(serverUrl, 1000);
@@ -122,11 +124,20 @@ const commands = {
     return { doc: snapshot(handle), heads: hexHeads(handle) };
   },
 
-  async change({ id, key, value }) {
+  // Puts `value` at `key` of the map at `path` (keys from the root; the
+  // root itself when there is none).
+  async change({ id, key, value, path = [] }) {
     if (typeof key !== "string") throw new Error("`key` must be a string");
+    if (!Array.isArray(path) || path.some((k) => typeof k !== "string")) {
+      throw new Error("`path` must be a list of keys");
+    }
     const handle = handleOf(id);
     handle.change((doc) => {
-      doc[key] = value;
+      const map = path.reduce((at, k) => {
+        if (typeof at?.[k] !== "object") throw new Error(`no map at ${path.join("/")}`);
+        return at[k];
+      }, doc);
+      map[key] = value;
     });
     return { heads: hexHeads(handle) };
   },

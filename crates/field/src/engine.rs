@@ -25,8 +25,18 @@ pub const PIPELINE: &str = "pipeline";
 pub const ACCOUNT_VIEW: &str = "account_view";
 const KEPT_KINDS: [&str; 2] = [PIPELINE, ACCOUNT_VIEW];
 
-/// How long a sync waits for the server to answer at all.
+/// How long a one-off sync waits for the server to answer at all.
 const CONNECT_WITHIN: Duration = Duration::from_secs(15);
+/// A one-off sync's tries at connecting: a refused connection (no network,
+/// the server down) is said within about three seconds, not after the
+/// whole wait; `--watch` tries forever instead.
+const ONE_OFF_BACKOFF: BackoffConfig = BackoffConfig {
+    initial_delay: Duration::from_millis(200),
+    max_delay: Duration::from_secs(2),
+    max_retries: Some(4),
+};
+/// How often a long exchange says it goes on.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// How long a sync waits for one document to be exchanged.
 const EXCHANGE_WITHIN: Duration = Duration::from_secs(120);
 
@@ -111,35 +121,23 @@ impl Field {
             .map_err(|_| FieldError::NoDocument(kind))
     }
 
-    /// The document of `kind` from the local store, with no network.
-    async fn local(&self, repo: &Repo, kind: &'static str) -> Result<DocHandle, FieldError> {
-        let id = self.document_id(kind)?;
-        match repo.find(id).await {
-            Ok(Some(handle)) => Ok(handle),
-            _ => Err(FieldError::NoLocalCopy(kind)),
-        }
-    }
-
-    /// Makes `edit` on the pipeline, stores it and projects it; works with
-    /// no network.
+    /// Makes `edit` on the pipeline, stores it and projects it, in one
+    /// transaction (`local::edit_stored_pipeline`); works with no network.
     pub async fn edit(&self, edit: PipelineEdit) -> Result<(), FieldError> {
-        let repo = self.repo().await;
-        let result = async {
-            let handle = self.local(&repo, PIPELINE).await?;
-            let now = Timestamp(chrono::Utc::now().timestamp_millis());
-            handle.with_document(|doc| edit.apply(doc, now))?;
-            Ok::<_, FieldError>(())
-        }
-        .await;
-        // Waits for every write to land, also when the edit was refused.
-        repo.stop().await;
-        result?;
-        // The edit is kept from here on: a listing that cannot be brought
-        // up to date now is brought up to date by the next command, and
-        // the edit must not read as failed (it would be made twice).
-        if let Err(error) = self.project().await {
-            eprintln!("portal-field: the edit is kept, but the list is not updated yet: {error}");
-        }
+        let doc_id = self.document_id(PIPELINE)?.to_string();
+        let owner = self.owner()?;
+        let now = Timestamp(chrono::Utc::now().timestamp_millis());
+        let projected = self
+            .store
+            .call(move |c| {
+                local::edit_stored_pipeline(c, &doc_id, &owner, |doc| edit.apply(doc, now))
+            })
+            .await?
+            .map_err(|e| match e {
+                local::ProjectError::Empty => FieldError::NoLocalCopy(PIPELINE),
+                other => other.into(),
+            })?;
+        say_projected(&projected);
         Ok(())
     }
 
@@ -148,25 +146,20 @@ impl Field {
     async fn project(&self) -> Result<String, FieldError> {
         let doc_id = self.document_id(PIPELINE)?.to_string();
         let owner = self.owner()?;
-        let (heads, rejected) = self
+        let projected = self
             .store
             .call(move |c| local::project_stored_pipeline(c, &doc_id, &owner))
             .await??;
-        for (key, why) in rejected.iter().take(10) {
-            eprintln!(
-                "portal-field: lead {} is not listed: {}",
-                crate::shown(key, 64),
-                crate::shown(why, 200)
-            );
-        }
-        Ok(heads)
+        say_projected(&projected);
+        Ok(projected.heads)
     }
 
     /// Takes into `doc` what other processes stored of it since it was
     /// loaded (a `lead add` while this one watches); whether there was any.
     async fn take_stored(&self, doc: &DocHandle) -> Result<bool, FieldError> {
         let id = doc.document_id().to_string();
-        let mut stored = self
+        // Damaged chunks are said by the projection that follows.
+        let (mut stored, _damaged) = self
             .store
             .call(move |c| local::stored_document(c, &id))
             .await??;
@@ -186,14 +179,22 @@ impl Field {
 
     /// The account view from the local store.
     pub async fn account_view(&self) -> Result<model::AccountView, FieldError> {
-        let repo = self.repo().await;
-        let result = async {
-            let handle = self.local(&repo, ACCOUNT_VIEW).await?;
-            Ok(handle.with_document(|doc| model::AccountViewDoc::read(doc))?)
+        let doc = self.stored(ACCOUNT_VIEW).await?;
+        Ok(model::AccountViewDoc::read(&doc)?)
+    }
+
+    /// The document of `kind` as the store holds it, with no repo: what
+    /// a command reads.
+    async fn stored(&self, kind: &'static str) -> Result<automerge::Automerge, FieldError> {
+        let id = self.document_id(kind)?.to_string();
+        let (doc, _damaged) = self
+            .store
+            .call(move |c| local::stored_document(c, &id))
+            .await??;
+        if doc.get_heads().is_empty() {
+            return Err(FieldError::NoLocalCopy(kind));
         }
-        .await;
-        repo.stop().await;
-        result
+        Ok(doc)
     }
 
     /// Syncs every kept document once with the server; with `watch`, stays
@@ -234,25 +235,41 @@ impl Field {
         // anything.
         let mut waiting = std::collections::HashMap::new();
         for kind in KEPT_KINDS {
-            waiting.insert(kind, self.pending(repo, kind).await);
+            waiting.insert(kind, self.pending(kind).await);
         }
         progress(&format!("connecting to {server}"));
+        let backoff = if watch {
+            BackoffConfig::default()
+        } else {
+            ONE_OFF_BACKOFF
+        };
         let handle = repo
-            .dial(BackoffConfig::default(), std::sync::Arc::new(dialer))
+            .dial(backoff, std::sync::Arc::new(dialer))
             .map_err(|_| FieldError::Other("the repo stopped".into()))?;
-        match tokio::time::timeout(CONNECT_WITHIN, handle.established()).await {
+        let interrupted = tokio::signal::ctrl_c();
+        tokio::pin!(interrupted);
+        // A watch waits for the network as long as it takes.
+        let wait = if watch { Duration::MAX } else { CONNECT_WITHIN };
+        let established = tokio::select! {
+            established = tokio::time::timeout(wait, handle.established()) => established,
+            _ = &mut interrupted => return Ok(Synced::default()),
+        };
+        match established {
             Ok(Ok(_)) => {}
+            Ok(Err(samod::DialerFailed::MaxRetriesReached)) => {
+                return Err(FieldError::Unreachable {
+                    server,
+                    why: format!(
+                        "{} tries refused",
+                        ONE_OFF_BACKOFF.max_retries.unwrap_or(0) + 1
+                    ),
+                });
+            }
             Ok(Err(samod::DialerFailed::PermanentFailure(refused))) => {
                 if let client::Refused::Session(status) = *refused {
                     return Err(FieldError::SessionEnded(status));
                 }
                 return Err(FieldError::Other(refused.to_string()));
-            }
-            Ok(Err(error)) => {
-                return Err(FieldError::Unreachable {
-                    server,
-                    why: error.to_string(),
-                });
             }
             Err(_) => {
                 return Err(FieldError::Unreachable {
@@ -269,8 +286,8 @@ impl Field {
             };
             let before = waiting.get(kind).copied().unwrap_or(0);
             progress(&format!("{kind}: exchanging ({before} change(s) to send)"));
-            let exchanged = tokio::time::timeout(EXCHANGE_WITHIN, async {
-                let doc = repo.find(id).await.ok().flatten()?;
+            let exchange = async {
+                let doc = repo.find(id.clone()).await.ok().flatten()?;
                 let conn = loop {
                     let (peers, mut changes) = doc.peers();
                     if let Some(conn) = peers.keys().next() {
@@ -281,6 +298,27 @@ impl Field {
                 doc.we_have_their_changes(conn).await;
                 doc.they_have_our_changes(conn).await;
                 Some(doc)
+            };
+            // A long exchange (a first sync of a big pipeline, a slow
+            // network) says every few seconds that it goes on, and how
+            // much of the document is kept here so far.
+            let started = tokio::time::Instant::now();
+            let mut every = tokio::time::interval_at(started + PROGRESS_EVERY, PROGRESS_EVERY);
+            let exchanged = tokio::time::timeout(EXCHANGE_WITHIN, async {
+                tokio::pin!(exchange);
+                loop {
+                    tokio::select! {
+                        done = &mut exchange => break done,
+                        _ = every.tick() => {
+                            let kept = self.kept_bytes(id.to_string()).await.unwrap_or(0);
+                            progress(&format!(
+                                "{kind}: still exchanging after {} s; {:.1} KiB kept here",
+                                started.elapsed().as_secs(),
+                                kept as f64 / 1024.0
+                            ));
+                        }
+                    }
+                }
             })
             .await;
             let doc = match exchanged {
@@ -311,8 +349,6 @@ impl Field {
         let mut dirty = false;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let interrupted = tokio::signal::ctrl_c();
-        tokio::pin!(interrupted);
         loop {
             tokio::select! {
                 changed = streams.next() => {
@@ -375,6 +411,21 @@ impl Field {
         }
     }
 
+    /// The bytes of `doc_id`'s chunks in the store.
+    async fn kept_bytes(&self, doc_id: String) -> Result<i64, FieldError> {
+        let (lo, hi) = local::chunk_range(&doc_id)?;
+        Ok(self
+            .store
+            .call(move |c| {
+                c.query_row(
+                    "SELECT coalesce(sum(length(data)), 0) FROM chunks WHERE key >= ?1 AND key < ?2",
+                    [lo, hi],
+                    |r| r.get(0),
+                )
+            })
+            .await??)
+    }
+
     /// Records `doc`'s heads as what the server has.
     async fn mark_synced(&self, doc: &DocHandle) -> Result<(), FieldError> {
         let heads = doc.with_document(|d| local::heads_of(d));
@@ -408,34 +459,27 @@ impl Field {
     }
 
     /// Changes of the document of `kind` the server has not acknowledged.
-    async fn pending(&self, repo: &Repo, kind: &'static str) -> usize {
-        let Ok(handle) = self.local(repo, kind).await else {
+    async fn pending(&self, kind: &'static str) -> usize {
+        let (Ok(id), Ok(doc)) = (self.document_id(kind), self.stored(kind).await) else {
             return 0;
         };
-        let synced = self
-            .last_sync(handle.document_id().to_string())
-            .await
-            .ok()
-            .flatten();
+        let synced = self.last_sync(id.to_string()).await.ok().flatten();
         let heads: Vec<automerge::ChangeHash> = synced
             .map(|(heads, _)| heads)
             .unwrap_or_default()
             .split(',')
             .filter_map(|h| h.parse().ok())
             .collect();
-        handle.with_document(|doc| {
-            // Heads the document does not hold (never synced): everything.
-            let known: Vec<_> = heads
-                .into_iter()
-                .filter(|h| doc.get_change_by_hash(h).is_some())
-                .collect();
-            doc.get_changes(&known).len()
-        })
+        // Heads the document does not hold (never synced): everything.
+        let known: Vec<_> = heads
+            .into_iter()
+            .filter(|h| doc.get_change_by_hash(h).is_some())
+            .collect();
+        doc.get_changes(&known).len()
     }
 
     /// What `status` shows.
     pub async fn status(&self) -> Result<Status, FieldError> {
-        let repo = self.repo().await;
         let mut status = Status {
             account: self.session.account_id.clone(),
             server: self.session.server.clone(),
@@ -446,8 +490,8 @@ impl Field {
             let Ok(id) = self.document_id(kind) else {
                 continue;
             };
-            let held = self.local(&repo, kind).await.is_ok();
-            let pending = self.pending(&repo, kind).await;
+            let held = self.stored(kind).await.is_ok();
+            let pending = self.pending(kind).await;
             let last_sync = self.last_sync(id.to_string()).await?.map(|(_, at)| at);
             status.documents.push(DocumentStatus {
                 kind,
@@ -456,8 +500,27 @@ impl Field {
                 last_sync,
             });
         }
-        repo.stop().await;
         Ok(status)
+    }
+}
+
+/// Says on standard error what a projection could not do: damaged chunks
+/// skipped, entries that are no rows.
+fn say_projected(projected: &local::Projected) {
+    if let Some(first) = projected.damaged.first() {
+        eprintln!(
+            "portal-field: {} stored piece(s) of your pipeline do not read and were skipped \
+             (first: {}); `portal-field sync` fetches again what the server has",
+            projected.damaged.len(),
+            crate::shown(first, 200)
+        );
+    }
+    for (key, why) in projected.rejected.iter().take(10) {
+        eprintln!(
+            "portal-field: lead {} is not listed: {}",
+            crate::shown(key, 64),
+            crate::shown(why, 200)
+        );
     }
 }
 

@@ -12,6 +12,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use model::PipelineDoc;
 use projection::pipeline::Leads;
 use rusqlite::{Connection, OptionalExtension, params};
+use samod::storage::StorageKey;
+use samod_core::CompactionHash;
 use serde::Serialize;
 
 /// The projected tables, applied when the store opens.
@@ -62,12 +64,25 @@ pub enum ProjectError {
     Sql(#[from] rusqlite::Error),
     #[error("{0} is not a document id")]
     Id(String),
+    /// The store holds nothing of the document to edit.
+    #[error("there is no local copy of the document")]
+    Empty,
+}
+
+/// What a projection did.
+#[derive(Debug, Default)]
+pub struct Projected {
+    /// The heads projected.
+    pub heads: String,
+    /// The entries that could not be rows (with why), which keep whatever
+    /// row they had, as on the server.
+    pub rejected: Vec<(String, String)>,
+    /// The keys of stored chunks that do not read (see [`stored_document`]).
+    pub damaged: Vec<String>,
 }
 
 /// Projects the pipeline `doc_id` of `owner` into `leads` as it is
-/// stored, unless it was projected at these heads already. Returns the
-/// heads projected, and the entries that could not be rows (with why),
-/// which keep whatever row they had, as on the server.
+/// stored, unless it was projected at these heads already.
 ///
 /// What is projected is read from the stored chunks inside the write
 /// transaction, never from a copy in memory: several processes may share
@@ -80,10 +95,94 @@ pub fn project_stored_pipeline(
     connection: &mut Connection,
     doc_id: &str,
     owner: &str,
-) -> Result<(String, Vec<(String, String)>), ProjectError> {
+) -> Result<Projected, ProjectError> {
     let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let doc = stored_document(&tx, doc_id)?;
-    let heads = heads_of(&doc);
+    let (doc, damaged) = stored_document(&tx, doc_id)?;
+    let projected = project(&tx, &doc, doc_id, owner, damaged)?;
+    tx.commit()?;
+    Ok(projected)
+}
+
+/// Makes an edit on the stored pipeline `doc_id` of `owner` and projects
+/// the result, in one transaction: the edit and its rows are kept
+/// together or not at all, whatever kills the process.
+///
+/// This is the storage samod reads (the same keys, an incremental chunk
+/// per change, compaction past ten chunks), written here rather than
+/// through a samod repo: a repo loaded for one command forgets what is on
+/// disk and rewrites the whole document at its first save, which made
+/// each `lead add` cost a full save, and the chunks and the rows would
+/// commit apart. Under SQLite's write lock the stored document is all
+/// there is, so the next change is made on exactly it; each edit gets a
+/// fresh actor, as each process of samod's would.
+pub fn edit_stored_pipeline(
+    connection: &mut Connection,
+    doc_id: &str,
+    owner: &str,
+    edit: impl FnOnce(&mut automerge::Automerge) -> Result<(), model::ModelError>,
+) -> Result<Projected, ProjectError> {
+    let id: samod::DocumentId = doc_id
+        .parse()
+        .map_err(|_| ProjectError::Id(doc_id.to_owned()))?;
+    let tx = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (mut doc, damaged) = stored_document(&tx, doc_id)?;
+    let before = doc.get_heads();
+    if before.is_empty() {
+        return Err(ProjectError::Empty);
+    }
+    edit(&mut doc)?;
+    let changes = doc.get_changes(&before);
+    if !changes.is_empty() {
+        let (lo, hi) = chunk_range(doc_id)?;
+        let held: i64 = tx.query_row(
+            "SELECT count(*) FROM chunks WHERE key >= ?1 AND key < ?2",
+            [&lo, &hi],
+            |row| row.get(0),
+        )?;
+        let mut put =
+            tx.prepare_cached("INSERT OR REPLACE INTO chunks (key, data) VALUES (?1, ?2)")?;
+        if held + changes.len() as i64 > COMPACT_PAST {
+            // One snapshot in place of every chunk, atomically: a crash
+            // leaves the old chunks or the new one, never neither.
+            let key = StorageKey::snapshot_path(&id, &CompactionHash::new(&doc.get_heads()));
+            let key = sync::key_to_string(&key);
+            tx.execute(
+                "DELETE FROM chunks WHERE key >= ?1 AND key < ?2 AND key <> ?3",
+                [&lo, &hi, &key],
+            )?;
+            put.execute(params![key, doc.save()])?;
+        } else {
+            for change in &changes {
+                let key = sync::key_to_string(&StorageKey::incremental_path(&id, change.hash()));
+                put.execute(params![key, change.raw_bytes()])?;
+            }
+        }
+    }
+    let projected = project(&tx, &doc, doc_id, owner, damaged)?;
+    tx.commit()?;
+    Ok(projected)
+}
+
+/// Past this many chunks a document is compacted into one, as samod does.
+const COMPACT_PAST: i64 = 10;
+
+/// The range of flattened keys of `doc_id`'s chunks.
+pub fn chunk_range(doc_id: &str) -> Result<(String, String), ProjectError> {
+    let prefix =
+        StorageKey::from_parts([doc_id]).map_err(|_| ProjectError::Id(doc_id.to_owned()))?;
+    Ok(sync::prefix_range(&prefix))
+}
+
+/// Projects `doc`, the pipeline `doc_id` of `owner` as stored, into
+/// `leads` within `tx`, unless it was projected at these heads already.
+fn project(
+    tx: &rusqlite::Transaction<'_>,
+    doc: &automerge::Automerge,
+    doc_id: &str,
+    owner: &str,
+    damaged: Vec<String>,
+) -> Result<Projected, ProjectError> {
+    let heads = heads_of(doc);
     let before: Option<String> = tx
         .query_row(
             "SELECT heads FROM projected WHERE doc_id = ?1",
@@ -92,9 +191,13 @@ pub fn project_stored_pipeline(
         )
         .optional()?;
     if before.as_deref() == Some(heads.as_str()) || doc.get_heads().is_empty() {
-        return Ok((heads, Vec::new()));
+        return Ok(Projected {
+            heads,
+            rejected: Vec::new(),
+            damaged,
+        });
     }
-    let pipeline = PipelineDoc::read(&doc)?;
+    let pipeline = PipelineDoc::read(doc)?;
     let leads = Leads::of(&pipeline);
     {
         let mut upsert = tx.prepare_cached(
@@ -151,30 +254,38 @@ pub fn project_stored_pipeline(
             [doc_id, &heads],
         )?;
     }
-    tx.commit()?;
-    Ok((heads, leads.rejected))
+    Ok(Projected {
+        heads,
+        rejected: leads.rejected,
+        damaged,
+    })
 }
 
-/// The document `doc_id` as its chunks in the store make it.
+/// The document `doc_id` as its chunks in the store make it, and the keys
+/// of the chunks that do not read. A damaged chunk (a disk's fault, a hand
+/// in the file) is skipped, as samod skips it when it loads the document:
+/// the rest still reads, and what only it held the next sync fetches from
+/// the server again, if it ever went out.
 pub fn stored_document(
     connection: &Connection,
     doc_id: &str,
-) -> Result<automerge::Automerge, ProjectError> {
-    let prefix = samod::storage::StorageKey::from_parts([doc_id])
-        .map_err(|_| ProjectError::Id(doc_id.to_owned()))?;
-    let (lo, hi) = sync::prefix_range(&prefix);
+) -> Result<(automerge::Automerge, Vec<String>), ProjectError> {
+    let (lo, hi) = chunk_range(doc_id)?;
     let mut statement = connection
-        .prepare_cached("SELECT data FROM chunks WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
+        .prepare_cached("SELECT key, data FROM chunks WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
     let mut rows = statement.query([lo, hi])?;
     let mut doc = automerge::Automerge::new();
+    let mut damaged = Vec::new();
     while let Some(row) = rows.next()? {
-        let chunk: Vec<u8> = row.get(0)?;
+        let chunk: Vec<u8> = row.get(1)?;
         // Snapshots and changes overlap while samod compacts; loading a
-        // change twice is harmless.
-        doc.load_incremental(&chunk)
-            .map_err(|e| ProjectError::Model(model::ModelError::from(e)))?;
+        // change twice is harmless. Automerge parses a chunk whole before
+        // it applies any of it, so a damaged one leaves `doc` as it was.
+        if doc.load_incremental(&chunk).is_err() {
+            damaged.push(row.get(0)?);
+        }
     }
-    Ok(doc)
+    Ok((doc, damaged))
 }
 
 /// A lead as `leads` lists it.

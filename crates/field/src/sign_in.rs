@@ -123,7 +123,8 @@ async fn read<T: serde::de::DeserializeOwned>(
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned));
         return Err(SignInError::Refused(match (status.as_u16(), said) {
             (401, _) => "the email or password is not right".to_owned(),
-            (_, Some(said)) => said,
+            // The server's words, as a terminal may show them.
+            (_, Some(said)) => crate::shown(&said, 300),
             (code, None) => format!("the server answered HTTP {code}"),
         }));
     }

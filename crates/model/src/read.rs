@@ -13,9 +13,16 @@ pub(crate) fn scalar(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<Scala
     }
 }
 
+/// A string field: a plain string as this project writes them, or a text
+/// object, which is what other Automerge clients write a string as (the JS
+/// library makes every assigned string collaborative text).
 pub(crate) fn string(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<String> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Str(s) => Some(s.to_string()),
+    match doc.get(obj, key).ok()?? {
+        (Value::Scalar(s), _) => match s.as_ref() {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        (Value::Object(ObjType::Text), text) => doc.text(&text).ok(),
         _ => None,
     }
 }
@@ -54,12 +61,18 @@ pub(crate) fn check_kind(
 /// map's few fields.
 pub(crate) struct Entries<'a> {
     items: Vec<automerge::iter::MapRangeItem<'a>>,
+    text: TextOf<'a>,
 }
+
+/// Reads the content of a text object of the document an [`Entries`] was
+/// read from (whichever kind of document that is).
+type TextOf<'a> = Box<dyn Fn(&ObjId) -> Option<String> + 'a>;
 
 impl<'a> Entries<'a> {
     pub(crate) fn of(doc: &'a impl ReadDoc, obj: &ObjId) -> Entries<'a> {
         Entries {
             items: doc.map_range(obj, ..).collect(),
+            text: Box::new(move |id| doc.text(id).ok()),
         }
     }
 
@@ -67,9 +80,12 @@ impl<'a> Entries<'a> {
         self.items.iter().find(|item| item.key == key)
     }
 
+    /// A string field, plain or a text object (see [`string`]).
     pub(crate) fn str(&self, key: &str) -> Option<String> {
-        match &self.item(key)?.value {
+        let item = self.item(key)?;
+        match &item.value {
             ValueRef::Scalar(ScalarValueRef::Str(s)) => Some(s.to_string()),
+            ValueRef::Object(ObjType::Text) => (self.text)(&item.id()),
             _ => None,
         }
     }
@@ -119,5 +135,33 @@ impl<'a> Entries<'a> {
     /// Whether `key` holds values written concurrently (Automerge shows one).
     pub(crate) fn conflicted(&self, key: &str) -> bool {
         self.item(key).is_some_and(|item| item.conflict)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::{AutoCommit, ObjType, ROOT, transaction::Transactable};
+
+    use super::string;
+
+    #[test]
+    fn a_string_reads_whether_written_plain_or_as_text() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "plain", "Ada").unwrap();
+        let text = doc.put_object(ROOT, "text", ObjType::Text).unwrap();
+        doc.splice_text(&text, 0, 0, "+234 1 555 0299").unwrap();
+        doc.put(ROOT, "number", 7).unwrap();
+        let root = automerge::ROOT;
+        assert_eq!(string(&doc, &root, "plain").as_deref(), Some("Ada"));
+        assert_eq!(
+            string(&doc, &root, "text").as_deref(),
+            Some("+234 1 555 0299")
+        );
+        assert_eq!(string(&doc, &root, "number"), None);
+        assert_eq!(string(&doc, &root, "missing"), None);
+        let entries = super::Entries::of(&doc, &root);
+        assert_eq!(entries.str("plain").as_deref(), Some("Ada"));
+        assert_eq!(entries.str("text").as_deref(), Some("+234 1 555 0299"));
+        assert_eq!(entries.str("number"), None);
     }
 }

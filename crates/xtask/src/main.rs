@@ -77,6 +77,10 @@ usage: cargo xtask <command>
                a stalled connection), reporting how many arrive within 60 s,
                duplicates and latency percentiles; and 40 deal approvals,
                reporting the time from approval to the partner's device
+  bench-field  the field client (release build): its binary's size, and
+               days offline: 1,000 edits made with no network (each as one
+               command makes it), the time and bytes of the sync that sends
+               them and of another laptop's sync that fetches them
   wasm-size    the partner app's wasm by crate: the 15 largest, in raw bytes
                of the optimised module (also in target/wasm/size-by-crate.txt)
   demo-media   make the demo training catalog's videos, sounds, PDFs and
@@ -127,6 +131,7 @@ fn main() -> Result<()> {
         Some("bench-load") => bench(&root, "load"),
         Some("bench-board") => bench(&root, "board"),
         Some("bench-push") => bench_push(&root),
+        Some("bench-field") => bench_field(&root),
         Some("wasm-size") => wasm_size::report(&root),
         Some("pg-start") => {
             let cluster = pg::Cluster::dev(&root);
@@ -224,6 +229,42 @@ fn bench(root: &Path, name: &str) -> Result<()> {
         &root.join("target/release/sync-server"),
         5,
         false,
+    )
+}
+
+/// `cargo xtask bench-field`: the field client's figures. The size of its
+/// release binary, then days offline (`field::a_thousand_edits_*`: 1,000
+/// edits made with no network, their sync, another laptop's sync of them),
+/// built in release as the client and server ship.
+fn bench_field(root: &Path) -> Result<()> {
+    exec(cargo().args(["build", "--release", "-p", "portal-field"]))?;
+    let binary = root.join("target/release/portal-field");
+    let size = std::fs::metadata(&binary)
+        .with_context(|| format!("{} after its build", binary.display()))?
+        .len();
+    println!(
+        "field client: release binary {size} B ({:.1} MiB), {}",
+        size as f64 / (1024.0 * 1024.0),
+        std::env::consts::ARCH
+    );
+    let cluster = pg::Cluster::dev(root);
+    cluster.start()?;
+    exec(
+        cargo()
+            .args([
+                "test",
+                "--release",
+                "-p",
+                "sync-server",
+                "--test",
+                "it",
+                "--",
+                "field::a_thousand",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env("TEST_DATABASE_URL", cluster.database_url("postgres")),
     )
 }
 

@@ -677,6 +677,11 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
     if !server.exists() {
         exec(crate::cargo().args(["build", "-p", "sync-server"]))?;
     }
+    // The same for the field client (its own tests run the binary).
+    let field = root.join("target/debug/portal-field");
+    if !field.exists() {
+        exec(crate::cargo().args(["build", "-p", "portal-field"]))?;
+    }
     for script in [
         "offline.mjs",
         "earnings.mjs",
@@ -691,6 +696,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
         "resources.mjs",
         "team.mjs",
         "cluster.mjs",
+        "field.mjs",
     ] {
         let started = std::time::Instant::now();
         exec(
@@ -699,6 +705,7 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
                 .current_dir(&dir)
                 .env("ADMIN_DATABASE_URL", admin_url)
                 .env("SERVER_BIN", &server)
+                .env("FIELD_BIN", &field)
                 .env("WEB_DIR", root.join("web/dist"))
                 .env("FIXTURES", root.join("fixtures/demo.json")),
         )?;

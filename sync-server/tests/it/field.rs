@@ -16,7 +16,7 @@ use crate::helpers::*;
 
 /// A field client of Ben's in a directory of its own, signed in and
 /// synced once (its pipeline fetched).
-async fn field_client(server: &TestServer, device: &str) -> (tempfile::TempDir, Field) {
+pub(crate) async fn field_client(server: &TestServer, device: &str) -> (tempfile::TempDir, Field) {
     let dir = tempfile::tempdir().unwrap();
     let home = Home::new(Some(dir.path().to_owned())).unwrap();
     let session = portal_field::sign_in::sign_in(
@@ -33,7 +33,7 @@ async fn field_client(server: &TestServer, device: &str) -> (tempfile::TempDir, 
     (dir, field)
 }
 
-async fn local_leads(field: &Field) -> Vec<LeadLine> {
+pub(crate) async fn local_leads(field: &Field) -> Vec<LeadLine> {
     let mut leads = field
         .store
         .call(|c| local::list_leads(c, "p-ben", None, true))
@@ -45,7 +45,7 @@ async fn local_leads(field: &Field) -> Vec<LeadLine> {
 }
 
 /// The server's `leads` rows of Ben, as the field client lists them.
-async fn server_leads(pool: &sqlx::PgPool) -> Vec<LeadLine> {
+pub(crate) async fn server_leads(pool: &sqlx::PgPool) -> Vec<LeadLine> {
     type Row = (
         String,
         String,
@@ -172,5 +172,396 @@ async fn two_field_clients_edit_one_lead_apart_and_converge_with_the_servers_row
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    server.stop().await;
+}
+
+/// A loopback TCP proxy to `upstream` that counts the bytes crossing it,
+/// both ways: what a sync costs on the wire, WebSocket framing included.
+struct Counted {
+    addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    down: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Counted {
+    async fn start(upstream: std::net::SocketAddr) -> Counted {
+        use std::sync::{Arc, atomic::AtomicU64, atomic::Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (to_server, to_client) = (up.clone(), down.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let (to_server, to_client) = (to_server.clone(), to_client.clone());
+                tokio::spawn(async move {
+                    // Counted when the connection closes: a sync closes
+                    // its socket as it ends.
+                    if let Ok((sent, received)) =
+                        tokio::io::copy_bidirectional(&mut client, &mut server).await
+                    {
+                        to_server.fetch_add(sent, Ordering::Relaxed);
+                        to_client.fetch_add(received, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        Counted { addr, up, down }
+    }
+
+    /// Bytes sent to the server and received from it so far.
+    fn taken(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        (
+            self.up.swap(0, Ordering::Relaxed),
+            self.down.swap(0, Ordering::Relaxed),
+        )
+    }
+}
+
+/// The server's rows, once they equal `local` (the server projects on its
+/// own time).
+pub(crate) async fn server_rows_reach(pool: &sqlx::PgPool, local: &[LeadLine]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let on_server = server_leads(pool).await;
+        if on_server == local {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server's {} rows differ from the field client's {}",
+            on_server.len(),
+            local.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Days offline: 1,000 edits made with no network, each as one command
+/// makes it (the store opened, the edit kept, the rows projected), then
+/// one sync sends them all; a second laptop's sync fetches them. Prints
+/// the time and the bytes on the wire; `cargo xtask bench-field` runs it
+/// in release.
+#[tokio::test]
+async fn a_thousand_edits_made_offline_sync_in_one_session() {
+    const EDITS: usize = 1_000;
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let counted = Counted::start(server.addr).await;
+    let (_a_dir, mut a) = field_client(&server, "field-a").await;
+    let (_b_dir, mut b) = field_client(&server, "field-b").await;
+    for field in [&mut a, &mut b] {
+        field.session.server = format!("http://{}", counted.addr);
+    }
+    counted.taken();
+
+    // A tenth of the edits add a lead; the rest move leads on and log
+    // notes on them, as a week of calls would.
+    let started = Instant::now();
+    // Each move goes one stage on from where the lead is (a move to
+    // where it is would change nothing).
+    let stages = [
+        Stage::New,
+        Stage::Contacted,
+        Stage::Qualified,
+        Stage::Proposal,
+    ];
+    let mut added: Vec<(LeadId, usize)> = Vec::new();
+    for i in 0..EDITS {
+        let at = Timestamp(chrono::Utc::now().timestamp_millis());
+        let edit = match (i % 10, added.last()) {
+            (0, _) | (_, None) => {
+                let id = LeadId::parse(&format!("offline-{i:04}")).unwrap();
+                added.push((id.clone(), 0));
+                let value = Money::new(10_000 + i as i64, model::Currency::parse("EUR").unwrap());
+                let name = format!("Contact {i}");
+                let draft = LeadDraft::parse(&name, "Met on the road", "", "", value, "").unwrap();
+                PipelineEdit::AddLead { id, draft }
+            }
+            (1..=5, Some(_)) => {
+                let n = added.len();
+                let (id, stage) = &mut added[i % n];
+                *stage = (*stage + 1) % stages.len();
+                PipelineEdit::Move {
+                    id: id.clone(),
+                    to: stages[*stage],
+                }
+            }
+            (_, Some(_)) => PipelineEdit::Log {
+                id: added[i % added.len()].0.clone(),
+                kind: LogKind::Call,
+                text: format!("call {i}: left a message"),
+                at,
+            },
+        };
+        a.edit(edit).await.unwrap();
+    }
+    let editing = started.elapsed();
+    let waiting = a.status().await.unwrap().documents[0].changes_waiting;
+    assert_eq!(waiting, EDITS, "every edit waits to go out");
+
+    let started = Instant::now();
+    let synced = a.sync(false, |_| {}).await.unwrap();
+    let up_took = started.elapsed();
+    let (up_sent, up_received) = counted.taken();
+    assert_eq!(synced.sent, EDITS);
+    assert_eq!(a.status().await.unwrap().documents[0].changes_waiting, 0);
+    let on_a = local_leads(&a).await;
+    assert_eq!(
+        on_a.len(),
+        6 + EDITS / 10,
+        "Ben's six leads and the ones added"
+    );
+    server_rows_reach(&pool, &on_a).await;
+
+    let started = Instant::now();
+    b.sync(false, |_| {}).await.unwrap();
+    let down_took = started.elapsed();
+    let (down_sent, down_received) = counted.taken();
+    assert_eq!(local_leads(&b).await, on_a, "the second laptop has it all");
+
+    let kib = |bytes: u64| bytes as f64 / 1024.0;
+    println!(
+        "field offline: {EDITS} edits made offline in {editing:.2?} ({:.1} ms each)",
+        editing.as_secs_f64() * 1000.0 / EDITS as f64
+    );
+    println!(
+        "field offline: their sync took {up_took:.2?}: {:.1} KiB sent, {:.1} KiB received",
+        kib(up_sent),
+        kib(up_received)
+    );
+    println!(
+        "field offline: another laptop's sync of them took {down_took:.2?}: {:.1} KiB sent, {:.1} KiB received",
+        kib(down_sent),
+        kib(down_received)
+    );
+    server.stop().await;
+}
+
+/// A session file naming another partner's pipeline (edited by hand, or
+/// planted) with Ben's own token: the server's share policy decides, not
+/// the file. The sync fails with words, and nothing of Ana's is kept.
+#[tokio::test]
+async fn a_session_naming_another_partners_pipeline_fetches_nothing_of_it() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let (dir, ben) = field_client(&server, "field-a").await;
+    let anas: String = sqlx::query_scalar(
+        "SELECT doc_id FROM documents WHERE owner_id = 'p-ana' AND kind = 'pipeline'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let mut session = ben.session.clone();
+    for (id, kind) in &mut session.documents {
+        if kind == "pipeline" {
+            id.clone_from(&anas);
+        }
+    }
+    let planted = Home::new(Some(dir.path().join("planted"))).unwrap();
+    planted.save(&session).unwrap();
+    let field = Field::open(&planted).unwrap();
+    let error = field.sync(false, |_| {}).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the server has no pipeline document for this account"
+    );
+    let kept: i64 = field
+        .store
+        .call(|c| c.query_row("SELECT count(*) FROM chunks", [], |r| r.get(0)))
+        .await
+        .unwrap()
+        .unwrap();
+    let (ana_kept, _) = field
+        .store
+        .call(move |c| local::stored_document(c, &anas))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        ana_kept.get_heads().is_empty(),
+        "none of Ana's pipeline is stored ({kept} chunks in all)"
+    );
+    let leads = field
+        .store
+        .call(|c| local::list_leads(c, "p-ana", None, true))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(leads.is_empty());
+    server.stop().await;
+}
+
+/// A damaged chunk in the local store (a disk's fault, a hand in the
+/// file): the field client neither crashes nor loses the rest, and a sync
+/// fetches again what the server has, so the rows are whole again.
+#[tokio::test]
+async fn a_damaged_chunk_in_the_local_store_is_skipped_and_healed_by_a_sync() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let (_dir, ben) = field_client(&server, "field-a").await;
+    let whole = local_leads(&ben).await;
+    assert_eq!(whole.len(), 6);
+    // The largest chunk of the pipeline (the one holding the most of it)
+    // overwritten with bytes that are no Automerge.
+    let doc_id = ben.session.document("pipeline").unwrap().to_owned();
+    let prefix = samod::storage::StorageKey::from_parts([doc_id.as_str()]).unwrap();
+    let (lo, hi) = sync::prefix_range(&prefix);
+    let damaged: usize = ben
+        .store
+        .call(move |c| {
+            c.execute(
+                "UPDATE chunks SET data = x'856f4a83deadbeef0102030405'
+                 WHERE key = (SELECT key FROM chunks WHERE key >= ?1 AND key < ?2
+                              ORDER BY length(data) DESC LIMIT 1)",
+                [lo, hi],
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(damaged, 1);
+
+    // An edit now either lands or says what to do; it never panics.
+    let edit = ben
+        .edit(PipelineEdit::Move {
+            id: LeadId::parse("ben-2").unwrap(),
+            to: Stage::Qualified,
+        })
+        .await;
+    if let Err(error) = &edit {
+        assert!(error.to_string().contains("portal-field sync"), "{error}");
+    }
+    ben.sync(false, |_| {}).await.unwrap();
+    let healed = local_leads(&ben).await;
+    assert_eq!(healed.len(), 6, "every lead is listed again");
+    if edit.is_ok() {
+        assert_eq!(stage_of(&healed, "ben-2"), "qualified", "the edit kept");
+    }
+    server_rows_reach(&pool, &healed).await;
+    server.stop().await;
+}
+
+/// The server's stage of `lead`, once it is `stage`.
+async fn server_stage_reaches(pool: &sqlx::PgPool, lead: &str, stage: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now: Option<String> = sqlx::query_scalar("SELECT stage FROM leads WHERE lead_id = $1")
+            .bind(lead)
+            .fetch_optional(pool)
+            .await
+            .unwrap();
+        if now.as_deref() == Some(stage) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{lead} is {now:?} on the server, not {stage}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `sync --watch` stays connected: an edit another process makes in the
+/// same store (a `lead add` in another terminal) goes out, and a change
+/// made on another device comes in and is listed.
+#[tokio::test]
+async fn a_watch_sends_what_another_process_stores_and_lists_what_arrives() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let (dir, a) = field_client(&server, "field-a").await;
+    let (_b_dir, b) = field_client(&server, "field-b").await;
+    // Another process: its own connection to the same SQLite file.
+    let other = Field::open(&Home::new(Some(dir.path().to_owned())).unwrap()).unwrap();
+    let watching = tokio::sync::Notify::new();
+    let watch = a.sync(true, |line| {
+        if line.starts_with("watching") {
+            watching.notify_one();
+        }
+    });
+    let checks = async {
+        watching.notified().await;
+        other
+            .edit(PipelineEdit::Move {
+                id: LeadId::parse("ben-2").unwrap(),
+                to: Stage::Proposal,
+            })
+            .await
+            .unwrap();
+        server_stage_reaches(&pool, "ben-2", "proposal").await;
+
+        b.edit(PipelineEdit::Move {
+            id: LeadId::parse("ben-3").unwrap(),
+            to: Stage::Lost,
+        })
+        .await
+        .unwrap();
+        b.sync(false, |_| {}).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while stage_of(&local_leads(&a).await, "ben-3") != "lost" {
+            assert!(Instant::now() < deadline, "the watch did not list b's move");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(a.status().await.unwrap().documents[0].changes_waiting, 0);
+    };
+    tokio::select! {
+        ended = watch => panic!("the watch ended: {ended:?}"),
+        () = checks => {}
+    }
+    server.stop().await;
+}
+
+/// A session that ends while `sync --watch` is connected (signed out on
+/// another device, revoked by the back office) ends the watch with what
+/// to run, instead of redialing forever.
+#[tokio::test]
+async fn a_watch_ends_with_what_to_do_when_its_session_ends() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let (_dir, a) = field_client(&server, "field-a").await;
+    let watching = tokio::sync::Notify::new();
+    let watch = a.sync(true, |line| {
+        if line.starts_with("watching") {
+            watching.notify_one();
+        }
+    });
+    let sign_out = async {
+        watching.notified().await;
+        let (status, _) = api(
+            &server,
+            &a.session.token,
+            "DELETE",
+            "/api/sessions/current",
+            None,
+        )
+        .await;
+        assert_eq!(status, 204);
+        std::future::pending::<()>().await;
+    };
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::select! {
+            ended = watch => ended,
+            () = sign_out => unreachable!(),
+        }
+    })
+    .await
+    .expect("the watch ends once its session has");
+    let error = ended.unwrap_err();
+    assert!(
+        matches!(error, portal_field::engine::FieldError::SessionEnded(_)),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("run `portal-field sign-in` again")
+    );
     server.stop().await;
 }

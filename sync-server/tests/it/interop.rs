@@ -279,3 +279,86 @@ async fn interop_offline_edits_of_js_and_rust_converge() {
     let conflicts = handle.with_document(|doc| doc.get_all(ROOT, "both").unwrap().len());
     assert_eq!(conflicts, 2, "the writes to `both` were concurrent");
 }
+
+/// The reference JS client and the field client (`portal-field`, on
+/// SQLite) edit Ben's pipeline while apart: the JS client corrects a
+/// lead's phone, the field client moves the lead and logs a call. Synced,
+/// they hold the same document, and the field client's rows (and the
+/// server's) have both edits.
+#[tokio::test]
+async fn interop_the_js_client_and_the_field_client_edit_one_lead_apart_and_converge() {
+    use model::{LeadId, LogKind, PipelineEdit, Stage, Timestamp};
+
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let (_dir, field) = crate::field::field_client(&server, "field-a").await;
+    let pipeline = field.session.document("pipeline").unwrap().to_owned();
+    let js = JsPeer::connect(&server).await;
+    js.find(&pipeline).await;
+
+    // Apart.
+    js.call(json!({"cmd": "disconnect"})).await;
+    js.call(json!({
+        "cmd": "change", "id": pipeline, "path": ["leads", "ben-1"],
+        "key": "phone", "value": "+234 1 555 0299",
+    }))
+    .await;
+    let ben_1 = LeadId::parse("ben-1").unwrap();
+    field
+        .edit(PipelineEdit::Move {
+            id: ben_1.clone(),
+            to: Stage::Contacted,
+        })
+        .await
+        .unwrap();
+    field
+        .edit(PipelineEdit::Log {
+            id: ben_1,
+            kind: LogKind::Call,
+            text: "called from the road".into(),
+            at: Timestamp(chrono::Utc::now().timestamp_millis()),
+        })
+        .await
+        .unwrap();
+
+    // Together again: the JS client first, then the field client, which
+    // takes the JS edit as it sends its own.
+    js.call(json!({"cmd": "reconnect"})).await;
+    js.call(json!({"cmd": "synced", "id": pipeline})).await;
+    field.sync(false, |_| {}).await.unwrap();
+    let id = pipeline.clone();
+    let (stored, _) = field
+        .store
+        .call(move |c| portal_field::local::stored_document(c, &id))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut field_heads: Vec<String> = stored.get_heads().iter().map(|h| h.to_string()).collect();
+    field_heads.sort();
+    wait_for(
+        "the JS client to hold the field client's edits",
+        SYNC_DEADLINE,
+        || {
+            let (js, pipeline, field_heads) = (&js, &pipeline, &field_heads);
+            async move {
+                let (_, mut heads) = js.read(pipeline).await;
+                heads.sort();
+                (&heads == field_heads).then_some(())
+            }
+        },
+    )
+    .await;
+    let (doc, _) = js.read(&pipeline).await;
+    assert_eq!(doc["leads"]["ben-1"]["stage"], "contacted");
+    assert_eq!(doc["leads"]["ben-1"]["phone"], "+234 1 555 0299");
+
+    let rows = crate::field::local_leads(&field).await;
+    let ada = rows.iter().find(|l| l.lead_id == "ben-1").unwrap();
+    assert_eq!(
+        (ada.stage.as_str(), ada.phone.as_str()),
+        ("contacted", "+234 1 555 0299")
+    );
+    crate::field::server_rows_reach(&pool, &rows).await;
+    server.stop().await;
+}
