@@ -37,8 +37,8 @@ const ONE_OFF_BACKOFF: BackoffConfig = BackoffConfig {
 };
 /// How often a long exchange says it goes on.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
-/// How long a sync waits for one document to be exchanged.
-const EXCHANGE_WITHIN: Duration = Duration::from_secs(120);
+/// How long an exchange waits with nothing arriving before it gives up.
+const EXCHANGE_IDLE: Duration = Duration::from_secs(120);
 
 /// The local tables beyond the projection's: when each document was last
 /// synced, and at which heads.
@@ -72,8 +72,12 @@ pub enum FieldError {
     Unreachable { server: String, why: String },
     #[error("the session has ended (the server said {0}): run `portal-field sign-in` again")]
     SessionEnded(u16),
-    #[error("the server did not send {0} within {1:?}; run `portal-field sync` again")]
+    #[error(
+        "nothing of the {0} arrived for {1:?}; your changes are kept here: run `portal-field sync` again"
+    )]
     Slow(String, Duration),
+    #[error("stopped before the server answered; your changes are kept here")]
+    Stopped,
     #[error("{0}")]
     Other(String),
 }
@@ -158,11 +162,11 @@ impl Field {
     /// loaded (a `lead add` while this one watches); whether there was any.
     async fn take_stored(&self, doc: &DocHandle) -> Result<bool, FieldError> {
         let id = doc.document_id().to_string();
-        // Damaged chunks are said by the projection that follows.
-        let (mut stored, _damaged) = self
+        let (mut stored, damaged) = self
             .store
             .call(move |c| local::stored_document(c, &id))
             .await??;
+        say_damaged(&damaged);
         let news = doc.with_document(|held| {
             let missing = stored
                 .get_heads()
@@ -187,10 +191,11 @@ impl Field {
     /// a command reads.
     async fn stored(&self, kind: &'static str) -> Result<automerge::Automerge, FieldError> {
         let id = self.document_id(kind)?.to_string();
-        let (doc, _damaged) = self
+        let (doc, damaged) = self
             .store
             .call(move |c| local::stored_document(c, &id))
             .await??;
+        say_damaged(&damaged);
         if doc.get_heads().is_empty() {
             return Err(FieldError::NoLocalCopy(kind));
         }
@@ -246,31 +251,19 @@ impl Field {
         let handle = repo
             .dial(backoff, std::sync::Arc::new(dialer))
             .map_err(|_| FieldError::Other("the repo stopped".into()))?;
-        let interrupted = tokio::signal::ctrl_c();
-        tokio::pin!(interrupted);
+        let mut events = handle.events();
+        // Ctrl-C is how a watch stops. A one-off sync keeps the default (the
+        // process ends; SQLite's transactions leave the store whole).
+        let mut interrupted = watch.then(|| Box::pin(tokio::signal::ctrl_c()));
         // A watch waits for the network as long as it takes.
         let wait = if watch { Duration::MAX } else { CONNECT_WITHIN };
         let established = tokio::select! {
             established = tokio::time::timeout(wait, handle.established()) => established,
-            _ = &mut interrupted => return Ok(Synced::default()),
+            () = ctrl_c(&mut interrupted) => return Err(FieldError::Stopped),
         };
         match established {
             Ok(Ok(_)) => {}
-            Ok(Err(samod::DialerFailed::MaxRetriesReached)) => {
-                return Err(FieldError::Unreachable {
-                    server,
-                    why: format!(
-                        "{} tries refused",
-                        ONE_OFF_BACKOFF.max_retries.unwrap_or(0) + 1
-                    ),
-                });
-            }
-            Ok(Err(samod::DialerFailed::PermanentFailure(refused))) => {
-                if let client::Refused::Session(status) = *refused {
-                    return Err(FieldError::SessionEnded(status));
-                }
-                return Err(FieldError::Other(refused.to_string()));
-            }
+            Ok(Err(failed)) => return Err(self.failed(&server, failed)),
             Err(_) => {
                 return Err(FieldError::Unreachable {
                     server,
@@ -280,6 +273,8 @@ impl Field {
         }
         let mut synced = Synced::default();
         let mut handles = Vec::new();
+        // The heads last recorded as the server's, by kind.
+        let mut marked = std::collections::HashMap::new();
         for kind in KEPT_KINDS {
             let Ok(id) = self.document_id(kind) else {
                 continue;
@@ -288,49 +283,42 @@ impl Field {
             progress(&format!("{kind}: exchanging ({before} change(s) to send)"));
             let exchange = async {
                 let doc = repo.find(id.clone()).await.ok().flatten()?;
-                let conn = loop {
-                    let (peers, mut changes) = doc.peers();
-                    if let Some(conn) = peers.keys().next() {
-                        break *conn;
-                    }
-                    changes.next().await?;
-                };
-                doc.we_have_their_changes(conn).await;
-                doc.they_have_our_changes(conn).await;
-                Some(doc)
+                let heads = in_sync(&doc).await?;
+                Some((doc, heads))
             };
+            tokio::pin!(exchange);
             // A long exchange (a first sync of a big pipeline, a slow
             // network) says every few seconds that it goes on, and how
-            // much of the document is kept here so far.
+            // much of the document is kept here so far; one where nothing
+            // arrives for EXCHANGE_IDLE gives up.
             let started = tokio::time::Instant::now();
             let mut every = tokio::time::interval_at(started + PROGRESS_EVERY, PROGRESS_EVERY);
-            let exchanged = tokio::time::timeout(EXCHANGE_WITHIN, async {
-                tokio::pin!(exchange);
-                loop {
-                    tokio::select! {
-                        done = &mut exchange => break done,
-                        _ = every.tick() => {
-                            let kept = self.kept_bytes(id.to_string()).await.unwrap_or(0);
-                            progress(&format!(
-                                "{kind}: still exchanging after {} s; {:.1} KiB kept here",
-                                started.elapsed().as_secs(),
-                                kept as f64 / 1024.0
-                            ));
-                        }
-                    }
-                }
-            })
-            .await;
-            let doc = match exchanged {
-                Ok(Some(doc)) => doc,
-                Ok(None) => {
-                    return Err(FieldError::Other(format!(
+            let mut kept = self.kept_bytes(id.to_string()).await.unwrap_or(0);
+            let mut moved = started;
+            let (doc, heads) = loop {
+                tokio::select! {
+                    done = &mut exchange => break done.ok_or_else(|| FieldError::Other(format!(
                         "the server has no {kind} document for this account"
-                    )));
+                    )))?,
+                    _ = every.tick() => {
+                        let now = self.kept_bytes(id.to_string()).await.unwrap_or(kept);
+                        if now != kept {
+                            (kept, moved) = (now, tokio::time::Instant::now());
+                        } else if moved.elapsed() >= EXCHANGE_IDLE {
+                            return Err(FieldError::Slow(kind.to_owned(), EXCHANGE_IDLE));
+                        }
+                        progress(&format!(
+                            "{kind}: still exchanging after {} s; {:.1} KiB kept here",
+                            started.elapsed().as_secs(),
+                            kept as f64 / 1024.0
+                        ));
+                    }
+                    event = events.next() => self.dialer_event(&handle, &server, event, progress).await?,
+                    () = ctrl_c(&mut interrupted) => return Err(FieldError::Stopped),
                 }
-                Err(_) => return Err(FieldError::Slow(kind.to_owned(), EXCHANGE_WITHIN)),
             };
-            self.mark_synced(&doc).await?;
+            self.mark_synced(id.to_string(), &heads).await?;
+            marked.insert(kind, heads);
             synced.sent += before;
             synced.documents += 1;
             progress(&format!("{kind}: in sync"));
@@ -345,24 +333,29 @@ impl Field {
                 .iter()
                 .map(|(kind, doc)| doc.changes().map(move |_| (*kind, doc.clone()))),
         );
-        let mut events = handle.events();
         let mut dirty = false;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 changed = streams.next() => {
-                    let Some((kind, doc)) = changed else { return Ok(synced) };
-                    // Projected at a tick: samod stores a change just
-                    // after it is applied.
+                    let Some((kind, _)) = changed else { return Ok(synced) };
+                    // Projected, and what the server has recorded, at a
+                    // tick: samod stores a change just after it is
+                    // applied, and says the server has it when it answers.
                     dirty |= kind == PIPELINE;
-                    self.mark_synced(&doc).await?;
                     progress(&format!("{kind}: changed"));
                 }
                 _ = tick.tick() => {
                     for (kind, doc) in &handles {
                         if self.take_stored(doc).await? {
                             progress(&format!("{kind}: a change made here goes out"));
+                        }
+                        let heads = server_heads(doc);
+                        if heads.is_some() && marked.get(kind) != heads.as_ref() {
+                            let heads = heads.unwrap_or_default();
+                            self.mark_synced(doc.document_id().to_string(), &heads).await?;
+                            marked.insert(kind, heads);
                         }
                     }
                     if dirty {
@@ -376,38 +369,55 @@ impl Field {
                             });
                     }
                 }
-                event = events.next() => match event {
-                    Some(samod::DialerEvent::Connected { .. }) => progress("connected"),
-                    Some(samod::DialerEvent::Disconnected { .. }) => {
-                        progress("disconnected; trying again with backoff");
-                    }
-                    Some(samod::DialerEvent::PermanentFailure) => {
-                        // The dialer keeps why; asking again says it.
-                        return Err(match handle.established().await {
-                            Err(samod::DialerFailed::PermanentFailure(refused)) => {
-                                match *refused {
-                                    client::Refused::Session(status) => {
-                                        FieldError::SessionEnded(status)
-                                    }
-                                    ref other => FieldError::Other(other.to_string()),
-                                }
-                            }
-                            _ => FieldError::Other("the connection was refused".into()),
-                        });
-                    }
-                    Some(samod::DialerEvent::Reconnecting { attempt }) => {
-                        progress(&format!("reconnecting (attempt {attempt})"));
-                    }
-                    Some(samod::DialerEvent::MaxRetriesReached) => {
-                        return Err(FieldError::Unreachable {
-                            server,
-                            why: "it stopped answering".into(),
-                        });
-                    }
-                    None => return Ok(synced),
-                },
-                _ = &mut interrupted => return Ok(synced),
+                event = events.next() => self.dialer_event(&handle, &server, event, progress).await?,
+                () = ctrl_c(&mut interrupted) => return Ok(synced),
             }
+        }
+    }
+
+    /// What the connection's events mean for a sync under way: said, or
+    /// the error that ends it (the session ended, the dialer gave up).
+    async fn dialer_event(
+        &self,
+        handle: &samod::DialerHandle<client::Refused>,
+        server: &str,
+        event: Option<samod::DialerEvent>,
+        progress: &impl Fn(&str),
+    ) -> Result<(), FieldError> {
+        match event {
+            Some(samod::DialerEvent::Connected { .. }) => progress("connected"),
+            Some(samod::DialerEvent::Disconnected { .. }) => {
+                progress("disconnected; trying again with backoff");
+            }
+            Some(samod::DialerEvent::Reconnecting { attempt }) => {
+                progress(&format!("reconnecting (attempt {attempt})"));
+            }
+            Some(samod::DialerEvent::PermanentFailure | samod::DialerEvent::MaxRetriesReached)
+            | None => {
+                // The dialer keeps why; asking it says it.
+                return Err(match handle.established().await {
+                    Err(failed) => self.failed(server, failed),
+                    Ok(_) => FieldError::Other("the connection ended".into()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Why the dialer gave up, in words.
+    fn failed(&self, server: &str, failed: samod::DialerFailed<client::Refused>) -> FieldError {
+        match failed {
+            samod::DialerFailed::MaxRetriesReached => FieldError::Unreachable {
+                server: server.to_owned(),
+                why: format!(
+                    "{} tries refused",
+                    ONE_OFF_BACKOFF.max_retries.unwrap_or(0) + 1
+                ),
+            },
+            samod::DialerFailed::PermanentFailure(refused) => match *refused {
+                client::Refused::Session(status) => FieldError::SessionEnded(status),
+                ref other => FieldError::Other(other.to_string()),
+            },
         }
     }
 
@@ -426,17 +436,22 @@ impl Field {
             .await??)
     }
 
-    /// Records `doc`'s heads as what the server has.
-    async fn mark_synced(&self, doc: &DocHandle) -> Result<(), FieldError> {
-        let heads = doc.with_document(|d| local::heads_of(d));
-        let id = doc.document_id().to_string();
+    /// Records `heads` as what the server has of `doc_id`.
+    async fn mark_synced(
+        &self,
+        doc_id: String,
+        heads: &[automerge::ChangeHash],
+    ) -> Result<(), FieldError> {
+        let mut heads: Vec<String> = heads.iter().map(|h| h.to_string()).collect();
+        heads.sort();
+        let heads = heads.join(",");
         let at = local::stamp(chrono::Utc::now());
         self.store
             .call(move |c| {
                 c.execute(
                     "INSERT INTO synced (doc_id, heads, at) VALUES (?1, ?2, ?3)
                      ON CONFLICT (doc_id) DO UPDATE SET heads = excluded.heads, at = excluded.at",
-                    [&id, &heads, &at],
+                    [&doc_id, &heads, &at],
                 )
             })
             .await??;
@@ -504,17 +519,67 @@ impl Field {
     }
 }
 
-/// Says on standard error what a projection could not do: damaged chunks
-/// skipped, entries that are no rows.
-fn say_projected(projected: &local::Projected) {
-    if let Some(first) = projected.damaged.first() {
+/// Says on standard error which stored chunks did not read (set aside in
+/// `damaged_chunks` as they were found).
+fn say_damaged(damaged: &[String]) {
+    if let Some(first) = damaged.first() {
         eprintln!(
-            "portal-field: {} stored piece(s) of your pipeline do not read and were skipped \
+            "portal-field: {} stored piece(s) of a document do not read and were set aside \
              (first: {}); `portal-field sync` fetches again what the server has",
-            projected.damaged.len(),
+            damaged.len(),
             crate::shown(first, 200)
         );
     }
+}
+
+/// Until the server (whichever connection to it is up: the exchange
+/// outlives a reconnect) has every change here and this copy has every
+/// change it advertised; the heads both then hold. `None` if the document
+/// is dropped.
+async fn in_sync(doc: &DocHandle) -> Option<Vec<automerge::ChangeHash>> {
+    loop {
+        let (peers, mut changes) = doc.peers();
+        let done = doc.with_document(|d| {
+            let heads = d.get_heads();
+            peers
+                .values()
+                .any(|p| {
+                    p.shared_heads.as_ref() == Some(&heads)
+                        && p.their_heads.as_ref().is_some_and(|theirs| {
+                            theirs.iter().all(|h| d.get_change_by_hash(h).is_some())
+                        })
+                })
+                .then_some(heads)
+        });
+        if done.is_some() {
+            return done;
+        }
+        changes.next().await?;
+    }
+}
+
+/// The heads the server is known to hold of `doc`: what a connection to
+/// it shares with this copy.
+fn server_heads(doc: &DocHandle) -> Option<Vec<automerge::ChangeHash>> {
+    doc.peers().0.into_values().find_map(|p| p.shared_heads)
+}
+
+/// Ctrl-C, when it is listened for (`Some`); never otherwise.
+async fn ctrl_c(
+    interrupted: &mut Option<std::pin::Pin<Box<impl Future<Output = std::io::Result<()>>>>>,
+) {
+    match interrupted {
+        Some(signal) => {
+            let _ = signal.await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Says on standard error what a projection could not do: damaged chunks
+/// skipped, entries that are no rows.
+fn say_projected(projected: &local::Projected) {
+    say_damaged(&projected.damaged);
     for (key, why) in projected.rejected.iter().take(10) {
         eprintln!(
             "portal-field: lead {} is not listed: {}",

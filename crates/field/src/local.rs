@@ -42,6 +42,11 @@ pub const SCHEMA: &str = "
         doc_id TEXT PRIMARY KEY NOT NULL,
         heads TEXT NOT NULL
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS damaged_chunks (
+        key TEXT PRIMARY KEY NOT NULL,
+        data BLOB NOT NULL,
+        found_at TEXT NOT NULL
+    ) WITHOUT ROWID;
 ";
 
 /// A time as the tables keep it.
@@ -142,8 +147,10 @@ pub fn edit_stored_pipeline(
         let mut put =
             tx.prepare_cached("INSERT OR REPLACE INTO chunks (key, data) VALUES (?1, ?2)")?;
         if held + changes.len() as i64 > COMPACT_PAST {
-            // One snapshot in place of every chunk, atomically: a crash
-            // leaves the old chunks or the new one, never neither.
+            // One snapshot in place of every chunk that read, atomically:
+            // a crash leaves the old chunks or the new one, never
+            // neither. (Damaged chunks were set aside as the document
+            // was read: everything left is in `doc`.)
             let key = StorageKey::snapshot_path(&id, &CompactionHash::new(&doc.get_heads()));
             let key = sync::key_to_string(&key);
             tx.execute(
@@ -262,27 +269,67 @@ fn project(
 }
 
 /// The document `doc_id` as its chunks in the store make it, and the keys
-/// of the chunks that do not read. A damaged chunk (a disk's fault, a hand
-/// in the file) is skipped, as samod skips it when it loads the document:
-/// the rest still reads, and what only it held the next sync fetches from
+/// of the chunks that did not read. Each chunk is checked on its own (a
+/// snapshot loaded whole with its heads verified, a change parsed with its
+/// checksum), snapshots first, as samod loads them. A damaged chunk (a
+/// disk's fault, a hand in the file) is moved to `damaged_chunks`, out of
+/// samod's keys: kept for whoever can recover it, never compacted away with
+/// the rest, and said once. What only it held the next sync fetches from
 /// the server again, if it ever went out.
 pub fn stored_document(
     connection: &Connection,
     doc_id: &str,
 ) -> Result<(automerge::Automerge, Vec<String>), ProjectError> {
     let (lo, hi) = chunk_range(doc_id)?;
-    let mut statement = connection
-        .prepare_cached("SELECT key, data FROM chunks WHERE key >= ?1 AND key < ?2 ORDER BY key")?;
-    let mut rows = statement.query([lo, hi])?;
+    let chunks: Vec<(String, Vec<u8>)> = {
+        let mut statement = connection
+            .prepare_cached("SELECT key, data FROM chunks WHERE key >= ?1 AND key < ?2")?;
+        statement
+            .query_map([lo, hi], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    let is_snapshot = |key: &str| {
+        key.get(doc_id.len() + 1..)
+            .is_some_and(|rest| rest.starts_with("snapshot/"))
+    };
     let mut doc = automerge::Automerge::new();
     let mut damaged = Vec::new();
-    while let Some(row) = rows.next()? {
-        let chunk: Vec<u8> = row.get(1)?;
-        // Snapshots and changes overlap while samod compacts; loading a
-        // change twice is harmless. Automerge parses a chunk whole before
-        // it applies any of it, so a damaged one leaves `doc` as it was.
-        if doc.load_incremental(&chunk).is_err() {
-            damaged.push(row.get(0)?);
+    // Snapshots and changes overlap while a compaction is under way;
+    // loading a change twice is harmless.
+    for (key, data) in chunks.iter().filter(|(k, _)| is_snapshot(k)) {
+        let options = automerge::LoadOptions::new()
+            .on_partial_load(automerge::OnPartialLoad::Error)
+            .verification_mode(automerge::VerificationMode::Check);
+        let read = automerge::Automerge::load_with_options(data, options).and_then(|mut read| {
+            if doc.get_heads().is_empty() {
+                doc = read;
+                Ok(())
+            } else {
+                doc.merge(&mut read).map(|_| ())
+            }
+        });
+        if read.is_err() {
+            damaged.push(key.clone());
+        }
+    }
+    for (key, data) in chunks.iter().filter(|(k, _)| !is_snapshot(k)) {
+        let read = automerge::Change::from_bytes(data.clone())
+            .map_err(automerge::AutomergeError::from)
+            .and_then(|change| doc.apply_changes([change]));
+        if read.is_err() {
+            damaged.push(key.clone());
+        }
+    }
+    if !damaged.is_empty() {
+        let at = stamp(Utc::now());
+        let mut keep = connection.prepare_cached(
+            "INSERT OR REPLACE INTO damaged_chunks (key, data, found_at)
+             SELECT key, data, ?2 FROM chunks WHERE key = ?1",
+        )?;
+        let mut drop = connection.prepare_cached("DELETE FROM chunks WHERE key = ?1")?;
+        for key in &damaged {
+            keep.execute([key, &at])?;
+            drop.execute([key])?;
         }
     }
     Ok((doc, damaged))

@@ -185,27 +185,20 @@ struct Counted {
 
 impl Counted {
     async fn start(upstream: std::net::SocketAddr) -> Counted {
-        use std::sync::{Arc, atomic::AtomicU64, atomic::Ordering};
+        use std::sync::{Arc, atomic::AtomicU64};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let (to_server, to_client) = (up.clone(), down.clone());
         tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
                     continue;
                 };
-                let (to_server, to_client) = (to_server.clone(), to_client.clone());
-                tokio::spawn(async move {
-                    // Counted when the connection closes: a sync closes
-                    // its socket as it ends.
-                    if let Ok((sent, received)) =
-                        tokio::io::copy_bidirectional(&mut client, &mut server).await
-                    {
-                        to_server.fetch_add(sent, Ordering::Relaxed);
-                        to_client.fetch_add(received, Ordering::Relaxed);
-                    }
-                });
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                tokio::spawn(pump(client_read, server_write, to_server.clone()));
+                tokio::spawn(pump(server_read, client_write, to_client.clone()));
             }
         });
         Counted { addr, up, down }
@@ -218,6 +211,27 @@ impl Counted {
             self.up.swap(0, Ordering::Relaxed),
             self.down.swap(0, Ordering::Relaxed),
         )
+    }
+}
+
+/// Copies `from` to `to`, counting each piece as it crosses: a sync that
+/// has returned has had every byte it needed counted.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    counted: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+        counted.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -397,52 +411,131 @@ async fn a_session_naming_another_partners_pipeline_fetches_nothing_of_it() {
     server.stop().await;
 }
 
-/// A damaged chunk in the local store (a disk's fault, a hand in the
-/// file): the field client neither crashes nor loses the rest, and a sync
-/// fetches again what the server has, so the rows are whole again.
-#[tokio::test]
-async fn a_damaged_chunk_in_the_local_store_is_skipped_and_healed_by_a_sync() {
-    let db = TestDb::new().await;
-    let server = TestServer::start(&db.url).await;
-    let pool = db.pool().await;
-    let (_dir, ben) = field_client(&server, "field-a").await;
-    let whole = local_leads(&ben).await;
-    assert_eq!(whole.len(), 6);
-    // The largest chunk of the pipeline (the one holding the most of it)
-    // overwritten with bytes that are no Automerge.
-    let doc_id = ben.session.document("pipeline").unwrap().to_owned();
-    let prefix = samod::storage::StorageKey::from_parts([doc_id.as_str()]).unwrap();
-    let (lo, hi) = sync::prefix_range(&prefix);
-    let damaged: usize = ben
+/// The keys of the chunks of `doc_id` in `field`'s store.
+async fn chunk_keys(field: &Field, doc_id: &str) -> Vec<String> {
+    let (lo, hi) = local::chunk_range(doc_id).unwrap();
+    field
+        .store
+        .call(move |c| {
+            let mut keys = c.prepare("SELECT key FROM chunks WHERE key >= ?1 AND key < ?2")?;
+            keys.query_map([lo, hi], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Overwrites the chunk `key` with bytes that are no Automerge.
+async fn damage(field: &Field, key: &str) {
+    let key = key.to_owned();
+    let changed = field
         .store
         .call(move |c| {
             c.execute(
-                "UPDATE chunks SET data = x'856f4a83deadbeef0102030405'
-                 WHERE key = (SELECT key FROM chunks WHERE key >= ?1 AND key < ?2
-                              ORDER BY length(data) DESC LIMIT 1)",
-                [lo, hi],
+                "UPDATE chunks SET data = x'856f4a83deadbeef0102030405' WHERE key = ?1",
+                [key],
             )
         })
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(damaged, 1);
+    assert_eq!(changed, 1);
+}
 
-    // An edit now either lands or says what to do; it never panics.
-    let edit = ben
-        .edit(PipelineEdit::Move {
-            id: LeadId::parse("ben-2").unwrap(),
-            to: Stage::Qualified,
+/// A damaged chunk in the local store (a disk's fault, a hand in the
+/// file): the field client neither crashes nor loses the rest. The chunk
+/// is set aside, not compacted away with the rest, and the edits after it
+/// are kept; a damaged snapshot is healed by a sync, which fetches again
+/// what the server has.
+#[tokio::test]
+async fn a_damaged_chunk_is_set_aside_and_the_rest_kept_and_healed_by_a_sync() {
+    let db = TestDb::new().await;
+    let server = TestServer::start(&db.url).await;
+    let pool = db.pool().await;
+    let (_dir, ben) = field_client(&server, "field-a").await;
+    let doc_id = ben.session.document("pipeline").unwrap().to_owned();
+    let move_to = |lead: &str, to| PipelineEdit::Move {
+        id: LeadId::parse(lead).unwrap(),
+        to,
+    };
+
+    // An edit not yet synced, in a chunk of its own, damaged.
+    let before = chunk_keys(&ben, &doc_id).await;
+    ben.edit(move_to("ben-2", Stage::Qualified)).await.unwrap();
+    let added: Vec<String> = chunk_keys(&ben, &doc_id)
+        .await
+        .into_iter()
+        .filter(|k| !before.contains(k))
+        .collect();
+    assert_eq!(added.len(), 1, "the edit is one incremental chunk");
+    assert!(added[0].contains("/incremental/"), "{added:?}");
+    damage(&ben, &added[0]).await;
+
+    // Eleven more edits: they land (the store compacts past ten chunks),
+    // the damaged chunk is set aside and survives the compaction.
+    for stage in [Stage::Contacted, Stage::Qualified]
+        .into_iter()
+        .cycle()
+        .take(11)
+    {
+        ben.edit(move_to("ben-3", stage)).await.unwrap();
+    }
+    let set_aside: Vec<String> = ben
+        .store
+        .call(|c| {
+            let mut keys = c.prepare("SELECT key FROM damaged_chunks")?;
+            keys.query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()
         })
-        .await;
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(set_aside, added, "the damaged chunk is kept aside");
+    let keys = chunk_keys(&ben, &doc_id).await;
+    assert!(!keys.contains(&added[0]));
+    assert!(keys.len() < 10, "compacted: {keys:?}");
+    let rows = local_leads(&ben).await;
+    assert_eq!(
+        stage_of(&rows, "ben-2"),
+        "contacted",
+        "the damaged edit is lost here"
+    );
+    assert_eq!(
+        stage_of(&rows, "ben-3"),
+        "contacted",
+        "the eleven after it are kept"
+    );
+
+    // The eleven go out; then the largest chunk (the snapshot) is
+    // damaged too, and what the server has comes back with a sync.
+    ben.sync(false, |_| {}).await.unwrap();
+    let largest = {
+        let (lo, hi) = local::chunk_range(&doc_id).unwrap();
+        ben.store
+            .call(move |c| {
+                c.query_row(
+                    "SELECT key FROM chunks WHERE key >= ?1 AND key < ?2
+                     ORDER BY length(data) DESC LIMIT 1",
+                    [lo, hi],
+                    |r| r.get::<_, String>(0),
+                )
+            })
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    damage(&ben, &largest).await;
+    let edit = ben.edit(move_to("ben-4", Stage::Qualified)).await;
     if let Err(error) = &edit {
         assert!(error.to_string().contains("portal-field sync"), "{error}");
     }
     ben.sync(false, |_| {}).await.unwrap();
     let healed = local_leads(&ben).await;
     assert_eq!(healed.len(), 6, "every lead is listed again");
+    assert_eq!(stage_of(&healed, "ben-3"), "contacted");
     if edit.is_ok() {
-        assert_eq!(stage_of(&healed, "ben-2"), "qualified", "the edit kept");
+        assert_eq!(stage_of(&healed, "ben-4"), "qualified", "the edit kept");
     }
     server_rows_reach(&pool, &healed).await;
     server.stop().await;
@@ -509,7 +602,12 @@ async fn a_watch_sends_what_another_process_stores_and_lists_what_arrives() {
             assert!(Instant::now() < deadline, "the watch did not list b's move");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert_eq!(a.status().await.unwrap().documents[0].changes_waiting, 0);
+        // Recorded as the server's at a tick of the watch.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while a.status().await.unwrap().documents[0].changes_waiting != 0 {
+            assert!(Instant::now() < deadline, "the edit still waits to go out");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     };
     tokio::select! {
         ended = watch => panic!("the watch ended: {ended:?}"),

@@ -125,14 +125,21 @@ mod reading {
         }
     }
 
-    /// The string values at `key`, in the document's order: the last is the one
-    /// shown (Automerge shows the value of the greatest operation id).
+    /// The string values at `key`, plain or text objects (as
+    /// `read::string` reads them), in the document's order: the last is
+    /// the one shown (Automerge shows the value of the greatest operation
+    /// id).
     fn strings(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Vec<String> {
-        all(doc, obj, key)
+        doc.get_all(obj, key)
+            .unwrap_or_default()
             .into_iter()
-            .filter_map(|(value, _)| match value {
-                ScalarValue::Str(s) => Some(s.to_string()),
-                _ => None,
+            .filter_map(|(value, id)| match value {
+                Value::Scalar(s) => match s.as_ref() {
+                    ScalarValue::Str(s) => Some(s.to_string()),
+                    _ => None,
+                },
+                Value::Object(automerge::ObjType::Text) => doc.text(&id).ok(),
+                Value::Object(_) => None,
             })
             .collect()
     }
@@ -144,12 +151,8 @@ mod reading {
         key: &str,
         values: Vec<String>,
     ) -> Vec<String> {
-        let shown = match doc.get(obj, key).ok().flatten() {
-            Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Str(s) => s.to_string(),
-                _ => return Vec::new(),
-            },
-            _ => return Vec::new(),
+        let Some(shown) = crate::read::string(doc, obj, key) else {
+            return Vec::new();
         };
         dedup(values.into_iter().filter(|v| *v != shown))
     }
@@ -188,10 +191,7 @@ mod reading {
             .flatten();
         let currency = match paired {
             Some(c) => c,
-            None => match shown("currency")?.0 {
-                ScalarValue::Str(code) => Currency::parse(&code).ok()?,
-                _ => return None,
-            },
+            None => Currency::parse(&crate::read::string(doc, lead, "currency")?).ok()?,
         };
         Money::try_new(minor, currency).ok()
     }
