@@ -270,8 +270,8 @@ fn project(
 
 /// The document `doc_id` as its chunks in the store make it, and the keys
 /// of the chunks that did not read. Each chunk is checked on its own (a
-/// snapshot loaded whole with its heads verified, a change parsed with its
-/// checksum), snapshots first, as samod loads them. A damaged chunk (a
+/// snapshot loaded whole, a change parsed, each with its checksum),
+/// snapshots first, as samod loads them. A damaged chunk (a
 /// disk's fault, a hand in the file) is moved to `damaged_chunks`, out of
 /// samod's keys: kept for whoever can recover it, never compacted away with
 /// the rest, and said once. What only it held the next sync fetches from
@@ -299,7 +299,9 @@ pub fn stored_document(
     for (key, data) in chunks.iter().filter(|(k, _)| is_snapshot(k)) {
         let options = automerge::LoadOptions::new()
             .on_partial_load(automerge::OnPartialLoad::Error)
-            .verification_mode(automerge::VerificationMode::Check);
+            // Its checksum is checked whatever the mode; `Check` would
+            // also hash every change again, which doubled an edit's cost.
+            .verification_mode(automerge::VerificationMode::DontCheck);
         let read = automerge::Automerge::load_with_options(data, options).and_then(|mut read| {
             if doc.get_heads().is_empty() {
                 doc = read;

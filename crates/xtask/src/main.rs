@@ -37,6 +37,8 @@ usage: cargo xtask <command>
                Postgres, the web crate's wasm tests and the browser
                end-to-end test in Chromium
   test-web     only the web crate's wasm tests, in headless Chromium
+  e2e          only the browser end-to-end tests (tests/e2e), against the
+               built web/dist and debug binaries, on the private cluster
   build-web    build the PWA into web/dist (release, optimised, precompressed)
   fuzz [N]     run the /sync inbound-path fuzzer for N cases (default 1000000)
   load [OPTS]  the load test: 10,000 stored documents, 500 clients syncing
@@ -97,6 +99,11 @@ fn main() -> Result<()> {
         Some("run") => run(&root, &args[1..]),
         Some("test") => test(&root),
         Some("test-web") => web::browser_tests(&root),
+        Some("e2e") => {
+            let cluster = pg::Cluster::dev(&root);
+            cluster.start()?;
+            web::e2e(&root, &cluster.database_url("postgres"))
+        }
         Some("build-web") => web::build(&root),
         Some("demo-media") => {
             system::ensure_packages(&system::RUN_PACKAGES)?;
@@ -323,14 +330,20 @@ fn test(root: &Path) -> Result<()> {
             Ok(started.elapsed())
         })
     };
-    exec(cargo().args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    // A fresh clone gains nothing from incremental compilation's caches,
+    // and writing them costs a tenth of the workspace crates' build.
+    exec(
+        cargo()
+            .args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .env("CARGO_INCREMENTAL", "0"),
+    )?;
     step("fmt and clippy (the wasm build beside it)");
     // The JS automerge-repo client of sync-server's interop test.
     web::npm_install(&root.join("tests/interop"))?;
@@ -349,6 +362,7 @@ fn test(root: &Path) -> Result<()> {
         exec(
             cargo()
                 .args(["test", "--workspace"])
+                .env("CARGO_INCREMENTAL", "0")
                 .env("TEST_DATABASE_URL", &admin_url)
                 .env("PG_TEST_CLUSTER_DIR", cluster.data_dir())
                 .env("DEMO_TRAINING_DIR", &training)
