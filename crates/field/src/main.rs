@@ -153,7 +153,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             home.save(&session)?;
             println!(
                 "signed in as {} until {}; run `portal-field sync` to fetch your pipeline",
-                session.name, session.expires_at
+                session.name,
+                when(&session.expires_at)
             );
         }
         Command::SignOut => {
@@ -244,7 +245,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     &["when", "lead", "contact", "note"],
                     due.iter().map(|l| {
                         vec![
-                            l.follow_up_at.clone().unwrap_or_default(),
+                            l.follow_up_at.as_deref().map(when).unwrap_or_default(),
                             l.lead_id.clone(),
                             l.contact_name.clone(),
                             l.follow_up_note.clone().unwrap_or_default(),
@@ -306,7 +307,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 println!(
                     "{} on {} (session until {})",
-                    status.account, status.server, status.session_expires_at
+                    status.account,
+                    status.server,
+                    when(&status.session_expires_at)
                 );
                 table(
                     &["document", "kept here", "changes waiting", "last sync"],
@@ -315,7 +318,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                             d.kind.to_owned(),
                             if d.held { "yes" } else { "no" }.to_owned(),
                             d.changes_waiting.to_string(),
-                            d.last_sync.clone().unwrap_or_else(|| "never".into()),
+                            d.last_sync.as_deref().map_or_else(|| "never".into(), when),
                         ]
                     }),
                 );
@@ -357,7 +360,7 @@ fn print_leads(leads: &[LeadLine], json: bool, format: NumberFormat) -> anyhow::
                 l.contact_name.clone(),
                 l.company.clone(),
                 value(l, format),
-                l.updated_at.clone(),
+                when(&l.updated_at),
             ]
         }),
     );
@@ -384,22 +387,38 @@ fn show_lead(lead: &LeadLine, format: NumberFormat) {
         ("email", lead.email.clone()),
         ("phone", lead.phone.clone()),
         ("value", value(lead, format)),
-        ("created", lead.created_at.clone()),
-        ("updated", lead.updated_at.clone()),
+        ("created", when(&lead.created_at)),
+        ("updated", when(&lead.updated_at)),
         (
             "follow-up",
             match (&lead.follow_up_at, &lead.follow_up_note) {
-                (Some(at), note) => format!("{at} {}", note.as_deref().unwrap_or("")),
+                (Some(at), note) => format!("{} {}", when(at), note.as_deref().unwrap_or("")),
                 _ => String::new(),
             },
         ),
-        ("archived", lead.archived_at.clone().unwrap_or_default()),
+        (
+            "archived",
+            lead.archived_at.as_deref().map(when).unwrap_or_default(),
+        ),
         ("notes", lead.notes.clone()),
     ];
     for (label, value) in rows {
         if !value.is_empty() {
             println!("{label:>10}  {}", portal_field::shown(&value, 10_000));
         }
+    }
+}
+
+/// A time as a person reads it: in this machine's time zone, to the
+/// minute (`--json` keeps the exact UTC time). Text that is no time is
+/// shown as it is.
+fn when(at: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(at) {
+        Ok(at) => at
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        Err(_) => at.to_owned(),
     }
 }
 
