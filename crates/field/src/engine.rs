@@ -392,8 +392,8 @@ impl Field {
             Some(samod::DialerEvent::Reconnecting { attempt }) => {
                 progress(&format!("reconnecting (attempt {attempt})"));
             }
-            Some(samod::DialerEvent::PermanentFailure | samod::DialerEvent::MaxRetriesReached)
-            | None => {
+            None => return Err(FieldError::Other("the connection ended".into())),
+            Some(samod::DialerEvent::PermanentFailure | samod::DialerEvent::MaxRetriesReached) => {
                 // The dialer keeps why; asking it says it.
                 return Err(match handle.established().await {
                     Err(failed) => self.failed(server, failed),
@@ -559,9 +559,15 @@ async fn in_sync(doc: &DocHandle) -> Option<Vec<automerge::ChangeHash>> {
 }
 
 /// The heads the server is known to hold of `doc`: what a connection to
-/// it shares with this copy.
+/// it shares with this copy, once the server has answered on it (a new
+/// connection shares nothing until then, which is not "the server has
+/// nothing").
 fn server_heads(doc: &DocHandle) -> Option<Vec<automerge::ChangeHash>> {
-    doc.peers().0.into_values().find_map(|p| p.shared_heads)
+    doc.peers()
+        .0
+        .into_values()
+        .filter(|p| p.their_heads.is_some())
+        .find_map(|p| p.shared_heads)
 }
 
 /// Ctrl-C, when it is listened for (`Some`); never otherwise.

@@ -270,8 +270,9 @@ fn project(
 
 /// The document `doc_id` as its chunks in the store make it, and the keys
 /// of the chunks that did not read. Each chunk is checked on its own (a
-/// snapshot loaded whole, a change parsed, each with its checksum),
-/// snapshots first, as samod loads them. A damaged chunk (a
+/// snapshot loaded whole with its checksum, a change parsed and its hash
+/// compared with the one its key names), snapshots first, as samod loads
+/// them. A damaged chunk (a
 /// disk's fault, a hand in the file) is moved to `damaged_chunks`, out of
 /// samod's keys: kept for whoever can recover it, never compacted away with
 /// the rest, and said once. What only it held the next sync fetches from
@@ -315,9 +316,19 @@ pub fn stored_document(
         }
     }
     for (key, data) in chunks.iter().filter(|(k, _)| !is_snapshot(k)) {
+        // A change is named by its hash (samod's key): parsing alone does
+        // not check its checksum, and a change whose bytes were altered
+        // would parse under another hash.
+        let named = key.rsplit('/').next().unwrap_or_default();
         let read = automerge::Change::from_bytes(data.clone())
             .map_err(automerge::AutomergeError::from)
-            .and_then(|change| doc.apply_changes([change]));
+            .and_then(|change| {
+                if change.hash().to_string() == named {
+                    doc.apply_changes([change])
+                } else {
+                    Err(automerge::AutomergeError::InvalidHash(change.hash()))
+                }
+            });
         if read.is_err() {
             damaged.push(key.clone());
         }

@@ -719,6 +719,21 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
     ]));
     let failed = std::sync::Mutex::new(Vec::new());
     let printing = std::sync::Mutex::new(());
+    // Each script's output goes to a file, not a pipe: a server a script
+    // left behind (killed by its watchdog) would hold a pipe open, and
+    // reading it to its end would never end.
+    let logs = root.join("target/e2e-logs");
+    fs::create_dir_all(&logs)?;
+    let run = |script: &str| -> Result<(std::process::ExitStatus, Vec<u8>)> {
+        let path = logs.join(format!("{script}.log"));
+        let log = fs::File::create(&path)?;
+        let status = node(script)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .status()
+            .with_context(|| format!("starting node {script}"))?;
+        Ok((status, fs::read(&path)?))
+    };
     std::thread::scope(|lanes| {
         for _ in 0..2 {
             lanes.spawn(|| {
@@ -730,22 +745,18 @@ pub fn e2e(root: &Path, admin_url: &str) -> Result<()> {
                         return;
                     };
                     let started = std::time::Instant::now();
-                    let output = node(script)
-                        .output()
-                        .with_context(|| format!("starting node {script}"));
-                    match output {
-                        Ok(output) => {
+                    match run(script) {
+                        Ok((status, said)) => {
                             use std::io::Write;
                             // One script's output at a time.
                             let _printing = printing.lock().unwrap();
-                            let _ = std::io::stdout().write_all(&output.stdout);
-                            let _ = std::io::stderr().write_all(&output.stderr);
+                            let _ = std::io::stdout().write_all(&said);
                             println!("e2e: {script} took {:.0?}", started.elapsed());
-                            if !output.status.success() {
+                            if !status.success() {
                                 failed
                                     .lock()
                                     .unwrap()
-                                    .push(format!("{script} failed with {}", output.status));
+                                    .push(format!("{script} failed with {status}"));
                             }
                         }
                         Err(error) => failed.lock().unwrap().push(format!("{error:#}")),
