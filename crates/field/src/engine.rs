@@ -240,7 +240,11 @@ impl Field {
         // anything.
         let mut waiting = std::collections::HashMap::new();
         for kind in KEPT_KINDS {
-            waiting.insert(kind, self.pending(kind).await);
+            let pending = match self.stored(kind).await {
+                Ok(doc) => self.pending(kind, &doc).await,
+                Err(_) => 0,
+            };
+            waiting.insert(kind, pending);
         }
         progress(&format!("connecting to {server}"));
         let backoff = if watch {
@@ -474,8 +478,8 @@ impl Field {
     }
 
     /// Changes of the document of `kind` the server has not acknowledged.
-    async fn pending(&self, kind: &'static str) -> usize {
-        let (Ok(id), Ok(doc)) = (self.document_id(kind), self.stored(kind).await) else {
+    async fn pending(&self, kind: &'static str, doc: &automerge::Automerge) -> usize {
+        let Ok(id) = self.document_id(kind) else {
             return 0;
         };
         let synced = self.last_sync(id.to_string()).await.ok().flatten();
@@ -505,8 +509,13 @@ impl Field {
             let Ok(id) = self.document_id(kind) else {
                 continue;
             };
-            let held = self.stored(kind).await.is_ok();
-            let pending = self.pending(kind).await;
+            // The document read once for both.
+            let stored = self.stored(kind).await.ok();
+            let held = stored.is_some();
+            let pending = match &stored {
+                Some(doc) => self.pending(kind, doc).await,
+                None => 0,
+            };
             let last_sync = self.last_sync(id.to_string()).await?.map(|(_, at)| at);
             status.documents.push(DocumentStatus {
                 kind,

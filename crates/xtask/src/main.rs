@@ -254,6 +254,13 @@ fn bench_field(root: &Path) -> Result<()> {
         size as f64 / (1024.0 * 1024.0),
         std::env::consts::ARCH
     );
+    release_tests(root, &["field::a_thousand"])
+}
+
+/// The integration tests named by `filters`, built in release as the
+/// server runs, one at a time so they do not share the cores, their
+/// figures printed: the bench commands made of tests.
+fn release_tests(root: &Path, filters: &[&str]) -> Result<()> {
     let cluster = pg::Cluster::dev(root);
     cluster.start()?;
     exec(
@@ -266,11 +273,9 @@ fn bench_field(root: &Path) -> Result<()> {
                 "--test",
                 "it",
                 "--",
-                "field::a_thousand",
-                "--nocapture",
-                "--test-threads",
-                "1",
             ])
+            .args(filters)
+            .args(["--nocapture", "--test-threads", "1"])
             .env("TEST_DATABASE_URL", cluster.database_url("postgres")),
     )
 }
@@ -279,25 +284,9 @@ fn bench_field(root: &Path) -> Result<()> {
 /// built in release as the server runs, one at a time so they do not
 /// share the cores.
 fn bench_push(root: &Path) -> Result<()> {
-    let cluster = pg::Cluster::dev(root);
-    cluster.start()?;
-    exec(
-        cargo()
-            .args([
-                "test",
-                "--release",
-                "-p",
-                "sync-server",
-                "--test",
-                "it",
-                "--",
-                "notifications::a_thousand",
-                "notifications::an_approval",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env("TEST_DATABASE_URL", cluster.database_url("postgres")),
+    release_tests(
+        root,
+        &["notifications::a_thousand", "notifications::an_approval"],
     )
 }
 

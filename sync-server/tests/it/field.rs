@@ -160,18 +160,7 @@ async fn two_field_clients_edit_one_lead_apart_and_converge_with_the_servers_row
     assert!(on_a.iter().any(|l| l.lead_id == "nia-field"));
     assert!(["contacted", "qualified"].contains(&stage_of(&on_a, "ben-1")));
     // The server projects what it stored on its own time.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let on_server = server_leads(&pool).await;
-        if on_server == on_a {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server's rows differ from the field client's:\n{on_server:#?}\n{on_a:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    server_rows_reach(&pool, &on_a).await;
     server.stop().await;
 }
 
@@ -238,20 +227,12 @@ async fn pump(
 /// The server's rows, once they equal `local` (the server projects on its
 /// own time).
 pub(crate) async fn server_rows_reach(pool: &sqlx::PgPool, local: &[LeadLine]) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let on_server = server_leads(pool).await;
-        if on_server == local {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server's {} rows differ from the field client's {}",
-            on_server.len(),
-            local.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(
+        "the server's rows to equal the field client's",
+        Duration::from_secs(60),
+        || async { (server_leads(pool).await == local).then_some(()) },
+    )
+    .await;
 }
 
 /// Days offline: 1,000 edits made with no network, each as one command
@@ -559,22 +540,20 @@ async fn a_damaged_chunk_is_set_aside_and_the_rest_kept_and_healed_by_a_sync() {
 
 /// The server's stage of `lead`, once it is `stage`.
 async fn server_stage_reaches(pool: &sqlx::PgPool, lead: &str, stage: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let now: Option<String> = sqlx::query_scalar("SELECT stage FROM leads WHERE lead_id = $1")
-            .bind(lead)
-            .fetch_optional(pool)
-            .await
-            .unwrap();
-        if now.as_deref() == Some(stage) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{lead} is {now:?} on the server, not {stage}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for(
+        &format!("{lead} to be {stage} on the server"),
+        Duration::from_secs(30),
+        || async {
+            let now: Option<String> =
+                sqlx::query_scalar("SELECT stage FROM leads WHERE lead_id = $1")
+                    .bind(lead)
+                    .fetch_optional(pool)
+                    .await
+                    .unwrap();
+            (now.as_deref() == Some(stage)).then_some(())
+        },
+    )
+    .await;
 }
 
 /// `sync --watch` stays connected: an edit another process makes in the
@@ -613,17 +592,17 @@ async fn a_watch_sends_what_another_process_stores_and_lists_what_arrives() {
         .await
         .unwrap();
         b.sync(false, |_| {}).await.unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while stage_of(&local_leads(&a).await, "ben-3") != "lost" {
-            assert!(Instant::now() < deadline, "the watch did not list b's move");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for(
+            "the watch to list b's move",
+            Duration::from_secs(30),
+            || async { (stage_of(&local_leads(&a).await, "ben-3") == "lost").then_some(()) },
+        )
+        .await;
         // Recorded as the server's at a tick of the watch.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while a.status().await.unwrap().documents[0].changes_waiting != 0 {
-            assert!(Instant::now() < deadline, "the edit still waits to go out");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for("the edit to go out", Duration::from_secs(30), || async {
+            (a.status().await.unwrap().documents[0].changes_waiting == 0).then_some(())
+        })
+        .await;
     };
     tokio::select! {
         ended = watch => panic!("the watch ended: {ended:?}"),
